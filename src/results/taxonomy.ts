@@ -1,0 +1,55 @@
+/**
+ * The result taxonomy, defined once. Every layer that records, compares or reports results reads
+ * these types; none defines its own statuses.
+ */
+
+/** The final status of one build job. */
+export const JOB_STATUSES = [
+  'ok',
+  'build-failed',
+  'install-failed',
+  'fetch-failed',
+  'dependency-failed',
+  'not-installable',
+  'timeout',
+  'out-of-memory',
+  'internal-error',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Statuses that say nothing about the package itself: never a regression, never cached. */
+export const SPURIOUS_JOB_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
+  'timeout',
+  'out-of-memory',
+  'fetch-failed',
+  'internal-error',
+]);
+
+/** Statuses for which the package's own build was tried and failed. */
+export const OWN_FAILURE_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['build-failed', 'install-failed']);
+
+export function isSpurious(status: JobStatus): boolean {
+  return SPURIOUS_JOB_STATUSES.has(status);
+}
+
+/** A result may be cached (reused by a later run with the same key) unless the environment caused it. */
+export function isCacheable(status: JobStatus): boolean {
+  return !SPURIOUS_JOB_STATUSES.has(status) && status !== 'dependency-failed' && status !== 'not-installable';
+}
+
+export function isJobStatus(s: string): s is JobStatus {
+  return (JOB_STATUSES as readonly string[]).includes(s);
+}
+
+/** How one package fared in the candidate run compared with the baseline run. */
+export const COMPARISON_CATEGORIES = [
+  'regressed',
+  'dependency-regressed',
+  'fixed',
+  'still-failing',
+  'still-ok',
+  'newly-not-installable',
+  'newly-installable',
+  'spurious',
+] as const;
+export type ComparisonCategory = (typeof COMPARISON_CATEGORIES)[number];
