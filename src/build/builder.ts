@@ -1,0 +1,31 @@
+import type { JobStatus } from '../results/taxonomy.js';
+import type { Job } from '../plan/job.js';
+
+/** A dependency of a job being built: the job and the immutable prefix its build installed into. */
+export interface BuiltDependency {
+  job: Job;
+  prefix: string;
+}
+
+export interface BuildOutcome {
+  status: JobStatus;
+  /** One line saying why, for anything but `ok`. */
+  reason: string;
+  exitCode: number | null;
+  durationMs: number;
+  /** The job's log file (each command, its output, exit code, duration), when one was written. */
+  logPath: string | null;
+  /** The last lines of the log, kept in the database for reports. */
+  logTail: string;
+  /** The finished, immutable prefix for `ok`; null otherwise (a failed prefix is removed). */
+  prefix: string | null;
+}
+
+/**
+ * Builds one job. `closure` holds every job of the job's build closure, dependencies first, all
+ * already built. Must honour `signal`: kill the process group and clean up when it aborts.
+ */
+export interface Builder {
+  readonly version: string;
+  build(job: Job, closure: BuiltDependency[], signal: AbortSignal): Promise<BuildOutcome>;
+}
