@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: prints the figures behind the speed and memory targets. Each section is one file of
+ * bench/; a section prints its own lines and never fails the run for a missed target (it says so).
+ */
+import { benchSections } from './sections.js';
+
+const only = process.argv.slice(2);
+for (const section of benchSections) {
+  if (only.length > 0 && !only.includes(section.name)) continue;
+  process.stdout.write(`\n== ${section.name}\n`);
+  const t0 = performance.now();
+  try {
+    await section.run();
+  } catch (err) {
+    process.stdout.write(`  FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+  process.stdout.write(`  (section took ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+}

@@ -1,0 +1,7 @@
+export interface BenchSection {
+  name: string;
+  run: () => Promise<void>;
+}
+
+/** One entry per benchmark file; each file exports its section. */
+export const benchSections: BenchSection[] = [];
