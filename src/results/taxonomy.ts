@@ -53,3 +53,27 @@ export const COMPARISON_CATEGORIES = [
   'spurious',
 ] as const;
 export type ComparisonCategory = (typeof COMPARISON_CATEGORIES)[number];
+
+/**
+ * What one run recorded for one target package: the record the store keeps and compare/report read.
+ * `rootCause` names (as `NAME.VERSION`) the dependency whose own failure caused a `dependency-failed`.
+ */
+export interface PackageRunResult {
+  /** `NAME.VERSION` */
+  id: string;
+  name: string;
+  version: string;
+  status: JobStatus;
+  /** One line: why it failed or is not installable; empty for ok. */
+  reason: string;
+  rootCause: string | null;
+  /** The job's content key, null when not installable (no job). */
+  jobKey: string | null;
+  durationMs: number | null;
+  exitCode: number | null;
+  logPath: string | null;
+  /** The last lines of the build log. */
+  logTail: string;
+  /** Whether this result came from the cache rather than a build in this run. */
+  cached: boolean;
+}
