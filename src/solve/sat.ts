@@ -1,0 +1,381 @@
+/**
+ * A small CDCL SAT solver: two watched literals, first-UIP clause learning with non-chronological
+ * backjumping, and incremental solving under assumptions (MiniSat style: each assumption is a decision
+ * of its own level, learned clauses are kept between solves because they follow from the clauses alone).
+ *
+ * The decision heuristic is supplied by the caller (`Brancher`): the package encoding decides
+ * "install the newest candidate of the first unsatisfied dependency", which keeps every solve inside
+ * the dependency cone of its target and makes results deterministic. The search is complete for any
+ * brancher that only ever returns unassigned literals: learned clauses forbid every refuted partial
+ * assignment, so the search ends with a model or with a conflict at the assumption levels.
+ *
+ * Variables are numbered from 1. A literal is `2 * v` (v true) or `2 * v + 1` (v false).
+ */
+
+export type Lit = number;
+
+export function posLit(v: number): Lit {
+  return v << 1;
+}
+export function negLit(v: number): Lit {
+  return (v << 1) | 1;
+}
+export function litVar(l: Lit): number {
+  return l >> 1;
+}
+export function litNeg(l: Lit): Lit {
+  return l ^ 1;
+}
+export function litIsNeg(l: Lit): boolean {
+  return (l & 1) === 1;
+}
+
+/** Picks the next decision: an unassigned literal, or 0 when the assignment is complete (a model). */
+export type Brancher = (solver: SatSolver) => Lit;
+
+export type SolveResult =
+  | { sat: true }
+  /** `failed` lists the assumptions (a subset) that together cannot hold. */
+  | { sat: false; failed: Lit[] };
+
+const UNDEF = 0;
+const TRUE = 1;
+const FALSE = -1;
+
+export class SatSolver {
+  private nVars = 0;
+  /** Per variable: 1 true, -1 false, 0 unassigned. Index 0 unused. */
+  private assigns = new Int8Array(16);
+  private levels = new Int32Array(16);
+  /** Clause index that forced the variable, or -1 for decisions and level-0 units. */
+  private reasons = new Int32Array(16);
+  private seen = new Uint8Array(16);
+  private trail = new Int32Array(16);
+  private trailSize = 0;
+  private trailLim: number[] = [];
+  private qhead = 0;
+  /** Clause literals; the first two are watched. */
+  private clauses: Int32Array[] = [];
+  private learnt: boolean[] = [];
+  /** Per literal, the clauses watching it (a clause watches the negation of its literal 0 or 1 being made false). */
+  private watches: number[][] = [[], []];
+  /** False once the clause set is unsatisfiable without any assumption. */
+  private ok = true;
+  /** Statistics, for benchmarks. */
+  stats = { conflicts: 0, decisions: 0, propagations: 0, learnt: 0, solves: 0 };
+
+  get numVars(): number {
+    return this.nVars;
+  }
+
+  newVar(): number {
+    const v = ++this.nVars;
+    if (v >= this.assigns.length) this.grow(v * 2);
+    this.watches.push([], []);
+    return v;
+  }
+
+  private grow(size: number): void {
+    const g8 = (a: Int8Array) => {
+      const b = new Int8Array(size);
+      b.set(a);
+      return b;
+    };
+    const g32 = (a: Int32Array) => {
+      const b = new Int32Array(size);
+      b.set(a);
+      return b;
+    };
+    this.assigns = g8(this.assigns);
+    this.levels = g32(this.levels);
+    this.reasons = g32(this.reasons);
+    const s = new Uint8Array(size);
+    s.set(this.seen);
+    this.seen = s;
+    this.trail = g32(this.trail);
+  }
+
+  /** Value of a literal: 1 true, -1 false, 0 unassigned. */
+  value(l: Lit): number {
+    const a = this.assigns[l >> 1];
+    return l & 1 ? -a : a;
+  }
+
+  valueVar(v: number): number {
+    return this.assigns[v];
+  }
+
+  decisionLevel(): number {
+    return this.trailLim.length;
+  }
+
+  /** The literals assigned so far, oldest first (valid after a satisfiable `solve` until the next call). */
+  trailLiterals(): Int32Array {
+    return this.trail.subarray(0, this.trailSize);
+  }
+
+  get trailLength(): number {
+    return this.trailSize;
+  }
+
+  trailAt(i: number): Lit {
+    return this.trail[i];
+  }
+
+  /**
+   * Adds a clause (only between solves). Duplicate literals are merged, tautologies dropped, literals
+   * false at level 0 removed. Returns false when the clause set became unsatisfiable.
+   */
+  addClause(lits: readonly Lit[]): boolean {
+    if (!this.ok) return false;
+    if (this.trailLim.length > 0) this.cancelUntil(0);
+    const sorted = Array.from(lits).sort((a, b) => a - b);
+    const out: number[] = [];
+    let prev = -1;
+    for (const l of sorted) {
+      if (litVar(l) < 1 || litVar(l) > this.nVars) throw new Error(`SAT: literal of unknown variable ${litVar(l)}`);
+      const val = this.value(l);
+      if (val === TRUE || l === (prev ^ 1)) return true; // satisfied, or a tautology
+      if (val === FALSE || l === prev) continue;
+      out.push(l);
+      prev = l;
+    }
+    if (out.length === 0) {
+      this.ok = false;
+      return false;
+    }
+    if (out.length === 1) {
+      this.enqueue(out[0], -1);
+      if (this.propagate() !== -1) this.ok = false;
+      return this.ok;
+    }
+    this.attach(Int32Array.from(out), false);
+    return true;
+  }
+
+  private attach(c: Int32Array, learnt: boolean): number {
+    const idx = this.clauses.length;
+    this.clauses.push(c);
+    this.learnt.push(learnt);
+    this.watches[c[0] ^ 1].push(idx);
+    this.watches[c[1] ^ 1].push(idx);
+    return idx;
+  }
+
+  private enqueue(l: Lit, reason: number): void {
+    const v = l >> 1;
+    this.assigns[v] = l & 1 ? FALSE : TRUE;
+    this.levels[v] = this.trailLim.length;
+    this.reasons[v] = reason;
+    this.trail[this.trailSize++] = l;
+  }
+
+  /** Unit propagation; returns the index of a conflicting clause or -1. */
+  private propagate(): number {
+    while (this.qhead < this.trailSize) {
+      const p = this.trail[this.qhead++]; // p became true: visit clauses watching ¬p being false, i.e. watches[p]
+      const ws = this.watches[p];
+      const falseLit = p ^ 1;
+      let i = 0;
+      let j = 0;
+      const n = ws.length;
+      this.stats.propagations++;
+      while (i < n) {
+        const ci = ws[i++];
+        const c = this.clauses[ci];
+        if (c[0] === falseLit) {
+          c[0] = c[1];
+          c[1] = falseLit;
+        }
+        const first = c[0];
+        if (this.value(first) === TRUE) {
+          ws[j++] = ci;
+          continue;
+        }
+        let found = false;
+        for (let k = 2; k < c.length; k++) {
+          const l = c[k];
+          if (this.value(l) !== FALSE) {
+            c[1] = l;
+            c[k] = falseLit;
+            this.watches[l ^ 1].push(ci);
+            found = true;
+            break;
+          }
+        }
+        if (found) continue;
+        ws[j++] = ci;
+        if (this.value(first) === FALSE) {
+          while (i < n) ws[j++] = ws[i++];
+          ws.length = j;
+          this.qhead = this.trailSize;
+          return ci;
+        }
+        this.enqueue(first, ci);
+      }
+      ws.length = j;
+    }
+    return -1;
+  }
+
+  private cancelUntil(level: number): void {
+    if (this.trailLim.length <= level) return;
+    const lim = this.trailLim[level];
+    for (let i = this.trailSize - 1; i >= lim; i--) {
+      const v = this.trail[i] >> 1;
+      this.assigns[v] = UNDEF;
+      this.reasons[v] = -1;
+    }
+    this.trailSize = lim;
+    this.qhead = lim;
+    this.trailLim.length = level;
+  }
+
+  /** First-UIP analysis; returns the learned clause (asserting literal first) and the backjump level. */
+  private analyze(confl: number): { learnt: number[]; level: number } {
+    const out: number[] = [0];
+    let pathC = 0;
+    let p = -1;
+    let index = this.trailSize - 1;
+    const level = this.trailLim.length;
+    const toClear: number[] = [];
+    let ci = confl;
+    for (;;) {
+      const c = this.clauses[ci];
+      for (let k = p === -1 ? 0 : 1; k < c.length; k++) {
+        const q = c[k];
+        const v = q >> 1;
+        if (this.seen[v] || this.levels[v] === 0) continue;
+        this.seen[v] = 1;
+        toClear.push(v);
+        if (this.levels[v] >= level) pathC++;
+        else out.push(q);
+      }
+      while (!this.seen[this.trail[index] >> 1]) index--;
+      p = this.trail[index];
+      index--;
+      const pv = p >> 1;
+      ci = this.reasons[pv];
+      this.seen[pv] = 0;
+      pathC--;
+      if (pathC <= 0) break;
+      // Reasons keep their implied literal at position 0.
+      const rc = this.clauses[ci];
+      if (rc[0] !== p) {
+        const k = rc.indexOf(p);
+        rc[k] = rc[0];
+        rc[0] = p;
+      }
+    }
+    out[0] = p ^ 1;
+    for (const v of toClear) this.seen[v] = 0;
+    // Backjump to the second highest level of the clause, and watch a literal of that level.
+    let bt = 0;
+    if (out.length > 1) {
+      let maxI = 1;
+      for (let k = 2; k < out.length; k++) if (this.levels[out[k] >> 1] > this.levels[out[maxI] >> 1]) maxI = k;
+      const t = out[1];
+      out[1] = out[maxI];
+      out[maxI] = t;
+      bt = this.levels[out[1] >> 1];
+    }
+    return { learnt: out, level: bt };
+  }
+
+  /** The assumptions that imply ¬p (p being the assumption found false). */
+  private analyzeFinal(p: Lit): Lit[] {
+    const failed = [p];
+    if (this.trailLim.length === 0) return failed;
+    const v0 = p >> 1;
+    this.seen[v0] = 1;
+    for (let i = this.trailSize - 1; i >= this.trailLim[0]; i--) {
+      const v = this.trail[i] >> 1;
+      if (!this.seen[v]) continue;
+      const r = this.reasons[v];
+      if (r === -1) {
+        // A decision below the failed assumption is an assumption (possibly its very negation).
+        if (this.levels[v] > 0) failed.push(this.trail[i]);
+      } else {
+        const c = this.clauses[r];
+        for (let k = 1; k < c.length; k++) if (this.levels[c[k] >> 1] > 0) this.seen[c[k] >> 1] = 1;
+      }
+      this.seen[v] = 0;
+    }
+    this.seen[v0] = 0;
+    return failed;
+  }
+
+  /**
+   * Solves under assumptions. On success the assignment stays readable (`value`, `trailLiterals`)
+   * until the next call to `solve` or `addClause`.
+   */
+  solve(assumptions: readonly Lit[], branch: Brancher): SolveResult {
+    this.stats.solves++;
+    this.cancelUntil(0);
+    if (!this.ok) return { sat: false, failed: [] };
+    if (this.propagate() !== -1) {
+      this.ok = false;
+      return { sat: false, failed: [] };
+    }
+    for (;;) {
+      const confl = this.propagate();
+      if (confl !== -1) {
+        this.stats.conflicts++;
+        if (this.trailLim.length === 0) {
+          this.ok = false;
+          return { sat: false, failed: [] };
+        }
+        const { learnt, level } = this.analyze(confl);
+        this.cancelUntil(level);
+        if (learnt.length === 1) {
+          // A fact: holds at level 0, where it is kept.
+          this.cancelUntil(0);
+          this.enqueue(learnt[0], -1);
+        } else {
+          const ci = this.attach(Int32Array.from(learnt), true);
+          this.stats.learnt++;
+          this.enqueue(learnt[0], ci);
+        }
+        continue;
+      }
+      // Assumptions first, one level each.
+      let next = 0;
+      while (this.trailLim.length < assumptions.length) {
+        const a = assumptions[this.trailLim.length];
+        const val = this.value(a);
+        if (val === TRUE) {
+          this.trailLim.push(this.trailSize); // dummy level
+        } else if (val === FALSE) {
+          const failed = this.analyzeFinal(a);
+          return { sat: false, failed };
+        } else {
+          next = a;
+          break;
+        }
+      }
+      if (next === 0) {
+        next = branch(this);
+        if (next === 0) return { sat: true };
+        if (this.value(next) !== UNDEF) throw new Error('SAT: the brancher chose an assigned literal');
+        this.stats.decisions++;
+      }
+      this.trailLim.push(this.trailSize);
+      this.enqueue(next, -1);
+    }
+  }
+
+  /** True when the clauses alone (no assumption) are already known unsatisfiable. */
+  get inconsistent(): boolean {
+    return !this.ok;
+  }
+
+  /** Level-0 value of a variable (facts), 0 when not fixed. */
+  fixedValue(v: number): number {
+    return this.levels[v] === 0 ? this.assigns[v] : 0;
+  }
+
+  /** Number of clauses (original and learned). */
+  get numClauses(): number {
+    return this.clauses.length;
+  }
+}
