@@ -121,3 +121,42 @@ test('random 3-SAT agrees with brute force, incrementally under assumptions', ()
     }
   }
 });
+
+test('at-most-one groups agree with brute force over their pairwise clauses', () => {
+  const rand = rng(7);
+  for (let round = 0; round < 300; round++) {
+    const n = 5 + Math.floor(rand() * 8);
+    const s = new SatSolver();
+    for (let v = 0; v < n; v++) s.newVar();
+    const clauses: Lit[][] = [];
+    const m = Math.floor(n * (1 + rand() * 3));
+    for (let i = 0; i < m; i++) {
+      const c: Lit[] = [];
+      const len = 1 + Math.floor(rand() * 3);
+      for (let k = 0; k < len; k++) {
+        const v = 1 + Math.floor(rand() * n);
+        c.push(rand() < 0.7 ? posLit(v) : negLit(v));
+      }
+      clauses.push(c);
+      s.addClause(c);
+    }
+    const groups = 1 + Math.floor(rand() * 3);
+    for (let g = 0; g < groups; g++) {
+      const members = new Set<number>();
+      const size = 2 + Math.floor(rand() * 4);
+      for (let k = 0; k < size; k++) members.add(1 + Math.floor(rand() * n));
+      const vs = [...members];
+      s.addAtMostOne(vs);
+      for (let a = 0; a < vs.length; a++) for (let b = a + 1; b < vs.length; b++) clauses.push([negLit(vs[a]), negLit(vs[b])]);
+    }
+    for (let q = 0; q < 3; q++) {
+      const assumptions: Lit[] = [];
+      for (let k = 0; k < q + 1; k++) assumptions.push(posLit(1 + Math.floor(rand() * n)));
+      const expected = bruteForceSat(n, clauses, assumptions);
+      const r = s.solve(assumptions, lowestFalse);
+      assert.equal(r.sat, expected, `round ${round} query ${q}`);
+      if (r.sat) assert.ok(modelSatisfies(s, clauses));
+      else assert.equal(bruteForceSat(n, clauses, r.failed), false);
+    }
+  }
+});

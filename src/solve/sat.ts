@@ -59,6 +59,13 @@ export class SatSolver {
   private learnt: boolean[] = [];
   /** Per literal, the clauses watching it (a clause watches the negation of its literal 0 or 1 being made false). */
   private watches: number[][] = [[], []];
+  /**
+   * At-most-one groups (a package name's versions, a conflict class): per variable, the groups it is in.
+   * They propagate natively: a member made true makes every other member false, with a binary reason
+   * `¬other ∨ ¬member` built only when conflict analysis reads it.
+   */
+  private groupsOf: (number[] | undefined)[] = [undefined];
+  private groups: Int32Array[] = [];
   /** False once the clause set is unsatisfiable without any assumption. */
   private ok = true;
   /** Statistics, for benchmarks. */
@@ -72,6 +79,7 @@ export class SatSolver {
     const v = ++this.nVars;
     if (v >= this.assigns.length) this.grow(v * 2);
     this.watches.push([], []);
+    this.groupsOf.push(undefined);
     return v;
   }
 
@@ -153,6 +161,44 @@ export class SatSolver {
     return true;
   }
 
+  /** At most one of `vars` is true (only between solves). */
+  addAtMostOne(vars: readonly number[]): boolean {
+    if (vars.length < 2 || !this.ok) return this.ok;
+    if (this.trailLim.length > 0) this.cancelUntil(0);
+    const g = this.groups.length;
+    this.groups.push(Int32Array.from(vars));
+    let trueCount = 0;
+    for (const v of vars) {
+      (this.groupsOf[v] ??= []).push(g);
+      if (this.assigns[v] === TRUE) trueCount++;
+    }
+    if (trueCount > 1) {
+      this.ok = false;
+      return false;
+    }
+    if (trueCount === 1) {
+      // Re-run propagation of the true member against the new group.
+      for (const v of vars) {
+        if (this.assigns[v] !== TRUE) continue;
+        for (const q of vars) if (q !== v && this.assigns[q] === UNDEF) this.enqueue(negLit(q), -2 - v);
+      }
+      if (this.propagate() !== -1) this.ok = false;
+    }
+    return this.ok;
+  }
+
+  /** The literals of a reason (the implied literal first). */
+  private reasonLits(r: number, implied: Lit): Int32Array {
+    if (r <= -2) return Int32Array.of(implied, negLit(-2 - r));
+    const c = this.clauses[r];
+    if (c[0] !== implied) {
+      const k = c.indexOf(implied);
+      c[k] = c[0];
+      c[0] = implied;
+    }
+    return c;
+  }
+
   private attach(c: Int32Array, learnt: boolean): number {
     const idx = this.clauses.length;
     this.clauses.push(c);
@@ -214,6 +260,25 @@ export class SatSolver {
         this.enqueue(first, ci);
       }
       ws.length = j;
+      if ((p & 1) === 0) {
+        const gs = this.groupsOf[p >> 1];
+        if (gs !== undefined) {
+          const v = p >> 1;
+          for (const g of gs) {
+            const members = this.groups[g];
+            for (let k = 0; k < members.length; k++) {
+              const q = members[k];
+              if (q === v) continue;
+              const a = this.assigns[q];
+              if (a === UNDEF) this.enqueue(negLit(q), -2 - v);
+              else if (a === TRUE) {
+                this.qhead = this.trailSize;
+                return this.attach(Int32Array.of(negLit(v), negLit(q)), false);
+              }
+            }
+          }
+        }
+      }
     }
     return -1;
   }
@@ -239,9 +304,8 @@ export class SatSolver {
     let index = this.trailSize - 1;
     const level = this.trailLim.length;
     const toClear: number[] = [];
-    let ci = confl;
+    let c: Int32Array = this.clauses[confl];
     for (;;) {
-      const c = this.clauses[ci];
       for (let k = p === -1 ? 0 : 1; k < c.length; k++) {
         const q = c[k];
         const v = q >> 1;
@@ -255,17 +319,10 @@ export class SatSolver {
       p = this.trail[index];
       index--;
       const pv = p >> 1;
-      ci = this.reasons[pv];
       this.seen[pv] = 0;
       pathC--;
       if (pathC <= 0) break;
-      // Reasons keep their implied literal at position 0.
-      const rc = this.clauses[ci];
-      if (rc[0] !== p) {
-        const k = rc.indexOf(p);
-        rc[k] = rc[0];
-        rc[0] = p;
-      }
+      c = this.reasonLits(this.reasons[pv], p);
     }
     out[0] = p ^ 1;
     for (const v of toClear) this.seen[v] = 0;
@@ -296,7 +353,7 @@ export class SatSolver {
         // A decision below the failed assumption is an assumption (possibly its very negation).
         if (this.levels[v] > 0) failed.push(this.trail[i]);
       } else {
-        const c = this.clauses[r];
+        const c = this.reasonLits(r, this.trail[i]);
         for (let k = 1; k < c.length; k++) if (this.levels[c[k] >> 1] > 0) this.seen[c[k] >> 1] = 1;
       }
       this.seen[v] = 0;
