@@ -1,0 +1,29 @@
+/**
+ * The content key of a job: what must be equal for two builds to be the same build. The builder
+ * version and platform variables are hashed once into a context; each job adds its package identity,
+ * opam file hash, `files/` hash and its dependencies' keys, so a change anywhere below a job (the
+ * compiler included) changes its key and nothing else's.
+ */
+import { createHash } from 'node:crypto';
+import type { OpamPackage } from '../opam/package-model.js';
+
+export interface KeyContext {
+  builderVersion: string;
+  /** The platform variables the builds see (os, arch, …), after `--env` overrides. */
+  platform: Record<string, string>;
+}
+
+/** sha256 of the builder version and the platform variables (sorted): shared by every job of a plan. */
+export function keyContextHash(ctx: KeyContext): string {
+  const h = createHash('sha256');
+  h.update(`ecocheck-job-v1\0builder\0${ctx.builderVersion}\0`);
+  for (const name of Object.keys(ctx.platform).sort()) h.update(`var\0${name}\0${ctx.platform[name]}\0`);
+  return h.digest('hex');
+}
+
+export function jobKey(contextHash: string, pkg: OpamPackage, filesHash: string, dependencyKeys: readonly string[]): string {
+  const h = createHash('sha256');
+  h.update(`${contextHash}\0${pkg.name}\0${pkg.version}\0${pkg.contentHash}\0${filesHash}\0`);
+  for (const k of [...dependencyKeys].sort()) h.update(`${k}\0`);
+  return h.digest('hex');
+}
