@@ -1,0 +1,330 @@
+/**
+ * Runs one build command as its own process group (its own session), with a wall-clock timeout,
+ * abort, a per-job memory limit, an optional bubblewrap sandbox, and its output appended to a log
+ * file. Whatever the command leaves running is killed before `runProcess` returns: nothing it
+ * started outlives the call.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { prepareLimits, type PreparedLimits } from './resource-limits.js';
+import { sandboxArgv, sandboxAvailable, type SandboxSpec } from './sandbox.js';
+import { scanOutputEvidence } from './failure-evidence.js';
+
+export { describeLimits } from './resource-limits.js';
+export { sandboxAvailable } from './sandbox.js';
+
+export interface ProcessRequest {
+  /** argv[0] is resolved through env.PATH. */
+  argv: string[];
+  cwd: string;
+  /** The complete environment (nothing is inherited implicitly). */
+  env: Record<string, string>;
+  /** Appended to: a header line with the command, the interleaved stdout+stderr, then exit code and duration. */
+  logFile: string;
+  /** Wall clock; on expiry the whole process tree is killed. */
+  timeoutMs?: number;
+  /** Per-job memory limit. */
+  memoryBytes?: number;
+  /**
+   * Maximum number of processes/threads the job may have at once (cgroup pids controller, when the
+   * machine offers it; otherwise not enforced). Defaults to DEFAULT_MAX_PROCESSES.
+   */
+  maxProcesses?: number;
+  /** null/undefined = no sandbox. */
+  sandbox?: SandboxSpec | null;
+  /** Abort = kill the process group now. */
+  signal?: AbortSignal;
+}
+
+export interface ProcessResult {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  timedOut: boolean;
+  aborted: boolean;
+  outOfMemory: boolean;
+  diskFull: boolean;
+  networkDenied: boolean;
+  /** The last ~60 lines of output. */
+  outputTail: string;
+  /** Why a classification was made. */
+  evidence: string[];
+}
+
+export const DEFAULT_MAX_PROCESSES = 1024;
+const TAIL_LINES = 60;
+/** How much of a command's output is scanned for evidence (its last bytes). */
+const SCAN_BYTES = 4 * 1024 * 1024;
+/** How long to wait for killed processes to disappear before giving up (and saying so). */
+const REAP_WAIT_MS = 10_000;
+
+/** Quotes one argument for the log's command line, so it can be pasted into a shell. */
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Resolves a command name through PATH the way execvp does; null when not found. */
+export function resolveCommand(command: string, envPath: string | undefined, cwd: string): string | null {
+  const isExecutableFile = (p: string): boolean => {
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes('/')) {
+    const p = path.resolve(cwd, command);
+    return isExecutableFile(p) ? p : null;
+  }
+  for (const dir of (envPath ?? '').split(':')) {
+    const p = path.resolve(cwd, dir === '' ? '.' : dir, command);
+    if (isExecutableFile(p)) return p;
+  }
+  return null;
+}
+
+/**
+ * Whether the process group still has a living (not zombie) member. Zombies are dead already; their
+ * new parent reaps them when it gets round to it (on some machines only every second or so).
+ */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Reads the last `maxBytes` of the file from `from` on (the command's own output). */
+async function readOutput(fh: FileHandle, from: number, maxBytes: number): Promise<string> {
+  const end = (await fh.stat()).size;
+  const start = Math.max(from, end - maxBytes);
+  const length = end - start;
+  if (length <= 0) return '';
+  const buf = Buffer.alloc(length);
+  let read = 0;
+  while (read < length) {
+    const { bytesRead } = await fh.read(buf, read, length - read, start + read);
+    if (bytesRead === 0) break;
+    read += bytesRead;
+  }
+  let text = buf.subarray(0, read).toString('utf8');
+  if (start > from) text = text.slice(text.indexOf('\n') + 1); // drop a partial first line
+  return text;
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  return lines.slice(-n).join('\n');
+}
+
+export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
+  if (req.argv.length === 0 || req.argv[0] === '') throw new Error('runProcess: empty argv');
+  const started = performance.now();
+  const evidence: string[] = [];
+  const result = (partial: Partial<ProcessResult>): ProcessResult => ({
+    exitCode: null,
+    signal: null,
+    durationMs: Math.round(performance.now() - started),
+    timedOut: false,
+    aborted: false,
+    outOfMemory: false,
+    diskFull: false,
+    networkDenied: false,
+    outputTail: '',
+    evidence,
+    ...partial,
+  });
+
+  await mkdir(path.dirname(req.logFile), { recursive: true });
+  const log = await open(req.logFile, 'a+');
+  let limits: PreparedLimits | null = null;
+  try {
+    const write = (s: string) => log.write(s);
+    await write(`$ ${req.argv.map(shellQuote).join(' ')}    # cwd: ${req.cwd}\n`);
+
+    if (req.signal?.aborted) {
+      evidence.push('aborted before the command started');
+      await write(`[not started: aborted]\n`);
+      return result({ aborted: true });
+    }
+
+    const resolved = resolveCommand(req.argv[0], req.env.PATH, req.cwd);
+    if (resolved === null) {
+      const msg = `command not found: ${req.argv[0]} (PATH=${req.env.PATH ?? ''})`;
+      evidence.push(msg);
+      await write(`${msg}\n[exit code 127 after 0 ms]\n`);
+      return result({ exitCode: 127, outputTail: msg });
+    }
+
+    let wrapped = [resolved, ...req.argv.slice(1)];
+    let env = req.env;
+    if (req.sandbox) {
+      const avail = sandboxAvailable();
+      if (!avail.ok) {
+        evidence.push(avail.message);
+        await write(`${avail.message}\n`);
+        return result({ outputTail: avail.message });
+      }
+      const sb = sandboxArgv(req.sandbox, req.cwd, req.env);
+      wrapped = [...sb.argv, ...wrapped];
+      env = sb.env;
+    }
+    const prepared = await prepareLimits({
+      memoryBytes: req.memoryBytes,
+      maxProcesses: req.maxProcesses ?? DEFAULT_MAX_PROCESSES,
+    });
+    limits = prepared;
+    wrapped = [...prepared.wrapperArgv, ...wrapped];
+    if (prepared.description) await write(`# ${prepared.description}\n`);
+
+    const outputStart = (await log.stat()).size;
+    let timedOut = false;
+    let aborted = false;
+    let pgid = 0;
+    const killAll = () => {
+      if (pgid) killGroup(pgid);
+      prepared.killAll();
+    };
+
+    const exit = await new Promise<{ code: number | null; signal: string | null; error?: Error }>((resolve) => {
+      let child;
+      try {
+        child = spawn(wrapped[0], wrapped.slice(1), {
+          cwd: req.cwd,
+          env,
+          stdio: ['ignore', log.fd, log.fd],
+          detached: true, // setsid(): its own session and process group, no controlling terminal
+        });
+      } catch (e) {
+        resolve({ code: null, signal: null, error: e as Error });
+        return;
+      }
+      pgid = child.pid ?? 0;
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        aborted = true;
+        killAll();
+      };
+      if (req.timeoutMs !== undefined && req.timeoutMs > 0) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          killAll();
+        }, req.timeoutMs);
+      }
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      let settled = false;
+      const finish = (v: { code: number | null; signal: string | null; error?: Error }) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      };
+      child.once('error', (error) => finish({ code: null, signal: null, error }));
+      child.once('exit', (code, signal) => finish({ code, signal }));
+    });
+
+    // Whatever the command left behind (background jobs, daemons) goes now.
+    if (pgid) {
+      killGroup(pgid);
+      limits.killAll();
+      const deadline = performance.now() + REAP_WAIT_MS;
+      while ((groupAlive(pgid) || !limits.isEmpty()) && performance.now() < deadline) {
+        killGroup(pgid);
+        limits.killAll();
+        await sleep(20);
+      }
+      if (groupAlive(pgid) || !limits.isEmpty()) {
+        evidence.push(`some processes of the job were still present ${REAP_WAIT_MS / 1000} s after being killed`);
+      }
+    }
+    const durationMs = Math.round(performance.now() - started);
+
+    if (exit.error) {
+      const msg = `could not start ${req.argv[0]}: ${exit.error.message}`;
+      evidence.push(msg);
+      await write(`${msg}\n`);
+    }
+
+    const output = await readOutput(log, outputStart, SCAN_BYTES);
+    const limitFacts = limits.collect();
+    const scanned = scanOutputEvidence(output);
+    evidence.push(...limitFacts.evidence, ...scanned.evidence);
+
+    let { code: exitCode, signal } = exit;
+    if (timedOut) evidence.unshift(`killed after the ${formatDuration(req.timeoutMs ?? 0)} timeout`);
+    if (aborted) evidence.unshift('killed: the run was aborted');
+    const killedBySigkill = signal === 'SIGKILL' || exitCode === 137;
+    let outOfMemory = limitFacts.oomKilled || scanned.outOfMemory;
+    if (!outOfMemory && killedBySigkill && !timedOut && !aborted && req.memoryBytes !== undefined) {
+      outOfMemory = true;
+      evidence.push(`killed by SIGKILL under a memory limit of ${limits.limitText}`);
+    }
+
+    const status =
+      exit.error !== undefined
+        ? 'not started'
+        : signal !== null
+          ? `signal ${signal}`
+          : `exit code ${exitCode}`;
+    const flags = [timedOut ? 'timed out' : '', aborted ? 'aborted' : '', outOfMemory ? 'out of memory' : '']
+      .filter(Boolean)
+      .join(', ');
+    await write(`${output.endsWith('\n') || output === '' ? '' : '\n'}[${status} after ${formatDuration(durationMs)}${flags ? `; ${flags}` : ''}]\n`);
+    return result({
+      exitCode,
+      signal,
+      durationMs,
+      timedOut,
+      aborted,
+      outOfMemory,
+      diskFull: scanned.diskFull,
+      networkDenied: req.sandbox ? !req.sandbox.network && scanned.networkDenied : false,
+      outputTail: lastLines(output, TAIL_LINES),
+    });
+  } finally {
+    if (limits) {
+      limits.killAll();
+      limits.cleanup();
+    }
+    await log.close();
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * Per-job resource limits. Where the machine offers writable cgroup v1 controllers, each job gets
+ * its own memory cgroup (the memory limit, OOM evidence) and pids cgroup (a process-count limit, and
+ * a complete list of the job's processes to kill, even those that left its process group). Where it
+ * does not, the memory limit falls back to RLIMIT_AS (address space), set by a tiny shell wrapper.
+ *
+ * The wrapper (`/bin/sh -c '...'`) joins the cgroups and sets rlimits before exec'ing the command,
+ * so every process of the job is limited from its first instruction.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface LimitRequest {
+  memoryBytes?: number;
+  maxProcesses?: number;
+}
+
+export interface PreparedLimits {
+  /** Prepended to the command's argv. Empty when nothing needs wrapping. */
+  wrapperArgv: string[];
+  /** One line for the log: what is in force for this job. */
+  description: string;
+  /** The memory limit in words ("200 MiB"), empty when none. */
+  limitText: string;
+  /** SIGKILLs every process of the job known to its cgroups (no-op without cgroups). */
+  killAll(): void;
+  /** True when the job's cgroups hold no process (always true without cgroups). */
+  isEmpty(): boolean;
+  /** What the cgroups saw: OOM kills, refused forks. Call after the job ended, before cleanup(). */
+  collect(): { oomKilled: boolean; evidence: string[] };
+  /** Removes the job's cgroups. */
+  cleanup(): void;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1 && (v / 1024) % 1 === 0) {
+    v /= 1024;
+    i++;
+  }
+  if (i === 0 && n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${v} ${units[i]}`;
+}
+
+/** The directory of this process's own cgroup in a cgroup v1 hierarchy with `controller`, or why not. */
+function ownCgroupV1Dir(controller: string): { dir: string } | { error: string } {
+  let cgroupFile: string;
+  let mountinfo: string;
+  try {
+    cgroupFile = readFileSync('/proc/self/cgroup', 'utf8');
+    mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch (e) {
+    return { error: `cannot read /proc/self/cgroup: ${(e as Error).message}` };
+  }
+  const line = cgroupFile
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f.length >= 3 && f[1].split(',').includes(controller));
+  if (!line) return { error: `no cgroup v1 ${controller} controller` };
+  const cgPath = line.slice(2).join(':');
+  for (const l of mountinfo.split('\n')) {
+    const [pre, post] = l.split(' - ');
+    if (!post) continue;
+    const [fstype, , superOpts] = post.split(' ');
+    if (fstype !== 'cgroup' || !(superOpts ?? '').split(',').includes(controller)) continue;
+    const fields = pre.split(' ');
+    const root = fields[3];
+    const mountPoint = fields[4];
+    if (!root || !mountPoint) continue;
+    let rel: string;
+    if (root === '/') rel = cgPath;
+    else if (cgPath === root || cgPath.startsWith(root + '/')) rel = cgPath.slice(root.length);
+    else continue;
+    return { dir: path.join(mountPoint, rel) };
+  }
+  return { error: `the cgroup v1 ${controller} hierarchy is not mounted` };
+}
+
+interface Mechanism {
+  memoryParent: string | null;
+  pidsParent: string | null;
+  /** Why cgroup memory limits are not available (when memoryParent is null). */
+  memoryWhyNot: string;
+}
+
+let mechanism: Mechanism | null = null;
+let counter = 0;
+
+/** Checks (once) whether we may create child cgroups and write their limits. */
+function probeParent(controller: 'memory' | 'pids'): { dir: string } | { error: string } {
+  const own = ownCgroupV1Dir(controller);
+  if ('error' in own) return own;
+  const probe = path.join(own.dir, `ecocheck-probe-${process.pid}`);
+  try {
+    mkdirSync(probe);
+    try {
+      if (controller === 'memory') writeFileSync(path.join(probe, 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
+      else writeFileSync(path.join(probe, 'pids.max'), '64');
+    } finally {
+      rmdirSync(probe);
+    }
+  } catch (e) {
+    return { error: `${own.dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+  }
+  removeStaleCgroups(own.dir);
+  return own;
+}
+
+/** Removes empty job cgroups left by ecocheck processes that no longer exist. */
+function removeStaleCgroups(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^ecocheck-(\d+)-\d+$/.exec(name);
+    if (!m || Number(m[1]) === process.pid || existsSync(`/proc/${m[1]}`)) continue;
+    try {
+      rmdirSync(path.join(parent, name));
+    } catch {
+      // still has processes, or gone already
+    }
+  }
+}
+
+function getMechanism(): Mechanism {
+  if (mechanism) return mechanism;
+  const mem = probeParent('memory');
+  const pids = probeParent('pids');
+  mechanism = {
+    memoryParent: 'dir' in mem ? mem.dir : null,
+    pidsParent: 'dir' in pids ? pids.dir : null,
+    memoryWhyNot: 'error' in mem ? mem.error : '',
+  };
+  return mechanism;
+}
+
+/** Says how a memory limit of `memoryBytes` would be enforced for a job on this machine. */
+export function describeLimits(memoryBytes: number): string {
+  const m = getMechanism();
+  const size = formatBytes(memoryBytes);
+  if (m.memoryParent) return `memory limit ${size} via cgroup v1 (${m.memoryParent})`;
+  return `memory limit ${size} via RLIMIT_AS (address space; ${m.memoryWhyNot})`;
+}
+
+/** Says whether the job's process count is limited on this machine. */
+export function describeProcessLimit(maxProcesses: number): string {
+  const m = getMechanism();
+  return m.pidsParent
+    ? `process limit ${maxProcesses} via cgroup v1 pids`
+    : 'no process limit (no writable cgroup v1 pids controller)';
+}
+
+function readProcs(dir: string): number[] {
+  try {
+    return readFileSync(path.join(dir, 'cgroup.procs'), 'utf8')
+      .split('\n')
+      .filter((s) => s !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function readKeyed(file: string): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const [k, v] = line.trim().split(/\s+/);
+      if (k && v !== undefined && /^\d+$/.test(v)) out.set(k, Number(v));
+    }
+  } catch {
+    // not available
+  }
+  return out;
+}
+
+function readNumber(file: string): number | null {
+  try {
+    const s = readFileSync(file, 'utf8').trim();
+    return /^\d+$/.test(s) ? Number(s) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The shell wrapper: join each cgroup (files before `--`), set rlimits, exec the command. */
+const WRAPPER_SCRIPT_HEAD =
+  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "ecocheck: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; ';
+
+export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> {
+  const m = getMechanism();
+  const id = `ecocheck-${process.pid}-${++counter}`;
+  const created: string[] = [];
+  const joinFiles: string[] = [];
+  const described: string[] = [];
+  let memDir: string | null = null;
+  let pidsDir: string | null = null;
+  let rlimitKiB: number | null = null;
+
+  try {
+    if (req.memoryBytes !== undefined) {
+      if (m.memoryParent) {
+        memDir = path.join(m.memoryParent, id);
+        mkdirSync(memDir);
+        created.push(memDir);
+        writeFileSync(path.join(memDir, 'memory.limit_in_bytes'), String(req.memoryBytes));
+        try {
+          // Where swap is accounted, the limit covers memory+swap too (no swapping past the limit).
+          writeFileSync(path.join(memDir, 'memory.memsw.limit_in_bytes'), String(req.memoryBytes));
+        } catch {
+          // no swap accounting
+        }
+        joinFiles.push(path.join(memDir, 'cgroup.procs'));
+      } else {
+        rlimitKiB = Math.max(1, Math.floor(req.memoryBytes / 1024));
+      }
+      described.push(describeLimits(req.memoryBytes));
+    }
+    if (m.pidsParent) {
+      pidsDir = path.join(m.pidsParent, id);
+      mkdirSync(pidsDir);
+      created.push(pidsDir);
+      if (req.maxProcesses !== undefined) writeFileSync(path.join(pidsDir, 'pids.max'), String(req.maxProcesses));
+      joinFiles.push(path.join(pidsDir, 'cgroup.procs'));
+      if (req.maxProcesses !== undefined) described.push(describeProcessLimit(req.maxProcesses));
+    }
+  } catch (e) {
+    for (const d of created.reverse()) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // ignore
+      }
+    }
+    throw new Error(`cannot set up the job's cgroups: ${(e as Error).message}`);
+  }
+
+  const wrapperArgv =
+    joinFiles.length === 0 && rlimitKiB === null
+      ? []
+      : [
+          '/bin/sh',
+          '-c',
+          WRAPPER_SCRIPT_HEAD + (rlimitKiB !== null ? `ulimit -v ${rlimitKiB} || exit 125; ` : '') + 'exec "$@"',
+          'ecocheck-limits',
+          ...joinFiles,
+          '--',
+        ];
+  const dirs = [memDir, pidsDir].filter((d): d is string => d !== null);
+  /** Forks refused by the job's own limit, counted before killAll() lowered the limit to zero. */
+  let refusedBeforeKill: number | null = null;
+  const refusedForks = () => (pidsDir ? (readKeyed(path.join(pidsDir, 'pids.events')).get('max') ?? 0) : 0);
+
+  return {
+    wrapperArgv,
+    description: described.join('; '),
+    limitText: req.memoryBytes !== undefined ? formatBytes(req.memoryBytes) : '',
+    killAll() {
+      if (pidsDir && refusedBeforeKill === null) {
+        refusedBeforeKill = refusedForks();
+        // No new processes from here on: a fork bomb cannot outrun the kill loop.
+        try {
+          writeFileSync(path.join(pidsDir, 'pids.max'), '0');
+        } catch {
+          // ignore
+        }
+      }
+      for (const d of dirs) {
+        for (const pid of readProcs(d)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+      }
+    },
+    isEmpty() {
+      return dirs.every((d) => readProcs(d).length === 0);
+    },
+    collect() {
+      const evidence: string[] = [];
+      let oomKilled = false;
+      if (memDir) {
+        const oom = readKeyed(path.join(memDir, 'memory.oom_control'));
+        const failcnt = readNumber(path.join(memDir, 'memory.failcnt')) ?? 0;
+        const peak = readNumber(path.join(memDir, 'memory.max_usage_in_bytes'));
+        const kills = oom.get('oom_kill') ?? 0;
+        if (kills > 0) {
+          oomKilled = true;
+          evidence.push(
+            `the kernel OOM killer killed ${kills} process${kills === 1 ? '' : 'es'} of the job at its ${formatBytes(req.memoryBytes ?? 0)} cgroup memory limit (memory.failcnt ${failcnt}${peak !== null ? `, peak ${formatBytes(peak)}` : ''})`,
+          );
+        } else if (failcnt > 0) {
+          evidence.push(`the job reached its ${formatBytes(req.memoryBytes ?? 0)} cgroup memory limit (memory.failcnt ${failcnt})`);
+        }
+      }
+      if (pidsDir && req.maxProcesses !== undefined) {
+        const refused = refusedBeforeKill ?? refusedForks();
+        if (refused > 0) {
+          evidence.push(`${refused} fork${refused === 1 ? ' was' : 's were'} refused at the job's limit of ${req.maxProcesses} processes (cgroup pids)`);
+        }
+      }
+      return { oomKilled, evidence };
+    },
+    cleanup() {
+      for (const d of dirs) {
+        for (let i = 0; i < 50; i++) {
+          try {
+            rmdirSync(d);
+            break;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
+            // EBUSY: a dying process is still accounted; try again shortly
+            const until = Date.now() + 10;
+            while (Date.now() < until) {
+              // brief spin; cleanup runs once per job after its processes were killed
+            }
+          }
+        }
+      }
+    },
+  };
+}

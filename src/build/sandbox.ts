@@ -1,0 +1,142 @@
+/**
+ * The build sandbox: bubblewrap (bwrap) command lines and the check that bwrap works here.
+ *
+ * A sandboxed command sees the whole filesystem read-only except the given writable directories, a
+ * private /tmp and /var/tmp, a private /dev and /proc, no network (unless asked for), its own PID
+ * namespace (so it dies entirely with its first process), a new session (it cannot reach a
+ * terminal), and no capabilities even when ecocheck runs as root. HOME points at a private writable
+ * directory inside the build directory.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export interface SandboxSpec {
+  /** Directories the command may write (the build directory, the job's output prefix). */
+  writable: string[];
+  /** Directories bound read-only (even when inside a writable one). */
+  readonly: string[];
+  network: boolean;
+}
+
+/** Name of the private home directory created inside the build directory. */
+export const SANDBOX_HOME_NAME = '.ecocheck-home';
+
+interface Detection {
+  bwrap: string | null;
+  ok: boolean;
+  message: string;
+  /** Whether --unshare-pid works here (it may not in some containers). */
+  unsharePid: boolean;
+}
+
+let detection: Detection | null = null;
+
+function findBwrap(): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/bin', '/usr/local/bin'];
+  for (const dir of dirs) {
+    if (!dir.startsWith('/')) continue;
+    const p = path.join(dir, 'bwrap');
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+function tryBwrap(bwrap: string, extra: string[]): { ok: boolean; stderr: string } {
+  const r = spawnSync(
+    bwrap,
+    ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--tmpfs', '/tmp', ...extra, '--', 'true'],
+    { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  return { ok: r.status === 0, stderr: (r.stderr ?? r.error?.message ?? '').trim() };
+}
+
+function detect(): Detection {
+  if (detection) return detection;
+  const bwrap = findBwrap();
+  if (!bwrap) {
+    detection = {
+      bwrap: null,
+      ok: false,
+      message: 'the build sandbox needs bubblewrap, which is not installed: apt-get install bubblewrap (or run without the sandbox)',
+      unsharePid: false,
+    };
+    return detection;
+  }
+  const full = tryBwrap(bwrap, ['--unshare-pid', '--die-with-parent', '--new-session', '--cap-drop', 'ALL']);
+  if (full.ok) {
+    detection = { bwrap, ok: true, message: '', unsharePid: true };
+    return detection;
+  }
+  const noPid = tryBwrap(bwrap, ['--die-with-parent', '--new-session', '--cap-drop', 'ALL']);
+  detection = noPid.ok
+    ? { bwrap, ok: true, message: '', unsharePid: false }
+    : {
+        bwrap,
+        ok: false,
+        message: `bubblewrap (${bwrap}) cannot create a sandbox on this machine: ${noPid.stderr || full.stderr || 'unknown error'} (unprivileged user namespaces may be disabled)`,
+        unsharePid: false,
+      };
+  return detection;
+}
+
+export function sandboxAvailable(): { ok: true } | { ok: false; message: string } {
+  const d = detect();
+  return d.ok ? { ok: true } : { ok: false, message: d.message };
+}
+
+/** Whether sandboxed commands get their own PID namespace on this machine. */
+export function sandboxHasPidNamespace(): boolean {
+  return detect().unsharePid;
+}
+
+/** The private HOME for a sandboxed command: inside the writable directory holding `cwd`, else the first one. */
+export function sandboxHome(spec: SandboxSpec, cwd: string): string {
+  const abs = path.resolve(cwd);
+  const holder = spec.writable.map((w) => path.resolve(w)).find((w) => abs === w || abs.startsWith(w + path.sep));
+  const base = holder ?? (spec.writable[0] !== undefined ? path.resolve(spec.writable[0]) : null);
+  return base === null ? '/tmp/home' : path.join(base, SANDBOX_HOME_NAME);
+}
+
+/**
+ * The bwrap argv prefix (ending in `--`) for running a command under `spec`, and the environment to
+ * give it (the request's, with HOME replaced by the private home). Creates the writable directories
+ * and the home directory.
+ */
+export function sandboxArgv(
+  spec: SandboxSpec,
+  cwd: string,
+  env: Record<string, string>,
+): { argv: string[]; env: Record<string, string> } {
+  const d = detect();
+  if (!d.ok || !d.bwrap) throw new Error(d.message);
+  const home = sandboxHome(spec, cwd);
+  const argv = [d.bwrap, '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--unshare-ipc', '--unshare-uts'];
+  if (d.unsharePid) argv.push('--unshare-pid');
+  if (!spec.network) argv.push('--unshare-net');
+  argv.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--tmpfs', '/var/tmp');
+
+  // Parents before children, so a read-only directory inside a writable one stays read-only.
+  const binds: { p: string; writable: boolean }[] = [
+    ...spec.writable.map((p) => ({ p: path.resolve(p), writable: true })),
+    ...spec.readonly.map((p) => ({ p: path.resolve(p), writable: false })),
+  ];
+  binds.sort((a, b) => a.p.split('/').length - b.p.split('/').length || Number(a.writable) - Number(b.writable));
+  for (const b of binds) {
+    if (b.writable) {
+      mkdirSync(b.p, { recursive: true });
+      argv.push('--bind', b.p, b.p);
+    } else {
+      argv.push('--ro-bind', b.p, b.p);
+    }
+  }
+  if (home === '/tmp/home') argv.push('--dir', home);
+  else mkdirSync(home, { recursive: true });
+  argv.push('--chdir', path.resolve(cwd), '--');
+  return { argv, env: { ...env, HOME: home } };
+}
