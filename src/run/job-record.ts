@@ -1,0 +1,24 @@
+import type { Job } from '../plan/job.js';
+import type { JobStatus } from '../results/taxonomy.js';
+
+/** A final result found for a job key by an earlier run (the scheduler's cache lookup answers with it). */
+export interface CachedResult {
+  status: JobStatus;
+  reason: string;
+  exitCode: number | null;
+  durationMs: number | null;
+  logPath: string | null;
+  logTail: string;
+  /** The immutable prefix of an `ok` build. */
+  prefix: string | null;
+}
+
+/** What happened to one job in one run: built, taken from the cache, or not run because a dependency failed. */
+export interface JobRecord extends CachedResult {
+  job: Job;
+  /** For `dependency-failed`: the job whose own failure caused it (the root, never an intermediate). */
+  rootCauseKey: string | null;
+  /** `NAME.VERSION` of that root. */
+  rootCause: string | null;
+  cached: boolean;
+}

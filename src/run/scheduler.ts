@@ -1,0 +1,160 @@
+/**
+ * Runs a plan: a job starts when every dependency succeeded, up to `concurrency` at once (p-queue), ready
+ * jobs ordered by critical path then fan-out. A job whose key has a cached final result is not built. A
+ * failed job marks its dependents `dependency-failed`, naming the root that failed, without running them.
+ * Results leave through `onJobFinished` as soon as each job is final, so a crash loses only in-flight
+ * jobs. On abort, running builds are told through the signal; their outcomes are dropped (the resume
+ * rebuilds them) and nothing new starts.
+ */
+import PQueue from 'p-queue';
+import type { Job, Plan } from '../plan/job.js';
+import { analysePlan, type PlanGraph } from '../plan/plan-graph.js';
+import type { Builder, BuildOutcome, BuiltDependency } from '../build/builder.js';
+import type { JobStatus } from '../results/taxonomy.js';
+import type { CachedResult, JobRecord } from './job-record.js';
+
+export interface SchedulerOptions {
+  concurrency: number;
+  signal?: AbortSignal;
+  /** A final result recorded for this job's key by an earlier run, or null to build it. */
+  lookupCached?: (job: Job) => CachedResult | null;
+  onJobStarted?: (job: Job) => void;
+  /** Called once per job as soon as its result is final in this run. An exception stops the run. */
+  onJobFinished?: (record: JobRecord) => void;
+  graph?: PlanGraph;
+}
+
+export interface RunOutcome {
+  records: Map<string, JobRecord>;
+  /** True when the signal aborted the run before every job was final. */
+  interrupted: boolean;
+  built: number;
+  cacheHits: number;
+  wallMs: number;
+}
+
+export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOptions): Promise<RunOutcome> {
+  const t0 = performance.now();
+  const graph = options.graph ?? analysePlan(plan);
+  const signal = options.signal ?? new AbortController().signal;
+  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
+  const records = new Map<string, JobRecord>();
+  const order = new Map<string, number>();
+  const waitingOn = new Map<string, number>();
+  const failedRoots = new Map<string, string[]>();
+  let built = 0;
+  let cacheHits = 0;
+  let sinkError: unknown = null;
+  const stop = new AbortController();
+  const buildSignal = AbortSignal.any([signal, stop.signal]);
+
+  let i = 0;
+  for (const job of plan.jobs.values()) {
+    order.set(job.key, i++);
+    waitingOn.set(job.key, job.dependencies.length);
+  }
+  const worklist: Job[] = [];
+  for (const job of plan.jobs.values()) if (job.dependencies.length === 0) worklist.push(job);
+
+  const finish = (record: JobRecord) => {
+    records.set(record.job.key, record);
+    if (sinkError === null) {
+      try {
+        options.onJobFinished?.(record);
+      } catch (err) {
+        sinkError = err;
+        queue.clear();
+        stop.abort();
+      }
+    }
+    const root = record.status === 'ok' ? null : record.status === 'dependency-failed' ? record.rootCauseKey! : record.job.key;
+    for (const d of graph.dependents.get(record.job.key)!) {
+      if (root !== null) {
+        const roots = failedRoots.get(d);
+        if (roots) roots.push(root);
+        else failedRoots.set(d, [root]);
+      }
+      const left = waitingOn.get(d)! - 1;
+      waitingOn.set(d, left);
+      if (left === 0) worklist.push(plan.jobs.get(d)!);
+    }
+  };
+
+  const startReady = () => {
+    const toBuild: Job[] = [];
+    while (worklist.length > 0 && !buildSignal.aborted) {
+      const job = worklist.pop()!;
+      const roots = failedRoots.get(job.key);
+      if (roots !== undefined) {
+        let root = roots[0];
+        for (const r of roots) if (order.get(r)! < order.get(root)!) root = r;
+        finish({
+          job,
+          status: 'dependency-failed',
+          reason: `dependency ${plan.jobs.get(root)!.id} failed`,
+          rootCauseKey: root,
+          rootCause: plan.jobs.get(root)!.id,
+          exitCode: null,
+          durationMs: null,
+          logPath: null,
+          logTail: '',
+          prefix: null,
+          cached: false,
+        });
+        continue;
+      }
+      const hit = options.lookupCached?.(job) ?? null;
+      if (hit !== null) {
+        cacheHits++;
+        finish({ ...hit, job, rootCauseKey: null, rootCause: null, cached: true });
+        continue;
+      }
+      toBuild.push(job);
+    }
+    // Highest priority first: the first ones added start at once, before the queue can order them.
+    const priority = (job: Job) => graph.height.get(job.key)! * 1_000_000 + Math.min(graph.fanOut.get(job.key)!, 999_999);
+    toBuild.sort((a, b) => priority(b) - priority(a) || order.get(a.key)! - order.get(b.key)!);
+    for (const job of toBuild) void queue.add(() => build(job), { priority: priority(job) }).catch(() => {});
+  };
+
+  const build = async (job: Job) => {
+    if (buildSignal.aborted) return;
+    options.onJobStarted?.(job);
+    const closure: BuiltDependency[] = job.closure.map((k) => ({ job: plan.jobs.get(k)!, prefix: records.get(k)!.prefix ?? '' }));
+    let outcome: BuildOutcome;
+    try {
+      outcome = await builder.build(job, closure, buildSignal);
+    } catch (err) {
+      outcome = internalError(err);
+    }
+    // An outcome cut short by the interrupt says nothing: the job stays unfinished and the resume rebuilds it.
+    if (buildSignal.aborted && outcome.status !== 'ok') return;
+    built++;
+    finish({ ...outcome, job, rootCauseKey: null, rootCause: null, cached: false });
+    startReady();
+  };
+
+  startReady();
+  await queue.onIdle();
+  if (sinkError !== null) throw sinkError;
+  return {
+    records,
+    interrupted: records.size < plan.jobs.size,
+    built,
+    cacheHits,
+    wallMs: performance.now() - t0,
+  };
+}
+
+function internalError(err: unknown): BuildOutcome {
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    status: 'internal-error' as JobStatus,
+    reason: `builder error: ${message.split('\n')[0]}`,
+    exitCode: null,
+    durationMs: 0,
+    logPath: null,
+    logTail: message,
+    prefix: null,
+  };
+}
