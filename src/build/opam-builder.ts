@@ -1,0 +1,354 @@
+/**
+ * The opam builder: builds one job the way opam builds a package, into the job's own prefix.
+ *
+ * Steps, in a fresh scratch directory per attempt (`buildRoot/NAME.VERSION-XXXX`, removed afterwards):
+ * 1. reuse: a complete prefix for the key is returned at once;
+ * 2. fetch: the `url` source (download cache first, every checksum verified, unpacked) or an empty
+ *    directory, then each `extra-source`;
+ * 3. prepare (`OpamAction.prepare_package_build`): extra-files copied and checked; substs of the
+ *    files that are patches; the patches whose filter holds (`patch -p1`); the other substs;
+ * 4. `build:` then `install:` commands, filtered and interpolated, each run in the build directory
+ *    with the composed environment, through the process runner (timeout, memory limit, sandbox);
+ * 5. `NAME.install` installed into the prefix, `NAME.config` kept for `NAME:var` lookups;
+ * 6. the prefix made read-only and recorded complete; on any failure it is removed.
+ * Outcome statuses: ok, fetch-failed, build-failed (a command of `build:`, a patch, a subst, an
+ * extra-file), install-failed (`install:` commands or the `.install` file), timeout, out-of-memory,
+ * internal-error (aborted, or an exception of ecocheck's own).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Builder, BuildOutcome, BuiltDependency } from './builder.js';
+import type { Job } from '../plan/job.js';
+import type { JobStatus } from '../results/taxonomy.js';
+import { packageId } from '../opam/package-model.js';
+import { OpamFormatError } from '../opam/parse-error.js';
+import { runProcess, type ProcessResult } from './process-runner.js';
+import { classifyFailure, type CommandPhase } from './failure-evidence.js';
+import { BuildLog } from './build-log.js';
+import { DownloadCache } from './download-cache.js';
+import { fetchExtraSourceInto, fetchSourceInto, FetchError, type FetchContext } from './source-fetcher.js';
+import { copyExtraFiles, ExtraFileError } from './extra-files.js';
+import { applyPatches, selectedPatches } from './patches.js';
+import { applySubsts } from './substs.js';
+import { expandCommands } from './command-expansion.js';
+import { installFromSpec, InstallError, readInstallFile } from './install-file.js';
+import { installConfigFile, readInstalledConfig } from './package-config-file.js';
+import { packageVariableLookup, type VariablePackage, type VariableScope } from './package-variables.js';
+import { composeBuildEnvironment, type EnvironmentPackage } from './build-environment.js';
+import type { Environment } from './env-update.js';
+import { completePrefix, discardPrefix, isPrefixComplete, prefixPath, preparePrefix } from './prefix-store.js';
+
+export interface OpamBuilderOptions {
+  /** Content-addressed prefixes: storeDir/<key>. */
+  storeDir: string;
+  /** Scratch build directories. */
+  buildRoot: string;
+  downloadCache: string;
+  logDir: string;
+  makeJobs: number;
+  /** os, arch, os-family, os-distribution, os-version… */
+  platformVariables: Record<string, string>;
+  sandbox: boolean;
+  /** Wall-clock budget of one job (all its commands together). */
+  timeoutMs: number;
+  memoryBytes: number;
+}
+
+/** Part of every job key: bump when a change of this builder changes what a build produces. */
+export const OPAM_BUILDER_VERSION = 'opam-builder/1';
+
+/** A failure ending the job: its status, one-line reason and the command's exit code. */
+class JobFailure extends Error {
+  constructor(
+    readonly status: JobStatus,
+    readonly reason: string,
+    readonly exitCode: number | null = null,
+  ) {
+    super(reason);
+  }
+}
+
+function oneLine(s: string, max = 300): string {
+  const line = s.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** The first line of output that looks like an error, else the last non-empty one. */
+export function firstErrorLine(output: string): string | null {
+  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const err = lines.find((l) => /\b(error|fatal|failed|cannot|not found)\b/i.test(l));
+  return err ?? lines[lines.length - 1] ?? null;
+}
+
+function commandText(argv: string[]): string {
+  const text = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+}
+
+/** Turns a failed command's result into the job's failure (status via the failure classifier). */
+function commandFailure(result: ProcessResult, phase: CommandPhase, argv: string[]): JobFailure {
+  const c = classifyFailure(result, phase);
+  const status = c.status === 'ok' ? (phase === 'fetch' ? 'fetch-failed' : phase === 'build' ? 'build-failed' : 'install-failed') : c.status;
+  const errorLine = status === 'build-failed' || status === 'install-failed' || status === 'fetch-failed' ? firstErrorLine(result.outputTail) : null;
+  const reason = `${c.reason || `${phase} failed`} at \`${commandText(argv)}\`${errorLine ? `: ${errorLine}` : ''}`;
+  return new JobFailure(status, oneLine(reason), result.exitCode);
+}
+
+function logFileName(job: Job): string {
+  return `${job.id}-${job.key.slice(0, 16)}.log`;
+}
+
+async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDependency[], signal: AbortSignal): Promise<BuildOutcome> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const pkg = job.package;
+  const logPath = join(options.logDir, logFileName(job));
+
+  if (isPrefixComplete(options.storeDir, job.key)) {
+    return {
+      status: 'ok',
+      reason: '',
+      exitCode: 0,
+      durationMs: elapsed(),
+      logPath: existsSync(logPath) ? logPath : null,
+      logTail: '',
+      prefix: prefixPath(options.storeDir, job.key),
+    };
+  }
+
+  const log = new BuildLog(logPath);
+  log.line(`# ecocheck ${OPAM_BUILDER_VERSION}: building ${job.id} (job ${job.key})`);
+  log.line(`# started ${new Date().toISOString()}; closure: ${closure.map((d) => d.job.id).join(' ') || '(none)'}`);
+
+  mkdirSync(options.buildRoot, { recursive: true });
+  const scratch = mkdtempSync(join(options.buildRoot, `${job.id}-`));
+  const buildDir = join(scratch, packageId(pkg));
+  const home = join(scratch, 'home');
+  const tmpDir = join(scratch, 'tmp');
+  for (const d of [home, tmpDir]) mkdirSync(d, { recursive: true });
+
+  let prefix: string | null = null;
+  let lastExit: number | null = null;
+  const finish = (status: JobStatus, reason: string, exitCode: number | null): BuildOutcome => {
+    log.line(`# ${status}${reason ? `: ${reason}` : ''} (${elapsed()} ms)`);
+    return {
+      status,
+      reason,
+      exitCode,
+      durationMs: elapsed(),
+      logPath,
+      logTail: log.tail(),
+      prefix: status === 'ok' ? prefix : null,
+    };
+  };
+
+  try {
+    prefix = preparePrefix(options.storeDir, job.key);
+    const ownPrefix = prefix;
+
+    // Variables: the closure as installed packages, the job itself as being built.
+    const byKey = new Map<string, BuiltDependency>(closure.map((d) => [d.job.key, d]));
+    const idsOf = (keys: string[]) => keys.map((k) => byKey.get(k)?.job.id).filter((x): x is string => x !== undefined);
+    const installed = new Map<string, VariablePackage>();
+    for (const d of closure) {
+      installed.set(d.job.package.name, {
+        pkg: d.job.package,
+        key: d.job.key,
+        prefix: d.prefix,
+        dependencyIds: idsOf(d.job.dependencies),
+        config: readInstalledConfig(d.prefix, d.job.package.name),
+        installed: true,
+        buildDir: null,
+      });
+    }
+    const scopeBase = {
+      installed,
+      makeJobs: options.makeJobs,
+      platformVariables: options.platformVariables,
+      root: options.storeDir,
+      switchName: 'ecocheck',
+    };
+    const selfPackage: VariablePackage = {
+      pkg,
+      key: job.key,
+      prefix: ownPrefix,
+      dependencyIds: idsOf(job.dependencies),
+      config: new Map(),
+      installed: false,
+      buildDir,
+    };
+    const lookup = packageVariableLookup({ ...scopeBase, self: selfPackage } satisfies VariableScope);
+    const envPackages: EnvironmentPackage[] = closure.map((d) => {
+      const self = installed.get(d.job.package.name) as VariablePackage;
+      return {
+        name: d.job.package.name,
+        version: d.job.package.version,
+        prefix: d.prefix,
+        setenv: d.job.package.setenv,
+        lookup: packageVariableLookup({ ...scopeBase, self }),
+      };
+    });
+    const env: Environment = composeBuildEnvironment({
+      name: pkg.name,
+      version: pkg.version,
+      prefix: ownPrefix,
+      buildEnv: pkg.buildEnv,
+      lookup,
+      closure: envPackages,
+      home,
+      tmpDir,
+    });
+
+    const remaining = () => options.timeoutMs - elapsed();
+    const sandbox = options.sandbox
+      ? { writable: [scratch, ownPrefix], readonly: closure.map((d) => d.prefix), network: false }
+      : null;
+    const run = async (argv: string[], cwd: string, phase: CommandPhase): Promise<ProcessResult> => {
+      if (signal.aborted) throw new JobFailure('internal-error', `${phase} aborted (the run was interrupted)`);
+      const left = remaining();
+      if (left <= 0) throw new JobFailure('timeout', `${phase} timed out: the job's ${options.timeoutMs} ms budget is spent`);
+      const result = await runProcess({
+        argv,
+        cwd,
+        env,
+        logFile: logPath,
+        timeoutMs: left,
+        memoryBytes: phase === 'fetch' ? undefined : options.memoryBytes,
+        sandbox: phase === 'fetch' ? null : sandbox,
+        signal,
+      });
+      lastExit = result.exitCode;
+      return result;
+    };
+    const checkTool = (result: ProcessResult, phase: CommandPhase, argv: string[]): void => {
+      if (result.aborted || result.timedOut || result.outOfMemory) throw commandFailure(result, phase, argv);
+    };
+
+    // Fetch.
+    log.section('fetch');
+    const fetchCtx: FetchContext = {
+      cache: new DownloadCache(options.downloadCache),
+      scratch: join(scratch, 'fetch'),
+      run: async (argv, cwd) => {
+        const r = await run(argv, cwd, 'fetch');
+        checkTool(r, 'fetch', argv);
+        return r;
+      },
+      log: (l) => log.line(l),
+      signal,
+      timeoutMs: Math.max(1, remaining()),
+    };
+    try {
+      mkdirSync(buildDir, { recursive: true });
+      if (pkg.url) await fetchSourceInto(pkg.url, buildDir, fetchCtx);
+      else log.line('no url: building in an empty directory');
+      for (const es of pkg.extraSources) await fetchExtraSourceInto(es.name, es.url, buildDir, fetchCtx);
+    } catch (e) {
+      if (e instanceof FetchError) {
+        if (signal.aborted) throw new JobFailure('internal-error', 'fetch aborted (the run was interrupted)');
+        throw new JobFailure('fetch-failed', oneLine(`fetch failed: ${e.message}`));
+      }
+      throw e;
+    } finally {
+      rmSync(fetchCtx.scratch, { recursive: true, force: true });
+    }
+
+    // Prepare.
+    log.section('prepare');
+    try {
+      const copied = copyExtraFiles(pkg, buildDir);
+      if (copied.length > 0) log.line(`extra-files: ${copied.join(' ')}`);
+    } catch (e) {
+      if (e instanceof ExtraFileError) throw new JobFailure('build-failed', oneLine(`${job.id}: ${e.message}`));
+      throw e;
+    }
+    const patchNames = new Set(pkg.patches.map((p) => p.value));
+    const logLine = (l: string) => log.line(l);
+    const substFailures = applySubsts(pkg.substs.filter((s) => patchNames.has(s)), buildDir, lookup, logLine);
+    const patchFailures = await applyPatches(
+      selectedPatches(pkg.patches, lookup),
+      buildDir,
+      async (argv, cwd) => {
+        const r = await run(argv, cwd, 'build');
+        checkTool(r, 'build', argv);
+        return r;
+      },
+      logLine,
+    );
+    substFailures.push(...applySubsts(pkg.substs.filter((s) => !patchNames.has(s)), buildDir, lookup, logLine));
+    if (patchFailures.length > 0) {
+      const first = patchFailures[0];
+      const detail = first.result ? firstErrorLine(first.result.outputTail) : null;
+      throw new JobFailure(
+        'build-failed',
+        oneLine(`${patchFailures.map((f) => f.message).join('; ')}${detail ? `: ${detail}` : ''}`),
+        first.result?.exitCode ?? null,
+      );
+    }
+    if (substFailures.length > 0) {
+      throw new JobFailure('build-failed', oneLine(`substitution failed: ${substFailures.map((f) => f.message).join('; ')}`));
+    }
+
+    // Build and install commands.
+    for (const [phase, commands] of [
+      ['build', pkg.build],
+      ['install', pkg.install],
+    ] as const) {
+      log.section(phase);
+      for (const argv of expandCommands(commands, lookup)) {
+        const result = await run(argv, buildDir, phase);
+        const c = classifyFailure(result, phase);
+        if (c.status !== 'ok') throw commandFailure(result, phase, argv);
+      }
+    }
+
+    // .install and .config files.
+    log.section('install files');
+    const installFile = join(buildDir, `${pkg.name}.install`);
+    if (existsSync(installFile)) {
+      try {
+        const spec = readInstallFile(installFile);
+        const { installed: files } = installFromSpec(spec, buildDir, ownPrefix, pkg.name, logLine);
+        log.line(`${pkg.name}.install: ${files.length} file(s) installed`);
+      } catch (e) {
+        if (e instanceof InstallError || e instanceof OpamFormatError) {
+          throw new JobFailure('install-failed', oneLine(e.message));
+        }
+        throw e;
+      }
+    }
+    try {
+      if (installConfigFile(buildDir, ownPrefix, pkg.name)) log.line(`${pkg.name}.config kept`);
+    } catch (e) {
+      if (e instanceof OpamFormatError) throw new JobFailure('install-failed', oneLine(`${pkg.name}.config: ${e.message}`));
+      throw e;
+    }
+
+    if (signal.aborted) throw new JobFailure('internal-error', 'aborted (the run was interrupted)');
+    completePrefix(options.storeDir, {
+      id: job.id,
+      key: job.key,
+      builder: OPAM_BUILDER_VERSION,
+      finishedAt: new Date().toISOString(),
+      durationMs: elapsed(),
+      logPath,
+    });
+    return finish('ok', '', lastExit ?? 0);
+  } catch (e) {
+    discardPrefix(options.storeDir, job.key);
+    if (e instanceof JobFailure) return finish(e.status, e.reason, e.exitCode ?? (e.status === 'internal-error' ? null : lastExit));
+    const message = e instanceof Error ? e.message : String(e);
+    log.line(`internal error: ${e instanceof Error && e.stack ? e.stack : message}`);
+    return finish('internal-error', oneLine(`internal error while building ${job.id}: ${message}`), null);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export function createOpamBuilder(options: OpamBuilderOptions): Builder {
+  return {
+    version: OPAM_BUILDER_VERSION,
+    build: (job, closure, signal) => buildJob(options, job, closure, signal),
+  };
+}

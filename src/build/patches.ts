@@ -1,0 +1,45 @@
+/**
+ * `patches:` applied in the build directory with `patch -p1`, in order, each only when its filter
+ * holds (an undefined filter counts as false, `OpamFilter.opt_eval_to_bool`). Like opam, every patch
+ * is tried and the failures are reported together.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FilteredString } from '../opam/package-model.js';
+import { evalFilterToBool, type VariableLookup } from '../opam/filter.js';
+import type { ToolRunner } from './archive-extraction.js';
+import type { ProcessResult } from './process-runner.js';
+
+export interface PatchFailure {
+  patch: string;
+  message: string;
+  result: ProcessResult | null;
+}
+
+/** The patches whose filter holds, in order. */
+export function selectedPatches(patches: FilteredString[], lookup: VariableLookup): string[] {
+  return patches.filter((p) => !p.filter || evalFilterToBool(p.filter, lookup, false)).map((p) => p.value);
+}
+
+export async function applyPatches(
+  patches: string[],
+  buildDir: string,
+  run: ToolRunner,
+  log: (line: string) => void,
+): Promise<PatchFailure[]> {
+  const failures: PatchFailure[] = [];
+  for (const name of patches) {
+    const file = join(buildDir, name);
+    if (!existsSync(file)) {
+      log(`patch ${name}: no such file in the build directory`);
+      failures.push({ patch: name, message: `patch ${name} not found`, result: null });
+      continue;
+    }
+    log(`applying patch ${name}`);
+    const result = await run(['patch', '-p1', '-t', '-i', file], buildDir);
+    if (result.exitCode !== 0) {
+      failures.push({ patch: name, message: `patch ${name} did not apply (exit ${result.signal ?? result.exitCode})`, result });
+    }
+  }
+  return failures;
+}

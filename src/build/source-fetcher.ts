@@ -1,0 +1,174 @@
+/**
+ * Fetching a package's sources (`url` and `extra-source`), the way opam pulls them: the address and
+ * then each mirror is tried in turn; a downloaded file is checked against every checksum given and
+ * kept in the download cache, which is consulted first (so a cached file needs no network). Supported
+ * addresses: `http(s)://`, `file://` (a file or a directory), and `git+…://` (cloned, `#ref` checked out).
+ */
+import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import type { Url } from '../opam/package-model.js';
+import { checksumMismatches, checksumToString } from './checksum.js';
+import type { DownloadCache } from './download-cache.js';
+import { extractInto, ExtractionError, type ToolRunner } from './archive-extraction.js';
+
+/** Why a source could not be had: the one-line reason, for the `fetch-failed` outcome. */
+export class FetchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FetchError';
+  }
+}
+
+export interface FetchContext {
+  cache: DownloadCache;
+  /** A scratch directory owned by this fetch (created and removed as needed). */
+  scratch: string;
+  run: ToolRunner;
+  /** Appends one line to the job's log. */
+  log: (line: string) => void;
+  signal?: AbortSignal;
+  /** Limit for one HTTP download. */
+  timeoutMs?: number;
+}
+
+type Scheme = 'http' | 'file' | 'git';
+
+function schemeOf(address: string): Scheme | null {
+  if (/^https?:\/\//.test(address)) return 'http';
+  if (address.startsWith('file://')) return 'file';
+  if (/^git\+[a-z]+:\/\//.test(address) || address.startsWith('git://')) return 'git';
+  return null;
+}
+
+/** The file name an address designates (its last path segment, without query or fragment). */
+export function addressBasename(address: string): string {
+  const noFrag = address.replace(/[#?].*$/, '').replace(/\/+$/, '');
+  const base = basename(noFrag);
+  return base === '' ? 'source' : decodeURIComponent(base);
+}
+
+async function download(address: string, dest: string, ctx: FetchContext): Promise<void> {
+  const signals: AbortSignal[] = [];
+  if (ctx.signal) signals.push(ctx.signal);
+  if (ctx.timeoutMs) signals.push(AbortSignal.timeout(ctx.timeoutMs));
+  const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
+  let response: Response;
+  try {
+    response = await fetch(address, { signal, redirect: 'follow' });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new FetchError(`${address}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+  }
+  if (!response.ok || !response.body) throw new FetchError(`${address}: HTTP ${response.status}`);
+  try {
+    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(dest));
+  } catch (e) {
+    throw new FetchError(`${address}: download interrupted (${(e as Error).message})`);
+  }
+}
+
+/** Produces the file behind a file-like address into `dest` (http download or local copy). */
+async function obtainFile(address: string, dest: string, ctx: FetchContext): Promise<void> {
+  const scheme = schemeOf(address);
+  if (scheme === 'http') return download(address, dest, ctx);
+  if (scheme === 'file') {
+    const path = fileURLToPath(address.replace(/#.*$/, ''));
+    if (!existsSync(path)) throw new FetchError(`${address}: no such file`);
+    cpSync(path, dest);
+    return;
+  }
+  throw new FetchError(`${address}: unsupported address for a file source`);
+}
+
+/** Finds or downloads the file for `url`, verified; returns its path (in the cache or the scratch dir). */
+async function verifiedFile(url: Url, ctx: FetchContext, what: string): Promise<string> {
+  if (url.checksums.length > 0) {
+    const cached = await ctx.cache.lookup(url.checksums);
+    if (cached) {
+      ctx.log(`${what}: ${url.src} found in the download cache (${checksumToString(url.checksums[0])})`);
+      return cached;
+    }
+  }
+  const errors: string[] = [];
+  for (const address of [url.src, ...url.mirrors]) {
+    if (ctx.signal?.aborted) throw new FetchError(`${address}: aborted`);
+    mkdirSync(ctx.scratch, { recursive: true });
+    const dest = join(ctx.scratch, `download-${addressBasename(address)}`);
+    rmSync(dest, { recursive: true, force: true });
+    try {
+      ctx.log(`${what}: fetching ${address}`);
+      await obtainFile(address, dest, ctx);
+      if (!statSync(dest).isFile()) throw new FetchError(`${address}: not a file`);
+      const bad = await checksumMismatches(dest, url.checksums);
+      if (bad.length > 0) {
+        throw new FetchError(
+          `checksum mismatch for ${address}: expected ${checksumToString(bad[0].expected)}, got ${bad[0].expected.algorithm}=${bad[0].actual}`,
+        );
+      }
+      if (url.checksums.length > 0) ctx.cache.store(dest, url.checksums);
+      return dest;
+    } catch (e) {
+      if (!(e instanceof FetchError)) throw e;
+      ctx.log(`${what}: ${e.message}`);
+      errors.push(e.message);
+    }
+  }
+  throw new FetchError(errors[0] ?? `${url.src}: cannot fetch`);
+}
+
+/** `git+file:///path#ref`: clones into `dest` (a fresh directory) and checks out `ref` when given. */
+async function cloneGit(address: string, dest: string, ctx: FetchContext): Promise<void> {
+  const hash = address.indexOf('#');
+  const ref = hash >= 0 ? address.slice(hash + 1) : null;
+  const remote = (hash >= 0 ? address.slice(0, hash) : address).replace(/^git\+/, '');
+  ctx.log(`source: cloning ${remote}${ref ? ` at ${ref}` : ''}`);
+  const clone = await ctx.run(['git', 'clone', '--quiet', '--no-checkout', remote, dest], ctx.scratch);
+  if (clone.exitCode !== 0) throw new FetchError(`${address}: git clone exited with ${clone.signal ?? clone.exitCode}`);
+  const checkout = await ctx.run(['git', '-c', 'advice.detachedHead=false', 'checkout', '--quiet', ref ?? 'HEAD'], dest);
+  if (checkout.exitCode !== 0) {
+    throw new FetchError(`${address}: git checkout ${ref ?? 'HEAD'} exited with ${checkout.signal ?? checkout.exitCode}`);
+  }
+  rmSync(join(dest, '.git'), { recursive: true, force: true });
+}
+
+/** Fetches the package's `url` source and unpacks it into `buildDir`. Throws FetchError. */
+export async function fetchSourceInto(url: Url, buildDir: string, ctx: FetchContext): Promise<void> {
+  const scheme = schemeOf(url.src);
+  if (scheme === null) throw new FetchError(`${url.src}: unsupported source address`);
+  mkdirSync(ctx.scratch, { recursive: true });
+  if (scheme === 'git') {
+    const checkout = join(ctx.scratch, 'git');
+    await cloneGit(url.src, checkout, ctx);
+    cpSync(checkout, buildDir, { recursive: true });
+    rmSync(checkout, { recursive: true, force: true });
+    return;
+  }
+  if (scheme === 'file') {
+    const path = fileURLToPath(url.src.replace(/#.*$/, ''));
+    if (existsSync(path) && statSync(path).isDirectory()) {
+      ctx.log(`source: copying directory ${path}`);
+      cpSync(path, buildDir, { recursive: true });
+      return;
+    }
+  }
+  const file = await verifiedFile(url, ctx, 'source');
+  try {
+    const kind = await extractInto(file, buildDir, join(ctx.scratch, 'extract'), ctx.run, addressBasename(url.src));
+    ctx.log(`source: unpacked ${addressBasename(url.src)} (${kind})`);
+  } catch (e) {
+    if (e instanceof ExtractionError) throw new FetchError(e.message);
+    throw e;
+  }
+}
+
+/** Fetches an `extra-source` and saves it, unpacked or not, as `buildDir/name`. Throws FetchError. */
+export async function fetchExtraSourceInto(name: string, url: Url, buildDir: string, ctx: FetchContext): Promise<void> {
+  const file = await verifiedFile(url, ctx, `extra-source ${name}`);
+  const dest = join(buildDir, name);
+  if (!dest.startsWith(buildDir + '/')) throw new FetchError(`extra-source ${name}: name escapes the build directory`);
+  mkdirSync(join(dest, '..'), { recursive: true });
+  cpSync(file, dest);
+}
