@@ -1,0 +1,77 @@
+/**
+ * Opens (creating if needed) the ecocheck database: WAL, a busy timeout so concurrent readers and
+ * writers wait instead of failing, and the versioned migrations. A corrupted, foreign or too-new file is
+ * refused with one line naming it.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { StoreError } from './store-error.js';
+
+export type Db = Database.Database;
+
+/** `PRAGMA application_id` of an ecocheck database ("ecoc"). */
+export const APPLICATION_ID = 0x65636f63;
+
+export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {
+  let db: Db;
+  try {
+    if (!options.readonly) mkdirSync(dirname(file), { recursive: true });
+    db = new Database(file, { readonly: options.readonly === true, fileMustExist: options.readonly === true, timeout: 10_000 });
+  } catch (err) {
+    throw new StoreError(`cannot open database ${file}: ${messageOf(err)}`);
+  }
+  try {
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('busy_timeout = 10000');
+    checkIdentity(db, file);
+    if (!options.readonly) migrate(db, file);
+    else if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION)
+      throw new StoreError(`database ${file} has an older schema; run ecocheck check once to upgrade it`);
+  } catch (err) {
+    db.close();
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`database ${file} is unusable: ${messageOf(err)}`);
+  }
+  return db;
+}
+
+function checkIdentity(db: Db, file: string): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (appId === APPLICATION_ID) {
+    if (version > SCHEMA_VERSION)
+      throw new StoreError(`database ${file} has schema version ${version}, newer than this ecocheck knows (${SCHEMA_VERSION}); upgrade ecocheck`);
+    return;
+  }
+  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };
+  if (appId !== 0 || tables.n > 0) throw new StoreError(`${file} is not an ecocheck database (it holds other data); choose another --state-dir`);
+}
+
+function migrate(db: Db, file: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    const apply = db.transaction(() => {
+      // Re-read inside the write transaction: another process may have migrated meanwhile.
+      if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return;
+      db.exec(m.sql);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.pragma(`user_version = ${m.version}`);
+    });
+    try {
+      apply.immediate();
+    } catch (err) {
+      throw new StoreError(`cannot migrate database ${file} to schema version ${m.version}: ${messageOf(err)}`);
+    }
+  }
+}
+
+function messageOf(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.split('\n')[0];
+}

@@ -1,0 +1,45 @@
+/**
+ * One `check` at a time per database: a lock row taken in an immediate transaction. A second process is
+ * refused with a message naming the holder; a lock left by a dead process is taken over.
+ */
+import { hostname } from 'node:os';
+import type { Db } from './database.js';
+import { StoreError } from './store-error.js';
+
+const LOCK = 'run';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class RunLockedError extends StoreError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunLockedError';
+  }
+}
+
+/** Takes the run lock for this process or throws RunLockedError; returns the release function. */
+export function acquireRunLock(db: Db, file: string): () => void {
+  const host = hostname();
+  const take = db.transaction(() => {
+    const held = db.prepare(`SELECT pid, host, run_id, acquired_at FROM locks WHERE name = ?`).get(LOCK) as
+      | { pid: number; host: string; run_id: number | null; acquired_at: string }
+      | undefined;
+    if (held !== undefined && held.pid !== process.pid && (held.host !== host || alive(held.pid))) {
+      throw new RunLockedError(
+        `another ecocheck check (pid ${held.pid} on ${held.host}, since ${held.acquired_at}) is running on ${file}; wait for it to finish or use another --state-dir`,
+      );
+    }
+    db.prepare(`INSERT OR REPLACE INTO locks (name, pid, host, run_id, acquired_at) VALUES (?, ?, ?, NULL, ?)`).run(LOCK, process.pid, host, new Date().toISOString());
+  });
+  take.immediate();
+  return () => {
+    db.prepare(`DELETE FROM locks WHERE name = ? AND pid = ?`).run(LOCK, process.pid);
+  };
+}
