@@ -16,7 +16,8 @@ export interface OutputEvidence {
 }
 
 const OUT_OF_MEMORY = [
-  /Cannot allocate memory/,
+  /Cannot allocate memory/i,
+  /xmalloc: cannot allocate/,
   /\bOut of memory\b/i,
   /\bout of memory allocating\b/,
   /virtual memory exhausted/,

@@ -4,6 +4,8 @@
  * a complete list of the job's processes to kill, even those that left its process group). Where it
  * does not, the memory limit falls back to RLIMIT_AS (address space), set by a tiny shell wrapper.
  *
+ * Setting ECOCHECK_MEMORY_LIMIT=rlimit in ecocheck's environment chooses RLIMIT_AS regardless.
+ *
  * The wrapper (`/bin/sh -c '...'`) joins the cgroups and sets rlimits before exec'ing the command,
  * so every process of the job is limited from its first instruction.
  */
@@ -129,7 +131,9 @@ function removeStaleCgroups(parent: string): void {
 
 function getMechanism(): Mechanism {
   if (mechanism) return mechanism;
-  const mem = probeParent('memory');
+  // ECOCHECK_MEMORY_LIMIT=rlimit chooses RLIMIT_AS even where cgroups are available.
+  const forceRlimit = process.env.ECOCHECK_MEMORY_LIMIT === 'rlimit';
+  const mem = forceRlimit ? { error: 'ECOCHECK_MEMORY_LIMIT=rlimit' } : probeParent('memory');
   const pids = probeParent('pids');
   mechanism = {
     memoryParent: 'dir' in mem ? mem.dir : null,
