@@ -5,7 +5,9 @@
  *
  * A tree that came from the parser never needs added parentheses (its groups are explicit nodes). A tree
  * built by hand can nest operators in ways the grammar cannot express without parentheses (say an option on
- * a `!x`, or a relop between non-atoms); those get parentheses, which read back as `group` nodes.
+ * a `!x`, or `a | b` under `&`); those get parentheses, which read back as `group` nodes. A relational or
+ * environment operator whose operand is not an atom cannot be written in opam syntax at all (the grammar
+ * has no parentheses there): printing one throws a TypeError.
  */
 import type { Item, OpamFileAst, Value } from './ast.js';
 
@@ -148,9 +150,13 @@ function value(v: Value, need: number): string {
   }
 }
 
-/** An operand of a relational or environment operator, which the grammar requires to be an atom. */
+/**
+ * An operand of a relational or environment operator. The grammar only has atoms there (not even a
+ * parenthesised group), so any other tree has no opam syntax at all: that is a caller's bug, thrown.
+ */
 function operand(v: Value): string {
-  return isAtom(v) ? value(v, LEVEL_ATOM) : `(${value(v, 0)})`;
+  if (!isAtom(v)) throw new TypeError(`opam syntax cannot express a ${v.kind} as an operand of a relational or environment operator`);
+  return value(v, LEVEL_ATOM);
 }
 
 /**
