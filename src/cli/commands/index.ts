@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { registerRuns } from './runs.js';
+import { registerLog } from './log.js';
 
 /** A CLI verb registers itself on the program; `setExitCode` raises the process exit code. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const commandModules: RegisterCommand[] = [];
+export const commandModules: RegisterCommand[] = [registerRuns, registerLog];

@@ -1,0 +1,77 @@
+/** `ecocheck log NAME[.VERSION] [--run ID]`: the build log of a package's job in a run (the newest by default). */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { openDatabase, type Db } from '../../store/database.js';
+import { findNotInstallableTarget, findPackageJobs, type RunJobRecord } from '../../store/run-records.js';
+import { getRun, latestRun } from '../../store/runs.js';
+import { StoreError } from '../../store/store-error.js';
+import { resolveStatePaths } from '../state-paths.js';
+import { UsageError } from '../usage-error.js';
+import type { RegisterCommand } from './index.js';
+
+/** The candidate (name, version) readings of `NAME[.VERSION]`: the whole as a name first, then split at each dot. */
+function readings(spec: string): { name: string; version: string | null }[] {
+  const out: { name: string; version: string | null }[] = [{ name: spec, version: null }];
+  for (let i = spec.indexOf('.'); i > 0 && i < spec.length - 1; i = spec.indexOf('.', i + 1)) out.push({ name: spec.slice(0, i), version: spec.slice(i + 1) });
+  return out;
+}
+
+function printRecord(r: RunJobRecord): void {
+  const out = process.stdout;
+  const detail = r.status === 'ok' ? 'ok' : `${r.status}: ${r.reason}`;
+  out.write(`== ${r.id} (run #${r.runId}, job ${r.jobKey.slice(0, 12)}${r.cached ? ', cached result of an earlier run' : ''}): ${detail}\n`);
+  if (r.status === 'dependency-failed') {
+    out.write(`not built: its dependency ${r.rootCause} failed; see: ecocheck log ${r.rootCause} --run ${r.runId}\n`);
+    return;
+  }
+  if (r.logPath !== null && existsSync(r.logPath)) {
+    out.write(readFileSync(r.logPath, 'utf8'));
+    return;
+  }
+  if (r.logPath !== null) out.write(`(the log file ${r.logPath} is gone; its last lines, kept in the database:)\n`);
+  out.write(r.logTail.endsWith('\n') || r.logTail === '' ? r.logTail : `${r.logTail}\n`);
+}
+
+export const registerLog: RegisterCommand = (program: Command) => {
+  program
+    .command('log')
+    .description("Print the build log of a package's job in a run (the newest run that has one by default)")
+    .argument('<package>', 'NAME or NAME.VERSION')
+    .option('--run <id>', 'the run to look in')
+    .option('--state-dir <dir>', 'where the database, store and logs live (default: XDG data/cache folders)')
+    .action((spec: string, opts: { run?: string; stateDir?: string }) => {
+      let runId: number | null = null;
+      if (opts.run !== undefined) {
+        runId = Number(opts.run.replace(/^#/, ''));
+        if (!Number.isInteger(runId) || runId <= 0) throw new UsageError(`--run ${opts.run}: expected a run number (see ecocheck runs)`);
+      }
+      const paths = resolveStatePaths({ stateDir: opts.stateDir });
+      if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
+      let db: Db;
+      try {
+        db = openDatabase(paths.database, { readonly: true });
+      } catch (err) {
+        if (err instanceof StoreError) throw new UsageError(err.message);
+        throw err;
+      }
+      try {
+        if (runId !== null && getRun(db, runId) === null) throw new UsageError(`there is no run #${runId} (see ecocheck runs)`);
+        for (const { name, version } of readings(spec)) {
+          const records = findPackageJobs(db, name, version, runId);
+          if (records.length > 0) {
+            for (const r of records) printRecord(r);
+            return;
+          }
+          const run = runId ?? latestRun(db)?.id ?? null;
+          const ni = run === null ? [] : findNotInstallableTarget(db, run, name, version);
+          if (ni.length > 0) {
+            for (const t of ni) process.stdout.write(`== ${t.id} (run #${run}): not-installable: ${t.reason}\n`);
+            return;
+          }
+        }
+        throw new UsageError(`no job of ${spec} in ${runId === null ? 'any run' : `run #${runId}`}`);
+      } finally {
+        db.close();
+      }
+    });
+};

@@ -1,0 +1,66 @@
+/** `ecocheck runs`: the recorded runs, newest first, with their status counts. */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { openDatabase } from '../../store/database.js';
+import { listRuns, runStatusCounts } from '../../store/runs.js';
+import { StoreError } from '../../store/store-error.js';
+import { resolveStatePaths } from '../state-paths.js';
+import { UsageError } from '../usage-error.js';
+import type { RegisterCommand } from './index.js';
+
+export const registerRuns: RegisterCommand = (program: Command) => {
+  program
+    .command('runs')
+    .description('List the recorded runs, newest first')
+    .option('--state-dir <dir>', 'where the database, store and logs live (default: XDG data/cache folders)')
+    .option('--limit <n>', 'show at most N runs', '20')
+    .option('--json', 'print JSON')
+    .action((opts: { stateDir?: string; limit: string; json?: boolean }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit ${opts.limit}: expected a positive integer`);
+      const paths = resolveStatePaths({ stateDir: opts.stateDir });
+      if (!existsSync(paths.database)) {
+        if (opts.json) process.stdout.write('[]\n');
+        else process.stdout.write(`no runs recorded yet (no database at ${paths.database})\n`);
+        return;
+      }
+      let db;
+      try {
+        db = openDatabase(paths.database, { readonly: true });
+      } catch (err) {
+        if (err instanceof StoreError) throw new UsageError(err.message);
+        throw err;
+      }
+      try {
+        const runs = listRuns(db, { limit }).map((r) => ({ ...r, counts: runStatusCounts(db, r.id) }));
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+          return;
+        }
+        if (runs.length === 0) {
+          process.stdout.write('no runs recorded yet\n');
+          return;
+        }
+        const rows = runs.map((r) => [
+          `#${r.id}`,
+          r.kind,
+          r.status,
+          r.compilerSpec,
+          r.startedAt.replace('T', ' ').slice(0, 19),
+          r.finishedAt ? `${Math.round((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000)}s` : '-',
+          `${r.targetCount} targets, ${r.jobCount} jobs`,
+          Object.entries(r.counts.targets)
+            .sort()
+            .map(([s, n]) => `${s} ${n}`)
+            .join(', ') + (r.counts.cacheHits ? `; ${r.counts.cacheHits} cached jobs` : ''),
+        ]);
+        const header = ['run', 'kind', 'status', 'compiler', 'started (UTC)', 'time', 'size', 'targets by status'];
+        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+        const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ') + '\n';
+        process.stdout.write(line(header));
+        for (const row of rows) process.stdout.write(line(row));
+      } finally {
+        db.close();
+      }
+    });
+};
