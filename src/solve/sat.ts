@@ -69,6 +69,8 @@ export class SatSolver {
   /** False once the clause set is unsatisfiable without any assumption. */
   private ok = true;
   /** Statistics, for benchmarks. */
+  /** Counts backtracks and solve starts: a brancher caching a position in the trail resets it on change. */
+  backtracks = 0;
   stats = { conflicts: 0, decisions: 0, propagations: 0, learnt: 0, solves: 0 };
 
   get numVars(): number {
@@ -285,6 +287,7 @@ export class SatSolver {
 
   private cancelUntil(level: number): void {
     if (this.trailLim.length <= level) return;
+    this.backtracks++;
     const lim = this.trailLim[level];
     for (let i = this.trailSize - 1; i >= lim; i--) {
       const v = this.trail[i] >> 1;
@@ -369,6 +372,7 @@ export class SatSolver {
   solve(assumptions: readonly Lit[], branch: Brancher): SolveResult {
     this.stats.solves++;
     this.cancelUntil(0);
+    this.backtracks++;
     if (!this.ok) return { sat: false, failed: [] };
     if (this.propagate() !== -1) {
       this.ok = false;

@@ -1,0 +1,192 @@
+/**
+ * Short human reasons for an uninstallable package, in the spirit of dose/opam's explanations:
+ * - not available on the platform;
+ * - conflicts with the compiler (the switch invariant);
+ * - a dependency nothing satisfies (missing package, or no version matching the constraint);
+ * - a dependency all of whose candidates are uninstallable: the reason of its preferred candidate
+ *   follows, giving a chain `a.1 → b {>= "2"} → b.2 → ocaml {< "5.0"} → …`;
+ * - otherwise the dependencies only fail together: a conflict core is computed on the target's
+ *   dependency cone (selector-guarded clauses, failed assumptions, then deletion-minimised) and the
+ *   packages whose requirements clash are named.
+ */
+import { printFilter, type DependencyAtom } from '../opam/filter.js';
+import { packageId } from '../opam/package-model.js';
+import { SatSolver, negLit, posLit, type Brancher, type Lit } from './sat.js';
+import type { DependencyClause, Universe } from './universe.js';
+import { invariantToString } from './compiler-spec.js';
+
+const MAX_DEPTH = 4;
+
+export function atomText(a: DependencyAtom): string {
+  return invariantToString({ kind: 'atom', atom: a });
+}
+
+export function clauseText(d: DependencyClause): string {
+  return d.atoms.map(atomText).join(' | ');
+}
+
+export class Explainer {
+  constructor(
+    private readonly u: Universe,
+    /** Installability of a package on its own (memoised by the caller). */
+    private readonly installable: (i: number) => boolean,
+    /** The compiler invariant, for messages (null in admin-check mode). */
+    private readonly invariantText: string | null,
+  ) {}
+
+  /** Why package `i` cannot be installed; `clauses` overrides its dependencies (with-test targets). */
+  why(i: number, clauses?: DependencyClause[]): string {
+    return this.reason(i, 0, clauses, new Set());
+  }
+
+  private reason(i: number, depth: number, clausesOverride: DependencyClause[] | undefined, path: Set<number>): string {
+    const u = this.u;
+    const p = u.packages[i];
+    const id = packageId(p);
+    if (!u.available[i]) return `${id} is not available (available: ${printFilter(p.available)})`;
+    const clash = this.compilerClash(i);
+    if (clash !== null) return `${id} conflicts with the compiler ${clash}`;
+    const clauses = clausesOverride ?? u.deps[i];
+    for (const d of clauses) {
+      if (d.candidates.length === 0) return `${id} requires ${clauseText(d)}: ${this.nothingMatches(d)}`;
+    }
+    if (depth >= MAX_DEPTH || path.has(i)) return `${id} is not installable`;
+    path.add(i);
+    for (const d of clauses) {
+      let all = true;
+      for (const c of d.candidates) {
+        if (c === i || this.installable(c)) {
+          all = false;
+          break;
+        }
+      }
+      if (all) {
+        const best = d.candidates[0];
+        const more = d.candidates.length > 1 ? ` (no version of it is installable; the newest: ${this.reason(best, depth + 1, undefined, path)})` : `: ${this.reason(best, depth + 1, undefined, path)}`;
+        path.delete(i);
+        return `${id} requires ${clauseText(d)}${more}`;
+      }
+    }
+    path.delete(i);
+    return this.conflictCore(i, clauses);
+  }
+
+  private nothingMatches(d: DependencyClause): string {
+    const names = [...new Set(d.atoms.map((a) => a.name))];
+    const missing = names.filter((n) => !this.u.byName.has(n));
+    if (missing.length === names.length) return `no package ${missing.join(', ')} in the repository`;
+    const versions = names
+      .filter((n) => this.u.byName.has(n))
+      .map((n) => `${n} has ${(this.u.byName.get(n) ?? []).map((k) => this.u.packages[k].version).join(', ')}`);
+    return `no version matches (${versions.join('; ')})`;
+  }
+
+  /** The compiler package this package cannot be installed with, if it is a direct clash. */
+  private compilerClash(i: number): string | null {
+    if (this.invariantText === null || !this.u.isFixedFalse(i)) return null;
+    const p = this.u.packages[i];
+    for (const f of this.u.forcedPackages()) {
+      const q = this.u.packages[f];
+      if (f === i) continue;
+      if (q.name === p.name) return `${packageId(q)} (another version of ${p.name})`;
+      if (this.u.conflicts[i].has(f)) return packageId(q);
+      if (p.conflictClass.some((c) => q.conflictClass.includes(c))) return `${packageId(q)} (conflict-class)`;
+    }
+    return null;
+  }
+
+  /**
+   * The packages whose requirements clash: a small SAT instance on the dependency cone of `target`,
+   * every package's dependencies guarded by a selector; the failed selectors, minimised by deletion.
+   */
+  private conflictCore(target: number, targetClauses: DependencyClause[]): string {
+    const u = this.u;
+    const cone: number[] = [];
+    const local = new Map<number, number>();
+    const queue = [target];
+    local.set(target, 0);
+    while (queue.length > 0 && cone.length < 20000) {
+      const i = queue.shift() as number;
+      cone.push(i);
+      const clauses = i === target ? targetClauses : u.deps[i];
+      for (const d of clauses) {
+        for (const c of d.candidates) {
+          if (!local.has(c) && u.available[c]) {
+            local.set(c, local.size);
+            queue.push(c);
+          }
+        }
+      }
+    }
+    for (const f of u.forcedPackages()) {
+      if (!local.has(f)) {
+        local.set(f, local.size);
+        cone.push(f);
+      }
+    }
+    const s = new SatSolver();
+    const varOf = (i: number) => (local.get(i) as number) + 1;
+    for (let k = 0; k < local.size; k++) s.newVar();
+    const selectors = new Map<number, number>();
+    const conflictSelectors = new Map<number, number>();
+    const invSel = s.newVar();
+    const inCone = (i: number) => local.has(i);
+    for (const i of cone) {
+      const sel = s.newVar();
+      selectors.set(sel, i);
+      const clauses = i === target ? targetClauses : u.deps[i];
+      for (const d of clauses) {
+        s.addClause([negLit(sel), negLit(varOf(i)), ...Array.from(d.candidates).filter(inCone).map((c) => posLit(varOf(c)))]);
+      }
+      const declared = u.declaredConflicts[i].packages.filter(inCone);
+      if (declared.length > 0) {
+        const csel = s.newVar();
+        conflictSelectors.set(csel, i);
+        for (const q of declared) s.addClause([negLit(csel), negLit(varOf(i)), negLit(varOf(q))]);
+      }
+    }
+    for (const idx of u.byName.values()) {
+      const vs = idx.filter(inCone).map(varOf);
+      if (vs.length > 1) s.addAtMostOne(vs);
+    }
+    for (const members of u.conflictClasses.values()) {
+      const vs = members.filter(inCone);
+      if (new Set(vs.map((i) => u.packages[i].name)).size > 1) s.addAtMostOne(vs.map(varOf));
+    }
+    for (const d of u.invariant) {
+      s.addClause([negLit(invSel), ...Array.from(d.candidates).filter(inCone).map((c) => posLit(varOf(c)))]);
+    }
+    const brancher: Brancher = (sv) => {
+      for (let v = 1; v <= local.size; v++) if (sv.valueVar(v) === 0) return negLit(v);
+      return 0;
+    };
+    const base: Lit[] = [posLit(varOf(target))];
+    let core: Lit[] = [posLit(invSel), ...[...selectors.keys(), ...conflictSelectors.keys()].map(posLit)];
+    const first = s.solve([...base, ...core], brancher);
+    if (first.sat) return `${packageId(u.packages[target])} is not installable (its dependencies cannot be installed together)`;
+    core = first.failed.filter((l) => !base.includes(l));
+    if (core.length <= 40) {
+      for (let k = 0; k < core.length; ) {
+        const without = core.filter((_, j) => j !== k);
+        const r = s.solve([...base, ...without], brancher);
+        if (!r.sat) core = r.failed.filter((l) => !base.includes(l));
+        else k++;
+        if (core.length > 40) break;
+      }
+    }
+    const order = (a: number, b: number) => (a === target ? -1 : b === target ? 1 : a - b);
+    const requirers = core
+      .map((l) => selectors.get(l >> 1))
+      .filter((i): i is number => i !== undefined)
+      .sort(order)
+      .map((i) => packageId(u.packages[i]));
+    const conflicters = core
+      .map((l) => conflictSelectors.get(l >> 1))
+      .filter((i): i is number => i !== undefined)
+      .sort(order)
+      .map((i) => `${packageId(u.packages[i])} conflicts with ${u.declaredConflicts[i].atoms.map(atomText).join(' | ')}`);
+    const names = [...requirers, ...conflicters];
+    const withCompiler = core.includes(posLit(invSel)) && this.invariantText !== null ? ` and the compiler ${this.invariantText}` : '';
+    return `conflicting requirements of ${names.join(', ')}${withCompiler}`;
+  }
+}

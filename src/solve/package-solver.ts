@@ -1,0 +1,185 @@
+/**
+ * The solver's library API: `createSolver(load, options)` encodes a repository once for a compiler
+ * and a platform; `solve(target)` gives an installation (in build order) or a reason;
+ * `installableTargets(kind)` does it for every package (newest version per name, or all versions).
+ *
+ * Two modes:
+ * - switch mode (default): opam's universe for a switch whose invariant is the chosen compiler
+ *   (`opam switch create SPEC`): `available:` evaluated on the platform, `with-test` only for the
+ *   target when asked, `with-doc` / `with-dev-setup` false, `dev` true only for VCS-sourced packages
+ *   (opam's `is_dev_package`), `build` and `post` dependencies both required;
+ * - admin-check mode (`opam admin check --installability`): every package available, no compiler
+ *   invariant, only `name`, `version`, `opam-version`, `with-test`, `with-doc` (both true unless
+ *   `ignoreTestDoc`, as opam's default) and `dev` (false) defined.
+ */
+import type { OpamPackage, Formula } from '../opam/package-model.js';
+import { packageId } from '../opam/package-model.js';
+import { evalFilterToBool, filterDependencyFormula, type DependencyAtom, type VariableLookup } from '../opam/filter.js';
+import type { RepositoryLoad } from '../opam/repository.js';
+import type { SolveOutcome } from './solution.js';
+import { Universe, type UniverseRules } from './universe.js';
+import { DEFAULT_PLATFORM, isDevPackage, packageLookup, type DependencyFlags } from './platform-env.js';
+import { resolveCompilerSpec, type CompilerInvariant } from './compiler-spec.js';
+import { buildDependencies, buildOrder, type BuildEdges } from './build-order.js';
+import { Explainer } from './explain.js';
+
+export { resolveCompilerSpec } from './compiler-spec.js';
+export type { CompilerInvariant } from './compiler-spec.js';
+
+export interface SolveOptions {
+  /** `--compiler SPEC` (ignored in admin-check mode). */
+  compiler: string;
+  /** `--env VAR=VALUE` overrides of the platform variables. */
+  env?: Record<string, string>;
+  /** Default for `solve` / `installableTargets`: with-test dependencies of the target. */
+  withTest?: boolean;
+  /** `opam admin check --installability` semantics. */
+  adminCheck?: boolean;
+  /** Admin-check mode only: `with-test` / `with-doc` false (`opam admin check --ignore-test-doc`). */
+  ignoreTestDoc?: boolean;
+}
+
+export interface TargetResult {
+  pkg: OpamPackage;
+  outcome: SolveOutcome;
+}
+
+export interface PackageSolver {
+  readonly invariant: CompilerInvariant | null;
+  /** The platform variables in effect (switch mode) or opam admin check's few variables. */
+  readonly variables: Readonly<Record<string, string>>;
+  solve(target: OpamPackage, opts?: { withTest?: boolean }): SolveOutcome;
+  /** Installability only (no solution built): cheaper, for bulk checks. */
+  isInstallable(target: OpamPackage): boolean;
+  installableTargets(kind: 'latest' | 'all-versions'): TargetResult[];
+  /** Every package of the repository, by name then ascending version. */
+  readonly packages: readonly OpamPackage[];
+  /** Direct dependency candidates of a package (build and post), for graph walks. */
+  dependencyCandidates(pkg: OpamPackage): OpamPackage[];
+  readonly stats: { conflicts: number; decisions: number; solves: number; learnt: number };
+}
+
+function adminCheckLookup(pkg: OpamPackage, opamVersion: string, test: boolean, doc: boolean, post: boolean): VariableLookup {
+  const globals: Record<string, string> = { 'opam-version': opamVersion };
+  const flags: DependencyFlags = { build: true, post, test, doc, devSetup: false, dev: false };
+  const inner = packageLookup(pkg, globals, flags);
+  // opam 2.1 does not know with-dev-setup: undefined, which filters the dependency out just the same.
+  return (packages, variable) => (packages === null && variable === 'with-dev-setup' ? undefined : inner(packages, variable));
+}
+
+export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: SolveOptions): PackageSolver {
+  const admin = options.adminCheck === true;
+  const globals: Record<string, string> = admin
+    ? { 'opam-version': options.env?.['opam-version'] ?? DEFAULT_PLATFORM['opam-version'] }
+    : { ...DEFAULT_PLATFORM };
+  const invariant = admin ? null : resolveCompilerSpec(load, options.compiler);
+  if (!admin && invariant !== null) {
+    // sys-ocaml-* exist only for a system compiler (the version of the chosen ocaml-system).
+    const sys = invariant.candidates.find((p) => p.name === 'ocaml-system');
+    if (sys !== undefined) {
+      Object.assign(globals, {
+        'sys-ocaml-version': sys.version,
+        'sys-ocaml-arch': 'x86_64',
+        'sys-ocaml-cc': 'cc',
+        'sys-ocaml-libc': 'libc',
+      });
+    }
+    Object.assign(globals, options.env ?? {});
+  }
+  const testDoc = admin && options.ignoreTestDoc !== true;
+  const rules: UniverseRules = admin
+    ? {
+        dependencyLookup: (p, _withTest, post) => adminCheckLookup(p, globals['opam-version'], testDoc, testDoc, post),
+        isAvailable: () => true,
+        testEverywhere: testDoc,
+      }
+    : {
+        dependencyLookup: (p, withTest, post) =>
+          packageLookup(p, globals, { build: true, post, test: withTest, doc: false, devSetup: false, dev: isDevPackage(p) }),
+        isAvailable: (p) => evalFilterToBool(p.available, packageLookup(p, globals, null), false),
+        testEverywhere: false,
+      };
+  const universe = new Universe(load.packages as Map<string, OpamPackage[]>, rules, invariant === null ? null : invariant.formula);
+  const verdicts = new Int8Array(universe.size); // 0 unknown, 1 installable, -1 not
+  const installableIdx = (i: number): boolean => {
+    if (verdicts[i] === 0) {
+      if (!universe.available[i] || universe.isFixedFalse(i)) verdicts[i] = -1;
+      else {
+        const sol = universe.solveTarget(i, false);
+        verdicts[i] = sol === null ? -1 : 1;
+        // Every member of an installation is installable.
+        if (sol !== null) for (const j of sol) verdicts[j] = 1;
+      }
+    }
+    return verdicts[i] === 1;
+  };
+  const explainer = new Explainer(universe, installableIdx, invariant === null ? null : invariant.text);
+  const edgesCache = new Map<number, BuildEdges>();
+  const edgesOf = (i: number, withTest: boolean): BuildEdges => {
+    const cached = withTest ? undefined : edgesCache.get(i);
+    if (cached !== undefined) return cached;
+    const p = universe.packages[i];
+    const lookup = rules.dependencyLookup(p, withTest || rules.testEverywhere, false);
+    const e = {
+      depends: filterDependencyFormula(p.depends, lookup, false),
+      depopts: filterDependencyFormula(p.depopts, lookup, false),
+    };
+    if (!withTest) edgesCache.set(i, e);
+    return e;
+  };
+  const indexOf = (p: OpamPackage): number => {
+    const i = universe.indexById.get(packageId(p));
+    if (i === undefined) throw new Error(`solver: ${packageId(p)} is not in the repository`);
+    return i;
+  };
+
+  const solveIdx = (t: number, withTest: boolean): SolveOutcome => {
+    const target = universe.packages[t];
+    const testNow = withTest && !rules.testEverywhere;
+    if (!universe.available[t] || (!testNow && verdicts[t] === -1)) {
+      return { installable: false, reason: explainer.why(t) };
+    }
+    const sol = universe.solveTarget(t, testNow);
+    if (sol === null) {
+      if (!testNow) verdicts[t] = -1;
+      return { installable: false, reason: explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined) };
+    }
+    verdicts[t] = 1;
+    for (const j of sol) verdicts[j] = 1;
+    const pkgs = sol.map((j) => universe.packages[j]);
+    const byPkg = new Map<OpamPackage, number>(sol.map((j) => [universe.packages[j], j]));
+    const deps = buildDependencies(pkgs, (p) => edgesOf(byPkg.get(p) as number, testNow && p === target));
+    return { installable: true, solution: { target, packages: buildOrder(pkgs, deps), buildDependencies: deps } };
+  };
+
+  const targetsOf = (kind: 'latest' | 'all-versions'): number[] => {
+    const out: number[] = [];
+    for (const idx of universe.byName.values()) {
+      if (kind === 'all-versions') out.push(...idx);
+      else if (idx.length > 0) out.push(idx[idx.length - 1]);
+    }
+    return out;
+  };
+
+  return {
+    invariant,
+    variables: globals,
+    packages: universe.packages,
+    solve: (target, opts) => solveIdx(indexOf(target), opts?.withTest ?? options.withTest ?? false),
+    isInstallable: (target) => installableIdx(indexOf(target)),
+    installableTargets: (kind) => targetsOf(kind).map((i) => ({ pkg: universe.packages[i], outcome: solveIdx(i, options.withTest ?? false) })),
+    dependencyCandidates: (pkg) => {
+      const i = indexOf(pkg);
+      const seen = new Set<number>();
+      for (const d of universe.deps[i]) for (const c of d.candidates) seen.add(c);
+      return [...seen].sort((a, b) => a - b).map((j) => universe.packages[j]);
+    },
+    get stats() {
+      const s = universe.sat.stats;
+      return { conflicts: s.conflicts, decisions: s.decisions, solves: s.solves, learnt: s.learnt };
+    },
+  };
+}
+
+/** The invariant's formula type, re-exported for callers printing it. */
+export type InvariantFormula = Formula<DependencyAtom>;

@@ -1,0 +1,285 @@
+/**
+ * The SAT encoding of a repository (opam's CUDF universe, `OpamSolver.load_cudf_universe`): one
+ * variable per package version, and
+ * - `depends` (build and post dependencies, filtered for the platform) in conjunctive normal form:
+ *   `¬p ∨ candidates…` per conjunct, each candidate list ordered by preference;
+ * - `conflicts`: `¬p ∨ ¬q` for every version q matching a conflict atom;
+ * - at most one version per name, and at most one package per `conflict-class`;
+ * - `available:` false → `¬p`;
+ * - the switch invariant (the compiler) as clauses over candidates that hold in every solution.
+ * `depopts` are never forced. The universe is encoded once; each query solves under the assumption
+ * "target installed", reusing learned clauses.
+ */
+import type { OpamPackage, Formula } from '../opam/package-model.js';
+import {
+  evalFilterToBool,
+  filterDependencyFormula,
+  checkRelop,
+  type DependencyAtom,
+  type VariableLookup,
+  type VersionConstraint,
+} from '../opam/filter.js';
+import { evalFormula, toCNF } from '../opam/formula.js';
+import { compareVersions } from '../opam/version.js';
+import { SatSolver, negLit, posLit, type Brancher, type Lit } from './sat.js';
+
+/** How the universe reads each package. */
+export interface UniverseRules {
+  /** Lookup for `depends` / `depopts` / `conflicts` filters, with the given `with-test` value. */
+  dependencyLookup(pkg: OpamPackage, withTest: boolean, post: boolean): VariableLookup;
+  /** Whether the package may be installed at all (`available:`), or why not. */
+  isAvailable(pkg: OpamPackage): boolean;
+  /** Whether `with-test` is true for every package (opam admin check's default), not only targets. */
+  testEverywhere: boolean;
+}
+
+/** One conjunct of a package's dependencies: the atoms as written, and their candidates. */
+export interface DependencyClause {
+  atoms: DependencyAtom[];
+  /** Candidate package indices, most preferred first (newest, `avoid-version`/`deprecated` last). */
+  candidates: Int32Array;
+}
+
+export function versionSatisfies(version: string, constraint: Formula<VersionConstraint>): boolean {
+  return evalFormula(constraint, (c) => checkRelop(c.op, compareVersions(version, c.version)));
+}
+
+function isAvoided(p: OpamPackage): boolean {
+  return p.flags.includes('avoid-version') || p.flags.includes('deprecated');
+}
+
+export class Universe {
+  readonly packages: OpamPackage[] = [];
+  /** Package indices per name, ascending version. */
+  readonly byName = new Map<string, number[]>();
+  readonly indexById = new Map<string, number>();
+  readonly available: Uint8Array;
+  /** Per package: its dependency clauses (build and post). */
+  readonly deps: DependencyClause[][] = [];
+  /** Per package: the packages it conflicts with (both directions). */
+  readonly conflicts: Set<number>[] = [];
+  /** Per package: the conflicts it declares itself (atoms, and the matching packages). */
+  readonly declaredConflicts: { atoms: DependencyAtom[]; packages: number[] }[] = [];
+  /** The invariant's clauses (the compiler): candidates, one of which every solution holds. */
+  readonly invariant: DependencyClause[] = [];
+  readonly conflictClasses = new Map<string, number[]>();
+  readonly sat = new SatSolver();
+  /** Preference rank of each package within its name (0 = most preferred). */
+  private readonly rank: Int32Array;
+  /** Lazily built with-test clauses for targets: index → clauses, and the selector variable. */
+  private readonly testDeps = new Map<number, { clauses: DependencyClause[]; selector: number }>();
+  /** Set while solving a target with its tests. */
+  private activeTest: { pkg: number; clauses: DependencyClause[] } | null = null;
+  private scanPos = 0;
+  private scanEpoch = -1;
+
+  constructor(
+    packagesByName: Map<string, OpamPackage[]>,
+    private readonly rules: UniverseRules,
+    invariant: Formula<DependencyAtom> | null,
+  ) {
+    const names = [...packagesByName.keys()].sort();
+    for (const name of names) {
+      const versions = [...(packagesByName.get(name) ?? [])].sort((a, b) => compareVersions(a.version, b.version));
+      const idx: number[] = [];
+      for (const p of versions) {
+        const i = this.packages.length;
+        this.packages.push(p);
+        this.indexById.set(`${p.name}.${p.version}`, i);
+        idx.push(i);
+      }
+      this.byName.set(name, idx);
+    }
+    const n = this.packages.length;
+    this.rank = new Int32Array(n);
+    for (const idx of this.byName.values()) {
+      const ordered = [...idx].sort((a, b) => {
+        const av = isAvoided(this.packages[a]) ? 1 : 0;
+        const bv = isAvoided(this.packages[b]) ? 1 : 0;
+        return av - bv || b - a;
+      });
+      ordered.forEach((i, r) => (this.rank[i] = r));
+    }
+    for (let i = 0; i < n; i++) this.sat.newVar();
+    this.available = new Uint8Array(n);
+
+    // Availability, dependencies, conflicts.
+    for (let i = 0; i < n; i++) {
+      const p = this.packages[i];
+      this.conflicts.push(new Set());
+      const ok = rules.isAvailable(p);
+      this.available[i] = ok ? 1 : 0;
+      this.deps.push(this.dependencyClauses(p, rules.testEverywhere));
+    }
+    for (let i = 0; i < n; i++) {
+      const p = this.packages[i];
+      const lookup = rules.dependencyLookup(p, rules.testEverywhere, true);
+      const conflicts = filterDependencyFormula(p.conflicts, lookup, false);
+      const declared: { atoms: DependencyAtom[]; packages: number[] } = { atoms: [], packages: [] };
+      for (const clause of toCNF(conflicts)) {
+        for (const a of clause) {
+          declared.atoms.push(a);
+          for (const q of this.matching(a)) {
+            if (q === i) continue;
+            declared.packages.push(q);
+            this.conflicts[i].add(q);
+            this.conflicts[q].add(i);
+          }
+        }
+      }
+      this.declaredConflicts.push(declared);
+      for (const cls of p.conflictClass) {
+        let members = this.conflictClasses.get(cls);
+        if (members === undefined) this.conflictClasses.set(cls, (members = []));
+        members.push(i);
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      if (!this.available[i]) this.sat.addClause([negLit(i + 1)]);
+    }
+    for (let i = 0; i < n; i++) {
+      for (const d of this.deps[i]) this.sat.addClause([negLit(i + 1), ...Array.from(d.candidates, (c) => posLit(c + 1))]);
+      for (const q of this.conflicts[i]) if (q > i) this.sat.addClause([negLit(i + 1), negLit(q + 1)]);
+    }
+    for (const idx of this.byName.values()) if (idx.length > 1) this.sat.addAtMostOne(idx.map((i) => i + 1));
+    for (const members of this.conflictClasses.values()) {
+      const names = new Set(members.map((i) => this.packages[i].name));
+      if (names.size > 1) this.sat.addAtMostOne(members.map((i) => i + 1));
+    }
+    if (invariant !== null) {
+      for (const clause of toCNF(invariant)) {
+        const d = this.clauseOf(clause);
+        this.invariant.push(d);
+        this.sat.addClause(Array.from(d.candidates, (c) => posLit(c + 1)));
+      }
+    }
+  }
+
+  get size(): number {
+    return this.packages.length;
+  }
+
+  /** Package indices matching a dependency atom, most preferred first. */
+  matching(a: DependencyAtom): number[] {
+    const idx = this.byName.get(a.name);
+    if (idx === undefined) return [];
+    const out = idx.filter((i) => versionSatisfies(this.packages[i].version, a.constraint));
+    return out.sort((x, y) => this.rank[x] - this.rank[y]);
+  }
+
+  private clauseOf(atoms: DependencyAtom[]): DependencyClause {
+    const seen = new Set<number>();
+    const cands: number[] = [];
+    for (const a of atoms) for (const i of this.matching(a)) if (!seen.has(i)) (seen.add(i), cands.push(i));
+    return { atoms, candidates: Int32Array.from(cands) };
+  }
+
+  private dependencyClauses(p: OpamPackage, withTest: boolean): DependencyClause[] {
+    const lookup = this.rules.dependencyLookup(p, withTest, true);
+    const f = filterDependencyFormula(p.depends, lookup, false);
+    return toCNF(f).map((atoms) => this.clauseOf(atoms));
+  }
+
+  /** The selector variable that turns on `with-test` dependencies of package `i` (created once). */
+  testSelector(i: number): { clauses: DependencyClause[]; selector: number } {
+    let t = this.testDeps.get(i);
+    if (t === undefined) {
+      const clauses = this.dependencyClauses(this.packages[i], true);
+      const selector = this.sat.newVar();
+      for (const d of clauses) {
+        this.sat.addClause([negLit(selector), negLit(i + 1), ...Array.from(d.candidates, (c) => posLit(c + 1))]);
+      }
+      t = { clauses, selector };
+      this.testDeps.set(i, t);
+    }
+    return t;
+  }
+
+  /**
+   * Solves with `target` installed (and its test dependencies when `withTest`). Returns the installed
+   * package indices (sorted), or null when there is no installation.
+   */
+  solveTarget(target: number, withTest: boolean): number[] | null {
+    const assumptions: Lit[] = [posLit(target + 1)];
+    this.activeTest = null;
+    if (withTest && !this.rules.testEverywhere) {
+      const t = this.testSelector(target);
+      assumptions.push(posLit(t.selector));
+      this.activeTest = { pkg: target, clauses: t.clauses };
+    }
+    const r = this.sat.solve(assumptions, this.brancher);
+    this.activeTest = null;
+    if (!r.sat) return null;
+    const out: number[] = [];
+    const trail = this.sat.trailLiterals();
+    const n = this.packages.length;
+    for (let k = 0; k < trail.length; k++) {
+      const l = trail[k];
+      if ((l & 1) === 0 && l >> 1 <= n) out.push((l >> 1) - 1);
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /** Whether the invariant alone (no target) has an installation. */
+  invariantSatisfiable(): boolean {
+    return this.sat.solve([], this.brancher).sat;
+  }
+
+  /** Packages true in every installation (level-0 facts): the compiler and what it forces. */
+  forcedPackages(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.packages.length; i++) if (this.sat.fixedValue(i + 1) === 1) out.push(i);
+    return out;
+  }
+
+  /** Packages known uninstallable without search (level-0 facts). */
+  isFixedFalse(i: number): boolean {
+    return this.sat.fixedValue(i + 1) === -1;
+  }
+
+  /**
+   * The decision heuristic ("prefer newest"): walk the installed packages in the order they were
+   * installed; for the first dependency clause not yet satisfied, install its most preferred candidate
+   * that is still possible. When every installed package has its dependencies, the assignment is
+   * complete: packages still undecided are not installed. This is a greedy, deterministic preference
+   * for newest versions (in the order dependencies are met), not a global optimum such as opam's
+   * "minimise version lag of all packages": when the newest choice leads to a conflict, learning backs
+   * it out and the next candidate is tried.
+   */
+  private readonly brancher: Brancher = (s) => {
+    if (s.backtracks !== this.scanEpoch) {
+      this.scanEpoch = s.backtracks;
+      this.scanPos = 0;
+    }
+    for (const d of this.invariant) {
+      const l = this.pick(s, d);
+      if (l > 0) return l;
+    }
+    const n = this.packages.length;
+    while (this.scanPos < s.trailLength) {
+      const l = s.trailAt(this.scanPos);
+      if ((l & 1) === 0 && l >> 1 <= n) {
+        const i = (l >> 1) - 1;
+        const clauses = this.activeTest !== null && this.activeTest.pkg === i ? this.activeTest.clauses : this.deps[i];
+        for (const d of clauses) {
+          const pick = this.pick(s, d);
+          if (pick > 0) return pick;
+        }
+      }
+      this.scanPos++;
+    }
+    return 0;
+  };
+
+  /** 0 when the clause is satisfied, else the literal of its first candidate still possible. */
+  private pick(s: SatSolver, d: DependencyClause): Lit {
+    let first = 0;
+    const c = d.candidates;
+    for (let k = 0; k < c.length; k++) {
+      const val = s.valueVar(c[k] + 1);
+      if (val === 1) return 0;
+      if (val === 0 && first === 0) first = posLit(c[k] + 1);
+    }
+    return first;
+  }
+}
