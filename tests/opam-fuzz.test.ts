@@ -1,0 +1,180 @@
+/**
+ * Corrupted and extreme inputs: each must either parse (and then round-trip through the printer) or fail
+ * with an OpamFormatError positioned inside the text; never another exception, never a hang.
+ * The corruptions come from a seeded PRNG, so a failure names its seed and case and can be replayed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseOpamFile, parseOpamValue } from '../src/opam/parser.js';
+import { astEqual, printOpamFile } from '../src/opam/printer.js';
+import { OpamFormatError } from '../src/opam/parse-error.js';
+import { snapshotAvailable, snapshotRepo } from './support/snapshot.js';
+
+const SEED = 0x0ca3117;
+/** Slowest acceptable single parse; a hang or a quadratic blow-up goes far beyond it. */
+const MAX_MS_PER_INPUT = 1500;
+
+/** mulberry32: small, fast, reproducible. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Outcome = 'parsed' | 'rejected';
+
+/** Parses text, checking the contract; returns what happened. */
+function check(text: string, label: string, as: 'file' | 'value' = 'file'): Outcome {
+  const file = `fuzz/${label}`;
+  const t0 = performance.now();
+  let outcome: Outcome;
+  try {
+    if (as === 'file') {
+      const ast = parseOpamFile(text, file);
+      const again = parseOpamFile(printOpamFile(ast), file);
+      assert.ok(astEqual(again, ast), `${label}: printed form does not read back equal`);
+    } else {
+      parseOpamValue(text, file);
+    }
+    outcome = 'parsed';
+  } catch (err) {
+    if (err instanceof assert.AssertionError) throw err;
+    assert.ok(err instanceof OpamFormatError, `${label}: threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    const { line, column } = err.position;
+    assert.equal(err.position.file, file, label);
+    assert.ok(Number.isInteger(line) && line >= 1 && Number.isInteger(column) && column >= 1, `${label}: ${err.message}`);
+    const lines = text.split('\n');
+    assert.ok(line <= lines.length, `${label}: line ${line} past the end (${lines.length} lines): ${err.message}`);
+    assert.ok(column <= lines[line - 1].length + 1, `${label}: column ${column} past the end of line ${line}: ${err.message}`);
+    assert.ok(err.message.startsWith(`${file}:${line}:${column}: `), err.message);
+    assert.ok(!err.message.includes('\n    at '), `${label}: message holds a stack trace`);
+    outcome = 'rejected';
+  }
+  const ms = performance.now() - t0;
+  assert.ok(ms < MAX_MS_PER_INPUT, `${label}: took ${ms.toFixed(0)} ms`);
+  return outcome;
+}
+
+function opamFiles(repo: string): string[] {
+  const files: string[] = [];
+  const packages = join(repo, 'packages');
+  for (const name of readdirSync(packages).sort()) {
+    for (const version of readdirSync(join(packages, name)).sort()) files.push(join(packages, name, version, 'opam'));
+  }
+  return files;
+}
+
+const SPECIAL = ['[', ']', '{', '}', '(', ')', '"', '"""', '\\', '(*', '*)', '#', '\n', '\r', '\r\n', ':', '&', '|', '!', '?',
+  '=', '>=', '+=', '=+=', '~', '-', '_', '+', '\t', ' ', 'é', '\u0000', '\ud83d', '0', '9', 'x', '\\x', '\\2'];
+
+function corrupt(text: string, rand: () => number): { text: string; how: string } {
+  const at = () => Math.floor(rand() * (text.length + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  switch (Math.floor(rand() * 5)) {
+    case 0: {
+      const cut = at();
+      return { text: text.slice(0, cut), how: `truncate@${cut}` };
+    }
+    case 1: {
+      let out = text;
+      const flips = 1 + Math.floor(rand() * 8);
+      for (let i = 0; i < flips; i++) {
+        const p = Math.floor(rand() * out.length);
+        const c = rand() < 0.5 ? String.fromCharCode(Math.floor(rand() * 128)) : pick(SPECIAL);
+        out = out.slice(0, p) + c + out.slice(p + 1);
+      }
+      return { text: out, how: `flip×${flips}` };
+    }
+    case 2: {
+      let out = text;
+      const n = 1 + Math.floor(rand() * 4);
+      for (let i = 0; i < n; i++) {
+        const p = Math.floor(rand() * (out.length + 1));
+        out = out.slice(0, p) + pick(['[', ']', '{', '}', '(', ')', '"', '"""']) + out.slice(p);
+      }
+      return { text: out, how: `insert×${n}` };
+    }
+    case 3: {
+      const positions: number[] = [];
+      for (let i = 0; i < text.length; i++) if ('[]{}()"'.includes(text[i])) positions.push(i);
+      if (positions.length === 0) return { text, how: 'none' };
+      const p = pick(positions);
+      return { text: text.slice(0, p) + text.slice(p + 1), how: `remove@${p}` };
+    }
+    default: {
+      // Swap two random slices: shuffles whole tokens and lines around.
+      const a = at();
+      const b = at();
+      const [lo, hi] = a < b ? [a, b] : [b, a];
+      const mid = lo + Math.floor((hi - lo) / 2);
+      return { text: text.slice(0, lo) + text.slice(mid, hi) + text.slice(lo, mid) + text.slice(hi), how: `swap@${lo}-${hi}` };
+    }
+  }
+}
+
+test('randomly corrupted real opam files parse or fail with a positioned OpamFormatError', { skip: !snapshotAvailable() }, () => {
+  const rand = prng(SEED);
+  const files = opamFiles(snapshotRepo());
+  const counts = { parsed: 0, rejected: 0 };
+  const CASES = 2000;
+  for (let i = 0; i < CASES; i++) {
+    const source = files[Math.floor(rand() * files.length)];
+    const { text, how } = corrupt(readFileSync(source, 'utf8'), rand);
+    counts[check(text, `seed ${SEED} case ${i} ${how} of ${source.split('/').slice(-2).join('/')}`)]++;
+  }
+  assert.equal(counts.parsed + counts.rejected, CASES);
+  // The corruptions must exercise both outcomes, or the test proves little.
+  assert.ok(counts.rejected > CASES / 4, JSON.stringify(counts));
+  assert.ok(counts.parsed > CASES / 20, JSON.stringify(counts));
+});
+
+test('every truncation of one real file parses or fails cleanly', { skip: !snapshotAvailable() }, () => {
+  const text = readFileSync(join(snapshotRepo(), 'packages', 'num', 'num.1.6', 'opam'), 'utf8');
+  for (let cut = 0; cut <= text.length; cut++) check(text.slice(0, cut), `num.1.6 truncated at ${cut}`);
+});
+
+test('huge inputs: megabyte strings and comments, long lists and chains', () => {
+  const mb = 'x'.repeat(1 << 20);
+  assert.equal(check(`description: "${mb}"\n`, '1 MB string'), 'parsed');
+  assert.equal(check(`description: """${mb}"""\n`, '1 MB triple string'), 'parsed');
+  assert.equal(check(`description: "${'\\n'.repeat(1 << 19)}"\n`, '1 MB of escapes'), 'parsed');
+  assert.equal(check(`description: "${mb}`, 'unterminated 1 MB string'), 'rejected');
+  assert.equal(check(`(* ${'(* '.repeat(100_000)}${' *)'.repeat(100_000)} *) a: 1`, 'deeply nested comment'), 'parsed');
+  assert.equal(check(`(* ${'(* '.repeat(100_000)}`, 'unterminated nested comment'), 'rejected');
+  assert.equal(check(`x: [${' "a"'.repeat(200_000)}]`, '200k-item list'), 'parsed');
+  assert.equal(check(`x: ${Array.from({ length: 100_000 }, (_, i) => `v${i}`).join(' | ')}`, '100k-long | chain'), 'parsed');
+  assert.equal(check(`x: a ${'{b} '.repeat(50_000)}`, '50k chained options'), 'parsed');
+  assert.equal(check(`${'\n'.repeat(500_000)}x: $`, 'error after 500k lines'), 'rejected');
+  assert.equal(check('#'.repeat(1 << 20), '1 MB comment line'), 'parsed');
+  assert.equal(check(`x: ${'9'.repeat(1 << 16)}`, '64 KB integer'), 'rejected');
+  assert.equal(check(`x: ${'a'.repeat(1 << 20)}`, '1 MB identifier'), 'parsed');
+  assert.equal(check(`x: ${'-'.repeat(1 << 20)}`, '1 MB of dashes'), 'rejected');
+  assert.equal(check(`x: ${'a+'.repeat(1 << 18)}`, 'identifier ending in +'), 'rejected');
+});
+
+test('10,000-deep nesting of every nesting form fails with a positioned error, not a stack overflow', () => {
+  const depth = 10_000;
+  const forms: Array<[string, string, string]> = [
+    ['[', ']', 'list'], ['(', ')', 'group'], ['a {', '}', 'option'], ['!', '', 'not'], ['?', '', 'defined'],
+    ['[!(', ')]', 'mixed'], ['s {', '}', 'section'],
+  ];
+  for (const [open, close, name] of forms) {
+    const inner = name === 'section' ? 'x: 1' : 'a';
+    const text = name === 'section' ? open.repeat(depth) + inner + close.repeat(depth) : `x: ${open.repeat(depth)}${inner}${close.repeat(depth)}`;
+    assert.equal(check(text, `${depth}-deep ${name}`), 'rejected');
+    assert.equal(check(text.slice(0, text.length / 2), `${depth}-deep ${name}, truncated`), 'rejected');
+    if (name !== 'section') {
+      const value = `${open.repeat(depth)}${inner}${close.repeat(depth)}`;
+      assert.equal(check(value, `${depth}-deep ${name} value`, 'value'), 'rejected');
+    }
+  }
+  // Just inside the limit still parses (and prints back).
+  assert.equal(check(`x: ${'['.repeat(999)}a${']'.repeat(999)}`, '999-deep list'), 'parsed');
+});
