@@ -1,7 +1,8 @@
+import { engineSection } from './engine.js';
 export interface BenchSection {
   name: string;
   run: () => Promise<void>;
 }
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [];
+export const benchSections: BenchSection[] = [engineSection];

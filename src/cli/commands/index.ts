@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { registerRuns } from './runs.js';
 import { registerLog } from './log.js';
+import { registerPlan } from './plan.js';
+import { registerCheck } from './check.js';
 
 /** A CLI verb registers itself on the program; `setExitCode` raises the process exit code. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const commandModules: RegisterCommand[] = [registerRuns, registerLog];
+export const commandModules: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck];

@@ -1,0 +1,143 @@
+/**
+ * `ecocheck plan`: the build plan for a compiler and targets — jobs, edges, critical path, the DAG as
+ * JSON. Also exports the steps `check` shares: options, load → solve → targets → plan.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadRepositories, type RepositoryLoad } from '../../opam/repository.js';
+import { createSolver, type PackageSolver } from '../../solve/package-solver.js';
+import { parseEnvAssignments } from '../../solve/platform-env.js';
+import { buildPlan, PlanError, type TargetOutcome } from '../../plan/build-plan.js';
+import type { KeyContext } from '../../plan/job-key.js';
+import type { Plan } from '../../plan/job.js';
+import { analysePlan, planToJson } from '../../plan/plan-graph.js';
+import { selectTargets, UnknownTargetError, type TargetSelection } from '../../plan/targets.js';
+import { FilesDirHashCache } from '../../plan/files-hash.js';
+import { OPAM_BUILDER_VERSION } from '../../build/opam-builder.js';
+import { UsageError } from '../usage-error.js';
+import type { RegisterCommand } from './index.js';
+
+export interface PlanOptions {
+  repo: string[];
+  compiler?: string;
+  latest?: boolean;
+  allVersions?: boolean;
+  env: string[];
+  withTest?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The options `plan` and `check` share. */
+export function addPlanOptions(cmd: Command): Command {
+  return cmd
+    .argument('[targets...]', 'packages to check, NAME or NAME.VERSION (default: --latest)')
+    .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
+    .option('--compiler <spec>', 'the compiler: a version (5.3.0), NAME.VERSION, or an opam formula')
+    .option('--latest', 'the newest installable version of every package (the default)')
+    .option('--all-versions', 'every version of every package')
+    .option('--env <var=value>', 'set or override a platform variable', collect, [])
+    .option('--with-test', "include the targets' with-test dependencies");
+}
+
+export function targetSelection(targets: string[], opts: PlanOptions): TargetSelection {
+  const modes = [targets.length > 0, opts.latest === true, opts.allVersions === true].filter(Boolean).length;
+  if (modes > 1) throw new UsageError('give either targets, --latest or --all-versions, not several');
+  if (targets.length > 0) return { kind: 'explicit', specs: targets };
+  return opts.allVersions ? { kind: 'all-versions' } : { kind: 'latest' };
+}
+
+export interface PreparedPlan {
+  load: RepositoryLoad;
+  solver: PackageSolver;
+  selection: TargetSelection;
+  outcomes: TargetOutcome[];
+  plan: Plan;
+  keyContext: KeyContext;
+  filesHashes: FilesDirHashCache;
+  timings: { loadMs: number; solveMs: number; planMs: number };
+}
+
+export function defaultJobs(): number {
+  return availableParallelism();
+}
+
+/** Loads the repositories, solves the targets and builds the plan; warnings go to stderr. */
+export function preparePlan(targets: string[], opts: PlanOptions, builderVersion: string = OPAM_BUILDER_VERSION): PreparedPlan {
+  if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
+  if (opts.compiler === undefined) throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0)');
+  const selection = targetSelection(targets, opts);
+  const env = parseEnvAssignments(opts.env);
+  const roots = opts.repo.map((r) => resolve(r));
+  const t0 = performance.now();
+  const load = loadRepositories(roots);
+  const loadMs = performance.now() - t0;
+  reportLoadProblems(load);
+  const solver = createSolver(load, { compiler: opts.compiler, env, withTest: opts.withTest === true });
+  const t1 = performance.now();
+  let outcomes: TargetOutcome[];
+  try {
+    outcomes = selectTargets(selection, load.packages, solver);
+  } catch (err) {
+    if (err instanceof UnknownTargetError) throw new UsageError(err.message);
+    throw err;
+  }
+  const solveMs = performance.now() - t1;
+  const keyContext: KeyContext = { builderVersion, platform: { ...solver.variables } };
+  const filesHashes = new FilesDirHashCache();
+  const t2 = performance.now();
+  let plan: Plan;
+  try {
+    plan = buildPlan(outcomes, keyContext, filesHashes);
+  } catch (err) {
+    if (err instanceof PlanError) throw new UsageError(`internal plan error: ${err.message}`);
+    throw err;
+  }
+  const planMs = performance.now() - t2;
+  return { load, solver, selection, outcomes, plan, keyContext, filesHashes, timings: { loadMs, solveMs, planMs } };
+}
+
+function reportLoadProblems(load: RepositoryLoad): void {
+  const errors = load.errors as unknown[];
+  if (errors.length > 0) {
+    process.stderr.write(`ecocheck: warning: ${errors.length} opam file(s) could not be read and are skipped:\n`);
+    for (const e of errors.slice(0, 10)) process.stderr.write(`  ${describeProblem(e)}\n`);
+    if (errors.length > 10) process.stderr.write(`  … and ${errors.length - 10} more (ecocheck repo stats lists them)\n`);
+  }
+}
+
+function describeProblem(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'object' && e !== null) {
+    const o = e as Record<string, unknown>;
+    if (typeof o.file === 'string' && typeof o.message === 'string')
+      return `${o.file}${o.line !== undefined ? `:${String(o.line)}` : ''}${o.column !== undefined ? `:${String(o.column)}` : ''}: ${o.message}`;
+    if (typeof o.message === 'string') return o.message;
+  }
+  return String(e);
+}
+
+export const registerPlan: RegisterCommand = (program: Command) => {
+  addPlanOptions(program.command('plan').description('Show the build plan: jobs, edges, critical path; --json prints the DAG'))
+    .option('--json', 'print the plan as JSON')
+    .action((targets: string[], opts: PlanOptions & { json?: boolean }) => {
+      const prepared = preparePlan(targets, opts);
+      const { plan } = prepared;
+      const graph = analysePlan(plan);
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({ compiler: opts.compiler, ...planToJson(plan, graph), timings: roundTimings(prepared.timings) }) + '\n');
+        return;
+      }
+      const out = process.stdout;
+      out.write(`targets: ${plan.targets.length} installable, ${plan.notInstallable.length} not installable\n`);
+      out.write(`jobs: ${plan.jobs.size}\nedges: ${graph.edgeCount}\n`);
+      out.write(`critical path: ${graph.criticalPath.length} jobs: ${graph.criticalPath.map((k) => plan.jobs.get(k)!.id).join(' -> ')}\n`);
+      const t = roundTimings(prepared.timings);
+      out.write(`time: load ${t.loadMs} ms, solve ${t.solveMs} ms, plan ${t.planMs} ms\n`);
+    });
+};
+
+function roundTimings(t: PreparedPlan['timings']) {
+  return { loadMs: Math.round(t.loadMs), solveMs: Math.round(t.solveMs), planMs: Math.round(t.planMs) };
+}
