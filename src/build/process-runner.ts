@@ -203,14 +203,33 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
         await write(`${avail.message}\n`);
         return result({ outputTail: avail.message });
       }
-      const sb = sandboxArgv(req.sandbox, req.cwd, req.env);
+      let sb: { argv: string[]; env: Record<string, string> };
+      try {
+        sb = sandboxArgv(req.sandbox, req.cwd, req.env);
+      } catch (e) {
+        const msg = `cannot set up the sandbox: ${(e as Error).message}`;
+        evidence.push(msg);
+        await write(`${msg}\n`);
+        return result({ outputTail: msg });
+      }
       wrapped = [...sb.argv, ...wrapped];
       env = sb.env;
+      await write(
+        `# sandbox: bwrap, ${req.sandbox.network ? 'network allowed' : 'no network'}, writable: ${req.sandbox.writable.join(' ') || 'none'}, HOME=${env.HOME}\n`,
+      );
     }
-    const prepared = await prepareLimits({
-      memoryBytes: req.memoryBytes,
-      maxProcesses: req.maxProcesses ?? DEFAULT_MAX_PROCESSES,
-    });
+    let prepared: PreparedLimits;
+    try {
+      prepared = await prepareLimits({
+        memoryBytes: req.memoryBytes,
+        maxProcesses: req.maxProcesses ?? DEFAULT_MAX_PROCESSES,
+      });
+    } catch (e) {
+      const msg = (e as Error).message;
+      evidence.push(msg);
+      await write(`${msg}\n`);
+      return result({ outputTail: msg });
+    }
     limits = prepared;
     wrapped = [...prepared.wrapperArgv, ...wrapped];
     if (prepared.description) await write(`# ${prepared.description}\n`);

@@ -2,10 +2,13 @@
  * The build sandbox: bubblewrap (bwrap) command lines and the check that bwrap works here.
  *
  * A sandboxed command sees the whole filesystem read-only except the given writable directories, a
- * private /tmp and /var/tmp, a private /dev and /proc, no network (unless asked for), its own PID
+ * private /tmp (the build's `.ecocheck-tmp` directory) and /var/tmp, a private /dev and /proc, no network (unless asked for), its own PID
  * namespace (so it dies entirely with its first process), a new session (it cannot reach a
  * terminal), and no capabilities even when ecocheck runs as root. HOME points at a private writable
  * directory inside the build directory.
+ *
+ * Because /tmp is private, nothing of the host's /tmp is visible inside unless it is listed in
+ * `writable` or `readonly` (the mount points are created inside the private /tmp).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
@@ -21,6 +24,8 @@ export interface SandboxSpec {
 
 /** Name of the private home directory created inside the build directory. */
 export const SANDBOX_HOME_NAME = '.ecocheck-home';
+/** Name of the directory (next to the private home) that the sandbox sees as /tmp. */
+export const SANDBOX_TMP_NAME = '.ecocheck-tmp';
 
 interface Detection {
   bwrap: string | null;
@@ -95,11 +100,16 @@ export function sandboxHasPidNamespace(): boolean {
   return detect().unsharePid;
 }
 
-/** The private HOME for a sandboxed command: inside the writable directory holding `cwd`, else the first one. */
-export function sandboxHome(spec: SandboxSpec, cwd: string): string {
+/** The writable directory holding `cwd`, else the first writable one; null when there is none. */
+function privateBase(spec: SandboxSpec, cwd: string): string | null {
   const abs = path.resolve(cwd);
   const holder = spec.writable.map((w) => path.resolve(w)).find((w) => abs === w || abs.startsWith(w + path.sep));
-  const base = holder ?? (spec.writable[0] !== undefined ? path.resolve(spec.writable[0]) : null);
+  return holder ?? (spec.writable[0] !== undefined ? path.resolve(spec.writable[0]) : null);
+}
+
+/** The private HOME for a sandboxed command: inside the writable directory holding `cwd`, else the first one. */
+export function sandboxHome(spec: SandboxSpec, cwd: string): string {
+  const base = privateBase(spec, cwd);
   return base === null ? '/tmp/home' : path.join(base, SANDBOX_HOME_NAME);
 }
 
@@ -119,7 +129,17 @@ export function sandboxArgv(
   const argv = [d.bwrap, '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--unshare-ipc', '--unshare-uts'];
   if (d.unsharePid) argv.push('--unshare-pid');
   if (!spec.network) argv.push('--unshare-net');
-  argv.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--tmpfs', '/var/tmp');
+  argv.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
+  // A private /tmp: a directory of the build (on disk, not in the job's memory), else a tmpfs.
+  const base = privateBase(spec, cwd);
+  if (base !== null) {
+    const tmp = path.join(base, SANDBOX_TMP_NAME);
+    mkdirSync(tmp, { recursive: true });
+    argv.push('--bind', tmp, '/tmp');
+  } else {
+    argv.push('--tmpfs', '/tmp');
+  }
+  argv.push('--tmpfs', '/var/tmp');
 
   // Parents before children, so a read-only directory inside a writable one stays read-only.
   const binds: { p: string; writable: boolean }[] = [
