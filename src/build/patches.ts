@@ -1,7 +1,8 @@
 /**
  * `patches:` applied in the build directory with `patch -p1`, in order, each only when its filter
  * holds (an undefined filter counts as false, `OpamFilter.opt_eval_to_bool`). Like opam, every patch
- * is tried and the failures are reported together.
+ * is tried and the failures are reported together. `--forward --force`: patch never asks (there is no
+ * terminal) and never silently reverses an already applied patch, which `-t` would do.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ export async function applyPatches(
       continue;
     }
     log(`applying patch ${name}`);
-    const result = await run(['patch', '-p1', '-t', '-i', file], buildDir);
+    const result = await run(['patch', '-p1', '--forward', '--force', '-i', file], buildDir);
     if (result.exitCode !== 0) {
       failures.push({ patch: name, message: `patch ${name} did not apply (exit ${result.signal ?? result.exitCode})`, result });
     }

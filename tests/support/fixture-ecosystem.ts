@@ -1,0 +1,65 @@
+/**
+ * The shell fixture ecosystem (fixtures/ecosystem: a fake compiler at 1.0 and 2.0 and packages built
+ * with sh and make only) instantiated for a test: copied into a fresh temp directory with the
+ * `@ECOSYSTEM@` placeholder of its `file://` source addresses replaced by the copy's absolute path,
+ * so the local tarball sources resolve. The fixture folder itself is never written.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from './snapshot.js';
+import { parseOpamFile } from '../../src/opam/parser.js';
+import { packageFromAst } from '../../src/opam/package-from-ast.js';
+import type { OpamPackage } from '../../src/opam/package-model.js';
+
+export const ecosystemFixture = join(projectRoot, 'fixtures', 'ecosystem');
+
+export const ECOSYSTEM_PLACEHOLDER = '@ECOSYSTEM@';
+
+export interface EcosystemCopy {
+  /** Repository root of the copy (holds `repo` and `packages/`). */
+  root: string;
+  /** Removes the copy. */
+  dispose(): void;
+}
+
+function opamFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    const p = join(dir, entry);
+    if (statSync(p).isDirectory()) {
+      if (entry !== 'files') out.push(...opamFiles(p));
+    } else if (entry === 'opam') out.push(p);
+  }
+  return out;
+}
+
+/** A fresh instantiated copy of the fixture ecosystem (under `parent`, default the temp dir). */
+export function instantiateEcosystem(parent: string = tmpdir()): EcosystemCopy {
+  const root = mkdtempSync(join(parent, 'ecocheck-ecosystem-'));
+  cpSync(ecosystemFixture, root, { recursive: true });
+  for (const file of opamFiles(join(root, 'packages'))) {
+    const text = readFileSync(file, 'utf8');
+    if (text.includes(ECOSYSTEM_PLACEHOLDER)) writeFileSync(file, text.split(ECOSYSTEM_PLACEHOLDER).join(root));
+  }
+  return { root, dispose: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Reads one package (`NAME.VERSION`) of an ecosystem copy into the typed model. */
+export function readEcosystemPackage(root: string, id: string): OpamPackage {
+  const name = id.slice(0, id.indexOf('.'));
+  const version = id.slice(id.indexOf('.') + 1);
+  const dir = join(root, 'packages', name, id);
+  const file = join(dir, 'opam');
+  const text = readFileSync(file, 'utf8');
+  const filesDir = join(dir, 'files');
+  return packageFromAst(parseOpamFile(text, file), {
+    name,
+    version,
+    file,
+    repository: root,
+    filesDir: existsSync(filesDir) ? filesDir : null,
+    contentHash: createHash('sha256').update(text).digest('hex'),
+  });
+}
