@@ -114,6 +114,32 @@ test('writes outside the build directory and prefix are contained', { skip }, as
   }
 });
 
+test('HOME is kept when already private to the build, else replaced by one inside the build dir', { skip }, async () => {
+  const l = layout();
+  try {
+    const own = join(l.build, 'my-home');
+    const r = await runProcess({
+      argv: ['sh', '-c', 'echo "$HOME"; touch "$HOME/.profile" && echo wrote-home'],
+      cwd: l.build,
+      env: { PATH, HOME: own },
+      logFile: join(l.root, 'job.log'),
+      sandbox: { writable: [l.build], readonly: [], network: false },
+    });
+    assert.equal(r.outputTail, `${own}\nwrote-home`);
+    assert.equal(existsSync(join(own, '.profile')), true);
+    const r2 = await runProcess({
+      argv: ['sh', '-c', 'echo "$HOME"'],
+      cwd: l.build,
+      env: { PATH },
+      logFile: join(l.root, 'job.log'),
+      sandbox: { writable: [l.prefix, l.build], readonly: [], network: false },
+    });
+    assert.equal(r2.outputTail, join(l.build, '.ecocheck-home'));
+  } finally {
+    rmSync(l.root, { recursive: true, force: true });
+  }
+});
+
 test('a read-only directory inside a writable one stays read-only', { skip }, async () => {
   const l = layout();
   try {

@@ -147,7 +147,7 @@ function getMechanism(): Mechanism {
 export function describeLimits(memoryBytes: number): string {
   const m = getMechanism();
   const size = formatBytes(memoryBytes);
-  if (m.memoryParent) return `memory limit ${size} via cgroup v1 (${m.memoryParent})`;
+  if (m.memoryParent) return `memory limit ${size} via cgroup v1`;
   return `memory limit ${size} via RLIMIT_AS (address space; ${m.memoryWhyNot})`;
 }
 

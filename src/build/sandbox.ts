@@ -115,8 +115,8 @@ export function sandboxHome(spec: SandboxSpec, cwd: string): string {
 
 /**
  * The bwrap argv prefix (ending in `--`) for running a command under `spec`, and the environment to
- * give it (the request's, with HOME replaced by the private home). Creates the writable directories
- * and the home directory.
+ * give it (the request's, with HOME replaced by the private home unless it already is inside a
+ * writable directory). Creates the writable directories and the home directory.
  */
 export function sandboxArgv(
   spec: SandboxSpec,
@@ -125,7 +125,11 @@ export function sandboxArgv(
 ): { argv: string[]; env: Record<string, string> } {
   const d = detect();
   if (!d.ok || !d.bwrap) throw new Error(d.message);
-  const home = sandboxHome(spec, cwd);
+  // Keep a HOME that is already private (inside a writable directory); replace any other.
+  const given = env.HOME !== undefined && env.HOME !== '' ? path.resolve(env.HOME) : null;
+  const givenIsPrivate =
+    given !== null && spec.writable.map((w) => path.resolve(w)).some((w) => given === w || given.startsWith(w + path.sep));
+  const home = givenIsPrivate && given !== null ? given : sandboxHome(spec, cwd);
   const argv = [d.bwrap, '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--unshare-ipc', '--unshare-uts'];
   if (d.unsharePid) argv.push('--unshare-pid');
   if (!spec.network) argv.push('--unshare-net');
