@@ -1,8 +1,9 @@
 import { engineSection } from './engine.js';
+import { parseSection } from './parse.js';
 export interface BenchSection {
   name: string;
   run: () => Promise<void>;
 }
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection];
+export const benchSections: BenchSection[] = [engineSection, parseSection];
