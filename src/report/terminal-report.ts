@@ -36,8 +36,8 @@ export function renderComparisonTerminal(c: Comparison, options: TerminalOptions
   const rowLimit = options.rowLimit ?? 30;
   const out: string[] = [];
   out.push(
-    paint('bold', `ecocheck: ${c.candidate.label} (${c.candidate.compiler}, run ${c.candidate.runId})`) +
-      ` compared with ${c.baseline.label} (${c.baseline.compiler}, run ${c.baseline.runId})`,
+    paint('bold', `ecocheck: ${c.candidate.label} compared with ${c.baseline.label}`),
+    `candidate ${c.candidate.compiler} (run ${c.candidate.runId}), baseline ${c.baseline.compiler} (run ${c.baseline.runId})`,
   );
 
   const counts = newTable(['Category', 'Packages'], paint);
