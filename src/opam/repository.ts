@@ -1,0 +1,226 @@
+/**
+ * Loads opam repositories from disk: `packages/NAME/NAME.VERSION/opam` (or opam's flat
+ * `packages/NAME.VERSION/opam`), with an optional `files/` folder beside each opam file. Several roots
+ * are layered: for the same package version the FIRST root wins. Within one root, two folders whose
+ * versions are equal in opam's order (`1.0` and `1.00`) define one package version, as in opam: the
+ * first folder in sorted order is kept and a warning names both. A file that fails to parse is
+ * recorded as an error and skipped; everything else loads.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync, existsSync, type Dirent } from 'node:fs';
+import type { Buffer } from 'node:buffer';
+import { join, resolve, sep } from 'node:path';
+import type { OpamPackage } from './package-model.js';
+import { OpamFormatError } from './parse-error.js';
+import { parseOpamFile } from './parser.js';
+import { compareVersions, versionsEqual } from './version.js';
+import { packageFromAstWithWarnings } from './package-from-ast.js';
+import { isValidPackageName } from './filter.js';
+import { UsageError } from '../cli/usage-error.js';
+
+export interface RepositoryError {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface RepositoryWarning {
+  file: string;
+  message: string;
+}
+
+export interface RepositoryLoad {
+  roots: string[];
+  /** By name; each list holds the versions in ascending opam order. */
+  packages: Map<string, OpamPackage[]>;
+  errors: RepositoryError[];
+  warnings: RepositoryWarning[];
+  /** opam files found (before layering and de-duplication). */
+  fileCount: number;
+  loadMs: number;
+  /**
+   * What opam's linter would say about loaded files without refusing them (unknown flags, a conflicts
+   * conjunction…): kept apart from `warnings`, which are about the repository's layout.
+   */
+  lint: RepositoryWarning[];
+}
+
+/** One `opam` file found on disk. */
+interface Candidate {
+  rootIndex: number;
+  root: string;
+  /** The folder holding the opam file, and its name (`NAME.VERSION`). */
+  dir: string;
+  folder: string;
+  name: string;
+  version: string;
+  bytes: Buffer;
+}
+
+const VERSION_CHARS = /^[A-Za-z0-9_+.~-]+$/;
+
+/** `NAME.VERSION` → name and version (package names never contain a dot). */
+function splitFolder(folder: string): { name: string; version: string } | null {
+  const dot = folder.indexOf('.');
+  if (dot <= 0 || dot === folder.length - 1) return null;
+  const name = folder.slice(0, dot);
+  const version = folder.slice(dot + 1);
+  if (!isValidPackageName(name) || !VERSION_CHARS.test(version)) return null;
+  return { name, version };
+}
+
+function checkRoot(arg: string): string {
+  const root = resolve(arg);
+  let isDir = false;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch {
+    throw new UsageError(`repository ${arg}: no such directory`);
+  }
+  if (!isDir) throw new UsageError(`repository ${arg}: not a directory`);
+  if (!existsSync(join(root, 'packages'))) {
+    throw new UsageError(`repository ${arg}: not an opam repository (no packages/ folder)`);
+  }
+  return root;
+}
+
+/** The opam file's bytes, or null when the folder holds none. */
+function readOpamFile(dir: string): Buffer | null {
+  try {
+    return readFileSync(join(dir, 'opam'));
+  } catch {
+    return null;
+  }
+}
+
+function byName(a: Dirent, b: Dirent): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Finds every opam file of one root, in sorted folder order. */
+function scanRoot(root: string, rootIndex: number, warnings: RepositoryWarning[]): Candidate[] {
+  const out: Candidate[] = [];
+  const packagesDir = join(root, 'packages');
+  const top = readdirSync(packagesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).sort(byName);
+  const add = (dir: string, folder: string, bytes: Buffer): void => {
+    const nv = splitFolder(folder);
+    if (!nv) {
+      warnings.push({ file: join(dir, 'opam'), message: `ignored: folder name ${folder} is not NAME.VERSION` });
+      return;
+    }
+    out.push({ rootIndex, root, dir, folder, name: nv.name, version: nv.version, bytes });
+  };
+  for (const entry of top) {
+    const dir = packagesDir + sep + entry.name;
+    if (entry.name.includes('.')) {
+      // Flat layout: packages/NAME.VERSION/opam.
+      const bytes = readOpamFile(dir);
+      if (bytes) add(dir, entry.name, bytes);
+      continue;
+    }
+    const subs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).sort(byName);
+    for (const sub of subs) {
+      const vdir = dir + sep + sub.name;
+      const bytes = readOpamFile(vdir);
+      if (!bytes) continue;
+      if (!sub.name.startsWith(entry.name + '.')) {
+        warnings.push({ file: join(vdir, 'opam'), message: `package folder ${sub.name} is filed under ${entry.name}/` });
+      }
+      add(vdir, sub.name, bytes);
+    }
+  }
+  return out;
+}
+
+/** Loads and layers the repositories; throws UsageError when a root is missing or not a repository. */
+export function loadRepositories(rootArgs: string[]): RepositoryLoad {
+  const t0 = performance.now();
+  if (rootArgs.length === 0) throw new UsageError('no repository given');
+  const roots = rootArgs.map(checkRoot);
+  const errors: RepositoryError[] = [];
+  const warnings: RepositoryWarning[] = [];
+  const lint: RepositoryWarning[] = [];
+  const candidates: Candidate[] = [];
+  roots.forEach((root, i) => {
+    for (const c of scanRoot(root, i, warnings)) candidates.push(c);
+  });
+  const fileCount = candidates.length;
+
+  // Group by name; within a name, order by (root priority, folder name) so the winner comes first.
+  const byNameMap = new Map<string, Candidate[]>();
+  for (const c of candidates) {
+    let list = byNameMap.get(c.name);
+    if (!list) byNameMap.set(c.name, (list = []));
+    list.push(c);
+  }
+  const packages = new Map<string, OpamPackage[]>();
+  const names = [...byNameMap.keys()].sort();
+  for (const name of names) {
+    const list = byNameMap.get(name)!;
+    list.sort((a, b) => a.rootIndex - b.rootIndex || (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
+    // Keep the first candidate of each class of equal versions.
+    const kept: Candidate[] = [];
+    for (const c of list) {
+      const winner = kept.find((k) => versionsEqual(k.version, c.version));
+      if (!winner) {
+        kept.push(c);
+      } else if (winner.rootIndex === c.rootIndex) {
+        warnings.push({
+          file: join(c.dir, 'opam'),
+          message: `versions ${winner.version} and ${c.version} are equal in opam's version order: ${winner.folder} is kept and ${c.folder} ignored`,
+        });
+      }
+      // A lower-priority root's version is shadowed by the overlay silently: that is what layering means.
+    }
+    kept.sort((a, b) => compareVersions(a.version, b.version));
+    const loaded: OpamPackage[] = [];
+    for (const c of kept) {
+      const pkg = loadOne(c, errors, lint);
+      if (pkg) loaded.push(pkg);
+    }
+    if (loaded.length > 0) packages.set(name, loaded);
+  }
+  return { roots, packages, errors, warnings, fileCount, loadMs: performance.now() - t0, lint };
+}
+
+function loadOne(c: Candidate, errors: RepositoryError[], lint: RepositoryWarning[]): OpamPackage | null {
+  const file = c.dir + sep + 'opam';
+  const bytes = c.bytes;
+  const contentHash = createHash('sha256').update(bytes).digest('hex');
+  const filesDir = c.dir + sep + 'files';
+  try {
+    const ast = parseOpamFile(bytes.toString('utf8'), file);
+    const { pkg, warnings: w } = packageFromAstWithWarnings(ast, {
+      name: c.name,
+      version: c.version,
+      file,
+      repository: c.root,
+      filesDir: existsSync(filesDir) ? filesDir : null,
+      contentHash,
+    });
+    for (const message of w) lint.push({ file, message });
+    return pkg;
+  } catch (e) {
+    if (e instanceof OpamFormatError) {
+      errors.push(e.toJSON());
+      return null;
+    }
+    throw e;
+  }
+}
+
+/** The package `name` at `version` (exact folder spelling first, else an equal version), or its newest version. */
+export function findPackage(load: RepositoryLoad, name: string, version?: string): OpamPackage | undefined {
+  const list = load.packages.get(name);
+  if (!list || list.length === 0) return undefined;
+  if (version === undefined) return list[list.length - 1];
+  return list.find((p) => p.version === version) ?? list.find((p) => versionsEqual(p.version, version));
+}
+
+/** Number of package versions loaded. */
+export function versionCount(load: RepositoryLoad): number {
+  let n = 0;
+  for (const list of load.packages.values()) n += list.length;
+  return n;
+}
