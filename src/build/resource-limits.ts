@@ -298,7 +298,7 @@ export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> 
         if (kills > 0) {
           oomKilled = true;
           evidence.push(
-            `the kernel OOM killer killed ${kills} process${kills === 1 ? '' : 'es'} of the job at its ${formatBytes(req.memoryBytes ?? 0)} cgroup memory limit (memory.failcnt ${failcnt}${peak !== null ? `, peak ${formatBytes(peak)}` : ''})`,
+            `the kernel OOM killer killed ${kills} process${kills === 1 ? '' : 'es'} of the job at its ${formatBytes(req.memoryBytes ?? 0)} cgroup memory limit (memory.oom_control oom_kill ${kills}${failcnt > 0 ? `, memory.failcnt ${failcnt}` : ''}${peak !== null ? `, peak usage ${formatBytes(peak)}` : ''})`,
           );
         } else if (failcnt > 0) {
           evidence.push(`the job reached its ${formatBytes(req.memoryBytes ?? 0)} cgroup memory limit (memory.failcnt ${failcnt})`);
