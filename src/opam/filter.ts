@@ -181,32 +181,32 @@ function stringIdents(s: string): { packages: string[] | null; variable: string 
 // ---------------------------------------------------------------------------------------------------
 // Reading filters from the syntax tree (`OpamFormat.V.filter`)
 
+/** What a node is, with its article: `an identifier foo`. */
 function describe(v: Value): string {
   switch (v.kind) {
     case 'bool':
-      return `boolean ${v.value}`;
+      return `a boolean ${v.value}`;
     case 'int':
-      return `integer ${v.value}`;
+      return `an integer ${v.value}`;
     case 'string':
-      return `string ${JSON.stringify(v.value)}`;
+      return `a string ${JSON.stringify(v.value)}`;
     case 'ident':
-      return `identifier ${v.name}`;
+      return `an identifier ${v.name}`;
     case 'relop':
-      return `comparison '${v.op}'`;
+      return `a comparison '${v.op}'`;
     case 'prefix-relop':
-      return `version constraint '${v.op}'`;
+      return `a version constraint '${v.op}'`;
     case 'logop':
-      return `'${v.op}'`;
     case 'pfxop':
-      return `'${v.op}'`;
+      return `an expression '${v.op}'`;
     case 'list':
-      return 'list';
+      return 'a list';
     case 'group':
-      return 'parenthesised group';
+      return 'a parenthesised group';
     case 'option':
-      return 'value with options';
+      return 'a value with options';
     case 'env-binding':
-      return `environment update '${v.op}'`;
+      return `an environment update '${v.op}'`;
   }
 }
 
@@ -251,7 +251,7 @@ export function filterFromValue(v: Value): Filter {
         right: filterFromValue(v.right),
       };
     default:
-      throw errorAt(v.span, `expected a filter expression, found a ${describe(v)}`);
+      throw errorAt(v.span, `expected a filter expression, found ${describe(v)}`);
   }
 }
 
@@ -346,7 +346,7 @@ function constraintVersion(v: Value): Filter {
     return { kind: 'string', value: v.value };
   }
   if (v.kind === 'ident') return identFilter(v.name);
-  throw errorAt(v.span, `expected a version (a string or a variable), found a ${describe(v)}`);
+  throw errorAt(v.span, `expected a version (a string or a variable), found ${describe(v)}`);
 }
 
 /** `filtered_constraints`: the items inside `{ … }` after a package name, joined by `&`. */
@@ -396,7 +396,7 @@ export function isValidPackageName(s: string): boolean {
 export function packageAtomFromValue(v: Value): PackageAtom {
   const nameValue = v.kind === 'option' ? v.value : v;
   if (nameValue.kind !== 'string') {
-    throw errorAt(nameValue.span, `expected a package name (a string), found a ${describe(nameValue)}`);
+    throw errorAt(nameValue.span, `expected a package name (a string), found ${describe(nameValue)}`);
   }
   if (!isValidPackageName(nameValue.value)) {
     throw errorAt(nameValue.span, `invalid package name ${JSON.stringify(nameValue.value)}`);
@@ -409,7 +409,7 @@ export function packageAtomFromValue(v: Value): PackageAtom {
 export function packageFormulaFromValue(v: Value, kind: FormulaListKind): Formula<PackageAtom> {
   return formulaFromValue(v, kind, (x) => {
     if (x.kind === 'string' || x.kind === 'option') return packageAtomFromValue(x);
-    throw errorAt(x.span, `expected a package, a group or '&'/'|', found a ${describe(x)}`);
+    throw errorAt(x.span, `expected a package, a group or '&'/'|', found ${describe(x)}`);
   });
 }
 
