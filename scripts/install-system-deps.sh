@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages ecocheck and its tests use: bubblewrap (build sandbox), ocaml-nox (the demo's baseline
+# compiler, OCaml 4.13.1), chromium (the HTML report test), patch/bzip2/xz-utils/unzip (sources).
+# Installs only what is missing; needs root (as on the project's machines) or sudo.
+set -euo pipefail
+wanted=(bubblewrap ocaml-nox chromium patch bzip2 xz-utils unzip)
+missing=()
+for p in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing Debian packages: ${missing[*]}"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,107 @@
+/**
+ * The project config file (`ecocheck.json`): the repositories to read and the named compilers
+ * (`baseline`, `next`, any other name), so a user can type `ecocheck check --baseline` and
+ * `ecocheck check --compiler next` with nothing else.
+ *
+ *     {
+ *       "repositories": ["fixtures/demo"],          // layered, first wins; relative to this file
+ *       "compilers": { "baseline": "ocaml-system.4.13.1", "next": "5.3.0" },
+ *       "targets": ["pkg", "pkg.1.0"],               // optional; default: latest of every package
+ *       "jobs": 2                                    // optional
+ *     }
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { UsageError } from './usage-error.js';
+
+export const CONFIG_FILE_NAME = 'ecocheck.json';
+
+export interface ProjectConfig {
+  /** Absolute path of the file read, or null when there is none. */
+  file: string | null;
+  repositories: string[];
+  compilers: Record<string, string>;
+  targets: string[];
+  jobs: number | null;
+}
+
+const EMPTY: ProjectConfig = { file: null, repositories: [], compilers: {}, targets: [], jobs: null };
+
+/** Turns a character offset into a 1-based line and column. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const at = /at position (\d+)/.exec(message);
+    const pos = at ? lineColumn(text, Number(at[1])) : { line: 1, column: 1 };
+    const detail = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
+    throw new UsageError(`${file}:${pos.line}:${pos.column}: invalid JSON: ${detail}`);
+  }
+}
+
+function stringList(value: unknown, file: string, field: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
+    throw new UsageError(`${file}: "${field}" must be a list of non-empty strings`);
+  }
+  return value as string[];
+}
+
+/** Reads `path`, or `ecocheck.json` in `cwd` when no path is given; no file there means an empty config. */
+export function loadProjectConfig(path: string | undefined, cwd: string = process.cwd()): ProjectConfig {
+  const file = path === undefined ? resolve(cwd, CONFIG_FILE_NAME) : resolve(cwd, path);
+  if (!existsSync(file)) {
+    if (path !== undefined) throw new UsageError(`--config ${path}: no such file`);
+    return { ...EMPTY };
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const raw = parseJson(text, file);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UsageError(`${file}: the config must be a JSON object`);
+  }
+  const obj = raw as Record<string, unknown>;
+  const known = new Set(['repositories', 'compilers', 'targets', 'jobs', '$schema', 'description']);
+  for (const key of Object.keys(obj)) {
+    if (!known.has(key)) throw new UsageError(`${file}: unknown field "${key}" (known: ${[...known].join(', ')})`);
+  }
+  const base = dirname(file);
+  const repositories = stringList(obj.repositories, file, 'repositories').map((r) => (isAbsolute(r) ? r : resolve(base, r)));
+  const compilers: Record<string, string> = {};
+  if (obj.compilers !== undefined) {
+    if (typeof obj.compilers !== 'object' || obj.compilers === null || Array.isArray(obj.compilers)) {
+      throw new UsageError(`${file}: "compilers" must be an object of name → compiler spec`);
+    }
+    for (const [name, spec] of Object.entries(obj.compilers as Record<string, unknown>)) {
+      if (typeof spec !== 'string' || spec.length === 0) {
+        throw new UsageError(`${file}: compiler "${name}" must be a non-empty string`);
+      }
+      compilers[name] = spec;
+    }
+  }
+  let jobs: number | null = null;
+  if (obj.jobs !== undefined) {
+    if (typeof obj.jobs !== 'number' || !Number.isInteger(obj.jobs) || obj.jobs < 1) {
+      throw new UsageError(`${file}: "jobs" must be a positive integer`);
+    }
+    jobs = obj.jobs;
+  }
+  return { file, repositories, compilers, targets: stringList(obj.targets, file, 'targets'), jobs };
+}
