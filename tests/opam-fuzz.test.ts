@@ -5,8 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { parseOpamFile, parseOpamValue } from '../src/opam/parser.js';
 import { astEqual, printOpamFile } from '../src/opam/printer.js';
 import { OpamFormatError } from '../src/opam/parse-error.js';
@@ -177,4 +179,83 @@ test('10,000-deep nesting of every nesting form fails with a positioned error, n
   }
   // Just inside the limit still parses (and prints back).
   assert.equal(check(`x: ${'['.repeat(999)}a${']'.repeat(999)}`, '999-deep list'), 'parsed');
+});
+
+const opamAvailable = spawnSync('opam', ['--version'], { encoding: 'utf8' }).status === 0;
+
+/**
+ * Differential check against the real opam (2.1.2 here) as oracle: `opam lint` reports "error 2: File
+ * format error [at line L, column C]: ..." exactly when opam's own lexer or parser rejects a file, with a
+ * 0-based column. Files keep their `opam-version: "2.0"` first line so opam 2.1's header logic stays out
+ * of the way. We must agree on accept/reject for every file, and on the position of every syntax error
+ * and invalid token (escapes: opam points just after the backslash, we at it, which is the same number;
+ * unterminated strings and comments: opam points at the end of the file, we at the opening delimiter).
+ */
+test('corrupted files: same verdicts and error positions as opam lint', { skip: !snapshotAvailable() || !opamAvailable }, () => {
+  const rand = prng(SEED + 1);
+  const files = opamFiles(snapshotRepo()).filter((_, i) => i % 7 === 0);
+  const dir = mkdtempSync(join(tmpdir(), 'ecocheck-opam-oracle-'));
+  try {
+    const ours = new Map<string, OpamFormatError | null>();
+    const header = 'opam-version: "2.0"\n';
+    const inserts = ['[', ']', '{', '}', '(', ')', '"', '"""', '\\', '(*', '*)', '#', '\n', ':', '&', '|', '!', '?', '=',
+      '>=', '+=', '=+=', '~', '-', '_', '+', '0', 'x', '\\x', '\\2', 'true', '_:', ':x', '.', '@'];
+    while (ours.size < 400) {
+      const text = readFileSync(files[Math.floor(rand() * files.length)], 'utf8');
+      if (!text.startsWith(header)) continue;
+      let body = text.slice(header.length);
+      for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) {
+        const p = Math.floor(rand() * (body.length + 1));
+        const r = rand();
+        const ins = inserts[Math.floor(rand() * inserts.length)];
+        body = body.slice(0, p) + (r < 0.3 ? '' : ins) + body.slice(r < 0.6 ? p : p + 1);
+      }
+      const file = join(dir, `f${ours.size}.opam`);
+      writeFileSync(file, header + body);
+      try {
+        parseOpamFile(header + body, file);
+        ours.set(file, null);
+      } catch (err) {
+        assert.ok(err instanceof OpamFormatError);
+        ours.set(file, err);
+      }
+    }
+    // null: opam read the file; otherwise its error (line and column null when it gives none).
+    const verdicts = new Map<string, { line: number | null; column: number | null; message: string } | null>();
+    const names = [...ours.keys()];
+    for (let i = 0; i < names.length; i += 100) {
+      const run = spawnSync('opam', ['lint', ...names.slice(i, i + 100)], {
+        env: { ...process.env, OPAMROOT: join(dir, 'root'), OPAMNOENVNOTICE: '1' },
+        encoding: 'latin1',
+        timeout: 120_000,
+      });
+      let current = '';
+      for (const line of `${run.stdout}${run.stderr}`.split('\n')) {
+        const head = /^(\S+\.opam):/.exec(line);
+        if (head) {
+          current = head[1];
+          verdicts.set(current, null);
+        }
+        const err = /error +2: File format error(?: at line (\d+), column (\d+))?: (.*)$/.exec(line);
+        if (err && current) {
+          verdicts.set(current, { line: err[1] ? Number(err[1]) : null, column: err[2] ? Number(err[2]) : null, message: err[3] });
+        }
+      }
+    }
+    let rejected = 0;
+    for (const [file, err] of ours) {
+      const theirs = verdicts.get(file);
+      assert.ok(theirs !== undefined, `opam lint said nothing about ${file}`);
+      const shown = theirs === null ? 'ok' : `${theirs.line}:${theirs.column}: ${theirs.message}`;
+      assert.equal(err === null, theirs === null, `${file}: ours ${err?.message ?? 'ok'}, opam ${shown}`);
+      if (err === null || theirs === null) continue;
+      rejected++;
+      if (theirs.line === null || theirs.column === null || theirs.message.startsWith('unterminated')) continue;
+      const expectedColumn = theirs.message.startsWith('illegal escape') ? theirs.column : theirs.column + 1;
+      assert.deepEqual([err.position.line, err.position.column], [theirs.line, expectedColumn], `${file}: ours ${err.message}, opam ${shown}`);
+    }
+    assert.ok(rejected > 50, `only ${rejected} rejected files`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
