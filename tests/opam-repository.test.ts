@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findPackage, loadRepositories, versionCount } from '../src/opam/repository.js';
+import { compareVersions } from '../src/opam/version.js';
+import { packageFormulaToString } from '../src/opam/filter.js';
+import { UsageError } from '../src/cli/usage-error.js';
+import { projectRoot, snapshotAvailable, snapshotRepo } from './support/snapshot.js';
+
+const repos = join(projectRoot, 'fixtures', 'repos');
+const base = join(repos, 'base');
+const overlay = join(repos, 'overlay');
+
+const synopsis = (name: string, version?: string, roots = [base]) => findPackage(loadRepositories(roots), name, version)?.synopsis;
+
+test('a repository loads both layouts, with files/, hashes and ascending versions', () => {
+  const load = loadRepositories([base]);
+  assert.deepEqual([...load.packages.keys()].sort(), ['bar', 'baz', 'foo', 'ocaml']);
+  assert.deepEqual(load.packages.get('bar')!.map((p) => p.version), ['2.0', '10.0']);
+  assert.equal(findPackage(load, 'baz')!.synopsis, 'baz in the flat layout');
+  const foo11 = findPackage(load, 'foo', '1.1')!;
+  assert.equal(foo11.filesDir, join(base, 'packages', 'foo', 'foo.1.1', 'files'));
+  assert.equal(findPackage(load, 'foo', '1.0')!.filesDir, null);
+  assert.equal(foo11.contentHash, createHash('sha256').update(readFileSync(foo11.file)).digest('hex'));
+  assert.equal(foo11.repository, base);
+  assert.deepEqual(findPackage(load, 'ocaml')!.flags, ['compiler']);
+  assert.equal(load.fileCount, 6);
+  assert.equal(versionCount(load), 6);
+  assert.deepEqual([load.errors, load.warnings], [[], []]);
+  assert.equal(findPackage(load, 'nope'), undefined);
+  assert.equal(findPackage(load, 'foo', '9'), undefined);
+  assert.equal(findPackage(load, 'bar')!.version, '10.0', 'no version: the newest');
+  assert.equal(findPackage(load, 'bar', '2.00')!.version, '2.0', 'an equal spelling finds the version');
+});
+
+test('layering: the first root wins for the same version, the others add versions', () => {
+  const load = loadRepositories([overlay, base]);
+  assert.deepEqual(load.packages.get('foo')!.map((p) => p.version), ['1.0', '1.1', '2.0~beta']);
+  const foo11 = findPackage(load, 'foo', '1.1')!;
+  assert.equal(foo11.synopsis, 'foo from overlay, 1.1');
+  assert.equal(foo11.repository, overlay);
+  assert.equal(packageFormulaToString(foo11.depends), '"ocaml" {>= "5.0"}');
+  assert.equal(findPackage(load, 'foo', '1.0')!.repository, base);
+  assert.equal(findPackage(load, 'foo')!.version, '2.0~beta', '2.0~beta is newer than 1.1');
+  assert.equal(load.fileCount, 8);
+  assert.deepEqual(load.warnings, [], 'shadowing across roots is not a warning');
+  // Reversed priority: base wins.
+  assert.equal(synopsis('foo', '1.1', [base, overlay]), 'foo from base, 1.1');
+});
+
+test('a broken file is reported file:line:column and the rest loads', () => {
+  const root = join(repos, 'broken');
+  const load = loadRepositories([root]);
+  assert.deepEqual([...load.packages].map(([n, ps]) => `${n}:${ps.map((p) => p.version).join(',')}`), ['good:1', 'other:0.3']);
+  assert.deepEqual(load.errors, [
+    { file: join(root, 'packages/good/good.2/opam'), line: 5, column: 1, message: "syntax error: unexpected ']'" },
+    { file: join(root, 'packages/liar/liar.1.0/opam'), line: 2, column: 7, message: 'name field "honest" contradicts the package folder\'s name "liar"' },
+    { file: join(root, 'packages/other/other.0.1/opam'), line: 2, column: 10, message: 'version field "0.2" contradicts the package folder\'s version "0.1"' },
+  ]);
+  assert.equal(load.fileCount, 5);
+});
+
+test('versions equal in opam order within a root: the first folder is kept, with a warning naming both', () => {
+  const root = join(repos, 'equal-versions');
+  const load = loadRepositories([root]);
+  assert.deepEqual(load.packages.get('eq')!.map((p) => [p.version, p.synopsis]), [['1.0', 'eq 1.0'], ['1.0.0', 'eq 1.0.0']]);
+  assert.equal(load.warnings.length, 2);
+  assert.ok(load.warnings.some((w) => w.message.includes('eq.1.0 is kept') && w.message.includes('eq.1.00 ignored')));
+  assert.ok(load.warnings.some((w) => w.message.includes('eq.1.0.0 is kept') && w.message.includes('eq.1.0.0-0 ignored')));
+});
+
+test('a missing root or a folder that is not a repository is a usage error naming the argument', () => {
+  assert.throws(() => loadRepositories([join(repos, 'does-not-exist')]), (e: unknown) => e instanceof UsageError && e.message.includes('does-not-exist'));
+  assert.throws(() => loadRepositories([base, join(repos, 'not-a-repo')]), (e: unknown) => e instanceof UsageError && /not-a-repo.*not an opam repository/.test(e.message));
+  assert.throws(() => loadRepositories([join(base, 'repo')]), (e: unknown) => e instanceof UsageError && /not a directory/.test(e.message));
+});
+
+test('the real snapshot: 4,596 names, 18,792 versions, no error, one warning for the introcaml pair', { skip: !snapshotAvailable() }, () => {
+  const root = snapshotRepo();
+  const load = loadRepositories([root]);
+  assert.equal(load.packages.size, 4596);
+  assert.equal(versionCount(load), 18792);
+  assert.equal(load.fileCount, 18793);
+  assert.deepEqual(load.errors, []);
+  assert.equal(load.warnings.length, 1);
+  const w = load.warnings[0]!;
+  assert.match(w.message, /ocaml-variants\.5\.5\.0\+introcaml is kept and ocaml-variants\.5\.5\.0\+introcaml0 ignored/);
+  assert.ok(findPackage(load, 'ocaml-variants', '5.5.0+introcaml'));
+  assert.equal(findPackage(load, 'ocaml-variants', '5.5.0+introcaml0')!.version, '5.5.0+introcaml');
+  for (const [, list] of load.packages) {
+    for (let i = 0; i + 1 < list.length; i++) assert.ok(compareVersions(list[i]!.version, list[i + 1]!.version) < 0);
+  }
+  const dune = findPackage(load, 'dune')!;
+  assert.ok(dune.url !== null && dune.url.checksums.length > 0);
+  assert.equal(dune.contentHash, createHash('sha256').update(readFileSync(dune.file)).digest('hex'));
+});
