@@ -9,11 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createOpamBuilder, type OpamBuilderOptions } from '../src/build/opam-builder.js';
+import { sandboxAvailable } from '../src/build/process-runner.js';
 import type { Builder, BuildOutcome } from '../src/build/builder.js';
 import type { Job } from '../src/plan/job.js';
 import type { OpamPackage } from '../src/opam/package-model.js';
-import { instantiateEcosystem, readEcosystemPackage, type EcosystemCopy } from './support/fixture-ecosystem.js';
+import { ecosystemFixture, instantiateEcosystem, loadEcosystem, readEcosystemPackage, type EcosystemCopy } from './support/fixture-ecosystem.js';
 
 const PLATFORM = { os: 'linux', arch: 'x86_64', 'os-family': 'debian', 'os-distribution': 'debian' };
 
@@ -95,6 +98,20 @@ class Stack {
     return { obc, ocaml };
   }
 }
+
+test('the fixture ecosystem loads cleanly: 16 package versions, no errors or warnings, the placeholder replaced', () => {
+  const load = loadEcosystem(eco.root);
+  assert.deepEqual(load.errors, []);
+  assert.deepEqual(load.warnings, []);
+  assert.deepEqual(load.lint, []);
+  let n = 0;
+  for (const list of load.packages.values()) n += list.length;
+  assert.equal(n, 16);
+  const compilers = [...load.packages.values()].flat().filter((p) => p.flags.includes('compiler'));
+  assert.deepEqual(compilers.map((p) => `${p.name}.${p.version}`).sort(), ['ocaml-base-compiler.1.0', 'ocaml-base-compiler.2.0']);
+  assert.equal(readEcosystemPackage(eco.root, 'stdext.1.0').url?.src, `file://${eco.root}/distfiles/stdext-1.0.tar.gz`);
+  assert.ok(readFileSync(join(ecosystemFixture, 'packages', 'stdext', 'stdext.1.0', 'opam'), 'utf8').includes('@ECOSYSTEM@'), 'the fixture itself is untouched');
+});
 
 function read(path: string): string {
   return readFileSync(path, 'utf8');
@@ -479,3 +496,51 @@ function readLogName(opts: OpamBuilderOptions, job: Job): string {
     .split('\n')
     .find((f) => f.startsWith(`${job.id}-`) && f.includes(job.key.slice(0, 16)))!;
 }
+
+describe('sandbox', () => {
+  const available = sandboxAvailable();
+  const skip = available.ok ? false : available.message;
+  let stack: Stack;
+  let ocaml: Job;
+  let obc: Job;
+
+  before(async () => {
+    if (skip) return;
+    stack = new Stack(createOpamBuilder(options('sandbox', { sandbox: true })));
+    ({ obc, ocaml } = await stack.compiler('1.0'));
+  });
+
+  test('packages build in the sandbox', { skip }, async () => {
+    const outcome = await stack.ok(stack.job('installer.1.0', [ocaml]));
+    assert.match(read(join(outcome.prefix!, 'doc', 'installer', 'env.txt')), /INSTALLER_GREETING=hello from build-env/);
+    assert.match(read(outcome.logPath!), /bwrap|sandbox/i);
+  });
+
+  test('a build cannot write into a dependency prefix, even as root', { skip }, async () => {
+    const target = join(stack.prefixes.get(obc.key)!, 'bin', 'intruder');
+    const pkg = readEcosystemPackage(eco.root, 'legacy-lib.1.0');
+    pkg.extraFiles = [];
+    pkg.build = [{ args: ['touch', target].map((value) => ({ kind: 'string' as const, value })) }];
+    const outcome = await stack.build(stack.job(pkg, [ocaml]));
+    assert.equal(outcome.status, 'build-failed');
+    assert.match(outcome.reason, /^build failed: exit code 1 at `touch .*`: .*cannot touch/);
+    assert.match(read(outcome.logPath!), /cannot touch .*intruder.*: Read-only file system/);
+    assert.ok(!existsSync(target));
+  });
+
+  test('a build has no network', { skip }, async () => {
+    const server = createServer((_req, res) => res.end('reachable\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const pkg = readEcosystemPackage(eco.root, 'legacy-lib.1.0');
+      pkg.extraFiles = [];
+      pkg.build = [{ args: ['curl', '-sS', '--max-time', '5', `http://127.0.0.1:${port}/`].map((value) => ({ kind: 'string' as const, value })) }];
+      const outcome = await stack.build(stack.job(pkg, [ocaml]));
+      assert.equal(outcome.status, 'build-failed');
+      assert.match(outcome.reason, /curl/);
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -69,7 +69,7 @@ class JobFailure extends Error {
   }
 }
 
-function oneLine(s: string, max = 300): string {
+function oneLine(s: string, max = 400): string {
   const line = s.replace(/\s+/g, ' ').trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
@@ -83,7 +83,7 @@ export function firstErrorLine(output: string): string | null {
 
 function commandText(argv: string[]): string {
   const text = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
-  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
 /** Turns a failed command's result into the job's failure (status via the failure classifier). */

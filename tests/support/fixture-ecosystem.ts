@@ -4,13 +4,11 @@
  * `@ECOSYSTEM@` placeholder of its `file://` source addresses replaced by the copy's absolute path,
  * so the local tarball sources resolve. The fixture folder itself is never written.
  */
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from './snapshot.js';
-import { parseOpamFile } from '../../src/opam/parser.js';
-import { packageFromAst } from '../../src/opam/package-from-ast.js';
+import { findPackage, loadRepositories, type RepositoryLoad } from '../../src/opam/repository.js';
 import type { OpamPackage } from '../../src/opam/package-model.js';
 
 export const ecosystemFixture = join(projectRoot, 'fixtures', 'ecosystem');
@@ -46,20 +44,25 @@ export function instantiateEcosystem(parent: string = tmpdir()): EcosystemCopy {
   return { root, dispose: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-/** Reads one package (`NAME.VERSION`) of an ecosystem copy into the typed model. */
+const loads = new Map<string, RepositoryLoad>();
+
+/** The repository loader's view of an ecosystem copy (loaded once per copy). */
+export function loadEcosystem(root: string): RepositoryLoad {
+  let load = loads.get(root);
+  if (!load) {
+    load = loadRepositories([root]);
+    loads.set(root, load);
+  }
+  return load;
+}
+
+/**
+ * One package (`NAME.VERSION`) of an ecosystem copy, as the repository loader reads it: a private
+ * copy, so a test may alter it to make a variant.
+ */
 export function readEcosystemPackage(root: string, id: string): OpamPackage {
-  const name = id.slice(0, id.indexOf('.'));
-  const version = id.slice(id.indexOf('.') + 1);
-  const dir = join(root, 'packages', name, id);
-  const file = join(dir, 'opam');
-  const text = readFileSync(file, 'utf8');
-  const filesDir = join(dir, 'files');
-  return packageFromAst(parseOpamFile(text, file), {
-    name,
-    version,
-    file,
-    repository: root,
-    filesDir: existsSync(filesDir) ? filesDir : null,
-    contentHash: createHash('sha256').update(text).digest('hex'),
-  });
+  const dot = id.indexOf('.');
+  const pkg = findPackage(loadEcosystem(root), id.slice(0, dot), id.slice(dot + 1));
+  if (!pkg || pkg.version !== id.slice(dot + 1)) throw new Error(`${id}: not in the fixture ecosystem at ${root}`);
+  return structuredClone(pkg);
 }
