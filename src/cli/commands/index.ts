@@ -3,8 +3,10 @@ import { registerRuns } from './runs.js';
 import { registerLog } from './log.js';
 import { registerPlan } from './plan.js';
 import { registerCheck } from './check.js';
+import { registerRepoStats } from './repo-stats.js';
+import { registerShow } from './show.js';
 
 /** A CLI verb registers itself on the program; `setExitCode` raises the process exit code. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const commandModules: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck];
+export const commandModules: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow];

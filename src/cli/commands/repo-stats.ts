@@ -1,0 +1,56 @@
+/**
+ * `ecocheck repo stats --repo DIR [--repo DIR2 …] [--json]`: loads the repositories (the first wins for
+ * the same package version) and reports names, versions, parse errors, warnings and the load time.
+ * Exit 1 when some file failed to load.
+ */
+import type { Command } from 'commander';
+import { loadRepositories, versionCount } from '../../opam/repository.js';
+import { UsageError } from '../usage-error.js';
+import type { RegisterCommand } from './index.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+interface StatsOptions {
+  repo: string[];
+  json?: boolean;
+}
+
+export const registerRepoStats: RegisterCommand = (program: Command, setExitCode) => {
+  const repo = program.command('repo').description('inspect opam repositories');
+  repo
+    .command('stats')
+    .description('load the repositories and count names, versions, parse errors and warnings (exit 1 on parse errors)')
+    .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
+    .option('--json', 'print one JSON object')
+    .action((opts: StatsOptions) => {
+      if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
+      const load = loadRepositories(opts.repo);
+      const versions = versionCount(load);
+      if (load.errors.length > 0) setExitCode(1);
+      if (opts.json) {
+        const out = {
+          roots: load.roots,
+          packages: load.packages.size,
+          versions,
+          files: load.fileCount,
+          errors: load.errors,
+          warnings: load.warnings,
+          loadMs: Math.round(load.loadMs),
+        };
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `repositories: ${load.roots.join(', ')}`,
+        `package names: ${load.packages.size}`,
+        `package versions: ${versions}`,
+        `opam files: ${load.fileCount}`,
+        `parse errors: ${load.errors.length}`,
+      ];
+      for (const e of load.errors) lines.push(`  ${e.file}:${e.line}:${e.column}: ${e.message}`);
+      lines.push(`warnings: ${load.warnings.length}`);
+      for (const w of load.warnings) lines.push(`  ${w.file}: ${w.message}`);
+      lines.push(`load time: ${Math.round(load.loadMs)} ms`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+};
