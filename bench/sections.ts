@@ -1,9 +1,11 @@
 import { engineSection } from './engine.js';
 import { parseSection } from './parse.js';
+import { loadSection } from './load.js';
+import { compareSection } from './compare.js';
 export interface BenchSection {
   name: string;
   run: () => Promise<void>;
 }
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection, parseSection];
+export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection];

@@ -78,3 +78,29 @@ test('single-run Markdown: status counts, failures by error, roots of dependency
   assert.match(md, /\*\*extlib\.1\.7\.8\*\* \(build-failed\): 12 packages fail because of it/);
   assert.match(md, /### timeout \(2\)/);
 });
+
+test('Markdown: a huge comparison is cut down to fit a comment, saying so', () => {
+  const mk = (name: string, status: PackageRunResult['status'], rootCause: string | null = null, logTail = ''): PackageRunResult => ({
+    id: `${name}.1`, name, version: '1', status, reason: '', rootCause, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail, cached: false,
+  });
+  const base: PackageRunResult[] = [];
+  const cand: PackageRunResult[] = [];
+  for (let i = 0; i < 3000; i++) {
+    base.push(mk(`p${i}`, 'ok'));
+    cand.push(i % 3 === 0 ? mk(`p${i}`, 'build-failed', null, `Error: failure number ${i % 400}`) : mk(`p${i}`, 'dependency-failed', `p${i - (i % 3)}.1`));
+  }
+  const cmp = compareRuns({ runId: 1, label: 'a', compiler: 'a', results: base }, { runId: 2, label: 'b', compiler: 'b', results: cand });
+  const full = renderComparisonMarkdown(cmp, { maxLength: Number.MAX_SAFE_INTEGER, sectionLimit: 10_000 });
+  assert.ok(full.length > 100_000);
+  // The default limits already keep it under GitHub's limit; what is left out is counted.
+  const fits = renderComparisonMarkdown(cmp);
+  assert.ok(fits.length <= 60_000);
+  assert.match(fits, /_… and \d+ more root causes\._/);
+  for (const maxLength of [20_000, 3_000]) {
+    const md = renderComparisonMarkdown(cmp, { maxLength });
+    assert.ok(md.length <= maxLength, `${md.length} > ${maxLength}`);
+    assert.ok(md.includes('> Shortened to fit a comment'));
+    assert.ok(md.includes('| Regressed | 1000 |'), 'counts always kept');
+    assert.equal(md.split('<details>').length, md.split('</details>').length);
+  }
+});

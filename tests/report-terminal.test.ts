@@ -58,4 +58,5 @@ test('terminal single run: status counts, roots and clusters', () => {
   assert.match(out, /│ extlib\.1\.7\.8\s+│\s+12 │/);
   assert.match(out, /│ git\.3\.16\.0\s+│\s+1 │ timeout: killed after 3600 s/);
   assert.match(out, /│\s+11 │ Error: Unbound module Stream/);
+  assert.match(out, /39 failures \(23 own, 16 through a dependency\)\n$/);
 });

@@ -67,7 +67,14 @@ function logLines(logTail: string): string[] {
  * An `Error:` with nothing after it is joined with the next line.
  */
 export function firstError(logTail: string): string | null {
-  const lines = logLines(logTail);
+  const found = findFirstError(logLines(logTail));
+  return found === null || found.length <= MAX_ERROR_LENGTH ? found : `${found.slice(0, MAX_ERROR_LENGTH - 1)}…`;
+}
+
+/** Longest first error kept: enough for any real message, short enough to normalise and show. */
+const MAX_ERROR_LENGTH = 400;
+
+function findFirstError(lines: string[]): string | null {
   const found = (patterns: RegExp[]): string | null => {
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i];

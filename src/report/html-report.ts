@@ -110,9 +110,11 @@ function codeOrEmpty(s: string): string {
   return s === '' ? '' : `<code>${h(s)}</code>`;
 }
 
+/** The end of the log tail: at most `lines` lines and 8000 characters, so a page of thousands stays light. */
 function logExcerpt(r: PackageRunResult, lines: number): string {
   const all = r.logTail.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n');
-  return all.slice(-lines).join('\n');
+  const text = all.slice(-lines).join('\n');
+  return text.length <= 8000 ? text : `…${text.slice(-7999)}`;
 }
 
 function logDetails(log: { title: string; text: string }[]): string {

@@ -16,10 +16,54 @@ export interface MarkdownOptions {
   listLimit?: number;
   /** Longest error text shown on one line (default 160 characters). */
   errorWidth?: number;
+  /** At most this many root causes and error clusters (default 100). */
+  sectionLimit?: number;
+  /**
+   * The longest report (default 60 000 characters, under GitHub's 65 536 limit for a comment): when the
+   * report is longer, lists and sections are cut down step by step, with a note saying so.
+   */
+  maxLength?: number;
 }
 
-function settings(o: MarkdownOptions) {
-  return { foldAbove: o.foldAbove ?? 10, listLimit: o.listLimit ?? 200, errorWidth: o.errorWidth ?? 160 };
+interface Settings {
+  foldAbove: number;
+  listLimit: number;
+  errorWidth: number;
+  sectionLimit: number;
+}
+
+/** Smaller and smaller (list, section) limits tried until the report fits `maxLength`. */
+const SHRINK_STEPS: [number, number][] = [
+  [50, 40],
+  [20, 20],
+  [10, 10],
+  [5, 5],
+  [0, 3],
+];
+
+const SHORTENED_NOTE = '> Shortened to fit a comment: long lists are cut. The HTML and JSON reports have every package.';
+
+function fitted(render: (s: Settings) => string, o: MarkdownOptions): string {
+  const first: Settings = { foldAbove: o.foldAbove ?? 10, listLimit: o.listLimit ?? 200, errorWidth: o.errorWidth ?? 160, sectionLimit: o.sectionLimit ?? 100 };
+  const maxLength = o.maxLength ?? 60_000;
+  let md = render(first);
+  if (md.length <= maxLength) return md;
+  for (const [listLimit, sectionLimit] of SHRINK_STEPS) {
+    md = render({ ...first, listLimit: Math.min(listLimit, first.listLimit), sectionLimit: Math.min(sectionLimit, first.sectionLimit) });
+    if (md.length + SHORTENED_NOTE.length + 2 <= maxLength) break;
+  }
+  const [title, ...rest] = md.split('\n');
+  md = [title, '', SHORTENED_NOTE, ...rest].join('\n');
+  if (md.length <= maxLength) return md;
+  // Still too long (huge counts of sections): cut at a line boundary, closing an open <details>.
+  let cut = md.slice(0, maxLength - 200);
+  cut = cut.slice(0, cut.lastIndexOf('\n'));
+  if (cut.split('<details>').length > cut.split('</details>').length) cut += '\n\n</details>';
+  return `${cut}\n\n_… cut here._\n`;
+}
+
+function moreLine(n: number, what: string): string[] {
+  return n > 0 ? [`_… and ${n} more ${what}._`, ''] : [];
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -41,7 +85,10 @@ function packageLine(e: PackageComparison, detail: string, errorWidth: number, e
 }
 
 export function renderComparisonMarkdown(c: Comparison, options: MarkdownOptions = {}): string {
-  const { foldAbove, listLimit, errorWidth } = settings(options);
+  return fitted((s) => comparisonMarkdown(c, s), options);
+}
+
+function comparisonMarkdown(c: Comparison, { foldAbove, listLimit, errorWidth, sectionLimit }: Settings): string {
   const total = c.packages.length;
   const out: string[] = [];
   out.push(`## ecocheck: ${mdText(c.candidate.label)} compared with ${mdText(c.baseline.label)}`, '');
@@ -67,7 +114,7 @@ export function renderComparisonMarkdown(c: Comparison, options: MarkdownOptions
   if (regressions > 0) {
     out.push('### Regressions by root cause', '');
     if (roots.length === 0) out.push('No package fails because of a dependency that regressed.', '');
-    for (const rc of roots) {
+    for (const rc of roots.slice(0, sectionLimit)) {
       const state =
         rc.category === 'regressed' ? 'regressed' : rc.category === null ? 'not checked in these runs' : CATEGORY_TITLES[rc.category].toLowerCase();
       const error = rc.firstError !== '' ? ` — ${mdCode(clip(rc.firstError, errorWidth))}` : '';
@@ -78,12 +125,13 @@ export function renderComparisonMarkdown(c: Comparison, options: MarkdownOptions
       });
       out.push(...foldedList(items, `${plural(rc.dependents.length, 'package')} failing because of ${mdText(rc.key)}`, foldAbove, listLimit), '');
     }
+    out.push(...moreLine(roots.length - sectionLimit, 'root causes'));
   }
 
   // Regressions by error cluster.
   if (c.regressionClusters.length > 0) {
     out.push('### Regressions by error', '');
-    for (const cluster of c.regressionClusters) {
+    for (const cluster of c.regressionClusters.slice(0, sectionLimit)) {
       out.push(`#### ${mdCode(clip(cluster.signature, errorWidth))} — ${plural(cluster.packages.length, 'package')}`, '');
       const items = cluster.packages.map((k) => {
         const e = byKey.get(k)!;
@@ -93,6 +141,7 @@ export function renderComparisonMarkdown(c: Comparison, options: MarkdownOptions
       });
       out.push(...foldedList(items, plural(cluster.packages.length, 'package'), foldAbove, listLimit), '');
     }
+    out.push(...moreLine(c.regressionClusters.length - sectionLimit, 'errors'));
   }
 
   // The other categories worth a look; still-ok is only counted.
@@ -113,7 +162,10 @@ function resultLine(r: PackageRunResult, detail: string, errorWidth: number): st
 }
 
 export function renderRunMarkdown(s: RunSummary, options: MarkdownOptions = {}): string {
-  const { foldAbove, listLimit, errorWidth } = settings(options);
+  return fitted((settings) => runMarkdown(s, settings), options);
+}
+
+function runMarkdown(s: RunSummary, { foldAbove, listLimit, errorWidth, sectionLimit }: Settings): string {
   const out: string[] = [];
   const total = s.results.length;
   out.push(`## ecocheck: run ${mdText(String(s.run.runId))} (${mdText(s.run.label)})`, '');
@@ -130,20 +182,22 @@ export function renderRunMarkdown(s: RunSummary, options: MarkdownOptions = {}):
   const byId = new Map(s.results.map((r) => [r.id, r]));
   if (s.clusters.length > 0) {
     out.push('### Failures by error', '');
-    for (const cluster of s.clusters) {
+    for (const cluster of s.clusters.slice(0, sectionLimit)) {
       out.push(`#### ${mdCode(clip(cluster.signature, errorWidth))} — ${plural(cluster.packages.length, 'package')}`, '');
       const items = cluster.packages.map((id) => resultLine(byId.get(id)!, resultFirstError(byId.get(id)!), errorWidth));
       out.push(...foldedList(items, plural(cluster.packages.length, 'package'), foldAbove, listLimit), '');
     }
+    out.push(...moreLine(s.clusters.length - sectionLimit, 'errors'));
   }
   if (s.rootCauses.length > 0) {
     out.push('### Dependency failures by root cause', '');
-    for (const rc of s.rootCauses) {
+    for (const rc of s.rootCauses.slice(0, sectionLimit)) {
       const state = rc.status ?? 'not checked in this run';
       const error = rc.firstError !== '' ? ` — ${mdCode(clip(rc.firstError, errorWidth))}` : '';
       out.push(`**${mdText(rc.id)}** (${state}): ${plural(rc.dependents.length, 'package fails', 'packages fail')} because of it${error}`, '');
       out.push(...foldedList(rc.dependents.map((d) => `- ${mdText(d)}`), plural(rc.dependents.length, 'package'), foldAbove, listLimit), '');
     }
+    out.push(...moreLine(s.rootCauses.length - sectionLimit, 'root causes'));
   }
   const others = s.results.filter((r) => r.status !== 'ok' && r.status !== 'dependency-failed' && !OWN_FAILURE_STATUSES.has(r.status));
   for (const st of STATUS_ORDER) {

@@ -119,5 +119,12 @@ export function renderRunTerminal(s: RunSummary, options: TerminalOptions = {}):
     out.push(clusters.toString());
     if (s.clusters.length > rowLimit) out.push(`… and ${s.clusters.length - rowLimit} more errors`);
   }
+  const own = s.counts['build-failed'] + s.counts['install-failed'];
+  const failures = own + s.counts['dependency-failed'];
+  out.push(
+    failures > 0
+      ? paint('bad', `${failures} failure${failures === 1 ? '' : 's'} (${own} own, ${s.counts['dependency-failed']} through a dependency)`)
+      : paint('good', 'No failures'),
+  );
   return `${out.join('\n')}\n`;
 }
