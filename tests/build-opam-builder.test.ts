@@ -476,6 +476,18 @@ describe('limits and interruption', () => {
     }
     assert.deepEqual(readdirOrEmpty(opts.buildRoot), []);
   });
+
+  test('a build leaving read-only directories behind is still cleaned up', async () => {
+    const opts = options('read-only-leftovers');
+    const stack = new Stack(createOpamBuilder(opts));
+    const pkg = readEcosystemPackage(eco.root, 'legacy-lib.1.0');
+    pkg.extraFiles = [];
+    pkg.build = [{ args: ['sh', '-c', 'mkdir -p ro/deep && touch ro/deep/f && chmod -R a-w ro'].map((value) => ({ kind: 'string' as const, value })) }];
+    pkg.install = [];
+    const outcome = await stack.build(stack.job(pkg));
+    assert.equal(outcome.status, 'ok', outcome.reason);
+    assert.deepEqual(readdirOrEmpty(opts.buildRoot), []);
+  });
 });
 
 function readdirOrEmpty(dir: string): string[] {

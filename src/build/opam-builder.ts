@@ -37,7 +37,7 @@ import { installConfigFile, readInstalledConfig } from './package-config-file.js
 import { packageVariableLookup, type VariablePackage, type VariableScope } from './package-variables.js';
 import { composeBuildEnvironment, type EnvironmentPackage } from './build-environment.js';
 import type { Environment } from './env-update.js';
-import { completePrefix, discardPrefix, isPrefixComplete, prefixPath, preparePrefix } from './prefix-store.js';
+import { completePrefix, discardPrefix, isPrefixComplete, prefixPath, preparePrefix, removeTree } from './prefix-store.js';
 
 export interface OpamBuilderOptions {
   /** Content-addressed prefixes: storeDir/<key>. */
@@ -342,7 +342,11 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
     log.line(`internal error: ${e instanceof Error && e.stack ? e.stack : message}`);
     return finish('internal-error', oneLine(`internal error while building ${job.id}: ${message}`), null);
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    try {
+      removeTree(scratch); // builds may leave read-only directories behind
+    } catch (e) {
+      log.line(`warning: could not remove the build directory ${scratch}: ${(e as Error).message}`);
+    }
   }
 }
 
