@@ -2,10 +2,11 @@ import { engineSection } from './engine.js';
 import { parseSection } from './parse.js';
 import { loadSection } from './load.js';
 import { compareSection } from './compare.js';
+import { buildSection } from './build.js';
 export interface BenchSection {
   name: string;
   run: () => Promise<void>;
 }
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection];
+export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection];
