@@ -172,6 +172,23 @@ describe('checksums, mirrors and the cache', () => {
     assert.ok(ctx.lines.some((l) => l.includes('found in the download cache')));
   });
 
+  test('archive mirrors laid out like the cache are tried last, by checksum', async () => {
+    const checksums = sums(join(dist, 'pkg.tar.gz'));
+    const sha = checksums[0].hex;
+    mkdirSync(join(dist, 'archive', 'sha256', sha.slice(0, 2)), { recursive: true });
+    writeFileSync(join(dist, 'archive', 'sha256', sha.slice(0, 2), sha), readFileSync(join(dist, 'pkg.tar.gz')));
+    const out = fresh('archive-mirror');
+    const ctx = { ...context('archive-mirror', join(work, 'cache-archive')), archiveMirrors: [`${base}/archive/`] };
+    await fetchSourceInto(url('http://127.0.0.1:9/dead/pkg.tar.gz', [checksums[0]]), out, ctx);
+    assert.ok(existsSync(join(out, 'hello.txt')));
+    assert.ok(requests.includes(`/files/archive/sha256/${sha.slice(0, 2)}/${sha}`));
+    // Without checksums there is nothing to look up in an archive mirror.
+    await assert.rejects(
+      fetchSourceInto(url('http://127.0.0.1:9/dead/pkg.tar.gz'), fresh('archive-none'), { ...context('archive-none'), archiveMirrors: [`${base}/archive`] }),
+      /127\.0\.0\.1:9\/dead\/pkg\.tar\.gz/,
+    );
+  });
+
   test('a corrupted cache entry is dropped and the file fetched again', async () => {
     const cacheDir = join(work, 'cache-corrupt');
     const checksums = sums(join(dist, 'pkg.tar.bz2'));
@@ -195,8 +212,11 @@ describe('local and git sources, extra sources', () => {
     await fetchSourceInto(url(`file://${join(dist, 'pkg.zip')}`, sums(join(dist, 'pkg.zip'))), a, context('file-archive'));
     assert.ok(existsSync(join(a, 'sub', 'deep.txt')));
     const d = fresh('file-dir');
+    for (const junk of ['.git', '_build', '_opam', 'sub/.hg']) mkdirSync(join(work, 'src', 'pkg-1.0', junk), { recursive: true });
     await fetchSourceInto(url(`file://${join(work, 'src', 'pkg-1.0')}`), d, context('file-dir'));
     assert.equal(readFileSync(join(d, 'hello.txt'), 'utf8'), 'hello\n');
+    assert.deepEqual(readdirSync(d).sort(), ['hello.txt', 'sub'], 'VCS, _build and _opam directories left out, like opam');
+    assert.deepEqual(readdirSync(join(d, 'sub')), ['deep.txt']);
     await assert.rejects(fetchSourceInto(url(`file://${join(work, 'nope.tgz')}`), fresh('file-missing'), context('file-missing')), /no such file/);
   });
 

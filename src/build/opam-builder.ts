@@ -53,6 +53,8 @@ export interface OpamBuilderOptions {
   /** Wall-clock budget of one job (all its commands together). */
   timeoutMs: number;
   memoryBytes: number;
+  /** opam's `archive-mirrors` (e.g. https://opam.ocaml.org/cache), tried after a source's url and mirrors. */
+  archiveMirrors?: string[];
 }
 
 /** Part of every job key: bump when a change of this builder changes what a build produces. */
@@ -238,6 +240,7 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
       log: (l) => log.line(l),
       signal,
       timeoutMs: Math.max(1, remaining()),
+      archiveMirrors: options.archiveMirrors,
     };
     try {
       mkdirSync(buildDir, { recursive: true });

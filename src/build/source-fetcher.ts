@@ -32,6 +32,11 @@ export interface FetchContext {
   signal?: AbortSignal;
   /** Limit for one HTTP download. */
   timeoutMs?: number;
+  /**
+   * opam's `archive-mirrors`: bases (http(s):// or file://) laid out like the download cache
+   * (`BASE/<algo>/<2 hex>/<hex>`, e.g. https://opam.ocaml.org/cache), tried after the url and its mirrors.
+   */
+  archiveMirrors?: string[];
 }
 
 type Scheme = 'http' | 'file' | 'git';
@@ -93,7 +98,10 @@ async function verifiedFile(url: Url, ctx: FetchContext, what: string): Promise<
     }
   }
   const errors: string[] = [];
-  for (const address of [url.src, ...url.mirrors]) {
+  const archiveAddresses = (ctx.archiveMirrors ?? []).flatMap((base) =>
+    url.checksums.map((c) => `${base.replace(/\/+$/, '')}/${c.algorithm}/${c.hex.toLowerCase().slice(0, 2)}/${c.hex.toLowerCase()}`),
+  );
+  for (const address of [url.src, ...url.mirrors, ...archiveAddresses]) {
     if (ctx.signal?.aborted) throw new FetchError(`${address}: aborted`);
     mkdirSync(ctx.scratch, { recursive: true });
     const dest = join(ctx.scratch, `download-${addressBasename(address)}`);
@@ -116,6 +124,7 @@ async function verifiedFile(url: Url, ctx: FetchContext, what: string): Promise<
       errors.push(e.message);
     }
   }
+  // The url's own failure says most; the mirrors' are in the log.
   throw new FetchError(errors[0] ?? `${url.src}: cannot fetch`);
 }
 
@@ -134,6 +143,11 @@ async function cloneGit(address: string, dest: string, ctx: FetchContext): Promi
   rmSync(join(dest, '.git'), { recursive: true, force: true });
 }
 
+/** What opam's rsync of a local source directory leaves out (`OpamLocal.rsync`). */
+function isExcludedFromLocalCopy(name: string): boolean {
+  return name === '.git' || name === '_darcs' || name === '.hg' || name === '_build' || name.startsWith('.#') || name.startsWith('_opam');
+}
+
 /** Fetches the package's `url` source and unpacks it into `buildDir`. Throws FetchError. */
 export async function fetchSourceInto(url: Url, buildDir: string, ctx: FetchContext): Promise<void> {
   const scheme = schemeOf(url.src);
@@ -150,7 +164,7 @@ export async function fetchSourceInto(url: Url, buildDir: string, ctx: FetchCont
     const path = fileURLToPath(url.src.replace(/#.*$/, ''));
     if (existsSync(path) && statSync(path).isDirectory()) {
       ctx.log(`source: copying directory ${path}`);
-      cpSync(path, buildDir, { recursive: true });
+      cpSync(path, buildDir, { recursive: true, filter: (src) => src === path || !isExcludedFromLocalCopy(basename(src)) });
       return;
     }
   }
