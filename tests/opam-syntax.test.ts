@@ -244,6 +244,12 @@ test('items: fields and sections, with and without names', () => {
   assert.deepEqual(bare(parseOpamFile('  # only a comment\n\n', 'e.opam')), { file: 'e.opam', items: [] });
   // A field's value ends where the next item's identifier starts, even on the same line.
   assert.equal(parseOpamFile('a: b c: d', 'e.opam').items.length, 2);
+  // `name:"x"` is a field, but `name:x` lexes as the one identifier `name:x` (like `pkg:var`).
+  assert.deepEqual(bare(parseOpamFile('name:"x"', 'e.opam').items), [{ kind: 'variable', name: 'name', value: str('x') }]);
+  rejects('name:x', 1, 7, 'unexpected end of file');
+  rejects('name:x y', 1, 8, "unexpected identifier 'y'");
+  // `true` and `false` are never identifiers, so never field names.
+  rejects('true: 1', 1, 1, "unexpected 'true'");
 });
 
 test('positions: 1-based start of each node, end just after its last character', () => {
