@@ -18,8 +18,17 @@ export function applySubst(file: string, buildDir: string, lookup: VariableLooku
   const src = `${dest}.in`;
   if (!existsSync(src)) return { file, message: `${file}.in not found` };
   const undefinedVars: string[] = [];
-  const text = interpolate(readFileSync(src, 'utf8'), lookup, { onUndefined: (v) => undefinedVars.push(v) });
-  writeFileSync(dest, text, { mode: statSync(src).mode & 0o777 });
+  // Byte-exact: the file is read as latin1 (one char per byte) and the values' UTF-8 bytes are
+  // spliced in the same way, so a file that is not valid UTF-8 comes out unchanged around them.
+  const asBytes = (v: string) => Buffer.from(v, 'utf8').toString('latin1');
+  const byteLookup: VariableLookup = (packages, variable) => {
+    const v = lookup(packages, variable);
+    if (typeof v === 'string') return asBytes(v);
+    if (Array.isArray(v)) return v.map(asBytes);
+    return v;
+  };
+  const text = interpolate(readFileSync(src, 'latin1'), byteLookup, { onUndefined: (v) => undefinedVars.push(v) });
+  writeFileSync(dest, Buffer.from(text, 'latin1'), { mode: statSync(src).mode & 0o777 });
   log(`subst ${file}.in -> ${file}${undefinedVars.length ? ` (undefined: ${[...new Set(undefinedVars)].join(', ')})` : ''}`);
   return null;
 }
