@@ -198,7 +198,7 @@ export function renderComparisonHtml(c: Comparison, options: HtmlOptions = {}): 
       : `<section id="root-causes"><h2>Root causes</h2>\n${roots
           .map((rc) => {
             const state = rc.category === null ? 'not checked in these runs' : CATEGORY_TITLES[rc.category].toLowerCase();
-            return `<div class="root" data-root="${h(rc.key)}"><p><a href="#q=${encodeURIComponent(rc.key)}"><b>${h(rc.key)}</b></a> ${h(state)}; <b>${rc.dependents.length}</b> package${rc.dependents.length === 1 ? '' : 's'} fail because of it ${codeOrEmpty(rc.firstError)}</p><ul class="deps">${rc.dependents.map((d) => `<li>${h(d)}</li>`).join('')}</ul></div>`;
+            return `<div class="root" data-root="${h(rc.key)}"><p><a href="#q=${encodeURIComponent(rc.key)}"><b>${h(rc.key)}</b></a> ${h(state)}; <b>${rc.dependents.length}</b> package${rc.dependents.length === 1 ? ' fails' : 's fail'} because of it ${codeOrEmpty(rc.firstError)}</p><ul class="deps">${rc.dependents.map((d) => `<li>${h(d)}</li>`).join('')}</ul></div>`;
           })
           .join('\n')}\n</section>`;
 
@@ -255,7 +255,7 @@ export function renderRunHtml(s: RunSummary, options: HtmlOptions = {}): string 
       : `<section id="root-causes"><h2>Root causes of dependency failures</h2>\n${s.rootCauses
           .map(
             (rc) =>
-              `<div class="root" data-root="${h(rc.id)}"><p><a href="#q=${encodeURIComponent(rc.id)}"><b>${h(rc.id)}</b></a> ${h(rc.status ?? 'not checked in this run')}; <b>${rc.dependents.length}</b> package${rc.dependents.length === 1 ? '' : 's'} fail because of it ${codeOrEmpty(rc.firstError)}</p><ul class="deps">${rc.dependents.map((d) => `<li>${h(d)}</li>`).join('')}</ul></div>`,
+              `<div class="root" data-root="${h(rc.id)}"><p><a href="#q=${encodeURIComponent(rc.id)}"><b>${h(rc.id)}</b></a> ${h(rc.status ?? 'not checked in this run')}; <b>${rc.dependents.length}</b> package${rc.dependents.length === 1 ? ' fails' : 's fail'} because of it ${codeOrEmpty(rc.firstError)}</p><ul class="deps">${rc.dependents.map((d) => `<li>${h(d)}</li>`).join('')}</ul></div>`,
           )
           .join('\n')}\n</section>`;
   const groups: RowGroup[] = STATUS_ORDER.map((st) => ({
