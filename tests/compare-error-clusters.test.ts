@@ -118,3 +118,23 @@ test('clusterFailures: forty packages with the same cause in different files mak
   assert.equal(clusters.length, 1);
   assert.equal(clusters[0].packages.length, 40);
 });
+
+test("firstError and normaliseError on ecocheck's own build logs (runner headers, trailers, status line)", () => {
+  const log = [
+    '# ecocheck 1: building foo.1.0 (job 3f9a2c71bd0e44aa)',
+    '$ make -j2    # cwd: /var/cache/ecocheck/build/foo.1.0-Xa12/foo.1.0',
+    'ocamlfind ocamlopt -c foo.ml',
+    'File "foo.ml", line 8, characters 2-14:',
+    'Error: Unbound value Obj.truncate',
+    'make: *** [Makefile:12: all] Error 2',
+    '[exit code 2 after 3.4 s]',
+    '# build-failed: exit code 2 at `make -j2`: Error: Unbound value Obj.truncate (3412 ms)',
+  ].join('\n');
+  assert.equal(firstError(log), 'Error: Unbound value Obj.truncate');
+  const quiet = ['$ ./configure    # cwd: /x', 'checking things... done', '[exit code 1 after 0.2 s]', '# build-failed: exit code 1 at `./configure` (214 ms)'].join('\n');
+  assert.equal(firstError(quiet), 'checking things... done');
+  const onlyNotes = ['# ecocheck 1: building foo.1.0 (job 3f9a2c71bd0e44aa)', '# build-failed: substitution failed: foo.config.in missing (12 ms)'].join('\n');
+  assert.equal(firstError(onlyNotes), '# build-failed: substitution failed: foo.config.in missing (12 ms)');
+  assert.equal(normaliseError(firstError(onlyNotes)!), normaliseError('# build-failed: substitution failed: foo.config.in missing (4031 ms)'));
+  assert.equal(normaliseError('[exit code 2 after 3.4 s]'), '[exit code 2 after <time>]');
+});

@@ -40,6 +40,15 @@ function isContext(line: string): boolean {
   return /: in function [`'‘]/.test(line) || /: (?:In function|At top level)/.test(line);
 }
 
+/**
+ * ecocheck's own log lines (the builder's `# ...` notes and final `# build-failed: ... (12 ms)` line, the
+ * process runner's `$ command` headers and `[exit code 2 after 1.2 s]` trailers): used only when the log
+ * has nothing else to show.
+ */
+function isEcocheckAnnotation(line: string): boolean {
+  return /^\s*(?:##? |\$ )/.test(line) || /^\s*\[[^\]]* after [^\]]*\]\s*$/.test(line) || /^\s*\[not started[^\]]*\]\s*$/.test(line);
+}
+
 function isDecoration(line: string): boolean {
   return /^\s*(?:#=+|<><>|\+-|#\s*$|\|\s*$|###)/.test(line) || /^\s*#\s+(?:context|path|command|exit-code|env-file|output-file)\s/.test(line);
 }
@@ -91,6 +100,10 @@ function findFirstError(lines: string[]): string | null {
   if (weak !== null) return weak;
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i].trim();
+    if (line !== '' && !isDecoration(line) && !isEcocheckAnnotation(line)) return line;
+  }
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i].trim();
     if (line !== '' && !isDecoration(line)) return line;
   }
   return null;
@@ -119,6 +132,9 @@ export function normaliseError(s: string): string {
   // names the package's own file: the message after it is the cause.
   t = t.replace(/^[^\s:'"`]+\.(?:c|h|cc|cpp|cxx|s|S|o|a|so)(?::\d+(?::\d+)?|:\([^)]*\))+: /, '<loc>: ');
   t = t.replace(/\b0x[0-9a-fA-F]+\b/g, '<addr>');
+  // Durations (`(1234 ms)`, `after 12.5 s`) of ecocheck's own log lines.
+  t = t.replace(/\((\d+(?:\.\d+)?) ?(?:ms|s|min)\)/g, '(<time>)');
+  t = t.replace(/\b(after|in) \d+(?:\.\d+)? ?(?:ms|s|min|h)\b/g, '$1 <time>');
   // Positions: OCaml's `line 3, characters 4-10`, `lines 3-5`, and `file:12:5:`.
   t = t.replace(/\blines? \d+(?:-\d+)?/g, (m) => m.replace(/\d+/g, '<n>'));
   t = t.replace(/\bcharacters? \d+(?:-\d+)?/g, (m) => m.replace(/\d+/g, '<n>'));
