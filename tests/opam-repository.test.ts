@@ -5,7 +5,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findPackage, loadRepositories, versionCount } from '../src/opam/repository.js';
 import { compareVersions } from '../src/opam/version.js';
-import { packageFormulaToString } from '../src/opam/filter.js';
+import {
+  dependencyFormulaToString,
+  dependencyVariables,
+  evalFilterToBool,
+  filterDependencyFormula,
+  filterFromValue,
+  packageFormulaFromValue,
+  packageFormulaToString,
+  printFilter,
+} from '../src/opam/filter.js';
+import { parseOpamValue } from '../src/opam/parser.js';
 import { UsageError } from '../src/cli/usage-error.js';
 import { projectRoot, snapshotAvailable, snapshotRepo } from './support/snapshot.js';
 
@@ -95,4 +105,43 @@ test('the real snapshot: 4,596 names, 18,792 versions, no error, one warning for
   const dune = findPackage(load, 'dune')!;
   assert.ok(dune.url !== null && dune.url.checksums.length > 0);
   assert.equal(dune.contentHash, createHash('sha256').update(readFileSync(dune.file)).digest('hex'));
+});
+
+test('on the real snapshot, printed formulas and filters read back to the same meaning', { skip: !snapshotAvailable() }, () => {
+  const load = loadRepositories([snapshotRepo()]);
+  const reread = (text: string, kind: 'conj' | 'disj') => packageFormulaFromValue(parseOpamValue(`[${text}]`, 'printed'), kind);
+  const envs = [
+    dependencyVariables({ build: true, post: false, test: false, doc: false, dev: false }),
+    dependencyVariables({ build: true, post: true, test: true, doc: true, dev: true }),
+  ];
+  const platform = (packages: string[] | null, v: string) =>
+    packages === null ? ({ os: 'linux', arch: 'x86_64', 'os-family': 'debian', 'os-distribution': 'debian', 'ocaml:version': '5.2.0' } as Record<string, string>)[v] : undefined;
+  let checked = 0;
+  const mismatches: string[] = [];
+  for (const [, list] of load.packages) {
+    for (const p of list) {
+      for (const [field, kind] of [['depends', 'conj'], ['depopts', 'disj'], ['conflicts', 'disj']] as const) {
+        const f = p[field];
+        if (f.kind === 'empty') continue;
+        checked++;
+        const g = reread(packageFormulaToString(f), kind);
+        // Same evaluated dependencies (blocks aside).
+        for (const env of envs) {
+          const a = dependencyFormulaToString(filterDependencyFormula(f, env)).replace(/[()]/g, '');
+          const b = dependencyFormulaToString(filterDependencyFormula(g, env)).replace(/[()]/g, '');
+          if (a !== b) mismatches.push(`${p.file} ${field}: ${a} / ${b}`);
+        }
+        // Printing again changes at most parentheses (a negated filter re-reads as a negated block).
+        const once = packageFormulaToString(g);
+        const strip = (t: string) => t.replace(/[()]/g, '');
+        if (strip(packageFormulaToString(reread(once, kind))) !== strip(once)) mismatches.push(`${p.file} ${field}: printing drifts`);
+      }
+      const avail = printFilter(p.available);
+      const again = filterFromValue(parseOpamValue(avail, 'printed'));
+      if (printFilter(again) !== avail) mismatches.push(`${p.file} available: ${avail}`);
+      if (evalFilterToBool(again, platform, false) !== evalFilterToBool(p.available, platform, false)) mismatches.push(`${p.file} available evaluates differently`);
+    }
+  }
+  assert.ok(checked > 15000, `checked ${checked} formulas`);
+  assert.deepEqual(mismatches.slice(0, 10), []);
 });

@@ -119,15 +119,16 @@ function scanRoot(root: string, rootIndex: number, warnings: RepositoryWarning[]
       if (bytes) add(dir, entry.name, bytes);
       continue;
     }
-    const subs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).sort(byName);
+    // Version folders; anything else (a stray file) has no opam file inside and is skipped.
+    const subs = readdirSync(dir).sort();
     for (const sub of subs) {
-      const vdir = dir + sep + sub.name;
+      const vdir = dir + sep + sub;
       const bytes = readOpamFile(vdir);
       if (!bytes) continue;
-      if (!sub.name.startsWith(entry.name + '.')) {
-        warnings.push({ file: join(vdir, 'opam'), message: `package folder ${sub.name} is filed under ${entry.name}/` });
+      if (!sub.startsWith(entry.name + '.')) {
+        warnings.push({ file: join(vdir, 'opam'), message: `package folder ${sub} is filed under ${entry.name}/` });
       }
-      add(vdir, sub.name, bytes);
+      add(vdir, sub, bytes);
     }
   }
   return out;
