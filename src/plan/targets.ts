@@ -11,6 +11,8 @@ export type TargetSelection = { kind: 'latest' } | { kind: 'all-versions' } | { 
 /** What target selection needs from the solver. */
 export interface TargetSolver {
   solve(target: OpamPackage): SolveOutcome;
+  /** Installability alone (cheaper than a solution). */
+  isInstallable(target: OpamPackage): boolean;
   installableTargets(kind: 'latest' | 'all-versions'): { pkg: OpamPackage; outcome: SolveOutcome }[];
 }
 
@@ -30,8 +32,9 @@ export function parseTargetSpec(spec: string, packages: ReadonlyMap<string, read
 }
 
 /**
- * The targets of a run with the solver's outcome for each. Names with no installable version under
- * `latest` (or a bare NAME argument) are reported through their newest version and its reason.
+ * The targets of a run with the solver's outcome for each. `latest` (and a bare NAME argument) take the
+ * newest installable version of each name; a name with none is reported through its newest version
+ * and the solver's reason.
  */
 export function selectTargets(
   selection: TargetSelection,
@@ -54,27 +57,20 @@ export function selectTargets(
     }
     return out;
   }
-  const found = solver.installableTargets(selection.kind);
-  const out: TargetOutcome[] = found.map(({ pkg, outcome }) => ({ target: pkg, outcome }));
-  if (selection.kind === 'latest') {
-    // Names the solver left out because no version is installable: keep them, as not installable.
-    const named = new Set(out.map((t) => t.target.name));
-    for (const [name, versions] of packages) {
-      if (named.has(name) || versions.length === 0) continue;
-      const newest = versions[versions.length - 1];
-      out.push({ target: newest, outcome: solver.solve(newest) });
-    }
-  }
+  if (selection.kind === 'all-versions') return solver.installableTargets('all-versions').map(({ pkg, outcome }) => ({ target: pkg, outcome }));
+  // latest: per name, the newest installable version; a name with none is reported through its newest.
+  const out: TargetOutcome[] = [];
+  for (const versions of packages.values()) if (versions.length > 0) out.push(newestInstallable(versions, solver));
   return out;
 }
 
 function newestInstallable(versions: readonly OpamPackage[], solver: TargetSolver): TargetOutcome {
-  let first: TargetOutcome | null = null;
   for (let i = versions.length - 1; i >= 0; i--) {
-    const outcome = solver.solve(versions[i]);
-    const t = { target: versions[i], outcome };
-    if (outcome.installable) return t;
-    first ??= t;
+    if (solver.isInstallable(versions[i])) {
+      const outcome = solver.solve(versions[i]);
+      if (outcome.installable) return { target: versions[i], outcome };
+    }
   }
-  return first!;
+  const newest = versions[versions.length - 1];
+  return { target: newest, outcome: solver.solve(newest) };
 }
