@@ -1,10 +1,12 @@
 /**
  * `extra-files`: files from the package's `files/` folder copied into the build directory, each
  * checked against its checksum (`OpamAction.prepare_package_source`). As in opam, files of `files/`
- * the field does not list are not copied.
+ * the field does not list are not copied. When the field is absent altogether, opam 2.1 reads a
+ * repository package as listing every file of `files/` (`add_aux_files ~files_subdir_hashes:true`,
+ * hashes computed from the files themselves): all of `files/` is copied.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { OpamPackage } from '../opam/package-model.js';
 import { checksumToString, hashBytes } from './checksum.js';
 
@@ -16,8 +18,31 @@ export class ExtraFileError extends Error {
   }
 }
 
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir).sort()) {
+    const p = join(dir, entry);
+    const st = lstatSync(p);
+    if (st.isDirectory()) out.push(...filesUnder(p));
+    else if (st.isFile()) out.push(p);
+  }
+  return out;
+}
+
 /** Copies the package's extra-files into `buildDir`; throws ExtraFileError naming every bad file. */
 export function copyExtraFiles(pkg: OpamPackage, buildDir: string): string[] {
+  if (!('extra-files' in pkg.fieldSpans) && pkg.extraFiles.length === 0) {
+    if (!pkg.filesDir || !existsSync(pkg.filesDir)) return [];
+    const copied: string[] = [];
+    for (const src of filesUnder(pkg.filesDir)) {
+      const name = relative(pkg.filesDir, src);
+      const dest = join(buildDir, name);
+      mkdirSync(dirname(dest), { recursive: true });
+      writeFileSync(dest, readFileSync(src));
+      copied.push(name);
+    }
+    return copied;
+  }
   const missing: string[] = [];
   const badHash: string[] = [];
   const copied: string[] = [];
