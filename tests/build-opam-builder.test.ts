@@ -461,6 +461,16 @@ describe('limits and interruption', () => {
     assert.deepEqual(readdirOrEmpty(opts.buildRoot), []);
   });
 
+  test('a dependency whose prefix is gone is an internal error naming it', async () => {
+    const opts = options('missing-dep');
+    const stack = new Stack(createOpamBuilder(opts));
+    const obc = stack.job('ocaml-base-compiler.1.0');
+    stack.prefixes.set(obc.key, join(opts.storeDir, obc.key));
+    const outcome = await stack.build(stack.job('ocaml.1.0', [obc]));
+    assert.equal(outcome.status, 'internal-error');
+    assert.match(outcome.reason, /^the prefix of dependency ocaml-base-compiler\.1\.0 is missing/);
+  });
+
   test('each attempt gets a fresh build directory, removed afterwards', async () => {
     const opts = options('fresh');
     const stack = new Stack(createOpamBuilder(opts));

@@ -119,6 +119,21 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
     };
   }
 
+  // A dependency's prefix must be there (a cached result whose prefix was deleted would otherwise
+  // give a baffling build failure).
+  const missing = closure.find((d) => !d.prefix || !existsSync(d.prefix));
+  if (missing) {
+    return {
+      status: 'internal-error',
+      reason: `the prefix of dependency ${missing.job.id} is missing (${missing.prefix || 'none recorded'}): rebuild it`,
+      exitCode: null,
+      durationMs: elapsed(),
+      logPath: null,
+      logTail: '',
+      prefix: null,
+    };
+  }
+
   const log = new BuildLog(logPath);
   log.line(`# ecocheck ${OPAM_BUILDER_VERSION}: building ${job.id} (job ${job.key})`);
   log.line(`# started ${new Date().toISOString()}; closure: ${closure.map((d) => d.job.id).join(' ') || '(none)'}`);
