@@ -159,12 +159,17 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
   const names = [...byNameMap.keys()].sort();
   for (const name of names) {
     const list = byNameMap.get(name)!;
-    list.sort((a, b) => a.rootIndex - b.rootIndex || (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
-    // Keep the first candidate of each class of equal versions.
+    // Ascending versions; among equal versions the winner (first root, then first folder) comes first.
+    list.sort(
+      (a, b) =>
+        compareVersions(a.version, b.version) ||
+        a.rootIndex - b.rootIndex ||
+        (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0),
+    );
     const kept: Candidate[] = [];
     for (const c of list) {
-      const winner = kept.find((k) => versionsEqual(k.version, c.version));
-      if (!winner) {
+      const winner = kept.length > 0 ? kept[kept.length - 1]! : undefined;
+      if (!winner || !versionsEqual(winner.version, c.version)) {
         kept.push(c);
       } else if (winner.rootIndex === c.rootIndex) {
         warnings.push({
@@ -174,7 +179,6 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
       }
       // A lower-priority root's version is shadowed by the overlay silently: that is what layering means.
     }
-    kept.sort((a, b) => compareVersions(a.version, b.version));
     const loaded: OpamPackage[] = [];
     for (const c of kept) {
       const pkg = loadOne(c, errors, lint);
