@@ -215,6 +215,8 @@ test('packageFormulaFromValue: list is a conjunction for depends, disjunction fo
 test('packageFormulaFromValue rejects bad atoms with a position', () => {
   const bad = I('notastring');
   assert.throws(() => packageFormulaFromValue(LIST(bad), 'conj'), (e: unknown) => e instanceof OpamFormatError && e.position.column === bad.span.start.column);
+  const digitsOnly = S('123-_');
+  assert.throws(() => packageFormulaFromValue(LIST(digitsOnly), 'conj'), (e: unknown) => e instanceof OpamFormatError && /invalid package name/.test(e.detail), 'a name needs a letter');
   const badName = S('bad name!');
   assert.throws(() => packageFormulaFromValue(LIST(badName), 'conj'), (e: unknown) => e instanceof OpamFormatError && /invalid package name/.test(e.detail));
   const badVersion = S('1.0 beta');
@@ -244,9 +246,13 @@ test('filterDependencyFormula: false filters drop the atom, versions are evaluat
   );
   const withDefaultTrue = filterDependencyFormula(depends, lookup, true);
   assert.ok(atoms(withDefaultTrue).some((a) => a.name === 'mystery'));
-  // A version that cannot be evaluated leaves the bare name (opam drops the constraint).
+  // A version that cannot be evaluated, or evaluates to no valid version, leaves the bare name
+  // (opam drops the constraint).
   const undefVersion = filterDependencyFormula(packageFormulaFromValue(LIST(OPT(S('q'), PRE('=', I('nowhere')))), 'conj'), noVars);
   assert.deepEqual(atoms(undefVersion).map((a) => a.name), ['q']);
+  assert.deepEqual(atoms(undefVersion)[0]!.constraint, { kind: 'empty' });
+  const emptyVersion = filterDependencyFormula(packageFormulaFromValue(LIST(OPT(S('r'), PRE('>=', S('%{nowhere}%')))), 'conj'), noVars);
+  assert.equal(dependencyFormulaToString(emptyVersion), '"r"');
   // Everything filtered out of an `|` leaves the other side.
   const disj = packageFormulaFromValue(LIST(OR(OPT(S('x'), I('with-test')), S('y'))), 'conj');
   assert.equal(dependencyFormulaToString(filterDependencyFormula(disj, lookup)), '"y"');

@@ -342,7 +342,7 @@ function negRelop(op: RelOp): RelOp {
 function constraintVersion(v: Value): Filter {
   if (v.kind === 'string') {
     const probe = v.value.replace(/%\{[^}]*\}%/g, '-');
-    if (!/^[A-Za-z0-9_+.~-]+$/.test(probe)) throw errorAt(v.span, `invalid version string ${JSON.stringify(v.value)}`);
+    if (!isValidVersion(probe)) throw errorAt(v.span, `invalid version string ${JSON.stringify(v.value)}`);
     return { kind: 'string', value: v.value };
   }
   if (v.kind === 'ident') return identFilter(v.name);
@@ -385,11 +385,17 @@ function orsOf<A>(l: Formula<A>, r: Formula<A>): Formula<A> {
   return { kind: 'or', left: l, right: r };
 }
 
-const PACKAGE_NAME = /^[A-Za-z0-9_+-]*[A-Za-z_+-][A-Za-z0-9_+-]*$/;
+const PACKAGE_NAME = /^[A-Za-z0-9_+-]*[A-Za-z][A-Za-z0-9_+-]*$/;
+const VERSION = /^[A-Za-z0-9_+.~-]+$/;
 
-/** Whether `s` is a valid opam package name (letters, digits, `_`, `-`, `+`, at least one non-digit). */
+/** `OpamPackage.Name.of_string`: letters, digits, `_`, `-`, `+`, and at least one letter. */
 export function isValidPackageName(s: string): boolean {
   return PACKAGE_NAME.test(s);
+}
+
+/** `OpamPackage.Version.of_string`: non-empty, letters, digits and `-_+.~`. */
+export function isValidVersion(s: string): boolean {
+  return VERSION.test(s);
 }
 
 /** `"name" { constraints }` or `"name"`. */
@@ -442,8 +448,9 @@ export function filterDependencyFormula(
       if (c.kind === 'filter') {
         return evalFilterToBool(c.filter, lookup, defaultWhenUndefined) ? { kind: 'true' } : { kind: 'false' };
       }
+      // An undefined or invalid version (`""` from an undefined interpolation) drops the constraint.
       const version = evalFilterToString(c.version, lookup);
-      if (version === undefined) return { kind: 'formula', formula: { kind: 'empty' } };
+      if (version === undefined || !isValidVersion(version)) return { kind: 'formula', formula: { kind: 'empty' } };
       return { kind: 'formula', formula: { kind: 'atom', atom: { op: c.op, version } } };
     });
     if (r.kind === 'false') return { kind: 'empty' };

@@ -15,7 +15,7 @@ import { OpamFormatError } from './parse-error.js';
 import { parseOpamFile } from './parser.js';
 import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
-import { isValidPackageName } from './filter.js';
+import { isValidPackageName, isValidVersion } from './filter.js';
 import { UsageError } from '../cli/usage-error.js';
 
 export interface RepositoryError {
@@ -58,15 +58,13 @@ interface Candidate {
   bytes: Buffer;
 }
 
-const VERSION_CHARS = /^[A-Za-z0-9_+.~-]+$/;
-
 /** `NAME.VERSION` → name and version (package names never contain a dot). */
 function splitFolder(folder: string): { name: string; version: string } | null {
   const dot = folder.indexOf('.');
   if (dot <= 0 || dot === folder.length - 1) return null;
   const name = folder.slice(0, dot);
   const version = folder.slice(dot + 1);
-  if (!isValidPackageName(name) || !VERSION_CHARS.test(version)) return null;
+  if (!isValidPackageName(name) || !isValidVersion(version)) return null;
   return { name, version };
 }
 
