@@ -274,3 +274,30 @@ test('formula helpers: eval, DNF/CNF, printing parentheses', () => {
   const pf: Formula<PackageAtom> = { kind: 'empty' };
   assert.equal(packageFormulaToString(pf), '');
 });
+
+// --- oracle: real opam 2.1.2's verdict on `available:` filters ----------------------------------
+
+test('available: filters evaluate as real opam 2.1.2 decided (fixtures/repos/filter-oracle)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { projectRoot } = await import('./support/snapshot.js');
+  const { loadRepositories } = await import('../src/opam/repository.js');
+  const root = join(projectRoot, 'fixtures', 'repos', 'filter-oracle');
+  const oracle = JSON.parse(readFileSync(join(root, 'opam-available.json'), 'utf8')) as {
+    available: string[];
+    notAvailable: string[];
+    parseError: { package: string };
+  };
+  const load = loadRepositories([root]);
+  // opam's own "undefined" logic: available when the filter is true; undefined counts as false.
+  const lookup: VariableLookup = (packages, variable) => (packages === null && variable === 'os' ? 'linux' : undefined);
+  const verdict = (name: string) => evalFilterToBool(load.packages.get(name)![0]!.available, lookup, false);
+  assert.ok(oracle.available.length > 10 && oracle.notAvailable.length > 10);
+  for (const name of oracle.available) assert.equal(verdict(name), true, name);
+  for (const name of oracle.notAvailable) assert.equal(verdict(name), false, name);
+  // The file opam refuses to parse is refused here too, at the same place (opam counts columns from 0).
+  assert.deepEqual(
+    load.errors.map((e) => [e.file.includes(oracle.parseError.package), e.line, e.column]),
+    [[true, 2, 27]],
+  );
+});
