@@ -103,6 +103,26 @@ test('check on the fixture ecosystem: every status, cascades attributed to their
     });
     assert.match(run1.results.get('needs-new.1.0')!.reason, /ocaml/);
     assert.match(r2.stdout, /dependency-failed +chain-c\.1\.0: dependency chain-a\.1\.0 failed/);
+    // plan computes the same jobs check built: same keys, a DAG closed under its edges, the chain as critical path.
+    const planned = ecocheck(['plan', '--repo', eco.root, '--compiler', '1.0', '--json']);
+    assert.equal(planned.code, 0, planned.stderr);
+    const dag = JSON.parse(planned.stdout) as {
+      jobCount: number;
+      edgeCount: number;
+      criticalPath: { id: string }[];
+      targets: { id: string; key: string }[];
+      notInstallable: { id: string }[];
+      jobs: { key: string; dependencies: string[] }[];
+    };
+    for (const t of dag.targets) assert.equal(t.key, run1.results.get(t.id)!.jobKey, t.id);
+    assert.deepEqual(dag.notInstallable.map((t) => t.id), ['needs-new.1.0']);
+    const keys = new Set(dag.jobs.map((j) => j.key));
+    assert.equal(keys.size, dag.jobCount);
+    assert.equal(dag.jobs.reduce((n, j) => n + j.dependencies.length, 0), dag.edgeCount);
+    for (const j of dag.jobs) for (const d of j.dependencies) assert.ok(keys.has(d));
+    assert.deepEqual(dag.criticalPath.map((j) => j.id), ['ocaml-base-compiler.1.0', 'ocaml.1.0', 'stdext.1.0', 'chain-a.1.0', 'chain-b.1.0', 'chain-c.1.0']);
+    const text = ecocheck(['plan', '--repo', eco.root, '--compiler', '2.0']);
+    assert.match(text.stdout, /^jobs: \d+\nedges: \d+\ncritical path: 6 jobs: ocaml-base-compiler\.2\.0 -> ocaml\.2\.0 -> /m);
     // runs and log read the same records.
     const runs = ecocheck(['runs', '--state-dir', state]);
     assert.equal(runs.code, 0);

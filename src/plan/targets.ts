@@ -65,12 +65,15 @@ export function selectTargets(
 }
 
 function newestInstallable(versions: readonly OpamPackage[], solver: TargetSolver): TargetOutcome {
-  for (let i = versions.length - 1; i >= 0; i--) {
+  // The newest version is usually installable: solve it at once (one solve, no separate check).
+  const newest = versions[versions.length - 1];
+  const first: TargetOutcome = { target: newest, outcome: solver.solve(newest) };
+  if (first.outcome.installable) return first;
+  for (let i = versions.length - 2; i >= 0; i--) {
     if (solver.isInstallable(versions[i])) {
       const outcome = solver.solve(versions[i]);
       if (outcome.installable) return { target: versions[i], outcome };
     }
   }
-  const newest = versions[versions.length - 1];
-  return { target: newest, outcome: solver.solve(newest) };
+  return first;
 }

@@ -153,7 +153,11 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
         const progress = new ProgressReporter(process.stderr, plan.jobs.size, jobs);
         const abort = new AbortController();
         const onSignal = (sig: NodeJS.Signals) => {
-          if (abort.signal.aborted) return;
+          if (abort.signal.aborted) {
+            // A second Ctrl-C does not wait for the cleanup; the next check marks this run crashed.
+            process.stderr.write(`\necocheck: ${sig} again: exiting without waiting\n`);
+            process.exit(130);
+          }
           process.stderr.write(`\necocheck: ${sig}: stopping the running builds; the next check resumes from here\n`);
           abort.abort();
         };
