@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -228,6 +228,12 @@ for (const how of ['SIGKILL', 'SIGINT'] as const) {
       if (how === 'SIGKILL') assert.equal(end.signal, 'SIGKILL');
       else assert.equal(end.code, 130, stderr);
 
+      if (how === 'SIGINT') {
+        // The interrupted builds' partial prefixes are gone: every prefix left in the store is complete.
+        const store = join(state, 'store');
+        for (const entry of existsSync(store) ? readdirSync(store) : [])
+          if (!entry.includes('.')) assert.ok(existsSync(join(store, `${entry}.done`)), `partial prefix ${entry} left behind`);
+      }
       const [stopped] = runResults(state);
       const finishedBefore = [...stopped.results.values()].filter((r) => r.jobKey !== null);
       assert.ok(finishedBefore.length >= 2, 'some targets finished before the stop');

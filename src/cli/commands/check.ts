@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createOpamBuilder } from '../../build/opam-builder.js';
 import { sandboxAvailable } from '../../build/process-runner.js';
+import { isPrefixComplete } from '../../build/prefix-store.js';
 import { buildPlan } from '../../plan/build-plan.js';
 import { analysePlan } from '../../plan/plan-graph.js';
 import type { Job } from '../../plan/job.js';
@@ -143,7 +144,7 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
         const lookupCached = (job: Job): CachedResult | null => {
           const hit = cached(job.key);
           // An ok result is only reusable while its prefix is still in the store.
-          if (hit !== null && hit.status === 'ok' && (hit.prefix === null || !existsSync(hit.prefix))) {
+          if (hit !== null && hit.status === 'ok' && (hit.prefix === null || !existsSync(hit.prefix) || !isPrefixComplete(paths.storeDir, job.key))) {
             forgetCachedResult(db, job.key);
             return null;
           }
