@@ -121,3 +121,13 @@ test('critical path, heights and fan-out', () => {
   assert.equal(json.criticalPathLength, 4);
   assert.equal(json.jobs.length, 6);
 });
+
+test('a malformed solution loses its target only, with the reason', () => {
+  const targets = fakeTargets(['a.1', 'b.1'], { 'a.1': [], 'b.1': ['a.1'] });
+  const broken = fakeTargets(['c.1'], { 'c.1': ['a.1'] });
+  if (broken[0].outcome.installable) broken[0].outcome.solution.buildDependencies.set('c.1', ['ghost.1']);
+  const plan = buildPlan([...targets, ...broken], ctx);
+  assert.deepEqual(plan.targets.map((t) => t.id), ['a.1', 'b.1']);
+  assert.equal(plan.notInstallable.length, 1);
+  assert.match(plan.notInstallable[0].reason, /^internal error, no plan: the solution for c\.1 names ghost\.1, which is not in it$/);
+});

@@ -41,10 +41,15 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
       notInstallable.push({ id, reason: outcome.reason });
       continue;
     }
-    const keys = addSolution(outcome.solution);
-    const key = keys.get(id);
-    if (key === undefined) throw new PlanError(`the solution for ${id} does not contain ${id}`);
-    planTargets.push({ id, key });
+    // A malformed solution (a solver bug) loses that target only, never the whole plan.
+    try {
+      const key = addSolution(outcome.solution).get(id);
+      if (key === undefined) throw new PlanError(`the solution for ${id} does not contain ${id}`);
+      planTargets.push({ id, key });
+    } catch (err) {
+      if (!(err instanceof PlanError)) throw err;
+      notInstallable.push({ id, reason: `internal error, no plan: ${err.message}` });
+    }
   }
   return { jobs, targets: planTargets, notInstallable };
 
