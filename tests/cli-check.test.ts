@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,7 @@ import { openDatabase } from '../src/store/database.js';
 import { loadRunResults } from '../src/store/run-records.js';
 import { listRuns } from '../src/store/runs.js';
 import type { PackageRunResult } from '../src/results/taxonomy.js';
+import { resolveStatePaths } from '../src/cli/state-paths.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];
@@ -54,6 +55,21 @@ function builtIds(results: Map<string, PackageRunResult>): string[] {
   return [...results.values()].filter((r) => r.jobKey !== null && !r.cached && r.status !== 'dependency-failed').map((r) => r.id).sort();
 }
 
+/** Every path under `root` with its size and modification time. */
+function treeListing(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      const st = statSync(p);
+      out.push(`${p} ${st.size} ${st.mtimeMs}`);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
 function tempState(): string {
   return mkdtempSync(join(tmpdir(), 'ecocheck-cli-state-'));
 }
@@ -62,6 +78,7 @@ test('check on the fixture ecosystem: every status, cascades attributed to their
   const eco = instantiateEcosystem();
   const state = tempState();
   try {
+    const before = treeListing(eco.root);
     const r1 = ecocheck(checkArgs(eco.root, state, '1.0'));
     assert.equal(r1.code, 0, r1.stderr);
     assert.match(r1.stdout, /^run #1 \(compiler 1\.0\): 14 targets: /m);
@@ -102,6 +119,7 @@ test('check on the fixture ecosystem: every status, cascades attributed to their
       'stdext.1.0': 'ok',
     });
     assert.match(run1.results.get('needs-new.1.0')!.reason, /ocaml/);
+    assert.deepEqual(treeListing(eco.root), before, 'nothing was written into the repository');
     assert.match(r2.stdout, /dependency-failed +chain-c\.1\.0: dependency chain-a\.1\.0 failed/);
     // plan computes the same jobs check built: same keys, a DAG closed under its edges, the chain as critical path.
     const planned = ecocheck(['plan', '--repo', eco.root, '--compiler', '1.0', '--json']);
@@ -298,4 +316,21 @@ test('usage and database errors are one line, exit 2', () => {
     eco.dispose();
     rmSync(state, { recursive: true, force: true });
   }
+});
+
+test('state paths: XDG data and cache folders by default, all under --state-dir when given', () => {
+  const env = { HOME: '/home/u', XDG_DATA_HOME: '/xdg/data', XDG_CACHE_HOME: '/xdg/cache' };
+  assert.deepEqual(resolveStatePaths({}, env), {
+    database: '/xdg/data/ecocheck/ecocheck.sqlite',
+    storeDir: '/xdg/data/ecocheck/store',
+    logDir: '/xdg/data/ecocheck/logs',
+    buildRoot: '/xdg/cache/ecocheck/build',
+    downloadCache: '/xdg/cache/ecocheck/downloads',
+  });
+  // Unset or relative XDG values fall back to the spec's defaults under HOME.
+  const fallback = resolveStatePaths({}, { HOME: '/home/u', XDG_DATA_HOME: 'relative' });
+  assert.equal(fallback.database, '/home/u/.local/share/ecocheck/ecocheck.sqlite');
+  assert.equal(fallback.downloadCache, '/home/u/.cache/ecocheck/downloads');
+  const moved = resolveStatePaths({ stateDir: '/s', cacheDir: '/dl' }, env);
+  assert.deepEqual(moved, { database: '/s/ecocheck.sqlite', storeDir: '/s/store', logDir: '/s/logs', buildRoot: '/s/build', downloadCache: '/dl' });
 });
