@@ -81,7 +81,7 @@ test('check on the fixture ecosystem: every status, cascades attributed to their
     const before = treeListing(eco.root);
     const r1 = ecocheck(checkArgs(eco.root, state, '1.0'));
     assert.equal(r1.code, 0, r1.stderr);
-    assert.match(r1.stdout, /^run #1 \(compiler 1\.0\): 14 targets: /m);
+    assert.match(r1.stderr, /^run #1 \(compiler 1\.0\): 14 targets: /m);
     const r2 = ecocheck(checkArgs(eco.root, state, '2.0'));
     assert.equal(r2.code, 0, r2.stderr);
     const [run1, run2] = runResults(state);
@@ -120,7 +120,7 @@ test('check on the fixture ecosystem: every status, cascades attributed to their
     });
     assert.match(run1.results.get('needs-new.1.0')!.reason, /ocaml/);
     assert.deepEqual(treeListing(eco.root), before, 'nothing was written into the repository');
-    assert.match(r2.stdout, /dependency-failed +chain-c\.1\.0: dependency chain-a\.1\.0 failed/);
+    assert.match(r2.stderr, /dependency-failed +chain-c\.1\.0: dependency chain-a\.1\.0 failed/);
     // plan computes the same jobs check built: same keys, a DAG closed under its edges, the chain as critical path.
     const planned = ecocheck(['plan', '--repo', eco.root, '--compiler', '1.0', '--json']);
     assert.equal(planned.code, 0, planned.stderr);
@@ -172,7 +172,7 @@ test('a rerun builds nothing cacheable; editing one opam file rebuilds only it a
     assert.equal(builtIds(first.results).length, 13);
     // fetch-failed is spurious, so never cached: the only job a rerun tries again.
     assert.deepEqual(builtIds(second.results), ['bad-checksum.1.0']);
-    assert.match(again.stdout, /^jobs: 1 built, 12 cached/m);
+    assert.match(again.stderr, /^jobs: 1 built, 12 cached/m);
     assert.deepEqual(builtIds(third.results), ['bad-checksum.1.0', 'chain-a.1.0', 'chain-b.1.0', 'chain-c.1.0']);
     assert.deepEqual(statuses(third.results), statuses(first.results));
     assert.notEqual(third.results.get('chain-b.1.0')!.jobKey, first.results.get('chain-b.1.0')!.jobKey);

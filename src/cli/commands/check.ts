@@ -4,28 +4,25 @@
  * injected) → store. Ctrl-C stops the running builds, records the run as interrupted and exits 130; the
  * next `check` resumes (finished jobs are cache hits).
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createOpamBuilder } from '../../build/opam-builder.js';
-import { sandboxAvailable } from '../../build/process-runner.js';
-import { isPrefixComplete } from '../../build/prefix-store.js';
-import { buildPlan } from '../../plan/build-plan.js';
-import { analysePlan } from '../../plan/plan-graph.js';
-import type { Job } from '../../plan/job.js';
-import { runPlan } from '../../run/scheduler.js';
-import { ProgressReporter, formatSeconds } from '../../run/progress.js';
-import type { CachedResult } from '../../run/job-record.js';
-import { openDatabase, type Db } from '../../store/database.js';
-import { StoreError } from '../../store/store-error.js';
-import { acquireRunLock } from '../../store/run-lock.js';
-import { createRun, finishRun, markAbandonedRuns, runStatusCounts } from '../../store/runs.js';
-import { createCacheLookup, createResultRecorder, forgetCachedResult, loadRunResults, recordPlan } from '../../store/run-records.js';
-import { repositoryContentHash } from '../../store/repository-hash.js';
+import { formatSeconds } from '../../run/progress.js';
+import type { Db } from '../../store/database.js';
+import { getRun, runStatusCounts } from '../../store/runs.js';
 import { JOB_STATUSES } from '../../results/taxonomy.js';
-import { checkStateOutsideRepositories, resolveStatePaths } from '../state-paths.js';
+import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../usage-error.js';
+import { checkSandbox, executeRun, openStore, type BuildSettings, type RunDone } from '../check-run.js';
+import {
+  compareWithBaseline,
+  findBaseline,
+  parseReportFormat,
+  parseRunId,
+  requireRun,
+  writeComparisonReport,
+  writeRunReport,
+  type ReportDestination,
+} from '../run-comparison.js';
 import { addPlanOptions, preparePlan, type PlanOptions } from './plan.js';
 import type { RegisterCommand } from './index.js';
 
@@ -36,6 +33,17 @@ interface CheckOptions extends PlanOptions {
   sandbox: boolean;
   timeout: string;
   memory: string;
+  baseline?: boolean;
+  against?: string;
+  retries: string;
+  format: string;
+  output?: string;
+}
+
+export function parseCount(value: string, option: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`${option} ${value}: expected a whole number`);
+  return n;
 }
 
 export function parsePositiveInt(value: string, option: string): number {
@@ -64,155 +72,135 @@ export function parseBytes(value: string, option: string): number {
   return bytes;
 }
 
-function openStore(file: string): Db {
-  try {
-    return openDatabase(file);
-  } catch (err) {
-    if (err instanceof StoreError) throw new UsageError(err.message);
-    throw err;
-  }
+/** The build settings shared by check and rerun, from their options. */
+export function buildSettings(opts: Pick<CheckOptions, 'jobs' | 'sandbox' | 'timeout' | 'memory' | 'env' | 'withTest'>): BuildSettings {
+  return {
+    jobs: opts.jobs === undefined ? availableParallelism() : parsePositiveInt(opts.jobs, '--jobs'),
+    sandbox: opts.sandbox,
+    timeoutMs: parseDuration(opts.timeout, '--timeout'),
+    memoryBytes: parseBytes(opts.memory, '--memory'),
+    env: opts.env,
+    withTest: opts.withTest === true,
+  };
 }
 
-export const registerCheck: RegisterCommand = (program: Command, setExitCode) => {
-  addPlanOptions(program.command('check').description('Build the targets against a compiler and record the run'))
+/** The options every building verb has (check, rerun). */
+export function addBuildOptions(cmd: Command): Command {
+  return cmd
     .option('--jobs <n>', 'builds run at once (default: the number of cores)')
     .option('--state-dir <dir>', 'keep the database, store, logs and caches under DIR (default: XDG data/cache folders)')
     .option('--cache-dir <dir>', 'the download cache (default: under the XDG cache folder)')
     .option('--no-sandbox', 'run builds without the bubblewrap sandbox')
     .option('--timeout <duration>', 'wall-clock limit per job', '1h')
     .option('--memory <size>', 'memory limit per job', '4G')
-    .action(async (targets: string[], opts: CheckOptions) => {
-      const jobs = opts.jobs === undefined ? availableParallelism() : parsePositiveInt(opts.jobs, '--jobs');
-      const timeoutMs = parseDuration(opts.timeout, '--timeout');
-      const memoryBytes = parseBytes(opts.memory, '--memory');
-      const paths = resolveStatePaths({ stateDir: opts.stateDir, cacheDir: opts.cacheDir });
-      checkStateOutsideRepositories(paths, opts.repo);
-      if (opts.sandbox) {
-        const s = sandboxAvailable();
-        if (!s.ok) throw new UsageError(`${s.message}; install it (apt-get install bubblewrap) or pass --no-sandbox`);
-      } else {
-        process.stderr.write('ecocheck: warning: --no-sandbox: builds run with your user rights, unconfined\n');
-      }
+    .option('--format <format>', 'report format: terminal, markdown, json, html', 'terminal')
+    .option('--output <file>', 'write the report to FILE instead of standard output');
+}
 
-      const prepared = preparePlan(targets, opts);
-      const builder = createOpamBuilder({
-        storeDir: paths.storeDir,
-        buildRoot: paths.buildRoot,
-        downloadCache: paths.downloadCache,
-        logDir: paths.logDir,
-        makeJobs: Math.max(1, Math.floor(availableParallelism() / jobs)),
-        platformVariables: { ...prepared.keyContext.platform },
-        sandbox: opts.sandbox,
-        timeoutMs,
-        memoryBytes,
-      });
-      // Keys must name the builder that really builds.
-      const plan =
-        builder.version === prepared.keyContext.builderVersion
-          ? prepared.plan
-          : buildPlan(prepared.outcomes, { ...prepared.keyContext, builderVersion: builder.version }, prepared.filesHashes);
-      const db = openStore(paths.database);
-      let release: () => void;
-      try {
-        release = acquireRunLock(db, paths.database);
-      } catch (err) {
-        db.close();
-        if (err instanceof StoreError) throw new UsageError(err.message);
-        throw err;
+export const registerCheck: RegisterCommand = (program: Command, setExitCode) => {
+  addBuildOptions(
+    addPlanOptions(
+      program
+        .command('check')
+        .description(
+          'Build the targets against a compiler and record the run; --baseline records the baseline, any other run is compared with it and its regressions reported (exit 1)',
+        ),
+    ),
+  )
+    .option('--baseline', 'record this run as the baseline (the compiler defaults to the name "baseline")')
+    .option('--against <run>', 'compare with this run instead of the newest baseline of the same repositories and targets')
+    .option('--retries <n>', 'build the regressions again N times to tell flaky failures from real ones', '1')
+    .action(async (targets: string[], opts: CheckOptions) => {
+      if (opts.baseline === true && opts.against !== undefined) throw new UsageError('--baseline and --against do not go together');
+      if (opts.compiler === undefined) {
+        if (opts.baseline !== true) throw new UsageError('--compiler SPEC is required (e.g. --compiler next), or --baseline to record the baseline');
+        opts.compiler = 'baseline';
       }
+      const settings = buildSettings(opts);
+      const retries = parseCount(opts.retries, '--retries');
+      const dest: ReportDestination = { format: parseReportFormat(opts.format), output: opts.output };
+      const paths = resolveStatePaths({ stateDir: opts.stateDir, cacheDir: opts.cacheDir });
+      checkSandbox(settings.sandbox);
+      const prepared = preparePlan(targets, opts);
+      const db = openStore(paths.database);
       try {
-        markAbandonedRuns(db);
-        const repoHash = repositoryContentHash(prepared.load.packages, prepared.filesHashes);
-        const runId = createRun(db, {
-          compilerSpec: opts.compiler!,
-          repositories: opts.repo.map((r) => resolve(r)),
-          repositoryHash: repoHash,
-          targets: prepared.selection,
-          options: {
-            jobs,
-            env: opts.env,
-            withTest: opts.withTest === true,
-            sandbox: opts.sandbox,
-            timeoutMs,
-            memoryBytes,
-            builderVersion: builder.version,
-            platform: prepared.keyContext.platform,
-          },
+        const againstId = opts.against === undefined ? null : parseRunId(opts.against, '--against');
+        if (againstId !== null) requireRun(db, againstId, '--against');
+        const baselineRun =
+          opts.baseline === true
+            ? null
+            : againstId !== null
+              ? requireRun(db, againstId, '--against')
+              : findBaseline(db, { id: -1, repositories: prepared.repositories, targets: prepared.selection });
+        const kind = opts.baseline === true ? 'baseline' : baselineRun !== null ? 'candidate' : 'check';
+        const done = await executeRun(db, {
+          prepared,
+          paths,
+          settings,
+          kind,
+          label: prepared.compiler.name,
+          against: baselineRun?.id ?? null,
         });
-        recordPlan(db, runId, plan);
-        const cached = createCacheLookup(db);
-        const lookupCached = (job: Job): CachedResult | null => {
-          const hit = cached(job.key);
-          // An ok result is only reusable while its prefix is still in the store.
-          if (hit !== null && hit.status === 'ok' && (hit.prefix === null || !existsSync(hit.prefix) || !isPrefixComplete(paths.storeDir, job.key))) {
-            forgetCachedResult(db, job.key);
-            return null;
-          }
-          return hit;
-        };
-        const record = createResultRecorder(db, runId);
-        const progress = new ProgressReporter(process.stderr, plan.jobs.size, jobs);
-        const abort = new AbortController();
-        const onSignal = (sig: NodeJS.Signals) => {
-          if (abort.signal.aborted) {
-            // A second Ctrl-C does not wait for the cleanup; the next check marks this run crashed.
-            process.stderr.write(`\necocheck: ${sig} again: exiting without waiting\n`);
-            process.exit(130);
-          }
-          process.stderr.write(`\necocheck: ${sig}: stopping the running builds; the next check resumes from here\n`);
-          abort.abort();
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-        process.stderr.write(
-          `run #${runId}: ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${jobs} at once (database ${paths.database})\n`,
-        );
-        let outcome;
-        try {
-          outcome = await runPlan(plan, builder, {
-            concurrency: jobs,
-            signal: abort.signal,
-            graph: analysePlan(plan),
-            lookupCached,
-            onJobStarted: (job) => progress.started(job),
-            onJobFinished: (r) => {
-              record(r);
-              progress.finished(r);
-            },
-          });
-        } catch (err) {
-          finishRun(db, runId, 'failed');
-          throw err;
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          progress.close();
+        printSummary(db, done, prepared.compiler.spec);
+        if (done.interrupted) {
+          setExitCode(130);
+          return;
         }
-        finishRun(db, runId, outcome.interrupted ? 'interrupted' : 'finished');
-        printSummary(db, runId, opts.compiler!, outcome.built, outcome.cacheHits, outcome.wallMs, outcome.interrupted);
-        if (outcome.interrupted) setExitCode(130);
+        const run = getRun(db, done.runId)!;
+        if (baselineRun === null) {
+          if (kind === 'check') {
+            process.stderr.write('no baseline to compare with: record one with `ecocheck check --baseline` (same repositories and targets)\n');
+          }
+          writeRunReport(db, run, dest);
+          return;
+        }
+        let comparison = compareWithBaseline(db, run, baselineRun);
+        for (let attempt = 1; attempt <= retries && comparison.counts.regressed > 0; attempt++) {
+          const retried = await retryRegressions(db, comparison, opts, paths, settings, done.runId, attempt);
+          if (retried === null) break;
+          comparison = compareWithBaseline(db, run, baselineRun);
+        }
+        setExitCode(writeComparisonReport(comparison, dest));
       } finally {
-        release();
         db.close();
       }
     });
 };
 
-function printSummary(db: Db, runId: number, compiler: string, built: number, cacheHits: number, wallMs: number, interrupted: boolean): void {
-  const out = process.stdout;
+/**
+ * Builds the regressed packages again, with the packages whose dependency regressed, after forgetting
+ * the cached failures; records the attempt as a 'retry' run of the candidate.
+ */
+async function retryRegressions(
+  db: Db,
+  comparison: ReturnType<typeof compareWithBaseline>,
+  opts: CheckOptions,
+  paths: ReturnType<typeof resolveStatePaths>,
+  settings: BuildSettings,
+  candidateId: number,
+  attempt: number,
+): Promise<RunDone | null> {
+  const regressed = comparison.packages.filter((p) => p.category === 'regressed' && p.candidate !== null);
+  const dependents = comparison.packages.filter((p) => p.category === 'dependency-regressed' && p.candidate !== null);
+  const ids = [...regressed, ...dependents].map((p) => p.candidate!.id);
+  if (ids.length === 0) return null;
+  process.stderr.write(`retry ${attempt}: building the ${regressed.length} regression(s) again to tell flaky from real\n`);
+  const prepared = preparePlan(ids, { ...opts, latest: false, allVersions: false });
+  const forgetKeys = regressed.map((p) => p.candidate!.jobKey).filter((k): k is string => k !== null);
+  const done = await executeRun(db, { prepared, paths, settings, kind: 'retry', label: `retry ${attempt} of #${candidateId}`, against: candidateId, forgetKeys });
+  printSummary(db, done, prepared.compiler.spec);
+  return done.interrupted ? null : done;
+}
+
+/** Counts of the run just finished, on stderr (the report itself goes to stdout or --output). */
+export function printSummary(db: Db, done: RunDone, compiler: string): void {
+  const { runId, built, cacheHits, wallMs, interrupted } = done;
   const counts = runStatusCounts(db, runId);
-  const results = loadRunResults(db, runId);
   const order = [...JOB_STATUSES, 'unfinished'];
   const parts = Object.entries(counts.targets)
     .sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]))
     .map(([s, n]) => `${s} ${n}`);
   const total = Object.values(counts.targets).reduce((a, b) => a + b, 0);
-  out.write(`run #${runId} (compiler ${compiler})${interrupted ? ' INTERRUPTED' : ''}: ${total} targets: ${parts.join(', ')}\n`);
-  out.write(`jobs: ${built} built, ${cacheHits} cached, ${formatSeconds(Math.round(wallMs / 1000))}\n`);
-  const failures = results.filter((r) => r.status !== 'ok');
-  for (const r of failures.slice(0, 50)) {
-    const why = r.status === 'dependency-failed' ? `dependency ${r.rootCause} failed` : r.reason;
-    out.write(`  ${r.status.padEnd(17)} ${r.id}: ${why}\n`);
-  }
-  if (failures.length > 50) out.write(`  … and ${failures.length - 50} more (ecocheck log NAME shows a log)\n`);
+  process.stderr.write(`run #${runId} (compiler ${compiler})${interrupted ? ' INTERRUPTED' : ''}: ${total} targets: ${parts.join(', ')}\n`);
+  process.stderr.write(`jobs: ${built} built, ${cacheHits} cached, ${formatSeconds(Math.round(wallMs / 1000))}\n`);
 }

@@ -16,6 +16,8 @@ import { selectTargets, UnknownTargetError, type TargetSelection } from '../../p
 import { FilesDirHashCache } from '../../plan/files-hash.js';
 import { OPAM_BUILDER_VERSION } from '../../build/opam-builder.js';
 import { UsageError } from '../usage-error.js';
+import { loadProjectConfig, type ProjectConfig } from '../project-config.js';
+import { resolveCompilerName, type CompilerResolution } from '../compiler-names.js';
 import type { RegisterCommand } from './index.js';
 
 export interface PlanOptions {
@@ -25,6 +27,7 @@ export interface PlanOptions {
   allVersions?: boolean;
   env: string[];
   withTest?: boolean;
+  config?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -34,7 +37,11 @@ export function addPlanOptions(cmd: Command): Command {
   return cmd
     .argument('[targets...]', 'packages to check, NAME or NAME.VERSION (default: --latest)')
     .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
-    .option('--compiler <spec>', 'the compiler: a version (5.3.0), NAME.VERSION, or an opam formula')
+    .option(
+      '--compiler <spec>',
+      'the compiler: a version (5.3.0), NAME.VERSION, an opam formula, or a name: baseline, next, system, or one of ecocheck.json',
+    )
+    .option('--config <file>', 'the project config (default: ./ecocheck.json when present)')
     .option('--latest', 'the newest installable version of every package (the default)')
     .option('--all-versions', 'every version of every package')
     .option('--env <var=value>', 'set or override a platform variable', collect, [])
@@ -49,6 +56,10 @@ export function targetSelection(targets: string[], opts: PlanOptions): TargetSel
 }
 
 export interface PreparedPlan {
+  config: ProjectConfig;
+  /** The repositories read, absolute, first wins. */
+  repositories: string[];
+  compiler: CompilerResolution;
   load: RepositoryLoad;
   solver: PackageSolver;
   selection: TargetSelection;
@@ -65,16 +76,19 @@ export function defaultJobs(): number {
 
 /** Loads the repositories, solves the targets and builds the plan; warnings go to stderr. */
 export function preparePlan(targets: string[], opts: PlanOptions, builderVersion: string = OPAM_BUILDER_VERSION): PreparedPlan {
-  if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
-  if (opts.compiler === undefined) throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0)');
-  const selection = targetSelection(targets, opts);
+  const config = loadProjectConfig(opts.config);
+  const roots = opts.repo.length > 0 ? opts.repo.map((r) => resolve(r)) : config.repositories;
+  if (roots.length === 0) throw new UsageError('no repository: pass --repo DIR (an opam repository) or list "repositories" in ecocheck.json');
+  if (opts.compiler === undefined) throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0, or a name such as baseline or next)');
+  const useConfigTargets = targets.length === 0 && opts.latest !== true && opts.allVersions !== true && config.targets.length > 0;
+  const selection = targetSelection(useConfigTargets ? config.targets : targets, opts);
   const env = parseEnvAssignments(opts.env);
-  const roots = opts.repo.map((r) => resolve(r));
   const t0 = performance.now();
   const load = loadRepositories(roots);
   const loadMs = performance.now() - t0;
   reportLoadProblems(load);
-  const solver = createSolver(load, { compiler: opts.compiler, env, withTest: opts.withTest === true });
+  const compiler = resolveCompilerName(opts.compiler, config.compilers, load);
+  const solver = createSolver(load, { compiler: compiler.spec, env, withTest: opts.withTest === true });
   const t1 = performance.now();
   let outcomes: TargetOutcome[];
   try {
@@ -95,7 +109,7 @@ export function preparePlan(targets: string[], opts: PlanOptions, builderVersion
     throw err;
   }
   const planMs = performance.now() - t2;
-  return { load, solver, selection, outcomes, plan, keyContext, filesHashes, timings: { loadMs, solveMs, planMs } };
+  return { config, repositories: roots, compiler, load, solver, selection, outcomes, plan, keyContext, filesHashes, timings: { loadMs, solveMs, planMs } };
 }
 
 function reportLoadProblems(load: RepositoryLoad): void {
@@ -126,7 +140,7 @@ export const registerPlan: RegisterCommand = (program: Command) => {
       const { plan } = prepared;
       const graph = analysePlan(plan);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ compiler: opts.compiler, ...planToJson(plan, graph), timings: roundTimings(prepared.timings) }) + '\n');
+        process.stdout.write(JSON.stringify({ compiler: prepared.compiler.spec, ...planToJson(plan, graph), timings: roundTimings(prepared.timings) }) + '\n');
         return;
       }
       const out = process.stdout;

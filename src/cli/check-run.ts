@@ -1,0 +1,180 @@
+/**
+ * One recorded run of `check` (and of `rerun` and the retries of regressions): plan → scheduler, with
+ * the store's cache lookup and result sink injected → store. Ctrl-C stops the running builds, records the
+ * run as interrupted; the next run resumes (finished jobs are cache hits).
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { createOpamBuilder } from '../build/opam-builder.js';
+import { sandboxAvailable } from '../build/process-runner.js';
+import { isPrefixComplete } from '../build/prefix-store.js';
+import { buildPlan } from '../plan/build-plan.js';
+import { analysePlan } from '../plan/plan-graph.js';
+import type { Job } from '../plan/job.js';
+import { runPlan } from '../run/scheduler.js';
+import { ProgressReporter } from '../run/progress.js';
+import type { CachedResult } from '../run/job-record.js';
+import { openDatabase, type Db } from '../store/database.js';
+import { StoreError } from '../store/store-error.js';
+import { acquireRunLock } from '../store/run-lock.js';
+import { createRun, finishRun, markAbandonedRuns } from '../store/runs.js';
+import { createCacheLookup, createResultRecorder, forgetCachedResult, recordPlan } from '../store/run-records.js';
+import { repositoryContentHash } from '../store/repository-hash.js';
+import { checkStateOutsideRepositories, type StatePaths } from './state-paths.js';
+import { UsageError } from './usage-error.js';
+import type { PreparedPlan } from './commands/plan.js';
+
+export interface BuildSettings {
+  jobs: number;
+  sandbox: boolean;
+  timeoutMs: number;
+  memoryBytes: number;
+  env: string[];
+  withTest: boolean;
+}
+
+export interface RunRequest {
+  prepared: PreparedPlan;
+  paths: StatePaths;
+  settings: BuildSettings;
+  /** 'baseline', 'candidate', 'check' (no comparison), 'retry' or 'rerun'. */
+  kind: string;
+  label: string | null;
+  /** The run this one is compared with, recorded in its options. */
+  against: number | null;
+  /** Cached results of these job keys are forgotten first, so they really rebuild. */
+  forgetKeys?: readonly string[];
+}
+
+export interface RunDone {
+  runId: number;
+  built: number;
+  cacheHits: number;
+  wallMs: number;
+  interrupted: boolean;
+}
+
+/** Opens the database, turning a store problem (corrupt, foreign, unwritable) into one clear line. */
+export function openStore(file: string, readonly = false): Db {
+  try {
+    return openDatabase(file, { readonly });
+  } catch (err) {
+    if (err instanceof StoreError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** Checks the sandbox up front: missing bubblewrap is a usage error that says how to install it. */
+export function checkSandbox(sandbox: boolean): void {
+  if (sandbox) {
+    const s = sandboxAvailable();
+    if (!s.ok) throw new UsageError(`${s.message}; install it (apt-get install bubblewrap) or pass --no-sandbox`);
+  } else {
+    process.stderr.write('ecocheck: warning: --no-sandbox: builds run with your user rights, unconfined\n');
+  }
+}
+
+export async function executeRun(db: Db, req: RunRequest): Promise<RunDone> {
+  const { prepared, paths, settings } = req;
+  checkStateOutsideRepositories(paths, prepared.repositories);
+  const builder = createOpamBuilder({
+    storeDir: paths.storeDir,
+    buildRoot: paths.buildRoot,
+    downloadCache: paths.downloadCache,
+    logDir: paths.logDir,
+    makeJobs: Math.max(1, Math.floor(availableParallelism() / settings.jobs)),
+    platformVariables: { ...prepared.keyContext.platform },
+    sandbox: settings.sandbox,
+    timeoutMs: settings.timeoutMs,
+    memoryBytes: settings.memoryBytes,
+  });
+  // Keys must name the builder that really builds.
+  const plan =
+    builder.version === prepared.keyContext.builderVersion
+      ? prepared.plan
+      : buildPlan(prepared.outcomes, { ...prepared.keyContext, builderVersion: builder.version }, prepared.filesHashes);
+  let release: () => void;
+  try {
+    release = acquireRunLock(db, paths.database);
+  } catch (err) {
+    if (err instanceof StoreError) throw new UsageError(err.message);
+    throw err;
+  }
+  try {
+    markAbandonedRuns(db);
+    for (const key of req.forgetKeys ?? []) forgetCachedResult(db, key);
+    const runId = createRun(db, {
+      kind: req.kind,
+      label: req.label,
+      compilerSpec: prepared.compiler.spec,
+      repositories: prepared.repositories,
+      repositoryHash: repositoryContentHash(prepared.load.packages, prepared.filesHashes),
+      targets: prepared.selection,
+      options: {
+        compilerName: prepared.compiler.name,
+        against: req.against,
+        jobs: settings.jobs,
+        env: settings.env,
+        withTest: settings.withTest,
+        sandbox: settings.sandbox,
+        timeoutMs: settings.timeoutMs,
+        memoryBytes: settings.memoryBytes,
+        builderVersion: builder.version,
+        platform: prepared.keyContext.platform,
+      },
+    });
+    recordPlan(db, runId, plan);
+    const cached = createCacheLookup(db);
+    const lookupCached = (job: Job): CachedResult | null => {
+      const hit = cached(job.key);
+      // An ok result is only reusable while its prefix is still in the store.
+      if (hit !== null && hit.status === 'ok' && (hit.prefix === null || !existsSync(hit.prefix) || !isPrefixComplete(paths.storeDir, job.key))) {
+        forgetCachedResult(db, job.key);
+        return null;
+      }
+      return hit;
+    };
+    const record = createResultRecorder(db, runId);
+    const progress = new ProgressReporter(process.stderr, plan.jobs.size, settings.jobs);
+    const abort = new AbortController();
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (abort.signal.aborted) {
+        // A second Ctrl-C does not wait for the cleanup; the next check marks this run crashed.
+        process.stderr.write(`\necocheck: ${sig} again: exiting without waiting\n`);
+        process.exit(130);
+      }
+      process.stderr.write(`\necocheck: ${sig}: stopping the running builds; the next check resumes from here\n`);
+      abort.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.stderr.write(
+      `run #${runId} (${req.kind}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once (database ${paths.database})\n`,
+    );
+    let outcome;
+    try {
+      outcome = await runPlan(plan, builder, {
+        concurrency: settings.jobs,
+        signal: abort.signal,
+        graph: analysePlan(plan),
+        lookupCached,
+        onJobStarted: (job) => progress.started(job),
+        onJobFinished: (r) => {
+          record(r);
+          progress.finished(r);
+        },
+      });
+    } catch (err) {
+      finishRun(db, runId, 'failed');
+      throw err;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      progress.close();
+    }
+    finishRun(db, runId, outcome.interrupted ? 'interrupted' : 'finished');
+    return { runId, built: outcome.built, cacheHits: outcome.cacheHits, wallMs: outcome.wallMs, interrupted: outcome.interrupted };
+  } finally {
+    release();
+  }
+}

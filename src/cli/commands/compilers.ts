@@ -1,0 +1,59 @@
+/**
+ * `ecocheck compilers`: what each compiler name resolves to — baseline, next and system, and the names
+ * of ecocheck.json — and the compiler packages that satisfy it.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import Table from 'cli-table3';
+import { loadRepositories } from '../../opam/repository.js';
+import { resolveCompilerSpec } from '../../solve/package-solver.js';
+import { loadProjectConfig } from '../project-config.js';
+import { resolveCompilerName, type CompilerResolution } from '../compiler-names.js';
+import { UsageError } from '../usage-error.js';
+import type { RegisterCommand } from './index.js';
+
+interface CompilersOptions {
+  repo: string[];
+  config?: string;
+  json?: boolean;
+}
+
+interface Row extends CompilerResolution {
+  packages: string[];
+  error: string | null;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export const registerCompilers: RegisterCommand = (program: Command) => {
+  program
+    .command('compilers')
+    .description('Show what each compiler name (baseline, next, system, and those of ecocheck.json) resolves to')
+    .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
+    .option('--config <file>', 'the project config (default: ./ecocheck.json when present)')
+    .option('--json', 'print JSON')
+    .action((opts: CompilersOptions) => {
+      const config = loadProjectConfig(opts.config);
+      const roots = opts.repo.length > 0 ? opts.repo.map((r) => resolve(r)) : config.repositories;
+      if (roots.length === 0) throw new UsageError('no repository: pass --repo DIR or list "repositories" in ecocheck.json');
+      const load = loadRepositories(roots);
+      const names = [...new Set(['baseline', 'next', 'system', ...Object.keys(config.compilers)])];
+      const rows: Row[] = names.map((name) => {
+        try {
+          const r = resolveCompilerName(name, config.compilers, load);
+          const invariant = resolveCompilerSpec(load, r.spec);
+          return { ...r, packages: invariant.candidates.map((p) => `${p.name}.${p.version}`), error: null };
+        } catch (err) {
+          if (!(err instanceof UsageError)) throw err;
+          return { name, spec: '', origin: '', packages: [], error: err.message };
+        }
+      });
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({ repositories: roots, config: config.file, compilers: rows }, null, 2) + '\n');
+        return;
+      }
+      const table = new Table({ head: ['Name', 'Spec', 'From', 'Packages'], style: { head: [], border: [] }, wordWrap: true, colWidths: [12, 30, 44, 40] });
+      for (const r of rows) table.push(r.error === null ? [r.name, r.spec, r.origin, r.packages.join(' ')] : [r.name, '-', r.error, '']);
+      process.stdout.write(`${table.toString()}\n`);
+    });
+};
