@@ -60,6 +60,16 @@ function stringList(value: unknown, file: string, field: string): string[] {
   return value as string[];
 }
 
+/**
+ * The config a command uses: the file given with --config; else `ecocheck.json` in `cwd`, but only when
+ * no --repo was given (a config describes one project: its repositories, targets and compiler names,
+ * which mean nothing for other repositories).
+ */
+export function projectConfigFor(opts: { config?: string; repo: readonly string[] }, cwd: string = process.cwd()): ProjectConfig {
+  if (opts.config === undefined && opts.repo.length > 0) return { ...EMPTY };
+  return loadProjectConfig(opts.config, cwd);
+}
+
 /** Reads `path`, or `ecocheck.json` in `cwd` when no path is given; no file there means an empty config. */
 export function loadProjectConfig(path: string | undefined, cwd: string = process.cwd()): ProjectConfig {
   const file = path === undefined ? resolve(cwd, CONFIG_FILE_NAME) : resolve(cwd, path);

@@ -32,9 +32,9 @@ export function requireRun(db: Db, id: number, option: string): RunInfo {
   return run;
 }
 
-/** What a report calls a run: the compiler name the user typed (baseline, next, 5.3.0…), else its kind. */
+/** What a report calls a run: its kind and the compiler name the user typed ("baseline", "candidate next"). */
 export function runLabel(run: RunInfo): string {
-  return run.label ?? run.kind;
+  return run.label === null || run.label === run.kind ? run.kind : `${run.kind} ${run.label}`;
 }
 
 export function runSide(db: Db, run: RunInfo): RunSide {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import Table from 'cli-table3';
 import { loadRepositories } from '../../opam/repository.js';
 import { resolveCompilerSpec } from '../../solve/package-solver.js';
-import { loadProjectConfig } from '../project-config.js';
+import { projectConfigFor } from '../project-config.js';
 import { resolveCompilerName, type CompilerResolution } from '../compiler-names.js';
 import { UsageError } from '../usage-error.js';
 import type { RegisterCommand } from './index.js';
@@ -33,7 +33,7 @@ export const registerCompilers: RegisterCommand = (program: Command) => {
     .option('--config <file>', 'the project config (default: ./ecocheck.json when present)')
     .option('--json', 'print JSON')
     .action((opts: CompilersOptions) => {
-      const config = loadProjectConfig(opts.config);
+      const config = projectConfigFor(opts);
       const roots = opts.repo.length > 0 ? opts.repo.map((r) => resolve(r)) : config.repositories;
       if (roots.length === 0) throw new UsageError('no repository: pass --repo DIR or list "repositories" in ecocheck.json');
       const load = loadRepositories(roots);

@@ -16,7 +16,7 @@ import { selectTargets, UnknownTargetError, type TargetSelection } from '../../p
 import { FilesDirHashCache } from '../../plan/files-hash.js';
 import { OPAM_BUILDER_VERSION } from '../../build/opam-builder.js';
 import { UsageError } from '../usage-error.js';
-import { loadProjectConfig, type ProjectConfig } from '../project-config.js';
+import { projectConfigFor, type ProjectConfig } from '../project-config.js';
 import { resolveCompilerName, type CompilerResolution } from '../compiler-names.js';
 import type { RegisterCommand } from './index.js';
 
@@ -76,7 +76,7 @@ export function defaultJobs(): number {
 
 /** Loads the repositories, solves the targets and builds the plan; warnings go to stderr. */
 export function preparePlan(targets: string[], opts: PlanOptions, builderVersion: string = OPAM_BUILDER_VERSION): PreparedPlan {
-  const config = loadProjectConfig(opts.config);
+  const config = projectConfigFor(opts);
   const roots = opts.repo.length > 0 ? opts.repo.map((r) => resolve(r)) : config.repositories;
   if (roots.length === 0) throw new UsageError('no repository: pass --repo DIR (an opam repository) or list "repositories" in ecocheck.json');
   if (opts.compiler === undefined) throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0, or a name such as baseline or next)');
