@@ -160,3 +160,41 @@ test('at-most-one groups agree with brute force over their pairwise clauses', ()
     }
   }
 });
+
+test('triggered clauses: same answers as plain clauses, before and after compaction', () => {
+  const rand = rng(99);
+  for (let round = 0; round < 200; round++) {
+    const n = 5 + Math.floor(rand() * 8);
+    const s = new SatSolver();
+    s.compactThreshold = 3; // compact often
+    for (let v = 0; v < n; v++) s.newVar();
+    const clauses: Lit[][] = [];
+    const m = Math.floor(n * (1 + rand() * 3));
+    for (let i = 0; i < m; i++) {
+      const trigger = 1 + Math.floor(rand() * n);
+      const c: Lit[] = [];
+      const len = Math.floor(rand() * 4);
+      for (let k = 0; k < len; k++) {
+        const v = 1 + Math.floor(rand() * n);
+        c.push(rand() < 0.7 ? posLit(v) : negLit(v));
+      }
+      clauses.push([negLit(trigger), ...c]);
+      if (rand() < 0.7) s.addTriggeredClause(trigger, c);
+      else s.addClause([negLit(trigger), ...c]);
+    }
+    for (let g = 0; g < 2; g++) {
+      const vs = [...new Set([1 + Math.floor(rand() * n), 1 + Math.floor(rand() * n), 1 + Math.floor(rand() * n)])];
+      s.addAtMostOne(vs);
+      for (let a = 0; a < vs.length; a++) for (let b = a + 1; b < vs.length; b++) clauses.push([negLit(vs[a]), negLit(vs[b])]);
+    }
+    for (let q = 0; q < 6; q++) {
+      const assumptions: Lit[] = [posLit(1 + Math.floor(rand() * n))];
+      if (rand() < 0.5) assumptions.push(posLit(1 + Math.floor(rand() * n)));
+      const expected = bruteForceSat(n, clauses, assumptions);
+      const r = s.solve(assumptions, lowestFalse);
+      assert.equal(r.sat, expected, `round ${round} query ${q}`);
+      if (r.sat) assert.ok(modelSatisfies(s, clauses));
+      else assert.equal(bruteForceSat(n, clauses, r.failed), false);
+    }
+  }
+});

@@ -56,7 +56,7 @@ export interface PackageSolver {
   readonly packages: readonly OpamPackage[];
   /** Direct dependency candidates of a package (build and post), for graph walks. */
   dependencyCandidates(pkg: OpamPackage): OpamPackage[];
-  readonly stats: { conflicts: number; decisions: number; solves: number; learnt: number };
+  readonly stats: { conflicts: number; decisions: number; solves: number; learnt: number; propagations: number; watchVisits: number };
 }
 
 function adminCheckLookup(pkg: OpamPackage, opamVersion: string, test: boolean, doc: boolean, post: boolean): VariableLookup {
@@ -176,7 +176,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     },
     get stats() {
       const s = universe.sat.stats;
-      return { conflicts: s.conflicts, decisions: s.decisions, solves: s.solves, learnt: s.learnt };
+      return { conflicts: s.conflicts, decisions: s.decisions, solves: s.solves, learnt: s.learnt, propagations: s.propagations, watchVisits: s.watchVisits };
     },
   };
 }

@@ -66,12 +66,25 @@ export class SatSolver {
    */
   private groupsOf: (number[] | undefined)[] = [undefined];
   private groups: Int32Array[] = [];
+  /**
+   * Triggered clauses: clauses containing `¬v` that only matter once `v` is true (a package's
+   * dependencies). They are attached (watched) when `v` first becomes true, so a solve only pays for
+   * the clauses of the packages it actually installs, not for the whole universe; `compact` detaches
+   * them again between solves once too many have accumulated.
+   */
+  private triggered: (number[] | undefined)[] = [undefined];
+  private attachedLazy = new Uint8Array(16);
+  private lazyAttachedCount = 0;
+  private deleted = new Uint8Array(16);
+  private lazy = new Uint8Array(16);
+  /** Detach triggered clauses (and forget long learned clauses) when this many are attached. */
+  compactThreshold = 4000;
   /** False once the clause set is unsatisfiable without any assumption. */
   private ok = true;
   /** Statistics, for benchmarks. */
   /** Counts backtracks and solve starts: a brancher caching a position in the trail resets it on change. */
   backtracks = 0;
-  stats = { conflicts: 0, decisions: 0, propagations: 0, learnt: 0, solves: 0 };
+  stats = { conflicts: 0, decisions: 0, propagations: 0, learnt: 0, solves: 0, watchVisits: 0 };
 
   get numVars(): number {
     return this.nVars;
@@ -82,6 +95,7 @@ export class SatSolver {
     if (v >= this.assigns.length) this.grow(v * 2);
     this.watches.push([], []);
     this.groupsOf.push(undefined);
+    this.triggered.push(undefined);
     return v;
   }
 
@@ -163,6 +177,110 @@ export class SatSolver {
     return true;
   }
 
+  /**
+   * Adds a clause `¬trigger ∨ lits…` that is only watched once `trigger` is true (only between
+   * solves). It propagates forward (trigger true → the remaining literals) and detects conflicts, but
+   * does not propagate `¬trigger` before the trigger is tried.
+   */
+  addTriggeredClause(trigger: number, lits: readonly Lit[]): void {
+    if (!this.ok) return;
+    if (lits.length === 0) {
+      this.addClause([negLit(trigger)]);
+      return;
+    }
+    if (this.trailLim.length > 0) this.cancelUntil(0);
+    const c = Int32Array.from([negLit(trigger), ...lits]);
+    const idx = this.clauses.length;
+    this.clauses.push(c);
+    this.learnt.push(false);
+    this.ensureClauseFlags(idx + 1);
+    this.lazy[idx] = 1;
+    (this.triggered[trigger] ??= []).push(idx);
+    if (this.assigns[trigger] === TRUE) {
+      // Already true at level 0: attach now.
+      if (this.activate(idx) !== -1 || this.propagate() !== -1) this.ok = false;
+    }
+  }
+
+  private ensureClauseFlags(n: number): void {
+    if (n <= this.attachedLazy.length) return;
+    const size = Math.max(n, this.attachedLazy.length * 2);
+    const a = new Uint8Array(size);
+    a.set(this.attachedLazy);
+    this.attachedLazy = a;
+    const d = new Uint8Array(size);
+    d.set(this.deleted);
+    this.deleted = d;
+    const z = new Uint8Array(size);
+    z.set(this.lazy);
+    this.lazy = z;
+  }
+
+  /**
+   * Watches a triggered clause whose trigger just became true. Returns the clause index when it is
+   * in conflict, else -1 (having enqueued its unit literal if it has one).
+   */
+  private activate(ci: number): number {
+    const c = this.clauses[ci];
+    this.attachedLazy[ci] = 1;
+    this.lazyAttachedCount++;
+    // Move up to two non-false literals (true ones first) to the front.
+    let nonFalse = 0;
+    for (let pass = 0; pass < 2 && nonFalse < 2; pass++) {
+      for (let k = nonFalse; k < c.length && nonFalse < 2; k++) {
+        const val = this.value(c[k]);
+        if ((pass === 0 && val === TRUE) || (pass === 1 && val === UNDEF)) {
+          const t = c[nonFalse];
+          c[nonFalse] = c[k];
+          c[k] = t;
+          nonFalse++;
+        }
+      }
+    }
+    // Fill the remaining watch slots with the false literals of the highest levels.
+    for (let slot = nonFalse; slot < 2 && slot < c.length; slot++) {
+      let best = slot;
+      for (let k = slot + 1; k < c.length; k++) if (this.levels[c[k] >> 1] > this.levels[c[best] >> 1]) best = k;
+      const t = c[slot];
+      c[slot] = c[best];
+      c[best] = t;
+    }
+    this.watches[c[0] ^ 1].push(ci);
+    this.watches[c[1] ^ 1].push(ci);
+    if (nonFalse === 0) return ci;
+    if (nonFalse === 1 && this.value(c[0]) === UNDEF) this.enqueue(c[0], ci);
+    return -1;
+  }
+
+  /**
+   * Rebuilds the watch lists from the permanent clauses, detaching every triggered clause and dropping
+   * learned clauses longer than `keepLearnt` literals. Only at level 0.
+   */
+  private compact(keepLearnt = 1000): void {
+    for (const ws of this.watches) ws.length = 0;
+    this.lazyAttachedCount = 0;
+    for (let ci = 0; ci < this.clauses.length; ci++) {
+      const c = this.clauses[ci];
+      if (this.deleted[ci]) continue;
+      if (this.learnt[ci] && c.length > keepLearnt) {
+        this.deleted[ci] = 1;
+        continue;
+      }
+      if (this.lazy[ci]) {
+        this.attachedLazy[ci] = 0;
+        continue;
+      }
+      this.watches[c[0] ^ 1].push(ci);
+      this.watches[c[1] ^ 1].push(ci);
+    }
+    // Triggers fixed true at level 0 keep their clauses attached.
+    for (let i = 0; i < this.trailSize; i++) {
+      const l = this.trail[i];
+      if (l & 1) continue;
+      for (const ci of this.triggered[l >> 1] ?? []) if (!this.attachedLazy[ci] && this.activate(ci) !== -1) this.ok = false;
+    }
+  }
+
   /** At most one of `vars` is true (only between solves). */
   addAtMostOne(vars: readonly number[]): boolean {
     if (vars.length < 2 || !this.ok) return this.ok;
@@ -205,6 +323,7 @@ export class SatSolver {
     const idx = this.clauses.length;
     this.clauses.push(c);
     this.learnt.push(learnt);
+    this.ensureClauseFlags(idx + 1);
     this.watches[c[0] ^ 1].push(idx);
     this.watches[c[1] ^ 1].push(idx);
     return idx;
@@ -228,13 +347,14 @@ export class SatSolver {
       let j = 0;
       const n = ws.length;
       this.stats.propagations++;
+      this.stats.watchVisits += n;
       while (i < n) {
         const ci = ws[i++];
         const c = this.clauses[ci];
         if (c[0] === falseLit) {
           c[0] = c[1];
           c[1] = falseLit;
-        }
+        } else if (c[1] !== falseLit) continue; // a stale watch (the clause moved on): drop it
         const first = c[0];
         if (this.value(first) === TRUE) {
           ws[j++] = ci;
@@ -277,6 +397,16 @@ export class SatSolver {
                 this.qhead = this.trailSize;
                 return this.attach(Int32Array.of(negLit(v), negLit(q)), false);
               }
+            }
+          }
+        }
+        const lazy = this.triggered[p >> 1];
+        if (lazy !== undefined) {
+          for (const ci of lazy) {
+            if (this.attachedLazy[ci]) continue;
+            if (this.activate(ci) !== -1) {
+              this.qhead = this.trailSize;
+              return ci;
             }
           }
         }
@@ -373,6 +503,7 @@ export class SatSolver {
     this.stats.solves++;
     this.cancelUntil(0);
     this.backtracks++;
+    if (this.lazyAttachedCount > this.compactThreshold && this.ok) this.compact();
     if (!this.ok) return { sat: false, failed: [] };
     if (this.propagate() !== -1) {
       this.ok = false;

@@ -138,7 +138,7 @@ export class Universe {
       if (!this.available[i]) this.sat.addClause([negLit(i + 1)]);
     }
     for (let i = 0; i < n; i++) {
-      for (const d of this.deps[i]) this.sat.addClause([negLit(i + 1), ...Array.from(d.candidates, (c) => posLit(c + 1))]);
+      for (const d of this.deps[i]) this.sat.addTriggeredClause(i + 1, Array.from(d.candidates, (c) => posLit(c + 1)));
       for (const q of this.conflicts[i]) if (q > i) this.sat.addClause([negLit(i + 1), negLit(q + 1)]);
     }
     for (const idx of this.byName.values()) if (idx.length > 1) this.sat.addAtMostOne(idx.map((i) => i + 1));
@@ -146,6 +146,7 @@ export class Universe {
       const names = new Set(members.map((i) => this.packages[i].name));
       if (names.size > 1) this.sat.addAtMostOne(members.map((i) => i + 1));
     }
+    this.initDeadPropagation();
     if (invariant !== null) {
       for (const clause of toCNF(invariant)) {
         const d = this.clauseOf(clause);
@@ -153,6 +154,62 @@ export class Universe {
         this.sat.addClause(Array.from(d.candidates, (c) => posLit(c + 1)));
       }
     }
+  }
+
+  /** Per package: 1 once known uninstallable (a level-0 fact `¬p`). */
+  private dead!: Uint8Array;
+  /** Per package and clause: how many candidates are not dead. */
+  private alive!: Int32Array[];
+  /** Per package: the (owner, clause) pairs it is a candidate of, flattened as owner, clause, owner, … */
+  private reverse!: number[][];
+
+  /**
+   * Backward propagation of uninstallability at level 0, by counters: a package one of whose
+   * dependency clauses has only dead candidates is dead. The SAT clauses of dependencies are only
+   * watched once their package is tried, so this keeps the facts the lazy watching would miss.
+   */
+  private initDeadPropagation(): void {
+    const n = this.packages.length;
+    this.dead = new Uint8Array(n);
+    this.alive = this.deps.map((cl) => Int32Array.from(cl, (d) => d.candidates.length));
+    this.reverse = Array.from({ length: n }, () => []);
+    for (let i = 0; i < n; i++) {
+      this.deps[i].forEach((d, k) => {
+        for (const c of d.candidates) this.reverse[c].push(i, k);
+      });
+    }
+    const initial: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (!this.available[i] || this.alive[i].some((a) => a === 0) || this.sat.fixedValue(i + 1) === -1) initial.push(i);
+    }
+    this.markDead(initial);
+  }
+
+  /** Records packages known uninstallable and propagates to the packages that need them. */
+  markDead(list: number[]): void {
+    const queue: number[] = [];
+    for (const i of list) {
+      if (!this.dead[i]) {
+        this.dead[i] = 1;
+        queue.push(i);
+      }
+    }
+    while (queue.length > 0) {
+      const q = queue.pop() as number;
+      if (this.sat.fixedValue(q + 1) !== -1) this.sat.addClause([negLit(q + 1)]);
+      const rev = this.reverse[q];
+      for (let k = 0; k < rev.length; k += 2) {
+        const owner = rev[k];
+        if (--this.alive[owner][rev[k + 1]] === 0 && !this.dead[owner]) {
+          this.dead[owner] = 1;
+          queue.push(owner);
+        }
+      }
+    }
+  }
+
+  isDead(i: number): boolean {
+    return this.dead[i] === 1;
   }
 
   get size(): number {
@@ -187,7 +244,7 @@ export class Universe {
       const clauses = this.dependencyClauses(this.packages[i], true);
       const selector = this.sat.newVar();
       for (const d of clauses) {
-        this.sat.addClause([negLit(selector), negLit(i + 1), ...Array.from(d.candidates, (c) => posLit(c + 1))]);
+        this.sat.addTriggeredClause(selector, [negLit(i + 1), ...Array.from(d.candidates, (c) => posLit(c + 1))]);
       }
       t = { clauses, selector };
       this.testDeps.set(i, t);
@@ -209,7 +266,10 @@ export class Universe {
     }
     const r = this.sat.solve(assumptions, this.brancher);
     this.activeTest = null;
-    if (!r.sat) return null;
+    if (!r.sat) {
+      if (!withTest || this.rules.testEverywhere) this.markDead([target]);
+      return null;
+    }
     const out: number[] = [];
     const trail = this.sat.trailLiterals();
     const n = this.packages.length;
@@ -261,15 +321,59 @@ export class Universe {
       if ((l & 1) === 0 && l >> 1 <= n) {
         const i = (l >> 1) - 1;
         const clauses = this.activeTest !== null && this.activeTest.pkg === i ? this.activeTest.clauses : this.deps[i];
+        // The most constrained unsatisfied clause of this package first (fewest candidates left),
+        // so that narrow requirements (`ocaml {< "4.06"}`) are met before wide ones (`dune`).
+        let best: DependencyClause | null = null;
+        let bestCount = Infinity;
         for (const d of clauses) {
-          const pick = this.pick(s, d);
-          if (pick > 0) return pick;
+          const count = this.openCount(s, d);
+          if (count > 0 && count < bestCount) {
+            best = d;
+            bestCount = count;
+            if (count === 1) break;
+          }
         }
+        if (best !== null) return this.pick(s, best);
       }
       this.scanPos++;
     }
     return 0;
   };
+
+  /** 0 when the clause is satisfied, else how many candidates are still possible (capped at 32). */
+  private openCount(s: SatSolver, d: DependencyClause): number {
+    const c = d.candidates;
+    let open = 0;
+    for (let k = 0; k < c.length; k++) {
+      const val = s.valueVar(c[k] + 1);
+      if (val === 1) return 0;
+      if (val === 0 && ++open >= 32) {
+        // Keep scanning only for a true candidate.
+        for (let m = k + 1; m < c.length; m++) if (s.valueVar(c[m] + 1) === 1) return 0;
+        return open;
+      }
+    }
+    return open === 0 ? 0 : open;
+  }
+
+  /**
+   * One-step lookahead: a candidate some of whose own dependency clauses have no possible candidate
+   * left would only fail (its clauses are not watched before it is tried).
+   */
+  private viable(s: SatSolver, i: number): boolean {
+    for (const d of this.deps[i]) {
+      const c = d.candidates;
+      let ok = false;
+      for (let k = 0; k < c.length; k++) {
+        if (s.valueVar(c[k] + 1) !== -1) {
+          ok = true;
+          break;
+        }
+      }
+      if (!ok) return false;
+    }
+    return true;
+  }
 
   /** 0 when the clause is satisfied, else the literal of its first candidate still possible. */
   private pick(s: SatSolver, d: DependencyClause): Lit {
@@ -278,8 +382,12 @@ export class Universe {
     for (let k = 0; k < c.length; k++) {
       const val = s.valueVar(c[k] + 1);
       if (val === 1) return 0;
-      if (val === 0 && first === 0) first = posLit(c[k] + 1);
+      if (val === 0) {
+        if (this.viable(s, c[k])) return posLit(c[k] + 1);
+        if (first === 0) first = posLit(c[k] + 1);
+      }
     }
+    // Only doomed candidates are left: try the preferred one, the conflict teaches why.
     return first;
   }
 }
