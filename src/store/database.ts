@@ -23,13 +23,14 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
     throw new StoreError(`cannot open database ${file}: ${messageOf(err)}`);
   }
   try {
+    db.pragma('busy_timeout = 10000');
+    // Identity first: switching a foreign file to WAL would rewrite its header.
+    checkIdentity(db, file);
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      migrate(db, file);
     }
-    db.pragma('busy_timeout = 10000');
-    checkIdentity(db, file);
-    if (!options.readonly) migrate(db, file);
     else if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION)
       throw new StoreError(`database ${file} has an older schema; run ecocheck check once to upgrade it`);
   } catch (err) {
