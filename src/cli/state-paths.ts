@@ -3,8 +3,9 @@
  * the download cache and build directories under the XDG cache folder. `--state-dir DIR` moves them all
  * under DIR; `--cache-dir DIR` moves only the download cache. Nothing goes inside a repository being read.
  */
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UsageError } from './usage-error.js';
 
 export interface StatePaths {
@@ -52,7 +53,11 @@ export function resolveStatePaths(options: StateOptions, env: NodeJS.ProcessEnv 
   return paths;
 }
 
-/** Refuses state paths inside a repository being read: ecocheck never writes there. */
+/**
+ * Refuses state paths inside a repository being read: ecocheck never writes there. Then checks that
+ * every state folder can be written (see checkStateWritable), so a run never starts only to fail job
+ * after job.
+ */
 export function checkStateOutsideRepositories(paths: StatePaths, repositories: readonly string[]): void {
   for (const repo of repositories) {
     const root = resolve(repo);
@@ -60,6 +65,53 @@ export function checkStateOutsideRepositories(paths: StatePaths, repositories: r
       const rel = relative(root, p);
       if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)))
         throw new UsageError(`the ${what} (${p}) would be inside the repository ${root}; choose a --state-dir outside it`);
+    }
+  }
+  checkStateWritable(paths);
+}
+
+const FOLDER_WORDS: Record<keyof StatePaths, { what: string; option: string }> = {
+  database: { what: 'database folder', option: '--state-dir' },
+  storeDir: { what: 'prefix store', option: '--state-dir' },
+  logDir: { what: 'log folder', option: '--state-dir' },
+  buildRoot: { what: 'build folder', option: '--state-dir' },
+  downloadCache: { what: 'download cache', option: '--cache-dir' },
+};
+
+/**
+ * Refuses, with one line naming the folder and the option that moves it, a state folder that cannot be
+ * written or created: its nearest existing ancestor is not a directory, or not writable (a read-only
+ * mount stops root too). Creates nothing.
+ */
+export function checkStateWritable(paths: StatePaths): void {
+  for (const key of Object.keys(FOLDER_WORDS) as (keyof StatePaths)[]) {
+    const folder = key === 'database' ? dirname(paths.database) : paths[key];
+    const { what, option } = FOLDER_WORDS[key];
+    let existing = folder;
+    for (;;) {
+      try {
+        const st = statSync(existing);
+        if (!st.isDirectory()) {
+          const why = existing === folder ? 'it is not a directory' : `${existing} is not a directory`;
+          throw new UsageError(`the ${what} ${folder} cannot be used: ${why}; choose another ${option}`);
+        }
+        break;
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(existing) === existing) {
+          throw new UsageError(`the ${what} ${folder} cannot be used: ${(err as Error).message}; choose another ${option}`);
+        }
+        existing = dirname(existing);
+      }
+    }
+    try {
+      accessSync(existing, fsConstants.W_OK | fsConstants.X_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EROFS' ? 'read-only file system' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+      const where = existing === folder ? '' : ` (${existing})`;
+      throw new UsageError(`the ${what} ${folder} is not writable${where}: ${why}; choose another ${option}`);
     }
   }
 }
