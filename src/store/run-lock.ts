@@ -38,7 +38,18 @@ export function acquireRunLock(db: Db, file: string): () => void {
     }
     db.prepare(`INSERT OR REPLACE INTO locks (name, pid, host, run_id, acquired_at) VALUES (?, ?, ?, NULL, ?)`).run(LOCK, process.pid, host, new Date().toISOString());
   });
-  take.immediate();
+  try {
+    take.immediate();
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    // The first write of a run: a full disk or an unwritable file shows here, named, in one line.
+    const code = (err as { code?: unknown }).code;
+    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+      throw new StoreError(`cannot write the database ${file}: ${message}${code === 'SQLITE_FULL' ? ' (free some space on its disk, or use another --state-dir)' : ''}`);
+    }
+    throw err;
+  }
   return () => {
     db.prepare(`DELETE FROM locks WHERE name = ? AND pid = ?`).run(LOCK, process.pid);
   };
