@@ -109,6 +109,34 @@ test('a corrupted database file: one line naming it, exit 2, the file untouched'
   }
 });
 
+test('a damaged ecocheck database: check refuses to write into it (one line, exit 2, bytes unchanged); its readable runs are still listed', () => {
+  const { dir, repo } = scratchDir();
+  try {
+    const state = join(dir, 'state');
+    const first = ecocheck(check(repo, state, '1.0', ['well-behaved']));
+    assert.equal(first.code, 0, first.stderr);
+    const file = join(state, 'ecocheck.sqlite');
+    // Overwrite the page of one index (not read by `runs`) with random bytes.
+    const db = new Database(file);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const page = (db.prepare(`SELECT rootpage FROM sqlite_master WHERE name = 'jobs_by_package'`).get() as { rootpage: number }).rootpage;
+    db.close();
+    const fd = openSync(file, 'r+');
+    writeSync(fd, randomBytes(pageSize), 0, pageSize, (page - 1) * pageSize);
+    closeSync(fd);
+    const bytes = readFileSync(file);
+
+    const r = ecocheck(check(repo, state, '1.0', ['well-behaved']));
+    assertOneLine(r, new RegExp(`^ecocheck: database ${file.replace(/[.]/g, '\\.')} is damaged \\(.+\\); move it away to start a new one\\n$`));
+    assert.deepEqual(readFileSync(file), bytes, 'the damaged file was not written');
+    assert.deepEqual(listedRuns(state), [1], 'the recorded run is still listed');
+  } finally {
+    repo.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a foreign SQLite database (another application's): one line naming it, exit 2, its bytes and data untouched", () => {
   const { dir, repo } = scratchDir();
   try {

@@ -1,7 +1,7 @@
 /**
  * Opens (creating if needed) the ecocheck database: WAL, a busy timeout so concurrent readers and
- * writers wait instead of failing, and the versioned migrations. A corrupted, foreign or too-new file is
- * refused with one line naming it.
+ * writers wait instead of failing, and the versioned migrations. A corrupted, damaged (for writing),
+ * foreign or too-new file is refused with one line naming it.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -27,6 +27,13 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
     // Identity first: switching a foreign file to WAL would rewrite its header.
     checkIdentity(db, file);
     if (!options.readonly) {
+      // Never write into a damaged file (it would spread the damage): refuse it, naming it. Readers
+      // skip this, so the results still readable in it can be listed and reported.
+      const health = db.pragma('quick_check(1)', { simple: true }) as string;
+      if (health !== 'ok') {
+        const detail = health.split('\n').find((l) => !l.startsWith('***')) ?? health;
+        throw new StoreError(`database ${file} is damaged (${detail}); move it away to start a new one`);
+      }
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       migrate(db, file);
