@@ -10,7 +10,8 @@
 #      fixtures/demo/packages/ocaml-base-compiler/ocaml-base-compiler.5.3.0/opam.
 # A second run finds everything in place and changes nothing.
 #
-# Usage: scripts/demo-setup.sh [--state-dir DIR | --cache-dir DIR]
+# Usage: scripts/demo-setup.sh [--state-dir DIR | --cache-dir DIR] [--sources-only]
+#   --sources-only   only step 3 (the tests use it: they must not rebuild dist/ under their own feet)
 #   --state-dir DIR  the cache is DIR/downloads (as `ecocheck --state-dir DIR` reads it)
 #   --cache-dir DIR  the cache is DIR (as `ecocheck --cache-dir DIR` reads it)
 #   default          ${XDG_CACHE_HOME:-$HOME/.cache}/ecocheck/downloads (ecocheck's default)
@@ -25,11 +26,13 @@ say() { printf 'demo-setup: %s\n' "$*"; }
 die() { printf 'demo-setup: error: %s\n' "$*" >&2; exit 1; }
 
 cache_dir=""
+sources_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --state-dir) [ $# -ge 2 ] || die "--state-dir needs a directory"; cache_dir="$2/downloads"; shift 2 ;;
     --cache-dir) [ $# -ge 2 ] || die "--cache-dir needs a directory"; cache_dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --sources-only) sources_only=1; shift ;;
+    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
@@ -41,22 +44,9 @@ fi
 mkdir -p "$cache_dir"
 cache_dir=$(cd "$cache_dir" && pwd)
 
-# --- 1. Debian packages -------------------------------------------------------------------------
+# --- 1. Debian packages: the project's list (scripts/install-system-deps.sh) -----------------------
 install_debian_packages() {
-  local wanted=(ocaml-nox bubblewrap gcc make libc6-dev binutils)
-  local missing=() p
-  for p in "${wanted[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then
-    say "Debian packages present: ${wanted[*]}"
-    return
-  fi
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  say "installing Debian packages: ${missing[*]}"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  bash "$here/install-system-deps.sh"
 }
 
 check_system_ocaml() {
@@ -144,8 +134,10 @@ fetch_compiler_sources() {
   say "OCaml 5.3.0 sources verified and stored in the download cache ($in256)"
 }
 
-install_debian_packages
-check_system_ocaml
-build_ecocheck
+if [ "$sources_only" -eq 0 ]; then
+  install_debian_packages
+  check_system_ocaml
+  build_ecocheck
+fi
 fetch_compiler_sources
 say "done (download cache: $cache_dir)"

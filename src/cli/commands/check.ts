@@ -155,7 +155,7 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
           return;
         }
         let comparison = compareWithBaseline(db, run, baselineRun);
-        for (let attempt = 1; attempt <= retries && comparison.counts.regressed > 0; attempt++) {
+        for (let attempt = 1; attempt <= retries; attempt++) {
           const retried = await retryRegressions(db, comparison, opts, paths, settings, done.runId, attempt);
           if (retried === null) break;
           comparison = compareWithBaseline(db, run, baselineRun);
@@ -169,7 +169,8 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
 
 /**
  * Builds the regressed packages again, with the packages whose dependency regressed, after forgetting
- * the cached failures; records the attempt as a 'retry' run of the candidate.
+ * the cached failures; records the attempt as a 'retry' run of the candidate. Returns null when there
+ * was nothing to retry.
  */
 async function retryRegressions(
   db: Db,
@@ -180,8 +181,10 @@ async function retryRegressions(
   candidateId: number,
   attempt: number,
 ): Promise<RunDone | null> {
-  const regressed = comparison.packages.filter((p) => p.category === 'regressed' && p.candidate !== null);
-  const dependents = comparison.packages.filter((p) => p.category === 'dependency-regressed' && p.candidate !== null);
+  // A failure taken from the cache was already confirmed when it was first built: only fresh ones are retried.
+  const regressed = comparison.packages.filter((p) => p.category === 'regressed' && p.candidate !== null && !p.candidate.cached);
+  const roots = new Set(regressed.map((p) => p.key));
+  const dependents = comparison.packages.filter((p) => p.category === 'dependency-regressed' && p.candidate !== null && roots.has(p.rootCause ?? ''));
   const ids = [...regressed, ...dependents].map((p) => p.candidate!.id);
   if (ids.length === 0) return null;
   process.stderr.write(`retry ${attempt}: building the ${regressed.length} regression(s) again to tell flaky from real\n`);
