@@ -187,6 +187,11 @@ test('hostile packages are contained and classified; nothing outside their build
     assert.equal(net.connections(), 0, 'no connection reached the host listener');
     const forkBomb = run1.get('fork-bomb.1.0')!;
     assert.ok(forkBomb.status === 'timeout' || forkBomb.status === 'build-failed', `fork-bomb: ${forkBomb.status}: ${forkBomb.reason}`);
+    const forkLog = ecocheck(['log', 'fork-bomb', '--state-dir', state]).stdout;
+    if (/process limit 1024 via cgroup v1 pids/.test(forkLog)) {
+      // Its 2047 processes hit the job's limit of 1024: forks were refused before the timeout.
+      assert.match(forkLog, /fork: (retry: )?Resource temporarily unavailable/);
+    }
 
     // The log says which memory limit was in force.
     const hogLog = ecocheck(['log', 'allocates-forever', '--state-dir', state]);
@@ -251,6 +256,28 @@ test('hostile packages are contained and classified; nothing outside their build
     repo.dispose();
     rmSync(scratch, { recursive: true, force: true });
     for (const p of hostMarkers) rmSync(p, { force: true });
+  }
+});
+
+test('where cgroups are not used, the memory limit is RLIMIT_AS, the log says so, and unbounded allocation is still out-of-memory', { skip }, async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-rlimit-'));
+  const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
+  try {
+    const state = join(scratch, 'state');
+    // ECOCHECK_MEMORY_LIMIT=rlimit makes ecocheck choose the fallback even where cgroups work.
+    const r = await ecocheckAsync(
+      ['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, 'allocates-forever', 'well-behaved'],
+      { ...process.env, ECOCHECK_MEMORY_LIMIT: 'rlimit' },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const [run] = runResults(state);
+    assert.equal(run.get('well-behaved.1.0')?.status, 'ok', run.get('well-behaved.1.0')?.reason);
+    assert.equal(run.get('allocates-forever.1.0')?.status, 'out-of-memory', run.get('allocates-forever.1.0')?.reason);
+    assert.match(run.get('allocates-forever.1.0')!.reason, /^build ran out of memory: output says: .*(MemoryError|Cannot allocate memory)/);
+    const log = ecocheck(['log', 'allocates-forever', '--state-dir', state]).stdout;
+    assert.match(log, /^# memory limit 256 MiB via RLIMIT_AS \(address space; ECOCHECK_MEMORY_LIMIT=rlimit\)/m);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
 });
 
