@@ -13,42 +13,55 @@ import { versionSatisfies } from './universe.js';
 
 /** A package's build-time dependency atoms (depends without post, plus depopts). */
 export interface BuildEdges {
-  depends: Formula<DependencyAtom>;
-  depopts: Formula<DependencyAtom>;
+  depends: DependencyAtom[];
+  depopts: DependencyAtom[];
+}
+
+export function buildEdges(depends: Formula<DependencyAtom>, depopts: Formula<DependencyAtom>): BuildEdges {
+  return { depends: atoms(depends), depopts: atoms(depopts) };
 }
 
 export function buildDependencies(
   solution: readonly OpamPackage[],
   edgesOf: (p: OpamPackage) => BuildEdges,
+  idOf: (p: OpamPackage) => string = packageId,
 ): Map<string, string[]> {
   const byName = new Map<string, OpamPackage>();
   for (const p of solution) byName.set(p.name, p);
   const out = new Map<string, string[]>();
   for (const p of solution) {
     const e = edgesOf(p);
-    const deps = new Set<string>();
-    for (const a of atoms(e.depends)) {
+    const deps: string[] = [];
+    const add = (q: OpamPackage) => {
+      const id = idOf(q);
+      if (!deps.includes(id)) deps.push(id);
+    };
+    for (const a of e.depends) {
       const q = byName.get(a.name);
-      if (q !== undefined && q !== p && versionSatisfies(q.version, a.constraint)) deps.add(packageId(q));
+      if (q !== undefined && q !== p && versionSatisfies(q.version, a.constraint)) add(q);
     }
     // depopts: ordered before the package whenever present (their constraints do not force anything).
-    for (const a of atoms(e.depopts)) {
+    for (const a of e.depopts) {
       const q = byName.get(a.name);
-      if (q !== undefined && q !== p) deps.add(packageId(q));
+      if (q !== undefined && q !== p) add(q);
     }
-    out.set(packageId(p), [...deps].sort());
+    out.set(idOf(p), deps.sort());
   }
   return out;
 }
 
 /** Kahn's algorithm, smallest `NAME.VERSION` first among the ready packages. */
-export function buildOrder(solution: readonly OpamPackage[], deps: Map<string, string[]>): OpamPackage[] {
+export function buildOrder(
+  solution: readonly OpamPackage[],
+  deps: Map<string, string[]>,
+  idOf: (p: OpamPackage) => string = packageId,
+): OpamPackage[] {
   const byId = new Map<string, OpamPackage>();
-  for (const p of solution) byId.set(packageId(p), p);
+  for (const p of solution) byId.set(idOf(p), p);
   const missing = new Map<string, number>();
   const dependents = new Map<string, string[]>();
   for (const p of solution) {
-    const id = packageId(p);
+    const id = idOf(p);
     const ds = (deps.get(id) ?? []).filter((d) => byId.has(d));
     missing.set(id, ds.length);
     for (const d of ds) {

@@ -45,7 +45,7 @@ export class Explainer {
     const id = packageId(p);
     if (!u.available[i]) return `${id} is not available (available: ${printFilter(p.available)})`;
     const clash = this.compilerClash(i);
-    if (clash !== null) return `${id} conflicts with the compiler ${clash}`;
+    if (clash !== null) return `${id} ${clash}`;
     const clauses = clausesOverride ?? u.deps[i];
     for (const d of clauses) {
       if (d.candidates.length === 0) return `${id} requires ${clauseText(d)}: ${this.nothingMatches(d)}`;
@@ -88,9 +88,11 @@ export class Explainer {
     for (const f of this.u.forcedPackages()) {
       const q = this.u.packages[f];
       if (f === i) continue;
-      if (q.name === p.name) return `${packageId(q)} (another version of ${p.name})`;
-      if (this.u.conflicts[i].has(f)) return packageId(q);
-      if (p.conflictClass.some((c) => q.conflictClass.includes(c))) return `${packageId(q)} (conflict-class)`;
+      const what = this.u.isInvariantCandidate(f) ? `the compiler ${packageId(q)}` : `${packageId(q)}, which the compiler ${this.invariantText} requires`;
+      if (q.name === p.name) return `conflicts with ${what} (another version of ${p.name})`;
+      if (this.u.conflicts[i].has(f)) return `conflicts with ${what}`;
+      const shared = p.conflictClass.find((c) => q.conflictClass.includes(c));
+      if (shared !== undefined) return `conflicts with ${what} (conflict-class ${shared})`;
     }
     return null;
   }
@@ -105,13 +107,13 @@ export class Explainer {
     const local = new Map<number, number>();
     const queue = [target];
     local.set(target, 0);
-    while (queue.length > 0 && cone.length < 20000) {
-      const i = queue.shift() as number;
+    for (let head = 0; head < queue.length && cone.length < 20000; head++) {
+      const i = queue[head];
       cone.push(i);
       const clauses = i === target ? targetClauses : u.deps[i];
       for (const d of clauses) {
         for (const c of d.candidates) {
-          if (!local.has(c) && u.available[c]) {
+          if (!local.has(c) && u.available[c] && !u.isDead(c) && !u.isFixedFalse(c)) {
             local.set(c, local.size);
             queue.push(c);
           }
@@ -156,8 +158,41 @@ export class Explainer {
     for (const d of u.invariant) {
       s.addClause([negLit(invSel), ...Array.from(d.candidates).filter(inCone).map((c) => posLit(varOf(c)))]);
     }
+    // Decide only what an installation needs: the first unmet dependency of an installed package
+    // (its first possible candidate), the compiler first. Undecided packages are not installed.
+    const localDeps = cone.map((i) => (i === target ? targetClauses : u.deps[i]).map((d) => Array.from(d.candidates).filter(inCone).map(varOf)));
+    const invariantVars = u.invariant.map((d) => Array.from(d.candidates).filter(inCone).map(varOf));
+    const coneIndex = new Map(cone.map((i, k) => [varOf(i), k]));
+    const firstOpen = (sv: SatSolver, vars: number[]): Lit => {
+      let first = 0;
+      for (const v of vars) {
+        const val = sv.valueVar(v);
+        if (val === 1) return 0;
+        if (val === 0 && first === 0) first = posLit(v);
+      }
+      return first;
+    };
+    let scan = 0;
+    let epoch = -1;
     const brancher: Brancher = (sv) => {
-      for (let v = 1; v <= local.size; v++) if (sv.valueVar(v) === 0) return negLit(v);
+      if (sv.backtracks !== epoch) {
+        epoch = sv.backtracks;
+        scan = 0;
+      }
+      for (const vars of invariantVars) {
+        const l = firstOpen(sv, vars);
+        if (l !== 0) return l;
+      }
+      for (; scan < sv.trailLength; scan++) {
+        const l = sv.trailAt(scan);
+        if (l & 1) continue;
+        const k = coneIndex.get(l >> 1);
+        if (k === undefined) continue;
+        for (const vars of localDeps[k]) {
+          const pick = firstOpen(sv, vars);
+          if (pick !== 0) return pick;
+        }
+      }
       return 0;
     };
     const base: Lit[] = [posLit(varOf(target))];
@@ -165,13 +200,13 @@ export class Explainer {
     const first = s.solve([...base, ...core], brancher);
     if (first.sat) return `${packageId(u.packages[target])} is not installable (its dependencies cannot be installed together)`;
     core = first.failed.filter((l) => !base.includes(l));
-    if (core.length <= 40) {
+    // Deletion-based minimisation, kept cheap: small cores of small cones only.
+    if (core.length <= 16 && cone.length <= 3000) {
       for (let k = 0; k < core.length; ) {
         const without = core.filter((_, j) => j !== k);
         const r = s.solve([...base, ...without], brancher);
         if (!r.sat) core = r.failed.filter((l) => !base.includes(l));
         else k++;
-        if (core.length > 40) break;
       }
     }
     const order = (a: number, b: number) => (a === target ? -1 : b === target ? 1 : a - b);
@@ -185,7 +220,8 @@ export class Explainer {
       .filter((i): i is number => i !== undefined)
       .sort(order)
       .map((i) => `${packageId(u.packages[i])} conflicts with ${u.declaredConflicts[i].atoms.map(atomText).join(' | ')}`);
-    const names = [...requirers, ...conflicters];
+    const all = [...requirers, ...conflicters];
+    const names = all.length > 8 ? [...all.slice(0, 8), `and ${all.length - 8} more`] : all;
     const withCompiler = core.includes(posLit(invSel)) && this.invariantText !== null ? ` and the compiler ${this.invariantText}` : '';
     return `conflicting requirements of ${names.join(', ')}${withCompiler}`;
   }

@@ -20,7 +20,7 @@ import type { SolveOutcome } from './solution.js';
 import { Universe, type UniverseRules } from './universe.js';
 import { DEFAULT_PLATFORM, isDevPackage, packageLookup, type DependencyFlags } from './platform-env.js';
 import { resolveCompilerSpec, type CompilerInvariant } from './compiler-spec.js';
-import { buildDependencies, buildOrder, type BuildEdges } from './build-order.js';
+import { buildDependencies, buildEdges, buildOrder, type BuildEdges } from './build-order.js';
 import { Explainer } from './explain.js';
 
 export { resolveCompilerSpec } from './compiler-spec.js';
@@ -120,13 +120,11 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     if (cached !== undefined) return cached;
     const p = universe.packages[i];
     const lookup = rules.dependencyLookup(p, withTest || rules.testEverywhere, false);
-    const e = {
-      depends: filterDependencyFormula(p.depends, lookup, false),
-      depopts: filterDependencyFormula(p.depopts, lookup, false),
-    };
+    const e = buildEdges(filterDependencyFormula(p.depends, lookup, false), filterDependencyFormula(p.depopts, lookup, false));
     if (!withTest) edgesCache.set(i, e);
     return e;
   };
+  const ids = universe.packages.map(packageId);
   const indexOf = (p: OpamPackage): number => {
     const i = universe.indexById.get(packageId(p));
     if (i === undefined) throw new Error(`solver: ${packageId(p)} is not in the repository`);
@@ -148,8 +146,9 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     for (const j of sol) verdicts[j] = 1;
     const pkgs = sol.map((j) => universe.packages[j]);
     const byPkg = new Map<OpamPackage, number>(sol.map((j) => [universe.packages[j], j]));
-    const deps = buildDependencies(pkgs, (p) => edgesOf(byPkg.get(p) as number, testNow && p === target));
-    return { installable: true, solution: { target, packages: buildOrder(pkgs, deps), buildDependencies: deps } };
+    const idOf = (p: OpamPackage) => ids[byPkg.get(p) as number];
+    const deps = buildDependencies(pkgs, (p) => edgesOf(byPkg.get(p) as number, testNow && p === target), idOf);
+    return { installable: true, solution: { target, packages: buildOrder(pkgs, deps, idOf), buildDependencies: deps } };
   };
 
   const targetsOf = (kind: 'latest' | 'all-versions'): number[] => {

@@ -208,6 +208,11 @@ export class Universe {
     }
   }
 
+  /** Whether package `i` can satisfy a clause of the invariant (is a chosen compiler). */
+  isInvariantCandidate(i: number): boolean {
+    return this.invariant.some((d) => d.candidates.includes(i));
+  }
+
   isDead(i: number): boolean {
     return this.dead[i] === 1;
   }
@@ -287,10 +292,15 @@ export class Universe {
 
   /** Packages true in every installation (level-0 facts): the compiler and what it forces. */
   forcedPackages(): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < this.packages.length; i++) if (this.sat.fixedValue(i + 1) === 1) out.push(i);
-    return out;
+    if (this.forcedCache === null) {
+      const out: number[] = [];
+      for (let i = 0; i < this.packages.length; i++) if (this.sat.fixedValue(i + 1) === 1) out.push(i);
+      this.forcedCache = out;
+    }
+    return this.forcedCache;
   }
+
+  private forcedCache: number[] | null = null;
 
   /** Packages known uninstallable without search (level-0 facts). */
   isFixedFalse(i: number): boolean {

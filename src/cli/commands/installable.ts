@@ -1,0 +1,124 @@
+/**
+ * `ecocheck installable --repo DIR --compiler SPEC [--latest | --all-versions] [--json]`: for each
+ * target, installable or not (with the reason), and totals.
+ * `ecocheck installable --repo DIR --admin-check [--json]`: `opam admin check --installability`'s
+ * verdict, with its split into "roots" and "dependents".
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadRepositories } from '../../opam/repository.js';
+import { packageId } from '../../opam/package-model.js';
+import { createSolver, type TargetResult } from '../../solve/package-solver.js';
+import { parseEnvAssignments } from '../../solve/platform-env.js';
+import { adminCheckInstallability } from '../../solve/admin-check.js';
+import { UsageError } from '../usage-error.js';
+import type { RegisterCommand } from './index.js';
+
+interface InstallableOptions {
+  repo: string[];
+  compiler?: string;
+  latest?: boolean;
+  allVersions?: boolean;
+  adminCheck?: boolean;
+  ignoreTestDoc?: boolean;
+  env: string[];
+  withTest?: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export const registerInstallable: RegisterCommand = (program: Command) => {
+  program
+    .command('installable')
+    .description('Which package versions are installable with a compiler (or, with --admin-check, at all), and why not')
+    .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
+    .option('--compiler <spec>', 'the compiler: a version (5.3.0), NAME.VERSION, or an opam formula')
+    .option('--latest', 'the newest installable version of each package (the default)')
+    .option('--all-versions', 'every version of every package')
+    .option('--admin-check', 'opam admin check --installability: every package available, no compiler')
+    .option('--ignore-test-doc', 'with --admin-check: with-test / with-doc dependencies ignored (opam admin check -i)')
+    .option('--env <var=value>', 'set or override a platform variable', collect, [])
+    .option('--with-test', "count the targets' with-test dependencies")
+    .option('--json', 'print JSON')
+    .action((opts: InstallableOptions) => {
+      if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
+      if (opts.latest === true && opts.allVersions === true) throw new UsageError('give either --latest or --all-versions');
+      const env = parseEnvAssignments(opts.env);
+      if (opts.adminCheck === true) {
+        if (opts.compiler !== undefined) throw new UsageError('--admin-check checks every package without a compiler: drop --compiler');
+        if (opts.latest === true) throw new UsageError('--admin-check checks every version: drop --latest');
+      } else if (opts.compiler === undefined) {
+        throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0), or --admin-check');
+      }
+      if (opts.ignoreTestDoc === true && opts.adminCheck !== true) throw new UsageError('--ignore-test-doc goes with --admin-check');
+      const load = loadRepositories(opts.repo.map((r) => resolve(r)));
+      for (const e of load.errors.slice(0, 5)) process.stderr.write(`ecocheck: warning: skipped ${e.file}:${e.line}:${e.column}: ${e.message}\n`);
+      if (load.errors.length > 5) process.stderr.write(`ecocheck: warning: … ${load.errors.length - 5} more unreadable opam files skipped\n`);
+      const solver = createSolver(load, {
+        compiler: opts.compiler ?? '',
+        env,
+        withTest: opts.withTest === true,
+        adminCheck: opts.adminCheck === true,
+        ignoreTestDoc: opts.ignoreTestDoc === true,
+      });
+      const out = (s: string) => process.stdout.write(s);
+      if (opts.adminCheck === true) {
+        const r = adminCheckInstallability(solver);
+        const reasons = new Map(r.uninstallable.map((p) => [p, solver.solve(p)] as const));
+        const reasonOf = (p: (typeof r.uninstallable)[number]) => {
+          const o = reasons.get(p);
+          return o !== undefined && !o.installable ? o.reason : '';
+        };
+        if (opts.json === true) {
+          out(
+            `${JSON.stringify(
+              {
+                mode: 'admin-check',
+                packages: r.total,
+                installable: r.total - r.uninstallable.length,
+                uninstallable: r.uninstallable.length,
+                roots: r.roots.map(packageId),
+                dependents: r.dependents.map(packageId),
+                results: r.uninstallable.map((p) => ({ package: packageId(p), installable: false, reason: reasonOf(p) })),
+              },
+              null,
+              2,
+            )}\n`,
+          );
+        } else {
+          out(`${r.total} packages: ${r.total - r.uninstallable.length} installable, ${r.uninstallable.length} not\n`);
+          out(`Not installable on their own (${r.roots.length}):\n`);
+          for (const p of r.roots) out(`  ${packageId(p)}: ${reasonOf(p)}\n`);
+          out(`Not installable because they need one of those (${r.dependents.length}):\n`);
+          for (const p of r.dependents) out(`  ${packageId(p)}: ${reasonOf(p)}\n`);
+        }
+        return;
+      }
+      const results: TargetResult[] = solver.installableTargets(opts.allVersions === true ? 'all-versions' : 'latest');
+      const ok = results.filter((r) => r.outcome.installable).length;
+      if (opts.json === true) {
+        out(
+          `${JSON.stringify(
+            {
+              compiler: solver.invariant?.text ?? null,
+              installable: ok,
+              uninstallable: results.length - ok,
+              results: results.map(({ pkg, outcome }) =>
+                outcome.installable
+                  ? { package: packageId(pkg), installable: true, reason: '', packages: outcome.solution.packages.length }
+                  : { package: packageId(pkg), installable: false, reason: outcome.reason },
+              ),
+            },
+            null,
+            2,
+          )}\n`,
+        );
+      } else {
+        for (const { pkg, outcome } of results) {
+          out(outcome.installable ? `${packageId(pkg)}: installable (${outcome.solution.packages.length} packages)\n` : `${packageId(pkg)}: NOT installable: ${outcome.reason}\n`);
+        }
+        out(`\n${results.length} targets with ${solver.invariant?.text ?? ''}: ${ok} installable, ${results.length - ok} not\n`);
+      }
+    });
+};
