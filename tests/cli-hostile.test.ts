@@ -55,6 +55,13 @@ function ecocheck(args: string[]): Outcome {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `ecocheck log PACKAGE` of the newest run: its text. */
+function buildLog(pkg: string, state: string): string {
+  const r = ecocheck(['log', pkg, '--state-dir', state]);
+  assert.equal(r.code, 0, `ecocheck log ${pkg}: ${r.stderr}`);
+  return r.stdout;
+}
+
 /** The results of each recorded run (oldest first), through the store's API. */
 function runResults(state: string): Map<string, PackageRunResult>[] {
   const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
@@ -187,16 +194,14 @@ test('hostile packages are contained and classified; nothing outside their build
     assert.equal(net.connections(), 0, 'no connection reached the host listener');
     const forkBomb = run1.get('fork-bomb.1.0')!;
     assert.ok(forkBomb.status === 'timeout' || forkBomb.status === 'build-failed', `fork-bomb: ${forkBomb.status}: ${forkBomb.reason}`);
-    const forkLog = ecocheck(['log', 'fork-bomb', '--state-dir', state]).stdout;
+    const forkLog = buildLog('fork-bomb', state);
     if (/process limit 1024 via cgroup v1 pids/.test(forkLog)) {
       // Its 2047 processes hit the job's limit of 1024: forks were refused before the timeout.
       assert.match(forkLog, /fork: (retry: )?Resource temporarily unavailable/);
     }
 
     // The log says which memory limit was in force.
-    const hogLog = ecocheck(['log', 'allocates-forever', '--state-dir', state]);
-    assert.equal(hogLog.code, 0, hogLog.stderr);
-    assert.match(hogLog.stdout, /^# memory limit 256 MiB via (cgroup v1|RLIMIT_AS)/m);
+    assert.match(buildLog('allocates-forever', state), /^# memory limit 256 MiB via (cgroup v1|RLIMIT_AS)/m);
 
     // Every process of every job is gone, and the machine's process count is back to normal.
     const after = processes(marker);
@@ -204,8 +209,8 @@ test('hostile packages are contained and classified; nothing outside their build
     assert.ok(after.count <= before.count + 20, `process count ${before.count} before, ${after.count} after`);
 
     // The escape attempts: denied inside the sandbox (the /tmp ones land in its private /tmp) ...
-    const escapeLog = ecocheck(['log', 'escapes-sandbox', '--state-dir', state]).stdout;
-    const compilerPrefix = run1.get('escapes-sandbox.1.0') && /DEPFILE=(\S+)\/bin\/compiler/.exec(escapeLog)?.[1];
+    const escapeLog = buildLog('escapes-sandbox', state);
+    const compilerPrefix = /DEPFILE=(\S+)\/bin\/compiler/.exec(escapeLog)?.[1];
     assert.ok(compilerPrefix, escapeLog);
     for (const line of [
       `denied: write ${join(homedir(), `.escape-marker-${marker}`)}`,
@@ -274,8 +279,7 @@ test('where cgroups are not used, the memory limit is RLIMIT_AS, the log says so
     assert.equal(run.get('well-behaved.1.0')?.status, 'ok', run.get('well-behaved.1.0')?.reason);
     assert.equal(run.get('allocates-forever.1.0')?.status, 'out-of-memory', run.get('allocates-forever.1.0')?.reason);
     assert.match(run.get('allocates-forever.1.0')!.reason, /^build ran out of memory: output says: .*(MemoryError|Cannot allocate memory)/);
-    const log = ecocheck(['log', 'allocates-forever', '--state-dir', state]).stdout;
-    assert.match(log, /^# memory limit 256 MiB via RLIMIT_AS \(address space; ECOCHECK_MEMORY_LIMIT=rlimit\)/m);
+    assert.match(buildLog('allocates-forever', state), /^# memory limit 256 MiB via RLIMIT_AS \(address space; ECOCHECK_MEMORY_LIMIT=rlimit\)/m);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -290,7 +294,8 @@ test('--no-sandbox builds with a warning on stderr', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^ecocheck: warning: --no-sandbox: builds run with your user rights, unconfined$/m);
     assert.equal(runResults(state)[0].get('well-behaved.1.0')?.status, 'ok');
-    const log = ecocheck(['log', 'well-behaved', '--state-dir', state]).stdout;
+    const log = buildLog('well-behaved', state);
+    assert.match(log, /^== well-behaved\.1\.0 \(run #1, .*\): ok$/m);
     assert.doesNotMatch(log, /# sandbox: bwrap/);
     const sandboxed = ecocheck(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', join(scratch, 'state2'), ...LIMITS, 'well-behaved']);
     if (available.ok) assert.doesNotMatch(sandboxed.stderr, /warning/);
