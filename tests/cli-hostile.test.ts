@@ -256,6 +256,14 @@ test('hostile packages are contained and classified; nothing outside their build
     assert.equal(report.regressionsFound, false);
     assert.equal(report.counts.regressed, 0);
     assert.equal(processes(marker).marked.length, 0, 'no process of the candidate run is left');
+    // The Markdown report lists the spurious packages apart from the failures.
+    const markdown = ecocheck(['report', '--state-dir', state, '--format', 'markdown']);
+    assert.equal(markdown.code, 0, markdown.stderr);
+    const spuriousSection = /^### Spurious \((\d+)\)\n([\s\S]*?)(?=^### |$(?![\s\S]))/m.exec(markdown.stdout);
+    assert.ok(spuriousSection, markdown.stdout);
+    assert.equal(Number(spuriousSection[1]), report.counts.spurious);
+    for (const name of ['slow-on-2', 'sleeps-forever', 'allocates-forever']) assert.match(spuriousSection[2], new RegExp(`^- \\*\\*${name}\\*\\* `, 'm'));
+    assert.doesNotMatch(spuriousSection[2], /\*\*(opens-network|well-behaved)\*\*/);
   } finally {
     net.server.close();
     repo.dispose();
