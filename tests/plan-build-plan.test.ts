@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { buildPlan } from '../src/plan/build-plan.js';
 import { analysePlan, planToJson } from '../src/plan/plan-graph.js';
 import type { Plan } from '../src/plan/job.js';
-import { fakePackage, fakeTargets } from './plan-fixture-packages.js';
+import { fakePackage, fakeTargets } from './support/plan-fixture-packages.js';
 
 const ctx = { builderVersion: 'test-1', platform: { os: 'linux', arch: 'x86_64' } };
 

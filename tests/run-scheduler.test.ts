@@ -7,7 +7,7 @@ import type { JobStatus } from '../src/results/taxonomy.js';
 import { runPlan } from '../src/run/scheduler.js';
 import type { JobRecord, CachedResult } from '../src/run/job-record.js';
 import { ProgressReporter } from '../src/run/progress.js';
-import { fakeTargets } from './plan-fixture-packages.js';
+import { fakeTargets } from './support/plan-fixture-packages.js';
 
 const ctx = { builderVersion: 'test-1', platform: { os: 'linux' } };
 

@@ -15,7 +15,7 @@ import { buildPlan } from '../src/plan/build-plan.js';
 import { runPlan } from '../src/run/scheduler.js';
 import type { Builder } from '../src/build/builder.js';
 import type { JobStatus } from '../src/results/taxonomy.js';
-import { fakePackage, fakeTargets } from './plan-fixture-packages.js';
+import { fakePackage, fakeTargets } from './support/plan-fixture-packages.js';
 import { projectRoot } from './support/snapshot.js';
 
 function tempDir(): string {

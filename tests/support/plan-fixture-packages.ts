@@ -4,9 +4,9 @@
  * dependency table the way the solver reports them.
  */
 import { createHash } from 'node:crypto';
-import type { OpamPackage } from '../src/opam/package-model.js';
-import type { Solution } from '../src/solve/solution.js';
-import type { TargetOutcome } from '../src/plan/build-plan.js';
+import type { OpamPackage } from '../../src/opam/package-model.js';
+import type { Solution } from '../../src/solve/solution.js';
+import type { TargetOutcome } from '../../src/plan/build-plan.js';
 
 export function fakePackage(id: string, opamText = `opam-version: "2.0"\n# ${id}\n`, filesDir: string | null = null): OpamPackage {
   const dot = id.indexOf('.');
