@@ -205,3 +205,40 @@ test('compiler names come from ecocheck.json; without one, baseline is the newes
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--compiler ./tree: a local compiler source tree is built as the compiler package, keyed by its content', () => {
+  const eco = instantiateEcosystem();
+  const state = mkdtempSync(join(tmpdir(), 'ecocheck-tree-'));
+  const tree = join(state, 'my-compiler');
+  try {
+    // The "pull request": the 2.0 fake compiler's sources as a checkout, with its VERSION file.
+    mkdirSync(tree);
+    const release = join(eco.root, 'packages', 'ocaml-base-compiler', 'ocaml-base-compiler.2.0', 'files');
+    for (const f of ['Makefile', 'compiler.in', 'stdlib.fml']) writeFileSync(join(tree, f), readFileSync(join(release, f)));
+    writeFileSync(join(tree, 'VERSION'), '2.0\n');
+    const common = ['--repo', eco.root, '--state-dir', state, '--jobs', '2', ...sandboxArgs];
+    assert.equal(ecocheck(['check', '--baseline', '--compiler', '1.0', 'chain-c', 'stdext', ...common]).code, 0);
+
+    const first = ecocheck(['check', '--compiler', tree, '--format', 'json', 'chain-c', 'stdext', ...common]);
+    assert.equal(first.code, 1, first.stderr);
+    assert.match(first.stderr, /compiler ocaml-base-compiler\.2\.0\+local/);
+    // The root, chain-a, is not one of the compared targets: it is named with its version.
+    assert.deepEqual(categories(JSON.parse(first.stdout) as JsonComparison), { 'chain-c': 'dependency-regressed(chain-a.1.0)', stdext: 'still-ok' });
+
+    // The same tree again: every job cached.
+    const again = ecocheck(['check', '--compiler', tree, '--format', 'json', 'chain-c', 'stdext', ...common]);
+    assert.match(again.stderr, /^jobs: 0 built/m);
+    // A change in the tree changes the compiler's key and every key above it.
+    writeFileSync(join(tree, 'stdlib.fml'), `${readFileSync(join(tree, 'stdlib.fml'), 'utf8')}\n# patched by the pull request\n`);
+    const changed = ecocheck(['check', '--compiler', tree, '--format', 'json', 'chain-c', 'stdext', ...common]);
+    assert.match(changed.stderr, /ok ocaml-base-compiler\.2\.0\+local/);
+    assert.doesNotMatch(changed.stderr, /^jobs: 0 built/m);
+
+    const notTree = ecocheck(['check', '--compiler', state, ...common]);
+    assert.equal(notTree.code, 2);
+    assert.match(notTree.stderr, /not an OCaml source tree \(no VERSION file\)/);
+  } finally {
+    eco.dispose();
+    rmSync(state, { recursive: true, force: true });
+  }
+});

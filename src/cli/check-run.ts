@@ -112,6 +112,7 @@ export async function executeRun(db: Db, req: RunRequest): Promise<RunDone> {
       targets: prepared.selection,
       options: {
         compilerName: prepared.compiler.name,
+        compilerSourceTree: prepared.compiler.sourceTree ?? null,
         against: req.against,
         jobs: settings.jobs,
         env: settings.env,

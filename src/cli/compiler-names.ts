@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import type { OpamPackage } from '../opam/package-model.js';
 import { compareVersions } from '../opam/version.js';
 import { UsageError } from './usage-error.js';
+import { addLocalCompiler, localTreePath } from './local-compiler-tree.js';
 
 export interface CompilerResolution {
   /** What the user typed. */
@@ -14,6 +15,8 @@ export interface CompilerResolution {
   spec: string;
   /** Where the spec came from, for `ecocheck compilers`. */
   origin: string;
+  /** For a local compiler source tree: its absolute path (the spec names the package built from it). */
+  sourceTree?: string;
 }
 
 type PackagesByName = { packages: Map<string, OpamPackage[]> };
@@ -77,4 +80,16 @@ export function resolveCompilerName(name: string, configured: Record<string, str
     return { name, spec: `${p.name}.${p.version}`, origin: 'newest pre-release or trunk compiler' };
   }
   return { name, spec: name, origin: 'as given' };
+}
+
+/**
+ * A compiler name resolved to a spec; a local source tree (typed, or named in ecocheck.json) becomes the
+ * compiler package built from it, added to `load`.
+ */
+export function resolveCompiler(name: string, configured: Record<string, string>, load: PackagesByName): CompilerResolution {
+  const named = resolveCompilerName(name, configured, load);
+  const tree = localTreePath(named.spec);
+  if (tree === null) return named;
+  const local = addLocalCompiler(load.packages, tree);
+  return { name: named.name, spec: local.spec, origin: local.origin, sourceTree: tree };
 }

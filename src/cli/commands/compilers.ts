@@ -8,11 +8,12 @@ import Table from 'cli-table3';
 import { loadRepositories } from '../../opam/repository.js';
 import { resolveCompilerSpec } from '../../solve/package-solver.js';
 import { projectConfigFor } from '../project-config.js';
-import { resolveCompilerName, type CompilerResolution } from '../compiler-names.js';
+import { resolveCompiler, type CompilerResolution } from '../compiler-names.js';
 import { UsageError } from '../usage-error.js';
 import type { RegisterCommand } from './index.js';
 
 interface CompilersOptions {
+  compiler?: string;
   repo: string[];
   config?: string;
   json?: boolean;
@@ -28,7 +29,8 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export const registerCompilers: RegisterCommand = (program: Command) => {
   program
     .command('compilers')
-    .description('Show what each compiler name (baseline, next, system, and those of ecocheck.json) resolves to')
+    .description('Show what each compiler name (baseline, next, system, those of ecocheck.json, and --compiler) resolves to')
+    .option('--compiler <spec>', 'also resolve this spec, name or local source tree')
     .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
     .option('--config <file>', 'the project config (default: ./ecocheck.json when present)')
     .option('--json', 'print JSON')
@@ -37,10 +39,10 @@ export const registerCompilers: RegisterCommand = (program: Command) => {
       const roots = opts.repo.length > 0 ? opts.repo.map((r) => resolve(r)) : config.repositories;
       if (roots.length === 0) throw new UsageError('no repository: pass --repo DIR or list "repositories" in ecocheck.json');
       const load = loadRepositories(roots);
-      const names = [...new Set(['baseline', 'next', 'system', ...Object.keys(config.compilers)])];
+      const names = [...new Set(['baseline', 'next', 'system', ...Object.keys(config.compilers), ...(opts.compiler !== undefined ? [opts.compiler] : [])])];
       const rows: Row[] = names.map((name) => {
         try {
-          const r = resolveCompilerName(name, config.compilers, load);
+          const r = resolveCompiler(name, config.compilers, load);
           const invariant = resolveCompilerSpec(load, r.spec);
           return { ...r, packages: invariant.candidates.map((p) => `${p.name}.${p.version}`), error: null };
         } catch (err) {
@@ -52,7 +54,7 @@ export const registerCompilers: RegisterCommand = (program: Command) => {
         process.stdout.write(JSON.stringify({ repositories: roots, config: config.file, compilers: rows }, null, 2) + '\n');
         return;
       }
-      const table = new Table({ head: ['Name', 'Spec', 'From', 'Packages'], style: { head: [], border: [] }, wordWrap: true, colWidths: [12, 30, 44, 40] });
+      const table = new Table({ head: ['Name', 'Spec', 'From', 'Packages'], style: { head: [], border: [] }, wordWrap: true, colWidths: [22, 32, 44, 34] });
       for (const r of rows) table.push(r.error === null ? [r.name, r.spec, r.origin, r.packages.join(' ')] : [r.name, '-', r.error, '']);
       process.stdout.write(`${table.toString()}\n`);
     });

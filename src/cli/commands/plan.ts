@@ -17,7 +17,7 @@ import { FilesDirHashCache } from '../../plan/files-hash.js';
 import { OPAM_BUILDER_VERSION } from '../../build/opam-builder.js';
 import { UsageError } from '../usage-error.js';
 import { projectConfigFor, type ProjectConfig } from '../project-config.js';
-import { resolveCompilerName, type CompilerResolution } from '../compiler-names.js';
+import { resolveCompiler, type CompilerResolution } from '../compiler-names.js';
 import type { RegisterCommand } from './index.js';
 
 export interface PlanOptions {
@@ -87,7 +87,7 @@ export function preparePlan(targets: string[], opts: PlanOptions, builderVersion
   const load = loadRepositories(roots);
   const loadMs = performance.now() - t0;
   reportLoadProblems(load);
-  const compiler = resolveCompilerName(opts.compiler, config.compilers, load);
+  const compiler = resolveCompiler(opts.compiler, config.compilers, load);
   const solver = createSolver(load, { compiler: compiler.spec, env, withTest: opts.withTest === true });
   const t1 = performance.now();
   let outcomes: TargetOutcome[];

@@ -82,7 +82,9 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
         }
         checkSandbox(settings.sandbox);
         const env = Array.isArray(run.options.env) ? (run.options.env as string[]) : [];
-        const prepared = preparePlan(ids, { repo: run.repositories, compiler: run.compilerSpec, env, withTest: run.options.withTest === true });
+        // A compiler built from a local source tree is derived again from the tree, as it is now.
+        const compiler = typeof run.options.compilerSourceTree === 'string' ? run.options.compilerSourceTree : run.compilerSpec;
+        const prepared = preparePlan(ids, { repo: run.repositories, compiler, env, withTest: run.options.withTest === true });
         const done = await executeRun(db, {
           prepared,
           paths,
