@@ -32,9 +32,13 @@ export function requireRun(db: Db, id: number, option: string): RunInfo {
   return run;
 }
 
-/** What a report calls a run: its kind and the compiler name the user typed ("baseline", "candidate next"). */
+/**
+ * What a report calls a run (the compiler spec is shown beside it): its kind, and the compiler name the
+ * user typed when it says more than the spec ("baseline", "candidate next", "check").
+ */
 export function runLabel(run: RunInfo): string {
-  return run.label === null || run.label === run.kind ? run.kind : `${run.kind} ${run.label}`;
+  const name = run.label === null || run.label === run.kind || run.label === run.compilerSpec ? null : run.label;
+  return name === null ? run.kind : `${run.kind} ${name}`;
 }
 
 export function runSide(db: Db, run: RunInfo): RunSide {
