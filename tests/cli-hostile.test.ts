@@ -207,6 +207,12 @@ test('hostile packages are contained and classified; nothing outside their build
     if (/process limit 1024 via cgroup v1 pids/.test(forkLog)) {
       // Its 2047 processes hit the job's limit of 1024: forks were refused before the timeout.
       assert.match(forkLog, /fork: (retry: )?Resource temporarily unavailable/);
+      assert.match(forkLog, /^# evidence: \d+ forks? (was|were) refused at the job's limit of 1024 processes \(cgroup pids\)$/m);
+    }
+    assert.match(forkLog, /^# evidence: killed after the 3\.0 s timeout$/m);
+    const hogLog = buildLog('allocates-forever', state);
+    if (/^# memory limit 256 MiB via cgroup v1/m.test(hogLog)) {
+      assert.match(hogLog, /^# evidence: the kernel OOM killer killed \d+ process(es)? of the job at its 256 MiB cgroup memory limit/m);
     }
 
     // The log says which memory limit was in force.

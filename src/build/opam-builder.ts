@@ -236,6 +236,10 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
         signal,
       });
       lastExit = result.exitCode;
+      // Every piece of evidence goes into the log (the job's reason quotes only the decisive one).
+      if (result.exitCode !== 0 || result.signal !== null || result.timedOut || result.outOfMemory || result.diskFull) {
+        for (const e of result.evidence) log.line(`# evidence: ${e}`);
+      }
       return result;
     };
     const checkTool = (result: ProcessResult, phase: CommandPhase, argv: string[]): void => {
