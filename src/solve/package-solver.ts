@@ -10,7 +10,8 @@
  *   (opam's `is_dev_package`), `build` and `post` dependencies both required;
  * - admin-check mode (`opam admin check --installability`): every package available, no compiler
  *   invariant, only `name`, `version`, `opam-version`, `with-test`, `with-doc` (both true unless
- *   `ignoreTestDoc`, as opam's default) and `dev` (false) defined.
+ *   `ignoreTestDoc`, as opam's default) and `dev` (false) defined, and `conflict-class` ignored
+ *   (opam's admin check builds its universe from `conflicts:` alone).
  */
 import type { OpamPackage, Formula } from '../opam/package-model.js';
 import { packageId } from '../opam/package-model.js';
@@ -92,12 +93,14 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
         dependencyLookup: (p, _withTest, post) => adminCheckLookup(p, globals['opam-version'], testDoc, testDoc, post),
         isAvailable: () => true,
         testEverywhere: testDoc,
+        conflictClasses: false,
       }
     : {
         dependencyLookup: (p, withTest, post) =>
           packageLookup(p, globals, { build: true, post, test: withTest, doc: false, devSetup: false, dev: isDevPackage(p) }),
         isAvailable: (p) => evalFilterToBool(p.available, packageLookup(p, globals, null), false),
         testEverywhere: false,
+        conflictClasses: true,
       };
   const universe = new Universe(load.packages as Map<string, OpamPackage[]>, rules, invariant === null ? null : invariant.formula);
   const verdicts = new Int8Array(universe.size); // 0 unknown, 1 installable, -1 not

@@ -31,6 +31,11 @@ export interface UniverseRules {
   isAvailable(pkg: OpamPackage): boolean;
   /** Whether `with-test` is true for every package (opam admin check's default), not only targets. */
   testEverywhere: boolean;
+  /**
+   * Whether `conflict-class` counts. A switch's universe turns classes into conflicts
+   * (`OpamSwitchState.get_conflicts`); `opam admin check` reads only `conflicts:` and ignores them.
+   */
+  conflictClasses: boolean;
 }
 
 /** One conjunct of a package's dependencies: the atoms as written, and their candidates. */
@@ -128,7 +133,7 @@ export class Universe {
         }
       }
       this.declaredConflicts.push(declared);
-      for (const cls of p.conflictClass) {
+      for (const cls of rules.conflictClasses ? p.conflictClass : []) {
         let members = this.conflictClasses.get(cls);
         if (members === undefined) this.conflictClasses.set(cls, (members = []));
         members.push(i);
