@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createOpamBuilder } from '../build/opam-builder.js';
-import { sandboxAvailable } from '../build/process-runner.js';
+import { describeLimits, sandboxAvailable } from '../build/process-runner.js';
 import { isPrefixComplete } from '../build/prefix-store.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
@@ -20,7 +20,7 @@ import { acquireRunLock } from '../store/run-lock.js';
 import { createRun, finishRun, markAbandonedRuns } from '../store/runs.js';
 import { createCacheLookup, createResultRecorder, forgetCachedResult, recordPlan } from '../store/run-records.js';
 import { repositoryContentHash } from '../store/repository-hash.js';
-import { checkStateOutsideRepositories, type StatePaths } from './state-paths.js';
+import { checkStateOutsideRepositories, checkStateWritable, type StatePaths } from './state-paths.js';
 import { UsageError } from './usage-error.js';
 import type { PreparedPlan } from './commands/plan.js';
 
@@ -68,15 +68,34 @@ export function openStore(file: string, readonly = false): Db {
 export function checkSandbox(sandbox: boolean): void {
   if (sandbox) {
     const s = sandboxAvailable();
-    if (!s.ok) throw new UsageError(`${s.message}; install it (apt-get install bubblewrap) or pass --no-sandbox`);
+    if (!s.ok) throw new UsageError(`${s.message.replace(/ \(or run without the sandbox\)$/, '')}, or pass --no-sandbox`);
   } else {
     process.stderr.write('ecocheck: warning: --no-sandbox: builds run with your user rights, unconfined\n');
   }
 }
 
+/** A SQLite failure (disk full, I/O error) part-way through a run: one line naming the database. */
+function isSqliteError(err: unknown): err is Error & { code: string } {
+  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
+}
+
 export async function executeRun(db: Db, req: RunRequest): Promise<RunDone> {
+  try {
+    return await executeRunUnguarded(db, req);
+  } catch (err) {
+    if (isSqliteError(err)) {
+      throw new UsageError(`cannot write the database ${req.paths.database}: ${err.message} (the results recorded before this are kept)`);
+    }
+    throw err;
+  }
+}
+
+async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
   const { prepared, paths, settings } = req;
   checkStateOutsideRepositories(paths, prepared.repositories);
+  // A run never starts only to fail job after job on an unwritable store or cache.
+  checkStateWritable(paths);
   const builder = createOpamBuilder({
     storeDir: paths.storeDir,
     buildRoot: paths.buildRoot,
@@ -150,7 +169,7 @@ export async function executeRun(db: Db, req: RunRequest): Promise<RunDone> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.stderr.write(
-      `run #${runId} (${req.kind}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once (database ${paths.database})\n`,
+      `run #${runId} (${req.kind}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandbox ? 'sandboxed' : 'not sandboxed'}, ${describeLimits(settings.memoryBytes)}, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})\n`,
     );
     let outcome;
     try {

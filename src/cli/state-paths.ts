@@ -53,11 +53,7 @@ export function resolveStatePaths(options: StateOptions, env: NodeJS.ProcessEnv 
   return paths;
 }
 
-/**
- * Refuses state paths inside a repository being read: ecocheck never writes there. Then checks that
- * every state folder can be written (see checkStateWritable), so a run never starts only to fail job
- * after job.
- */
+/** Refuses state paths inside a repository being read: ecocheck never writes there. */
 export function checkStateOutsideRepositories(paths: StatePaths, repositories: readonly string[]): void {
   for (const repo of repositories) {
     const root = resolve(repo);
@@ -67,7 +63,6 @@ export function checkStateOutsideRepositories(paths: StatePaths, repositories: r
         throw new UsageError(`the ${what} (${p}) would be inside the repository ${root}; choose a --state-dir outside it`);
     }
   }
-  checkStateWritable(paths);
 }
 
 const FOLDER_WORDS: Record<keyof StatePaths, { what: string; option: string }> = {
