@@ -3,10 +3,11 @@ import { parseSection } from './parse.js';
 import { loadSection } from './load.js';
 import { compareSection } from './compare.js';
 import { buildSection } from './build.js';
+import { solveSection } from './solve.js';
 export interface BenchSection {
   name: string;
   run: () => Promise<void>;
 }
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection];
+export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection];

@@ -1,0 +1,60 @@
+/**
+ * Solver figures on the real snapshot:
+ * - all versions for one compiler (`installable --compiler 5.3.0 --all-versions`): encoding, every
+ *   verdict, then every solution / reason as the command prints them; target < 10 s;
+ * - admin-check mode (`installable --admin-check`): verdicts and the roots/dependents split; target
+ *   < 10 s (opam 2.1.2 takes 23 min of CPU here, fixtures/oracle/README.md).
+ * Loading the repository is shown apart (the load section measures it); wall and CPU times are both
+ * printed because the machine is shared.
+ */
+import type { BenchSection } from './sections.js';
+import { reportFigure } from './report-figure.js';
+import { snapshotAvailable, snapshotRepo } from '../tests/support/snapshot.js';
+import { loadRepositories } from '../src/opam/repository.js';
+import { createSolver } from '../src/solve/package-solver.js';
+import { adminCheckInstallability } from '../src/solve/admin-check.js';
+
+function timed<T>(f: () => T): { value: T; ms: number; cpuMs: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = f();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { value, ms, cpuMs: (c.user + c.system) / 1000 };
+}
+
+export const solveSection: BenchSection = {
+  name: 'solve',
+  async run() {
+    if (!snapshotAvailable()) {
+      process.stdout.write('  skipped: the snapshot tarball is not available\n');
+      return;
+    }
+    const load = timed(() => loadRepositories([snapshotRepo()]));
+    reportFigure('load (for reference)', load.ms / 1000, 's');
+
+    const enc = timed(() => createSolver(load.value, { compiler: '5.3.0' }));
+    const solver = enc.value;
+    const verdicts = timed(() => solver.packages.filter((p) => solver.isInstallable(p)).length);
+    const all = timed(() => solver.installableTargets('all-versions'));
+    const ok = all.value.filter((r) => r.outcome.installable).length;
+    process.stdout.write(`  5.3.0, all ${all.value.length} versions: ${ok} installable (verdict pass: ${verdicts.value})\n`);
+    reportFigure('5.3.0 encode', enc.ms / 1000, 's');
+    reportFigure('5.3.0 every verdict', verdicts.ms / 1000, 's');
+    reportFigure('5.3.0 every solution and reason', all.ms / 1000, 's');
+    reportFigure('5.3.0 all versions, encode + solutions (wall)', (enc.ms + all.ms) / 1000, 's', 10);
+    reportFigure('5.3.0 all versions, encode + solutions (CPU)', (enc.cpuMs + all.cpuMs) / 1000, 's', 10);
+
+    const admin = timed(() => {
+      const s = createSolver(load.value, { compiler: '', adminCheck: true });
+      return { r: adminCheckInstallability(s), stats: s.stats };
+    });
+    const r = admin.value.r;
+    process.stdout.write(
+      `  admin check: ${r.total} packages, ${r.roots.length} uninstallable roots, ${r.dependents.length} dependents (opam: 42 and 882)\n`,
+    );
+    process.stdout.write(`  admin check solver: ${admin.value.stats.solves} solves, ${admin.value.stats.conflicts} conflicts\n`);
+    reportFigure('admin check, encode + verdicts + split (wall)', admin.ms / 1000, 's', 10);
+    reportFigure('admin check, encode + verdicts + split (CPU)', admin.cpuMs / 1000, 's', 10);
+  },
+};
