@@ -57,7 +57,10 @@ export class SatSolver {
   /** Clause literals; the first two are watched. */
   private clauses: Int32Array[] = [];
   private learnt: boolean[] = [];
-  /** Per literal, the clauses watching it (a clause watches the negation of its literal 0 or 1 being made false). */
+  /**
+   * Per literal L, the clauses watching ¬L (visited when L becomes true), as pairs (clause index,
+   * blocker literal): when the blocker is true the clause is satisfied and is not even read.
+   */
   private watches: number[][] = [[], []];
   /**
    * At-most-one groups (a package name's versions, a conflict class): per variable, the groups it is in.
@@ -245,8 +248,8 @@ export class SatSolver {
       c[slot] = c[best];
       c[best] = t;
     }
-    this.watches[c[0] ^ 1].push(ci);
-    this.watches[c[1] ^ 1].push(ci);
+    this.watches[c[0] ^ 1].push(ci, c[1]);
+    this.watches[c[1] ^ 1].push(ci, c[0]);
     if (nonFalse === 0) return ci;
     if (nonFalse === 1 && this.value(c[0]) === UNDEF) this.enqueue(c[0], ci);
     return -1;
@@ -270,8 +273,8 @@ export class SatSolver {
         this.attachedLazy[ci] = 0;
         continue;
       }
-      this.watches[c[0] ^ 1].push(ci);
-      this.watches[c[1] ^ 1].push(ci);
+      this.watches[c[0] ^ 1].push(ci, c[1]);
+      this.watches[c[1] ^ 1].push(ci, c[0]);
     }
     // Triggers fixed true at level 0 keep their clauses attached.
     for (let i = 0; i < this.trailSize; i++) {
@@ -324,8 +327,8 @@ export class SatSolver {
     this.clauses.push(c);
     this.learnt.push(learnt);
     this.ensureClauseFlags(idx + 1);
-    this.watches[c[0] ^ 1].push(idx);
-    this.watches[c[1] ^ 1].push(idx);
+    this.watches[c[0] ^ 1].push(idx, c[1]);
+    this.watches[c[1] ^ 1].push(idx, c[0]);
     return idx;
   }
 
@@ -339,41 +342,57 @@ export class SatSolver {
 
   /** Unit propagation; returns the index of a conflicting clause or -1. */
   private propagate(): number {
+    const assigns = this.assigns;
+    const clauses = this.clauses;
+    const watches = this.watches;
     while (this.qhead < this.trailSize) {
       const p = this.trail[this.qhead++]; // p became true: visit clauses watching ¬p being false, i.e. watches[p]
-      const ws = this.watches[p];
+      const ws = watches[p];
       const falseLit = p ^ 1;
       let i = 0;
       let j = 0;
       const n = ws.length;
       this.stats.propagations++;
-      this.stats.watchVisits += n;
+      this.stats.watchVisits += n >> 1;
       while (i < n) {
-        const ci = ws[i++];
-        const c = this.clauses[ci];
+        const ci = ws[i];
+        const blocker = ws[i + 1];
+        i += 2;
+        const ba = assigns[blocker >> 1];
+        if ((blocker & 1 ? -ba : ba) === TRUE) {
+          ws[j++] = ci;
+          ws[j++] = blocker;
+          continue;
+        }
+        const c = clauses[ci];
         if (c[0] === falseLit) {
           c[0] = c[1];
           c[1] = falseLit;
         } else if (c[1] !== falseLit) continue; // a stale watch (the clause moved on): drop it
         const first = c[0];
-        if (this.value(first) === TRUE) {
+        const fa = assigns[first >> 1];
+        const firstVal = first & 1 ? -fa : fa;
+        if (firstVal === TRUE) {
           ws[j++] = ci;
+          ws[j++] = first;
           continue;
         }
         let found = false;
         for (let k = 2; k < c.length; k++) {
           const l = c[k];
-          if (this.value(l) !== FALSE) {
+          const a = assigns[l >> 1];
+          if ((l & 1 ? -a : a) !== FALSE) {
             c[1] = l;
             c[k] = falseLit;
-            this.watches[l ^ 1].push(ci);
+            watches[l ^ 1].push(ci, first);
             found = true;
             break;
           }
         }
         if (found) continue;
         ws[j++] = ci;
-        if (this.value(first) === FALSE) {
+        ws[j++] = first;
+        if (firstVal === FALSE) {
           while (i < n) ws[j++] = ws[i++];
           ws.length = j;
           this.qhead = this.trailSize;
@@ -381,17 +400,17 @@ export class SatSolver {
         }
         this.enqueue(first, ci);
       }
-      ws.length = j;
+      if (j !== n) ws.length = j;
       if ((p & 1) === 0) {
-        const gs = this.groupsOf[p >> 1];
+        const v = p >> 1;
+        const gs = this.groupsOf[v];
         if (gs !== undefined) {
-          const v = p >> 1;
-          for (const g of gs) {
-            const members = this.groups[g];
+          for (let gi = 0; gi < gs.length; gi++) {
+            const members = this.groups[gs[gi]];
             for (let k = 0; k < members.length; k++) {
               const q = members[k];
               if (q === v) continue;
-              const a = this.assigns[q];
+              const a = assigns[q];
               if (a === UNDEF) this.enqueue(negLit(q), -2 - v);
               else if (a === TRUE) {
                 this.qhead = this.trailSize;
@@ -400,9 +419,10 @@ export class SatSolver {
             }
           }
         }
-        const lazy = this.triggered[p >> 1];
+        const lazy = this.triggered[v];
         if (lazy !== undefined) {
-          for (const ci of lazy) {
+          for (let k = 0; k < lazy.length; k++) {
+            const ci = lazy[k];
             if (this.attachedLazy[ci]) continue;
             if (this.activate(ci) !== -1) {
               this.qhead = this.trailSize;

@@ -228,11 +228,18 @@ export class Universe {
 
   /** Package indices matching a dependency atom, most preferred first. */
   matching(a: DependencyAtom): number[] {
+    const key = `${a.name} ${JSON.stringify(a.constraint)}`;
+    const cached = this.matchCache.get(key);
+    if (cached !== undefined) return cached;
     const idx = this.byName.get(a.name);
-    if (idx === undefined) return [];
-    const out = idx.filter((i) => versionSatisfies(this.packages[i].version, a.constraint));
-    return out.sort((x, y) => this.rank[x] - this.rank[y]);
+    const out = idx === undefined ? [] : idx.filter((i) => versionSatisfies(this.packages[i].version, a.constraint));
+    out.sort((x, y) => this.rank[x] - this.rank[y]);
+    this.matchCache.set(key, out);
+    return out;
   }
+
+  /** Candidates per atom (`name` + constraint): many packages share the same requirements. */
+  private readonly matchCache = new Map<string, number[]>();
 
   private clauseOf(atoms: DependencyAtom[]): DependencyClause {
     const seen = new Set<number>();
