@@ -185,14 +185,16 @@ export class SatSolver {
    * solves). It propagates forward (trigger true → the remaining literals) and detects conflicts, but
    * does not propagate `¬trigger` before the trigger is tried.
    */
-  addTriggeredClause(trigger: number, lits: readonly Lit[]): void {
+  addTriggeredClause(trigger: number, lits: ArrayLike<Lit>): void {
     if (!this.ok) return;
     if (lits.length === 0) {
       this.addClause([negLit(trigger)]);
       return;
     }
     if (this.trailLim.length > 0) this.cancelUntil(0);
-    const c = Int32Array.from([negLit(trigger), ...lits]);
+    const c = new Int32Array(lits.length + 1);
+    c[0] = negLit(trigger);
+    for (let k = 0; k < lits.length; k++) c[k + 1] = lits[k];
     const idx = this.clauses.length;
     this.clauses.push(c);
     this.learnt.push(false);
@@ -259,7 +261,7 @@ export class SatSolver {
    * Rebuilds the watch lists from the permanent clauses, detaching every triggered clause and dropping
    * learned clauses longer than `keepLearnt` literals. Only at level 0.
    */
-  private compact(keepLearnt = 1000): void {
+  private compact(keepLearnt = 8): void {
     for (const ws of this.watches) ws.length = 0;
     this.lazyAttachedCount = 0;
     for (let ci = 0; ci < this.clauses.length; ci++) {

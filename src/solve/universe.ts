@@ -49,6 +49,22 @@ export function versionSatisfies(version: string, constraint: Formula<VersionCon
   return evalFormula(constraint, (c) => checkRelop(c.op, compareVersions(version, c.version)));
 }
 
+/** A compact key of a version constraint formula (for memoising candidates). */
+function constraintKey(f: Formula<VersionConstraint>): string {
+  switch (f.kind) {
+    case 'empty':
+      return '';
+    case 'atom':
+      return f.atom.op + f.atom.version;
+    case 'block':
+      return `(${constraintKey(f.inner)})`;
+    case 'and':
+      return `(${constraintKey(f.left)}&${constraintKey(f.right)})`;
+    case 'or':
+      return `(${constraintKey(f.left)}|${constraintKey(f.right)})`;
+  }
+}
+
 function isAvoided(p: OpamPackage): boolean {
   return p.flags.includes('avoid-version') || p.flags.includes('deprecated');
 }
@@ -143,7 +159,11 @@ export class Universe {
       if (!this.available[i]) this.sat.addClause([negLit(i + 1)]);
     }
     for (let i = 0; i < n; i++) {
-      for (const d of this.deps[i]) this.sat.addTriggeredClause(i + 1, Array.from(d.candidates, (c) => posLit(c + 1)));
+      for (const d of this.deps[i]) {
+        const lits = new Int32Array(d.candidates.length);
+        for (let k = 0; k < lits.length; k++) lits[k] = posLit(d.candidates[k] + 1);
+        this.sat.addTriggeredClause(i + 1, lits);
+      }
       for (const q of this.conflicts[i]) if (q > i) this.sat.addClause([negLit(i + 1), negLit(q + 1)]);
     }
     for (const idx of this.byName.values()) if (idx.length > 1) this.sat.addAtMostOne(idx.map((i) => i + 1));
@@ -228,7 +248,7 @@ export class Universe {
 
   /** Package indices matching a dependency atom, most preferred first. */
   matching(a: DependencyAtom): number[] {
-    const key = `${a.name} ${JSON.stringify(a.constraint)}`;
+    const key = `${a.name} ${constraintKey(a.constraint)}`;
     const cached = this.matchCache.get(key);
     if (cached !== undefined) return cached;
     const idx = this.byName.get(a.name);
@@ -242,6 +262,7 @@ export class Universe {
   private readonly matchCache = new Map<string, number[]>();
 
   private clauseOf(atoms: DependencyAtom[]): DependencyClause {
+    if (atoms.length === 1) return { atoms, candidates: Int32Array.from(this.matching(atoms[0])) };
     const seen = new Set<number>();
     const cands: number[] = [];
     for (const a of atoms) for (const i of this.matching(a)) if (!seen.has(i)) (seen.add(i), cands.push(i));
