@@ -16,7 +16,7 @@ import {
   printFilter,
 } from '../src/opam/filter.js';
 import { parseOpamValue } from '../src/opam/parser.js';
-import { UsageError } from '../src/cli/usage-error.js';
+import { UsageError } from '../src/errors/usage-error.js';
 import { projectRoot, snapshotAvailable, snapshotRepo } from './support/snapshot.js';
 
 const repos = join(projectRoot, 'fixtures', 'repos');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSolver, resolveCompilerSpec } from '../src/solve/package-solver.js';
-import { UsageError } from '../src/cli/usage-error.js';
+import { UsageError } from '../src/errors/usage-error.js';
 import { packageId, type OpamPackage } from '../src/opam/package-model.js';
 import { compareVersions } from '../src/opam/version.js';
 import { versionSatisfies } from '../src/solve/universe.js';

@@ -21,7 +21,7 @@ import { createRun, finishRun, markAbandonedRuns } from '../store/runs.js';
 import { createCacheLookup, createResultRecorder, forgetCachedResult, recordPlan } from '../store/run-records.js';
 import { repositoryContentHash } from '../store/repository-hash.js';
 import { checkStateOutsideRepositories, checkStateWritable, type StatePaths } from './state-paths.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import type { PreparedPlan } from './commands/plan.js';
 
 export interface BuildSettings {

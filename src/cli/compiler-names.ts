@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import type { OpamPackage } from '../opam/package-model.js';
 import { compareVersions } from '../opam/version.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { addLocalCompiler, localTreePath } from './local-compiler-tree.js';
 
 export interface CompilerResolution {

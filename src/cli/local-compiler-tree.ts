@@ -14,7 +14,7 @@ import { parseOpamFile } from '../opam/parser.js';
 import { printOpamFile } from '../opam/printer.js';
 import { packageFromAst } from '../opam/package-from-ast.js';
 import { compareVersions } from '../opam/version.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 
 /** Folders a source tree's hash leaves out: version control and build outputs that are never sources. */
 const SKIPPED = new Set(['.git', '.hg', '_build', '_opam', 'node_modules']);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { OpamFormatError } from '../opam/parse-error.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { commandModules } from './commands/index.js';
 
 function packageVersion(): string {

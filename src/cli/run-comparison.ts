@@ -14,7 +14,7 @@ import { shouldUseColour } from '../report/terminal-colour.js';
 import type { Db } from '../store/database.js';
 import { loadRunResults } from '../store/run-records.js';
 import { getRun, listRuns, type RunInfo } from '../store/runs.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 
 export function parseReportFormat(value: string): ReportFormat {
   if (!isReportFormat(value)) throw new UsageError(`--format ${value}: expected one of ${REPORT_FORMATS.join(', ')}`);

@@ -16,7 +16,7 @@ import { parseOpamFile } from './parser.js';
 import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { isValidPackageName, isValidVersion } from './filter.js';
-import { UsageError } from '../cli/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 
 export interface RepositoryError {
   file: string;

@@ -15,7 +15,7 @@ import { atoms, formulaToString, ors } from '../opam/formula.js';
 import { parseOpamValue } from '../opam/parser.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import type { RelOp } from '../opam/ast.js';
-import { UsageError } from '../cli/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { versionSatisfies } from './universe.js';
 
 export interface CompilerInvariant {

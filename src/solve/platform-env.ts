@@ -6,7 +6,7 @@
  */
 import type { OpamPackage } from '../opam/package-model.js';
 import type { VariableLookup, VariableValue } from '../opam/filter.js';
-import { UsageError } from '../cli/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 
 /**
  * opam-version: the version of the opam used as the oracle here (2.1.2). Packages gated on a newer

@@ -11,7 +11,7 @@ import type { Db } from '../../store/database.js';
 import { getRun, runStatusCounts } from '../../store/runs.js';
 import { JOB_STATUSES } from '../../results/taxonomy.js';
 import { resolveStatePaths } from '../state-paths.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import { checkSandbox, executeRun, openStore, type BuildSettings, type RunDone } from '../check-run.js';
 import {
   compareWithBaseline,

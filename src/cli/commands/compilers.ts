@@ -9,7 +9,7 @@ import { loadRepositories } from '../../opam/repository.js';
 import { resolveCompilerSpec } from '../../solve/package-solver.js';
 import { projectConfigFor } from '../project-config.js';
 import { resolveCompiler, type CompilerResolution } from '../compiler-names.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { RegisterCommand } from './index.js';
 
 interface CompilersOptions {

@@ -11,7 +11,7 @@ import { packageId } from '../../opam/package-model.js';
 import { createSolver, type TargetResult } from '../../solve/package-solver.js';
 import { parseEnvAssignments } from '../../solve/platform-env.js';
 import { adminCheckInstallability } from '../../solve/admin-check.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { RegisterCommand } from './index.js';
 
 interface InstallableOptions {

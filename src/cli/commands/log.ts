@@ -6,7 +6,7 @@ import { findNotInstallableTarget, findPackageJobs, type RunJobRecord } from '..
 import { getRun, latestRun } from '../../store/runs.js';
 import { StoreError } from '../../store/store-error.js';
 import { resolveStatePaths } from '../state-paths.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { RegisterCommand } from './index.js';
 
 /** The candidate (name, version) readings of `NAME[.VERSION]`: the whole as a name first, then split at each dot. */

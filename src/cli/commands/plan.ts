@@ -15,7 +15,7 @@ import { analysePlan, planToJson } from '../../plan/plan-graph.js';
 import { selectTargets, UnknownTargetError, type TargetSelection } from '../../plan/targets.js';
 import { FilesDirHashCache } from '../../plan/files-hash.js';
 import { OPAM_BUILDER_VERSION } from '../../build/opam-builder.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import { projectConfigFor, type ProjectConfig } from '../project-config.js';
 import { resolveCompiler, type CompilerResolution } from '../compiler-names.js';
 import type { RegisterCommand } from './index.js';

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { loadRepositories, versionCount } from '../../opam/repository.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { RegisterCommand } from './index.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { resolveStatePaths } from '../state-paths.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import { openStore } from '../check-run.js';
 import {
   compareWithBaseline,

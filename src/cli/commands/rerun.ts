@@ -9,7 +9,7 @@ import { listRuns, type RunInfo } from '../../store/runs.js';
 import { loadRunResults } from '../../store/run-records.js';
 import type { Db } from '../../store/database.js';
 import { resolveStatePaths } from '../state-paths.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import { checkSandbox, executeRun, openStore } from '../check-run.js';
 import {
   compareWithBaseline,

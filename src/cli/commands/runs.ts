@@ -5,7 +5,7 @@ import { openDatabase } from '../../store/database.js';
 import { listRuns, runStatusCounts } from '../../store/runs.js';
 import { StoreError } from '../../store/store-error.js';
 import { resolveStatePaths } from '../state-paths.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { RegisterCommand } from './index.js';
 
 export const registerRuns: RegisterCommand = (program: Command) => {

@@ -7,7 +7,7 @@ import type { Command, CommandArg, Depext, EnvUpdate, Filter, OpamPackage, Url }
 import { findPackage, loadRepositories } from '../../opam/repository.js';
 import { packageFormulaToString, printFilter, quoteString } from '../../opam/filter.js';
 import { printValue } from '../../opam/printer.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { RegisterCommand } from './index.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];

@@ -10,7 +10,7 @@ import { packageId, type OpamPackage } from '../../opam/package-model.js';
 import { compareVersions } from '../../opam/version.js';
 import { createSolver } from '../../solve/package-solver.js';
 import { parseEnvAssignments } from '../../solve/platform-env.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { RegisterCommand } from './index.js';
 
 interface SolveCliOptions {
