@@ -16,6 +16,8 @@ import type { DependencyClause, Universe } from './universe.js';
 import { invariantToString } from './compiler-spec.js';
 
 const MAX_DEPTH = 4;
+/** Above this many packages in a dependency cone, the conflict core is not computed (too slow). */
+const MAX_CORE_CONE = 800;
 
 export function atomText(a: DependencyAtom): string {
   return invariantToString({ kind: 'atom', atom: a });
@@ -39,7 +41,21 @@ export class Explainer {
     return this.reason(i, 0, clauses, new Set());
   }
 
+  /** Reasons already given, by package and depth (the depth bounds the chain). */
+  private readonly memo = new Map<string, string>();
+
   private reason(i: number, depth: number, clausesOverride: DependencyClause[] | undefined, path: Set<number>): string {
+    if (clausesOverride !== undefined) return this.reasonUncached(i, depth, clausesOverride, path);
+    const key = `${i}:${depth}`;
+    let r = this.memo.get(key);
+    if (r === undefined) {
+      r = this.reasonUncached(i, depth, undefined, path);
+      this.memo.set(key, r);
+    }
+    return r;
+  }
+
+  private reasonUncached(i: number, depth: number, clausesOverride: DependencyClause[] | undefined, path: Set<number>): string {
     const u = this.u;
     const p = u.packages[i];
     const id = packageId(p);
@@ -68,7 +84,24 @@ export class Explainer {
       }
     }
     path.delete(i);
-    return this.conflictCore(i, clauses);
+    if (clausesOverride !== undefined) return this.conflictCore(i, clauses);
+    let core = this.cores.get(i);
+    if (core === undefined) this.cores.set(i, (core = this.conflictCore(i, clauses)));
+    return core;
+  }
+
+  private readonly cores = new Map<number, string>();
+
+  /** The cheap message for a wide cone: the direct requirements that have uninstallable candidates. */
+  private wideConflict(target: number, clauses: DependencyClause[]): string {
+    const suspects = clauses
+      .filter((d) => Array.from(d.candidates).some((c) => c !== target && !this.installable(c)))
+      .map(clauseText);
+    const id = packageId(this.u.packages[target]);
+    const list = suspects.length > 6 ? [...suspects.slice(0, 6), `and ${suspects.length - 6} more`] : suspects;
+    return suspects.length === 0
+      ? `the dependencies of ${id} cannot be installed together`
+      : `the dependencies of ${id} cannot be installed together; requirements with uninstallable versions: ${list.join(', ')}`;
   }
 
   private nothingMatches(d: DependencyClause): string {
@@ -120,6 +153,7 @@ export class Explainer {
         }
       }
     }
+    if (cone.length > MAX_CORE_CONE) return this.wideConflict(target, targetClauses);
     for (const f of u.forcedPackages()) {
       if (!local.has(f)) {
         local.set(f, local.size);
