@@ -34,9 +34,11 @@ test('installable --latest: the newest installable version of each name', () => 
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { results: { package: string; installable: boolean }[] };
   const ids = j.results.map((x) => x.package);
+  // lib.2.0 is the newest and installable with 4.14.2 too; old is installable there.
   assert.ok(ids.includes('lib.2.0'));
-  assert.ok(ids.includes('old.1.0'));
   assert.equal(j.results.find((x) => x.package === 'old.1.0')?.installable, true);
+  // ocaml-base-compiler.5.3.0 conflicts with the 4.14.2 invariant: the older version is picked.
+  assert.ok(ids.includes('ocaml-base-compiler.4.14.2'));
 });
 
 test('installable --admin-check splits roots and dependents as opam does', () => {
@@ -76,4 +78,16 @@ test('usage errors are one line, exit 2', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /^ecocheck: /);
   }
+});
+
+test('installable --latest falls back to an older installable version, or reports the newest', () => {
+  const r = run('installable', '--repo', repo, '--compiler', '5.3.0', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { results: { package: string; installable: boolean }[] };
+  const byName = new Map(j.results.map((x) => [x.package.split('.')[0], x]));
+  assert.equal(byName.get('ocaml')?.package, 'ocaml.5.3.0');
+  // ocaml-base-compiler: 5.3.0 (the compiler) is the newest installable.
+  assert.equal(byName.get('ocaml-base-compiler')?.package, 'ocaml-base-compiler.5.3.0');
+  // Nothing of old is installable with 5.3.0: its newest version is reported, with the reason.
+  assert.deepEqual(byName.get('old'), { ...byName.get('old'), package: 'old.1.0', installable: false });
 });

@@ -154,11 +154,25 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     return { installable: true, solution: { target, packages: buildOrder(pkgs, deps, idOf), buildDependencies: deps } };
   };
 
+  /**
+   * `all-versions`: every package. `latest`: per name, the newest installable version, or the newest
+   * version (with its reason) when none is installable — as the planner's target selection reads it.
+   */
   const targetsOf = (kind: 'latest' | 'all-versions'): number[] => {
     const out: number[] = [];
     for (const idx of universe.byName.values()) {
+      if (idx.length === 0) continue;
       if (kind === 'all-versions') out.push(...idx);
-      else if (idx.length > 0) out.push(idx[idx.length - 1]);
+      else {
+        let pick = idx[idx.length - 1];
+        for (let k = idx.length - 1; k >= 0; k--) {
+          if (installableIdx(idx[k])) {
+            pick = idx[k];
+            break;
+          }
+        }
+        out.push(pick);
+      }
     }
     return out;
   };
