@@ -6,8 +6,10 @@
  * - a dependency all of whose candidates are uninstallable: the reason of its preferred candidate
  *   follows, giving a chain `a.1 → b {>= "2"} → b.2 → ocaml {< "5.0"} → …`;
  * - otherwise the dependencies only fail together: a conflict core is computed on the target's
- *   dependency cone (selector-guarded clauses, failed assumptions, then deletion-minimised) and the
- *   packages whose requirements clash are named.
+ *   dependency cone (selector-guarded clauses, failed assumptions, then deletion-minimised when
+ *   small) and the packages whose requirements clash are named; for a wide cone (over
+ *   MAX_CORE_CONE packages) the requirements having uninstallable versions are named instead.
+ * Reasons are memoised per package, so a whole repository costs about one explanation per package.
  */
 import { printFilter, type DependencyAtom } from '../opam/filter.js';
 import { packageId } from '../opam/package-model.js';

@@ -12,7 +12,6 @@
  */
 import type { OpamPackage, Formula } from '../opam/package-model.js';
 import {
-  evalFilterToBool,
   filterDependencyFormula,
   checkRelop,
   type DependencyAtom,
