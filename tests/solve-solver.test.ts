@@ -333,3 +333,15 @@ test('solutions are deterministic across solver instances and query orders', () 
   };
   assert.deepEqual(run(targets), run([...targets].reverse()));
 });
+
+test('a compiler that cannot be installed is the reason for every target', () => {
+  const load = repo(
+    pkg('ocaml-base-compiler.5.3.0', { flags: ['compiler'], available: 'os = "macos"' }),
+    pkg('lib.1'),
+  );
+  const s = createSolver(load, { compiler: '5.3.0' });
+  const o = s.solve(find(load, 'lib.1'));
+  assert.equal(o.installable, false);
+  if (!o.installable) assert.match(o.reason, /the compiler ocaml-base-compiler \{= "5\.3\.0"\} cannot be installed: .*not available/);
+  assert.equal(s.isInstallable(find(load, 'lib.1')), false);
+});

@@ -15,7 +15,7 @@
  */
 import type { OpamPackage, Formula } from '../opam/package-model.js';
 import { packageId } from '../opam/package-model.js';
-import { evalFilterToBool, filterDependencyFormula, type DependencyAtom, type VariableLookup } from '../opam/filter.js';
+import { evalFilterToBool, filterDependencyFormula, printFilter, type DependencyAtom, type VariableLookup } from '../opam/filter.js';
 import type { RepositoryLoad } from '../opam/repository.js';
 import type { SolveOutcome } from './solution.js';
 import { Universe, type UniverseRules } from './universe.js';
@@ -117,6 +117,8 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     return verdicts[i] === 1;
   };
   const explainer = new Explainer(universe, installableIdx, invariant === null ? null : invariant.text);
+  // When the compiler itself cannot be installed, that is the reason for every target.
+  const invariantProblem = invariant === null || universe.invariantSatisfiable() ? null : brokenInvariantReason(universe, invariant);
   const edgesCache = new Map<number, BuildEdges>();
   const edgesOf = (i: number, withTest: boolean): BuildEdges => {
     const cached = withTest ? undefined : edgesCache.get(i);
@@ -137,6 +139,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
   const solveIdx = (t: number, withTest: boolean): SolveOutcome => {
     const target = universe.packages[t];
     const testNow = withTest && !rules.testEverywhere;
+    if (invariantProblem !== null) return { installable: false, reason: invariantProblem };
     if (!universe.available[t] || (!testNow && verdicts[t] === -1)) {
       return { installable: false, reason: explainer.why(t) };
     }
@@ -195,6 +198,19 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       return { conflicts: s.conflicts, decisions: s.decisions, solves: s.solves, learnt: s.learnt, propagations: s.propagations, watchVisits: s.watchVisits };
     },
   };
+}
+
+/** Why no installation holds the compiler: its candidates' own obvious failures. */
+function brokenInvariantReason(u: Universe, invariant: CompilerInvariant): string {
+  const why = invariant.candidates.map((p) => {
+    const i = u.indexById.get(packageId(p));
+    if (i === undefined) return `${packageId(p)} is not in the repository`;
+    if (!u.available[i]) return `${packageId(p)} is not available (available: ${printFilter(p.available)})`;
+    const missing = u.deps[i].find((d) => d.candidates.length === 0);
+    if (missing !== undefined) return `${packageId(p)} requires ${missing.atoms.map((a) => a.name).join(' | ')}, which no package provides`;
+    return `${packageId(p)} has no installation`;
+  });
+  return `the compiler ${invariant.text} cannot be installed: ${why.join('; ')}`;
 }
 
 /** The invariant's formula type, re-exported for callers printing it. */
