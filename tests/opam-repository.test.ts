@@ -72,13 +72,14 @@ test('a broken file is reported file:line:column and the rest loads', () => {
   assert.equal(load.fileCount, 5);
 });
 
-test('versions equal in opam order within a root: the first folder is kept, with a warning naming both', () => {
+test('versions equal in opam order within a root: listed under the first folder, defined by the last folder\'s file, with a warning naming both', () => {
   const root = join(repos, 'equal-versions');
   const load = loadRepositories([root]);
-  assert.deepEqual(load.packages.get('eq')!.map((p) => [p.version, p.synopsis]), [['1.0', 'eq 1.0'], ['1.0.0', 'eq 1.0.0']]);
+  assert.deepEqual(load.packages.get('eq')!.map((p) => [p.version, p.synopsis]), [['1.0', 'eq 1.00'], ['1.0.0', 'eq 1.0.0-0']]);
+  assert.equal(load.packages.get('eq')![0]!.file, join(root, 'packages', 'eq', 'eq.1.00', 'opam'));
   assert.equal(load.warnings.length, 2);
-  assert.ok(load.warnings.some((w) => w.message.includes('eq.1.0 is kept') && w.message.includes('eq.1.00 ignored')));
-  assert.ok(load.warnings.some((w) => w.message.includes('eq.1.0.0 is kept') && w.message.includes('eq.1.0.0-0 ignored')));
+  assert.ok(load.warnings.some((w) => w.message.includes('listed, eq.1.0, defined by the opam file of eq.1.00')));
+  assert.ok(load.warnings.some((w) => w.message.includes('listed, eq.1.0.0, defined by the opam file of eq.1.0.0-0')));
 });
 
 test('a missing root or a folder that is not a repository is a usage error naming the argument', () => {
@@ -96,9 +97,10 @@ test('the real snapshot: 4,596 names, 18,792 versions, no error, one warning for
   assert.deepEqual(load.errors, []);
   assert.equal(load.warnings.length, 1);
   const w = load.warnings[0]!;
-  assert.match(w.message, /ocaml-variants\.5\.5\.0\+introcaml is kept and ocaml-variants\.5\.5\.0\+introcaml0 ignored/);
-  assert.ok(findPackage(load, 'ocaml-variants', '5.5.0+introcaml'));
+  assert.match(w.message, /listed, ocaml-variants\.5\.5\.0\+introcaml, defined by the opam file of ocaml-variants\.5\.5\.0\+introcaml0/);
+  const kept = findPackage(load, 'ocaml-variants', '5.5.0+introcaml')!;
   assert.equal(findPackage(load, 'ocaml-variants', '5.5.0+introcaml0')!.version, '5.5.0+introcaml');
+  assert.match(kept.synopsis ?? '', /alpha 0/, "the opam file of …+introcaml0, as opam's solver reads it");
   for (const [, list] of load.packages) {
     for (let i = 0; i + 1 < list.length; i++) assert.ok(compareVersions(list[i]!.version, list[i + 1]!.version) < 0);
   }

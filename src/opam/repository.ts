@@ -2,8 +2,10 @@
  * Loads opam repositories from disk: `packages/NAME/NAME.VERSION/opam` (or opam's flat
  * `packages/NAME.VERSION/opam`), with an optional `files/` folder beside each opam file. Several roots
  * are layered: for the same package version the FIRST root wins. Within one root, two folders whose
- * versions are equal in opam's order (`1.0` and `1.00`) define one package version, as in opam: the
- * first folder in sorted order is kept and a warning names both. A file that fails to parse is
+ * versions are equal in opam's order (`1.0` and `1.00`) define one package version, as in opam: it is
+ * listed under the first folder's version and defined by the last folder's opam file (sorted order), which
+ * is what opam 2.1.2 lists and solves with on the real repository (its package list keeps the first of
+ * equal versions, its map of opam files the last); a warning names both. A file that fails to parse is
  * recorded as an error and skipped; everything else loads.
  */
 import { createHash } from 'node:crypto';
@@ -170,9 +172,11 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
       if (!winner || !versionsEqual(winner.version, c.version)) {
         kept.push(c);
       } else if (winner.rootIndex === c.rootIndex) {
+        // Listed under the first folder's version, defined by the later folder's file.
+        kept[kept.length - 1] = { ...c, version: winner.version, folder: winner.folder };
         warnings.push({
           file: join(c.dir, 'opam'),
-          message: `versions ${winner.version} and ${c.version} are equal in opam's version order: ${winner.folder} is kept and ${c.folder} ignored`,
+          message: `versions ${winner.version} and ${c.version} are equal in opam's version order: as opam does, one package version is listed, ${winner.folder}, defined by the opam file of ${c.name}.${c.version}`,
         });
       }
       // A lower-priority root's version is shadowed by the overlay silently: that is what layering means.
