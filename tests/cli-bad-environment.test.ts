@@ -206,7 +206,8 @@ test('a full disk: a build filling it is an internal error (disk full, spurious)
     const baseline = ecocheck(check(repo, state, '1.0', ['well-behaved', 'fills-disk'], ['--baseline']));
     assert.equal(baseline.code, 0, baseline.stderr);
 
-    const candidate = ecocheck(check(repo, state, '2.0', ['well-behaved', 'fills-disk'], ['--format', 'json']));
+    // One build at a time: run beside fills-disk, well-behaved could hit the full disk too.
+    const candidate = ecocheck(check(repo, state, '2.0', ['well-behaved', 'fills-disk'], ['--format', 'json', '--jobs', '1']));
     assert.equal(candidate.code, 0, `a disk-full failure is no regression: ${candidate.stderr}`);
     const report = JSON.parse(candidate.stdout) as {
       regressionsFound: boolean;
