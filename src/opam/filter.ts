@@ -459,31 +459,40 @@ export function filterDependencyFormula(
   });
 }
 
-/** The variable environment opam uses for dependency filters (`OpamFilter.deps_var_env`). */
-export function dependencyVariables(flags: {
+/** The flags of a dependency formula's evaluation: which kinds of dependency are wanted. */
+export interface DependencyFlags {
   build: boolean;
   post: boolean;
   test: boolean;
   doc: boolean;
+  /** `with-dev-setup` (opam 2.2); false when not given. */
+  devSetup?: boolean;
   dev: boolean;
-}): VariableLookup {
-  return (packages, variable) => {
-    if (packages !== null) return undefined;
-    switch (variable) {
-      case 'build':
-        return flags.build;
-      case 'post':
-        return flags.post;
-      case 'with-test':
-        return flags.test;
-      case 'with-doc':
-        return flags.doc;
-      case 'dev':
-        return flags.dev;
-      default:
-        return undefined;
-    }
-  };
+}
+
+/** The value of a dependency-flag variable (`build`, `post`, `with-test`, …), or undefined for any other. */
+export function dependencyFlagValue(flags: DependencyFlags, variable: string): boolean | undefined {
+  switch (variable) {
+    case 'build':
+      return flags.build;
+    case 'post':
+      return flags.post;
+    case 'with-test':
+      return flags.test;
+    case 'with-doc':
+      return flags.doc;
+    case 'with-dev-setup':
+      return flags.devSetup ?? false;
+    case 'dev':
+      return flags.dev;
+    default:
+      return undefined;
+  }
+}
+
+/** The variable environment opam uses for dependency filters (`OpamFilter.deps_var_env`). */
+export function dependencyVariables(flags: DependencyFlags): VariableLookup {
+  return (packages, variable) => (packages !== null ? undefined : dependencyFlagValue(flags, variable));
 }
 
 // ---------------------------------------------------------------------------------------------------

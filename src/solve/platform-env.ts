@@ -5,7 +5,7 @@
  * a dependency filter using it counts as false, as in opam.
  */
 import type { OpamPackage } from '../opam/package-model.js';
-import type { VariableLookup, VariableValue } from '../opam/filter.js';
+import { dependencyFlagValue, type DependencyFlags, type VariableLookup, type VariableValue } from '../opam/filter.js';
 import { UsageError } from '../errors/usage-error.js';
 
 /**
@@ -45,14 +45,7 @@ function asValue(s: string): VariableValue {
   return s;
 }
 
-export interface DependencyFlags {
-  build: boolean;
-  post: boolean;
-  test: boolean;
-  doc: boolean;
-  devSetup: boolean;
-  dev: boolean;
-}
+export type { DependencyFlags };
 
 /**
  * The lookup for one package's filters. `globals` holds the platform (already merged with `--env`);
@@ -79,20 +72,8 @@ export function packageLookup(
         return pkg.version;
     }
     if (flags !== null) {
-      switch (variable) {
-        case 'build':
-          return flags.build;
-        case 'post':
-          return flags.post;
-        case 'with-test':
-          return flags.test;
-        case 'with-doc':
-          return flags.doc;
-        case 'with-dev-setup':
-          return flags.devSetup;
-        case 'dev':
-          return flags.dev;
-      }
+      const flag = dependencyFlagValue(flags, variable);
+      if (flag !== undefined) return flag;
     }
     const v = globals[variable];
     return v === undefined ? undefined : asValue(v);
