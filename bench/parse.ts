@@ -4,25 +4,16 @@
  * parse-only throughput from memory (best of 3), the heap held when every tree is kept, and print +
  * re-parse time.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { join } from 'node:path';
 import type { BenchSection } from './sections.js';
 import { reportFigure } from './report-figure.js';
-import { snapshotAvailable, snapshotRepo } from '../tests/support/snapshot.js';
+import { snapshotAvailable, snapshotRepo, opamFiles } from '../tests/support/snapshot.js';
 import { parseOpamFile } from '../src/opam/parser.js';
 import { printOpamFile } from '../src/opam/printer.js';
 import type { OpamFileAst } from '../src/opam/ast.js';
 
-function opamFiles(repo: string): string[] {
-  const files: string[] = [];
-  const packages = join(repo, 'packages');
-  for (const name of readdirSync(packages)) {
-    for (const version of readdirSync(join(packages, name))) files.push(join(packages, name, version, 'opam'));
-  }
-  return files;
-}
 
 export const parseSection: BenchSection = {
   name: 'parse',

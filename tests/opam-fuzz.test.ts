@@ -12,7 +12,8 @@ import { spawnSync } from 'node:child_process';
 import { parseOpamFile, parseOpamValue } from '../src/opam/parser.js';
 import { astEqual, printOpamFile } from '../src/opam/printer.js';
 import { OpamFormatError } from '../src/opam/parse-error.js';
-import { snapshotAvailable, snapshotRepo } from './support/snapshot.js';
+import { opamFiles, snapshotAvailable, snapshotRepo } from './support/snapshot.js';
+import { seededRandom as prng } from './support/prng.js';
 
 const SEED = 0x0ca3117;
 /**
@@ -23,17 +24,6 @@ const SEED = 0x0ca3117;
 const MAX_CPU_MS_PER_PARSE = 3000;
 const TEST_TIMEOUT_MS = 300_000;
 
-/** mulberry32: small, fast, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Outcome = 'parsed' | 'rejected';
 
@@ -80,14 +70,6 @@ function check(text: string, label: string, as: 'file' | 'value' = 'file'): Outc
   return outcome;
 }
 
-function opamFiles(repo: string): string[] {
-  const files: string[] = [];
-  const packages = join(repo, 'packages');
-  for (const name of readdirSync(packages).sort()) {
-    for (const version of readdirSync(join(packages, name)).sort()) files.push(join(packages, name, version, 'opam'));
-  }
-  return files;
-}
 
 const SPECIAL = ['[', ']', '{', '}', '(', ')', '"', '"""', '\\', '(*', '*)', '#', '\n', '\r', '\r\n', ':', '&', '|', '!', '?',
   '=', '>=', '+=', '=+=', '~', '-', '_', '+', '\t', ' ', 'é', '\u0000', '\ud83d', '0', '9', 'x', '\\x', '\\2'];

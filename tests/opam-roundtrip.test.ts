@@ -6,17 +6,8 @@ import { parseOpamFile, parseOpamValue } from '../src/opam/parser.js';
 import { astEqual, printOpamFile, printValue } from '../src/opam/printer.js';
 import { OpamFormatError } from '../src/opam/parse-error.js';
 import type { Span, Value } from '../src/opam/ast.js';
-import { snapshotAvailable, snapshotRepo } from './support/snapshot.js';
+import { opamFiles, snapshotAvailable, snapshotRepo } from './support/snapshot.js';
 
-/** packages/<name>/<name.version>/opam for every package version of the repository. */
-function opamFiles(repo: string): string[] {
-  const files: string[] = [];
-  const packages = join(repo, 'packages');
-  for (const name of readdirSync(packages).sort()) {
-    for (const version of readdirSync(join(packages, name)).sort()) files.push(join(packages, name, version, 'opam'));
-  }
-  return files;
-}
 
 const noSpan: Span = { start: { file: 'h', line: 1, column: 1 }, end: { file: 'h', line: 1, column: 1 } };
 const id = (name: string): Value => ({ kind: 'ident', name, span: noSpan });

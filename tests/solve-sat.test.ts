@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SatSolver, negLit, posLit, litVar, litIsNeg, type Lit, type Brancher } from '../src/solve/sat.js';
+import { seededRandom as rng } from './support/prng.js';
 
 /** Decides the lowest unassigned variable, false first (a plain, complete brancher). */
 const lowestFalse: Brancher = (s) => {
@@ -8,17 +9,6 @@ const lowestFalse: Brancher = (s) => {
   return 0;
 };
 
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bruteForceSat(n: number, clauses: Lit[][], assumptions: Lit[] = []): boolean {
   for (let m = 0; m < 1 << n; m++) {

@@ -8,6 +8,7 @@ import { versionSatisfies } from '../src/solve/universe.js';
 import { filterDependencyFormula } from '../src/opam/filter.js';
 import { evalFormula } from '../src/opam/formula.js';
 import { compilers, pkg, repo } from './solve-packages.js';
+import { seededRandom as rng } from './support/prng.js';
 
 function ids(ps: readonly OpamPackage[]): string[] {
   return ps.map(packageId);
@@ -233,17 +234,6 @@ test('admin-check mode: every package available, no compiler, with-test on by de
   assert.equal(i.isInstallable(find(load, 't.1')), true);
 });
 
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('installability agrees with brute force on random repositories, and solutions are valid', () => {
   const rand = rng(2024);

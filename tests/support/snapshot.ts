@@ -3,7 +3,7 @@
  * tests and benchmarks that need it. The tarball lives beside the project in ../shared/data and is never
  * copied into the project.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -40,4 +40,14 @@ export function snapshotRepo(): string {
     rmSync(staging, { recursive: true, force: true });
   }
   return dest;
+}
+
+/** `packages/NAME/NAME.VERSION/opam` for every package version of a repository, in sorted order. */
+export function opamFiles(repo: string): string[] {
+  const files: string[] = [];
+  const packages = join(repo, 'packages');
+  for (const name of readdirSync(packages).sort()) {
+    for (const version of readdirSync(join(packages, name)).sort()) files.push(join(packages, name, version, 'opam'));
+  }
+  return files;
 }
