@@ -4,7 +4,7 @@
  * `@ECOSYSTEM@` placeholder of its `file://` source addresses replaced by the copy's absolute path,
  * so the local tarball sources resolve. The fixture folder itself is never written.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFixtureRepository, type FixtureCopy } from './fixture-copy.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from './snapshot.js';
@@ -15,33 +15,12 @@ export const ecosystemFixture = join(projectRoot, 'fixtures', 'ecosystem');
 
 export const ECOSYSTEM_PLACEHOLDER = '@ECOSYSTEM@';
 
-export interface EcosystemCopy {
-  /** Repository root of the copy (holds `repo` and `packages/`). */
-  root: string;
-  /** Removes the copy. */
-  dispose(): void;
-}
+export type EcosystemCopy = FixtureCopy;
 
-function opamFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir)) {
-    const p = join(dir, entry);
-    if (statSync(p).isDirectory()) {
-      if (entry !== 'files') out.push(...opamFiles(p));
-    } else if (entry === 'opam') out.push(p);
-  }
-  return out;
-}
 
 /** A fresh instantiated copy of the fixture ecosystem (under `parent`, default the temp dir). */
 export function instantiateEcosystem(parent: string = tmpdir()): EcosystemCopy {
-  const root = mkdtempSync(join(parent, 'ecocheck-ecosystem-'));
-  cpSync(ecosystemFixture, root, { recursive: true });
-  for (const file of opamFiles(join(root, 'packages'))) {
-    const text = readFileSync(file, 'utf8');
-    if (text.includes(ECOSYSTEM_PLACEHOLDER)) writeFileSync(file, text.split(ECOSYSTEM_PLACEHOLDER).join(root));
-  }
-  return { root, dispose: () => rmSync(root, { recursive: true, force: true }) };
+  return copyFixtureRepository(ecosystemFixture, 'ecocheck-ecosystem-', (root) => ({ [ECOSYSTEM_PLACEHOLDER]: root }), parent);
 }
 
 const loads = new Map<string, RepositoryLoad>();

@@ -4,7 +4,7 @@
  * for a test: copied into a fresh temp directory with the placeholders of its opam files replaced
  * (`@MARKER@`, `@PORT@`, `@OUTSIDE@`, `@HOME@`, `@REPO@`). The fixture folder itself is never written.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFixtureRepository, type FixtureCopy } from './fixture-copy.js';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from './snapshot.js';
@@ -22,38 +22,21 @@ export interface HostileRepoOptions {
   home?: string;
 }
 
-export interface HostileRepoCopy {
-  /** Repository root of the copy (holds `repo` and `packages/`). */
-  root: string;
-  dispose(): void;
-}
+export type HostileRepoCopy = FixtureCopy;
 
-function opamFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir)) {
-    const p = join(dir, entry);
-    if (statSync(p).isDirectory()) {
-      if (entry !== 'files') out.push(...opamFiles(p));
-    } else if (entry === 'opam') out.push(p);
-  }
-  return out;
-}
 
 /** A fresh instantiated copy of the hostile repository (under `parent`, default the temp dir). */
 export function instantiateHostileRepo(options: HostileRepoOptions, parent: string = tmpdir()): HostileRepoCopy {
-  const root = mkdtempSync(join(parent, 'ecocheck-hostile-repo-'));
-  cpSync(hostileRepoFixture, root, { recursive: true });
-  const values: Record<string, string> = {
-    '@MARKER@': String(options.marker),
-    '@PORT@': String(options.port ?? 9),
-    '@OUTSIDE@': options.outside,
-    '@HOME@': options.home ?? homedir(),
-    '@REPO@': root,
-  };
-  for (const file of opamFiles(join(root, 'packages'))) {
-    let text = readFileSync(file, 'utf8');
-    for (const [placeholder, value] of Object.entries(values)) text = text.split(placeholder).join(value);
-    writeFileSync(file, text);
-  }
-  return { root, dispose: () => rmSync(root, { recursive: true, force: true }) };
+  return copyFixtureRepository(
+    hostileRepoFixture,
+    'ecocheck-hostile-repo-',
+    (root) => ({
+      '@MARKER@': String(options.marker),
+      '@PORT@': String(options.port ?? 9),
+      '@OUTSIDE@': options.outside,
+      '@HOME@': options.home ?? homedir(),
+      '@REPO@': root,
+    }),
+    parent,
+  );
 }
