@@ -168,15 +168,17 @@ test('fields of the wrong shape are positioned errors', () => {
   expectError('depends: ["a"]\ndepends: ["b"]\n', 2, 1, /duplicate field depends/);
 });
 
-test('opam cleanups: depopts and conflicts become disjunctions, with a warning', () => {
+test('opam cleanups: depopts and conflicts become disjunctions, with a warning; unknown flags are kept, with a warning', () => {
   const { pkg, warnings } = packageFromAstWithWarnings(
     parseOpamFile('opam-version: "2.0"\ndepopts: ["a" & "b"]\nconflicts: ["c" & "d" | "e"]\nflags: [deprecated verbose]\n', FILE),
     meta,
   );
   assert.equal(packageFormulaToString(pkg.depopts), '"a" | "b"');
   assert.equal(packageFormulaToString(pkg.conflicts), '"c" | "d" | "e"');
-  assert.deepEqual(pkg.flags, ['verbose']);
+  // opam keeps an unknown flag (Pkgflag_Unknown); the solver reads `deprecated` as a preference.
+  assert.deepEqual(pkg.flags, ['deprecated', 'verbose']);
   assert.equal(warnings.length, 3);
+  assert.ok(warnings.some((w) => /Unknown package flags deprecated/.test(w)));
 });
 
 test('legacy depexts and build-test forms', () => {

@@ -33,7 +33,11 @@ export interface PackageMeta {
   contentHash: string;
 }
 
-/** Package flags opam 2.1 knows (`pkg_flag_of_string`); others are ignored with a warning. */
+/**
+ * Package flags opam 2.1 knows (`pkg_flag_of_string`). Others are kept, as opam keeps them
+ * (`Pkgflag_Unknown`), with a lint warning: `deprecated` (opam 2.2's) among them, which the solver
+ * treats like avoid-version.
+ */
 export const KNOWN_FLAGS = ['light-uninstall', 'verbose', 'plugin', 'compiler', 'conf', 'avoid-version'] as const;
 
 function err(span: Span, message: string): OpamFormatError {
@@ -292,8 +296,8 @@ const FIELDS: Record<string, FieldReader> = {
       return f.name;
     });
     const unknown = flags.filter((f) => !(KNOWN_FLAGS as readonly string[]).includes(f));
-    if (unknown.length > 0) ctx.warnings.push(`Unknown package flags ${unknown.join(', ')} ignored`);
-    for (const f of flags) if (!unknown.includes(f) && !p.flags.includes(f)) p.flags.push(f);
+    if (unknown.length > 0) ctx.warnings.push(`Unknown package flags ${unknown.join(', ')} (opam 2.1 gives them no meaning)`);
+    for (const f of flags) if (!p.flags.includes(f)) p.flags.push(f);
   },
   tags: (v, _p, ctx) => {
     ctx.tags = listItems(v, 1, 'tags').map((t) => str(t, 'a tag'));
