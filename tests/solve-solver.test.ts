@@ -7,7 +7,7 @@ import { compareVersions } from '../src/opam/version.js';
 import { versionSatisfies } from '../src/solve/universe.js';
 import { filterDependencyFormula } from '../src/opam/filter.js';
 import { evalFormula } from '../src/opam/formula.js';
-import { compilers, pkg, repo } from './solve-packages.js';
+import { compilers, pkg, repo } from './support/solve-packages.js';
 import { seededRandom as rng } from './support/prng.js';
 
 function ids(ps: readonly OpamPackage[]): string[] {

@@ -2,9 +2,9 @@
  * Small in-memory repositories for the solver tests: packages written with opam syntax for their
  * formula fields, everything else defaulted.
  */
-import type { OpamPackage } from '../src/opam/package-model.js';
-import { parseOpamValue } from '../src/opam/parser.js';
-import { filterFromValue, packageFormulaFromValue } from '../src/opam/filter.js';
+import type { OpamPackage } from '../../src/opam/package-model.js';
+import { parseOpamFile } from '../../src/opam/parser.js';
+import { packageFromAst } from '../../src/opam/package-from-ast.js';
 
 export interface PackageSpec {
   depends?: string;
@@ -16,44 +16,22 @@ export interface PackageSpec {
   url?: string;
 }
 
+/** `NAME.VERSION` with the given fields, read through the real parser and package model. */
 export function pkg(id: string, spec: PackageSpec = {}): OpamPackage {
   const dot = id.indexOf('.');
   const name = id.slice(0, dot);
   const version = id.slice(dot + 1);
   const file = `packages/${name}/${id}/opam`;
-  const formula = (text: string | undefined, kind: 'conj' | 'disj') =>
-    text === undefined ? ({ kind: 'empty' } as const) : packageFormulaFromValue(parseOpamValue(`[${text}]`, file), kind);
-  return {
-    name,
-    version,
-    file,
-    repository: 'test',
-    filesDir: null,
-    contentHash: id,
-    opamVersion: '2.0',
-    depends: formula(spec.depends, 'conj'),
-    depopts: formula(spec.depopts, 'disj'),
-    conflicts: formula(spec.conflicts, 'disj'),
-    conflictClass: spec.conflictClass ?? [],
-    available: spec.available === undefined ? { kind: 'bool', value: true } : filterFromValue(parseOpamValue(spec.available, file)),
-    flags: spec.flags ?? [],
-    build: [],
-    install: [],
-    remove: [],
-    runTest: [],
-    patches: [],
-    substs: [],
-    extraFiles: [],
-    extraSources: [],
-    url: spec.url === undefined ? null : { src: spec.url, checksums: [], mirrors: [] },
-    depexts: [],
-    setenv: [],
-    buildEnv: [],
-    synopsis: null,
-    extensions: {},
-    ast: { file, items: [] },
-    fieldSpans: {},
-  };
+  const lines = ['opam-version: "2.0"'];
+  if (spec.depends !== undefined) lines.push(`depends: [${spec.depends}]`);
+  if (spec.depopts !== undefined) lines.push(`depopts: [${spec.depopts}]`);
+  if (spec.conflicts !== undefined) lines.push(`conflicts: [${spec.conflicts}]`);
+  if (spec.available !== undefined) lines.push(`available: ${spec.available}`);
+  if (spec.flags !== undefined) lines.push(`flags: [${spec.flags.join(' ')}]`);
+  if (spec.conflictClass !== undefined) lines.push(`conflict-class: [${spec.conflictClass.map((c) => JSON.stringify(c)).join(' ')}]`);
+  if (spec.url !== undefined) lines.push(`url { src: ${JSON.stringify(spec.url)} }`);
+  const ast = parseOpamFile(`${lines.join('\n')}\n`, file);
+  return packageFromAst(ast, { name, version, file, repository: 'test', filesDir: null, contentHash: id });
 }
 
 /** A load-like object: packages by name, ascending version (as the repository loader returns). */
