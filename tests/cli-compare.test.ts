@@ -242,3 +242,33 @@ test('--compiler ./tree: a local compiler source tree is built as the compiler p
     rmSync(state, { recursive: true, force: true });
   }
 });
+
+test('missing system packages (depexts) are binned apart: named first in the reason and as their own error cluster', () => {
+  const eco = instantiateEcosystem();
+  const state = mkdtempSync(join(tmpdir(), 'ecocheck-depexts-'));
+  try {
+    // Two packages lacking the same (nonexistent) Debian package, failing with different compiler-ish
+    // errors; one whose depext is installed (bash) and fails for its own reason; one lacking a package
+    // only on another platform.
+    const failing = (msg: string) => `build: ["sh" "-c" "echo 'Error: ${msg}'; exit 1"]\n`;
+    addPackage(eco.root, 'needs-gmp', `depends: ["ocaml"]\ndepexts: [["ecocheck-no-such-libgmp-dev"] {os-family = "debian"}]\n${failing('gmp.h: No such file')}`);
+    addPackage(eco.root, 'needs-gmp-too', `depends: ["ocaml"]\ndepexts: [["ecocheck-no-such-libgmp-dev"] {os-family = "debian"}]\n${failing('cannot find -lgmp')}`);
+    addPackage(eco.root, 'has-bash', `depends: ["ocaml"]\ndepexts: [["bash"] {os-family = "debian"}]\n${failing('a bug of its own')}`);
+    addPackage(eco.root, 'alpine-only', `depends: ["ocaml"]\ndepexts: [["ecocheck-no-such-apk"] {os-distribution = "alpine"}]\nbuild: ["true"]\n`);
+    const targets = ['needs-gmp', 'needs-gmp-too', 'has-bash', 'alpine-only'];
+    const r = ecocheck(['check', '--compiler', '1.0', '--repo', eco.root, '--state-dir', state, '--format', 'json', ...sandboxArgs, ...targets]);
+    assert.equal(r.code, 0, r.stderr);
+    const run = JSON.parse(r.stdout) as { clusters: { signature: string; packages: string[] }[]; results?: unknown };
+    const clusters = Object.fromEntries(run.clusters.map((c) => [c.signature, c.packages]));
+    assert.deepEqual(clusters, {
+      'missing system packages (depexts): ecocheck-no-such-libgmp-dev': ['needs-gmp-too.1.0', 'needs-gmp.1.0'],
+      'Error: a bug of its own': ['has-bash.1.0'],
+    });
+    const log = ecocheck(['log', 'needs-gmp', '--state-dir', state]);
+    assert.match(log.stdout, /# depexts: ecocheck-no-such-libgmp-dev; not installed: ecocheck-no-such-libgmp-dev/);
+    assert.match(ecocheck(['log', 'has-bash', '--state-dir', state]).stdout, /# depexts: bash \(all installed\)/);
+  } finally {
+    eco.dispose();
+    rmSync(state, { recursive: true, force: true });
+  }
+});

@@ -25,6 +25,7 @@ import { packageId } from '../opam/package-model.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import { runProcess, type ProcessResult } from './process-runner.js';
 import { classifyFailure, type CommandPhase } from './failure-evidence.js';
+import { MISSING_SYSTEM_PACKAGES, missingSystemPackages, requiredSystemPackages } from './system-packages.js';
 import { BuildLog } from './build-log.js';
 import { DownloadCache } from './download-cache.js';
 import { fetchExtraSourceInto, fetchSourceInto, FetchError, type FetchContext } from './source-fetcher.js';
@@ -147,6 +148,7 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
 
   let prefix: string | null = null;
   let lastExit: number | null = null;
+  let missingSystem: string[] = [];
   const finish = (status: JobStatus, reason: string, exitCode: number | null): BuildOutcome => {
     log.line(`# ${status}${reason ? `: ${reason}` : ''} (${elapsed()} ms)`);
     return {
@@ -196,6 +198,13 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
       buildDir,
     };
     const lookup = packageVariableLookup({ ...scopeBase, self: selfPackage } satisfies VariableScope);
+    // System packages: recorded now, and named first if the build then fails.
+    const wantedSystem = requiredSystemPackages(pkg, lookup);
+    const lacking = missingSystemPackages(wantedSystem, options.platformVariables);
+    if (wantedSystem.length > 0) {
+      log.line(`# depexts: ${wantedSystem.join(' ')}${lacking === null ? ' (not checked on this host)' : lacking.length > 0 ? `; not installed: ${lacking.join(' ')}` : ' (all installed)'}`);
+    }
+    missingSystem = lacking ?? [];
     const envPackages: EnvironmentPackage[] = closure.map((d) => {
       const self = installed.get(d.job.package.name) as VariablePackage;
       return {
@@ -359,7 +368,15 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
     return finish('ok', '', lastExit ?? 0);
   } catch (e) {
     discardPrefix(options.storeDir, job.key);
-    if (e instanceof JobFailure) return finish(e.status, e.reason, e.exitCode ?? (e.status === 'internal-error' ? null : lastExit));
+    if (e instanceof JobFailure) {
+      const exitCode = e.exitCode ?? (e.status === 'internal-error' ? null : lastExit);
+      if (missingSystem.length > 0 && (e.status === 'build-failed' || e.status === 'install-failed')) {
+        // In the log's tail, where reports read the first error.
+        log.line(`# ${MISSING_SYSTEM_PACKAGES} ${missingSystem.join(' ')}`);
+        return finish(e.status, oneLine(`${MISSING_SYSTEM_PACKAGES} ${missingSystem.join(' ')}; ${e.reason}`), exitCode);
+      }
+      return finish(e.status, e.reason, exitCode);
+    }
     const message = e instanceof Error ? e.message : String(e);
     log.line(`internal error: ${e instanceof Error && e.stack ? e.stack : message}`);
     return finish('internal-error', oneLine(`internal error while building ${job.id}: ${message}`), null);

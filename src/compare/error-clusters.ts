@@ -3,6 +3,7 @@
  * packages reads the same ("Unbound module Stream" once, with its forty packages).
  */
 import { OWN_FAILURE_STATUSES, type PackageRunResult } from '../results/taxonomy.js';
+import { MISSING_SYSTEM_PACKAGES } from '../build/system-packages.js';
 
 /** Errors that name the cause itself; the first one in the log wins. */
 const STRONG_ERROR_PATTERNS: RegExp[] = [
@@ -70,7 +71,8 @@ function logLines(logTail: string): string[] {
 }
 
 /**
- * The first error of a build log: the first line naming a cause (OCaml `Error:`, a C compiler or linker
+ * The first error of a build log: the system packages the build lacked (the builder's note), else the
+ * first line naming a cause (OCaml `Error:`, a C compiler or linker
  * error, a missing command, an uncaught exception, configure's error); failing that, the first make or
  * opam failure line; failing that, the last non-empty line. Null for an empty log.
  * An `Error:` with nothing after it is joined with the next line.
@@ -84,6 +86,9 @@ export function firstError(logTail: string): string | null {
 const MAX_ERROR_LENGTH = 400;
 
 function findFirstError(lines: string[]): string | null {
+  // Missing system packages come first: their own bin, whatever error they then caused.
+  const depexts = lines.find((l) => l.startsWith(`# ${MISSING_SYSTEM_PACKAGES}`));
+  if (depexts !== undefined) return depexts.slice(2).trim();
   const found = (patterns: RegExp[]): string | null => {
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i];
