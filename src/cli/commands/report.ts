@@ -2,6 +2,7 @@
  * `ecocheck report`: the report of a recorded run, compared with its baseline when it has one, in any
  * format (terminal, markdown for a pull-request comment, json, html). Exit 1 when something regressed.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../../errors/usage-error.js';
@@ -46,6 +47,7 @@ export const registerReport: RegisterCommand = (program: Command, setExitCode) =
     .action((opts: ReportOptions) => {
       const format = parseReportFormat(opts.format);
       const paths = resolveStatePaths({ stateDir: opts.stateDir });
+      if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database}): run \`ecocheck check --baseline\` first`);
       const db = openStore(paths.database, true);
       try {
         const run = opts.run !== undefined ? requireRun(db, parseRunId(opts.run, '--run'), '--run') : newestRun(db);
