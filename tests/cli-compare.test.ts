@@ -272,3 +272,27 @@ test('missing system packages (depexts) are binned apart: named first in the rea
     rmSync(state, { recursive: true, force: true });
   }
 });
+
+test('a candidate with the compiler under test in an overlay compares with the baseline of the repository behind it', () => {
+  const eco = instantiateEcosystem();
+  const state = mkdtempSync(join(tmpdir(), 'ecocheck-overlay-'));
+  const overlay = join(state, 'overlay');
+  try {
+    // The overlay holds only the compiler under test (here the fixture's 2.0, re-synopsised).
+    const from = join(eco.root, 'packages', 'ocaml-base-compiler', 'ocaml-base-compiler.2.0');
+    const to = join(overlay, 'packages', 'ocaml-base-compiler', 'ocaml-base-compiler.2.0');
+    mkdirSync(join(to, 'files'), { recursive: true });
+    writeFileSync(join(overlay, 'repo'), 'opam-version: "2.0"\n');
+    writeFileSync(join(to, 'opam'), readFileSync(join(from, 'opam'), 'utf8').replace(/^synopsis: .*$/m, 'synopsis: "the compiler under test"'));
+    for (const f of ['Makefile', 'compiler.in', 'stdlib.fml']) writeFileSync(join(to, 'files', f), readFileSync(join(from, 'files', f)));
+    const common = ['--state-dir', state, '--jobs', '2', ...sandboxArgs];
+    assert.equal(ecocheck(['check', '--baseline', '--compiler', '1.0', '--repo', eco.root, 'chain-a', 'stdext', ...common]).code, 0);
+    const cand = ecocheck(['check', '--compiler', '2.0', '--repo', overlay, '--repo', eco.root, '--format', 'json', 'chain-a', 'stdext', ...common]);
+    assert.equal(cand.code, 1, cand.stderr);
+    assert.doesNotMatch(cand.stderr, /no baseline/);
+    assert.deepEqual(categories(JSON.parse(cand.stdout) as JsonComparison), { 'chain-a': 'regressed', stdext: 'still-ok' });
+  } finally {
+    eco.dispose();
+    rmSync(state, { recursive: true, force: true });
+  }
+});

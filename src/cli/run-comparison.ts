@@ -45,14 +45,20 @@ export function runSide(db: Db, run: RunInfo): RunSide {
   return { runId: run.id, label: runLabel(run), compiler: run.compilerSpec, results: loadRunResults(db, run.id) };
 }
 
-/** The newest finished baseline for the same repositories and targets (never the run itself). */
+/**
+ * The baseline a run compares with: the newest finished baseline of the same targets over the same
+ * repositories; failing that, over the repositories the run layers overlays in front of (the compiler
+ * under test in an overlay, `--repo overlay --repo opam-repository`, against a baseline of
+ * opam-repository). Never the run itself.
+ */
 export function findBaseline(db: Db, run: Pick<RunInfo, 'id' | 'repositories' | 'targets'>): RunInfo | null {
-  const repos = JSON.stringify(run.repositories);
   const targets = JSON.stringify(run.targets);
-  for (const b of listRuns(db, { kind: 'baseline', status: 'finished' })) {
-    if (b.id !== run.id && JSON.stringify(b.repositories) === repos && JSON.stringify(b.targets) === targets) return b;
-  }
-  return null;
+  const candidates = listRuns(db, { kind: 'baseline', status: 'finished' }).filter((b) => b.id !== run.id && JSON.stringify(b.targets) === targets);
+  const same = (b: RunInfo) => JSON.stringify(b.repositories) === JSON.stringify(run.repositories);
+  const underOverlays = (b: RunInfo) =>
+    b.repositories.length < run.repositories.length &&
+    JSON.stringify(run.repositories.slice(run.repositories.length - b.repositories.length)) === JSON.stringify(b.repositories);
+  return candidates.find(same) ?? candidates.find(underOverlays) ?? null;
 }
 
 /** The retry runs recorded for a candidate run, oldest first. */
