@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeLimits, runProcess, type ProcessRequest } from '../src/build/process-runner.js';
 import { classifyFailure, scanOutputEvidence } from '../src/build/failure-evidence.js';
+import { processesWith } from './support/processes.js';
 
 const PATH = '/usr/local/bin:/usr/bin:/bin';
 const MiB = 1024 * 1024;
@@ -19,22 +20,6 @@ function request(dir: string, argv: string[], extra: Partial<ProcessRequest> = {
   return { argv, cwd: dir, env: { PATH }, logFile: join(dir, 'job.log'), ...extra };
 }
 
-/** Living (non-zombie) processes whose command line contains `marker`. */
-function processesWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (cmdline.includes(marker) && state !== 'Z') found.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return found;
-}
 
 /** A number unlikely to appear in any other process's command line (used as a sleep duration). */
 function uniqueMarker(): string {

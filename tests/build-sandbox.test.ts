@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runProcess, sandboxAvailable, type ProcessRequest } from '../src/build/process-runner.js';
 import { classifyFailure } from '../src/build/failure-evidence.js';
 import { describeProcessLimit } from '../src/build/resource-limits.js';
+import { processesWith } from './support/processes.js';
 
 const available = sandboxAvailable();
 const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
@@ -59,22 +60,6 @@ function snapshot(dir: string, skipDirs: string[]): Map<string, string> {
   return out;
 }
 
-/** Living (non-zombie) processes whose command line contains `marker`. */
-function processesWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (cmdline.includes(marker) && state !== 'Z') found.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return found;
-}
 
 function uniqueMarker(): string {
   return String(700000 + Math.floor(Math.random() * 10000) * 10 + (process.pid % 10));

@@ -1,49 +1,23 @@
 /**
- * Hand-built packages and solutions for the plan, scheduler and store tests: the smallest OpamPackage
- * values the plan reads (name, version, content hash, files folder), and solutions built from a
+ * Packages and solutions for the plan, scheduler and store tests: small packages read from opam text
+ * (name, version, content hash, files folder are what the plan reads), and solutions built from a
  * dependency table the way the solver reports them.
  */
 import { createHash } from 'node:crypto';
 import type { OpamPackage } from '../../src/opam/package-model.js';
+import { parseOpamFile } from '../../src/opam/parser.js';
+import { packageFromAst } from '../../src/opam/package-from-ast.js';
 import type { Solution } from '../../src/solve/solution.js';
 import type { TargetOutcome } from '../../src/plan/build-plan.js';
 
+/** `NAME.VERSION` read from `opamText` through the real parser and package model. */
 export function fakePackage(id: string, opamText = `opam-version: "2.0"\n# ${id}\n`, filesDir: string | null = null): OpamPackage {
   const dot = id.indexOf('.');
   const name = id.slice(0, dot);
   const version = id.slice(dot + 1);
-  const empty = { kind: 'empty' } as const;
-  return {
-    name,
-    version,
-    file: `/fake/packages/${name}/${id}/opam`,
-    repository: '/fake',
-    filesDir,
-    contentHash: createHash('sha256').update(opamText).digest('hex'),
-    opamVersion: '2.0',
-    depends: empty,
-    depopts: empty,
-    conflicts: empty,
-    conflictClass: [],
-    available: { kind: 'bool', value: true },
-    flags: [],
-    build: [],
-    install: [],
-    remove: [],
-    runTest: [],
-    patches: [],
-    substs: [],
-    extraFiles: [],
-    extraSources: [],
-    url: null,
-    depexts: [],
-    setenv: [],
-    buildEnv: [],
-    synopsis: null,
-    extensions: {},
-    ast: { items: [] } as unknown as OpamPackage['ast'],
-    fieldSpans: {},
-  };
+  const file = `/fake/packages/${name}/${id}/opam`;
+  const contentHash = createHash('sha256').update(opamText).digest('hex');
+  return packageFromAst(parseOpamFile(opamText, file), { name, version, file, repository: '/fake', filesDir, contentHash });
 }
 
 /**
