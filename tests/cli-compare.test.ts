@@ -296,3 +296,43 @@ test('a candidate with the compiler under test in an overlay compares with the b
     rmSync(state, { recursive: true, force: true });
   }
 });
+
+test('--with-test: a target is built with its tests (with-test true, run-test: run, test dependencies in), its dependents without', () => {
+  const eco = instantiateEcosystem();
+  const state = mkdtempSync(join(tmpdir(), 'ecocheck-with-test-'));
+  try {
+    addPackage(
+      eco.root,
+      'tested',
+      [
+        'depends: ["ocaml" "stdext" {with-test}]',
+        'build: [["sh" "-c" "echo building"] ["sh" "-c" "touch built-for-tests"] {with-test}]',
+        `run-test: [["sh" "-c" "test -e built-for-tests && echo 'Error: 1 of 3 tests failed' && exit 1"]]`,
+        '',
+      ].join('\n'),
+    );
+    addPackage(eco.root, 'uses-tested', 'depends: ["ocaml" "tested"]\nbuild: ["true"]\n');
+    const common = ['--repo', eco.root, '--state-dir', state, '--jobs', '2', '--compiler', '1.0', '--format', 'json', ...sandboxArgs];
+    interface Run {
+      results: { id: string; status: string; reason: string }[];
+    }
+    const statusOf = (r: { stdout: string }) => Object.fromEntries((JSON.parse(r.stdout) as Run).results.map((x) => [x.id, x.status]));
+
+    const plain = ecocheck(['check', 'tested', 'uses-tested', ...common]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(statusOf(plain), { 'tested.1.0': 'ok', 'uses-tested.1.0': 'ok' });
+    assert.doesNotMatch(plain.stderr, /stdext/, 'a with-test dependency is not built without --with-test');
+
+    const tested = ecocheck(['check', '--with-test', 'tested', 'uses-tested', ...common]);
+    assert.equal(tested.code, 0, tested.stderr);
+    // The target's tests fail; its dependent is built against tested built without tests, which is ok.
+    assert.deepEqual(statusOf(tested), { 'tested.1.0': 'build-failed', 'uses-tested.1.0': 'ok' });
+    assert.match((JSON.parse(tested.stdout) as Run).results.find((r) => r.id === 'tested.1.0')!.reason, /1 of 3 tests failed/);
+    assert.match(tested.stderr, /ok stdext\.1\.0/, 'the test dependency is built');
+    const log = ecocheck(['log', 'tested', '--state-dir', state]);
+    assert.match(log.stdout, /## test\n/);
+  } finally {
+    eco.dispose();
+    rmSync(state, { recursive: true, force: true });
+  }
+});

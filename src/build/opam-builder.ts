@@ -196,6 +196,7 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
       config: new Map(),
       installed: false,
       buildDir,
+      runTests: job.runTests === true,
     };
     const lookup = packageVariableLookup({ ...scopeBase, self: selfPackage } satisfies VariableScope);
     // System packages: recorded now, and named first if the build then fails.
@@ -322,11 +323,15 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
     }
 
     // Build and install commands.
-    for (const [phase, commands] of [
-      ['build', pkg.build],
-      ['install', pkg.install],
+    // Tests run between build and install, as opam runs them (`--with-test` targets only); a failing
+    // test fails the build.
+    for (const [section, phase, commands] of [
+      ['build', 'build', pkg.build],
+      ['test', 'build', job.runTests === true ? pkg.runTest : []],
+      ['install', 'install', pkg.install],
     ] as const) {
-      log.section(phase);
+      if (section === 'test' && commands.length === 0) continue;
+      log.section(section);
       for (const argv of expandCommands(commands, lookup)) {
         const result = await run(argv, buildDir, phase);
         const c = classifyFailure(result, phase);

@@ -33,6 +33,8 @@ export interface VariablePackage {
   installed: boolean;
   /** Its build directory, while it is being built. */
   buildDir: string | null;
+  /** Built with its tests (a `--with-test` target): `with-test` is true in its build. */
+  runTests?: boolean;
 }
 
 export interface VariableScope {
@@ -76,6 +78,7 @@ export function isDevPackage(pkg: OpamPackage): boolean {
 function globalVariable(scope: VariableScope, variable: string): VariableValue {
   switch (variable) {
     case 'with-test':
+      return scope.self.runTests === true;
     case 'with-doc':
     case 'with-dev-setup':
       return false;

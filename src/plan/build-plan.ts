@@ -58,6 +58,7 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
     for (const p of solution.packages) byId.set(packageId(p), p);
     const keyOf = new Map<string, string>();
     const visiting = new Set<string>();
+    const targetId = packageId(solution.target);
     const visit = (id: string): string => {
       const known = keyOf.get(id);
       if (known !== undefined) return known;
@@ -70,7 +71,8 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
       for (const d of depIds) depKeys.push(visit(d));
       visiting.delete(id);
       const uniqueDeps = [...new Set(depKeys)].sort();
-      const key = jobKey(contextHash, pkg, filesHashes.hash(pkg.filesDir), uniqueDeps);
+      const runTests = ctx.testTargets === true && id === targetId;
+      const key = jobKey(contextHash, pkg, filesHashes.hash(pkg.filesDir), uniqueDeps, runTests);
       keyOf.set(id, key);
       if (!jobs.has(key)) {
         const closureSet = new Set<string>();
@@ -80,7 +82,7 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
         }
         const closure = [...closureSet].sort((a, b) => order.get(a)! - order.get(b)!);
         order.set(key, jobs.size);
-        jobs.set(key, { key, id, package: pkg, dependencies: uniqueDeps, closure });
+        jobs.set(key, runTests ? { key, id, package: pkg, dependencies: uniqueDeps, closure, runTests } : { key, id, package: pkg, dependencies: uniqueDeps, closure });
       }
       return key;
     };

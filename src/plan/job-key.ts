@@ -11,6 +11,8 @@ export interface KeyContext {
   builderVersion: string;
   /** The platform variables the builds see (os, arch, …), after `--env` overrides. */
   platform: Record<string, string>;
+  /** `--with-test`: the targets' jobs run their tests (only theirs: a different key, the same deps). */
+  testTargets?: boolean;
 }
 
 /** sha256 of the builder version and the platform variables (sorted): shared by every job of a plan. */
@@ -21,9 +23,10 @@ export function keyContextHash(ctx: KeyContext): string {
   return h.digest('hex');
 }
 
-export function jobKey(contextHash: string, pkg: OpamPackage, filesHash: string, dependencyKeys: readonly string[]): string {
+export function jobKey(contextHash: string, pkg: OpamPackage, filesHash: string, dependencyKeys: readonly string[], runTests = false): string {
   const h = createHash('sha256');
   h.update(`${contextHash}\0${pkg.name}\0${pkg.version}\0${pkg.contentHash}\0${filesHash}\0`);
   for (const k of [...dependencyKeys].sort()) h.update(`${k}\0`);
+  if (runTests) h.update('run-tests\0');
   return h.digest('hex');
 }

@@ -15,6 +15,11 @@ export interface Job {
   dependencies: string[];
   /** Keys of every job reachable through `dependencies`, in build order: the environment of the build. */
   closure: string[];
+  /**
+   * A target checked with `--with-test`: its build sees `with-test` true and runs its `run-test:`
+   * commands, as `opam install --with-test` does for the packages asked for.
+   */
+  runTests?: boolean;
 }
 
 export interface Plan {

@@ -98,7 +98,7 @@ export function preparePlan(targets: string[], opts: PlanOptions, builderVersion
     throw err;
   }
   const solveMs = performance.now() - t1;
-  const keyContext: KeyContext = { builderVersion, platform: { ...solver.variables } };
+  const keyContext: KeyContext = { builderVersion, platform: { ...solver.variables }, testTargets: opts.withTest === true };
   const filesHashes = new FilesDirHashCache();
   const t2 = performance.now();
   let plan: Plan;
