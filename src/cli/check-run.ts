@@ -14,7 +14,7 @@ import type { Job } from '../plan/job.js';
 import { runPlan } from '../run/scheduler.js';
 import { ProgressReporter } from '../run/progress.js';
 import type { CachedResult } from '../run/job-record.js';
-import { openDatabase, type Db } from '../store/database.js';
+import type { Db } from '../store/database.js';
 import { StoreError } from '../store/store-error.js';
 import { acquireRunLock } from '../store/run-lock.js';
 import { createRun, finishRun, markAbandonedRuns } from '../store/runs.js';
@@ -54,15 +54,6 @@ export interface RunDone {
   interrupted: boolean;
 }
 
-/** Opens the database, turning a store problem (corrupt, foreign, unwritable) into one clear line. */
-export function openStore(file: string, readonly = false): Db {
-  try {
-    return openDatabase(file, { readonly });
-  } catch (err) {
-    if (err instanceof StoreError) throw new UsageError(err.message);
-    throw err;
-  }
-}
 
 /** Checks the sandbox up front: missing bubblewrap is a usage error that says how to install it. */
 export function checkSandbox(sandbox: boolean): void {

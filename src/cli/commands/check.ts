@@ -12,7 +12,8 @@ import { getRun, runStatusCounts } from '../../store/runs.js';
 import { JOB_STATUSES } from '../../results/taxonomy.js';
 import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { checkSandbox, executeRun, openStore, type BuildSettings, type RunDone } from '../check-run.js';
+import { checkSandbox, executeRun, type BuildSettings, type RunDone } from '../check-run.js';
+import { openStore } from '../open-store.js';
 import {
   compareWithBaseline,
   findBaseline,

@@ -10,6 +10,7 @@ import { resolveCompilerSpec } from '../../solve/package-solver.js';
 import { projectConfigFor } from '../project-config.js';
 import { resolveCompiler, type CompilerResolution } from '../compiler-names.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { collect } from '../repeatable-option.js';
 import type { RegisterCommand } from './index.js';
 
 interface CompilersOptions {
@@ -24,7 +25,6 @@ interface Row extends CompilerResolution {
   error: string | null;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export const registerCompilers: RegisterCommand = (program: Command) => {
   program

@@ -12,6 +12,7 @@ import { createSolver, type TargetResult } from '../../solve/package-solver.js';
 import { parseEnvAssignments } from '../../solve/platform-env.js';
 import { adminCheckInstallability } from '../../solve/admin-check.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { collect } from '../repeatable-option.js';
 import type { RegisterCommand } from './index.js';
 
 interface InstallableOptions {
@@ -26,7 +27,6 @@ interface InstallableOptions {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export const registerInstallable: RegisterCommand = (program: Command) => {
   program

@@ -1,12 +1,11 @@
 /** `ecocheck log NAME[.VERSION] [--run ID]`: the build log of a package's job in a run (the newest by default). */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { openDatabase, type Db } from '../../store/database.js';
 import { findNotInstallableTarget, findPackageJobs, type RunJobRecord } from '../../store/run-records.js';
 import { getRun, latestRun } from '../../store/runs.js';
-import { StoreError } from '../../store/store-error.js';
 import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { openStore } from '../open-store.js';
 import type { RegisterCommand } from './index.js';
 
 /** The candidate (name, version) readings of `NAME[.VERSION]`: the whole as a name first, then split at each dot. */
@@ -47,13 +46,7 @@ export const registerLog: RegisterCommand = (program: Command) => {
       }
       const paths = resolveStatePaths({ stateDir: opts.stateDir });
       if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
-      let db: Db;
-      try {
-        db = openDatabase(paths.database, { readonly: true });
-      } catch (err) {
-        if (err instanceof StoreError) throw new UsageError(err.message);
-        throw err;
-      }
+      const db = openStore(paths.database, true);
       try {
         if (runId !== null && getRun(db, runId) === null) throw new UsageError(`there is no run #${runId} (see ecocheck runs)`);
         for (const { name, version } of readings(spec)) {

@@ -18,6 +18,7 @@ import { OPAM_BUILDER_VERSION } from '../../build/opam-builder.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { projectConfigFor, type ProjectConfig } from '../project-config.js';
 import { resolveCompiler, type CompilerResolution } from '../compiler-names.js';
+import { collect } from '../repeatable-option.js';
 import type { RegisterCommand } from './index.js';
 
 export interface PlanOptions {
@@ -30,7 +31,6 @@ export interface PlanOptions {
   config?: string;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** The options `plan` and `check` share. */
 export function addPlanOptions(cmd: Command): Command {

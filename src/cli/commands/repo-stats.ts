@@ -6,9 +6,9 @@
 import type { Command } from 'commander';
 import { loadRepositories, versionCount } from '../../opam/repository.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { collect } from '../repeatable-option.js';
 import type { RegisterCommand } from './index.js';
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 interface StatsOptions {
   repo: string[];

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { openStore } from '../check-run.js';
+import { openStore } from '../open-store.js';
 import {
   compareWithBaseline,
   findBaseline,

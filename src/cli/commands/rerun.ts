@@ -10,7 +10,8 @@ import { loadRunResults } from '../../store/run-records.js';
 import type { Db } from '../../store/database.js';
 import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { checkSandbox, executeRun, openStore } from '../check-run.js';
+import { checkSandbox, executeRun } from '../check-run.js';
+import { openStore } from '../open-store.js';
 import {
   compareWithBaseline,
   parseReportFormat,

@@ -1,11 +1,10 @@
 /** `ecocheck runs`: the recorded runs, newest first, with their status counts. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { openDatabase } from '../../store/database.js';
 import { listRuns, runStatusCounts } from '../../store/runs.js';
-import { StoreError } from '../../store/store-error.js';
 import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { openStore } from '../open-store.js';
 import type { RegisterCommand } from './index.js';
 
 export const registerRuns: RegisterCommand = (program: Command) => {
@@ -24,13 +23,7 @@ export const registerRuns: RegisterCommand = (program: Command) => {
         else process.stdout.write(`no runs recorded yet (no database at ${paths.database})\n`);
         return;
       }
-      let db;
-      try {
-        db = openDatabase(paths.database, { readonly: true });
-      } catch (err) {
-        if (err instanceof StoreError) throw new UsageError(err.message);
-        throw err;
-      }
+      const db = openStore(paths.database, true);
       try {
         const runs = listRuns(db, { limit }).map((r) => ({ ...r, counts: runStatusCounts(db, r.id) }));
         if (opts.json) {

@@ -8,9 +8,9 @@ import { findPackage, loadRepositories } from '../../opam/repository.js';
 import { packageFormulaToString, printFilter, quoteString } from '../../opam/filter.js';
 import { printValue } from '../../opam/printer.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { collect } from '../repeatable-option.js';
 import type { RegisterCommand } from './index.js';
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 interface ShowOptions {
   repo: string[];

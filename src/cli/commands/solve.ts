@@ -11,6 +11,7 @@ import { compareVersions } from '../../opam/version.js';
 import { createSolver } from '../../solve/package-solver.js';
 import { parseEnvAssignments } from '../../solve/platform-env.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { collect } from '../repeatable-option.js';
 import type { RegisterCommand } from './index.js';
 
 interface SolveCliOptions {
@@ -21,7 +22,6 @@ interface SolveCliOptions {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `NAME` (its newest version) or `NAME.VERSION`; a known name wins over a split at its first dot. */
 function findTarget(spec: string, packages: ReadonlyMap<string, readonly OpamPackage[]>): OpamPackage {
