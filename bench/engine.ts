@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchSection } from './sections.js';
 import { reportFigure } from './report-figure.js';
-import { snapshotAvailable, snapshotRepo } from '../tests/support/snapshot.js';
+import { snapshotForBench } from './snapshot-for-bench.js';
 import { loadRepositories } from '../src/opam/repository.js';
 import { createSolver } from '../src/solve/package-solver.js';
 import { selectTargets } from '../src/plan/targets.js';
@@ -33,11 +33,8 @@ const noopBuilder: Builder = {
 export const engineSection: BenchSection = {
   name: 'engine',
   async run() {
-    if (!snapshotAvailable()) {
-      process.stdout.write('  skipped: the snapshot tarball is not available\n');
-      return;
-    }
-    const root = snapshotRepo();
+    const root = snapshotForBench();
+    if (root === null) return;
     let t = performance.now();
     const load = loadRepositories([root]);
     reportFigure('load the snapshot', (performance.now() - t) / 1000, 's');

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { BenchSection } from './sections.js';
 import { reportFigure } from './report-figure.js';
-import { snapshotAvailable, snapshotRepo } from '../tests/support/snapshot.js';
+import { snapshotForBench } from './snapshot-for-bench.js';
 import { loadRepositories, versionCount } from '../src/opam/repository.js';
 
 /**
@@ -26,11 +26,8 @@ function mainThreadCpuMs(): number | null {
 export const loadSection: BenchSection = {
   name: 'load',
   async run() {
-    if (!snapshotAvailable()) {
-      process.stdout.write('  skipped: the snapshot tarball is not available\n');
-      return;
-    }
-    const repo = snapshotRepo();
+    const repo = snapshotForBench();
+    if (repo === null) return;
     const times: number[] = [];
     const cpus: number[] = [];
     const mainCpus: number[] = [];

@@ -9,7 +9,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { BenchSection } from './sections.js';
 import { reportFigure } from './report-figure.js';
-import { snapshotAvailable, snapshotRepo, opamFiles } from '../tests/support/snapshot.js';
+import { opamFiles } from '../tests/support/snapshot.js';
+import { snapshotForBench } from './snapshot-for-bench.js';
 import { parseOpamFile } from '../src/opam/parser.js';
 import { printOpamFile } from '../src/opam/printer.js';
 import type { OpamFileAst } from '../src/opam/ast.js';
@@ -18,11 +19,8 @@ import type { OpamFileAst } from '../src/opam/ast.js';
 export const parseSection: BenchSection = {
   name: 'parse',
   async run() {
-    if (!snapshotAvailable()) {
-      process.stdout.write('  skipped: the snapshot tarball is not available\n');
-      return;
-    }
-    const repo = snapshotRepo();
+    const repo = snapshotForBench();
+    if (repo === null) return;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const files = opamFiles(repo);

@@ -9,7 +9,7 @@
  */
 import type { BenchSection } from './sections.js';
 import { reportFigure } from './report-figure.js';
-import { snapshotAvailable, snapshotRepo } from '../tests/support/snapshot.js';
+import { snapshotForBench } from './snapshot-for-bench.js';
 import { loadRepositories } from '../src/opam/repository.js';
 import { createSolver } from '../src/solve/package-solver.js';
 import { adminCheckInstallability } from '../src/solve/admin-check.js';
@@ -26,11 +26,9 @@ function timed<T>(f: () => T): { value: T; ms: number; cpuMs: number } {
 export const solveSection: BenchSection = {
   name: 'solve',
   async run() {
-    if (!snapshotAvailable()) {
-      process.stdout.write('  skipped: the snapshot tarball is not available\n');
-      return;
-    }
-    const load = timed(() => loadRepositories([snapshotRepo()]));
+    const root = snapshotForBench();
+    if (root === null) return;
+    const load = timed(() => loadRepositories([root]));
     reportFigure('load (for reference)', load.ms / 1000, 's');
 
     const enc = timed(() => createSolver(load.value, { compiler: '5.3.0' }));
