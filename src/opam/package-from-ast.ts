@@ -24,14 +24,8 @@ import { compareVersions, versionsEqual } from './version.js';
 import { filterFromValues, isValidPackageName, packageFormulaFromValue } from './filter.js';
 import { atoms, ors, orsToList } from './formula.js';
 
-export interface PackageMeta {
-  name: string;
-  version: string;
-  file: string;
-  repository: string;
-  filesDir: string | null;
-  contentHash: string;
-}
+/** What the syntax tree does not say: where the file came from and who it is (from its folder). */
+export type PackageMeta = Pick<OpamPackage, 'name' | 'version' | 'file' | 'repository' | 'filesDir' | 'contentHash'>;
 
 /**
  * Package flags opam 2.1 knows (`pkg_flag_of_string`). Others are kept, as opam keeps them
