@@ -27,18 +27,22 @@ import {
 import { addPlanOptions, preparePlan, type PlanOptions } from './plan.js';
 import type { RegisterCommand } from './index.js';
 
-interface CheckOptions extends PlanOptions {
+/** The options addBuildOptions declares (every building verb has them). */
+export interface BuildOptions {
   jobs?: string;
   stateDir?: string;
   cacheDir?: string;
   sandbox: boolean;
   timeout: string;
   memory: string;
+  format: string;
+  output?: string;
+}
+
+interface CheckOptions extends PlanOptions, BuildOptions {
   baseline?: boolean;
   against?: string;
   retries: string;
-  format: string;
-  output?: string;
 }
 
 export function parseCount(value: string, option: string): number {

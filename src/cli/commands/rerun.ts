@@ -20,21 +20,13 @@ import {
   writeComparisonReport,
   writeRunReport,
 } from '../run-comparison.js';
-import { addBuildOptions, buildSettings, printSummary } from './check.js';
+import { addBuildOptions, buildSettings, printSummary, type BuildOptions } from './check.js';
 import { preparePlan } from './plan.js';
 import type { RegisterCommand } from './index.js';
 
-interface RerunOptions {
+interface RerunOptions extends BuildOptions {
   run?: string;
   regressed?: boolean;
-  jobs?: string;
-  stateDir?: string;
-  cacheDir?: string;
-  sandbox: boolean;
-  timeout: string;
-  memory: string;
-  format: string;
-  output?: string;
 }
 
 function newestRun(db: Db): RunInfo {
