@@ -47,7 +47,7 @@ async function buildStack(builder: Builder, root: string, salt: string): Promise
   for (const [id, deps] of STACK) {
     const job = makeJob(readEcosystemPackage(root, id), deps.map((d) => jobs.get(d)!), salt);
     jobs.set(id, job);
-    const closure = job.closure.map((k) => ({ job: [...jobs.values()].find((j) => j.key === k)!, prefix: prefixes.get(k)! }));
+    const closure = job.closure.map((k) => ({ job: [...jobs.values()].find((j) => j.key === k)!, layer: prefixes.get(k)! }));
     const outcome = await builder.build(job, closure, new AbortController().signal);
     if (outcome.status !== 'ok') throw new Error(`${id}: ${outcome.status}: ${outcome.reason}`);
     prefixes.set(job.key, outcome.prefix!);
@@ -65,7 +65,7 @@ export const buildSection: BenchSection = {
       buildRoot: join(work, name, 'build'),
       downloadCache: join(work, name, 'cache'),
       logDir: join(work, name, 'logs'),
-      makeJobs: 1,
+      cores: 1,
       platformVariables: { os: 'linux', arch: 'x86_64' },
       sandbox,
       timeoutMs: 60_000,

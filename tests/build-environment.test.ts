@@ -5,8 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyEnvUpdate, type Environment } from '../src/build/env-update.js';
 import { composeBuildEnvironment } from '../src/build/build-environment.js';
@@ -149,50 +147,46 @@ build: [
   assert.equal(evalFilterToBool({ kind: 'ident', packages: null, variable: 'undefined-var' }, v, false), false);
 });
 
-test('composition: build-env first, then setenv of the closure in build order (each with its own variables), then prefixes', () => {
-  const root = mkdtempSync(join(tmpdir(), 'ecocheck-env-test-'));
-  try {
-    const s = scope(root);
-    for (const p of ['obc', 'ocaml']) for (const d of ['bin', 'lib/stublibs', 'lib/toplevel', 'man']) mkdirSync(join(root, p, d), { recursive: true });
-    const closure = [...s.installed.values()].map((p) => ({
-      name: p.pkg.name,
-      version: p.pkg.version,
-      prefix: p.prefix,
-      setenv: p.pkg.setenv,
-      lookup: packageVariableLookup({ ...s, self: p }),
-    }));
-    const env = composeBuildEnvironment({
-      name: 'target',
-      version: '1.0',
-      prefix: join(root, 'own'),
-      buildEnv: self.buildEnv,
-      lookup: packageVariableLookup(s),
-      closure,
-      home: join(root, 'home'),
-      tmpDir: join(root, 'tmp'),
-      systemPath: '/usr/bin:/bin',
-    });
-    assert.equal(env.SHARED, 'compiler', "as in opam 2.1.2, a dependency's setenv overrides the package's build-env");
-    assert.equal(env.OWN, 'target-1.0');
-    assert.equal(env.FROM_CONFIG, 'true-2.0');
-    assert.equal(env.PATH, [join(root, 'own/bin'), join(root, 'ocaml/bin'), join(root, 'obc/bin'), '/usr/bin', '/bin'].join(':'));
-    assert.equal(
-      env.CAML_LD_LIBRARY_PATH,
-      [join(root, 'own/lib/stublibs'), join(root, 'ocaml/lib/stublibs'), join(root, 'obc/lib/stublibs'), join(root, 'obc/lib/stublibs')].join(':'),
-      "prefixes prepended to the compiler's setenv value",
-    );
-    assert.equal(env.OCAMLTOP_INCLUDE_PATH.split(':').at(-1), join(root, 'ocaml/lib/toplevel'));
-    assert.equal(env.OCAMLPATH, [join(root, 'own/lib'), join(root, 'ocaml/lib'), join(root, 'obc/lib')].join(':'));
-    assert.equal(env.MANPATH, ['', join(root, 'obc/man'), join(root, 'ocaml/man'), join(root, 'own/man')].join(':'));
-    assert.equal(env.OCAMLFIND_DESTDIR, join(root, 'own/lib'));
-    assert.equal(env.OCAMLFIND_LDCONF, 'ignore');
-    assert.equal(env.OPAM_SWITCH_PREFIX, join(root, 'own'));
-    assert.equal(env.HOME, join(root, 'home'));
-    assert.equal(env.TMPDIR, join(root, 'tmp'));
-    for (const v of ['CDPATH', 'MAKEFLAGS', 'MAKELEVEL']) assert.equal(env[v], '');
-    assert.equal(env.OPAMCLI, '2.0');
-    assert.equal(env.OPAM_PACKAGE_NAME, 'target');
-  } finally {
-    rmSync(root, { recursive: true, force: true });
+test('composition: build-env first, then setenv of the closure in build order (each with its own variables), then the switch', () => {
+  // One switch: every package of the closure is installed in the job's own prefix, as in opam.
+  const s = scope('/sw');
+  for (const p of s.installed.values()) p.prefix = '/sw/own';
+  const closure = [...s.installed.values()].map((p) => ({
+    name: p.pkg.name,
+    version: p.pkg.version,
+    setenv: p.pkg.setenv,
+    lookup: packageVariableLookup({ ...s, self: p }),
+  }));
+  const env = composeBuildEnvironment({
+    name: 'target',
+    version: '1.0',
+    prefix: '/sw/own',
+    root: '/sw',
+    switchName: 'own',
+    buildEnv: self.buildEnv,
+    lookup: packageVariableLookup(s),
+    closure,
+    home: '/home/opam',
+    tmpDir: '/tmp',
+    systemPath: '/usr/bin:/bin',
+  });
+  assert.equal(env.SHARED, 'compiler', "as in opam 2.1.2, a dependency's setenv overrides the package's build-env");
+  assert.equal(env.OWN, 'target-1.0');
+  assert.equal(env.FROM_CONFIG, 'true-2.0');
+  assert.equal(env.PATH, ['/sw/own/bin', '/usr/bin', '/bin'].join(':'), "the switch's bin, then the system's: nothing of the invoking user's PATH");
+  assert.equal(env.CAML_LD_LIBRARY_PATH, '/sw/own/lib/stublibs', "the compiler's setenv, as opam applies it");
+  assert.equal(env.OCAMLTOP_INCLUDE_PATH, '/sw/own/lib/toplevel', "the ocaml package's setenv");
+  assert.equal(env.MANPATH, ':/sw/own/man');
+  for (const v of ['OCAMLPATH', 'OCAMLFIND_DESTDIR', 'OCAMLFIND_LDCONF', 'PKG_CONFIG_PATH']) {
+    assert.equal(env[v], undefined, `opam 2.1 does not set ${v} (findlib.conf in the switch does the job)`);
   }
+  assert.equal(env.OPAM_SWITCH_PREFIX, '/sw/own');
+  assert.equal(env.OPAMROOT, '/sw');
+  assert.equal(env.OPAMSWITCH, 'own');
+  assert.equal(env.HOME, '/home/opam');
+  assert.equal(env.TMPDIR, '/tmp');
+  for (const v of ['CDPATH', 'MAKEFLAGS', 'MAKELEVEL']) assert.equal(env[v], '');
+  assert.equal(env.OPAMCLI, '2.0');
+  assert.equal(env.OPAM_PACKAGE_NAME, 'target');
+  for (const v of ['USER', 'LOGNAME', 'CARGO_HOME', 'npm_config_cache']) assert.equal(env[v], undefined, `${v} does not leak in`);
 });

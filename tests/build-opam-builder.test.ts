@@ -42,7 +42,7 @@ function options(name: string, overrides: Partial<OpamBuilderOptions> = {}): Opa
     buildRoot: join(dir, 'build'),
     downloadCache: join(dir, 'cache'),
     logDir: join(dir, 'logs'),
-    makeJobs: 2,
+    cores: 2,
     platformVariables: PLATFORM,
     sandbox: false,
     timeoutMs: 60_000,
@@ -76,7 +76,7 @@ class Stack {
     const closure = job.closure.map((k) => {
       const prefix = this.prefixes.get(k);
       assert.ok(prefix, `dependency ${this.jobs.get(k)?.id} of ${job.id} was not built`);
-      return { job: this.jobs.get(k)!, prefix };
+      return { job: this.jobs.get(k)!, layer: prefix };
     });
     const outcome = await this.builder.build(job, closure, signal);
     if (outcome.status === 'ok' && outcome.prefix) this.prefixes.set(job.key, outcome.prefix);

@@ -39,7 +39,7 @@ function hostileRequest(l: Layout, script: string, env: Record<string, string>, 
     cwd: l.build,
     env: { PATH, HOME: l.home, PREFIX: l.prefix, OUTSIDE: l.outside, ...env },
     logFile: join(l.root, 'logs', 'job.log'),
-    sandbox: { writable: [l.build, l.prefix], readonly: [], network: false },
+    sandbox: { writable: [l.build, l.prefix], readonly: [HOSTILE], network: false },
     ...extra,
   };
 }
@@ -180,7 +180,7 @@ test('network access is denied and classified as such (and is allowed when asked
       const open = await runProcess(
         hostileRequest(l, 'network.sh', { PORT: String(port), MARKER: 'net' }, {
           timeoutMs: 20_000,
-          sandbox: { writable: [l.build, l.prefix], readonly: [], network: true },
+          sandbox: { writable: [l.build, l.prefix], readonly: [HOSTILE], network: true },
         }),
       );
       await new Promise((resolve) => setTimeout(resolve, 100));

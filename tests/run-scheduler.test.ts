@@ -23,7 +23,7 @@ class ScriptedBuilder implements Builder {
   ) {}
   async build(job: Job, closure: BuiltDependency[], signal: AbortSignal): Promise<BuildOutcome> {
     this.calls.push({ id: job.id, closure: closure.map((c) => c.job.id) });
-    for (const c of closure) assert.equal(c.prefix, `/store/${c.job.key}`, `prefix of ${c.job.id} passed to ${job.id}`);
+    for (const c of closure) assert.equal(c.layer, `/store/${c.job.key}`, `layer of ${c.job.id} passed to ${job.id}`);
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {

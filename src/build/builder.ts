@@ -1,10 +1,10 @@
 import type { JobStatus } from '../results/taxonomy.js';
 import type { Job } from '../plan/job.js';
 
-/** A dependency of a job being built: the job and the immutable prefix its build installed into. */
+/** A dependency of a job being built: the job and the immutable layer its build added to the switch. */
 export interface BuiltDependency {
   job: Job;
-  prefix: string;
+  layer: string;
 }
 
 export interface BuildOutcome {
@@ -17,7 +17,7 @@ export interface BuildOutcome {
   logPath: string | null;
   /** The last lines of the log, kept in the database for reports. */
   logTail: string;
-  /** The finished, immutable prefix for `ok`; null otherwise (a failed prefix is removed). */
+  /** The finished, immutable layer for `ok` (stored as the result's `prefix`); null otherwise (a failed one is removed). */
   prefix: string | null;
 }
 

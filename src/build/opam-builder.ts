@@ -1,22 +1,29 @@
 /**
- * The opam builder: builds one job the way opam builds a package, into the job's own prefix.
+ * The opam builder: builds one job the way opam builds a package into a switch.
+ *
+ * Every job sees one opam switch at one fixed path (switch-layout.ts), composed of the layers of its
+ * whole build closure in build order over the empty switch (switch-mount.ts); what the job adds or
+ * changes in the switch becomes its own layer, stored under its key (layer-store.ts). Commands run in
+ * the sandbox as an unprivileged user, with opam's environment for that switch.
  *
  * Steps, in a fresh scratch directory per attempt (`buildRoot/NAME.VERSION-XXXX`, removed afterwards):
- * 1. reuse: a complete prefix for the key is returned at once;
+ * 1. reuse: a complete layer for the key is returned at once;
  * 2. fetch: the `url` source (download cache first, every checksum verified, unpacked) or an empty
  *    directory, then each `extra-source`;
  * 3. prepare (`OpamAction.prepare_package_build`): extra-files copied and checked; substs of the
  *    files that are patches; the patches whose filter holds (`patch -p1`); the other substs;
  * 4. `build:` then `install:` commands, filtered and interpolated, each run in the build directory
  *    with the composed environment, through the process runner (timeout, memory limit, sandbox);
- * 5. `NAME.install` installed into the prefix, `NAME.config` kept for `NAME:var` lookups;
- * 6. the prefix made read-only and recorded complete; on any failure it is removed.
+ * 5. `NAME.install` installed into the job's layer, `NAME.config` kept for `NAME:var` lookups;
+ * 6. the layer sealed into the store and recorded complete; on any failure it is removed.
  * Outcome statuses: ok, fetch-failed, build-failed (a command of `build:`, a patch, a subst, an
  * extra-file), install-failed (`install:` commands or the `.install` file), timeout, out-of-memory,
  * internal-error (aborted, or an exception of ecocheck's own).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Builder, BuildOutcome, BuiltDependency } from './builder.js';
 import type { Job } from '../plan/job.js';
@@ -36,20 +43,33 @@ import { expandCommands } from './command-expansion.js';
 import { installFromSpec, InstallError, readInstallFile } from './install-file.js';
 import { installConfigFile, readInstalledConfig } from './package-config-file.js';
 import { packageVariableLookup, type VariablePackage, type VariableScope } from './package-variables.js';
-import { composeBuildEnvironment, type EnvironmentPackage } from './build-environment.js';
+import { composeBuildEnvironment, SYSTEM_PATH, type EnvironmentPackage } from './build-environment.js';
 import type { Environment } from './env-update.js';
-import { completePrefix, discardPrefix, isPrefixComplete, prefixPath, preparePrefix, removeTree } from './prefix-store.js';
+import { completeLayer, discardLayer, emptySwitchLayer, isLayerComplete, layerPath, removeTree } from './layer-store.js';
+import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
+import { SANDBOX_GID, SANDBOX_HOME, SANDBOX_UID, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
+import { userDatabaseMounts, type SandboxSpec } from './sandbox.js';
 
 export interface OpamBuilderOptions {
-  /** Content-addressed prefixes: storeDir/<key>. */
+  /** Content-addressed layers: storeDir/<key>. */
   storeDir: string;
   /** Scratch build directories. */
   buildRoot: string;
   downloadCache: string;
   logDir: string;
-  makeJobs: number;
+  /**
+   * Cores shared by the builds running at once: a job's `%{jobs}%` is this divided by the builds
+   * running when it starts, so that a job built alone (the compiler, which everything waits on)
+   * gets every core, and builds in parallel share them.
+   */
+  cores: number;
   /** os, arch, os-family, os-distribution, os-version… */
   platformVariables: Record<string, string>;
+  /**
+   * true: builds see the system directories only, no network, as an unprivileged user. false
+   * (`--no-sandbox`): the host's filesystem (read-only) and the network. Either way the switch is
+   * the job's own, composed of layers.
+   */
   sandbox: boolean;
   /** Wall-clock budget of one job (all its commands together). */
   timeoutMs: number;
@@ -58,8 +78,25 @@ export interface OpamBuilderOptions {
   archiveMirrors?: string[];
 }
 
-/** Part of every job key: bump when a change of this builder changes what a build produces. */
-export const OPAM_BUILDER_VERSION = 'opam-builder/1';
+/**
+ * Part of every job key: derived from the builder's own code (every module of this folder), so that
+ * a change to the builder can never reuse results it did not produce.
+ */
+export const OPAM_BUILDER_VERSION = ((): string => {
+  const dir = dirname(fileURLToPath(import.meta.url));
+  const h = createHash('sha256');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.js') || n.endsWith('.ts')).sort()) {
+    h.update(`${f}\0`);
+    h.update(readFileSync(join(dir, f)));
+    h.update('\0');
+  }
+  return `opam-builder/2+${h.digest('hex').slice(0, 16)}`;
+})();
+
+/** The builder version of a configuration: the code, and whether builds are sandboxed. */
+export function opamBuilderVersion(sandbox: boolean): string {
+  return `${OPAM_BUILDER_VERSION}+${sandbox ? 'sandbox' : 'host-fs'}`;
+}
 
 /** A failure ending the job: its status, one-line reason and the command's exit code. */
 class JobFailure extends Error {
@@ -102,13 +139,19 @@ function logFileName(job: Job): string {
   return `${job.id}-${job.key.slice(0, 16)}.log`;
 }
 
-async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDependency[], signal: AbortSignal): Promise<BuildOutcome> {
+async function buildJob(
+  options: OpamBuilderOptions,
+  job: Job,
+  closure: BuiltDependency[],
+  signal: AbortSignal,
+  makeJobs: number,
+): Promise<BuildOutcome> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const pkg = job.package;
   const logPath = join(options.logDir, logFileName(job));
 
-  if (isPrefixComplete(options.storeDir, job.key)) {
+  if (isLayerComplete(options.storeDir, job.key)) {
     return {
       status: 'ok',
       reason: '',
@@ -116,17 +159,17 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
       durationMs: elapsed(),
       logPath: existsSync(logPath) ? logPath : null,
       logTail: '',
-      prefix: prefixPath(options.storeDir, job.key),
+      prefix: layerPath(options.storeDir, job.key),
     };
   }
 
-  // A dependency's prefix must be there (a cached result whose prefix was deleted would otherwise
+  // A dependency's layer must be there (a cached result whose layer was deleted would otherwise
   // give a baffling build failure).
-  const missing = closure.find((d) => !d.prefix || !existsSync(d.prefix));
+  const missing = closure.find((d) => !d.layer || !existsSync(d.layer));
   if (missing) {
     return {
       status: 'internal-error',
-      reason: `the prefix of dependency ${missing.job.id} is missing (${missing.prefix || 'none recorded'}): rebuild it`,
+      reason: `the layer of dependency ${missing.job.id} is missing (${missing.layer || 'none recorded'}): rebuild it`,
       exitCode: null,
       durationMs: elapsed(),
       logPath: null,
@@ -141,14 +184,17 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
 
   mkdirSync(options.buildRoot, { recursive: true });
   const scratch = mkdtempSync(join(options.buildRoot, `${job.id}-`));
-  const buildDir = join(scratch, packageId(pkg));
+  // The host side of what the sandbox shows: the source tree (the build directory), HOME, /tmp.
+  const buildDir = join(scratch, 'build');
   const home = join(scratch, 'home');
   const tmpDir = join(scratch, 'tmp');
-  for (const d of [home, tmpDir]) mkdirSync(d, { recursive: true });
+  for (const d of [buildDir, home, tmpDir]) mkdirSync(d, { recursive: true });
+  const sandboxBuildDir = switchBuildDir(packageId(pkg));
 
-  let prefix: string | null = null;
+  let mount: SwitchMount | null = null;
   let lastExit: number | null = null;
   let missingSystem: string[] = [];
+  let sealed: string | null = null;
   const finish = (status: JobStatus, reason: string, exitCode: number | null): BuildOutcome => {
     log.line(`# ${status}${reason ? `: ${reason}` : ''} (${elapsed()} ms)`);
     return {
@@ -158,15 +204,22 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
       durationMs: elapsed(),
       logPath,
       logTail: log.tail(),
-      prefix: status === 'ok' ? prefix : null,
+      prefix: status === 'ok' ? sealed : null,
     };
   };
 
   try {
-    prefix = preparePrefix(options.storeDir, job.key);
-    const ownPrefix = prefix;
+    discardLayer(options.storeDir, job.key);
+    try {
+      mount = prepareSwitchMount(join(scratch, 'switch'), [emptySwitchLayer(options.storeDir), ...closure.map((d) => d.layer)]);
+    } catch (e) {
+      if (e instanceof SwitchMountError) throw new JobFailure('internal-error', oneLine(e.message));
+      throw e;
+    }
+    const upper = mount.upper;
+    log.line(`# switch: ${SWITCH_PREFIX}, ${mount.layers.length} layers (the empty switch and the closure)`);
 
-    // Variables: the closure as installed packages, the job itself as being built.
+    // Variables: the closure as installed packages, the job itself as being built; one switch, one prefix.
     const byKey = new Map<string, BuiltDependency>(closure.map((d) => [d.job.key, d]));
     const idsOf = (keys: string[]) => keys.map((k) => byKey.get(k)?.job.id).filter((x): x is string => x !== undefined);
     const installed = new Map<string, VariablePackage>();
@@ -174,28 +227,28 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
       installed.set(d.job.package.name, {
         pkg: d.job.package,
         key: d.job.key,
-        prefix: d.prefix,
+        prefix: SWITCH_PREFIX,
         dependencyIds: idsOf(d.job.dependencies),
-        config: readInstalledConfig(d.prefix, d.job.package.name),
+        config: readInstalledConfig(d.layer, d.job.package.name),
         installed: true,
         buildDir: null,
       });
     }
     const scopeBase = {
       installed,
-      makeJobs: options.makeJobs,
+      makeJobs,
       platformVariables: options.platformVariables,
-      root: options.storeDir,
-      switchName: 'ecocheck',
+      root: SWITCH_ROOT,
+      switchName: SWITCH_NAME,
     };
     const selfPackage: VariablePackage = {
       pkg,
       key: job.key,
-      prefix: ownPrefix,
+      prefix: SWITCH_PREFIX,
       dependencyIds: idsOf(job.dependencies),
       config: new Map(),
       installed: false,
-      buildDir,
+      buildDir: sandboxBuildDir,
       runTests: job.runTests === true,
     };
     const lookup = packageVariableLookup({ ...scopeBase, self: selfPackage } satisfies VariableScope);
@@ -211,7 +264,6 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
       return {
         name: d.job.package.name,
         version: d.job.package.version,
-        prefix: d.prefix,
         setenv: d.job.package.setenv,
         lookup: packageVariableLookup({ ...scopeBase, self }),
       };
@@ -219,30 +271,50 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
     const env: Environment = composeBuildEnvironment({
       name: pkg.name,
       version: pkg.version,
-      prefix: ownPrefix,
+      prefix: SWITCH_PREFIX,
+      root: SWITCH_ROOT,
+      switchName: SWITCH_NAME,
       buildEnv: pkg.buildEnv,
       lookup,
       closure: envPackages,
-      home,
-      tmpDir,
+      home: SANDBOX_HOME,
+      tmpDir: '/tmp',
     });
 
     const remaining = () => options.timeoutMs - elapsed();
-    const sandbox = options.sandbox
-      ? { writable: [scratch, ownPrefix], readonly: closure.map((d) => d.prefix), network: false }
-      : null;
+    const user = { uid: SANDBOX_UID, gid: SANDBOX_GID, name: 'opam', home: SANDBOX_HOME };
+    // The job's sandbox: HOME, the switch at its fixed path, the build directory inside it (as opam's).
+    const jobSandbox = (cwd: string): SandboxSpec => ({
+      writable: [],
+      readonly: [],
+      network: !options.sandbox,
+      hostFilesystem: !options.sandbox,
+      tmp: tmpDir,
+      user: options.sandbox ? user : undefined,
+      mounts: [
+        { source: home, target: SANDBOX_HOME, writable: true },
+        { source: (mount as SwitchMount).mountPoint, target: SWITCH_PREFIX, writable: true },
+        { source: buildDir, target: sandboxBuildDir, writable: true },
+        ...(options.sandbox ? userDatabaseMounts(join(scratch, 'etc'), user) : []),
+      ],
+      cwd: cwd === buildDir ? sandboxBuildDir : cwd.startsWith(buildDir + '/') ? sandboxBuildDir + cwd.slice(buildDir.length) : cwd,
+    });
     const run = async (argv: string[], cwd: string, phase: CommandPhase): Promise<ProcessResult> => {
       if (signal.aborted) throw new JobFailure('internal-error', `${phase} aborted (the run was interrupted)`);
       const left = remaining();
       if (left <= 0) throw new JobFailure('timeout', `${phase} timed out: the job's ${options.timeoutMs} ms budget is spent`);
+      const inSwitch = phase !== 'fetch';
       const result = await runProcess({
         argv,
         cwd,
-        env,
+        env: inSwitch ? env : fetchEnv(home),
         logFile: logPath,
         timeoutMs: left,
-        memoryBytes: phase === 'fetch' ? undefined : options.memoryBytes,
-        sandbox: phase === 'fetch' ? null : sandbox,
+        memoryBytes: options.memoryBytes,
+        sandbox: inSwitch
+          ? jobSandbox(cwd)
+          : { writable: [scratch], readonly: [options.downloadCache, ...localSources(pkg)], network: true, hostFilesystem: true, tmp: tmpDir },
+        wrapperArgv: inSwitch ? (mount as SwitchMount).wrapperArgv : undefined,
         signal,
       });
       lastExit = result.exitCode;
@@ -345,7 +417,7 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
     if (existsSync(installFile)) {
       try {
         const spec = readInstallFile(installFile);
-        const { installed: files } = installFromSpec(spec, buildDir, ownPrefix, pkg.name, logLine);
+        const { installed: files } = installFromSpec(spec, buildDir, upper, pkg.name, logLine);
         log.line(`${pkg.name}.install: ${files.length} file(s) installed`);
       } catch (e) {
         if (e instanceof InstallError || e instanceof OpamFormatError) {
@@ -355,14 +427,15 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
       }
     }
     try {
-      if (installConfigFile(buildDir, ownPrefix, pkg.name)) log.line(`${pkg.name}.config kept`);
+      if (installConfigFile(buildDir, upper, pkg.name)) log.line(`${pkg.name}.config kept`);
     } catch (e) {
       if (e instanceof OpamFormatError) throw new JobFailure('install-failed', oneLine(`${pkg.name}.config: ${e.message}`));
       throw e;
     }
 
     if (signal.aborted) throw new JobFailure('internal-error', 'aborted (the run was interrupted)');
-    completePrefix(options.storeDir, {
+    pruneUpper(upper);
+    sealed = completeLayer(options.storeDir, upper, {
       id: job.id,
       key: job.key,
       builder: OPAM_BUILDER_VERSION,
@@ -372,7 +445,7 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
     });
     return finish('ok', '', lastExit ?? 0);
   } catch (e) {
-    discardPrefix(options.storeDir, job.key);
+    discardLayer(options.storeDir, job.key);
     if (e instanceof JobFailure) {
       const exitCode = e.exitCode ?? (e.status === 'internal-error' ? null : lastExit);
       if (missingSystem.length > 0 && (e.status === 'build-failed' || e.status === 'install-failed')) {
@@ -387,6 +460,7 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
     return finish('internal-error', oneLine(`internal error while building ${job.id}: ${message}`), null);
   } finally {
     try {
+      if (mount) removeSwitchMount(mount);
       removeTree(scratch); // builds may leave read-only directories behind
     } catch (e) {
       log.line(`warning: could not remove the build directory ${scratch}: ${(e as Error).message}`);
@@ -394,9 +468,36 @@ async function buildJob(options: OpamBuilderOptions, job: Job, closure: BuiltDep
   }
 }
 
+/**
+ * Host paths the fetch step reads besides the download cache: local sources (`file://`, `git+file://`,
+ * plain paths), which the fetch sandbox's private /tmp would otherwise hide.
+ */
+function localSources(pkg: Job['package']): string[] {
+  const out: string[] = [];
+  for (const src of [pkg.url?.src, ...pkg.extraSources.map((e) => e.url.src)]) {
+    if (src === undefined) continue;
+    const m = /^(?:git\+)?file:\/\/(\/[^#]*)/.exec(src) ?? /^(\/[^#]*)/.exec(src);
+    if (m) out.push(m[1]);
+  }
+  return out;
+}
+
+/** Fetching runs outside the switch, with the network: a minimal environment of its own. */
+function fetchEnv(home: string): Environment {
+  return { PATH: SYSTEM_PATH, HOME: home, TMPDIR: '/tmp', LANG: 'C.UTF-8', SHELL: '/bin/sh' };
+}
+
 export function createOpamBuilder(options: OpamBuilderOptions): Builder {
+  let running = 0;
   return {
-    version: OPAM_BUILDER_VERSION,
-    build: (job, closure, signal) => buildJob(options, job, closure, signal),
+    version: opamBuilderVersion(options.sandbox),
+    build: async (job, closure, signal) => {
+      running++;
+      try {
+        return await buildJob(options, job, closure, signal, Math.max(1, Math.floor(options.cores / running)));
+      } finally {
+        running--;
+      }
+    },
   };
 }

@@ -35,6 +35,11 @@ export interface ProcessRequest {
   maxProcesses?: number;
   /** null/undefined = no sandbox. */
   sandbox?: SandboxSpec | null;
+  /**
+   * Prepended to the sandbox's command line (after the resource limits' wrapper): e.g. the mount of
+   * the job's switch (switch-mount.ts), which the sandbox then binds at its fixed path.
+   */
+  wrapperArgv?: string[];
   /** Abort = kill the process group now. */
   signal?: AbortSignal;
 }
@@ -186,7 +191,9 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       return result({ aborted: true });
     }
 
-    const resolved = resolveCommand(req.argv[0], req.env.PATH, req.cwd);
+    // In a sandbox the command is looked up there (its PATH names the switch's bin, which only exists
+    // inside); bwrap's failure to find it is turned into exit code 127 below.
+    const resolved = req.sandbox ? req.argv[0] : resolveCommand(req.argv[0], req.env.PATH, req.cwd);
     if (resolved === null) {
       const msg = `command not found: ${req.argv[0]} (PATH=${req.env.PATH ?? ''})`;
       evidence.push(msg);
@@ -212,10 +219,10 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
         await write(`${msg}\n`);
         return result({ outputTail: msg });
       }
-      wrapped = [...sb.argv, ...wrapped];
+      wrapped = [...(req.wrapperArgv ?? []), ...sb.argv, ...wrapped];
       env = sb.env;
       await write(
-        `# sandbox: bwrap, ${req.sandbox.network ? 'network allowed' : 'no network'}, writable: ${req.sandbox.writable.join(' ') || 'none'}, HOME=${env.HOME}\n`,
+        `# sandbox: bwrap, ${req.sandbox.network ? 'network allowed' : 'no network'}, ${req.sandbox.hostFilesystem ? 'host filesystem read-only' : 'system directories read-only'}${req.sandbox.user ? `, as ${req.sandbox.user.name} (uid ${req.sandbox.user.uid})` : ''}, writable: ${[...req.sandbox.writable, ...(req.sandbox.mounts ?? []).filter((m) => m.writable).map((m) => m.target)].join(' ') || 'none'}, HOME=${env.HOME}\n`,
       );
     }
     let prepared: PreparedLimits;
@@ -309,6 +316,11 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     evidence.push(...limitFacts.evidence, ...scanned.evidence);
 
     let { code: exitCode, signal } = exit;
+    const notFound = req.sandbox ? /^bwrap: execvp (.*): No such file or directory$/m.exec(output) : null;
+    if (notFound && exitCode === 1) {
+      exitCode = 127;
+      evidence.push(`command not found: ${notFound[1]} (PATH=${req.env.PATH ?? ''})`);
+    }
     if (timedOut) evidence.unshift(`killed after the ${formatDuration(req.timeoutMs ?? 0)} timeout`);
     if (aborted) evidence.unshift('killed: the run was aborted');
     const killedBySigkill = signal === 'SIGKILL' || exitCode === 137;

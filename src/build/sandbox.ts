@@ -1,26 +1,58 @@
 /**
  * The build sandbox: bubblewrap (bwrap) command lines and the check that bwrap works here.
  *
- * A sandboxed command sees the whole filesystem read-only except the given writable directories, a
- * private /tmp (the build's `.ecocheck-tmp` directory) and /var/tmp, a private /dev and /proc, no network (unless asked for), its own PID
- * namespace (so it dies entirely with its first process), a new session (it cannot reach a
- * terminal), and no capabilities even when ecocheck runs as root. HOME points at a private writable
- * directory inside the build directory.
+ * A sandboxed command sees the system directories read-only (/usr, /etc, /opt and the /bin, /lib…
+ * links or directories), not the rest of the host: no user's home, no ecocheck state directory or
+ * database, no /tmp of the host. On top of that: the given writable and read-only directories at
+ * their own paths, the given `mounts` at other paths (a job's switch and build directory), a private
+ * /tmp (the build's `.ecocheck-tmp` directory) and /var/tmp, a private /dev and /proc, no network
+ * (unless asked for), its own PID namespace (so it dies entirely with its first process), a new
+ * session (it cannot reach a terminal), and no capabilities even when ecocheck runs as root. With
+ * `user`, the command runs as that unprivileged user (its own user namespace), with a passwd entry,
+ * so that configure scripts refusing root work. HOME points at a private writable directory.
  *
- * Because /tmp is private, nothing of the host's /tmp is visible inside unless it is listed in
- * `writable` or `readonly` (the mount points are created inside the private /tmp).
+ * `hostFilesystem` (for `--no-sandbox`) shows the whole host filesystem read-only instead of the
+ * system directories alone.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+export interface SandboxMount {
+  /** A host directory or file. */
+  source: string;
+  /** Where the command sees it. */
+  target: string;
+  writable: boolean;
+}
+
+export interface SandboxUser {
+  uid: number;
+  gid: number;
+  name: string;
+  home: string;
+}
+
 export interface SandboxSpec {
-  /** Directories the command may write (the build directory, the job's output prefix). */
+  /** Host directories the command may write, at their own paths. */
   writable: string[];
-  /** Directories bound read-only (even when inside a writable one). */
+  /** Host directories bound read-only at their own paths (even when inside a writable one). */
   readonly: string[];
   network: boolean;
+  /** Host paths bound elsewhere, in this order (parents first): the switch, the build directory. */
+  mounts?: SandboxMount[];
+  /** The working directory as the command sees it (default: the request's cwd). */
+  cwd?: string;
+  /** Run as this unprivileged user, HOME its home. */
+  user?: SandboxUser;
+  /** Show the whole host filesystem read-only, not only the system directories. */
+  hostFilesystem?: boolean;
+  /** The host directory seen as /tmp (default: one inside the writable directory holding cwd, else a tmpfs). */
+  tmp?: string;
 }
+
+/** The host's system directories a sandboxed command sees (read-only), when they exist. */
+export const SYSTEM_DIRECTORIES = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt'];
 
 /** Name of the private home directory created inside the build directory. */
 export const SANDBOX_HOME_NAME = '.ecocheck-home';
@@ -55,10 +87,39 @@ function findBwrap(): string | null {
 function tryBwrap(bwrap: string, extra: string[]): { ok: boolean; stderr: string } {
   const r = spawnSync(
     bwrap,
-    ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--tmpfs', '/tmp', ...extra, '--', 'true'],
+    [...systemRootArgv(), '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--tmpfs', '/tmp', ...extra, '--', 'true'],
     { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   return { ok: r.status === 0, stderr: (r.stderr ?? r.error?.message ?? '').trim() };
+}
+
+/** bwrap arguments showing the system directories (links as links), read-only. */
+function systemRootArgv(): string[] {
+  const argv: string[] = [];
+  for (const dir of SYSTEM_DIRECTORIES) {
+    let st;
+    try {
+      st = lstatSync(dir);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) argv.push('--symlink', readlinkSync(dir), dir);
+    else if (st.isDirectory()) argv.push('--ro-bind', dir, dir);
+  }
+  return argv;
+}
+
+/** passwd and group files naming `user`, written under `dir`, as mounts over /etc/passwd and /etc/group. */
+export function userDatabaseMounts(dir: string, user: SandboxUser): SandboxMount[] {
+  mkdirSync(dir, { recursive: true });
+  const passwd = path.join(dir, 'passwd');
+  const group = path.join(dir, 'group');
+  writeFileSync(passwd, `root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n${user.name}:x:${user.uid}:${user.gid}:${user.name}:${user.home}:/bin/sh\n`);
+  writeFileSync(group, `root:x:0:\nnogroup:x:65534:\n${user.name}:x:${user.gid}:\n`);
+  return [
+    { source: passwd, target: '/etc/passwd', writable: false },
+    { source: group, target: '/etc/group', writable: false },
+  ];
 }
 
 function detect(): Detection {
@@ -129,14 +190,23 @@ export function sandboxArgv(
   const given = env.HOME !== undefined && env.HOME !== '' ? path.resolve(env.HOME) : null;
   const givenIsPrivate =
     given !== null && spec.writable.map((w) => path.resolve(w)).some((w) => given === w || given.startsWith(w + path.sep));
-  const home = givenIsPrivate && given !== null ? given : sandboxHome(spec, cwd);
+  const home = spec.user ? spec.user.home : givenIsPrivate && given !== null ? given : sandboxHome(spec, cwd);
   const argv = [d.bwrap, '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--unshare-ipc', '--unshare-uts'];
   if (d.unsharePid) argv.push('--unshare-pid');
   if (!spec.network) argv.push('--unshare-net');
-  argv.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
+  if (spec.user) argv.push('--unshare-user', '--uid', String(spec.user.uid), '--gid', String(spec.user.gid));
+  if (spec.hostFilesystem) {
+    argv.push('--ro-bind', '/', '/');
+    // Mount points under /home cannot be made in the read-only host: the job's HOME hides the users'.
+    if ((spec.mounts ?? []).some((m) => m.target.startsWith('/home/'))) argv.push('--tmpfs', '/home');
+  } else argv.push(...systemRootArgv());
+  argv.push('--dev', '/dev', '--proc', '/proc');
   // A private /tmp: a directory of the build (on disk, not in the job's memory), else a tmpfs.
   const base = privateBase(spec, cwd);
-  if (base !== null) {
+  if (spec.tmp !== undefined) {
+    mkdirSync(spec.tmp, { recursive: true });
+    argv.push('--bind', spec.tmp, '/tmp');
+  } else if (base !== null) {
     const tmp = path.join(base, SANDBOX_TMP_NAME);
     mkdirSync(tmp, { recursive: true });
     argv.push('--bind', tmp, '/tmp');
@@ -144,8 +214,7 @@ export function sandboxArgv(
     argv.push('--tmpfs', '/tmp');
   }
   argv.push('--tmpfs', '/var/tmp');
-
-  // Parents before children, so a read-only directory inside a writable one stays read-only.
+  // Same-path binds, parents before children, so a read-only directory inside a writable one stays read-only.
   const binds: { p: string; writable: boolean }[] = [
     ...spec.writable.map((p) => ({ p: path.resolve(p), writable: true })),
     ...spec.readonly.map((p) => ({ p: path.resolve(p), writable: false })),
@@ -155,12 +224,20 @@ export function sandboxArgv(
     if (b.writable) {
       mkdirSync(b.p, { recursive: true });
       argv.push('--bind', b.p, b.p);
-    } else {
+    } else if (existsSync(b.p)) {
       argv.push('--ro-bind', b.p, b.p);
     }
   }
-  if (home === '/tmp/home') argv.push('--dir', home);
-  else mkdirSync(home, { recursive: true });
-  argv.push('--chdir', path.resolve(cwd), '--');
-  return { argv, env: { ...env, HOME: home } };
+  for (const m of spec.mounts ?? []) argv.push(m.writable ? '--bind' : '--ro-bind', m.source, m.target);
+  if (!spec.user) {
+    if (home === '/tmp/home') argv.push('--dir', home);
+    else mkdirSync(home, { recursive: true });
+  }
+  argv.push('--chdir', spec.cwd ?? path.resolve(cwd), '--');
+  const outEnv: Record<string, string> = { ...env, HOME: home };
+  if (spec.user) {
+    outEnv.USER = spec.user.name;
+    outEnv.LOGNAME = spec.user.name;
+  }
+  return { argv, env: outEnv };
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createOpamBuilder } from '../build/opam-builder.js';
 import { describeLimits, sandboxAvailable } from '../build/process-runner.js';
-import { isPrefixComplete } from '../build/prefix-store.js';
+import { isLayerComplete } from '../build/layer-store.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
 import type { Job } from '../plan/job.js';
@@ -25,6 +25,8 @@ import { UsageError } from '../errors/usage-error.js';
 import type { PreparedPlan } from './commands/plan.js';
 
 export interface BuildSettings {
+  /** opam's archive-mirrors, tried after a source's own url and mirrors. */
+  archiveMirrors: string[];
   jobs: number;
   sandbox: boolean;
   timeoutMs: number;
@@ -92,7 +94,8 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     buildRoot: paths.buildRoot,
     downloadCache: paths.downloadCache,
     logDir: paths.logDir,
-    makeJobs: Math.max(1, Math.floor(availableParallelism() / settings.jobs)),
+    cores: availableParallelism(),
+    archiveMirrors: settings.archiveMirrors,
     platformVariables: { ...prepared.keyContext.platform },
     sandbox: settings.sandbox,
     timeoutMs: settings.timeoutMs,
@@ -139,7 +142,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     const lookupCached = (job: Job): CachedResult | null => {
       const hit = cached(job.key);
       // An ok result is only reusable while its prefix is still in the store.
-      if (hit !== null && hit.status === 'ok' && (hit.prefix === null || !existsSync(hit.prefix) || !isPrefixComplete(paths.storeDir, job.key))) {
+      if (hit !== null && hit.status === 'ok' && (hit.prefix === null || !existsSync(hit.prefix) || !isLayerComplete(paths.storeDir, job.key))) {
         forgetCachedResult(db, job.key);
         return null;
       }

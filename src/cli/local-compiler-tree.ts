@@ -1,9 +1,12 @@
 /**
  * `--compiler ./ocaml`: a local compiler source tree (the pull request under test) checked as the
- * compiler package built from that tree. The repository's compiler package for the same major.minor
- * version gives the build instructions (its depends, build, install, flags, conflict class); the tree
- * replaces its sources (`url { src: "file://TREE" }`), and the tree's content hash goes into the opam
- * file, so every job key above the compiler changes exactly when the tree does.
+ * compiler package built from that tree. The repository's compiler packages for the same major.minor
+ * version give the build instructions; the tree replaces their sources (`url { src: "file://TREE" }`),
+ * and the tree's content hash goes into the opam file, so every job key above the compiler changes
+ * exactly when the tree does. Two layouts, as opam-repository has them:
+ * - split (OCaml 5.3 on): `ocaml-compiler.X` holds the url and build, `ocaml-base-compiler.X` only
+ *   depends on it: both are derived, `ocaml-base-compiler.V+local` depending on `ocaml-compiler.V+local`;
+ * - single: `ocaml-base-compiler.X` (or `ocaml-variants.X`) holds everything: it is derived alone.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
@@ -55,19 +58,37 @@ function treeVersion(dir: string): string {
   return line.replace(/[^A-Za-z0-9_+.~-]/g, '-');
 }
 
-/** The newest compiler package (`ocaml-base-compiler` or `ocaml-variants`) of the same major.minor. */
-function templateFor(packages: ReadonlyMap<string, readonly OpamPackage[]>, version: string): OpamPackage | null {
+function sameSeries(version: string): (v: string) => boolean {
   const majorMinor = /^(\d+\.\d+)/.exec(version)![1];
-  const sameSeries = (v: string) => v === majorMinor || v.startsWith(`${majorMinor}.`) || v.startsWith(`${majorMinor}~`) || v.startsWith(`${majorMinor}+`);
+  return (v) => v === majorMinor || v.startsWith(`${majorMinor}.`) || v.startsWith(`${majorMinor}~`) || v.startsWith(`${majorMinor}+`);
+}
+
+function newest(candidates: OpamPackage[], prefer: string): OpamPackage | null {
   let best: OpamPackage | null = null;
-  for (const name of ['ocaml-base-compiler', 'ocaml-variants']) {
-    for (const p of packages.get(name) ?? []) {
-      if (!p.flags.includes('compiler') || !sameSeries(p.version)) continue;
-      if (best === null || compareVersions(p.version, best.version) > 0 || (compareVersions(p.version, best.version) === 0 && name === 'ocaml-base-compiler')) best = p;
-    }
+  for (const p of candidates) {
+    if (best === null || compareVersions(p.version, best.version) > 0 || (compareVersions(p.version, best.version) === 0 && p.name === prefer)) best = p;
   }
   return best;
 }
+
+/** The newest package of `names` of the tree's series that builds a compiler (it has build commands). */
+function templateFor(packages: ReadonlyMap<string, readonly OpamPackage[]>, version: string, names: string[], flagged: boolean): OpamPackage | null {
+  const inSeries = sameSeries(version);
+  const candidates = names.flatMap((name) => packages.get(name) ?? []).filter((p) => inSeries(p.version) && p.build.length > 0 && (!flagged || p.flags.includes('compiler')));
+  return newest(candidates, names[0]);
+}
+
+/** The newest `ocaml-base-compiler` of the series that only depends on an `ocaml-compiler` version (the split layout). */
+function splitBaseFor(packages: ReadonlyMap<string, readonly OpamPackage[]>, version: string): OpamPackage | null {
+  const inSeries = sameSeries(version);
+  const candidates = (packages.get('ocaml-base-compiler') ?? []).filter(
+    (p) => inSeries(p.version) && p.flags.includes('compiler') && p.build.length === 0 && SPLIT_DEPENDENCY.test(printOpamFile(p.ast)),
+  );
+  return newest(candidates, 'ocaml-base-compiler');
+}
+
+/** `"ocaml-compiler" {= "5.3.0"}` in a split-layout ocaml-base-compiler's depends. */
+const SPLIT_DEPENDENCY = /"ocaml-compiler"\s*\{\s*=\s*"[^"]*"\s*\}/;
 
 /** Fields of the template that describe its release sources, not how to build: the tree replaces them. */
 const SOURCE_FIELDS = new Set(['url', 'extra-files', 'patches', 'extra-source', 'name', 'version']);
@@ -79,24 +100,17 @@ export interface LocalCompiler {
   origin: string;
 }
 
-/**
- * Builds the compiler package of a source tree and adds it to `packages` (which the solver and planner
- * then see like any other), returning it.
- */
-export function addLocalCompiler(packages: Map<string, OpamPackage[]>, dir: string): LocalCompiler {
-  const treeVer = treeVersion(dir);
-  const template = templateFor(packages, treeVer);
-  if (template === null) {
-    throw new UsageError(`--compiler ${dir}: the repository has no compiler package for OCaml ${/^(\d+\.\d+)/.exec(treeVer)![1]} to take the build instructions from`);
-  }
-  const contentHash = treeContentHash(dir);
-  const version = `${treeVer}+local`;
+/** Derives `NAME.VERSION` from `template`: its build instructions, `text` appended, added to `packages`. */
+function derivePackage(
+  packages: Map<string, OpamPackage[]>,
+  template: OpamPackage,
+  version: string,
+  dir: string,
+  extra: string,
+  rewrite: (text: string) => string = (t) => t,
+): OpamPackage {
   const items: Item[] = template.ast.items.filter((i) => !(i.kind === 'section' ? SOURCE_FIELDS.has(i.sectionKind) : SOURCE_FIELDS.has(i.name)));
-  const text =
-    printOpamFile({ file: template.file, items }) +
-    `x-ecocheck-source: ${JSON.stringify(dir)}\n` +
-    `x-ecocheck-source-hash: "sha256=${contentHash}"\n` +
-    `url { src: ${JSON.stringify(`file://${dir}`)} }\n`;
+  const text = rewrite(printOpamFile({ file: template.file, items })) + extra;
   const file = `${dir} (local compiler tree, built as ${template.name}.${version})`;
   let ast: OpamFileAst;
   try {
@@ -116,5 +130,35 @@ export function addLocalCompiler(packages: Map<string, OpamPackage[]>, dir: stri
   list.push(pkg);
   list.sort((a, b) => compareVersions(a.version, b.version));
   packages.set(pkg.name, list);
-  return { pkg, spec: `${pkg.name}.${version}`, origin: `source tree ${dir} (content sha256 ${contentHash.slice(0, 12)}), built as ${template.name}.${template.version} is` };
+  return pkg;
+}
+
+/**
+ * Builds the compiler package(s) of a source tree and adds them to `packages` (which the solver and
+ * planner then see like any other), returning the one to ask the solver for.
+ */
+export function addLocalCompiler(packages: Map<string, OpamPackage[]>, dir: string): LocalCompiler {
+  const treeVer = treeVersion(dir);
+  const series = /^(\d+\.\d+)/.exec(treeVer)![1];
+  const contentHash = treeContentHash(dir);
+  const version = `${treeVer}+local`;
+  const source =
+    `x-ecocheck-source: ${JSON.stringify(dir)}\n` +
+    `x-ecocheck-source-hash: "sha256=${contentHash}"\n` +
+    `url { src: ${JSON.stringify(`file://${dir}`)} }\n`;
+  const origin = (t: OpamPackage) => `source tree ${dir} (content sha256 ${contentHash.slice(0, 12)}), built as ${t.name}.${t.version} is`;
+
+  const splitCompiler = templateFor(packages, treeVer, ['ocaml-compiler'], false);
+  const splitBase = splitCompiler ? splitBaseFor(packages, treeVer) : null;
+  if (splitCompiler && splitBase) {
+    derivePackage(packages, splitCompiler, version, dir, source);
+    const base = derivePackage(packages, splitBase, version, dir, '', (t) => t.replace(SPLIT_DEPENDENCY, `"ocaml-compiler" {= ${JSON.stringify(version)}}`));
+    return { pkg: base, spec: `${base.name}.${version}`, origin: origin(splitCompiler) };
+  }
+  const template = templateFor(packages, treeVer, ['ocaml-base-compiler', 'ocaml-variants'], true);
+  if (template === null) {
+    throw new UsageError(`--compiler ${dir}: the repository has no compiler package for OCaml ${series} to take the build instructions from (ocaml-compiler, ocaml-base-compiler or ocaml-variants with build commands)`);
+  }
+  const pkg = derivePackage(packages, template, version, dir, source);
+  return { pkg, spec: `${pkg.name}.${version}`, origin: origin(template) };
 }

@@ -120,7 +120,7 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
   const build = async (job: Job) => {
     if (buildSignal.aborted) return;
     options.onJobStarted?.(job);
-    const closure: BuiltDependency[] = job.closure.map((k) => ({ job: plan.jobs.get(k)!, prefix: records.get(k)!.prefix ?? '' }));
+    const closure: BuiltDependency[] = job.closure.map((k) => ({ job: plan.jobs.get(k)!, layer: records.get(k)!.prefix ?? '' }));
     let outcome: BuildOutcome;
     try {
       outcome = await builder.build(job, closure, buildSignal);

@@ -4,7 +4,9 @@
  * injected) → store. Ctrl-C stops the running builds, records the run as interrupted and exits 130; the
  * next `check` resumes (finished jobs are cache hits).
  */
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatSeconds } from '../../run/progress.js';
 import type { Db } from '../../store/database.js';
@@ -12,6 +14,7 @@ import { getRun, runStatusCounts } from '../../store/runs.js';
 import { JOB_STATUSES } from '../../results/taxonomy.js';
 import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { collect } from '../repeatable-option.js';
 import { checkSandbox, executeRun, type BuildSettings, type RunDone } from '../check-run.js';
 import { openStore } from '../open-store.js';
 import {
@@ -37,6 +40,7 @@ export interface BuildOptions {
   memory: string;
   format: string;
   output?: string;
+  archiveMirror: string[];
 }
 
 interface CheckOptions extends PlanOptions, BuildOptions {
@@ -78,8 +82,9 @@ export function parseBytes(value: string, option: string): number {
 }
 
 /** The build settings shared by check and rerun, from their options. */
-export function buildSettings(opts: Pick<CheckOptions, 'jobs' | 'sandbox' | 'timeout' | 'memory' | 'env' | 'withTest'>): BuildSettings {
+export function buildSettings(opts: Pick<CheckOptions, 'jobs' | 'sandbox' | 'timeout' | 'memory' | 'env' | 'withTest' | 'archiveMirror'>): BuildSettings {
   return {
+    archiveMirrors: (opts.archiveMirror ?? []).map(archiveMirrorAddress),
     jobs: opts.jobs === undefined ? availableParallelism() : parsePositiveInt(opts.jobs, '--jobs'),
     sandbox: opts.sandbox,
     timeoutMs: parseDuration(opts.timeout, '--timeout'),
@@ -89,13 +94,27 @@ export function buildSettings(opts: Pick<CheckOptions, 'jobs' | 'sandbox' | 'tim
   };
 }
 
+/**
+ * An `--archive-mirror` value as the fetcher takes it: a URL as given, a directory (opam's mirror
+ * layout, ALGO/XX/HEX, e.g. a download cache) as a file:// URL.
+ */
+export function archiveMirrorAddress(value: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
+  const dir = resolve(value);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UsageError(`--archive-mirror ${value}: neither a URL nor a directory`);
+  }
+  return `file://${dir}`;
+}
+
 /** The options every building verb has (check, rerun). */
 export function addBuildOptions(cmd: Command): Command {
   return cmd
     .option('--jobs <n>', 'builds run at once (default: the number of cores)')
     .option('--state-dir <dir>', 'keep the database, store, logs and caches under DIR (default: XDG data/cache folders)')
     .option('--cache-dir <dir>', 'the download cache (default: under the XDG cache folder)')
-    .option('--no-sandbox', 'run builds without the bubblewrap sandbox')
+    .option('--no-sandbox', 'builds see the host filesystem (read-only) and the network, as your user; the switch is still their own')
+    .option('--archive-mirror <url|dir>', "an archive mirror (opam's archive-mirrors: ALGO/XX/HEX), tried after a source's own url; a directory such as another download cache works offline; repeatable", collect, [])
     .option('--timeout <duration>', 'wall-clock limit per job', '1h')
     .option('--memory <size>', 'memory limit per job', '4G')
     .option('--format <format>', 'report format: terminal, markdown, json, html', 'terminal')

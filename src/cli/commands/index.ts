@@ -10,8 +10,9 @@ import { registerCompilers } from './compilers.js';
 import { registerRerun } from './rerun.js';
 import { registerInstallable } from './installable.js';
 import { registerSolve } from './solve.js';
+import { registerCache } from './cache.js';
 
 /** A CLI verb registers itself on the program; `setExitCode` raises the process exit code. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const commandModules: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve];
+export const commandModules: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache];

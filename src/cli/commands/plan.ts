@@ -14,7 +14,7 @@ import type { Plan } from '../../plan/job.js';
 import { analysePlan, planToJson } from '../../plan/plan-graph.js';
 import { selectTargets, UnknownTargetError, type TargetSelection } from '../../plan/targets.js';
 import { FilesDirHashCache } from '../../plan/files-hash.js';
-import { OPAM_BUILDER_VERSION } from '../../build/opam-builder.js';
+import { opamBuilderVersion } from '../../build/opam-builder.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { projectConfigFor, type ProjectConfig } from '../project-config.js';
 import { resolveCompiler, type CompilerResolution } from '../compiler-names.js';
@@ -75,7 +75,7 @@ export function defaultJobs(): number {
 }
 
 /** Loads the repositories, solves the targets and builds the plan; warnings go to stderr. */
-export function preparePlan(targets: string[], opts: PlanOptions, builderVersion: string = OPAM_BUILDER_VERSION): PreparedPlan {
+export function preparePlan(targets: string[], opts: PlanOptions, builderVersion: string = opamBuilderVersion(true)): PreparedPlan {
   const config = projectConfigFor(opts);
   const roots = opts.repo.length > 0 ? opts.repo.map((r) => resolve(r)) : config.repositories;
   if (roots.length === 0) throw new UsageError('no repository: pass --repo DIR (an opam repository) or list "repositories" in ecocheck.json');
