@@ -129,7 +129,7 @@ function detect(): Detection {
     detection = {
       bwrap: null,
       ok: false,
-      message: 'the build sandbox needs bubblewrap, which is not installed: apt-get install bubblewrap (or run without the sandbox)',
+      message: 'builds need bubblewrap (each job\'s switch is bound at its fixed path in a sandbox), which is not installed: apt-get install bubblewrap',
       unsharePid: false,
     };
     return detection;
@@ -233,6 +233,9 @@ export function sandboxArgv(
     if (home === '/tmp/home') argv.push('--dir', home);
     else mkdirSync(home, { recursive: true });
   }
+  // The sandbox's own root (where the mount points were made) is read-only too: a write anywhere but
+  // the writable binds fails, as on the read-only host, instead of vanishing into a private tmpfs.
+  if (!spec.hostFilesystem) argv.push('--remount-ro', '/');
   argv.push('--chdir', spec.cwd ?? path.resolve(cwd), '--');
   const outEnv: Record<string, string> = { ...env, HOME: home };
   if (spec.user) {

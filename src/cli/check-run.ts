@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createOpamBuilder } from '../build/opam-builder.js';
 import { describeLimits, sandboxAvailable } from '../build/process-runner.js';
+import { switchMountSupport } from '../build/switch-mount.js';
 import { isLayerComplete } from '../build/layer-store.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
@@ -57,13 +58,18 @@ export interface RunDone {
 }
 
 
-/** Checks the sandbox up front: missing bubblewrap is a usage error that says how to install it. */
+/**
+ * Checks up front what every build needs: bubblewrap (each job's switch is bound at its fixed path in
+ * a sandbox, with or without --no-sandbox) and overlayfs in a mount namespace (the switch is composed
+ * of layers). Either missing is a usage error saying how to get it.
+ */
 export function checkSandbox(sandbox: boolean): void {
-  if (sandbox) {
-    const s = sandboxAvailable();
-    if (!s.ok) throw new UsageError(`${s.message.replace(/ \(or run without the sandbox\)$/, '')}, or pass --no-sandbox`);
-  } else {
-    process.stderr.write('ecocheck: warning: --no-sandbox: builds run with your user rights, unconfined\n');
+  const s = sandboxAvailable();
+  if (!s.ok) throw new UsageError(s.message);
+  const m = switchMountSupport();
+  if (!m.ok) throw new UsageError(m.message);
+  if (!sandbox) {
+    process.stderr.write("ecocheck: warning: --no-sandbox: builds see the host's filesystem (read-only) and the network, with your user rights\n");
   }
 }
 

@@ -71,11 +71,18 @@ function newest(candidates: OpamPackage[], prefer: string): OpamPackage | null {
   return best;
 }
 
-/** The newest package of `names` of the tree's series that builds a compiler (it has build commands). */
+/**
+ * The newest package of the tree's series that builds a compiler (it has build commands), from the
+ * first of `names` that has one: a plain release's build before a variant's (options, trunk).
+ */
 function templateFor(packages: ReadonlyMap<string, readonly OpamPackage[]>, version: string, names: string[], flagged: boolean): OpamPackage | null {
   const inSeries = sameSeries(version);
-  const candidates = names.flatMap((name) => packages.get(name) ?? []).filter((p) => inSeries(p.version) && p.build.length > 0 && (!flagged || p.flags.includes('compiler')));
-  return newest(candidates, names[0]);
+  for (const name of names) {
+    const candidates = (packages.get(name) ?? []).filter((p) => inSeries(p.version) && p.build.length > 0 && (!flagged || p.flags.includes('compiler')));
+    const best = newest(candidates, name);
+    if (best) return best;
+  }
+  return null;
 }
 
 /** The newest `ocaml-base-compiler` of the series that only depends on an `ocaml-compiler` version (the split layout). */

@@ -24,15 +24,24 @@ export function snapshotAvailable(): boolean {
   return existsSync(snapshotTarball);
 }
 
-/** Unpacks the snapshot (once) and returns the repository root. */
-export function snapshotRepo(): string {
-  const stamp = statSync(snapshotTarball).mtimeMs.toFixed(0);
-  const dest = join(tmpdir(), `ecocheck-snapshot-${stamp}`);
+/** The archive of versions moved out of opam-repository in 2025 (layer it behind the snapshot). */
+export const archiveTarball = resolve(
+  process.env.ECOCHECK_ARCHIVE ?? join(projectRoot, '..', 'shared', 'data', 'opam-repository-archive-2026-06-23.tar.gz'),
+);
+
+export function archiveAvailable(): boolean {
+  return existsSync(archiveTarball);
+}
+
+/** Unpacks a repository tarball (once per machine and tarball version) into the temp folder. */
+function unpackedOnce(tarball: string, name: string): string {
+  const stamp = statSync(tarball).mtimeMs.toFixed(0);
+  const dest = join(tmpdir(), `${name}-${stamp}`);
   if (existsSync(join(dest, 'packages'))) return dest;
   const staging = `${dest}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  execFileSync('tar', ['xzf', snapshotTarball, '-C', staging]);
+  execFileSync('tar', ['xzf', tarball, '-C', staging]);
   try {
     renameSync(staging, dest);
   } catch {
@@ -40,6 +49,16 @@ export function snapshotRepo(): string {
     rmSync(staging, { recursive: true, force: true });
   }
   return dest;
+}
+
+/** Unpacks the snapshot (once) and returns the repository root. */
+export function snapshotRepo(): string {
+  return unpackedOnce(snapshotTarball, 'ecocheck-snapshot');
+}
+
+/** Unpacks the archive (once) and returns the repository root. */
+export function archiveRepo(): string {
+  return unpackedOnce(archiveTarball, 'ecocheck-archive');
 }
 
 /** `packages/NAME/NAME.VERSION/opam` for every package version of a repository, in sorted order. */
