@@ -1,8 +1,13 @@
 /**
  * Per-job resource limits. Where the machine offers writable cgroup v1 controllers, each job gets
  * its own memory cgroup (the memory limit, OOM evidence) and pids cgroup (a process-count limit, and
- * a complete list of the job's processes to kill, even those that left its process group). Where it
- * does not, the memory limit falls back to RLIMIT_AS (address space), set by a tiny shell wrapper.
+ * a complete list of the job's processes to kill, even those that left its process group). With
+ * cgroup v2 (what most laptops run today), each job gets one cgroup of the unified hierarchy with
+ * both limits, under ecocheck's own cgroup when the memory and pids controllers can be enabled for
+ * its children (a delegated cgroup: systemd's user session, `systemd-run --user --scope -p
+ * Delegate=yes`, or a container's own root). Where neither is possible, the memory limit falls back to
+ * RLIMIT_AS (address space), set by a tiny shell wrapper; the sandbox's PID namespace still kills
+ * every process of the job with its first one.
  *
  * Setting ECOCHECK_MEMORY_LIMIT=rlimit in ecocheck's environment chooses RLIMIT_AS regardless.
  *
@@ -81,10 +86,93 @@ function ownCgroupV1Dir(controller: string): { dir: string } | { error: string }
 }
 
 interface Mechanism {
+  /** cgroup v1: the hierarchies' parents of the job cgroups (null when not available). */
   memoryParent: string | null;
   pidsParent: string | null;
-  /** Why cgroup memory limits are not available (when memoryParent is null). */
+  /** cgroup v2: the parent of the job cgroups, each with memory and pids limits (null when not available). */
+  unifiedParent: string | null;
+  /** Why cgroup memory limits are not available (when neither is). */
   memoryWhyNot: string;
+}
+
+/** This process's cgroup in the cgroup v2 (unified) hierarchy, or why not. */
+function ownCgroupV2Dir(): { dir: string } | { error: string } {
+  let cgroupFile: string;
+  let mountinfo: string;
+  try {
+    cgroupFile = readFileSync('/proc/self/cgroup', 'utf8');
+    mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch (e) {
+    return { error: `cannot read /proc/self/cgroup: ${(e as Error).message}` };
+  }
+  const line = cgroupFile.split('\n').find((l) => l.startsWith('0::'));
+  if (!line) return { error: 'no cgroup v2 hierarchy' };
+  const cgPath = line.slice(3);
+  for (const l of mountinfo.split('\n')) {
+    const [pre, post] = l.split(' - ');
+    if (!post || post.split(' ')[0] !== 'cgroup2') continue;
+    const fields = pre.split(' ');
+    const root = fields[3];
+    const mountPoint = fields[4];
+    if (!root || !mountPoint) continue;
+    const rel = root === '/' ? cgPath : cgPath === root || cgPath.startsWith(root + '/') ? cgPath.slice(root.length) : null;
+    if (rel !== null) return { dir: path.join(mountPoint, rel) };
+  }
+  return { error: 'the cgroup v2 hierarchy is not mounted' };
+}
+
+function words(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A cgroup v2 parent for the job cgroups, with memory and pids enabled for its children. If they are
+ * not enabled yet, ecocheck moves itself into a leaf of its own cgroup first (cgroup v2 forbids
+ * enabling controllers for children of a cgroup that holds processes) and enables them; when other
+ * processes share that cgroup it gives up, saying how to start it in a delegated one.
+ */
+function probeUnifiedParent(): { dir: string } | { error: string } {
+  const own = ownCgroupV2Dir();
+  if ('error' in own) return own;
+  const available = words(path.join(own.dir, 'cgroup.controllers'));
+  if (!available.includes('memory')) return { error: `cgroup v2: the memory controller is not available in ${own.dir}` };
+  const wanted = ['memory', ...(available.includes('pids') ? ['pids'] : [])];
+  const enabled = () => words(path.join(own.dir, 'cgroup.subtree_control'));
+  if (!wanted.every((c) => enabled().includes(c))) {
+    const leaf = path.join(own.dir, `ecocheck-${process.pid}-main`);
+    try {
+      mkdirSync(leaf, { recursive: true });
+      writeFileSync(path.join(leaf, 'cgroup.procs'), String(process.pid));
+      writeFileSync(path.join(own.dir, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+    } catch (e) {
+      try {
+        writeFileSync(path.join(own.dir, 'cgroup.procs'), String(process.pid));
+        rmdirSync(leaf);
+      } catch {
+        // stays in the leaf: harmless
+      }
+      return {
+        error: `cgroup v2: cannot enable ${wanted.join(' and ')} for the jobs under ${own.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); start ecocheck in a delegated cgroup, e.g. systemd-run --user --scope -p Delegate=yes ecocheck …`,
+      };
+    }
+  }
+  const probe = path.join(own.dir, `ecocheck-probe-${process.pid}`);
+  try {
+    mkdirSync(probe);
+    try {
+      writeFileSync(path.join(probe, 'memory.max'), String(64 * 1024 * 1024));
+    } finally {
+      rmdirSync(probe);
+    }
+  } catch (e) {
+    return { error: `cgroup v2: ${own.dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+  }
+  removeStaleCgroups(own.dir);
+  return own;
 }
 
 let mechanism: Mechanism | null = null;
@@ -135,10 +223,13 @@ function getMechanism(): Mechanism {
   const forceRlimit = process.env.ECOCHECK_MEMORY_LIMIT === 'rlimit';
   const mem = forceRlimit ? { error: 'ECOCHECK_MEMORY_LIMIT=rlimit' } : probeParent('memory');
   const pids = probeParent('pids');
+  // cgroup v2 where v1 has no memory controller (a machine has one or the other for memory).
+  const unified = forceRlimit || 'dir' in mem ? null : probeUnifiedParent();
   mechanism = {
     memoryParent: 'dir' in mem ? mem.dir : null,
     pidsParent: 'dir' in pids ? pids.dir : null,
-    memoryWhyNot: 'error' in mem ? mem.error : '',
+    unifiedParent: unified !== null && 'dir' in unified ? unified.dir : null,
+    memoryWhyNot: 'error' in mem ? (unified !== null && 'error' in unified ? `${mem.error}; ${unified.error}` : mem.error) : '',
   };
   return mechanism;
 }
@@ -148,15 +239,16 @@ export function describeLimits(memoryBytes: number): string {
   const m = getMechanism();
   const size = formatBytes(memoryBytes);
   if (m.memoryParent) return `memory limit ${size} via cgroup v1`;
+  if (m.unifiedParent) return `memory limit ${size} via cgroup v2`;
   return `memory limit ${size} via RLIMIT_AS (address space; ${m.memoryWhyNot})`;
 }
 
 /** Says whether the job's process count is limited on this machine. */
 export function describeProcessLimit(maxProcesses: number): string {
   const m = getMechanism();
-  return m.pidsParent
-    ? `process limit ${maxProcesses} via cgroup v1 pids`
-    : 'no process limit (no writable cgroup v1 pids controller)';
+  if (m.pidsParent) return `process limit ${maxProcesses} via cgroup v1 pids`;
+  if (m.unifiedParent && words(path.join(m.unifiedParent, 'cgroup.subtree_control')).includes('pids')) return `process limit ${maxProcesses} via cgroup v2 pids`;
+  return 'no process limit (no writable cgroup pids controller)';
 }
 
 function readProcs(dir: string): number[] {
@@ -206,8 +298,29 @@ export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> 
   let pidsDir: string | null = null;
   let rlimitKiB: number | null = null;
 
+  let unifiedDir: string | null = null;
   try {
-    if (req.memoryBytes !== undefined) {
+    if (m.unifiedParent && !m.memoryParent) {
+      unifiedDir = path.join(m.unifiedParent, id);
+      mkdirSync(unifiedDir);
+      created.push(unifiedDir);
+      const hasPids = existsSync(path.join(unifiedDir, 'pids.max'));
+      if (req.memoryBytes !== undefined) {
+        writeFileSync(path.join(unifiedDir, 'memory.max'), String(req.memoryBytes));
+        try {
+          writeFileSync(path.join(unifiedDir, 'memory.swap.max'), '0'); // no swapping past the limit
+        } catch {
+          // no swap accounting
+        }
+        described.push(describeLimits(req.memoryBytes));
+      }
+      if (hasPids && req.maxProcesses !== undefined) {
+        writeFileSync(path.join(unifiedDir, 'pids.max'), String(req.maxProcesses));
+        described.push(describeProcessLimit(req.maxProcesses));
+      }
+      joinFiles.push(path.join(unifiedDir, 'cgroup.procs'));
+    }
+    if (req.memoryBytes !== undefined && !unifiedDir) {
       if (m.memoryParent) {
         memDir = path.join(m.memoryParent, id);
         mkdirSync(memDir);
@@ -255,23 +368,32 @@ export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> 
           ...joinFiles,
           '--',
         ];
-  const dirs = [memDir, pidsDir].filter((d): d is string => d !== null);
+  const dirs = [memDir, pidsDir, unifiedDir].filter((d): d is string => d !== null);
+  /** The cgroup counting the job's processes (v1 pids, or v2 with pids enabled). */
+  const countingDir = pidsDir ?? (unifiedDir && existsSync(path.join(unifiedDir, 'pids.max')) ? unifiedDir : null);
   /** Forks refused by the job's own limit, counted before killAll() lowered the limit to zero. */
   let refusedBeforeKill: number | null = null;
-  const refusedForks = () => (pidsDir ? (readKeyed(path.join(pidsDir, 'pids.events')).get('max') ?? 0) : 0);
+  const refusedForks = () => (countingDir ? (readKeyed(path.join(countingDir, 'pids.events')).get('max') ?? 0) : 0);
 
   return {
     wrapperArgv,
     description: described.join('; '),
     limitText: req.memoryBytes !== undefined ? formatBytes(req.memoryBytes) : '',
     killAll() {
-      if (pidsDir && refusedBeforeKill === null) {
+      if (countingDir && refusedBeforeKill === null) {
         refusedBeforeKill = refusedForks();
         // No new processes from here on: a fork bomb cannot outrun the kill loop.
         try {
-          writeFileSync(path.join(pidsDir, 'pids.max'), '0');
+          writeFileSync(path.join(countingDir, 'pids.max'), '0');
         } catch {
           // ignore
+        }
+      }
+      if (unifiedDir) {
+        try {
+          writeFileSync(path.join(unifiedDir, 'cgroup.kill'), '1'); // Linux 5.14+: the whole cgroup at once
+        } catch {
+          // older kernel: the loop below
         }
       }
       for (const d of dirs) {
@@ -304,7 +426,20 @@ export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> 
           evidence.push(`the job reached its ${formatBytes(req.memoryBytes ?? 0)} cgroup memory limit (memory.failcnt ${failcnt})`);
         }
       }
-      if (pidsDir && req.maxProcesses !== undefined) {
+      if (unifiedDir && req.memoryBytes !== undefined) {
+        const events = readKeyed(path.join(unifiedDir, 'memory.events'));
+        const kills = events.get('oom_kill') ?? 0;
+        const peak = readNumber(path.join(unifiedDir, 'memory.peak'));
+        if (kills > 0) {
+          oomKilled = true;
+          evidence.push(
+            `the kernel OOM killer killed ${kills} process${kills === 1 ? '' : 'es'} of the job at its ${formatBytes(req.memoryBytes)} cgroup memory limit (memory.events oom_kill ${kills}${peak !== null ? `, peak usage ${formatBytes(peak)}` : ''})`,
+          );
+        } else if ((events.get('max') ?? 0) > 0) {
+          evidence.push(`the job reached its ${formatBytes(req.memoryBytes)} cgroup memory limit (memory.events max ${events.get('max')})`);
+        }
+      }
+      if (countingDir && req.maxProcesses !== undefined) {
         const refused = refusedBeforeKill ?? refusedForks();
         if (refused > 0) {
           evidence.push(`${refused} fork${refused === 1 ? ' was' : 's were'} refused at the job's limit of ${req.maxProcesses} processes (cgroup pids)`);
