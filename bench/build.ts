@@ -1,8 +1,8 @@
 /**
  * The build executor on the shell fixture ecosystem (fixtures/ecosystem): what a job costs beyond its
- * own commands. Figures: a job with no commands (prefix, environment, log, seal), reusing a complete
- * prefix, fetching + verifying + unpacking the local tarball, and the whole compiler 1.0 stack built
- * one job at a time, without and with the sandbox.
+ * own commands. Figures: a job with no commands (switch mount, environment, log, sealing its layer),
+ * reusing a complete layer, fetching + verifying + unpacking the local tarball, and the whole
+ * compiler 1.0 stack built one job at a time, without and with the sandbox.
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -42,15 +42,15 @@ function makeJob(pkg: OpamPackage, deps: Job[], salt: string): Job {
 
 async function buildStack(builder: Builder, root: string, salt: string): Promise<{ ms: number; jobs: number }> {
   const jobs = new Map<string, Job>();
-  const prefixes = new Map<string, string>();
+  const layers = new Map<string, string>();
   const t0 = performance.now();
   for (const [id, deps] of STACK) {
     const job = makeJob(readEcosystemPackage(root, id), deps.map((d) => jobs.get(d)!), salt);
     jobs.set(id, job);
-    const closure = job.closure.map((k) => ({ job: [...jobs.values()].find((j) => j.key === k)!, layer: prefixes.get(k)! }));
+    const closure = job.closure.map((k) => ({ job: [...jobs.values()].find((j) => j.key === k)!, layer: layers.get(k)! }));
     const outcome = await builder.build(job, closure, new AbortController().signal);
     if (outcome.status !== 'ok') throw new Error(`${id}: ${outcome.status}: ${outcome.reason}`);
-    prefixes.set(job.key, outcome.prefix!);
+    layers.set(job.key, outcome.prefix!);
   }
   return { ms: performance.now() - t0, jobs: STACK.length };
 }
@@ -97,7 +97,7 @@ export const buildSection: BenchSection = {
         reuseTimes.push(performance.now() - t1);
       }
       reuseTimes.sort((a, b) => a - b);
-      reportFigure('reuse of a complete prefix, median of 10', reuseTimes[5]!, 'ms', 5);
+      reportFigure('reuse of a complete layer, median of 10', reuseTimes[5]!, 'ms', 5);
 
       const stack = await buildStack(builder, eco.root, 'plain');
       reportFigure(`compiler 1.0 stack, ${stack.jobs} jobs one at a time (no sandbox)`, stack.ms / 1000, 's', 10);

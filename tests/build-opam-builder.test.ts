@@ -1,21 +1,41 @@
 /**
  * The opam builder on the shell fixture ecosystem: jobs are made by hand from the fixture's packages
  * (closures written out in the tests) and built for real with sh and make into a temp store.
+ *
+ * The model under test is opam's: every job builds in one switch at SWITCH_PREFIX, composed of the
+ * empty switch and its closure's layers; what it adds or changes is its own layer, `storeDir/<key>`,
+ * holding files relative to the switch prefix (overlayfs whiteouts for removed ones).
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  accessSync,
+  constants,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createOpamBuilder, type OpamBuilderOptions } from '../src/build/opam-builder.js';
+import { createOpamBuilder, OPAM_BUILDER_VERSION, type OpamBuilderOptions } from '../src/build/opam-builder.js';
 import { sandboxAvailable } from '../src/build/process-runner.js';
+import { SYSTEM_PATH } from '../src/build/build-environment.js';
+import { EMPTY_SWITCH_DIRS, SANDBOX_HOME, SANDBOX_UID, SWITCH_PREFIX, switchBuildDir } from '../src/build/switch-layout.js';
 import type { Builder, BuildOutcome } from '../src/build/builder.js';
 import type { Job } from '../src/plan/job.js';
-import type { OpamPackage } from '../src/opam/package-model.js';
+import type { Command, OpamPackage } from '../src/opam/package-model.js';
 import { ecosystemFixture, instantiateEcosystem, loadEcosystem, readEcosystemPackage, type EcosystemCopy } from './support/fixture-ecosystem.js';
 
 const PLATFORM = { os: 'linux', arch: 'x86_64', 'os-family': 'debian', 'os-distribution': 'debian' };
@@ -30,7 +50,7 @@ before(() => {
 
 after(() => {
   eco.dispose();
-  // Sealed prefixes are read-only: give write permission back before removing them.
+  // Builds may leave read-only files in their layers (layers keep the modes builds give them).
   execFileSync('chmod', ['-R', 'u+w', work]);
   rmSync(work, { recursive: true, force: true });
 });
@@ -54,7 +74,8 @@ function options(name: string, overrides: Partial<OpamBuilderOptions> = {}): Opa
 /** Jobs made by hand: key over the package content and dependency keys, closure in build order. */
 class Stack {
   readonly jobs = new Map<string, Job>();
-  readonly prefixes = new Map<string, string>();
+  /** The layer of each job built ok (what the builder returned as its `prefix`). */
+  readonly layers = new Map<string, string>();
   constructor(
     readonly builder: Builder,
     readonly root = eco.root,
@@ -74,12 +95,12 @@ class Stack {
 
   async build(job: Job, signal: AbortSignal = new AbortController().signal): Promise<BuildOutcome> {
     const closure = job.closure.map((k) => {
-      const prefix = this.prefixes.get(k);
-      assert.ok(prefix, `dependency ${this.jobs.get(k)?.id} of ${job.id} was not built`);
-      return { job: this.jobs.get(k)!, layer: prefix };
+      const layer = this.layers.get(k);
+      assert.ok(layer, `dependency ${this.jobs.get(k)?.id} of ${job.id} was not built`);
+      return { job: this.jobs.get(k)!, layer };
     });
     const outcome = await this.builder.build(job, closure, signal);
-    if (outcome.status === 'ok' && outcome.prefix) this.prefixes.set(job.key, outcome.prefix);
+    if (outcome.status === 'ok' && outcome.prefix) this.layers.set(job.key, outcome.prefix);
     return outcome;
   }
 
@@ -97,6 +118,74 @@ class Stack {
     await this.ok(ocaml);
     return { obc, ocaml };
   }
+}
+
+/** `sh -c SCRIPT` as an opam command (the script is interpolated like any string argument). */
+function sh(script: string): Command {
+  return { args: ['sh', '-c', script].map((value) => ({ kind: 'string' as const, value })) };
+}
+
+/** A variant of fixture package `id` with its own commands and no extra-files. */
+function variant(id: string, tag: string, commands: { build?: Command[]; install?: Command[] }): OpamPackage {
+  const pkg = readEcosystemPackage(eco.root, id);
+  pkg.extraFiles = [];
+  pkg.build = commands.build ?? [];
+  pkg.install = commands.install ?? [];
+  pkg.contentHash = `${tag}-variant`;
+  return pkg;
+}
+
+/**
+ * Everything of a tree that a write could change: each entry's type, mode, size, mtime and content
+ * (a file's sha256, a link's target, a device's numbers), in a stable order.
+ */
+function treeSnapshot(root: string): string[] {
+  const out: string[] = [];
+  const visit = (rel: string): void => {
+    const p = rel === '' ? root : join(root, rel);
+    const st = lstatSync(p);
+    const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : st.isCharacterDevice() ? 'chardev' : st.isFile() ? 'file' : 'other';
+    const content =
+      kind === 'file' ? createHash('sha256').update(readFileSync(p)).digest('hex') : kind === 'link' ? readlinkSync(p) : kind === 'chardev' ? `rdev=${st.rdev}` : '';
+    out.push(`${kind} ${rel || '.'} mode=${(st.mode & 0o7777).toString(8)} size=${kind === 'dir' ? '-' : st.size} mtime=${st.mtimeMs} ${content}`);
+    if (kind === 'dir') for (const e of readdirSync(p).sort()) visit(rel === '' ? e : join(rel, e));
+  };
+  visit('');
+  return out;
+}
+
+/** An overlayfs whiteout: a character device 0/0 recording that a lower layer's file was removed. */
+function isWhiteout(path: string): boolean {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  return st !== undefined && st.isCharacterDevice() && st.rdev === 0;
+}
+
+/** Every file (not directory) of a tree, relative to it. */
+function filesOf(root: string): string[] {
+  const out: string[] = [];
+  const visit = (rel: string): void => {
+    for (const e of readdirSync(rel === '' ? root : join(root, rel), { withFileTypes: true })) {
+      const r = rel === '' ? e.name : join(rel, e.name);
+      if (e.isDirectory()) visit(r);
+      else out.push(r);
+    }
+  };
+  visit('');
+  return out.sort();
+}
+
+/** `KEY=VALUE` lines (as the probes and installer's env.txt write them) as a record. */
+function keyValues(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 test('the fixture ecosystem loads cleanly: 16 package versions, no errors or warnings, the placeholder replaced', () => {
@@ -133,39 +222,120 @@ describe('compiler 1.0 stack', () => {
     ({ obc, ocaml } = await stack.compiler('1.0'));
   });
 
-  test('the compiler installs into its own prefix, with paths baked for its final location', () => {
-    const prefix = stack.prefixes.get(obc.key)!;
-    assert.equal(prefix, join(opts.storeDir, obc.key));
-    const compiler = join(prefix, 'bin', 'compiler');
+  test('the compiler installs into its own layer, with the switch paths baked in (valid in every switch above it)', () => {
+    const layer = stack.layers.get(obc.key)!;
+    assert.equal(layer, join(opts.storeDir, obc.key));
+    // The layer holds the compiler's files relative to the switch prefix, and nothing of the build.
+    assert.deepEqual(filesOf(layer), ['bin/compiler', 'lib/ocaml/stdlib.fmo']);
+    const compiler = join(layer, 'bin', 'compiler');
     assert.equal(execFileSync(compiler, ['-version'], { encoding: 'utf8' }).trim(), '1.0');
-    assert.equal(execFileSync(compiler, ['-where'], { encoding: 'utf8' }).trim(), join(prefix, 'lib', 'ocaml'));
-    assert.ok(existsSync(join(prefix, 'lib', 'ocaml', 'stdlib.fmo')));
+    // What it bakes is the switch's path, never the host path of the layer or of its build.
+    assert.equal(execFileSync(compiler, ['-where'], { encoding: 'utf8' }).trim(), `${SWITCH_PREFIX}/lib/ocaml`);
+    const script = read(compiler);
+    assert.match(script, new RegExp(`^STDLIB="${escapeRegExp(SWITCH_PREFIX)}/lib/ocaml"$`, 'm'));
+    assert.match(script, new RegExp(`^SWITCH_LIB="${escapeRegExp(SWITCH_PREFIX)}/lib"$`, 'm'));
+    for (const hostPath of [opts.storeDir, opts.buildRoot, work]) assert.ok(!script.includes(hostPath), `no ${hostPath} baked in`);
+    // A package above it finds the standard library at that path: ocaml's gen-config.sh checks it.
+    // And ocaml's own layer holds only what ocaml added, not a copy of the compiler's files.
+    assert.deepEqual(filesOf(stack.layers.get(ocaml.key)!), ['.opam-switch/config/ocaml.config']);
   });
 
-  test('the prefix is sealed read-only and recorded complete', () => {
-    const prefix = stack.prefixes.get(obc.key)!;
-    assert.equal(mode(join(prefix, 'bin', 'compiler')) & 0o222, 0);
-    assert.equal(mode(join(prefix, 'bin')) & 0o222, 0);
-    assert.equal(mode(prefix) & 0o222, 0);
-    assert.ok(existsSync(join(opts.storeDir, `${obc.key}.done`)));
-    if (process.getuid?.() !== 0) {
-      assert.throws(() => writeFileSync(join(prefix, 'bin', 'intruder'), 'x'), /EACCES/);
+  test('the layer is recorded complete, and a later build cannot modify it', async () => {
+    const layer = stack.layers.get(obc.key)!;
+    const record = JSON.parse(read(join(opts.storeDir, `${obc.key}.done`)));
+    assert.equal(record.id, 'ocaml-base-compiler.1.0');
+    assert.equal(record.key, obc.key);
+    assert.equal(record.builder, OPAM_BUILDER_VERSION);
+    const before = treeSnapshot(layer);
+    const compilerBefore = readFileSync(join(layer, 'bin', 'compiler'));
+
+    // A dependent overwrites, deletes and chmods files of the compiler's layer, and adds one.
+    const tamper = stack.job(
+      variant('legacy-lib.1.0', 'tamper', {
+        install: [
+          sh('echo tampered > "%{bin}%/compiler" && chmod 600 "%{bin}%/compiler"'),
+          sh('rm "%{lib}%/ocaml/stdlib.fmo" && test ! -e "%{lib}%/ocaml/stdlib.fmo"'),
+          sh('echo added > "%{bin}%/added"'),
+          sh('test "$(cat "%{bin}%/compiler")" = tampered'),
+        ],
+      }),
+      [ocaml],
+    );
+    const tampered = (await stack.ok(tamper)).prefix!;
+
+    assert.deepEqual(treeSnapshot(layer), before, "the compiler's stored layer is byte-identical");
+    assert.deepEqual(readFileSync(join(layer, 'bin', 'compiler')), compilerBefore);
+    // The changes landed in the dependent's own layer: a copy-up, a whiteout, a new file.
+    assert.equal(read(join(tampered, 'bin', 'compiler')), 'tampered\n');
+    assert.equal(mode(join(tampered, 'bin', 'compiler')), 0o600);
+    assert.ok(isWhiteout(join(tampered, 'lib', 'ocaml', 'stdlib.fmo')), 'the removal is a whiteout in its layer');
+    assert.equal(read(join(tampered, 'bin', 'added')), 'added\n');
+    assert.ok(!existsSync(join(layer, 'bin', 'added')));
+
+    // A package built afterwards on the compiler (without the tamperer) sees the compiler intact.
+    const legacy = readEcosystemPackage(eco.root, 'legacy-lib.1.0');
+    legacy.contentHash = 'after-tamper-variant';
+    const after = await stack.ok(stack.job(legacy, [ocaml]));
+    assert.match(read(join(after.prefix!, 'lib', 'legacy-lib', 'legacy-lib.fmo')), /^fakeml-object 1\.0\n/);
+  });
+
+  test('the empty switch has opam\'s directories, so installs like `mkdir %{lib}%/x` work', async () => {
+    await emptySwitchProbe(stack);
+  });
+
+  test("the build's PATH is the switch's bin and the system's, nothing of the invoking process's PATH", async () => {
+    const marker = '/tmp/user-bin-marker';
+    mkdirSync(marker, { recursive: true });
+    writeFileSync(join(marker, 'marker-tool'), '#!/bin/sh\necho leaked\n');
+    chmodSync(join(marker, 'marker-tool'), 0o755);
+    const saved = process.env.PATH;
+    process.env.PATH = `${marker}:${saved ?? ''}`;
+    try {
+      const probe = stack.job(
+        variant('legacy-lib.1.0', 'path-probe', {
+          build: [sh('echo "PATH=$PATH" > path.txt; if command -v marker-tool; then echo "LEAKED=yes" >> path.txt; else echo "LEAKED=no" >> path.txt; fi')],
+          install: [sh('mkdir "%{doc}%/path-probe" && cp path.txt "%{doc}%/path-probe/"')],
+        }),
+        [ocaml],
+      );
+      const outcome = await stack.ok(probe);
+      const seen = keyValues(read(join(outcome.prefix!, 'doc', 'path-probe', 'path.txt')));
+      assert.equal(seen.PATH, `${SWITCH_PREFIX}/bin:${SYSTEM_PATH}`);
+      assert.ok(!seen.PATH.includes(marker));
+      assert.equal(seen.LEAKED, 'no', 'a tool of the invoking PATH is not found');
+    } finally {
+      process.env.PATH = saved;
+      rmSync(marker, { recursive: true, force: true });
     }
   });
 
-  test('a NAME.config written by the build is kept and its variables reach later packages', () => {
-    const prefix = stack.prefixes.get(ocaml.key)!;
-    const config = read(join(prefix, '.opam-switch', 'config', 'ocaml.config'));
-    assert.match(config, /compiler-version: "1.0"/);
-    assert.match(config, new RegExp(`stdlib-dir: "${join(stack.prefixes.get(obc.key)!, 'lib', 'ocaml')}"`));
+  test("HOME is the job's private home at the sandbox's home directory, also without the sandbox", async () => {
+    const probe = stack.job(
+      variant('legacy-lib.1.0', 'home-probe', {
+        build: [sh('echo "home=$HOME" > home.txt && touch "$HOME/written" && echo "writable=yes" >> home.txt')],
+        install: [sh('mkdir "%{doc}%/home-probe" && cp home.txt "%{doc}%/home-probe/"')],
+      }),
+      [ocaml],
+    );
+    const outcome = await stack.ok(probe);
+    const seen = keyValues(read(join(outcome.prefix!, 'doc', 'home-probe', 'home.txt')));
+    assert.equal(seen.writable, 'yes');
+    assert.equal(seen.home, SANDBOX_HOME, 'the HOME the builder composes (and mounts the job\'s home at)');
   });
 
-  test('a job whose prefix is complete is reused without building', async () => {
+  test('a NAME.config written by the build is kept in its layer and its variables reach later packages', () => {
+    const layer = stack.layers.get(ocaml.key)!;
+    const config = read(join(layer, '.opam-switch', 'config', 'ocaml.config'));
+    assert.match(config, /compiler-version: "1.0"/);
+    assert.match(config, new RegExp(`stdlib-dir: "${escapeRegExp(SWITCH_PREFIX)}/lib/ocaml"`));
+  });
+
+  test('a job whose layer is complete is reused without building', async () => {
     const log = join(opts.logDir, readLogName(opts, obc));
     const before = statSync(log).mtimeMs;
     const again = await stack.build(obc);
     assert.equal(again.status, 'ok');
-    assert.equal(again.prefix, stack.prefixes.get(obc.key));
+    assert.equal(again.prefix, stack.layers.get(obc.key));
     assert.equal(statSync(log).mtimeMs, before, 'the log was not rewritten');
     assert.ok(again.durationMs < 1000);
   });
@@ -173,10 +343,10 @@ describe('compiler 1.0 stack', () => {
   test('a local tarball source is fetched, checked against every checksum, unpacked and cached', async () => {
     const stdext = stack.job('stdext.1.0', [ocaml]);
     const outcome = await stack.ok(stdext);
-    const prefix = outcome.prefix!;
-    assert.match(read(join(prefix, 'lib', 'stdext', 'stdext.fmo')), /^fakeml-object 1\.0\n/);
-    assert.ok(existsSync(join(prefix, 'lib', 'stdext', 'META')));
-    assert.ok(existsSync(join(prefix, 'doc', 'stdext', 'README')));
+    const layer = outcome.prefix!;
+    assert.match(read(join(layer, 'lib', 'stdext', 'stdext.fmo')), /^fakeml-object 1\.0\n/);
+    assert.ok(existsSync(join(layer, 'lib', 'stdext', 'META')));
+    assert.ok(existsSync(join(layer, 'doc', 'stdext', 'README')));
     const sha = stdext.package.url!.checksums.find((c) => c.algorithm === 'sha256')!.hex;
     const md5 = stdext.package.url!.checksums.find((c) => c.algorithm === 'md5')!.hex;
     assert.ok(existsSync(join(opts.downloadCache, 'sha256', sha.slice(0, 2), sha)));
@@ -184,7 +354,7 @@ describe('compiler 1.0 stack', () => {
     assert.match(read(outcome.logPath!), /source: fetching file:\/\/.*stdext-1\.0\.tar\.gz/);
   });
 
-  test('a checksum mismatch is fetch-failed and leaves no prefix', async () => {
+  test('a checksum mismatch is fetch-failed and leaves no layer', async () => {
     const job = stack.job('bad-checksum.1.0', [ocaml]);
     const outcome = await stack.build(job);
     assert.equal(outcome.status, 'fetch-failed');
@@ -201,22 +371,26 @@ describe('compiler 1.0 stack', () => {
     assert.match(read(outcome.logPath!), /Warning: old_syntax is deprecated/);
   });
 
-  test('a dependency chain builds, finding each library through OCAMLPATH, and its executable runs', async () => {
+  test("a dependency chain builds, finding each library in the switch's %{lib}% (opam sets no OCAMLPATH), and its executable runs", async () => {
     const stdext = stack.job('stdext.1.0', [ocaml]);
     await stack.ok(stdext); // reused
     const a = stack.job('chain-a.1.0', [ocaml, stdext]);
     const b = stack.job('chain-b.1.0', [ocaml, a]);
     const c = stack.job('chain-c.1.0', [ocaml, b]);
-    await stack.ok(a);
-    await stack.ok(b);
+    const outA = await stack.ok(a);
+    const outB = await stack.ok(b);
     const outcome = await stack.ok(c);
+    // Each layer holds its own package's files only; the libraries below came from the switch.
+    assert.deepEqual(filesOf(outA.prefix!), ['lib/chain-a/chain-a.fmo']);
+    assert.deepEqual(filesOf(outB.prefix!), ['lib/chain-b/chain-b.fmo']);
+    assert.deepEqual(filesOf(outcome.prefix!), ['bin/chain-c']);
     const exe = join(outcome.prefix!, 'bin', 'chain-c');
-    assert.equal(mode(exe), 0o555, 'installed 755 from bin:, then sealed');
+    assert.equal(mode(exe), 0o755, 'installed 755 from bin:, and the layer keeps the mode');
     assert.equal(execFileSync(exe, { encoding: 'utf8' }), 'chain-c works\n');
   });
 
   test('a missing library is a build failure naming the command and the first error line', async () => {
-    // chain-b without chain-a in its closure.
+    // chain-b without chain-a in its closure: chain-a's layer (built above) is not in its switch.
     const b = stack.job('chain-b.1.0', [ocaml]);
     const outcome = await stack.build(b);
     assert.equal(outcome.status, 'build-failed');
@@ -249,14 +423,14 @@ describe('compiler 1.0 stack', () => {
   });
 
   describe('installer (substs, build-env, filters, every .install section)', () => {
-    let prefix: string;
+    let layer: string;
     let outcome: BuildOutcome;
     before(async () => {
       outcome = await stack.ok(stack.job('installer.1.0', [ocaml]));
-      prefix = outcome.prefix!;
+      layer = outcome.prefix!;
     });
 
-    test('.install sections land in their directories, with modes, renames and optional files', () => {
+    test('.install sections land in their directories of the layer, with modes, renames and optional files', () => {
       const expected: [string, number][] = [
         ['bin/installer-tool', 0o755],
         ['sbin/installer-daemon', 0o755],
@@ -276,25 +450,30 @@ describe('compiler 1.0 stack', () => {
         ['man/man5/installer.conf.5', 0o644],
       ];
       for (const [rel, m] of expected) {
-        const p = join(prefix, rel);
+        const p = join(layer, rel);
         assert.ok(existsSync(p), `${rel} installed`);
-        assert.equal(mode(p), m & 0o555, `${rel} mode (sealed)`);
+        assert.equal(mode(p), m, `${rel} mode`);
       }
-      assert.ok(!existsSync(join(prefix, 'bin', 'absent-tool')));
-      assert.ok(!existsSync(join(prefix, 'lib', 'installer', 'absent.fmo')));
+      assert.ok(!existsSync(join(layer, 'bin', 'absent-tool')));
+      assert.ok(!existsSync(join(layer, 'lib', 'installer', 'absent.fmo')));
       assert.ok(!existsSync('/etc/installer-should-never-be-written.rc'));
+      assert.ok(!existsSync(join(layer, 'etc', 'installer-should-never-be-written.rc')));
       assert.match(read(outcome.logPath!), /misc installer\.rc -> \/etc\/installer-should-never-be-written\.rc skipped/);
-      assert.equal(execFileSync(join(prefix, 'bin', 'installer-tool'), { encoding: 'utf8' }), 'installer-tool 1.0\n');
+      assert.equal(execFileSync(join(layer, 'bin', 'installer-tool'), { encoding: 'utf8' }), 'installer-tool 1.0\n');
+      // Nothing of the build directory or of the switch's scratch state becomes part of the layer.
+      for (const scratch of ['.opam-switch/build', '.opam-switch/sources', '.opam-switch/backup']) {
+        assert.ok(!existsSync(join(layer, scratch)), `${scratch} is not in the layer`);
+      }
     });
 
-    test('substs expand package, global, dependency and undefined variables', () => {
+    test('substs expand package, global, dependency and undefined variables, paths in the switch', () => {
       assert.equal(
-        read(join(prefix, 'share', 'installer', 'installer.conf')),
+        read(join(layer, 'share', 'installer', 'installer.conf')),
         [
           'name=installer',
           'version=1.0',
-          `prefix=${prefix}`,
-          `own-lib=${join(prefix, 'lib', 'installer')}`,
+          `prefix=${SWITCH_PREFIX}`,
+          `own-lib=${SWITCH_PREFIX}/lib/installer`,
           'compiler=1.0',
           'native=false',
           'jobs=2',
@@ -307,47 +486,41 @@ describe('compiler 1.0 stack', () => {
     });
 
     test('command and argument filters: false and undefined drop, identifiers expand', () => {
-      assert.equal(read(join(prefix, 'doc', 'installer', 'args.txt')), '[always]\n[only-linux]\n[[]]\n[make]\n');
-      assert.ok(existsSync(join(prefix, 'doc', 'installer', 'marker-linux')));
-      assert.ok(!existsSync(join(prefix, 'doc', 'installer', 'marker-never')));
-      assert.ok(!existsSync(join(prefix, 'doc', 'installer', 'marker-undefined')));
+      assert.equal(read(join(layer, 'doc', 'installer', 'args.txt')), '[always]\n[only-linux]\n[[]]\n[make]\n');
+      assert.ok(existsSync(join(layer, 'doc', 'installer', 'marker-linux')));
+      assert.ok(!existsSync(join(layer, 'doc', 'installer', 'marker-never')));
+      assert.ok(!existsSync(join(layer, 'doc', 'installer', 'marker-undefined')));
     });
 
-    test('the environment: build-env, dependency setenv, and every closure prefix, own first', () => {
-      const env = Object.fromEntries(
-        read(join(prefix, 'doc', 'installer', 'env.txt'))
-          .trim()
-          .split('\n')
-          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-      );
-      const obcPrefix = stack.prefixes.get(obc.key)!;
-      const ocamlPrefix = stack.prefixes.get(ocaml.key)!;
+    test("the environment: opam's for the switch (build-env, the closure's setenv, the switch's bin and man), nothing more", () => {
+      const env = keyValues(read(join(layer, 'doc', 'installer', 'env.txt')));
       assert.equal(env.INSTALLER_GREETING, 'hello from build-env');
-      assert.equal(env.OPTIONAL_FEATURE_MODE, '<unset>');
-      assert.equal(env.FAKEML_STDLIB, join(obcPrefix, 'lib', 'ocaml'), "ocaml's setenv, expanded with its own .config");
-      assert.equal(env.FAKEML_COMPILER_PREFIX, obcPrefix);
-      assert.equal(env.OCAMLFIND_DESTDIR, join(prefix, 'lib'));
+      assert.equal(env.OPTIONAL_FEATURE_MODE, '<unset>', 'optional-feature is not in the closure');
+      assert.equal(env.FAKEML_STDLIB, `${SWITCH_PREFIX}/lib/ocaml`, "ocaml's setenv, expanded with its own .config");
+      assert.equal(env.FAKEML_COMPILER_PREFIX, SWITCH_PREFIX, "the compiler's setenv: its prefix is the switch's");
+      assert.equal(env.OCAMLTOP_INCLUDE_PATH, `${SWITCH_PREFIX}/lib/toplevel`, "ocaml's setenv += %{toplevel}%, onto nothing");
       assert.equal(env.OPAM_PACKAGE_NAME, 'installer');
       assert.equal(env.OPAM_PACKAGE_VERSION, '1.0');
-      assert.equal(env.OPAM_SWITCH_PREFIX, prefix);
+      assert.equal(env.OPAM_SWITCH_PREFIX, SWITCH_PREFIX);
       assert.equal(env.MAKEFLAGS, '');
-      const path = env.PATH.split(':');
-      assert.deepEqual(path.slice(0, 2), [join(prefix, 'bin'), join(obcPrefix, 'bin')]);
-      assert.ok(path.includes('/usr/bin'));
-      assert.deepEqual(env.OCAMLPATH.split(':').slice(0, 2), [join(prefix, 'lib'), join(obcPrefix, 'lib')]);
-      assert.equal(env.OCAMLTOP_INCLUDE_PATH.split(':')[0], join(prefix, 'lib', 'toplevel'));
-      assert.ok(env.OCAMLTOP_INCLUDE_PATH.split(':').includes(join(ocamlPrefix, 'lib', 'toplevel')), "ocaml's setenv += toplevel");
-      assert.equal(env.CAML_LD_LIBRARY_PATH.split(':')[0], join(prefix, 'lib', 'stublibs'));
-      assert.equal(env.PKG_CONFIG_PATH.split(':')[0], join(prefix, 'lib', 'pkgconfig'));
-      assert.ok(env.MANPATH.startsWith(':'), 'MANPATH =: keeps the system manpath');
+      assert.equal(env.PATH, `${SWITCH_PREFIX}/bin:${SYSTEM_PATH}`);
+      assert.equal(env.MANPATH, `:${SWITCH_PREFIX}/man`, 'MANPATH =: keeps the system manpath');
+      // opam 2.1 sets none of these (findlib.conf in the switch does ocamlfind's job), and no
+      // package of this closure sets them in its setenv.
+      for (const v of ['OCAMLPATH', 'OCAMLFIND_DESTDIR', 'CAML_LD_LIBRARY_PATH', 'PKG_CONFIG_PATH']) {
+        assert.equal(env[v], '<unset>', `${v} is not set`);
+      }
     });
 
-    test('the log holds each command, its output and exit code, and the steps', () => {
+    test('the log holds each command, its output and exit code, the switch, the sandbox and the steps', () => {
       const log = read(outcome.logPath!);
-      assert.match(log, /^# ecocheck opam-builder\/1: building installer\.1\.0/);
+      assert.match(log, new RegExp(`^# ecocheck ${escapeRegExp(OPAM_BUILDER_VERSION)}: building installer\\.1\\.0 \\(job [0-9a-f]{64}\\)\\n`));
+      assert.match(log, /# started .*; closure: ocaml-base-compiler\.1\.0 ocaml\.1\.0\n/);
+      assert.match(log, new RegExp(`# switch: ${escapeRegExp(SWITCH_PREFIX)}, 3 layers \\(the empty switch and the closure\\)\\n`));
       assert.match(log, /## fetch\nno url: building in an empty directory/);
       assert.match(log, /subst installer\.conf\.in -> installer\.conf \(undefined: fixture-undefined-variable\)/);
-      assert.match(log, /\$ sh build\.sh {4}# cwd: .*\/installer\.1\.0\n/);
+      assert.match(log, /\$ sh build\.sh {4}# cwd: \S+\n/);
+      assert.match(log, new RegExp(`# sandbox: bwrap, network allowed, host filesystem read-only, writable: .*${escapeRegExp(switchBuildDir('installer.1.0'))}`));
       assert.match(log, /\[exit code 0 after [\d.]+ m?s\]/);
       assert.match(log, /install: bin installer-tool -> bin\/installer-tool/);
       assert.match(log, /# ok \(\d+ ms\)\n$/);
@@ -355,12 +528,13 @@ describe('compiler 1.0 stack', () => {
     });
   });
 
-  test('an .install naming a file never built is install-failed, and the prefix is removed', async () => {
+  test('an .install naming a file never built is install-failed, and the layer is removed', async () => {
     const job = stack.job('broken-install.1.0', [ocaml]);
     const outcome = await stack.build(job);
     assert.equal(outcome.status, 'install-failed');
     assert.match(outcome.reason, /broken-install\.install: cannot install broken-install\.cmxa to lib\/broken-install \(missing\)/);
     assert.ok(!existsSync(join(opts.storeDir, job.key)));
+    assert.ok(!existsSync(join(opts.storeDir, `${job.key}.done`)));
   });
 
   test('a failing install: command is install-failed with its exit code and error line', async () => {
@@ -394,6 +568,53 @@ describe('compiler 1.0 stack', () => {
   });
 });
 
+/**
+ * Builds a package with no dependencies (so its switch is the empty switch alone) that checks every
+ * directory of opam's empty switch is there and writable, through the variables naming them, and
+ * installs with `mkdir` (no -p) into %{lib}%, %{share}%, %{doc}%, %{man}%/man1, %{stublibs}%.
+ */
+async function emptySwitchProbe(stack: Stack): Promise<void> {
+  const dirs = EMPTY_SWITCH_DIRS.filter((d) => !d.startsWith('.opam-switch/build'));
+  const checks = dirs.map((d) => `test -d "${SWITCH_PREFIX}/${d}" -a -w "${SWITCH_PREFIX}/${d}" || { echo "missing or read-only: ${d}" >&2; exit 1; }`).join('\n');
+  const vars: [string, string][] = [
+    ['bin', 'bin'],
+    ['sbin', 'sbin'],
+    ['lib', 'lib'],
+    ['stublibs', 'lib/stublibs'],
+    ['toplevel', 'lib/toplevel'],
+    ['share', 'share'],
+    ['doc', 'doc'],
+    ['etc', 'etc'],
+    ['man', 'man'],
+  ];
+  const varChecks = vars.map(([v, d]) => `test "%{${v}}%" = "${SWITCH_PREFIX}/${d}" -a -d "%{${v}}%" || { echo "%{${v}}% is not ${d}" >&2; exit 1; }`).join('\n');
+  const probe = stack.job(
+    variant('legacy-lib.1.0', 'empty-switch', {
+      build: [sh(checks), sh(varChecks), sh('echo probe > probe.txt')],
+      install: [
+        ['mkdir', '%{lib}%/probe'],
+        ['cp', 'probe.txt', '%{lib}%/probe/'],
+        ['mkdir', '%{share}%/probe'],
+        ['mkdir', '%{doc}%/probe'],
+        ['cp', 'probe.txt', '%{man}%/man1/probe.1'],
+        ['cp', 'probe.txt', '%{stublibs}%/dllprobe.so'],
+        ['cp', 'probe.txt', '%{toplevel}%/probe.top'],
+      ].map((argv) => ({ args: argv.map((value) => ({ kind: 'string' as const, value })) })),
+    }),
+  );
+  assert.deepEqual(probe.closure, []);
+  const outcome = await stack.ok(probe);
+  const layer = outcome.prefix!;
+  assert.equal(read(join(layer, 'lib', 'probe', 'probe.txt')), 'probe\n');
+  assert.ok(statSync(join(layer, 'share', 'probe')).isDirectory());
+  assert.ok(statSync(join(layer, 'doc', 'probe')).isDirectory());
+  assert.equal(read(join(layer, 'man', 'man1', 'probe.1')), 'probe\n');
+  assert.equal(read(join(layer, 'lib', 'stublibs', 'dllprobe.so')), 'probe\n');
+  assert.equal(read(join(layer, 'lib', 'toplevel', 'probe.top')), 'probe\n');
+  // The empty switch's directories are the bottom layer, not part of the job's: nothing untouched here.
+  for (const d of ['sbin', 'etc', 'man/man5']) assert.ok(!existsSync(join(layer, d)), `${d} is not in the probe's layer`);
+}
+
 describe('compiler 2.0 stack', () => {
   let stack: Stack;
   let ocaml: Job;
@@ -417,6 +638,7 @@ describe('compiler 2.0 stack', () => {
     const outcome = await stack.build(stack.job('chain-a.1.0', [ocaml, stdext]));
     assert.equal(outcome.status, 'build-failed');
     assert.match(outcome.reason, /Error: effect is a keyword since fakeml 2\.0/);
+    assert.doesNotMatch(read(outcome.logPath!), /unbound library stdext/, 'stdext was found in the switch');
   });
 
   test('the filtered patch ports the package to 2.0', async () => {
@@ -431,7 +653,7 @@ describe('compiler 2.0 stack', () => {
 });
 
 describe('limits and interruption', () => {
-  test('a build exceeding the job timeout is timeout, and its prefix removed', async () => {
+  test('a build exceeding the job timeout is timeout, and its layer removed', async () => {
     const opts = options('timeout', { timeoutMs: 400 });
     const stack = new Stack(createOpamBuilder(opts));
     const pkg = readEcosystemPackage(eco.root, 'legacy-lib.1.0');
@@ -442,9 +664,10 @@ describe('limits and interruption', () => {
     assert.equal(outcome.status, 'timeout');
     assert.ok(outcome.durationMs < 4000);
     assert.ok(!existsSync(join(opts.storeDir, job.key)));
+    assert.ok(!existsSync(join(opts.storeDir, `${job.key}.done`)));
   });
 
-  test('aborting a build kills it, removes the prefix and the build directory', async () => {
+  test('aborting a build kills it, removes the layer and the build directory', async () => {
     const opts = options('abort');
     const stack = new Stack(createOpamBuilder(opts));
     const pkg = readEcosystemPackage(eco.root, 'legacy-lib.1.0');
@@ -461,14 +684,19 @@ describe('limits and interruption', () => {
     assert.deepEqual(readdirOrEmpty(opts.buildRoot), []);
   });
 
-  test('a dependency whose prefix is gone is an internal error naming it', async () => {
+  test('a dependency whose layer is gone is an internal error naming it', async () => {
     const opts = options('missing-dep');
     const stack = new Stack(createOpamBuilder(opts));
     const obc = stack.job('ocaml-base-compiler.1.0');
-    stack.prefixes.set(obc.key, join(opts.storeDir, obc.key));
-    const outcome = await stack.build(stack.job('ocaml.1.0', [obc]));
+    const gone = join(opts.storeDir, obc.key);
+    stack.layers.set(obc.key, gone);
+    const ocaml = stack.job('ocaml.1.0', [obc]);
+    const outcome = await stack.build(ocaml);
     assert.equal(outcome.status, 'internal-error');
-    assert.match(outcome.reason, /^the prefix of dependency ocaml-base-compiler\.1\.0 is missing/);
+    assert.match(outcome.reason, new RegExp(`^the layer of dependency ocaml-base-compiler\\.1\\.0 is missing \\(${escapeRegExp(gone)}\\)`));
+    assert.equal(outcome.prefix, null);
+    assert.ok(!existsSync(join(opts.storeDir, ocaml.key)));
+    assert.ok(!existsSync(join(opts.storeDir, `${ocaml.key}.done`)));
   });
 
   test('each attempt gets a fresh build directory, removed afterwards', async () => {
@@ -523,31 +751,107 @@ describe('sandbox', () => {
   const available = sandboxAvailable();
   const skip = available.ok ? false : available.message;
   let stack: Stack;
+  let opts: OpamBuilderOptions;
   let ocaml: Job;
   let obc: Job;
 
   before(async () => {
     if (skip) return;
-    stack = new Stack(createOpamBuilder(options('sandbox', { sandbox: true })));
+    opts = options('sandbox', { sandbox: true });
+    stack = new Stack(createOpamBuilder(opts));
     ({ obc, ocaml } = await stack.compiler('1.0'));
   });
 
-  test('packages build in the sandbox', { skip }, async () => {
+  test('packages build in the sandbox, as the unprivileged user', { skip }, async () => {
     const outcome = await stack.ok(stack.job('installer.1.0', [ocaml]));
     assert.match(read(join(outcome.prefix!, 'doc', 'installer', 'env.txt')), /INSTALLER_GREETING=hello from build-env/);
-    assert.match(read(outcome.logPath!), /bwrap|sandbox/i);
+    assert.match(read(outcome.logPath!), new RegExp(`# sandbox: bwrap, no network, system directories read-only, as opam \\(uid ${SANDBOX_UID}\\)`));
   });
 
-  test('a build cannot write into a dependency prefix, even as root', { skip }, async () => {
-    const target = join(stack.prefixes.get(obc.key)!, 'bin', 'intruder');
-    const pkg = readEcosystemPackage(eco.root, 'legacy-lib.1.0');
-    pkg.extraFiles = [];
-    pkg.build = [{ args: ['touch', target].map((value) => ({ kind: 'string' as const, value })) }];
-    const outcome = await stack.build(stack.job(pkg, [ocaml]));
-    assert.equal(outcome.status, 'build-failed');
-    assert.match(outcome.reason, /^build failed: exit code 1 at `touch .*`: .*cannot touch/);
-    assert.match(read(outcome.logPath!), /cannot touch .*intruder.*: Read-only file system/);
-    assert.ok(!existsSync(target));
+  test('the empty switch has opam\'s directories, writable by the build\'s user', { skip }, async () => {
+    await emptySwitchProbe(stack);
+  });
+
+  test("a build sees its whole closure's files at the switch prefix, and nothing else's, as uid 1000 in its build directory", { skip }, async () => {
+    const stdext = stack.job('stdext.1.0', [ocaml]);
+    await stack.ok(stdext);
+    // Built in this store but not in the probe's closure: its layer must not be in the probe's switch.
+    await stack.ok(stack.job('legacy-lib.1.0', [ocaml]));
+    const files = ['bin/compiler', 'lib/ocaml/stdlib.fmo', '.opam-switch/config/ocaml.config', 'lib/stdext/stdext.fmo', 'lib/stdext/META', 'doc/stdext/README'];
+    const script = [
+      'set -e',
+      '{',
+      '  echo "uid=$(id -u)"',
+      '  echo "user=$(id -un)"',
+      '  echo "pwd=$(pwd)"',
+      '  echo "home=$HOME"',
+      ...files.map((f) => `  if [ -f "${SWITCH_PREFIX}/${f}" ]; then echo "${f}=present"; else echo "${f}=absent"; fi`),
+      `  if [ -e "${SWITCH_PREFIX}/lib/legacy-lib" ]; then echo "legacy-lib=present"; else echo "legacy-lib=absent"; fi`,
+      `  echo "compiler-where=$(compiler -where)"`,
+      `  echo "store-visible=$(if [ -e "${opts.storeDir}" ]; then echo yes; else echo no; fi)"`,
+      '} > closure.txt',
+    ].join('\n');
+    const probe = stack.job(
+      variant('legacy-lib.1.0', 'closure-probe', {
+        build: [sh(script)],
+        install: [sh('mkdir "%{doc}%/closure-probe" && cp closure.txt "%{doc}%/closure-probe/"')],
+      }),
+      [ocaml, stdext],
+    );
+    const outcome = await stack.ok(probe);
+    const seen = keyValues(read(join(outcome.prefix!, 'doc', 'closure-probe', 'closure.txt')));
+    assert.equal(seen.uid, String(SANDBOX_UID), 'not root');
+    assert.equal(seen.user, 'opam');
+    assert.equal(seen.pwd, switchBuildDir('legacy-lib.1.0'));
+    assert.equal(seen.home, SANDBOX_HOME);
+    for (const f of files) assert.equal(seen[f], 'present', `${f} of the closure is in the switch`);
+    assert.equal(seen['legacy-lib'], 'absent', 'a layer outside the closure is not in the switch');
+    assert.equal(seen['compiler-where'], `${SWITCH_PREFIX}/lib/ocaml`);
+    assert.equal(seen['store-visible'], 'no', 'the host store is not visible in the sandbox');
+  });
+
+  test("writes to the switch land in the job's own layer, the dependency's stored layer untouched; writes elsewhere are denied", { skip }, async () => {
+    const obcLayer = stack.layers.get(obc.key)!;
+    const before = treeSnapshot(obcLayer);
+    const hostTarget = join(obcLayer, 'bin', 'intruder');
+    // The stored layer's own host path (not even visible) and the system directories.
+    const denied = [hostTarget, '/usr/intruder', '/etc/intruder', '/opt/intruder'];
+    const script = [
+      `echo tampered > "${SWITCH_PREFIX}/lib/ocaml/stdlib.fmo"`,
+      `touch "${SWITCH_PREFIX}/bin/intruder"`,
+      ...denied.map((t) => `if touch "${t}" 2>/dev/null; then echo "WROTE ${t}"; exit 1; else echo "denied ${t}"; fi`),
+    ].join('\n');
+    const pkg = variant('legacy-lib.1.0', 'intruder', { build: [sh(script)] });
+    const outcome = await stack.ok(stack.job(pkg, [ocaml]));
+    const layer = outcome.prefix!;
+    assert.deepEqual(treeSnapshot(obcLayer), before, "the compiler's stored layer is byte-identical");
+    assert.ok(!existsSync(hostTarget));
+    assert.equal(read(join(layer, 'lib', 'ocaml', 'stdlib.fmo')), 'tampered\n', 'the write is a copy-up into its own layer');
+    assert.ok(existsSync(join(layer, 'bin', 'intruder')));
+    const log = read(outcome.logPath!);
+    for (const t of denied) {
+      assert.match(log, new RegExp(`denied ${escapeRegExp(t)}\\n`));
+      assert.ok(!existsSync(t), `${t} not written on the host`);
+    }
+  });
+
+  test('a build cannot write anywhere but the switch, its build directory, HOME and /tmp', { skip }, async () => {
+    // Paths outside everything the sandbox binds: the root itself, a new top-level directory (as a
+    // host path like /work would be), the system directories. (The host store is not visible at
+    // all; the test above tries its path. A path under /tmp is the job's private /tmp.)
+    const denied = ['/intruder', '/work-intruder/x', '/usr/intruder', '/etc/intruder', '/opt/intruder'];
+    const allowed = [`${SWITCH_PREFIX}/share/allowed`, `${switchBuildDir('legacy-lib.1.0')}/allowed`, `${SANDBOX_HOME}/allowed`, '/tmp/allowed'];
+    const script = [
+      ...denied.map((t) => `if mkdir -p "$(dirname "${t}")" 2>/dev/null && touch "${t}" 2>/dev/null; then echo "WROTE ${t}"; else echo "denied ${t}"; fi`),
+      ...allowed.map((t) => `touch "${t}" && echo "allowed ${t}"`),
+    ].join('\n');
+    const outcome = await stack.ok(stack.job(variant('legacy-lib.1.0', 'write-outside', { build: [sh(script)] }), [ocaml]));
+    const log = read(outcome.logPath!);
+    for (const t of allowed) assert.match(log, new RegExp(`^allowed ${escapeRegExp(t)}$`, 'm'));
+    for (const t of denied) {
+      assert.match(log, new RegExp(`^denied ${escapeRegExp(t)}$`, 'm'), `${t} is not writable in the sandbox`);
+      assert.ok(!existsSync(t), `${t} not written on the host`);
+    }
   });
 
   test('a build has no network', { skip }, async () => {
