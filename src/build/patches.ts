@@ -37,7 +37,8 @@ export async function applyPatches(
       continue;
     }
     log(`applying patch ${name}`);
-    const result = await run(['patch', '-p1', '--forward', '--force', '-i', file], buildDir);
+    // Relative to the build directory (the command's cwd): the sandbox sees it at another path.
+    const result = await run(['patch', '-p1', '--forward', '--force', '-i', name], buildDir);
     if (result.exitCode !== 0) {
       failures.push({ patch: name, message: `patch ${name} did not apply (exit ${result.signal ?? result.exitCode})`, result });
     }

@@ -183,7 +183,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   let limits: PreparedLimits | null = null;
   try {
     const write = (s: string) => log.write(s);
-    await write(`$ ${req.argv.map(shellQuote).join(' ')}    # cwd: ${req.cwd}\n`);
+    await write(`$ ${req.argv.map(shellQuote).join(' ')}    # cwd: ${req.sandbox?.cwd ?? req.cwd}\n`);
 
     if (req.signal?.aborted) {
       evidence.push('aborted before the command started');

@@ -188,8 +188,8 @@ export function sandboxArgv(
   if (!d.ok || !d.bwrap) throw new Error(d.message);
   // Keep a HOME that is already private (inside a writable directory); replace any other.
   const given = env.HOME !== undefined && env.HOME !== '' ? path.resolve(env.HOME) : null;
-  const givenIsPrivate =
-    given !== null && spec.writable.map((w) => path.resolve(w)).some((w) => given === w || given.startsWith(w + path.sep));
+  const writableInside = [...spec.writable.map((w) => path.resolve(w)), ...(spec.mounts ?? []).filter((m) => m.writable).map((m) => m.target)];
+  const givenIsPrivate = given !== null && writableInside.some((w) => given === w || given.startsWith(w + path.sep));
   const home = spec.user ? spec.user.home : givenIsPrivate && given !== null ? given : sandboxHome(spec, cwd);
   const argv = [d.bwrap, '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--unshare-ipc', '--unshare-uts'];
   if (d.unsharePid) argv.push('--unshare-pid');
