@@ -316,11 +316,11 @@ test('--no-sandbox builds with a warning on stderr, still in a switch of its own
     const state = join(scratch, 'state');
     const r = ecocheck(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, '--no-sandbox', ...LIMITS, 'well-behaved']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^ecocheck: warning: --no-sandbox: builds see the host's filesystem \(read-only\) and the network, with your user rights$/m);
+    assert.match(r.stderr, /^ecocheck: warning: --no-sandbox: builds see the host's filesystem and the network, with your user rights \(only \/home is private\)$/m);
     assert.equal(runResults(state)[0].get('well-behaved.1.0')?.status, 'ok');
     const log = buildLog('well-behaved', state);
     assert.match(log, /^== well-behaved\.1\.0 \(run #1, .*\): ok$/m);
-    assert.match(log, /# sandbox: bwrap, network allowed, host filesystem read-only, writable: \/home\/opam \/home\/opam\/\.opam\/default /);
+    assert.match(log, /# sandbox: bwrap, network allowed, host filesystem, writable: \/home\/opam \/home\/opam\/\.opam\/default /);
     const sandboxed = ecocheck(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', join(scratch, 'state2'), ...LIMITS, 'well-behaved']);
     if (available.ok) assert.doesNotMatch(sandboxed.stderr, /warning/);
   } finally {

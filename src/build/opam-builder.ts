@@ -288,7 +288,7 @@ async function buildJob(
       writable: [],
       readonly: [],
       network: !options.sandbox,
-      hostFilesystem: !options.sandbox,
+      hostFilesystem: options.sandbox ? undefined : 'writable',
       tmp: tmpDir,
       user: options.sandbox ? user : undefined,
       mounts: [
@@ -313,7 +313,7 @@ async function buildJob(
         memoryBytes: options.memoryBytes,
         sandbox: inSwitch
           ? jobSandbox(cwd)
-          : { writable: [scratch], readonly: [options.downloadCache, ...localSources(pkg)], network: true, hostFilesystem: true, tmp: tmpDir },
+          : { writable: [scratch], readonly: [options.downloadCache, ...localSources(pkg)], network: true, hostFilesystem: 'read-only', tmp: tmpDir },
         wrapperArgv: inSwitch ? (mount as SwitchMount).wrapperArgv : undefined,
         signal,
       });

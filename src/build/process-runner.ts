@@ -222,7 +222,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       wrapped = [...(req.wrapperArgv ?? []), ...sb.argv, ...wrapped];
       env = sb.env;
       await write(
-        `# sandbox: bwrap, ${req.sandbox.network ? 'network allowed' : 'no network'}, ${req.sandbox.hostFilesystem ? 'host filesystem read-only' : 'system directories read-only'}${req.sandbox.user ? `, as ${req.sandbox.user.name} (uid ${req.sandbox.user.uid})` : ''}, writable: ${[...req.sandbox.writable, ...(req.sandbox.mounts ?? []).filter((m) => m.writable).map((m) => m.target)].join(' ') || 'none'}, HOME=${env.HOME}\n`,
+        `# sandbox: bwrap, ${req.sandbox.network ? 'network allowed' : 'no network'}, ${req.sandbox.hostFilesystem === 'writable' ? 'host filesystem' : req.sandbox.hostFilesystem === 'read-only' ? 'host filesystem read-only' : 'system directories read-only'}${req.sandbox.user ? `, as ${req.sandbox.user.name} (uid ${req.sandbox.user.uid})` : ''}, writable: ${[...req.sandbox.writable, ...(req.sandbox.mounts ?? []).filter((m) => m.writable).map((m) => m.target)].join(' ') || 'none'}, HOME=${env.HOME}\n`,
       );
     }
     let prepared: PreparedLimits;

@@ -11,8 +11,9 @@
  * `user`, the command runs as that unprivileged user (its own user namespace), with a passwd entry,
  * so that configure scripts refusing root work. HOME points at a private writable directory.
  *
- * `hostFilesystem` (for `--no-sandbox`) shows the whole host filesystem read-only instead of the
- * system directories alone.
+ * `hostFilesystem` shows the whole host filesystem instead of the system directories alone: read-only
+ * (for fetching), or writable with the user's own rights and the host's /tmp (for `--no-sandbox`);
+ * then only /home is private (the job's HOME and switch are mounted there).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -45,8 +46,12 @@ export interface SandboxSpec {
   cwd?: string;
   /** Run as this unprivileged user, HOME its home. */
   user?: SandboxUser;
-  /** Show the whole host filesystem read-only, not only the system directories. */
-  hostFilesystem?: boolean;
+  /**
+   * Show the whole host filesystem, not only the system directories: `read-only` (fetching: it reads
+   * local sources and the download cache, writes only its scratch directory), or `writable` with the
+   * user's own rights and the host's /tmp (`--no-sandbox`).
+   */
+  hostFilesystem?: 'read-only' | 'writable';
   /** The host directory seen as /tmp (default: one inside the writable directory holding cwd, else a tmpfs). */
   tmp?: string;
 }
@@ -195,15 +200,18 @@ export function sandboxArgv(
   if (d.unsharePid) argv.push('--unshare-pid');
   if (!spec.network) argv.push('--unshare-net');
   if (spec.user) argv.push('--unshare-user', '--uid', String(spec.user.uid), '--gid', String(spec.user.gid));
+  const unconfined = spec.hostFilesystem === 'writable';
   if (spec.hostFilesystem) {
-    argv.push('--ro-bind', '/', '/');
-    // Mount points under /home cannot be made in the read-only host: the job's HOME hides the users'.
+    argv.push(unconfined ? '--bind' : '--ro-bind', '/', '/');
+    // The job's HOME and switch live under /home: a private /home, so nothing is made on the host's.
     if ((spec.mounts ?? []).some((m) => m.target.startsWith('/home/'))) argv.push('--tmpfs', '/home');
   } else argv.push(...systemRootArgv());
   argv.push('--dev', '/dev', '--proc', '/proc');
   // A private /tmp: a directory of the build (on disk, not in the job's memory), else a tmpfs.
   const base = privateBase(spec, cwd);
-  if (spec.tmp !== undefined) {
+  if (unconfined) {
+    // the host's own /tmp
+  } else if (spec.tmp !== undefined) {
     mkdirSync(spec.tmp, { recursive: true });
     argv.push('--bind', spec.tmp, '/tmp');
   } else if (base !== null) {
@@ -213,7 +221,7 @@ export function sandboxArgv(
   } else {
     argv.push('--tmpfs', '/tmp');
   }
-  argv.push('--tmpfs', '/var/tmp');
+  if (!unconfined) argv.push('--tmpfs', '/var/tmp');
   // Same-path binds, parents before children, so a read-only directory inside a writable one stays read-only.
   const binds: { p: string; writable: boolean }[] = [
     ...spec.writable.map((p) => ({ p: path.resolve(p), writable: true })),

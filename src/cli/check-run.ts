@@ -69,7 +69,7 @@ export function checkSandbox(sandbox: boolean): void {
   const m = switchMountSupport();
   if (!m.ok) throw new UsageError(m.message);
   if (!sandbox) {
-    process.stderr.write("ecocheck: warning: --no-sandbox: builds see the host's filesystem (read-only) and the network, with your user rights\n");
+    process.stderr.write("ecocheck: warning: --no-sandbox: builds see the host's filesystem and the network, with your user rights (only /home is private)\n");
   }
 }
 

@@ -113,7 +113,7 @@ export function addBuildOptions(cmd: Command): Command {
     .option('--jobs <n>', 'builds run at once (default: the number of cores)')
     .option('--state-dir <dir>', 'keep the database, store, logs and caches under DIR (default: XDG data/cache folders)')
     .option('--cache-dir <dir>', 'the download cache (default: under the XDG cache folder)')
-    .option('--no-sandbox', 'builds see the host filesystem (read-only) and the network, as your user; the switch is still their own')
+    .option('--no-sandbox', 'builds see the host filesystem (with your rights) and the network; their switch and HOME are still their own')
     .option('--archive-mirror <url|dir>', "an archive mirror (opam's archive-mirrors: ALGO/XX/HEX), tried after a source's own url; a directory such as another download cache works offline; repeatable", collect, [])
     .option('--timeout <duration>', 'wall-clock limit per job', '1h')
     .option('--memory <size>', 'memory limit per job', '4G')
