@@ -6,19 +6,9 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadRepositories, type RepositoryLoad } from '../../opam/repository.js';
-import type { OpamPackage } from '../../opam/package-model.js';
 import { createSolver, type PackageSolver } from '../../solve/package-solver.js';
-import { DEFAULT_PLATFORM, packageLookup, parseEnvAssignments } from '../../solve/platform-env.js';
-import { hostPackageManager } from '../../solve/system/host-packages.js';
-import {
-  DEPEXTS_OPTION_HELP,
-  installMissingDepexts,
-  parseDepextsMode,
-  requiredSystemPackages,
-  resolveDepextsPolicy,
-  systemPackagesKeys,
-  type DepextsMode,
-} from '../../solve/system/depexts.js';
+import { DEFAULT_PLATFORM, parseEnvAssignments } from '../../solve/platform-env.js';
+import { DEPEXTS_OPTION_HELP, parseDepextsMode, prepareSystemPackages, resolveDepextsPolicy, type DepextsMode } from '../../solve/system/depexts.js';
 import { buildPlan, PlanError, type TargetOutcome } from '../../plan/build-plan.js';
 import type { KeyContext } from '../../plan/job-key.js';
 import type { Plan } from '../../plan/job.js';
@@ -120,20 +110,10 @@ export function preparePlan(targets: string[], opts: PlanOptions, builderVersion
   const solveMs = performance.now() - t1;
   // System packages: installed first in install mode; their installed versions go into the keys.
   const solved = outcomes.flatMap(({ outcome }) => (outcome.installable ? outcome.solution.packages : []));
-  const depextsOf = (p: OpamPackage) => requiredSystemPackages(p, packageLookup(p, solver.variables, null));
-  const installed = depexts.mode === 'install' && installDepexts && depexts.manager !== null ? installMissingDepexts(solved, depextsOf, depexts.manager) : [];
-  if (installed.length > 0) process.stderr.write(`ecocheck: installed system packages (depexts): ${installed.join(' ')}\n`);
-  const toInstall =
-    depexts.mode === 'install' && !installDepexts && depexts.manager !== null
-      ? [...depexts.manager.status([...new Set(solved.flatMap(depextsOf))]).available].sort()
-      : [];
-  const keyHost = depexts.manager ?? hostPackageManager(solver.variables);
-  const keyContext: KeyContext = {
-    builderVersion,
-    platform: { ...solver.variables },
-    testTargets: opts.withTest === true,
-    ...(keyHost === null ? {} : { systemPackages: systemPackagesKeys(solved, depextsOf, keyHost) }),
-  };
+  const system = prepareSystemPackages(depexts, solved, solver.variables, installDepexts);
+  if (system.installed.length > 0) process.stderr.write(`ecocheck: installed system packages (depexts): ${system.installed.join(' ')}\n`);
+  const keyContext: KeyContext = { builderVersion, platform: { ...solver.variables }, testTargets: opts.withTest === true };
+  if (system.keys !== undefined) keyContext.systemPackages = system.keys;
   const filesHashes = new FilesDirHashCache();
   const t2 = performance.now();
   let plan: Plan;
@@ -144,20 +124,8 @@ export function preparePlan(targets: string[], opts: PlanOptions, builderVersion
     throw err;
   }
   const planMs = performance.now() - t2;
-  return {
-    config,
-    repositories: roots,
-    compiler,
-    load,
-    solver,
-    selection,
-    outcomes,
-    plan,
-    keyContext,
-    filesHashes,
-    depexts: { mode: depexts.mode, installed, toInstall },
-    timings: { loadMs, solveMs, planMs },
-  };
+  const depextsDone = { mode: depexts.mode, installed: system.installed, toInstall: system.toInstall };
+  return { config, repositories: roots, compiler, load, solver, selection, outcomes, plan, keyContext, filesHashes, depexts: depextsDone, timings: { loadMs, solveMs, planMs } };
 }
 
 function reportLoadProblems(load: RepositoryLoad): void {

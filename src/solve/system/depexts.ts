@@ -9,6 +9,7 @@
 import type { OpamPackage } from '../../opam/package-model.js';
 import { evalFilterToBool, type VariableLookup } from '../../opam/filter.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { packageLookup } from '../platform-env.js';
 import { hostPackageManager, type SystemPackageManager } from './host-packages.js';
 
 export const DEPEXTS_MODES = ['host', 'install', 'ignore'] as const;
@@ -136,4 +137,34 @@ export function installMissingDepexts(
   const missing = [...manager.status([...names]).available].sort();
   manager.install(missing);
   return missing;
+}
+
+/** What a plan takes from the host (`prepareSystemPackages`). */
+export interface PlanSystemPackages {
+  /** Install mode, building: the depexts installed before the keys were made. */
+  installed: string[];
+  /** Install mode, not building (`plan`): the depexts a build would install. */
+  toInstall: string[];
+  /** The system part of each package's job key; undefined when the host has no known package manager. */
+  keys: ((pkg: OpamPackage) => string) | undefined;
+}
+
+/**
+ * The host's part of a plan of `solved` packages under `variables` (the solver's platform): in install
+ * mode, the missing depexts with a candidate installed first (when `building`) or listed; then each
+ * package's depexts with their installed versions, for its key (in every mode, where the host's
+ * package manager is known, so a cached failure never outlives the missing depext).
+ */
+export function prepareSystemPackages(
+  policy: DepextsPolicy,
+  solved: readonly OpamPackage[],
+  variables: Readonly<Record<string, string>>,
+  building: boolean,
+): PlanSystemPackages {
+  const depextsOf = (p: OpamPackage) => requiredSystemPackages(p, packageLookup(p, variables, null));
+  const install = policy.mode === 'install' && policy.manager !== null ? policy.manager : null;
+  const installed = install !== null && building ? installMissingDepexts(solved, depextsOf, install) : [];
+  const toInstall = install !== null && !building ? [...install.status([...new Set(solved.flatMap(depextsOf))]).available].sort() : [];
+  const keyHost = policy.manager ?? hostPackageManager(variables);
+  return { installed, toInstall, keys: keyHost === null ? undefined : systemPackagesKeys(solved, depextsOf, keyHost) };
 }
