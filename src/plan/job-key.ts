@@ -1,8 +1,9 @@
 /**
  * The content key of a job: what must be equal for two builds to be the same build. The builder
  * version and platform variables are hashed once into a context; each job adds its package identity,
- * opam file hash, `files/` hash and its dependencies' keys, so a change anywhere below a job (the
- * compiler included) changes its key and nothing else's.
+ * opam file hash, `files/` hash, its dependencies' keys and the installed versions of the system
+ * packages its depexts name, so a change anywhere below a job (the compiler and the host's system
+ * packages included) changes its key and nothing else's.
  */
 import { createHash } from 'node:crypto';
 import type { OpamPackage } from '../opam/package-model.js';
