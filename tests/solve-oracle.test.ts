@@ -1,7 +1,8 @@
 /**
  * Acceptance against opam 2.1.2's own verdicts on the real snapshot (fixtures/oracle, see its README):
  * `opam admin check --installability` and `opam list --installable --all-versions` with the invariant
- * ocaml-base-compiler.5.3.0. Every disagreement is listed here with its cause.
+ * ocaml-base-compiler.5.3.0, with the host's depexts (`--depexts host`) and without (`ignore`). Every
+ * disagreement is listed here with its cause.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import { loadRepositories, type RepositoryLoad } from '../src/opam/repository.js
 import { createSolver } from '../src/solve/package-solver.js';
 import { adminCheckInstallability } from '../src/solve/admin-check.js';
 import { packageId } from '../src/opam/package-model.js';
+import { DEFAULT_PLATFORM } from '../src/solve/platform-env.js';
+import { hostPackageManager } from '../src/solve/system/host-packages.js';
 
 function fixtureList(name: string): string[] {
   return readFileSync(join(projectRoot, 'fixtures', 'oracle', name), 'utf8')
@@ -46,14 +49,32 @@ test('admin-check mode gives opam admin check --installability verdict', { skip 
   assert.deepEqual(dependents, { onlyOurs: [], onlyTheirs: [] });
 });
 
-test('--compiler 5.3.0 --all-versions gives opam list --installable, but for missing depexts', { skip }, () => {
+test('--compiler 5.3.0 --all-versions --depexts ignore gives opam list --installable but for missing depexts', { skip }, () => {
   const solver = createSolver(snapshot(), { compiler: '5.3.0' });
   const ours = solver.packages.filter((p) => solver.isInstallable(p)).map(packageId);
   const d = diff(ours, fixtureList('installable-5.3.0.txt'));
   assert.deepEqual(d.onlyTheirs, []);
-  // opam 2.1 also drops packages whose Debian depexts apt cannot find on its machine; ecocheck does not
-  // look at the host's package manager. The fixture lists each such package with the missing depext.
+  // opam 2.1 also drops packages whose Debian depexts apt cannot find on its machine; without the host
+  // ecocheck keeps them. The fixture lists each such package with the missing depext.
   assert.deepEqual(d.onlyOurs, fixtureList('installable-5.3.0-missing-depexts.txt').sort());
+});
+
+const host = hostPackageManager(DEFAULT_PLATFORM);
+const skipHost = skip || (host === null ? 'apt-cache / dpkg-query are not on this host' : false);
+
+test('--compiler 5.3.0 --all-versions --depexts host gives exactly opam list --installable (Debian 12, apt updated)', { skip: skipHost }, () => {
+  const solver = createSolver(snapshot(), { compiler: '5.3.0', systemPackages: host });
+  const ours = solver.packages.filter((p) => solver.isInstallable(p)).map(packageId);
+  assert.deepEqual(diff(ours, fixtureList('installable-5.3.0.txt')), { onlyOurs: [], onlyTheirs: [] });
+  // Virtual depexts with a provider count as available, as for opam.
+  for (const id of ['conf-gsl.1', 'conf-ncurses.1']) assert.ok(ours.includes(id), id);
+  // Each of the 80 is dropped for a depext the host has no candidate for, and the reason names it.
+  const byId = new Map(solver.packages.map((p) => [packageId(p), p]));
+  for (const id of fixtureList('installable-5.3.0-missing-depexts.txt')) {
+    const o = solver.solve(byId.get(id) as (typeof solver.packages)[number]);
+    assert.equal(o.installable, false, id);
+    if (!o.installable) assert.match(o.reason, /needs system packages \(depexts\) that apt has no installation candidate for: \S/, id);
+  }
 });
 
 test('solutions on the snapshot are valid installations in build order', { skip }, () => {

@@ -72,7 +72,7 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
       visiting.delete(id);
       const uniqueDeps = [...new Set(depKeys)].sort();
       const runTests = ctx.testTargets === true && id === targetId;
-      const key = jobKey(contextHash, pkg, filesHashes.hash(pkg.filesDir), uniqueDeps, runTests);
+      const key = jobKey(contextHash, pkg, filesHashes.hash(pkg.filesDir), uniqueDeps, runTests, ctx.systemPackages?.(pkg) ?? '');
       keyOf.set(id, key);
       if (!jobs.has(key)) {
         const closureSet = new Set<string>();

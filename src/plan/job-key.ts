@@ -1,8 +1,9 @@
 /**
  * The content key of a job: what must be equal for two builds to be the same build. The builder
  * version and platform variables are hashed once into a context; each job adds its package identity,
- * opam file hash, `files/` hash and its dependencies' keys, so a change anywhere below a job (the
- * compiler included) changes its key and nothing else's.
+ * opam file hash, `files/` hash, its dependencies' keys and the installed versions of the system
+ * packages its depexts name, so a change anywhere below a job (the compiler and the host's system
+ * packages included) changes its key and nothing else's.
  */
 import { createHash } from 'node:crypto';
 import type { OpamPackage } from '../opam/package-model.js';
@@ -13,6 +14,12 @@ export interface KeyContext {
   platform: Record<string, string>;
   /** `--with-test`: the targets' jobs run their tests (only theirs: a different key, the same deps). */
   testTargets?: boolean;
+  /**
+   * The host's part of a package's key: its depexts with their installed versions (empty without
+   * depexts, or when the host is not asked), so installing or upgrading a system package rebuilds the
+   * jobs naming it, and through their keys their dependents, and nothing else.
+   */
+  systemPackages?: (pkg: OpamPackage) => string;
 }
 
 /** sha256 of the builder version and the platform variables (sorted): shared by every job of a plan. */
@@ -23,10 +30,18 @@ export function keyContextHash(ctx: KeyContext): string {
   return h.digest('hex');
 }
 
-export function jobKey(contextHash: string, pkg: OpamPackage, filesHash: string, dependencyKeys: readonly string[], runTests = false): string {
+export function jobKey(
+  contextHash: string,
+  pkg: OpamPackage,
+  filesHash: string,
+  dependencyKeys: readonly string[],
+  runTests = false,
+  systemPackages = '',
+): string {
   const h = createHash('sha256');
   h.update(`${contextHash}\0${pkg.name}\0${pkg.version}\0${pkg.contentHash}\0${filesHash}\0`);
   for (const k of [...dependencyKeys].sort()) h.update(`${k}\0`);
   if (runTests) h.update('run-tests\0');
+  if (systemPackages !== '') h.update(`system-packages\0${systemPackages}\0`);
   return h.digest('hex');
 }

@@ -23,6 +23,8 @@ import { DEFAULT_PLATFORM, isDevPackage, packageLookup, type DependencyFlags } f
 import { resolveCompilerSpec, type CompilerInvariant } from './compiler-spec.js';
 import { buildDependencies, buildEdges, buildOrder, type BuildEdges } from './build-order.js';
 import { Explainer } from './explain.js';
+import type { SystemPackageManager } from './system/package-manager.js';
+import { depextsUnavailable, depextsUnavailableReason, requiredSystemPackages } from './system/depexts.js';
 
 export { resolveCompilerSpec } from './compiler-spec.js';
 export type { CompilerInvariant } from './compiler-spec.js';
@@ -38,6 +40,12 @@ export interface SolveOptions {
   adminCheck?: boolean;
   /** Admin-check mode only: `with-test` / `with-doc` false (`opam admin check --ignore-test-doc`). */
   ignoreTestDoc?: boolean;
+  /**
+   * Switch mode: the host's package manager (`--depexts host`). An available package whose depexts
+   * have no candidate in it is not available (opam 2.1's `depexts_unavailable`). Absent or null: the
+   * host is not asked.
+   */
+  systemPackages?: SystemPackageManager | null;
 }
 
 export interface TargetResult {
@@ -88,6 +96,18 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     Object.assign(globals, options.env ?? {});
   }
   const testDoc = admin && options.ignoreTestDoc !== true;
+  const availableOnPlatform = (p: OpamPackage) => evalFilterToBool(p.available, packageLookup(p, globals, null), false);
+  // The depexts verdict, a pre-filter on the available packages: the host asked once for all of them.
+  const host = admin ? null : (options.systemPackages ?? null);
+  const depextBlocked =
+    host === null
+      ? new Map<OpamPackage, string[]>()
+      : depextsUnavailable(
+          [...load.packages.values()].flat().filter(availableOnPlatform),
+          (p) => requiredSystemPackages(p, packageLookup(p, globals, null)),
+          host,
+        );
+  const withDepextReasons = depextReasonRewriter(depextBlocked, host);
   const rules: UniverseRules = admin
     ? {
         dependencyLookup: (p, _withTest, post) => adminCheckLookup(p, globals['opam-version'], testDoc, testDoc, post),
@@ -98,7 +118,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     : {
         dependencyLookup: (p, withTest, post) =>
           packageLookup(p, globals, { build: true, post, test: withTest, doc: false, devSetup: false, dev: isDevPackage(p) }),
-        isAvailable: (p) => evalFilterToBool(p.available, packageLookup(p, globals, null), false),
+        isAvailable: (p) => availableOnPlatform(p) && !depextBlocked.has(p),
         testEverywhere: false,
         conflictClasses: true,
       };
@@ -139,14 +159,14 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
   const solveIdx = (t: number, withTest: boolean): SolveOutcome => {
     const target = universe.packages[t];
     const testNow = withTest && !rules.testEverywhere;
-    if (invariantProblem !== null) return { installable: false, reason: invariantProblem };
+    if (invariantProblem !== null) return { installable: false, reason: withDepextReasons(invariantProblem) };
     if (!universe.available[t] || (!testNow && verdicts[t] === -1)) {
-      return { installable: false, reason: explainer.why(t) };
+      return { installable: false, reason: withDepextReasons(explainer.why(t)) };
     }
     const sol = universe.solveTarget(t, testNow);
     if (sol === null) {
       if (!testNow) verdicts[t] = -1;
-      return { installable: false, reason: explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined) };
+      return { installable: false, reason: withDepextReasons(explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined)) };
     }
     verdicts[t] = 1;
     for (const j of sol) verdicts[j] = 1;
@@ -197,6 +217,25 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       const s = universe.sat.stats;
       return { conflicts: s.conflicts, decisions: s.decisions, solves: s.solves, learnt: s.learnt, propagations: s.propagations, watchVisits: s.watchVisits };
     },
+  };
+}
+
+/**
+ * The explainer names a package dropped for its depexts as "not available (available: …)"; this puts
+ * the depexts the host has no candidate for in that place.
+ */
+function depextReasonRewriter(blocked: ReadonlyMap<OpamPackage, string[]>, host: SystemPackageManager | null): (reason: string) => string {
+  if (blocked.size === 0 || host === null) return (reason) => reason;
+  const byId = new Map([...blocked].map(([p, missing]) => [packageId(p), { p, missing }]));
+  return (reason) => {
+    let out = reason;
+    for (const m of reason.matchAll(/(\S+) is not available \(available: /g)) {
+      const b = byId.get(m[1]);
+      if (b === undefined) continue;
+      const said = `${m[1]} is not available (available: ${printFilter(b.p.available)})`;
+      out = out.split(said).join(depextsUnavailableReason(m[1], b.missing, host));
+    }
+    return out;
   };
 }
 

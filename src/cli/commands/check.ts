@@ -145,7 +145,7 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       const dest: ReportDestination = { format: parseReportFormat(opts.format), output: opts.output };
       const paths = resolveStatePaths({ stateDir: opts.stateDir, cacheDir: opts.cacheDir });
       checkSandbox(settings.sandbox);
-      const prepared = preparePlan(targets, opts);
+      const prepared = preparePlan(targets, opts, undefined, true);
       const db = openStore(paths.database);
       try {
         const againstId = opts.against === undefined ? null : parseRunId(opts.against, '--against');

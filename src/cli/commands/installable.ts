@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { loadRepositories } from '../../opam/repository.js';
 import { packageId } from '../../opam/package-model.js';
 import { createSolver, type TargetResult } from '../../solve/package-solver.js';
-import { parseEnvAssignments } from '../../solve/platform-env.js';
+import { DEFAULT_PLATFORM, parseEnvAssignments } from '../../solve/platform-env.js';
+import { DEPEXTS_OPTION_HELP, parseDepextsMode, resolveDepextsPolicy } from '../../solve/system/depexts.js';
 import { adminCheckInstallability } from '../../solve/admin-check.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { collect } from '../repeatable-option.js';
@@ -24,6 +25,7 @@ interface InstallableOptions {
   ignoreTestDoc?: boolean;
   env: string[];
   withTest?: boolean;
+  depexts?: string;
   json?: boolean;
 }
 
@@ -40,6 +42,7 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
     .option('--ignore-test-doc', 'with --admin-check: with-test / with-doc dependencies ignored (opam admin check -i)')
     .option('--env <var=value>', 'set or override a platform variable', collect, [])
     .option('--with-test', "count the targets' with-test dependencies")
+    .option('--depexts <mode>', DEPEXTS_OPTION_HELP)
     .option('--json', 'print JSON')
     .action((opts: InstallableOptions) => {
       if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
@@ -52,6 +55,11 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0), or --admin-check');
       }
       if (opts.ignoreTestDoc === true && opts.adminCheck !== true) throw new UsageError('--ignore-test-doc goes with --admin-check');
+      const depextsMode = parseDepextsMode(opts.depexts);
+      if (opts.adminCheck === true && depextsMode !== undefined && depextsMode !== 'ignore') {
+        throw new UsageError(`--depexts ${depextsMode}: --admin-check never asks the host (as opam admin check)`);
+      }
+      const depexts = opts.adminCheck === true ? null : resolveDepextsPolicy(depextsMode, { ...DEFAULT_PLATFORM, ...env });
       const load = loadRepositories(opts.repo.map((r) => resolve(r)));
       for (const e of load.errors.slice(0, 5)) process.stderr.write(`ecocheck: warning: skipped ${e.file}:${e.line}:${e.column}: ${e.message}\n`);
       if (load.errors.length > 5) process.stderr.write(`ecocheck: warning: … ${load.errors.length - 5} more unreadable opam files skipped\n`);
@@ -61,6 +69,7 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         withTest: opts.withTest === true,
         adminCheck: opts.adminCheck === true,
         ignoreTestDoc: opts.ignoreTestDoc === true,
+        systemPackages: depexts?.manager,
       });
       const out = (s: string) => process.stdout.write(s);
       if (opts.adminCheck === true) {

@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadRepositories, type RepositoryLoad } from '../../opam/repository.js';
 import { createSolver, type PackageSolver } from '../../solve/package-solver.js';
-import { parseEnvAssignments } from '../../solve/platform-env.js';
+import { DEFAULT_PLATFORM, parseEnvAssignments } from '../../solve/platform-env.js';
+import { DEPEXTS_OPTION_HELP, parseDepextsMode, prepareSystemPackages, resolveDepextsPolicy, type DepextsMode } from '../../solve/system/depexts.js';
 import { buildPlan, PlanError, type TargetOutcome } from '../../plan/build-plan.js';
 import type { KeyContext } from '../../plan/job-key.js';
 import type { Plan } from '../../plan/job.js';
@@ -29,6 +30,7 @@ export interface PlanOptions {
   env: string[];
   withTest?: boolean;
   config?: string;
+  depexts?: string;
 }
 
 
@@ -45,7 +47,8 @@ export function addPlanOptions(cmd: Command): Command {
     .option('--latest', 'the newest installable version of every package (the default)')
     .option('--all-versions', 'every version of every package')
     .option('--env <var=value>', 'set or override a platform variable', collect, [])
-    .option('--with-test', "include the targets' with-test dependencies");
+    .option('--with-test', "include the targets' with-test dependencies")
+    .option('--depexts <mode>', DEPEXTS_OPTION_HELP);
 }
 
 export function targetSelection(targets: string[], opts: PlanOptions): TargetSelection {
@@ -67,6 +70,8 @@ export interface PreparedPlan {
   plan: Plan;
   keyContext: KeyContext;
   filesHashes: FilesDirHashCache;
+  /** `--depexts`: the mode, and in `install` mode the system packages installed (or, for `plan`, to install). */
+  depexts: { mode: DepextsMode; installed: string[]; toInstall: string[] };
   timings: { loadMs: number; solveMs: number; planMs: number };
 }
 
@@ -74,8 +79,12 @@ export function defaultJobs(): number {
   return availableParallelism();
 }
 
-/** Loads the repositories, solves the targets and builds the plan; warnings go to stderr. */
-export function preparePlan(targets: string[], opts: PlanOptions, builderVersion: string = opamBuilderVersion(true)): PreparedPlan {
+/**
+ * Loads the repositories, solves the targets and builds the plan; warnings go to stderr. With
+ * `--depexts install` and `installDepexts` (a building verb), the missing depexts of the solutions are
+ * installed before the keys are made.
+ */
+export function preparePlan(targets: string[], opts: PlanOptions, builderVersion: string = opamBuilderVersion(true), installDepexts = false): PreparedPlan {
   const config = projectConfigFor(opts);
   const roots = opts.repo.length > 0 ? opts.repo.map((r) => resolve(r)) : config.repositories;
   if (roots.length === 0) throw new UsageError('no repository: pass --repo DIR (an opam repository) or list "repositories" in ecocheck.json');
@@ -83,12 +92,13 @@ export function preparePlan(targets: string[], opts: PlanOptions, builderVersion
   const useConfigTargets = targets.length === 0 && opts.latest !== true && opts.allVersions !== true && config.targets.length > 0;
   const selection = targetSelection(useConfigTargets ? config.targets : targets, opts);
   const env = parseEnvAssignments(opts.env);
+  const depexts = resolveDepextsPolicy(parseDepextsMode(opts.depexts), { ...DEFAULT_PLATFORM, ...env });
   const t0 = performance.now();
   const load = loadRepositories(roots);
   const loadMs = performance.now() - t0;
   reportLoadProblems(load);
   const compiler = resolveCompiler(opts.compiler, config.compilers, load);
-  const solver = createSolver(load, { compiler: compiler.spec, env, withTest: opts.withTest === true });
+  const solver = createSolver(load, { compiler: compiler.spec, env, withTest: opts.withTest === true, systemPackages: depexts.manager });
   const t1 = performance.now();
   let outcomes: TargetOutcome[];
   try {
@@ -98,7 +108,12 @@ export function preparePlan(targets: string[], opts: PlanOptions, builderVersion
     throw err;
   }
   const solveMs = performance.now() - t1;
+  // System packages: installed first in install mode; their installed versions go into the keys.
+  const solved = outcomes.flatMap(({ outcome }) => (outcome.installable ? outcome.solution.packages : []));
+  const system = prepareSystemPackages(depexts, solved, solver.variables, installDepexts);
+  if (system.installed.length > 0) process.stderr.write(`ecocheck: installed system packages (depexts): ${system.installed.join(' ')}\n`);
   const keyContext: KeyContext = { builderVersion, platform: { ...solver.variables }, testTargets: opts.withTest === true };
+  if (system.keys !== undefined) keyContext.systemPackages = system.keys;
   const filesHashes = new FilesDirHashCache();
   const t2 = performance.now();
   let plan: Plan;
@@ -109,7 +124,8 @@ export function preparePlan(targets: string[], opts: PlanOptions, builderVersion
     throw err;
   }
   const planMs = performance.now() - t2;
-  return { config, repositories: roots, compiler, load, solver, selection, outcomes, plan, keyContext, filesHashes, timings: { loadMs, solveMs, planMs } };
+  const depextsDone = { mode: depexts.mode, installed: system.installed, toInstall: system.toInstall };
+  return { config, repositories: roots, compiler, load, solver, selection, outcomes, plan, keyContext, filesHashes, depexts: depextsDone, timings: { loadMs, solveMs, planMs } };
 }
 
 function reportLoadProblems(load: RepositoryLoad): void {
@@ -146,6 +162,7 @@ export const registerPlan: RegisterCommand = (program: Command) => {
       const out = process.stdout;
       out.write(`targets: ${plan.targets.length} installable, ${plan.notInstallable.length} not installable\n`);
       out.write(`jobs: ${plan.jobs.size}\nedges: ${graph.edgeCount}\n`);
+      if (prepared.depexts.mode === 'install') out.write(`system packages (depexts) to install: ${prepared.depexts.toInstall.join(' ') || 'none'}\n`);
       out.write(`critical path: ${graph.criticalPath.length} jobs: ${graph.criticalPath.map((k) => plan.jobs.get(k)!.id).join(' -> ')}\n`);
       const t = roundTimings(prepared.timings);
       out.write(`time: load ${t.loadMs} ms, solve ${t.solveMs} ms, plan ${t.planMs} ms\n`);

@@ -9,7 +9,8 @@ import { loadRepositories } from '../../opam/repository.js';
 import { packageId, type OpamPackage } from '../../opam/package-model.js';
 import { compareVersions } from '../../opam/version.js';
 import { createSolver } from '../../solve/package-solver.js';
-import { parseEnvAssignments } from '../../solve/platform-env.js';
+import { DEFAULT_PLATFORM, parseEnvAssignments } from '../../solve/platform-env.js';
+import { DEPEXTS_OPTION_HELP, parseDepextsMode, resolveDepextsPolicy } from '../../solve/system/depexts.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { collect } from '../repeatable-option.js';
 import type { RegisterCommand } from './index.js';
@@ -19,6 +20,7 @@ interface SolveCliOptions {
   compiler?: string;
   env: string[];
   withTest?: boolean;
+  depexts?: string;
   json?: boolean;
 }
 
@@ -51,14 +53,16 @@ export const registerSolve: RegisterCommand = (program: Command, setExitCode) =>
     .option('--compiler <spec>', 'the compiler: a version (5.3.0), NAME.VERSION, or an opam formula')
     .option('--env <var=value>', 'set or override a platform variable', collect, [])
     .option('--with-test', "include the package's with-test dependencies")
+    .option('--depexts <mode>', DEPEXTS_OPTION_HELP)
     .option('--json', 'print JSON')
     .action((spec: string, opts: SolveCliOptions) => {
       if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
       if (opts.compiler === undefined) throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0)');
       const env = parseEnvAssignments(opts.env);
+      const depexts = resolveDepextsPolicy(parseDepextsMode(opts.depexts), { ...DEFAULT_PLATFORM, ...env });
       const load = loadRepositories(opts.repo.map((r) => resolve(r)));
       const target = findTarget(spec, load.packages);
-      const solver = createSolver(load, { compiler: opts.compiler, env, withTest: opts.withTest === true });
+      const solver = createSolver(load, { compiler: opts.compiler, env, withTest: opts.withTest === true, systemPackages: depexts.manager });
       const outcome = solver.solve(target);
       const out = (s: string) => process.stdout.write(s);
       if (!outcome.installable) setExitCode(1);
