@@ -51,8 +51,12 @@ export function formatBytes(n: number): string {
   return `${v} ${units[i]}`;
 }
 
-/** The directory of this process's own cgroup in a cgroup v1 hierarchy with `controller`, or why not. */
-function ownCgroupV1Dir(controller: string): { dir: string } | { error: string } {
+/**
+ * The directory of this process's own cgroup in the cgroup v1 hierarchy holding `controller`, or in
+ * the cgroup v2 (unified) hierarchy when `controller` is null; or why there is none.
+ */
+function ownCgroupDir(controller: string | null): { dir: string } | { error: string } {
+  const what = controller === null ? 'cgroup v2 hierarchy' : `cgroup v1 ${controller} hierarchy`;
   let cgroupFile: string;
   let mountinfo: string;
   try {
@@ -61,17 +65,18 @@ function ownCgroupV1Dir(controller: string): { dir: string } | { error: string }
   } catch (e) {
     return { error: `cannot read /proc/self/cgroup: ${(e as Error).message}` };
   }
+  // hierarchy-ID:controller-list:path, the unified one as 0::path
   const line = cgroupFile
     .split('\n')
     .map((l) => l.split(':'))
-    .find((f) => f.length >= 3 && f[1].split(',').includes(controller));
-  if (!line) return { error: `no cgroup v1 ${controller} controller` };
+    .find((f) => f.length >= 3 && (controller === null ? f[0] === '0' && f[1] === '' : f[1].split(',').includes(controller)));
+  if (!line) return { error: controller === null ? 'no cgroup v2 hierarchy' : `no cgroup v1 ${controller} controller` };
   const cgPath = line.slice(2).join(':');
   for (const l of mountinfo.split('\n')) {
     const [pre, post] = l.split(' - ');
     if (!post) continue;
     const [fstype, , superOpts] = post.split(' ');
-    if (fstype !== 'cgroup' || !(superOpts ?? '').split(',').includes(controller)) continue;
+    if (controller === null ? fstype !== 'cgroup2' : fstype !== 'cgroup' || !(superOpts ?? '').split(',').includes(controller)) continue;
     const fields = pre.split(' ');
     const root = fields[3];
     const mountPoint = fields[4];
@@ -82,7 +87,7 @@ function ownCgroupV1Dir(controller: string): { dir: string } | { error: string }
     else continue;
     return { dir: path.join(mountPoint, rel) };
   }
-  return { error: `the cgroup v1 ${controller} hierarchy is not mounted` };
+  return { error: `the ${what} is not mounted` };
 }
 
 interface Mechanism {
@@ -93,32 +98,6 @@ interface Mechanism {
   unifiedParent: string | null;
   /** Why cgroup memory limits are not available (when neither is). */
   memoryWhyNot: string;
-}
-
-/** This process's cgroup in the cgroup v2 (unified) hierarchy, or why not. */
-function ownCgroupV2Dir(): { dir: string } | { error: string } {
-  let cgroupFile: string;
-  let mountinfo: string;
-  try {
-    cgroupFile = readFileSync('/proc/self/cgroup', 'utf8');
-    mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch (e) {
-    return { error: `cannot read /proc/self/cgroup: ${(e as Error).message}` };
-  }
-  const line = cgroupFile.split('\n').find((l) => l.startsWith('0::'));
-  if (!line) return { error: 'no cgroup v2 hierarchy' };
-  const cgPath = line.slice(3);
-  for (const l of mountinfo.split('\n')) {
-    const [pre, post] = l.split(' - ');
-    if (!post || post.split(' ')[0] !== 'cgroup2') continue;
-    const fields = pre.split(' ');
-    const root = fields[3];
-    const mountPoint = fields[4];
-    if (!root || !mountPoint) continue;
-    const rel = root === '/' ? cgPath : cgPath === root || cgPath.startsWith(root + '/') ? cgPath.slice(root.length) : null;
-    if (rel !== null) return { dir: path.join(mountPoint, rel) };
-  }
-  return { error: 'the cgroup v2 hierarchy is not mounted' };
 }
 
 function words(file: string): string[] {
@@ -136,7 +115,7 @@ function words(file: string): string[] {
  * processes share that cgroup it gives up, saying how to start it in a delegated one.
  */
 function probeUnifiedParent(): { dir: string } | { error: string } {
-  const own = ownCgroupV2Dir();
+  const own = ownCgroupDir(null);
   if ('error' in own) return own;
   const available = words(path.join(own.dir, 'cgroup.controllers'));
   if (!available.includes('memory')) return { error: `cgroup v2: the memory controller is not available in ${own.dir}` };
@@ -180,7 +159,7 @@ let counter = 0;
 
 /** Checks (once) whether we may create child cgroups and write their limits. */
 function probeParent(controller: 'memory' | 'pids'): { dir: string } | { error: string } {
-  const own = ownCgroupV1Dir(controller);
+  const own = ownCgroupDir(controller);
   if ('error' in own) return own;
   const probe = path.join(own.dir, `ecocheck-probe-${process.pid}`);
   try {
