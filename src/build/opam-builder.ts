@@ -211,7 +211,9 @@ async function buildJob(
   try {
     discardLayer(options.storeDir, job.key);
     try {
-      mount = prepareSwitchMount(join(scratch, 'switch'), [emptySwitchLayer(options.storeDir), ...closure.map((d) => d.layer)]);
+      const incoming = join(options.storeDir, '.incoming');
+      mkdirSync(incoming, { recursive: true });
+      mount = prepareSwitchMount(join(scratch, 'switch'), [emptySwitchLayer(options.storeDir), ...closure.map((d) => d.layer)], mkdtempSync(join(incoming, `${process.pid}-${job.id}-`)));
     } catch (e) {
       if (e instanceof SwitchMountError) throw new JobFailure('internal-error', oneLine(e.message));
       throw e;
@@ -487,7 +489,18 @@ function fetchEnv(home: string): Environment {
   return { PATH: SYSTEM_PATH, HOME: home, TMPDIR: '/tmp', LANG: 'C.UTF-8', SHELL: '/bin/sh' };
 }
 
+/** Removes the unfinished layers that builds of ecocheck processes no longer running left behind (kill -9). */
+function removeStaleIncoming(storeDir: string): void {
+  const incoming = join(storeDir, '.incoming');
+  if (!existsSync(incoming)) return;
+  for (const name of readdirSync(incoming)) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !existsSync(`/proc/${pid}`)) removeTree(join(incoming, name));
+  }
+}
+
 export function createOpamBuilder(options: OpamBuilderOptions): Builder {
+  removeStaleIncoming(options.storeDir);
   let running = 0;
   return {
     version: opamBuilderVersion(options.sandbox),

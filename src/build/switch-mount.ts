@@ -17,7 +17,7 @@
  * (whiteouts). `npm run bench` measures both ways of composing a 150-layer switch.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SWITCH_SCRATCH_DIRS } from './switch-layout.js';
@@ -29,6 +29,10 @@ export const MAX_LAYERS = 500;
 export interface SwitchMount {
   /** The job's upper directory: what it adds to the switch (becomes its layer). */
   upper: string;
+  /** Holds the upper and work directories (on the store's filesystem, so the upper can be renamed into it). */
+  incoming: string;
+  /** Holds the links to the lower layers and the mount point. */
+  scaffold: string;
   /** The host directory the union is mounted on, inside the command's mount namespace. */
   mountPoint: string;
   /** Prepended to a command: mounts the union, then execs the rest of the argv. */
@@ -102,10 +106,12 @@ export function switchMountSupport(): { ok: true } | { ok: false; message: strin
 }
 
 /**
- * Prepares the union of `layers` (bottom first) for one job under `dir` (a fresh directory of the
- * job's scratch space): the numbered links, the upper and work directories, the mount point.
+ * Prepares the union of `layers` (bottom first) for one job: the numbered links and the mount point
+ * under `dir` (a fresh directory of the job's scratch space), the upper and work directories under
+ * `incoming` (a fresh directory on the layer store's filesystem: overlayfs wants them on one
+ * filesystem, and the finished upper is renamed into the store).
  */
-export function prepareSwitchMount(dir: string, layers: string[]): SwitchMount {
+export function prepareSwitchMount(dir: string, layers: string[], incoming: string = join(dir, 'incoming')): SwitchMount {
   const avail = switchMountSupport();
   if (!avail.ok) throw new SwitchMountError(avail.message);
   if (layers.length > MAX_LAYERS) {
@@ -113,8 +119,8 @@ export function prepareSwitchMount(dir: string, layers: string[]): SwitchMount {
   }
   const base = resolve(dir);
   const lowerDir = join(base, 'lower');
-  const upper = join(base, 'upper');
-  const work = join(base, 'work');
+  const upper = join(resolve(incoming), 'upper');
+  const work = join(resolve(incoming), 'work');
   const mountPoint = join(base, 'switch');
   for (const d of [lowerDir, upper, work, mountPoint]) mkdirSync(d, { recursive: true });
   checkPath(upper);
@@ -123,6 +129,8 @@ export function prepareSwitchMount(dir: string, layers: string[]): SwitchMount {
   const userNamespace = support?.userNamespace ?? false;
   return {
     upper,
+    incoming: resolve(incoming),
+    scaffold: base,
     mountPoint,
     layers,
     wrapperArgv: [
@@ -143,8 +151,8 @@ export function pruneUpper(upper: string): void {
   for (const d of SWITCH_SCRATCH_DIRS) removeTree(join(upper, d));
 }
 
-/** Removes the job's mount scaffolding (not the upper directory once it has been sealed). */
+/** Removes the job's mount scaffolding and what is left of its upper directory (all of it, unless it was sealed). */
 export function removeSwitchMount(mount: SwitchMount): void {
-  const base = join(mount.upper, '..');
-  for (const d of ['lower', 'work', 'switch']) rmSync(join(base, d), { recursive: true, force: true });
+  removeTree(mount.incoming); // overlayfs leaves a mode-000 directory in work/
+  removeTree(mount.scaffold);
 }
