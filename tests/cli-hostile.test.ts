@@ -29,7 +29,8 @@ const skip = available.ok ? false : `bubblewrap unavailable: ${available.message
 
 /** Every hostile target but fills-disk (which only misbehaves on a small disk). */
 const TARGETS = ['well-behaved', 'sleeps-forever', 'allocates-forever', 'opens-network', 'fork-bomb', 'escapes-sandbox', 'slow-on-2'];
-const LIMITS = ['--timeout', '3s', '--memory', '256M', '--jobs', '2'];
+// A process limit the fork bomb (2047 processes) reaches well within its 3 s, however loaded the machine.
+const LIMITS = ['--timeout', '3s', '--memory', '256M', '--processes', '200', '--jobs', '2'];
 
 interface Outcome {
   code: number;
@@ -204,10 +205,10 @@ test('hostile packages are contained and classified; nothing outside their build
     const forkBomb = run1.get('fork-bomb.1.0')!;
     assert.ok(forkBomb.status === 'timeout' || forkBomb.status === 'build-failed', `fork-bomb: ${forkBomb.status}: ${forkBomb.reason}`);
     const forkLog = buildLog('fork-bomb', state);
-    if (/process limit 1024 via cgroup v1 pids/.test(forkLog)) {
-      // Its 2047 processes hit the job's limit of 1024: forks were refused before the timeout.
+    if (/process limit 200 via cgroup v1 pids/.test(forkLog)) {
+      // Its 2047 processes hit the job's limit of 200: forks were refused before the timeout.
       assert.match(forkLog, /fork: (retry: )?Resource temporarily unavailable/);
-      assert.match(forkLog, /^# evidence: \d+ forks? (was|were) refused at the job's limit of 1024 processes \(cgroup pids\)$/m);
+      assert.match(forkLog, /^# evidence: \d+ forks? (was|were) refused at the job's limit of 200 processes \(cgroup pids\)$/m);
     }
     assert.match(forkLog, /^# evidence: killed after the 3\.0 s timeout$/m);
     const hogLog = buildLog('allocates-forever', state);
@@ -224,33 +225,43 @@ test('hostile packages are contained and classified; nothing outside their build
     // Other work may run on the machine meanwhile; a fork bomb that got out would leave about a thousand.
     assert.ok(after.count <= before.count + 200, `process count ${before.count} before, ${after.count} after`);
 
-    // The escape attempts: denied inside the sandbox (the /tmp ones land in its private /tmp) ...
+    // The escape attempts: denied inside the sandbox, which shows the system directories and the job's
+    // own switch, build directory, HOME and /tmp only (the /tmp ones land in its private /tmp) ...
     const escapeLog = buildLog('escapes-sandbox', state);
-    const compilerPrefix = /DEPFILE=(\S+)\/bin\/compiler/.exec(escapeLog)?.[1];
-    assert.ok(compilerPrefix, escapeLog);
     for (const line of [
       `denied: write ${join(homedir(), `.escape-marker-${marker}`)}`,
       `denied: write ${join(outside, `escape-marker-${marker}`)}`,
       `denied: write ${join(repo.root, `escape-marker-${marker}`)}`,
-      `denied: write ${compilerPrefix}/lib/ocaml-base-compiler/escape-marker-${marker}`,
+      `denied: write /home/opam/.opam/default/lib/ocaml-base-compiler/escape-marker-${marker}`,
       `denied: append ${join(outside, 'victim.txt')}`,
-      `denied: delete ${join(outside, 'victim.txt')}`,
-      `denied: overwrite ${compilerPrefix}/bin/compiler`,
     ]) {
       assert.ok(escapeLog.includes(`\n${line}\n`), `the log says "${line}":\n${escapeLog}`);
     }
-    assert.match(escapeLog, /^denied: write \S+\/store\/[0-9a-f]{64}\/\.\.\/escape-marker-\d+$/m);
+    // ... a dependency's file is the job's to overwrite in its switch, as in opam's (the switch is
+    // writable); the write lands in the job's own layer, never in the dependency's ...
+    assert.ok(escapeLog.includes('\nESCAPED: overwrite /home/opam/.opam/default/bin/compiler\n'), escapeLog);
+    const layerOf = (name: string, version: string): string => {
+      const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
+      try {
+        const row = db
+          .prepare(`SELECT r.prefix AS layer FROM results r JOIN jobs j ON j.key = r.job_key WHERE j.name = ? AND j.version = ? AND r.status = 'ok' ORDER BY r.finished_at DESC LIMIT 1`)
+          .get(name, version) as { layer: string } | undefined;
+        assert.ok(row, `a layer of ${name}.${version}`);
+        return row.layer;
+      } finally {
+        db.close();
+      }
+    };
     // ... and on the host, nothing changed.
     for (const p of hostMarkers) assert.ok(!existsSync(p), `${p} was written on the host`);
     assert.deepEqual(contentSnapshot(outside), outsideBefore, 'the outside folder is unchanged');
     assert.deepEqual(contentSnapshot(repo.root), repoBefore, 'the repository is unchanged');
-    assert.equal(readFileSync(join(compilerPrefix, 'bin', 'compiler'), 'utf8'), '#!/bin/sh\necho 1.0\n', "the dependency's prefix is unchanged");
+    assert.equal(readFileSync(join(layerOf('ocaml-base-compiler', '1.0'), 'bin', 'compiler'), 'utf8'), '#!/bin/sh\necho 1.0\n', "the dependency's layer is unchanged");
     assert.deepEqual(findNamed(state, `escape-marker-${marker}`), [], 'no marker anywhere in the state folder');
     const bashrc = join(homedir(), '.bashrc');
     assert.ok(!existsSync(bashrc) || !readFileSync(bashrc, 'utf8').includes('echo pwned'), 'the real ~/.bashrc is untouched');
-    // Its own prefix was writable: the marker it wrote there was kept.
-    const escapePrefix = /PREFIX=(\S+) VICTIM=/.exec(escapeLog)?.[1];
-    assert.ok(escapePrefix && existsSync(join(escapePrefix, 'installed-marker')), 'the job wrote its own prefix');
+    // Its own switch was writable: the marker it wrote there is in its layer.
+    assert.ok(existsSync(join(layerOf('escapes-sandbox', '1.0'), 'installed-marker')), 'the job wrote its own switch');
 
     // A candidate with compiler 2.0: slow-on-2 now times out. That is spurious, not a regression.
     const candidate = await ecocheckAsync(['check', '--repo', repo.root, '--compiler', '2.0', '--state-dir', state, '--format', 'json', ...LIMITS, ...TARGETS]);

@@ -74,6 +74,8 @@ export interface OpamBuilderOptions {
   /** Wall-clock budget of one job (all its commands together). */
   timeoutMs: number;
   memoryBytes: number;
+  /** Processes (and threads) a job may have at once; default the process runner's. */
+  maxProcesses?: number;
   /** opam's `archive-mirrors` (e.g. https://opam.ocaml.org/cache), tried after a source's url and mirrors. */
   archiveMirrors?: string[];
 }
@@ -313,6 +315,7 @@ async function buildJob(
         logFile: logPath,
         timeoutMs: left,
         memoryBytes: options.memoryBytes,
+        maxProcesses: options.maxProcesses,
         sandbox: inSwitch
           ? jobSandbox(cwd)
           : { writable: [scratch], readonly: [options.downloadCache, ...localSources(pkg)], network: true, hostFilesystem: 'read-only', tmp: tmpDir },

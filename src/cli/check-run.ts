@@ -29,6 +29,8 @@ export interface BuildSettings {
   /** opam's archive-mirrors, tried after a source's own url and mirrors. */
   archiveMirrors: string[];
   jobs: number;
+  /** Processes a job may have at once. */
+  maxProcesses: number;
   sandbox: boolean;
   timeoutMs: number;
   memoryBytes: number;
@@ -106,6 +108,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     sandbox: settings.sandbox,
     timeoutMs: settings.timeoutMs,
     memoryBytes: settings.memoryBytes,
+    maxProcesses: settings.maxProcesses,
   });
   // Keys must name the builder that really builds.
   const plan =

@@ -16,6 +16,7 @@ import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { collect } from '../repeatable-option.js';
 import { checkSandbox, executeRun, type BuildSettings, type RunDone } from '../check-run.js';
+import { DEFAULT_MAX_PROCESSES } from '../../build/process-runner.js';
 import { openStore } from '../open-store.js';
 import {
   compareWithBaseline,
@@ -38,6 +39,7 @@ export interface BuildOptions {
   sandbox: boolean;
   timeout: string;
   memory: string;
+  processes: string;
   format: string;
   output?: string;
   archiveMirror: string[];
@@ -82,8 +84,9 @@ export function parseBytes(value: string, option: string): number {
 }
 
 /** The build settings shared by check and rerun, from their options. */
-export function buildSettings(opts: Pick<CheckOptions, 'jobs' | 'sandbox' | 'timeout' | 'memory' | 'env' | 'withTest' | 'archiveMirror'>): BuildSettings {
+export function buildSettings(opts: Pick<CheckOptions, 'jobs' | 'sandbox' | 'timeout' | 'memory' | 'processes' | 'env' | 'withTest' | 'archiveMirror'>): BuildSettings {
   return {
+    maxProcesses: parsePositiveInt(opts.processes, '--processes'),
     archiveMirrors: (opts.archiveMirror ?? []).map(archiveMirrorAddress),
     jobs: opts.jobs === undefined ? availableParallelism() : parsePositiveInt(opts.jobs, '--jobs'),
     sandbox: opts.sandbox,
@@ -117,6 +120,7 @@ export function addBuildOptions(cmd: Command): Command {
     .option('--archive-mirror <url|dir>', "an archive mirror (opam's archive-mirrors: ALGO/XX/HEX), tried after a source's own url; a directory such as another download cache works offline; repeatable", collect, [])
     .option('--timeout <duration>', 'wall-clock limit per job', '1h')
     .option('--memory <size>', 'memory limit per job', '4G')
+    .option('--processes <n>', 'processes (and threads) a job may have at once, where a cgroup pids controller is available', String(DEFAULT_MAX_PROCESSES))
     .option('--format <format>', 'report format: terminal, markdown, json, html', 'terminal')
     .option('--output <file>', 'write the report to FILE instead of standard output');
 }
