@@ -48,6 +48,9 @@ cmdliner.1.1.1 make
 astring.0.8.5 topkg
 react.1.2.2 topkg
 xmlm.1.4.0 topkg
+fmt.0.9.0 topkg
+uutf.1.0.3 topkg
+rresult.0.7.0 topkg
 logs.0.7.0 topkg
 uuseg.15.0.0 topkg
 dune.2.9.3 dune
@@ -115,9 +118,9 @@ PY
   done
   # corpus gap: make-debian-corpus reads a url section written on one line (`checksum: "sha512=..."}`) as no url,
   # so it keeps such versions but serves no tarball for them. Serve those whose tarball Debian ships byte-identical.
-  python3 - "$WORK/repo/packages" "$CORPUS/debian" "$WORK/extra-cache" <<'PY' >&2
+  python3 - "$WORK/repo/packages" "$CORPUS/debian" "$CORPUS/cache" "$WORK/extra-cache" <<'PY' >&2
 import hashlib, os, re, shutil, sys
-pk, deb, cache = sys.argv[1:]
+pk, deb, served, cache = sys.argv[1:]
 held = {}
 for suite in sorted(os.listdir(deb)):
     for fn in sorted(os.listdir(os.path.join(deb, suite))):
@@ -129,7 +132,7 @@ for name in sorted(os.listdir(pk)):
     for nv in sorted(os.listdir(os.path.join(pk, name))):
         m = re.search(r'^url\s*\{(.*?)\}', open(os.path.join(pk, name, nv, 'opam'), errors='replace').read(), re.M | re.S)
         sums = re.findall(r'"(md5|sha256|sha512)=([0-9a-fA-F]+)"', m.group(1)) if m else []
-        if not sums or any(os.path.exists(os.path.join(sys.argv[2], '..', 'cache', a, h[:2], h)) for a, h in sums): continue
+        if not sums or any(os.path.exists(os.path.join(served, a, h[:2], h)) for a, h in sums): continue
         files = {held.get((a, h.lower())) for a, h in sums}
         if None in files or len(files) != 1: continue
         data = open(files.pop(), 'rb').read()
@@ -202,7 +205,8 @@ echo "$PACKAGES" | while read -r pkg build; do
   say "$pkg ($build)"
   opam_ install --dry-run --show-actions "$pkg" > "$LOGS/$pkg.plan" 2>&1 || true
   if ! opam_ install -y "$pkg" > "$LOGS/$pkg.log" 2>&1; then
-    err=$(grep -E '^#=== ERROR|^# (exit-code|command)|^\[ERROR\]|rror' "$LOGS/$pkg.log" | head -6 | tr '\t\n' '  ' | cut -c1-600)
+    err=$(grep -E -A14 '^#=== ERROR|^\[ERROR\]' "$LOGS/$pkg.log" | grep -vE '^(\s*|# (path|compiler|switch|os|os-distribution|os-version|os-family|command|opam-version|exit-code|env-file|output-file).*)$' \
+            | head -14 | tr -s '\t\n ' '   ' | cut -c1-700)
     printf '%s\t%s\n' "$pkg" "$err" >> "$OUT/failures.tsv"
     say "$pkg FAILED: $err"
     grep -o -- '-> installed [^ ]*' "$LOGS/$pkg.log" | awk '{print $3}' >> "$ORDER" || true
