@@ -65,11 +65,12 @@ ocplib-endian.1.2 dune
 integers.0.7.0 dune
 trie.1.0.0 dune
 ounit2.2.2.6 dune
-cryptgps.0.2.1 make
+benchmark.1.6 dune
+cpu.2.0.0 dune
 camlbz2.0.7.0 make
 ocamlwc.0.3 make
-ulex.1.2 ocamlbuild
 oasis.0.4.11 oasis
+ulex.1.2 ocamlbuild
 "}
 
 LOGS=$WORK/logs
@@ -174,27 +175,43 @@ build_of() {
 }
 
 # index.tsv from the switch as it is: every installed package with a .changes file, its build system, its number of
-# added regular files, and its solution (installed dependencies, depopts included, recursively, and itself) ordered
-# by when opam last installed them. A package is rebuilt when a dependency or depopt is, so the final state is the
-# state each package was (last) built in.
+# added regular files, and its solution: the installed packages it depends on (depopts included), recursively through
+# installed packages only, and itself, ordered by when opam last installed them. A package is rebuilt when a
+# dependency or depopt is (re)installed, so the final state is the state each package was (last) built in.
 record() {
-  local tmp=$OUT/index.tsv.tmp pkg name build ch added deps solution
-  printf 'package\tbuild\tadded\tsolution\n' > "$tmp"
+  local pkg name ch build added
+  : > "$WORK/direct.tsv"; : > "$WORK/rows.tsv"
   for pkg in $(opam_ list --installed --short --columns=package); do
+    # direct dependencies and depopts among the installed packages (build and run ones: no test or doc deps)
+    printf '%s\t%s\n' "$pkg" "$(opam_ list --installed --short --columns=package --required-by="$pkg" --depopts | tr '\n' ' ')" >> "$WORK/direct.tsv"
     name=${pkg%%.*}; ch=$SW/.opam-switch/install/$name.changes
     [ -f "$ch" ] || continue
     cmp -s "$ch" "$OUT/$pkg.changes" 2>/dev/null || cp "$ch" "$OUT/$pkg.changes"
     build=$(awk -v p="$pkg" '$1==p{print $2}' <<<"$PACKAGES"); [ -n "$build" ] || build=$(build_of "$pkg")
-    # regular files among the added entries: lines like   "lib/fmt/META" {"F:md5=..."}
+    # regular files among the added entries: lines like   "lib/fmt/META" {"F:S1234T1796111002.62"}
     added=$(awk '/^added: \[/{a=1;next} a&&/^\]/{a=0} a&&/\{"F/{n++} END{print n+0}' "$ch")
-    deps=$(opam_ list --installed --short --columns=package --required-by="$pkg" --recursive --depopts 2>/dev/null || true)
-    solution=$(printf '%s\n%s\n' "$deps" "$pkg" | awk -v order="$ORDER" '
-        BEGIN { while ((getline l < order) > 0) last[l] = ++n }
-        NF { if (!($1 in last)) { print "not in install-order.log: " $1 > "/dev/stderr"; last[$1] = 1e9 } print last[$1] "\t" $1 }' \
-      | sort -s -n -k1,1 | cut -f2 | awk '!seen[$0]++' | tr '\n' ' ' | sed 's/ $//')
-    printf '%s\t%s\t%s\t%s\n' "$pkg" "$build" "$added" "$solution" >> "$tmp"
+    printf '%s\t%s\t%s\n' "$pkg" "$build" "$added" >> "$WORK/rows.tsv"
   done
-  mv "$tmp" "$OUT/index.tsv"
+  python3 - "$WORK/direct.tsv" "$WORK/rows.tsv" "$ORDER" > "$OUT/index.tsv.tmp" <<'PY'
+import sys
+direct = {l.split('\t')[0]: l.rstrip('\n').split('\t')[1].split() for l in open(sys.argv[1]) if l.strip()}
+last = {}
+for i, l in enumerate(open(sys.argv[3])): last[l.strip()] = i
+print('package\tbuild\tadded\tsolution')
+for row in open(sys.argv[2]):
+    pkg, build, added = row.rstrip('\n').split('\t')
+    seen, todo = set(), [pkg]
+    while todo:
+        p = todo.pop()
+        if p in seen: continue
+        seen.add(p); todo += [d for d in direct.get(p, []) if d in direct]
+    for p in seen:
+        if p not in last: print('not in install-order.log: ' + p, file=sys.stderr)
+    order = sorted(seen, key=lambda p: (last.get(p, 1e9), p))
+    if order[-1] != pkg: print('%s: installed before a dependency of it? %s' % (pkg, ' '.join(order)), file=sys.stderr)
+    print('%s\t%s\t%s\t%s' % (pkg, build, added, ' '.join(order)))
+PY
+  mv "$OUT/index.tsv.tmp" "$OUT/index.tsv"
 }
 
 echo "$PACKAGES" | while read -r pkg build; do
@@ -215,7 +232,7 @@ echo "$PACKAGES" | while read -r pkg build; do
   grep -o -- '-> installed [^ ]*' "$LOGS/$pkg.log" | awk '{print $3}' >> "$ORDER" || true
   actions=$(grep -oE -- '-> (installed|removed) [^ ]+' "$LOGS/$pkg.log" | awk '{print $2 ":" $3}' | tr '\n' ' ' | sed 's/ $//')
   printf '%s\t%s\n' "$pkg" "$actions" >> "$OUT/actions.tsv"
-  record
-  say "$pkg: $(awk -F"\t" -v p="$pkg" '$1==p{print $3 " files, " split($4, a, " ") " packages in its solution"}' "$OUT/index.tsv")"
+  say "$pkg: $(awk '/^added: \[/{a=1;next} a&&/^\]/{a=0} a&&/\{"F/{n++} END{print n+0}' "$SW/.opam-switch/install/${pkg%%.*}.changes") files"
 done
+say "index.tsv"
 record
