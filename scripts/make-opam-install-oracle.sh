@@ -174,6 +174,12 @@ build_of() {
   else echo make; fi
 }
 
+# regular files among the added entries: `added: [ "lib/fmt/META" {"F:S1234T1796111002.62"} ... ]`, or, for a
+# single entry, `added: "bin/ocamlwc" {"F:..."}` (opam syntax writes a one-element list without brackets)
+count_added() {
+  awk '/^added:/{a=1} /^[a-z-]+:/&&!/^added:/{a=0} a{n+=gsub(/\{"F:/, "")} END{print n+0}' "$1"
+}
+
 # index.tsv from the switch as it is: every installed package with a .changes file, its build system, its number of
 # added regular files, and its solution: the installed packages it depends on (depopts included), recursively through
 # installed packages only, and itself, ordered by when opam last installed them. A package is rebuilt when a
@@ -188,8 +194,7 @@ record() {
     [ -f "$ch" ] || continue
     cmp -s "$ch" "$OUT/$pkg.changes" 2>/dev/null || cp "$ch" "$OUT/$pkg.changes"
     build=$(awk -v p="$pkg" '$1==p{print $2}' <<<"$PACKAGES"); [ -n "$build" ] || build=$(build_of "$pkg")
-    # regular files among the added entries: lines like   "lib/fmt/META" {"F:S1234T1796111002.62"}
-    added=$(awk '/^added: \[/{a=1;next} a&&/^\]/{a=0} a&&/\{"F/{n++} END{print n+0}' "$ch")
+    added=$(count_added "$ch")
     printf '%s\t%s\t%s\n' "$pkg" "$build" "$added" >> "$WORK/rows.tsv"
   done
   python3 - "$WORK/direct.tsv" "$WORK/rows.tsv" "$ORDER" > "$OUT/index.tsv.tmp" <<'PY'
@@ -232,7 +237,7 @@ echo "$PACKAGES" | while read -r pkg build; do
   grep -o -- '-> installed [^ ]*' "$LOGS/$pkg.log" | awk '{print $3}' >> "$ORDER" || true
   actions=$(grep -oE -- '-> (installed|removed) [^ ]+' "$LOGS/$pkg.log" | awk '{print $2 ":" $3}' | tr '\n' ' ' | sed 's/ $//')
   printf '%s\t%s\n' "$pkg" "$actions" >> "$OUT/actions.tsv"
-  say "$pkg: $(awk '/^added: \[/{a=1;next} a&&/^\]/{a=0} a&&/\{"F/{n++} END{print n+0}' "$SW/.opam-switch/install/${pkg%%.*}.changes") files"
+  say "$pkg: $(count_added "$SW/.opam-switch/install/${pkg%%.*}.changes") files"
 done
 say "index.tsv"
 record
