@@ -69,6 +69,16 @@ benchmark.1.6 dune
 cpu.2.0.0 dune
 camlbz2.0.7.0 make
 ocamlwc.0.3 make
+ppx_tools.6.6 dune
+xmlplaylist.0.1.5 dune
+reactiveData.0.3.0 dune
+cppo_ocamlbuild.1.6.9 dune
+magic.0.7.3 make
+ocurl.0.9.2 make
+gavl.0.1.6 make
+pcre.7.5.0 dune
+parmap.1.2.5 dune
+camomile.1.0.2 dune
 oasis.0.4.11 oasis
 ulex.1.2 ocamlbuild
 "}
@@ -216,19 +226,33 @@ for row in open(sys.argv[2]):
     if order[-1] != pkg: print('%s: installed before a dependency of it? %s' % (pkg, ' '.join(order)), file=sys.stderr)
     print('%s\t%s\t%s\t%s' % (pkg, build, added, ' '.join(order)))
 PY
-  mv "$OUT/index.tsv.tmp" "$OUT/index.tsv"
+  # a package opam replaced later (e.g. dune.2.9.3 upgraded to dune.3.17.2 for a package that needs it) keeps its
+  # .changes and its row from when it was installed
+  if [ -f "$OUT/index.tsv" ]; then
+    awk -F'\t' 'NR==FNR{now[$1]=1; next} FNR>1 && !($1 in now)' "$OUT/index.tsv.tmp" "$OUT/index.tsv" \
+      | while IFS= read -r row; do if [ -f "$OUT/${row%%	*}.changes" ]; then printf '%s\n' "$row"; fi; done > "$WORK/gone.tsv"
+    { cat "$OUT/index.tsv.tmp"; cat "$WORK/gone.tsv"; } | { read -r h; printf '%s\n' "$h"; sort; } > "$OUT/index.tsv"
+    rm -f "$OUT/index.tsv.tmp"
+  else
+    mv "$OUT/index.tsv.tmp" "$OUT/index.tsv"
+  fi
 }
 
 echo "$PACKAGES" | while read -r pkg build; do
   [ -n "$pkg" ] || continue
   case $pkg in \#*) continue;; esac
-  if [ -n "$(opam_ list --installed --short --columns=package "$pkg" 2>/dev/null)" ]; then say "$pkg: installed before"; continue; fi
+  # installed before, or replaced by another version of it (dune.2.9.3 by dune.3.17.2): never downgrade the switch
+  had=$(opam_ list --installed --short --columns=package "${pkg%%.*}" 2>/dev/null || true)
+  if [ -n "$had" ]; then say "$pkg: installed before ($had)"; continue; fi
   if grep -q "^$pkg	" "$OUT/failures.tsv" 2>/dev/null; then say "$pkg: failed before"; continue; fi
   say "$pkg ($build)"
   opam_ install --dry-run --show-actions "$pkg" > "$LOGS/$pkg.plan" 2>&1 || true
   if ! opam_ install -y "$pkg" > "$LOGS/$pkg.log" 2>&1; then
-    err=$(grep -E -A14 '^#=== ERROR|^\[ERROR\]' "$LOGS/$pkg.log" | grep -vE '^(\s*|# (path|compiler|switch|os|os-distribution|os-version|os-family|command|opam-version|exit-code|env-file|output-file).*)$' \
-            | head -14 | tr -s '\t\n ' '   ' | cut -c1-700)
+    # opam's error, then: the solver's reasons (no solution), or the build output's error lines
+    err=$( { grep -m1 '^\[ERROR\]' "$LOGS/$pkg.log"
+             sed -n '/^\[ERROR\] Package conflict/,/^No solution/p' "$LOGS/$pkg.log" | grep -E '^ +- ' | head -4
+             sed -n '/### output ###/,/Error report/p' "$LOGS/$pkg.log" | grep -iE 'error|not found|no such' | grep -v 'Error report' | head -3; } \
+           | sed 's/^[# ]*//' | tr -s '\t\n ' '   ' | cut -c1-500) || true
     printf '%s\t%s\n' "$pkg" "$err" >> "$OUT/failures.tsv"
     say "$pkg FAILED: $err"
     grep -o -- '-> installed [^ ]*' "$LOGS/$pkg.log" | awk '{print $3}' >> "$ORDER" || true
