@@ -6,14 +6,16 @@
 # /work/shared/realworld/make-debian-corpus. For each package it keeps what opam itself recorded:
 #
 #   OUT/NAME.VERSION.changes  $OPAMROOT/oracle/.opam-switch/install/NAME.changes, copied byte for byte
-#   OUT/index.tsv             package, build system, number of added regular files ("F" entries of added:),
-#                             solution: every installed package it depends on, depopts included, and itself,
-#                             as NAME.VERSION in the order opam (last) installed them
-#   OUT/actions.tsv           package, what that `opam install` did (install/recompile/... NAME.VERSION)
-#   OUT/failures.tsv          package, the error lines of an install that failed
+#   OUT/index.tsv             every installed package with a .changes: build system, number of added regular files
+#                             ("F" entries of added:), solution: the installed packages it depends on, depopts
+#                             included, recursively through installed packages, and itself, as NAME.VERSION in
+#                             the order opam (last) installed them
+#   OUT/actions.tsv           package asked for, what that `opam install` did (installed:/removed:NAME.VERSION)
+#   OUT/failures.tsv          package asked for, the error lines of an install that failed
 #
-# Usage:  scripts/make-opam-install-oracle.sh            (resumes: packages with a .changes file are skipped)
-#         FRESH=1 scripts/make-opam-install-oracle.sh    (new opam root and switch first)
+# Usage:  scripts/make-opam-install-oracle.sh            (resumes: a package is skipped when some version of it is
+#                                                          installed, or when it is in failures.tsv)
+#         FRESH=1 scripts/make-opam-install-oracle.sh    (new opam root and switch, and OUT's data files, first)
 # Env:    CORPUS  the corpus (default /root/.cache/ecocheck-corpus: repo/, cache/)
 #         WORK    opam root, repository copy, logs (default /root/.cache/ecocheck-opam-oracle)
 #         EXTRA   a directory of extra-source files the corpus does not serve (see README.md); each is put in a
@@ -91,7 +93,10 @@ say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 opam_() { nice -n 10 opam "$@"; }
 
 # ---- 1. opam root, repository, offline sources, switch ---------------------------------------------------------
-if [ "${FRESH:-0}" = 1 ]; then rm -rf "$OPAMROOT" "$ORDER" "$LOGS"; mkdir -p "$LOGS"; fi
+if [ "${FRESH:-0}" = 1 ]; then
+  rm -rf "$OPAMROOT" "$ORDER" "$LOGS"; mkdir -p "$LOGS"
+  rm -f "$OUT"/*.changes "$OUT/index.tsv" "$OUT/actions.tsv" "$OUT/failures.tsv"
+fi
 if [ ! -d "$OPAMROOT/$SWITCH" ]; then
   say "repository copy: $CORPUS/repo -> $WORK/repo"
   rm -rf "$WORK/repo"; cp -a "$CORPUS/repo" "$WORK/repo"
