@@ -6,14 +6,16 @@
 # /work/shared/realworld/make-debian-corpus. For each package it keeps what opam itself recorded:
 #
 #   OUT/NAME.VERSION.changes  $OPAMROOT/oracle/.opam-switch/install/NAME.changes, copied byte for byte
-#   OUT/index.tsv             package, build system, number of added regular files ("F" entries of added:),
-#                             solution: every installed package it depends on, depopts included, and itself,
-#                             as NAME.VERSION in the order opam (last) installed them
-#   OUT/actions.tsv           package, what that `opam install` did (install/recompile/... NAME.VERSION)
-#   OUT/failures.tsv          package, the error lines of an install that failed
+#   OUT/index.tsv             every installed package with a .changes: build system, number of added regular files
+#                             ("F" entries of added:), solution: the installed packages it depends on, depopts
+#                             included, recursively through installed packages, and itself, as NAME.VERSION in
+#                             the order opam (last) installed them
+#   OUT/actions.tsv           package asked for, what that `opam install` did (installed:/removed:NAME.VERSION)
+#   OUT/failures.tsv          package asked for, the error lines of an install that failed
 #
-# Usage:  scripts/make-opam-install-oracle.sh            (resumes: packages with a .changes file are skipped)
-#         FRESH=1 scripts/make-opam-install-oracle.sh    (new opam root and switch first)
+# Usage:  scripts/make-opam-install-oracle.sh            (resumes: a package is skipped when some version of it is
+#                                                          installed, or when it is in failures.tsv)
+#         FRESH=1 scripts/make-opam-install-oracle.sh    (new opam root and switch, and OUT's data files, first)
 # Env:    CORPUS  the corpus (default /root/.cache/ecocheck-corpus: repo/, cache/)
 #         WORK    opam root, repository copy, logs (default /root/.cache/ecocheck-opam-oracle)
 #         EXTRA   a directory of extra-source files the corpus does not serve (see README.md); each is put in a
@@ -48,6 +50,9 @@ cmdliner.1.1.1 make
 astring.0.8.5 topkg
 react.1.2.2 topkg
 xmlm.1.4.0 topkg
+fmt.0.9.0 topkg
+uutf.1.0.3 topkg
+rresult.0.7.0 topkg
 logs.0.7.0 topkg
 uuseg.15.0.0 topkg
 dune.2.9.3 dune
@@ -62,11 +67,22 @@ ocplib-endian.1.2 dune
 integers.0.7.0 dune
 trie.1.0.0 dune
 ounit2.2.2.6 dune
-cryptgps.0.2.1 make
+benchmark.1.6 dune
+cpu.2.0.0 dune
 camlbz2.0.7.0 make
 ocamlwc.0.3 make
-ulex.1.2 ocamlbuild
+ppx_tools.6.6 dune
+xmlplaylist.0.1.5 dune
+reactiveData.0.3.0 dune
+cppo_ocamlbuild.1.6.9 dune
+magic.0.7.3 make
+ocurl.0.9.2 make
+gavl.0.1.6 make
+pcre.7.5.0 dune
+parmap.1.2.5 dune
+camomile.1.0.2 dune
 oasis.0.4.11 oasis
+ulex.1.2 ocamlbuild
 "}
 
 LOGS=$WORK/logs
@@ -77,7 +93,10 @@ say() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 opam_() { nice -n 10 opam "$@"; }
 
 # ---- 1. opam root, repository, offline sources, switch ---------------------------------------------------------
-if [ "${FRESH:-0}" = 1 ]; then rm -rf "$OPAMROOT" "$ORDER" "$LOGS"; mkdir -p "$LOGS"; fi
+if [ "${FRESH:-0}" = 1 ]; then
+  rm -rf "$OPAMROOT" "$ORDER" "$LOGS"; mkdir -p "$LOGS"
+  rm -f "$OUT"/*.changes "$OUT/index.tsv" "$OUT/actions.tsv" "$OUT/failures.tsv"
+fi
 if [ ! -d "$OPAMROOT/$SWITCH" ]; then
   say "repository copy: $CORPUS/repo -> $WORK/repo"
   rm -rf "$WORK/repo"; cp -a "$CORPUS/repo" "$WORK/repo"
@@ -115,9 +134,9 @@ PY
   done
   # corpus gap: make-debian-corpus reads a url section written on one line (`checksum: "sha512=..."}`) as no url,
   # so it keeps such versions but serves no tarball for them. Serve those whose tarball Debian ships byte-identical.
-  python3 - "$WORK/repo/packages" "$CORPUS/debian" "$WORK/extra-cache" <<'PY' >&2
+  python3 - "$WORK/repo/packages" "$CORPUS/debian" "$CORPUS/cache" "$WORK/extra-cache" <<'PY' >&2
 import hashlib, os, re, shutil, sys
-pk, deb, cache = sys.argv[1:]
+pk, deb, served, cache = sys.argv[1:]
 held = {}
 for suite in sorted(os.listdir(deb)):
     for fn in sorted(os.listdir(os.path.join(deb, suite))):
@@ -129,7 +148,7 @@ for name in sorted(os.listdir(pk)):
     for nv in sorted(os.listdir(os.path.join(pk, name))):
         m = re.search(r'^url\s*\{(.*?)\}', open(os.path.join(pk, name, nv, 'opam'), errors='replace').read(), re.M | re.S)
         sums = re.findall(r'"(md5|sha256|sha512)=([0-9a-fA-F]+)"', m.group(1)) if m else []
-        if not sums or any(os.path.exists(os.path.join(sys.argv[2], '..', 'cache', a, h[:2], h)) for a, h in sums): continue
+        if not sums or any(os.path.exists(os.path.join(served, a, h[:2], h)) for a, h in sums): continue
         files = {held.get((a, h.lower())) for a, h in sums}
         if None in files or len(files) != 1: continue
         data = open(files.pop(), 'rb').read()
@@ -170,39 +189,75 @@ build_of() {
   else echo make; fi
 }
 
+# regular files among the added entries: `added: [ "lib/fmt/META" {"F:S1234T1796111002.62"} ... ]`, or, for a
+# single entry, `added: "bin/ocamlwc" {"F:..."}` (opam syntax writes a one-element list without brackets)
+count_added() {
+  awk '/^added:/{a=1} /^[a-z-]+:/&&!/^added:/{a=0} a{n+=gsub(/\{"F:/, "")} END{print n+0}' "$1"
+}
+
 # index.tsv from the switch as it is: every installed package with a .changes file, its build system, its number of
-# added regular files, and its solution (installed dependencies, depopts included, recursively, and itself) ordered
-# by when opam last installed them. A package is rebuilt when a dependency or depopt is, so the final state is the
-# state each package was (last) built in.
+# added regular files, and its solution: the installed packages it depends on (depopts included), recursively through
+# installed packages only, and itself, ordered by when opam last installed them. A package is rebuilt when a
+# dependency or depopt is (re)installed, so the final state is the state each package was (last) built in.
 record() {
-  local tmp=$OUT/index.tsv.tmp pkg name build ch added deps solution
-  printf 'package\tbuild\tadded\tsolution\n' > "$tmp"
+  local pkg name ch build added
+  : > "$WORK/direct.tsv"; : > "$WORK/rows.tsv"
   for pkg in $(opam_ list --installed --short --columns=package); do
+    # direct dependencies and depopts among the installed packages (build and run ones: no test or doc deps)
+    printf '%s\t%s\n' "$pkg" "$(opam_ list --installed --short --columns=package --required-by="$pkg" --depopts | tr '\n' ' ')" >> "$WORK/direct.tsv"
     name=${pkg%%.*}; ch=$SW/.opam-switch/install/$name.changes
     [ -f "$ch" ] || continue
     cmp -s "$ch" "$OUT/$pkg.changes" 2>/dev/null || cp "$ch" "$OUT/$pkg.changes"
     build=$(awk -v p="$pkg" '$1==p{print $2}' <<<"$PACKAGES"); [ -n "$build" ] || build=$(build_of "$pkg")
-    # regular files among the added entries: lines like   "lib/fmt/META" {"F:md5=..."}
-    added=$(awk '/^added: \[/{a=1;next} a&&/^\]/{a=0} a&&/\{"F/{n++} END{print n+0}' "$ch")
-    deps=$(opam_ list --installed --short --columns=package --required-by="$pkg" --recursive --depopts 2>/dev/null || true)
-    solution=$(printf '%s\n%s\n' "$deps" "$pkg" | awk -v order="$ORDER" '
-        BEGIN { while ((getline l < order) > 0) last[l] = ++n }
-        NF { if (!($1 in last)) { print "not in install-order.log: " $1 > "/dev/stderr"; last[$1] = 1e9 } print last[$1] "\t" $1 }' \
-      | sort -s -n -k1,1 | cut -f2 | awk '!seen[$0]++' | tr '\n' ' ' | sed 's/ $//')
-    printf '%s\t%s\t%s\t%s\n' "$pkg" "$build" "$added" "$solution" >> "$tmp"
+    added=$(count_added "$ch")
+    printf '%s\t%s\t%s\n' "$pkg" "$build" "$added" >> "$WORK/rows.tsv"
   done
-  mv "$tmp" "$OUT/index.tsv"
+  python3 - "$WORK/direct.tsv" "$WORK/rows.tsv" "$ORDER" > "$OUT/index.tsv.tmp" <<'PY'
+import sys
+direct = {l.split('\t')[0]: l.rstrip('\n').split('\t')[1].split() for l in open(sys.argv[1]) if l.strip()}
+last = {}
+for i, l in enumerate(open(sys.argv[3])): last[l.strip()] = i
+print('package\tbuild\tadded\tsolution')
+for row in open(sys.argv[2]):
+    pkg, build, added = row.rstrip('\n').split('\t')
+    seen, todo = set(), [pkg]
+    while todo:
+        p = todo.pop()
+        if p in seen: continue
+        seen.add(p); todo += [d for d in direct.get(p, []) if d in direct]
+    for p in seen:
+        if p not in last: print('not in install-order.log: ' + p, file=sys.stderr)
+    order = sorted(seen, key=lambda p: (last.get(p, 1e9), p))
+    if order[-1] != pkg: print('%s: installed before a dependency of it? %s' % (pkg, ' '.join(order)), file=sys.stderr)
+    print('%s\t%s\t%s\t%s' % (pkg, build, added, ' '.join(order)))
+PY
+  # a package opam replaced later (e.g. dune.2.9.3 upgraded to dune.3.17.2 for a package that needs it) keeps its
+  # .changes and its row from when it was installed
+  if [ -f "$OUT/index.tsv" ]; then
+    awk -F'\t' 'NR==FNR{now[$1]=1; next} FNR>1 && !($1 in now)' "$OUT/index.tsv.tmp" "$OUT/index.tsv" \
+      | while IFS= read -r row; do if [ -f "$OUT/${row%%	*}.changes" ]; then printf '%s\n' "$row"; fi; done > "$WORK/gone.tsv"
+    { cat "$OUT/index.tsv.tmp"; cat "$WORK/gone.tsv"; } | { read -r h; printf '%s\n' "$h"; sort; } > "$OUT/index.tsv"
+    rm -f "$OUT/index.tsv.tmp"
+  else
+    mv "$OUT/index.tsv.tmp" "$OUT/index.tsv"
+  fi
 }
 
 echo "$PACKAGES" | while read -r pkg build; do
   [ -n "$pkg" ] || continue
   case $pkg in \#*) continue;; esac
-  if [ -n "$(opam_ list --installed --short --columns=package "$pkg" 2>/dev/null)" ]; then say "$pkg: installed before"; continue; fi
+  # installed before, or replaced by another version of it (dune.2.9.3 by dune.3.17.2): never downgrade the switch
+  had=$(opam_ list --installed --short --columns=package "${pkg%%.*}" 2>/dev/null || true)
+  if [ -n "$had" ]; then say "$pkg: installed before ($had)"; continue; fi
   if grep -q "^$pkg	" "$OUT/failures.tsv" 2>/dev/null; then say "$pkg: failed before"; continue; fi
   say "$pkg ($build)"
   opam_ install --dry-run --show-actions "$pkg" > "$LOGS/$pkg.plan" 2>&1 || true
   if ! opam_ install -y "$pkg" > "$LOGS/$pkg.log" 2>&1; then
-    err=$(grep -E '^#=== ERROR|^# (exit-code|command)|^\[ERROR\]|rror' "$LOGS/$pkg.log" | head -6 | tr '\t\n' '  ' | cut -c1-600)
+    # opam's error, then: the solver's reasons (no solution), or the build output's error lines
+    err=$( { grep -m1 '^\[ERROR\]' "$LOGS/$pkg.log"
+             sed -n '/^\[ERROR\] Package conflict/,/^No solution/p' "$LOGS/$pkg.log" | grep -E '^ +- ' | head -4
+             sed -n '/### output ###/,/Error report/p' "$LOGS/$pkg.log" | grep -iE 'error|not found|no such' | grep -v 'Error report' | head -3; } \
+           | sed 's/^[# ]*//' | tr -s '\t\n ' '   ' | cut -c1-500) || true
     printf '%s\t%s\n' "$pkg" "$err" >> "$OUT/failures.tsv"
     say "$pkg FAILED: $err"
     grep -o -- '-> installed [^ ]*' "$LOGS/$pkg.log" | awk '{print $3}' >> "$ORDER" || true
@@ -211,7 +266,7 @@ echo "$PACKAGES" | while read -r pkg build; do
   grep -o -- '-> installed [^ ]*' "$LOGS/$pkg.log" | awk '{print $3}' >> "$ORDER" || true
   actions=$(grep -oE -- '-> (installed|removed) [^ ]+' "$LOGS/$pkg.log" | awk '{print $2 ":" $3}' | tr '\n' ' ' | sed 's/ $//')
   printf '%s\t%s\n' "$pkg" "$actions" >> "$OUT/actions.tsv"
-  record
-  say "$pkg: $(awk -F"\t" -v p="$pkg" '$1==p{print $3 " files, " split($4, a, " ") " packages in its solution"}' "$OUT/index.tsv")"
+  say "$pkg: $(count_added "$SW/.opam-switch/install/${pkg%%.*}.changes") files"
 done
+say "index.tsv"
 record
