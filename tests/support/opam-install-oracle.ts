@@ -28,8 +28,9 @@ export function oracleFiles(id: string): string[] | null {
   const ast = parseOpamFile(readFileSync(file, 'utf8'), file);
   const out: string[] = [];
   for (const item of ast.items) {
-    if (item.kind !== 'variable' || item.name !== 'added' || item.value.kind !== 'list') continue;
-    for (const entry of item.value.items) {
+    if (item.kind !== 'variable' || item.name !== 'added') continue;
+    // one entry is written bare, several as a list
+    for (const entry of item.value.kind === 'list' ? item.value.items : [item.value]) {
       // "path" {"F:…"} a file, {"L:…"} a link, {"D"} a directory
       if (entry.kind !== 'option' || entry.value.kind !== 'string') continue;
       const kind = entry.options.find((o) => o.kind === 'string');
@@ -37,6 +38,20 @@ export function oracleFiles(id: string): string[] | null {
     }
   }
   return out.filter((f) => !f.startsWith('.opam-switch/')).sort();
+}
+
+/**
+ * The solution opam built the package in (index.tsv: every installed dependency and depopt, followed
+ * through installed packages, and the package itself), or null when the oracle does not list it.
+ */
+export function oracleSolution(id: string): string[] | null {
+  const index = join(opamInstallOracle, 'index.tsv');
+  if (!existsSync(index)) return null;
+  for (const line of readFileSync(index, 'utf8').split('\n').slice(1)) {
+    const [pkg, , , solution] = line.split('\t');
+    if (pkg === id) return (solution ?? '').split(' ').filter(Boolean).sort();
+  }
+  return null;
 }
 
 /** The files, links and whiteouts of an ecocheck layer, relative to the switch prefix (not its .opam-switch). */
