@@ -143,7 +143,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     if (!universe.available[t] || (!testNow && verdicts[t] === -1)) {
       return { installable: false, reason: explainer.why(t) };
     }
-    const sol = universe.solveTarget(t, testNow);
+    const sol = universe.solveTarget(t, testNow, true);
     if (sol === null) {
       if (!testNow) verdicts[t] = -1;
       return { installable: false, reason: explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined) };
