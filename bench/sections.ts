@@ -4,10 +4,11 @@ import { loadSection } from './load.js';
 import { compareSection } from './compare.js';
 import { buildSection } from './build.js';
 import { solveSection } from './solve.js';
+import { versusOpamSection } from './versus-opam.js';
 export interface BenchSection {
   name: string;
   run: () => Promise<void>;
 }
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection];
+export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, versusOpamSection];

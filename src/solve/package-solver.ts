@@ -18,7 +18,6 @@ import { packageId } from '../opam/package-model.js';
 import { evalFilterToBool, filterDependencyFormula, printFilter, type DependencyAtom, type VariableLookup } from '../opam/filter.js';
 import type { RepositoryLoad } from '../opam/repository.js';
 import { atoms } from '../opam/formula.js';
-import { compareVersions } from '../opam/version.js';
 import type { SolveOutcome } from './solution.js';
 import { Universe, type UniverseRules } from './universe.js';
 import { DEFAULT_PLATFORM, isDevPackage, packageLookup, type DependencyFlags } from './platform-env.js';
@@ -170,9 +169,12 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
   let full: Context | null = null;
   const fullContext = (): Context => (full ??= contextOf(new Universe(packagesByName, rules, invariantFormula)));
   let cone: { names: Set<string>; context: Context } | null = null;
+  let cones = 0;
   const contextFor = (target: OpamPackage): Context => {
     if (full !== null) return full;
     if (cone !== null && cone.names.has(target.name)) return cone.context;
+    // Many targets (a plan, a test run) are cheaper on the whole universe than on growing cones.
+    if (++cones > 2) return fullContext();
     const names = dependencyCone(packagesByName, [target.name, ...(cone?.names ?? []), ...(invariantFormula === null ? [] : atoms(invariantFormula).map((a) => a.name))]);
     cone = { names, context: contextOf(new Universe(new Map([...names].filter((n) => packagesByName.has(n)).map((n) => [n, packagesByName.get(n) ?? []])), rules, invariantFormula)) };
     return cone.context;
@@ -216,7 +218,8 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     return Object.defineProperty({ installable: true }, 'solution', { get: solution, enumerable: true }) as SolveOutcome;
   };
 
-  const packages = [...packagesByName.keys()].sort().flatMap((n) => [...(packagesByName.get(n) ?? [])].sort((a, b) => compareVersions(a.version, b.version)));
+  // By name, then ascending version: the loader's lists are in ascending order already.
+  const packages = [...packagesByName.keys()].sort().flatMap((n) => packagesByName.get(n) ?? []);
 
   return {
     invariant,
