@@ -10,10 +10,11 @@
  *
  * Location: `$ECOCHECK_CACHE_DIR/repositories`, else `$XDG_CACHE_HOME/ecocheck/repositories`, else
  * `~/.cache/ecocheck/repositories`; `ECOCHECK_REPOSITORY_CACHE=off` disables it. Entries are written
- * atomically and only the few most recent are kept.
+ * atomically; the least recently used beyond 8 entries or 1 GiB are dropped. Repositories of fewer
+ * than `MIN_CACHED_FILES` opam files are not cached (they parse in no time).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,7 +156,11 @@ export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>
 }
 
 const FORMAT = 'ecocheck-repository-cache-2';
-const KEEP = 4;
+/** Least recently used entries beyond these are dropped. */
+const KEEP = 8;
+const KEEP_BYTES = 1 << 30;
+/** Smaller repositories parse faster than a cache entry is read and written: they are not cached. */
+export const MIN_CACHED_FILES = 500;
 
 export function repositoryCacheDir(): string | null {
   if (process.env.ECOCHECK_REPOSITORY_CACHE === 'off') return null;
@@ -202,6 +207,8 @@ export function readRepositoryCache(key: string): CachedLoad | null {
     if (head.format !== FORMAT) return null;
     const text = readFileSync(join(dir, `${key}.text`), 'utf8');
     if (text.length !== head.length) return null;
+    const now = new Date();
+    utimesSync(join(dir, `${key}.json`), now, now); // recently used
     return { packages: head.packages, errors: head.errors, lint: head.lint, text };
   } catch {
     return null;
@@ -224,12 +231,18 @@ export function writeRepositoryCache(key: string, load: CachedLoad): void {
     put(`${key}.json`, JSON.stringify({ format: FORMAT, packages: load.packages, errors: load.errors, lint: load.lint, length: load.text.length }));
     const heads = readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
-      .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
+      .map((f) => {
+        const text = join(dir, f.replace(/\.json$/, '.text'));
+        return { f, text, t: statSync(join(dir, f)).mtimeMs, bytes: existsSync(text) ? statSync(text).size : 0 };
+      })
       .sort((a, b) => b.t - a.t);
-    for (const { f } of heads.slice(KEEP)) {
-      unlinkSync(join(dir, f));
-      unlinkSync(join(dir, f.replace(/\.json$/, '.text')));
-    }
+    let bytes = 0;
+    heads.forEach((h, k) => {
+      bytes += h.bytes;
+      if (k < KEEP && (k === 0 || bytes <= KEEP_BYTES)) return;
+      unlinkSync(join(dir, h.f));
+      if (existsSync(h.text)) unlinkSync(h.text);
+    });
   } catch {
     // Read-only or full disk: loading still works, only slower next time.
   }

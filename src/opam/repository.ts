@@ -19,7 +19,7 @@ import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { isValidPackageName, isValidVersion } from './filter.js';
 import { UsageError } from '../errors/usage-error.js';
-import { RepositoryKey, cachedForm, cachedPackage, readRepositoryCache, writeRepositoryCache } from './repository-cache.js';
+import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readRepositoryCache, writeRepositoryCache } from './repository-cache.js';
 
 export interface RepositoryError {
   file: string;
@@ -198,7 +198,8 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
     }
   }
   const digest = key.digest();
-  const cached = readRepositoryCache(digest);
+  const useCache = fileCount >= MIN_CACHED_FILES;
+  const cached = useCache ? readRepositoryCache(digest) : null;
   const packages = new Map<string, OpamPackage[]>();
   if (cached !== null) {
     const byVersion = new Map<string, Candidate>();
@@ -226,7 +227,7 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
     }
     if (loaded.length > 0) packages.set(name, loaded);
   }
-  writeRepositoryCache(digest, cachedForm(packages, errors, lint));
+  if (useCache) writeRepositoryCache(digest, cachedForm(packages, errors, lint));
   return { roots, packages, errors, warnings, fileCount, loadMs: performance.now() - t0, lint };
 }
 
