@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync,
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Buffer } from 'node:buffer';
 import type { OpamPackage } from './package-model.js';
 
 /** The fields of a package a load always knows (from the opam file's place and bytes). */
@@ -67,14 +68,14 @@ class CachedPackage {
   readonly repository: string;
   readonly filesDir: string | null;
   readonly contentHash: string;
-  #text: string;
+  #text: Buffer;
   #start: number;
   #end: number;
   #index: PackageIndex | null = null;
   #parse: (() => OpamPackage) | null;
   #full: OpamPackage | null = null;
 
-  constructor(place: PackagePlace, text: string, start: number, end: number, parse: () => OpamPackage) {
+  constructor(place: PackagePlace, text: Buffer, start: number, end: number, parse: () => OpamPackage) {
     this.name = place.name;
     this.version = place.version;
     this.file = place.file;
@@ -89,8 +90,7 @@ class CachedPackage {
 
   index(): PackageIndex {
     if (this.#index === null) {
-      this.#index = JSON.parse(this.#text.slice(this.#start, this.#end)) as PackageIndex;
-      this.#text = '';
+      this.#index = JSON.parse(this.#text.toString('utf8', this.#start, this.#end)) as PackageIndex;
     }
     return this.#index;
   }
@@ -120,22 +120,25 @@ for (const field of PARSED_ON_DEMAND) {
   });
 }
 
-/** A package of a cached load: `text.slice(start, end)` is its index fields' JSON. */
-export function cachedPackage(place: PackagePlace, text: string, start: number, end: number, parse: () => OpamPackage): OpamPackage {
+/** A package of a cached load: bytes `start`…`end` of `text` are its index fields' JSON. */
+export function cachedPackage(place: PackagePlace, text: Buffer, start: number, end: number, parse: () => OpamPackage): OpamPackage {
   return new CachedPackage(place, text, start, end, parse) as unknown as OpamPackage;
 }
 
-/** What a load stores: per name, its versions with the span of their index JSON in `text`; the load's reports. */
+/**
+ * What a load stores: per name, its versions with the byte span of their index JSON in `text` (kept as
+ * bytes: a package's JSON is decoded only when it is read); the load's reports.
+ */
 export interface CachedLoad {
   packages: [string, [version: string, start: number, end: number][]][];
-  text: string;
+  text: Buffer;
   errors: unknown[];
   lint: unknown[];
 }
 
 /** The cached form of loaded packages. */
 export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>, errors: unknown[], lint: unknown[]): CachedLoad {
-  const parts: string[] = [];
+  const parts: Buffer[] = [];
   let at = 0;
   const out: CachedLoad['packages'] = [];
   for (const [name, list] of packages) {
@@ -144,7 +147,7 @@ export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>
       list.map((p) => {
         const fields: Record<string, unknown> = {};
         for (const f of INDEX_FIELDS) fields[f] = p[f];
-        const json = JSON.stringify(fields);
+        const json = Buffer.from(JSON.stringify(fields), 'utf8');
         parts.push(json);
         const span: [string, number, number] = [p.version, at, at + json.length];
         at += json.length;
@@ -152,10 +155,10 @@ export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>
       }),
     ]);
   }
-  return { packages: out, text: parts.join(''), errors, lint };
+  return { packages: out, text: Buffer.concat(parts), errors, lint };
 }
 
-const FORMAT = 'ecocheck-repository-cache-2';
+const FORMAT = 'ecocheck-repository-cache-3';
 /** Least recently used entries beyond these are dropped. */
 const KEEP = 8;
 const KEEP_BYTES = 1 << 30;
@@ -205,7 +208,7 @@ export function readRepositoryCache(key: string): CachedLoad | null {
   try {
     const head = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Omit<CachedLoad, 'text'> & { format: string; length: number };
     if (head.format !== FORMAT) return null;
-    const text = readFileSync(join(dir, `${key}.text`), 'utf8');
+    const text = readFileSync(join(dir, `${key}.text`));
     if (text.length !== head.length) return null;
     const now = new Date();
     utimesSync(join(dir, `${key}.json`), now, now); // recently used
@@ -221,7 +224,7 @@ export function writeRepositoryCache(key: string, load: CachedLoad): void {
   if (dir === null) return;
   try {
     mkdirSync(dir, { recursive: true });
-    const put = (name: string, data: string) => {
+    const put = (name: string, data: string | Buffer) => {
       const tmp = join(dir, `${name}.${process.pid}.tmp`);
       writeFileSync(tmp, data);
       renameSync(tmp, join(dir, name));

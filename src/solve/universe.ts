@@ -311,11 +311,16 @@ export class Universe {
   private readonly matchCache = new Map<string, number[]>();
 
   private clauseOf(atoms: DependencyAtom[]): DependencyClause {
-    const seen = new Set<number>();
-    const cands: number[] = [];
-    for (const a of atoms) for (const i of this.matching(a)) if (!seen.has(i)) (seen.add(i), cands.push(i));
-    const names = new Set(cands.map((i) => this.nameIndex[i]));
-    return { atoms, candidates: Int32Array.from(cands), name: names.size === 1 ? this.nameIndex[cands[0]] : -1 };
+    let cands: number[];
+    if (atoms.length === 1) cands = this.matching(atoms[0]);
+    else {
+      const seen = new Set<number>();
+      cands = [];
+      for (const a of atoms) for (const i of this.matching(a)) if (!seen.has(i)) (seen.add(i), cands.push(i));
+    }
+    let name = cands.length === 0 ? -1 : this.nameIndex[cands[0]];
+    for (let k = 1; k < cands.length && name >= 0; k++) if (this.nameIndex[cands[k]] !== name) name = -1;
+    return { atoms, candidates: Int32Array.from(cands), name };
   }
 
   private dependencyClauses(p: OpamPackage, withTest: boolean): DependencyClause[] {
