@@ -637,6 +637,11 @@ export class SatSolver {
     return this.weights[k][v];
   }
 
+  /** The weights of objective `k` by variable (the solver's own array: read it, never write it). */
+  weightsOf(k: number): Float64Array {
+    return this.weights[k];
+  }
+
   /**
    * The guard of the bounds: they hold only in the solves that assume it true (a variable used for
    * nothing else). Tightening bounds under the same guard keeps what was learned.

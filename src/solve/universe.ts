@@ -551,45 +551,50 @@ export class Universe {
       const l = s.trailAt(t);
       if ((l & 1) === 0 && l >> 1 <= n) this.installedStamp[this.nameIndex[(l >> 1) - 1]] = stamp;
     }
+    const active: number[] = [];
+    for (let j = 0; j < levels; j++) if (s.boundOf(j) !== Infinity) active.push(j);
+    if (active.length === 0) return null;
+    const weights = active.map((j) => s.weightsOf(j));
     const required: number[] = [];
-    const least = new Float64Array(levels);
+    const least = new Float64Array(active.length);
     for (let t = 0; t < trailLength; t++) {
       const l = s.trailAt(t);
       if ((l & 1) !== 0 || l >> 1 > n) continue;
       const owner = (l >> 1) - 1;
-      for (const d of this.deps[owner]) {
+      const clauses = this.deps[owner];
+      for (let ci = 0; ci < clauses.length; ci++) {
+        const d = clauses[ci];
         const name = d.name;
         if (name < 0 || this.installedStamp[name] === stamp) continue;
         least.fill(Infinity);
         const c = d.candidates;
+        let possible = false;
         for (let k = 0; k < c.length; k++) {
-          if (s.valueVar(c[k] + 1) === -1) continue;
-          for (let j = 0; j < levels; j++) {
-            const w = s.weightOf(j, c[k] + 1);
-            if (w < least[j]) least[j] = w;
+          const v = c[k] + 1;
+          if (s.valueVar(v) === -1) continue;
+          possible = true;
+          for (let a = 0; a < active.length; a++) {
+            const w = weights[a][v];
+            if (w < least[a]) least[a] = w;
           }
         }
-        if (least[0] === Infinity) continue; // no candidate left: propagation refutes it
-        if (this.requiredStamp[name] !== stamp) {
+        if (!possible) continue; // no candidate left: propagation refutes it
+        const first = this.requiredStamp[name] !== stamp;
+        if (first) {
           this.requiredStamp[name] = stamp;
           required.push(name);
-          for (let j = 0; j < levels; j++) {
-            this.requiredLeast[j][name] = least[j];
+        }
+        for (let a = 0; a < active.length; a++) {
+          const j = active[a];
+          if (first || least[a] > this.requiredLeast[j][name]) {
+            this.requiredLeast[j][name] = least[a];
             this.requiredBy[j][name] = { owner, clause: d };
-          }
-        } else {
-          for (let j = 0; j < levels; j++) {
-            if (least[j] > this.requiredLeast[j][name]) {
-              this.requiredLeast[j][name] = least[j];
-              this.requiredBy[j][name] = { owner, clause: d };
-            }
           }
         }
       }
     }
-    for (let j = 0; j < levels; j++) {
+    for (const j of active) {
       const bound = s.boundOf(j);
-      if (bound === Infinity) continue;
       let extra = 0;
       for (const name of required) extra += this.requiredLeast[j][name];
       if (s.weightedSum(j) + extra <= bound) continue;
