@@ -5,7 +5,8 @@
  *
  * The decision heuristic is supplied by the caller (`Brancher`): the package encoding decides
  * "install the newest candidate of the first unsatisfied dependency", which keeps every solve inside
- * the dependency cone of its target and makes results deterministic. The search is complete for any
+ * the dependency cone of its target and makes results deterministic; it may also report a conflict it
+ * sees (`reportConflict`, e.g. a lower bound of an objective above its bound). The search is complete for any
  * brancher that only ever returns unassigned literals: learned clauses forbid every refuted partial
  * assignment, so the search ends with a model or with a conflict at the assumption levels.
  *

@@ -472,13 +472,13 @@ export class Universe {
   }
 
   /**
-   * The decision heuristic ("prefer newest"): walk the installed packages in the order they were
-   * installed; for the first dependency clause not yet satisfied, install its most preferred candidate
-   * that is still possible. When every installed package has its dependencies, the assignment is
-   * complete: packages still undecided are not installed. This is a greedy, deterministic preference
-   * for newest versions (in the order dependencies are met), not a global optimum such as opam's
-   * "minimise version lag of all packages": when the newest choice leads to a conflict, learning backs
-   * it out and the next candidate is tried.
+   * The decision heuristic: walk the installed packages in the order they were installed; for the
+   * most constrained dependency clause not yet satisfied, install its most preferred candidate that is
+   * still possible (and within the criteria bounds, when a bound is in force). When every installed
+   * package has its dependencies, the assignment is complete: packages still undecided are not
+   * installed. This finds a first installation fast; the criteria bounds (`optimalModel`) then make the
+   * search prove or improve it, and under a bound the brancher first checks the criteria's lower bound
+   * (`boundConflict`), reporting a conflict when it already exceeds the bound.
    */
   private readonly brancher: Brancher = (s) => {
     if (s.backtracks !== this.scanEpoch) {
