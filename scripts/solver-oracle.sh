@@ -18,26 +18,31 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=${ECOCHECK_ORACLE_WORK:-$HOME/.cache/ecocheck-solver-oracle}
 export OPAMROOT=$work/opamroot OPAMYES=1 OPAMCOLOR=never
 mkdir -p "$work"
+# The packages: most depended-on first; the names the fresh switch already has are left out.
+node "$here/solver-oracle-packages.mjs" "$snapshot" $((count + 20)) | cut -f1 > "$work/candidates.txt"
 if [ ! -d "$OPAMROOT/oracle" ]; then
   rm -rf "$work/repo" "$OPAMROOT"
-  cp -r "$snapshot" "$work/repo"
+  mkdir -p "$work/repo/packages"
+  cp "$snapshot/repo" "$snapshot/version" "$work/repo/" 2>/dev/null || true
+  node "$here/solver-oracle-closure.mjs" "$snapshot" ocaml-base-compiler $(cat "$work/candidates.txt") |
+    while read -r n; do cp -r "$snapshot/packages/$n" "$work/repo/packages/"; done
   opam init --bare -n --disable-sandboxing -k local default "$work/repo"
   opam switch create oracle --empty
   opam install --fake ocaml-base-compiler.5.3.0
   opam switch set-invariant ocaml-base-compiler.5.3.0
 fi
 base=$(opam list --installed --short --columns=package | sort | tr '\n' ' ')
-# The names opam already has in the switch are left out (nothing to install).
-node "$here/solver-oracle-packages.mjs" "$snapshot" $((count + 20)) | cut -f1 | while read -r n; do
+while read -r n; do
   case " $base " in *" $n."*) continue ;; esac
   echo "$n"
-done > "$work/candidates.txt"
-head -n "$count" "$work/candidates.txt" > "$work/packages.txt"
+done < "$work/candidates.txt" > "$work/selected.txt"
+head -n "$count" "$work/selected.txt" > "$work/packages.txt"
 if [ ! -s "$out" ]; then
   {
     echo "# opam $(opam --version), $(opam config report 2>/dev/null | grep '^# solver' | sed 's/# solver *//'), fresh switch, invariant ocaml-base-compiler.5.3.0"
     echo "# criteria: $(opam config report 2>/dev/null | grep '^# install-criteria' | sed 's/# install-criteria *//')"
     echo "# switch: $base"
+    echo "# repository: the snapshot trimmed to $(ls "$work/repo/packages" | wc -l) names (scripts/solver-oracle-closure.mjs)"
   } > "$out"
 fi
 while read -r name; do

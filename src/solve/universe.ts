@@ -80,6 +80,9 @@ function isAvoided(p: OpamPackage): boolean {
   return p.flags.includes('avoid-version');
 }
 
+/** Decisions between two checks of the criteria's lower bound (`Universe.boundConflict`). */
+const LOWER_BOUND_EVERY = 8;
+
 /** The criteria levels of a solution, in opam's order: each is a weighted sum over the added packages. */
 export const CRITERIA = ['avoid-version', 'version-lag', 'count'] as const;
 
@@ -423,6 +426,7 @@ export class Universe {
         const guarded = [posLit(guard), ...assumptions];
         while (costs[k] >= 1) {
           this.sat.setObjectiveBound(k, costs[k] - 1);
+          this.lowerBoundTick = 0;
           const r = this.sat.solve(guarded, this.brancher);
           if (!r.sat) break;
           best = this.model();
@@ -485,7 +489,8 @@ export class Universe {
       this.scanEpoch = s.backtracks;
       this.scanPos = 0;
     }
-    if (s.guard !== 0 && s.valueVar(s.guard) === 1) {
+    // The lower bound costs more than the pruning it buys when checked at every decision: every 8th.
+    if (s.guard !== 0 && s.valueVar(s.guard) === 1 && ++this.lowerBoundTick % LOWER_BOUND_EVERY === 0) {
       const conflict = this.boundConflict(s);
       if (conflict !== null) {
         s.reportConflict(conflict);
@@ -520,6 +525,8 @@ export class Universe {
     }
     return 0;
   };
+
+  private lowerBoundTick = 0;
 
   /** Per name: stamps (installed now; required now) and, per criteria level, the least weight it will add. */
   private installedStamp = new Int32Array(0);
