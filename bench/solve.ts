@@ -38,11 +38,11 @@ export const solveSection: BenchSection = {
     const results = solver.installableTargets('all-versions');
     const ok = results.filter((r) => r.outcome.installable).length;
     process.stdout.write(`  5.3.0, all ${results.length} versions: ${ok} installable (verdict pass: ${verdicts.value})\n`);
-    reportFigure('5.3.0 encode', enc.ms / 1000, 's');
-    reportFigure('5.3.0 every verdict', verdicts.ms / 1000, 's');
-    reportFigure('5.3.0 every verdict and reason', all.ms / 1000, 's');
-    reportFigure('5.3.0 all versions, encode + verdicts + reasons (wall)', (enc.ms + all.ms) / 1000, 's', 10);
-    reportFigure('5.3.0 all versions, encode + verdicts + reasons (CPU)', (enc.cpuMs + all.cpuMs) / 1000, 's', 10);
+    reportFigure('5.3.0 createSolver (the universe is encoded by the first query)', enc.ms / 1000, 's');
+    reportFigure('5.3.0 encode + every verdict', verdicts.ms / 1000, 's');
+    reportFigure('5.3.0 every reason (after the verdicts)', all.ms / 1000, 's');
+    reportFigure('5.3.0 all versions, encode + verdicts + reasons (wall)', (enc.ms + verdicts.ms + all.ms) / 1000, 's', 10);
+    reportFigure('5.3.0 all versions, encode + verdicts + reasons (CPU)', (enc.cpuMs + verdicts.cpuMs + all.cpuMs) / 1000, 's', 10);
     // Solutions (opam's criteria, proved optimal) cost more than verdicts: a sample of every 20th.
     const sample = results.filter((r, k) => r.outcome.installable && k % 20 === 0);
     const sols = timed(() => sample.map((r) => (r.outcome.installable ? r.outcome.solution.packages.length : 0)));

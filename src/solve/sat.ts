@@ -49,8 +49,11 @@ export const CONFLICT = -1;
 
 export type SolveResult =
   | { sat: true }
-  /** `failed` lists the assumptions (a subset) that together cannot hold. */
-  | { sat: false; failed: Lit[] };
+  /**
+   * `failed` lists the assumptions (a subset) that together cannot hold; `exhausted`: the solve gave up
+   * at its conflict limit (`solve`'s `maxConflicts`), nothing is known.
+   */
+  | { sat: false; failed: Lit[]; exhausted?: true };
 
 const UNDEF = 0;
 const TRUE = 1;
@@ -557,8 +560,9 @@ export class SatSolver {
    * Solves under assumptions. On success the assignment stays readable (`value`, `trailLiterals`)
    * until the next call to `solve` or `addClause`.
    */
-  solve(assumptions: readonly Lit[], branch: Brancher): SolveResult {
+  solve(assumptions: readonly Lit[], branch: Brancher, maxConflicts = Infinity): SolveResult {
     this.stats.solves++;
+    const conflictLimit = this.stats.conflicts + maxConflicts;
     this.cancelUntil(0);
     this.backtracks++;
     if (this.lazyAttachedCount > this.compactThreshold && this.ok) this.compact();
@@ -571,6 +575,10 @@ export class SatSolver {
       const confl = this.propagate();
       if (confl !== -1) {
         this.stats.conflicts++;
+        if (this.stats.conflicts > conflictLimit) {
+          this.cancelUntil(0);
+          return { sat: false, failed: [], exhausted: true };
+        }
         if (this.trailLim.length === 0) {
           this.ok = false;
           return { sat: false, failed: [] };

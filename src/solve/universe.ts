@@ -80,6 +80,13 @@ function isAvoided(p: OpamPackage): boolean {
   return p.flags.includes('avoid-version');
 }
 
+/**
+ * Conflicts the optimisation of one solution may spend before the best installation found so far is
+ * taken (opam's `solver-timeout`, 60 s, does the same with time; a conflict count is deterministic).
+ * No solve of the oracle packages comes near it (dream, the hardest, needs a few thousand).
+ */
+export const OPTIMISATION_CONFLICTS = 20000;
+
 /** Decisions between two checks of the criteria's lower bound (`Universe.boundConflict`). */
 const LOWER_BOUND_EVERY = 8;
 
@@ -413,6 +420,9 @@ export class Universe {
     if (costs.every((c) => c === 0)) return best;
     // One guard per run of tightening bounds: what is learned under a bound holds under tighter ones
     // only, so once a level's optimum is known (its bound proved too tight), a new guard starts.
+    // The optimisation has a conflict budget, as opam gives mccs a time limit (60 s) after which it
+    // takes the best solution found: past it, the best installation so far is the answer.
+    const spentBefore = this.sat.stats.conflicts;
     const fixed: number[] = [];
     try {
       for (let k = 0; k < CRITERIA.length; k++) {
@@ -427,7 +437,8 @@ export class Universe {
         while (costs[k] >= 1) {
           this.sat.setObjectiveBound(k, costs[k] - 1);
           this.lowerBoundTick = 0;
-          const r = this.sat.solve(guarded, this.brancher);
+          const left = OPTIMISATION_CONFLICTS - (this.sat.stats.conflicts - spentBefore);
+          const r = left > 0 ? this.sat.solve(guarded, this.brancher, left) : { sat: false as const };
           if (!r.sat) break;
           best = this.model();
           costs = CRITERIA.map((_, j) => this.sat.weightedSum(j));
