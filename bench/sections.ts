@@ -5,10 +5,11 @@ import { compareSection } from './compare.js';
 import { buildSection } from './build.js';
 import { solveSection } from './solve.js';
 import { switchSection } from './switch.js';
+import { versusOpamSection } from './versus-opam.js';
 export interface BenchSection {
   name: string;
   run: () => Promise<void>;
 }
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection];
+export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection, versusOpamSection];

@@ -149,20 +149,25 @@ test('depopts are not forced but ordered first; post dependencies are required w
   }
 });
 
-test('avoid-version and deprecated versions are used only when nothing else works', () => {
+test('avoid-version versions are used only when nothing else works; deprecated is a normal version (opam 2.1)', () => {
   const load = repo(
     ...compilers('5.3.0'),
     pkg('lib.1'),
     pkg('lib.2', { flags: ['avoid-version'] }),
     pkg('lib.3', { flags: ['deprecated'] }),
     pkg('u.1', { depends: '"lib"' }),
-    pkg('v.1', { depends: '"lib" {>= "2"}' }),
+    pkg('v.1', { depends: '"lib" {< "3"}' }),
+    pkg('w.1', { depends: '"lib" {>= "2" & < "3"}' }),
   );
   const s = createSolver(load, { compiler: '5.3.0' });
-  const u = s.solve(find(load, 'u.1'));
-  assert.ok(u.installable && ids(u.solution.packages).includes('lib.1'));
-  const v = s.solve(find(load, 'v.1'));
-  assert.ok(v.installable && ids(v.solution.packages).includes('lib.3'));
+  const lib = (id: string) => {
+    const o = s.solve(find(load, id));
+    assert.ok(o.installable, id);
+    return o.installable ? ids(o.solution.packages).filter((x) => x.startsWith('lib.')) : [];
+  };
+  assert.deepEqual(lib('u.1'), ['lib.3']);
+  assert.deepEqual(lib('v.1'), ['lib.1']);
+  assert.deepEqual(lib('w.1'), ['lib.2']);
 });
 
 test('with-test dependencies count for the target only', () => {

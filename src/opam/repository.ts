@@ -19,6 +19,7 @@ import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { isValidPackageName, isValidVersion } from './filter.js';
 import { UsageError } from '../errors/usage-error.js';
+import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readRepositoryCache, writeRepositoryCache } from './repository-cache.js';
 
 export interface RepositoryError {
   file: string;
@@ -155,7 +156,7 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
     if (!list) byNameMap.set(c.name, (list = []));
     list.push(c);
   }
-  const packages = new Map<string, OpamPackage[]>();
+  const keptByName: [string, Candidate[]][] = [];
   const names = [...byNameMap.keys()].sort();
   for (const name of names) {
     const list = byNameMap.get(name)!;
@@ -181,21 +182,64 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
       }
       // A lower-priority root's version is shadowed by the overlay silently: that is what layering means.
     }
+    keptByName.push([name, kept]);
+  }
+
+  // The parsed-repository cache (repository-cache.ts), keyed by every kept opam file's content.
+  const key = new RepositoryKey(roots);
+  const facts = new Map<Candidate, { contentHash: string; filesDir: string | null }>();
+  for (const [, kept] of keptByName) {
+    for (const c of kept) {
+      const contentHash = createHash('sha256').update(c.bytes).digest('hex');
+      const filesDir = c.dir + sep + 'files';
+      const f = { contentHash, filesDir: existsSync(filesDir) ? filesDir : null };
+      facts.set(c, f);
+      key.add(`${c.dir}\0${c.name}\0${c.version}`, contentHash, f.filesDir !== null);
+    }
+  }
+  const digest = key.digest();
+  const useCache = fileCount >= MIN_CACHED_FILES;
+  const cached = useCache ? readRepositoryCache(digest) : null;
+  const packages = new Map<string, OpamPackage[]>();
+  if (cached !== null) {
+    const byVersion = new Map<string, Candidate>();
+    for (const [, kept] of keptByName) for (const c of kept) byVersion.set(`${c.name}.${c.version}`, c);
+    for (const [name, list] of cached.packages) {
+      packages.set(
+        name,
+        list.map(([version, start, end]) => {
+          const c = byVersion.get(`${name}.${version}`) as Candidate;
+          const f = facts.get(c) as { contentHash: string; filesDir: string | null };
+          const place = { name, version, file: c.dir + sep + 'opam', repository: c.root, filesDir: f.filesDir, contentHash: f.contentHash };
+          return cachedPackage(place, cached.text, start, end, () => loadOne(c, f, [], []) as OpamPackage);
+        }),
+      );
+    }
+    errors.push(...(cached.errors as RepositoryError[]));
+    lint.push(...(cached.lint as RepositoryWarning[]));
+    return { roots, packages, errors, warnings, fileCount, loadMs: performance.now() - t0, lint };
+  }
+  for (const [name, kept] of keptByName) {
     const loaded: OpamPackage[] = [];
     for (const c of kept) {
-      const pkg = loadOne(c, errors, lint);
+      const pkg = loadOne(c, facts.get(c) as { contentHash: string; filesDir: string | null }, errors, lint);
       if (pkg) loaded.push(pkg);
     }
     if (loaded.length > 0) packages.set(name, loaded);
   }
+  if (useCache) writeRepositoryCache(digest, cachedForm(packages, errors, lint));
   return { roots, packages, errors, warnings, fileCount, loadMs: performance.now() - t0, lint };
 }
 
-function loadOne(c: Candidate, errors: RepositoryError[], lint: RepositoryWarning[]): OpamPackage | null {
+function loadOne(
+  c: Candidate,
+  facts: { contentHash: string; filesDir: string | null },
+  errors: RepositoryError[],
+  lint: RepositoryWarning[],
+): OpamPackage | null {
   const file = c.dir + sep + 'opam';
   const bytes = c.bytes;
-  const contentHash = createHash('sha256').update(bytes).digest('hex');
-  const filesDir = c.dir + sep + 'files';
+  const { contentHash, filesDir } = facts;
   try {
     const ast = parseOpamFile(bytes.toString('utf8'), file);
     const { pkg, warnings: w } = packageFromAstWithWarnings(ast, {
@@ -203,7 +247,7 @@ function loadOne(c: Candidate, errors: RepositoryError[], lint: RepositoryWarnin
       version: c.version,
       file,
       repository: c.root,
-      filesDir: existsSync(filesDir) ? filesDir : null,
+      filesDir,
       contentHash,
     });
     for (const message of w) lint.push({ file, message });

@@ -17,6 +17,7 @@ import type { OpamPackage, Formula } from '../opam/package-model.js';
 import { packageId } from '../opam/package-model.js';
 import { evalFilterToBool, filterDependencyFormula, printFilter, type DependencyAtom, type VariableLookup } from '../opam/filter.js';
 import type { RepositoryLoad } from '../opam/repository.js';
+import { atoms } from '../opam/formula.js';
 import type { SolveOutcome } from './solution.js';
 import { Universe, type UniverseRules } from './universe.js';
 import { DEFAULT_PLATFORM, isDevPackage, packageLookup, type DependencyFlags } from './platform-env.js';
@@ -122,74 +123,96 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
         testEverywhere: false,
         conflictClasses: true,
       };
-  const universe = new Universe(load.packages as Map<string, OpamPackage[]>, rules, invariant === null ? null : invariant.formula);
-  const verdicts = new Int8Array(universe.size); // 0 unknown, 1 installable, -1 not
-  const installableIdx = (i: number): boolean => {
-    if (verdicts[i] === 0) {
-      if (!universe.available[i] || universe.isFixedFalse(i)) verdicts[i] = -1;
-      else {
-        const sol = universe.solveTarget(i, false);
-        verdicts[i] = sol === null ? -1 : 1;
-        // Every member of an installation is installable.
-        if (sol !== null) for (const j of sol) verdicts[j] = 1;
-      }
-    }
-    return verdicts[i] === 1;
-  };
-  const explainer = new Explainer(universe, installableIdx, invariant === null ? null : invariant.text);
-  // When the compiler itself cannot be installed, that is the reason for every target.
-  const invariantProblem = invariant === null || universe.invariantSatisfiable() ? null : brokenInvariantReason(universe, invariant);
-  const edgesCache = new Map<number, BuildEdges>();
-  const edgesOf = (i: number, withTest: boolean): BuildEdges => {
-    const cached = withTest ? undefined : edgesCache.get(i);
-    if (cached !== undefined) return cached;
-    const p = universe.packages[i];
-    const lookup = rules.dependencyLookup(p, withTest || rules.testEverywhere, false);
-    const e = buildEdges(filterDependencyFormula(p.depends, lookup, false), filterDependencyFormula(p.depopts, lookup, false));
-    if (!withTest) edgesCache.set(i, e);
-    return e;
-  };
-  const ids = universe.packages.map(packageId);
-  const indexOf = (p: OpamPackage): number => {
-    const i = universe.indexById.get(packageId(p));
-    if (i === undefined) throw new Error(`solver: ${packageId(p)} is not in the repository`);
-    return i;
-  };
+  const packagesByName = load.packages as Map<string, OpamPackage[]>;
+  const invariantFormula = invariant === null ? null : invariant.formula;
 
-  const solveIdx = (t: number, withTest: boolean): SolveOutcome => {
-    const target = universe.packages[t];
-    const testNow = withTest && !rules.testEverywhere;
-    if (invariantProblem !== null) return { installable: false, reason: withDepextReasons(invariantProblem) };
-    if (!universe.available[t] || (!testNow && verdicts[t] === -1)) {
-      return { installable: false, reason: withDepextReasons(explainer.why(t)) };
-    }
-    const sol = universe.solveTarget(t, testNow);
-    if (sol === null) {
-      if (!testNow) verdicts[t] = -1;
-      return { installable: false, reason: withDepextReasons(explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined)) };
-    }
-    verdicts[t] = 1;
-    for (const j of sol) verdicts[j] = 1;
-    const pkgs = sol.map((j) => universe.packages[j]);
-    const byPkg = new Map<OpamPackage, number>(sol.map((j) => [universe.packages[j], j]));
-    const idOf = (p: OpamPackage) => ids[byPkg.get(p) as number];
-    const deps = buildDependencies(pkgs, (p) => edgesOf(byPkg.get(p) as number, testNow && p === target), idOf);
-    return { installable: true, solution: { target, packages: buildOrder(pkgs, deps, idOf), buildDependencies: deps } };
+  /** One encoded universe with what its queries remember (verdicts, build edges, reasons). */
+  const contextOf = (universe: Universe) => {
+    const verdicts = new Int8Array(universe.size); // 0 unknown, 1 installable, -1 not
+    const installableIdx = (i: number): boolean => {
+      if (verdicts[i] === 0) {
+        if (!universe.available[i] || universe.isFixedFalse(i)) verdicts[i] = -1;
+        else {
+          const sol = universe.solveTarget(i, false);
+          verdicts[i] = sol === null ? -1 : 1;
+          // Every member of an installation is installable.
+          if (sol !== null) for (const j of sol) verdicts[j] = 1;
+        }
+      }
+      return verdicts[i] === 1;
+    };
+    const explainer = new Explainer(universe, installableIdx, invariant === null ? null : invariant.text);
+    // When the compiler itself cannot be installed, that is the reason for every target.
+    const invariantProblem = invariant === null || universe.invariantSatisfiable() ? null : brokenInvariantReason(universe, invariant);
+    const edgesCache = new Map<number, BuildEdges>();
+    const edgesOf = (i: number, withTest: boolean): BuildEdges => {
+      const cached = withTest ? undefined : edgesCache.get(i);
+      if (cached !== undefined) return cached;
+      const p = universe.packages[i];
+      const lookup = rules.dependencyLookup(p, withTest || rules.testEverywhere, false);
+      const e = buildEdges(filterDependencyFormula(p.depends, lookup, false), filterDependencyFormula(p.depopts, lookup, false));
+      if (!withTest) edgesCache.set(i, e);
+      return e;
+    };
+    const indexOf = (p: OpamPackage): number => {
+      const i = universe.indexById.get(packageId(p));
+      if (i === undefined) throw new Error(`solver: ${packageId(p)} is not in the repository`);
+      return i;
+    };
+    const solveIdx = (t: number, withTest: boolean): SolveOutcome => {
+      const target = universe.packages[t];
+      const testNow = withTest && !rules.testEverywhere;
+      if (invariantProblem !== null) return { installable: false, reason: withDepextReasons(invariantProblem) };
+      if (!universe.available[t] || (!testNow && verdicts[t] === -1)) {
+        return { installable: false, reason: withDepextReasons(explainer.why(t)) };
+      }
+      const sol = universe.solveTarget(t, testNow, true);
+      if (sol === null) {
+        if (!testNow) verdicts[t] = -1;
+        return { installable: false, reason: withDepextReasons(explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined)) };
+      }
+      verdicts[t] = 1;
+      for (const j of sol) verdicts[j] = 1;
+      const pkgs = sol.map((j) => universe.packages[j]);
+      const byPkg = new Map<OpamPackage, number>(sol.map((j) => [universe.packages[j], j]));
+      const idOf = (p: OpamPackage) => packageId(p);
+      const deps = buildDependencies(pkgs, (p) => edgesOf(byPkg.get(p) as number, testNow && p === target), idOf);
+      return { installable: true, solution: { target, packages: buildOrder(pkgs, deps, idOf), buildDependencies: deps } };
+    };
+    return { universe, verdicts, installableIdx, indexOf, solveIdx };
+  };
+  type Context = ReturnType<typeof contextOf>;
+
+  // The whole repository is encoded only for queries about all of it (verdicts, every target); a
+  // solve before that encodes only the names its target can need (its cone): the same solution, as
+  // the cone holds every version of every name an installation of the target can contain.
+  let full: Context | null = null;
+  const fullContext = (): Context => (full ??= contextOf(new Universe(packagesByName, rules, invariantFormula)));
+  let cone: { names: Set<string>; context: Context } | null = null;
+  let cones = 0;
+  const contextFor = (target: OpamPackage): Context => {
+    if (full !== null) return full;
+    if (cone !== null && cone.names.has(target.name)) return cone.context;
+    // Many targets (a plan, a test run) are cheaper on the whole universe than on growing cones.
+    if (++cones > 2) return fullContext();
+    const names = dependencyCone(packagesByName, [target.name, ...(cone?.names ?? []), ...(invariantFormula === null ? [] : atoms(invariantFormula).map((a) => a.name))]);
+    cone = { names, context: contextOf(new Universe(new Map([...names].filter((n) => packagesByName.has(n)).map((n) => [n, packagesByName.get(n) ?? []])), rules, invariantFormula)) };
+    return cone.context;
   };
 
   /**
    * `all-versions`: every package. `latest`: per name, the newest installable version, or the newest
    * version (with its reason) when none is installable — as the planner's target selection reads it.
    */
-  const targetsOf = (kind: 'latest' | 'all-versions'): number[] => {
+  const targetsOf = (ctx: Context, kind: 'latest' | 'all-versions'): number[] => {
     const out: number[] = [];
-    for (const idx of universe.byName.values()) {
+    for (const idx of ctx.universe.byName.values()) {
       if (idx.length === 0) continue;
       if (kind === 'all-versions') out.push(...idx);
       else {
         let pick = idx[idx.length - 1];
         for (let k = idx.length - 1; k >= 0; k--) {
-          if (installableIdx(idx[k])) {
+          if (ctx.installableIdx(idx[k])) {
             pick = idx[k];
             break;
           }
@@ -200,21 +223,49 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     return out;
   };
 
+  /**
+   * The outcome of a target among many, its solution computed when first read: the verdict is what
+   * `installable` needs, and a solution (opam's optimum) costs more than the verdict.
+   */
+  const lazyOutcome = (ctx: Context, i: number, withTest: boolean): SolveOutcome => {
+    if (withTest || !ctx.installableIdx(i)) return ctx.solveIdx(i, withTest);
+    let solved: SolveOutcome | null = null;
+    const solution = () => {
+      solved ??= ctx.solveIdx(i, withTest);
+      if (!solved.installable) throw new Error(`solver: ${packageId(ctx.universe.packages[i])} has a verdict but no solution`);
+      return solved.solution;
+    };
+    return Object.defineProperty({ installable: true }, 'solution', { get: solution, enumerable: true }) as SolveOutcome;
+  };
+
+  // By name, then ascending version: the loader's lists are in ascending order already.
+  const packages = [...packagesByName.keys()].sort().flatMap((n) => packagesByName.get(n) ?? []);
+
   return {
     invariant,
     variables: globals,
-    packages: universe.packages,
-    solve: (target, opts) => solveIdx(indexOf(target), opts?.withTest ?? options.withTest ?? false),
-    isInstallable: (target) => installableIdx(indexOf(target)),
-    installableTargets: (kind) => targetsOf(kind).map((i) => ({ pkg: universe.packages[i], outcome: solveIdx(i, options.withTest ?? false) })),
+    packages,
+    solve: (target, opts) => {
+      const ctx = contextFor(target);
+      return ctx.solveIdx(ctx.indexOf(target), opts?.withTest ?? options.withTest ?? false);
+    },
+    isInstallable: (target) => {
+      const ctx = fullContext();
+      return ctx.installableIdx(ctx.indexOf(target));
+    },
+    installableTargets: (kind) => {
+      const ctx = fullContext();
+      return targetsOf(ctx, kind).map((i) => ({ pkg: ctx.universe.packages[i], outcome: lazyOutcome(ctx, i, options.withTest ?? false) }));
+    },
     dependencyCandidates: (pkg) => {
-      const i = indexOf(pkg);
+      const ctx = fullContext();
+      const i = ctx.indexOf(pkg);
       const seen = new Set<number>();
-      for (const d of universe.deps[i]) for (const c of d.candidates) seen.add(c);
-      return [...seen].sort((a, b) => a - b).map((j) => universe.packages[j]);
+      for (const d of ctx.universe.deps[i]) for (const c of d.candidates) seen.add(c);
+      return [...seen].sort((a, b) => a - b).map((j) => ctx.universe.packages[j]);
     },
     get stats() {
-      const s = universe.sat.stats;
+      const s = (full ?? cone?.context ?? fullContext()).universe.sat.stats;
       return { conflicts: s.conflicts, decisions: s.decisions, solves: s.solves, learnt: s.learnt, propagations: s.propagations, watchVisits: s.watchVisits };
     },
   };
@@ -237,6 +288,22 @@ function depextReasonRewriter(blocked: ReadonlyMap<OpamPackage, string[]>, host:
     }
     return out;
   };
+}
+
+/**
+ * The names an installation of packages of `roots` can contain: the roots and every name their
+ * versions mention in `depends:` or `depopts:` (whatever the filter), transitively.
+ */
+export function dependencyCone(packagesByName: ReadonlyMap<string, readonly OpamPackage[]>, roots: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...roots];
+  while (queue.length > 0) {
+    const name = queue.pop() as string;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const p of packagesByName.get(name) ?? []) for (const a of [...atoms(p.depends), ...atoms(p.depopts)]) if (!seen.has(a.name)) queue.push(a.name);
+  }
+  return seen;
 }
 
 /** Why no installation holds the compiler: its candidates' own obvious failures. */

@@ -5,9 +5,18 @@
  *
  * The decision heuristic is supplied by the caller (`Brancher`): the package encoding decides
  * "install the newest candidate of the first unsatisfied dependency", which keeps every solve inside
- * the dependency cone of its target and makes results deterministic. The search is complete for any
+ * the dependency cone of its target and makes results deterministic; it may also report a conflict it
+ * sees (`reportConflict`, e.g. a lower bound of an objective above its bound). The search is complete for any
  * brancher that only ever returns unassigned literals: learned clauses forbid every refuted partial
  * assignment, so the search ends with a model or with a conflict at the assumption levels.
+ *
+ * Objectives (`addObjective`): weighted sums Σ weight(v)·v, each of which a query may bound
+ * (`setObjectiveBound`, pseudo-Boolean constraints Σ ≤ bound) under a guard assumption
+ * (`setObjectiveGuard`). A bound is checked whenever one of its weighted variables becomes true; a
+ * violation is a conflict whose clause is `¬guard ∨ ¬v1 ∨ … ∨ ¬vk` (true variables heavy enough to
+ * exceed the bound). Clauses learned from it all hold `¬guard`, so they are harmless once the guard is
+ * retired (`retireObjective` makes it false for good): the optimisation of one query never constrains
+ * the next one.
  *
  * Variables are numbered from 1. A literal is `2 * v` (v true) or `2 * v + 1` (v false).
  */
@@ -30,13 +39,21 @@ export function litIsNeg(l: Lit): boolean {
   return (l & 1) === 1;
 }
 
-/** Picks the next decision: an unassigned literal, or 0 when the assignment is complete (a model). */
+/**
+ * Picks the next decision: an unassigned literal, or 0 when the assignment is complete (a model), or
+ * `CONFLICT` after `SatSolver.reportConflict` (the brancher saw that no model extends the assignment).
+ */
 export type Brancher = (solver: SatSolver) => Lit;
+
+export const CONFLICT = -1;
 
 export type SolveResult =
   | { sat: true }
-  /** `failed` lists the assumptions (a subset) that together cannot hold. */
-  | { sat: false; failed: Lit[] };
+  /**
+   * `failed` lists the assumptions (a subset) that together cannot hold; `exhausted`: the solve gave up
+   * at its conflict limit (`solve`'s `maxConflicts`), nothing is known.
+   */
+  | { sat: false; failed: Lit[]; exhausted?: true };
 
 const UNDEF = 0;
 const TRUE = 1;
@@ -84,6 +101,12 @@ export class SatSolver {
   compactThreshold = 4000;
   /** False once the clause set is unsatisfiable without any assumption. */
   private ok = true;
+  /** Per objective: weight per variable (0 for most), Σ weight of the variables true now, its bound. */
+  private weights: Float64Array[] = [];
+  private weightedSums: number[] = [];
+  private bounds: number[] = [];
+  /** The guard of the bounds (0: no bound in force). */
+  private objectiveGuard = 0;
   /** Statistics, for benchmarks. */
   /** Counts backtracks and solve starts: a brancher caching a position in the trail resets it on change. */
   backtracks = 0;
@@ -120,6 +143,11 @@ export class SatSolver {
     s.set(this.seen);
     this.seen = s;
     this.trail = g32(this.trail);
+    this.weights = this.weights.map((old) => {
+      const w = new Float64Array(size);
+      w.set(old);
+      return w;
+    });
   }
 
   /** Value of a literal: 1 true, -1 false, 0 unassigned. */
@@ -340,6 +368,7 @@ export class SatSolver {
     this.levels[v] = this.trailLim.length;
     this.reasons[v] = reason;
     this.trail[this.trailSize++] = l;
+    if ((l & 1) === 0) for (let k = 0; k < this.weights.length; k++) this.weightedSums[k] += this.weights[k][v];
   }
 
   /** Unit propagation; returns the index of a conflicting clause or -1. */
@@ -349,6 +378,14 @@ export class SatSolver {
     const watches = this.watches;
     while (this.qhead < this.trailSize) {
       const p = this.trail[this.qhead++]; // p became true: visit clauses watching ¬p being false, i.e. watches[p]
+      if (this.objectiveGuard !== 0 && (p & 1) === 0 && assigns[this.objectiveGuard] === TRUE) {
+        for (let k = 0; k < this.weights.length; k++) {
+          if (this.weightedSums[k] > this.bounds[k] && (this.weights[k][p >> 1] > 0 || p >> 1 === this.objectiveGuard)) {
+            this.qhead = this.trailSize;
+            return this.objectiveConflict(k, p >> 1);
+          }
+        }
+      }
       const ws = watches[p];
       const falseLit = p ^ 1;
       let i = 0;
@@ -442,9 +479,11 @@ export class SatSolver {
     this.backtracks++;
     const lim = this.trailLim[level];
     for (let i = this.trailSize - 1; i >= lim; i--) {
-      const v = this.trail[i] >> 1;
+      const l = this.trail[i];
+      const v = l >> 1;
       this.assigns[v] = UNDEF;
       this.reasons[v] = -1;
+      if ((l & 1) === 0) for (let k = 0; k < this.weights.length; k++) this.weightedSums[k] -= this.weights[k][v];
     }
     this.trailSize = lim;
     this.qhead = lim;
@@ -521,8 +560,9 @@ export class SatSolver {
    * Solves under assumptions. On success the assignment stays readable (`value`, `trailLiterals`)
    * until the next call to `solve` or `addClause`.
    */
-  solve(assumptions: readonly Lit[], branch: Brancher): SolveResult {
+  solve(assumptions: readonly Lit[], branch: Brancher, maxConflicts = Infinity): SolveResult {
     this.stats.solves++;
+    const conflictLimit = this.stats.conflicts + maxConflicts;
     this.cancelUntil(0);
     this.backtracks++;
     if (this.lazyAttachedCount > this.compactThreshold && this.ok) this.compact();
@@ -535,6 +575,10 @@ export class SatSolver {
       const confl = this.propagate();
       if (confl !== -1) {
         this.stats.conflicts++;
+        if (this.stats.conflicts > conflictLimit) {
+          this.cancelUntil(0);
+          return { sat: false, failed: [], exhausted: true };
+        }
         if (this.trailLim.length === 0) {
           this.ok = false;
           return { sat: false, failed: [] };
@@ -570,11 +614,157 @@ export class SatSolver {
       if (next === 0) {
         next = branch(this);
         if (next === 0) return { sat: true };
+        if (next === CONFLICT) {
+          this.stats.conflicts++;
+          this.learnReported();
+          continue;
+        }
         if (this.value(next) !== UNDEF) throw new Error('SAT: the brancher chose an assigned literal');
         this.stats.decisions++;
       }
       this.trailLim.push(this.trailSize);
       this.enqueue(next, -1);
+    }
+  }
+
+  /** A new weighted sum (all weights 0, no bound); returns its index. */
+  addObjective(): number {
+    this.weights.push(new Float64Array(this.assigns.length));
+    this.weightedSums.push(0);
+    this.bounds.push(Infinity);
+    return this.weights.length - 1;
+  }
+
+  /** Sets the weight of variable `v` in objective `k` (only between solves). */
+  setWeight(k: number, v: number, w: number): void {
+    if (this.trailLim.length > 0) this.cancelUntil(0);
+    if (this.assigns[v] === TRUE) this.weightedSums[k] += w - this.weights[k][v];
+    this.weights[k][v] = w;
+  }
+
+  weightOf(k: number, v: number): number {
+    return this.weights[k][v];
+  }
+
+  /** The weights of objective `k` by variable (the solver's own array: read it, never write it). */
+  weightsOf(k: number): Float64Array {
+    return this.weights[k];
+  }
+
+  /**
+   * The guard of the bounds: they hold only in the solves that assume it true (a variable used for
+   * nothing else). Tightening bounds under the same guard keeps what was learned.
+   */
+  setObjectiveGuard(guard: number): void {
+    if (this.trailLim.length > 0) this.cancelUntil(0);
+    this.objectiveGuard = guard;
+  }
+
+  /** Σ weight of objective `k` ≤ bound while the guard holds (Infinity: no bound). */
+  setObjectiveBound(k: number, bound: number): void {
+    if (this.trailLim.length > 0) this.cancelUntil(0);
+    this.bounds[k] = bound;
+  }
+
+  /** Ends the bounds: their guard becomes false at level 0, which satisfies every clause learned from them. */
+  retireObjective(): void {
+    const g = this.objectiveGuard;
+    this.objectiveGuard = 0;
+    this.bounds.fill(Infinity);
+    if (g !== 0) this.addClause([negLit(g)]);
+  }
+
+  /** The bound of objective `k` (Infinity when none is in force). */
+  boundOf(k: number): number {
+    return this.objectiveGuard === 0 ? Infinity : this.bounds[k];
+  }
+
+  get guard(): number {
+    return this.objectiveGuard;
+  }
+
+  get objectiveCount(): number {
+    return this.weights.length;
+  }
+
+  /** Whether making `v` true now would keep every bound. */
+  fitsBounds(v: number): boolean {
+    if (this.objectiveGuard === 0) return true;
+    for (let k = 0; k < this.weights.length; k++) if (this.weightedSums[k] + this.weights[k][v] > this.bounds[k]) return false;
+    return true;
+  }
+
+  /** Σ weight of objective `k` over the variables true now (after a satisfiable solve: the model's). */
+  weightedSum(k: number): number {
+    return this.weightedSums[k];
+  }
+
+  /**
+   * The clause of a violated bound: the guard, the variable that just became true and the heaviest
+   * other true variables, until their weights alone exceed the bound; highest decision levels first
+   * (so that the two watched literals are the last to be unassigned).
+   */
+  private objectiveConflict(k: number, last: number): number {
+    const weights = this.weights[k];
+    const bound = this.bounds[k];
+    const heavy: number[] = [];
+    for (let i = 0; i < this.trailSize; i++) {
+      const l = this.trail[i];
+      if ((l & 1) === 0 && weights[l >> 1] > 0 && l >> 1 !== last) heavy.push(l >> 1);
+    }
+    heavy.sort((a, b) => weights[b] - weights[a] || this.levels[b] - this.levels[a]);
+    // The variable that just became true comes first: the clause then has a literal of the current level.
+    const picked: number[] = [this.objectiveGuard];
+    let sum = 0;
+    if (last !== this.objectiveGuard) {
+      picked.push(last);
+      sum = weights[last];
+    }
+    for (const v of heavy) {
+      if (sum > bound) break;
+      picked.push(v);
+      sum += weights[v];
+    }
+    picked.sort((a, b) => this.levels[b] - this.levels[a]);
+    this.stats.learnt++;
+    return this.attach(Int32Array.from(picked, (v) => negLit(v)), true);
+  }
+
+  private reported: Lit[] | null = null;
+
+  /**
+   * For a brancher: `lits` is a clause that follows from the clauses and the bounds and that the current
+   * assignment falsifies (it must hold `¬guard` when it rests on a bound); return `CONFLICT` next.
+   */
+  reportConflict(lits: Lit[]): void {
+    for (const l of lits) if (this.value(l) !== FALSE) throw new Error('SAT: a reported conflict must be false');
+    this.reported = lits;
+  }
+
+  /** Learns from a reported conflict: back to its highest level, then the usual analysis. */
+  private learnReported(): void {
+    const lits = [...(this.reported ?? [])].sort((a, b) => this.levels[b >> 1] - this.levels[a >> 1]);
+    this.reported = null;
+    const top = lits.length === 0 ? 0 : this.levels[lits[0] >> 1];
+    if (top === 0 || lits.length === 1) {
+      // False at level 0: no model at all; a single literal: it is a fact.
+      this.cancelUntil(0);
+      if (lits.length === 0 || top === 0) this.ok = false;
+      else this.enqueue(lits[0], -1);
+      return;
+    }
+    this.cancelUntil(top);
+    const ci = this.attach(Int32Array.from(lits), true);
+    this.stats.learnt++;
+    const { learnt, level } = this.analyze(ci);
+    this.cancelUntil(level);
+    if (learnt.length === 1) {
+      this.cancelUntil(0);
+      this.enqueue(learnt[0], -1);
+    } else {
+      const li = this.attach(Int32Array.from(learnt), true);
+      this.stats.learnt++;
+      this.enqueue(learnt[0], li);
     }
   }
 

@@ -9,6 +9,15 @@
  * - the switch invariant (the compiler) as clauses over candidates that hold in every solution.
  * `depopts` are never forced. The universe is encoded once; each query solves under the assumption
  * "target installed", reusing learned clauses.
+ *
+ * A solution is opam's (2.1.2, builtin mccs) for `opam install TARGET` on a fresh switch holding the
+ * compiler: the installation minimising, in this order, the packages removed from the switch, the
+ * `avoid-version` packages it adds, the version lag of the target, the summed version lag of the
+ * packages it adds (`version-lag`: how many available versions of the name are newer, avoid-versions
+ * counted as newest) and the number of packages it adds (opam's default criteria
+ * `-removed,-count[avoid-version,changed],-count[version-lag,request],-count[version-lag,changed],
+ * -count[missing-depexts,changed],-changed`; depexts are not looked at here). The criteria are one
+ * weight per package (`criteriaWeights`), minimised exactly by the SAT core's objective bound.
  */
 import type { OpamPackage, Formula } from '../opam/package-model.js';
 import {
@@ -20,7 +29,7 @@ import {
 } from '../opam/filter.js';
 import { evalFormula, toCNF } from '../opam/formula.js';
 import { compareVersions } from '../opam/version.js';
-import { SatSolver, negLit, posLit, type Brancher, type Lit } from './sat.js';
+import { CONFLICT, SatSolver, negLit, posLit, type Brancher, type Lit } from './sat.js';
 
 /** How the universe reads each package. */
 export interface UniverseRules {
@@ -40,8 +49,10 @@ export interface UniverseRules {
 /** One conjunct of a package's dependencies: the atoms as written, and their candidates. */
 export interface DependencyClause {
   atoms: DependencyAtom[];
-  /** Candidate package indices, most preferred first (newest, `avoid-version`/`deprecated` last). */
+  /** Candidate package indices, most preferred first (newest, `avoid-version` last). */
   candidates: Int32Array;
+  /** The index of the one name of every candidate (`Universe.nameIndex`), or -1 (several names, or none). */
+  name: number;
 }
 
 export function versionSatisfies(version: string, constraint: Formula<VersionConstraint>): boolean {
@@ -64,8 +75,45 @@ function constraintKey(f: Formula<VersionConstraint>): string {
   }
 }
 
+/** opam 2.1's `avoid-version` (it knows no `deprecated` flag: such versions are normal ones). */
 function isAvoided(p: OpamPackage): boolean {
-  return p.flags.includes('avoid-version') || p.flags.includes('deprecated');
+  return p.flags.includes('avoid-version');
+}
+
+/**
+ * Conflicts the optimisation of one solution may spend before the best installation found so far is
+ * taken (opam's `solver-timeout`, 60 s, does the same with time; a conflict count is deterministic).
+ * No solve of the oracle packages comes near it (dream, the hardest, needs a few thousand).
+ */
+export const OPTIMISATION_CONFLICTS = 20000;
+
+/** Decisions between two checks of the criteria's lower bound (`Universe.boundConflict`). */
+const LOWER_BOUND_EVERY = 8;
+
+/** The criteria levels of a solution, in opam's order: each is a weighted sum over the added packages. */
+export const CRITERIA = ['avoid-version', 'version-lag', 'count'] as const;
+
+/**
+ * Per package, its weight in each level of opam 2.1.2's install criteria: 1 when `avoid-version`
+ * (opam 2.1 knows no `deprecated`); its `version-lag`, computed among the available versions of the
+ * name as `OpamSolver.opam2cudf` does (normal versions in ascending order, then avoid-versions; lag =
+ * how many versions are placed after it); 1 for the count of packages.
+ */
+export function criteriaWeights(packages: readonly OpamPackage[], byName: ReadonlyMap<string, readonly number[]>, available: Uint8Array): Float64Array[] {
+  const n = packages.length;
+  const avoid = new Float64Array(n);
+  const lag = new Float64Array(n);
+  const count = new Float64Array(n).fill(1);
+  const avoided = (i: number) => isAvoided(packages[i]);
+  for (const idx of byName.values()) {
+    const avail = idx.filter((i) => available[i] === 1); // ascending versions
+    const order = [...avail.filter((i) => !avoided(i)), ...avail.filter(avoided)];
+    order.forEach((i, k) => {
+      lag[i] = order.length - k - 1;
+      avoid[i] = avoided(i) ? 1 : 0;
+    });
+  }
+  return [avoid, lag, count];
 }
 
 export class Universe {
@@ -73,6 +121,8 @@ export class Universe {
   /** Package indices per name, ascending version. */
   readonly byName = new Map<string, number[]>();
   readonly indexById = new Map<string, number>();
+  /** Per package: the index of its name (names in sorted order). */
+  readonly nameIndex: Int32Array;
   readonly available: Uint8Array;
   /** Per package: its dependency clauses (build and post). */
   readonly deps: DependencyClause[][] = [];
@@ -92,6 +142,8 @@ export class Universe {
   private activeTest: { pkg: number; clauses: DependencyClause[] } | null = null;
   private scanPos = 0;
   private scanEpoch = -1;
+  /** The switch's own packages (the invariant's optimal installation), once computed. */
+  private base: number[] | null = null;
 
   constructor(
     packagesByName: Map<string, OpamPackage[]>,
@@ -111,6 +163,10 @@ export class Universe {
       this.byName.set(name, idx);
     }
     const n = this.packages.length;
+    this.nameIndex = new Int32Array(n);
+    [...this.byName.values()].forEach((idx, k) => {
+      for (const i of idx) this.nameIndex[i] = k;
+    });
     this.rank = new Int32Array(n);
     for (const idx of this.byName.values()) {
       const ordered = [...idx].sort((a, b) => {
@@ -178,6 +234,10 @@ export class Universe {
         this.sat.addClause(Array.from(d.candidates, (c) => posLit(c + 1)));
       }
     }
+    criteriaWeights(this.packages, this.byName, this.available).forEach((weights) => {
+      const k = this.sat.addObjective();
+      for (let i = 0; i < n; i++) if (weights[i] !== 0) this.sat.setWeight(k, i + 1, weights[i]);
+    });
   }
 
   /** Per package: 1 once known uninstallable (a level-0 fact `¬p`). */
@@ -261,11 +321,16 @@ export class Universe {
   private readonly matchCache = new Map<string, number[]>();
 
   private clauseOf(atoms: DependencyAtom[]): DependencyClause {
-    if (atoms.length === 1) return { atoms, candidates: Int32Array.from(this.matching(atoms[0])) };
-    const seen = new Set<number>();
-    const cands: number[] = [];
-    for (const a of atoms) for (const i of this.matching(a)) if (!seen.has(i)) (seen.add(i), cands.push(i));
-    return { atoms, candidates: Int32Array.from(cands) };
+    let cands: number[];
+    if (atoms.length === 1) cands = this.matching(atoms[0]);
+    else {
+      const seen = new Set<number>();
+      cands = [];
+      for (const a of atoms) for (const i of this.matching(a)) if (!seen.has(i)) (seen.add(i), cands.push(i));
+    }
+    let name = cands.length === 0 ? -1 : this.nameIndex[cands[0]];
+    for (let k = 1; k < cands.length && name >= 0; k++) if (this.nameIndex[cands[k]] !== name) name = -1;
+    return { atoms, candidates: Int32Array.from(cands), name };
   }
 
   private dependencyClauses(p: OpamPackage, withTest: boolean): DependencyClause[] {
@@ -291,9 +356,12 @@ export class Universe {
 
   /**
    * Solves with `target` installed (and its test dependencies when `withTest`). Returns the installed
-   * package indices (sorted), or null when there is no installation.
+   * package indices (sorted), or null when there is no installation. With `optimise`, the installation
+   * is opam's choice on a fresh switch (see the file comment): the switch's own packages are kept and
+   * the criteria weight of the rest is minimised; without it, the first installation found (for
+   * verdicts).
    */
-  solveTarget(target: number, withTest: boolean): number[] | null {
+  solveTarget(target: number, withTest: boolean, optimise = false): number[] | null {
     const assumptions: Lit[] = [posLit(target + 1)];
     this.activeTest = null;
     if (withTest && !this.rules.testEverywhere) {
@@ -301,12 +369,91 @@ export class Universe {
       assumptions.push(posLit(t.selector));
       this.activeTest = { pkg: target, clauses: t.clauses };
     }
-    const r = this.sat.solve(assumptions, this.brancher);
-    this.activeTest = null;
-    if (!r.sat) {
-      if (!withTest || this.rules.testEverywhere) this.markDead([target]);
-      return null;
+    try {
+      if (!optimise) {
+        const r = this.sat.solve(assumptions, this.brancher);
+        if (!r.sat) {
+          if (!withTest || this.rules.testEverywhere) this.markDead([target]);
+          return null;
+        }
+        return this.model();
+      }
+      const base = this.baseInstallation();
+      if (base !== null) {
+        // Kept when possible (opam's first criterion: remove nothing from the switch).
+        const kept = this.optimalModel([...assumptions, ...base.map((i) => posLit(i + 1))]);
+        if (kept !== null) return kept;
+      }
+      const sol = this.optimalModel(assumptions);
+      if (sol === null && (!withTest || this.rules.testEverywhere)) this.markDead([target]);
+      return sol;
+    } finally {
+      this.activeTest = null;
     }
+  }
+
+  /**
+   * The switch's own packages: the optimal installation of the invariant alone (what `opam switch
+   * create` installs), weightless afterwards since a fresh switch already has them; null when the
+   * invariant has no installation.
+   */
+  baseInstallation(): number[] | null {
+    if (this.base === null) {
+      const sol = this.optimalModel([]);
+      if (sol === null) return null;
+      for (const i of sol) for (let k = 0; k < CRITERIA.length; k++) this.sat.setWeight(k, i + 1, 0);
+      this.base = sol;
+    }
+    return this.base;
+  }
+
+  /**
+   * The installation opam's criteria prefer under the assumptions, or null: a first model, then, level
+   * by level, models under ever tighter bounds on that level's sum until none is left; each level's
+   * optimum stays a bound for the next levels.
+   */
+  private optimalModel(assumptions: Lit[]): number[] | null {
+    const first = this.sat.solve(assumptions, this.brancher);
+    if (!first.sat) return null;
+    let best = this.model();
+    let costs = CRITERIA.map((_, k) => this.sat.weightedSum(k));
+    if (costs.every((c) => c === 0)) return best;
+    // One guard per run of tightening bounds: what is learned under a bound holds under tighter ones
+    // only, so once a level's optimum is known (its bound proved too tight), a new guard starts.
+    // The optimisation has a conflict budget, as opam gives mccs a time limit (60 s) after which it
+    // takes the best solution found: past it, the best installation so far is the answer.
+    const spentBefore = this.sat.stats.conflicts;
+    const fixed: number[] = [];
+    try {
+      for (let k = 0; k < CRITERIA.length; k++) {
+        if (costs[k] < 1) {
+          fixed.push(costs[k]);
+          continue;
+        }
+        const guard = this.sat.newVar();
+        this.sat.setObjectiveGuard(guard);
+        fixed.forEach((c, j) => this.sat.setObjectiveBound(j, c));
+        const guarded = [posLit(guard), ...assumptions];
+        while (costs[k] >= 1) {
+          this.sat.setObjectiveBound(k, costs[k] - 1);
+          this.lowerBoundTick = 0;
+          const left = OPTIMISATION_CONFLICTS - (this.sat.stats.conflicts - spentBefore);
+          const r = left > 0 ? this.sat.solve(guarded, this.brancher, left) : { sat: false as const };
+          if (!r.sat) break;
+          best = this.model();
+          costs = CRITERIA.map((_, j) => this.sat.weightedSum(j));
+        }
+        this.sat.retireObjective();
+        fixed.push(costs[k]);
+      }
+    } finally {
+      this.sat.retireObjective();
+    }
+    return best;
+  }
+
+  /** The packages true in the current model, sorted. */
+  private model(): number[] {
     const out: number[] = [];
     const trail = this.sat.trailLiterals();
     const n = this.packages.length;
@@ -340,18 +487,26 @@ export class Universe {
   }
 
   /**
-   * The decision heuristic ("prefer newest"): walk the installed packages in the order they were
-   * installed; for the first dependency clause not yet satisfied, install its most preferred candidate
-   * that is still possible. When every installed package has its dependencies, the assignment is
-   * complete: packages still undecided are not installed. This is a greedy, deterministic preference
-   * for newest versions (in the order dependencies are met), not a global optimum such as opam's
-   * "minimise version lag of all packages": when the newest choice leads to a conflict, learning backs
-   * it out and the next candidate is tried.
+   * The decision heuristic: walk the installed packages in the order they were installed; for the
+   * most constrained dependency clause not yet satisfied, install its most preferred candidate that is
+   * still possible (and within the criteria bounds, when a bound is in force). When every installed
+   * package has its dependencies, the assignment is complete: packages still undecided are not
+   * installed. This finds a first installation fast; the criteria bounds (`optimalModel`) then make the
+   * search prove or improve it, and under a bound the brancher first checks the criteria's lower bound
+   * (`boundConflict`), reporting a conflict when it already exceeds the bound.
    */
   private readonly brancher: Brancher = (s) => {
     if (s.backtracks !== this.scanEpoch) {
       this.scanEpoch = s.backtracks;
       this.scanPos = 0;
+    }
+    // The lower bound costs more than the pruning it buys when checked at every decision: every 8th.
+    if (s.guard !== 0 && s.valueVar(s.guard) === 1 && ++this.lowerBoundTick % LOWER_BOUND_EVERY === 0) {
+      const conflict = this.boundConflict(s);
+      if (conflict !== null) {
+        s.reportConflict(conflict);
+        return CONFLICT;
+      }
     }
     for (const d of this.invariant) {
       const l = this.pick(s, d);
@@ -381,6 +536,113 @@ export class Universe {
     }
     return 0;
   };
+
+  private lowerBoundTick = 0;
+
+  /** Per name: stamps (installed now; required now) and, per criteria level, the least weight it will add. */
+  private installedStamp = new Int32Array(0);
+  private requiredStamp = new Int32Array(0);
+  private stamp = 0;
+  private requiredLeast: Float64Array[] = [];
+  private requiredBy: { owner: number; clause: DependencyClause }[][] = [];
+
+  /**
+   * A lower bound of each bounded criteria level, as PB solvers propagate: the weight already true, plus,
+   * for each name some installed package requires (a dependency clause whose candidates are all of
+   * that name) and that has no version installed, the least weight among its candidates still possible.
+   * Returns the clause refuting the assignment when a bound is exceeded: `¬guard`, the true variables
+   * counted, and for each required name its requirer false or one of its cheaper candidates true.
+   */
+  private boundConflict(s: SatSolver): Lit[] | null {
+    const names = this.byName.size;
+    const levels = CRITERIA.length;
+    if (this.installedStamp.length !== names) {
+      this.installedStamp = new Int32Array(names);
+      this.requiredStamp = new Int32Array(names);
+      this.requiredLeast = Array.from({ length: levels }, () => new Float64Array(names));
+      this.requiredBy = Array.from({ length: levels }, () => new Array(names));
+    }
+    const stamp = ++this.stamp;
+    const n = this.packages.length;
+    const trailLength = s.trailLength;
+    for (let t = 0; t < trailLength; t++) {
+      const l = s.trailAt(t);
+      if ((l & 1) === 0 && l >> 1 <= n) this.installedStamp[this.nameIndex[(l >> 1) - 1]] = stamp;
+    }
+    const active: number[] = [];
+    for (let j = 0; j < levels; j++) if (s.boundOf(j) !== Infinity) active.push(j);
+    if (active.length === 0) return null;
+    const weights = active.map((j) => s.weightsOf(j));
+    const required: number[] = [];
+    const least = new Float64Array(active.length);
+    for (let t = 0; t < trailLength; t++) {
+      const l = s.trailAt(t);
+      if ((l & 1) !== 0 || l >> 1 > n) continue;
+      const owner = (l >> 1) - 1;
+      const clauses = this.deps[owner];
+      for (let ci = 0; ci < clauses.length; ci++) {
+        const d = clauses[ci];
+        const name = d.name;
+        if (name < 0 || this.installedStamp[name] === stamp) continue;
+        least.fill(Infinity);
+        const c = d.candidates;
+        let possible = false;
+        for (let k = 0; k < c.length; k++) {
+          const v = c[k] + 1;
+          if (s.valueVar(v) === -1) continue;
+          possible = true;
+          for (let a = 0; a < active.length; a++) {
+            const w = weights[a][v];
+            if (w < least[a]) least[a] = w;
+          }
+        }
+        if (!possible) continue; // no candidate left: propagation refutes it
+        const first = this.requiredStamp[name] !== stamp;
+        if (first) {
+          this.requiredStamp[name] = stamp;
+          required.push(name);
+        }
+        for (let a = 0; a < active.length; a++) {
+          const j = active[a];
+          if (first || least[a] > this.requiredLeast[j][name]) {
+            this.requiredLeast[j][name] = least[a];
+            this.requiredBy[j][name] = { owner, clause: d };
+          }
+        }
+      }
+    }
+    for (const j of active) {
+      const bound = s.boundOf(j);
+      let extra = 0;
+      for (const name of required) extra += this.requiredLeast[j][name];
+      if (s.weightedSum(j) + extra <= bound) continue;
+      // The heaviest parts first, until they alone exceed the bound.
+      const parts: { w: number; lits: Lit[] }[] = [];
+      for (const name of required) {
+        const m = this.requiredLeast[j][name];
+        if (m <= 0) continue;
+        const { owner, clause } = this.requiredBy[j][name];
+        const lits = [negLit(owner + 1)];
+        for (const c of clause.candidates) if (s.weightOf(j, c + 1) < m) lits.push(posLit(c + 1));
+        parts.push({ w: m, lits });
+      }
+      for (let t = 0; t < trailLength; t++) {
+        const l = s.trailAt(t);
+        const w = (l & 1) === 0 ? s.weightOf(j, l >> 1) : 0;
+        if (w > 0) parts.push({ w, lits: [negLit(l >> 1)] });
+      }
+      parts.sort((a, b) => b.w - a.w);
+      const out = new Set<Lit>([negLit(s.guard)]);
+      let sum = 0;
+      for (const p of parts) {
+        if (sum > bound) break;
+        sum += p.w;
+        for (const x of p.lits) out.add(x);
+      }
+      return [...out];
+    }
+    return null;
+  }
 
   /** 0 when the clause is satisfied, else how many candidates are still possible (capped at 32). */
   private openCount(s: SatSolver, d: DependencyClause): number {
@@ -425,7 +687,7 @@ export class Universe {
       const val = s.valueVar(c[k] + 1);
       if (val === 1) return 0;
       if (val === 0) {
-        if (this.viable(s, c[k])) return posLit(c[k] + 1);
+        if (s.fitsBounds(c[k] + 1) && this.viable(s, c[k])) return posLit(c[k] + 1);
         if (first === 0) first = posLit(c[k] + 1);
       }
     }

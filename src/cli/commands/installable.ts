@@ -115,7 +115,7 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
               uninstallable: results.length - ok,
               results: results.map(({ pkg, outcome }) =>
                 outcome.installable
-                  ? { package: packageId(pkg), installable: true, reason: '', packages: outcome.solution.packages.length }
+                  ? { package: packageId(pkg), installable: true, reason: '' }
                   : { package: packageId(pkg), installable: false, reason: outcome.reason },
               ),
             },
@@ -125,7 +125,7 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         );
       } else {
         for (const { pkg, outcome } of results) {
-          out(outcome.installable ? `${packageId(pkg)}: installable (${outcome.solution.packages.length} packages)\n` : `${packageId(pkg)}: NOT installable: ${outcome.reason}\n`);
+          out(outcome.installable ? `${packageId(pkg)}: installable\n` : `${packageId(pkg)}: NOT installable: ${outcome.reason}\n`);
         }
         out(`\n${results.length} targets with ${solver.invariant?.text ?? ''}: ${ok} installable, ${results.length - ok} not\n`);
       }

@@ -1,0 +1,135 @@
+/**
+ * ecocheck against opam 2.1.2 on the real snapshot, side by side, as a user runs them (whole commands,
+ * wall clock and peak memory from `/usr/bin/time -v`):
+ * - installable, every version, one compiler: `ecocheck installable --all-versions --compiler 5.3.0`
+ *   vs `opam list --installable --all-versions` on a fresh switch whose invariant is
+ *   ocaml-base-compiler.5.3.0 (target: ≥ 50× faster, no more memory);
+ * - one-package solve: `ecocheck solve cmdliner` vs `opam install --dry-run cmdliner` on that switch
+ *   (target: ≥ 20× faster, no more memory).
+ * ecocheck runs with its parsed-repository cache warm (the first, cold run is printed apart); each
+ * figure is the median of the runs. opam runs only when it is installed and `ECOCHECK_BENCH_OPAM=1`
+ * asks for it (it takes minutes); its root is `ECOCHECK_BENCH_OPAM_ROOT` (default
+ * ~/.cache/ecocheck-bench-opam/root), set up once from a copy of the snapshot (`opam init --bare -k
+ * local`, an empty switch, `opam install --fake ocaml-base-compiler.5.3.0`, `opam switch
+ * set-invariant`), never ~/.opam. `ECOCHECK_BENCH_RUNS` sets the number of runs (default 3;
+ * `ECOCHECK_BENCH_OPAM_LIST_RUNS` for opam's list, default 1: it takes 6 minutes).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchSection } from './sections.js';
+import { snapshotForBench } from './snapshot-for-bench.js';
+import { projectRoot } from '../tests/support/snapshot.js';
+
+interface Run {
+  wallS: number;
+  peakMiB: number;
+  status: number | null;
+  stdout: string;
+}
+
+const TIME = '/usr/bin/time';
+
+/** Runs a command under `/usr/bin/time -v`: wall clock (measured here) and peak resident memory. */
+function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv): Run {
+  const t0 = performance.now();
+  const r = spawnSync(TIME, ['-v', cmd, ...args], { env, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const wallS = (performance.now() - t0) / 1000;
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
+  return { wallS, peakMiB: m === null ? NaN : Number(m[1]) / 1024, status: r.status, stdout: r.stdout ?? '' };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function repeat(n: number, f: () => Run): { wallS: number; peakMiB: number; runs: Run[] } {
+  const runs: Run[] = [];
+  for (let i = 0; i < n; i++) runs.push(f());
+  return { wallS: median(runs.map((r) => r.wallS)), peakMiB: median(runs.map((r) => r.peakMiB)), runs };
+}
+
+function line(label: string, x: { wallS: number; peakMiB: number }): void {
+  process.stdout.write(`  ${label}: ${x.wallS.toFixed(2)} s, ${x.peakMiB.toFixed(0)} MiB peak\n`);
+}
+
+function opamCommand(args: string[], env: NodeJS.ProcessEnv): void {
+  const r = spawnSync('opam', args, { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`opam ${args.join(' ')} failed: ${(r.stderr ?? '').slice(-500)}`);
+}
+
+/** The opam root with a fresh 5.3.0 switch, set up once. */
+function opamRoot(snapshot: string): { env: NodeJS.ProcessEnv; switchName: string } {
+  const root = process.env.ECOCHECK_BENCH_OPAM_ROOT ?? join(homedir(), '.cache', 'ecocheck-bench-opam', 'root');
+  const switchName = 'ecocheck-bench';
+  const env = { ...process.env, OPAMROOT: root, OPAMYES: '1', OPAMCOLOR: 'never' };
+  if (!existsSync(join(root, 'config'))) {
+    const repo = join(root, '..', 'repository');
+    rmSync(repo, { recursive: true, force: true });
+    mkdirSync(join(root, '..'), { recursive: true });
+    cpSync(snapshot, repo, { recursive: true });
+    opamCommand(['init', '--bare', '-n', '--disable-sandboxing', '-k', 'local', 'default', repo], env);
+  }
+  if (!existsSync(join(root, switchName))) {
+    opamCommand(['switch', 'create', switchName, '--empty'], env);
+    opamCommand(['install', '--switch', switchName, '--fake', 'ocaml-base-compiler.5.3.0'], env);
+    opamCommand(['switch', 'set-invariant', '--switch', switchName, 'ocaml-base-compiler.5.3.0'], env);
+  }
+  return { env: { ...env, OPAMSWITCH: switchName }, switchName };
+}
+
+function ratio(label: string, opam: { wallS: number; peakMiB: number }, ours: { wallS: number; peakMiB: number }, speedTarget: number): void {
+  const speed = opam.wallS / ours.wallS;
+  const memory = ours.peakMiB / opam.peakMiB;
+  process.stdout.write(
+    `  ${label}: ${speed.toFixed(1)}x faster (target >= ${speedTarget}x: ${speed >= speedTarget ? 'met' : 'MISSED'}), ` +
+      `${memory.toFixed(2)}x opam's peak memory (target <= 1: ${memory <= 1 ? 'met' : 'MISSED'})\n`,
+  );
+}
+
+export const versusOpamSection: BenchSection = {
+  name: 'versus-opam',
+  async run() {
+    const snapshot = snapshotForBench();
+    if (snapshot === null) return;
+    if (!existsSync(TIME)) {
+      process.stdout.write(`  skipped: ${TIME} is missing (apt-get install time)\n`);
+      return;
+    }
+    const runs = Number(process.env.ECOCHECK_BENCH_RUNS ?? 3);
+    const ecocheck = join(projectRoot, 'bin', 'ecocheck');
+    const env = { ...process.env };
+    const installable = ['installable', '--repo', snapshot, '--compiler', '5.3.0', '--all-versions'];
+    const solve = ['solve', 'cmdliner', '--repo', snapshot, '--compiler', '5.3.0'];
+    const cold = measured(process.execPath, [ecocheck, ...solve], { ...env, ECOCHECK_CACHE_DIR: join(homedir(), '.cache', 'ecocheck-bench-cold', String(process.pid)) });
+    line('ecocheck solve cmdliner, cold repository cache', cold);
+    rmSync(join(homedir(), '.cache', 'ecocheck-bench-cold'), { recursive: true, force: true });
+    measured(process.execPath, [ecocheck, ...solve], env); // warms the cache
+    const ourSolve = repeat(runs, () => measured(process.execPath, [ecocheck, ...solve], env));
+    line(`ecocheck solve cmdliner (median of ${runs})`, ourSolve);
+    const ourList = repeat(runs, () => measured(process.execPath, [ecocheck, ...installable], env));
+    const summary = ourList.runs[0].stdout.trim().split('\n').pop() ?? '';
+    line(`ecocheck installable --all-versions (median of ${runs})`, ourList);
+    process.stdout.write(`    ${summary}\n`);
+
+    if (process.env.ECOCHECK_BENCH_OPAM !== '1') {
+      process.stdout.write('  opam: not run (set ECOCHECK_BENCH_OPAM=1 to measure opam 2.1.2 side by side; it takes minutes)\n');
+      return;
+    }
+    if (spawnSync('opam', ['--version'], { encoding: 'utf8' }).status !== 0) {
+      process.stdout.write('  opam: not installed\n');
+      return;
+    }
+    const { env: opamEnv } = opamRoot(snapshot);
+    const opamSolve = repeat(runs, () => measured('opam', ['install', '--dry-run', 'cmdliner'], opamEnv));
+    line(`opam install --dry-run cmdliner (median of ${runs})`, opamSolve);
+    const listRuns = Number(process.env.ECOCHECK_BENCH_OPAM_LIST_RUNS ?? 1);
+    const opamList = repeat(listRuns, () => measured('opam', ['list', '--installable', '--all-versions', '--short', '--columns=package'], opamEnv));
+    line(`opam list --installable --all-versions (median of ${listRuns})`, opamList);
+    process.stdout.write(`    opam: ${opamList.runs[0].stdout.trim().split('\n').length} installable\n`);
+    ratio('installable, every version', opamList, ourList, 50);
+    ratio('one-package solve', opamSolve, ourSolve, 20);
+  },
+};
