@@ -21,8 +21,8 @@ test('firstError: the OCaml Error line after a File/line/characters location', (
   assert.equal(firstError(log), 'Error: Unbound module Stream');
 });
 
-test('firstError: a multi-line Error keeps its first line; an empty Error: takes the next line', () => {
-  assert.equal(firstError('Error: This expression has type int\n       but an expression was expected of type string'), 'Error: This expression has type int');
+test('firstError: a multi-line Error keeps its block on one line (two type errors stay two); an empty Error: takes the next line', () => {
+  assert.equal(firstError('Error: This expression has type int\n       but an expression was expected of type string'), 'Error: This expression has type int but an expression was expected of type string');
   assert.equal(firstError('File "a.ml", line 1:\nError:\n  The module Foo is missing'), 'Error: The module Foo is missing');
 });
 
