@@ -81,7 +81,8 @@ test('normaliseError: paths, positions, hashes and temp names become placeholder
 test('normaliseError: keeps what tells causes apart', () => {
   assert.equal(normaliseError('Error: Unbound value String.lowercase'), 'Error: Unbound value String.lowercase');
   assert.notEqual(normaliseError('Error: Unbound module Stream'), normaliseError('Error: Unbound module Genlex'));
-  assert.equal(normaliseError('Error: Library "camlp-streams" not found.'), 'Error: Library "camlp-streams" not found.');
+  // The library's name stays; its quotes go (compiler versions quote names differently).
+  assert.equal(normaliseError('Error: Library "camlp-streams" not found.'), 'Error: Library camlp-streams not found.');
   // A word made of hex letters only is not a hash.
   assert.equal(normaliseError('Error: defaced accepted'), 'Error: defaced accepted');
 });

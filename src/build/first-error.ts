@@ -101,13 +101,17 @@ const STRONG: RegExp[] = [
   /^(?:\/bin\/)?(?:ba|da)?sh: (?:\d+: |line \d+: )?[^:]+: not found\s*$/,
   // configure scripts.
   /^\s*configure: error: /,
+  // pkg-config asked for a library the system lacks.
+  /^\s*Package .* was not found in the pkg-config search path/,
+  // The sandbox could not start the command.
+  /^\s*bwrap: execvp .*: No such file or directory/,
 ];
 
 /**
  * Messages that may be the cause or a probe's noise (a Makefile asking ocamlfind whether an optional
  * package is there): they count only when nothing but make's summary follows them.
  */
-const LAST_WORD: RegExp[] = [/^\s*ocamlfind: .*(?:not found|[Ee]rror)/, /^\s*Package .* was not found in the pkg-config search path/];
+const LAST_WORD: RegExp[] = [/^\s*ocamlfind: .*(?:not found|[Ee]rror)/];
 
 /** Lines that only say that something failed: used when nothing better is found. */
 const WEAK: RegExp[] = [/^\s*g?make(?:\[\d+\])?: \*\*\* /, /^\s*\[ERROR\] /, /^\s*opam: /];
