@@ -99,3 +99,11 @@ test('cluster keys: switch and store paths and hashes go, date versions stay', (
   assert.equal(normaliseError('Error: cannot open /nix/store/3x7a9kq2w5-ocaml/lib/x.cmi (3f9a2c71bd0e)'), 'Error: cannot open <store>/lib/x.cmi (<hash>)');
   assert.equal(normaliseError("Error: This expression has type '_weak3 list"), normaliseError("Error: This expression has type '_weak12 list"));
 });
+
+test("an Error: block ends at ocamlbuild's and dune's own lines (the fixture runs' eleven Stream failures)", () => {
+  const run = JSON.parse(readFileSync(join(projectRoot, 'fixtures', 'runs', 'candidate-5.1.json'), 'utf8')) as { results: { id: string; logTail: string }[] };
+  const stream = run.results.filter((r) => /Error: Unbound module Stream/.test(r.logTail));
+  assert.equal(stream.length, 11);
+  assert.ok(stream.some((r) => /Command exited with code 2\./.test(r.logTail)), 'ocamlbuild logs are among them');
+  for (const r of stream) assert.equal(firstErrorOfLog(r.logTail), 'Error: Unbound module Stream', r.id);
+});

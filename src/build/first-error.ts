@@ -103,6 +103,10 @@ const STRONG: RegExp[] = [
   /^\s*configure: error: /,
   // pkg-config asked for a library the system lacks.
   /^\s*Package .* was not found in the pkg-config search path/,
+  // patch: the first hunk that did not apply, a malformed patch, a missing file.
+  /^Hunk #\d+ FAILED/,
+  /^(?:patch: )?\*\*\*\* /,
+  /^can't find file to patch/,
   // The sandbox could not start the command.
   /^\s*bwrap: execvp .*: No such file or directory/,
 ];
@@ -142,31 +146,29 @@ function isEcocheckAnnotation(line: string): boolean {
 }
 
 /**
- * Whether `line` continues an OCaml `Error:` block. The compiler indents the rest of a block
- * (`         bytes`, `       Values do not match:`) but OCaml 5's pretty-printer also wraps a long first
- * line without indenting it; a line that starts another message, a location, a command or make's
- * summary ends the block.
+ * Whether `line` continues an OCaml `Error:` block whose last line so far is `prev`. The compiler
+ * indents the rest of a block (`         bytes`, `       Values do not match:`); OCaml 5's
+ * pretty-printer also wraps a long line (at 78 columns) without indenting the rest, and an alert's
+ * explanation (`Use Bytes.set instead.`) follows its first line unindented. Anything else unindented
+ * (ocamlbuild's `Command exited with code 2.`, a command, make's summary) ends the block, as does a line
+ * that starts another message or a location.
  */
-function continuesBlock(line: string): boolean {
+function continuesBlock(line: string, prev: string, alertExplanation: boolean): boolean {
   const t = line.trim();
   if (t === '') return false;
   if (/^File "/.test(t) || /^(?:Error|Warning|Alert|Hint|Fatal error|Called from|Raised at|Re-raised at)\b/.test(t)) return false;
-  if (/^\d+ \|/.test(t) || /^\^+$/.test(t)) return false; // a source excerpt
+  if (/^\d+ \|/.test(t) || /^\|/.test(t) || /^\^+$/.test(t)) return false; // a source excerpt
   if (/^g?make(?:\[\d+\])?:/.test(t) || /^\(cd /.test(t) || /^\+ /.test(t) || isEcocheckAnnotation(t)) return false;
   if (/^\s/.test(line)) return true;
-  // Not indented: a wrapped line reads as prose, a command as a tool and its options.
-  if (/^(?:\S*\/)?(?:ocaml\w*|ocamlfind|dune|gcc|cc|clang|ld|ar|ranlib|make|gmake|sh|bash|menhir|ocamllex|ocamlyacc|cppo|camlp[45]\w*)(?:\.opt|\.exe)?(?:\s|$)/.test(t)) return false;
-  if (/ -[a-zA-Z]/.test(t) && !/[.;:!?]$/.test(t) && /^\S+\s+-/.test(t)) return false;
-  return true;
+  return alertExplanation || prev.trimEnd().length >= 70;
 }
 
 /** An `Error:` line and the rest of its block, joined with single spaces. */
 function errorBlock(lines: string[], i: number): string {
   const parts = [lines[i].trim()];
-  for (let j = i + 1; j < lines.length && parts.length <= MAX_BLOCK_LINES && continuesBlock(lines[j]); j++) {
-    const t = lines[j].trim();
-    if (/^File "[^"]*", lines? \d+/.test(t)) break;
-    parts.push(t);
+  const alert = /^\s*Error \(alert /.test(lines[i]);
+  for (let j = i + 1; j < lines.length && parts.length <= MAX_BLOCK_LINES && continuesBlock(lines[j], lines[j - 1], alert && j === i + 1); j++) {
+    parts.push(lines[j].trim());
   }
   // An empty `Error:` (a block that starts on the next line) keeps the next line whatever it looks like.
   if (parts.length === 1 && /:$/.test(parts[0]) && i + 1 < lines.length && lines[i + 1].trim() !== '') parts.push(lines[i + 1].trim());
@@ -183,7 +185,7 @@ function fatalWarning(lines: string[], errorIndex: number): string | null {
     const m = /^\s*Warning (\d+)(?: \[[^\]]*\])?: ?(.*)$/.exec(lines[j]);
     if (m === null) continue;
     const rest = [m[2].trim()];
-    for (let k = j + 1; k < errorIndex && rest.length <= MAX_BLOCK_LINES && continuesBlock(lines[k]); k++) rest.push(lines[k].trim());
+    for (let k = j + 1; k < errorIndex && rest.length <= MAX_BLOCK_LINES && continuesBlock(lines[k], lines[k - 1], false); k++) rest.push(lines[k].trim());
     return `Error (warning ${m[1]}): ${rest.filter((r) => r !== '').join(' ')}`;
   }
   return null;
