@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterFailures, firstError, normaliseError } from '../src/compare/error-clusters.js';
+import { clusterFailures, firstError, normaliseError, withoutOwnName } from '../src/compare/error-clusters.js';
 import type { JobStatus, PackageRunResult } from '../src/results/taxonomy.js';
 
 function result(id: string, status: JobStatus, logTail: string, reason = ''): PackageRunResult {
@@ -138,4 +138,23 @@ test("firstError and normaliseError on ecocheck's own build logs (runner headers
   assert.equal(firstError(onlyNotes), '# build-failed: substitution failed: foo.config.in missing (12 ms)');
   assert.equal(normaliseError(firstError(onlyNotes)!), normaliseError('# build-failed: substitution failed: foo.config.in missing (4031 ms)'));
   assert.equal(normaliseError('[exit code 2 after 3.4 s]'), '[exit code 2 after <time>]');
+});
+
+test('clusterFailures: the same failure naming each package itself makes one cluster, other names stay', () => {
+  const results = ['alpha.1.0', 'bravo.2.3', 'charlie.0.9', 'delta.1.1', 'echo.4.0', 'foxtrot.1.2', 'golf.3.3'].map((id) => {
+    const name = id.slice(0, id.indexOf('.'));
+    return result(id, 'install-failed', `$ make install    # cwd: /x\ncp ${name}.cma dest\n[ERROR] ${name}.install: no such file (for ${id})\n[exit code 2 after 1 s]`);
+  });
+  results.push(result('stream.1.0', 'build-failed', 'File "a.ml", line 1:\nError: Unbound module Stream'));
+  results.push(result('hotel.1.0', 'install-failed', '[ERROR] alpha.install: no such file'));
+  const clusters = clusterFailures(results);
+  assert.deepEqual(
+    clusters.map((c) => [c.signature, c.packages.length]),
+    [
+      ['[ERROR] <pkg>.install: no such file (for <pkg>.<version>)', 7],
+      ['Error: Unbound module Stream', 1],
+      ['[ERROR] alpha.install: no such file', 1],
+    ],
+  );
+  assert.equal(withoutOwnName('Error: Library "lwt" not found', 'lwt', '5.0'), 'Error: Library "lwt" not found', 'a short name is left alone');
 });

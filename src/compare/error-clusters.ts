@@ -83,14 +83,31 @@ export function resultFirstError(r: Pick<PackageRunResult, 'logTail' | 'reason' 
 }
 
 /**
+ * A package printing its own name (`[ERROR] foo.1.0 failed`, `foo.install: no such file`) says the same
+ * as another printing its own: the name and version become `<pkg>` and `<version>`. The name alone only
+ * when it is long enough not to be a common word, compared case-sensitively (package `stream` leaves
+ * `Unbound module Stream` alone).
+ */
+export function withoutOwnName(signature: string, name: string, version: string): string {
+  if (name === '') return signature;
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const edge = (s: string) => `(?<![\\w.-])${s}(?![\\w-])`;
+  let t = signature;
+  if (version !== '') t = t.replace(new RegExp(edge(`${esc(name)}[.-]${esc(version)}`), 'g'), '<pkg>.<version>');
+  if (name.length >= 4) t = t.replace(new RegExp(edge(esc(name)), 'g'), '<pkg>');
+  return t;
+}
+
+/**
  * Groups failing entries by normalised first error; largest cluster first, then by signature.
  * `key` names each entry in the clusters' package lists.
  */
 export function clusterEntries<T>(entries: T[], key: (e: T) => string, result: (e: T) => PackageRunResult): ErrorCluster[] {
   const bySignature = new Map<string, { example: string; exampleKey: string; packages: string[] }>();
   for (const e of entries) {
-    const first = resultFirstError(result(e));
-    const signature = normaliseError(first);
+    const r = result(e);
+    const first = resultFirstError(r);
+    const signature = withoutOwnName(normaliseError(first), r.name, r.version);
     const k = key(e);
     const cluster = bySignature.get(signature);
     if (cluster === undefined) bySignature.set(signature, { example: first, exampleKey: k, packages: [k] });
