@@ -107,3 +107,10 @@ test("an Error: block ends at ocamlbuild's and dune's own lines (the fixture run
   assert.ok(stream.some((r) => /Command exited with code 2\./.test(r.logTail)), 'ocamlbuild logs are among them');
   for (const r of stream) assert.equal(firstErrorOfLog(r.logTail), 'Error: Unbound module Stream', r.id);
 });
+
+test('shown paths: a store layer reads like the switch, the host side of the build directory goes', () => {
+  const layer = `/root/.cache/ecocheck/store/${'ab12'.repeat(16)}`;
+  assert.equal(switchRelativeText(`Error: Cannot find file ${layer}/lib/ocaml/unix.cmxa`), 'Error: Cannot find file %{lib}%/ocaml/unix.cmxa');
+  assert.equal(switchRelativeText('tar: /root/.cache/ecocheck/build/foo.1.0-aOJVfM/build/src/x.c: Cannot open'), 'tar: src/x.c: Cannot open');
+  assert.equal(switchRelativeText('/usr/lib/x86_64-linux-gnu/libgmp.so'), '/usr/lib/x86_64-linux-gnu/libgmp.so');
+});

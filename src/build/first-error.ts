@@ -60,6 +60,10 @@ export function failingCommandOutput(log: string): string {
 export function switchRelativeText(s: string): string {
   const prefix = SWITCH_PREFIX.replace(/[.]/g, '\\.');
   return s
+    // A layer of the store (a dependency's switch prefix, named by its 64-hex job key) reads like the switch.
+    .replace(/(?:\/[^\s'"`:,;()/]+)*\/[0-9a-f]{64}\/(lib|bin|sbin|share|doc|etc|man)(?=[/\s'"`:,;)]|$)/g, (_m, dir: string) => `%{${dir}}%`)
+    // The host side of a job's build directory (`<build root>/NAME.VERSION-XXXXXX/build/`).
+    .replace(/(?:\/[^\s'"`:,;()/]+)*\/[A-Za-z0-9][\w+~-]*\.[^\s'"`:,;()/]*-[A-Za-z0-9]{6}\/build\//g, '')
     .replace(new RegExp(`${prefix}/\\.opam-switch/build/[^/\\s'"\`]+/`, 'g'), '')
     .replace(new RegExp(`${prefix}/(lib|bin|sbin|share|doc|etc|man|stublibs|toplevel)(?=[/\\s'"\`:,;)]|$)`, 'g'), (_m, dir: string) => `%{${dir}}%`)
     .replace(new RegExp(`${prefix}(?=[/\\s'"\`:,;)]|$)`, 'g'), '%{prefix}%');
