@@ -114,3 +114,8 @@ test('shown paths: a store layer reads like the switch, the host side of the bui
   assert.equal(switchRelativeText('tar: /root/.cache/ecocheck/build/foo.1.0-aOJVfM/build/src/x.c: Cannot open'), 'tar: src/x.c: Cannot open');
   assert.equal(switchRelativeText('/usr/lib/x86_64-linux-gnu/libgmp.so'), '/usr/lib/x86_64-linux-gnu/libgmp.so');
 });
+
+test("a linker's warning is not its error", () => {
+  const out = "/usr/bin/ld: warning: libfoo.so.1, needed by x.so, not found\n/usr/bin/ld: cannot find -lgmp: No such file or directory\ncollect2: error: ld returned 1 exit status";
+  assert.equal(extractFirstError(out), '/usr/bin/ld: cannot find -lgmp: No such file or directory');
+});

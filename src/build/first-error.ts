@@ -98,7 +98,7 @@ const STRONG: RegExp[] = [
   /^\s*(?:gcc|cc|clang|cc1): (?:fatal )?error: /,
   // Linkers.
   /undefined reference to /,
-  /(?:^|\/|\s)ld(?:\.\w+)?: (?!.*: in function )/,
+  /(?:^|\/|\s)ld(?:\.\w+)?: (?!warning: )(?!.*: in function )/,
   /^\s*Undefined symbols for architecture/,
   // A missing tool.
   /command not found\s*$/,
