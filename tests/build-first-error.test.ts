@@ -17,7 +17,7 @@ const FIXTURES: Fixture[] = (JSON.parse(readFileSync(join(DIR, 'expected.json'),
 const text = (file: string) => readFileSync(join(DIR, file), 'utf8');
 
 test('fixture set: real logs and compiler outputs, at least one of each kind', () => {
-  for (const kind of ['demo-', 'whole-', 'corpus-', 'ocamlc-4.13.1-', 'ocamlopt-4.13.1-']) {
+  for (const kind of ['demo-', 'whole-', 'corpus-', 'ocamlc-4.13.1-', 'ocamlopt-4.13.1-', 'make-', 'dash-', 'bash-']) {
     assert.ok(FIXTURES.some((f) => f.file.startsWith(kind)), kind);
   }
   assert.ok(FIXTURES.length >= 30);
@@ -42,12 +42,15 @@ test('fixture set: two different errors never share a cluster, and the same erro
   const expectedOf = (id: string) => FIXTURES[Number(id.slice(1, id.indexOf('.')))].cluster;
   for (const c of clusters) assert.equal(new Set(c.packages.map(expectedOf)).size, 1, `${c.signature}: ${c.packages.map((p) => FIXTURES[Number(p.slice(1, p.indexOf('.')))].file).join(', ')}`);
   assert.equal(clusters.length, new Set(FIXTURES.map((f) => f.cluster)).size);
-  // The only shared clusters: unix.cmxa missing (OCaml 5.3 quotes the path, 4.13 does not) and one
-  // missing C symbol from ocamlc -custom and ocamlopt.
+  // The only shared clusters, each one error in two shapes: unix.cmxa missing (OCaml 5.3 quotes the
+  // path, 4.13 does not), one missing C symbol from ocamlc -custom and ocamlopt, one unbound module
+  // with and without make around it, one missing command as dash and bash say it.
   const shared = clusters.filter((c) => c.packages.length > 1).map((c) => [c.signature, c.packages.length]);
   assert.deepEqual(shared.sort(), [
     ['<loc>: undefined reference to `caml_ecocheck_nonexistent\'', 2],
     ['Error: Cannot find file %{lib}%/ocaml/unix.cmxa', 4],
+    ['Error: Unbound module Missing', 2],
+    ['command not found: ecocheck-no-such-tool', 2],
   ]);
 });
 

@@ -103,8 +103,9 @@ const STRONG: RegExp[] = [
   // A missing tool.
   /command not found\s*$/,
   /^(?:\/bin\/)?(?:ba|da)?sh: (?:\d+: |line \d+: )?[^:]+: not found\s*$/,
-  // configure scripts.
+  // configure scripts, and tools saying `NAME: error: …` (autoreconf, collect2 after the linker's own line).
   /^\s*configure: error: /,
+  /^[\w.+-]+: error: /,
   // pkg-config asked for a library the system lacks.
   /^\s*Package .* was not found in the pkg-config search path/,
   // patch: the first hunk that did not apply, a malformed patch, a missing file.

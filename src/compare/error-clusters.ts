@@ -32,6 +32,8 @@ export function normaliseError(s: string): string {
   t = t.replace(/^Error \(warning (\d+) \[[^\]]*\]\)/, 'Error (warning $1)');
   // A linker's missing symbol: the object file and section it was referenced from are the package's.
   t = t.replace(/^.*?\bundefined reference to ([`'][^`']+')/, '<loc>: undefined reference to $1');
+  // A missing command, as dash (`sh: 1: X: not found`) and bash (`bash: line 1: X: command not found`) say it.
+  t = t.replace(/^(?:\/bin\/)?(?:ba|da)?sh: (?:\d+: |line \d+: )?([^:\s]+): (?:command )?not found$/, 'command not found: $1');
   // Weak type variables are numbered per compilation.
   t = t.replace(/'_weak\d+/g, "'_weak<n>");
   // Temp dirs (the whole path: everything below a temp dir is per-build).
