@@ -80,7 +80,9 @@ function logLines(text: string): string[] {
       continue;
     }
     if (quoted && /^#=+/.test(line)) quoted = false;
-    out.push(quoted && line.startsWith('#') ? line.replace(/^# ?/, '') : line);
+    const unquoted = quoted && line.startsWith('#') ? line.replace(/^# ?/, '') : line;
+    // dune quotes an action's output (dune-configurator's C probes) as ` | LINE`.
+    out.push(unquoted.replace(/^\s*\| (?=\S)/, ''));
   }
   return out;
 }

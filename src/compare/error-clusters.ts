@@ -57,6 +57,8 @@ export function normaliseError(s: string): string {
   t = t.replace(/\bcharacters? \d+(?:-\d+)?/g, (m) => m.replace(/\d+/g, '<n>'));
   t = t.replace(/\bcolumns? \d+(?:-\d+)?/g, (m) => m.replace(/\d+/g, '<n>'));
   t = t.replace(/(\.[A-Za-z0-9]+|Makefile|<tmp>|\w):\d+(?::\d+)?(?=[:\s]|$)/g, (m, pre: string) => `${pre}${m.slice(pre.length).replace(/\d+/g, '<n>')}`);
+  // A C compiler's location in a temp dir (dune-configurator's probes): the message after it is the cause.
+  t = t.replace(/^<tmp>(?::<n>)+: /, '<loc>: ');
   // Hashes: hex runs of 7+ characters with a digit and a letter, or 16+ digits; a run of digits alone
   // is a version (menhir's `20220210`), a size or a count, not a hash.
   t = t.replace(/\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{7,}\b|\b\d{16,}\b/g, '<hash>');
