@@ -396,6 +396,10 @@ describe('compiler 1.0 stack', () => {
     assert.equal(outcome.status, 'build-failed');
     assert.equal(outcome.exitCode, 2);
     assert.match(outcome.reason, /build failed: exit code 2 at `compiler -o chain-b\.fmo chain_b\.fml`: .*Error: unbound library chain-a/);
+    // The log's tail holds the same first error as the reason, for the report's clusters.
+    const note = /^# first error: (.*)$/m.exec(outcome.logTail);
+    assert.ok(note !== null, outcome.logTail);
+    assert.ok(outcome.reason.endsWith(`: ${note[1]}`), `${outcome.reason} / ${note[1]}`);
   });
 
   test('depopts: filtered commands and arguments, and the setenv of an optional dependency', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterFailures, firstError, normaliseError } from '../src/compare/error-clusters.js';
+import { clusterFailures, firstError, normaliseError, withoutOwnName } from '../src/compare/error-clusters.js';
 import type { JobStatus, PackageRunResult } from '../src/results/taxonomy.js';
 
 function result(id: string, status: JobStatus, logTail: string, reason = ''): PackageRunResult {
@@ -21,8 +21,8 @@ test('firstError: the OCaml Error line after a File/line/characters location', (
   assert.equal(firstError(log), 'Error: Unbound module Stream');
 });
 
-test('firstError: a multi-line Error keeps its first line; an empty Error: takes the next line', () => {
-  assert.equal(firstError('Error: This expression has type int\n       but an expression was expected of type string'), 'Error: This expression has type int');
+test('firstError: a multi-line Error keeps its block on one line (two type errors stay two); an empty Error: takes the next line', () => {
+  assert.equal(firstError('Error: This expression has type int\n       but an expression was expected of type string'), 'Error: This expression has type int but an expression was expected of type string');
   assert.equal(firstError('File "a.ml", line 1:\nError:\n  The module Foo is missing'), 'Error: The module Foo is missing');
 });
 
@@ -81,7 +81,8 @@ test('normaliseError: paths, positions, hashes and temp names become placeholder
 test('normaliseError: keeps what tells causes apart', () => {
   assert.equal(normaliseError('Error: Unbound value String.lowercase'), 'Error: Unbound value String.lowercase');
   assert.notEqual(normaliseError('Error: Unbound module Stream'), normaliseError('Error: Unbound module Genlex'));
-  assert.equal(normaliseError('Error: Library "camlp-streams" not found.'), 'Error: Library "camlp-streams" not found.');
+  // The library's name stays; its quotes go (compiler versions quote names differently).
+  assert.equal(normaliseError('Error: Library "camlp-streams" not found.'), 'Error: Library camlp-streams not found.');
   // A word made of hex letters only is not a hash.
   assert.equal(normaliseError('Error: defaced accepted'), 'Error: defaced accepted');
 });
@@ -137,4 +138,23 @@ test("firstError and normaliseError on ecocheck's own build logs (runner headers
   assert.equal(firstError(onlyNotes), '# build-failed: substitution failed: foo.config.in missing (12 ms)');
   assert.equal(normaliseError(firstError(onlyNotes)!), normaliseError('# build-failed: substitution failed: foo.config.in missing (4031 ms)'));
   assert.equal(normaliseError('[exit code 2 after 3.4 s]'), '[exit code 2 after <time>]');
+});
+
+test('clusterFailures: the same failure naming each package itself makes one cluster, other names stay', () => {
+  const results = ['alpha.1.0', 'bravo.2.3', 'charlie.0.9', 'delta.1.1', 'echo.4.0', 'foxtrot.1.2', 'golf.3.3'].map((id) => {
+    const name = id.slice(0, id.indexOf('.'));
+    return result(id, 'install-failed', `$ make install    # cwd: /x\ncp ${name}.cma dest\n[ERROR] ${name}.install: no such file (for ${id})\n[exit code 2 after 1 s]`);
+  });
+  results.push(result('stream.1.0', 'build-failed', 'File "a.ml", line 1:\nError: Unbound module Stream'));
+  results.push(result('hotel.1.0', 'install-failed', '[ERROR] alpha.install: no such file'));
+  const clusters = clusterFailures(results);
+  assert.deepEqual(
+    clusters.map((c) => [c.signature, c.packages.length]),
+    [
+      ['[ERROR] <pkg>.install: no such file (for <pkg>.<version>)', 7],
+      ['Error: Unbound module Stream', 1],
+      ['[ERROR] alpha.install: no such file', 1],
+    ],
+  );
+  assert.equal(withoutOwnName('Error: Library "lwt" not found', 'lwt', '5.0'), 'Error: Library "lwt" not found', 'a short name is left alone');
 });

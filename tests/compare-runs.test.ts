@@ -167,6 +167,33 @@ test('a root outside the compared packages still groups its dependents', () => {
   assert.deepEqual(cmp.rootCauses, [{ key: 'hidden-dep.2', category: null, firstError: '', dependents: ['a', 'b'] }]);
 });
 
+test('a package failing through two broken dependencies is a dependent of both roots, counted once', () => {
+  const cmp = compareRuns(
+    side('a', [result('p.1', 'ok'), result('q.1', 'ok'), result('w.1', 'ok'), result('v.1', 'ok')]),
+    side('b', [
+      result('p.1', 'build-failed'),
+      result('q.1', 'build-failed'),
+      result('w.1', 'dependency-failed', { rootCause: 'p.1', rootCauses: ['p.1', 'q.1'] }),
+      // v fails through w only: its roots are w's (older records name just the first).
+      result('v.1', 'dependency-failed', { rootCause: 'p.1', rootCauses: ['p.1', 'q.1'] }),
+    ]),
+  );
+  assert.equal(cmp.counts.regressed, 2);
+  assert.equal(cmp.counts['dependency-regressed'], 2);
+  assert.equal(cmp.packages.length, 4);
+  const w = cmp.packages.find((e) => e.key === 'w')!;
+  assert.equal(w.rootCause, 'p');
+  assert.deepEqual(w.rootCauses, ['p', 'q']);
+  assert.equal(w.detail, 'dependencies p.1, q.1 failed');
+  assert.deepEqual(
+    cmp.rootCauses.map((rc) => [rc.key, rc.dependents]),
+    [
+      ['p', ['v', 'w']],
+      ['q', ['v', 'w']],
+    ],
+  );
+});
+
 test('matching: by id first, then by name from the highest version; keys stay unique', () => {
   const cmp = compareRuns(
     side('a', [result('lib.1.0', 'ok'), result('lib.2.0', 'ok'), result('solo.1', 'ok'), result('gone.1', 'ok')]),

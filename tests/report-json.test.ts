@@ -78,3 +78,19 @@ test('docs/report-schema.md documents every top-level and package field of both 
   for (const f of fields) assert.ok(doc.includes(`\`${f}\``), `field ${f} not documented`);
   assert.ok(doc.includes('ecocheck.comparison/1') && doc.includes('ecocheck.run/1'));
 });
+
+test('JSON: several roots of a dependency failure are written and fit the schemas', () => {
+  const r = (id: string, status: 'ok' | 'build-failed' | 'dependency-failed', extra: object = {}) => ({
+    id, name: id.split('.')[0], version: '1', status, reason: '', rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail: status === 'build-failed' ? `Error: broken ${id}` : '', cached: false, ...extra,
+  });
+  const base: RunSide = { runId: 1, label: 'a', compiler: 'a', results: [r('p.1', 'ok'), r('q.1', 'ok'), r('w.1', 'ok')] };
+  const cand: RunSide = { runId: 2, label: 'b', compiler: 'b', results: [r('p.1', 'build-failed'), r('q.1', 'build-failed'), r('w.1', 'dependency-failed', { rootCause: 'p.1', rootCauses: ['p.1', 'q.1'] })] };
+  const cmp = JSON.parse(renderComparisonJson(compareRuns(base, cand)));
+  assert.deepEqual(checkAgainstSchema(cmp, comparisonJsonSchema), []);
+  const w = cmp.packages.find((p: { key: string }) => p.key === 'w');
+  assert.deepEqual(w.rootCauses, ['p', 'q']);
+  assert.deepEqual(w.candidate.rootCauses, ['p.1', 'q.1']);
+  const run = JSON.parse(renderRunJson(summariseRun(cand)));
+  assert.deepEqual(checkAgainstSchema(run, runJsonSchema), []);
+  assert.deepEqual(run.rootCauses.map((rc: { package: string; dependents: string[] }) => [rc.package, rc.dependents]), [['p.1', ['w.1']], ['q.1', ['w.1']]]);
+});

@@ -97,6 +97,22 @@ test('with two failing roots, the dependent names the root that comes first in b
   assert.equal(r.get('w.1')!.rootCause, expected);
   assert.equal(r.get('y.1')!.rootCause, 'x.1');
   assert.equal(r.get('c.1')!.rootCause, 'b.1');
+  // Every root is recorded, the first one first, each once; one root alone reads as before.
+  const both = expected === 'b.1' ? ['b.1', 'x.1'] : ['x.1', 'b.1'];
+  assert.deepEqual(r.get('w.1')!.rootCauses, both);
+  assert.deepEqual(r.get('w.1')!.rootCauseKeys, both.map((id) => r.get(id)!.job.key));
+  assert.equal(r.get('w.1')!.reason, `dependencies ${both.join(', ')} failed`);
+  assert.deepEqual(r.get('y.1')!.rootCauses, ['x.1']);
+  assert.equal(r.get('y.1')!.reason, 'dependency x.1 failed');
+});
+
+test('roots pass down a cascade: below a package failing through two roots, both are named', async () => {
+  // v depends on w only; w fails through b and y (x's failure).
+  const withV = buildPlan(fakeTargets(['c.1', 'y.1', 'z.1', 'w.1', 'v.1'], { ...deps, 'v.1': ['w.1'] }), ctx);
+  const out = await runPlan(withV, new ScriptedBuilder({ 'a.1': 'build-failed', 'x.1': 'build-failed' }), { concurrency: 2 });
+  const r = byId(out.records);
+  assert.deepEqual(new Set(r.get('v.1')!.rootCauses), new Set(['a.1', 'x.1']));
+  assert.deepEqual(r.get('c.1')!.rootCauses, ['a.1']);
 });
 
 test('a cached result is not rebuilt; a cached failure still fails its dependents', async () => {

@@ -43,6 +43,22 @@ test('prefers the newest versions and gives a build order', () => {
   if (out2.installable) assert.ok(ids(out2.solution.packages).includes('lib.1.0'));
 });
 
+test("a package needing an older ocaml is explained by the switch's compiler, not through ocaml-system", () => {
+  // As in opam-repository: ocaml.4.14.0 can also come from ocaml-system, which needs sys-ocaml-version.
+  const load = repo(
+    ...compilers('4.14.0', '5.3.0'),
+    pkg('ocaml-system.4.14.0', { flags: ['compiler'], conflictClass: ['ocaml-core-compiler'], depends: '"sys-ocaml-version" {= "4.14.0"}' }),
+    pkg('sys-ocaml-version.4.14.0', { available: 'sys-ocaml-version = "4.14.0"' }),
+    pkg('old.1', { depends: '"ocaml" {< "5.0"}' }),
+  );
+  const out = createSolver(load, { compiler: '5.3.0' }).solve(find(load, 'old.1'));
+  assert.equal(out.installable, false);
+  if (!out.installable) {
+    assert.equal(out.reason, 'old.1 requires ocaml {< "5.0"}, but the switch has the compiler ocaml-base-compiler.5.3.0 and with it ocaml.5.3.0');
+    assert.doesNotMatch(out.reason, /ocaml-system|sys-ocaml-version/);
+  }
+});
+
 test('the compiler is an invariant: what conflicts with it is uninstallable, with a reason naming it', () => {
   const load = repo(...compilers('4.14.0', '5.3.0'), pkg('old.1', { depends: '"ocaml" {< "5.0"}' }));
   const s = createSolver(load, { compiler: '5.3.0' });

@@ -182,3 +182,52 @@ test('run lock: a second process is refused with a clear message while the first
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a dependency failure with two roots keeps both through the store; one root is stored as before', async () => {
+  const dir = tempDir();
+  try {
+    const db = openDatabase(join(dir, 'db.sqlite'));
+    const targets = fakeTargets(['w.1', 'c.1'], { 'w.1': ['a.1', 'b.1'], 'c.1': ['a.1'], 'a.1': [], 'b.1': [] });
+    const plan = buildPlan(targets, { builderVersion: 'b', platform: {} });
+    const builder: Builder = {
+      version: 'b',
+      async build(job) {
+        const failed = job.id === 'a.1' || job.id === 'b.1';
+        return { status: failed ? 'build-failed' : 'ok', reason: '', exitCode: failed ? 1 : 0, durationMs: 1, logPath: null, logTail: '', prefix: failed ? null : `/p/${job.key}` };
+      },
+    };
+    const run = createRun(db, newRun);
+    recordPlan(db, run, plan);
+    await runPlan(plan, builder, { concurrency: 1, onJobFinished: createResultRecorder(db, run) });
+    finishRun(db, run, 'finished');
+    const byId = new Map(loadRunResults(db, run).map((r) => [r.id, r]));
+    const w = byId.get('w.1')!;
+    assert.equal(w.status, 'dependency-failed');
+    assert.deepEqual(new Set(w.rootCauses), new Set(['a.1', 'b.1']));
+    assert.equal(w.rootCause, w.rootCauses![0]);
+    assert.equal(byId.get('c.1')!.rootCause, 'a.1');
+    assert.equal(byId.get('c.1')!.rootCauses, undefined, 'one root: the old column alone');
+    db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a version-1 database is migrated: run_jobs gains root_causes', () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir, 'v1.sqlite');
+    const db = openDatabase(file);
+    db.close();
+    const raw = new Database(file);
+    raw.exec('ALTER TABLE run_jobs DROP COLUMN root_causes');
+    raw.pragma('user_version = 1');
+    raw.close();
+    const again = openDatabase(file);
+    assert.equal(again.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.ok((again.prepare('PRAGMA table_info(run_jobs)').all() as { name: string }[]).some((c) => c.name === 'root_causes'));
+    again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

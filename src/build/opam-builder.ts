@@ -32,6 +32,7 @@ import { packageId } from '../opam/package-model.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import { runProcess, type ProcessResult } from './process-runner.js';
 import { classifyFailure, type CommandPhase } from './failure-evidence.js';
+import { extractFirstError, failingCommandOutput, FIRST_ERROR_NOTE } from './first-error.js';
 import { MISSING_SYSTEM_PACKAGES, missingSystemPackages, requiredSystemPackages } from './system-packages.js';
 import { BuildLog } from './build-log.js';
 import { DownloadCache } from './download-cache.js';
@@ -106,6 +107,8 @@ class JobFailure extends Error {
     readonly status: JobStatus,
     readonly reason: string,
     readonly exitCode: number | null = null,
+    /** The failed command's first error, when one was read from its output. */
+    readonly firstError: string | null = null,
   ) {
     super(reason);
   }
@@ -116,11 +119,28 @@ function oneLine(s: string, max = 400): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** The first line of output that looks like an error, else the last non-empty one. */
-export function firstErrorLine(output: string): string | null {
-  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const err = lines.find((l) => /\b(error|fatal|failed|cannot|not found)\b/i.test(l));
-  return err ?? lines[lines.length - 1] ?? null;
+/**
+ * The first error of a failed command: from its whole output in the job's log (from the command's
+ * `$ ` start marker, see first-error.ts), else from the runner's tail of its output.
+ */
+export function firstErrorLine(output: string, logPath?: string): string | null {
+  if (logPath !== undefined) {
+    const log = readLogEnd(logPath);
+    const fromLog = log === null ? null : extractFirstError(failingCommandOutput(log));
+    if (fromLog !== null) return fromLog;
+  }
+  return extractFirstError(output);
+}
+
+/** The end of a job's log, at most 8 MiB (a failing command's output is read from its start marker). */
+function readLogEnd(logPath: string): string | null {
+  try {
+    const text = readFileSync(logPath);
+    const max = 8 * 1024 * 1024;
+    return (text.length > max ? text.subarray(text.length - max) : text).toString('utf8');
+  } catch {
+    return null;
+  }
 }
 
 function commandText(argv: string[]): string {
@@ -128,13 +148,16 @@ function commandText(argv: string[]): string {
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
-/** Turns a failed command's result into the job's failure (status via the failure classifier). */
-function commandFailure(result: ProcessResult, phase: CommandPhase, argv: string[]): JobFailure {
+/**
+ * Turns a failed command's result into the job's failure (status via the failure classifier); its
+ * first error is read from the command's output in the log at `logPath`.
+ */
+function commandFailure(result: ProcessResult, phase: CommandPhase, argv: string[], logPath?: string): JobFailure {
   const c = classifyFailure(result, phase);
   const status = c.status === 'ok' ? (phase === 'fetch' ? 'fetch-failed' : phase === 'build' ? 'build-failed' : 'install-failed') : c.status;
-  const errorLine = status === 'build-failed' || status === 'install-failed' || status === 'fetch-failed' ? firstErrorLine(result.outputTail) : null;
+  const errorLine = status === 'build-failed' || status === 'install-failed' || status === 'fetch-failed' ? firstErrorLine(result.outputTail, logPath) : null;
   const reason = `${c.reason || `${phase} failed`} at \`${commandText(argv)}\`${errorLine ? `: ${errorLine}` : ''}`;
-  return new JobFailure(status, oneLine(reason), result.exitCode);
+  return new JobFailure(status, oneLine(reason), result.exitCode, errorLine);
 }
 
 function logFileName(job: Job): string {
@@ -412,7 +435,7 @@ async function buildJob(
       for (const argv of expandCommands(commands, lookup)) {
         const result = await run(argv, buildDir, phase);
         const c = classifyFailure(result, phase);
-        if (c.status !== 'ok') throw commandFailure(result, phase, argv);
+        if (c.status !== 'ok') throw commandFailure(result, phase, argv, logPath);
       }
     }
 
@@ -452,6 +475,8 @@ async function buildJob(
   } catch (e) {
     discardLayer(options.storeDir, job.key);
     if (e instanceof JobFailure) {
+      // In the log's tail, where reports read the first error: the same as the reason's.
+      if (e.firstError !== null) log.line(`# ${FIRST_ERROR_NOTE} ${e.firstError}`);
       const exitCode = e.exitCode ?? (e.status === 'internal-error' ? null : lastExit);
       if (missingSystem.length > 0 && (e.status === 'build-failed' || e.status === 'install-failed')) {
         // In the log's tail, where reports read the first error.

@@ -175,9 +175,24 @@ export function compareRuns(baseline: RunSide, candidate: RunSide): Comparison {
         // dependency-failed (the only status left once spurious and not-installable are out)
         entry.category = 'dependency-regressed';
         const root = resolveRoot(c!, candById);
-        const rootPair = root.id !== null ? pairByCandidateId.get(root.id) : undefined;
-        entry.rootCause = rootPair !== undefined ? keyOf(rootPair) : (root.id ?? '(unknown root cause)');
+        const rootKey = (id: string | null) => {
+          const rootPair = id !== null ? pairByCandidateId.get(id) : undefined;
+          return rootPair !== undefined ? keyOf(rootPair) : (id ?? '(unknown root cause)');
+        };
+        entry.rootCause = rootKey(root.id);
         entry.detail = `dependency ${root.id ?? '(unknown)'} failed`;
+        // Every root the record names, each resolved the same way, the first one first.
+        if (c!.rootCauses !== undefined && c!.rootCauses.length > 1) {
+          const all = new Map<string, string | null>();
+          for (const id of c!.rootCauses) {
+            const other = resolveRoot({ ...c!, rootCause: id, rootCauses: undefined }, candById).id;
+            all.set(rootKey(other), other);
+          }
+          if (all.size > 1) {
+            entry.rootCauses = [...all.keys()];
+            entry.detail = `dependencies ${[...all.values()].map((id) => id ?? '(unknown)').join(', ')} failed`;
+          }
+        }
       }
     } else if (c!.status === 'ok') {
       entry.category = 'fixed';
@@ -212,7 +227,7 @@ export function compareRuns(baseline: RunSide, candidate: RunSide): Comparison {
     return rc;
   };
   for (const e of packages) if (e.category === 'regressed') rootEntry(e.key);
-  for (const e of packages) if (e.category === 'dependency-regressed') rootEntry(e.rootCause!).dependents.push(e.key);
+  for (const e of packages) if (e.category === 'dependency-regressed') for (const k of e.rootCauses ?? [e.rootCause!]) rootEntry(k).dependents.push(e.key);
   const rootCauses = [...roots.values()]
     .map((rc) => ({ ...rc, dependents: rc.dependents.sort() }))
     .sort((a, b) => b.dependents.length - a.dependents.length || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -16,6 +16,8 @@ export interface PackageComparison {
   category: ComparisonCategory;
   /** For `dependency-regressed`: the key of the root cause (the package that regressed first), else null. */
   rootCause: string | null;
+  /** For `dependency-regressed`: every root's key when there are several (the first is `rootCause`). */
+  rootCauses?: string[];
   /** One line for reports: the first error, or why the package is in its category. */
   detail: string;
   /** A remark on an unusual case (e.g. newly installable but failing), else null. */

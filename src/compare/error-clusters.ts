@@ -3,115 +3,15 @@
  * packages reads the same ("Unbound module Stream" once, with its forty packages).
  */
 import { OWN_FAILURE_STATUSES, type PackageRunResult } from '../results/taxonomy.js';
-import { MISSING_SYSTEM_PACKAGES } from '../build/system-packages.js';
-
-/** Errors that name the cause itself; the first one in the log wins. */
-const STRONG_ERROR_PATTERNS: RegExp[] = [
-  // OCaml compiler / dune / ocamlfind-ppx errors, including warnings turned into errors.
-  /^\s*Error(?: \(warning [^)]*\))?:/,
-  // An uncaught exception in a build-time program (a ppx, a generator, the compiler itself).
-  /^\s*Fatal error:/,
-  /^\s*ocamlfind: .*(?:not found|[Ee]rror)/,
-  // C compilers: `file.c:12:5: error: ...` and `fatal error:`.
-  /:\d+(?::\d+)?: (?:fatal )?error: /,
-  /^\s*(?:gcc|cc|clang): (?:fatal )?error: /,
-  // Linkers.
-  /(?:^|\/|\s)ld(?:\.\w+)?: /,
-  /undefined reference to /,
-  /^\s*Undefined symbols for architecture/,
-  // A missing tool.
-  /command not found\s*$/,
-  /^(?:\/bin\/)?(?:ba|da)?sh: (?:\d+: |line \d+: )?[^:]+: not found\s*$/,
-  // configure scripts.
-  /^\s*configure: error: /,
-];
-
-/** Generic failure lines that only say that something failed; used when nothing better is found. */
-const WEAK_ERROR_PATTERNS: RegExp[] = [
-  // make: `make[2]: *** [Makefile:12: all] Error 2`
-  /^\s*g?make(?:\[\d+\])?: \*\*\* /,
-  // opam's own messages.
-  /^\s*\[ERROR\] /,
-  /^\s*opam: /,
-];
-
-/** Lines that are decoration, never an error by themselves. */
-/** Linker context lines (`ld: foo.a(x.o): in function `f':`): the error follows on the next line. */
-function isContext(line: string): boolean {
-  return /: in function [`'‘]/.test(line) || /: (?:In function|At top level)/.test(line);
-}
+import { firstErrorOfLog } from '../build/first-error.js';
 
 /**
- * ecocheck's own log lines (the builder's `# ...` notes and final `# build-failed: ... (12 ms)` line, the
- * process runner's `$ command` headers and `[exit code 2 after 1.2 s]` trailers): used only when the log
- * has nothing else to show.
- */
-function isEcocheckAnnotation(line: string): boolean {
-  return /^\s*(?:##? |\$ )/.test(line) || /^\s*\[[^\]]* after [^\]]*\]\s*$/.test(line) || /^\s*\[not started[^\]]*\]\s*$/.test(line);
-}
-
-function isDecoration(line: string): boolean {
-  return /^\s*(?:#=+|<><>|\+-|#\s*$|\|\s*$|###)/.test(line) || /^\s*#\s+(?:context|path|command|exit-code|env-file|output-file)\s/.test(line);
-}
-
-/** Lines of the log, with opam's `# ` prefix removed from the build output it quotes. */
-function logLines(logTail: string): string[] {
-  const raw = logTail.replace(/\r\n?/g, '\n').split('\n');
-  const out: string[] = [];
-  let quotedOutput = false;
-  for (const line of raw) {
-    if (/^\s*### output ###/.test(line)) {
-      quotedOutput = true;
-      continue;
-    }
-    if (quotedOutput && /^#=+/.test(line)) quotedOutput = false;
-    out.push(quotedOutput && line.startsWith('#') ? line.replace(/^# ?/, '') : line);
-  }
-  return out;
-}
-
-/**
- * The first error of a build log: the system packages the build lacked (the builder's note), else the
- * first line naming a cause (OCaml `Error:`, a C compiler or linker
- * error, a missing command, an uncaught exception, configure's error); failing that, the first make or
- * opam failure line; failing that, the last non-empty line. Null for an empty log.
- * An `Error:` with nothing after it is joined with the next line.
+ * The first error of a build log (or of its tail): the builder's `# first error:` note when the log
+ * has one, else what the build layer's extractor finds in the failing command's output (see
+ * build/first-error.ts: the job's reason line and the report read the same error). Null for an empty log.
  */
 export function firstError(logTail: string): string | null {
-  const found = findFirstError(logLines(logTail));
-  return found === null || found.length <= MAX_ERROR_LENGTH ? found : `${found.slice(0, MAX_ERROR_LENGTH - 1)}…`;
-}
-
-/** Longest first error kept: enough for any real message, short enough to normalise and show. */
-const MAX_ERROR_LENGTH = 400;
-
-function findFirstError(lines: string[]): string | null {
-  // Missing system packages come first: their own bin, whatever error they then caused.
-  const depexts = lines.find((l) => l.startsWith(`# ${MISSING_SYSTEM_PACKAGES}`));
-  if (depexts !== undefined) return depexts.slice(2).trim();
-  const found = (patterns: RegExp[]): string | null => {
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
-      if (isContext(line) || !patterns.some((p) => p.test(line))) continue;
-      let text = line.trim();
-      if (/:$/.test(text) && i + 1 < lines.length && lines[i + 1].trim() !== '') text = `${text} ${lines[i + 1].trim()}`;
-      return text;
-    }
-    return null;
-  };
-  const strong = found(STRONG_ERROR_PATTERNS);
-  if (strong !== null) return strong;
-  const weak = found(WEAK_ERROR_PATTERNS);
-  if (weak !== null) return weak;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i].trim();
-    if (line !== '' && !isDecoration(line) && !isEcocheckAnnotation(line)) return line;
-  }
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i].trim();
-    if (line !== '' && !isDecoration(line)) return line;
-  }
-  return null;
+  return firstErrorOfLog(logTail);
 }
 
 const TEMP_NAME_PREFIX = /^(?:caml|tmp|temp|ocaml|build_|dune_|opam-)/i;
@@ -124,6 +24,18 @@ const TEMP_NAME_PREFIX = /^(?:caml|tmp|temp|ocaml|build_|dune_|opam-)/i;
  */
 export function normaliseError(s: string): string {
   let t = s.trim().replace(/\s+/g, ' ');
+  // How compiler versions quote names: OCaml 5 `Unbound module "Stream"`, OCaml 4 `Unbound module Stream`
+  // or `` The value `compare' ``, gcc `‘caml_young_start’`: the name is what counts.
+  t = t.replace(/[‘’]/g, "'");
+  t = t.replace(/"([^"\s\/]+)"/g, '$1').replace(/\b(Cannot find file )"([^"\s]+)"/g, '$1$2').replace(/(?<!reference to )`([A-Za-z_][\w.']*)'/g, '$1');
+  // Warnings as errors: the number says which; the name after it is only printed by OCaml 4.12+.
+  t = t.replace(/^Error \(warning (\d+) \[[^\]]*\]\)/, 'Error (warning $1)');
+  // A linker's missing symbol: the object file and section it was referenced from are the package's.
+  t = t.replace(/^.*?\bundefined reference to ([`'][^`']+')/, '<loc>: undefined reference to $1');
+  // A missing command, as dash (`sh: 1: X: not found`) and bash (`bash: line 1: X: command not found`) say it.
+  t = t.replace(/^(?:\/bin\/)?(?:ba|da)?sh: (?:\d+: |line \d+: )?([^:\s]+): (?:command )?not found$/, 'command not found: $1');
+  // Weak type variables are numbered per compilation.
+  t = t.replace(/'_weak\d+/g, "'_weak<n>");
   // Temp dirs (the whole path: everything below a temp dir is per-build).
   t = t.replace(/(?:\/private)?\/(?:tmp|var\/tmp|var\/folders)(?:\/[^\s'"`:,;()\[\]]*)?/g, '<tmp>');
   // Build stores (Nix, Guix) keep the file part after the hashed directory.
@@ -145,8 +57,11 @@ export function normaliseError(s: string): string {
   t = t.replace(/\bcharacters? \d+(?:-\d+)?/g, (m) => m.replace(/\d+/g, '<n>'));
   t = t.replace(/\bcolumns? \d+(?:-\d+)?/g, (m) => m.replace(/\d+/g, '<n>'));
   t = t.replace(/(\.[A-Za-z0-9]+|Makefile|<tmp>|\w):\d+(?::\d+)?(?=[:\s]|$)/g, (m, pre: string) => `${pre}${m.slice(pre.length).replace(/\d+/g, '<n>')}`);
-  // Hashes: hex runs of 7+ characters with at least one digit.
-  t = t.replace(/\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,}\b/g, '<hash>');
+  // A C compiler's location in a temp dir (dune-configurator's probes): the message after it is the cause.
+  t = t.replace(/^<tmp>(?::<n>)+: /, '<loc>: ');
+  // Hashes: hex runs of 7+ characters with a digit and a letter, or 16+ digits; a run of digits alone
+  // is a version (menhir's `20220210`), a size or a count, not a hash.
+  t = t.replace(/\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{7,}\b|\b\d{16,}\b/g, '<hash>');
   // Numbers inside temp names (`camlstartup3a1b2c.s`, `build_4f3a2c_dune`).
   t = t.replace(/\b[A-Za-z_][\w-]*\d[\w-]*/g, (word) => {
     if (!TEMP_NAME_PREFIX.test(word)) return word;
@@ -172,14 +87,31 @@ export function resultFirstError(r: Pick<PackageRunResult, 'logTail' | 'reason' 
 }
 
 /**
+ * A package printing its own name (`[ERROR] foo.1.0 failed`, `foo.install: no such file`) says the same
+ * as another printing its own: the name and version become `<pkg>` and `<version>`. The name alone only
+ * when it is long enough not to be a common word, compared case-sensitively (package `stream` leaves
+ * `Unbound module Stream` alone).
+ */
+export function withoutOwnName(signature: string, name: string, version: string): string {
+  if (name === '') return signature;
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const edge = (s: string) => `(?<![\\w.-])${s}(?![\\w-])`;
+  let t = signature;
+  if (version !== '') t = t.replace(new RegExp(edge(`${esc(name)}[.-]${esc(version)}`), 'g'), '<pkg>.<version>');
+  if (name.length >= 4) t = t.replace(new RegExp(edge(esc(name)), 'g'), '<pkg>');
+  return t;
+}
+
+/**
  * Groups failing entries by normalised first error; largest cluster first, then by signature.
  * `key` names each entry in the clusters' package lists.
  */
 export function clusterEntries<T>(entries: T[], key: (e: T) => string, result: (e: T) => PackageRunResult): ErrorCluster[] {
   const bySignature = new Map<string, { example: string; exampleKey: string; packages: string[] }>();
   for (const e of entries) {
-    const first = resultFirstError(result(e));
-    const signature = normaliseError(first);
+    const r = result(e);
+    const first = resultFirstError(r);
+    const signature = withoutOwnName(normaliseError(first), r.name, r.version);
     const k = key(e);
     const cluster = bySignature.get(signature);
     if (cluster === undefined) bySignature.set(signature, { example: first, exampleKey: k, packages: [k] });

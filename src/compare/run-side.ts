@@ -53,6 +53,7 @@ export function parsePackageRunResult(value: unknown, source: string, where: str
     status,
     reason: typeof o.reason === 'string' ? o.reason : '',
     rootCause: nullableString(o, 'rootCause', source, where),
+    ...(Array.isArray(o.rootCauses) && o.rootCauses.every((x) => typeof x === 'string') ? { rootCauses: o.rootCauses as string[] } : {}),
     jobKey: nullableString(o, 'jobKey', source, where),
     durationMs: nullableNumber(o, 'durationMs', source, where),
     exitCode: nullableNumber(o, 'exitCode', source, where),

@@ -34,23 +34,31 @@ export function summariseRun(run: RunSide): RunSummary {
   const roots = new Map<string, RunRootCause>();
   for (const r of results) {
     if (r.status !== 'dependency-failed') continue;
-    // Follow the records down to the first result that is not itself a dependency failure.
-    let id = r.rootCause ?? '(unknown root cause)';
-    const seen = new Set([r.id]);
-    for (let next = byId.get(id); next !== undefined && next.status === 'dependency-failed' && next.rootCause !== null && !seen.has(next.rootCause); next = byId.get(id)) {
-      seen.add(id);
-      id = next.rootCause;
+    // Every root the record names (a package below two broken dependencies is a dependent of both);
+    // each followed down to the first result that is not itself a dependency failure.
+    const named = r.rootCauses ?? [r.rootCause ?? '(unknown root cause)'];
+    const resolved = new Set<string>();
+    for (const start of named) {
+      let id = start;
+      const seen = new Set([r.id]);
+      for (let next = byId.get(id); next !== undefined && next.status === 'dependency-failed' && next.rootCause !== null && !seen.has(next.rootCause); next = byId.get(id)) {
+        seen.add(id);
+        id = next.rootCause;
+      }
+      resolved.add(id);
     }
-    let rc = roots.get(id);
-    if (rc === undefined) {
-      const root = byId.get(id);
-      let firstError = '';
-      if (root !== undefined && isSpurious(root.status)) firstError = root.reason !== '' ? `${root.status}: ${root.reason}` : root.status;
-      else if (root !== undefined && root.status !== 'ok') firstError = resultFirstError(root);
-      rc = { id, status: root?.status ?? null, firstError, dependents: [] };
-      roots.set(id, rc);
+    for (const id of resolved) {
+      let rc = roots.get(id);
+      if (rc === undefined) {
+        const root = byId.get(id);
+        let firstError = '';
+        if (root !== undefined && isSpurious(root.status)) firstError = root.reason !== '' ? `${root.status}: ${root.reason}` : root.status;
+        else if (root !== undefined && root.status !== 'ok') firstError = resultFirstError(root);
+        rc = { id, status: root?.status ?? null, firstError, dependents: [] };
+        roots.set(id, rc);
+      }
+      rc.dependents.push(r.id);
     }
-    rc.dependents.push(r.id);
   }
   const rootCauses = [...roots.values()]
     .map((rc) => ({ ...rc, dependents: rc.dependents.sort() }))

@@ -67,6 +67,11 @@ export interface PackageRunResult {
   /** One line: why it failed or is not installable; empty for ok. */
   reason: string;
   rootCause: string | null;
+  /**
+   * Every root of a `dependency-failed` (`NAME.VERSION`, plan order; `rootCause` is the first): a package
+   * below two broken dependencies names both. Absent in records written before it was kept.
+   */
+  rootCauses?: string[];
   /** The job's content key, null when not installable (no job). */
   jobKey: string | null;
   durationMs: number | null;

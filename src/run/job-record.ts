@@ -20,5 +20,8 @@ export interface JobRecord extends CachedResult {
   rootCauseKey: string | null;
   /** `NAME.VERSION` of that root. */
   rootCause: string | null;
+  /** For `dependency-failed`: every root (keys, and `NAME.VERSION`s), plan order; the first is `rootCauseKey`. */
+  rootCauseKeys?: string[];
+  rootCauses?: string[];
   cached: boolean;
 }

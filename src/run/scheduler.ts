@@ -67,12 +67,12 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
         stop.abort();
       }
     }
-    const root = record.status === 'ok' ? null : record.status === 'dependency-failed' ? record.rootCauseKey! : record.job.key;
+    const own = record.status === 'ok' ? [] : record.status === 'dependency-failed' ? (record.rootCauseKeys ?? [record.rootCauseKey!]) : [record.job.key];
     for (const d of graph.dependents.get(record.job.key)!) {
-      if (root !== null) {
+      if (own.length > 0) {
         const roots = failedRoots.get(d);
-        if (roots) roots.push(root);
-        else failedRoots.set(d, [root]);
+        if (roots) roots.push(...own);
+        else failedRoots.set(d, [...own]);
       }
       const left = waitingOn.get(d)! - 1;
       waitingOn.set(d, left);
@@ -86,14 +86,17 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
       const job = worklist.pop()!;
       const roots = failedRoots.get(job.key);
       if (roots !== undefined) {
-        let root = roots[0];
-        for (const r of roots) if (order.get(r)! < order.get(root)!) root = r;
+        // Every root, once, in plan order: the first is the one a single-root reader sees.
+        const all = [...new Set(roots)].sort((a, b) => order.get(a)! - order.get(b)!);
+        const ids = all.map((k) => plan.jobs.get(k)!.id);
         finish({
           job,
           status: 'dependency-failed',
-          reason: `dependency ${plan.jobs.get(root)!.id} failed`,
-          rootCauseKey: root,
-          rootCause: plan.jobs.get(root)!.id,
+          reason: ids.length === 1 ? `dependency ${ids[0]} failed` : `dependencies ${ids.join(', ')} failed`,
+          rootCauseKey: all[0],
+          rootCause: ids[0],
+          rootCauseKeys: all,
+          rootCauses: ids,
           exitCode: null,
           durationMs: null,
           logPath: null,

@@ -79,6 +79,11 @@ export class Explainer {
         }
       }
       if (all) {
+        const fixed = this.fixedByCompiler(d);
+        if (fixed !== null) {
+          path.delete(i);
+          return `${id} requires ${clauseText(d)}, but ${fixed}`;
+        }
         const best = d.candidates[0];
         const more = d.candidates.length > 1 ? ` (no version of it is installable; the newest: ${this.reason(best, depth + 1, undefined, path)})` : `: ${this.reason(best, depth + 1, undefined, path)}`;
         path.delete(i);
@@ -114,6 +119,35 @@ export class Explainer {
       .filter((n) => this.u.byName.has(n))
       .map((n) => `${n} has ${(this.u.byName.get(n) ?? []).map((k) => this.u.packages[k].version).join(', ')}`);
     return `no version matches (${versions.join('; ')})`;
+  }
+
+  /**
+   * When a requirement names a package the compiler fixes (`ocaml {< "5.0"}` in a 5.3.0 switch), that
+   * fixed version is the reason, not the chain through the other compilers' packages (ocaml-system,
+   * sys-ocaml-version) that cannot be installed either.
+   */
+  private fixedByCompiler(d: DependencyClause): string | null {
+    if (this.invariantText === null) return null;
+    const forced = this.u.forcedPackages();
+    for (const f of forced) {
+      const q = this.u.packages[f];
+      if (!d.atoms.some((a) => a.name === q.name) || d.candidates.includes(f)) continue;
+      if (this.u.isInvariantCandidate(f)) return `the switch has the compiler ${packageId(q)}`;
+      const compilers = forced.filter((c) => this.u.isInvariantCandidate(c)).map((c) => packageId(this.u.packages[c]));
+      return `the switch has ${packageId(q)} (the compiler ${compilers.join(', ') || this.invariantText})`;
+    }
+    // `ocaml` is not forced by the compiler package but its installable version is the one depending
+    // on the compiler.
+    const compilers = forced.filter((c) => this.u.isInvariantCandidate(c));
+    for (const name of new Set(d.atoms.map((a) => a.name))) {
+      for (const q of this.u.byName.get(name) ?? []) {
+        if (d.candidates.includes(q) || !this.installable(q)) continue;
+        if (this.u.deps[q].some((c) => c.candidates.some((x) => compilers.includes(x)))) {
+          return `the switch has the compiler ${compilers.map((c) => packageId(this.u.packages[c])).join(', ')} and with it ${packageId(this.u.packages[q])}`;
+        }
+      }
+    }
+    return null;
   }
 
   /** The compiler package this package cannot be installed with, if it is a direct clash. */

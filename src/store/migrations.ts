@@ -87,6 +87,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'every root of a dependency failure (space-separated NAME.VERSIONs; NULL: root_cause alone)',
+    sql: `
+      ALTER TABLE run_jobs ADD COLUMN root_causes TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -34,8 +34,8 @@ function splitId(id: string): { name: string; version: string } {
 /** A result sink for the scheduler: writes each job's record, and caches it when its status is cacheable. */
 export function createResultRecorder(db: Db, runId: number): (record: JobRecord) => void {
   const insertRunJob = db.prepare(
-    `INSERT OR REPLACE INTO run_jobs (run_id, job_key, status, reason, root_cause_key, root_cause, duration_ms, exit_code, log_path, log_tail, cached, finished_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO run_jobs (run_id, job_key, status, reason, root_cause_key, root_cause, root_causes, duration_ms, exit_code, log_path, log_tail, cached, finished_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertResult = db.prepare(
     `INSERT OR IGNORE INTO results (job_key, status, reason, duration_ms, exit_code, log_path, log_tail, prefix, run_id, finished_at)
@@ -44,7 +44,8 @@ export function createResultRecorder(db: Db, runId: number): (record: JobRecord)
   const write = db.transaction((r: JobRecord) => {
     const now = new Date().toISOString();
     const duration = r.durationMs === null ? null : Math.round(r.durationMs);
-    insertRunJob.run(runId, r.job.key, r.status, r.reason, r.rootCauseKey, r.rootCause, duration, r.exitCode, r.logPath, r.cached ? null : r.logTail, r.cached ? 1 : 0, now);
+    const allRoots = r.rootCauses !== undefined && r.rootCauses.length > 1 ? r.rootCauses.join(' ') : null;
+    insertRunJob.run(runId, r.job.key, r.status, r.reason, r.rootCauseKey, r.rootCause, allRoots, duration, r.exitCode, r.logPath, r.cached ? null : r.logTail, r.cached ? 1 : 0, now);
     if (!r.cached && isCacheable(r.status))
       insertResult.run(r.job.key, r.status, r.reason, duration, r.exitCode, r.logPath, r.logTail, r.prefix, runId, now);
   });
@@ -77,6 +78,7 @@ interface TargetRow {
   status: string | null;
   reason: string | null;
   root_cause: string | null;
+  root_causes: string | null;
   duration_ms: number | null;
   exit_code: number | null;
   log_path: string | null;
@@ -92,7 +94,7 @@ export function loadRunResults(db: Db, runId: number): PackageRunResult[] {
   const rows = db
     .prepare(
       `SELECT t.package_id, t.name, t.version, t.job_key, t.reason AS target_reason,
-              rj.status, rj.reason, rj.root_cause, rj.duration_ms, rj.exit_code, rj.log_path,
+              rj.status, rj.reason, rj.root_cause, rj.root_causes, rj.duration_ms, rj.exit_code, rj.log_path,
               COALESCE(rj.log_tail, r.log_tail) AS log_tail, rj.cached
        FROM run_targets t
        LEFT JOIN run_jobs rj ON rj.run_id = t.run_id AND rj.job_key = t.job_key
@@ -114,6 +116,7 @@ export function loadRunResults(db: Db, runId: number): PackageRunResult[] {
       status: r.status as JobStatus,
       reason: r.reason ?? '',
       rootCause: r.root_cause,
+      ...(r.root_causes !== null ? { rootCauses: r.root_causes.split(' ') } : {}),
       jobKey: r.job_key,
       durationMs: r.duration_ms,
       exitCode: r.exit_code,

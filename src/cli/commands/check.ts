@@ -211,7 +211,7 @@ async function retryRegressions(
   // A failure taken from the cache was already confirmed when it was first built: only fresh ones are retried.
   const regressed = comparison.packages.filter((p) => p.category === 'regressed' && p.candidate !== null && !p.candidate.cached);
   const roots = new Set(regressed.map((p) => p.key));
-  const dependents = comparison.packages.filter((p) => p.category === 'dependency-regressed' && p.candidate !== null && roots.has(p.rootCause ?? ''));
+  const dependents = comparison.packages.filter((p) => p.category === 'dependency-regressed' && p.candidate !== null && (p.rootCauses ?? [p.rootCause ?? '']).some((k) => roots.has(k)));
   const ids = [...regressed, ...dependents].map((p) => p.candidate!.id);
   if (ids.length === 0) return null;
   process.stderr.write(`retry ${attempt}: building the ${regressed.length} regression(s) again to tell flaky from real\n`);
