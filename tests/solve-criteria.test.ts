@@ -11,7 +11,7 @@ import { packageId, type OpamPackage } from '../src/opam/package-model.js';
 import { versionSatisfies } from '../src/solve/universe.js';
 import { filterDependencyFormula } from '../src/opam/filter.js';
 import { evalFormula } from '../src/opam/formula.js';
-import { compilers, pkg, repo } from './support/solve-packages.js';
+import { compilers, pkg, repo, randomPackages } from './support/solve-packages.js';
 import { seededRandom as rng } from './support/prng.js';
 
 function find(load: { packages: Map<string, OpamPackage[]> }, id: string): OpamPackage {
@@ -82,24 +82,7 @@ test('criteria values equal the brute-force optimum on random repositories', () 
   const names = ['a', 'b', 'c', 'd', 'e', 'f'];
   let checked = 0;
   for (let round = 0; round < 60; round++) {
-    const all: OpamPackage[] = [];
-    for (const n of names) {
-      const nv = 1 + Math.floor(rand() * 4);
-      for (let v = 1; v <= nv; v++) {
-        const deps: string[] = [];
-        const conf: string[] = [];
-        for (const m of names) {
-          if (m === n) continue;
-          const r = rand();
-          const op = rand() < 0.5 ? '>=' : '<';
-          const ver = 1 + Math.floor(rand() * 4);
-          if (r < 0.22) deps.push(`"${m}" {${op} "${ver}"}`);
-          else if (r < 0.32) deps.push(`("${m}" {${op} "${ver}"} | "${names[Math.floor(rand() * names.length)]}")`);
-          else if (r < 0.38) conf.push(`"${m}" {${op} "${ver}"}`);
-        }
-        all.push(pkg(`${n}.${v}`, { depends: deps.join(' '), conflicts: conf.join(' '), flags: rand() < 0.12 ? ['avoid-version'] : [] }));
-      }
-    }
+    const all = randomPackages(rand, { names, maxVersions: 4, depend: 0.22, alternative: 0.32, conflict: 0.38, avoidVersion: 0.12 });
     const load = repo(...all);
     const lag = lags(load);
     const s = createSolver(load, { compiler: '', adminCheck: true });

@@ -7,7 +7,7 @@ import { compareVersions } from '../src/opam/version.js';
 import { versionSatisfies } from '../src/solve/universe.js';
 import { filterDependencyFormula } from '../src/opam/filter.js';
 import { evalFormula } from '../src/opam/formula.js';
-import { compilers, pkg, repo } from './support/solve-packages.js';
+import { compilers, pkg, repo, randomPackages } from './support/solve-packages.js';
 import { seededRandom as rng } from './support/prng.js';
 
 function ids(ps: readonly OpamPackage[]): string[] {
@@ -260,24 +260,7 @@ test('installability agrees with brute force on random repositories, and solutio
   const rand = rng(2024);
   const names = ['a', 'b', 'c', 'd', 'e'];
   for (let round = 0; round < 60; round++) {
-    const all: OpamPackage[] = [];
-    for (const n of names) {
-      const nv = 1 + Math.floor(rand() * 3);
-      for (let v = 1; v <= nv; v++) {
-        const deps: string[] = [];
-        const conf: string[] = [];
-        for (const m of names) {
-          if (m === n) continue;
-          const r = rand();
-          const op = rand() < 0.5 ? '>=' : '<';
-          const ver = 1 + Math.floor(rand() * 3);
-          if (r < 0.2) deps.push(`"${m}" {${op} "${ver}"}`);
-          else if (r < 0.28) deps.push(`("${m}" {${op} "${ver}"} | "${names[Math.floor(rand() * names.length)]}")`);
-          else if (r < 0.36) conf.push(`"${m}" {${op} "${ver}"}`);
-        }
-        all.push(pkg(`${n}.${v}`, { depends: deps.join(' '), conflicts: conf.join(' ') }));
-      }
-    }
+    const all = randomPackages(rand, { names, maxVersions: 3, depend: 0.2, alternative: 0.28, conflict: 0.36 });
     const load = repo(...all);
     const s = createSolver(load, { compiler: '', adminCheck: true });
     // Brute force: every choice of at most one version per name.

@@ -54,3 +54,40 @@ export function compilers(...versions: string[]): OpamPackage[] {
   }
   return out;
 }
+
+/** How `randomPackages` draws a repository: names, versions per name, odds of each kind of edge. */
+export interface RandomRepositoryShape {
+  names: string[];
+  maxVersions: number;
+  /** Below `depend`: a dependency; below `alternative`: a dependency or another name; below `conflict`: a conflict. */
+  depend: number;
+  alternative: number;
+  conflict: number;
+  /** Odds that a version is flagged avoid-version (no draw at all when absent). */
+  avoidVersion?: number;
+}
+
+/** Random packages (constraints on up to `maxVersions` versions of the other names), for brute-force checks. */
+export function randomPackages(rand: () => number, shape: RandomRepositoryShape): OpamPackage[] {
+  const { names } = shape;
+  const all: OpamPackage[] = [];
+  for (const n of names) {
+    const nv = 1 + Math.floor(rand() * shape.maxVersions);
+    for (let v = 1; v <= nv; v++) {
+      const deps: string[] = [];
+      const conf: string[] = [];
+      for (const m of names) {
+        if (m === n) continue;
+        const r = rand();
+        const op = rand() < 0.5 ? '>=' : '<';
+        const ver = 1 + Math.floor(rand() * shape.maxVersions);
+        if (r < shape.depend) deps.push(`"${m}" {${op} "${ver}"}`);
+        else if (r < shape.alternative) deps.push(`("${m}" {${op} "${ver}"} | "${names[Math.floor(rand() * names.length)]}")`);
+        else if (r < shape.conflict) conf.push(`"${m}" {${op} "${ver}"}`);
+      }
+      const flags = shape.avoidVersion === undefined ? undefined : rand() < shape.avoidVersion ? ['avoid-version'] : [];
+      all.push(pkg(`${n}.${v}`, { depends: deps.join(' '), conflicts: conf.join(' '), ...(flags === undefined ? {} : { flags }) }));
+    }
+  }
+  return all;
+}
