@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import type { BenchSection } from './sections.js';
 import { reportFigure } from './report-figure.js';
 import { instantiateEcosystem, readEcosystemPackage } from '../tests/support/fixture-ecosystem.js';
-import { createOpamBuilder } from '../src/build/opam-builder.js';
-import { sandboxAvailable } from '../src/build/process-runner.js';
-import type { Builder } from '../src/build/builder.js';
+import { createOpamBuilder } from '../src/builder/opam-builder.js';
+import { sandboxAvailable } from '../src/builder/process-runner.js';
+import type { Builder } from '../src/builder/builder.js';
 import type { Job } from '../src/plan/job.js';
 import type { OpamPackage } from '../src/opam/package-model.js';
 

@@ -15,7 +15,7 @@ import { selectTargets } from '../src/plan/targets.js';
 import { buildPlan } from '../src/plan/build-plan.js';
 import { analysePlan } from '../src/plan/plan-graph.js';
 import { runPlan } from '../src/run/scheduler.js';
-import type { Builder } from '../src/build/builder.js';
+import type { Builder } from '../src/builder/builder.js';
 import { openDatabase } from '../src/store/database.js';
 import { createRun, finishRun } from '../src/store/runs.js';
 import { createCacheLookup, createResultRecorder, loadRunResults, recordPlan } from '../src/store/run-records.js';

@@ -1,5 +1,5 @@
 /**
- * Composing a job's switch (src/build/switch-mount.ts): what it costs to give a job the union of a
+ * Composing a job's switch (src/builder/switch-mount.ts): what it costs to give a job the union of a
  * 150-layer closure, with overlayfs (the builder's way: numbered links, one mount per command in a
  * private namespace) and, for comparison, with a hardlink farm (every file of every layer linked into
  * a fresh tree, the alternative the builder does not take). The closure is synthetic but shaped like
@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BenchSection } from './sections.js';
 import { reportFigure } from './report-figure.js';
-import { prepareSwitchMount, removeSwitchMount, switchMountSupport } from '../src/build/switch-mount.js';
-import { emptySwitchLayer, removeTree } from '../src/build/layer-store.js';
-import { sandboxArgv, sandboxAvailable } from '../src/build/sandbox.js';
-import { SWITCH_PREFIX } from '../src/build/switch-layout.js';
+import { prepareSwitchMount, removeSwitchMount, switchMountSupport } from '../src/builder/switch-mount.js';
+import { emptySwitchLayer, removeTree } from '../src/builder/layer-store.js';
+import { sandboxArgv, sandboxAvailable } from '../src/builder/sandbox.js';
+import { SWITCH_PREFIX } from '../src/builder/switch-layout.js';
 
 const LAYERS = 150;
 const ROUNDS = 10;

@@ -79,7 +79,7 @@ opam_checksum() { # ALGO: the hex of "ALGO=..." in the url section of the compil
   printf '%s' "$hex"
 }
 
-# The download cache's layout (src/build/download-cache.ts, like opam's): a file is stored under each
+# The download cache's layout (src/builder/download-cache.ts, like opam's): a file is stored under each
 # of its checksums, at CACHE/<algorithm>/<first two hex digits>/<hex>.
 cache_path() { printf '%s/%s/%s/%s' "$cache_dir" "$1" "${2:0:2}" "$2"; }
 

@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { projectRoot } from './support/snapshot.js';
 
 const BASE = ['results', 'errors'];
-const PIPELINE = ['opam', 'solve', 'plan', 'build', 'run', 'store', 'compare', 'report', 'cli'];
+const PIPELINE = ['opam', 'solve', 'plan', 'builder', 'run', 'store', 'compare', 'report', 'cli'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createOpamBuilder } from '../build/opam-builder.js';
-import { describeLimits, sandboxAvailable } from '../build/process-runner.js';
-import { switchMountSupport } from '../build/switch-mount.js';
-import { isLayerComplete } from '../build/layer-store.js';
+import { createOpamBuilder } from '../builder/opam-builder.js';
+import { describeLimits, sandboxAvailable } from '../builder/process-runner.js';
+import { switchMountSupport } from '../builder/switch-mount.js';
+import { isLayerComplete } from '../builder/layer-store.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
 import type { Job } from '../plan/job.js';

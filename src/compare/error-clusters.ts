@@ -3,7 +3,7 @@
  * packages reads the same ("Unbound module Stream" once, with its forty packages).
  */
 import { OWN_FAILURE_STATUSES, type PackageRunResult } from '../results/taxonomy.js';
-import { firstErrorOfLog } from '../build/first-error.js';
+import { firstErrorOfLog } from '../builder/first-error.js';
 
 /**
  * The first error of a build log (or of its tail): the builder's `# first error:` note when the log

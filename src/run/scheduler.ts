@@ -9,7 +9,7 @@
 import PQueue from 'p-queue';
 import type { Job, Plan } from '../plan/job.js';
 import { analysePlan, type PlanGraph } from '../plan/plan-graph.js';
-import type { Builder, BuildOutcome, BuiltDependency } from '../build/builder.js';
+import type { Builder, BuildOutcome, BuiltDependency } from '../builder/builder.js';
 import type { JobStatus } from '../results/taxonomy.js';
 import type { CachedResult, JobRecord } from './job-record.js';
 

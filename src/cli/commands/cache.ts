@@ -8,8 +8,8 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { hashFile } from '../../build/checksum.js';
-import { DownloadCache } from '../../build/download-cache.js';
+import { hashFile } from '../../builder/checksum.js';
+import { DownloadCache } from '../../builder/download-cache.js';
 import type { Checksum, Url } from '../../opam/package-model.js';
 import { packageId } from '../../opam/package-model.js';
 import { loadRepositories } from '../../opam/repository.js';

@@ -16,7 +16,7 @@ import { resolveStatePaths } from '../state-paths.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { collect } from '../repeatable-option.js';
 import { checkSandbox, executeRun, type BuildSettings, type RunDone } from '../check-run.js';
-import { DEFAULT_MAX_PROCESSES } from '../../build/process-runner.js';
+import { DEFAULT_MAX_PROCESSES } from '../../builder/process-runner.js';
 import { openStore } from '../open-store.js';
 import {
   compareWithBaseline,

@@ -15,7 +15,7 @@ import type { Plan } from '../../plan/job.js';
 import { analysePlan, planToJson } from '../../plan/plan-graph.js';
 import { selectTargets, UnknownTargetError, type TargetSelection } from '../../plan/targets.js';
 import { FilesDirHashCache } from '../../plan/files-hash.js';
-import { opamBuilderVersion } from '../../build/opam-builder.js';
+import { opamBuilderVersion } from '../../builder/opam-builder.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { projectConfigFor, type ProjectConfig } from '../project-config.js';
 import { resolveCompiler, type CompilerResolution } from '../compiler-names.js';
