@@ -2,6 +2,7 @@
  * Which package versions a run checks: `--latest` (the newest installable version of every package),
  * `--all-versions`, or explicit `NAME[.VERSION]` arguments; each paired with the solver's verdict.
  */
+import { parsePackageSpec } from '../opam/package-spec.js';
 import type { OpamPackage } from '../opam/package-model.js';
 import type { SolveOutcome } from '../solve/solution.js';
 import type { TargetOutcome } from './build-plan.js';
@@ -23,14 +24,6 @@ export class UnknownTargetError extends Error {
   }
 }
 
-/** Splits `NAME[.VERSION]`: a known name wins over a split at its first dot. */
-export function parseTargetSpec(spec: string, packages: ReadonlyMap<string, readonly OpamPackage[]>): { name: string; version: string | null } {
-  if (packages.has(spec)) return { name: spec, version: null };
-  const dot = spec.indexOf('.');
-  if (dot <= 0 || dot === spec.length - 1) return { name: spec, version: null };
-  return { name: spec.slice(0, dot), version: spec.slice(dot + 1) };
-}
-
 /**
  * The targets of a run with the solver's outcome for each. `latest` (and a bare NAME argument) take the
  * newest installable version of each name; a name with none is reported through its newest version
@@ -44,7 +37,9 @@ export function selectTargets(
   if (selection.kind === 'explicit') {
     const out: TargetOutcome[] = [];
     for (const spec of selection.specs) {
-      const { name, version } = parseTargetSpec(spec, packages);
+      const parsed = parsePackageSpec(spec);
+      if (parsed === null) throw new UnknownTargetError(`'${spec}' is not a package: expected NAME or NAME.VERSION`);
+      const { name, version } = parsed;
       const versions = packages.get(name);
       if (versions === undefined || versions.length === 0) throw new UnknownTargetError(`unknown package '${name}' (target '${spec}')`);
       if (version !== null) {

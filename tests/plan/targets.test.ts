@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadRepositories } from '../../src/opam/repository.js';
 import { createSolver } from '../../src/solve/package-solver.js';
-import { selectTargets, UnknownTargetError, parseTargetSpec } from '../../src/plan/targets.js';
+import { selectTargets, UnknownTargetError } from '../../src/plan/targets.js';
+import { parsePackageSpec } from '../../src/opam/package-spec.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { packageId } from '../../src/opam/package-model.js';
 import { ecosystemFixture } from '../support/fixture-ecosystem.js';
@@ -46,8 +47,8 @@ test('explicit targets: NAME takes the newest installable version, NAME.VERSION 
   );
   assert.throws(() => selectTargets({ kind: 'explicit', specs: ['nope'] }, load.packages, solver), UnknownTargetError);
   assert.throws(() => selectTargets({ kind: 'explicit', specs: ['ocaml.9.9'] }, load.packages, solver), /unknown version 'ocaml\.9\.9': ocaml has 1\.0, 2\.0/);
-  assert.deepEqual(parseTargetSpec('chain-a', load.packages), { name: 'chain-a', version: null });
-  assert.deepEqual(parseTargetSpec('chain-a.1.0', load.packages), { name: 'chain-a', version: '1.0' });
+  assert.deepEqual(parsePackageSpec('chain-a'), { name: 'chain-a', version: null });
+  assert.deepEqual(parsePackageSpec('chain-a.1.0'), { name: 'chain-a', version: '1.0' });
 });
 
 test('snapshot: changing the compiler changes the keys of every job built on it, and of nothing else', { skip: !snapshotAvailable() && 'no snapshot' }, () => {
