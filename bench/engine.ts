@@ -17,7 +17,7 @@ import { analysePlan } from '../src/plan/plan-graph.js';
 import { runPlan } from '../src/run/scheduler.js';
 import type { Builder } from '../src/builder/builder.js';
 import { openDatabase } from '../src/store/database.js';
-import { createRun, finishRun } from '../src/store/runs.js';
+import { createRun, DEFAULT_RUN_OPTIONS, finishRun } from '../src/store/runs.js';
 import { createCacheLookup, createResultRecorder, loadRunResults, recordPlan } from '../src/store/run-records.js';
 
 const COMPILER = '5.3.0';
@@ -65,7 +65,7 @@ export const engineSection: BenchSection = {
     try {
       const db = openDatabase(join(dir, 'ecocheck.sqlite'));
       const lookup = createCacheLookup(db);
-      const options = { jobs: 2 };
+      const options = { ...DEFAULT_RUN_OPTIONS, jobs: 2 };
 
       t = performance.now();
       const run1 = createRun(db, { compilerSpec: COMPILER, repositories: [root], repositoryHash: 'bench', targets: { kind: 'latest' }, options });

@@ -18,7 +18,7 @@ import type { CachedResult } from '../run/job-record.js';
 import type { Db } from '../store/database.js';
 import { StoreError } from '../store/store-error.js';
 import { acquireRunLock } from '../store/run-lock.js';
-import { createRun, finishRun, markAbandonedRuns } from '../store/runs.js';
+import { createRun, finishRun, markAbandonedRuns, type RunKind } from '../store/runs.js';
 import { createCacheLookup, createResultRecorder, forgetCachedResult, recordPlan } from '../store/run-records.js';
 import { repositoryContentHash } from '../store/repository-hash.js';
 import { checkStateOutsideRepositories, checkStateWritable, type StatePaths } from './state-paths.js';
@@ -43,10 +43,12 @@ export interface RunRequest {
   paths: StatePaths;
   settings: BuildSettings;
   /** 'baseline', 'candidate', 'check' (no comparison), 'retry' or 'rerun'. */
-  kind: string;
+  kind: RunKind;
   label: string | null;
-  /** The run this one is compared with, recorded in its options. */
+  /** The run this one is compared with. */
   against: number | null;
+  /** A retry's candidate, a rerun's run. */
+  retryOf?: number | null;
   /** Cached results of these job keys are forgotten first, so they really rebuild. */
   forgetKeys?: readonly string[];
 }
@@ -132,10 +134,11 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
       repositories: prepared.repositories,
       repositoryHash: repositoryContentHash(prepared.load.packages, prepared.filesHashes),
       targets: prepared.selection,
+      against: req.against,
+      retryOf: req.retryOf ?? null,
       options: {
         compilerName: prepared.compiler.name,
         compilerSourceTree: prepared.compiler.sourceTree ?? null,
-        against: req.against,
         jobs: settings.jobs,
         env: settings.env,
         withTest: settings.withTest,

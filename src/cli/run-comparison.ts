@@ -63,9 +63,7 @@ export function findBaseline(db: Db, run: Pick<RunInfo, 'id' | 'repositories' | 
 
 /** The retry runs recorded for a candidate run, oldest first. */
 function retriesOf(db: Db, runId: number): RunInfo[] {
-  return listRuns(db, { kind: 'retry', status: 'finished' })
-    .filter((r) => r.options.against === runId)
-    .reverse();
+  return listRuns(db, { kind: 'retry', retryOf: runId, status: 'finished' }).reverse();
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Opens (creating if needed) the ecocheck database: WAL, a busy timeout so concurrent readers and
- * writers wait instead of failing, and the versioned migrations. A corrupted, damaged (for writing),
+ * writers wait instead of failing, the versioned migrations, foreign keys enforced. A corrupted, damaged (for writing),
  * foreign or too-new file is refused with one line naming it.
  */
 import Database from 'better-sqlite3';
@@ -40,6 +40,8 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
     }
     else if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION)
       throw new StoreError(`database ${file} has an older schema; run ecocheck check once to upgrade it`);
+    // Enforced for every statement from here: a record never names a run that does not exist.
+    db.pragma('foreign_keys = ON');
   } catch (err) {
     db.close();
     if (err instanceof StoreError) throw err;
@@ -60,14 +62,26 @@ function checkIdentity(db: Db, file: string): void {
   if (appId !== 0 || tables.n > 0) throw new StoreError(`${file} is not an ecocheck database (it holds other data); choose another --state-dir`);
 }
 
+/**
+ * Applies the migrations not yet applied, each in its own immediate transaction. Foreign keys are off
+ * meanwhile (the pragma is a no-op inside a transaction, so it is set before): a migration rebuilding a
+ * table drops tables others reference. Each migration ends with `foreign_key_check`; a violation rolls it back.
+ */
 function migrate(db: Db, file: string): void {
   const current = db.pragma('user_version', { simple: true }) as number;
+  if (current >= SCHEMA_VERSION) return;
+  db.pragma('foreign_keys = OFF');
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
     const apply = db.transaction(() => {
       // Re-read inside the write transaction: another process may have migrated meanwhile.
       if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return;
       db.exec(m.sql);
+      const violations = db.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string }[];
+      if (violations.length > 0) {
+        const v = violations[0];
+        throw new Error(`${violations.length} row(s) name a missing ${v.parent} row (first: ${v.table} rowid ${v.rowid ?? '?'})`);
+      }
       db.pragma(`application_id = ${APPLICATION_ID}`);
       db.pragma(`user_version = ${m.version}`);
     });

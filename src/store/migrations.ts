@@ -94,6 +94,128 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE run_jobs ADD COLUMN root_causes TEXT;
     `,
   },
+  {
+    version: 3,
+    description: 'typed runs: kind and status checked, the links between runs as foreign-key columns, per-run records tied to their run',
+    // SQLite adds no foreign key with ALTER: every table is rebuilt (create new, copy, drop, rename, recreate
+    // indexes) with foreign keys off (database.ts), then checked. The kind and status lists are written out
+    // here, not taken from runs.ts: an applied migration never changes.
+    sql: `
+      CREATE TABLE runs_v3 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL DEFAULT 'check' CHECK (kind IN ('baseline', 'candidate', 'check', 'retry', 'rerun')),
+        label TEXT,
+        compiler_spec TEXT NOT NULL,
+        repositories TEXT NOT NULL,
+        repository_hash TEXT NOT NULL,
+        targets TEXT NOT NULL,
+        options TEXT NOT NULL,                       -- JSON: RunOptions (runs.ts readRunOptions)
+        against_run_id INTEGER REFERENCES runs(id),  -- the run this one is compared with
+        retry_of_run_id INTEGER REFERENCES runs(id), -- a retry's candidate; a rerun's run
+        status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'interrupted', 'crashed', 'failed')),
+        pid INTEGER,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        job_count INTEGER NOT NULL DEFAULT 0,
+        target_count INTEGER NOT NULL DEFAULT 0
+      );
+      -- The links were options.against: a candidate's (or rerun's) baseline, and a retry's candidate. A
+      -- retry now links its candidate as retry_of and is compared with the candidate's own baseline.
+      WITH old AS (
+        SELECT *, CASE WHEN json_valid(options) AND json_type(options, '$.against') = 'integer' THEN json_extract(options, '$.against') END AS old_against
+        FROM runs
+      )
+      INSERT INTO runs_v3 (id, kind, label, compiler_spec, repositories, repository_hash, targets, options, against_run_id, retry_of_run_id,
+                           status, pid, started_at, finished_at, job_count, target_count)
+      SELECT r.id,
+             CASE WHEN r.kind IN ('baseline', 'candidate', 'check', 'retry', 'rerun') THEN r.kind ELSE 'check' END,
+             r.label, r.compiler_spec, r.repositories, r.repository_hash, r.targets,
+             CASE WHEN json_valid(r.options) THEN json_remove(r.options, '$.against') ELSE r.options END,
+             CASE WHEN r.kind = 'retry' THEN c.old_against ELSE r.old_against END,
+             CASE WHEN r.kind = 'retry' THEN r.old_against END,
+             CASE WHEN r.status IN ('running', 'finished', 'interrupted', 'crashed', 'failed') THEN r.status ELSE 'crashed' END,
+             r.pid, r.started_at, r.finished_at, r.job_count, r.target_count
+      FROM old r LEFT JOIN old c ON r.kind = 'retry' AND c.id = r.old_against;
+      -- Records of a run whose row is gone are kept: the run comes back as a 'crashed' stand-in.
+      INSERT INTO runs_v3 (id, kind, label, compiler_spec, repositories, repository_hash, targets, options, status, started_at, job_count, target_count)
+      SELECT o.run_id, 'check', 'missing run (its records kept by schema migration 3)', '', '[]', '', 'null', '{}', 'crashed',
+             COALESCE(min(o.at), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+             (SELECT count(*) FROM run_jobs WHERE run_id = o.run_id), (SELECT count(*) FROM run_targets WHERE run_id = o.run_id)
+      FROM (SELECT run_id, finished_at AS at FROM run_jobs
+            UNION ALL SELECT run_id, NULL FROM run_targets
+            UNION ALL SELECT run_id, finished_at FROM results) o
+      WHERE o.run_id NOT IN (SELECT id FROM runs_v3)
+      GROUP BY o.run_id;
+      -- A link to a run that no longer exists is dropped, not kept dangling.
+      UPDATE runs_v3 SET against_run_id = NULL WHERE against_run_id NOT IN (SELECT id FROM runs_v3);
+      UPDATE runs_v3 SET retry_of_run_id = NULL WHERE retry_of_run_id NOT IN (SELECT id FROM runs_v3);
+      -- New ids keep counting past deleted runs: a stale reference elsewhere never names a new run.
+      INSERT INTO sqlite_sequence (name, seq)
+      SELECT 'runs_v3', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'runs_v3');
+      UPDATE sqlite_sequence SET seq = max(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'runs'), 0)) WHERE name = 'runs_v3';
+
+      CREATE TABLE results_v3 (
+        job_key TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        duration_ms INTEGER,
+        exit_code INTEGER,
+        log_path TEXT,
+        log_tail TEXT NOT NULL,
+        prefix TEXT,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        finished_at TEXT NOT NULL
+      );
+      INSERT INTO results_v3 (job_key, status, reason, duration_ms, exit_code, log_path, log_tail, prefix, run_id, finished_at)
+      SELECT job_key, status, reason, duration_ms, exit_code, log_path, log_tail, prefix, run_id, finished_at FROM results;
+
+      CREATE TABLE run_jobs_v3 (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        job_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        root_cause_key TEXT,
+        root_cause TEXT,
+        duration_ms INTEGER,
+        exit_code INTEGER,
+        log_path TEXT,
+        log_tail TEXT,
+        cached INTEGER NOT NULL,
+        finished_at TEXT NOT NULL,
+        root_causes TEXT,
+        PRIMARY KEY (run_id, job_key)
+      ) WITHOUT ROWID;
+      INSERT INTO run_jobs_v3 (run_id, job_key, status, reason, root_cause_key, root_cause, duration_ms, exit_code, log_path, log_tail, cached, finished_at, root_causes)
+      SELECT run_id, job_key, status, reason, root_cause_key, root_cause, duration_ms, exit_code, log_path, log_tail, cached, finished_at, root_causes FROM run_jobs;
+
+      CREATE TABLE run_targets_v3 (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        package_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        job_key TEXT,
+        reason TEXT,
+        PRIMARY KEY (run_id, package_id)
+      ) WITHOUT ROWID;
+      INSERT INTO run_targets_v3 (run_id, package_id, name, version, job_key, reason)
+      SELECT run_id, package_id, name, version, job_key, reason FROM run_targets;
+
+      DROP TABLE run_targets;
+      DROP TABLE run_jobs;
+      DROP TABLE results;
+      DROP TABLE runs;
+      ALTER TABLE runs_v3 RENAME TO runs;
+      ALTER TABLE results_v3 RENAME TO results;
+      ALTER TABLE run_jobs_v3 RENAME TO run_jobs;
+      ALTER TABLE run_targets_v3 RENAME TO run_targets;
+      CREATE INDEX run_jobs_by_key ON run_jobs(job_key);
+      CREATE INDEX run_targets_by_name ON run_targets(name);
+      -- Child keys indexed: retries of a run are looked up by it, and the foreign keys check through them.
+      CREATE INDEX runs_by_against ON runs(against_run_id);
+      CREATE INDEX runs_by_retry_of ON runs(retry_of_run_id);
+      CREATE INDEX results_by_run ON results(run_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,22 +1,98 @@
 /**
- * Runs: one row per `check`, with what it was asked (compiler, repositories and their content hash,
- * targets, options), when and how it ended. Listing and lookup are what `runs`, `log` and the comparison
- * layer read.
+ * Runs: one row per `check`, retry or rerun, with what it was asked (compiler, repositories and their
+ * content hash, targets, typed options), the runs it is linked to (compared against, retry of: foreign
+ * keys), when and how it ended. Listing and lookup are what `runs`, `log` and the comparison layer read.
  */
 import type { Db } from './database.js';
 
-export type RunStatus = 'running' | 'finished' | 'interrupted' | 'crashed' | 'failed';
+/** What a run is for. The list is also a CHECK constraint of the schema (migration 3): a new kind needs a migration. */
+export const RUN_KINDS = ['baseline', 'candidate', 'check', 'retry', 'rerun'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+export const RUN_STATUSES = ['running', 'finished', 'interrupted', 'crashed', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export function isRunKind(value: unknown): value is RunKind {
+  return (RUN_KINDS as readonly unknown[]).includes(value);
+}
+
+/** What a run was asked besides its compiler, repositories and targets: recorded so a rerun can ask the same. */
+export interface RunOptions {
+  /** The compiler name the user typed (`next`, `baseline`); '' in rows older than names. */
+  compilerName: string;
+  /** The local compiler source tree the compiler was built from, or null. */
+  compilerSourceTree: string | null;
+  jobs: number;
+  /** `VAR=VALUE` opam environment overrides. */
+  env: string[];
+  withTest: boolean;
+  sandbox: boolean;
+  timeoutMs: number;
+  memoryBytes: number;
+  builderVersion: string;
+  platform: Record<string, string>;
+}
+
+/** What an old or damaged row reads as for a field it lacks: the CLI's defaults, nothing recorded. */
+export const DEFAULT_RUN_OPTIONS: Readonly<RunOptions> = Object.freeze({
+  compilerName: '',
+  compilerSourceTree: null,
+  jobs: 1,
+  env: [],
+  withTest: false,
+  sandbox: true,
+  timeoutMs: 3_600_000,
+  memoryBytes: 4 * 1024 ** 3,
+  builderVersion: '',
+  platform: {},
+});
+
+/**
+ * The one reading of a row's `options`: each field validated, a missing or mistyped one defaulted (rows
+ * written by older versions lack fields); text that is not a JSON object reads as the defaults. Never throws.
+ */
+export function readRunOptions(text: string | null): RunOptions {
+  let raw: unknown;
+  try {
+    raw = text === null ? null : JSON.parse(text);
+  } catch {
+    raw = null;
+  }
+  const o = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const d = DEFAULT_RUN_OPTIONS;
+  const str = (v: unknown, dflt: string) => (typeof v === 'string' ? v : dflt);
+  const bool = (v: unknown, dflt: boolean) => (typeof v === 'boolean' ? v : dflt);
+  const count = (v: unknown, dflt: number, min: number) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= min ? v : dflt);
+  const platform: Record<string, string> = {};
+  if (typeof o.platform === 'object' && o.platform !== null && !Array.isArray(o.platform))
+    for (const [k, v] of Object.entries(o.platform)) if (typeof v === 'string') platform[k] = v;
+  return {
+    compilerName: str(o.compilerName, d.compilerName),
+    compilerSourceTree: typeof o.compilerSourceTree === 'string' ? o.compilerSourceTree : null,
+    jobs: count(o.jobs, d.jobs, 1),
+    env: Array.isArray(o.env) ? o.env.filter((e): e is string => typeof e === 'string') : [],
+    withTest: bool(o.withTest, d.withTest),
+    sandbox: bool(o.sandbox, d.sandbox),
+    timeoutMs: count(o.timeoutMs, d.timeoutMs, 1),
+    memoryBytes: count(o.memoryBytes, d.memoryBytes, 1),
+    builderVersion: str(o.builderVersion, d.builderVersion),
+    platform,
+  };
+}
 
 export interface RunInfo {
   id: number;
-  /** 'check' by default; the comparison layer marks 'baseline' / 'candidate'. */
-  kind: string;
+  kind: RunKind;
   label: string | null;
   compilerSpec: string;
   repositories: string[];
   repositoryHash: string;
   targets: unknown;
-  options: Record<string, unknown>;
+  options: RunOptions;
+  /** The run this one is compared with (a candidate's baseline), or null. */
+  against: number | null;
+  /** A retry's candidate (whose regressions it builds again); a rerun's run; else null. */
+  retryOf: number | null;
   status: RunStatus;
   pid: number | null;
   startedAt: string;
@@ -26,25 +102,32 @@ export interface RunInfo {
 }
 
 export interface NewRun {
-  kind?: string;
+  /** 'check' when not given. */
+  kind?: RunKind;
   label?: string | null;
   compilerSpec: string;
   repositories: string[];
   repositoryHash: string;
   targets: unknown;
-  options: Record<string, unknown>;
+  options: RunOptions;
+  /** Must name an existing run (a foreign key). */
+  against?: number | null;
+  /** Must name an existing run (a foreign key). */
+  retryOf?: number | null;
 }
 
 interface RunRow {
   id: number;
-  kind: string;
+  kind: RunKind;
   label: string | null;
   compiler_spec: string;
   repositories: string;
   repository_hash: string;
   targets: string;
   options: string;
-  status: string;
+  against_run_id: number | null;
+  retry_of_run_id: number | null;
+  status: RunStatus;
   pid: number | null;
   started_at: string;
   finished_at: string | null;
@@ -61,8 +144,10 @@ function fromRow(r: RunRow): RunInfo {
     repositories: JSON.parse(r.repositories) as string[],
     repositoryHash: r.repository_hash,
     targets: JSON.parse(r.targets) as unknown,
-    options: JSON.parse(r.options) as Record<string, unknown>,
-    status: r.status as RunStatus,
+    options: readRunOptions(r.options),
+    against: r.against_run_id,
+    retryOf: r.retry_of_run_id,
+    status: r.status,
     pid: r.pid,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -71,11 +156,25 @@ function fromRow(r: RunRow): RunInfo {
   };
 }
 
+/** Records a new run, 'running'. A link to a run that does not exist fails (SQLITE_CONSTRAINT_FOREIGNKEY). */
 export function createRun(db: Db, run: NewRun): number {
+  const o = run.options;
+  const options: RunOptions = {
+    compilerName: o.compilerName,
+    compilerSourceTree: o.compilerSourceTree,
+    jobs: o.jobs,
+    env: o.env,
+    withTest: o.withTest,
+    sandbox: o.sandbox,
+    timeoutMs: o.timeoutMs,
+    memoryBytes: o.memoryBytes,
+    builderVersion: o.builderVersion,
+    platform: o.platform,
+  };
   const info = db
     .prepare(
-      `INSERT INTO runs (kind, label, compiler_spec, repositories, repository_hash, targets, options, status, pid, started_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+      `INSERT INTO runs (kind, label, compiler_spec, repositories, repository_hash, targets, options, against_run_id, retry_of_run_id, status, pid, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
     )
     .run(
       run.kind ?? 'check',
@@ -84,7 +183,9 @@ export function createRun(db: Db, run: NewRun): number {
       JSON.stringify(run.repositories),
       run.repositoryHash,
       JSON.stringify(run.targets),
-      JSON.stringify(run.options),
+      JSON.stringify(options),
+      run.against ?? null,
+      run.retryOf ?? null,
       process.pid,
       new Date().toISOString(),
     );
@@ -96,7 +197,7 @@ export function finishRun(db: Db, runId: number, status: Exclude<RunStatus, 'run
 }
 
 /** Marks a run (e.g. 'baseline'), optionally with a label. */
-export function setRunKind(db: Db, runId: number, kind: string, label: string | null = null): void {
+export function setRunKind(db: Db, runId: number, kind: RunKind, label: string | null = null): void {
   db.prepare(`UPDATE runs SET kind = ?, label = COALESCE(?, label) WHERE id = ?`).run(kind, label, runId);
 }
 
@@ -106,10 +207,14 @@ export function getRun(db: Db, runId: number): RunInfo | null {
 }
 
 export interface RunFilter {
-  kind?: string;
+  kind?: RunKind;
   compilerSpec?: string;
   repositoryHash?: string;
   status?: RunStatus;
+  /** Runs compared with this run. */
+  against?: number;
+  /** Retries of this candidate, reruns of this run. */
+  retryOf?: number;
   limit?: number;
 }
 
@@ -121,6 +226,8 @@ export function listRuns(db: Db, filter: RunFilter = {}): RunInfo[] {
   if (filter.compilerSpec !== undefined) (where.push('compiler_spec = ?'), args.push(filter.compilerSpec));
   if (filter.repositoryHash !== undefined) (where.push('repository_hash = ?'), args.push(filter.repositoryHash));
   if (filter.status !== undefined) (where.push('status = ?'), args.push(filter.status));
+  if (filter.against !== undefined) (where.push('against_run_id = ?'), args.push(filter.against));
+  if (filter.retryOf !== undefined) (where.push('retry_of_run_id = ?'), args.push(filter.retryOf));
   const sql =
     `SELECT * FROM runs` + (where.length ? ` WHERE ${where.join(' AND ')}` : '') + ` ORDER BY id DESC` + (filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '');
   return (db.prepare(sql).all(...args) as RunRow[]).map(fromRow);

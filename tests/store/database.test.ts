@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { openDatabase, APPLICATION_ID } from '../../src/store/database.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { StoreError } from '../../src/store/store-error.js';
-import { createRun, finishRun, getRun, latestRun, listRuns, markAbandonedRuns, runStatusCounts, setRunKind } from '../../src/store/runs.js';
+import { createRun, DEFAULT_RUN_OPTIONS, finishRun, getRun, latestRun, listRuns, markAbandonedRuns, runStatusCounts, setRunKind } from '../../src/store/runs.js';
 import { createCacheLookup, createResultRecorder, findNotInstallableTarget, findPackageJobs, loadRunResults, recordPlan } from '../../src/store/run-records.js';
 import { acquireRunLock } from '../../src/store/run-lock.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
@@ -22,7 +22,7 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'ecocheck-store-'));
 }
 
-const newRun = { compilerSpec: '1.0', repositories: ['/repo'], repositoryHash: 'h', targets: { kind: 'latest' }, options: { jobs: 2 } };
+const newRun = { compilerSpec: '1.0', repositories: ['/repo'], repositoryHash: 'h', targets: { kind: 'latest' }, options: { ...DEFAULT_RUN_OPTIONS, jobs: 2 } };
 
 test('a new database gets WAL, its application id and the latest schema; reopening keeps data', () => {
   const dir = tempDir();

@@ -217,7 +217,7 @@ async function retryRegressions(
   process.stderr.write(`retry ${attempt}: building the ${regressed.length} regression(s) again to tell flaky from real\n`);
   const prepared = preparePlan(ids, { ...opts, latest: false, allVersions: false });
   const forgetKeys = regressed.map((p) => p.candidate!.jobKey).filter((k): k is string => k !== null);
-  const done = await executeRun(db, { prepared, paths, settings, kind: 'retry', label: `retry ${attempt} of #${candidateId}`, against: candidateId, forgetKeys });
+  const done = await executeRun(db, { prepared, paths, settings, kind: 'retry', label: `retry ${attempt} of #${candidateId}`, against: getRun(db, candidateId)?.against ?? null, retryOf: candidateId, forgetKeys });
   printSummary(db, done, prepared.compiler.spec);
   return done.interrupted ? null : done;
 }

@@ -53,7 +53,7 @@ export const registerReport: RegisterCommand = (program: Command, setExitCode) =
         const run = opts.run !== undefined ? requireRun(db, parseRunId(opts.run, '--run'), '--run') : newestRun(db);
         let baseline: RunInfo | null = null;
         if (opts.against !== undefined) baseline = requireRun(db, parseRunId(opts.against, '--against'), '--against');
-        else if (typeof run.options.against === 'number') baseline = requireRun(db, run.options.against, 'the run\'s baseline');
+        else if (run.against !== null) baseline = requireRun(db, run.against, 'the run\'s baseline');
         else if (run.kind !== 'baseline') baseline = findBaseline(db, run);
         if (baseline !== null && baseline.id === run.id) throw new UsageError(`--against ${baseline.id}: a run cannot be compared with itself`);
         if (run.status !== 'finished') process.stderr.write(`ecocheck: warning: run #${run.id} is ${run.status}: its unfinished packages are missing\n`);

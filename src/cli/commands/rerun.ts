@@ -57,7 +57,7 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
       const db = openStore(paths.database);
       try {
         const run = opts.run !== undefined ? requireRun(db, parseRunId(opts.run, '--run'), '--run') : newestRun(db);
-        const baselineId = typeof run.options.against === 'number' ? run.options.against : null;
+        const baselineId = run.against;
         let ids: string[];
         let forget: string[];
         if (opts.regressed) {
@@ -74,17 +74,18 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
           return;
         }
         checkSandbox(settings.sandbox);
-        const env = Array.isArray(run.options.env) ? (run.options.env as string[]) : [];
+        const env = run.options.env;
         // A compiler built from a local source tree is derived again from the tree, as it is now.
-        const compiler = typeof run.options.compilerSourceTree === 'string' ? run.options.compilerSourceTree : run.compilerSpec;
-        const prepared = preparePlan(ids, { repo: run.repositories, compiler, env, withTest: run.options.withTest === true });
+        const compiler = run.options.compilerSourceTree ?? run.compilerSpec;
+        const prepared = preparePlan(ids, { repo: run.repositories, compiler, env, withTest: run.options.withTest });
         const done = await executeRun(db, {
           prepared,
           paths,
-          settings: { ...settings, env, withTest: run.options.withTest === true },
+          settings: { ...settings, env, withTest: run.options.withTest },
           kind: 'rerun',
           label: run.label,
           against: baselineId,
+          retryOf: run.id,
           forgetKeys: forget,
         });
         printSummary(db, done, prepared.compiler.spec);
