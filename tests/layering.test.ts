@@ -1,7 +1,8 @@
 /**
  * src/ reads as the pipeline: each layer imports only the layers before it (and the base modules,
- * results/ and errors/, which import nothing of ours). This test reads every import of src/ and fails
- * on one that reaches forward.
+ * results/ and errors/, which import nothing of ours), and no module reaches itself through its
+ * imports. These tests read every import of src/ (type-only imports too) and fail on one that reaches
+ * forward, and on any cycle.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { projectRoot } from './support/snapshot.js';
 
 const BASE = ['results', 'errors'];
-const PIPELINE = ['opam', 'solve', 'plan', 'builder', 'run', 'store', 'compare', 'report', 'cli'];
+const PIPELINE = ['opam', 'solve', 'plan', 'builder', 'run', 'store', 'compare', 'report', 'session', 'cli'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -38,4 +39,67 @@ test('every src/ folder is a known layer, and no import reaches a later layer', 
     }
   }
   assert.deepEqual(violations, []);
+});
+
+/** Each module of src/ (relative path) → the modules of src/ it imports. */
+function importGraph(): Map<string, string[]> {
+  const src = join(projectRoot, 'src');
+  const graph = new Map<string, string[]>();
+  for (const file of sources(src)) {
+    const text = readFileSync(file, 'utf8');
+    const targets = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'(\.[^']+)'/gm)].map((m) =>
+      relative(src, resolve(dirname(file), m[1])).replace(/\.js$/, '.ts'),
+    );
+    graph.set(relative(src, file), targets);
+  }
+  return graph;
+}
+
+/** The cycles of a graph, each as the path that closes it (Tarjan's strongly connected components). */
+export function cyclesOf(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  let next = 0;
+  const visit = (v: string) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(scc.sort());
+    }
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+test('the import graph of src/ has no cycle', () => {
+  const graph = importGraph();
+  assert.ok(graph.size > 100, 'the graph was read');
+  for (const [from, tos] of graph) for (const to of tos) assert.ok(graph.has(to), `${from} imports ${to}, which does not exist`);
+  assert.deepEqual(cyclesOf(graph), []);
+});
+
+test('the cycle finder finds a cycle of 13 files, and a module importing itself', () => {
+  const ring = new Map(Array.from({ length: 13 }, (_, i) => [`m${i}`, [`m${(i + 1) % 13}`]] as const));
+  assert.equal(cyclesOf(ring)[0].length, 13);
+  assert.deepEqual(cyclesOf(new Map([['a', ['a']], ['b', ['a']]])), [['a']]);
+  assert.deepEqual(cyclesOf(new Map([['a', ['b']], ['b', ['c']], ['c', []]])), []);
 });

@@ -7,16 +7,16 @@
 import { closeSync, copyFileSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ProcessResult } from './process-runner.js';
+import { BuilderError } from './builder-error.js';
 
 export type ArchiveKind = 'tar' | 'tar.gz' | 'tar.bz2' | 'tar.xz' | 'zip' | 'plain';
 
 /** Runs a tool (tar, unzip) for the extraction; provided by the builder so it is logged and cancellable. */
 export type ToolRunner = (argv: string[], cwd: string) => Promise<ProcessResult>;
 
-export class ExtractionError extends Error {
+export class ExtractionError extends BuilderError {
   constructor(message: string, readonly result: ProcessResult | null = null) {
-    super(message);
-    this.name = 'ExtractionError';
+    super(message, 'input');
   }
 }
 

@@ -9,12 +9,12 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { dirname, join, relative, resolve } from 'node:path';
 import type { OpamPackage } from '../opam/package-model.js';
 import { checksumToString, hashBytes } from './checksum.js';
+import { BuilderError } from './builder-error.js';
 
 /** An extra-file missing from `files/` or with a wrong checksum: a defect of the package. */
-export class ExtraFileError extends Error {
+export class ExtraFileError extends BuilderError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ExtraFileError';
+    super(message, 'input');
   }
 }
 

@@ -4,7 +4,7 @@
  * evidence that made it, so a report can say "out of memory" and show why it believes so.
  */
 import type { JobStatus } from '../results/taxonomy.js';
-import type { ProcessResult } from './process-runner.js';
+import type { ProcessResult } from './process-result.js';
 
 export type CommandPhase = 'fetch' | 'build' | 'install';
 

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Value } from '../opam/ast.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import { parseOpamFile } from '../opam/parser.js';
+import { BuilderError } from './builder-error.js';
 
 export const INSTALL_SECTIONS = [
   'lib',
@@ -41,10 +42,9 @@ export type InstallSpec = Record<InstallSection, InstallEntry[]>;
 
 const EXECUTABLE: ReadonlySet<InstallSection> = new Set(['bin', 'sbin', 'libexec', 'libexec_root', 'stublibs']);
 
-export class InstallError extends Error {
+export class InstallError extends BuilderError {
   constructor(message: string) {
-    super(message);
-    this.name = 'InstallError';
+    super(message, 'input');
   }
 }
 

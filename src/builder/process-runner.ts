@@ -12,6 +12,9 @@ import { performance } from 'node:perf_hooks';
 import { prepareLimits, type PreparedLimits } from './resource-limits.js';
 import { sandboxArgv, sandboxAvailable, type SandboxSpec } from './sandbox.js';
 import { scanOutputEvidence } from './failure-evidence.js';
+import type { ProcessResult } from './process-result.js';
+
+export type { ProcessResult };
 
 export { describeLimits } from './resource-limits.js';
 export { sandboxAvailable } from './sandbox.js';
@@ -42,21 +45,6 @@ export interface ProcessRequest {
   wrapperArgv?: string[];
   /** Abort = kill the process group now. */
   signal?: AbortSignal;
-}
-
-export interface ProcessResult {
-  exitCode: number | null;
-  signal: string | null;
-  durationMs: number;
-  timedOut: boolean;
-  aborted: boolean;
-  outOfMemory: boolean;
-  diskFull: boolean;
-  networkDenied: boolean;
-  /** The last ~60 lines of output. */
-  outputTail: string;
-  /** Why a classification was made. */
-  evidence: string[];
 }
 
 export const DEFAULT_MAX_PROCESSES = 1024;

@@ -13,12 +13,12 @@ import type { Url } from '../opam/package-model.js';
 import { checksumMismatches, checksumToString } from './checksum.js';
 import type { DownloadCache } from './download-cache.js';
 import { extractInto, ExtractionError, type ToolRunner } from './archive-extraction.js';
+import { BuilderError } from './builder-error.js';
 
 /** Why a source could not be had: the one-line reason, for the `fetch-failed` outcome. */
-export class FetchError extends Error {
+export class FetchError extends BuilderError {
   constructor(message: string) {
-    super(message);
-    this.name = 'FetchError';
+    super(message, 'input');
   }
 }
 

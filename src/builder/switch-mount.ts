@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SWITCH_SCRATCH_DIRS } from './switch-layout.js';
 import { removeTree } from './layer-store.js';
+import { BuilderError } from './builder-error.js';
 
 /** overlayfs's own limit on stacked lower layers (`OVL_MAX_STACK`). */
 export const MAX_LAYERS = 500;
@@ -41,7 +42,7 @@ export interface SwitchMount {
   layers: string[];
 }
 
-export class SwitchMountError extends Error {}
+export class SwitchMountError extends BuilderError {}
 
 interface OverlaySupport {
   ok: boolean;

@@ -1,18 +1,32 @@
+/** The CLI: parses the arguments, runs the verb, and ends with the exit code of src/cli/exit-codes.ts. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { OpamFormatError } from '../opam/parse-error.js';
-import { UsageError } from '../errors/usage-error.js';
-import { commandModules } from './commands/index.js';
+import type { RegisterCommand } from './command.js';
+import { errorLine, EXIT, exitCodeOfError } from './exit-codes.js';
+import { registerCache } from './commands/cache.js';
+import { registerCheck } from './commands/check.js';
+import { registerCompilers } from './commands/compilers.js';
+import { registerInstallable } from './commands/installable.js';
+import { registerLog } from './commands/log.js';
+import { registerPlan } from './commands/plan.js';
+import { registerRepoStats } from './commands/repo-stats.js';
+import { registerReport } from './commands/report.js';
+import { registerRerun } from './commands/rerun.js';
+import { registerRuns } from './commands/runs.js';
+import { registerShow } from './commands/show.js';
+import { registerSolve } from './commands/solve.js';
+
+const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-/** Runs the CLI; resolves to the process exit code (0 ok, 1 regressions / failures found, 2 usage or internal error). */
+/** Runs the CLI; resolves to the process exit code. An error is one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
-  let exitCode = 0;
+  let exitCode: number = EXIT.ok;
   program
     .name('ecocheck')
     .description('Which packages of an opam repository break with a compiler change, and why.')
@@ -23,19 +37,15 @@ export async function main(argv: string[]): Promise<number> {
   const setExitCode = (code: number) => {
     exitCode = Math.max(exitCode, code);
   };
-  for (const register of commandModules) register(program, setExitCode);
+  for (const register of COMMANDS) register(program, setExitCode);
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // commander already printed help, version, or the usage mistake.
-      return err.exitCode === 0 ? 0 : 2;
-    }
-    if (err instanceof UsageError || err instanceof OpamFormatError) {
-      process.stderr.write(`ecocheck: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
+    // commander already printed help, the version, or the usage mistake.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.input;
+    process.stderr.write(`ecocheck: ${errorLine(err)}\n`);
+    if (exitCodeOfError(err) === EXIT.internal && process.env.ECOCHECK_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return exitCodeOfError(err);
   }
   return exitCode;
 }

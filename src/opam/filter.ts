@@ -8,6 +8,9 @@ import type { FilterOrConstraint, Filter, Formula, PackageAtom } from './package
 import { OpamFormatError } from './parse-error.js';
 import { compareVersions } from './version.js';
 import { filterIdentToString, interpolate, parseFilterIdent, resolveIdent } from './interpolation.js';
+import type { VariableLookup, VariableValue } from './variable-value.js';
+
+export type { VariableLookup, VariableValue };
 import {
   ands,
   formulaFromValue,
@@ -19,11 +22,6 @@ import {
   type PartialResult,
 } from './formula.js';
 
-/** opam's variable contents: bool (B), string (S), string list (L); `undefined` = undefined variable. */
-export type VariableValue = boolean | string | string[] | undefined;
-
-/** Looks a variable up: `packages` null for a global variable, `[name]` for `name:var`, `['_']` for `_:var`. */
-export type VariableLookup = (packages: string[] | null, variable: string) => VariableValue;
 
 // ---------------------------------------------------------------------------------------------------
 // Evaluation (`OpamFilter.reduce`)

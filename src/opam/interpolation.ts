@@ -3,7 +3,7 @@
  * `%{var}%`, `%{pkg:var}%`, `%{_:var}%`, `%{a+b:installed}%`, `%{var?then:else}%`, `%{pkg:enable}%`,
  * and `%%` for a literal `%`.
  */
-import type { VariableLookup, VariableValue } from './filter.js';
+import type { VariableLookup, VariableValue } from './variable-value.js';
 
 /** A parsed identifier: `packages` null for a global variable, `_` for the package itself. */
 export interface FilterIdent {

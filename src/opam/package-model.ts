@@ -134,3 +134,8 @@ export interface OpamPackage {
 export function packageId(p: { name: string; version: string }): string {
   return `${p.name}.${p.version}`;
 }
+
+/** `flags: avoid-version`: opam 2.1 prefers any other version (it knows no `deprecated` flag). */
+export function isAvoidVersion(p: Pick<OpamPackage, 'flags'>): boolean {
+  return p.flags.includes('avoid-version');
+}

@@ -1,13 +1,13 @@
 import type { Position } from './ast.js';
+import { OpamError } from './opam-error.js';
 
 /** A syntax or semantic error in an opam file, always tied to a position. */
-export class OpamFormatError extends Error {
+export class OpamFormatError extends OpamError {
   constructor(
     readonly position: Position,
     readonly detail: string,
   ) {
     super(`${position.file}:${position.line}:${position.column}: ${detail}`);
-    this.name = 'OpamFormatError';
   }
 
   toJSON(): { file: string; line: number; column: number; message: string } {

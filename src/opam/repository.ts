@@ -18,7 +18,7 @@ import { parseOpamFile } from './parser.js';
 import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { isValidPackageName, isValidVersion } from './filter.js';
-import { UsageError } from '../errors/usage-error.js';
+import { OpamError } from './opam-error.js';
 import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readRepositoryCache, writeRepositoryCache } from './repository-cache.js';
 
 export interface RepositoryError {
@@ -77,11 +77,11 @@ function checkRoot(arg: string): string {
   try {
     isDir = statSync(root).isDirectory();
   } catch {
-    throw new UsageError(`repository ${arg}: no such directory`);
+    throw new OpamError('no such directory', 'input', { setting: 'repository', value: arg });
   }
-  if (!isDir) throw new UsageError(`repository ${arg}: not a directory`);
+  if (!isDir) throw new OpamError('not a directory', 'input', { setting: 'repository', value: arg });
   if (!existsSync(join(root, 'packages'))) {
-    throw new UsageError(`repository ${arg}: not an opam repository (no packages/ folder)`);
+    throw new OpamError('not an opam repository (no packages/ folder)', 'input', { setting: 'repository', value: arg });
   }
   return root;
 }
@@ -135,10 +135,10 @@ function scanRoot(root: string, rootIndex: number, warnings: RepositoryWarning[]
   return out;
 }
 
-/** Loads and layers the repositories; throws UsageError when a root is missing or not a repository. */
+/** Loads and layers the repositories; throws OpamError when a root is missing or not a repository. */
 export function loadRepositories(rootArgs: string[]): RepositoryLoad {
   const t0 = performance.now();
-  if (rootArgs.length === 0) throw new UsageError('no repository given');
+  if (rootArgs.length === 0) throw new OpamError('no repository given', 'input', { setting: 'repository' });
   const roots = rootArgs.map(checkRoot);
   const errors: RepositoryError[] = [];
   const warnings: RepositoryWarning[] = [];

@@ -10,6 +10,7 @@ import type { SolveOutcome, Solution } from '../solve/solution.js';
 import type { Job, Plan } from './job.js';
 import { FilesDirHashCache } from './files-hash.js';
 import { jobKey, keyContextHash, type KeyContext } from './job-key.js';
+import { PlanError } from './plan-error.js';
 
 /** One requested target and what the solver said about it. */
 export interface TargetOutcome {
@@ -17,12 +18,7 @@ export interface TargetOutcome {
   outcome: SolveOutcome;
 }
 
-export class PlanError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PlanError';
-  }
-}
+export { PlanError } from './plan-error.js';
 
 export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, filesHashes = new FilesDirHashCache()): Plan {
   const contextHash = keyContextHash(ctx);

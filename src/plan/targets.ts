@@ -3,6 +3,7 @@
  * `--all-versions`, or explicit `NAME[.VERSION]` arguments; each paired with the solver's verdict.
  */
 import { parsePackageSpec } from '../opam/package-spec.js';
+import { UnknownTargetError } from './plan-error.js';
 import type { OpamPackage } from '../opam/package-model.js';
 import type { SolveOutcome } from '../solve/solution.js';
 import type { TargetOutcome } from './build-plan.js';
@@ -17,12 +18,7 @@ export interface TargetSolver {
   installableTargets(kind: 'latest' | 'all-versions'): { pkg: OpamPackage; outcome: SolveOutcome }[];
 }
 
-export class UnknownTargetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnknownTargetError';
-  }
-}
+export { UnknownTargetError } from './plan-error.js';
 
 /**
  * The targets of a run with the solver's outcome for each. `latest` (and a bare NAME argument) take the
@@ -38,13 +34,13 @@ export function selectTargets(
     const out: TargetOutcome[] = [];
     for (const spec of selection.specs) {
       const parsed = parsePackageSpec(spec);
-      if (parsed === null) throw new UnknownTargetError(`'${spec}' is not a package: expected NAME or NAME.VERSION`);
+      if (parsed === null) throw new UnknownTargetError('not a package: expected NAME or NAME.VERSION', spec);
       const { name, version } = parsed;
       const versions = packages.get(name);
-      if (versions === undefined || versions.length === 0) throw new UnknownTargetError(`unknown package '${name}' (target '${spec}')`);
+      if (versions === undefined || versions.length === 0) throw new UnknownTargetError(`unknown package '${name}' (target '${spec}')`, spec);
       if (version !== null) {
         const pkg = versions.find((p) => p.version === version);
-        if (pkg === undefined) throw new UnknownTargetError(`unknown version '${spec}': ${name} has ${versions.map((p) => p.version).join(', ')}`);
+        if (pkg === undefined) throw new UnknownTargetError(`unknown version '${spec}': ${name} has ${versions.map((p) => p.version).join(', ')}`, spec);
         out.push({ target: pkg, outcome: solver.solve(pkg) });
       } else {
         out.push(newestInstallable(versions, solver));

@@ -1,11 +1,13 @@
 /**
- * Process exit codes of the reporting commands: 0 nothing wrong found, 1 regressions (or, for a single run,
- * package failures) found, 2 a usage or internal error (raised by the CLI, never computed here).
+ * The verdict of a report as an exit code: 0 nothing wrong found, 1 something found. For a comparison,
+ * "found" is a regression; for a run compared with nothing, a package that failed by its own build or
+ * a dependency's, except in a baseline: a baseline records the ecosystem as it is (its failures are
+ * what a candidate is measured against), so recording one is 0. The codes of errors and interrupts
+ * are the CLI's (src/cli/exit-codes.ts).
  */
 import type { Comparison } from '../compare/comparison.js';
 import { runHasFailures, type RunSummary } from '../compare/run-summary.js';
-
-export const EXIT_USAGE_OR_INTERNAL_ERROR = 2;
+import type { RunKind } from '../store/runs.js';
 
 /** Whether the candidate broke packages that worked in the baseline: regressed or dependency-regressed. */
 export function hasRegressions(c: Comparison): boolean {
@@ -20,7 +22,10 @@ export function comparisonExitCode(c: Comparison): 0 | 1 {
   return hasRegressions(c) ? 1 : 0;
 }
 
-/** 1 when a single run has build, install or dependency failures; timeouts and the like do not count. */
-export function runExitCode(s: RunSummary): 0 | 1 {
-  return runHasFailures(s) ? 1 : 0;
+/**
+ * 1 when a run compared with nothing has build, install or dependency failures (timeouts and the like
+ * do not count); always 0 for a baseline.
+ */
+export function runExitCode(s: RunSummary, kind: RunKind): 0 | 1 {
+  return kind !== 'baseline' && runHasFailures(s) ? 1 : 0;
 }

@@ -9,7 +9,7 @@ import { resultFirstError } from '../compare/error-clusters.js';
 import { COMPARISON_CATEGORIES, JOB_STATUSES, type PackageRunResult } from '../results/taxonomy.js';
 import { hasRegressions } from './exit-code.js';
 import { runHasFailures } from '../compare/run-summary.js';
-import type { JsonSchema } from './json-schema-check.js';
+import type { JsonSchema } from './json-schema.js';
 
 export const COMPARISON_SCHEMA_ID = 'ecocheck.comparison/1';
 export const RUN_SCHEMA_ID = 'ecocheck.run/1';

@@ -15,7 +15,7 @@ import { atoms, formulaToString, ors } from '../opam/formula.js';
 import { parseOpamValue } from '../opam/parser.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import type { RelOp } from '../opam/ast.js';
-import { UsageError } from '../errors/usage-error.js';
+import { SolveError } from './solve-error.js';
 import { versionSatisfies } from './universe.js';
 
 export interface CompilerInvariant {
@@ -68,31 +68,31 @@ function parseAtom(spec: string): { name: string; op: RelOp | null; version: str
 export function resolveCompilerSpec(load: { packages: PackagesByName }, spec: string): CompilerInvariant {
   const packages = load.packages;
   const trimmed = spec.trim();
-  if (trimmed === '') throw new UsageError('--compiler: empty compiler specification');
+  if (trimmed === '') throw new SolveError('empty compiler specification', 'input', { setting: 'compiler' });
   const done = (formula: Formula<DependencyAtom>): CompilerInvariant => {
     const candidates = candidatesOf(packages, formula);
     if (candidates.length === 0) {
-      throw new UsageError(`--compiler ${spec}: no package of the repository matches ${invariantToString(formula)}`);
+      throw new SolveError(`no package of the repository matches ${invariantToString(formula)}`, 'input', { setting: 'compiler', value: spec });
     }
     return { spec, formula, candidates, text: invariantToString(formula) };
   };
   if (/["{(&|\s]/.test(trimmed)) {
     let value;
     try {
-      value = parseOpamValue(trimmed, '--compiler');
+      value = parseOpamValue(trimmed, 'compiler spec');
     } catch (err) {
-      if (err instanceof OpamFormatError) throw new UsageError(`--compiler: ${err.message}`);
+      if (err instanceof OpamFormatError) throw new SolveError(err.message, 'input', { setting: 'compiler' });
       throw err;
     }
     let formula: Formula<DependencyAtom>;
     try {
       formula = filterDependencyFormula(packageFormulaFromValue(value, 'conj'), () => undefined, false);
     } catch (err) {
-      if (err instanceof OpamFormatError) throw new UsageError(`--compiler: ${err.message}`);
+      if (err instanceof OpamFormatError) throw new SolveError(err.detail, 'input', { setting: 'compiler', value: spec });
       throw err;
     }
     for (const a of atoms(formula)) {
-      if (!packages.has(a.name)) throw new UsageError(`--compiler ${spec}: unknown package ${a.name}`);
+      if (!packages.has(a.name)) throw new SolveError(`unknown package ${a.name}`, 'input', { setting: 'compiler', value: spec });
     }
     return done(formula);
   }
@@ -102,7 +102,7 @@ export function resolveCompilerSpec(load: { packages: PackagesByName }, spec: st
     if (candidatesOf(packages, f).length > 0) return done(f);
   }
   if (!/^[A-Za-z0-9+.~_-]+$/.test(trimmed)) {
-    throw new UsageError(`--compiler ${spec}: not a package, a version or an opam formula`);
+    throw new SolveError('not a package, a version or an opam formula', 'input', { setting: 'compiler', value: spec });
   }
   const compilers: OpamPackage[] = [];
   for (const versions of packages.values()) {
@@ -111,7 +111,7 @@ export function resolveCompilerSpec(load: { packages: PackagesByName }, spec: st
     }
   }
   if (compilers.length === 0) {
-    throw new UsageError(`--compiler ${spec}: no compiler package with version ${trimmed} (nor a package of that name)`);
+    throw new SolveError(`no compiler package with version ${trimmed} (nor a package of that name)`, 'input', { setting: 'compiler', value: spec });
   }
   compilers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return done(ors(compilers.map((p) => atomFormula(p.name, '=', p.version))));

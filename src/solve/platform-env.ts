@@ -6,7 +6,7 @@
  */
 import type { OpamPackage } from '../opam/package-model.js';
 import { dependencyFlagValue, type DependencyFlags, type VariableLookup, type VariableValue } from '../opam/filter.js';
-import { UsageError } from '../errors/usage-error.js';
+import { SolveError } from './solve-error.js';
 
 /**
  * opam-version: the version of the opam used as the oracle here (2.1.2). Packages gated on a newer
@@ -24,14 +24,14 @@ export const DEFAULT_PLATFORM: Readonly<Record<string, string>> = {
   'opam-version': DEFAULT_OPAM_VERSION,
 };
 
-/** Parses `VAR=VALUE` items of `--env`; a bad item is a usage error. */
+/** Parses `VAR=VALUE` items of `--env`; a bad item is a SolveError. */
 export function parseEnvAssignments(items: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
     const name = eq > 0 ? item.slice(0, eq) : '';
     if (!/^[A-Za-z0-9_][A-Za-z0-9_+-]*$/.test(name)) {
-      throw new UsageError(`--env ${JSON.stringify(item)}: expected VAR=VALUE`);
+      throw new SolveError('expected VAR=VALUE', 'input', { setting: 'env', value: JSON.stringify(item) });
     }
     out[name] = item.slice(eq + 1);
   }

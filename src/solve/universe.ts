@@ -19,7 +19,7 @@
  * -count[missing-depexts,changed],-changed`; depexts are not looked at here). The criteria are one
  * weight per package (`criteriaWeights`), minimised exactly by the SAT core's objective bound.
  */
-import type { OpamPackage, Formula } from '../opam/package-model.js';
+import { isAvoidVersion, type OpamPackage, type Formula } from '../opam/package-model.js';
 import {
   filterDependencyFormula,
   checkRelop,
@@ -75,10 +75,6 @@ function constraintKey(f: Formula<VersionConstraint>): string {
   }
 }
 
-/** opam 2.1's `avoid-version` (it knows no `deprecated` flag: such versions are normal ones). */
-function isAvoided(p: OpamPackage): boolean {
-  return p.flags.includes('avoid-version');
-}
 
 /**
  * Conflicts the optimisation of one solution may spend before the best installation found so far is
@@ -104,7 +100,7 @@ export function criteriaWeights(packages: readonly OpamPackage[], byName: Readon
   const avoid = new Float64Array(n);
   const lag = new Float64Array(n);
   const count = new Float64Array(n).fill(1);
-  const avoided = (i: number) => isAvoided(packages[i]);
+  const avoided = (i: number) => isAvoidVersion(packages[i]);
   for (const idx of byName.values()) {
     const avail = idx.filter((i) => available[i] === 1); // ascending versions
     const order = [...avail.filter((i) => !avoided(i)), ...avail.filter(avoided)];
@@ -170,8 +166,8 @@ export class Universe {
     this.rank = new Int32Array(n);
     for (const idx of this.byName.values()) {
       const ordered = [...idx].sort((a, b) => {
-        const av = isAvoided(this.packages[a]) ? 1 : 0;
-        const bv = isAvoided(this.packages[b]) ? 1 : 0;
+        const av = isAvoidVersion(this.packages[a]) ? 1 : 0;
+        const bv = isAvoidVersion(this.packages[b]) ? 1 : 0;
         return av - bv || b - a;
       });
       ordered.forEach((i, r) => (this.rank[i] = r));

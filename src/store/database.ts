@@ -39,7 +39,7 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
       migrate(db, file);
     }
     else if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION)
-      throw new StoreError(`database ${file} has an older schema; run ecocheck check once to upgrade it`);
+      throw new StoreError(`database ${file} has an older schema; it is upgraded when it is next opened for writing (a run)`);
     // Enforced for every statement from here: a record never names a run that does not exist.
     db.pragma('foreign_keys = ON');
   } catch (err) {
@@ -59,7 +59,7 @@ function checkIdentity(db: Db, file: string): void {
     return;
   }
   const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };
-  if (appId !== 0 || tables.n > 0) throw new StoreError(`${file} is not an ecocheck database (it holds other data); choose another --state-dir`);
+  if (appId !== 0 || tables.n > 0) throw new StoreError(`${file} is not an ecocheck database (it holds other data)`, true);
 }
 
 /**

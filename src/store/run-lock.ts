@@ -17,12 +17,7 @@ function alive(pid: number): boolean {
   }
 }
 
-export class RunLockedError extends StoreError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunLockedError';
-  }
-}
+export class RunLockedError extends StoreError {}
 
 /** Takes the run lock for this process or throws RunLockedError; returns the release function. */
 export function acquireRunLock(db: Db, file: string): () => void {
@@ -33,7 +28,8 @@ export function acquireRunLock(db: Db, file: string): () => void {
       | undefined;
     if (held !== undefined && held.pid !== process.pid && (held.host !== host || alive(held.pid))) {
       throw new RunLockedError(
-        `another ecocheck check (pid ${held.pid} on ${held.host}, since ${held.acquired_at}) is running on ${file}; wait for it to finish or use another --state-dir`,
+        `another ecocheck run (pid ${held.pid} on ${held.host}, since ${held.acquired_at}) is running on ${file} (wait for it to finish)`,
+        true,
       );
     }
     db.prepare(`INSERT OR REPLACE INTO locks (name, pid, host, run_id, acquired_at) VALUES (?, ?, ?, NULL, ?)`).run(LOCK, process.pid, host, new Date().toISOString());
@@ -46,7 +42,7 @@ export function acquireRunLock(db: Db, file: string): () => void {
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     if (typeof code === 'string' && code.startsWith('SQLITE_')) {
-      throw new StoreError(`cannot write the database ${file}: ${message}${code === 'SQLITE_FULL' ? ' (free some space on its disk, or use another --state-dir)' : ''}`);
+      throw new StoreError(`cannot write the database ${file}: ${message}${code === 'SQLITE_FULL' ? ' (free some space on its disk)' : ''}`, true);
     }
     throw err;
   }

@@ -211,3 +211,25 @@ export function findNotInstallableTarget(db: Db, runId: number, name: string, ve
     .all(...(version !== null ? [runId, name, version] : [runId, name])) as { package_id: string; reason: string | null }[];
   return rows.map((r) => ({ id: r.package_id, reason: r.reason ?? '' }));
 }
+
+/** What a run recorded for one job, by package: enough to decide whether to build it again. */
+export interface RunJobState {
+  id: string;
+  jobKey: string;
+  status: JobStatus;
+  cached: boolean;
+}
+
+/** Every job a run recorded (targets and the dependencies built for them), by `NAME.VERSION`. */
+export function loadRunJobStates(db: Db, runId: number): Map<string, RunJobState> {
+  const rows = db
+    .prepare(
+      `SELECT j.name || '.' || j.version AS id, rj.job_key, rj.status, rj.cached
+       FROM run_jobs rj JOIN jobs j ON j.key = rj.job_key
+       WHERE rj.run_id = ? ORDER BY rj.job_key`,
+    )
+    .all(runId) as { id: string; job_key: string; status: string; cached: number }[];
+  const out = new Map<string, RunJobState>();
+  for (const r of rows) if (isJobStatus(r.status)) out.set(r.id, { id: r.id, jobKey: r.job_key, status: r.status, cached: r.cached === 1 });
+  return out;
+}

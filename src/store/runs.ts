@@ -80,6 +80,7 @@ export function readRunOptions(text: string | null): RunOptions {
   };
 }
 
+
 export interface RunInfo {
   id: number;
   kind: RunKind;

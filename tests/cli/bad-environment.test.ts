@@ -239,7 +239,7 @@ test('a full disk: a build filling it is an internal error (disk full, spurious)
       closeSync(ballast);
     }
     const full = ecocheck(check(repo, state, '1.0', ['well-behaved', 'slow-on-2']));
-    assertOneLine(full, new RegExp(`^ecocheck: cannot write the database ${state}/ecocheck\\.sqlite: database or disk is full \\(free some space on its disk, or use another --state-dir\\)\\n$`));
+    assertOneLine(full, new RegExp(`^ecocheck: cannot write the database ${state}/ecocheck\\.sqlite: database or disk is full \\(free some space on its disk\\); choose another --state-dir\\n$`));
     // The earlier runs are still listed and their results load, on the full disk.
     assert.deepEqual(listedRuns(state), [2, 1]);
     assert.deepEqual(recorded(state), afterFill);
@@ -289,7 +289,7 @@ test('two checks on one database: the second refuses in one line naming the hold
     const file = join(state, 'ecocheck.sqlite');
     assertOneLine(
       second,
-      new RegExp(`^ecocheck: another ecocheck check \\(pid ${first.pid} on [^,]+, since [0-9T:.Z-]+\\) is running on ${file.replace(/[.]/g, '\\.')}; wait for it to finish or use another --state-dir\\n$`),
+      new RegExp(`^ecocheck: another ecocheck run \\(pid ${first.pid} on [^,]+, since [0-9T:.Z-]+\\) is running on ${file.replace(/[.]/g, '\\.')} \\(wait for it to finish\\); choose another --state-dir\\n$`),
     );
     assert.equal(await firstDone, 0, firstErr);
     const db = new Database(file, { readonly: true });

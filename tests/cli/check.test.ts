@@ -19,7 +19,7 @@ import { openDatabase } from '../../src/store/database.js';
 import { loadRunResults } from '../../src/store/run-records.js';
 import { listRuns } from '../../src/store/runs.js';
 import type { PackageRunResult } from '../../src/results/taxonomy.js';
-import { resolveStatePaths } from '../../src/cli/state-paths.js';
+import { resolveStatePaths } from '../../src/session/state-paths.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];
@@ -80,10 +80,11 @@ test('check on the fixture ecosystem: every status, cascades attributed to their
   try {
     const before = treeListing(eco.root);
     const r1 = ecocheck(checkArgs(eco.root, state, '1.0'));
-    assert.equal(r1.code, 0, r1.stderr);
+    // A run compared with nothing exits 1 when packages failed (src/cli/exit-codes.ts); this one has failures.
+    assert.equal(r1.code, 1, r1.stderr);
     assert.match(r1.stderr, /^run #1 \(compiler 1\.0\): 14 targets: /m);
     const r2 = ecocheck(checkArgs(eco.root, state, '2.0'));
-    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal(r2.code, 1, r2.stderr);
     const [run1, run2] = runResults(state);
     assert.equal(run1.status, 'finished');
     assert.deepEqual(statuses(run1.results), {
@@ -162,12 +163,12 @@ test('a rerun builds nothing cacheable; editing one opam file rebuilds only it a
   const eco = instantiateEcosystem();
   const state = tempState();
   try {
-    assert.equal(ecocheck(checkArgs(eco.root, state, '1.0')).code, 0);
+    assert.equal(ecocheck(checkArgs(eco.root, state, '1.0')).code, 1, 'the fixture ecosystem has failures');
     const again = ecocheck(checkArgs(eco.root, state, '1.0'));
-    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.code, 1, again.stderr);
     appendFileSync(join(eco.root, 'packages', 'chain-a', 'chain-a.1.0', 'opam'), '# an edit that changes the file\n');
     const edited = ecocheck(checkArgs(eco.root, state, '1.0'));
-    assert.equal(edited.code, 0, edited.stderr);
+    assert.equal(edited.code, 1, edited.stderr);
     const [first, second, third] = runResults(state);
     assert.equal(builtIds(first.results).length, 13);
     // fetch-failed is spurious, so never cached: the only job a rerun tries again.
@@ -285,7 +286,7 @@ test('a second check on the same database is refused while the first runs', asyn
     await waitFor(() => finishedCount(state) >= 1, 'the first check to start building');
     const second = ecocheck(args);
     assert.equal(second.code, 2);
-    assert.match(second.stderr, /^ecocheck: another ecocheck check \(pid \d+ .*\) is running on .*ecocheck\.sqlite; wait for it to finish/);
+    assert.match(second.stderr, /^ecocheck: another ecocheck run \(pid \d+ .*\) is running on .*ecocheck\.sqlite \(wait for it to finish\); choose another --state-dir$/m);
     assert.equal(second.stderr.trim().split('\n').length, 1);
     assert.equal((await done).code, 0);
     assert.equal(ecocheck(args).code, 0, 'once the first is done, the next check runs');

@@ -17,7 +17,7 @@ import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { openDatabase } from '../../src/store/database.js';
 import { listRuns } from '../../src/store/runs.js';
-import { checkAgainstSchema } from '../../src/report/json-schema-check.js';
+import { checkAgainstSchema } from '../support/json-schema-check.js';
 import { comparisonJsonSchema } from '../../src/report/json-report.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
@@ -258,7 +258,7 @@ test('missing system packages (depexts) are binned apart: named first in the rea
     const targets = ['needs-gmp', 'needs-gmp-too', 'has-bash', 'alpine-only'];
     // --depexts ignore: built anyway (in host mode a depext without a candidate makes them not installable).
     const r = ecocheck(['check', '--compiler', '1.0', '--repo', eco.root, '--state-dir', state, '--format', 'json', '--depexts', 'ignore', ...sandboxArgs, ...targets]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, `failures in a run compared with nothing: exit 1: ${r.stderr}`);
     const run = JSON.parse(r.stdout) as { clusters: { signature: string; packages: string[] }[]; results?: unknown };
     const clusters = Object.fromEntries(run.clusters.map((c) => [c.signature, c.packages]));
     assert.deepEqual(clusters, {
@@ -325,7 +325,7 @@ test('--with-test: a target is built with its tests (with-test true, run-test: r
     assert.doesNotMatch(plain.stderr, /stdext/, 'a with-test dependency is not built without --with-test');
 
     const tested = ecocheck(['check', '--with-test', 'tested', 'uses-tested', ...common]);
-    assert.equal(tested.code, 0, tested.stderr);
+    assert.equal(tested.code, 1, `its tests fail: exit 1: ${tested.stderr}`);
     // The target's tests fail; its dependent is built against tested built without tests, which is ok.
     assert.deepEqual(statusOf(tested), { 'tested.1.0': 'build-failed', 'uses-tested.1.0': 'ok' });
     assert.match((JSON.parse(tested.stdout) as Run).results.find((r) => r.id === 'tested.1.0')!.reason, /1 of 3 tests failed/);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRepositories } from '../../src/opam/repository.js';
 import type { OpamPackage } from '../../src/opam/package-model.js';
-import { addLocalCompiler } from '../../src/cli/local-compiler-tree.js';
+import { addLocalCompiler } from '../../src/session/local-compiler-tree.js';
 import { printOpamFile } from '../../src/opam/printer.js';
 import { snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
 

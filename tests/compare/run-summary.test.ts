@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRunSide, type RunSide } from '../../src/compare/run-side.js';
+import { parseRunSide, type RunSide } from '../support/run-side-json.js';
 import { runHasFailures, summariseRun } from '../../src/compare/run-summary.js';
 import { JOB_STATUSES } from '../../src/results/taxonomy.js';
 import { projectRoot } from '../support/snapshot.js';

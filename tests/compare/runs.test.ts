@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRuns } from '../../src/compare/compare-runs.js';
-import { parseRunSide, type RunSide } from '../../src/compare/run-side.js';
+import { parseRunSide, type RunSide } from '../support/run-side-json.js';
 import { COMPARISON_CATEGORIES, JOB_STATUSES, type ComparisonCategory, type JobStatus, type PackageRunResult } from '../../src/results/taxonomy.js';
 import { projectRoot } from '../support/snapshot.js';
 

@@ -16,7 +16,8 @@ import {
   printFilter,
 } from '../../src/opam/filter.js';
 import { parseOpamValue } from '../../src/opam/parser.js';
-import { UsageError } from '../../src/errors/usage-error.js';
+import { OpamError } from '../../src/opam/opam-error.js';
+import { describeError } from '../../src/errors/ecocheck-error.js';
 import { projectRoot, snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
 
 const repos = join(projectRoot, 'fixtures', 'repos');
@@ -82,10 +83,10 @@ test('versions equal in opam order within a root: listed under the first folder,
   assert.ok(load.warnings.some((w) => w.message.includes('listed, eq.1.0.0, defined by the opam file of eq.1.0.0-0')));
 });
 
-test('a missing root or a folder that is not a repository is a usage error naming the argument', () => {
-  assert.throws(() => loadRepositories([join(repos, 'does-not-exist')]), (e: unknown) => e instanceof UsageError && e.message.includes('does-not-exist'));
-  assert.throws(() => loadRepositories([base, join(repos, 'not-a-repo')]), (e: unknown) => e instanceof UsageError && /not-a-repo.*not an opam repository/.test(e.message));
-  assert.throws(() => loadRepositories([join(base, 'repo')]), (e: unknown) => e instanceof UsageError && /not a directory/.test(e.message));
+test('a missing root or a folder that is not a repository is an OpamError naming the argument', () => {
+  assert.throws(() => loadRepositories([join(repos, 'does-not-exist')]), (e: unknown) => e instanceof OpamError && describeError(e).includes('does-not-exist'));
+  assert.throws(() => loadRepositories([base, join(repos, 'not-a-repo')]), (e: unknown) => e instanceof OpamError && /^repository \S*not-a-repo: not an opam repository/.test(describeError(e)));
+  assert.throws(() => loadRepositories([join(base, 'repo')]), (e: unknown) => e instanceof OpamError && /not a directory/.test(describeError(e)));
 });
 
 test('the real snapshot: 4,596 names, 18,792 versions, no error, one warning for the introcaml pair', { skip: !snapshotAvailable() }, () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRuns } from '../../src/compare/compare-runs.js';
-import { parseRunSide, type RunSide } from '../../src/compare/run-side.js';
+import { parseRunSide, type RunSide } from '../support/run-side-json.js';
 import { summariseRun } from '../../src/compare/run-summary.js';
 import { comparisonExitCode, runExitCode } from '../../src/report/exit-code.js';
 import { isReportFormat, renderComparisonReport, renderRunReport, REPORT_FORMATS } from '../../src/report/render-report.js';
@@ -35,9 +35,10 @@ test('exit code 1 for regressions (own or through a dependency), 0 otherwise', (
 });
 
 test('single-run exit code: 1 with build, install or dependency failures, 0 otherwise', () => {
-  assert.equal(runExitCode(summariseRun(fixtureRun('candidate-5.1.json'))), 1);
-  assert.equal(runExitCode(summariseRun(sideOf('a', [r('a.1', 'ok'), r('b.1', 'not-installable'), r('c.1', 'timeout')]))), 0);
-  assert.equal(runExitCode(summariseRun(sideOf('a', [r('a.1', 'install-failed')]))), 1);
+  assert.equal(runExitCode(summariseRun(fixtureRun('candidate-5.1.json')), 'check'), 1);
+  assert.equal(runExitCode(summariseRun(fixtureRun('candidate-5.1.json')), 'baseline'), 0, 'a baseline records failures, it does not fail on them');
+  assert.equal(runExitCode(summariseRun(sideOf('a', [r('a.1', 'ok'), r('b.1', 'not-installable'), r('c.1', 'timeout')])), 'check'), 0);
+  assert.equal(runExitCode(summariseRun(sideOf('a', [r('a.1', 'install-failed')])), 'rerun'), 1);
 });
 
 test('every report format renders through the entry points', () => {

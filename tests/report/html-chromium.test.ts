@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compareRuns } from '../../src/compare/compare-runs.js';
-import { parseRunSide, type RunSide } from '../../src/compare/run-side.js';
+import { parseRunSide, type RunSide } from '../support/run-side-json.js';
 import { renderComparisonHtml } from '../../src/report/html-report.js';
 import type { PackageRunResult } from '../../src/results/taxonomy.js';
 import { projectRoot } from '../support/snapshot.js';

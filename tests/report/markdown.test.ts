@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRuns } from '../../src/compare/compare-runs.js';
-import { parseRunSide, type RunSide } from '../../src/compare/run-side.js';
+import { parseRunSide, type RunSide } from '../support/run-side-json.js';
 import { summariseRun } from '../../src/compare/run-summary.js';
 import { renderComparisonMarkdown, renderRunMarkdown } from '../../src/report/markdown-report.js';
 import { mdCode, mdText } from '../../src/report/markdown-text.js';

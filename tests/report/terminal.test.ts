@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRuns } from '../../src/compare/compare-runs.js';
-import { parseRunSide, type RunSide } from '../../src/compare/run-side.js';
+import { parseRunSide, type RunSide } from '../support/run-side-json.js';
 import { summariseRun } from '../../src/compare/run-summary.js';
 import { shouldUseColour } from '../../src/report/terminal-colour.js';
 import { renderComparisonTerminal, renderRunTerminal } from '../../src/report/terminal-report.js';

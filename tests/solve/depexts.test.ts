@@ -21,7 +21,8 @@ import { classify, namesRegex, parseAptSearch, parseDpkgInstalled } from '../../
 import { hostPackageManager, type SystemPackageManager, type SystemPackageStatus } from '../../src/solve/system/host-packages.js';
 import { depextsUnavailable, parseDepextsMode, requiredSystemPackages, resolveDepextsPolicy, systemPackagesKeys } from '../../src/solve/system/depexts.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
-import { UsageError } from '../../src/errors/usage-error.js';
+import { SolveError } from '../../src/solve/solve-error.js';
+import { describeError } from '../../src/errors/ecocheck-error.js';
 
 const fixture = (name: string) => readFileSync(join(projectRoot, 'fixtures', 'depexts', name), 'utf8');
 const bin = join(projectRoot, 'bin', 'ecocheck');
@@ -153,13 +154,13 @@ test('job keys: installing a depext changes the key of the job naming it and of 
   assert.deepEqual(keys(), after, 'the same host, the same keys');
 });
 
-test('--depexts: the modes, and host or install without a known package manager is a usage error', () => {
+test('--depexts: the modes, and host or install without a known package manager is a SolveError', () => {
   assert.equal(parseDepextsMode(undefined), undefined);
   assert.equal(parseDepextsMode('install'), 'install');
-  assert.throws(() => parseDepextsMode('yes'), (e: unknown) => e instanceof UsageError && /^--depexts "yes": expected one of host, install, ignore$/.test(e.message));
+  assert.throws(() => parseDepextsMode('yes'), (e: unknown) => e instanceof SolveError && /^depexts "yes": expected one of host, install, ignore$/.test(describeError(e)));
   assert.deepEqual(resolveDepextsPolicy(undefined, { ...DEFAULT_PLATFORM, 'os-family': 'haiku' }), { mode: 'ignore', manager: null });
   assert.deepEqual(resolveDepextsPolicy('ignore', DEFAULT_PLATFORM), { mode: 'ignore', manager: null });
-  assert.throws(() => resolveDepextsPolicy('host', { ...DEFAULT_PLATFORM, 'os-family': 'haiku' }), (e: unknown) => e instanceof UsageError && /--depexts host: no known package manager for os-family "haiku"/.test(e.message));
+  assert.throws(() => resolveDepextsPolicy('host', { ...DEFAULT_PLATFORM, 'os-family': 'haiku' }), (e: unknown) => e instanceof SolveError && e.kind === 'environment' && /^depexts host: no known package manager for os-family "haiku"/.test(describeError(e)));
 });
 
 // ---- This host's apt and dpkg (Debian family only) ----

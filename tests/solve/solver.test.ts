@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSolver, resolveCompilerSpec } from '../../src/solve/package-solver.js';
-import { UsageError } from '../../src/errors/usage-error.js';
+import { SolveError } from '../../src/solve/solve-error.js';
 import { packageId, type OpamPackage } from '../../src/opam/package-model.js';
 import { compareVersions } from '../../src/opam/version.js';
 import { versionSatisfies } from '../../src/solve/universe.js';
@@ -230,9 +230,9 @@ test('compiler specifications', () => {
   assert.equal(resolveCompilerSpec(load, 'ocaml-base-compiler>=5.4').candidates.length, 1);
   const f = resolveCompilerSpec(load, '"ocaml-base-compiler" {>= "5.3"} | "ocaml-variants"');
   assert.equal(f.candidates.length, 4);
-  assert.throws(() => resolveCompilerSpec(load, '9.9.9'), UsageError);
-  assert.throws(() => resolveCompilerSpec(load, 'nonexistent.1.0'), UsageError);
-  assert.throws(() => resolveCompilerSpec(load, '"ocaml-base-compiler" {>= '), UsageError);
+  assert.throws(() => resolveCompilerSpec(load, '9.9.9'), SolveError);
+  assert.throws(() => resolveCompilerSpec(load, 'nonexistent.1.0'), SolveError);
+  assert.throws(() => resolveCompilerSpec(load, '"ocaml-base-compiler" {>= '), SolveError);
   // A formula invariant: the solver picks the newest allowed compiler.
   const s = createSolver(load, { compiler: '"ocaml-base-compiler" {>= "5.3"}' });
   const o = s.solve(find(load, 'ocaml.5.3.0'));

@@ -171,7 +171,7 @@ test('run lock: a second process is refused with a clear message while the first
       const db = openDatabase(process.argv[1]);
       try { acquireRunLock(db, process.argv[1]); console.log('acquired'); } catch (e) { console.log(e.name + ': ' + e.message); }`;
     const second = spawnSync(process.execPath, ['--input-type=module', '-e', script, file], { encoding: 'utf8' });
-    assert.match(second.stdout, /^RunLockedError: another ecocheck check \(pid \d+ on .*\) is running on .*db\.sqlite; wait for it/);
+    assert.match(second.stdout, /^RunLockedError: another ecocheck run \(pid \d+ on .*\) is running on .*db\.sqlite \(wait for it/);
     release();
     assert.match(execFileSync(process.execPath, ['--input-type=module', '-e', script, file], { encoding: 'utf8' }), /^acquired/);
     // That child exited holding the lock: it is dead, so we take over.

@@ -13,10 +13,10 @@ import { DownloadCache } from '../../builder/download-cache.js';
 import type { Checksum, Url } from '../../opam/package-model.js';
 import { packageId } from '../../opam/package-model.js';
 import { loadRepositories } from '../../opam/repository.js';
-import { UsageError } from '../../errors/usage-error.js';
-import { collect } from '../repeatable-option.js';
-import { resolveStatePaths } from '../state-paths.js';
-import type { RegisterCommand } from './index.js';
+import { UsageError } from '../usage-error.js';
+import { addRepositoryOptions, addStateOptions } from '../options.js';
+import { resolveStatePaths } from '../../session/state-paths.js';
+import type { RegisterCommand } from '../command.js';
 
 interface ImportOptions {
   repo: string[];
@@ -54,13 +54,10 @@ interface Imported {
 
 export const registerCache: RegisterCommand = (program: Command, setExitCode) => {
   const cache = program.command('cache').description('the download cache (an offline mirror of sources)');
-  cache
+  addStateOptions(addRepositoryOptions(cache
     .command('import')
     .description('store files (or every file under directories) in the download cache under all their checksums; with --repo, say which package versions each serves')
-    .argument('<paths...>', 'files or directories to import')
-    .option('--repo <dir>', 'an opam repository whose package versions the files may serve; repeatable', collect, [])
-    .option('--state-dir <dir>', 'the state directory whose download cache to fill')
-    .option('--cache-dir <dir>', 'the download cache to fill')
+    .argument('<paths...>', 'files or directories to import'), false), true)
     .option('--json', 'print one JSON object')
     .action(async (paths: string[], opts: ImportOptions) => {
       const store = new DownloadCache(resolveStatePaths(opts).downloadCache);

@@ -2,16 +2,15 @@
  * `ecocheck compilers`: what each compiler name resolves to — baseline, next and system, and the names
  * of ecocheck.json — and the compiler packages that satisfy it.
  */
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
-import { loadRepositories } from '../../opam/repository.js';
+import { EcocheckError } from '../../errors/ecocheck-error.js';
 import { resolveCompilerSpec } from '../../solve/package-solver.js';
-import { projectConfigFor } from '../project-config.js';
-import { resolveCompiler, type CompilerResolution } from '../compiler-names.js';
-import { UsageError } from '../../errors/usage-error.js';
-import { collect } from '../repeatable-option.js';
-import type { RegisterCommand } from './index.js';
+import type { CompilerResolution } from '../../session/compiler-choice.js';
+import { openWorkspace, workspaceCompiler } from '../../session/workspace.js';
+import { addRepositoryOptions } from '../options.js';
+import { errorLine } from '../exit-codes.js';
+import type { RegisterCommand } from '../command.js';
 
 interface CompilersOptions {
   compiler?: string;
@@ -27,27 +26,25 @@ interface Row extends CompilerResolution {
 
 
 export const registerCompilers: RegisterCommand = (program: Command) => {
-  program
-    .command('compilers')
-    .description('Show what each compiler name (baseline, next, system, those of ecocheck.json, and --compiler) resolves to')
-    .option('--compiler <spec>', 'also resolve this spec, name or local source tree')
-    .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
-    .option('--config <file>', 'the project config (default: ./ecocheck.json when present)')
+  addRepositoryOptions(
+    program
+      .command('compilers')
+      .description('Show what each compiler name (baseline, next, system, those of ecocheck.json, and --compiler) resolves to')
+      .option('--compiler <spec>', 'also resolve this spec, name or local source tree'),
+  )
     .option('--json', 'print JSON')
     .action((opts: CompilersOptions) => {
-      const config = projectConfigFor(opts);
-      const roots = opts.repo.length > 0 ? opts.repo.map((r) => resolve(r)) : config.repositories;
-      if (roots.length === 0) throw new UsageError('no repository: pass --repo DIR or list "repositories" in ecocheck.json');
-      const load = loadRepositories(roots);
+      const ws = openWorkspace({ repositories: opts.repo, config: opts.config });
+      const { config, repositories: roots, load } = ws;
       const names = [...new Set(['baseline', 'next', 'system', ...Object.keys(config.compilers), ...(opts.compiler !== undefined ? [opts.compiler] : [])])];
       const rows: Row[] = names.map((name) => {
         try {
-          const r = resolveCompiler(name, config.compilers, load);
+          const r = workspaceCompiler(ws, name);
           const invariant = resolveCompilerSpec(load, r.spec);
           return { ...r, packages: invariant.candidates.map((p) => `${p.name}.${p.version}`), error: null };
         } catch (err) {
-          if (!(err instanceof UsageError)) throw err;
-          return { name, spec: '', origin: '', packages: [], error: err.message };
+          if (!(err instanceof EcocheckError)) throw err;
+          return { name, spec: '', origin: '', packages: [], error: errorLine(err) };
         }
       });
       if (opts.json) {

@@ -4,48 +4,32 @@
  * `ecocheck installable --repo DIR --admin-check [--json]`: `opam admin check --installability`'s
  * verdict, with its split into "roots" and "dependents".
  */
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadRepositories } from '../../opam/repository.js';
 import { packageId } from '../../opam/package-model.js';
 import { createSolver, type TargetResult } from '../../solve/package-solver.js';
 import { DEFAULT_PLATFORM, parseEnvAssignments } from '../../solve/platform-env.js';
-import { DEPEXTS_OPTION_HELP, parseDepextsMode, resolveDepextsPolicy } from '../../solve/system/depexts.js';
+import { parseDepextsMode, resolveDepextsPolicy } from '../../solve/system/depexts.js';
+import { loadProblems, openWorkspace, workspaceCompiler } from '../../session/workspace.js';
 import { adminCheckInstallability } from '../../solve/admin-check.js';
-import { UsageError } from '../../errors/usage-error.js';
-import { collect } from '../repeatable-option.js';
-import type { RegisterCommand } from './index.js';
+import { UsageError } from '../usage-error.js';
+import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, type PlanOptions } from '../options.js';
+import type { RegisterCommand } from '../command.js';
 
-interface InstallableOptions {
-  repo: string[];
-  compiler?: string;
-  latest?: boolean;
-  allVersions?: boolean;
+interface InstallableOptions extends PlanOptions {
   adminCheck?: boolean;
   ignoreTestDoc?: boolean;
-  env: string[];
-  withTest?: boolean;
-  depexts?: string;
   json?: boolean;
 }
 
 
 export const registerInstallable: RegisterCommand = (program: Command) => {
-  program
-    .command('installable')
-    .description('Which package versions are installable with a compiler (or, with --admin-check, at all), and why not')
-    .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
-    .option('--compiler <spec>', 'the compiler: a version (5.3.0), NAME.VERSION, or an opam formula')
-    .option('--latest', 'the newest installable version of each package (the default)')
-    .option('--all-versions', 'every version of every package')
+  addPlatformOptions(
+    addSelectionOptions(addCompilerOption(addRepositoryOptions(program.command('installable').description('Which package versions are installable with a compiler (or, with --admin-check, at all), and why not')))),
+  )
     .option('--admin-check', 'opam admin check --installability: every package available, no compiler')
     .option('--ignore-test-doc', 'with --admin-check: with-test / with-doc dependencies ignored (opam admin check -i)')
-    .option('--env <var=value>', 'set or override a platform variable', collect, [])
-    .option('--with-test', "count the targets' with-test dependencies")
-    .option('--depexts <mode>', DEPEXTS_OPTION_HELP)
     .option('--json', 'print JSON')
     .action((opts: InstallableOptions) => {
-      if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
       if (opts.latest === true && opts.allVersions === true) throw new UsageError('give either --latest or --all-versions');
       const env = parseEnvAssignments(opts.env);
       if (opts.adminCheck === true) {
@@ -60,11 +44,13 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         throw new UsageError(`--depexts ${depextsMode}: --admin-check never asks the host (as opam admin check)`);
       }
       const depexts = opts.adminCheck === true ? null : resolveDepextsPolicy(depextsMode, { ...DEFAULT_PLATFORM, ...env });
-      const load = loadRepositories(opts.repo.map((r) => resolve(r)));
-      for (const e of load.errors.slice(0, 5)) process.stderr.write(`ecocheck: warning: skipped ${e.file}:${e.line}:${e.column}: ${e.message}\n`);
-      if (load.errors.length > 5) process.stderr.write(`ecocheck: warning: … ${load.errors.length - 5} more unreadable opam files skipped\n`);
-      const solver = createSolver(load, {
-        compiler: opts.compiler ?? '',
+      const ws = openWorkspace({ repositories: opts.repo, config: opts.config });
+      const problems = loadProblems(ws.load);
+      for (const p of problems.slice(0, 5)) process.stderr.write(`ecocheck: warning: skipped ${p}\n`);
+      if (problems.length > 5) process.stderr.write(`ecocheck: warning: … ${problems.length - 5} more unreadable opam files skipped\n`);
+      const compiler = opts.compiler === undefined ? '' : workspaceCompiler(ws, opts.compiler).spec;
+      const solver = createSolver(ws.load, {
+        compiler,
         env,
         withTest: opts.withTest === true,
         adminCheck: opts.adminCheck === true,

@@ -3,17 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { findNotInstallableTarget, findPackageJobs, type RunJobRecord } from '../../store/run-records.js';
 import { getRun, latestRun } from '../../store/runs.js';
-import { resolveStatePaths } from '../state-paths.js';
-import { UsageError } from '../../errors/usage-error.js';
-import { openStore } from '../open-store.js';
-import type { RegisterCommand } from './index.js';
-
-/** The candidate (name, version) readings of `NAME[.VERSION]`: the whole as a name first, then split at each dot. */
-function readings(spec: string): { name: string; version: string | null }[] {
-  const out: { name: string; version: string | null }[] = [{ name: spec, version: null }];
-  for (let i = spec.indexOf('.'); i > 0 && i < spec.length - 1; i = spec.indexOf('.', i + 1)) out.push({ name: spec.slice(0, i), version: spec.slice(i + 1) });
-  return out;
-}
+import { resolveStatePaths } from '../../session/state-paths.js';
+import { addStateOptions } from '../options.js';
+import { UsageError } from '../usage-error.js';
+import { parseRunId } from '../argument-parsers.js';
+import { parsePackageSpec } from '../../opam/package-spec.js';
+import { openDatabase } from '../../store/database.js';
+import type { RegisterCommand } from '../command.js';
 
 function printRecord(r: RunJobRecord): void {
   const out = process.stdout;
@@ -32,35 +28,31 @@ function printRecord(r: RunJobRecord): void {
 }
 
 export const registerLog: RegisterCommand = (program: Command) => {
-  program
+  addStateOptions(program
     .command('log')
     .description("Print the build log of a package's job in a run (the newest run that has one by default)")
     .argument('<package>', 'NAME or NAME.VERSION')
-    .option('--run <id>', 'the run to look in')
-    .option('--state-dir <dir>', 'where the database, store and logs live (default: XDG data/cache folders)')
+    .option('--run <id>', 'the run to look in'))
     .action((spec: string, opts: { run?: string; stateDir?: string }) => {
-      let runId: number | null = null;
-      if (opts.run !== undefined) {
-        runId = Number(opts.run.replace(/^#/, ''));
-        if (!Number.isInteger(runId) || runId <= 0) throw new UsageError(`--run ${opts.run}: expected a run number (see ecocheck runs)`);
-      }
+      const runId = opts.run === undefined ? null : parseRunId(opts.run, '--run');
+      const parsed = parsePackageSpec(spec);
+      if (parsed === null) throw new UsageError(`${spec}: not a package: expected NAME or NAME.VERSION`);
       const paths = resolveStatePaths({ stateDir: opts.stateDir });
       if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
-      const db = openStore(paths.database, true);
+      const db = openDatabase(paths.database, { readonly: true });
       try {
         if (runId !== null && getRun(db, runId) === null) throw new UsageError(`there is no run #${runId} (see ecocheck runs)`);
-        for (const { name, version } of readings(spec)) {
-          const records = findPackageJobs(db, name, version, runId);
-          if (records.length > 0) {
-            for (const r of records) printRecord(r);
-            return;
-          }
-          const run = runId ?? latestRun(db)?.id ?? null;
-          const ni = run === null ? [] : findNotInstallableTarget(db, run, name, version);
-          if (ni.length > 0) {
-            for (const t of ni) process.stdout.write(`== ${t.id} (run #${run}): not-installable: ${t.reason}\n`);
-            return;
-          }
+        const { name, version } = parsed;
+        const records = findPackageJobs(db, name, version, runId);
+        if (records.length > 0) {
+          for (const r of records) printRecord(r);
+          return;
+        }
+        const run = runId ?? latestRun(db)?.id ?? null;
+        const ni = run === null ? [] : findNotInstallableTarget(db, run, name, version);
+        if (ni.length > 0) {
+          for (const t of ni) process.stdout.write(`== ${t.id} (run #${run}): not-installable: ${t.reason}\n`);
+          return;
         }
         throw new UsageError(`no job of ${spec} in ${runId === null ? 'any run' : `run #${runId}`}`);
       } finally {

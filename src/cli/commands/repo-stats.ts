@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import { loadRepositories, versionCount } from '../../opam/repository.js';
-import { UsageError } from '../../errors/usage-error.js';
-import { collect } from '../repeatable-option.js';
-import type { RegisterCommand } from './index.js';
+import { UsageError } from '../usage-error.js';
+import { addRepositoryOptions } from '../options.js';
+import type { RegisterCommand } from '../command.js';
 
 
 interface StatsOptions {
@@ -17,10 +17,10 @@ interface StatsOptions {
 
 export const registerRepoStats: RegisterCommand = (program: Command, setExitCode) => {
   const repo = program.command('repo').description('inspect opam repositories');
-  repo
-    .command('stats')
-    .description('load the repositories and count names, versions, parse errors and warnings (exit 1 on parse errors)')
-    .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
+  addRepositoryOptions(
+    repo.command('stats').description('load the repositories and count names, versions, parse errors and warnings (exit 1 on parse errors)'),
+    false,
+  )
     .option('--json', 'print one JSON object')
     .action((opts: StatsOptions) => {
       if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');

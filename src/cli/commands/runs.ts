@@ -2,28 +2,25 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { listRuns, runStatusCounts } from '../../store/runs.js';
-import { resolveStatePaths } from '../state-paths.js';
-import { UsageError } from '../../errors/usage-error.js';
-import { openStore } from '../open-store.js';
-import type { RegisterCommand } from './index.js';
+import { resolveStatePaths } from '../../session/state-paths.js';
+import { parsePositiveInt } from '../argument-parsers.js';
+import { addStateOptions } from '../options.js';
+import { openDatabase } from '../../store/database.js';
+import type { RegisterCommand } from '../command.js';
 
 export const registerRuns: RegisterCommand = (program: Command) => {
-  program
-    .command('runs')
-    .description('List the recorded runs, newest first')
-    .option('--state-dir <dir>', 'where the database, store and logs live (default: XDG data/cache folders)')
+  addStateOptions(program.command('runs').description('List the recorded runs, newest first'))
     .option('--limit <n>', 'show at most N runs', '20')
     .option('--json', 'print JSON')
     .action((opts: { stateDir?: string; limit: string; json?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit ${opts.limit}: expected a positive integer`);
+      const limit = parsePositiveInt(opts.limit, '--limit');
       const paths = resolveStatePaths({ stateDir: opts.stateDir });
       if (!existsSync(paths.database)) {
         if (opts.json) process.stdout.write('[]\n');
         else process.stdout.write(`no runs recorded yet (no database at ${paths.database})\n`);
         return;
       }
-      const db = openStore(paths.database, true);
+      const db = openDatabase(paths.database, { readonly: true });
       try {
         const runs = listRuns(db, { limit }).map((r) => ({ ...r, counts: runStatusCounts(db, r.id) }));
         if (opts.json) {

@@ -7,9 +7,10 @@ import type { Command, CommandArg, Depext, EnvUpdate, Filter, OpamPackage, Url }
 import { findPackage, loadRepositories } from '../../opam/repository.js';
 import { packageFormulaToString, printFilter, quoteString } from '../../opam/filter.js';
 import { printValue } from '../../opam/printer.js';
-import { UsageError } from '../../errors/usage-error.js';
-import { collect } from '../repeatable-option.js';
-import type { RegisterCommand } from './index.js';
+import { UsageError } from '../usage-error.js';
+import { parsePackageSpec } from '../../opam/package-spec.js';
+import { addRepositoryOptions } from '../options.js';
+import type { RegisterCommand } from '../command.js';
 
 
 interface ShowOptions {
@@ -102,23 +103,18 @@ function textLines(j: Record<string, unknown>): string[] {
   return lines;
 }
 
-/** `NAME` or `NAME.VERSION` (package names never contain a dot). */
-export function splitPackageSpec(spec: string): { name: string; version?: string } {
-  const dot = spec.indexOf('.');
-  if (dot < 0) return { name: spec };
-  return { name: spec.slice(0, dot), version: spec.slice(dot + 1) };
-}
-
 export const registerShow: RegisterCommand = (program: CommanderCommand) => {
-  program
+  addRepositoryOptions(program
     .command('show')
     .description('show one package as ecocheck reads it (the newest version when none is given)')
-    .argument('<package>', 'NAME or NAME.VERSION')
-    .option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, [])
+    .argument('<package>', 'NAME or NAME.VERSION'), false)
     .option('--json', 'print one JSON object')
     .action((spec: string, opts: ShowOptions) => {
       if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
-      const { name, version } = splitPackageSpec(spec);
+      const parsed = parsePackageSpec(spec);
+      if (parsed === null) throw new UsageError(`${spec}: not a package: expected NAME or NAME.VERSION`);
+      const { name } = parsed;
+      const version = parsed.version ?? undefined;
       const load = loadRepositories(opts.repo);
       const versions = load.packages.get(name);
       if (!versions) throw new UsageError(`unknown package ${name}`);

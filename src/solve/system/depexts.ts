@@ -8,7 +8,7 @@
  */
 import type { OpamPackage } from '../../opam/package-model.js';
 import { evalFilterToBool, type VariableLookup } from '../../opam/filter.js';
-import { UsageError } from '../../errors/usage-error.js';
+import { SolveError } from '../solve-error.js';
 import { packageLookup } from '../platform-env.js';
 import { hostPackageManager, type SystemPackageManager } from './host-packages.js';
 
@@ -25,15 +25,11 @@ export function requiredSystemPackages(pkg: Pick<OpamPackage, 'depexts'>, lookup
   return out;
 }
 
-/** The help of `--depexts` (installable, solve, plan, check). */
-export const DEPEXTS_OPTION_HELP =
-  'system packages (depexts): host (the default where the package manager is known: a package whose depexts have no candidate is not installable), install (host, and install the missing ones before building), ignore (the host is not asked)';
-
-/** `--depexts MODE`; undefined when not given. */
+/** A depexts mode by name; undefined when none is given. */
 export function parseDepextsMode(value: string | undefined): DepextsMode | undefined {
   if (value === undefined) return undefined;
   if (!(DEPEXTS_MODES as readonly string[]).includes(value)) {
-    throw new UsageError(`--depexts ${JSON.stringify(value)}: expected one of ${DEPEXTS_MODES.join(', ')}`);
+    throw new SolveError(`expected one of ${DEPEXTS_MODES.join(', ')}`, 'input', { setting: 'depexts', value: JSON.stringify(value) });
   }
   return value as DepextsMode;
 }
@@ -46,15 +42,17 @@ export interface DepextsPolicy {
 
 /**
  * The policy for `--depexts` (undefined: `host` when the platform's package manager is on this host,
- * else `ignore`). `host` or `install` without a known package manager is a usage error.
+ * else `ignore`). `host` or `install` without a known package manager is a SolveError.
  */
 export function resolveDepextsPolicy(requested: DepextsMode | undefined, platform: Readonly<Record<string, string>>): DepextsPolicy {
   if (requested === 'ignore') return { mode: 'ignore', manager: null };
   const manager = hostPackageManager(platform);
   if (manager === null) {
     if (requested === undefined) return { mode: 'ignore', manager: null };
-    throw new UsageError(
-      `--depexts ${requested}: no known package manager for os-family ${JSON.stringify(platform['os-family'] ?? '')} on this host (supported: apt/dpkg on debian, ubuntu); use --depexts ignore`,
+    throw new SolveError(
+      `no known package manager for os-family ${JSON.stringify(platform['os-family'] ?? '')} on this host (supported: apt/dpkg on debian, ubuntu); use the mode ignore`,
+      'environment',
+      { setting: 'depexts', value: requested },
     );
   }
   return { mode: requested ?? 'host', manager };

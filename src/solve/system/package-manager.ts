@@ -2,7 +2,7 @@
  * A host package manager as the solver and the builder ask it (opam's `OpamSysInteract.packages_status`
  * and `install`): the interface each OS family implements, and its error.
  */
-import { UsageError } from '../../errors/usage-error.js';
+import { SolveError } from '../solve-error.js';
 
 /** What the package manager says about some names; every name asked is in exactly one set. */
 export interface SystemPackageStatus {
@@ -31,10 +31,9 @@ export interface SystemPackageManager {
   install(names: readonly string[]): void;
 }
 
-/** A failed query or installation, in one line naming the command (the CLI prints it as a usage error). */
-export class SystemPackageError extends UsageError {
+/** A failed query or installation, in one line naming the command (the CLI prints it as an environment error). */
+export class SystemPackageError extends SolveError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SystemPackageError';
+    super(message, 'environment');
   }
 }

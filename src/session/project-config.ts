@@ -12,7 +12,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { UsageError } from '../errors/usage-error.js';
+import { SessionError } from './session-error.js';
 
 export const CONFIG_FILE_NAME = 'ecocheck.json';
 
@@ -48,14 +48,14 @@ function parseJson(text: string, file: string): unknown {
     const at = /at position (\d+)/.exec(message);
     const pos = at ? lineColumn(text, Number(at[1])) : { line: 1, column: 1 };
     const detail = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
-    throw new UsageError(`${file}:${pos.line}:${pos.column}: invalid JSON: ${detail}`);
+    throw new SessionError(`${file}:${pos.line}:${pos.column}: invalid JSON: ${detail}`);
   }
 }
 
 function stringList(value: unknown, file: string, field: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
-    throw new UsageError(`${file}: "${field}" must be a list of non-empty strings`);
+    throw new SessionError(`${file}: "${field}" must be a list of non-empty strings`);
   }
   return value as string[];
 }
@@ -74,34 +74,34 @@ export function projectConfigFor(opts: { config?: string; repo: readonly string[
 export function loadProjectConfig(path: string | undefined, cwd: string = process.cwd()): ProjectConfig {
   const file = path === undefined ? resolve(cwd, CONFIG_FILE_NAME) : resolve(cwd, path);
   if (!existsSync(file)) {
-    if (path !== undefined) throw new UsageError(`--config ${path}: no such file`);
+    if (path !== undefined) throw new SessionError('no such file', 'input', { setting: 'config', value: path });
     return { ...EMPTY };
   }
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
+    throw new SessionError(`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
   }
   const raw = parseJson(text, file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new UsageError(`${file}: the config must be a JSON object`);
+    throw new SessionError(`${file}: the config must be a JSON object`);
   }
   const obj = raw as Record<string, unknown>;
   const known = new Set(['repositories', 'compilers', 'targets', 'jobs', '$schema', 'description']);
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw new UsageError(`${file}: unknown field "${key}" (known: ${[...known].join(', ')})`);
+    if (!known.has(key)) throw new SessionError(`${file}: unknown field "${key}" (known: ${[...known].join(', ')})`);
   }
   const base = dirname(file);
   const repositories = stringList(obj.repositories, file, 'repositories').map((r) => (isAbsolute(r) ? r : resolve(base, r)));
   const compilers: Record<string, string> = {};
   if (obj.compilers !== undefined) {
     if (typeof obj.compilers !== 'object' || obj.compilers === null || Array.isArray(obj.compilers)) {
-      throw new UsageError(`${file}: "compilers" must be an object of name → compiler spec`);
+      throw new SessionError(`${file}: "compilers" must be an object of name → compiler spec`);
     }
     for (const [name, spec] of Object.entries(obj.compilers as Record<string, unknown>)) {
       if (typeof spec !== 'string' || spec.length === 0) {
-        throw new UsageError(`${file}: compiler "${name}" must be a non-empty string`);
+        throw new SessionError(`${file}: compiler "${name}" must be a non-empty string`);
       }
       compilers[name] = spec;
     }
@@ -109,7 +109,7 @@ export function loadProjectConfig(path: string | undefined, cwd: string = proces
   let jobs: number | null = null;
   if (obj.jobs !== undefined) {
     if (typeof obj.jobs !== 'number' || !Number.isInteger(obj.jobs) || obj.jobs < 1) {
-      throw new UsageError(`${file}: "jobs" must be a positive integer`);
+      throw new SessionError(`${file}: "jobs" must be a positive integer`);
     }
     jobs = obj.jobs;
   }

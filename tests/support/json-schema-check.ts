@@ -1,22 +1,8 @@
 /**
- * A small JSON Schema checker for the subset the report schemas use: type (incl. "integer", "null",
- * arrays of types), const, enum, properties, required, additionalProperties (false or a schema),
- * items, minimum. Enough to check that a report matches its documented schema.
+ * A small JSON Schema checker for the subset the report schemas use (src/report/json-schema.ts): enough
+ * to check that a report matches its documented schema.
  */
-export type JsonSchema = {
-  $schema?: string;
-  $id?: string;
-  title?: string;
-  description?: string;
-  type?: string | string[];
-  const?: unknown;
-  enum?: readonly unknown[];
-  properties?: Record<string, JsonSchema>;
-  required?: readonly string[];
-  additionalProperties?: boolean | JsonSchema;
-  items?: JsonSchema;
-  minimum?: number;
-};
+import type { JsonSchema } from '../../src/report/json-schema.js';
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';

@@ -1,12 +1,12 @@
 /**
  * Where ecocheck keeps its state: the database, the prefix store and the logs under the XDG data folder,
- * the download cache and build directories under the XDG cache folder. `--state-dir DIR` moves them all
- * under DIR; `--cache-dir DIR` moves only the download cache. Nothing goes inside a repository being read.
+ * the download cache and build directories under the XDG cache folder. A state dir moves them all under it;
+ * a cache dir moves only the download cache. Nothing goes inside a repository being read.
  */
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { UsageError } from '../errors/usage-error.js';
+import { SessionError } from './session-error.js';
 
 export interface StatePaths {
   database: string;
@@ -60,42 +60,43 @@ export function checkStateOutsideRepositories(paths: StatePaths, repositories: r
     for (const [what, p] of Object.entries(paths)) {
       const rel = relative(root, p);
       if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)))
-        throw new UsageError(`the ${what} (${p}) would be inside the repository ${root}; choose a --state-dir outside it`);
+        throw new SessionError(`the ${what} (${p}) would be inside the repository ${root}; ecocheck never writes there`, 'input', { setting: 'stateDir' });
     }
   }
 }
 
-const FOLDER_WORDS: Record<keyof StatePaths, { what: string; option: string }> = {
-  database: { what: 'database folder', option: '--state-dir' },
-  storeDir: { what: 'prefix store', option: '--state-dir' },
-  logDir: { what: 'log folder', option: '--state-dir' },
-  buildRoot: { what: 'build folder', option: '--state-dir' },
-  downloadCache: { what: 'download cache', option: '--cache-dir' },
+/** Each folder in words, and the setting that moves it (`stateDir` moves all but the download cache). */
+const FOLDER_WORDS: Record<keyof StatePaths, { what: string; setting: keyof StateOptions }> = {
+  database: { what: 'database folder', setting: 'stateDir' },
+  storeDir: { what: 'prefix store', setting: 'stateDir' },
+  logDir: { what: 'log folder', setting: 'stateDir' },
+  buildRoot: { what: 'build folder', setting: 'stateDir' },
+  downloadCache: { what: 'download cache', setting: 'cacheDir' },
 };
 
 /**
- * Refuses, with one line naming the folder and the option that moves it, a state folder that cannot be
+ * Refuses, with one line naming the folder (and the setting that moves it), a state folder that cannot be
  * written or created: its nearest existing ancestor is not a directory, or not writable (a read-only
  * mount stops root too). Creates nothing.
  */
 export function checkStateWritable(paths: StatePaths): void {
   for (const key of Object.keys(FOLDER_WORDS) as (keyof StatePaths)[]) {
     const folder = key === 'database' ? dirname(paths.database) : paths[key];
-    const { what, option } = FOLDER_WORDS[key];
+    const { what, setting } = FOLDER_WORDS[key];
     let existing = folder;
     for (;;) {
       try {
         const st = statSync(existing);
         if (!st.isDirectory()) {
           const why = existing === folder ? 'it is not a directory' : `${existing} is not a directory`;
-          throw new UsageError(`the ${what} ${folder} cannot be used: ${why}; choose another ${option}`);
+          throw new SessionError(`the ${what} ${folder} cannot be used: ${why}`, 'environment', { setting });
         }
         break;
       } catch (err) {
-        if (err instanceof UsageError) throw err;
+        if (err instanceof SessionError) throw err;
         const code = (err as NodeJS.ErrnoException).code;
         if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(existing) === existing) {
-          throw new UsageError(`the ${what} ${folder} cannot be used: ${(err as Error).message}; choose another ${option}`);
+          throw new SessionError(`the ${what} ${folder} cannot be used: ${(err as Error).message}`, 'environment', { setting });
         }
         existing = dirname(existing);
       }
@@ -106,7 +107,7 @@ export function checkStateWritable(paths: StatePaths): void {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'EROFS' ? 'read-only file system' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
       const where = existing === folder ? '' : ` (${existing})`;
-      throw new UsageError(`the ${what} ${folder} is not writable${where}: ${why}; choose another ${option}`);
+      throw new SessionError(`the ${what} ${folder} is not writable${where}: ${why}`, 'environment', { setting });
     }
   }
 }

@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import type { OpamPackage } from '../opam/package-model.js';
 import { compareVersions } from '../opam/version.js';
-import { UsageError } from '../errors/usage-error.js';
+import { isAvoidVersion } from '../opam/package-model.js';
+import { SessionError } from './session-error.js';
 import { addLocalCompiler, localTreePath } from './local-compiler-tree.js';
 
 export interface CompilerResolution {
@@ -25,14 +26,15 @@ function isPreRelease(version: string): boolean {
   return version.includes('~') || /\+trunk\b/.test(version);
 }
 
-function isAvoided(p: OpamPackage): boolean {
-  return p.flags.includes('avoid-version') || p.flags.includes('deprecated');
+/** Never a default compiler: avoid-version, or deprecated (opam 2.1 ignores that flag; a user would not). */
+function isNeverDefault(p: OpamPackage): boolean {
+  return isAvoidVersion(p) || p.flags.includes('deprecated');
 }
 
 /** The newest stable `ocaml-base-compiler` (no `~` pre-release, not avoid-version or deprecated). */
 export function defaultBaseline(load: PackagesByName): OpamPackage | null {
   const versions = load.packages.get('ocaml-base-compiler') ?? [];
-  const stable = versions.filter((p) => !isPreRelease(p.version) && !isAvoided(p));
+  const stable = versions.filter((p) => !isPreRelease(p.version) && !isNeverDefault(p));
   return stable.length > 0 ? stable.reduce((a, b) => (compareVersions(a.version, b.version) >= 0 ? a : b)) : null;
 }
 
@@ -66,17 +68,17 @@ export function resolveCompilerName(name: string, configured: Record<string, str
   if (fromConfig !== undefined) return { name, spec: fromConfig, origin: 'ecocheck.json' };
   if (name === 'system') {
     const version = systemOcamlVersion();
-    if (version === null) throw new UsageError('--compiler system: no `ocamlc` on PATH (install OCaml, e.g. `apt-get install ocaml-nox`)');
+    if (version === null) throw new SessionError('no `ocamlc` on PATH (install OCaml, e.g. `apt-get install ocaml-nox`)', 'environment', { setting: 'compiler', value: 'system' });
     return { name, spec: `ocaml-system.${version}`, origin: `ocamlc -version on PATH` };
   }
   if (name === 'baseline') {
     const p = defaultBaseline(load);
-    if (p === null) throw new UsageError('--compiler baseline: the repository has no stable ocaml-base-compiler; name one in ecocheck.json');
+    if (p === null) throw new SessionError('the repository has no stable ocaml-base-compiler; name one in ecocheck.json', 'input', { setting: 'compiler', value: 'baseline' });
     return { name, spec: `${p.name}.${p.version}`, origin: 'newest stable ocaml-base-compiler' };
   }
   if (name === 'next') {
     const p = defaultNext(load);
-    if (p === null) throw new UsageError('--compiler next: the repository has no pre-release or trunk compiler newer than the baseline; name one in ecocheck.json');
+    if (p === null) throw new SessionError('the repository has no pre-release or trunk compiler newer than the baseline; name one in ecocheck.json', 'input', { setting: 'compiler', value: 'next' });
     return { name, spec: `${p.name}.${p.version}`, origin: 'newest pre-release or trunk compiler' };
   }
   return { name, spec: name, origin: 'as given' };

@@ -1,14 +1,12 @@
 /**
- * One recorded run of `check` (and of `rerun` and the retries of regressions): plan → scheduler, with
- * the store's cache lookup and result sink injected → store. Ctrl-C stops the running builds, records the
- * run as interrupted; the next run resumes (finished jobs are cache hits).
+ * One recorded run (of `check`, of `rerun`, a retry of regressions): plan → scheduler, with the store's
+ * cache lookup and result sink injected → store, under the run lock. Ctrl-C stops the running builds and
+ * records the run as interrupted; the next run resumes (finished jobs are cache hits).
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createOpamBuilder } from '../builder/opam-builder.js';
 import { describeLimits, sandboxAvailable } from '../builder/process-runner.js';
 import { switchMountSupport } from '../builder/switch-mount.js';
-import { isLayerComplete } from '../builder/layer-store.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
 import type { Job } from '../plan/job.js';
@@ -16,14 +14,15 @@ import { runPlan } from '../run/scheduler.js';
 import { ProgressReporter } from '../run/progress.js';
 import type { CachedResult } from '../run/job-record.js';
 import type { Db } from '../store/database.js';
-import { StoreError } from '../store/store-error.js';
 import { acquireRunLock } from '../store/run-lock.js';
-import { createRun, finishRun, markAbandonedRuns, type RunKind } from '../store/runs.js';
+import { createRun, finishRun, markAbandonedRuns, runStatusCounts, type RunKind } from '../store/runs.js';
 import { createCacheLookup, createResultRecorder, forgetCachedResult, recordPlan } from '../store/run-records.js';
 import { repositoryContentHash } from '../store/repository-hash.js';
 import { checkStateOutsideRepositories, checkStateWritable, type StatePaths } from './state-paths.js';
-import { UsageError } from '../errors/usage-error.js';
-import type { PreparedPlan } from './commands/plan.js';
+import { SessionError } from './session-error.js';
+import type { PreparedPlan } from './plan-preparation.js';
+import type { SessionOutput } from './session-output.js';
+import { isReusableResult } from './cache-validity.js';
 
 export interface BuildSettings {
   /** opam's archive-mirrors, tried after a source's own url and mirrors. */
@@ -42,19 +41,22 @@ export interface RunRequest {
   prepared: PreparedPlan;
   paths: StatePaths;
   settings: BuildSettings;
-  /** 'baseline', 'candidate', 'check' (no comparison), 'retry' or 'rerun'. */
   kind: RunKind;
   label: string | null;
   /** The run this one is compared with. */
   against: number | null;
-  /** A retry's candidate, a rerun's run. */
-  retryOf?: number | null;
+  /** For a retry, the candidate whose regressions it builds again; for a rerun, the run it reruns. */
+  retryOf: number | null;
   /** Cached results of these job keys are forgotten first, so they really rebuild. */
   forgetKeys?: readonly string[];
+  output: SessionOutput;
 }
+
 
 export interface RunDone {
   runId: number;
+  /** Per-status counts of the run's targets (and `unfinished`). */
+  targetCounts: Record<string, number>;
   built: number;
   cacheHits: number;
   wallMs: number;
@@ -64,17 +66,14 @@ export interface RunDone {
 
 /**
  * Checks up front what every build needs: bubblewrap (each job's switch is bound at its fixed path in
- * a sandbox, with or without --no-sandbox) and overlayfs in a mount namespace (the switch is composed
- * of layers). Either missing is a usage error saying how to get it.
+ * a sandbox, confined or not) and overlayfs in a mount namespace (the switch is composed of layers).
+ * Either missing is an environment error saying how to get it.
  */
-export function checkSandbox(sandbox: boolean): void {
+export function checkBuildEnvironment(): void {
   const s = sandboxAvailable();
-  if (!s.ok) throw new UsageError(s.message);
+  if (!s.ok) throw new SessionError(s.message, 'environment');
   const m = switchMountSupport();
-  if (!m.ok) throw new UsageError(m.message);
-  if (!sandbox) {
-    process.stderr.write("ecocheck: warning: --no-sandbox: builds see the host's filesystem and the network, with your user rights (only /home is private)\n");
-  }
+  if (!m.ok) throw new SessionError(m.message, 'environment');
 }
 
 /** A SQLite failure (disk full, I/O error) part-way through a run: one line naming the database. */
@@ -88,7 +87,7 @@ export async function executeRun(db: Db, req: RunRequest): Promise<RunDone> {
     return await executeRunUnguarded(db, req);
   } catch (err) {
     if (isSqliteError(err)) {
-      throw new UsageError(`cannot write the database ${req.paths.database}: ${err.message} (the results recorded before this are kept)`);
+      throw new SessionError(`cannot write the database ${req.paths.database}: ${err.message} (the results recorded before this are kept)`, 'environment');
     }
     throw err;
   }
@@ -96,6 +95,7 @@ export async function executeRun(db: Db, req: RunRequest): Promise<RunDone> {
 
 async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
   const { prepared, paths, settings } = req;
+  checkBuildEnvironment();
   checkStateOutsideRepositories(paths, prepared.repositories);
   // A run never starts only to fail job after job on an unwritable store or cache.
   checkStateWritable(paths);
@@ -117,13 +117,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     builder.version === prepared.keyContext.builderVersion
       ? prepared.plan
       : buildPlan(prepared.outcomes, { ...prepared.keyContext, builderVersion: builder.version }, prepared.filesHashes);
-  let release: () => void;
-  try {
-    release = acquireRunLock(db, paths.database);
-  } catch (err) {
-    if (err instanceof StoreError) throw new UsageError(err.message);
-    throw err;
-  }
+  const release = acquireRunLock(db, paths.database);
   try {
     markAbandonedRuns(db);
     for (const key of req.forgetKeys ?? []) forgetCachedResult(db, key);
@@ -153,29 +147,28 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     const cached = createCacheLookup(db);
     const lookupCached = (job: Job): CachedResult | null => {
       const hit = cached(job.key);
-      // An ok result is only reusable while its prefix is still in the store.
-      if (hit !== null && hit.status === 'ok' && (hit.prefix === null || !existsSync(hit.prefix) || !isLayerComplete(paths.storeDir, job.key))) {
+      if (hit !== null && !isReusableResult(hit, job.key, paths.storeDir)) {
         forgetCachedResult(db, job.key);
         return null;
       }
       return hit;
     };
     const record = createResultRecorder(db, runId);
-    const progress = new ProgressReporter(process.stderr, plan.jobs.size, settings.jobs);
+    const progress = new ProgressReporter(req.output.progress, plan.jobs.size, settings.jobs);
     const abort = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
       if (abort.signal.aborted) {
         // A second Ctrl-C does not wait for the cleanup; the next check marks this run crashed.
-        process.stderr.write(`\necocheck: ${sig} again: exiting without waiting\n`);
+        req.output.notice(`${sig} again: exiting without waiting`);
         process.exit(130);
       }
-      process.stderr.write(`\necocheck: ${sig}: stopping the running builds; the next check resumes from here\n`);
+      req.output.notice(`${sig}: stopping the running builds; the next check resumes from here`);
       abort.abort();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    process.stderr.write(
-      `run #${runId} (${req.kind}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandbox ? 'sandboxed' : 'not sandboxed'}, ${describeLimits(settings.memoryBytes)}, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})\n`,
+    req.output.notice(
+      `run #${runId} (${req.kind}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandbox ? 'sandboxed' : 'not sandboxed'}, ${describeLimits(settings.memoryBytes)}, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
     );
     let outcome;
     try {
@@ -199,7 +192,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
       progress.close();
     }
     finishRun(db, runId, outcome.interrupted ? 'interrupted' : 'finished');
-    return { runId, built: outcome.built, cacheHits: outcome.cacheHits, wallMs: outcome.wallMs, interrupted: outcome.interrupted };
+    return { runId, targetCounts: runStatusCounts(db, runId).targets, built: outcome.built, cacheHits: outcome.cacheHits, wallMs: outcome.wallMs, interrupted: outcome.interrupted };
   } finally {
     release();
   }

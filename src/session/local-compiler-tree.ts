@@ -9,7 +9,7 @@
  * - single: `ocaml-base-compiler.X` (or `ocaml-variants.X`) holds everything: it is derived alone.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Item, OpamFileAst } from '../opam/ast.js';
 import type { OpamPackage } from '../opam/package-model.js';
@@ -17,7 +17,7 @@ import { parseOpamFile } from '../opam/parser.js';
 import { printOpamFile } from '../opam/printer.js';
 import { packageFromAst } from '../opam/package-from-ast.js';
 import { compareVersions } from '../opam/version.js';
-import { UsageError } from '../errors/usage-error.js';
+import { SessionError } from './session-error.js';
 
 /** Folders a source tree's hash leaves out: version control and build outputs that are never sources. */
 const SKIPPED = new Set(['.git', '.hg', '_build', '_opam', 'node_modules']);
@@ -42,7 +42,7 @@ export function treeContentHash(dir: string): string {
         hash.update(`F ${path}\0`);
         hash.update(readFileSync(join(dir, path)));
         hash.update('\0');
-      } else if (e.isSymbolicLink()) hash.update(`L ${path}\0`);
+      } else if (e.isSymbolicLink()) hash.update(`L ${path}\0${readlinkSync(join(dir, path))}\0`);
     }
   };
   walk('');
@@ -52,9 +52,9 @@ export function treeContentHash(dir: string): string {
 /** The tree's `VERSION` file's first line, made a valid opam version. */
 function treeVersion(dir: string): string {
   const file = join(dir, 'VERSION');
-  if (!existsSync(file)) throw new UsageError(`--compiler ${dir}: not an OCaml source tree (no VERSION file)`);
+  if (!existsSync(file)) throw new SessionError('not an OCaml source tree (no VERSION file)', 'input', { setting: 'compiler', value: dir });
   const line = readFileSync(file, 'utf8').split('\n')[0].trim();
-  if (!/^\d+\.\d+/.test(line)) throw new UsageError(`${file}:1:1: expected a version such as 5.3.0, found "${line}"`);
+  if (!/^\d+\.\d+/.test(line)) throw new SessionError(`${file}:1:1: expected a version such as 5.3.0, found "${line}"`);
   return line.replace(/[^A-Za-z0-9_+.~-]/g, '-');
 }
 
@@ -123,7 +123,7 @@ function derivePackage(
   try {
     ast = parseOpamFile(text, file);
   } catch (err) {
-    throw new UsageError(`--compiler ${dir}: cannot derive the compiler package from ${template.file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new SessionError(`cannot derive the compiler package from ${template.file}: ${err instanceof Error ? err.message : String(err)}`, 'input', { setting: 'compiler', value: dir });
   }
   const pkg = packageFromAst(ast, {
     name: template.name,
@@ -164,7 +164,7 @@ export function addLocalCompiler(packages: Map<string, OpamPackage[]>, dir: stri
   }
   const template = templateFor(packages, treeVer, ['ocaml-base-compiler', 'ocaml-variants'], true);
   if (template === null) {
-    throw new UsageError(`--compiler ${dir}: the repository has no compiler package for OCaml ${series} to take the build instructions from (ocaml-compiler, ocaml-base-compiler or ocaml-variants with build commands)`);
+    throw new SessionError(`the repository has no compiler package for OCaml ${series} to take the build instructions from (ocaml-compiler, ocaml-base-compiler or ocaml-variants with build commands)`, 'input', { setting: 'compiler', value: dir });
   }
   const pkg = derivePackage(packages, template, version, dir, source);
   return { pkg, spec: `${pkg.name}.${version}`, origin: origin(template) };

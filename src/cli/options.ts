@@ -1,0 +1,166 @@
+/**
+ * The flags verbs share, declared once, and what they become: the session's requests and settings.
+ * `FLAG_OF_SETTING` is the one place where a setting of the application (as errors name it) meets
+ * the flag a user types.
+ */
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import { DEFAULT_MAX_PROCESSES } from '../builder/process-runner.js';
+import type { PlanRequest } from '../session/plan-preparation.js';
+import type { BuildSettings } from '../session/run-execution.js';
+import { resolveStatePaths, type StatePaths } from '../session/state-paths.js';
+import { UsageError } from './usage-error.js';
+import { archiveMirrorAddress, parseBytes, parseDuration, parsePositiveInt } from './argument-parsers.js';
+
+export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
+  repository: '--repo',
+  config: '--config',
+  compiler: '--compiler',
+  env: '--env',
+  depexts: '--depexts',
+  stateDir: '--state-dir',
+  cacheDir: '--cache-dir',
+  run: '--run',
+  against: '--against',
+  regressed: '--regressed',
+};
+
+/** commander's reducer for a flag given several times (`--repo A --repo B`): the values in order. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+const DEPEXTS_HELP =
+  'system packages (depexts): host (the default where the package manager is known: a package whose depexts have no candidate is not installable), install (host, and install the missing ones before building), ignore (the host is not asked)';
+
+export interface RepositoryOptions {
+  repo: string[];
+  config?: string;
+}
+
+/** `--repo` (repeatable, first wins) and `--config`. */
+export function addRepositoryOptions(cmd: Command, withConfig = true): Command {
+  cmd.option('--repo <dir>', 'an opam repository; repeat to layer several, the first wins', collect, []);
+  return withConfig ? cmd.option('--config <file>', 'the project config (default: ./ecocheck.json when present)') : cmd;
+}
+
+export function addCompilerOption(cmd: Command): Command {
+  return cmd.option(
+    '--compiler <spec>',
+    'the compiler: a version (5.3.0), NAME.VERSION, an opam formula, a local source tree (./ocaml), or a name: baseline, next, system, or one of ecocheck.json',
+  );
+}
+
+export interface PlatformOptions {
+  env: string[];
+  withTest?: boolean;
+  depexts?: string;
+}
+
+/** `--env`, `--with-test`, `--depexts`: what the solver is asked besides the compiler. */
+export function addPlatformOptions(cmd: Command): Command {
+  return cmd
+    .option('--env <var=value>', 'set or override a platform variable', collect, [])
+    .option('--with-test', "include the targets' with-test dependencies")
+    .option('--depexts <mode>', DEPEXTS_HELP);
+}
+
+export interface SelectionOptions {
+  latest?: boolean;
+  allVersions?: boolean;
+}
+
+export function addSelectionOptions(cmd: Command): Command {
+  return cmd.option('--latest', 'the newest installable version of every package (the default)').option('--all-versions', 'every version of every package');
+}
+
+export interface PlanOptions extends RepositoryOptions, PlatformOptions, SelectionOptions {
+  compiler?: string;
+}
+
+/** The options `plan` and `check` share: targets, repositories, compiler, selection, platform. */
+export function addPlanOptions(cmd: Command): Command {
+  cmd.argument('[targets...]', 'packages to check, NAME or NAME.VERSION (default: the config\'s, else --latest)');
+  return addPlatformOptions(addSelectionOptions(addCompilerOption(addRepositoryOptions(cmd))));
+}
+
+export function selectionOf(opts: SelectionOptions): PlanRequest['selection'] {
+  return opts.latest === true ? 'latest' : opts.allVersions === true ? 'all-versions' : undefined;
+}
+
+export function planRequest(targets: readonly string[], opts: PlanOptions): PlanRequest {
+  const modes = [targets.length > 0, opts.latest === true, opts.allVersions === true].filter(Boolean).length;
+  if (modes > 1) throw new UsageError('give either targets, --latest or --all-versions, not several');
+  return {
+    targets,
+    selection: selectionOf(opts),
+    repositories: opts.repo,
+    config: opts.config,
+    compiler: opts.compiler,
+    env: opts.env,
+    withTest: opts.withTest === true,
+    depexts: opts.depexts,
+  };
+}
+
+export interface StateOptions {
+  stateDir?: string;
+  cacheDir?: string;
+}
+
+/** `--state-dir`, and with `withCache` `--cache-dir`. */
+export function addStateOptions(cmd: Command, withCache = false): Command {
+  cmd.option('--state-dir <dir>', 'keep the database, store, logs and caches under DIR (default: XDG data/cache folders)');
+  return withCache ? cmd.option('--cache-dir <dir>', 'the download cache (default: under the XDG cache folder)') : cmd;
+}
+
+export function statePaths(opts: StateOptions): StatePaths {
+  return resolveStatePaths({ stateDir: opts.stateDir, cacheDir: opts.cacheDir });
+}
+
+export interface ReportOptions {
+  format: string;
+  output?: string;
+}
+
+export function addReportOptions(cmd: Command): Command {
+  return cmd
+    .option('--format <format>', 'report format: terminal, markdown (a pull-request comment), json, html', 'terminal')
+    .option('--output <file>', 'write the report to FILE instead of standard output');
+}
+
+/** The options every building verb has (check, rerun). */
+export interface BuildOptions extends StateOptions, ReportOptions {
+  jobs?: string;
+  sandbox: boolean;
+  timeout: string;
+  memory: string;
+  processes: string;
+  archiveMirror: string[];
+}
+
+export function addBuildOptions(cmd: Command): Command {
+  return addReportOptions(
+    addStateOptions(cmd, true)
+      .option('--jobs <n>', 'builds run at once (default: the number of cores)')
+      .option('--no-sandbox', 'builds see the host filesystem (with your rights) and the network; their switch and HOME are still their own')
+      .option('--archive-mirror <url|dir>', "an archive mirror (opam's archive-mirrors: ALGO/XX/HEX), tried after a source's own url; a directory such as another download cache works offline; repeatable", collect, [])
+      .option('--timeout <duration>', 'wall-clock limit per job', '1h')
+      .option('--memory <size>', 'memory limit per job', '4G')
+      .option('--processes <n>', 'processes (and threads) a job may have at once, where a cgroup pids controller is available', String(DEFAULT_MAX_PROCESSES)),
+  );
+}
+
+export const NO_SANDBOX_WARNING = "ecocheck: warning: --no-sandbox: builds see the host's filesystem and the network, with your user rights (only /home is private)\n";
+
+/** The machine's build settings from the flags; env and with-test come from the plan request. */
+export function buildSettings(opts: BuildOptions, platform: { env: string[]; withTest: boolean }): BuildSettings {
+  return {
+    maxProcesses: parsePositiveInt(opts.processes, '--processes'),
+    archiveMirrors: (opts.archiveMirror ?? []).map(archiveMirrorAddress),
+    jobs: opts.jobs === undefined ? availableParallelism() : parsePositiveInt(opts.jobs, '--jobs'),
+    sandbox: opts.sandbox,
+    timeoutMs: parseDuration(opts.timeout, '--timeout'),
+    memoryBytes: parseBytes(opts.memory, '--memory'),
+    env: platform.env,
+    withTest: platform.withTest,
+  };
+}

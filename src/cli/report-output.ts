@@ -1,0 +1,50 @@
+/** Writing a report where the user asked (standard output or `--output FILE`), and its exit code. */
+import { writeFileSync } from 'node:fs';
+import type { Comparison } from '../compare/comparison.js';
+import type { RunSummary } from '../compare/run-summary.js';
+import { comparisonExitCode, runExitCode } from '../report/exit-code.js';
+import { renderComparisonReport, renderRunReport, type ReportFormat } from '../report/render-report.js';
+import { shouldUseColour } from '../report/terminal-colour.js';
+import type { RunKind } from '../store/runs.js';
+import { parseReportFormat } from './argument-parsers.js';
+import type { ReportOptions } from './options.js';
+import { UsageError } from './usage-error.js';
+
+export interface ReportDestination {
+  format: ReportFormat;
+  output?: string;
+}
+
+export function reportDestination(opts: ReportOptions): ReportDestination {
+  return { format: parseReportFormat(opts.format), output: opts.output };
+}
+
+function emit(text: string, dest: ReportDestination): void {
+  const body = text.endsWith('\n') ? text : `${text}\n`;
+  if (dest.output === undefined) {
+    process.stdout.write(body);
+    return;
+  }
+  try {
+    writeFileSync(dest.output, body);
+  } catch (err) {
+    throw new UsageError(`--output ${dest.output}: cannot write: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  process.stderr.write(`report written to ${dest.output}\n`);
+}
+
+function renderOptions(dest: ReportDestination) {
+  return { colour: dest.output === undefined && dest.format === 'terminal' && shouldUseColour(process.stdout, process.env) };
+}
+
+/** Writes the comparison report; returns its exit code (1 when something regressed). */
+export function writeComparisonReport(comparison: Comparison, dest: ReportDestination): 0 | 1 {
+  emit(renderComparisonReport(comparison, dest.format, renderOptions(dest)), dest);
+  return comparisonExitCode(comparison);
+}
+
+/** Writes the report of a run compared with nothing; returns its exit code (report/exit-code.ts). */
+export function writeRunReport(summary: RunSummary, kind: RunKind, dest: ReportDestination): 0 | 1 {
+  emit(renderRunReport(summary, dest.format, renderOptions(dest)), dest);
+  return runExitCode(summary, kind);
+}

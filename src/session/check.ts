@@ -1,0 +1,97 @@
+/**
+ * A check, as the user asks for it: record a baseline, or build a candidate and compare it with its
+ * baseline (the one named, else the one chosen by baseline-choice.ts), building its fresh regressions
+ * again up to `retries` times to tell flaky failures from real ones. Nothing is printed here: the
+ * outcome is returned for the CLI to report.
+ */
+import type { Comparison } from '../compare/comparison.js';
+import type { RunSummary } from '../compare/run-summary.js';
+import type { Db } from '../store/database.js';
+import { loadRunJobStates } from '../store/run-records.js';
+import { getRun, listRuns, type RunInfo } from '../store/runs.js';
+import { chooseBaseline } from './baseline-choice.js';
+import { announcePlan, preparePlan, type PlanRequest } from './plan-preparation.js';
+import { compareWithBaseline, summariseRecordedRun } from './run-comparison.js';
+import { executeRun, type BuildSettings, type RunDone } from './run-execution.js';
+import type { SessionOutput } from './session-output.js';
+import { requireRun } from './run-lookup.js';
+import { selectRebuild } from './rebuild-selection.js';
+import type { StatePaths } from './state-paths.js';
+import { SessionError } from './session-error.js';
+
+export interface CheckRequest {
+  plan: PlanRequest;
+  paths: StatePaths;
+  settings: BuildSettings;
+  /** Record this run as the baseline. */
+  baseline: boolean;
+  /** Compare with this run instead of the chosen baseline. */
+  against: number | null;
+  /** How many times the fresh regressions are built again. */
+  retries: number;
+  output: SessionOutput;
+}
+
+export interface CheckOutcome {
+  /** The run itself, then each retry. */
+  runs: { done: RunDone; compiler: string }[];
+  run: RunInfo;
+  interrupted: boolean;
+  /** The baseline compared with; null for a baseline run, or when none was found. */
+  baseline: RunInfo | null;
+  comparison: Comparison | null;
+  /** The run on its own, when there is nothing to compare it with. */
+  summary: RunSummary | null;
+}
+
+export async function runCheck(db: Db, req: CheckRequest): Promise<CheckOutcome> {
+  if (req.baseline && req.against !== null) throw new SessionError('a baseline is not compared with another run', 'input', { setting: 'against' });
+  const prepared = preparePlan({ ...req.plan, installDepexts: true });
+  announcePlan(prepared, req.output);
+  const baselineRun = req.baseline
+    ? null
+    : req.against !== null
+      ? requireRun(db, req.against, 'against')
+      : chooseBaseline(listRuns(db, { kind: 'baseline', status: 'finished' }), { id: -1, repositories: prepared.repositories, targets: prepared.selection });
+  const kind = req.baseline ? 'baseline' : baselineRun !== null ? 'candidate' : 'check';
+  const done = await executeRun(db, {
+    prepared,
+    paths: req.paths,
+    settings: req.settings,
+    kind,
+    label: prepared.compiler.name,
+    against: baselineRun?.id ?? null,
+    retryOf: null,
+    output: req.output,
+  });
+  const runs = [{ done, compiler: prepared.compiler.spec }];
+  const run = getRun(db, done.runId)!;
+  const outcome: CheckOutcome = { runs, run, interrupted: done.interrupted, baseline: baselineRun, comparison: null, summary: null };
+  if (done.interrupted) return outcome;
+  if (baselineRun === null) return { ...outcome, summary: summariseRecordedRun(db, run) };
+  let comparison = compareWithBaseline(db, run, baselineRun);
+  for (let attempt = 1; attempt <= req.retries; attempt++) {
+    // Only the regressions are retried, and of those only fresh failures: a failure taken from the
+    // cache was confirmed when it was first built.
+    const regressions = comparison.packages.filter((p) => (p.category === 'regressed' || p.category === 'dependency-regressed') && p.candidate !== null).map((p) => p.candidate!);
+    const selection = selectRebuild(regressions, { freshOnly: true, jobsOfRun: loadRunJobStates(db, run.id) });
+    if (selection.ids.length === 0) break;
+    req.output.notice(`retry ${attempt}: building the ${selection.ids.length} regression(s) again to tell flaky from real`);
+    const retryPlan = preparePlan({ ...req.plan, targets: selection.ids, selection: undefined, installDepexts: true });
+    const retry = await executeRun(db, {
+      prepared: retryPlan,
+      paths: req.paths,
+      settings: req.settings,
+      kind: 'retry',
+      label: `retry ${attempt} of #${run.id}`,
+      against: baselineRun.id,
+      retryOf: run.id,
+      forgetKeys: selection.forgetKeys,
+      output: req.output,
+    });
+    runs.push({ done: retry, compiler: retryPlan.compiler.spec });
+    if (retry.interrupted) return { ...outcome, interrupted: true };
+    comparison = compareWithBaseline(db, run, baselineRun);
+  }
+  return { ...outcome, comparison };
+}

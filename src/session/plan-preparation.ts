@@ -1,0 +1,113 @@
+/**
+ * The steps every planning verb shares (plan, check, rerun, the retries): the workspace → the compiler
+ * → the solver → the targets → the plan, with the system packages (depexts) the mode asks for.
+ */
+import { createSolver, type PackageSolver } from '../solve/package-solver.js';
+import { DEFAULT_PLATFORM, parseEnvAssignments } from '../solve/platform-env.js';
+import { parseDepextsMode, prepareSystemPackages, resolveDepextsPolicy, type DepextsMode } from '../solve/system/depexts.js';
+import { buildPlan, type TargetOutcome } from '../plan/build-plan.js';
+import type { KeyContext } from '../plan/job-key.js';
+import type { Plan } from '../plan/job.js';
+import { selectTargets, type TargetSelection } from '../plan/targets.js';
+import { FilesDirHashCache } from '../plan/files-hash.js';
+import { opamBuilderVersion } from '../builder/opam-builder.js';
+import type { RepositoryLoad } from '../opam/repository.js';
+import type { ProjectConfig } from './project-config.js';
+import type { CompilerResolution } from './compiler-choice.js';
+import { loadProblems, openWorkspace, workspaceCompiler } from './workspace.js';
+import { SessionError } from './session-error.js';
+import type { SessionOutput } from './session-output.js';
+
+/** What a planning verb was asked, in the application's words. */
+export interface PlanRequest {
+  /** Explicit `NAME[.VERSION]` targets; none: the config's, else the latest of every package. */
+  targets: readonly string[];
+  /** `latest` or `all-versions` asked for explicitly (with no targets). */
+  selection?: 'latest' | 'all-versions';
+  repositories: readonly string[];
+  config?: string;
+  compiler?: string;
+  /** `VAR=VALUE` platform overrides. */
+  env: readonly string[];
+  withTest: boolean;
+  depexts?: string;
+  /** Key the jobs for this builder; default: the sandboxed opam builder. */
+  builderVersion?: string;
+  /** `install` mode: install the missing depexts now (a building verb) rather than list them. */
+  installDepexts?: boolean;
+}
+
+export interface PreparedPlan {
+  config: ProjectConfig;
+  /** The repositories read, absolute, first wins. */
+  repositories: string[];
+  compiler: CompilerResolution;
+  load: RepositoryLoad;
+  solver: PackageSolver;
+  selection: TargetSelection;
+  outcomes: TargetOutcome[];
+  plan: Plan;
+  keyContext: KeyContext;
+  filesHashes: FilesDirHashCache;
+  /** The mode, and in `install` mode the system packages installed (or, for `plan`, to install). */
+  depexts: { mode: DepextsMode; installed: string[]; toInstall: string[] };
+  /** Opam files that could not be read and are left out, one line each. */
+  loadProblems: string[];
+  timings: { loadMs: number; solveMs: number; planMs: number };
+}
+
+/** The target selection of a request: explicit targets, `latest`, `all-versions`, never several. */
+export function targetSelection(targets: readonly string[], selection: PlanRequest['selection']): TargetSelection {
+  if (targets.length > 0 && selection !== undefined) throw new SessionError('give either targets, latest or all versions, not several', 'input', { setting: 'targets' });
+  if (targets.length > 0) return { kind: 'explicit', specs: [...targets] };
+  return selection === 'all-versions' ? { kind: 'all-versions' } : { kind: 'latest' };
+}
+
+export function preparePlan(req: PlanRequest): PreparedPlan {
+  const ws = openWorkspace({ repositories: req.repositories, config: req.config });
+  if (req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
+  const useConfigTargets = req.targets.length === 0 && req.selection === undefined && ws.config.targets.length > 0;
+  const selection = targetSelection(useConfigTargets ? ws.config.targets : req.targets, req.selection);
+  const env = parseEnvAssignments(req.env);
+  const depexts = resolveDepextsPolicy(parseDepextsMode(req.depexts), { ...DEFAULT_PLATFORM, ...env });
+  const compiler = workspaceCompiler(ws, req.compiler);
+  const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: req.withTest, systemPackages: depexts.manager });
+  const t1 = performance.now();
+  const outcomes = selectTargets(selection, ws.load.packages, solver);
+  const solveMs = performance.now() - t1;
+  // System packages: installed first in install mode; their installed versions go into the keys.
+  const solved = outcomes.flatMap(({ outcome }) => (outcome.installable ? outcome.solution.packages : []));
+  const system = prepareSystemPackages(depexts, solved, solver.variables, req.installDepexts === true);
+  const keyContext: KeyContext = { builderVersion: req.builderVersion ?? opamBuilderVersion(true), platform: { ...solver.variables }, testTargets: req.withTest };
+  if (system.keys !== undefined) keyContext.systemPackages = system.keys;
+  const filesHashes = new FilesDirHashCache();
+  const t2 = performance.now();
+  const plan = buildPlan(outcomes, keyContext, filesHashes);
+  const planMs = performance.now() - t2;
+  return {
+    config: ws.config,
+    repositories: ws.repositories,
+    compiler,
+    load: ws.load,
+    solver,
+    selection,
+    outcomes,
+    plan,
+    keyContext,
+    filesHashes,
+    depexts: { mode: depexts.mode, installed: system.installed, toInstall: system.toInstall },
+    loadProblems: loadProblems(ws.load),
+    timings: { loadMs: ws.loadMs, solveMs, planMs },
+  };
+}
+
+/** Says what preparing a plan did that the user should know: unreadable opam files, installed depexts. */
+export function announcePlan(prepared: PreparedPlan, output: SessionOutput): void {
+  const problems = prepared.loadProblems;
+  if (problems.length > 0) {
+    output.notice(`warning: ${problems.length} opam file(s) could not be read and are skipped:`);
+    for (const p of problems.slice(0, 10)) output.notice(`  ${p}`);
+    if (problems.length > 10) output.notice(`  … and ${problems.length - 10} more (ecocheck repo stats lists them)`);
+  }
+  if (prepared.depexts.installed.length > 0) output.notice(`installed system packages (depexts): ${prepared.depexts.installed.join(' ')}`);
+}

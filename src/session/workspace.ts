@@ -1,0 +1,49 @@
+/**
+ * What every verb starts from: the project config, the repositories (given, or the config's), read and
+ * layered, and the compiler the user named, resolved one way for all verbs (`baseline`, `next`,
+ * `system`, a config name, a spec, a local source tree). Problems found while reading are returned as
+ * data for the CLI to print.
+ */
+import { resolve } from 'node:path';
+import { loadRepositories, type RepositoryLoad } from '../opam/repository.js';
+import { projectConfigFor, type ProjectConfig } from './project-config.js';
+import { resolveCompiler, type CompilerResolution } from './compiler-choice.js';
+import { SessionError } from './session-error.js';
+
+export interface WorkspaceRequest {
+  /** Repositories given by the user, first wins; none: the config's. */
+  repositories: readonly string[];
+  /** The config file given by the user; none: `ecocheck.json` here when no repository is given. */
+  config?: string;
+  cwd?: string;
+}
+
+export interface Workspace {
+  config: ProjectConfig;
+  /** The repositories read, absolute, first wins. */
+  repositories: string[];
+  load: RepositoryLoad;
+  loadMs: number;
+}
+
+export function openWorkspace(req: WorkspaceRequest): Workspace {
+  const cwd = req.cwd ?? process.cwd();
+  const config = projectConfigFor({ config: req.config, repo: req.repositories }, cwd);
+  const repositories = req.repositories.length > 0 ? req.repositories.map((r) => resolve(cwd, r)) : config.repositories;
+  if (repositories.length === 0) {
+    throw new SessionError('no repository: give one (an opam repository) or list "repositories" in ecocheck.json', 'input', { setting: 'repository' });
+  }
+  const t0 = performance.now();
+  const load = loadRepositories(repositories);
+  return { config, repositories, load, loadMs: performance.now() - t0 };
+}
+
+/** The compiler named by the user, resolved in the workspace (a local tree adds its package to the load). */
+export function workspaceCompiler(ws: Workspace, name: string): CompilerResolution {
+  return resolveCompiler(name, ws.config.compilers, ws.load);
+}
+
+/** One line per opam file that could not be read (the run goes on without them). */
+export function loadProblems(load: RepositoryLoad): string[] {
+  return load.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`);
+}
