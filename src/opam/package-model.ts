@@ -3,6 +3,7 @@
  * Built from the syntax tree by `package-from-ast.ts`; everything above the format layer reads this.
  */
 import type { OpamFileAst, RelOp, Span, Value, EnvUpdateOp } from './ast.js';
+import type { PinSource } from './pin.js';
 
 /** opam's generic formula (`OpamFormula.formula`). `block` is a parenthesised group kept for printing. */
 export type Formula<A> =
@@ -128,6 +129,11 @@ export interface OpamPackage {
   ast: OpamFileAst;
   /** Where each typed field was defined, for error messages. */
   fieldSpans: Record<string, Span>;
+  /**
+   * Set on a pinned package (`pinned-repository.ts`): where its source comes from. Its `url` is then
+   * that source, without checksums, and it is the only version of its name.
+   */
+  pin?: PinSource;
 }
 
 /** `NAME.VERSION`, the way opam names a package version. */
