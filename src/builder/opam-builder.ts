@@ -506,8 +506,10 @@ function localSources(pkg: Job['package']): string[] {
   const out: string[] = [];
   for (const src of [pkg.url?.src, ...pkg.extraSources.map((e) => e.url.src)]) {
     if (src === undefined) continue;
-    const m = /^(?:git\+)?file:\/\/(\/[^#]*)/.exec(src) ?? /^(\/[^#]*)/.exec(src);
-    if (m) out.push(m[1]);
+    const url = /^(?:git\+)?file:\/\/(\/[^#]*)/.exec(src);
+    // A file:// URL is percent-encoded (a pinned directory's, `pathToFileURL`): the host path is decoded.
+    if (url) out.push(decodeURIComponent(url[1]));
+    else if (/^\/[^#]*/.test(src)) out.push(/^\/[^#]*/.exec(src)![0]);
   }
   return out;
 }

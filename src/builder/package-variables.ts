@@ -70,6 +70,7 @@ export function stdPath(prefix: string, name: string): string | undefined {
 
 /** `OpamPackageVar.is_dev_package`: a source that is not a fixed archive. */
 export function isDevPackage(pkg: OpamPackage): boolean {
+  if (pkg.pin !== undefined) return true; // a pinned source: no checksum, http included
   if (!pkg.url) return false;
   if (/^https?:\/\//.test(pkg.url.src)) return false;
   return pkg.url.checksums.length === 0;

@@ -14,6 +14,7 @@ import { checksumMismatches, checksumToString } from './checksum.js';
 import type { DownloadCache } from './download-cache.js';
 import { extractInto, ExtractionError, type ToolRunner } from './archive-extraction.js';
 import { BuilderError } from './builder-error.js';
+import { isExcludedFromLocalCopy } from '../opam/pin-source.js';
 
 /** Why a source could not be had: the one-line reason, for the `fetch-failed` outcome. */
 export class FetchError extends BuilderError {
@@ -143,9 +144,18 @@ async function cloneGit(address: string, dest: string, ctx: FetchContext): Promi
   rmSync(join(dest, '.git'), { recursive: true, force: true });
 }
 
-/** What opam's rsync of a local source directory leaves out (`OpamLocal.rsync`). */
-function isExcludedFromLocalCopy(name: string): boolean {
-  return name === '.git' || name === '_darcs' || name === '.hg' || name === '_build' || name.startsWith('.#') || name.startsWith('_opam');
+
+/**
+ * A local directory source (`file://DIR`, a pinned checkout): copied as opam's rsync does, without
+ * `.git`, `_darcs`, `.hg`, `.#*`, `_opam*` and `_build` at any depth (`opam/pin-source.ts`), so a build
+ * in the checkout never leaks into the build. A git checkout is copied as its working tree, uncommitted
+ * edits included (`opam pin add --kind=path`; opam's default for a git directory is its committed
+ * HEAD: pin `git+file://DIR#REF` for that). Symbolic links are copied as links with their target as
+ * written (opam's rsync `-L` copies what they point to instead): that is what the job key hashes
+ * (`plan/files-hash.ts`), so the key covers exactly what the build is given.
+ */
+export function copyLocalDirectory(path: string, buildDir: string): void {
+  cpSync(path, buildDir, { recursive: true, verbatimSymlinks: true, filter: (src) => src === path || !isExcludedFromLocalCopy(basename(src)) });
 }
 
 /** Fetches the package's `url` source and unpacks it into `buildDir`. Throws FetchError. */
@@ -164,7 +174,7 @@ export async function fetchSourceInto(url: Url, buildDir: string, ctx: FetchCont
     const path = fileURLToPath(url.src.replace(/#.*$/, ''));
     if (existsSync(path) && statSync(path).isDirectory()) {
       ctx.log(`source: copying directory ${path}`);
-      cpSync(path, buildDir, { recursive: true, filter: (src) => src === path || !isExcludedFromLocalCopy(basename(src)) });
+      copyLocalDirectory(path, buildDir);
       return;
     }
   }

@@ -4,6 +4,9 @@
  */
 import type { OpamFileAst, RelOp, Span, Value, EnvUpdateOp } from './ast.js';
 
+/** Where a pinned package's source comes from (`opam pin NAME DIR|URL`). */
+export type PinSource = { kind: 'dir'; path: string } | { kind: 'url'; url: string };
+
 /** opam's generic formula (`OpamFormula.formula`). `block` is a parenthesised group kept for printing. */
 export type Formula<A> =
   | { kind: 'empty' }
@@ -128,6 +131,11 @@ export interface OpamPackage {
   ast: OpamFileAst;
   /** Where each typed field was defined, for error messages. */
   fieldSpans: Record<string, Span>;
+  /**
+   * Set on a pinned package (`pinned-repository.ts`): where its source comes from. Its `url` is then
+   * that source, without checksums, and it is the only version of its name.
+   */
+  pin?: PinSource;
 }
 
 /** `NAME.VERSION`, the way opam names a package version. */

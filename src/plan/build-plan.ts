@@ -9,7 +9,7 @@ import { packageId } from '../opam/package-model.js';
 import type { SolveOutcome, Solution } from '../solve/solution.js';
 import type { Job, Plan } from './job.js';
 import { FilesDirHashCache } from './files-hash.js';
-import { jobKey, keyContextHash, type KeyContext } from './job-key.js';
+import { jobKey, keyContextHash, pinnedSourceKey, type KeyContext } from './job-key.js';
 import { PlanError } from './plan-error.js';
 
 /** One requested target and what the solver said about it. */
@@ -68,7 +68,7 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
       visiting.delete(id);
       const uniqueDeps = [...new Set(depKeys)].sort();
       const runTests = ctx.testTargets === true && id === targetId;
-      const key = jobKey(contextHash, pkg, filesHashes.hash(pkg.filesDir), uniqueDeps, runTests, ctx.systemPackages?.(pkg) ?? '');
+      const key = jobKey(contextHash, pkg, filesHashes.hash(pkg.filesDir), uniqueDeps, runTests, ctx.systemPackages?.(pkg) ?? '', pinnedSourceKey(pkg, filesHashes));
       keyOf.set(id, key);
       if (!jobs.has(key)) {
         const closureSet = new Set<string>();

@@ -85,6 +85,9 @@ export function packageLookup(
  * checksum (e.g. `ocaml-variants.5.1.1+flambda2+trunk`). Such packages see `dev = true`.
  */
 export function isDevPackage(pkg: OpamPackage): boolean {
+  // A pinned package's url has no checksum, and opam counts every such pinned source as dev
+  // (`OpamPackageVar.is_dev_package`: the http exception is for packages that are not pinned).
+  if (pkg.pin !== undefined) return true;
   if (pkg.url === null || pkg.url.checksums.length > 0) return false;
   const src = pkg.url.src;
   if (/^(git|hg|darcs)(\+|:\/\/)/.test(src)) return true;
