@@ -9,7 +9,8 @@
  * - single: `ocaml-base-compiler.X` (or `ocaml-variants.X`) holds everything: it is derived alone.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { hashPinnedDirectory } from '../plan/files-hash.js';
 import { join, resolve } from 'node:path';
 import type { Item, OpamFileAst } from '../opam/ast.js';
 import type { OpamPackage } from '../opam/package-model.js';
@@ -19,34 +20,11 @@ import { packageFromAst } from '../opam/package-from-ast.js';
 import { compareVersions } from '../opam/version.js';
 import { SessionError } from './session-error.js';
 
-/** Folders a source tree's hash leaves out: version control and build outputs that are never sources. */
-const SKIPPED = new Set(['.git', '.hg', '_build', '_opam', 'node_modules']);
-
 /** The absolute path when `spec` names an existing directory (`./ocaml`, `/src/ocaml`, `../ocaml`). */
 export function localTreePath(spec: string, cwd: string = process.cwd()): string | null {
   if (!/^(?:\.{1,2}(?:\/|$)|\/|~\/)/.test(spec)) return null;
   const path = resolve(cwd, spec.startsWith('~/') ? join(process.env.HOME ?? '', spec.slice(2)) : spec);
   return existsSync(path) && statSync(path).isDirectory() ? path : null;
-}
-
-/** sha256 over every file's relative path and bytes (symbolic links by their target), in sorted order. */
-export function treeContentHash(dir: string): string {
-  const hash = createHash('sha256');
-  const walk = (rel: string) => {
-    const entries = readdirSync(join(dir, rel), { withFileTypes: true }).sort((a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (SKIPPED.has(e.name)) continue;
-      const path = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(path);
-      else if (e.isFile()) {
-        hash.update(`F ${path}\0`);
-        hash.update(readFileSync(join(dir, path)));
-        hash.update('\0');
-      } else if (e.isSymbolicLink()) hash.update(`L ${path}\0${readlinkSync(join(dir, path))}\0`);
-    }
-  };
-  walk('');
-  return hash.digest('hex');
 }
 
 /** The tree's `VERSION` file's first line, made a valid opam version. */
@@ -147,7 +125,8 @@ function derivePackage(
 export function addLocalCompiler(packages: Map<string, OpamPackage[]>, dir: string): LocalCompiler {
   const treeVer = treeVersion(dir);
   const series = /^(\d+\.\d+)/.exec(treeVer)![1];
-  const contentHash = treeContentHash(dir);
+  // Hashed as a pinned source directory is (its checkout's .git, _build, _opam… left out): the same tree, the same key.
+  const contentHash = hashPinnedDirectory(dir);
   const version = `${treeVer}+local`;
   const source =
     `x-ecocheck-source: ${JSON.stringify(dir)}\n` +
