@@ -23,6 +23,9 @@ export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   run: '--run',
   against: '--against',
   regressed: '--regressed',
+  pin: '--pin',
+  revdeps: '--revdeps',
+  revdepsDepth: '--revdeps-depth',
 };
 
 /** commander's reducer for a flag given several times (`--repo A --repo B`): the values in order. */
@@ -53,6 +56,7 @@ export interface PlatformOptions {
   env: string[];
   withTest?: boolean;
   depexts?: string;
+  pin: string[];
 }
 
 /** `--env`, `--with-test`, `--depexts`: what the solver is asked besides the compiler. */
@@ -60,7 +64,8 @@ export function addPlatformOptions(cmd: Command): Command {
   return cmd
     .option('--env <var=value>', 'set or override a platform variable', collect, [])
     .option('--with-test', "include the targets' with-test dependencies")
-    .option('--depexts <mode>', DEPEXTS_HELP);
+    .option('--depexts <mode>', DEPEXTS_HELP)
+    .option('--pin <name=dir|url>', "as opam pin: NAME's source (and its opam file, if it has one) from DIR or URL; NAME.VERSION=… sets the version; repeatable", collect, []);
 }
 
 export interface SelectionOptions {
@@ -98,6 +103,7 @@ export function planRequest(targets: readonly string[], opts: PlanOptions): Plan
     env: opts.env,
     withTest: opts.withTest === true,
     depexts: opts.depexts,
+    pins: opts.pin,
   };
 }
 

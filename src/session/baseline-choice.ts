@@ -27,11 +27,23 @@ function layersOverlaysOn(run: readonly string[], base: readonly string[]): bool
   return base.length < run.length && sameList(run.slice(run.length - base.length), base);
 }
 
-/**
- * The baseline for `run` among `baselines` (finished baselines, newest first), or null.
- * `run.id` may be a placeholder (-1) for a run not yet recorded.
- */
-export function chooseBaseline(baselines: readonly RunInfo[], run: Pick<RunInfo, 'id' | 'repositories' | 'targets'>): RunInfo | null {
-  const candidates = baselines.filter((b) => b.id !== run.id && b.kind === 'baseline' && b.status === 'finished' && sameTargets(b.targets, run.targets));
+/** What a run to be compared is: its id (-1 for one not yet recorded), repositories, targets and pins. */
+export interface BaselineQuery {
+  id: number;
+  repositories: readonly string[];
+  targets: unknown;
+  /** The pins as arguments; a baseline must have the same (a pin check records its own, without). */
+  pins: readonly string[];
+}
+
+export function baselineQueryOf(run: RunInfo): BaselineQuery {
+  return { id: run.id, repositories: run.repositories, targets: run.targets, pins: run.options.pins };
+}
+
+/** The baseline for `run` among `baselines` (finished baselines, newest first), or null. */
+export function chooseBaseline(baselines: readonly RunInfo[], run: BaselineQuery): RunInfo | null {
+  const candidates = baselines.filter(
+    (b) => b.id !== run.id && b.kind === 'baseline' && b.status === 'finished' && sameTargets(b.targets, run.targets) && sameList(b.options.pins, run.pins),
+  );
   return candidates.find((b) => sameList(b.repositories, run.repositories)) ?? candidates.find((b) => layersOverlaysOn(run.repositories, b.repositories)) ?? null;
 }

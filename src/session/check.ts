@@ -18,6 +18,8 @@ import { requireRun } from './run-lookup.js';
 import { selectRebuild } from './rebuild-selection.js';
 import type { StatePaths } from './state-paths.js';
 import { SessionError } from './session-error.js';
+import { projectConfigFor } from './project-config.js';
+import { reverseDependencyTargets, type RevdepsRequest } from './revdeps-targets.js';
 
 export interface CheckRequest {
   plan: PlanRequest;
@@ -29,6 +31,8 @@ export interface CheckRequest {
   against: number | null;
   /** How many times the fresh regressions are built again. */
   retries: number;
+  /** Check a package's reverse dependencies (NAME and what depends on it) instead of the targets. */
+  revdeps: RevdepsRequest | null;
   output: SessionOutput;
 }
 
@@ -44,27 +48,49 @@ export interface CheckOutcome {
   summary: RunSummary | null;
 }
 
-export async function runCheck(db: Db, req: CheckRequest): Promise<CheckOutcome> {
-  if (req.baseline && req.against !== null) throw new SessionError('a baseline is not compared with another run', 'input', { setting: 'against' });
+/**
+ * The check. With pins, and neither a baseline to record nor a run to compare with, it is a check of
+ * the pinned change: the same targets are first run without the pins, as the baseline (mostly cache
+ * hits), and the pinned run is compared with it.
+ */
+export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutcome> {
+  if (request.baseline && request.against !== null) throw new SessionError('a baseline is not compared with another run', 'input', { setting: 'against' });
+  if (request.revdeps !== null && request.plan.targets.length > 0) throw new SessionError('give either targets or reverse dependencies, not both', 'input', { setting: 'revdeps' });
+  // Reverse dependencies asked for, or named by the project config when nothing else is.
+  const revdeps =
+    request.revdeps ??
+    (request.plan.targets.length === 0 && request.plan.selection === undefined ? projectConfigFor({ config: request.plan.config, repo: request.plan.repositories }).revdeps : null);
+  const req: CheckRequest = revdeps === null ? request : { ...request, revdeps, plan: { ...request.plan, targets: reverseDependencyTargets(request.plan, revdeps), selection: undefined } };
+  if (req.revdeps !== null) req.output.notice(`reverse dependencies of ${req.revdeps.name}: ${req.plan.targets.length - 1} package(s)`);
   const prepared = preparePlan({ ...req.plan, installDepexts: true });
   announcePlan(prepared, req.output);
-  const baselineRun = req.baseline
-    ? null
-    : req.against !== null
-      ? requireRun(db, req.against, 'against')
-      : chooseBaseline(listRuns(db, { kind: 'baseline', status: 'finished' }), { id: -1, repositories: prepared.repositories, targets: prepared.selection });
+  const pinCheck = prepared.pins.args.length > 0 && !req.baseline && req.against === null;
+  const runs: CheckOutcome['runs'] = [];
+  let baselineRun: RunInfo | null = null;
+  if (pinCheck) {
+    const unpinned = preparePlan({ ...req.plan, ignorePins: true, installDepexts: true });
+    const base = await executeRun(db, { prepared: unpinned, paths: req.paths, settings: req.settings, kind: 'baseline', label: 'without pins', against: null, retryOf: null, output: req.output });
+    runs.push({ done: base, compiler: unpinned.compiler.spec });
+    if (base.interrupted) return { runs, run: getRun(db, base.runId)!, interrupted: true, baseline: null, comparison: null, summary: null };
+    baselineRun = getRun(db, base.runId)!;
+  } else if (!req.baseline) {
+    baselineRun =
+      req.against !== null
+        ? requireRun(db, req.against, 'against')
+        : chooseBaseline(listRuns(db, { kind: 'baseline', status: 'finished' }), { id: -1, repositories: prepared.repositories, targets: prepared.selection, pins: prepared.pins.args });
+  }
   const kind = req.baseline ? 'baseline' : baselineRun !== null ? 'candidate' : 'check';
   const done = await executeRun(db, {
     prepared,
     paths: req.paths,
     settings: req.settings,
     kind,
-    label: prepared.compiler.name,
+    label: pinCheck ? `with ${prepared.pins.args.join(' ')}` : prepared.compiler.name,
     against: baselineRun?.id ?? null,
     retryOf: null,
     output: req.output,
   });
-  const runs = [{ done, compiler: prepared.compiler.spec }];
+  runs.push({ done, compiler: prepared.compiler.spec });
   const run = getRun(db, done.runId)!;
   const outcome: CheckOutcome = { runs, run, interrupted: done.interrupted, baseline: baselineRun, comparison: null, summary: null };
   if (done.interrupted) return outcome;

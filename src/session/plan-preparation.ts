@@ -12,6 +12,8 @@ import { selectTargets, type TargetSelection } from '../plan/targets.js';
 import { FilesDirHashCache } from '../plan/files-hash.js';
 import { opamBuilderVersion } from '../builder/opam-builder.js';
 import type { RepositoryLoad } from '../opam/repository.js';
+import { pinToString } from '../opam/pin.js';
+import { describePin } from '../opam/pinned-repository.js';
 import type { ProjectConfig } from './project-config.js';
 import type { CompilerResolution } from './compiler-choice.js';
 import { loadProblems, openWorkspace, workspaceCompiler } from './workspace.js';
@@ -31,6 +33,10 @@ export interface PlanRequest {
   env: readonly string[];
   withTest: boolean;
   depexts?: string;
+  /** `NAME[.VERSION]=DIR|URL` pins, after the config's. */
+  pins?: readonly string[];
+  /** Leave every pin out, the config's too (the baseline of a pin check). */
+  ignorePins?: boolean;
   /** Key the jobs for this builder; default: the sandboxed opam builder. */
   builderVersion?: string;
   /** `install` mode: install the missing depexts now (a building verb) rather than list them. */
@@ -51,6 +57,8 @@ export interface PreparedPlan {
   filesHashes: FilesDirHashCache;
   /** The mode, and in `install` mode the system packages installed (or, for `plan`, to install). */
   depexts: { mode: DepextsMode; installed: string[]; toInstall: string[] };
+  /** The pins applied: as arguments (re-applicable), and what each became (version, source, content hash). */
+  pins: { args: string[]; described: string[] };
   /** Opam files that could not be read and are left out, one line each. */
   loadProblems: string[];
   timings: { loadMs: number; solveMs: number; planMs: number };
@@ -64,7 +72,7 @@ export function targetSelection(targets: readonly string[], selection: PlanReque
 }
 
 export function preparePlan(req: PlanRequest): PreparedPlan {
-  const ws = openWorkspace({ repositories: req.repositories, config: req.config });
+  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins });
   if (req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
   const useConfigTargets = req.targets.length === 0 && req.selection === undefined && ws.config.targets.length > 0;
   const selection = targetSelection(useConfigTargets ? ws.config.targets : req.targets, req.selection);
@@ -96,6 +104,10 @@ export function preparePlan(req: PlanRequest): PreparedPlan {
     keyContext,
     filesHashes,
     depexts: { mode: depexts.mode, installed: system.installed, toInstall: system.toInstall },
+    pins: {
+      args: ws.pins.map(pinToString),
+      described: ws.pinned.map((p) => (p.pin.source.kind === 'dir' ? `${describePin(p)} [content ${filesHashes.pinnedDirectory(p.pin.source.path).slice(0, 16)}]` : describePin(p))),
+    },
     loadProblems: loadProblems(ws.load),
     timings: { loadMs: ws.loadMs, solveMs, planMs },
   };
@@ -109,5 +121,6 @@ export function announcePlan(prepared: PreparedPlan, output: SessionOutput): voi
     for (const p of problems.slice(0, 10)) output.notice(`  ${p}`);
     if (problems.length > 10) output.notice(`  … and ${problems.length - 10} more (ecocheck repo stats lists them)`);
   }
+  for (const p of prepared.pins.described) output.notice(`pinned: ${p}`);
   if (prepared.depexts.installed.length > 0) output.notice(`installed system packages (depexts): ${prepared.depexts.installed.join(' ')}`);
 }

@@ -7,12 +7,16 @@
  *       "repositories": ["fixtures/demo"],          // layered, first wins; relative to this file
  *       "compilers": { "baseline": "ocaml-system.4.13.1", "next": "5.3.0" },
  *       "targets": ["pkg", "pkg.1.0"],               // optional; default: latest of every package
- *       "jobs": 2                                    // optional
+ *       "jobs": 2,                                   // optional
+ *       "pins": ["fmt=../fmt"],                      // optional: NAME[.VERSION]=DIR|URL, DIR relative to this file
+ *       "revdeps": "fmt", "revdepsDepth": 1          // optional: fmt and what depends on it, as the targets
  *     }
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { SessionError } from './session-error.js';
+import { parsePin, PinError, type Pin } from '../opam/pin.js';
+import { describeError } from '../errors/ecocheck-error.js';
 
 export const CONFIG_FILE_NAME = 'ecocheck.json';
 
@@ -23,9 +27,13 @@ export interface ProjectConfig {
   compilers: Record<string, string>;
   targets: string[];
   jobs: number | null;
+  /** Pins applied to every check of the project (`NAME[.VERSION]=DIR|URL`, DIR relative to the file). */
+  pins: Pin[];
+  /** Check NAME and the packages depending on it (up to `depth` steps away) instead of `targets`. */
+  revdeps: { name: string; depth: number } | null;
 }
 
-const EMPTY: ProjectConfig = { file: null, repositories: [], compilers: {}, targets: [], jobs: null };
+const EMPTY: ProjectConfig = { file: null, repositories: [], compilers: {}, targets: [], jobs: null, pins: [], revdeps: null };
 
 /** Turns a character offset into a 1-based line and column. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -88,7 +96,7 @@ export function loadProjectConfig(path: string | undefined, cwd: string = proces
     throw new SessionError(`${file}: the config must be a JSON object`);
   }
   const obj = raw as Record<string, unknown>;
-  const known = new Set(['repositories', 'compilers', 'targets', 'jobs', '$schema', 'description']);
+  const known = new Set(['repositories', 'compilers', 'targets', 'jobs', 'pins', 'revdeps', 'revdepsDepth', '$schema', 'description']);
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new SessionError(`${file}: unknown field "${key}" (known: ${[...known].join(', ')})`);
   }
@@ -113,5 +121,20 @@ export function loadProjectConfig(path: string | undefined, cwd: string = proces
     }
     jobs = obj.jobs;
   }
-  return { file, repositories, compilers, targets: stringList(obj.targets, file, 'targets'), jobs };
+  const pins = stringList(obj.pins, file, 'pins').map((text) => {
+    try {
+      return parsePin(text, base);
+    } catch (err) {
+      if (err instanceof PinError) throw new SessionError(`${file}: "pins": ${describeError(err)}`);
+      throw err;
+    }
+  });
+  let revdeps: ProjectConfig['revdeps'] = null;
+  if (obj.revdeps !== undefined) {
+    if (typeof obj.revdeps !== 'string' || obj.revdeps === '') throw new SessionError(`${file}: "revdeps" must be a package name`);
+    const depth = obj.revdepsDepth ?? 1;
+    if (!(typeof depth === 'number' && Number.isInteger(depth) && depth >= 1)) throw new SessionError(`${file}: "revdepsDepth" must be a positive integer`);
+    revdeps = { name: obj.revdeps, depth };
+  } else if (obj.revdepsDepth !== undefined) throw new SessionError(`${file}: "revdepsDepth" goes with "revdeps"`);
+  return { file, repositories, compilers, targets: stringList(obj.targets, file, 'targets'), jobs, pins, revdeps };
 }

@@ -7,7 +7,7 @@ import type { Comparison } from '../compare/comparison.js';
 import type { RunSummary } from '../compare/run-summary.js';
 import type { Db } from '../store/database.js';
 import { listRuns, type RunInfo } from '../store/runs.js';
-import { chooseBaseline } from './baseline-choice.js';
+import { baselineQueryOf, chooseBaseline } from './baseline-choice.js';
 import { compareWithBaseline, summariseRecordedRun } from './run-comparison.js';
 import { newestRun, requireRun } from './run-lookup.js';
 import { SessionError } from './session-error.js';
@@ -28,7 +28,7 @@ export function recordedReport(db: Db, runId: number | null, againstId: number |
       : run.against !== null
         ? requireRun(db, run.against, 'against')
         : run.kind !== 'baseline'
-          ? chooseBaseline(listRuns(db, { kind: 'baseline', status: 'finished' }), run)
+          ? chooseBaseline(listRuns(db, { kind: 'baseline', status: 'finished' }), baselineQueryOf(run))
           : null;
   if (baseline !== null && baseline.id === run.id) throw new SessionError('a run cannot be compared with itself', 'input', { setting: 'against', value: String(baseline.id) });
   if (baseline === null) return { run, baseline, comparison: null, summary: summariseRecordedRun(db, run) };

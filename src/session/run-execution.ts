@@ -141,6 +141,8 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
         memoryBytes: settings.memoryBytes,
         builderVersion: builder.version,
         platform: prepared.keyContext.platform,
+        pins: prepared.pins.args,
+        pinned: prepared.pins.described,
       },
     });
     recordPlan(db, runId, plan);

@@ -1,11 +1,13 @@
 /**
  * What every verb starts from: the project config, the repositories (given, or the config's), read and
  * layered, and the compiler the user named, resolved one way for all verbs (`baseline`, `next`,
- * `system`, a config name, a spec, a local source tree). Problems found while reading are returned as
+ * `system`, a config name, a spec, a local source tree), with the pins (`opam pin`) applied. Problems found while reading are returned as
  * data for the CLI to print.
  */
 import { resolve } from 'node:path';
 import { loadRepositories, type RepositoryLoad } from '../opam/repository.js';
+import { parsePin, type Pin } from '../opam/pin.js';
+import { applyPins, type PinnedPackage, type PinnedRepository } from '../opam/pinned-repository.js';
 import { projectConfigFor, type ProjectConfig } from './project-config.js';
 import { resolveCompiler, type CompilerResolution } from './compiler-choice.js';
 import { SessionError } from './session-error.js';
@@ -15,6 +17,9 @@ export interface WorkspaceRequest {
   repositories: readonly string[];
   /** The config file given by the user; none: `ecocheck.json` here when no repository is given. */
   config?: string;
+  /** Pins given by the user (`NAME[.VERSION]=DIR|URL`), after the config's; `ignorePins` drops both. */
+  pins?: readonly string[];
+  ignorePins?: boolean;
   cwd?: string;
 }
 
@@ -22,7 +27,12 @@ export interface Workspace {
   config: ProjectConfig;
   /** The repositories read, absolute, first wins. */
   repositories: string[];
+  /** The repositories as read, the pins applied. */
   load: RepositoryLoad;
+  /** The repositories without the pins. */
+  unpinned: RepositoryLoad;
+  pins: Pin[];
+  pinned: PinnedPackage[];
   loadMs: number;
 }
 
@@ -33,9 +43,12 @@ export function openWorkspace(req: WorkspaceRequest): Workspace {
   if (repositories.length === 0) {
     throw new SessionError('no repository: give one (an opam repository) or list "repositories" in ecocheck.json', 'input', { setting: 'repository' });
   }
+  const pins = req.ignorePins === true ? [] : [...config.pins, ...(req.pins ?? []).map((text) => parsePin(text, cwd))];
   const t0 = performance.now();
-  const load = loadRepositories(repositories);
-  return { config, repositories, load, loadMs: performance.now() - t0 };
+  const unpinned = loadRepositories(repositories);
+  const load = pins.length === 0 ? { ...unpinned } : applyPins(unpinned, pins);
+  const pinned = 'pinned' in load ? (load as PinnedRepository).pinned : [];
+  return { config, repositories, load, unpinned, pins, pinned, loadMs: performance.now() - t0 };
 }
 
 /** The compiler named by the user, resolved in the workspace (a local tree adds its package to the load). */

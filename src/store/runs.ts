@@ -31,6 +31,10 @@ export interface RunOptions {
   memoryBytes: number;
   builderVersion: string;
   platform: Record<string, string>;
+  /** The pins the run applied, as arguments (`NAME[.VERSION]=DIR|URL`, paths absolute), in order. */
+  pins: string[];
+  /** What each pin became: `NAME.VERSION=TARGET (opam file: …)`, with the directory's content hash. */
+  pinned: string[];
 }
 
 /** What an old or damaged row reads as for a field it lacks: the CLI's defaults, nothing recorded. */
@@ -45,6 +49,8 @@ export const DEFAULT_RUN_OPTIONS: Readonly<RunOptions> = Object.freeze({
   memoryBytes: 4 * 1024 ** 3,
   builderVersion: '',
   platform: {},
+  pins: [],
+  pinned: [],
 });
 
 /**
@@ -63,6 +69,7 @@ export function readRunOptions(text: string | null): RunOptions {
   const str = (v: unknown, dflt: string) => (typeof v === 'string' ? v : dflt);
   const bool = (v: unknown, dflt: boolean) => (typeof v === 'boolean' ? v : dflt);
   const count = (v: unknown, dflt: number, min: number) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= min ? v : dflt);
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((e): e is string => typeof e === 'string') : []);
   const platform: Record<string, string> = {};
   if (typeof o.platform === 'object' && o.platform !== null && !Array.isArray(o.platform))
     for (const [k, v] of Object.entries(o.platform)) if (typeof v === 'string') platform[k] = v;
@@ -70,13 +77,15 @@ export function readRunOptions(text: string | null): RunOptions {
     compilerName: str(o.compilerName, d.compilerName),
     compilerSourceTree: typeof o.compilerSourceTree === 'string' ? o.compilerSourceTree : null,
     jobs: count(o.jobs, d.jobs, 1),
-    env: Array.isArray(o.env) ? o.env.filter((e): e is string => typeof e === 'string') : [],
+    env: strings(o.env),
     withTest: bool(o.withTest, d.withTest),
     sandbox: bool(o.sandbox, d.sandbox),
     timeoutMs: count(o.timeoutMs, d.timeoutMs, 1),
     memoryBytes: count(o.memoryBytes, d.memoryBytes, 1),
     builderVersion: str(o.builderVersion, d.builderVersion),
     platform,
+    pins: strings(o.pins),
+    pinned: strings(o.pinned),
   };
 }
 
@@ -171,6 +180,8 @@ export function createRun(db: Db, run: NewRun): number {
     memoryBytes: o.memoryBytes,
     builderVersion: o.builderVersion,
     platform: o.platform,
+    pins: o.pins,
+    pinned: o.pinned,
   };
   const info = db
     .prepare(

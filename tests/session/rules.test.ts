@@ -33,18 +33,18 @@ function run(id: number, extra: Partial<RunInfo> = {}): RunInfo {
 
 test('baseline choice: the newest finished baseline of the same targets and repositories', () => {
   const newestFirst = [run(5, { status: 'interrupted' }), run(4, { kind: 'candidate' }), run(3), run(2)];
-  assert.equal(chooseBaseline(newestFirst, { id: -1, repositories: ['/repo'], targets: { kind: 'latest' } })?.id, 3);
+  assert.equal(chooseBaseline(newestFirst, { id: -1, repositories: ['/repo'], targets: { kind: 'latest' }, pins: [] })?.id, 3);
   // Other targets or other repositories: none.
-  assert.equal(chooseBaseline(newestFirst, { id: -1, repositories: ['/repo'], targets: { kind: 'all-versions' } }), null);
-  assert.equal(chooseBaseline(newestFirst, { id: -1, repositories: ['/other'], targets: { kind: 'latest' } }), null);
+  assert.equal(chooseBaseline(newestFirst, { id: -1, repositories: ['/repo'], targets: { kind: 'all-versions' }, pins: [] }), null);
+  assert.equal(chooseBaseline(newestFirst, { id: -1, repositories: ['/other'], targets: { kind: 'latest' }, pins: [] }), null);
   // Never the run itself.
-  assert.equal(chooseBaseline([run(3)], { id: 3, repositories: ['/repo'], targets: { kind: 'latest' } }), null);
+  assert.equal(chooseBaseline([run(3)], { id: 3, repositories: ['/repo'], targets: { kind: 'latest' }, pins: [] }), null);
 });
 
 test('baseline choice: explicit targets are a set (order and repeats do not matter), repositories a list', () => {
   const b = run(1, { targets: { kind: 'explicit', specs: ['a', 'b.1.0'] } });
-  assert.equal(chooseBaseline([b], { id: -1, repositories: ['/repo'], targets: { kind: 'explicit', specs: ['b.1.0', 'a', 'a'] } })?.id, 1);
-  assert.equal(chooseBaseline([b], { id: -1, repositories: ['/repo'], targets: { kind: 'explicit', specs: ['a'] } }), null);
+  assert.equal(chooseBaseline([b], { id: -1, repositories: ['/repo'], targets: { kind: 'explicit', specs: ['b.1.0', 'a', 'a'] }, pins: [] })?.id, 1);
+  assert.equal(chooseBaseline([b], { id: -1, repositories: ['/repo'], targets: { kind: 'explicit', specs: ['a'] }, pins: [] }), null);
   assert.ok(sameTargets({ kind: 'latest' }, { kind: 'latest' }));
   assert.ok(!sameTargets({ kind: 'latest' }, { kind: 'explicit', specs: [] }));
   assert.ok(!sameTargets(null, { kind: 'latest' }));
@@ -53,13 +53,13 @@ test('baseline choice: explicit targets are a set (order and repeats do not matt
 test('baseline choice: an overlay in front of the baseline\'s repositories finds it; the same repositories win', () => {
   const under = run(2, { repositories: ['/opam-repository'] });
   const same = run(1, { repositories: ['/overlay', '/opam-repository'] });
-  const overlaid = { id: -1, repositories: ['/overlay', '/opam-repository'], targets: { kind: 'latest' } };
+  const overlaid = { id: -1, repositories: ['/overlay', '/opam-repository'], targets: { kind: 'latest' }, pins: [] };
   assert.equal(chooseBaseline([under], overlaid)?.id, 2);
   assert.equal(chooseBaseline([under, same], overlaid)?.id, 1, 'the same repositories come before a newer baseline under the overlays');
   // Behind, not in front: a baseline with an overlay is not one for the plain repository.
-  assert.equal(chooseBaseline([same], { id: -1, repositories: ['/opam-repository'], targets: { kind: 'latest' } }), null);
+  assert.equal(chooseBaseline([same], { id: -1, repositories: ['/opam-repository'], targets: { kind: 'latest' }, pins: [] }), null);
   // The order of repositories matters (the first wins).
-  assert.equal(chooseBaseline([run(3, { repositories: ['/b', '/a'] })], { id: -1, repositories: ['/a', '/b'], targets: { kind: 'latest' } }), null);
+  assert.equal(chooseBaseline([run(3, { repositories: ['/b', '/a'] })], { id: -1, repositories: ['/a', '/b'], targets: { kind: 'latest' }, pins: [] }), null);
 });
 
 function result(id: string, status: JobStatus, extra: Partial<PackageRunResult> = {}): PackageRunResult {
@@ -108,4 +108,13 @@ test('rebuild for a retry (freshOnly): failures taken from the cache are confirm
   assert.deepEqual(s.forgetKeys.sort(), ['key-b.1', 'key-new.1'], 'only the fresh root of y is forgotten');
   // The same input for a rerun (not fresh only) takes them all.
   assert.deepEqual(selectRebuild([result('a.1', 'build-failed', { cached: true })], { freshOnly: false, jobsOfRun }).ids, ['a.1']);
+});
+
+test('baseline choice: the same pins, so a pinned baseline is never taken for an unpinned run, nor the reverse', () => {
+  const plain = run(1);
+  const pinned = run(2, { options: { ...DEFAULT_RUN_OPTIONS, pins: ['fmt=/src/fmt'] } });
+  const query = { id: -1, repositories: ['/repo'], targets: { kind: 'latest' }, pins: [] as string[] };
+  assert.equal(chooseBaseline([pinned, plain], query)?.id, 1);
+  assert.equal(chooseBaseline([pinned, plain], { ...query, pins: ['fmt=/src/fmt'] })?.id, 2);
+  assert.equal(chooseBaseline([plain], { ...query, pins: ['fmt=/src/other'] }), null);
 });

@@ -34,6 +34,8 @@ const options: RunOptions = {
   memoryBytes: 512 * 1024 ** 2,
   builderVersion: 'opam-builder 7',
   platform: { arch: 'arm64', os: 'macos' },
+  pins: ['fmt=/src/fmt'],
+  pinned: ['fmt.~dev=/src/fmt (opam file: /src/fmt/opam)'],
 };
 
 function newRun(extra: Partial<NewRun> = {}): NewRun {

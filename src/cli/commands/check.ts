@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { openDatabase } from '../../store/database.js';
 import { runCheck } from '../../session/check.js';
 import type { RegisterCommand } from '../command.js';
-import { parseCount, parseRunId } from '../argument-parsers.js';
+import { parseCount, parsePositiveInt, parseRunId } from '../argument-parsers.js';
+import type { RevdepsRequest } from '../../session/revdeps-targets.js';
 import { EXIT } from '../exit-codes.js';
 import { addBuildOptions, addPlanOptions, buildSettings, NO_SANDBOX_WARNING, planRequest, statePaths, type BuildOptions, type PlanOptions } from '../options.js';
 import { reportDestination, writeComparisonReport, writeRunReport } from '../report-output.js';
@@ -18,6 +19,18 @@ interface CheckOptions extends PlanOptions, BuildOptions {
   baseline?: boolean;
   against?: string;
   retries: string;
+  revdeps?: string;
+  revdepsDepth?: string;
+}
+
+/** `--revdeps NAME [--revdeps-depth N|all]`. */
+function revdepsOf(opts: CheckOptions): RevdepsRequest | null {
+  if (opts.revdeps === undefined) {
+    if (opts.revdepsDepth !== undefined) throw new UsageError('--revdeps-depth goes with --revdeps NAME');
+    return null;
+  }
+  const depth = opts.revdepsDepth === undefined ? 1 : opts.revdepsDepth === 'all' ? Infinity : parsePositiveInt(opts.revdepsDepth, '--revdeps-depth');
+  return { name: opts.revdeps, depth };
 }
 
 export const registerCheck: RegisterCommand = (program: Command, setExitCode) => {
@@ -31,6 +44,8 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
     .option('--baseline', 'record this run as the baseline (the compiler defaults to the name "baseline")')
     .option('--against <run>', 'compare with this run instead of the newest baseline of the same targets and repositories (or of the repositories behind --repo overlays)')
     .option('--retries <n>', 'build the regressions again N times to tell flaky failures from real ones', '1')
+    .option('--revdeps <name>', 'check NAME and the packages whose latest installable version depends on it (with --pin: the change of NAME against its release)')
+    .option('--revdeps-depth <n>', 'with --revdeps: also what depends on those, up to N steps away (all: the whole cone)')
     .action(async (targets: string[], opts: CheckOptions) => {
       if (opts.baseline === true && opts.against !== undefined) throw new UsageError('--baseline and --against do not go together');
       if (opts.compiler === undefined && opts.baseline !== true) throw new UsageError('--compiler SPEC is required (e.g. --compiler next), or --baseline to record the baseline');
@@ -38,12 +53,13 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       const settings = buildSettings(opts, { env: plan.env as string[], withTest: plan.withTest });
       const retries = parseCount(opts.retries, '--retries');
       const against = opts.against === undefined ? null : parseRunId(opts.against, '--against');
+      const revdeps = revdepsOf(opts);
       const dest = reportDestination(opts);
       const paths = statePaths(opts);
       if (!settings.sandbox) process.stderr.write(NO_SANDBOX_WARNING);
       const db = openDatabase(paths.database);
       try {
-        const outcome = await runCheck(db, { plan, paths, settings, baseline: opts.baseline === true, against, retries, output: stderrOutput });
+        const outcome = await runCheck(db, { plan, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, output: stderrOutput });
         for (const r of outcome.runs) printRunCounts(r.done, r.compiler);
         if (outcome.interrupted) {
           setExitCode(EXIT.interrupted);

@@ -44,7 +44,7 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         throw new UsageError(`--depexts ${depextsMode}: --admin-check never asks the host (as opam admin check)`);
       }
       const depexts = opts.adminCheck === true ? null : resolveDepextsPolicy(depextsMode, { ...DEFAULT_PLATFORM, ...env });
-      const ws = openWorkspace({ repositories: opts.repo, config: opts.config });
+      const ws = openWorkspace({ repositories: opts.repo, config: opts.config, pins: opts.pin });
       const problems = loadProblems(ws.load);
       for (const p of problems.slice(0, 5)) process.stderr.write(`ecocheck: warning: skipped ${p}\n`);
       if (problems.length > 5) process.stderr.write(`ecocheck: warning: … ${problems.length - 5} more unreadable opam files skipped\n`);

@@ -48,7 +48,7 @@ export const registerSolve: RegisterCommand = (program: Command, setExitCode) =>
       if (opts.compiler === undefined) throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0)');
       const env = parseEnvAssignments(opts.env);
       const depexts = resolveDepextsPolicy(parseDepextsMode(opts.depexts), { ...DEFAULT_PLATFORM, ...env });
-      const ws = openWorkspace({ repositories: opts.repo, config: opts.config });
+      const ws = openWorkspace({ repositories: opts.repo, config: opts.config, pins: opts.pin });
       const target = findTarget(spec, ws.load.packages);
       const compiler = workspaceCompiler(ws, opts.compiler);
       const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: opts.withTest === true, systemPackages: depexts.manager });

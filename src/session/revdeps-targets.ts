@@ -1,0 +1,31 @@
+/**
+ * `--revdeps NAME`: the targets of a check of one package's change: NAME and every package whose
+ * installable latest version depends on it (directly, or up to `depth` steps away), as opam-repository's
+ * own revdeps checks pick them, found in the repositories without the pins (what depends on the
+ * package as it is released). Names, not versions: each run takes the newest installable version of
+ * each, so the pinned one in the candidate and the released one in the baseline.
+ */
+import { createSolver } from '../solve/package-solver.js';
+import { DEFAULT_PLATFORM, parseEnvAssignments } from '../solve/platform-env.js';
+import { parseDepextsMode, resolveDepextsPolicy } from '../solve/system/depexts.js';
+import { reverseDependencies } from '../solve/reverse-dependencies.js';
+import type { PlanRequest } from './plan-preparation.js';
+import { openWorkspace, workspaceCompiler } from './workspace.js';
+import { SessionError } from './session-error.js';
+
+export interface RevdepsRequest {
+  name: string;
+  /** 1: direct reverse dependencies; N: up to N steps; Infinity: all. */
+  depth: number;
+}
+
+export function reverseDependencyTargets(plan: PlanRequest, revdeps: RevdepsRequest): string[] {
+  if (plan.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
+  const ws = openWorkspace({ repositories: plan.repositories, config: plan.config, ignorePins: true });
+  const env = parseEnvAssignments(plan.env);
+  const depexts = resolveDepextsPolicy(parseDepextsMode(plan.depexts), { ...DEFAULT_PLATFORM, ...env });
+  const compiler = workspaceCompiler(ws, plan.compiler);
+  const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: plan.withTest, systemPackages: depexts.manager });
+  const found = reverseDependencies(solver, revdeps.name, { depth: revdeps.depth, withTest: plan.withTest });
+  return [revdeps.name, ...found.map((d) => d.pkg.name)];
+}
