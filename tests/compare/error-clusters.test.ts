@@ -1,11 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterFailures, firstError, normaliseError, withoutOwnName } from '../../src/compare/error-clusters.js';
+import { clusterFailures, normaliseError, withoutOwnName } from '../../src/compare/error-clusters.js';
+// The extractor is the builder's (compare takes its result as data): tested here on the logs clustered below.
+import { firstErrorOfLog as firstError } from '../../src/builder/first-error.js';
 import type { JobStatus, PackageRunResult } from '../../src/results/taxonomy.js';
+import { withLogVerdicts } from '../support/run-side-json.js';
 
+/** A result whose first error the builder read from `logTail` (as the store fills in an older record's). */
 function result(id: string, status: JobStatus, logTail: string, reason = ''): PackageRunResult {
   const dot = id.indexOf('.');
-  return { id, name: id.slice(0, dot), version: id.slice(dot + 1), status, reason, rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail, cached: false };
+  return withLogVerdicts({ id, name: id.slice(0, dot), version: id.slice(dot + 1), status, reason, rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail, cached: false });
 }
 
 test('firstError: the OCaml Error line after a File/line/characters location', () => {
