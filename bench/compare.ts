@@ -9,6 +9,7 @@ import type { RunSide } from '../src/compare/run-side.js';
 import { summariseRun } from '../src/compare/run-summary.js';
 import { renderComparisonReport, renderRunReport, REPORT_FORMATS } from '../src/report/render-report.js';
 import type { JobStatus, PackageRunResult } from '../src/results/taxonomy.js';
+import { firstErrorOfLog } from '../src/builder/first-error.js';
 
 const ERRORS = [
   'Error: Unbound module Stream',
@@ -32,6 +33,9 @@ function synthetic(): [RunSide, RunSide] {
     id: `${name}.${version}`, name, version, status, reason: status === 'ok' ? '' : 'failed', rootCause,
     jobKey: `${name}${version}`, durationMs: 1000, exitCode: status === 'ok' ? 0 : 1, logPath: null,
     logTail: status === 'build-failed' ? log(name, i) : '', cached: false,
+    // The builder's first error of the log (as it records it), read once per result.
+    firstError: status === 'build-failed' ? firstErrorOfLog(log(name, i)) : null,
+    missingSystemPackages: [],
   });
   let i = 0;
   for (let n = 0; n < 4000; n++) {

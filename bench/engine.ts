@@ -26,7 +26,7 @@ const COMPILER = '5.3.0';
 const noopBuilder: Builder = {
   version: 'noop-1',
   async build(job) {
-    return { status: 'ok', reason: '', exitCode: 0, durationMs: 0, logPath: null, logTail: '', prefix: `/noop/${job.key}` };
+    return { status: 'ok', reason: '', exitCode: 0, durationMs: 0, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], prefix: `/noop/${job.key}` };
   },
 };
 

@@ -17,6 +17,13 @@ export interface BuildOutcome {
   logPath: string | null;
   /** The last lines of the log, kept in the database for reports. */
   logTail: string;
+  /**
+   * The failure's first error, read from the failing command's whole output (not only the tail); null for
+   * `ok` and for failures outside a command (a patch, an install file, an internal error: see `reason`).
+   */
+  firstError: string | null;
+  /** The system packages (depexts) the package asks for and the host lacks; `[]` when none or when the host could not be asked. */
+  missingSystemPackages: string[];
   /** The finished, immutable layer for `ok` (stored as the result's `prefix`); null otherwise (a failed one is removed). */
   prefix: string | null;
 }

@@ -1,6 +1,7 @@
 /**
  * The first error of a failed build: what a maintainer reads to see why a package broke. One extractor,
- * used by the builder for the job's one-line reason and by the report's clusters, so the two agree.
+ * used by the builder for the job's one-line reason and its outcome's `firstError` (the data the report's
+ * clusters read), so the two agree; and by the store, once, for records written before that was data.
  *
  * It reads the whole output of the failing command (from the runner's `$ ARGV    # cwd: DIR` start
  * marker to its `[exit code N after T]` trailer), not a fixed tail: a compiler's error is often printed
@@ -19,7 +20,7 @@
 import { MISSING_SYSTEM_PACKAGES } from './system-packages.js';
 import { SWITCH_PREFIX } from './switch-layout.js';
 
-/** The builder's log note holding the job's first error (reports read it back from the log's tail). */
+/** The builder's log note holding the job's first error, for people reading the log (reports get it as data). */
 export const FIRST_ERROR_NOTE = 'first error:';
 
 /** Longest first error kept: enough for any real message, short enough to normalise and show. */
@@ -252,4 +253,28 @@ export function firstErrorOfLog(log: string): string | null {
   if (note !== undefined) return note.slice(`# ${FIRST_ERROR_NOTE} `.length).trim();
   const fromCommand = extractFirstError(failingCommandOutput(log));
   return fromCommand ?? extractFirstError(log);
+}
+
+/** What a build recorded as data, read back from its log: for records written before it was kept as data. */
+export interface LogVerdicts {
+  /** The first error, missing system packages aside (they are `missingSystemPackages`). */
+  firstError: string | null;
+  /** From the builder's `# missing system packages (depexts): X Y` note; empty without one. */
+  missingSystemPackages: string[];
+}
+
+/**
+ * The builder's verdicts as an older job's log (or its stored tail) holds them: the missing system
+ * packages from their note, the first error from the `# first error:` note, else from the failing
+ * command's output. Used once, by the store, to fill in records written before they were data.
+ */
+export function verdictsOfLog(log: string): LogVerdicts {
+  const lines = log.replace(/\r\n?/g, '\n').split('\n');
+  const marker = `# ${MISSING_SYSTEM_PACKAGES}`;
+  const depexts = lines.find((l) => l.startsWith(marker));
+  const missingSystemPackages = depexts === undefined ? [] : depexts.slice(marker.length).trim().split(/\s+/).filter((n) => n !== '');
+  const note = lines.find((l) => l.startsWith(`# ${FIRST_ERROR_NOTE} `));
+  if (note !== undefined) return { firstError: note.slice(`# ${FIRST_ERROR_NOTE} `.length).trim(), missingSystemPackages };
+  const rest = lines.filter((l) => !l.startsWith(marker)).join('\n');
+  return { firstError: extractFirstError(failingCommandOutput(rest)) ?? extractFirstError(rest), missingSystemPackages };
 }

@@ -184,6 +184,8 @@ async function buildJob(
       durationMs: elapsed(),
       logPath: existsSync(logPath) ? logPath : null,
       logTail: '',
+      firstError: null,
+      missingSystemPackages: [],
       prefix: layerPath(options.storeDir, job.key),
     };
   }
@@ -199,6 +201,8 @@ async function buildJob(
       durationMs: elapsed(),
       logPath: null,
       logTail: '',
+      firstError: null,
+      missingSystemPackages: [],
       prefix: null,
     };
   }
@@ -220,7 +224,8 @@ async function buildJob(
   let lastExit: number | null = null;
   let missingSystem: string[] = [];
   let sealed: string | null = null;
-  const finish = (status: JobStatus, reason: string, exitCode: number | null): BuildOutcome => {
+  // The verdicts go to the caller as data (firstError, missingSystemPackages); the log's notes are for people.
+  const finish = (status: JobStatus, reason: string, exitCode: number | null, firstError: string | null = null): BuildOutcome => {
     log.line(`# ${status}${reason ? `: ${reason}` : ''} (${elapsed()} ms)`);
     return {
       status,
@@ -229,6 +234,8 @@ async function buildJob(
       durationMs: elapsed(),
       logPath,
       logTail: log.tail(),
+      firstError,
+      missingSystemPackages: [...missingSystem],
       prefix: status === 'ok' ? sealed : null,
     };
   };
@@ -416,6 +423,7 @@ async function buildJob(
         'build-failed',
         oneLine(`${patchFailures.map((f) => f.message).join('; ')}${detail ? `: ${detail}` : ''}`),
         first.result?.exitCode ?? null,
+        detail,
       );
     }
     if (substFailures.length > 0) {
@@ -475,15 +483,15 @@ async function buildJob(
   } catch (e) {
     discardLayer(options.storeDir, job.key);
     if (e instanceof JobFailure) {
-      // In the log's tail, where reports read the first error: the same as the reason's.
+      // For people reading the log (the outcome carries it as data): the same as the reason's.
       if (e.firstError !== null) log.line(`# ${FIRST_ERROR_NOTE} ${e.firstError}`);
       const exitCode = e.exitCode ?? (e.status === 'internal-error' ? null : lastExit);
       if (missingSystem.length > 0 && (e.status === 'build-failed' || e.status === 'install-failed')) {
-        // In the log's tail, where reports read the first error.
+        // For people reading the log (the outcome carries them as data).
         log.line(`# ${MISSING_SYSTEM_PACKAGES} ${missingSystem.join(' ')}`);
-        return finish(e.status, oneLine(`${MISSING_SYSTEM_PACKAGES} ${missingSystem.join(' ')}; ${e.reason}`), exitCode);
+        return finish(e.status, oneLine(`${MISSING_SYSTEM_PACKAGES} ${missingSystem.join(' ')}; ${e.reason}`), exitCode, e.firstError);
       }
-      return finish(e.status, e.reason, exitCode);
+      return finish(e.status, e.reason, exitCode, e.firstError);
     }
     const message = e instanceof Error ? e.message : String(e);
     log.line(`internal error: ${e instanceof Error && e.stack ? e.stack : message}`);

@@ -9,7 +9,7 @@ import { hostPackageManager, SystemPackageError } from '../solve/system/host-pac
 
 export { requiredSystemPackages } from '../solve/system/depexts.js';
 
-/** The log line that records missing system packages; reports look for it. */
+/** The log line that records missing system packages, for people reading the log (reports get them as data). */
 export const MISSING_SYSTEM_PACKAGES = 'missing system packages (depexts):';
 
 /**

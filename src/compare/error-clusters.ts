@@ -1,18 +1,14 @@
 /**
- * Failure clustering: the first error of each failed log, normalised so that the same cause in different
+ * Failure clustering: the first error of each failed build, normalised so that the same cause in different
  * packages reads the same ("Unbound module Stream" once, with its forty packages).
+ *
+ * The first error and the missing system packages are the builder's verdicts, recorded as data with each
+ * result (`firstError`, `missingSystemPackages`); nothing here reads them back from the log.
  */
 import { OWN_FAILURE_STATUSES, type PackageRunResult } from '../results/taxonomy.js';
-import { firstErrorOfLog } from '../builder/first-error.js';
 
-/**
- * The first error of a build log (or of its tail): the builder's `# first error:` note when the log
- * has one, else what the build layer's extractor finds in the failing command's output (see
- * build/first-error.ts: the job's reason line and the report read the same error). Null for an empty log.
- */
-export function firstError(logTail: string): string | null {
-  return firstErrorOfLog(logTail);
-}
+/** How a failure with missing system packages reads: their own bin, whatever error they then caused. */
+export const MISSING_SYSTEM_PACKAGES_ERROR = 'missing system packages (depexts):';
 
 const TEMP_NAME_PREFIX = /^(?:caml|tmp|temp|ocaml|build_|dune_|opam-)/i;
 
@@ -81,9 +77,16 @@ export interface ErrorCluster {
   packages: string[];
 }
 
-/** What a result's log says first, falling back to the recorded reason. */
-export function resultFirstError(r: Pick<PackageRunResult, 'logTail' | 'reason' | 'status'>): string {
-  return firstError(r.logTail) ?? (r.reason.trim() !== '' ? r.reason.trim() : `(${r.status}, no log)`);
+/**
+ * What a result failed with first: for an own failure (build, install) with missing system packages,
+ * those packages (the machine's business, binned apart); else the builder's first error; else the
+ * recorded reason.
+ */
+export function resultFirstError(r: Pick<PackageRunResult, 'firstError' | 'missingSystemPackages' | 'reason' | 'status'>): string {
+  if (OWN_FAILURE_STATUSES.has(r.status) && r.missingSystemPackages.length > 0) return `${MISSING_SYSTEM_PACKAGES_ERROR} ${r.missingSystemPackages.join(' ')}`;
+  const first = r.firstError?.trim() ?? '';
+  if (first !== '') return first;
+  return r.reason.trim() !== '' ? r.reason.trim() : `(${r.status}, no log)`;
 }
 
 /**

@@ -79,6 +79,13 @@ export interface PackageRunResult {
   logPath: string | null;
   /** The last lines of the build log. */
   logTail: string;
+  /**
+   * The first error of a failed build, as the builder read it from the failing command's whole output;
+   * null when it found none or the job did not fail in a command (reports then show the reason).
+   */
+  firstError: string | null;
+  /** The system packages (depexts) the package asks for and the host lacked; empty when none or not known. */
+  missingSystemPackages: string[];
   /** Whether this result came from the cache rather than a build in this run. */
   cached: boolean;
 }

@@ -9,6 +9,10 @@ export interface CachedResult {
   durationMs: number | null;
   logPath: string | null;
   logTail: string;
+  /** The builder's first error of a failure (see BuildOutcome), null when none or not recorded. */
+  firstError: string | null;
+  /** The system packages the host lacked for the build (see BuildOutcome); empty when none or not known. */
+  missingSystemPackages: string[];
   /** The immutable prefix of an `ok` build. */
   prefix: string | null;
 }

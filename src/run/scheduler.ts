@@ -101,6 +101,8 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
           durationMs: null,
           logPath: null,
           logTail: '',
+          firstError: null,
+          missingSystemPackages: [],
           prefix: null,
           cached: false,
         });
@@ -158,6 +160,8 @@ function internalError(err: unknown): BuildOutcome {
     durationMs: 0,
     logPath: null,
     logTail: message,
+    firstError: null,
+    missingSystemPackages: [],
     prefix: null,
   };
 }

@@ -77,6 +77,7 @@ function migrate(db: Db, file: string): void {
       // Re-read inside the write transaction: another process may have migrated meanwhile.
       if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return;
       db.exec(m.sql);
+      m.fill?.(db);
       const violations = db.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string }[];
       if (violations.length > 0) {
         const v = violations[0];

@@ -2,10 +2,15 @@
  * The schema, as versioned migrations. `PRAGMA user_version` holds the applied version; a later change is
  * a new entry at the end, never an edit of an applied one.
  */
+import type Database from 'better-sqlite3';
+import { verdictsOfLog } from '../builder/first-error.js';
+
 export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** Run after `sql`, in the same transaction: filling in what SQL cannot compute. */
+  fill?: (db: Database.Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -215,6 +220,40 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_retry_of ON runs(retry_of_run_id);
       CREATE INDEX results_by_run ON results(run_id);
     `,
+  },
+  {
+    version: 4,
+    description: "the builder's verdicts as columns: first error and missing system packages (depexts)",
+    // They were notes in the log's tail that reports parsed back (`# first error: …`, `# missing system
+    // packages (depexts): X Y`). NULL = not recorded; missing_depexts is space-separated, '' for none.
+    sql: `
+      ALTER TABLE results ADD COLUMN first_error TEXT;
+      ALTER TABLE results ADD COLUMN missing_depexts TEXT;
+      ALTER TABLE run_jobs ADD COLUMN first_error TEXT;
+      ALTER TABLE run_jobs ADD COLUMN missing_depexts TEXT;
+    `,
+    // Records written before: read once from the stored log tail with the builder's own extractor, as the
+    // reports did. Rows without a tail (a cache hit's run_jobs row reads its results row) stay NULL. (The
+    // one step of a migration that is code, not SQL: a later change of the extractor changes what a later
+    // upgrade fills in, never a database already at version 4.)
+    fill: (db) => {
+      // run_jobs has no rowid (WITHOUT ROWID): rows are named by their primary key.
+      for (const [table, key] of [['results', 'job_key'], ['run_jobs', 'run_id, job_key']] as const) {
+        const rows = db.prepare(`SELECT ${key}, status, log_tail FROM ${table} WHERE log_tail IS NOT NULL`).all() as {
+          run_id?: number;
+          job_key: string;
+          status: string;
+          log_tail: string;
+        }[];
+        const where = key.split(', ').map((k) => `${k} = ?`).join(' AND ');
+        const update = db.prepare(`UPDATE ${table} SET first_error = ?, missing_depexts = ? WHERE ${where}`);
+        for (const r of rows) {
+          const v = verdictsOfLog(r.log_tail);
+          const keys = r.run_id === undefined ? [r.job_key] : [r.run_id, r.job_key];
+          update.run(r.status === 'ok' ? null : v.firstError, v.missingSystemPackages.join(' '), ...keys);
+        }
+      }
+    },
   },
 ];
 

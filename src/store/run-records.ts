@@ -34,34 +34,63 @@ function splitId(id: string): { name: string; version: string } {
 /** A result sink for the scheduler: writes each job's record, and caches it when its status is cacheable. */
 export function createResultRecorder(db: Db, runId: number): (record: JobRecord) => void {
   const insertRunJob = db.prepare(
-    `INSERT OR REPLACE INTO run_jobs (run_id, job_key, status, reason, root_cause_key, root_cause, root_causes, duration_ms, exit_code, log_path, log_tail, cached, finished_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO run_jobs (run_id, job_key, status, reason, root_cause_key, root_cause, root_causes, duration_ms, exit_code, log_path, log_tail,
+                                      first_error, missing_depexts, cached, finished_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertResult = db.prepare(
-    `INSERT OR IGNORE INTO results (job_key, status, reason, duration_ms, exit_code, log_path, log_tail, prefix, run_id, finished_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO results (job_key, status, reason, duration_ms, exit_code, log_path, log_tail, first_error, missing_depexts, prefix, run_id, finished_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const write = db.transaction((r: JobRecord) => {
     const now = new Date().toISOString();
     const duration = r.durationMs === null ? null : Math.round(r.durationMs);
     const allRoots = r.rootCauses !== undefined && r.rootCauses.length > 1 ? r.rootCauses.join(' ') : null;
-    insertRunJob.run(runId, r.job.key, r.status, r.reason, r.rootCauseKey, r.rootCause, allRoots, duration, r.exitCode, r.logPath, r.cached ? null : r.logTail, r.cached ? 1 : 0, now);
+    const depexts = r.missingSystemPackages.join(' ');
+    // A cache hit's log tail and verdicts are its results row's (read back through it), not copied.
+    insertRunJob.run(runId, r.job.key, r.status, r.reason, r.rootCauseKey, r.rootCause, allRoots, duration, r.exitCode, r.logPath,
+      r.cached ? null : r.logTail, r.cached ? null : r.firstError, r.cached ? null : depexts, r.cached ? 1 : 0, now);
     if (!r.cached && isCacheable(r.status))
-      insertResult.run(r.job.key, r.status, r.reason, duration, r.exitCode, r.logPath, r.logTail, r.prefix, runId, now);
+      insertResult.run(r.job.key, r.status, r.reason, duration, r.exitCode, r.logPath, r.logTail, r.firstError, depexts, r.prefix, runId, now);
   });
   return (record) => write(record);
 }
 
 /** The cache lookup: the final result of a key, if an earlier run recorded a cacheable one. */
 export function createCacheLookup(db: Db): (key: string) => CachedResult | null {
-  const get = db.prepare(`SELECT status, reason, duration_ms, exit_code, log_path, log_tail, prefix FROM results WHERE job_key = ?`);
+  const get = db.prepare(`SELECT status, reason, duration_ms, exit_code, log_path, log_tail, first_error, missing_depexts, prefix FROM results WHERE job_key = ?`);
   return (key) => {
     const r = get.get(key) as
-      | { status: string; reason: string; duration_ms: number | null; exit_code: number | null; log_path: string | null; log_tail: string; prefix: string | null }
+      | {
+          status: string;
+          reason: string;
+          duration_ms: number | null;
+          exit_code: number | null;
+          log_path: string | null;
+          log_tail: string;
+          first_error: string | null;
+          missing_depexts: string | null;
+          prefix: string | null;
+        }
       | undefined;
     if (r === undefined || !isJobStatus(r.status)) return null;
-    return { status: r.status, reason: r.reason, durationMs: r.duration_ms, exitCode: r.exit_code, logPath: r.log_path, logTail: r.log_tail, prefix: r.prefix };
+    return {
+      status: r.status,
+      reason: r.reason,
+      durationMs: r.duration_ms,
+      exitCode: r.exit_code,
+      logPath: r.log_path,
+      logTail: r.log_tail,
+      firstError: r.first_error,
+      missingSystemPackages: depextsOf(r.missing_depexts),
+      prefix: r.prefix,
+    };
   };
+}
+
+/** The `missing_depexts` column: space-separated names; NULL (not recorded) and '' are none. */
+function depextsOf(column: string | null): string[] {
+  return column === null ? [] : column.split(' ').filter((n) => n !== '');
 }
 
 /** Forgets a cached result (e.g. its prefix vanished from the store), so the key is rebuilt. */
@@ -83,6 +112,8 @@ interface TargetRow {
   exit_code: number | null;
   log_path: string | null;
   log_tail: string | null;
+  first_error: string | null;
+  missing_depexts: string | null;
   cached: number | null;
 }
 
@@ -95,7 +126,9 @@ export function loadRunResults(db: Db, runId: number): PackageRunResult[] {
     .prepare(
       `SELECT t.package_id, t.name, t.version, t.job_key, t.reason AS target_reason,
               rj.status, rj.reason, rj.root_cause, rj.root_causes, rj.duration_ms, rj.exit_code, rj.log_path,
-              COALESCE(rj.log_tail, r.log_tail) AS log_tail, rj.cached
+              COALESCE(rj.log_tail, r.log_tail) AS log_tail,
+              CASE WHEN rj.cached = 1 THEN r.first_error ELSE rj.first_error END AS first_error,
+              CASE WHEN rj.cached = 1 THEN r.missing_depexts ELSE rj.missing_depexts END AS missing_depexts, rj.cached
        FROM run_targets t
        LEFT JOIN run_jobs rj ON rj.run_id = t.run_id AND rj.job_key = t.job_key
        LEFT JOIN results r ON r.job_key = t.job_key
@@ -107,7 +140,7 @@ export function loadRunResults(db: Db, runId: number): PackageRunResult[] {
   for (const r of rows) {
     const base = { id: r.package_id, name: r.name, version: r.version };
     if (r.job_key === null) {
-      out.push({ ...base, status: 'not-installable', reason: r.target_reason ?? '', rootCause: null, jobKey: null, durationMs: null, exitCode: null, logPath: null, logTail: '', cached: false });
+      out.push({ ...base, status: 'not-installable', reason: r.target_reason ?? '', rootCause: null, jobKey: null, durationMs: null, exitCode: null, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false });
       continue;
     }
     if (r.status === null || !isJobStatus(r.status)) continue;
@@ -122,6 +155,8 @@ export function loadRunResults(db: Db, runId: number): PackageRunResult[] {
       exitCode: r.exit_code,
       logPath: r.log_path,
       logTail: r.log_tail ?? '',
+      firstError: r.first_error,
+      missingSystemPackages: depextsOf(r.missing_depexts),
       cached: r.cached === 1,
     });
   }

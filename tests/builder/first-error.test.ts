@@ -6,6 +6,7 @@ import { extractFirstError, failingCommandOutput, firstErrorOfLog, FIRST_ERROR_N
 import { clusterFailures, normaliseError } from '../../src/compare/error-clusters.js';
 import type { PackageRunResult } from '../../src/results/taxonomy.js';
 import { projectRoot } from '../support/snapshot.js';
+import { withLogVerdicts } from '../support/run-side-json.js';
 
 const DIR = join(projectRoot, 'fixtures', 'build-logs');
 interface Fixture {
@@ -33,7 +34,7 @@ for (const f of FIXTURES) {
 
 function result(id: string, logTail: string): PackageRunResult {
   const dot = id.indexOf('.');
-  return { id, name: id.slice(0, dot), version: id.slice(dot + 1), status: 'build-failed', reason: '', rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 2, logPath: null, logTail, cached: false };
+  return withLogVerdicts({ id, name: id.slice(0, dot), version: id.slice(dot + 1), status: 'build-failed', reason: '', rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 2, logPath: null, logTail, cached: false });
 }
 
 test('fixture set: two different errors never share a cluster, and the same error in two shapes shares one', () => {

@@ -396,10 +396,14 @@ describe('compiler 1.0 stack', () => {
     assert.equal(outcome.status, 'build-failed');
     assert.equal(outcome.exitCode, 2);
     assert.match(outcome.reason, /build failed: exit code 2 at `compiler -o chain-b\.fmo chain_b\.fml`: .*Error: unbound library chain-a/);
-    // The log's tail holds the same first error as the reason, for the report's clusters.
+    // The outcome carries the first error as data (the report's clusters read it), the same as the reason's.
+    assert.ok(outcome.firstError !== null && /Error: unbound library chain-a/.test(outcome.firstError), String(outcome.firstError));
+    assert.ok(outcome.reason.endsWith(`: ${outcome.firstError}`), `${outcome.reason} / ${outcome.firstError}`);
+    assert.deepEqual(outcome.missingSystemPackages, []);
+    // The log says it too, for people reading it.
     const note = /^# first error: (.*)$/m.exec(outcome.logTail);
     assert.ok(note !== null, outcome.logTail);
-    assert.ok(outcome.reason.endsWith(`: ${note[1]}`), `${outcome.reason} / ${note[1]}`);
+    assert.equal(note[1], outcome.firstError);
   });
 
   test('depopts: filtered commands and arguments, and the setenv of an optional dependency', async () => {

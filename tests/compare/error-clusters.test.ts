@@ -1,11 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterFailures, firstError, normaliseError, withoutOwnName } from '../../src/compare/error-clusters.js';
+import { clusterFailures, MISSING_SYSTEM_PACKAGES_ERROR, normaliseError, resultFirstError, withoutOwnName } from '../../src/compare/error-clusters.js';
+import { MISSING_SYSTEM_PACKAGES } from '../../src/builder/system-packages.js';
+// The extractor is the builder's (compare takes its result as data): tested here on the logs clustered below.
+import { firstErrorOfLog as firstError } from '../../src/builder/first-error.js';
 import type { JobStatus, PackageRunResult } from '../../src/results/taxonomy.js';
+import { withLogVerdicts } from '../support/run-side-json.js';
 
+/** A result whose first error the builder read from `logTail` (as the store fills in an older record's). */
 function result(id: string, status: JobStatus, logTail: string, reason = ''): PackageRunResult {
   const dot = id.indexOf('.');
-  return { id, name: id.slice(0, dot), version: id.slice(dot + 1), status, reason, rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail, cached: false };
+  return withLogVerdicts({ id, name: id.slice(0, dot), version: id.slice(dot + 1), status, reason, rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail, cached: false });
 }
 
 test('firstError: the OCaml Error line after a File/line/characters location', () => {
@@ -157,4 +162,33 @@ test('clusterFailures: the same failure naming each package itself makes one clu
     ],
   );
   assert.equal(withoutOwnName('Error: Library "lwt" not found', 'lwt', '5.0'), 'Error: Library "lwt" not found', 'a short name is left alone');
+});
+
+test('clusters come from the recorded data, not the log: missingSystemPackages bins as depexts, firstError keys the rest', () => {
+  const base = (id: string, extra: Partial<PackageRunResult>): PackageRunResult => {
+    const dot = id.indexOf('.');
+    return { id, name: id.slice(0, dot), version: id.slice(dot + 1), status: 'build-failed', reason: 'build failed', rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false, ...extra };
+  };
+  const results = [
+    // The log tail says nothing (nor mentions depexts): the data says the host lacked libgmp-dev.
+    base('zarith.1.13', { logTail: 'compiling\n', firstError: 'Error: gmp.h: No such file', missingSystemPackages: ['libgmp-dev'] }),
+    base('mlgmpidl.1.2', { firstError: 'ld: cannot find -lgmp', missingSystemPackages: ['libgmp-dev'] }),
+    // A log that would say otherwise: the recorded first error wins.
+    base('foo.1.0', { logTail: 'Error: Unbound module Genlex', firstError: 'Error: Unbound module Stream' }),
+    base('bar.1.0', { firstError: 'Error: Unbound module Stream' }),
+    // No first error recorded: the reason.
+    base('baz.1.0', { logTail: 'Error: Unbound module Stream', reason: 'substitution failed: baz.config.in missing' }),
+    // Not an own failure: missing system packages do not bin it (and it is not clustered at all).
+    base('qux.1.0', { status: 'timeout', missingSystemPackages: ['libgmp-dev'] }),
+  ];
+  assert.deepEqual(
+    clusterFailures(results).map((c) => [c.signature, c.packages]),
+    [
+      ['Error: Unbound module Stream', ['bar.1.0', 'foo.1.0']],
+      ['missing system packages (depexts): libgmp-dev', ['mlgmpidl.1.2', 'zarith.1.13']],
+      ['substitution failed: baz.config.in missing', ['baz.1.0']],
+    ],
+  );
+  assert.equal(resultFirstError(results[5]), 'build failed', 'a timeout with missing depexts reads its own first error or reason');
+  assert.equal(MISSING_SYSTEM_PACKAGES_ERROR, MISSING_SYSTEM_PACKAGES, "the bin reads as the builder's log note does");
 });

@@ -38,14 +38,14 @@ test('single run: a run of only ok, not-installable and timeouts has no failures
 });
 
 test('single run: a dependency failure with two roots is listed under both; counts take it once', () => {
-  const base = { reason: '', jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail: '', cached: false };
+  const base = { reason: '', jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false };
   const run: RunSide = {
     runId: 1,
     label: 'r',
     compiler: 'c',
     results: [
-      { ...base, id: 'a.1', name: 'a', version: '1', status: 'build-failed', rootCause: null, logTail: 'Error: Unbound module Stream' },
-      { ...base, id: 'b.1', name: 'b', version: '1', status: 'install-failed', rootCause: null, logTail: 'Error: Unbound module Genlex' },
+      { ...base, id: 'a.1', name: 'a', version: '1', status: 'build-failed', rootCause: null, logTail: 'Error: Unbound module Stream', firstError: 'Error: Unbound module Stream' },
+      { ...base, id: 'b.1', name: 'b', version: '1', status: 'install-failed', rootCause: null, logTail: 'Error: Unbound module Genlex', firstError: 'Error: Unbound module Genlex' },
       { ...base, id: 'w.1', name: 'w', version: '1', status: 'dependency-failed', rootCause: 'a.1', rootCauses: ['a.1', 'b.1'] },
       { ...base, id: 'u.1', name: 'u', version: '1', status: 'dependency-failed', rootCause: 'w.1' },
     ],

@@ -26,6 +26,8 @@ function result(id: string, status: JobStatus, extra: Partial<PackageRunResult> 
     exitCode: status === 'ok' ? 0 : 1,
     logPath: null,
     logTail: status === 'build-failed' ? `File "${id}.ml", line 1, characters 0-1:\nError: broken ${id}` : '',
+    firstError: status === 'build-failed' ? `Error: broken ${id}` : null,
+    missingSystemPackages: [],
     cached: false,
     ...extra,
   };

@@ -17,7 +17,7 @@ function fixtureRun(file: string): RunSide {
 
 function r(id: string, status: JobStatus, rootCause: string | null = null): PackageRunResult {
   const dot = id.indexOf('.');
-  return { id, name: id.slice(0, dot), version: id.slice(dot + 1), status, reason: '', rootCause, jobKey: 'k', durationMs: 1, exitCode: null, logPath: null, logTail: '', cached: false };
+  return { id, name: id.slice(0, dot), version: id.slice(dot + 1), status, reason: '', rootCause, jobKey: 'k', durationMs: 1, exitCode: null, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false };
 }
 
 const sideOf = (label: string, results: PackageRunResult[]): RunSide => ({ runId: label, label, compiler: 'c', results });

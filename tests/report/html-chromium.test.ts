@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compareRuns } from '../../src/compare/compare-runs.js';
-import { parseRunSide, type RunSide } from '../support/run-side-json.js';
+import { parseRunSide, withLogVerdicts, type RunSide } from '../support/run-side-json.js';
 import { renderComparisonHtml } from '../../src/report/html-report.js';
 import type { PackageRunResult } from '../../src/results/taxonomy.js';
 import { projectRoot } from '../support/snapshot.js';
@@ -122,14 +122,15 @@ test('Chromium applies a search from the hash: a root cause finds itself and wha
 test('Chromium: log lines with markup stay text (no injected elements, no script run)', { skip }, () => {
   const base: PackageRunResult = {
     id: 'evil.1.0', name: 'evil', version: '1.0', status: 'ok', reason: '', rootCause: null, jobKey: 'k',
-    durationMs: 1, exitCode: 0, logPath: null, logTail: '', cached: false,
+    durationMs: 1, exitCode: 0, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false,
   };
-  const cand: PackageRunResult = {
+  const cand: PackageRunResult = withLogVerdicts({
     ...base,
     status: 'build-failed',
     exitCode: 1,
+    firstError: undefined,
     logTail: 'Error: <img src=x onerror="document.body.setAttribute(\'data-pwned\',\'1\')">\n<script>document.body.setAttribute("data-pwned","2")</script>\n</pre><b id="injected">x</b>',
-  };
+  });
   const dom = renderedDom(renderComparisonHtml(compareRuns({ runId: 1, label: 'a', compiler: 'c', results: [base] }, { runId: 2, label: 'b', compiler: 'c', results: [cand] })));
   assert.match(dom, /data-filter-applied/, 'the page script ran');
   assert.doesNotMatch(/<body[^>]*>/.exec(dom)![0], /data-pwned/, 'no script from the log ran');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRuns } from '../../src/compare/compare-runs.js';
-import { parseRunSide, type RunSide } from '../support/run-side-json.js';
+import { parseRunSide, withLogVerdicts, type RunSide } from '../support/run-side-json.js';
 import { summariseRun } from '../../src/compare/run-summary.js';
 import { renderComparisonHtml, renderRunHtml } from '../../src/report/html-report.js';
 import type { PackageRunResult } from '../../src/results/taxonomy.js';
@@ -24,12 +24,13 @@ const XSS_LINES = [
 function xssSides(): [RunSide, RunSide] {
   const base: PackageRunResult = {
     id: 'evil.1.0', name: 'evil', version: '1.0', status: 'ok', reason: '', rootCause: null, jobKey: 'k1',
-    durationMs: 10, exitCode: 0, logPath: null, logTail: '', cached: false,
+    durationMs: 10, exitCode: 0, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false,
   };
-  const cand: PackageRunResult = {
-    ...base, status: 'build-failed', reason: 'x" onmouseover="alert(3)', exitCode: 1,
+  // The first error as the builder reads it from such a log.
+  const cand: PackageRunResult = withLogVerdicts({
+    ...base, status: 'build-failed', reason: 'x" onmouseover="alert(3)', exitCode: 1, firstError: undefined,
     logTail: ['File "a.ml", line 1, characters 0-1:', `Error: ${XSS_LINES[0]}`, ...XSS_LINES.slice(1)].join('\n'),
-  };
+  });
   return [
     { runId: 1, label: '<b>base</b>', compiler: 'c', results: [base] },
     { runId: 2, label: 'cand', compiler: '<i>c</i>', results: [cand] },

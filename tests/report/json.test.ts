@@ -81,7 +81,8 @@ test('docs/report-schema.md documents every top-level and package field of both 
 
 test('JSON: several roots of a dependency failure are written and fit the schemas', () => {
   const r = (id: string, status: 'ok' | 'build-failed' | 'dependency-failed', extra: object = {}) => ({
-    id, name: id.split('.')[0], version: '1', status, reason: '', rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail: status === 'build-failed' ? `Error: broken ${id}` : '', cached: false, ...extra,
+    id, name: id.split('.')[0], version: '1', status, reason: '', rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail: status === 'build-failed' ? `Error: broken ${id}` : '',
+    firstError: status === 'build-failed' ? `Error: broken ${id}` : null, missingSystemPackages: [], cached: false, ...extra,
   });
   const base: RunSide = { runId: 1, label: 'a', compiler: 'a', results: [r('p.1', 'ok'), r('q.1', 'ok'), r('w.1', 'ok')] };
   const cand: RunSide = { runId: 2, label: 'b', compiler: 'b', results: [r('p.1', 'build-failed'), r('q.1', 'build-failed'), r('w.1', 'dependency-failed', { rootCause: 'p.1', rootCauses: ['p.1', 'q.1'] })] };

@@ -63,7 +63,8 @@ test('Markdown: text from logs cannot break out of code spans, tables or into HT
   assert.equal(mdText('<script>*x*</script>'), '&lt;script&gt;\\*x\\*&lt;/script&gt;');
   const evil: PackageRunResult = {
     id: 'evil.1', name: 'evil', version: '1', status: 'build-failed', reason: '', rootCause: null, jobKey: 'k',
-    durationMs: 1, exitCode: 1, logPath: null, logTail: 'Error: <img src=x onerror=alert(1)> | `boom`', cached: false,
+    durationMs: 1, exitCode: 1, logPath: null, logTail: 'Error: <img src=x onerror=alert(1)> | `boom`',
+    firstError: 'Error: <img src=x onerror=alert(1)> | `boom`', missingSystemPackages: [], cached: false,
   };
   const md = renderRunMarkdown(summariseRun({ runId: 1, label: 'x', compiler: 'c', results: [evil] }));
   assert.ok(md.includes('- **evil** 1 — `` Error: <img src=x onerror=alert(1)> \\| `boom` ``'));
@@ -81,7 +82,8 @@ test('single-run Markdown: status counts, failures by error, roots of dependency
 
 test('Markdown: a huge comparison is cut down to fit a comment, saying so', () => {
   const mk = (name: string, status: PackageRunResult['status'], rootCause: string | null = null, logTail = ''): PackageRunResult => ({
-    id: `${name}.1`, name, version: '1', status, reason: '', rootCause, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail, cached: false,
+    id: `${name}.1`, name, version: '1', status, reason: '', rootCause, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail,
+    firstError: logTail !== '' ? logTail : null, missingSystemPackages: [], cached: false,
   });
   const base: PackageRunResult[] = [];
   const cand: PackageRunResult[] = [];

@@ -40,7 +40,7 @@ class ScriptedBuilder implements Builder {
 }
 
 function outcome(status: JobStatus, job: Job, reason = status === 'ok' ? '' : `${job.id} ${status}`): BuildOutcome {
-  return { status, reason, exitCode: status === 'ok' ? 0 : 2, durationMs: 5, logPath: `/logs/${job.key}.log`, logTail: `tail of ${job.id}`, prefix: status === 'ok' ? `/store/${job.key}` : null };
+  return { status, reason, exitCode: status === 'ok' ? 0 : 2, durationMs: 5, logPath: `/logs/${job.key}.log`, logTail: `tail of ${job.id}`, firstError: null, missingSystemPackages: [], prefix: status === 'ok' ? `/store/${job.key}` : null };
 }
 
 // comp <- a <- b <- c ; comp <- x <- y ; z (alone); w depends on b and y

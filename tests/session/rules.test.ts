@@ -64,7 +64,7 @@ test('baseline choice: an overlay in front of the baseline\'s repositories finds
 
 function result(id: string, status: JobStatus, extra: Partial<PackageRunResult> = {}): PackageRunResult {
   const [name, ...v] = id.split('.');
-  return { id, name, version: v.join('.'), status, reason: '', rootCause: null, jobKey: status === 'not-installable' ? null : `key-${id}`, durationMs: 1, exitCode: null, logPath: null, logTail: '', cached: false, ...extra };
+  return { id, name, version: v.join('.'), status, reason: '', rootCause: null, jobKey: status === 'not-installable' ? null : `key-${id}`, durationMs: 1, exitCode: null, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false, ...extra };
 }
 
 const noJobs = new Map<string, JobState>();

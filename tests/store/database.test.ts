@@ -79,7 +79,7 @@ test('results of a run: recorded as they finish, cached when cacheable, read bac
       async build(job) {
         builds++;
         const status = statuses[job.id] ?? 'ok';
-        return { status, reason: status === 'ok' ? '' : `${status} here`, exitCode: status === 'ok' ? 0 : 1, durationMs: 12, logPath: `/logs/${job.id}`, logTail: `tail ${job.id}`, prefix: status === 'ok' ? `/p/${job.key}` : null };
+        return { status, reason: status === 'ok' ? '' : `${status} here`, exitCode: status === 'ok' ? 0 : 1, durationMs: 12, logPath: `/logs/${job.id}`, logTail: `tail ${job.id}`, firstError: null, missingSystemPackages: [], prefix: status === 'ok' ? `/p/${job.key}` : null };
       },
     };
     const run1 = createRun(db, newRun);
@@ -193,7 +193,7 @@ test('a dependency failure with two roots keeps both through the store; one root
       version: 'b',
       async build(job) {
         const failed = job.id === 'a.1' || job.id === 'b.1';
-        return { status: failed ? 'build-failed' : 'ok', reason: '', exitCode: failed ? 1 : 0, durationMs: 1, logPath: null, logTail: '', prefix: failed ? null : `/p/${job.key}` };
+        return { status: failed ? 'build-failed' : 'ok', reason: '', exitCode: failed ? 1 : 0, durationMs: 1, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], prefix: failed ? null : `/p/${job.key}` };
       },
     };
     const run = createRun(db, newRun);

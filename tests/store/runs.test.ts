@@ -91,7 +91,7 @@ test('foreign keys are enforced: no run linked to, and no record of, a run that 
     const plan = buildPlan(fakeTargets(['a.1'], { 'a.1': [] }), { builderVersion: 'b', platform: {} });
     assertForeignKeyFailure(() => recordPlan(db, 999, plan));
     const job = plan.jobs.get(plan.targets[0].key)!;
-    const record: JobRecord = { job, status: 'ok', reason: '', rootCauseKey: null, rootCause: null, exitCode: 0, durationMs: 1, logPath: null, logTail: '', prefix: null, cached: false };
+    const record: JobRecord = { job, status: 'ok', reason: '', rootCauseKey: null, rootCause: null, exitCode: 0, durationMs: 1, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], prefix: null, cached: false };
     assertForeignKeyFailure(() => createResultRecorder(db, 999)(record));
     assert.equal((db.prepare(`SELECT count(*) AS n FROM results`).get() as { n: number }).n, 0);
 

@@ -4,6 +4,7 @@
  */
 import { isJobStatus, type PackageRunResult } from '../../src/results/taxonomy.js';
 import type { RunSide } from '../../src/compare/run-side.js';
+import { verdictsOfLog } from '../../src/builder/first-error.js';
 
 export type { RunSide };
 
@@ -31,6 +32,25 @@ function nullableNumber(o: Record<string, unknown>, key: string, source: string,
   return v;
 }
 
+/**
+ * A result as the store gives it for a record written before the builder's verdicts were data: the first
+ * error and the missing system packages read once from the log tail, with the builder's own extractor
+ * (what migration 4 does). Fields given are kept. Test data written as log tails stays meaningful.
+ */
+export function withLogVerdicts(
+  r: Omit<PackageRunResult, 'firstError' | 'missingSystemPackages'> & Partial<Pick<PackageRunResult, 'firstError' | 'missingSystemPackages'>>,
+): PackageRunResult {
+  const v = verdictsOfLog(r.logTail);
+  return { ...r, firstError: r.firstError !== undefined ? r.firstError : r.status === 'ok' ? null : v.firstError, missingSystemPackages: r.missingSystemPackages ?? v.missingSystemPackages };
+}
+
+function stringList(o: Record<string, unknown>, key: string, source: string, where: string): string[] | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(source, where, `field "${key}" must be an array of strings`);
+  return v as string[];
+}
+
 /** Checks one result record read from JSON; `where` names it in errors. */
 export function parsePackageRunResult(value: unknown, source: string, where: string): PackageRunResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(source, where, 'must be an object');
@@ -40,7 +60,10 @@ export function parsePackageRunResult(value: unknown, source: string, where: str
   const id = typeof o.id === 'string' ? o.id : `${name}.${version}`;
   const status = stringField(o, 'status', source, where);
   if (!isJobStatus(status)) fail(source, where, `unknown status "${status}"`);
-  return {
+  const firstError = nullableString(o, 'firstError', source, where);
+  const missingSystemPackages = stringList(o, 'missingSystemPackages', source, where);
+  // Without the fields (the fixture runs hold log tails only), they are read from the log tail.
+  return withLogVerdicts({
     id,
     name,
     version,
@@ -54,7 +77,9 @@ export function parsePackageRunResult(value: unknown, source: string, where: str
     logPath: nullableString(o, 'logPath', source, where),
     logTail: typeof o.logTail === 'string' ? o.logTail : '',
     cached: o.cached === true,
-  };
+    ...(o.firstError !== undefined ? { firstError } : {}),
+    ...(missingSystemPackages !== undefined ? { missingSystemPackages } : {}),
+  });
 }
 
 /**
