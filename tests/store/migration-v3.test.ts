@@ -157,6 +157,9 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
       memoryBytes: 1024,
       builderVersion: 'b1',
       platform: { arch: 'x86_64', os: 'linux' },
+      // Fields later than the row: their defaults.
+      pins: [],
+      pinned: [],
     });
     assert.deepEqual(getRun(db, 4)!.options, DEFAULT_RUN_OPTIONS);
     assert.deepEqual(getRun(db, 6)!.options, { ...DEFAULT_RUN_OPTIONS, jobs: 2, sandbox: false });
