@@ -105,6 +105,15 @@ test('a pinned change against its release: a real regression with its root cause
     assert.equal(candidate.against, baseline.id);
     assert.deepEqual(candidate.options.pins, [`chain-a=${broken}`]);
     assert.match(candidate.options.pinned[0], /^chain-a\.1\.0=/);
+    // A rerun of the regressions builds them again with the run's pins: still regressed.
+    const again = ecocheck(['rerun', '--regressed', '--state-dir', state, '--format', 'json', ...sandboxArgs]);
+    assert.equal(again.code, 1, again.stderr);
+    assert.deepEqual(categories(JSON.parse(again.stdout) as JsonComparison), {
+      'chain-a': 'regressed',
+      'chain-b': 'dependency-regressed(chain-a)',
+      'chain-c': 'dependency-regressed(chain-a)',
+    });
+    assert.deepEqual(runs(state).at(-1)!.options.pins, [`chain-a=${broken}`]);
 
     // broken-install's fix: its .install names what the build makes.
     const fixedOpam = readFileSync(join(eco.root, 'packages', 'broken-install', 'broken-install.1.0', 'opam'), 'utf8').replace(/^extra-files: \[[^\]]*\]\n\]\n?|^extra-files:[\s\S]*?\n\]\n/m, '');
