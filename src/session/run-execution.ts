@@ -37,6 +37,9 @@ export interface BuildSettings {
   withTest: boolean;
 }
 
+/** A second Ctrl-C exits at once with the shell's code for SIGINT (the CLI's table: interrupted). */
+const EXIT_ON_SECOND_SIGNAL = 130;
+
 export interface RunRequest {
   prepared: PreparedPlan;
   paths: StatePaths;
@@ -162,7 +165,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
       if (abort.signal.aborted) {
         // A second Ctrl-C does not wait for the cleanup; the next check marks this run crashed.
         req.output.notice(`${sig} again: exiting without waiting`);
-        process.exit(130);
+        process.exit(EXIT_ON_SECOND_SIGNAL);
       }
       req.output.notice(`${sig}: stopping the running builds; the next check resumes from here`);
       abort.abort();

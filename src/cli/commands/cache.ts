@@ -17,6 +17,7 @@ import { UsageError } from '../usage-error.js';
 import { addRepositoryOptions, addStateOptions } from '../options.js';
 import { resolveStatePaths } from '../../session/state-paths.js';
 import type { RegisterCommand } from '../command.js';
+import { EXIT } from '../exit-codes.js';
 
 interface ImportOptions {
   repo: string[];
@@ -99,7 +100,7 @@ export const registerCache: RegisterCommand = (program: Command, setExitCode) =>
         }
         imported.push({ file, checksums, serves: [...serves].sort() });
       }
-      if (imported.length === 0) setExitCode(1);
+      if (imported.length === 0) setExitCode(EXIT.found);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ cache: store.root, files: imported }, null, 2)}\n`);
         return;

@@ -8,6 +8,7 @@ import { loadRepositories, versionCount } from '../../opam/repository.js';
 import { UsageError } from '../usage-error.js';
 import { addRepositoryOptions } from '../options.js';
 import type { RegisterCommand } from '../command.js';
+import { EXIT } from '../exit-codes.js';
 
 
 interface StatsOptions {
@@ -26,7 +27,7 @@ export const registerRepoStats: RegisterCommand = (program: Command, setExitCode
       if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
       const load = loadRepositories(opts.repo);
       const versions = versionCount(load);
-      if (load.errors.length > 0) setExitCode(1);
+      if (load.errors.length > 0) setExitCode(EXIT.found);
       if (opts.json) {
         const out = {
           roots: load.roots,

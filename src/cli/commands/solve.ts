@@ -14,6 +14,7 @@ import { openWorkspace, workspaceCompiler } from '../../session/workspace.js';
 import { UsageError } from '../usage-error.js';
 import { addCompilerOption, addPlatformOptions, addRepositoryOptions, type PlanOptions } from '../options.js';
 import type { RegisterCommand } from '../command.js';
+import { EXIT } from '../exit-codes.js';
 
 interface SolveCliOptions extends PlanOptions {
   json?: boolean;
@@ -54,7 +55,7 @@ export const registerSolve: RegisterCommand = (program: Command, setExitCode) =>
       const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: opts.withTest === true, systemPackages: depexts.manager });
       const outcome = solver.solve(target);
       const out = (s: string) => process.stdout.write(s);
-      if (!outcome.installable) setExitCode(1);
+      if (!outcome.installable) setExitCode(EXIT.found);
       if (opts.json === true) {
         const body = outcome.installable
           ? {
