@@ -115,16 +115,19 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
   }
   const testDoc = admin && options.ignoreTestDoc !== true;
   const availableOnPlatform = (p: OpamPackage) => evalFilterToBool(p.available, packageLookup(p, globals, null), false);
-  // The depexts verdict, a pre-filter on the available packages: the host asked once for all of them.
+  // The depexts verdict, a pre-filter on the available packages: the host is asked once per universe
+  // encoded, for the packages it holds (a one-package solve asks about its cone only, not the 18k
+  // packages of the repository: a second and every package's fields decoded).
   const host = admin ? null : (options.systemPackages ?? null);
-  const depextBlocked =
-    host === null
-      ? new Map<OpamPackage, string[]>()
-      : depextsUnavailable(
-          [...load.packages.values()].flat().filter(availableOnPlatform),
-          (p) => requiredSystemPackages(p, packageLookup(p, globals, null)),
-          host,
-        );
+  const depextBlocked = new Map<OpamPackage, string[]>();
+  const depextsAsked = new Set<OpamPackage>();
+  const askDepexts = (byName: ReadonlyMap<string, readonly OpamPackage[]>): void => {
+    if (host === null) return;
+    const fresh = [...byName.values()].flat().filter((p) => !depextsAsked.has(p));
+    for (const p of fresh) depextsAsked.add(p);
+    const found = depextsUnavailable(fresh.filter(availableOnPlatform), (p) => requiredSystemPackages(p, packageLookup(p, globals, null)), host);
+    for (const [p, missing] of found) depextBlocked.set(p, missing);
+  };
   const withDepextReasons = depextReasonRewriter(depextBlocked, host);
   const rules: UniverseRules = admin
     ? {
@@ -205,6 +208,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
   // the cone holds every version of every name an installation of the target can contain.
   let full: Context | null = null;
   const encode = (byName: Map<string, OpamPackage[]>): Universe => {
+    askDepexts(byName);
     const u = new Universe(byName, rules, invariantFormula);
     u.shortcuts = { proof: options.optimisationShortcuts?.proof ?? true, sharing: options.optimisationShortcuts?.sharing ?? true };
     return u;
@@ -308,9 +312,11 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
  * the depexts the host has no candidate for in that place.
  */
 function depextReasonRewriter(blocked: ReadonlyMap<OpamPackage, string[]>, host: SystemPackageManager | null): (reason: string) => string {
-  if (blocked.size === 0 || host === null) return (reason) => reason;
-  const byId = new Map([...blocked].map(([p, missing]) => [packageId(p), { p, missing }]));
+  // `blocked` grows as universes are encoded: the index follows it.
+  let byId = new Map<string, { p: OpamPackage; missing: string[] }>();
   return (reason) => {
+    if (blocked.size === 0 || host === null) return reason;
+    if (byId.size !== blocked.size) byId = new Map([...blocked].map(([p, missing]) => [packageId(p), { p, missing }]));
     let out = reason;
     for (const m of reason.matchAll(/(\S+) is not available \(available: /g)) {
       const b = byId.get(m[1]);
