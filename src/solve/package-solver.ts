@@ -47,6 +47,12 @@ export interface SolveOptions {
    * host is not asked.
    */
   systemPackages?: SystemPackageManager | null;
+  /**
+   * The ways around the optimisation loop, both on by default (the same solutions; tests turn them off
+   * to compare): `proof`, a cheap proof that the first installation is optimal; `sharing`, another
+   * target's optimum reused when it is provably the optimum (`Universe.sharedOptimum`).
+   */
+  optimisationShortcuts?: { proof?: boolean; sharing?: boolean };
 }
 
 export interface TargetResult {
@@ -66,7 +72,18 @@ export interface PackageSolver {
   readonly packages: readonly OpamPackage[];
   /** Direct dependency candidates of a package (build and post), for graph walks. */
   dependencyCandidates(pkg: OpamPackage): OpamPackage[];
-  readonly stats: { conflicts: number; decisions: number; solves: number; learnt: number; propagations: number; watchVisits: number };
+  readonly stats: {
+    conflicts: number;
+    decisions: number;
+    solves: number;
+    learnt: number;
+    propagations: number;
+    watchVisits: number;
+    /** Optimal solutions proved without the optimisation loop (`optimality.ts`). */
+    proved: number;
+    /** Optimal solutions taken from another target's (`Universe.sharedOptimum`). */
+    shared: number;
+  };
 }
 
 function adminCheckLookup(pkg: OpamPackage, opamVersion: string, test: boolean, doc: boolean, post: boolean): VariableLookup {
@@ -98,16 +115,19 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
   }
   const testDoc = admin && options.ignoreTestDoc !== true;
   const availableOnPlatform = (p: OpamPackage) => evalFilterToBool(p.available, packageLookup(p, globals, null), false);
-  // The depexts verdict, a pre-filter on the available packages: the host asked once for all of them.
+  // The depexts verdict, a pre-filter on the available packages: the host is asked once per universe
+  // encoded, for the packages it holds (a one-package solve asks about its cone only, not the 18k
+  // packages of the repository: a second and every package's fields decoded).
   const host = admin ? null : (options.systemPackages ?? null);
-  const depextBlocked =
-    host === null
-      ? new Map<OpamPackage, string[]>()
-      : depextsUnavailable(
-          [...load.packages.values()].flat().filter(availableOnPlatform),
-          (p) => requiredSystemPackages(p, packageLookup(p, globals, null)),
-          host,
-        );
+  const depextBlocked = new Map<OpamPackage, string[]>();
+  const depextsAsked = new Set<OpamPackage>();
+  const askDepexts = (byName: ReadonlyMap<string, readonly OpamPackage[]>): void => {
+    if (host === null) return;
+    const fresh = [...byName.values()].flat().filter((p) => !depextsAsked.has(p));
+    for (const p of fresh) depextsAsked.add(p);
+    const found = depextsUnavailable(fresh.filter(availableOnPlatform), (p) => requiredSystemPackages(p, packageLookup(p, globals, null)), host);
+    for (const [p, missing] of found) depextBlocked.set(p, missing);
+  };
   const withDepextReasons = depextReasonRewriter(depextBlocked, host);
   const rules: UniverseRules = admin
     ? {
@@ -187,7 +207,13 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
   // solve before that encodes only the names its target can need (its cone): the same solution, as
   // the cone holds every version of every name an installation of the target can contain.
   let full: Context | null = null;
-  const fullContext = (): Context => (full ??= contextOf(new Universe(packagesByName, rules, invariantFormula)));
+  const encode = (byName: Map<string, OpamPackage[]>): Universe => {
+    askDepexts(byName);
+    const u = new Universe(byName, rules, invariantFormula);
+    u.shortcuts = { proof: options.optimisationShortcuts?.proof ?? true, sharing: options.optimisationShortcuts?.sharing ?? true };
+    return u;
+  };
+  const fullContext = (): Context => (full ??= contextOf(encode(packagesByName)));
   let cone: { names: Set<string>; context: Context } | null = null;
   let cones = 0;
   const contextFor = (target: OpamPackage): Context => {
@@ -196,7 +222,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     // Many targets (a plan, a test run) are cheaper on the whole universe than on growing cones.
     if (++cones > 2) return fullContext();
     const names = dependencyCone(packagesByName, [target.name, ...(cone?.names ?? []), ...(invariantFormula === null ? [] : atoms(invariantFormula).map((a) => a.name))]);
-    cone = { names, context: contextOf(new Universe(new Map([...names].filter((n) => packagesByName.has(n)).map((n) => [n, packagesByName.get(n) ?? []])), rules, invariantFormula)) };
+    cone = { names, context: contextOf(encode(new Map([...names].filter((n) => packagesByName.has(n)).map((n) => [n, packagesByName.get(n) ?? []])))) };
     return cone.context;
   };
 
@@ -265,8 +291,18 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       return [...seen].sort((a, b) => a - b).map((j) => ctx.universe.packages[j]);
     },
     get stats() {
-      const s = (full ?? cone?.context ?? fullContext()).universe.sat.stats;
-      return { conflicts: s.conflicts, decisions: s.decisions, solves: s.solves, learnt: s.learnt, propagations: s.propagations, watchVisits: s.watchVisits };
+      const u = (full ?? cone?.context ?? fullContext()).universe;
+      const s = u.sat.stats;
+      return {
+        conflicts: s.conflicts,
+        decisions: s.decisions,
+        solves: s.solves,
+        learnt: s.learnt,
+        propagations: s.propagations,
+        watchVisits: s.watchVisits,
+        proved: u.stats.proved,
+        shared: u.stats.shared,
+      };
     },
   };
 }
@@ -276,9 +312,11 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
  * the depexts the host has no candidate for in that place.
  */
 function depextReasonRewriter(blocked: ReadonlyMap<OpamPackage, string[]>, host: SystemPackageManager | null): (reason: string) => string {
-  if (blocked.size === 0 || host === null) return (reason) => reason;
-  const byId = new Map([...blocked].map(([p, missing]) => [packageId(p), { p, missing }]));
+  // `blocked` grows as universes are encoded: the index follows it.
+  let byId = new Map<string, { p: OpamPackage; missing: string[] }>();
   return (reason) => {
+    if (blocked.size === 0 || host === null) return reason;
+    if (byId.size !== blocked.size) byId = new Map([...blocked].map(([p, missing]) => [packageId(p), { p, missing }]));
     let out = reason;
     for (const m of reason.matchAll(/(\S+) is not available \(available: /g)) {
       const b = byId.get(m[1]);

@@ -55,6 +55,9 @@ export type SolveResult =
    */
   | { sat: false; failed: Lit[]; exhausted?: true };
 
+/** What a deleted clause's slot holds (its literals are never read again). */
+const NO_CLAUSE = new Int32Array(0);
+
 const UNDEF = 0;
 const TRUE = 1;
 const FALSE = -1;
@@ -297,6 +300,14 @@ export class SatSolver {
       if (this.deleted[ci]) continue;
       if (this.learnt[ci] && c.length > keepLearnt) {
         this.deleted[ci] = 1;
+        this.clauses[ci] = NO_CLAUSE;
+        continue;
+      }
+      if (!this.lazy[ci] && this.satisfiedAtLevelZero(c)) {
+        // Never unit nor in conflict again (e.g. learned under a retired objective guard): dropping it
+        // changes no propagation, only the cost of visiting it.
+        this.deleted[ci] = 1;
+        this.clauses[ci] = NO_CLAUSE;
         continue;
       }
       if (this.lazy[ci]) {
@@ -312,6 +323,14 @@ export class SatSolver {
       if (l & 1) continue;
       for (const ci of this.triggered[l >> 1] ?? []) if (!this.attachedLazy[ci] && this.activate(ci) !== -1) this.ok = false;
     }
+  }
+
+  private satisfiedAtLevelZero(c: Int32Array): boolean {
+    for (let k = 0; k < c.length; k++) {
+      const l = c[k];
+      if (this.levels[l >> 1] === 0 && this.value(l) === TRUE) return true;
+    }
+    return false;
   }
 
   /** At most one of `vars` is true (only between solves). */

@@ -30,6 +30,7 @@ import {
 import { evalFormula, toCNF } from '../opam/formula.js';
 import { compareVersions } from '../opam/version.js';
 import { CONFLICT, SatSolver, negLit, posLit, type Brancher, type Lit } from './sat.js';
+import { OptimalityProof, type ProofUniverse } from './optimality.js';
 
 /** How the universe reads each package. */
 export interface UniverseRules {
@@ -75,6 +76,11 @@ function constraintKey(f: Formula<VersionConstraint>): string {
   }
 }
 
+/** Lexicographic order of criteria costs. */
+function lexLess(a: readonly number[], b: readonly number[]): boolean {
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return a[k] < b[k];
+  return false;
+}
 
 /**
  * Conflicts the optimisation of one solution may spend before the best installation found so far is
@@ -112,7 +118,7 @@ export function criteriaWeights(packages: readonly OpamPackage[], byName: Readon
   return [avoid, lag, count];
 }
 
-export class Universe {
+export class Universe implements ProofUniverse {
   readonly packages: OpamPackage[] = [];
   /** Package indices per name, ascending version. */
   readonly byName = new Map<string, number[]>();
@@ -377,7 +383,7 @@ export class Universe {
       const base = this.baseInstallation();
       if (base !== null) {
         // Kept when possible (opam's first criterion: remove nothing from the switch).
-        const kept = this.optimalModel([...assumptions, ...base.map((i) => posLit(i + 1))]);
+        const kept = this.optimalModel([...assumptions, ...base.map((i) => posLit(i + 1))], target);
         if (kept !== null) return kept;
       }
       const sol = this.optimalModel(assumptions);
@@ -408,18 +414,38 @@ export class Universe {
    * by level, models under ever tighter bounds on that level's sum until none is left; each level's
    * optimum stays a bound for the next levels.
    */
-  private optimalModel(assumptions: Lit[]): number[] | null {
+  private optimalModel(assumptions: Lit[], keptTarget?: number): number[] | null {
     const first = this.sat.solve(assumptions, this.brancher);
     if (!first.sat) return null;
     let best = this.model();
     let costs = CRITERIA.map((_, k) => this.sat.weightedSum(k));
-    if (costs.every((c) => c === 0)) return best;
+    const withTest = this.activeTest !== null && this.activeTest.pkg === keptTarget;
+    /** Remembers a proved optimum of a target (without its tests) for the targets that need it. */
+    const exact = (sol: number[], c: number[]): number[] => {
+      if (keptTarget !== undefined && !withTest) this.optima.set(keptTarget, { packages: sol, costs: c });
+      return sol;
+    };
+    if (costs.every((c) => c === 0)) return exact(best, costs);
+    if (keptTarget !== undefined) {
+      // Nearly always the first installation is already the optimum: proved cheaply, the loop (whose
+      // last solve per level proves it the hard way) is skipped; it would return this installation.
+      if (this.shortcuts.proof && this.optimalityProof().proves(keptTarget, costs, withTest ? (this.activeTest as { clauses: DependencyClause[] }).clauses : [])) {
+        this.stats.proved++;
+        return exact(best, costs);
+      }
+      const shared = withTest || !this.shortcuts.sharing ? null : this.sharedOptimum(keptTarget);
+      if (shared !== null) {
+        this.stats.shared++;
+        return exact(shared, CRITERIA.map((_, k) => shared.reduce((sum, i) => sum + this.weight(k, i), 0)));
+      }
+    }
     // One guard per run of tightening bounds: what is learned under a bound holds under tighter ones
     // only, so once a level's optimum is known (its bound proved too tight), a new guard starts.
     // The optimisation has a conflict budget, as opam gives mccs a time limit (60 s) after which it
     // takes the best solution found: past it, the best installation so far is the answer.
     const spentBefore = this.sat.stats.conflicts;
     const fixed: number[] = [];
+    let exhausted = false;
     try {
       for (let k = 0; k < CRITERIA.length; k++) {
         if (costs[k] < 1) {
@@ -434,8 +460,11 @@ export class Universe {
           this.sat.setObjectiveBound(k, costs[k] - 1);
           this.lowerBoundTick = 0;
           const left = OPTIMISATION_CONFLICTS - (this.sat.stats.conflicts - spentBefore);
-          const r = left > 0 ? this.sat.solve(guarded, this.brancher, left) : { sat: false as const };
-          if (!r.sat) break;
+          const r = left > 0 ? this.sat.solve(guarded, this.brancher, left) : { sat: false as const, exhausted: true };
+          if (!r.sat) {
+            if (r.exhausted === true) exhausted = true;
+            break;
+          }
           best = this.model();
           costs = CRITERIA.map((_, j) => this.sat.weightedSum(j));
         }
@@ -445,7 +474,131 @@ export class Universe {
     } finally {
       this.sat.retireObjective();
     }
-    return best;
+    return exhausted ? best : exact(best, costs);
+  }
+
+  /**
+   * Optimisations settled by `OptimalityProof` (`proved`) or by another target's optimum (`shared`);
+   * the others ran the bound-tightening loop.
+   */
+  readonly stats = { proved: 0, shared: 0 };
+
+  /**
+   * The two ways around the optimisation loop (`OptimalityProof`, `sharedOptimum`), both on by default;
+   * tests turn them off to compare with the loop alone.
+   */
+  shortcuts = { proof: true, sharing: true };
+
+  /** Proved optima of targets solved keeping the base, without their tests: installation and costs. */
+  private readonly optima = new Map<number, { packages: number[]; costs: number[] }>();
+
+  /**
+   * Another target's optimum reused, when that is provably opam's optimum for `t`. u is a package every
+   * installation of t (keeping the base) holds, whose optimum S(u) is known; X is t and the other
+   * packages every installation of t holds that S(u) lacks. When X is closed from above (no package
+   * that can be installed outside X, nor another version of a name of X, has a member of X as a
+   * dependency candidate), any installation S of t minus X is an installation of u, so cost(S) ≥
+   * cost(S(u)) + weight(X), which S(u) ∪ X reaches when it is an installation (X's clauses met, no
+   * conflict). With several such u the costliest optimum is the bound. When S(u) already holds t, it
+   * is an installation of t, and cost(S) ≥ cost(S(u)) since S holds u: S(u) itself. Null when no rule
+   * applies.
+   */
+  private sharedOptimum(t: number): number[] | null {
+    const proof = this.optimalityProof();
+    const forced = proof.forcedPackages(t);
+    let best: { packages: number[]; costs: number[] } | null = null;
+    for (const u of forced) {
+      const o = this.optima.get(u);
+      if (o !== undefined && (best === null || lexLess(best.costs, o.costs))) best = o;
+    }
+    if (best === null) return null;
+    if (best.packages.includes(t)) return best.packages;
+    const members = new Set(best.packages);
+    const extra = [t, ...forced.filter((x) => !members.has(x))];
+    if (!proof.closedFromAbove(extra)) return null;
+    for (const x of extra) members.add(x);
+    const names = new Set(extra.map((x) => this.nameIndex[x]));
+    if (names.size !== extra.length) return null;
+    for (const i of best.packages) if (names.has(this.nameIndex[i])) return null;
+    for (const x of extra) {
+      for (const d of this.deps[x]) if (!d.candidates.some((c) => members.has(c))) return null;
+      for (const q of this.conflicts[x]) if (members.has(q)) return null;
+    }
+    for (const cls of this.conflictClasses.values()) {
+      let n = 0;
+      for (const m of cls) if (members.has(m)) n++;
+      if (n > 1 && extra.some((x) => cls.includes(x))) return null;
+    }
+    return [...best.packages, ...extra].sort((a, b) => a - b);
+  }
+
+  get levels(): number {
+    return CRITERIA.length;
+  }
+
+  clausesOf(i: number): readonly DependencyClause[] {
+    return this.deps[i];
+  }
+
+  *dependents(i: number): Iterable<number> {
+    const rev = this.reverse[i];
+    for (let k = 0; k < rev.length; k += 2) yield rev[k];
+  }
+
+  conflictsOf(i: number): Iterable<number> {
+    return this.conflicts[i];
+  }
+
+  weight(k: number, i: number): number {
+    return this.sat.weightOf(k, i + 1);
+  }
+
+  private proof: OptimalityProof | null = null;
+
+  /** The optimality proof for installations keeping the base (built once the base is known). */
+  private optimalityProof(): OptimalityProof {
+    if (this.proof === null) {
+      const base = this.base ?? [];
+      const n = this.packages.length;
+      const inBase = new Uint8Array(n);
+      for (const b of base) inBase[b] = 1;
+      this.proof = new OptimalityProof(this, this.possibleWithBase(inBase), inBase);
+    }
+    return this.proof;
+  }
+
+  /**
+   * Per package, 1 when it can be in an installation holding every base package: available and not
+   * known uninstallable, no other version of a base name, no conflict (declared or by class) with a
+   * base package, and (a fixpoint) every dependency clause with a possible candidate.
+   */
+  private possibleWithBase(inBase: Uint8Array): Uint8Array {
+    const n = this.packages.length;
+    const possible = new Uint8Array(n).fill(1);
+    const out: number[] = [];
+    const rule = (i: number) => {
+      if (possible[i] && !inBase[i]) {
+        possible[i] = 0;
+        out.push(i);
+      }
+    };
+    for (let i = 0; i < n; i++) if (!this.available[i] || this.dead[i] || this.sat.fixedValue(i + 1) === -1) rule(i);
+    for (let b = 0; b < n; b++) {
+      if (!inBase[b]) continue;
+      for (const i of this.byName.get(this.packages[b].name) ?? []) if (i !== b) rule(i);
+      for (const q of this.conflicts[b]) rule(q);
+    }
+    for (const members of this.conflictClasses.values()) if (members.some((m) => inBase[m] === 1)) for (const m of members) rule(m);
+    const alive = this.deps.map((cl) => Int32Array.from(cl, (d) => d.candidates.length));
+    while (out.length > 0) {
+      const q = out.pop() as number;
+      const rev = this.reverse[q];
+      for (let k = 0; k < rev.length; k += 2) {
+        const owner = rev[k];
+        if (--alive[owner][rev[k + 1]] === 0) rule(owner);
+      }
+    }
+    return possible;
   }
 
   /** The packages true in the current model, sorted. */

@@ -92,7 +92,7 @@ test('classify: installed, provided by an installed package, available (a virtua
   assert.equal(namesRegex(['libc++-dev', 'python2.7', 'z3']), '^(libc\\+\\+-dev|python2\\.7|z3)$');
 });
 
-test('the solver drops an available package whose depexts have no candidate, names them, and asks the host once', () => {
+test('the solver drops an available package whose depexts have no candidate, names them, and asks the host once per universe encoded', () => {
   const host = new FixedHost(new Map([['libgmp-dev', '2:6.2.1']]), new Set(['libgsl0-dev']));
   const load = repo(
     ...compilers('5.3.0'),
@@ -106,13 +106,17 @@ test('the solver drops an available package whose depexts have no candidate, nam
   );
   const find = (id: string) => [...load.packages.values()].flat().find((p) => `${p.name}.${p.version}` === id) as OpamPackage;
   const solver = createSolver(load, { compiler: '5.3.0', systemPackages: host });
-  assert.equal(host.queries, 1, 'one query for every depext of the repository');
+  assert.equal(host.queries, 0, 'nothing asked before a query');
   const llvm = solver.solve(find('llvm.3.4'));
+  // One query per universe encoded, for its packages: here the cone of llvm (a one-package solve
+  // does not ask about the whole repository).
+  assert.equal(host.queries, 1, 'one query for the depexts of the cone');
   assert.equal(llvm.installable, false);
   if (!llvm.installable) assert.match(llvm.reason, /^llvm\.3\.4 requires conf-llvm: conf-llvm\.3\.4 needs system packages \(depexts\) that apt has no installation candidate for: llvm-3\.4-dev$/);
   const direct = solver.solve(find('conf-llvm.3.4'));
   assert.equal(direct.installable ? '' : direct.reason, 'conf-llvm.3.4 needs system packages (depexts) that apt has no installation candidate for: llvm-3.4-dev');
   assert.equal(solver.isInstallable(find('conf-gsl.1')), true, 'a virtual depext with a provider is available');
+  assert.equal(host.queries, 2, 'the whole repository, once encoded, asks about the packages not asked yet');
   assert.equal(solver.isInstallable(find('conf-gmp.4')), true, 'an installed depext');
   assert.equal(solver.isInstallable(find('alpine-only.1')), true, 'depexts filtered out on this platform');
   const mac = solver.solve(find('macos-only.1'));
