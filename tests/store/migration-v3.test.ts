@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { APPLICATION_ID, openDatabase } from '../../src/store/database.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { createRun, DEFAULT_RUN_OPTIONS, getRun, listRuns } from '../../src/store/runs.js';
 import { loadRunResults } from '../../src/store/run-records.js';
 
@@ -107,7 +107,7 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
     })();
 
     const db = openDatabase(file);
-    assert.equal(db.pragma('user_version', { simple: true }), 3);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
     assert.deepEqual(db.pragma('foreign_key_check'), []);
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
@@ -154,9 +154,9 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
     assert.deepEqual(getRun(db, 4)!.options, DEFAULT_RUN_OPTIONS);
     assert.deepEqual(getRun(db, 6)!.options, { ...DEFAULT_RUN_OPTIONS, jobs: 2, sandbox: false });
 
-    // The indexes are back, and new ones on the links.
+    // The indexes are back, and new ones on the links (and, from migration 5, on merged runs' import hash).
     const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    assert.deepEqual(indexes, ['jobs_by_package', 'results_by_run', 'run_jobs_by_key', 'run_targets_by_name', 'runs_by_against', 'runs_by_retry_of']);
+    assert.deepEqual(indexes, ['jobs_by_package', 'results_by_run', 'run_jobs_by_key', 'run_targets_by_name', 'runs_by_against', 'runs_by_import_hash', 'runs_by_retry_of']);
     // Ids keep counting past the runs deleted before the migration.
     const next = createRun(db, { compilerSpec: '5.2.0', repositories: ['/repo'], repositoryHash: 'h', targets: { kind: 'latest' }, options: DEFAULT_RUN_OPTIONS, against: 1 });
     assert.equal(next, 101);
@@ -172,7 +172,7 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
   }
 });
 
-test('a version-1 database and an empty file both reach version 3', () => {
+test('a version-1 database and an empty file both reach the current version (through 3)', () => {
   const dir = tempDir();
   try {
     const v1 = join(dir, 'v1.sqlite');
@@ -185,13 +185,13 @@ test('a version-1 database and an empty file both reach version 3', () => {
     insert.run('candidate', '{"jobs": 2, "against": 1}');
     raw.close();
     const db = openDatabase(v1);
-    assert.equal(db.pragma('user_version', { simple: true }), 3);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.ok((db.prepare('PRAGMA table_info(run_jobs)').all() as { name: string }[]).some((c) => c.name === 'root_causes'));
     assert.equal(getRun(db, 2)!.against, 1);
     assert.equal(getRun(db, 2)!.options.jobs, 2);
     db.close();
     const fresh = openDatabase(join(dir, 'new.sqlite'));
-    assert.equal(fresh.pragma('user_version', { simple: true }), 3);
+    assert.equal(fresh.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     fresh.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
