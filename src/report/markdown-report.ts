@@ -70,14 +70,16 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-function versionText(e: PackageComparison): string {
+/** A package's version, or `BASE → CANDIDATE` when the two runs checked different versions. */
+export function versionText(e: PackageComparison): string {
   const b = e.baseline?.version;
   const c = e.candidate?.version;
   if (b !== undefined && c !== undefined && b !== c) return `${b} → ${c}`;
   return c ?? b ?? '';
 }
 
-function packageLine(e: PackageComparison, detail: string, errorWidth: number, extra = ''): string {
+/** One list line for a package: key, version, its first error as code, a note. */
+export function packageLine(e: PackageComparison, detail: string, errorWidth: number, extra = ''): string {
   const version = versionText(e);
   const shownDetail = detail !== '' ? ` — ${mdCode(clip(detail, errorWidth))}` : '';
   const note = e.note !== null ? ` _(${mdText(e.note)})_` : '';

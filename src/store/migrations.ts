@@ -255,6 +255,14 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 5,
+    description: 'a run merged from shard exports keeps the content hash of what it was merged from, so merging the same exports again finds it',
+    sql: `
+      ALTER TABLE runs ADD COLUMN import_hash TEXT;
+      CREATE UNIQUE INDEX runs_by_import_hash ON runs(import_hash) WHERE import_hash IS NOT NULL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

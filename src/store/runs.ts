@@ -4,6 +4,7 @@
  * keys), when and how it ended. Listing and lookup are what `runs`, `log` and the comparison layer read.
  */
 import type { Db } from './database.js';
+import type { ShardSpec } from '../plan/shard.js';
 
 /** What a run is for. The list is also a CHECK constraint of the schema (migration 3): a new kind needs a migration. */
 export const RUN_KINDS = ['baseline', 'candidate', 'check', 'retry', 'rerun'] as const;
@@ -35,6 +36,11 @@ export interface RunOptions {
   pins: string[];
   /** What each pin became: `NAME.VERSION=TARGET (opam file: …)`, with the directory's content hash. */
   pinned: string[];
+  /**
+   * A CI shard: this run built shard `index` of `count` of the plan (its targets and their closures).
+   * Absent for a whole check, and for a run merged from shards.
+   */
+  shard?: ShardSpec;
 }
 
 /** What an old or damaged row reads as for a field it lacks: the CLI's defaults, nothing recorded. */
@@ -73,6 +79,7 @@ export function readRunOptions(text: string | null): RunOptions {
   const platform: Record<string, string> = {};
   if (typeof o.platform === 'object' && o.platform !== null && !Array.isArray(o.platform))
     for (const [k, v] of Object.entries(o.platform)) if (typeof v === 'string') platform[k] = v;
+  const shard = readShardSpec(o.shard);
   return {
     compilerName: str(o.compilerName, d.compilerName),
     compilerSourceTree: typeof o.compilerSourceTree === 'string' ? o.compilerSourceTree : null,
@@ -86,7 +93,16 @@ export function readRunOptions(text: string | null): RunOptions {
     platform,
     pins: strings(o.pins),
     pinned: strings(o.pinned),
+    ...(shard !== null ? { shard } : {}),
   };
+}
+
+/** A recorded `shard` field, when it is one (1 ≤ index ≤ count, whole numbers), else null. */
+export function readShardSpec(v: unknown): ShardSpec | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const { index, count } = v as Record<string, unknown>;
+  if (typeof index !== 'number' || typeof count !== 'number' || !Number.isSafeInteger(index) || !Number.isSafeInteger(count)) return null;
+  return index >= 1 && index <= count ? { index, count } : null;
 }
 
 
@@ -182,6 +198,7 @@ export function createRun(db: Db, run: NewRun): number {
     platform: o.platform,
     pins: o.pins,
     pinned: o.pinned,
+    ...(o.shard !== undefined ? { shard: { index: o.shard.index, count: o.shard.count } } : {}),
   };
   const info = db
     .prepare(

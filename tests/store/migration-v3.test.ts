@@ -164,9 +164,9 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
     assert.deepEqual(getRun(db, 4)!.options, DEFAULT_RUN_OPTIONS);
     assert.deepEqual(getRun(db, 6)!.options, { ...DEFAULT_RUN_OPTIONS, jobs: 2, sandbox: false });
 
-    // The indexes are back, and new ones on the links.
+    // The indexes are back, and new ones on the links (and, from migration 5, on merged runs' import hash).
     const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    assert.deepEqual(indexes, ['jobs_by_package', 'results_by_run', 'run_jobs_by_key', 'run_targets_by_name', 'runs_by_against', 'runs_by_retry_of']);
+    assert.deepEqual(indexes, ['jobs_by_package', 'results_by_run', 'run_jobs_by_key', 'run_targets_by_name', 'runs_by_against', 'runs_by_import_hash', 'runs_by_retry_of']);
     // Ids keep counting past the runs deleted before the migration.
     const next = createRun(db, { compilerSpec: '5.2.0', repositories: ['/repo'], repositoryHash: 'h', targets: { kind: 'latest' }, options: DEFAULT_RUN_OPTIONS, against: 1 });
     assert.equal(next, 101);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { APPLICATION_ID, openDatabase } from '../../src/store/database.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { createCacheLookup, loadRunResults } from '../../src/store/run-records.js';
 
 /** A failed build's log tail as the version-3 builder wrote it: its notes after the failing command. */
@@ -71,7 +71,7 @@ test('a version-3 database migrates to version 4: first_error and missing_depext
     buildV3(file);
     const db = openDatabase(file);
     try {
-      assert.equal(db.pragma('user_version', { simple: true }), 4);
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION, 'through 4 to the latest');
       assert.deepEqual(db.pragma('foreign_key_check'), []);
       const results = db.prepare(`SELECT job_key, first_error, missing_depexts FROM results ORDER BY job_key`).all();
       assert.deepEqual(results, [
