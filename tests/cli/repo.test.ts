@@ -47,7 +47,7 @@ test('repo stats: equal versions give a warning; a bad --repo is a one-line usag
   const missing = run('repo', 'stats', '--repo', join(repos, 'nowhere'));
   assert.equal(missing.code, 2);
   assert.equal(missing.stderr.trim().split('\n').length, 1);
-  assert.match(missing.stderr, /^ecocheck: repository .*nowhere: no such directory$/m);
+  assert.match(missing.stderr, /^ecocheck: --repo .*nowhere: no such directory$/m);
   const notRepo = run('repo', 'stats', '--repo', join(repos, 'not-a-repo'));
   assert.equal(notRepo.code, 2);
   assert.match(notRepo.stderr, /not-a-repo: not an opam repository/);

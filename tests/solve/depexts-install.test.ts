@@ -73,7 +73,7 @@ test(`--depexts install installs ${DEB}; the rerun rebuilds only the package nam
 
     // host mode: the depext has a candidate, so the package is installable; its build fails for it.
     const first = check();
-    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.code, 1, `a run compared with nothing, with a failure: exit 1\n${first.stderr}`);
     const r1 = JSON.parse(first.stdout) as RunJson;
     assert.deepEqual(statuses(first.stdout), { 'conf-utfcpp.1.0': 'build-failed', 'uses-utfcpp.1.0': 'dependency-failed', 'stdext.1.0': 'ok' });
     assert.equal(r1.results.find((r) => r.id === 'conf-utfcpp.1.0')?.firstError, `missing system packages (depexts): ${DEB}`);
