@@ -6,8 +6,10 @@ import { errorLine, EXIT, exitCodeOfError } from './exit-codes.js';
 import { registerCache } from './commands/cache.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompilers } from './commands/compilers.js';
+import { registerExport } from './commands/export.js';
 import { registerInstallable } from './commands/installable.js';
 import { registerLog } from './commands/log.js';
+import { registerMerge } from './commands/merge.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRepoStats } from './commands/repo-stats.js';
 import { registerReport } from './commands/report.js';
@@ -16,7 +18,7 @@ import { registerRuns } from './commands/runs.js';
 import { registerShow } from './commands/show.js';
 import { registerSolve } from './commands/solve.js';
 
-const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache];
+const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerMerge];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

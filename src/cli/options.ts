@@ -26,6 +26,9 @@ export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   pin: '--pin',
   revdeps: '--revdeps',
   revdepsDepth: '--revdeps-depth',
+  shard: '--shard',
+  runners: '--runners',
+  cores: '--cores',
 };
 
 /** commander's reducer for a flag given several times (`--repo A --repo B`): the values in order. */

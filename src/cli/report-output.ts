@@ -5,6 +5,7 @@ import type { RunSummary } from '../compare/run-summary.js';
 import { comparisonExitCode, runExitCode } from '../report/exit-code.js';
 import { renderComparisonReport, renderRunReport, type ReportFormat } from '../report/render-report.js';
 import { shouldUseColour } from '../report/terminal-colour.js';
+import { renderPrComment } from '../report/pr-comment.js';
 import type { RunKind } from '../store/runs.js';
 import { parseReportFormat } from './argument-parsers.js';
 import type { ReportOptions } from './options.js';
@@ -47,4 +48,15 @@ export function writeComparisonReport(comparison: Comparison, dest: ReportDestin
 export function writeRunReport(summary: RunSummary, kind: RunKind, dest: ReportDestination): 0 | 1 {
   emit(renderRunReport(summary, dest.format, renderOptions(dest)), dest);
   return runExitCode(summary, kind);
+}
+
+/**
+ * Writes the pull-request comment of a comparison (Markdown within GitHub's size limit, with the marker
+ * the workflow finds its own comment by); returns the comparison's exit code.
+ */
+export function writePrComment(comparison: Comparison, links: { reportUrl?: string; runUrl?: string }, output: string | undefined): 0 | 1 {
+  const comment = renderPrComment(comparison, links);
+  if (comment.shortened) process.stderr.write(`ecocheck: the comment was shortened to fit GitHub's limit: ${comment.leftOut.join('; ')}\n`);
+  emit(comment.body, { format: 'markdown', output });
+  return comparisonExitCode(comparison);
 }

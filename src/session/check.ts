@@ -18,6 +18,7 @@ import { requireRun } from './run-lookup.js';
 import { selectRebuild } from './rebuild-selection.js';
 import type { StatePaths } from './state-paths.js';
 import { SessionError } from './session-error.js';
+import type { ShardSpec } from '../plan/shard.js';
 import { projectConfigFor } from './project-config.js';
 import { reverseDependencyTargets, type RevdepsRequest } from './revdeps-targets.js';
 
@@ -33,6 +34,11 @@ export interface CheckRequest {
   retries: number;
   /** Check a package's reverse dependencies (NAME and what depends on it) instead of the targets. */
   revdeps: RevdepsRequest | null;
+  /**
+   * Build one shard of the plan (CI: N runners, one shard each). The shard's run is recorded, not
+   * compared or retried: the merge of the shards' exports is what is compared.
+   */
+  shard?: ShardSpec | null;
   output: SessionOutput;
 }
 
@@ -65,6 +71,8 @@ export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutc
   const prepared = preparePlan({ ...req.plan, installDepexts: true });
   announcePlan(prepared, req.output);
   const pinCheck = prepared.pins.args.length > 0 && !req.baseline && req.against === null;
+  const shard = req.shard ?? null;
+  if (pinCheck && shard !== null) throw new SessionError('a shard of a pin check needs its baseline recorded first: record it (with the same shard) as a baseline, then check against it', 'input', { setting: 'shard' });
   const runs: CheckOutcome['runs'] = [];
   let baselineRun: RunInfo | null = null;
   if (pinCheck) {
@@ -88,13 +96,14 @@ export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutc
     label: pinCheck ? `with ${prepared.pins.args.join(' ')}` : prepared.compiler.name,
     against: baselineRun?.id ?? null,
     retryOf: null,
+    shard,
     output: req.output,
   });
   runs.push({ done, compiler: prepared.compiler.spec });
   const run = getRun(db, done.runId)!;
   const outcome: CheckOutcome = { runs, run, interrupted: done.interrupted, baseline: baselineRun, comparison: null, summary: null };
   if (done.interrupted) return outcome;
-  if (baselineRun === null) return { ...outcome, summary: summariseRecordedRun(db, run) };
+  if (baselineRun === null || shard !== null) return { ...outcome, summary: summariseRecordedRun(db, run) };
   let comparison = compareWithBaseline(db, run, baselineRun);
   for (let attempt = 1; attempt <= req.retries; attempt++) {
     // Only the regressions are retried, and of those only fresh failures: a failure taken from the

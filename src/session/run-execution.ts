@@ -9,6 +9,8 @@ import { describeLimits, sandboxAvailable } from '../builder/process-runner.js';
 import { switchMountSupport } from '../builder/switch-mount.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
+import { shardPlan, type ShardSpec } from '../plan/shard.js';
+import { recordedDurations } from '../store/durations.js';
 import type { Job } from '../plan/job.js';
 import { runPlan } from '../run/scheduler.js';
 import { ProgressReporter } from '../run/progress.js';
@@ -52,6 +54,8 @@ export interface RunRequest {
   retryOf: number | null;
   /** Cached results of these job keys are forgotten first, so they really rebuild. */
   forgetKeys?: readonly string[];
+  /** Build only this shard of the plan (balanced by the durations recorded in this database). */
+  shard?: ShardSpec | null;
   output: SessionOutput;
 }
 
@@ -116,10 +120,11 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     maxProcesses: settings.maxProcesses,
   });
   // Keys must name the builder that really builds.
-  const plan =
+  const whole =
     builder.version === prepared.keyContext.builderVersion
       ? prepared.plan
       : buildPlan(prepared.outcomes, { ...prepared.keyContext, builderVersion: builder.version }, prepared.filesHashes);
+  const plan = req.shard == null ? whole : shardPlan(whole, req.shard.count, req.shard.index, recordedDurations(db));
   const release = acquireRunLock(db, paths.database);
   try {
     markAbandonedRuns(db);
@@ -146,6 +151,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
         platform: prepared.keyContext.platform,
         pins: prepared.pins.args,
         pinned: prepared.pins.described,
+        ...(req.shard != null ? { shard: { index: req.shard.index, count: req.shard.count } } : {}),
       },
     });
     recordPlan(db, runId, plan);
@@ -173,7 +179,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     req.output.notice(
-      `run #${runId} (${req.kind}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandbox ? 'sandboxed' : 'not sandboxed'}, ${describeLimits(settings.memoryBytes)}, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
+      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandbox ? 'sandboxed' : 'not sandboxed'}, ${describeLimits(settings.memoryBytes)}, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
     );
     let outcome;
     try {

@@ -102,7 +102,9 @@ test('merge: the exports merged, the HTML report uploaded, the Markdown comment 
   assert.equal(download.with?.pattern, 'ecocheck-shard-*');
   assert.equal(download.with?.['merge-multiple'], true);
   const cmds = ecocheckCommands(wf.jobs.merge);
-  assert.deepEqual(cmds.map((c) => `${c[1]} ${flag(c, '--format') ?? ''}`.trim()), ['merge', 'report html', 'report markdown']);
+  assert.deepEqual(cmds.map((c) => `${c[1]} ${flag(c, '--format') ?? (c.includes('--pr-comment') ? 'pr-comment' : '')}`.trim()), ['merge', 'report html', 'report pr-comment']);
+  // The reports name the merged run: when a shard is missing it is not finished, and the newest finished run would be the baseline.
+  for (const c of cmds.slice(1)) assert.equal(flag(c, '--run'), '${{ steps.merge.outputs.run }}');
   assert.equal(cmds[0][2], 'exports/*.json');
   assert.equal(flag(cmds[1], '--output'), 'report.html');
   assert.equal(flag(cmds[2], '--report-url'), '${{ steps.upload.outputs.artifact-url }}');

@@ -9,6 +9,7 @@ import { runCheck } from '../../session/check.js';
 import type { RegisterCommand } from '../command.js';
 import { parseCount, parsePositiveInt, parseRunId } from '../argument-parsers.js';
 import type { RevdepsRequest } from '../../session/revdeps-targets.js';
+import { parseShardSpec } from '../../plan/shard.js';
 import { EXIT } from '../exit-codes.js';
 import { addBuildOptions, addPlanOptions, buildSettings, NO_SANDBOX_WARNING, planRequest, statePaths, type BuildOptions, type PlanOptions } from '../options.js';
 import { reportDestination, writeComparisonReport, writeRunReport } from '../report-output.js';
@@ -21,6 +22,7 @@ interface CheckOptions extends PlanOptions, BuildOptions {
   retries: string;
   revdeps?: string;
   revdepsDepth?: string;
+  shard?: string;
 }
 
 /** `--revdeps NAME [--revdeps-depth N|all]`. */
@@ -45,6 +47,7 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
     .option('--against <run>', 'compare with this run instead of the newest baseline of the same targets and repositories (or of the repositories behind --repo overlays)')
     .option('--retries <n>', 'build the regressions again N times to tell flaky failures from real ones', '1')
     .option('--revdeps <name>', 'check NAME and the packages whose latest installable version depends on it (with --pin: the change of NAME against its release)')
+    .option('--shard <i/n>', 'build only shard I of N of the plan (balanced by recorded durations, each closed under its dependencies), for N CI runners; export the run and merge the shards to compare')
     .option('--revdeps-depth <n>', 'with --revdeps: also what depends on those, up to N steps away (all: the whole cone)')
     .action(async (targets: string[], opts: CheckOptions) => {
       if (opts.baseline === true && opts.against !== undefined) throw new UsageError('--baseline and --against do not go together');
@@ -54,12 +57,13 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       const retries = parseCount(opts.retries, '--retries');
       const against = opts.against === undefined ? null : parseRunId(opts.against, '--against');
       const revdeps = revdepsOf(opts);
+      const shard = opts.shard === undefined ? null : parseShardSpec(opts.shard);
       const dest = reportDestination(opts);
       const paths = statePaths(opts);
       if (!settings.sandbox) process.stderr.write(NO_SANDBOX_WARNING);
       const db = openDatabase(paths.database);
       try {
-        const outcome = await runCheck(db, { plan, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, output: stderrOutput });
+        const outcome = await runCheck(db, { plan, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, output: stderrOutput });
         for (const r of outcome.runs) printRunCounts(r.done, r.compiler);
         if (outcome.interrupted) {
           setExitCode(EXIT.interrupted);
@@ -69,7 +73,8 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
           setExitCode(writeComparisonReport(outcome.comparison, dest));
           return;
         }
-        if (outcome.run.kind === 'check') process.stderr.write('no baseline to compare with: record one with `ecocheck check --baseline` (same repositories and targets)\n');
+        if (shard !== null) process.stderr.write(`shard ${shard.index}/${shard.count} recorded as run #${outcome.run.id}: ecocheck export ${outcome.run.id} --output FILE, then ecocheck merge the shards' files to compare\n`);
+        else if (outcome.run.kind === 'check') process.stderr.write('no baseline to compare with: record one with `ecocheck check --baseline` (same repositories and targets)\n');
         setExitCode(writeRunReport(outcome.summary!, outcome.run.kind, dest));
       } finally {
         db.close();

@@ -9,12 +9,15 @@ import { recordedReport } from '../../session/report-choice.js';
 import type { RegisterCommand } from '../command.js';
 import { parseRunId } from '../argument-parsers.js';
 import { addReportOptions, addStateOptions, statePaths, type ReportOptions, type StateOptions } from '../options.js';
-import { reportDestination, writeComparisonReport, writeRunReport } from '../report-output.js';
+import { reportDestination, writeComparisonReport, writePrComment, writeRunReport } from '../report-output.js';
 import { UsageError } from '../usage-error.js';
 
 interface ReportCliOptions extends ReportOptions, StateOptions {
   run?: string;
   against?: string;
+  prComment?: boolean;
+  reportUrl?: string;
+  runUrl?: string;
 }
 
 export const registerReport: RegisterCommand = (program: Command, setExitCode) => {
@@ -24,10 +27,14 @@ export const registerReport: RegisterCommand = (program: Command, setExitCode) =
         .command('report')
         .description('Report a recorded run (the newest by default), compared with its baseline when it has one; exit 1 on regressions')
         .option('--run <id>', 'the run to report (ecocheck runs lists them)')
-        .option('--against <id>', 'compare with this run instead of the baseline recorded for the run'),
+        .option('--against <id>', 'compare with this run instead of the baseline recorded for the run')
+        .option('--pr-comment', "the comparison as a pull-request comment: Markdown within GitHub's size limit, details collapsed, with a marker to update it by")
+        .option('--report-url <url>', 'with --pr-comment: where the full report is (e.g. the HTML artifact)')
+        .option('--run-url <url>', 'with --pr-comment: the CI run that made it'),
     ),
   ).action((opts: ReportCliOptions) => {
     const dest = reportDestination(opts);
+    if (opts.prComment !== true && (opts.reportUrl !== undefined || opts.runUrl !== undefined)) throw new UsageError('--report-url and --run-url go with --pr-comment');
     const runId = opts.run === undefined ? null : parseRunId(opts.run, '--run');
     const againstId = opts.against === undefined ? null : parseRunId(opts.against, '--against');
     const paths = statePaths(opts);
@@ -36,7 +43,10 @@ export const registerReport: RegisterCommand = (program: Command, setExitCode) =
     try {
       const r = recordedReport(db, runId, againstId);
       if (r.run.status !== 'finished') process.stderr.write(`ecocheck: warning: run #${r.run.id} is ${r.run.status}: its unfinished packages are missing\n`);
-      if (r.comparison !== null) setExitCode(writeComparisonReport(r.comparison, dest));
+      if (opts.prComment === true) {
+        if (r.comparison === null) throw new UsageError(`--pr-comment: run #${r.run.id} is compared with nothing (no baseline): there is no comparison to comment`);
+        setExitCode(writePrComment(r.comparison, { reportUrl: opts.reportUrl, runUrl: opts.runUrl }, opts.output));
+      } else if (r.comparison !== null) setExitCode(writeComparisonReport(r.comparison, dest));
       else setExitCode(writeRunReport(r.summary!, r.run.kind, dest));
     } finally {
       db.close();

@@ -1,0 +1,37 @@
+/** `ecocheck export RUN --output FILE [--logs]`: a recorded run as one file, for `ecocheck merge` elsewhere (CI shards). */
+import type { Command } from 'commander';
+import { openDatabase } from '../../store/database.js';
+import { exportRecordedRun } from '../../session/run-transfer.js';
+import type { RegisterCommand } from '../command.js';
+import { parseRunId } from '../argument-parsers.js';
+import { addStateOptions, statePaths, type StateOptions } from '../options.js';
+import { UsageError } from '../usage-error.js';
+import { existsSync } from 'node:fs';
+
+interface ExportOptions extends StateOptions {
+  output?: string;
+  logs?: boolean;
+}
+
+export const registerExport: RegisterCommand = (program: Command) => {
+  addStateOptions(
+    program
+      .command('export')
+      .description('Write a recorded run (its targets, job records, cached results and, with --logs, its logs) to one file, to merge elsewhere')
+      .argument('<run>', 'the run (ecocheck runs lists them)')
+      .option('--output <file>', 'the file to write')
+      .option('--logs', "include the jobs' log files"),
+  ).action((run: string, opts: ExportOptions) => {
+    const runId = parseRunId(run, 'run');
+    if (opts.output === undefined) throw new UsageError('--output FILE is required');
+    const paths = statePaths(opts);
+    if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
+    const db = openDatabase(paths.database, { readonly: true });
+    try {
+      const n = exportRecordedRun(db, runId, opts.output, opts.logs === true);
+      process.stderr.write(`run #${runId} exported to ${opts.output}: ${n.targets} targets, ${n.jobs} job records${opts.logs === true ? ', with logs' : ''}\n`);
+    } finally {
+      db.close();
+    }
+  });
+};
