@@ -16,14 +16,3 @@ export type JsonSchema = {
   items?: JsonSchema;
   minimum?: number;
 };
-
-function typeOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
-  return typeof v;
-}
-
-function typeMatches(actual: string, wanted: string): boolean {
-  return actual === wanted || (wanted === 'number' && actual === 'integer');
-}

@@ -41,20 +41,8 @@ export interface RunRef {
   startedAt: string;
 }
 
-export interface ExportedRun {
-  id: number;
-  kind: RunKind;
-  label: string | null;
-  compilerSpec: string;
-  repositories: string[];
-  repositoryHash: string;
-  targets: unknown;
-  options: RunOptions;
-  status: RunStatus;
-  startedAt: string;
-  finishedAt: string | null;
-  jobCount: number;
-  targetCount: number;
+/** A run as exported: its record, with the links to other runs named so another database can find them. */
+export interface ExportedRun extends Omit<RunInfo, 'pid' | 'against' | 'retryOf'> {
   against: RunRef | null;
   retryOf: RunRef | null;
 }
