@@ -27,6 +27,7 @@ export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   revdeps: '--revdeps',
   revdepsDepth: '--revdeps-depth',
   shard: '--shard',
+  importPath: 'cache import',
   runners: '--runners',
   cores: '--cores',
 };

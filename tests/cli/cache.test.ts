@@ -41,7 +41,7 @@ test('cache import stores a file under md5, sha256 and sha512 and names the pack
     assert.equal(JSON.parse(again.stdout).files.length, 1);
     const missing = ecocheck(['cache', 'import', join(scratch, 'nope.tar.gz'), '--cache-dir', cache]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /^ecocheck: cache import: .*nope\.tar\.gz: no such file or directory\n$/);
+    assert.match(missing.stderr, /^ecocheck: cache import .*nope\.tar\.gz: no such file or directory\n$/);
   } finally {
     eco.dispose();
     rmSync(scratch, { recursive: true, force: true });

@@ -1,19 +1,15 @@
 /**
- * `ecocheck installable --repo DIR --compiler SPEC [--latest | --all-versions] [--json]`: for each
- * target, installable or not (with the reason), and totals.
- * `ecocheck installable --repo DIR --admin-check [--json]`: `opam admin check --installability`'s
- * verdict, with its split into "roots" and "dependents".
+ * `ecocheck installable --compiler SPEC [--latest | --all-versions] [--json]`: for each target,
+ * installable or not (with the reason), and totals.
+ * `ecocheck installable --admin-check [--json]`: `opam admin check --installability`'s verdict, with its
+ * split into "roots" and "dependents".
  */
 import type { Command } from 'commander';
 import { packageId } from '../../opam/package-model.js';
-import { createSolver, type TargetResult } from '../../solve/package-solver.js';
-import { DEFAULT_PLATFORM, parseEnvAssignments } from '../../solve/platform-env.js';
-import { parseDepextsMode, resolveDepextsPolicy } from '../../solve/system/depexts.js';
-import { loadProblems, openWorkspace, workspaceCompiler } from '../../session/workspace.js';
-import { adminCheckInstallability } from '../../solve/admin-check.js';
-import { UsageError } from '../usage-error.js';
-import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, type PlanOptions } from '../options.js';
+import { adminCheck, installability } from '../../session/solver-queries.js';
 import type { RegisterCommand } from '../command.js';
+import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, type PlanOptions } from '../options.js';
+import { UsageError } from '../usage-error.js';
 
 interface InstallableOptions extends PlanOptions {
   adminCheck?: boolean;
@@ -21,6 +17,10 @@ interface InstallableOptions extends PlanOptions {
   json?: boolean;
 }
 
+function printLoadProblems(problems: readonly string[]): void {
+  for (const p of problems.slice(0, 5)) process.stderr.write(`ecocheck: warning: skipped ${p}\n`);
+  if (problems.length > 5) process.stderr.write(`ecocheck: warning: … ${problems.length - 5} more unreadable opam files skipped\n`);
+}
 
 export const registerInstallable: RegisterCommand = (program: Command) => {
   addPlatformOptions(
@@ -31,7 +31,6 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
     .option('--json', 'print JSON')
     .action((opts: InstallableOptions) => {
       if (opts.latest === true && opts.allVersions === true) throw new UsageError('give either --latest or --all-versions');
-      const env = parseEnvAssignments(opts.env);
       if (opts.adminCheck === true) {
         if (opts.compiler !== undefined) throw new UsageError('--admin-check checks every package without a compiler: drop --compiler');
         if (opts.latest === true) throw new UsageError('--admin-check checks every version: drop --latest');
@@ -39,48 +38,23 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0), or --admin-check');
       }
       if (opts.ignoreTestDoc === true && opts.adminCheck !== true) throw new UsageError('--ignore-test-doc goes with --admin-check');
-      const depextsMode = parseDepextsMode(opts.depexts);
-      if (opts.adminCheck === true && depextsMode !== undefined && depextsMode !== 'ignore') {
-        throw new UsageError(`--depexts ${depextsMode}: --admin-check never asks the host (as opam admin check)`);
-      }
-      const depexts = opts.adminCheck === true ? null : resolveDepextsPolicy(depextsMode, { ...DEFAULT_PLATFORM, ...env });
-      const ws = openWorkspace({ repositories: opts.repo, config: opts.config, pins: opts.pin });
-      const problems = loadProblems(ws.load);
-      for (const p of problems.slice(0, 5)) process.stderr.write(`ecocheck: warning: skipped ${p}\n`);
-      if (problems.length > 5) process.stderr.write(`ecocheck: warning: … ${problems.length - 5} more unreadable opam files skipped\n`);
-      const compiler = opts.compiler === undefined ? '' : workspaceCompiler(ws, opts.compiler).spec;
-      const solver = createSolver(ws.load, {
-        compiler,
-        env,
-        withTest: opts.withTest === true,
-        adminCheck: opts.adminCheck === true,
-        ignoreTestDoc: opts.ignoreTestDoc === true,
-        systemPackages: depexts?.manager,
-      });
+      const req = { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts };
       const out = (s: string) => process.stdout.write(s);
       if (opts.adminCheck === true) {
-        const r = adminCheckInstallability(solver);
-        const reasons = new Map(r.uninstallable.map((p) => [p, solver.solve(p)] as const));
-        const reasonOf = (p: (typeof r.uninstallable)[number]) => {
-          const o = reasons.get(p);
-          return o !== undefined && !o.installable ? o.reason : '';
-        };
+        const r = adminCheck(req, opts.ignoreTestDoc === true);
+        printLoadProblems(r.loadProblems);
+        const reasonOf = (p: (typeof r.uninstallable)[number]) => r.reasons.get(p) ?? '';
         if (opts.json === true) {
-          out(
-            `${JSON.stringify(
-              {
-                mode: 'admin-check',
-                packages: r.total,
-                installable: r.total - r.uninstallable.length,
-                uninstallable: r.uninstallable.length,
-                roots: r.roots.map(packageId),
-                dependents: r.dependents.map(packageId),
-                results: r.uninstallable.map((p) => ({ package: packageId(p), installable: false, reason: reasonOf(p) })),
-              },
-              null,
-              2,
-            )}\n`,
-          );
+          const body = {
+            mode: 'admin-check',
+            packages: r.total,
+            installable: r.total - r.uninstallable.length,
+            uninstallable: r.uninstallable.length,
+            roots: r.roots.map(packageId),
+            dependents: r.dependents.map(packageId),
+            results: r.uninstallable.map((p) => ({ package: packageId(p), installable: false, reason: reasonOf(p) })),
+          };
+          out(`${JSON.stringify(body, null, 2)}\n`);
         } else {
           out(`${r.total} packages: ${r.total - r.uninstallable.length} installable, ${r.uninstallable.length} not\n`);
           out(`Not installable on their own (${r.roots.length}):\n`);
@@ -90,30 +64,22 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         }
         return;
       }
-      const results: TargetResult[] = solver.installableTargets(opts.allVersions === true ? 'all-versions' : 'latest');
-      const ok = results.filter((r) => r.outcome.installable).length;
+      const a = installability(req, opts.allVersions === true ? 'all-versions' : 'latest');
+      printLoadProblems(a.loadProblems);
+      const ok = a.results.filter((r) => r.outcome.installable).length;
       if (opts.json === true) {
-        out(
-          `${JSON.stringify(
-            {
-              compiler: solver.invariant?.text ?? null,
-              installable: ok,
-              uninstallable: results.length - ok,
-              results: results.map(({ pkg, outcome }) =>
-                outcome.installable
-                  ? { package: packageId(pkg), installable: true, reason: '' }
-                  : { package: packageId(pkg), installable: false, reason: outcome.reason },
-              ),
-            },
-            null,
-            2,
-          )}\n`,
-        );
+        const body = {
+          compiler: a.compilerText === '' ? null : a.compilerText,
+          installable: ok,
+          uninstallable: a.results.length - ok,
+          results: a.results.map(({ pkg, outcome }) =>
+            outcome.installable ? { package: packageId(pkg), installable: true, reason: '' } : { package: packageId(pkg), installable: false, reason: outcome.reason },
+          ),
+        };
+        out(`${JSON.stringify(body, null, 2)}\n`);
       } else {
-        for (const { pkg, outcome } of results) {
-          out(outcome.installable ? `${packageId(pkg)}: installable\n` : `${packageId(pkg)}: NOT installable: ${outcome.reason}\n`);
-        }
-        out(`\n${results.length} targets with ${solver.invariant?.text ?? ''}: ${ok} installable, ${results.length - ok} not\n`);
+        for (const { pkg, outcome } of a.results) out(outcome.installable ? `${packageId(pkg)}: installable\n` : `${packageId(pkg)}: NOT installable: ${outcome.reason}\n`);
+        out(`\n${a.results.length} targets with ${a.compilerText}: ${ok} installable, ${a.results.length - ok} not\n`);
       }
     });
 };

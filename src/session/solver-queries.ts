@@ -1,0 +1,104 @@
+/**
+ * The verbs that only ask the solver (`installable`, `installable --admin-check`, `solve`): the
+ * workspace (pins applied, the compiler named resolved as for a check), the solver with the platform
+ * and depexts mode asked for, and the answer as data for the CLI to print.
+ */
+import { compareVersions } from '../opam/version.js';
+import type { OpamPackage } from '../opam/package-model.js';
+import { parsePackageSpec } from '../opam/package-spec.js';
+import { adminCheckInstallability, type AdminCheckResult } from '../solve/admin-check.js';
+import { createSolver, type PackageSolver, type TargetResult } from '../solve/package-solver.js';
+import { DEFAULT_PLATFORM, parseEnvAssignments } from '../solve/platform-env.js';
+import type { SolveOutcome } from '../solve/solution.js';
+import { parseDepextsMode, resolveDepextsPolicy } from '../solve/system/depexts.js';
+import { SessionError } from './session-error.js';
+import { loadProblems, openWorkspace, workspaceCompiler } from './workspace.js';
+
+export interface SolverRequest {
+  repositories: readonly string[];
+  config?: string;
+  pins?: readonly string[];
+  /** Required but for the admin check, which has none. */
+  compiler?: string;
+  env: readonly string[];
+  withTest: boolean;
+  depexts?: string;
+}
+
+interface SolverSetup {
+  solver: PackageSolver;
+  /** The compiler as the solver reads it (opam syntax), '' for none. */
+  compilerText: string;
+  loadProblems: string[];
+  /** Every version of every package read (available or not), by name. */
+  packages: ReadonlyMap<string, readonly OpamPackage[]>;
+}
+
+function setUp(req: SolverRequest, admin: { ignoreTestDoc: boolean } | null): SolverSetup {
+  const env = parseEnvAssignments(req.env);
+  const mode = parseDepextsMode(req.depexts);
+  if (admin !== null && mode !== undefined && mode !== 'ignore') {
+    throw new SessionError('the admin check never asks the host (as opam admin check)', 'input', { setting: 'depexts', value: mode });
+  }
+  if (admin === null && req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
+  const depexts = admin !== null ? null : resolveDepextsPolicy(mode, { ...DEFAULT_PLATFORM, ...env });
+  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins });
+  const compiler = req.compiler === undefined ? '' : workspaceCompiler(ws, req.compiler).spec;
+  const solver = createSolver(ws.load, {
+    compiler,
+    env,
+    withTest: req.withTest,
+    adminCheck: admin !== null,
+    ignoreTestDoc: admin?.ignoreTestDoc === true,
+    systemPackages: depexts?.manager,
+  });
+  return { solver, compilerText: solver.invariant?.text ?? '', loadProblems: loadProblems(ws.load), packages: ws.load.packages };
+}
+
+export interface InstallabilityAnswer {
+  compilerText: string;
+  results: TargetResult[];
+  loadProblems: string[];
+}
+
+/** For each target (the newest installable version of every package, or every version): installable or why not. */
+export function installability(req: SolverRequest, selection: 'latest' | 'all-versions'): InstallabilityAnswer {
+  const s = setUp(req, null);
+  return { compilerText: s.compilerText, results: s.solver.installableTargets(selection), loadProblems: s.loadProblems };
+}
+
+export interface AdminCheckAnswer extends AdminCheckResult {
+  /** Why each uninstallable package is not installable. */
+  reasons: Map<OpamPackage, string>;
+  loadProblems: string[];
+}
+
+/** `opam admin check --installability`: every package available, no compiler, with its split into roots and dependents. */
+export function adminCheck(req: Omit<SolverRequest, 'compiler'>, ignoreTestDoc: boolean): AdminCheckAnswer {
+  const s = setUp(req, { ignoreTestDoc });
+  const r = adminCheckInstallability(s.solver);
+  const reasons = new Map<OpamPackage, string>();
+  for (const p of r.uninstallable) {
+    const o = s.solver.solve(p);
+    reasons.set(p, o.installable ? '' : o.reason);
+  }
+  return { ...r, reasons, loadProblems: s.loadProblems };
+}
+
+export interface SolveAnswer {
+  target: OpamPackage;
+  compilerText: string;
+  outcome: SolveOutcome;
+}
+
+/** The installation of `NAME` (its newest version) or `NAME.VERSION`, or why there is none. */
+export function solvePackage(req: SolverRequest, spec: string): SolveAnswer {
+  const s = setUp(req, null);
+  const parsed = parsePackageSpec(spec);
+  if (parsed === null) throw new SessionError('not a package: expected NAME or NAME.VERSION', 'input', { setting: 'package', value: spec });
+  const versions = [...(s.packages.get(parsed.name) ?? [])].sort((a, b) => compareVersions(a.version, b.version));
+  if (versions.length === 0) throw new SessionError(`unknown package ${parsed.name}`);
+  const target = parsed.version === null ? versions[versions.length - 1] : versions.find((v) => v.version === parsed.version);
+  if (target === undefined) throw new SessionError(`unknown version ${spec}: ${parsed.name} has ${versions.map((v) => v.version).join(', ')}`);
+  return { target, compilerText: s.compilerText, outcome: s.solver.solve(target) };
+}
