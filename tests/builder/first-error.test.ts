@@ -123,3 +123,18 @@ test("a linker's warning is not its error", () => {
   const out = "/usr/bin/ld: warning: libfoo.so.1, needed by x.so, not found\n/usr/bin/ld: cannot find -lgmp: No such file or directory\ncollect2: error: ld returned 1 exit status";
   assert.equal(extractFirstError(out), '/usr/bin/ld: cannot find -lgmp: No such file or directory');
 });
+
+test("a command that printed nothing has no first error: the runner's notes on how it started it are not its output", () => {
+  // Real: conf-libogg.1's `pkg-config --exists ogg` (the 5.3.0 candidate run), which fails silently.
+  const log = text('whole-corpus-conf-libogg.1-5.3.0-silent-command.log');
+  assert.match(log, /^# sandbox: bwrap/m);
+  assert.match(log, /^# memory limit 4 GiB via cgroup v1/m);
+  assert.equal(failingCommandOutput(log), '');
+  assert.equal(extractFirstError(failingCommandOutput(log)), null, 'the builder\'s reason then ends at the command');
+  assert.equal(firstErrorOfLog(log), 'missing system packages (depexts): libogg-dev');
+  // Without the depexts note, nothing from elsewhere in the log (its fetch step's `no url: …`) stands in.
+  assert.equal(firstErrorOfLog(log.replace(/^# missing system packages.*$/m, '')), null);
+  // The same notes before real output are skipped, and the output kept.
+  const withOutput = log.replace('[exit code 1', 'Package ogg was not found in the pkg-config search path.\n[exit code 1');
+  assert.equal(firstErrorOfLog(withOutput.replace(/^# missing system packages.*$/m, '')), 'Package ogg was not found in the pkg-config search path.');
+});
