@@ -52,9 +52,22 @@ export function failingCommandOutput(log: string): string {
       start = -1;
     }
   }
-  if (failedStart >= 0) return lines.slice(failedStart + 1, failedEnd).join('\n');
-  if (start >= 0) return lines.slice(start + 1).join('\n'); // a command cut off (the log's end)
+  if (failedStart >= 0) return lines.slice(withoutRunnerNotes(lines, failedStart + 1), failedEnd).join('\n');
+  if (start >= 0) return lines.slice(withoutRunnerNotes(lines, start + 1)).join('\n'); // a command cut off (the log's end)
   return lines.join('\n');
+}
+
+/**
+ * The runner's notes on how it starts a command (`# sandbox: bwrap, …`, `# memory limit 4 GiB via
+ * cgroup v1; …`) come right after its start marker, before anything the command printed: they are not
+ * the command's output, and a command that printed nothing (`pkg-config --exists ogg`) has no first error.
+ */
+const RUNNER_NOTE = /^# (?:sandbox: |(?:no )?(?:memory|process) limit )/;
+
+function withoutRunnerNotes(lines: string[], from: number): number {
+  let i = from;
+  while (i < lines.length && RUNNER_NOTE.test(lines[i])) i++;
+  return i;
 }
 
 /** `/home/opam/.opam/default/lib/ocaml/unix.cmxa` → `%{lib}%/ocaml/unix.cmxa`; the build dir goes. */
@@ -252,7 +265,20 @@ export function firstErrorOfLog(log: string): string | null {
   const note = lines.find((l) => l.startsWith(`# ${FIRST_ERROR_NOTE} `));
   if (note !== undefined) return note.slice(`# ${FIRST_ERROR_NOTE} `.length).trim();
   const fromCommand = extractFirstError(failingCommandOutput(log));
-  return fromCommand ?? extractFirstError(log);
+  return fromCommand ?? (hasFailedCommand(lines) ? null : extractFirstError(log));
+}
+
+/** Whether a log shows a command that failed (`$ …` then a non-zero `[exit code N …]`): its output is the whole story. */
+function hasFailedCommand(lines: string[]): boolean {
+  let started = false;
+  for (const line of lines) {
+    if (RUNNER_START.test(line)) started = true;
+    else if (started && RUNNER_END.test(line)) {
+      if (!/^\[exit code 0\b/.test(line)) return true;
+      started = false;
+    }
+  }
+  return false;
 }
 
 /** What a build recorded as data, read back from its log: for records written before it was kept as data. */
@@ -276,5 +302,6 @@ export function verdictsOfLog(log: string): LogVerdicts {
   const note = lines.find((l) => l.startsWith(`# ${FIRST_ERROR_NOTE} `));
   if (note !== undefined) return { firstError: note.slice(`# ${FIRST_ERROR_NOTE} `.length).trim(), missingSystemPackages };
   const rest = lines.filter((l) => !l.startsWith(marker)).join('\n');
-  return { firstError: extractFirstError(failingCommandOutput(rest)) ?? extractFirstError(rest), missingSystemPackages };
+  const restLines = rest.split('\n');
+  return { firstError: extractFirstError(failingCommandOutput(rest)) ?? (hasFailedCommand(restLines) ? null : extractFirstError(rest)), missingSystemPackages };
 }

@@ -23,6 +23,8 @@ export function normaliseError(s: string): string {
   // How compiler versions quote names: OCaml 5 `Unbound module "Stream"`, OCaml 4 `Unbound module Stream`
   // or `` The value `compare' ``, gcc `‘caml_young_start’`: the name is what counts.
   t = t.replace(/[‘’]/g, "'");
+  // OCaml 5.2+ quotes a type too, spaces and all (`has type "'a option"`; 4.x: `has type 'a option`).
+  t = t.replace(/\b([Tt]ype) "([^"]+)"/g, '$1 $2');
   t = t.replace(/"([^"\s\/]+)"/g, '$1').replace(/\b(Cannot find file )"([^"\s]+)"/g, '$1$2').replace(/(?<!reference to )`([A-Za-z_][\w.']*)'/g, '$1');
   // Warnings as errors: the number says which; the name after it is only printed by OCaml 4.12+.
   t = t.replace(/^Error \(warning (\d+) \[[^\]]*\]\)/, 'Error (warning $1)');

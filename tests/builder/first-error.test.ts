@@ -123,3 +123,38 @@ test("a linker's warning is not its error", () => {
   const out = "/usr/bin/ld: warning: libfoo.so.1, needed by x.so, not found\n/usr/bin/ld: cannot find -lgmp: No such file or directory\ncollect2: error: ld returned 1 exit status";
   assert.equal(extractFirstError(out), '/usr/bin/ld: cannot find -lgmp: No such file or directory');
 });
+
+test("a from-source candidate's breakages (the real corpus, OCaml 5.3.0 with Stack.top and Mutex.try_lock changed): the compiler's error, never a make, dune, ocamlbuild or omake summary line", () => {
+  const candidate = FIXTURES.filter((f) => /\+stack-top\.log$|^corpus-ocaml-compiler\.5\.3\.0\+local-/.test(f.file));
+  assert.equal(candidate.length, 5);
+  for (const f of candidate) {
+    const log = text(f.file);
+    // Each log ends in the summary lines of the tool that ran the compiler, after the compiler's error.
+    assert.match(log, /^(?:g?make(?:\[\d+\])?: \*\*\* |Command exited with code|\*\*\* Error in directory|\(cd _build)/m, f.file);
+    assert.match(firstErrorOfLog(log)!, /^Error(?: \(warning \d+ \[[\w-]+\]\))?: /, f.file);
+  }
+  // One cluster per distinct error: the one stdlib change shows as three different errors in three packages.
+  assert.equal(new Set(candidate.map((f) => f.cluster)).size, candidate.length);
+});
+
+test("a command that printed nothing has no first error: the runner's notes on how it started it are not its output", () => {
+  // Real: conf-libogg.1's `pkg-config --exists ogg` (the 5.3.0 candidate run), which fails silently.
+  const log = text('whole-corpus-conf-libogg.1-5.3.0-silent-command.log');
+  assert.match(log, /^# sandbox: bwrap/m);
+  assert.match(log, /^# memory limit 4 GiB via cgroup v1/m);
+  assert.equal(failingCommandOutput(log), '');
+  assert.equal(extractFirstError(failingCommandOutput(log)), null, 'the builder\'s reason then ends at the command');
+  assert.equal(firstErrorOfLog(log), 'missing system packages (depexts): libogg-dev');
+  // Without the depexts note, nothing from elsewhere in the log (its fetch step's `no url: …`) stands in.
+  assert.equal(firstErrorOfLog(log.replace(/^# missing system packages.*$/m, '')), null);
+  // The same notes before real output are skipped, and the output kept.
+  const withOutput = log.replace('[exit code 1', 'Package ogg was not found in the pkg-config search path.\n[exit code 1');
+  assert.equal(firstErrorOfLog(withOutput.replace(/^# missing system packages.*$/m, '')), 'Package ogg was not found in the pkg-config search path.');
+});
+
+test('a type error reads the same whether OCaml quotes its types (5.2+) or not (4.x)', () => {
+  const omake = FIXTURES.find((f) => f.file === 'corpus-omake.0.10.7-5.3.0+stack-top.log')!;
+  assert.equal(normaliseError("Error: This expression has type 'a option but an expression was expected of type 'b * 'c * 'd"), omake.cluster);
+  assert.equal(normaliseError('Error: This expression has type "int list" but an expression was expected of type "string list"'), 'Error: This expression has type int list but an expression was expected of type string list');
+  assert.notEqual(normaliseError('Error: This expression has type "int list"'), normaliseError('Error: This expression has type "int array"'));
+});
