@@ -27,6 +27,7 @@ export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   revdeps: '--revdeps',
   revdepsDepth: '--revdeps-depth',
   shard: '--shard',
+  changedSince: '--changed-since',
   importPath: 'cache import',
   runners: '--runners',
   cores: '--cores',

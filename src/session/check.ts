@@ -18,9 +18,11 @@ import { requireRun } from './run-lookup.js';
 import { selectRebuild } from './rebuild-selection.js';
 import type { StatePaths } from './state-paths.js';
 import { SessionError } from './session-error.js';
+import { repositoryChanges } from './repository-changes.js';
+import { resolve } from 'node:path';
 import type { ShardSpec } from '../plan/shard.js';
 import { projectConfigFor } from './project-config.js';
-import { reverseDependencyTargets, type RevdepsRequest } from './revdeps-targets.js';
+import { reverseDependencyTargets, reverseDependencyTargetsOf, type RevdepsRequest } from './revdeps-targets.js';
 
 export interface CheckRequest {
   plan: PlanRequest;
@@ -39,13 +41,20 @@ export interface CheckRequest {
    * compared or retried: the merge of the shards' exports is what is compared.
    */
   shard?: ShardSpec | null;
+  /**
+   * A repository change (an opam-repository pull request): the base checkout of the first repository.
+   * The packages the change touches, and what depends on them (`revdeps` sets the depth), are checked
+   * on the base as the baseline, then on the change as the candidate.
+   */
+  changedSince?: { base: string; depth: number } | null;
   output: SessionOutput;
 }
 
 export interface CheckOutcome {
   /** The run itself, then each retry. */
   runs: { done: RunDone; compiler: string }[];
-  run: RunInfo;
+  /** Null only when a repository change touches no package: nothing was checked. */
+  run: RunInfo | null;
   interrupted: boolean;
   /** The baseline compared with; null for a baseline run, or when none was found. */
   baseline: RunInfo | null;
@@ -66,6 +75,7 @@ export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutc
   const revdeps =
     request.revdeps ??
     (request.plan.targets.length === 0 && request.plan.selection === undefined ? projectConfigFor({ config: request.plan.config, repo: request.plan.repositories }).revdeps : null);
+  if (request.changedSince != null) return checkRepositoryChange(db, request, request.changedSince.base, request.changedSince.depth);
   const req: CheckRequest = revdeps === null ? request : { ...request, revdeps, plan: { ...request.plan, targets: reverseDependencyTargets(request.plan, revdeps), selection: undefined } };
   if (req.revdeps !== null) req.output.notice(`reverse dependencies of ${req.revdeps.name}: ${req.plan.targets.length - 1} package(s)`);
   const prepared = preparePlan({ ...req.plan, installDepexts: true });
@@ -129,4 +139,46 @@ export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutc
     comparison = compareWithBaseline(db, run, baselineRun);
   }
   return { ...outcome, comparison };
+}
+
+/**
+ * A repository change checked: the packages it touches (their names) and their reverse dependencies,
+ * found in the base, first on the base (the baseline), then on the changed repository against it.
+ */
+async function checkRepositoryChange(db: Db, req: CheckRequest, base: string, depth: number): Promise<CheckOutcome> {
+  if (req.baseline || req.against !== null) throw new SessionError('a repository change records its own baseline (the base checkout)', 'input', { setting: 'changedSince', value: base });
+  if (req.plan.targets.length > 0 || req.plan.selection !== undefined) throw new SessionError('the targets of a repository change are what it touches', 'input', { setting: 'changedSince', value: base });
+  if (req.plan.repositories.length === 0) throw new SessionError('a repository change needs the changed repository given', 'input', { setting: 'repository' });
+  const [head, ...rest] = req.plan.repositories;
+  const changes = repositoryChanges(resolve(base), resolve(head));
+  req.output.notice(`changed since ${base}: ${changes.length === 0 ? 'nothing' : changes.map((c) => `${c.name} (${[...c.added.map((v) => `+${v}`), ...c.edited.map((v) => `~${v}`), ...c.removed.map((v) => `-${v}`)].join(' ')})`).join(', ')}`);
+  const basePlan: PlanRequest = { ...req.plan, repositories: [base, ...rest] };
+  const runs: CheckOutcome['runs'] = [];
+  // What depends on the changed packages, as released in the base (a package the change adds stands alone).
+  const ordered = changes.length === 0 ? [] : reverseDependencyTargetsOf(basePlan, changes.map((c) => c.name), depth, true);
+  // No package changed (a change to documentation, CI files…): nothing to build, nothing recorded.
+  if (ordered.length === 0) return { runs: [], run: null, interrupted: false, baseline: null, comparison: null, summary: null };
+  // Each side checks the names it has: a package the change adds is new in the candidate, one it removes gone.
+  const onSide = (side: 'inBase' | 'inHead') => ordered.filter((n) => changes.find((c) => c.name === n)?.[side] !== false);
+  if (onSide('inBase').length === 0) {
+    // Only new packages, which nothing in the base depends on: nothing to compare with.
+    const only = preparePlan({ ...req.plan, targets: onSide('inHead'), selection: undefined, installDepexts: true });
+    announcePlan(only, req.output);
+    const d = await executeRun(db, { prepared: only, paths: req.paths, settings: req.settings, kind: 'check', label: `changed ${head}`, against: null, retryOf: null, output: req.output });
+    const run = getRun(db, d.runId)!;
+    return { runs: [{ done: d, compiler: only.compiler.spec }], run, interrupted: d.interrupted, baseline: null, comparison: null, summary: d.interrupted ? null : summariseRecordedRun(db, run) };
+  }
+  const before = preparePlan({ ...basePlan, targets: onSide('inBase'), selection: undefined, installDepexts: true });
+  announcePlan(before, req.output);
+  const b = await executeRun(db, { prepared: before, paths: req.paths, settings: req.settings, kind: 'baseline', label: `base ${base}`, against: null, retryOf: null, output: req.output });
+  runs.push({ done: b, compiler: before.compiler.spec });
+  if (b.interrupted) return { runs, run: getRun(db, b.runId)!, interrupted: true, baseline: null, comparison: null, summary: null };
+  const baseline = getRun(db, b.runId)!;
+  const after = preparePlan({ ...req.plan, targets: onSide('inHead'), selection: undefined, installDepexts: true });
+  announcePlan(after, req.output);
+  const c = await executeRun(db, { prepared: after, paths: req.paths, settings: req.settings, kind: 'candidate', label: `changed ${head}`, against: baseline.id, retryOf: null, output: req.output });
+  runs.push({ done: c, compiler: after.compiler.spec });
+  const run = getRun(db, c.runId)!;
+  if (c.interrupted) return { runs, run, interrupted: true, baseline, comparison: null, summary: null };
+  return { runs, run, interrupted: false, baseline, comparison: compareWithBaseline(db, run, baseline), summary: null };
 }

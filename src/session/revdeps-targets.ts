@@ -20,12 +20,25 @@ export interface RevdepsRequest {
 }
 
 export function reverseDependencyTargets(plan: PlanRequest, revdeps: RevdepsRequest): string[] {
+  return reverseDependencyTargetsOf(plan, [revdeps.name], revdeps.depth, false);
+}
+
+/**
+ * The union over `names` (sorted): each name and what depends on it. With `allowUnknown`, a name the
+ * repositories do not have (a package a change adds) stands for itself alone.
+ */
+export function reverseDependencyTargetsOf(plan: PlanRequest, names: readonly string[], depth: number, allowUnknown: boolean): string[] {
   if (plan.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
   const ws = openWorkspace({ repositories: plan.repositories, config: plan.config, ignorePins: true });
   const env = parseEnvAssignments(plan.env);
   const depexts = resolveDepextsPolicy(parseDepextsMode(plan.depexts), { ...DEFAULT_PLATFORM, ...env });
   const compiler = workspaceCompiler(ws, plan.compiler);
   const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: plan.withTest, systemPackages: depexts.manager });
-  const found = reverseDependencies(solver, revdeps.name, { depth: revdeps.depth, withTest: plan.withTest });
-  return [revdeps.name, ...found.map((d) => d.pkg.name)];
+  const out = new Set<string>();
+  for (const name of names) {
+    out.add(name);
+    if (allowUnknown && !ws.load.packages.has(name)) continue;
+    for (const d of reverseDependencies(solver, name, { depth, withTest: plan.withTest })) out.add(d.pkg.name);
+  }
+  return names.length === 1 && !allowUnknown ? [...out] : [...out].sort();
 }

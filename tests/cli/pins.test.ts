@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
@@ -73,7 +73,7 @@ test('--revdeps: the package and exactly what depends on it, to the depth asked'
     const bad = ecocheck([...common, '--revdeps', 'no-such-package']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, 'ecocheck: --revdeps no-such-package: no such package\n');
-    assert.equal(ecocheck([...common, '--revdeps-depth', '2']).stderr, 'ecocheck: --revdeps-depth goes with --revdeps NAME\n');
+    assert.equal(ecocheck([...common, '--revdeps-depth', '2']).stderr, 'ecocheck: --revdeps-depth goes with --revdeps NAME or --changed-since DIR\n');
     assert.equal(ecocheck([...common, '--revdeps', 'chain-a', 'stdext']).code, 2, 'targets and --revdeps do not go together');
   } finally {
     rmSync(state, { recursive: true, force: true });
@@ -128,6 +128,63 @@ test('a pinned change against its release: a real regression with its root cause
   } finally {
     rmSync(state, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
+    eco.dispose();
+  }
+});
+
+test('an opam-repository change (--changed-since BASE): the new versions against the previous ones, on what depends on them', () => {
+  const base = instantiateEcosystem();
+  const state = mkdtempSync(join(tmpdir(), 'ecocheck-change-'));
+  // The pull request's checkout: the base's files (its sources are the base's distfiles), then changed.
+  const head = { root: join(state, 'head') };
+  cpSync(base.root, head.root, { recursive: true });
+  try {
+    // The change: chain-a.1.1, whose source requires a library that does not exist; a brand-new package.
+    const dir = join(head.root, 'packages', 'chain-a', 'chain-a.1.1');
+    mkdirSync(join(dir, 'files'), { recursive: true });
+    writeFileSync(join(dir, 'files', 'chain_a.fml'), '(* chain-a 1.1 *)\nrequire stdext\nrequire no-such-lib\nlet effect = 42\n');
+    const released = readFileSync(join(head.root, 'packages', 'chain-a', 'chain-a.1.0', 'opam'), 'utf8').replace(/^extra-files:.*$/m, '');
+    writeFileSync(join(dir, 'opam'), released);
+    mkdirSync(join(head.root, 'packages', 'brand-new', 'brand-new.1.0'), { recursive: true });
+    writeFileSync(join(head.root, 'packages', 'brand-new', 'brand-new.1.0', 'opam'), 'opam-version: "2.0"\ndepends: ["ocaml"]\nbuild: ["true"]\n');
+    const common = ['check', '--compiler', '1.0', '--repo', head.root, '--state-dir', state, '--jobs', '2', '--format', 'json', ...sandboxArgs];
+    const r = ecocheck([...common, '--changed-since', base.root, '--revdeps-depth', 'all']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /changed since .*: brand-new \(\+1\.0\), chain-a \(\+1\.1\)/);
+    assert.deepEqual(categories(JSON.parse(r.stdout) as JsonComparison), {
+      'brand-new': 'newly-installable',
+      'chain-a': 'regressed',
+      'chain-b': 'dependency-regressed(chain-a)',
+      'chain-c': 'dependency-regressed(chain-a)',
+    });
+    const [b, c] = runs(state);
+    assert.deepEqual([b.kind, b.repositories[0], b.targets], ['baseline', base.root, ['chain-a.1.0', 'chain-b.1.0', 'chain-c.1.0']]);
+    assert.deepEqual([c.kind, c.against, c.targets], ['candidate', b.id, ['brand-new.1.0', 'chain-a.1.1', 'chain-b.1.0', 'chain-c.1.0']]);
+    // A change that touches no package: nothing to check, exit 0.
+    const none = ecocheck([...common.slice(0, 3), '--repo', base.root, ...common.slice(5), '--changed-since', base.root]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /touches no package: nothing to check/);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+    base.dispose();
+  }
+});
+
+test('pins and revdeps from ecocheck.json: the project config asks for the same check', () => {
+  const eco = instantiateEcosystem();
+  const project = mkdtempSync(join(tmpdir(), 'ecocheck-pin-project-'));
+  try {
+    const released = readFileSync(join(eco.root, 'packages', 'chain-a', 'chain-a.1.0', 'opam'), 'utf8').replace(/^extra-files:.*$/m, '');
+    sourceDir(project, 'chain-a-next', { opam: released, 'chain_a.fml': '(* next *)\nrequire stdext\nrequire no-such-lib\n' });
+    writeFileSync(join(project, 'ecocheck.json'), JSON.stringify({ repositories: [eco.root], pins: ['chain-a=chain-a-next'], revdeps: 'chain-a', revdepsDepth: 1 }));
+    const r = spawnSync(process.execPath, [bin, 'check', '--compiler', '1.0', '--state-dir', join(project, 'state'), '--jobs', '2', '--format', 'json', ...sandboxArgs], { encoding: 'utf8', cwd: project });
+    assert.equal(r.status, 1, r.stderr);
+    assert.deepEqual(categories(JSON.parse(r.stdout) as JsonComparison), { 'chain-a': 'regressed', 'chain-b': 'dependency-regressed(chain-a)' });
+    assert.deepEqual(runs(join(project, 'state')).at(-1)!.options.pins, [`chain-a=${join(project, 'chain-a-next')}`], 'DIR relative to the config file');
+    const bad = spawnSync(process.execPath, [bin, 'plan', '--compiler', '1.0', '--config', join(project, 'bad.json')], { encoding: 'utf8', cwd: project });
+    assert.equal(bad.status, 2);
+  } finally {
+    rmSync(project, { recursive: true, force: true });
     eco.dispose();
   }
 });

@@ -23,16 +23,20 @@ interface CheckOptions extends PlanOptions, BuildOptions {
   revdeps?: string;
   revdepsDepth?: string;
   shard?: string;
+  changedSince?: string;
 }
 
 /** `--revdeps NAME [--revdeps-depth N|all]`. */
+function depthOf(opts: CheckOptions): number {
+  return opts.revdepsDepth === undefined ? 1 : opts.revdepsDepth === 'all' ? Infinity : parsePositiveInt(opts.revdepsDepth, '--revdeps-depth');
+}
+
 function revdepsOf(opts: CheckOptions): RevdepsRequest | null {
   if (opts.revdeps === undefined) {
-    if (opts.revdepsDepth !== undefined) throw new UsageError('--revdeps-depth goes with --revdeps NAME');
+    if (opts.revdepsDepth !== undefined && opts.changedSince === undefined) throw new UsageError('--revdeps-depth goes with --revdeps NAME or --changed-since DIR');
     return null;
   }
-  const depth = opts.revdepsDepth === undefined ? 1 : opts.revdepsDepth === 'all' ? Infinity : parsePositiveInt(opts.revdepsDepth, '--revdeps-depth');
-  return { name: opts.revdeps, depth };
+  return { name: opts.revdeps, depth: depthOf(opts) };
 }
 
 export const registerCheck: RegisterCommand = (program: Command, setExitCode) => {
@@ -47,10 +51,12 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
     .option('--against <run>', 'compare with this run instead of the newest baseline of the same targets and repositories (or of the repositories behind --repo overlays)')
     .option('--retries <n>', 'build the regressions again N times to tell flaky failures from real ones', '1')
     .option('--revdeps <name>', 'check NAME and the packages whose latest installable version depends on it (with --pin: the change of NAME against its release)')
+    .option('--changed-since <dir>', 'an opam-repository change (a pull request): DIR is the base checkout of the first --repo; what the change touches, and what depends on it (--revdeps-depth), built on the base as the baseline, then on the change')
     .option('--shard <i/n>', 'build only shard I of N of the plan (balanced by recorded durations, each closed under its dependencies), for N CI runners; export the run and merge the shards to compare')
     .option('--revdeps-depth <n>', 'with --revdeps: also what depends on those, up to N steps away (all: the whole cone)')
     .action(async (targets: string[], opts: CheckOptions) => {
       if (opts.baseline === true && opts.against !== undefined) throw new UsageError('--baseline and --against do not go together');
+      if (opts.changedSince !== undefined && opts.revdeps !== undefined) throw new UsageError('--changed-since finds its own targets: give --revdeps-depth alone');
       if (opts.compiler === undefined && opts.baseline !== true) throw new UsageError('--compiler SPEC is required (e.g. --compiler next), or --baseline to record the baseline');
       const plan = planRequest(targets, { ...opts, compiler: opts.compiler ?? 'baseline' });
       const settings = buildSettings(opts, { env: plan.env as string[], withTest: plan.withTest });
@@ -63,10 +69,14 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       if (!settings.sandbox) process.stderr.write(NO_SANDBOX_WARNING);
       const db = openDatabase(paths.database);
       try {
-        const outcome = await runCheck(db, { plan, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, output: stderrOutput });
+        const outcome = await runCheck(db, { plan, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince: opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) }, output: stderrOutput });
         for (const r of outcome.runs) printRunCounts(r.done, r.compiler);
         if (outcome.interrupted) {
           setExitCode(EXIT.interrupted);
+          return;
+        }
+        if (outcome.run === null) {
+          process.stderr.write('the change touches no package: nothing to check\n');
           return;
         }
         if (outcome.comparison !== null) {
