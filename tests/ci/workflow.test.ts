@@ -7,6 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../support/snapshot.js';
 import { PR_COMMENT_MARKER } from '../../src/report/pr-comment.js';
 import { ecocheckCommands, readWorkflow, WORKFLOW_FILE, type Workflow } from '../support/workflow-commands.js';
 
@@ -130,8 +132,8 @@ test('merge: the exports merged, the HTML report uploaded, the Markdown comment 
   assert.match(steps.at(-1)!.run!, /steps\.merge\.outputs\.status/);
 });
 
-test('lint: what GitHub refuses — unknown needs, steps with both or neither of uses/run, outputs and step ids that do not exist', () => {
-  const text = readFileSync(WORKFLOW_FILE, 'utf8');
+function lint(file: string, wf: Workflow, envVars: string[]): void {
+  const text = readFileSync(file, 'utf8');
   assert.ok(!/\t/.test(text), 'no tabs');
   assert.equal((text.match(/\$\{\{/g) ?? []).length, (text.match(/\}\}/g) ?? []).length, 'expressions closed');
   const jobNames = new Set(Object.keys(wf.jobs));
@@ -167,6 +169,29 @@ test('lint: what GitHub refuses — unknown needs, steps with both or neither of
       assert.ok(step.run?.includes(`${m[2]}=`) === true, `${name}: step ${m[1]} writes ${m[2]}`);
     }
   // The env the scripts use is defined.
-  for (const v of ['SHARDS', 'BASE_COMPILER', 'STATE', 'OPAM_REPO_DIR', 'ECOCHECK_REPOSITORY'])
-    assert.ok(wf.env?.[v] !== undefined, `env ${v}`);
+  for (const v of envVars) assert.ok(wf.env?.[v] !== undefined, `env ${v}`);
+}
+
+test('lint: what GitHub refuses — unknown needs, steps with both or neither of uses/run, outputs and step ids that do not exist', () => {
+  lint(WORKFLOW_FILE, wf, ['SHARDS', 'BASE_COMPILER', 'STATE', 'OPAM_REPO_DIR', 'ECOCHECK_REPOSITORY']);
+});
+
+const OPAM_WORKFLOW = join(projectRoot, '.github', 'workflows', 'ecocheck-opam-repository-pr.yml');
+
+test('opam-repository pull requests: the change against its base checkout, on what depends on it, one comment, the verdict from the exit code', () => {
+  const owf = readWorkflow(OPAM_WORKFLOW);
+  lint(OPAM_WORKFLOW, owf, ['COMPILER', 'REVDEPS_DEPTH', 'STATE', 'ECOCHECK_REPOSITORY']);
+  assert.deepEqual(Object.keys(owf.on).sort(), ['pull_request', 'workflow_call']);
+  assert.deepEqual(Object.keys(owf.jobs), ['check']);
+  const cmds = ecocheckCommands(owf.jobs.check);
+  assert.deepEqual(cmds.map((c) => c[1]), ['check', 'runs', 'report', 'report']);
+  assert.equal(flag(cmds[0], '--repo'), 'head');
+  assert.equal(flag(cmds[0], '--changed-since'), 'base');
+  assert.equal(flag(cmds[0], '--revdeps-depth'), '$REVDEPS_DEPTH');
+  assert.ok(cmds[3].includes('--pr-comment'));
+  for (const c of cmds) assert.equal(flag(c, '--state-dir'), '$STATE');
+  const steps = owf.jobs.check.steps;
+  assert.ok(steps.findIndex((s) => s.run?.includes('worktree add') === true) < steps.findIndex((s) => s.id === 'check'), 'the base is checked out before the check');
+  assert.ok(steps.some((s) => s.with?.script !== undefined && String(s.with.script).includes(PR_COMMENT_MARKER)));
+  assert.match(steps.at(-1)!.run!, /exit \$\{\{ steps\.check\.outputs\.status \}\}/);
 });
