@@ -268,3 +268,11 @@ export function loadRunJobStates(db: Db, runId: number): Map<string, RunJobState
   for (const r of rows) if (isJobStatus(r.status)) out.set(r.id, { id: r.id, jobKey: r.job_key, status: r.status, cached: r.cached === 1 });
   return out;
 }
+
+/** Points the cached ok results of `keys` at their layers in this machine's store (after layers were brought in). */
+export function relocateLayers(db: Db, layers: ReadonlyMap<string, string>): void {
+  const update = db.prepare(`UPDATE results SET prefix = ? WHERE job_key = ? AND status = 'ok'`);
+  db.transaction(() => {
+    for (const [key, prefix] of layers) update.run(prefix, key);
+  })();
+}

@@ -73,7 +73,7 @@ test('prepare: the opam repository pinned to one commit, the baseline restored f
   assert.deepEqual(Object.keys(wf.jobs.prepare.outputs!).sort(), ['baseline-key', 'count', 'opam-commit', 'shards']);
 });
 
-test('shard: the PR compiler tree checked as shard I/N against the restored baseline, then exported with its logs and uploaded', () => {
+test('shard: the PR compiler tree checked as shard I/N against the restored baseline, then exported with its logs and layers and uploaded', () => {
   const steps = wf.jobs.shard.steps;
   const restore = steps.find((s) => s.uses?.startsWith('actions/cache/restore@') === true)!;
   assert.equal(restore.with?.key, '${{ needs.prepare.outputs.baseline-key }}');
@@ -88,9 +88,10 @@ test('shard: the PR compiler tree checked as shard I/N against the restored base
   assert.equal(exp[2], '$run');
   assert.equal(flag(exp, '--output'), 'shard-${{ matrix.shard }}.json');
   assert.ok(exp.includes('--logs'));
+  assert.ok(exp.includes('--layers'), "the shard's layers travel with its export");
   const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@') === true)!;
   assert.equal(upload.with?.name, 'ecocheck-shard-${{ matrix.shard }}');
-  assert.equal(upload.with?.path, 'shard-${{ matrix.shard }}.json');
+  assert.deepEqual(String(upload.with?.path).trim().split('\n'), ['shard-${{ matrix.shard }}.json', 'shard-${{ matrix.shard }}.json.layers.tar']);
   // A shard whose check found regressions (exit 1) still exports; only an error fails the job, after the upload.
   const checkStep = steps.findIndex((s) => s.id === 'check');
   assert.match(steps[checkStep].run!, /\|\| status=\$\?/);

@@ -86,7 +86,7 @@ test('3 shards in separate state dirs, exported and merged: exactly the single m
       const run = runs.find((r) => r.kind === 'candidate' || r.kind === 'check')!;
       sizes.push(run.targetCount);
       const file = join(work, `shard-${i}.json`);
-      const e = ecocheck(['export', String(run.id), '--output', file, '--logs', '--state-dir', state]);
+      const e = ecocheck(['export', String(run.id), '--output', file, '--logs', '--layers', '--state-dir', state]);
       assert.equal(e.code, 0, e.stderr);
       files.push(file);
       if (i === 1) verbs.push('check', 'runs', 'export');
@@ -116,6 +116,11 @@ test('3 shards in separate state dirs, exported and merged: exactly the single m
     const wf = readWorkflow();
     const workflowVerbs = [...ecocheckCommands(wf.jobs.shard), ...ecocheckCommands(wf.jobs.merge)].map((c) => c[1]);
     assert.deepEqual(workflowVerbs, verbs);
+
+    // The shards' layers came with their exports: the same check on the merging machine builds nothing.
+    const rebuilt = ecocheck(['check', '--compiler', '2.0', '--retries', '0', '--state-dir', merged, ...repo]);
+    const builtAgain = rebuilt.stderr.split('\n').filter((l) => /^\[\d+\/\d+\] /.test(l) && !/\(cached\)/.test(l) && !/dependency-failed/.test(l));
+    assert.deepEqual(builtAgain.map((l) => l.split(' ')[1]), ['fetch-failed'], `only the fetch failure (never cached) is built again:\n${rebuilt.stderr}`);
 
     // Merging the same files again: the same run; without shard 3: reported, exit 1.
     const again = ecocheck(['merge', ...files, '--json', '--state-dir', merged]);

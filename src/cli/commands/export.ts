@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 interface ExportOptions extends StateOptions {
   output?: string;
   logs?: boolean;
+  layers?: boolean;
 }
 
 export const registerExport: RegisterCommand = (program: Command) => {
@@ -20,7 +21,8 @@ export const registerExport: RegisterCommand = (program: Command) => {
       .description('Write a recorded run (its targets, job records, cached results and, with --logs, its logs) to one file, to merge elsewhere')
       .argument('<run>', 'the run (ecocheck runs lists them)')
       .option('--output <file>', 'the file to write')
-      .option('--logs', "include the jobs' log files"),
+      .option('--logs', "include the jobs' log files")
+      .option('--layers', "also write the layers of its ok jobs to FILE.layers.tar, so the merging machine can build on them"),
   ).action((run: string, opts: ExportOptions) => {
     const runId = parseRunId(run, 'run');
     if (opts.output === undefined) throw new UsageError('--output FILE is required');
@@ -28,8 +30,10 @@ export const registerExport: RegisterCommand = (program: Command) => {
     if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
     const db = openDatabase(paths.database, { readonly: true });
     try {
-      const n = exportRecordedRun(db, runId, opts.output, opts.logs === true);
-      process.stderr.write(`run #${runId} exported to ${opts.output}: ${n.targets} targets, ${n.jobs} job records${opts.logs === true ? ', with logs' : ''}\n`);
+      const n = exportRecordedRun(db, runId, opts.output, { logs: opts.logs === true, layers: opts.layers === true, paths });
+      process.stderr.write(
+        `run #${runId} exported to ${opts.output}: ${n.targets} targets, ${n.jobs} job records${opts.logs === true ? ', with logs' : ''}${n.layers !== null ? `; ${n.layers} layers in ${opts.output}.layers.tar` : ''}\n`,
+      );
     } finally {
       db.close();
     }

@@ -30,6 +30,7 @@ export const registerMerge: RegisterCommand = (program: Command, setExitCode) =>
         }
         const out = process.stdout;
         out.write(`${r.created ? 'merged' : 'already merged'}: run #${r.runId} (${r.status}) from ${r.shards.length} of ${r.shardCount} shard(s): ${r.targetCount} targets, ${r.jobCount} jobs (${r.duplicatedJobs} built in more than one shard)\n`);
+        if (r.layersPlaced > 0) out.write(`${r.layersPlaced} layers from the shards' .layers.tar files are in the store\n`);
         if (r.missingShards.length > 0) out.write(`missing shards: ${r.missingShards.join(', ')} (their targets are not in the run)\n`);
         for (const f of r.failedShards) out.write(`shard ${f.index} did not finish (${f.status}, ${f.source}): its unfinished jobs are missing\n`);
         for (const d of r.resolved) out.write(`${d.id}: shards ${d.records.map((x) => `${x.shard} ${x.status}${x.cached ? ' (cached)' : ''}`).join(', ')} disagree; kept shard ${d.kept}'s (${d.rule})\n`);
