@@ -4,7 +4,9 @@
  * `system`, a config name, a spec, a local source tree), with the pins (`opam pin`) applied. Problems found while reading are returned as
  * data for the CLI to print.
  */
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { setAnswerStoreFile } from '../solve/system/answer-store.js';
+import { resolveStatePaths } from './state-paths.js';
 import { loadRepositories, type RepositoryLoad } from '../opam/repository.js';
 import { parsePin, type Pin } from '../opam/pin.js';
 import { applyPins, type PinnedPackage, type PinnedRepository } from '../opam/pinned-repository.js';
@@ -36,7 +38,17 @@ export interface Workspace {
   loadMs: number;
 }
 
+/**
+ * The host package manager's answers persist in ecocheck's cache folder (not a state dir's: they are
+ * the host's), so that each verb does not ask apt again (src/solve/system/answer-store.ts).
+ */
+function keepHostAnswers(): void {
+  if (process.env.ECOCHECK_HOST_ANSWERS === 'off') return setAnswerStoreFile(null);
+  setAnswerStoreFile(join(dirname(resolveStatePaths({}).buildRoot), 'host-packages.json'));
+}
+
 export function openWorkspace(req: WorkspaceRequest): Workspace {
+  keepHostAnswers();
   const cwd = req.cwd ?? process.cwd();
   const config = projectConfigFor({ config: req.config, repo: req.repositories }, cwd);
   const repositories = req.repositories.length > 0 ? req.repositories.map((r) => resolve(cwd, r)) : config.repositories;

@@ -7,12 +7,14 @@
  * - `dpkg-query` tells which of the names asked, and of the packages providing them, are installed
  *   (status `ii`); a name provided by an installed package is installed too.
  * A name neither installed nor available is not found: no candidate. Both queries run once for all the
- * names not yet known (with LC_ALL=C), and answers are kept for the process.
+ * names not yet known (with LC_ALL=C), and answers are kept for the process, and between processes
+ * while apt's and dpkg's state stays the same (./answer-store.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { SystemPackageError, type SystemPackageManager, type SystemPackageStatus } from './package-manager.js';
+import { loadAnswers, saveAnswers, stateStamp } from './answer-store.js';
 
 /** The records of `apt-cache search --full`: the package names, and the names each one provides. */
 export interface AptSearchResult {
@@ -108,11 +110,20 @@ function run(command: string, args: readonly string[], okCodes: readonly number[
   return r.stdout;
 }
 
+/** What apt's and dpkg's answers depend on: a change to any of these (update, install, removal) drops them. */
+const APT_STATE = ['/var/lib/dpkg/status', '/var/lib/apt/lists', '/etc/apt/sources.list', '/etc/apt/sources.list.d', '/etc/apt/preferences.d'];
+
 class AptDpkg implements SystemPackageManager {
   readonly name = 'apt';
-  private readonly known = new Map<string, Known>();
+  private known = new Map<string, Known>();
+  private stamp: string | null = null;
 
   private ask(names: readonly string[]): void {
+    if (this.stamp === null) {
+      // Answers an earlier process stored for the same state of apt and dpkg.
+      this.stamp = stateStamp(APT_STATE);
+      this.known = loadAnswers<Known>(this.name, this.stamp);
+    }
     const unknown = [...new Set(names)].filter((n) => !this.known.has(n));
     if (unknown.length === 0) return;
     const search = parseAptSearch(run('apt-cache', ['search', namesRegex(unknown), '--names-only', '--full'], [0]));
@@ -121,6 +132,7 @@ class AptDpkg implements SystemPackageManager {
     // Exit code 1: some names are not known to dpkg, which is an answer too.
     const installed = parseDpkgInstalled(run('dpkg-query', ['-W', '-f', '${db:Status-Abbrev}\t${Package}\t${Version}\n', ...query], [0, 1]));
     for (const [n, k] of classify(unknown, search, installed)) this.known.set(n, k);
+    saveAnswers(this.name, this.stamp, this.known);
   }
 
   status(names: readonly string[]): SystemPackageStatus {
@@ -152,6 +164,8 @@ class AptDpkg implements SystemPackageManager {
       maxBuffer: 256 * 1024 * 1024,
     });
     this.known.clear();
+    // The installation changed dpkg's status: a new stamp, new answers.
+    this.stamp = null;
     if (r.error !== undefined) throw new SystemPackageError(`${command}: ${r.error.message}${asRoot ? '' : ' (installing system packages needs root or sudo)'}`);
     if (r.status !== 0) {
       const last = (r.stderr.trim() || r.stdout.trim()).split('\n').pop() ?? '';
