@@ -5,13 +5,9 @@
  * package as it is released). Names, not versions: each run takes the newest installable version of
  * each, so the pinned one in the candidate and the released one in the baseline.
  */
-import { createSolver } from '../solve/package-solver.js';
-import { DEFAULT_PLATFORM, parseEnvAssignments } from '../solve/platform-env.js';
-import { parseDepextsMode, resolveDepextsPolicy } from '../solve/system/depexts.js';
 import { reverseDependencies } from '../solve/reverse-dependencies.js';
 import type { PlanRequest } from './plan-preparation.js';
-import { openWorkspace, workspaceCompiler } from './workspace.js';
-import { SessionError } from './session-error.js';
+import { openSolver } from './solver-queries.js';
 
 export interface RevdepsRequest {
   name: string;
@@ -28,16 +24,11 @@ export function reverseDependencyTargets(plan: PlanRequest, revdeps: RevdepsRequ
  * repositories do not have (a package a change adds) stands for itself alone.
  */
 export function reverseDependencyTargetsOf(plan: PlanRequest, names: readonly string[], depth: number, allowUnknown: boolean): string[] {
-  if (plan.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
-  const ws = openWorkspace({ repositories: plan.repositories, config: plan.config, ignorePins: true });
-  const env = parseEnvAssignments(plan.env);
-  const depexts = resolveDepextsPolicy(parseDepextsMode(plan.depexts), { ...DEFAULT_PLATFORM, ...env });
-  const compiler = workspaceCompiler(ws, plan.compiler);
-  const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: plan.withTest, systemPackages: depexts.manager });
+  const { solver, packages } = openSolver({ ...plan, ignorePins: true });
   const out = new Set<string>();
   for (const name of names) {
     out.add(name);
-    if (allowUnknown && !ws.load.packages.has(name)) continue;
+    if (allowUnknown && !packages.has(name)) continue;
     for (const d of reverseDependencies(solver, name, { depth, withTest: plan.withTest })) out.add(d.pkg.name);
   }
   return names.length === 1 && !allowUnknown ? [...out] : [...out].sort();

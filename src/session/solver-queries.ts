@@ -18,6 +18,8 @@ export interface SolverRequest {
   repositories: readonly string[];
   config?: string;
   pins?: readonly string[];
+  /** Leave every pin out, the config's too (what depends on a package as it is released). */
+  ignorePins?: boolean;
   /** Required but for the admin check, which has none. */
   compiler?: string;
   env: readonly string[];
@@ -25,13 +27,18 @@ export interface SolverRequest {
   depexts?: string;
 }
 
-interface SolverSetup {
+export interface SolverSetup {
   solver: PackageSolver;
   /** The compiler as the solver reads it (opam syntax), '' for none. */
   compilerText: string;
   loadProblems: string[];
   /** Every version of every package read (available or not), by name. */
   packages: ReadonlyMap<string, readonly OpamPackage[]>;
+}
+
+/** The workspace's solver for a compiler, as every solver verb (and the reverse-dependency search) asks it. */
+export function openSolver(req: SolverRequest): SolverSetup {
+  return setUp(req, null);
 }
 
 function setUp(req: SolverRequest, admin: { ignoreTestDoc: boolean } | null): SolverSetup {
@@ -42,7 +49,7 @@ function setUp(req: SolverRequest, admin: { ignoreTestDoc: boolean } | null): So
   }
   if (admin === null && req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
   const depexts = admin !== null ? null : resolveDepextsPolicy(mode, { ...DEFAULT_PLATFORM, ...env });
-  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins });
+  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins });
   const compiler = req.compiler === undefined ? '' : workspaceCompiler(ws, req.compiler).spec;
   const solver = createSolver(ws.load, {
     compiler,
