@@ -4,9 +4,10 @@
  * loader's own code, so a changed file or a changed parser is a new key and never a stale answer.
  *
  * Parsing all of opam-repository takes seconds; most commands (solve, plan, installable) read only the
- * fields the solver needs from most packages. The cache stores those fields (`INDEX_FIELDS`) as JSON;
- * a cached package is a `CachedPackage` whose other fields (build commands, the syntax tree, …) are
- * parsed from the opam file's bytes the first time one of them is read.
+ * fields the solver needs from most packages. The cache stores those fields (`INDEX_FIELDS`) in one
+ * value table (`value-table.ts`: what packages share, such as `ocaml {>= "4.08"}`, is stored and built
+ * once); a cached package is a `CachedPackage` whose other fields (build commands, the syntax tree, …)
+ * are parsed from its opam file the first time one of them is read.
  *
  * Location: `$ECOCHECK_CACHE_DIR/repositories`, else `$XDG_CACHE_HOME/ecocheck/repositories`, else
  * `~/.cache/ecocheck/repositories`; `ECOCHECK_REPOSITORY_CACHE=off` disables it. Entries are written
@@ -14,12 +15,13 @@
  * than `MIN_CACHED_FILES` opam files are not cached (they parse in no time).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Buffer } from 'node:buffer';
 import type { OpamPackage } from './package-model.js';
+import { readCacheFile, writeCacheFile } from './cache-file.js';
+import { ValueReader, ValueTableWriter, type ValueTableHead } from './value-table.js';
 
 /** The fields of a package a load always knows (from the opam file's place and bytes). */
 export type PackagePlace = Pick<OpamPackage, 'name' | 'version' | 'file' | 'repository' | 'filesDir' | 'contentHash'>;
@@ -58,8 +60,8 @@ const PARSED_ON_DEMAND = [
 ] as const satisfies readonly Exclude<keyof OpamPackage, (typeof INDEX_FIELDS)[number] | keyof PackagePlace>[];
 
 /**
- * A package from the cache: its place at once, its index fields decoded from the cache's text when
- * first read, the others parsed from its opam file when first read.
+ * A package from the cache: its place at once, its index fields decoded from the cache's value table
+ * when first read, the others parsed from its opam file when first read.
  */
 class CachedPackage {
   readonly name: string;
@@ -68,30 +70,26 @@ class CachedPackage {
   readonly repository: string;
   readonly filesDir: string | null;
   readonly contentHash: string;
-  #text: Buffer;
-  #start: number;
-  #end: number;
+  #values: ValueReader;
+  #id: number;
   #index: PackageIndex | null = null;
   #parse: (() => OpamPackage) | null;
   #full: OpamPackage | null = null;
 
-  constructor(place: PackagePlace, text: Buffer, start: number, end: number, parse: () => OpamPackage) {
+  constructor(place: PackagePlace, values: ValueReader, id: number, parse: () => OpamPackage) {
     this.name = place.name;
     this.version = place.version;
     this.file = place.file;
     this.repository = place.repository;
     this.filesDir = place.filesDir;
     this.contentHash = place.contentHash;
-    this.#text = text;
-    this.#start = start;
-    this.#end = end;
+    this.#values = values;
+    this.#id = id;
     this.#parse = parse;
   }
 
   index(): PackageIndex {
-    if (this.#index === null) {
-      this.#index = JSON.parse(this.#text.toString('utf8', this.#start, this.#end)) as PackageIndex;
-    }
+    if (this.#index === null) this.#index = this.#values.value(this.#id) as PackageIndex;
     return this.#index;
   }
 
@@ -120,26 +118,25 @@ for (const field of PARSED_ON_DEMAND) {
   });
 }
 
-/** A package of a cached load: bytes `start`…`end` of `text` are its index fields' JSON. */
-export function cachedPackage(place: PackagePlace, text: Buffer, start: number, end: number, parse: () => OpamPackage): OpamPackage {
-  return new CachedPackage(place, text, start, end, parse) as unknown as OpamPackage;
+/** A package of a cached load: value `id` of the load's table holds its index fields. */
+export function cachedPackage(place: PackagePlace, values: ValueReader, id: number, parse: () => OpamPackage): OpamPackage {
+  return new CachedPackage(place, values, id, parse) as unknown as OpamPackage;
 }
 
 /**
- * What a load stores: per name, its versions with the byte span of their index JSON in `text` (kept as
- * bytes: a package's JSON is decoded only when it is read); the load's reports.
+ * What a load stores: per name, its versions with the id of their index fields in the value table
+ * (shared subtrees stored once; a package's fields are built only when read); the load's reports.
  */
 export interface CachedLoad {
-  packages: [string, [version: string, start: number, end: number][]][];
-  text: Buffer;
+  packages: [string, [version: string, id: number][]][];
+  table: { head: ValueTableHead; body: Uint8Array };
   errors: unknown[];
   lint: unknown[];
 }
 
 /** The cached form of loaded packages. */
 export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>, errors: unknown[], lint: unknown[]): CachedLoad {
-  const parts: Buffer[] = [];
-  let at = 0;
+  const writer = new ValueTableWriter();
   const out: CachedLoad['packages'] = [];
   for (const [name, list] of packages) {
     out.push([
@@ -147,20 +144,20 @@ export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>
       list.map((p) => {
         const fields: Record<string, unknown> = {};
         for (const f of INDEX_FIELDS) fields[f] = p[f];
-        const json = Buffer.from(JSON.stringify(fields), 'utf8');
-        parts.push(json);
-        const span: [string, number, number] = [p.version, at, at + json.length];
-        at += json.length;
-        return span;
+        return [p.version, writer.add(fields)];
       }),
     ]);
   }
-  return { packages: out, text: Buffer.concat(parts), errors, lint };
+  return { packages: out, table: writer.encode(), errors, lint };
 }
 
-const FORMAT = 'ecocheck-repository-cache-3';
+const FORMAT = 'ecocheck-repository-cache-4';
 /** Least recently used entries beyond these are dropped. */
 const KEEP = 8;
+/** Scan records (`repository-scan.ts`) live beside the loads, under this prefix; the newest KEEP_SCANS are kept. */
+export const SCAN_RECORD_PREFIX = 'scan-';
+const LOAD_SUFFIX = '.load';
+const KEEP_SCANS = 16;
 const KEEP_BYTES = 1 << 30;
 /** Smaller repositories parse faster than a cache entry is read and written: they are not cached. */
 export const MIN_CACHED_FILES = 500;
@@ -205,17 +202,18 @@ export class RepositoryKey {
 export function readRepositoryCache(key: string): CachedLoad | null {
   const dir = repositoryCacheDir();
   if (dir === null) return null;
+  const file = join(dir, `${key}${LOAD_SUFFIX}`);
+  const read = readCacheFile(file);
+  if (read === null) return null;
+  const head = read.head as Omit<CachedLoad, 'table'> & { format: string; table: ValueTableHead };
+  if (head.format !== FORMAT) return null;
   try {
-    const head = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Omit<CachedLoad, 'text'> & { format: string; length: number };
-    if (head.format !== FORMAT) return null;
-    const text = readFileSync(join(dir, `${key}.text`));
-    if (text.length !== head.length) return null;
     const now = new Date();
-    utimesSync(join(dir, `${key}.json`), now, now); // recently used
-    return { packages: head.packages, errors: head.errors, lint: head.lint, text };
+    utimesSync(file, now, now); // recently used
   } catch {
-    return null;
+    // A read-only cache is still a cache.
   }
+  return { packages: head.packages, table: { head: head.table, body: read.body }, errors: head.errors, lint: head.lint };
 }
 
 /** Stores a load (best effort: a cache that cannot be written is no error). */
@@ -223,30 +221,35 @@ export function writeRepositoryCache(key: string, load: CachedLoad): void {
   const dir = repositoryCacheDir();
   if (dir === null) return;
   try {
-    mkdirSync(dir, { recursive: true });
-    const put = (name: string, data: string | Buffer) => {
-      const tmp = join(dir, `${name}.${process.pid}.tmp`);
-      writeFileSync(tmp, data);
-      renameSync(tmp, join(dir, name));
-    };
-    // The text first: a head names a complete text.
-    put(`${key}.text`, load.text);
-    put(`${key}.json`, JSON.stringify({ format: FORMAT, packages: load.packages, errors: load.errors, lint: load.lint, length: load.text.length }));
-    const heads = readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => {
-        const text = join(dir, f.replace(/\.json$/, '.text'));
-        return { f, text, t: statSync(join(dir, f)).mtimeMs, bytes: existsSync(text) ? statSync(text).size : 0 };
-      })
-      .sort((a, b) => b.t - a.t);
-    let bytes = 0;
-    heads.forEach((h, k) => {
-      bytes += h.bytes;
-      if (k < KEEP && (k === 0 || bytes <= KEEP_BYTES)) return;
-      unlinkSync(join(dir, h.f));
-      if (existsSync(h.text)) unlinkSync(h.text);
-    });
+    const head = { format: FORMAT, packages: load.packages, table: load.table.head, errors: load.errors, lint: load.lint };
+    writeCacheFile(join(dir, `${key}${LOAD_SUFFIX}`), head, load.table.body);
+    dropLeastRecentlyUsed(dir);
   } catch {
     // Read-only or full disk: loading still works, only slower next time.
   }
+}
+
+/** Keeps the KEEP most recently used loads within KEEP_BYTES (the newest always), and their scan records. */
+function dropLeastRecentlyUsed(dir: string): void {
+  const loads = readdirSync(dir)
+    .filter((f) => f.endsWith(LOAD_SUFFIX))
+    .map((f) => {
+      const st = statSync(join(dir, f));
+      return { f, t: st.mtimeMs, bytes: st.size };
+    })
+    .sort((a, b) => b.t - a.t);
+  let bytes = 0;
+  loads.forEach((h, k) => {
+    bytes += h.bytes;
+    if (k < KEEP && (k === 0 || bytes <= KEEP_BYTES)) return;
+    unlinkSync(join(dir, h.f));
+  });
+  readdirSync(dir)
+    .filter((f) => f.startsWith(SCAN_RECORD_PREFIX))
+    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t)
+    .slice(KEEP_SCANS)
+    .forEach((h) => unlinkSync(join(dir, h.f)));
+  // Leftovers of the format before (a `.json` head and a `.text` each).
+  for (const f of readdirSync(dir)) if (f.endsWith('.text') || f.endsWith('.json')) unlinkSync(join(dir, f));
 }

@@ -8,18 +8,17 @@
  * equal versions, its map of opam files the last); a warning names both. A file that fails to parse is
  * recorded as an error and skipped; everything else loads.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, existsSync, type Dirent } from 'node:fs';
-import type { Buffer } from 'node:buffer';
+import { statSync, existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { OpamPackage } from './package-model.js';
 import { OpamFormatError } from './parse-error.js';
 import { parseOpamFile } from './parser.js';
 import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
-import { isValidPackageName, isValidVersion } from './filter.js';
 import { OpamError } from './opam-error.js';
 import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readRepositoryCache, writeRepositoryCache } from './repository-cache.js';
+import { scanRoot, type Candidate, type RepositoryWarning } from './repository-scan.js';
+import { ValueReader } from './value-table.js';
 
 export interface RepositoryError {
   file: string;
@@ -28,10 +27,7 @@ export interface RepositoryError {
   message: string;
 }
 
-export interface RepositoryWarning {
-  file: string;
-  message: string;
-}
+export type { RepositoryWarning } from './repository-scan.js';
 
 export interface RepositoryLoad {
   roots: string[];
@@ -41,34 +37,14 @@ export interface RepositoryLoad {
   warnings: RepositoryWarning[];
   /** opam files found (before layering and de-duplication). */
   fileCount: number;
+  /** How many of them were read from disk (the others were known unchanged from the last scan, `repository-scan.ts`). */
+  filesRead: number;
   loadMs: number;
   /**
    * What opam's linter would say about loaded files without refusing them (unknown flags, a conflicts
    * conjunction…): kept apart from `warnings`, which are about the repository's layout.
    */
   lint: RepositoryWarning[];
-}
-
-/** One `opam` file found on disk. */
-interface Candidate {
-  rootIndex: number;
-  root: string;
-  /** The folder holding the opam file, and its name (`NAME.VERSION`). */
-  dir: string;
-  folder: string;
-  name: string;
-  version: string;
-  bytes: Buffer;
-}
-
-/** `NAME.VERSION` → name and version (package names never contain a dot). */
-function splitFolder(folder: string): { name: string; version: string } | null {
-  const dot = folder.indexOf('.');
-  if (dot <= 0 || dot === folder.length - 1) return null;
-  const name = folder.slice(0, dot);
-  const version = folder.slice(dot + 1);
-  if (!isValidPackageName(name) || !isValidVersion(version)) return null;
-  return { name, version };
 }
 
 function checkRoot(arg: string): string {
@@ -86,55 +62,6 @@ function checkRoot(arg: string): string {
   return root;
 }
 
-/** The opam file's bytes, or null when the folder holds none. */
-function readOpamFile(dir: string): Buffer | null {
-  try {
-    return readFileSync(join(dir, 'opam'));
-  } catch {
-    return null;
-  }
-}
-
-function byName(a: Dirent, b: Dirent): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-/** Finds every opam file of one root, in sorted folder order. */
-function scanRoot(root: string, rootIndex: number, warnings: RepositoryWarning[]): Candidate[] {
-  const out: Candidate[] = [];
-  const packagesDir = join(root, 'packages');
-  const top = readdirSync(packagesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).sort(byName);
-  const add = (dir: string, folder: string, bytes: Buffer): void => {
-    const nv = splitFolder(folder);
-    if (!nv) {
-      warnings.push({ file: join(dir, 'opam'), message: `ignored: folder name ${folder} is not NAME.VERSION` });
-      return;
-    }
-    out.push({ rootIndex, root, dir, folder, name: nv.name, version: nv.version, bytes });
-  };
-  for (const entry of top) {
-    const dir = packagesDir + sep + entry.name;
-    if (entry.name.includes('.')) {
-      // Flat layout: packages/NAME.VERSION/opam.
-      const bytes = readOpamFile(dir);
-      if (bytes) add(dir, entry.name, bytes);
-      continue;
-    }
-    // Version folders; anything else (a stray file) has no opam file inside and is skipped.
-    const subs = readdirSync(dir).sort();
-    for (const sub of subs) {
-      const vdir = dir + sep + sub;
-      const bytes = readOpamFile(vdir);
-      if (!bytes) continue;
-      if (!sub.startsWith(entry.name + '.')) {
-        warnings.push({ file: join(vdir, 'opam'), message: `package folder ${sub} is filed under ${entry.name}/` });
-      }
-      add(vdir, sub, bytes);
-    }
-  }
-  return out;
-}
-
 /** Loads and layers the repositories; throws OpamError when a root is missing or not a repository. */
 export function loadRepositories(rootArgs: string[]): RepositoryLoad {
   const t0 = performance.now();
@@ -148,6 +75,7 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
     for (const c of scanRoot(root, i, warnings)) candidates.push(c);
   });
   const fileCount = candidates.length;
+  const filesRead = candidates.filter((c) => c.read).length;
 
   // Group by name; within a name, order by (root priority, folder name) so the winner comes first.
   const byNameMap = new Map<string, Candidate[]>();
@@ -187,16 +115,7 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
 
   // The parsed-repository cache (repository-cache.ts), keyed by every kept opam file's content.
   const key = new RepositoryKey(roots);
-  const facts = new Map<Candidate, { contentHash: string; filesDir: string | null }>();
-  for (const [, kept] of keptByName) {
-    for (const c of kept) {
-      const contentHash = createHash('sha256').update(c.bytes).digest('hex');
-      const filesDir = c.dir + sep + 'files';
-      const f = { contentHash, filesDir: existsSync(filesDir) ? filesDir : null };
-      facts.set(c, f);
-      key.add(`${c.dir}\0${c.name}\0${c.version}`, contentHash, f.filesDir !== null);
-    }
-  }
+  for (const [, kept] of keptByName) for (const c of kept) key.add(`${c.dir}\0${c.name}\0${c.version}`, c.contentHash, c.filesDir !== null);
   const digest = key.digest();
   const useCache = fileCount >= MIN_CACHED_FILES;
   const cached = useCache ? readRepositoryCache(digest) : null;
@@ -204,44 +123,38 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
   if (cached !== null) {
     const byVersion = new Map<string, Candidate>();
     for (const [, kept] of keptByName) for (const c of kept) byVersion.set(`${c.name}.${c.version}`, c);
+    const values = new ValueReader(cached.table.head, cached.table.body);
     for (const [name, list] of cached.packages) {
       packages.set(
         name,
-        list.map(([version, start, end]) => {
+        list.map(([version, id]) => {
           const c = byVersion.get(`${name}.${version}`) as Candidate;
-          const f = facts.get(c) as { contentHash: string; filesDir: string | null };
-          const place = { name, version, file: c.dir + sep + 'opam', repository: c.root, filesDir: f.filesDir, contentHash: f.contentHash };
-          return cachedPackage(place, cached.text, start, end, () => loadOne(c, f, [], []) as OpamPackage);
+          const place = { name, version, file: c.dir + sep + 'opam', repository: c.root, filesDir: c.filesDir, contentHash: c.contentHash };
+          return cachedPackage(place, values, id, () => loadOne(c, [], []) as OpamPackage);
         }),
       );
     }
     errors.push(...(cached.errors as RepositoryError[]));
     lint.push(...(cached.lint as RepositoryWarning[]));
-    return { roots, packages, errors, warnings, fileCount, loadMs: performance.now() - t0, lint };
+    return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
   }
   for (const [name, kept] of keptByName) {
     const loaded: OpamPackage[] = [];
     for (const c of kept) {
-      const pkg = loadOne(c, facts.get(c) as { contentHash: string; filesDir: string | null }, errors, lint);
+      const pkg = loadOne(c, errors, lint);
       if (pkg) loaded.push(pkg);
     }
     if (loaded.length > 0) packages.set(name, loaded);
   }
   if (useCache) writeRepositoryCache(digest, cachedForm(packages, errors, lint));
-  return { roots, packages, errors, warnings, fileCount, loadMs: performance.now() - t0, lint };
+  return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
 }
 
-function loadOne(
-  c: Candidate,
-  facts: { contentHash: string; filesDir: string | null },
-  errors: RepositoryError[],
-  lint: RepositoryWarning[],
-): OpamPackage | null {
+function loadOne(c: Candidate, errors: RepositoryError[], lint: RepositoryWarning[]): OpamPackage | null {
   const file = c.dir + sep + 'opam';
-  const bytes = c.bytes;
-  const { contentHash, filesDir } = facts;
+  const { contentHash, filesDir } = c;
   try {
-    const ast = parseOpamFile(bytes.toString('utf8'), file);
+    const ast = parseOpamFile(c.bytes().toString('utf8'), file);
     const { pkg, warnings: w } = packageFromAstWithWarnings(ast, {
       name: c.name,
       version: c.version,

@@ -1,0 +1,185 @@
+/**
+ * The parsed-repository cache and the scan records: a cached (and stat-validated) load is the same as
+ * a load from nothing, and whatever changes on disk (an edit in place, even of the same size with the
+ * mtime set back; a version added or removed; a `files/` folder) is seen.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRepositories, type RepositoryLoad } from '../../src/opam/repository.js';
+import { INDEX_FIELDS, MIN_CACHED_FILES } from '../../src/opam/repository-cache.js';
+import { ValueReader, ValueTableWriter } from '../../src/opam/value-table.js';
+import { readCacheFile, writeCacheFile } from '../../src/opam/cache-file.js';
+
+const NAMES = Math.ceil(MIN_CACHED_FILES / 3) + 10;
+
+function opamFile(name: string, version: string, dep: string): string {
+  return [
+    'opam-version: "2.0"',
+    `synopsis: "${name} at ${version}"`,
+    `depends: [ "ocaml" {>= "4.08"} "dune" {>= "3.0"} ${dep} ]`,
+    'depopts: [ "lwt" ]',
+    'available: os != "win32"',
+    'build: [ "dune" "build" "-p" name ]',
+    `url { src: "https://example.org/${name}-${version}.tgz" checksum: "md5=00000000000000000000000000000000" }`,
+    '',
+  ].join('\n');
+}
+
+/** A repository big enough to be cached: NAMES names of 3 versions each, one of them in the flat layout. */
+function makeRepository(): string {
+  const root = mkdtempSync(join(tmpdir(), 'ecocheck-repo-cache-'));
+  for (let i = 0; i < NAMES; i++) {
+    const name = `pkg${i}`;
+    for (const v of ['1.0', '1.10', '1.9']) {
+      const dir = join(root, 'packages', name, `${name}.${v}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'opam'), opamFile(name, v, i > 0 ? `"pkg${i - 1}" {< "1.10"}` : ''));
+    }
+  }
+  const flat = join(root, 'packages', 'flat.1.0');
+  mkdirSync(flat, { recursive: true });
+  writeFileSync(join(flat, 'opam'), opamFile('flat', '1.0', ''));
+  writeFileSync(join(root, 'packages', 'pkg0', 'README'), 'a stray file\n');
+  return root;
+}
+
+/** What a load says, as plain data (index fields, places, reports, one field parsed on demand). */
+function summary(load: RepositoryLoad): unknown {
+  const packages = [...load.packages].map(([name, list]) => [
+    name,
+    list.map((p) => {
+      const fields: Record<string, unknown> = { version: p.version, file: p.file, filesDir: p.filesDir, contentHash: p.contentHash, build: p.build, synopsis: p.synopsis };
+      for (const f of INDEX_FIELDS) fields[f] = p[f];
+      return JSON.parse(JSON.stringify(fields)) as unknown;
+    }),
+  ]);
+  return { packages, errors: load.errors, warnings: load.warnings, lint: load.lint, fileCount: load.fileCount };
+}
+
+function withCache<T>(dir: string | null, f: () => T): T {
+  const saved = { dir: process.env.ECOCHECK_CACHE_DIR, off: process.env.ECOCHECK_REPOSITORY_CACHE };
+  if (dir === null) process.env.ECOCHECK_REPOSITORY_CACHE = 'off';
+  else {
+    process.env.ECOCHECK_CACHE_DIR = dir;
+    delete process.env.ECOCHECK_REPOSITORY_CACHE;
+  }
+  try {
+    return f();
+  } finally {
+    for (const [k, v] of [['ECOCHECK_CACHE_DIR', saved.dir], ['ECOCHECK_REPOSITORY_CACHE', saved.off]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a cached, stat-validated load is the load from nothing, and every change on disk is seen', async () => {
+  const root = makeRepository();
+  const cache = mkdtempSync(join(tmpdir(), 'ecocheck-cache-'));
+  try {
+    const fresh = () => withCache(null, () => summary(loadRepositories([root])));
+    let filesRead = -1;
+    const cached = () =>
+      withCache(cache, () => {
+        const load = loadRepositories([root]);
+        filesRead = load.filesRead;
+        return summary(load);
+      });
+    /** Past the racy window, a load reads no file: the record is trusted where nothing changed. */
+    const settled = async (what: string) => {
+      await sleep(1100);
+      assert.deepEqual(cached(), fresh(), `${what}, once past the racy window`);
+      assert.deepEqual(cached(), fresh(), `${what}, from the record`);
+      assert.equal(filesRead, 0, `${what}: nothing read again`);
+    };
+    assert.deepEqual(cached(), fresh(), 'first load (writes the cache and the scan record)');
+    const files = readdirSync(join(cache, 'repositories'));
+    assert.ok(files.some((f) => f.startsWith('scan-')) && files.some((f) => f.endsWith('.load')), files.join(' '));
+    assert.equal(filesRead, NAMES * 3 + 1);
+    await settled('the first load');
+
+    // An edit in place of the same size, with the mtime put back: the ctime still tells.
+    const edited = join(root, 'packages', 'pkg5', 'pkg5.1.9', 'opam');
+    const before = statSync(edited);
+    const stamp = join(root, 'stamp');
+    execFileSync('touch', ['-r', edited, stamp]); // the times to the nanosecond
+    writeFileSync(edited, opamFile('pkg5', '1.9', '"pkg4" {< "1.11"}'));
+    execFileSync('touch', ['-r', stamp, edited]);
+    assert.equal(statSync(edited).size, before.size);
+    assert.equal(statSync(edited, { bigint: true }).mtimeNs, statSync(stamp, { bigint: true }).mtimeNs);
+    const afterEdit = cached();
+    assert.deepEqual(afterEdit, fresh(), 'after an edit in place');
+    assert.match(JSON.stringify(afterEdit), /1\.11/);
+    assert.equal(filesRead, 1, 'only the edited file is read again');
+    await settled('the edit');
+
+    // A version added, one removed, a files/ folder added.
+    const added = join(root, 'packages', 'pkg7', 'pkg7.2.0');
+    mkdirSync(added);
+    writeFileSync(join(added, 'opam'), opamFile('pkg7', '2.0', ''));
+    rmSync(join(root, 'packages', 'pkg8', 'pkg8.1.0'), { recursive: true });
+    mkdirSync(join(root, 'packages', 'pkg9', 'pkg9.1.0', 'files'));
+    writeFileSync(join(root, 'packages', 'pkg9', 'pkg9.1.0', 'files', 'fix.patch'), '');
+    const changed = cached();
+    assert.deepEqual(changed, fresh(), 'after adding and removing versions');
+    const text = JSON.stringify(changed);
+    assert.match(text, /pkg7\.2\.0/);
+    assert.doesNotMatch(text, /pkg8\.1\.0\//);
+    assert.match(text, /pkg9\.1\.0\/files/);
+    assert.equal(filesRead, 1, 'only the added version is read');
+    await settled('the additions');
+
+    // A broken cache entry or record is no answer: the load reads the files again.
+    for (const f of readdirSync(join(cache, 'repositories'))) writeFileSync(join(cache, 'repositories', f), 'garbage');
+    assert.deepEqual(cached(), fresh(), 'after the cache was overwritten with garbage');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('a value table stores equal subtrees once and gives back equal, shared, frozen values', () => {
+  const w = new ValueTableWriter();
+  const atom = { kind: 'atom', atom: { name: 'ocaml', constraint: { kind: 'empty' } } };
+  const a = w.add({ depends: { kind: 'and', left: atom, right: atom }, flags: [], n: 1.5, t: true, f: false, z: null, skip: undefined });
+  const b = w.add({ depends: JSON.parse(JSON.stringify(atom)) as unknown, flags: ['compiler'] });
+  const { head, body } = w.encode();
+  const copy = new Uint8Array(body.byteLength);
+  copy.set(body);
+  const r = new ValueReader(head, copy);
+  const va = r.value(a) as { depends: { left: unknown; right: unknown }; flags: string[] };
+  assert.deepEqual(va, { depends: { kind: 'and', left: atom, right: atom }, flags: [], n: 1.5, t: true, f: false, z: null });
+  const vb = r.value(b) as { depends: unknown };
+  assert.deepEqual(vb, { depends: atom, flags: ['compiler'] });
+  assert.equal(va.depends.left, va.depends.right, 'one object for equal subtrees');
+  assert.equal(vb.depends, va.depends.left, 'shared across values');
+  assert.ok(Object.isFrozen(va) && Object.isFrozen(va.flags));
+  assert.throws(() => (va.flags as string[]).push('x'), TypeError);
+  assert.equal(r.value(a), va, 'memoised');
+  assert.throws(() => r.value(head.count), RangeError);
+});
+
+test('a cache file gives back its head and an aligned body, and a damaged one is no file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ecocheck-cache-file-'));
+  try {
+    const file = join(dir, 'sub', 'x.bin');
+    const numbers = new Float64Array([1.5, 2 ** 40, -3]);
+    writeCacheFile(file, { hello: 'wörld' }, new Uint8Array(numbers.buffer));
+    const r = readCacheFile(file);
+    assert.ok(r !== null);
+    assert.deepEqual(r.head, { hello: 'wörld' });
+    assert.equal(r.body.byteOffset % 8, 0);
+    assert.deepEqual([...new Float64Array(r.body.buffer, r.body.byteOffset, 3)], [1.5, 2 ** 40, -3]);
+    writeFileSync(file, 'ECOC');
+    assert.equal(readCacheFile(file), null);
+    assert.equal(readCacheFile(join(dir, 'missing')), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
