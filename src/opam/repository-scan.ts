@@ -16,11 +16,12 @@
  * rewritten when anything was. `ECOCHECK_REPOSITORY_CACHE=off` turns records off with the cache.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import type { Buffer } from 'node:buffer';
 import { join, sep } from 'node:path';
 import { isValidPackageName, isValidVersion } from './filter.js';
 import { OpamError } from './opam-error.js';
+import { compareVersions } from './version.js';
 import { readCacheFile, writeCacheFile } from './cache-file.js';
 import { MIN_CACHED_FILES, SCAN_RECORD_PREFIX, repositoryCacheDir } from './repository-cache.js';
 
@@ -48,18 +49,10 @@ export interface Candidate {
   bytes(): Buffer;
 }
 
-const FORMAT = 'ecocheck-scan-1';
+const FORMAT = 'ecocheck-scan-2';
 /** Changes this close to the scan that recorded them are not trusted (the clock's tick, with room). */
 const RACY_MS = 1000;
 
-/** What a scan found of one opam file. */
-interface FileRecord {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  contentHash: string;
-}
 /** [mtime, ctime, entries] of a name folder. */
 type FolderRecord = [number, number, string[]];
 
@@ -78,10 +71,32 @@ interface StoredHead {
   hashes: string;
 }
 
+/** A record in columns: file `i` is `keys[i]`, its times and such at `stats[4i…4i+3]`, its hash at `hashes[64i…]`. */
 interface ScanRecord {
   startedAt: number;
   folders: Record<string, FolderRecord>;
-  files: Map<string, FileRecord>;
+  index: Map<string, number>;
+  stats: Float64Array;
+  hashes: string;
+}
+
+/** The record a scan writes, filled as it goes. */
+class RecordBuilder {
+  readonly folders: Record<string, FolderRecord> = {};
+  readonly keys: string[] = [];
+  readonly stats: number[] = [];
+  readonly hashes: string[] = [];
+
+  file(key: string, st: Stats, contentHash: string): void {
+    this.keys.push(key);
+    this.stats.push(st.ino, st.size, st.mtimeMs, st.ctimeMs);
+    this.hashes.push(contentHash);
+  }
+
+  write(file: string, root: string, startedAt: number): void {
+    const head: StoredHead = { format: FORMAT, root, startedAt, folders: this.folders, keys: this.keys.join('\n'), hashes: this.hashes.join('') };
+    writeCacheFile(file, head, new Uint8Array(new Float64Array(this.stats).buffer));
+  }
 }
 
 function recordFile(root: string): string | null {
@@ -99,24 +114,9 @@ function readRecord(file: string | null, root: string): ScanRecord | null {
   const keys = head.keys === '' ? [] : head.keys.split('\n');
   const stats = new Float64Array(read.body.buffer, read.body.byteOffset, read.body.byteLength >> 3);
   if (stats.length !== keys.length * 4 || head.hashes.length !== keys.length * 64) return null;
-  const files = new Map<string, FileRecord>();
-  keys.forEach((k, i) => {
-    files.set(k, { ino: stats[4 * i], size: stats[4 * i + 1], mtimeMs: stats[4 * i + 2], ctimeMs: stats[4 * i + 3], contentHash: head.hashes.slice(64 * i, 64 * i + 64) });
-  });
-  return { startedAt: head.startedAt, folders: head.folders, files };
-}
-
-function writeRecord(file: string, root: string, r: ScanRecord): void {
-  const keys = [...r.files.keys()];
-  const stats = new Float64Array(keys.length * 4);
-  let hashes = '';
-  keys.forEach((k, i) => {
-    const f = r.files.get(k) as FileRecord;
-    stats.set([f.ino, f.size, f.mtimeMs, f.ctimeMs], 4 * i);
-    hashes += f.contentHash;
-  });
-  const head: StoredHead = { format: FORMAT, root, startedAt: r.startedAt, folders: r.folders, keys: keys.join('\n'), hashes };
-  writeCacheFile(file, head, new Uint8Array(stats.buffer));
+  const index = new Map<string, number>();
+  for (let i = 0; i < keys.length; i++) index.set(keys[i], i);
+  return { startedAt: head.startedAt, folders: head.folders, index, stats, hashes: head.hashes };
 }
 
 /** `NAME.VERSION` → name and version (package names never contain a dot). */
@@ -129,6 +129,22 @@ export function splitFolder(folder: string): { name: string; version: string } |
   return { name, version };
 }
 
+/**
+ * The order of a name folder's entries: `NAME.VERSION` folders by opam's version order (then by
+ * spelling), then anything else by spelling. Candidates come out of a scan in the order the loader
+ * sorts them in, so its sort has nothing left to do.
+ */
+function folderOrder(name: string): (a: string, b: string) => number {
+  const prefix = name + '.';
+  const spelling = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return (a, b) => {
+    const pa = a.startsWith(prefix);
+    const pb = b.startsWith(prefix);
+    if (pa !== pb) return pa ? -1 : 1;
+    return (pa ? compareVersions(a.slice(prefix.length), b.slice(prefix.length)) : 0) || spelling(a, b);
+  };
+}
+
 function statOrNull(path: string): Stats | null {
   try {
     return statSync(path, { throwIfNoEntry: false }) ?? null;
@@ -137,17 +153,22 @@ function statOrNull(path: string): Stats | null {
   }
 }
 
+/** Whether `path` exists (what `existsSync` says, without the cost of an error per missing path). */
+function exists(path: string): boolean {
+  return statOrNull(path) !== null;
+}
+
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Finds every opam file of one root, in sorted folder order. */
+/** Finds every opam file of one root: name folders by spelling, version folders as `folderOrder` says. */
 export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWarning[]): Candidate[] {
   const startedAt = Date.now();
   const file = recordFile(root);
   const old = readRecord(file, root);
   const trusted = (st: Stats) => old !== null && st.ctimeMs < old.startedAt - RACY_MS;
-  const next: ScanRecord = { startedAt, folders: {}, files: new Map() };
+  const next = new RecordBuilder();
   let changed = old === null;
 
   const out: Candidate[] = [];
@@ -157,11 +178,20 @@ export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWa
     const opamFile = dir + sep + 'opam';
     const st = statOrNull(opamFile);
     if (st === null || !st.isFile()) return;
-    const known = old?.files.get(key);
+    const i = old?.index.get(key);
     let held: Buffer | null = null;
     let contentHash: string;
-    if (known !== undefined && trusted(st) && known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs) {
-      contentHash = known.contentHash;
+    const o = 4 * (i ?? 0);
+    if (
+      old !== null &&
+      i !== undefined &&
+      trusted(st) &&
+      old.stats[o] === st.ino &&
+      old.stats[o + 1] === st.size &&
+      old.stats[o + 2] === st.mtimeMs &&
+      old.stats[o + 3] === st.ctimeMs
+    ) {
+      contentHash = old.hashes.slice(64 * i, 64 * i + 64);
     } else {
       try {
         held = readFileSync(opamFile);
@@ -171,7 +201,7 @@ export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWa
       contentHash = sha256(held);
       changed = true;
     }
-    next.files.set(key, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, contentHash });
+    next.file(key, st, contentHash);
     if (warn !== undefined) warnings.push({ file: opamFile, message: warn });
     const nv = splitFolder(folder);
     if (!nv) {
@@ -187,7 +217,7 @@ export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWa
       name: nv.name,
       version: nv.version,
       contentHash,
-      filesDir: existsSync(filesDir) ? filesDir : null,
+      filesDir: exists(filesDir) ? filesDir : null,
       read: held !== null,
       bytes: () => {
         if (held !== null) return held;
@@ -218,16 +248,16 @@ export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWa
     let subs: string[];
     if (known !== undefined && trusted(st) && known[0] === st.mtimeMs && known[1] === st.ctimeMs) subs = known[2];
     else {
-      subs = readdirSync(dir).sort();
+      subs = readdirSync(dir).sort(folderOrder(entry));
       changed = true;
     }
     next.folders[entry] = [st.mtimeMs, st.ctimeMs, subs];
     for (const sub of subs) add(dir + sep + sub, sub, entry + '/' + sub, sub.startsWith(entry + '.') ? undefined : `package folder ${sub} is filed under ${entry}/`);
   }
-  if (old !== null && old.files.size !== next.files.size) changed = true;
-  if (changed && file !== null && next.files.size >= MIN_CACHED_FILES) {
+  if (old !== null && old.index.size !== next.keys.length) changed = true;
+  if (changed && file !== null && next.keys.length >= MIN_CACHED_FILES) {
     try {
-      writeRecord(file, root, next);
+      next.write(file, root, startedAt);
     } catch {
       // A record that cannot be written only makes the next scan read everything.
     }

@@ -121,14 +121,19 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
   const cached = useCache ? readRepositoryCache(digest) : null;
   const packages = new Map<string, OpamPackage[]>();
   if (cached !== null) {
-    const byVersion = new Map<string, Candidate>();
-    for (const [, kept] of keptByName) for (const c of kept) byVersion.set(`${c.name}.${c.version}`, c);
+    // The same key means the same kept candidates in the same order: the cache lists them in that
+    // order, less the files that did not parse.
     const values = new ValueReader(cached.table.head, cached.table.body);
+    const keptOf = new Map(keptByName);
     for (const [name, list] of cached.packages) {
+      const kept = keptOf.get(name) ?? [];
+      let k = 0;
       packages.set(
         name,
         list.map(([version, id]) => {
-          const c = byVersion.get(`${name}.${version}`) as Candidate;
+          while (k < kept.length && kept[k].version !== version) k++;
+          const c = kept[k];
+          if (c === undefined) throw new OpamError(`the repository cache lists ${name}.${version}, which the repository does not have`, 'internal');
           const place = { name, version, file: c.dir + sep + 'opam', repository: c.root, filesDir: c.filesDir, contentHash: c.contentHash };
           return cachedPackage(place, values, id, () => loadOne(c, [], []) as OpamPackage);
         }),
