@@ -1,8 +1,8 @@
 /**
  * src/ reads as the pipeline: each layer imports only the layers before it (and the base modules,
  * results/ and errors/, which import nothing of ours), and no module reaches itself through its
- * imports. These tests read every import of src/ (type-only imports too) and fail on one that reaches
- * forward, and on any cycle.
+ * imports. These tests read every import of src/ (type-only imports, and `import('…')` expressions
+ * that load a module when it is needed, too) and fail on one that reaches forward, and on any cycle.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +19,13 @@ function sources(dir: string): string[] {
   );
 }
 
+/** The relative specifiers a module imports: `import … from`, `export … from`, and `import('…')`. */
+export function importedSpecifiers(text: string): string[] {
+  const declared = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'(\.[^']+)'/gm)].map((m) => m[1]);
+  const dynamic = [...text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)].map((m) => m[1]);
+  return [...declared, ...dynamic];
+}
+
 function layerOf(srcRelative: string): string {
   return srcRelative.split('/')[0];
 }
@@ -30,12 +37,12 @@ test('every src/ folder is a known layer, and no import reaches a later layer', 
     const from = layerOf(relative(src, file));
     assert.ok([...BASE, ...PIPELINE].includes(from), `${relative(projectRoot, file)}: src/${from} is not a layer of the pipeline`);
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'(\.[^']+)'/gm)) {
-      const to = layerOf(relative(src, resolve(dirname(file), m[1])));
+    for (const specifier of importedSpecifiers(text)) {
+      const to = layerOf(relative(src, resolve(dirname(file), specifier)));
       const allowed = BASE.includes(to)
         ? !BASE.includes(from) || from === to
         : !BASE.includes(from) && PIPELINE.indexOf(to) <= PIPELINE.indexOf(from);
-      if (!allowed) violations.push(`${relative(projectRoot, file)} imports ${m[1]} (${from} → ${to})`);
+      if (!allowed) violations.push(`${relative(projectRoot, file)} imports ${specifier} (${from} → ${to})`);
     }
   }
   assert.deepEqual(violations, []);
@@ -47,9 +54,7 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sources(src)) {
     const text = readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'(\.[^']+)'/gm)].map((m) =>
-      relative(src, resolve(dirname(file), m[1])).replace(/\.js$/, '.ts'),
-    );
+    const targets = importedSpecifiers(text).map((specifier) => relative(src, resolve(dirname(file), specifier)).replace(/\.js$/, '.ts'));
     graph.set(relative(src, file), targets);
   }
   return graph;
@@ -102,4 +107,22 @@ test('the cycle finder finds a cycle of 13 files, and a module importing itself'
   assert.equal(cyclesOf(ring)[0].length, 13);
   assert.deepEqual(cyclesOf(new Map([['a', ['a']], ['b', ['a']]])), [['a']]);
   assert.deepEqual(cyclesOf(new Map([['a', ['b']], ['b', ['c']], ['c', []]])), []);
+});
+
+test('an import of a module when it is needed is read like the others', () => {
+  const text = [
+    "import type { A } from '../session/a.js';",
+    "import { b } from './b.js';",
+    "export { c } from '../errors/c.js';",
+    "  const { d } = await import('../../store/d.js');",
+    "  const [e, f] = await Promise.all([import('./e.js'), import( '../run/f.js' )]);",
+    "  const g = await import('node:fs');",
+  ].join('\n');
+  assert.deepEqual(importedSpecifiers(text), ['../session/a.js', './b.js', '../errors/c.js', '../../store/d.js', './e.js', '../run/f.js']);
+});
+
+test('the graph holds the imports the CLI makes when an action runs', () => {
+  const graph = importGraph();
+  assert.ok(graph.get('cli/commands/check.ts')?.includes('session/check.ts'), 'check imports session/check.ts with import()');
+  assert.ok(graph.get('cli/commands/solve.ts')?.includes('session/solver-queries.ts'), 'solve imports session/solver-queries.ts with import()');
 });

@@ -1,7 +1,6 @@
-/** Reading the values of flags: numbers, durations, sizes, run numbers, formats, mirrors. */
+/** Reading the values of flags: numbers, durations, sizes, run numbers, mirrors (a `--format`: report-output.ts). */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isReportFormat, REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
 import { UsageError } from './usage-error.js';
 
 export function parseCount(value: string, flag: string): number {
@@ -41,11 +40,6 @@ export function parseRunId(value: string, flag: string): number {
   const m = /^#?(\d+)$/.exec(value.trim());
   if (m === null || Number(m[1]) <= 0) throw new UsageError(`${flag} ${value}: expected a run number (ecocheck runs lists them)`);
   return Number(m[1]);
-}
-
-export function parseReportFormat(value: string): ReportFormat {
-  if (!isReportFormat(value)) throw new UsageError(`--format ${value}: expected one of ${REPORT_FORMATS.join(', ')}`);
-  return value;
 }
 
 /**

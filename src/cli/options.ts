@@ -2,15 +2,23 @@
  * The flags verbs share, declared once, and what they become: the session's requests and settings.
  * `FLAG_OF_SETTING` is the one place where a setting of the application (as errors name it) meets
  * the flag a user types.
+ *
+ * Every verb's definition imports this module to declare its flags, so it loads no module of the
+ * layers below the CLI (only their types): `ecocheck --version` and `--help` load the definitions alone.
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { DEFAULT_MAX_PROCESSES } from '../builder/process-runner.js';
 import type { PlanRequest } from '../session/plan-preparation.js';
 import type { BuildSettings } from '../session/run-execution.js';
-import { resolveStatePaths, type StatePaths } from '../session/state-paths.js';
+import type { StatePaths } from '../session/state-paths.js';
 import { UsageError } from './usage-error.js';
 import { archiveMirrorAddress, parseBytes, parseDuration, parsePositiveInt } from './argument-parsers.js';
+
+/**
+ * builder/process-runner.ts's DEFAULT_MAX_PROCESSES, the default of `--processes`, spelled here so that
+ * declaring the flag loads no builder module (tests/cli/lazy-loading.test.ts checks that they agree).
+ */
+export const DEFAULT_MAX_PROCESSES = 1024;
 
 export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   repository: '--repo',
@@ -123,7 +131,8 @@ export function addStateOptions(cmd: Command, withCache = false): Command {
   return withCache ? cmd.option('--cache-dir <dir>', 'the download cache (default: under the XDG cache folder)') : cmd;
 }
 
-export function statePaths(opts: StateOptions): StatePaths {
+export async function statePaths(opts: StateOptions): Promise<StatePaths> {
+  const { resolveStatePaths } = await import('../session/state-paths.js');
   return resolveStatePaths({ stateDir: opts.stateDir, cacheDir: opts.cacheDir });
 }
 

@@ -1,19 +1,26 @@
-/** Writing a report where the user asked (standard output or `--output FILE`), and its exit code. */
+/**
+ * Writing a report where the user asked (standard output or `--output FILE`), and its exit code. It
+ * loads the report layer: the verbs that report import it when their action runs.
+ */
 import { writeFileSync } from 'node:fs';
 import type { Comparison } from '../compare/comparison.js';
 import type { RunSummary } from '../compare/run-summary.js';
 import { comparisonExitCode, runExitCode } from '../report/exit-code.js';
-import { renderComparisonReport, renderRunReport, type ReportFormat } from '../report/render-report.js';
+import { isReportFormat, renderComparisonReport, renderRunReport, REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
 import { shouldUseColour } from '../report/terminal-colour.js';
 import { renderPrComment } from '../report/pr-comment.js';
 import type { RunKind } from '../store/runs.js';
-import { parseReportFormat } from './argument-parsers.js';
 import type { ReportOptions } from './options.js';
 import { UsageError } from './usage-error.js';
 
 export interface ReportDestination {
   format: ReportFormat;
   output?: string;
+}
+
+export function parseReportFormat(value: string): ReportFormat {
+  if (!isReportFormat(value)) throw new UsageError(`--format ${value}: expected one of ${REPORT_FORMATS.join(', ')}`);
+  return value;
 }
 
 export function reportDestination(opts: ReportOptions): ReportDestination {

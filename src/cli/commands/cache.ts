@@ -4,11 +4,10 @@
  * without the network. With `--repo`, says which package versions of those repositories each file
  * serves (their `url` or an `extra-source` names one of its checksums, and every checksum given
  * agrees). A directory is walked; files already there are kept. Exit 1 when nothing was imported.
+ * The session layer is loaded when the action runs.
  */
 import type { Command } from 'commander';
-import { importIntoCache } from '../../session/cache-import.js';
-import { addRepositoryOptions, addStateOptions } from '../options.js';
-import { resolveStatePaths } from '../../session/state-paths.js';
+import { addRepositoryOptions, addStateOptions, statePaths } from '../options.js';
 import type { RegisterCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -27,7 +26,9 @@ export const registerCache: RegisterCommand = (program: Command, setExitCode) =>
     .argument('<paths...>', 'files or directories to import'), false), true)
     .option('--json', 'print one JSON object')
     .action(async (paths: string[], opts: ImportOptions) => {
-      const { cache: root, imported } = await importIntoCache(paths, resolveStatePaths(opts).downloadCache, opts.repo);
+      const { downloadCache } = await statePaths(opts);
+      const { importIntoCache } = await import('../../session/cache-import.js');
+      const { cache: root, imported } = await importIntoCache(paths, downloadCache, opts.repo);
       if (imported.length === 0) setExitCode(EXIT.found);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ cache: root, files: imported }, null, 2)}\n`);

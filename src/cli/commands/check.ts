@@ -2,18 +2,14 @@
  * `ecocheck check`: builds the targets against a compiler and records the run (src/session/check.ts);
  * `--baseline` records the baseline, any other run is compared with it and its regressions reported.
  * Ctrl-C stops the builds, records the run as interrupted and exits 130; the next check resumes.
+ * The session, store and report layers are loaded when the action runs, once its flags are read.
  */
 import type { Command } from 'commander';
-import { openDatabase } from '../../store/database.js';
-import { runCheck } from '../../session/check.js';
 import type { RegisterCommand } from '../command.js';
 import { parseCount, parsePositiveInt, parseRunId } from '../argument-parsers.js';
 import type { RevdepsRequest } from '../../session/revdeps-targets.js';
-import { parseShardSpec } from '../../plan/shard.js';
 import { EXIT } from '../exit-codes.js';
 import { addBuildOptions, addPlanOptions, buildSettings, NO_SANDBOX_WARNING, planRequest, statePaths, type BuildOptions, type PlanOptions } from '../options.js';
-import { reportDestination, writeComparisonReport, writeRunReport } from '../report-output.js';
-import { printRunCounts, stderrOutput } from '../run-progress-output.js';
 import { UsageError } from '../usage-error.js';
 
 interface CheckOptions extends PlanOptions, BuildOptions {
@@ -63,9 +59,16 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       const retries = parseCount(opts.retries, '--retries');
       const against = opts.against === undefined ? null : parseRunId(opts.against, '--against');
       const revdeps = revdepsOf(opts);
+      const [{ parseShardSpec }, { reportDestination, writeComparisonReport, writeRunReport }, { openDatabase }, { runCheck }, { printRunCounts, stderrOutput }] = await Promise.all([
+        import('../../plan/shard.js'),
+        import('../report-output.js'),
+        import('../../store/database.js'),
+        import('../../session/check.js'),
+        import('../run-progress-output.js'),
+      ]);
       const shard = opts.shard === undefined ? null : parseShardSpec(opts.shard);
       const dest = reportDestination(opts);
-      const paths = statePaths(opts);
+      const paths = await statePaths(opts);
       if (!settings.sandbox) process.stderr.write(NO_SANDBOX_WARNING);
       const db = openDatabase(paths.database);
       try {

@@ -1,13 +1,11 @@
 /**
  * `ecocheck compilers`: what each compiler name resolves to — baseline, next and system, and the names
- * of ecocheck.json — and the compiler packages that satisfy it.
+ * of ecocheck.json — and the compiler packages that satisfy it. The solver, the session layer and
+ * cli-table3 are loaded when the action runs.
  */
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import { EcocheckError } from '../../errors/ecocheck-error.js';
-import { resolveCompilerSpec } from '../../solve/package-solver.js';
 import type { CompilerResolution } from '../../session/compiler-choice.js';
-import { openWorkspace, workspaceCompiler } from '../../session/workspace.js';
 import { addRepositoryOptions } from '../options.js';
 import { errorLine } from '../exit-codes.js';
 import type { RegisterCommand } from '../command.js';
@@ -33,7 +31,12 @@ export const registerCompilers: RegisterCommand = (program: Command) => {
       .option('--compiler <spec>', 'also resolve this spec, name or local source tree'),
   )
     .option('--json', 'print JSON')
-    .action((opts: CompilersOptions) => {
+    .action(async (opts: CompilersOptions) => {
+      const [{ resolveCompilerSpec }, { openWorkspace, workspaceCompiler }, { default: Table }] = await Promise.all([
+        import('../../solve/package-solver.js'),
+        import('../../session/workspace.js'),
+        import('cli-table3'),
+      ]);
       const ws = openWorkspace({ repositories: opts.repo, config: opts.config });
       const { config, repositories: roots, load } = ws;
       const names = [...new Set(['baseline', 'next', 'system', ...Object.keys(config.compilers), ...(opts.compiler !== undefined ? [opts.compiler] : [])])];

@@ -1,7 +1,8 @@
-/** `ecocheck export RUN --output FILE [--logs]`: a recorded run as one file, for `ecocheck merge` elsewhere (CI shards). */
+/**
+ * `ecocheck export RUN --output FILE [--logs]`: a recorded run as one file, for `ecocheck merge` elsewhere
+ * (CI shards). The store and session layers are loaded when the action runs.
+ */
 import type { Command } from 'commander';
-import { openDatabase } from '../../store/database.js';
-import { exportRecordedRun } from '../../session/run-transfer.js';
 import type { RegisterCommand } from '../command.js';
 import { parseRunId } from '../argument-parsers.js';
 import { addStateOptions, statePaths, type StateOptions } from '../options.js';
@@ -23,11 +24,12 @@ export const registerExport: RegisterCommand = (program: Command) => {
       .option('--output <file>', 'the file to write')
       .option('--logs', "include the jobs' log files")
       .option('--layers', "also write the layers of its ok jobs to FILE.layers.tar, so the merging machine can build on them"),
-  ).action((run: string, opts: ExportOptions) => {
+  ).action(async (run: string, opts: ExportOptions) => {
     const runId = parseRunId(run, 'run');
     if (opts.output === undefined) throw new UsageError('--output FILE is required');
-    const paths = statePaths(opts);
+    const paths = await statePaths(opts);
     if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
+    const [{ openDatabase }, { exportRecordedRun }] = await Promise.all([import('../../store/database.js'), import('../../session/run-transfer.js')]);
     const db = openDatabase(paths.database, { readonly: true });
     try {
       const n = exportRecordedRun(db, runId, opts.output, { logs: opts.logs === true, layers: opts.layers === true, paths });

@@ -2,11 +2,9 @@
  * `ecocheck installable --compiler SPEC [--latest | --all-versions] [--json]`: for each target,
  * installable or not (with the reason), and totals.
  * `ecocheck installable --admin-check [--json]`: `opam admin check --installability`'s verdict, with its
- * split into "roots" and "dependents".
+ * split into "roots" and "dependents". The solver is loaded when the action runs.
  */
 import type { Command } from 'commander';
-import { packageId } from '../../opam/package-model.js';
-import { adminCheck, installability } from '../../session/solver-queries.js';
 import type { RegisterCommand } from '../command.js';
 import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, type PlanOptions } from '../options.js';
 import { UsageError } from '../usage-error.js';
@@ -29,7 +27,7 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
     .option('--admin-check', 'opam admin check --installability: every package available, no compiler')
     .option('--ignore-test-doc', 'with --admin-check: with-test / with-doc dependencies ignored (opam admin check -i)')
     .option('--json', 'print JSON')
-    .action((opts: InstallableOptions) => {
+    .action(async (opts: InstallableOptions) => {
       if (opts.latest === true && opts.allVersions === true) throw new UsageError('give either --latest or --all-versions');
       if (opts.adminCheck === true) {
         if (opts.compiler !== undefined) throw new UsageError('--admin-check checks every package without a compiler: drop --compiler');
@@ -38,6 +36,7 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0), or --admin-check');
       }
       if (opts.ignoreTestDoc === true && opts.adminCheck !== true) throw new UsageError('--ignore-test-doc goes with --admin-check');
+      const [{ packageId }, { adminCheck, installability }] = await Promise.all([import('../../opam/package-model.js'), import('../../session/solver-queries.js')]);
       const req = { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts };
       const out = (s: string) => process.stdout.write(s);
       if (opts.adminCheck === true) {

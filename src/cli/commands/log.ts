@@ -1,14 +1,13 @@
-/** `ecocheck log NAME[.VERSION] [--run ID]`: the build log of a package's job in a run (the newest by default). */
+/**
+ * `ecocheck log NAME[.VERSION] [--run ID]`: the build log of a package's job in a run (the newest by
+ * default). The store is loaded when the action runs.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { findNotInstallableTarget, findPackageJobs, type RunJobRecord } from '../../store/run-records.js';
-import { getRun, latestRun } from '../../store/runs.js';
-import { resolveStatePaths } from '../../session/state-paths.js';
-import { addStateOptions } from '../options.js';
+import type { RunJobRecord } from '../../store/run-records.js';
+import { addStateOptions, statePaths } from '../options.js';
 import { UsageError } from '../usage-error.js';
 import { parseRunId } from '../argument-parsers.js';
-import { parsePackageSpec } from '../../opam/package-spec.js';
-import { openDatabase } from '../../store/database.js';
 import type { RegisterCommand } from '../command.js';
 
 function printRecord(r: RunJobRecord): void {
@@ -33,12 +32,18 @@ export const registerLog: RegisterCommand = (program: Command) => {
     .description("Print the build log of a package's job in a run (the newest run that has one by default)")
     .argument('<package>', 'NAME or NAME.VERSION')
     .option('--run <id>', 'the run to look in'))
-    .action((spec: string, opts: { run?: string; stateDir?: string }) => {
+    .action(async (spec: string, opts: { run?: string; stateDir?: string }) => {
       const runId = opts.run === undefined ? null : parseRunId(opts.run, '--run');
+      const { parsePackageSpec } = await import('../../opam/package-spec.js');
       const parsed = parsePackageSpec(spec);
       if (parsed === null) throw new UsageError(`${spec}: not a package: expected NAME or NAME.VERSION`);
-      const paths = resolveStatePaths({ stateDir: opts.stateDir });
+      const paths = await statePaths({ stateDir: opts.stateDir });
       if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
+      const [{ openDatabase }, { findNotInstallableTarget, findPackageJobs }, { getRun, latestRun }] = await Promise.all([
+        import('../../store/database.js'),
+        import('../../store/run-records.js'),
+        import('../../store/runs.js'),
+      ]);
       const db = openDatabase(paths.database, { readonly: true });
       try {
         if (runId !== null && getRun(db, runId) === null) throw new UsageError(`there is no run #${runId} (see ecocheck runs)`);

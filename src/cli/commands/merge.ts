@@ -1,11 +1,10 @@
 /**
  * `ecocheck merge FILE…`: the exports of a check's shards merged into one run of this state's database,
  * the run one machine would have recorded. Exit 1 when a shard is missing or failed (the run is
- * recorded, and says so), 0 otherwise; merging the same files again finds the same run.
+ * recorded, and says so), 0 otherwise; merging the same files again finds the same run. The store and
+ * session layers are loaded when the action runs.
  */
 import type { Command } from 'commander';
-import { openDatabase } from '../../store/database.js';
-import { mergeExportFiles } from '../../session/run-transfer.js';
 import type { RegisterCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { addStateOptions, statePaths, type StateOptions } from '../options.js';
@@ -18,8 +17,9 @@ export const registerMerge: RegisterCommand = (program: Command, setExitCode) =>
       .argument('<files...>', 'the shards\' export files (ecocheck export)'),
   )
     .option('--json', 'print the merge as JSON')
-    .action((files: string[], opts: StateOptions & { json?: boolean }) => {
-      const paths = statePaths(opts);
+    .action(async (files: string[], opts: StateOptions & { json?: boolean }) => {
+      const paths = await statePaths(opts);
+      const [{ openDatabase }, { mergeExportFiles }] = await Promise.all([import('../../store/database.js'), import('../../session/run-transfer.js')]);
       const db = openDatabase(paths.database);
       try {
         const r = mergeExportFiles(db, files, paths);

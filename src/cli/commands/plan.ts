@@ -1,14 +1,13 @@
-/** `ecocheck plan`: the build plan for a compiler and targets — jobs, edges, critical path, the DAG as JSON. */
+/**
+ * `ecocheck plan`: the build plan for a compiler and targets — jobs, edges, critical path, the DAG as
+ * JSON. The session layer (and, with --predict, the store) is loaded when the action runs.
+ */
 import type { Command } from 'commander';
-import { analysePlan, planToJson } from '../../plan/plan-graph.js';
-import { announcePlan, preparePlan, type PreparedPlan } from '../../session/plan-preparation.js';
+import type { PreparedPlan } from '../../session/plan-preparation.js';
 import type { RegisterCommand } from '../command.js';
 import { addPlanOptions, addStateOptions, planRequest, statePaths, type PlanOptions, type StateOptions } from '../options.js';
 import { parsePositiveInt } from '../argument-parsers.js';
-import { predictPlan } from '../../session/plan-prediction.js';
 import type { MakespanPrediction } from '../../plan/makespan.js';
-import { formatSeconds } from '../../run/progress.js';
-import { stderrOutput } from '../run-progress-output.js';
 
 export const registerPlan: RegisterCommand = (program: Command) => {
   addStateOptions(addPlanOptions(program.command('plan').description('Show the build plan: jobs, edges, critical path; --json prints the DAG; --predict the wall time on CI runners')))
@@ -16,16 +15,26 @@ export const registerPlan: RegisterCommand = (program: Command) => {
     .option('--predict', 'predict the wall time on --runners R of --cores C each, from the durations recorded in the state dir (a stated estimate for jobs never built)')
     .option('--runners <n>', 'with --predict: CI runners, one shard each', '1')
     .option('--cores <n>', 'with --predict: cores of each runner', '2')
-    .action((targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string }) => {
-      const prepared = preparePlan(planRequest(targets, opts));
+    .action(async (targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string }) => {
+      const request = planRequest(targets, opts);
+      const [{ analysePlan, planToJson }, { announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([
+        import('../../plan/plan-graph.js'),
+        import('../../session/plan-preparation.js'),
+        import('../run-progress-output.js'),
+      ]);
+      const prepared = preparePlan(request);
       announcePlan(prepared, stderrOutput);
       if (opts.predict === true) {
-        const p = predictPlan(prepared, parsePositiveInt(opts.runners, '--runners'), parsePositiveInt(opts.cores, '--cores'), statePaths(opts));
+        const runners = parsePositiveInt(opts.runners, '--runners');
+        const cores = parsePositiveInt(opts.cores, '--cores');
+        const paths = await statePaths(opts);
+        const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js')]);
+        const p = predictPlan(prepared, runners, cores, paths);
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(p)}\n`);
           return;
         }
-        printPrediction(p);
+        printPrediction(p, formatSeconds);
         return;
       }
       const { plan } = prepared;
@@ -48,7 +57,8 @@ function roundTimings(t: PreparedPlan['timings']) {
   return { loadMs: Math.round(t.loadMs), solveMs: Math.round(t.solveMs), planMs: Math.round(t.planMs) };
 }
 
-function printPrediction(p: MakespanPrediction): void {
+/** `formatSeconds` of run/progress.ts, loaded with the prediction. */
+function printPrediction(p: MakespanPrediction, formatSeconds: (seconds: number) => string): void {
   const s = (ms: number) => formatSeconds(Math.round(ms / 1000));
   const out = process.stdout;
   out.write(`predicted wall time on ${p.runners} runner(s) of ${p.cores} core(s): ${s(p.makespanMs)}\n`);

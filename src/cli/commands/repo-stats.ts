@@ -1,10 +1,9 @@
 /**
  * `ecocheck repo stats --repo DIR [--repo DIR2 …] [--json]`: loads the repositories (the first wins for
  * the same package version) and reports names, versions, parse errors, warnings and the load time.
- * Exit 1 when some file failed to load.
+ * Exit 1 when some file failed to load. The opam layer is loaded when the action runs.
  */
 import type { Command } from 'commander';
-import { loadRepositories, versionCount } from '../../opam/repository.js';
 import { UsageError } from '../usage-error.js';
 import { addRepositoryOptions } from '../options.js';
 import type { RegisterCommand } from '../command.js';
@@ -23,8 +22,9 @@ export const registerRepoStats: RegisterCommand = (program: Command, setExitCode
     false,
   )
     .option('--json', 'print one JSON object')
-    .action((opts: StatsOptions) => {
+    .action(async (opts: StatsOptions) => {
       if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
+      const { loadRepositories, versionCount } = await import('../../opam/repository.js');
       const load = loadRepositories(opts.repo);
       const versions = versionCount(load);
       if (load.errors.length > 0) setExitCode(EXIT.found);

@@ -1,15 +1,13 @@
 /**
  * `ecocheck report`: the report of a recorded run, compared with its baseline when it has one, in any
  * format (terminal, markdown for a pull-request comment, json, html). Exit 1 when something regressed.
+ * The store and report layers are loaded when the action runs.
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { openDatabase } from '../../store/database.js';
-import { recordedReport } from '../../session/report-choice.js';
 import type { RegisterCommand } from '../command.js';
 import { parseRunId } from '../argument-parsers.js';
 import { addReportOptions, addStateOptions, statePaths, type ReportOptions, type StateOptions } from '../options.js';
-import { reportDestination, writeComparisonReport, writePrComment, writeRunReport } from '../report-output.js';
 import { UsageError } from '../usage-error.js';
 
 interface ReportCliOptions extends ReportOptions, StateOptions {
@@ -32,12 +30,17 @@ export const registerReport: RegisterCommand = (program: Command, setExitCode) =
         .option('--report-url <url>', 'with --pr-comment: where the full report is (e.g. the HTML artifact)')
         .option('--run-url <url>', 'with --pr-comment: the CI run that made it'),
     ),
-  ).action((opts: ReportCliOptions) => {
+  ).action(async (opts: ReportCliOptions) => {
+    const [{ reportDestination, writeComparisonReport, writePrComment, writeRunReport }, { openDatabase }, { recordedReport }] = await Promise.all([
+      import('../report-output.js'),
+      import('../../store/database.js'),
+      import('../../session/report-choice.js'),
+    ]);
     const dest = reportDestination(opts);
     if (opts.prComment !== true && (opts.reportUrl !== undefined || opts.runUrl !== undefined)) throw new UsageError('--report-url and --run-url go with --pr-comment');
     const runId = opts.run === undefined ? null : parseRunId(opts.run, '--run');
     const againstId = opts.against === undefined ? null : parseRunId(opts.against, '--against');
-    const paths = statePaths(opts);
+    const paths = await statePaths(opts);
     if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database}): run \`ecocheck check --baseline\` first`);
     const db = openDatabase(paths.database, { readonly: true });
     try {

@@ -1,16 +1,13 @@
 /**
  * `ecocheck rerun`: builds again only what failed (or, `--regressed`, what regressed) in a run, their
  * cached failures forgotten, and reports the new attempt against the same baseline (src/session/rerun.ts).
+ * The session, store and report layers are loaded when the action runs.
  */
 import type { Command } from 'commander';
-import { openDatabase } from '../../store/database.js';
-import { rerunFailures } from '../../session/rerun.js';
 import type { RegisterCommand } from '../command.js';
 import { parseRunId } from '../argument-parsers.js';
 import { EXIT } from '../exit-codes.js';
 import { addBuildOptions, buildSettings, NO_SANDBOX_WARNING, statePaths, type BuildOptions } from '../options.js';
-import { reportDestination, writeComparisonReport, writeRunReport } from '../report-output.js';
-import { printRunCounts, stderrOutput } from '../run-progress-output.js';
 
 interface RerunOptions extends BuildOptions {
   run?: string;
@@ -25,9 +22,15 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
     .option('--regressed', "only the regressions (and the packages failing because of them) and spurious results against the run's baseline")
     .action(async (opts: RerunOptions) => {
       const { env: _env, withTest: _withTest, ...settings } = buildSettings(opts, { env: [], withTest: false });
+      const [{ reportDestination, writeComparisonReport, writeRunReport }, { openDatabase }, { rerunFailures }, { printRunCounts, stderrOutput }] = await Promise.all([
+        import('../report-output.js'),
+        import('../../store/database.js'),
+        import('../../session/rerun.js'),
+        import('../run-progress-output.js'),
+      ]);
       const dest = reportDestination(opts);
       const runId = opts.run === undefined ? null : parseRunId(opts.run, '--run');
-      const paths = statePaths(opts);
+      const paths = await statePaths(opts);
       if (!settings.sandbox) process.stderr.write(NO_SANDBOX_WARNING);
       const db = openDatabase(paths.database);
       try {

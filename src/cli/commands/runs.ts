@@ -1,25 +1,23 @@
-/** `ecocheck runs`: the recorded runs, newest first, with their status counts. */
+/** `ecocheck runs`: the recorded runs, newest first, with their status counts (the store loaded when the action runs). */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { listRuns, runStatusCounts } from '../../store/runs.js';
-import { resolveStatePaths } from '../../session/state-paths.js';
 import { parsePositiveInt } from '../argument-parsers.js';
-import { addStateOptions } from '../options.js';
-import { openDatabase } from '../../store/database.js';
+import { addStateOptions, statePaths } from '../options.js';
 import type { RegisterCommand } from '../command.js';
 
 export const registerRuns: RegisterCommand = (program: Command) => {
   addStateOptions(program.command('runs').description('List the recorded runs, newest first'))
     .option('--limit <n>', 'show at most N runs', '20')
     .option('--json', 'print JSON')
-    .action((opts: { stateDir?: string; limit: string; json?: boolean }) => {
+    .action(async (opts: { stateDir?: string; limit: string; json?: boolean }) => {
       const limit = parsePositiveInt(opts.limit, '--limit');
-      const paths = resolveStatePaths({ stateDir: opts.stateDir });
+      const paths = await statePaths({ stateDir: opts.stateDir });
       if (!existsSync(paths.database)) {
         if (opts.json) process.stdout.write('[]\n');
         else process.stdout.write(`no runs recorded yet (no database at ${paths.database})\n`);
         return;
       }
+      const [{ openDatabase }, { listRuns, runStatusCounts }] = await Promise.all([import('../../store/database.js'), import('../../store/runs.js')]);
       const db = openDatabase(paths.database, { readonly: true });
       try {
         const runs = listRuns(db, { limit }).map((r) => ({ ...r, counts: runStatusCounts(db, r.id) }));

@@ -1,11 +1,9 @@
 /**
  * `ecocheck solve NAME[.VERSION] --repo DIR --compiler SPEC [--json]`: the installation that makes
  * the package installable, in build order, with what each package is built against; or why there is
- * none (exit code 1).
+ * none (exit code 1). The solver is loaded when the action runs.
  */
 import type { Command } from 'commander';
-import { packageId } from '../../opam/package-model.js';
-import { solvePackage } from '../../session/solver-queries.js';
 import { UsageError } from '../usage-error.js';
 import { addCompilerOption, addPlatformOptions, addRepositoryOptions, type PlanOptions } from '../options.js';
 import type { RegisterCommand } from '../command.js';
@@ -28,8 +26,9 @@ export const registerSolve: RegisterCommand = (program: Command, setExitCode) =>
     ),
   )
     .option('--json', 'print JSON')
-    .action((spec: string, opts: SolveCliOptions) => {
+    .action(async (spec: string, opts: SolveCliOptions) => {
       if (opts.compiler === undefined) throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0)');
+      const [{ packageId }, { solvePackage }] = await Promise.all([import('../../opam/package-model.js'), import('../../session/solver-queries.js')]);
       const { target, compilerText, outcome } = solvePackage(
         { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts },
         spec,
