@@ -20,12 +20,11 @@
  * extra-file), install-failed (`install:` commands or the `.install` file), timeout, out-of-memory,
  * internal-error (aborted, or an exception of ecocheck's own).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Builder, BuildOutcome, BuiltDependency } from './builder.js';
+import { OPAM_BUILDER_VERSION, opamBuilderVersion } from './builder-version.js';
 import type { Job } from '../plan/job.js';
 import type { JobStatus } from '../results/taxonomy.js';
 import { packageId } from '../opam/package-model.js';
@@ -81,25 +80,7 @@ export interface OpamBuilderOptions {
   archiveMirrors?: string[];
 }
 
-/**
- * Part of every job key: derived from the builder's own code (every module of this folder), so that
- * a change to the builder can never reuse results it did not produce.
- */
-export const OPAM_BUILDER_VERSION = ((): string => {
-  const dir = dirname(fileURLToPath(import.meta.url));
-  const h = createHash('sha256');
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.js') || n.endsWith('.ts')).sort()) {
-    h.update(`${f}\0`);
-    h.update(readFileSync(join(dir, f)));
-    h.update('\0');
-  }
-  return `opam-builder/2+${h.digest('hex').slice(0, 16)}`;
-})();
-
-/** The builder version of a configuration: the code, and whether builds are sandboxed. */
-export function opamBuilderVersion(sandbox: boolean): string {
-  return `${OPAM_BUILDER_VERSION}+${sandbox ? 'sandbox' : 'host-fs'}`;
-}
+export { OPAM_BUILDER_VERSION, opamBuilderVersion };
 
 /** A failure ending the job: its status, one-line reason and the command's exit code. */
 class JobFailure extends Error {

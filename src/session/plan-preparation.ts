@@ -10,7 +10,7 @@ import type { KeyContext } from '../plan/job-key.js';
 import type { Plan } from '../plan/job.js';
 import { selectTargets, type TargetSelection } from '../plan/targets.js';
 import { FilesDirHashCache } from '../plan/files-hash.js';
-import { opamBuilderVersion } from '../builder/opam-builder.js';
+import { opamBuilderVersion } from '../builder/builder-version.js';
 import type { RepositoryLoad } from '../opam/repository.js';
 import { pinToString } from '../opam/pin.js';
 import { describePin } from '../opam/pinned-repository.js';
