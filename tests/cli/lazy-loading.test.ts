@@ -65,11 +65,12 @@ test('solve and installable load the solver path: no builder, run, store, compar
   }
 });
 
-test('plan loads neither the store nor the report layer, nor their packages', () => {
+test('plan loads neither the store nor the report layer, nor the builder (but its version), nor their packages', () => {
   const r = moduleLoads(['plan', 'app', '--repo', repo, '--compiler', '5.3.0']);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(r.sources.includes('session/plan-preparation.js'), r.sources.join(' '));
   assert.deepEqual(r.sources.filter((s) => /^(store|compare|report)\//.test(s)), []);
+  assert.deepEqual(r.sources.filter((s) => s.startsWith('builder/')), ['builder/builder-version.js']);
   assert.deepEqual(r.packages, ['commander']);
 });
 
