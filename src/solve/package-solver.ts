@@ -17,9 +17,9 @@ import type { OpamPackage, Formula } from '../opam/package-model.js';
 import { packageId } from '../opam/package-model.js';
 import { evalFilterToBool, filterDependencyFormula, printFilter, type DependencyAtom, type VariableLookup } from '../opam/filter.js';
 import type { RepositoryLoad } from '../opam/repository.js';
-import { atoms } from '../opam/formula.js';
+import { atoms, toCNF } from '../opam/formula.js';
 import type { SolveOutcome } from './solution.js';
-import { Universe, type UniverseRules } from './universe.js';
+import { Universe, constraintKey, versionSatisfies, type UniverseRules } from './universe.js';
 import { DEFAULT_PLATFORM, isDevPackage, packageLookup, type DependencyFlags } from './platform-env.js';
 import { resolveCompilerSpec, type CompilerInvariant } from './compiler-spec.js';
 import { buildDependencies, buildEdges, buildOrder, type BuildEdges } from './build-order.js';
@@ -114,7 +114,12 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     Object.assign(globals, options.env ?? {});
   }
   const testDoc = admin && options.ignoreTestDoc !== true;
-  const availableOnPlatform = (p: OpamPackage) => evalFilterToBool(p.available, packageLookup(p, globals, null), false);
+  const platformVerdicts = new Map<OpamPackage, boolean>();
+  const availableOnPlatform = (p: OpamPackage): boolean => {
+    let ok = platformVerdicts.get(p);
+    if (ok === undefined) platformVerdicts.set(p, (ok = evalFilterToBool(p.available, packageLookup(p, globals, null), false)));
+    return ok;
+  };
   // The depexts verdict, a pre-filter on the available packages: the host is asked once per universe
   // encoded, for the packages it holds (a one-package solve asks about its cone only, not the 18k
   // packages of the repository: a second and every package's fields decoded).
@@ -144,6 +149,8 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
         conflictClasses: true,
       };
   const packagesByName = load.packages as Map<string, OpamPackage[]>;
+  /** Available unless the host lacks its depexts (asked only for the universes encoded). */
+  const mayBeAvailable = admin ? () => true : availableOnPlatform;
   const invariantFormula = invariant === null ? null : invariant.formula;
 
   /** One encoded universe with what its queries remember (verdicts, build edges, reasons). */
@@ -179,17 +186,20 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       if (i === undefined) throw new Error(`solver: ${packageId(p)} is not in the repository`);
       return i;
     };
-    const solveIdx = (t: number, withTest: boolean): SolveOutcome => {
+    /** The target's installation, or with `explain` false null when there is none (no reason built). */
+    function solveIdx(t: number, withTest: boolean): SolveOutcome;
+    function solveIdx(t: number, withTest: boolean, explain: false): SolveOutcome | null;
+    function solveIdx(t: number, withTest: boolean, explain = true): SolveOutcome | null {
       const target = universe.packages[t];
       const testNow = withTest && !rules.testEverywhere;
-      if (invariantProblem !== null) return { installable: false, reason: withDepextReasons(invariantProblem) };
+      if (invariantProblem !== null) return explain ? { installable: false, reason: withDepextReasons(invariantProblem) } : null;
       if (!universe.available[t] || (!testNow && verdicts[t] === -1)) {
-        return { installable: false, reason: withDepextReasons(explainer.why(t)) };
+        return explain ? { installable: false, reason: withDepextReasons(explainer.why(t)) } : null;
       }
       const sol = universe.solveTarget(t, testNow, true);
       if (sol === null) {
         if (!testNow) verdicts[t] = -1;
-        return { installable: false, reason: withDepextReasons(explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined)) };
+        return explain ? { installable: false, reason: withDepextReasons(explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined)) } : null;
       }
       verdicts[t] = 1;
       for (const j of sol) verdicts[j] = 1;
@@ -198,32 +208,49 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       const idOf = (p: OpamPackage) => packageId(p);
       const deps = buildDependencies(pkgs, (p) => edgesOf(byPkg.get(p) as number, testNow && p === target), idOf);
       return { installable: true, solution: { target, packages: buildOrder(pkgs, deps, idOf), buildDependencies: deps } };
-    };
+    }
     return { universe, verdicts, installableIdx, indexOf, solveIdx };
   };
   type Context = ReturnType<typeof contextOf>;
 
-  // The whole repository is encoded only for queries about all of it (verdicts, every target); a
-  // solve before that encodes only the names its target can need (its cone): the same solution, as
-  // the cone holds every version of every name an installation of the target can contain.
+  // The whole repository is encoded only for queries about all of it (verdicts, every target). A solve
+  // before that encodes only what an installation of its target can hold (`solutionCone`): the same
+  // solutions, opam's criteria weighing each version against all the versions of its name. A target
+  // the cone finds uninstallable is explained on the names its versions can need (`dependencyCone`),
+  // whose reasons name every version of a name.
   let full: Context | null = null;
-  const encode = (byName: Map<string, OpamPackage[]>): Universe => {
-    askDepexts(byName);
-    const u = new Universe(byName, rules, invariantFormula);
+  const encode = (byName: Map<string, OpamPackage[]>, allVersions?: ReadonlyMap<string, readonly OpamPackage[]>): Universe => {
+    askDepexts(allVersions === undefined ? byName : new Map([...byName.keys()].map((n) => [n, allVersions.get(n) ?? []])));
+    const u = new Universe(byName, rules, invariantFormula, allVersions);
     u.shortcuts = { proof: options.optimisationShortcuts?.proof ?? true, sharing: options.optimisationShortcuts?.sharing ?? true };
     return u;
   };
   const fullContext = (): Context => (full ??= contextOf(encode(packagesByName)));
-  let cone: { names: Set<string>; context: Context } | null = null;
+  // Many targets (a plan, a test run) are cheaper on the whole universe than on growing cones.
   let cones = 0;
-  const contextFor = (target: OpamPackage): Context => {
+  let narrow: { roots: OpamPackage[]; tested: Set<OpamPackage>; members: Set<OpamPackage>; context: Context } | null = null;
+  /** The cone context holding `target` (with its tests when asked), or null once the whole universe is in use. */
+  const narrowFor = (target: OpamPackage, withTest: boolean): Context | null => {
+    if (full !== null) return null;
+    const test = withTest && !rules.testEverywhere;
+    if (narrow !== null && narrow.members.has(target) && (!test || narrow.tested.has(target))) return narrow.context;
+    if (++cones > 2) return null;
+    const roots = [...(narrow?.roots ?? []), target];
+    const tested = new Set(narrow?.tested ?? []);
+    if (test) tested.add(target);
+    const byName = solutionCone(packagesByName, rules, mayBeAvailable, invariantFormula, roots, tested);
+    const members = new Set([...byName.values()].flat());
+    narrow = { roots, tested, members, context: contextOf(encode(byName, packagesByName)) };
+    return narrow.context;
+  };
+  let wide: { names: Set<string>; context: Context } | null = null;
+  const wideFor = (target: OpamPackage): Context => {
     if (full !== null) return full;
-    if (cone !== null && cone.names.has(target.name)) return cone.context;
-    // Many targets (a plan, a test run) are cheaper on the whole universe than on growing cones.
+    if (wide !== null && wide.names.has(target.name)) return wide.context;
     if (++cones > 2) return fullContext();
-    const names = dependencyCone(packagesByName, [target.name, ...(cone?.names ?? []), ...(invariantFormula === null ? [] : atoms(invariantFormula).map((a) => a.name))]);
-    cone = { names, context: contextOf(encode(new Map([...names].filter((n) => packagesByName.has(n)).map((n) => [n, packagesByName.get(n) ?? []])))) };
-    return cone.context;
+    const names = dependencyCone(packagesByName, [target.name, ...(wide?.names ?? []), ...(invariantFormula === null ? [] : atoms(invariantFormula).map((a) => a.name))]);
+    wide = { names, context: contextOf(encode(new Map([...names].filter((n) => packagesByName.has(n)).map((n) => [n, packagesByName.get(n) ?? []])))) };
+    return wide.context;
   };
 
   /**
@@ -272,8 +299,14 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     variables: globals,
     packages,
     solve: (target, opts) => {
-      const ctx = contextFor(target);
-      return ctx.solveIdx(ctx.indexOf(target), opts?.withTest ?? options.withTest ?? false);
+      const withTest = opts?.withTest ?? options.withTest ?? false;
+      const cone = narrowFor(target, withTest);
+      if (cone !== null) {
+        const out = cone.solveIdx(cone.indexOf(target), withTest, false);
+        if (out !== null) return out;
+      }
+      const ctx = wideFor(target);
+      return ctx.solveIdx(ctx.indexOf(target), withTest);
     },
     isInstallable: (target) => {
       const ctx = fullContext();
@@ -291,7 +324,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       return [...seen].sort((a, b) => a - b).map((j) => ctx.universe.packages[j]);
     },
     get stats() {
-      const u = (full ?? cone?.context ?? fullContext()).universe;
+      const u = (full ?? narrow?.context ?? wide?.context ?? fullContext()).universe;
       const s = u.sat.stats;
       return {
         conflicts: s.conflicts,
@@ -342,6 +375,114 @@ export function dependencyCone(packagesByName: ReadonlyMap<string, readonly Opam
     for (const p of packagesByName.get(name) ?? []) for (const a of [...atoms(p.depends), ...atoms(p.depopts)]) if (!seen.has(a.name)) queue.push(a.name);
   }
   return seen;
+}
+
+/**
+ * The packages an installation of `roots` (with the invariant) can hold, by name: the invariant's
+ * candidates, the roots, and, transitively, the versions matching the dependency formulas of those
+ * reached, filtered as the universe filters them (`with-test` only for the `tested` roots). Left out
+ * are the packages no installation can hold: not available, or excluded by the invariant — another
+ * version of a name it forces, a conflict (declared either way, or by `conflict-class`) with a
+ * package it forces, a dependency none of whose candidates is left — and so the dependencies only
+ * they have.
+ *
+ * The same solutions: every installation holds the invariant's forced packages, and its packages
+ * reached from the roots and the invariant through the dependencies they meet form an installation
+ * (the others are never needed), no costlier under opam's criteria, made of cone packages; an
+ * installation of cone packages is one of the whole repository (what lies outside is not installed,
+ * so its dependencies and conflicts do not bind). `version-lag`, read among all the versions of a
+ * name, is computed on the whole repository's lists (`Universe`'s `allVersions`).
+ */
+export function solutionCone(
+  packagesByName: ReadonlyMap<string, readonly OpamPackage[]>,
+  rules: UniverseRules,
+  mayBeAvailable: (p: OpamPackage) => boolean,
+  invariant: Formula<DependencyAtom> | null,
+  roots: readonly OpamPackage[],
+  tested: ReadonlySet<OpamPackage>,
+): Map<string, OpamPackage[]> {
+  const matchCache = new Map<string, readonly OpamPackage[]>();
+  const matching = (a: DependencyAtom): readonly OpamPackage[] => {
+    const key = `${a.name} ${constraintKey(a.constraint)}`;
+    let out = matchCache.get(key);
+    if (out === undefined) matchCache.set(key, (out = (packagesByName.get(a.name) ?? []).filter((p) => versionSatisfies(p.version, a.constraint))));
+    return out;
+  };
+  const clausesOf = (p: OpamPackage, test: boolean): DependencyAtom[][] =>
+    toCNF(filterDependencyFormula(p.depends, rules.dependencyLookup(p, test || rules.testEverywhere, true), false));
+  const conflictAtomsOf = (p: OpamPackage): DependencyAtom[] =>
+    toCNF(filterDependencyFormula(p.conflicts, rules.dependencyLookup(p, rules.testEverywhere, true), false)).flat();
+
+  // What the invariant forces: a clause of the invariant, or of a forced package's dependencies, with
+  // one possible candidate left.
+  const forced = new Map<string, OpamPackage>();
+  const forcedConflicts: DependencyAtom[] = [];
+  const forcedClasses = new Map<string, string>();
+  const excludedNow = (p: OpamPackage): boolean => {
+    const f = forced.get(p.name);
+    if (f !== undefined) return f !== p;
+    for (const a of forcedConflicts) if (a.name === p.name && versionSatisfies(p.version, a.constraint)) return true;
+    if (rules.conflictClasses) {
+      for (const c of p.conflictClass) {
+        const n = forcedClasses.get(c);
+        if (n !== undefined && n !== p.name) return true;
+      }
+    }
+    for (const a of conflictAtomsOf(p)) {
+      const g = forced.get(a.name);
+      if (g !== undefined && versionSatisfies(g.version, a.constraint)) return true;
+    }
+    return false;
+  };
+  const candidatesOf = (clause: DependencyAtom[], possible: (p: OpamPackage) => boolean): OpamPackage[] => {
+    const out = new Set<OpamPackage>();
+    for (const a of clause) for (const p of matching(a)) if (possible(p)) out.add(p);
+    return [...out];
+  };
+  const invariantClauses = invariant === null ? [] : toCNF(invariant);
+  const possibleNow = (p: OpamPackage) => mayBeAvailable(p) && !excludedNow(p);
+  for (let changed = true; changed; ) {
+    changed = false;
+    const clauses = [...invariantClauses, ...[...forced.values()].flatMap((f) => clausesOf(f, false))];
+    for (const clause of clauses) {
+      const cands = candidatesOf(clause, possibleNow);
+      if (cands.length !== 1 || forced.get(cands[0].name) === cands[0]) continue;
+      if (forced.has(cands[0].name)) break; // two versions of a name forced: no installation at all
+      const f = cands[0];
+      forced.set(f.name, f);
+      forcedConflicts.push(...conflictAtomsOf(f));
+      for (const c of rules.conflictClasses ? f.conflictClass : []) if (!forcedClasses.has(c)) forcedClasses.set(c, f.name);
+      changed = true;
+      break;
+    }
+  }
+  const possibleMemo = new Map<OpamPackage, boolean>();
+  const possible = (p: OpamPackage): boolean => {
+    let ok = possibleMemo.get(p);
+    if (ok === undefined) possibleMemo.set(p, (ok = possibleNow(p)));
+    return ok;
+  };
+
+  const members = new Set<OpamPackage>();
+  const kept = new Set<OpamPackage>([...roots, ...invariantClauses.flatMap((c) => candidatesOf(c, () => true))]);
+  const queue: [OpamPackage, boolean][] = [...kept].map((p) => [p, false]);
+  for (const p of tested) if (!rules.testEverywhere) queue.push([p, true]);
+  const done = [new Set<OpamPackage>(), new Set<OpamPackage>()];
+  while (queue.length > 0) {
+    const [p, test] = queue.pop() as [OpamPackage, boolean];
+    const seen = done[test ? 1 : 0];
+    if (seen.has(p)) continue;
+    seen.add(p);
+    if (kept.has(p)) members.add(p);
+    if (!possible(p)) continue;
+    const cands = clausesOf(p, test).map((c) => candidatesOf(c, possible));
+    if (cands.some((c) => c.length === 0)) continue;
+    members.add(p);
+    for (const c of cands) for (const q of c) if (!done[0].has(q)) queue.push([q, false]);
+  }
+  const out = new Map<string, OpamPackage[]>();
+  for (const name of new Set([...members].map((p) => p.name))) out.set(name, (packagesByName.get(name) ?? []).filter((p) => members.has(p)));
+  return out;
 }
 
 /** Why no installation holds the compiler: its candidates' own obvious failures. */

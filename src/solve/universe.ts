@@ -61,7 +61,7 @@ export function versionSatisfies(version: string, constraint: Formula<VersionCon
 }
 
 /** A compact key of a version constraint formula (for memoising candidates). */
-function constraintKey(f: Formula<VersionConstraint>): string {
+export function constraintKey(f: Formula<VersionConstraint>): string {
   switch (f.kind) {
     case 'empty':
       return '';
@@ -101,21 +101,51 @@ export const CRITERIA = ['avoid-version', 'version-lag', 'count'] as const;
  * name as `OpamSolver.opam2cudf` does (normal versions in ascending order, then avoid-versions; lag =
  * how many versions are placed after it); 1 for the count of packages.
  */
-export function criteriaWeights(packages: readonly OpamPackage[], byName: ReadonlyMap<string, readonly number[]>, available: Uint8Array): Float64Array[] {
+export function criteriaWeights(
+  packages: readonly OpamPackage[],
+  byName: ReadonlyMap<string, readonly number[]>,
+  available: Uint8Array,
+  outside?: OutsideVersions,
+): Float64Array[] {
   const n = packages.length;
   const avoid = new Float64Array(n);
   const lag = new Float64Array(n);
   const count = new Float64Array(n).fill(1);
-  const avoided = (i: number) => isAvoidVersion(packages[i]);
-  for (const idx of byName.values()) {
-    const avail = idx.filter((i) => available[i] === 1); // ascending versions
-    const order = [...avail.filter((i) => !avoided(i)), ...avail.filter(avoided)];
-    order.forEach((i, k) => {
-      lag[i] = order.length - k - 1;
-      avoid[i] = avoided(i) ? 1 : 0;
+  for (let i = 0; i < n; i++) avoid[i] = available[i] === 1 && isAvoidVersion(packages[i]) ? 1 : 0;
+  for (const [name, idx] of byName) {
+    const versions = outside?.versions.get(name);
+    if (versions === undefined || versions.length === idx.length) {
+      const avoided = (i: number) => isAvoidVersion(packages[i]);
+      const avail = idx.filter((i) => available[i] === 1); // ascending versions
+      const order = [...avail.filter((i) => !avoided(i)), ...avail.filter(avoided)];
+      order.forEach((i, k) => (lag[i] = order.length - k - 1));
+      continue;
+    }
+    // A universe holding only some versions of the name (a solve's cone): the lag still counts the
+    // name's other available versions, as the whole repository's universe does.
+    const here = new Map<OpamPackage, number>(idx.map((i) => [packages[i], i]));
+    const all = [...versions].sort((a, b) => compareVersions(a.version, b.version));
+    const avail = all.filter((p) => {
+      const i = here.get(p);
+      return i === undefined ? outside?.isAvailable(p) === true : available[i] === 1;
+    });
+    const order = [...avail.filter((p) => !isAvoidVersion(p)), ...avail.filter(isAvoidVersion)];
+    order.forEach((p, k) => {
+      const i = here.get(p);
+      if (i !== undefined) lag[i] = order.length - k - 1;
     });
   }
   return [avoid, lag, count];
+}
+
+/**
+ * For a universe encoding only part of a repository: every version of each name (the universe's
+ * among them), and whether one the universe lacks is available. opam's `version-lag` is computed
+ * among all available versions of a name, installable or not.
+ */
+export interface OutsideVersions {
+  versions: ReadonlyMap<string, readonly OpamPackage[]>;
+  isAvailable(p: OpamPackage): boolean;
 }
 
 export class Universe implements ProofUniverse {
@@ -151,6 +181,8 @@ export class Universe implements ProofUniverse {
     packagesByName: Map<string, OpamPackage[]>,
     private readonly rules: UniverseRules,
     invariant: Formula<DependencyAtom> | null,
+    /** Every version of each name, when `packagesByName` holds only some (for `version-lag`). */
+    allVersions?: ReadonlyMap<string, readonly OpamPackage[]>,
   ) {
     const names = [...packagesByName.keys()].sort();
     for (const name of names) {
@@ -236,7 +268,8 @@ export class Universe implements ProofUniverse {
         this.sat.addClause(Array.from(d.candidates, (c) => posLit(c + 1)));
       }
     }
-    criteriaWeights(this.packages, this.byName, this.available).forEach((weights) => {
+    const outside = allVersions === undefined ? undefined : { versions: allVersions, isAvailable: (p: OpamPackage) => rules.isAvailable(p) };
+    criteriaWeights(this.packages, this.byName, this.available, outside).forEach((weights) => {
       const k = this.sat.addObjective();
       for (let i = 0; i < n; i++) if (weights[i] !== 0) this.sat.setWeight(k, i + 1, weights[i]);
     });
