@@ -47,6 +47,40 @@ export interface Candidate {
   read: boolean;
   /** The opam file's bytes: those read by the scan, else read now (and checked against `contentHash`). */
   bytes(): Buffer;
+  /** The same file listed under another version and folder (opam's equal versions, `repository.ts`). */
+  listedAs(version: string, folder: string): Candidate;
+}
+
+class FoundFile implements Candidate {
+  constructor(
+    readonly rootIndex: number,
+    readonly root: string,
+    readonly dir: string,
+    readonly folder: string,
+    readonly name: string,
+    readonly version: string,
+    readonly contentHash: string,
+    readonly filesDir: string | null,
+    private readonly held: Buffer | null,
+  ) {}
+
+  get read(): boolean {
+    return this.held !== null;
+  }
+
+  listedAs(version: string, folder: string): Candidate {
+    return new FoundFile(this.rootIndex, this.root, this.dir, folder, this.name, version, this.contentHash, this.filesDir, this.held);
+  }
+
+  bytes(): Buffer {
+    if (this.held !== null) return this.held;
+    const file = this.dir + sep + 'opam';
+    const now = readFileSync(file);
+    if (sha256(now) !== this.contentHash) {
+      throw new OpamError('the opam file changed while ecocheck was reading the repository: run again', 'input', { setting: 'repository', value: file });
+    }
+    return now;
+  }
 }
 
 const FORMAT = 'ecocheck-scan-2';
@@ -209,25 +243,7 @@ export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWa
       return;
     }
     const filesDir = dir + sep + 'files';
-    out.push({
-      rootIndex,
-      root,
-      dir,
-      folder,
-      name: nv.name,
-      version: nv.version,
-      contentHash,
-      filesDir: exists(filesDir) ? filesDir : null,
-      read: held !== null,
-      bytes: () => {
-        if (held !== null) return held;
-        const now = readFileSync(opamFile);
-        if (sha256(now) !== contentHash) {
-          throw new OpamError('the opam file changed while ecocheck was reading the repository: run again', 'input', { setting: 'repository', value: opamFile });
-        }
-        return now;
-      },
-    });
+    out.push(new FoundFile(rootIndex, root, dir, folder, nv.name, nv.version, contentHash, exists(filesDir) ? filesDir : null, held));
   };
 
   const top = readdirSync(packagesDir, { withFileTypes: true })

@@ -88,6 +88,14 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
   const names = [...byNameMap.keys()].sort();
   for (const name of names) {
     const list = byNameMap.get(name)!;
+    // The scan lists a folder's versions in ascending order: when they are (one root, no equal
+    // versions), there is nothing to sort or merge.
+    let ascending = true;
+    for (let k = 1; k < list.length && ascending; k++) ascending = compareVersions(list[k - 1].version, list[k].version) < 0;
+    if (ascending) {
+      keptByName.push([name, list]);
+      continue;
+    }
     // Ascending versions; among equal versions the winner (first root, then first folder) comes first.
     list.sort(
       (a, b) =>
@@ -102,7 +110,7 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
         kept.push(c);
       } else if (winner.rootIndex === c.rootIndex) {
         // Listed under the first folder's version, defined by the later folder's file.
-        kept[kept.length - 1] = { ...c, version: winner.version, folder: winner.folder };
+        kept[kept.length - 1] = c.listedAs(winner.version, winner.folder);
         warnings.push({
           file: join(c.dir, 'opam'),
           message: `versions ${winner.version} and ${c.version} are equal in opam's version order: as opam does, one package version is listed, ${winner.folder}, defined by the opam file of ${c.name}.${c.version}`,
