@@ -83,7 +83,9 @@ class FoundFile implements Candidate {
   }
 }
 
-const FORMAT = 'ecocheck-scan-2';
+const FORMAT = 'ecocheck-scan-4';
+/** Per file in a record's body: inode, size, mtime, ctime, whether `files/` exists (1 or 0). */
+const COLUMNS = 5;
 /** Changes this close to the scan that recorded them are not trusted (the clock's tick, with room). */
 const RACY_MS = 1000;
 
@@ -93,7 +95,7 @@ type FolderRecord = [number, number, string[]];
 /**
  * A scan's record as stored: the head (JSON) holds the folders, the file keys (`NAME/NAME.VERSION`, or
  * `NAME.VERSION` in the flat layout) joined by newlines and their hashes as one hex string; the body
- * holds each file's inode, size, mtime and ctime as float64.
+ * holds each file's inode, size, mtime, ctime and whether it has a `files/` folder, as float64.
  */
 interface StoredHead {
   format: string;
@@ -103,15 +105,18 @@ interface StoredHead {
   folders: Record<string, FolderRecord>;
   keys: string;
   hashes: string;
+  /** The version folders holding no opam file, joined by newlines. */
+  empty: string;
 }
 
-/** A record in columns: file `i` is `keys[i]`, its times and such at `stats[4i…4i+3]`, its hash at `hashes[64i…]`. */
+/** A record in columns: file `i` is `keys[i]`, its stat at `stats[COLUMNS·i…]`, its hash at `hashes[64i…]`. */
 interface ScanRecord {
   startedAt: number;
   folders: Record<string, FolderRecord>;
   index: Map<string, number>;
   stats: Float64Array;
   hashes: string;
+  empty: Set<string>;
 }
 
 /** The record a scan writes, filled as it goes. */
@@ -120,15 +125,16 @@ class RecordBuilder {
   readonly keys: string[] = [];
   readonly stats: number[] = [];
   readonly hashes: string[] = [];
+  readonly empty: string[] = [];
 
-  file(key: string, st: Stats, contentHash: string): void {
+  file(key: string, st: Stats, contentHash: string, hasFiles: boolean): void {
     this.keys.push(key);
-    this.stats.push(st.ino, st.size, st.mtimeMs, st.ctimeMs);
+    this.stats.push(st.ino, st.size, st.mtimeMs, st.ctimeMs, hasFiles ? 1 : 0);
     this.hashes.push(contentHash);
   }
 
   write(file: string, root: string, startedAt: number): void {
-    const head: StoredHead = { format: FORMAT, root, startedAt, folders: this.folders, keys: this.keys.join('\n'), hashes: this.hashes.join('') };
+    const head: StoredHead = { format: FORMAT, root, startedAt, folders: this.folders, keys: this.keys.join('\n'), hashes: this.hashes.join(''), empty: this.empty.join('\n') };
     writeCacheFile(file, head, new Uint8Array(new Float64Array(this.stats).buffer));
   }
 }
@@ -147,10 +153,11 @@ function readRecord(file: string | null, root: string): ScanRecord | null {
   if (head.format !== FORMAT || head.root !== root) return null;
   const keys = head.keys === '' ? [] : head.keys.split('\n');
   const stats = new Float64Array(read.body.buffer, read.body.byteOffset, read.body.byteLength >> 3);
-  if (stats.length !== keys.length * 4 || head.hashes.length !== keys.length * 64) return null;
+  if (stats.length !== keys.length * COLUMNS || head.hashes.length !== keys.length * 64) return null;
   const index = new Map<string, number>();
   for (let i = 0; i < keys.length; i++) index.set(keys[i], i);
-  return { startedAt: head.startedAt, folders: head.folders, index, stats, hashes: head.hashes };
+  const empty = new Set(typeof head.empty === 'string' && head.empty !== '' ? head.empty.split('\n') : []);
+  return { startedAt: head.startedAt, folders: head.folders, index, stats, hashes: head.hashes, empty };
 }
 
 /** `NAME.VERSION` → name and version (package names never contain a dot). */
@@ -196,56 +203,41 @@ function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Finds every opam file of one root: name folders by spelling, version folders as `folderOrder` says. */
-export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWarning[]): Candidate[] {
+/** A version folder a listing found (it may hold no opam file). */
+interface VersionFolder {
+  dir: string;
+  folder: string;
+  /** `NAME/NAME.VERSION` (or `NAME.VERSION` in the flat layout): its place in the record. */
+  key: string;
+  /** A warning about its place (`filed under` another name's folder), said when it has an opam file. */
+  misplaced: string | undefined;
+}
+
+/**
+ * The folders of one root: the name folders' entries (from the record where the folder is unchanged),
+ * without looking into the version folders. `scanListing` then looks at each; `recordedCandidates`
+ * takes the record's word for them.
+ */
+export interface RootListing {
+  readonly root: string;
+  readonly rootIndex: number;
+  readonly startedAt: number;
+  readonly recordFile: string | null;
+  readonly old: ScanRecord | null;
+  readonly folders: Record<string, FolderRecord>;
+  readonly versionFolders: VersionFolder[];
+  /** Whether a name folder was listed again (its entries differ from the record's, or there is no record). */
+  readonly relisted: boolean;
+}
+
+export function listRoot(root: string, rootIndex: number): RootListing {
   const startedAt = Date.now();
-  const file = recordFile(root);
-  const old = readRecord(file, root);
-  const trusted = (st: Stats) => old !== null && st.ctimeMs < old.startedAt - RACY_MS;
-  const next = new RecordBuilder();
-  let changed = old === null;
-
-  const out: Candidate[] = [];
+  const recordPath = recordFile(root);
+  const old = readRecord(recordPath, root);
+  const folders: Record<string, FolderRecord> = {};
+  const versionFolders: VersionFolder[] = [];
+  let relisted = old === null;
   const packagesDir = join(root, 'packages');
-  /** A version folder's opam file, if it has one; `warn` (about the folder's place) is said first. */
-  const add = (dir: string, folder: string, key: string, warn?: string): void => {
-    const opamFile = dir + sep + 'opam';
-    const st = statOrNull(opamFile);
-    if (st === null || !st.isFile()) return;
-    const i = old?.index.get(key);
-    let held: Buffer | null = null;
-    let contentHash: string;
-    const o = 4 * (i ?? 0);
-    if (
-      old !== null &&
-      i !== undefined &&
-      trusted(st) &&
-      old.stats[o] === st.ino &&
-      old.stats[o + 1] === st.size &&
-      old.stats[o + 2] === st.mtimeMs &&
-      old.stats[o + 3] === st.ctimeMs
-    ) {
-      contentHash = old.hashes.slice(64 * i, 64 * i + 64);
-    } else {
-      try {
-        held = readFileSync(opamFile);
-      } catch {
-        return; // unreadable: as if absent
-      }
-      contentHash = sha256(held);
-      changed = true;
-    }
-    next.file(key, st, contentHash);
-    if (warn !== undefined) warnings.push({ file: opamFile, message: warn });
-    const nv = splitFolder(folder);
-    if (!nv) {
-      warnings.push({ file: opamFile, message: `ignored: folder name ${folder} is not NAME.VERSION` });
-      return;
-    }
-    const filesDir = dir + sep + 'files';
-    out.push(new FoundFile(rootIndex, root, dir, folder, nv.name, nv.version, contentHash, exists(filesDir) ? filesDir : null, held));
-  };
-
   const top = readdirSync(packagesDir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
@@ -254,7 +246,7 @@ export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWa
     const dir = packagesDir + sep + entry;
     if (entry.includes('.')) {
       // Flat layout: packages/NAME.VERSION/opam.
-      add(dir, entry, entry);
+      versionFolders.push({ dir, folder: entry, key: entry, misplaced: undefined });
       continue;
     }
     // Version folders; anything else (a stray file) has no opam file inside and is skipped.
@@ -262,21 +254,154 @@ export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWa
     if (st === null) continue;
     const known = old?.folders[entry];
     let subs: string[];
-    if (known !== undefined && trusted(st) && known[0] === st.mtimeMs && known[1] === st.ctimeMs) subs = known[2];
+    if (old !== null && known !== undefined && trusted(st, old) && known[0] === st.mtimeMs && known[1] === st.ctimeMs) subs = known[2];
     else {
       subs = readdirSync(dir).sort(folderOrder(entry));
+      relisted = true;
+    }
+    folders[entry] = [st.mtimeMs, st.ctimeMs, subs];
+    for (const sub of subs) {
+      versionFolders.push({ dir: dir + sep + sub, folder: sub, key: entry + '/' + sub, misplaced: sub.startsWith(entry + '.') ? undefined : `package folder ${sub} is filed under ${entry}/` });
+    }
+  }
+  return { root, rootIndex, startedAt, recordFile: recordPath, old, folders, versionFolders, relisted };
+}
+
+function trusted(st: Stats, old: ScanRecord): boolean {
+  return st.ctimeMs < old.startedAt - RACY_MS;
+}
+
+/** Whether the record knows file `i` as `st` shows it, with (or without) a `files/` folder. */
+function recordedAs(old: ScanRecord, i: number, st: Stats, hasFiles: boolean): boolean {
+  const o = COLUMNS * i;
+  const s = old.stats;
+  return trusted(st, old) && s[o] === st.ino && s[o + 1] === st.size && s[o + 2] === st.mtimeMs && s[o + 3] === st.ctimeMs && s[o + 4] === (hasFiles ? 1 : 0);
+}
+
+/** The candidate of a version folder with an opam file of this content, or a warning when its name is no NAME.VERSION. */
+function candidateOf(l: RootListing, vf: VersionFolder, contentHash: string, hasFiles: boolean, held: Buffer | null, warnings: RepositoryWarning[]): Candidate | null {
+  const opamFile = vf.dir + sep + 'opam';
+  if (vf.misplaced !== undefined) warnings.push({ file: opamFile, message: vf.misplaced });
+  const nv = splitFolder(vf.folder);
+  if (!nv) {
+    warnings.push({ file: opamFile, message: `ignored: folder name ${vf.folder} is not NAME.VERSION` });
+    return null;
+  }
+  return new FoundFile(l.rootIndex, l.root, vf.dir, vf.folder, nv.name, nv.version, contentHash, hasFiles ? vf.dir + sep + 'files' : null, held);
+}
+
+/**
+ * Every opam file of a listing, looked at: read and hashed unless the record knows it unchanged. The
+ * record is rewritten when anything was read or listed again. Candidates come in the listing's order:
+ * name folders by spelling, version folders as `folderOrder` says.
+ */
+export function scanListing(l: RootListing, warnings: RepositoryWarning[]): Candidate[] {
+  const out: Candidate[] = [];
+  const next = new RecordBuilder();
+  let changed = l.relisted;
+  for (const vf of l.versionFolders) {
+    const opamFile = vf.dir + sep + 'opam';
+    const st = statOrNull(opamFile);
+    if (st === null || !st.isFile()) {
+      next.empty.push(vf.key);
+      continue;
+    }
+    const hasFiles = exists(vf.dir + sep + 'files');
+    const i = l.old?.index.get(vf.key);
+    let held: Buffer | null = null;
+    let contentHash: string;
+    if (l.old !== null && i !== undefined && recordedAs(l.old, i, st, hasFiles)) contentHash = l.old.hashes.slice(64 * i, 64 * i + 64);
+    else {
+      try {
+        held = readFileSync(opamFile);
+      } catch {
+        continue; // unreadable: as if absent
+      }
+      contentHash = sha256(held);
       changed = true;
     }
-    next.folders[entry] = [st.mtimeMs, st.ctimeMs, subs];
-    for (const sub of subs) add(dir + sep + sub, sub, entry + '/' + sub, sub.startsWith(entry + '.') ? undefined : `package folder ${sub} is filed under ${entry}/`);
+    next.file(vf.key, st, contentHash, hasFiles);
+    const c = candidateOf(l, vf, contentHash, hasFiles, held, warnings);
+    if (c !== null) out.push(c);
   }
-  if (old !== null && old.index.size !== next.keys.length) changed = true;
-  if (changed && file !== null && next.keys.length >= MIN_CACHED_FILES) {
+  if (l.old !== null && (l.old.index.size !== next.keys.length || l.old.empty.size !== next.empty.length)) changed = true;
+  Object.assign(next.folders, l.folders);
+  if (changed && l.recordFile !== null && next.keys.length >= MIN_CACHED_FILES) {
     try {
-      next.write(file, root, startedAt);
+      next.write(l.recordFile, l.root, l.startedAt);
     } catch {
       // A record that cannot be written only makes the next scan read everything.
     }
   }
   return out;
+}
+
+/** Finds every opam file of one root (`listRoot`, then `scanListing`). */
+export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWarning[]): Candidate[] {
+  return scanListing(listRoot(root, rootIndex), warnings);
+}
+
+/** What a record says a listing holds, unchecked (`recordedCandidates`). */
+export interface RecordedListing {
+  candidates: Candidate[];
+  /** Version folders the record knows without an opam file (one may have been added since). */
+  empty: { dir: string; folder: string }[];
+}
+
+/**
+ * The candidates of a listing as its record knows them, without looking at a file, or null when the
+ * listing holds a version folder the record does not know. Each is to be checked (`stillRecorded`,
+ * `stillEmpty`) before its content is used.
+ */
+export function recordedCandidates(l: RootListing, warnings: RepositoryWarning[]): RecordedListing | null {
+  const old = l.old;
+  if (old === null) return null;
+  const out: RecordedListing = { candidates: [], empty: [] };
+  for (const vf of l.versionFolders) {
+    const i = old.index.get(vf.key);
+    if (i === undefined) {
+      if (!old.empty.has(vf.key)) return null;
+      out.empty.push({ dir: vf.dir, folder: vf.folder });
+      continue;
+    }
+    const c = candidateOf(l, vf, old.hashes.slice(64 * i, 64 * i + 64), old.stats[COLUMNS * i + 4] === 1, null, warnings);
+    if (c !== null) out.candidates.push(c);
+  }
+  return out;
+}
+
+/** Whether a version folder the record knows without an opam file still has none. */
+export function stillEmpty(folder: { dir: string }): boolean {
+  const st = statOrNull(folder.dir + sep + 'opam');
+  return st === null || !st.isFile();
+}
+
+/**
+ * A version folder looked at now (read and hashed, no record asked): its candidate, or null when it
+ * holds no opam file or its name is no NAME.VERSION.
+ */
+export function lookAt(l: RootListing, folder: { dir: string; folder: string }): Candidate | null {
+  const opamFile = folder.dir + sep + 'opam';
+  const st = statOrNull(opamFile);
+  if (st === null || !st.isFile()) return null;
+  let held: Buffer;
+  try {
+    held = readFileSync(opamFile);
+  } catch {
+    return null;
+  }
+  const nv = splitFolder(folder.folder);
+  if (!nv) return null;
+  const hasFiles = exists(folder.dir + sep + 'files');
+  return new FoundFile(l.rootIndex, l.root, folder.dir, folder.folder, nv.name, nv.version, sha256(held), hasFiles ? folder.dir + sep + 'files' : null, held);
+}
+
+/** Whether a recorded candidate's opam file (and `files/` folder) are still as the listing's record says. */
+export function stillRecorded(l: RootListing, c: Candidate): boolean {
+  const old = l.old;
+  const key = c.dir.slice(l.root.length + sep.length + 'packages'.length + sep.length).split(sep).join('/');
+  const i = old?.index.get(key);
+  if (old === null || i === undefined) return false;
+  const st = statOrNull(c.dir + sep + 'opam');
+  return st !== null && st.isFile() && recordedAs(old, i, st, exists(c.dir + sep + 'files')) && old.hashes.slice(64 * i, 64 * i + 64) === c.contentHash;
 }

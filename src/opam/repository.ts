@@ -17,7 +17,7 @@ import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { OpamError } from './opam-error.js';
 import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readRepositoryCache, writeRepositoryCache } from './repository-cache.js';
-import { scanRoot, type Candidate, type RepositoryWarning } from './repository-scan.js';
+import { listRoot, lookAt, recordedCandidates, scanListing, stillEmpty, stillRecorded, type Candidate, type RepositoryWarning, type RootListing } from './repository-scan.js';
 import { ValueReader } from './value-table.js';
 
 export interface RepositoryError {
@@ -45,6 +45,8 @@ export interface RepositoryLoad {
    * conjunction…): kept apart from `warnings`, which are about the repository's layout.
    */
   lint: RepositoryWarning[];
+  /** See `errorsRead`. */
+  errorsRead?: () => RepositoryError[];
 }
 
 function checkRoot(arg: string): string {
@@ -62,69 +64,106 @@ function checkRoot(arg: string): string {
   return root;
 }
 
-/** Loads and layers the repositories; throws OpamError when a root is missing or not a repository. */
+/**
+ * Loads and layers the repositories; throws OpamError when a root is missing or not a repository.
+ *
+ * When the scan records and the parsed-repository cache know the repositories as they are listed (the
+ * same version folders), the load is answered from them and each name is checked on disk when it is
+ * first read (`OnDemandPackages`): a one-package query looks at its own packages' files only, not at the
+ * 18,000 others. What is about the whole repository (errors, warnings, counts, iterating every name)
+ * checks every name first; so the load is, whatever is read of it, the load from disk.
+ */
 export function loadRepositories(rootArgs: string[]): RepositoryLoad {
   const t0 = performance.now();
   if (rootArgs.length === 0) throw new OpamError('no repository given', 'input', { setting: 'repository' });
   const roots = rootArgs.map(checkRoot);
+  const listings = roots.map((root, i) => listRoot(root, i));
+  return onDemandLoad(roots, listings, t0) ?? eagerLoad(roots, listings, t0);
+}
+
+/** Candidates by name, in (root, listing) order. */
+function byName(candidates: readonly Candidate[]): Map<string, Candidate[]> {
+  const out = new Map<string, Candidate[]>();
+  for (const c of candidates) {
+    let list = out.get(c.name);
+    if (!list) out.set(c.name, (list = []));
+    list.push(c);
+  }
+  return out;
+}
+
+/**
+ * One name's candidates layered: ascending versions, the first root's of each version, and of two
+ * folders of one root with equal versions the first folder's version defined by the later one's file.
+ */
+function layerName(list: Candidate[], warnings: RepositoryWarning[]): Candidate[] {
+  // The scan lists a folder's versions in ascending order: when they are (one root, no equal
+  // versions), there is nothing to sort or merge.
+  let ascending = true;
+  for (let k = 1; k < list.length && ascending; k++) ascending = compareVersions(list[k - 1].version, list[k].version) < 0;
+  if (ascending) return list;
+  // Ascending versions; among equal versions the winner (first root, then first folder) comes first.
+  const sorted = [...list].sort(
+    (a, b) =>
+      compareVersions(a.version, b.version) ||
+      a.rootIndex - b.rootIndex ||
+      (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0),
+  );
+  const kept: Candidate[] = [];
+  for (const c of sorted) {
+    const winner = kept.length > 0 ? kept[kept.length - 1]! : undefined;
+    if (!winner || !versionsEqual(winner.version, c.version)) {
+      kept.push(c);
+    } else if (winner.rootIndex === c.rootIndex) {
+      // Listed under the first folder's version, defined by the later folder's file.
+      kept[kept.length - 1] = c.listedAs(winner.version, winner.folder);
+      warnings.push({
+        file: join(c.dir, 'opam'),
+        message: `versions ${winner.version} and ${c.version} are equal in opam's version order: as opam does, one package version is listed, ${winner.folder}, defined by the opam file of ${c.name}.${c.version}`,
+      });
+    }
+    // A lower-priority root's version is shadowed by the overlay silently: that is what layering means.
+  }
+  return kept;
+}
+
+/** Every name layered, names in sorted order. */
+function layer(grouped: Map<string, Candidate[]>, warnings: RepositoryWarning[]): Map<string, Candidate[]> {
+  const out = new Map<string, Candidate[]>();
+  for (const name of [...grouped.keys()].sort()) out.set(name, layerName(grouped.get(name)!, warnings));
+  return out;
+}
+
+/** The parsed-repository cache's key (repository-cache.ts): every kept opam file's place and content. */
+function contentKey(roots: readonly string[], kept: Map<string, Candidate[]>): string {
+  const key = new RepositoryKey(roots);
+  for (const list of kept.values()) for (const c of list) key.add(`${c.dir}\0${c.name}\0${c.version}`, c.contentHash, c.filesDir !== null);
+  return key.digest();
+}
+
+/** A name's packages from the cache: its cached versions (the kept ones that parsed), in order. */
+function cachedPackages(name: string, cachedList: readonly [string, number][], kept: readonly Candidate[], values: ValueReader): OpamPackage[] {
+  let k = 0;
+  return cachedList.map(([version, id]) => {
+    while (k < kept.length && kept[k].version !== version) k++;
+    const c = kept[k];
+    if (c === undefined) throw new OpamError(`the repository cache lists ${name}.${version}, which the repository does not have`, 'internal');
+    const place = { name, version, file: c.dir + sep + 'opam', repository: c.root, filesDir: c.filesDir, contentHash: c.contentHash };
+    return cachedPackage(place, values, id, () => loadOne(c, [], []) as OpamPackage);
+  });
+}
+
+/** Every file looked at: read where the records do not know it unchanged, the cache used when it has this content. */
+function eagerLoad(roots: string[], listings: readonly RootListing[], t0: number): RepositoryLoad {
   const errors: RepositoryError[] = [];
   const warnings: RepositoryWarning[] = [];
   const lint: RepositoryWarning[] = [];
   const candidates: Candidate[] = [];
-  roots.forEach((root, i) => {
-    for (const c of scanRoot(root, i, warnings)) candidates.push(c);
-  });
+  for (const l of listings) for (const c of scanListing(l, warnings)) candidates.push(c);
   const fileCount = candidates.length;
   const filesRead = candidates.filter((c) => c.read).length;
-
-  // Group by name; within a name, order by (root priority, folder name) so the winner comes first.
-  const byNameMap = new Map<string, Candidate[]>();
-  for (const c of candidates) {
-    let list = byNameMap.get(c.name);
-    if (!list) byNameMap.set(c.name, (list = []));
-    list.push(c);
-  }
-  const keptByName: [string, Candidate[]][] = [];
-  const names = [...byNameMap.keys()].sort();
-  for (const name of names) {
-    const list = byNameMap.get(name)!;
-    // The scan lists a folder's versions in ascending order: when they are (one root, no equal
-    // versions), there is nothing to sort or merge.
-    let ascending = true;
-    for (let k = 1; k < list.length && ascending; k++) ascending = compareVersions(list[k - 1].version, list[k].version) < 0;
-    if (ascending) {
-      keptByName.push([name, list]);
-      continue;
-    }
-    // Ascending versions; among equal versions the winner (first root, then first folder) comes first.
-    list.sort(
-      (a, b) =>
-        compareVersions(a.version, b.version) ||
-        a.rootIndex - b.rootIndex ||
-        (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0),
-    );
-    const kept: Candidate[] = [];
-    for (const c of list) {
-      const winner = kept.length > 0 ? kept[kept.length - 1]! : undefined;
-      if (!winner || !versionsEqual(winner.version, c.version)) {
-        kept.push(c);
-      } else if (winner.rootIndex === c.rootIndex) {
-        // Listed under the first folder's version, defined by the later folder's file.
-        kept[kept.length - 1] = c.listedAs(winner.version, winner.folder);
-        warnings.push({
-          file: join(c.dir, 'opam'),
-          message: `versions ${winner.version} and ${c.version} are equal in opam's version order: as opam does, one package version is listed, ${winner.folder}, defined by the opam file of ${c.name}.${c.version}`,
-        });
-      }
-      // A lower-priority root's version is shadowed by the overlay silently: that is what layering means.
-    }
-    keptByName.push([name, kept]);
-  }
-
-  // The parsed-repository cache (repository-cache.ts), keyed by every kept opam file's content.
-  const key = new RepositoryKey(roots);
-  for (const [, kept] of keptByName) for (const c of kept) key.add(`${c.dir}\0${c.name}\0${c.version}`, c.contentHash, c.filesDir !== null);
-  const digest = key.digest();
+  const keptByName = layer(byName(candidates), warnings);
+  const digest = contentKey(roots, keptByName);
   const useCache = fileCount >= MIN_CACHED_FILES;
   const cached = useCache ? readRepositoryCache(digest) : null;
   const packages = new Map<string, OpamPackage[]>();
@@ -132,21 +171,7 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
     // The same key means the same kept candidates in the same order: the cache lists them in that
     // order, less the files that did not parse.
     const values = new ValueReader(cached.table.head, cached.table.body);
-    const keptOf = new Map(keptByName);
-    for (const [name, list] of cached.packages) {
-      const kept = keptOf.get(name) ?? [];
-      let k = 0;
-      packages.set(
-        name,
-        list.map(([version, id]) => {
-          while (k < kept.length && kept[k].version !== version) k++;
-          const c = kept[k];
-          if (c === undefined) throw new OpamError(`the repository cache lists ${name}.${version}, which the repository does not have`, 'internal');
-          const place = { name, version, file: c.dir + sep + 'opam', repository: c.root, filesDir: c.filesDir, contentHash: c.contentHash };
-          return cachedPackage(place, values, id, () => loadOne(c, [], []) as OpamPackage);
-        }),
-      );
-    }
+    for (const [name, list] of cached.packages) packages.set(name, cachedPackages(name, list, keptByName.get(name) ?? [], values));
     errors.push(...(cached.errors as RepositoryError[]));
     lint.push(...(cached.lint as RepositoryWarning[]));
     return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
@@ -161,6 +186,212 @@ export function loadRepositories(rootArgs: string[]): RepositoryLoad {
   }
   if (useCache) writeRepositoryCache(digest, cachedForm(packages, errors, lint));
   return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
+}
+
+/**
+ * The packages of a load answered from the records: a name is checked on disk (its opam files and
+ * `files/` folders still as recorded) when it is first read, and read again from disk when it is not.
+ * Iterating, or asking the size, checks every name first, and gives the names in sorted order (those
+ * `set` by the caller that the repository does not have after them), as a load from disk does.
+ */
+export class OnDemandPackages extends Map<string, OpamPackage[]> {
+  #pending: Set<string> | null = null;
+  #repositoryNames: readonly string[] = [];
+  #settleName: (name: string) => OpamPackage[] = () => [];
+  #settled: string[] = [];
+  #listedVersions: ReadonlyMap<string, readonly string[]> = new Map();
+
+  /** `listed`: each name's versions as its folders spell them (the listing is checked: it is the disk's). */
+  static of(listed: ReadonlyMap<string, readonly string[]>, settle: (name: string) => OpamPackage[]): OnDemandPackages {
+    const m = new OnDemandPackages();
+    m.#repositoryNames = [...listed.keys()];
+    m.#pending = new Set(m.#repositoryNames);
+    m.#listedVersions = listed;
+    m.#settleName = settle;
+    return m;
+  }
+
+  /** The names that have a folder of `version`, without checking any (`namesWithVersion`). */
+  listedWithVersion(version: string): string[] {
+    const out: string[] = [];
+    for (const [name, versions] of this.#listedVersions) if (versions.includes(version)) out.push(name);
+    for (const name of super.keys()) if (!this.#listedVersions.has(name) && (super.get(name) ?? []).some((p) => p.version === version)) out.push(name);
+    return out;
+  }
+
+  #settle(name: string): void {
+    if (this.#pending === null || !this.#pending.delete(name)) return;
+    this.#settled.push(name);
+    const list = this.#settleName(name);
+    if (list.length > 0) super.set(name, list);
+  }
+
+  /** Checks every name not checked yet, and puts the names in a load's order. */
+  settleAll(): void {
+    if (this.#pending === null) return;
+    for (const name of [...this.#pending]) this.#settle(name);
+    this.#pending = null;
+    const entries = new Map(super.entries());
+    super.clear();
+    for (const name of this.#repositoryNames) {
+      const list = entries.get(name);
+      if (list !== undefined) super.set(name, list);
+      entries.delete(name);
+    }
+    for (const [name, list] of entries) super.set(name, list);
+  }
+
+  /** The names checked so far (every name once `settleAll` ran). */
+  settledNames(): readonly string[] {
+    return this.#settled;
+  }
+
+  override get(name: string): OpamPackage[] | undefined {
+    this.#settle(name);
+    return super.get(name);
+  }
+
+  override has(name: string): boolean {
+    this.#settle(name);
+    return super.has(name);
+  }
+
+  override set(name: string, value: OpamPackage[]): this {
+    this.#pending?.delete(name);
+    return super.set(name, value);
+  }
+
+  override delete(name: string): boolean {
+    this.#pending?.delete(name);
+    return super.delete(name);
+  }
+
+  override get size(): number {
+    this.settleAll();
+    return super.size;
+  }
+
+  override keys(): MapIterator<string> {
+    this.settleAll();
+    return super.keys();
+  }
+
+  override values(): MapIterator<OpamPackage[]> {
+    this.settleAll();
+    return super.values();
+  }
+
+  override entries(): MapIterator<[string, OpamPackage[]]> {
+    this.settleAll();
+    return super.entries();
+  }
+
+  override forEach(f: (value: OpamPackage[], key: string, map: Map<string, OpamPackage[]>) => void, thisArg?: unknown): void {
+    this.settleAll();
+    super.forEach(f, thisArg);
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, OpamPackage[]]> {
+    return this.entries();
+  }
+}
+
+/** The load answered from the scan records and the cache, each name checked when first read; null when they do not know the repositories as listed. */
+function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: number): RepositoryLoad | null {
+  const recordedWarnings: RepositoryWarning[] = [];
+  const candidates: Candidate[] = [];
+  // Version folders without an opam file: by the name they would be a version of, or not a name at all.
+  const emptyOf = new Map<string, { rootIndex: number; dir: string; folder: string }[]>();
+  const emptyElsewhere: { dir: string }[] = [];
+  for (const l of listings) {
+    const recorded = recordedCandidates(l, recordedWarnings);
+    if (recorded === null) return null;
+    for (const c of recorded.candidates) candidates.push(c);
+    for (const e of recorded.empty) {
+      const dot = e.folder.indexOf('.');
+      if (dot <= 0) emptyElsewhere.push(e);
+      else {
+        const name = e.folder.slice(0, dot);
+        emptyOf.set(name, [...(emptyOf.get(name) ?? []), { rootIndex: l.rootIndex, ...e }]);
+      }
+    }
+  }
+  if (candidates.length < MIN_CACHED_FILES) return null;
+  const grouped = byName(candidates);
+  const keptByName = layer(grouped, recordedWarnings);
+  const cached = readRepositoryCache(contentKey(roots, keptByName));
+  if (cached === null) return null;
+  const values = new ValueReader(cached.table.head, cached.table.body);
+  const cachedOf = new Map(cached.packages);
+  const cachedErrors = cached.errors as RepositoryError[];
+  const cachedLint = cached.lint as RepositoryWarning[];
+  // Names read again from disk (their files changed): their packages, and what parsing them said.
+  const changed = new Map<string, { errors: RepositoryError[] }>();
+  const settle = (name: string): OpamPackage[] => {
+    const all = grouped.get(name) ?? [];
+    const empty = emptyOf.get(name) ?? [];
+    if (all.every((c) => stillRecorded(listings[c.rootIndex], c)) && empty.every(stillEmpty)) {
+      const list = cachedOf.get(name);
+      return list === undefined ? [] : cachedPackages(name, list, keptByName.get(name) ?? [], values);
+    }
+    // Read again: every version folder of the name, in the listing's order (a folder with a new
+    // opam file too), layered as a load from disk layers them.
+    const folders = [...all.map((c) => ({ rootIndex: c.rootIndex, dir: c.dir, folder: c.folder })), ...empty];
+    folders.sort((a, b) => a.rootIndex - b.rootIndex);
+    const fresh: Candidate[] = [];
+    for (const f of folders) {
+      const again = lookAt(listings[f.rootIndex], f);
+      if (again !== null && again.name === name) fresh.push(again);
+    }
+    const errors: RepositoryError[] = [];
+    const loaded: OpamPackage[] = [];
+    for (const c of layerName(fresh, [])) {
+      const p = loadOne(c, errors, []);
+      if (p !== null) loaded.push(p);
+    }
+    changed.set(name, { errors });
+    return loaded;
+  };
+  const packages = OnDemandPackages.of(new Map([...keptByName].map(([name, kept]) => [name, kept.map((c) => c.version)])), settle);
+  // What is about every file: as recorded when no name changed, else from a load from disk.
+  let fromDisk: RepositoryLoad | null = null;
+  let elsewhereChanged: boolean | null = null;
+  const whole = (): RepositoryLoad | null => {
+    packages.settleAll();
+    elsewhereChanged ??= !emptyElsewhere.every(stillEmpty);
+    if (changed.size === 0 && !elsewhereChanged) return null;
+    fromDisk ??= eagerLoad(roots, roots.map((root, i) => listRoot(root, i)), performance.now());
+    return fromDisk;
+  };
+  const filesOf = (names: readonly string[]) => new Set(names.flatMap((n) => (grouped.get(n) ?? []).map((c) => c.dir + sep + 'opam')));
+  const load = { roots, packages, loadMs: performance.now() - t0 } as unknown as RepositoryLoad;
+  Object.defineProperties(load, {
+    errors: { enumerable: true, get: () => whole()?.errors ?? cachedErrors },
+    lint: { enumerable: true, get: () => whole()?.lint ?? cachedLint },
+    warnings: { enumerable: true, get: () => whole()?.warnings ?? recordedWarnings },
+    fileCount: { enumerable: true, get: () => whole()?.fileCount ?? candidates.length },
+    filesRead: { enumerable: true, get: () => whole()?.filesRead ?? 0 },
+  });
+  load.errorsRead = () => {
+    const settled = packages.settledNames();
+    const unchanged = filesOf(settled.filter((n) => !changed.has(n)));
+    return [...cachedErrors.filter((e) => unchanged.has(e.file)), ...settled.flatMap((n) => changed.get(n)?.errors ?? [])];
+  };
+  return load;
+}
+
+/**
+ * The names of `packages` that may have a version spelled `version` (all that do, maybe more): for a
+ * load checked name by name, from its listing, so that no other name is checked.
+ */
+export function namesWithVersion(packages: ReadonlyMap<string, readonly OpamPackage[]>, version: string): string[] {
+  if (packages instanceof OnDemandPackages) return packages.listedWithVersion(version);
+  return [...packages].filter(([, list]) => list.some((p) => p.version === version)).map(([name]) => name);
+}
+
+/** The errors of the opam files a query read: all of them, but for a load checked name by name (`loadRepositories`), those of the names read so far. */
+export function errorsRead(load: RepositoryLoad): RepositoryError[] {
+  return load.errorsRead?.() ?? load.errors;
 }
 
 function loadOne(c: Candidate, errors: RepositoryError[], lint: RepositoryWarning[]): OpamPackage | null {

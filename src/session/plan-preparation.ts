@@ -16,7 +16,7 @@ import { pinToString } from '../opam/pin.js';
 import { describePin } from '../opam/pinned-repository.js';
 import type { ProjectConfig } from './project-config.js';
 import type { CompilerResolution } from './compiler-choice.js';
-import { loadProblems, openWorkspace, workspaceCompiler } from './workspace.js';
+import { openWorkspace, problemsRead, workspaceCompiler } from './workspace.js';
 import { SessionError } from './session-error.js';
 import type { SessionOutput } from './session-output.js';
 
@@ -108,7 +108,7 @@ export function preparePlan(req: PlanRequest): PreparedPlan {
       args: ws.pins.map(pinToString),
       described: ws.pinned.map((p) => (p.pin.source.kind === 'dir' ? `${describePin(p)} [content ${filesHashes.pinnedDirectory(p.pin.source.path).slice(0, 16)}]` : describePin(p))),
     },
-    loadProblems: loadProblems(ws.load),
+    loadProblems: problemsRead(ws.load),
     timings: { loadMs: ws.loadMs, solveMs, planMs },
   };
 }

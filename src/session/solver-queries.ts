@@ -31,7 +31,8 @@ export interface SolverSetup {
   solver: PackageSolver;
   /** The compiler as the solver reads it (opam syntax), '' for none. */
   compilerText: string;
-  loadProblems: string[];
+  /** The opam files that could not be read (all of them: the repository is checked whole). */
+  loadProblems: () => string[];
   /** Every version of every package read (available or not), by name. */
   packages: ReadonlyMap<string, readonly OpamPackage[]>;
 }
@@ -59,7 +60,7 @@ function setUp(req: SolverRequest, admin: { ignoreTestDoc: boolean } | null): So
     ignoreTestDoc: admin?.ignoreTestDoc === true,
     systemPackages: depexts?.manager,
   });
-  return { solver, compilerText: solver.invariant?.text ?? '', loadProblems: loadProblems(ws.load), packages: ws.load.packages };
+  return { solver, compilerText: solver.invariant?.text ?? '', loadProblems: () => loadProblems(ws.load), packages: ws.load.packages };
 }
 
 export interface InstallabilityAnswer {
@@ -71,7 +72,7 @@ export interface InstallabilityAnswer {
 /** For each target (the newest installable version of every package, or every version): installable or why not. */
 export function installability(req: SolverRequest, selection: 'latest' | 'all-versions'): InstallabilityAnswer {
   const s = setUp(req, null);
-  return { compilerText: s.compilerText, results: s.solver.installableTargets(selection), loadProblems: s.loadProblems };
+  return { compilerText: s.compilerText, results: s.solver.installableTargets(selection), loadProblems: s.loadProblems() };
 }
 
 export interface AdminCheckAnswer extends AdminCheckResult {
@@ -89,7 +90,7 @@ export function adminCheck(req: Omit<SolverRequest, 'compiler'>, ignoreTestDoc: 
     const o = s.solver.solve(p);
     reasons.set(p, o.installable ? '' : o.reason);
   }
-  return { ...r, reasons, loadProblems: s.loadProblems };
+  return { ...r, reasons, loadProblems: s.loadProblems() };
 }
 
 export interface SolveAnswer {

@@ -7,7 +7,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { setAnswerStoreFile } from '../solve/system/answer-store.js';
 import { resolveStatePaths } from './state-paths.js';
-import { loadRepositories, type RepositoryLoad } from '../opam/repository.js';
+import { errorsRead, loadRepositories, type RepositoryError, type RepositoryLoad } from '../opam/repository.js';
 import { parsePin, type Pin } from '../opam/pin.js';
 import { applyPins, type PinnedPackage, type PinnedRepository } from '../opam/pinned-repository.js';
 import { projectConfigFor, type ProjectConfig } from './project-config.js';
@@ -58,7 +58,8 @@ export function openWorkspace(req: WorkspaceRequest): Workspace {
   const pins = req.ignorePins === true ? [] : [...config.pins, ...(req.pins ?? []).map((text) => parsePin(text, cwd))];
   const t0 = performance.now();
   const unpinned = loadRepositories(repositories);
-  const load = pins.length === 0 ? { ...unpinned } : applyPins(unpinned, pins);
+  // Without pins the load is the repositories' own (a copy would ask a load checked name by name for everything).
+  const load = pins.length === 0 ? unpinned : applyPins(unpinned, pins);
   const pinned = 'pinned' in load ? (load as PinnedRepository).pinned : [];
   return { config, repositories, load, unpinned, pins, pinned, loadMs: performance.now() - t0 };
 }
@@ -70,5 +71,14 @@ export function workspaceCompiler(ws: Workspace, name: string): CompilerResoluti
 
 /** One line per opam file that could not be read (the run goes on without them). */
 export function loadProblems(load: RepositoryLoad): string[] {
-  return load.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`);
+  return load.errors.map(problemLine);
+}
+
+/** One line per opam file that could not be read, of the packages read so far (`errorsRead`). */
+export function problemsRead(load: RepositoryLoad): string[] {
+  return errorsRead(load).map(problemLine);
+}
+
+function problemLine(e: RepositoryError): string {
+  return `${e.file}:${e.line}:${e.column}: ${e.message}`;
 }

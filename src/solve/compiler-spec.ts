@@ -15,6 +15,7 @@ import { atoms, formulaToString, ors } from '../opam/formula.js';
 import { parseOpamValue } from '../opam/parser.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import type { RelOp } from '../opam/ast.js';
+import { namesWithVersion } from '../opam/repository.js';
 import { SolveError } from './solve-error.js';
 import { versionSatisfies } from './universe.js';
 
@@ -105,8 +106,8 @@ export function resolveCompilerSpec(load: { packages: PackagesByName }, spec: st
     throw new SolveError('not a package, a version or an opam formula', 'input', { setting: 'compiler', value: spec });
   }
   const compilers: OpamPackage[] = [];
-  for (const versions of packages.values()) {
-    for (const p of versions) {
+  for (const name of namesWithVersion(packages, trimmed)) {
+    for (const p of packages.get(name) ?? []) {
       if (p.version === trimmed && p.flags.includes('compiler') && !p.flags.includes('avoid-version')) compilers.push(p);
     }
   }

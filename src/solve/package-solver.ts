@@ -292,12 +292,15 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
   };
 
   // By name, then ascending version: the loader's lists are in ascending order already.
-  const packages = [...packagesByName.keys()].sort().flatMap((n) => packagesByName.get(n) ?? []);
+  let packages: OpamPackage[] | null = null;
 
   return {
     invariant,
     variables: globals,
-    packages,
+    // Every package: built when first read (a one-package solve never reads it, nor the repository whole).
+    get packages() {
+      return (packages ??= [...packagesByName.keys()].sort().flatMap((n) => packagesByName.get(n) ?? []));
+    },
     solve: (target, opts) => {
       const withTest = opts?.withTest ?? options.withTest ?? false;
       const cone = narrowFor(target, withTest);

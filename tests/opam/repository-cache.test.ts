@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadRepositories, type RepositoryLoad } from '../../src/opam/repository.js';
+import { OnDemandPackages, errorsRead, loadRepositories, namesWithVersion, type RepositoryLoad } from '../../src/opam/repository.js';
 import { INDEX_FIELDS, MIN_CACHED_FILES } from '../../src/opam/repository-cache.js';
 import { ValueReader, ValueTableWriter } from '../../src/opam/value-table.js';
 import { readCacheFile, writeCacheFile } from '../../src/opam/cache-file.js';
@@ -132,7 +132,7 @@ test('a cached, stat-validated load is the load from nothing, and every change o
     assert.match(text, /pkg7\.2\.0/);
     assert.doesNotMatch(text, /pkg8\.1\.0\//);
     assert.match(text, /pkg9\.1\.0\/files/);
-    assert.equal(filesRead, 1, 'only the added version is read');
+    assert.equal(filesRead, 2, 'only the added version and the one with a new files/ folder are read');
     await settled('the additions');
 
     // A broken cache entry or record is no answer: the load reads the files again.
@@ -181,5 +181,47 @@ test('a cache file gives back its head and an aligned body, and a damaged one is
     assert.equal(readCacheFile(join(dir, 'missing')), null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a load answered from the records checks a name when it is read: only that name, and its changes are seen', async () => {
+  const root = makeRepository();
+  const cache = mkdtempSync(join(tmpdir(), 'ecocheck-cache-'));
+  try {
+    const fresh = () => withCache(null, () => loadRepositories([root]));
+    const cached = () => withCache(cache, () => loadRepositories([root]));
+    summary(cached());
+    await sleep(1100);
+    summary(cached());
+    const untouched = cached();
+    assert.ok(untouched.packages instanceof OnDemandPackages, 'answered from the records');
+    assert.deepEqual([...untouched.packages.keys()], [...fresh().packages.keys()], 'names in the order of a load from disk');
+
+    // An edit in place and a file broken: the listing is the same, so the load is still answered name by name.
+    const edited = join(root, 'packages', 'pkg5', 'pkg5.1.9', 'opam');
+    writeFileSync(edited, opamFile('pkg5', '1.9', '"pkg4" {< "1.11"}'));
+    writeFileSync(join(root, 'packages', 'pkg6', 'pkg6.1.0', 'opam'), 'opam-version: "2.0"\ndepends: [ "ocaml" {>= } ]\n');
+    const load = cached();
+    const packages = load.packages as OnDemandPackages;
+    assert.ok(packages instanceof OnDemandPackages);
+    const pkg5 = packages.get('pkg5')!.find((p) => p.version === '1.9')!;
+    assert.match(JSON.stringify(pkg5.depends), /1\.11/, 'the edit is seen');
+    assert.deepEqual(packages.settledNames(), ['pkg5'], 'only the name read was checked');
+    assert.deepEqual(errorsRead(load), [], 'no error among the names read');
+    assert.deepEqual(packages.get('pkg6')!.map((p) => p.version), ['1.9', '1.10'], 'the broken version is skipped');
+    assert.deepEqual(errorsRead(load).map((e) => e.file), [join(root, 'packages', 'pkg6', 'pkg6.1.0', 'opam')]);
+    assert.deepEqual(packages.get('pkg7')!.map((p) => p.version), ['1.0', '1.9', '1.10']);
+    assert.deepEqual(namesWithVersion(packages, '1.10').length, NAMES);
+    assert.deepEqual(packages.settledNames(), ['pkg5', 'pkg6', 'pkg7'], 'namesWithVersion checks no name');
+
+    // What is about the whole repository is the load from disk's; so is every package, in its order.
+    const disk = fresh();
+    assert.deepEqual(load.errors, disk.errors);
+    assert.deepEqual(summary(load), summary(disk));
+    assert.deepEqual([...load.packages.keys()], [...disk.packages.keys()]);
+    assert.equal(load.packages.get('pkg5'), load.packages.get('pkg5'), 'a name is checked once: the same list');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
   }
 });
