@@ -251,3 +251,30 @@ function dropLeastRecentlyUsed(dir: string): void {
   // Leftovers of the format before (a `.json` head and a `.text` each).
   for (const f of readdirSync(dir)) if (f.endsWith('.text') || f.endsWith('.json')) unlinkSync(join(dir, f));
 }
+
+/**
+ * What the last load of these roots found their content key to be, under the scan records'
+ * generations (`repository-scan.ts`): while no record is rewritten and no folder listed again, the
+ * key is known without layering and hashing every package again.
+ */
+export function readKnownKey(roots: readonly string[], generations: readonly string[]): string | null {
+  const dir = repositoryCacheDir();
+  if (dir === null) return null;
+  const known = readCacheFile(knownKeyFile(dir, roots))?.head as { format?: string; generations?: string[]; key?: string } | undefined;
+  if (known?.format !== FORMAT || !Array.isArray(known.generations) || typeof known.key !== 'string') return null;
+  return known.generations.join('\0') === generations.join('\0') ? known.key : null;
+}
+
+export function writeKnownKey(roots: readonly string[], generations: readonly string[], key: string): void {
+  const dir = repositoryCacheDir();
+  if (dir === null) return;
+  try {
+    writeCacheFile(knownKeyFile(dir, roots), { format: FORMAT, generations, key }, new Uint8Array(0));
+  } catch {
+    // Best effort, as the cache.
+  }
+}
+
+function knownKeyFile(dir: string, roots: readonly string[]): string {
+  return join(dir, `${SCAN_RECORD_PREFIX}key-${createHash('sha256').update(roots.join('\0')).digest('hex')}.bin`);
+}

@@ -15,7 +15,7 @@
  * `files/` folders are looked up every time. Everything not trusted is read and hashed; the record is
  * rewritten when anything was. `ECOCHECK_REPOSITORY_CACHE=off` turns records off with the cache.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import type { Buffer } from 'node:buffer';
 import { join, sep } from 'node:path';
@@ -102,6 +102,8 @@ interface StoredHead {
   root: string;
   /** When the scan that wrote it started (ms since the epoch). */
   startedAt: number;
+  /** Made anew at every write: what was derived from a record can be kept under its generation. */
+  generation: string;
   folders: Record<string, FolderRecord>;
   keys: string;
   hashes: string;
@@ -112,6 +114,7 @@ interface StoredHead {
 /** A record in columns: file `i` is `keys[i]`, its stat at `stats[COLUMNS·i…]`, its hash at `hashes[64i…]`. */
 interface ScanRecord {
   startedAt: number;
+  generation: string;
   folders: Record<string, FolderRecord>;
   index: Map<string, number>;
   stats: Float64Array;
@@ -134,7 +137,7 @@ class RecordBuilder {
   }
 
   write(file: string, root: string, startedAt: number): void {
-    const head: StoredHead = { format: FORMAT, root, startedAt, folders: this.folders, keys: this.keys.join('\n'), hashes: this.hashes.join(''), empty: this.empty.join('\n') };
+    const head: StoredHead = { format: FORMAT, root, startedAt, generation: randomBytes(12).toString('hex'), folders: this.folders, keys: this.keys.join('\n'), hashes: this.hashes.join(''), empty: this.empty.join('\n') };
     writeCacheFile(file, head, new Uint8Array(new Float64Array(this.stats).buffer));
   }
 }
@@ -157,7 +160,7 @@ function readRecord(file: string | null, root: string): ScanRecord | null {
   const index = new Map<string, number>();
   for (let i = 0; i < keys.length; i++) index.set(keys[i], i);
   const empty = new Set(typeof head.empty === 'string' && head.empty !== '' ? head.empty.split('\n') : []);
-  return { startedAt: head.startedAt, folders: head.folders, index, stats, hashes: head.hashes, empty };
+  return { startedAt: head.startedAt, generation: head.generation, folders: head.folders, index, stats, hashes: head.hashes, empty };
 }
 
 /** `NAME.VERSION` → name and version (package names never contain a dot). */
@@ -226,7 +229,10 @@ export interface RootListing {
   readonly old: ScanRecord | null;
   readonly folders: Record<string, FolderRecord>;
   readonly versionFolders: VersionFolder[];
-  /** Whether a name folder was listed again (its entries differ from the record's, or there is no record). */
+  /**
+   * Whether a name folder was listed again (changed, or too new to trust, or there is no record). When
+   * not, the listing is the record's own: what the record's generation says of it holds.
+   */
   readonly relisted: boolean;
 }
 

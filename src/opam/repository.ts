@@ -16,7 +16,7 @@ import { parseOpamFile } from './parser.js';
 import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { OpamError } from './opam-error.js';
-import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readRepositoryCache, writeRepositoryCache } from './repository-cache.js';
+import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readKnownKey, readRepositoryCache, writeKnownKey, writeRepositoryCache } from './repository-cache.js';
 import { listRoot, lookAt, recordedCandidates, scanListing, stillEmpty, stillRecorded, type Candidate, type RepositoryWarning, type RootListing } from './repository-scan.js';
 import { ValueReader } from './value-table.js';
 
@@ -318,9 +318,23 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   }
   if (candidates.length < MIN_CACHED_FILES) return null;
   const grouped = byName(candidates);
-  const keptByName = layer(grouped, recordedWarnings);
-  const cached = readRepositoryCache(contentKey(roots, keptByName));
+  // The content key: known from the last load while the records are those it read; else layered and
+  // hashed (and then known for the next load).
+  const generations = listings.some((l) => l.relisted || l.old === null) ? null : listings.map((l) => l.old!.generation);
+  let layered: { kept: Map<string, Candidate[]>; warnings: RepositoryWarning[] } | null = null;
+  const layering = () => {
+    if (layered === null) {
+      const warnings: RepositoryWarning[] = [];
+      layered = { kept: layer(grouped, warnings), warnings };
+    }
+    return layered;
+  };
+  const known = generations === null ? null : readKnownKey(roots, generations);
+  const key = known ?? contentKey(roots, layering().kept);
+  const cached = readRepositoryCache(key);
   if (cached === null) return null;
+  if (known === null && generations !== null) writeKnownKey(roots, generations, key);
+  const keptOf = (name: string): Candidate[] => layered?.kept.get(name) ?? layerName(grouped.get(name) ?? [], []);
   const values = new ValueReader(cached.table.head, cached.table.body);
   const cachedOf = new Map(cached.packages);
   const cachedErrors = cached.errors as RepositoryError[];
@@ -332,7 +346,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     const empty = emptyOf.get(name) ?? [];
     if (all.every((c) => stillRecorded(listings[c.rootIndex], c)) && empty.every(stillEmpty)) {
       const list = cachedOf.get(name);
-      return list === undefined ? [] : cachedPackages(name, list, keptByName.get(name) ?? [], values);
+      return list === undefined ? [] : cachedPackages(name, list, keptOf(name), values);
     }
     // Read again: every version folder of the name, in the listing's order (a folder with a new
     // opam file too), layered as a load from disk layers them.
@@ -352,7 +366,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     changed.set(name, { errors });
     return loaded;
   };
-  const packages = OnDemandPackages.of(new Map([...keptByName].map(([name, kept]) => [name, kept.map((c) => c.version)])), settle);
+  const packages = OnDemandPackages.of(new Map([...grouped.keys()].sort().map((name) => [name, grouped.get(name)!.map((c) => c.version)])), settle);
   // What is about every file: as recorded when no name changed, else from a load from disk.
   let fromDisk: RepositoryLoad | null = null;
   let elsewhereChanged: boolean | null = null;
@@ -364,11 +378,12 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     return fromDisk;
   };
   const filesOf = (names: readonly string[]) => new Set(names.flatMap((n) => (grouped.get(n) ?? []).map((c) => c.dir + sep + 'opam')));
+  let allWarnings: RepositoryWarning[] | null = null;
   const load = { roots, packages, loadMs: performance.now() - t0 } as unknown as RepositoryLoad;
   Object.defineProperties(load, {
     errors: { enumerable: true, get: () => whole()?.errors ?? cachedErrors },
     lint: { enumerable: true, get: () => whole()?.lint ?? cachedLint },
-    warnings: { enumerable: true, get: () => whole()?.warnings ?? recordedWarnings },
+    warnings: { enumerable: true, get: () => whole()?.warnings ?? (allWarnings ??= [...recordedWarnings, ...layering().warnings]) },
     fileCount: { enumerable: true, get: () => whole()?.fileCount ?? candidates.length },
     filesRead: { enumerable: true, get: () => whole()?.filesRead ?? 0 },
   });
