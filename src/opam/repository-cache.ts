@@ -259,10 +259,11 @@ function dropLeastRecentlyUsed(dir: string): void {
  */
 export function readKnownKey(roots: readonly string[], generations: readonly string[]): string | null {
   const dir = repositoryCacheDir();
-  if (dir === null) return null;
+  if (dir === null || generations.some((g) => typeof g !== 'string' || g === '')) return null;
   const known = readCacheFile(knownKeyFile(dir, roots))?.head as { format?: string; generations?: string[]; key?: string } | undefined;
   if (known?.format !== FORMAT || !Array.isArray(known.generations) || typeof known.key !== 'string') return null;
-  return known.generations.join('\0') === generations.join('\0') ? known.key : null;
+  const same = known.generations.length === generations.length && known.generations.every((g, k) => g === generations[k]);
+  return same ? known.key : null;
 }
 
 export function writeKnownKey(roots: readonly string[], generations: readonly string[], key: string): void {

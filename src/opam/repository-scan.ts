@@ -83,7 +83,7 @@ class FoundFile implements Candidate {
   }
 }
 
-const FORMAT = 'ecocheck-scan-4';
+const FORMAT = 'ecocheck-scan-5';
 /** Per file in a record's body: inode, size, mtime, ctime, whether `files/` exists (1 or 0). */
 const COLUMNS = 5;
 /** Changes this close to the scan that recorded them are not trusted (the clock's tick, with room). */
@@ -153,7 +153,7 @@ function readRecord(file: string | null, root: string): ScanRecord | null {
   const read = readCacheFile(file);
   if (read === null) return null;
   const head = read.head as StoredHead;
-  if (head.format !== FORMAT || head.root !== root) return null;
+  if (head.format !== FORMAT || head.root !== root || typeof head.generation !== 'string') return null;
   const keys = head.keys === '' ? [] : head.keys.split('\n');
   const stats = new Float64Array(read.body.buffer, read.body.byteOffset, read.body.byteLength >> 3);
   if (stats.length !== keys.length * COLUMNS || head.hashes.length !== keys.length * 64) return null;
@@ -207,7 +207,7 @@ function sha256(bytes: Buffer): string {
 }
 
 /** A version folder a listing found (it may hold no opam file). */
-interface VersionFolder {
+export interface VersionFolder {
   dir: string;
   folder: string;
   /** `NAME/NAME.VERSION` (or `NAME.VERSION` in the flat layout): its place in the record. */
@@ -218,7 +218,7 @@ interface VersionFolder {
 
 /**
  * The folders of one root: the name folders' entries (from the record where the folder is unchanged),
- * without looking into the version folders. `scanListing` then looks at each; `recordedCandidates`
+ * without looking into the version folders. `scanListing` then looks at each; `recordedFolders`
  * takes the record's word for them.
  */
 export interface RootListing {
@@ -347,33 +347,36 @@ export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWa
   return scanListing(listRoot(root, rootIndex), warnings);
 }
 
-/** What a record says a listing holds, unchecked (`recordedCandidates`). */
-export interface RecordedListing {
-  candidates: Candidate[];
-  /** Version folders the record knows without an opam file (one may have been added since). */
-  empty: { dir: string; folder: string }[];
+/** A version folder of a listing and what its record says of it: file `index` of the record, or -1 when it has no opam file. */
+export interface RecordedFolder {
+  listing: RootListing;
+  folder: VersionFolder;
+  index: number;
 }
 
 /**
- * The candidates of a listing as its record knows them, without looking at a file, or null when the
- * listing holds a version folder the record does not know. Each is to be checked (`stillRecorded`,
- * `stillEmpty`) before its content is used.
+ * The version folders of a listing with what its record says of each, without looking at a file, or
+ * null when the listing holds a version folder the record does not know. What the record says is to
+ * be checked (`stillRecorded`, `stillEmpty`) before it is used.
  */
-export function recordedCandidates(l: RootListing, warnings: RepositoryWarning[]): RecordedListing | null {
+export function recordedFolders(l: RootListing): RecordedFolder[] | null {
   const old = l.old;
   if (old === null) return null;
-  const out: RecordedListing = { candidates: [], empty: [] };
+  const out: RecordedFolder[] = [];
   for (const vf of l.versionFolders) {
     const i = old.index.get(vf.key);
-    if (i === undefined) {
-      if (!old.empty.has(vf.key)) return null;
-      out.empty.push({ dir: vf.dir, folder: vf.folder });
-      continue;
-    }
-    const c = candidateOf(l, vf, old.hashes.slice(64 * i, 64 * i + 64), old.stats[COLUMNS * i + 4] === 1, null, warnings);
-    if (c !== null) out.candidates.push(c);
+    if (i === undefined && !old.empty.has(vf.key)) return null;
+    out.push({ listing: l, folder: vf, index: i ?? -1 });
   }
   return out;
+}
+
+/** The candidate a recorded folder holds as its record says (its place's warnings said), or null (no opam file, or no NAME.VERSION). */
+export function recordedCandidate(r: RecordedFolder, warnings: RepositoryWarning[]): Candidate | null {
+  const old = r.listing.old;
+  if (old === null || r.index < 0) return null;
+  const i = r.index;
+  return candidateOf(r.listing, r.folder, old.hashes.slice(64 * i, 64 * i + 64), old.stats[COLUMNS * i + 4] === 1, null, warnings);
 }
 
 /** Whether a version folder the record knows without an opam file still has none. */
@@ -402,12 +405,10 @@ export function lookAt(l: RootListing, folder: { dir: string; folder: string }):
   return new FoundFile(l.rootIndex, l.root, folder.dir, folder.folder, nv.name, nv.version, sha256(held), hasFiles ? folder.dir + sep + 'files' : null, held);
 }
 
-/** Whether a recorded candidate's opam file (and `files/` folder) are still as the listing's record says. */
-export function stillRecorded(l: RootListing, c: Candidate): boolean {
+/** Whether a version folder's opam file (and `files/` folder) are still as file `i` of the listing's record says. */
+export function stillRecorded(l: RootListing, i: number, folder: { dir: string }): boolean {
   const old = l.old;
-  const key = c.dir.slice(l.root.length + sep.length + 'packages'.length + sep.length).split(sep).join('/');
-  const i = old?.index.get(key);
-  if (old === null || i === undefined) return false;
-  const st = statOrNull(c.dir + sep + 'opam');
-  return st !== null && st.isFile() && recordedAs(old, i, st, exists(c.dir + sep + 'files')) && old.hashes.slice(64 * i, 64 * i + 64) === c.contentHash;
+  if (old === null) return false;
+  const st = statOrNull(folder.dir + sep + 'opam');
+  return st !== null && st.isFile() && recordedAs(old, i, st, exists(folder.dir + sep + 'files'));
 }

@@ -17,7 +17,7 @@ import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { OpamError } from './opam-error.js';
 import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readKnownKey, readRepositoryCache, writeKnownKey, writeRepositoryCache } from './repository-cache.js';
-import { listRoot, lookAt, recordedCandidates, scanListing, stillEmpty, stillRecorded, type Candidate, type RepositoryWarning, type RootListing } from './repository-scan.js';
+import { listRoot, lookAt, recordedCandidate, recordedFolders, scanListing, stillEmpty, stillRecorded, type Candidate, type RecordedFolder, type RepositoryWarning, type RootListing } from './repository-scan.js';
 import { ValueReader } from './value-table.js';
 
 export interface RepositoryError {
@@ -298,26 +298,38 @@ export class OnDemandPackages extends Map<string, OpamPackage[]> {
 
 /** The load answered from the scan records and the cache, each name checked when first read; null when they do not know the repositories as listed. */
 function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: number): RepositoryLoad | null {
-  const recordedWarnings: RepositoryWarning[] = [];
-  const candidates: Candidate[] = [];
-  // Version folders without an opam file: by the name they would be a version of, or not a name at all.
-  const emptyOf = new Map<string, { rootIndex: number; dir: string; folder: string }[]>();
-  const emptyElsewhere: { dir: string }[] = [];
+  // The version folders by the name they are versions of (the folder name up to its first dot; one
+  // that is no NAME.VERSION gives no candidate); their candidates are made when the name is read.
+  const foldersOf = new Map<string, RecordedFolder[]>();
+  const all: RecordedFolder[] = [];
+  let files = 0;
   for (const l of listings) {
-    const recorded = recordedCandidates(l, recordedWarnings);
+    const recorded = recordedFolders(l);
     if (recorded === null) return null;
-    for (const c of recorded.candidates) candidates.push(c);
-    for (const e of recorded.empty) {
-      const dot = e.folder.indexOf('.');
-      if (dot <= 0) emptyElsewhere.push(e);
-      else {
-        const name = e.folder.slice(0, dot);
-        emptyOf.set(name, [...(emptyOf.get(name) ?? []), { rootIndex: l.rootIndex, ...e }]);
-      }
+    for (const r of recorded) {
+      all.push(r);
+      if (r.index >= 0) files++;
+      const name = r.folder.folder.slice(0, Math.max(0, r.folder.folder.indexOf('.')));
+      let list = foldersOf.get(name);
+      if (list === undefined) foldersOf.set(name, (list = []));
+      list.push(r);
     }
   }
-  if (candidates.length < MIN_CACHED_FILES) return null;
-  const grouped = byName(candidates);
+  if (files < MIN_CACHED_FILES) return null;
+  const candidatesMemo = new Map<string, Candidate[]>();
+  const candidatesOf = (name: string): Candidate[] => {
+    let list = candidatesMemo.get(name);
+    if (list === undefined) {
+      list = [];
+      for (const r of foldersOf.get(name) ?? []) {
+        const c = recordedCandidate(r, []);
+        if (c !== null && c.name === name) list.push(c);
+      }
+      candidatesMemo.set(name, list);
+    }
+    return list;
+  };
+  const names = [...foldersOf.keys()].filter((n) => n !== '').sort();
   // The content key: known from the last load while the records are those it read; else layered and
   // hashed (and then known for the next load).
   const generations = listings.some((l) => l.relisted || l.old === null) ? null : listings.map((l) => l.old!.generation);
@@ -325,6 +337,8 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   const layering = () => {
     if (layered === null) {
       const warnings: RepositoryWarning[] = [];
+      const grouped = new Map<string, Candidate[]>();
+      for (const n of names) if (candidatesOf(n).length > 0) grouped.set(n, candidatesOf(n));
       layered = { kept: layer(grouped, warnings), warnings };
     }
     return layered;
@@ -334,7 +348,13 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   const cached = readRepositoryCache(key);
   if (cached === null) return null;
   if (known === null && generations !== null) writeKnownKey(roots, generations, key);
-  const keptOf = (name: string): Candidate[] => layered?.kept.get(name) ?? layerName(grouped.get(name) ?? [], []);
+  const keptOf = (name: string): Candidate[] => layered?.kept.get(name) ?? layerName(candidatesOf(name), []);
+  // What the listing says of the folders' places (misplaced, not NAME.VERSION), in its order.
+  const placeWarnings = (): RepositoryWarning[] => {
+    const warnings: RepositoryWarning[] = [];
+    for (const r of all) recordedCandidate(r, warnings);
+    return warnings;
+  };
   const values = new ValueReader(cached.table.head, cached.table.body);
   const cachedOf = new Map(cached.packages);
   const cachedErrors = cached.errors as RepositoryError[];
@@ -342,19 +362,16 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   // Names read again from disk (their files changed): their packages, and what parsing them said.
   const changed = new Map<string, { errors: RepositoryError[] }>();
   const settle = (name: string): OpamPackage[] => {
-    const all = grouped.get(name) ?? [];
-    const empty = emptyOf.get(name) ?? [];
-    if (all.every((c) => stillRecorded(listings[c.rootIndex], c)) && empty.every(stillEmpty)) {
+    const folders = foldersOf.get(name) ?? [];
+    if (folders.every((r) => (r.index >= 0 ? stillRecorded(r.listing, r.index, r.folder) : stillEmpty(r.folder)))) {
       const list = cachedOf.get(name);
       return list === undefined ? [] : cachedPackages(name, list, keptOf(name), values);
     }
     // Read again: every version folder of the name, in the listing's order (a folder with a new
     // opam file too), layered as a load from disk layers them.
-    const folders = [...all.map((c) => ({ rootIndex: c.rootIndex, dir: c.dir, folder: c.folder })), ...empty];
-    folders.sort((a, b) => a.rootIndex - b.rootIndex);
     const fresh: Candidate[] = [];
-    for (const f of folders) {
-      const again = lookAt(listings[f.rootIndex], f);
+    for (const r of folders) {
+      const again = lookAt(r.listing, r.folder);
       if (again !== null && again.name === name) fresh.push(again);
     }
     const errors: RepositoryError[] = [];
@@ -366,25 +383,26 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     changed.set(name, { errors });
     return loaded;
   };
-  const packages = OnDemandPackages.of(new Map([...grouped.keys()].sort().map((name) => [name, grouped.get(name)!.map((c) => c.version)])), settle);
+  const packages = OnDemandPackages.of(new Map(names.map((name) => [name, (foldersOf.get(name) ?? []).map((r) => r.folder.folder.slice(name.length + 1))])), settle);
   // What is about every file: as recorded when no name changed, else from a load from disk.
   let fromDisk: RepositoryLoad | null = null;
+  // Folders of no name (not NAME.VERSION) count for the whole only (their warnings).
   let elsewhereChanged: boolean | null = null;
   const whole = (): RepositoryLoad | null => {
     packages.settleAll();
-    elsewhereChanged ??= !emptyElsewhere.every(stillEmpty);
+    elsewhereChanged ??= !(foldersOf.get('') ?? []).every((r) => (r.index >= 0 ? stillRecorded(r.listing, r.index, r.folder) : stillEmpty(r.folder)));
     if (changed.size === 0 && !elsewhereChanged) return null;
     fromDisk ??= eagerLoad(roots, roots.map((root, i) => listRoot(root, i)), performance.now());
     return fromDisk;
   };
-  const filesOf = (names: readonly string[]) => new Set(names.flatMap((n) => (grouped.get(n) ?? []).map((c) => c.dir + sep + 'opam')));
+  const filesOf = (settled: readonly string[]) => new Set(settled.flatMap((n) => (foldersOf.get(n) ?? []).map((r) => r.folder.dir + sep + 'opam')));
   let allWarnings: RepositoryWarning[] | null = null;
   const load = { roots, packages, loadMs: performance.now() - t0 } as unknown as RepositoryLoad;
   Object.defineProperties(load, {
     errors: { enumerable: true, get: () => whole()?.errors ?? cachedErrors },
     lint: { enumerable: true, get: () => whole()?.lint ?? cachedLint },
-    warnings: { enumerable: true, get: () => whole()?.warnings ?? (allWarnings ??= [...recordedWarnings, ...layering().warnings]) },
-    fileCount: { enumerable: true, get: () => whole()?.fileCount ?? candidates.length },
+    warnings: { enumerable: true, get: () => whole()?.warnings ?? (allWarnings ??= [...placeWarnings(), ...layering().warnings]) },
+    fileCount: { enumerable: true, get: () => whole()?.fileCount ?? names.reduce((n, name) => n + candidatesOf(name).length, 0) },
     filesRead: { enumerable: true, get: () => whole()?.filesRead ?? 0 },
   });
   load.errorsRead = () => {

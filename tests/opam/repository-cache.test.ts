@@ -44,10 +44,18 @@ function makeRepository(): string {
   mkdirSync(flat, { recursive: true });
   writeFileSync(join(flat, 'opam'), opamFile('flat', '1.0', ''));
   writeFileSync(join(root, 'packages', 'pkg0', 'README'), 'a stray file\n');
+  // What the layout warnings are about: a version filed under another name, a folder that is no
+  // NAME.VERSION, two spellings of one version, and a version folder without an opam file.
+  for (const [dir, name, version] of [['pkg1/pkg2.7.0', 'pkg2', '7.0'], ['pkg3/notaversion', 'pkg3', '9'], ['pkg4/pkg4.1.09', 'pkg4', '1.09']]) {
+    mkdirSync(join(root, 'packages', dir), { recursive: true });
+    writeFileSync(join(root, 'packages', dir, 'opam'), opamFile(name, version, ''));
+  }
+  mkdirSync(join(root, 'packages', 'pkg8', 'pkg8.3.0'));
   return root;
 }
 
 /** What a load says, as plain data (index fields, places, reports, one field parsed on demand). */
+// (the warnings are part of it: layout warnings must come out the same, in the same order)
 function summary(load: RepositoryLoad): unknown {
   const packages = [...load.packages].map(([name, list]) => [
     name,
@@ -101,7 +109,8 @@ test('a cached, stat-validated load is the load from nothing, and every change o
     assert.deepEqual(cached(), fresh(), 'first load (writes the cache and the scan record)');
     const files = readdirSync(join(cache, 'repositories'));
     assert.ok(files.some((f) => f.startsWith('scan-')) && files.some((f) => f.endsWith('.load')), files.join(' '));
-    assert.equal(filesRead, NAMES * 3 + 1);
+    assert.equal(filesRead, NAMES * 3 + 3, "every file with a NAME.VERSION folder");
+    assert.equal(withCache(null, () => loadRepositories([root])).warnings.length, 4, 'misfiled (twice), not NAME.VERSION, equal versions');
     await settled('the first load');
 
     // An edit in place of the same size, with the mtime put back: the ctime still tells.
