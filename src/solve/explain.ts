@@ -99,6 +99,26 @@ export class Explainer {
 
   private readonly cores = new Map<number, string>();
 
+  /** Scratch of `conflictCore`: a package is in the current cone when its mark is the call's stamp. */
+  private mark = new Int32Array(0);
+  private localIdx = new Int32Array(0);
+  private stamp = 0;
+
+  /** The conflict classes by their position in `u.conflictClasses`, and per package the positions of its classes. */
+  private classes: { members: number[][]; of: (number[] | undefined)[] } | null = null;
+
+  private classIndex(): { members: number[][]; of: (number[] | undefined)[] } {
+    if (this.classes === null) {
+      const members = [...this.u.conflictClasses.values()];
+      const of: (number[] | undefined)[] = new Array<number[] | undefined>(this.u.size);
+      members.forEach((ms, c) => {
+        for (const i of ms) (of[i] ??= []).push(c);
+      });
+      this.classes = { members, of };
+    }
+    return this.classes;
+  }
+
   /** The cheap message for a wide cone: the direct requirements that have uninstallable candidates. */
   private wideConflict(target: number, clauses: DependencyClause[]): string {
     const suspects = clauses
@@ -172,57 +192,106 @@ export class Explainer {
    */
   private conflictCore(target: number, targetClauses: DependencyClause[]): string {
     const u = this.u;
-    const cone: number[] = [];
-    const local = new Map<number, number>();
-    const queue = [target];
-    local.set(target, 0);
-    for (let head = 0; head < queue.length && cone.length < 20000; head++) {
-      const i = queue[head];
-      cone.push(i);
+    // The cone, breadth first from the target: a package's local index is its position in `cone`,
+    // marked by this call's stamp (no Map or Set per call). A wide cone stops the walk at once: only
+    // its size mattered.
+    const n = u.size;
+    if (this.mark.length !== n) {
+      this.mark = new Int32Array(n);
+      this.localIdx = new Int32Array(n);
+    }
+    const stamp = ++this.stamp;
+    const mark = this.mark;
+    const localIdx = this.localIdx;
+    const available = u.available;
+    const cone: number[] = [target];
+    mark[target] = stamp;
+    localIdx[target] = 0;
+    for (let head = 0; head < cone.length; head++) {
+      const i = cone[head];
       const clauses = i === target ? targetClauses : u.deps[i];
       for (const d of clauses) {
-        for (const c of d.candidates) {
-          if (!local.has(c) && u.available[c] && !u.isDead(c) && !u.isFixedFalse(c)) {
-            local.set(c, local.size);
-            queue.push(c);
+        const cands = d.candidates;
+        for (let k = 0; k < cands.length; k++) {
+          const c = cands[k];
+          if (mark[c] !== stamp && available[c] && !u.isDead(c) && !u.isFixedFalse(c)) {
+            mark[c] = stamp;
+            localIdx[c] = cone.length;
+            cone.push(c);
+            if (cone.length > MAX_CORE_CONE) return this.wideConflict(target, targetClauses);
           }
         }
       }
     }
-    if (cone.length > MAX_CORE_CONE) return this.wideConflict(target, targetClauses);
     for (const f of u.forcedPackages()) {
-      if (!local.has(f)) {
-        local.set(f, local.size);
+      if (mark[f] !== stamp) {
+        mark[f] = stamp;
+        localIdx[f] = cone.length;
         cone.push(f);
       }
     }
+    const m = cone.length;
     const s = new SatSolver();
-    const varOf = (i: number) => (local.get(i) as number) + 1;
-    for (let k = 0; k < local.size; k++) s.newVar();
+    const varOf = (i: number) => localIdx[i] + 1;
+    const inCone = (i: number) => mark[i] === stamp;
+    for (let k = 0; k < m; k++) s.newVar();
     const selectors = new Map<number, number>();
     const conflictSelectors = new Map<number, number>();
     const invSel = s.newVar();
-    const inCone = (i: number) => local.has(i);
-    for (const i of cone) {
+    // Per cone package (variable k + 1), its dependencies' candidates in the cone, as variables.
+    const localDeps: number[][][] = new Array<number[][]>(m);
+    for (let k = 0; k < m; k++) {
+      const i = cone[k];
       const sel = s.newVar();
       selectors.set(sel, i);
       const clauses = i === target ? targetClauses : u.deps[i];
-      for (const d of clauses) {
-        s.addClause([negLit(sel), negLit(varOf(i)), ...Array.from(d.candidates).filter(inCone).map((c) => posLit(varOf(c)))]);
+      const depVars: number[][] = new Array<number[]>(clauses.length);
+      for (let j = 0; j < clauses.length; j++) {
+        const cands = clauses[j].candidates;
+        const vars: number[] = [];
+        const lits: Lit[] = [negLit(sel), negLit(k + 1)];
+        for (let x = 0; x < cands.length; x++) {
+          const c = cands[x];
+          if (mark[c] === stamp) {
+            const v = localIdx[c] + 1;
+            vars.push(v);
+            lits.push(posLit(v));
+          }
+        }
+        s.addClause(lits);
+        depVars[j] = vars;
       }
+      localDeps[k] = depVars;
       const declared = u.declaredConflicts[i].packages.filter(inCone);
       if (declared.length > 0) {
         const csel = s.newVar();
         conflictSelectors.set(csel, i);
-        for (const q of declared) s.addClause([negLit(csel), negLit(varOf(i)), negLit(varOf(q))]);
+        for (const q of declared) s.addClause([negLit(csel), negLit(k + 1), negLit(varOf(q))]);
       }
     }
-    for (const idx of u.byName.values()) {
-      const vs = idx.filter(inCone).map(varOf);
-      if (vs.length > 1) s.addAtMostOne(vs);
+    // A name's versions in the cone, at most one: in the order of `u.byName` (names in `nameIndex`
+    // order, each name's versions by ascending index), so the solver is built exactly as by a walk of
+    // every name.
+    const nameIndex = u.nameIndex;
+    const byName = cone.slice().sort((a, b) => nameIndex[a] - nameIndex[b] || a - b);
+    for (let a = 0; a < byName.length; ) {
+      let b = a + 1;
+      while (b < byName.length && nameIndex[byName[b]] === nameIndex[byName[a]]) b++;
+      if (b - a > 1) {
+        const vs: number[] = [];
+        for (let x = a; x < b; x++) vs.push(varOf(byName[x]));
+        s.addAtMostOne(vs);
+      }
+      a = b;
     }
-    for (const members of u.conflictClasses.values()) {
-      const vs = members.filter(inCone);
+    // The conflict classes having a member in the cone, in the order of `u.conflictClasses`.
+    const classes = this.classIndex();
+    const touched: number[] = [];
+    for (const i of cone) for (const c of classes.of[i] ?? []) touched.push(c);
+    touched.sort((a, b) => a - b);
+    for (let x = 0; x < touched.length; x++) {
+      if (x > 0 && touched[x] === touched[x - 1]) continue;
+      const vs = classes.members[touched[x]].filter(inCone);
       if (new Set(vs.map((i) => u.packages[i].name)).size > 1) s.addAtMostOne(vs.map(varOf));
     }
     for (const d of u.invariant) {
@@ -230,9 +299,7 @@ export class Explainer {
     }
     // Decide only what an installation needs: the first unmet dependency of an installed package
     // (its first possible candidate), the compiler first. Undecided packages are not installed.
-    const localDeps = cone.map((i) => (i === target ? targetClauses : u.deps[i]).map((d) => Array.from(d.candidates).filter(inCone).map(varOf)));
     const invariantVars = u.invariant.map((d) => Array.from(d.candidates).filter(inCone).map(varOf));
-    const coneIndex = new Map(cone.map((i, k) => [varOf(i), k]));
     const firstOpen = (sv: SatSolver, vars: number[]): Lit => {
       let first = 0;
       for (const v of vars) {
@@ -256,9 +323,9 @@ export class Explainer {
       for (; scan < sv.trailLength; scan++) {
         const l = sv.trailAt(scan);
         if (l & 1) continue;
-        const k = coneIndex.get(l >> 1);
-        if (k === undefined) continue;
-        for (const vars of localDeps[k]) {
+        const v = l >> 1;
+        if (v > m) continue; // a selector
+        for (const vars of localDeps[v - 1]) {
           const pick = firstOpen(sv, vars);
           if (pick !== 0) return pick;
         }
