@@ -44,11 +44,11 @@ export class Explainer {
   }
 
   /** Reasons already given, by package and depth (the depth bounds the chain). */
-  private readonly memo = new Map<string, string>();
+  private readonly memo = new Map<number, string>();
 
   private reason(i: number, depth: number, clausesOverride: DependencyClause[] | undefined, path: Set<number>): string {
     if (clausesOverride !== undefined) return this.reasonUncached(i, depth, clausesOverride, path);
-    const key = `${i}:${depth}`;
+    const key = i * (MAX_DEPTH + 1) + depth;
     let r = this.memo.get(key);
     if (r === undefined) {
       r = this.reasonUncached(i, depth, undefined, path);
@@ -99,6 +99,22 @@ export class Explainer {
 
   private readonly cores = new Map<number, string>();
 
+  /**
+   * Per package, the candidates of each of its dependencies that are available and not fixed false
+   * (computed once: both only ever lose packages, so the list stays a superset of the cone's
+   * candidates, and the cone's walk still checks them).
+   */
+  private readonly possible: (Int32Array[] | undefined)[] = [];
+
+  private possibleOf(i: number): Int32Array[] {
+    return (this.possible[i] ??= this.possibleCandidates(this.u.deps[i]));
+  }
+
+  private possibleCandidates(clauses: readonly DependencyClause[]): Int32Array[] {
+    const u = this.u;
+    return clauses.map((d) => d.candidates.filter((c) => u.available[c] === 1 && !u.isFixedFalse(c)));
+  }
+
   /** Scratch of `conflictCore`: a package is in the current cone when its mark is the call's stamp. */
   private mark = new Int32Array(0);
   private localIdx = new Int32Array(0);
@@ -148,6 +164,18 @@ export class Explainer {
    */
   private fixedByCompiler(d: DependencyClause): string | null {
     if (this.invariantText === null) return null;
+    // The answer rests on facts only (the forced packages, installability), so it is kept per
+    // requirement; a second computation would only ask `installable` again what it already knows.
+    let r = this.fixed.get(d);
+    if (r === undefined) this.fixed.set(d, (r = this.fixedByCompilerUncached(d)));
+    return r;
+  }
+
+  private readonly fixed = new Map<DependencyClause, string | null>();
+  /** Per package: 1 when one of its dependencies has a compiler as candidate, -1 when none, 0 not known yet. */
+  private dependsOnCompiler = new Int8Array(0);
+
+  private fixedByCompilerUncached(d: DependencyClause): string | null {
     const forced = this.u.forcedPackages();
     for (const f of forced) {
       const q = this.u.packages[f];
@@ -162,7 +190,11 @@ export class Explainer {
     for (const name of new Set(d.atoms.map((a) => a.name))) {
       for (const q of this.u.byName.get(name) ?? []) {
         if (d.candidates.includes(q) || !this.installable(q)) continue;
-        if (this.u.deps[q].some((c) => c.candidates.some((x) => compilers.includes(x)))) {
+        if (this.dependsOnCompiler.length !== this.u.size) this.dependsOnCompiler = new Int8Array(this.u.size);
+        if (this.dependsOnCompiler[q] === 0) {
+          this.dependsOnCompiler[q] = this.u.deps[q].some((c) => c.candidates.some((x) => compilers.includes(x))) ? 1 : -1;
+        }
+        if (this.dependsOnCompiler[q] === 1) {
           return `the switch has the compiler ${compilers.map((c) => packageId(this.u.packages[c])).join(', ')} and with it ${packageId(this.u.packages[q])}`;
         }
       }
@@ -173,6 +205,15 @@ export class Explainer {
   /** The compiler package this package cannot be installed with, if it is a direct clash. */
   private compilerClash(i: number): string | null {
     if (this.invariantText === null || !this.u.isFixedFalse(i)) return null;
+    // Which forced package it clashes with rests on static facts: kept per package.
+    let r = this.clashes.get(i);
+    if (r === undefined) this.clashes.set(i, (r = this.forcedClash(i)));
+    return r;
+  }
+
+  private readonly clashes = new Map<number, string | null>();
+
+  private forcedClash(i: number): string | null {
     const p = this.u.packages[i];
     for (const f of this.u.forcedPackages()) {
       const q = this.u.packages[f];
@@ -204,14 +245,17 @@ export class Explainer {
     const mark = this.mark;
     const localIdx = this.localIdx;
     const available = u.available;
+    // The candidates that may be in the cone: the possible ones (`possibleCandidates`), and the target
+    // itself, which is in every candidate list only when it is fixed false (then the lists are read whole).
+    const targetPossible = this.possibleCandidates(targetClauses);
+    const whole = u.isFixedFalse(target);
+    const candidatesOf = (i: number): Int32Array[] => (i === target ? targetPossible : this.possibleOf(i));
     const cone: number[] = [target];
     mark[target] = stamp;
     localIdx[target] = 0;
     for (let head = 0; head < cone.length; head++) {
       const i = cone[head];
-      const clauses = i === target ? targetClauses : u.deps[i];
-      for (const d of clauses) {
-        const cands = d.candidates;
+      for (const cands of candidatesOf(i)) {
         for (let k = 0; k < cands.length; k++) {
           const c = cands[k];
           if (mark[c] !== stamp && available[c] && !u.isDead(c) && !u.isFixedFalse(c)) {
@@ -245,9 +289,10 @@ export class Explainer {
       const sel = s.newVar();
       selectors.set(sel, i);
       const clauses = i === target ? targetClauses : u.deps[i];
+      const possible = candidatesOf(i);
       const depVars: number[][] = new Array<number[]>(clauses.length);
       for (let j = 0; j < clauses.length; j++) {
-        const cands = clauses[j].candidates;
+        const cands = whole ? clauses[j].candidates : possible[j];
         const vars: number[] = [];
         const lits: Lit[] = [negLit(sel), negLit(k + 1)];
         for (let x = 0; x < cands.length; x++) {
