@@ -230,12 +230,25 @@ export class Explainer {
   /**
    * The packages whose requirements clash: a small SAT instance on the dependency cone of `target`,
    * every package's dependencies guarded by a selector; the failed selectors, minimised by deletion.
+   * (In small methods, each of which the JIT keeps optimised: one large function was deoptimised at
+   * almost every call.)
    */
   private conflictCore(target: number, targetClauses: DependencyClause[]): string {
+    const cone = this.coneOf(target, targetClauses);
+    if (cone === null) return this.wideConflict(target, targetClauses);
+    const inst = this.encodeCone(target, targetClauses, cone);
+    const core = this.failedSelectors(inst);
+    if (core === null) return `${packageId(this.u.packages[target])} is not installable (its dependencies cannot be installed together)`;
+    return this.coreText(target, inst, core);
+  }
+
+  /**
+   * The cone, breadth first from the target, then the forced packages: a package's local index is its
+   * position in it, marked by this call's stamp (`mark`, `localIdx`). Null for a wide cone (over
+   * MAX_CORE_CONE packages before the forced ones): the walk stops there, only its size mattered.
+   */
+  private coneOf(target: number, targetClauses: DependencyClause[]): number[] | null {
     const u = this.u;
-    // The cone, breadth first from the target: a package's local index is its position in `cone`,
-    // marked by this call's stamp (no Map or Set per call). A wide cone stops the walk at once: only
-    // its size mattered.
     const n = u.size;
     if (this.mark.length !== n) {
       this.mark = new Int32Array(n);
@@ -245,24 +258,22 @@ export class Explainer {
     const mark = this.mark;
     const localIdx = this.localIdx;
     const available = u.available;
-    // The candidates that may be in the cone: the possible ones (`possibleCandidates`), and the target
-    // itself, which is in every candidate list only when it is fixed false (then the lists are read whole).
     const targetPossible = this.possibleCandidates(targetClauses);
-    const whole = u.isFixedFalse(target);
-    const candidatesOf = (i: number): Int32Array[] => (i === target ? targetPossible : this.possibleOf(i));
     const cone: number[] = [target];
     mark[target] = stamp;
     localIdx[target] = 0;
     for (let head = 0; head < cone.length; head++) {
       const i = cone[head];
-      for (const cands of candidatesOf(i)) {
+      const lists = i === target ? targetPossible : this.possibleOf(i);
+      for (let j = 0; j < lists.length; j++) {
+        const cands = lists[j];
         for (let k = 0; k < cands.length; k++) {
           const c = cands[k];
           if (mark[c] !== stamp && available[c] && !u.isDead(c) && !u.isFixedFalse(c)) {
             mark[c] = stamp;
             localIdx[c] = cone.length;
             cone.push(c);
-            if (cone.length > MAX_CORE_CONE) return this.wideConflict(target, targetClauses);
+            if (cone.length > MAX_CORE_CONE) return null;
           }
         }
       }
@@ -274,49 +285,129 @@ export class Explainer {
         cone.push(f);
       }
     }
+    return cone;
+  }
+
+  /** The SAT instance of a cone (just computed by `coneOf`, whose marks it reads). */
+  private encodeCone(target: number, targetClauses: DependencyClause[], cone: number[]): CoreInstance {
+    const u = this.u;
     const m = cone.length;
     const s = new SatSolver();
-    const varOf = (i: number) => localIdx[i] + 1;
-    const inCone = (i: number) => mark[i] === stamp;
     for (let k = 0; k < m; k++) s.newVar();
-    const selectors = new Map<number, number>();
-    const conflictSelectors = new Map<number, number>();
-    const invSel = s.newVar();
-    // Per cone package (variable k + 1), its dependencies' candidates in the cone, as variables.
-    const localDeps: number[][][] = new Array<number[][]>(m);
+    const inst: CoreInstance = {
+      s,
+      m,
+      invSel: s.newVar(),
+      selectors: new Map<number, number>(),
+      conflictSelectors: new Map<number, number>(),
+      localDeps: new Array<number[][]>(m),
+      invariantVars: [],
+    };
+    // The candidates that may be in the cone are the possible ones (`possibleCandidates`) and the target
+    // itself, which is not among them when it is fixed false (as it mostly is: its installation was
+    // refuted). Then a requirement that may hold the target (one of its name's, or of several names)
+    // is read whole.
+    const whole = u.isFixedFalse(target);
+    const targetName = u.nameIndex[target];
+    const targetPossible = this.possibleCandidates(targetClauses);
+    const lits: Lit[] = [];
     for (let k = 0; k < m; k++) {
       const i = cone[k];
       const sel = s.newVar();
-      selectors.set(sel, i);
+      inst.selectors.set(sel, i);
       const clauses = i === target ? targetClauses : u.deps[i];
-      const possible = candidatesOf(i);
-      const depVars: number[][] = new Array<number[]>(clauses.length);
-      for (let j = 0; j < clauses.length; j++) {
-        const cands = whole ? clauses[j].candidates : possible[j];
-        const vars: number[] = [];
-        const lits: Lit[] = [negLit(sel), negLit(k + 1)];
-        for (let x = 0; x < cands.length; x++) {
-          const c = cands[x];
-          if (mark[c] === stamp) {
-            const v = localIdx[c] + 1;
-            vars.push(v);
-            lits.push(posLit(v));
-          }
-        }
-        s.addClause(lits);
-        depVars[j] = vars;
-      }
-      localDeps[k] = depVars;
-      const declared = u.declaredConflicts[i].packages.filter(inCone);
-      if (declared.length > 0) {
-        const csel = s.newVar();
-        conflictSelectors.set(csel, i);
-        for (const q of declared) s.addClause([negLit(csel), negLit(k + 1), negLit(varOf(q))]);
-      }
+      let lists = i === target ? targetPossible : this.possibleOf(i);
+      if (whole) lists = clauses.map((d, j) => (d.name === -1 || d.name === targetName ? d.candidates : lists[j]));
+      inst.localDeps[k] = this.encodeDeps(s, k, sel, lists, lits);
+      this.encodeConflicts(inst, k, i, lits);
     }
-    // A name's versions in the cone, at most one: in the order of `u.byName` (names in `nameIndex`
-    // order, each name's versions by ascending index), so the solver is built exactly as by a walk of
-    // every name.
+    this.encodeGroups(s, cone);
+    const mark = this.mark;
+    const stamp = this.stamp;
+    const localIdx = this.localIdx;
+    const inCone = (i: number) => mark[i] === stamp;
+    const varOf = (i: number) => localIdx[i] + 1;
+    for (const d of u.invariant) {
+      s.addClause([negLit(inst.invSel), ...Array.from(d.candidates).filter(inCone).map((c) => posLit(varOf(c)))]);
+    }
+    inst.invariantVars = u.invariant.map((d) => Array.from(d.candidates).filter(inCone).map(varOf));
+    return inst;
+  }
+
+  /**
+   * The dependencies of cone package `k` (variable k + 1), `¬sel ∨ ¬pkg ∨ candidates in the cone…`;
+   * returns their candidates in the cone, as variables. The literals are given in ascending order
+   * (the order `addClause` sorts them into: the clause is the same, its sort cheaper); the selector's
+   * literal is the greatest.
+   */
+  private encodeDeps(s: SatSolver, k: number, sel: number, lists: readonly Int32Array[], lits: Lit[]): number[][] {
+    const mark = this.mark;
+    const stamp = this.stamp;
+    const localIdx = this.localIdx;
+    const own = negLit(k + 1);
+    const selLit = negLit(sel);
+    const depVars: number[][] = new Array<number[]>(lists.length);
+    for (let j = 0; j < lists.length; j++) {
+      const cands = lists[j];
+      const vars: number[] = [];
+      lits.length = 0;
+      lits.push(own);
+      for (let x = 0; x < cands.length; x++) {
+        const c = cands[x];
+        if (mark[c] === stamp) {
+          const v = localIdx[c] + 1;
+          vars.push(v);
+          const l = posLit(v);
+          let y = lits.length;
+          lits.push(l);
+          while (y > 0 && lits[y - 1] > l) {
+            lits[y] = lits[y - 1];
+            y--;
+          }
+          lits[y] = l;
+        }
+      }
+      lits.push(selLit);
+      s.addClause(lits);
+      depVars[j] = vars;
+    }
+    return depVars;
+  }
+
+  /** The conflicts cone package `k` (package `i`) declares with cone packages, under a selector of their own. */
+  private encodeConflicts(inst: CoreInstance, k: number, i: number, lits: Lit[]): void {
+    const mark = this.mark;
+    const stamp = this.stamp;
+    const localIdx = this.localIdx;
+    const declared = this.u.declaredConflicts[i].packages;
+    const own = negLit(k + 1);
+    let csel = 0;
+    for (let x = 0; x < declared.length; x++) {
+      const q = declared[x];
+      if (mark[q] !== stamp) continue;
+      if (csel === 0) {
+        csel = inst.s.newVar();
+        inst.conflictSelectors.set(csel, i);
+      }
+      const other = negLit(localIdx[q] + 1);
+      lits.length = 0;
+      if (other < own) lits.push(other, own);
+      else lits.push(own, other);
+      lits.push(negLit(csel));
+      inst.s.addClause(lits);
+    }
+  }
+
+  /**
+   * At most one version of a name in the cone, in the order of `u.byName` (names in `nameIndex`
+   * order, each name's versions by ascending index: the solver is built exactly as by a walk of every
+   * name); then the conflict classes having a member in the cone, in the order of `u.conflictClasses`.
+   */
+  private encodeGroups(s: SatSolver, cone: number[]): void {
+    const u = this.u;
+    const mark = this.mark;
+    const stamp = this.stamp;
+    const localIdx = this.localIdx;
     const nameIndex = u.nameIndex;
     const byName = cone.slice().sort((a, b) => nameIndex[a] - nameIndex[b] || a - b);
     for (let a = 0; a < byName.length; ) {
@@ -324,66 +415,36 @@ export class Explainer {
       while (b < byName.length && nameIndex[byName[b]] === nameIndex[byName[a]]) b++;
       if (b - a > 1) {
         const vs: number[] = [];
-        for (let x = a; x < b; x++) vs.push(varOf(byName[x]));
+        for (let x = a; x < b; x++) vs.push(localIdx[byName[x]] + 1);
         s.addAtMostOne(vs);
       }
       a = b;
     }
-    // The conflict classes having a member in the cone, in the order of `u.conflictClasses`.
     const classes = this.classIndex();
     const touched: number[] = [];
     for (const i of cone) for (const c of classes.of[i] ?? []) touched.push(c);
     touched.sort((a, b) => a - b);
     for (let x = 0; x < touched.length; x++) {
       if (x > 0 && touched[x] === touched[x - 1]) continue;
-      const vs = classes.members[touched[x]].filter(inCone);
-      if (new Set(vs.map((i) => u.packages[i].name)).size > 1) s.addAtMostOne(vs.map(varOf));
+      const vs = classes.members[touched[x]].filter((i) => mark[i] === stamp);
+      if (new Set(vs.map((i) => u.packages[i].name)).size > 1) s.addAtMostOne(vs.map((i) => localIdx[i] + 1));
     }
-    for (const d of u.invariant) {
-      s.addClause([negLit(invSel), ...Array.from(d.candidates).filter(inCone).map((c) => posLit(varOf(c)))]);
-    }
-    // Decide only what an installation needs: the first unmet dependency of an installed package
-    // (its first possible candidate), the compiler first. Undecided packages are not installed.
-    const invariantVars = u.invariant.map((d) => Array.from(d.candidates).filter(inCone).map(varOf));
-    const firstOpen = (sv: SatSolver, vars: number[]): Lit => {
-      let first = 0;
-      for (const v of vars) {
-        const val = sv.valueVar(v);
-        if (val === 1) return 0;
-        if (val === 0 && first === 0) first = posLit(v);
-      }
-      return first;
-    };
-    let scan = 0;
-    let epoch = -1;
-    const brancher: Brancher = (sv) => {
-      if (sv.backtracks !== epoch) {
-        epoch = sv.backtracks;
-        scan = 0;
-      }
-      for (const vars of invariantVars) {
-        const l = firstOpen(sv, vars);
-        if (l !== 0) return l;
-      }
-      for (; scan < sv.trailLength; scan++) {
-        const l = sv.trailAt(scan);
-        if (l & 1) continue;
-        const v = l >> 1;
-        if (v > m) continue; // a selector
-        for (const vars of localDeps[v - 1]) {
-          const pick = firstOpen(sv, vars);
-          if (pick !== 0) return pick;
-        }
-      }
-      return 0;
-    };
-    const base: Lit[] = [posLit(varOf(target))];
-    let core: Lit[] = [posLit(invSel), ...[...selectors.keys(), ...conflictSelectors.keys()].map(posLit)];
+  }
+
+  /**
+   * The failed selectors of the target's installation (the target is variable 1), minimised by
+   * deletion when small; null when it has one.
+   */
+  private failedSelectors(inst: CoreInstance): Lit[] | null {
+    const { s, selectors, conflictSelectors } = inst;
+    const brancher = coreBrancher(inst);
+    const base: Lit[] = [posLit(1)];
+    let core: Lit[] = [posLit(inst.invSel), ...[...selectors.keys(), ...conflictSelectors.keys()].map(posLit)];
     const first = s.solve([...base, ...core], brancher);
-    if (first.sat) return `${packageId(u.packages[target])} is not installable (its dependencies cannot be installed together)`;
+    if (first.sat) return null;
     core = first.failed.filter((l) => !base.includes(l));
     // Deletion-based minimisation, kept cheap: small cores of small cones only.
-    if (core.length <= 16 && cone.length <= 3000) {
+    if (core.length <= 16 && inst.m <= 3000) {
       for (let k = 0; k < core.length; ) {
         const without = core.filter((_, j) => j !== k);
         const r = s.solve([...base, ...without], brancher);
@@ -391,20 +452,82 @@ export class Explainer {
         else k++;
       }
     }
+    return core;
+  }
+
+  private coreText(target: number, inst: CoreInstance, core: Lit[]): string {
+    const u = this.u;
     const order = (a: number, b: number) => (a === target ? -1 : b === target ? 1 : a - b);
     const requirers = core
-      .map((l) => selectors.get(l >> 1))
+      .map((l) => inst.selectors.get(l >> 1))
       .filter((i): i is number => i !== undefined)
       .sort(order)
       .map((i) => packageId(u.packages[i]));
     const conflicters = core
-      .map((l) => conflictSelectors.get(l >> 1))
+      .map((l) => inst.conflictSelectors.get(l >> 1))
       .filter((i): i is number => i !== undefined)
       .sort(order)
       .map((i) => `${packageId(u.packages[i])} conflicts with ${u.declaredConflicts[i].atoms.map(atomText).join(' | ')}`);
     const all = [...requirers, ...conflicters];
     const names = all.length > 8 ? [...all.slice(0, 8), `and ${all.length - 8} more`] : all;
-    const withCompiler = core.includes(posLit(invSel)) && this.invariantText !== null ? ` and the compiler ${this.invariantText}` : '';
+    const withCompiler = core.includes(posLit(inst.invSel)) && this.invariantText !== null ? ` and the compiler ${this.invariantText}` : '';
     return `conflicting requirements of ${names.join(', ')}${withCompiler}`;
   }
+}
+
+/** A conflict core's SAT instance: cone package k is variable k + 1 (the target is 1). */
+interface CoreInstance {
+  s: SatSolver;
+  /** Cone size (packages are variables 1..m). */
+  m: number;
+  /** Guards the invariant's clauses. */
+  invSel: number;
+  /** Selector variable → package whose dependencies it guards. */
+  selectors: Map<number, number>;
+  /** Selector variable → package whose declared conflicts it guards. */
+  conflictSelectors: Map<number, number>;
+  /** Per cone package, its dependencies' candidates in the cone, as variables. */
+  localDeps: number[][][];
+  /** The invariant's candidates in the cone, as variables. */
+  invariantVars: number[][];
+}
+
+/**
+ * Decide only what an installation needs: the first unmet dependency of an installed package (its
+ * first possible candidate), the compiler first. Undecided packages are not installed.
+ */
+function coreBrancher(inst: CoreInstance): Brancher {
+  const { m, localDeps, invariantVars } = inst;
+  const firstOpen = (sv: SatSolver, vars: number[]): Lit => {
+    let first = 0;
+    for (const v of vars) {
+      const val = sv.valueVar(v);
+      if (val === 1) return 0;
+      if (val === 0 && first === 0) first = posLit(v);
+    }
+    return first;
+  };
+  let scan = 0;
+  let epoch = -1;
+  return (sv) => {
+    if (sv.backtracks !== epoch) {
+      epoch = sv.backtracks;
+      scan = 0;
+    }
+    for (const vars of invariantVars) {
+      const l = firstOpen(sv, vars);
+      if (l !== 0) return l;
+    }
+    for (; scan < sv.trailLength; scan++) {
+      const l = sv.trailAt(scan);
+      if (l & 1) continue;
+      const v = l >> 1;
+      if (v > m) continue; // a selector
+      for (const vars of localDeps[v - 1]) {
+        const pick = firstOpen(sv, vars);
+        if (pick !== 0) return pick;
+      }
+    }
+    return 0;
+  };
 }
