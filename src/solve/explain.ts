@@ -236,10 +236,10 @@ export class Explainer {
   private conflictCore(target: number, targetClauses: DependencyClause[]): string {
     const cone = this.coneOf(target, targetClauses);
     if (cone === null) return this.wideConflict(target, targetClauses);
-    const inst = this.encodeCone(target, targetClauses, cone);
-    const core = this.failedSelectors(inst);
+    const desc = this.describeCone(target, targetClauses, cone);
+    const core = this.coreOf(desc);
     if (core === null) return `${packageId(this.u.packages[target])} is not installable (its dependencies cannot be installed together)`;
-    return this.coreText(target, inst, core);
+    return this.coreText(target, desc, core);
   }
 
   /**
@@ -288,21 +288,45 @@ export class Explainer {
     return cone;
   }
 
-  /** The SAT instance of a cone (just computed by `coneOf`, whose marks it reads). */
-  private encodeCone(target: number, targetClauses: DependencyClause[], cone: number[]): CoreInstance {
+  /**
+   * Growable scratch holding the description of the current cone's SAT instance: everything the
+   * solver is built from and searched with, in local variables (`describeCone`).
+   */
+  private ops = new Int32Array(1 << 16);
+  private opsLen = 0;
+
+  private op(x: number): void {
+    if (this.opsLen === this.ops.length) {
+      const a = new Int32Array(this.ops.length * 2);
+      a.set(this.ops);
+      this.ops = a;
+    }
+    this.ops[this.opsLen++] = x;
+  }
+
+  /**
+   * The SAT instance of a cone (just computed by `coneOf`, whose marks it reads), as a description:
+   * cone package k is variable k + 1 (the target 1), then the invariant's selector, then per package
+   * the selector of its dependencies and, when it declares conflicts in the cone, the selector of
+   * those. The description is: m; per package, its dependencies (count, then per dependency its
+   * candidates in the cone as variables, in preference order) and its conflicts in the cone (count,
+   * variables); the at-most-one groups (count, then each group's variables); the invariant's
+   * clauses (count, then each clause's candidates in the cone). `buildSolver` builds from it the
+   * very solver and brancher the direct construction would: so two cones with the same description
+   * have the same core, in variables (`coreOf` solves each description once).
+   */
+  private describeCone(target: number, targetClauses: DependencyClause[], cone: number[]): CoreDescription {
     const u = this.u;
     const m = cone.length;
-    const s = new SatSolver();
-    for (let k = 0; k < m; k++) s.newVar();
-    const inst: CoreInstance = {
-      s,
-      m,
-      invSel: s.newVar(),
-      selectors: new Map<number, number>(),
-      conflictSelectors: new Map<number, number>(),
-      localDeps: new Array<number[][]>(m),
-      invariantVars: [],
-    };
+    const mark = this.mark;
+    const stamp = this.stamp;
+    const localIdx = this.localIdx;
+    this.opsLen = 0;
+    this.op(m);
+    const selectors = new Map<number, number>();
+    const conflictSelectors = new Map<number, number>();
+    const invSel = m + 1;
+    let nextVar = invSel;
     // The candidates that may be in the cone are the possible ones (`possibleCandidates`) and the target
     // itself, which is not among them when it is fixed false (as it mostly is: its installation was
     // refuted). Then a requirement that may hold the target (one of its name's, or of several names)
@@ -310,92 +334,48 @@ export class Explainer {
     const whole = u.isFixedFalse(target);
     const targetName = u.nameIndex[target];
     const targetPossible = this.possibleCandidates(targetClauses);
-    const lits: Lit[] = [];
     for (let k = 0; k < m; k++) {
       const i = cone[k];
-      const sel = s.newVar();
-      inst.selectors.set(sel, i);
+      selectors.set(++nextVar, i);
       const clauses = i === target ? targetClauses : u.deps[i];
       let lists = i === target ? targetPossible : this.possibleOf(i);
       if (whole) lists = clauses.map((d, j) => (d.name === -1 || d.name === targetName ? d.candidates : lists[j]));
-      inst.localDeps[k] = this.encodeDeps(s, k, sel, lists, lits);
-      this.encodeConflicts(inst, k, i, lits);
+      this.op(lists.length);
+      for (let j = 0; j < lists.length; j++) {
+        const cands = lists[j];
+        const at = this.opsLen;
+        this.op(0);
+        for (let x = 0; x < cands.length; x++) {
+          const c = cands[x];
+          if (mark[c] === stamp) this.op(localIdx[c] + 1);
+        }
+        this.ops[at] = this.opsLen - at - 1;
+      }
+      const declared = u.declaredConflicts[i].packages;
+      const at = this.opsLen;
+      this.op(0);
+      for (let x = 0; x < declared.length; x++) {
+        const q = declared[x];
+        if (mark[q] === stamp) this.op(localIdx[q] + 1);
+      }
+      const nConf = this.opsLen - at - 1;
+      this.ops[at] = nConf;
+      if (nConf > 0) conflictSelectors.set(++nextVar, i);
     }
-    this.encodeGroups(s, cone);
-    const mark = this.mark;
-    const stamp = this.stamp;
-    const localIdx = this.localIdx;
-    const inCone = (i: number) => mark[i] === stamp;
-    const varOf = (i: number) => localIdx[i] + 1;
-    for (const d of u.invariant) {
-      s.addClause([negLit(inst.invSel), ...Array.from(d.candidates).filter(inCone).map((c) => posLit(varOf(c)))]);
-    }
-    inst.invariantVars = u.invariant.map((d) => Array.from(d.candidates).filter(inCone).map(varOf));
-    return inst;
-  }
-
-  /**
-   * The dependencies of cone package `k` (variable k + 1), `¬sel ∨ ¬pkg ∨ candidates in the cone…`;
-   * returns their candidates in the cone, as variables. The literals are given in ascending order
-   * (the order `addClause` sorts them into: the clause is the same, its sort cheaper); the selector's
-   * literal is the greatest.
-   */
-  private encodeDeps(s: SatSolver, k: number, sel: number, lists: readonly Int32Array[], lits: Lit[]): number[][] {
-    const mark = this.mark;
-    const stamp = this.stamp;
-    const localIdx = this.localIdx;
-    const own = negLit(k + 1);
-    const selLit = negLit(sel);
-    const depVars: number[][] = new Array<number[]>(lists.length);
-    for (let j = 0; j < lists.length; j++) {
-      const cands = lists[j];
-      const vars: number[] = [];
-      lits.length = 0;
-      lits.push(own);
+    this.describeGroups(cone);
+    const inv = u.invariant;
+    this.op(inv.length);
+    for (const d of inv) {
+      const at = this.opsLen;
+      this.op(0);
+      const cands = d.candidates;
       for (let x = 0; x < cands.length; x++) {
         const c = cands[x];
-        if (mark[c] === stamp) {
-          const v = localIdx[c] + 1;
-          vars.push(v);
-          const l = posLit(v);
-          let y = lits.length;
-          lits.push(l);
-          while (y > 0 && lits[y - 1] > l) {
-            lits[y] = lits[y - 1];
-            y--;
-          }
-          lits[y] = l;
-        }
+        if (mark[c] === stamp) this.op(localIdx[c] + 1);
       }
-      lits.push(selLit);
-      s.addClause(lits);
-      depVars[j] = vars;
+      this.ops[at] = this.opsLen - at - 1;
     }
-    return depVars;
-  }
-
-  /** The conflicts cone package `k` (package `i`) declares with cone packages, under a selector of their own. */
-  private encodeConflicts(inst: CoreInstance, k: number, i: number, lits: Lit[]): void {
-    const mark = this.mark;
-    const stamp = this.stamp;
-    const localIdx = this.localIdx;
-    const declared = this.u.declaredConflicts[i].packages;
-    const own = negLit(k + 1);
-    let csel = 0;
-    for (let x = 0; x < declared.length; x++) {
-      const q = declared[x];
-      if (mark[q] !== stamp) continue;
-      if (csel === 0) {
-        csel = inst.s.newVar();
-        inst.conflictSelectors.set(csel, i);
-      }
-      const other = negLit(localIdx[q] + 1);
-      lits.length = 0;
-      if (other < own) lits.push(other, own);
-      else lits.push(own, other);
-      lits.push(negLit(csel));
-      inst.s.addClause(lits);
-    }
+    return { m, invSel, selectors, conflictSelectors };
   }
 
   /**
@@ -403,20 +383,23 @@ export class Explainer {
    * order, each name's versions by ascending index: the solver is built exactly as by a walk of every
    * name); then the conflict classes having a member in the cone, in the order of `u.conflictClasses`.
    */
-  private encodeGroups(s: SatSolver, cone: number[]): void {
+  private describeGroups(cone: number[]): void {
     const u = this.u;
     const mark = this.mark;
     const stamp = this.stamp;
     const localIdx = this.localIdx;
+    const countAt = this.opsLen;
+    this.op(0);
+    let groups = 0;
     const nameIndex = u.nameIndex;
     const byName = cone.slice().sort((a, b) => nameIndex[a] - nameIndex[b] || a - b);
     for (let a = 0; a < byName.length; ) {
       let b = a + 1;
       while (b < byName.length && nameIndex[byName[b]] === nameIndex[byName[a]]) b++;
       if (b - a > 1) {
-        const vs: number[] = [];
-        for (let x = a; x < b; x++) vs.push(localIdx[byName[x]] + 1);
-        s.addAtMostOne(vs);
+        groups++;
+        this.op(b - a);
+        for (let x = a; x < b; x++) this.op(localIdx[byName[x]] + 1);
       }
       a = b;
     }
@@ -427,19 +410,116 @@ export class Explainer {
     for (let x = 0; x < touched.length; x++) {
       if (x > 0 && touched[x] === touched[x - 1]) continue;
       const vs = classes.members[touched[x]].filter((i) => mark[i] === stamp);
-      if (new Set(vs.map((i) => u.packages[i].name)).size > 1) s.addAtMostOne(vs.map((i) => localIdx[i] + 1));
+      if (new Set(vs.map((i) => u.packages[i].name)).size > 1) {
+        groups++;
+        this.op(vs.length);
+        for (const i of vs) this.op(localIdx[i] + 1);
+      }
     }
+    this.ops[countAt] = groups;
+  }
+
+  /** Cores already computed, by a hash of their description (then compared whole). */
+  private readonly coreCache = new Map<number, { ops: Int32Array; core: Lit[] | null }[]>();
+
+  /** The core of the description in `ops` (null: the target has an installation), solved once per description. */
+  private coreOf(desc: CoreDescription): Lit[] | null {
+    const ops = this.ops;
+    const len = this.opsLen;
+    let h = 0x811c9dc5;
+    for (let k = 0; k < len; k++) h = Math.imul(h ^ ops[k], 0x01000193);
+    let bucket = this.coreCache.get(h);
+    if (bucket === undefined) this.coreCache.set(h, (bucket = []));
+    search: for (const e of bucket) {
+      if (e.ops.length !== len) continue;
+      for (let k = 0; k < len; k++) if (e.ops[k] !== ops[k]) continue search;
+      return e.core === null ? null : [...e.core];
+    }
+    const core = this.failedSelectors(this.buildSolver(), desc);
+    bucket.push({ ops: ops.slice(0, len), core: core === null ? null : [...core] });
+    return core;
+  }
+
+  /** The solver and brancher of the description in `ops`, built in the order of the description. */
+  private buildSolver(): CoreInstance {
+    const ops = this.ops;
+    let p = 0;
+    const m = ops[p++];
+    const s = new SatSolver();
+    for (let k = 0; k < m; k++) s.newVar();
+    const invSel = s.newVar();
+    const localDeps: number[][][] = new Array<number[][]>(m);
+    const lits: Lit[] = [];
+    for (let k = 0; k < m; k++) {
+      const sel = s.newVar();
+      const own = negLit(k + 1);
+      const selLit = negLit(sel);
+      const nDeps = ops[p++];
+      const depVars: number[][] = new Array<number[]>(nDeps);
+      for (let j = 0; j < nDeps; j++) {
+        const n = ops[p++];
+        const vars: number[] = new Array<number>(n);
+        // `¬sel ∨ ¬pkg ∨ candidates…`, given in ascending order (the order `addClause` sorts it into:
+        // the clause is the same, its sort cheaper); the selector's literal is the greatest.
+        lits.length = 0;
+        lits.push(own);
+        for (let x = 0; x < n; x++) {
+          const v = ops[p++];
+          vars[x] = v;
+          const l = posLit(v);
+          let y = lits.length;
+          lits.push(l);
+          while (y > 0 && lits[y - 1] > l) {
+            lits[y] = lits[y - 1];
+            y--;
+          }
+          lits[y] = l;
+        }
+        lits.push(selLit);
+        s.addClause(lits);
+        depVars[j] = vars;
+      }
+      localDeps[k] = depVars;
+      const nConf = ops[p++];
+      if (nConf > 0) {
+        const csel = s.newVar();
+        for (let x = 0; x < nConf; x++) {
+          const other = negLit(ops[p++]);
+          lits.length = 0;
+          if (other < own) lits.push(other, own);
+          else lits.push(own, other);
+          lits.push(negLit(csel));
+          s.addClause(lits);
+        }
+      }
+    }
+    const nGroups = ops[p++];
+    for (let g = 0; g < nGroups; g++) {
+      const n = ops[p++];
+      s.addAtMostOne(Array.from(ops.subarray(p, p + n)));
+      p += n;
+    }
+    const nInv = ops[p++];
+    const invariantVars: number[][] = [];
+    for (let c = 0; c < nInv; c++) {
+      const n = ops[p++];
+      const vars = Array.from(ops.subarray(p, p + n));
+      p += n;
+      s.addClause([negLit(invSel), ...vars.map(posLit)]);
+      invariantVars.push(vars);
+    }
+    return { s, m, localDeps, invariantVars };
   }
 
   /**
    * The failed selectors of the target's installation (the target is variable 1), minimised by
    * deletion when small; null when it has one.
    */
-  private failedSelectors(inst: CoreInstance): Lit[] | null {
-    const { s, selectors, conflictSelectors } = inst;
+  private failedSelectors(inst: CoreInstance, desc: CoreDescription): Lit[] | null {
+    const s = inst.s;
     const brancher = coreBrancher(inst);
     const base: Lit[] = [posLit(1)];
-    let core: Lit[] = [posLit(inst.invSel), ...[...selectors.keys(), ...conflictSelectors.keys()].map(posLit)];
+    let core: Lit[] = [posLit(desc.invSel), ...[...desc.selectors.keys(), ...desc.conflictSelectors.keys()].map(posLit)];
     const first = s.solve([...base, ...core], brancher);
     if (first.sat) return null;
     core = first.failed.filter((l) => !base.includes(l));
@@ -455,7 +535,7 @@ export class Explainer {
     return core;
   }
 
-  private coreText(target: number, inst: CoreInstance, core: Lit[]): string {
+  private coreText(target: number, inst: CoreDescription, core: Lit[]): string {
     const u = this.u;
     const order = (a: number, b: number) => (a === target ? -1 : b === target ? 1 : a - b);
     const requirers = core
@@ -475,9 +555,8 @@ export class Explainer {
   }
 }
 
-/** A conflict core's SAT instance: cone package k is variable k + 1 (the target is 1). */
-interface CoreInstance {
-  s: SatSolver;
+/** A conflict core's selectors: cone package k is variable k + 1 (the target 1). */
+interface CoreDescription {
   /** Cone size (packages are variables 1..m). */
   m: number;
   /** Guards the invariant's clauses. */
@@ -486,7 +565,13 @@ interface CoreInstance {
   selectors: Map<number, number>;
   /** Selector variable → package whose declared conflicts it guards. */
   conflictSelectors: Map<number, number>;
-  /** Per cone package, its dependencies' candidates in the cone, as variables. */
+}
+
+/** A conflict core's solver and what its brancher reads. */
+interface CoreInstance {
+  s: SatSolver;
+  m: number;
+  /** Per cone package, its dependencies' candidates in the cone, as variables (preference order). */
   localDeps: number[][][];
   /** The invariant's candidates in the cone, as variables. */
   invariantVars: number[][];
