@@ -443,56 +443,14 @@ export class Explainer {
   /** The solver and brancher of the description in `ops`, built in the order of the description. */
   private buildSolver(): CoreInstance {
     const ops = this.ops;
-    let p = 0;
-    const m = ops[p++];
+    const m = ops[0];
     const s = new SatSolver();
     for (let k = 0; k < m; k++) s.newVar();
     const invSel = s.newVar();
     const localDeps: number[][][] = new Array<number[][]>(m);
     const lits: Lit[] = [];
-    for (let k = 0; k < m; k++) {
-      const sel = s.newVar();
-      const own = negLit(k + 1);
-      const selLit = negLit(sel);
-      const nDeps = ops[p++];
-      const depVars: number[][] = new Array<number[]>(nDeps);
-      for (let j = 0; j < nDeps; j++) {
-        const n = ops[p++];
-        const vars: number[] = new Array<number>(n);
-        // `¬sel ∨ ¬pkg ∨ candidates…`, given in ascending order (the order `addClause` sorts it into:
-        // the clause is the same, its sort cheaper); the selector's literal is the greatest.
-        lits.length = 0;
-        lits.push(own);
-        for (let x = 0; x < n; x++) {
-          const v = ops[p++];
-          vars[x] = v;
-          const l = posLit(v);
-          let y = lits.length;
-          lits.push(l);
-          while (y > 0 && lits[y - 1] > l) {
-            lits[y] = lits[y - 1];
-            y--;
-          }
-          lits[y] = l;
-        }
-        lits.push(selLit);
-        s.addClause(lits);
-        depVars[j] = vars;
-      }
-      localDeps[k] = depVars;
-      const nConf = ops[p++];
-      if (nConf > 0) {
-        const csel = s.newVar();
-        for (let x = 0; x < nConf; x++) {
-          const other = negLit(ops[p++]);
-          lits.length = 0;
-          if (other < own) lits.push(other, own);
-          else lits.push(own, other);
-          lits.push(negLit(csel));
-          s.addClause(lits);
-        }
-      }
-    }
+    let p = 1;
+    for (let k = 0; k < m; k++) p = this.buildPackage(s, k, p, localDeps, lits);
     const nGroups = ops[p++];
     for (let g = 0; g < nGroups; g++) {
       const n = ops[p++];
@@ -509,6 +467,56 @@ export class Explainer {
       invariantVars.push(vars);
     }
     return { s, m, localDeps, invariantVars };
+  }
+
+  /**
+   * Cone package `k`'s part of the description at `p` (its selector is the solver's next variable):
+   * its dependencies, `¬sel ∨ ¬pkg ∨ candidates…`, then its conflicts under a selector of their own;
+   * returns where the description goes on. Literals are given in ascending order (the order
+   * `addClause` sorts them into: the clause is the same, its sort cheaper).
+   */
+  private buildPackage(s: SatSolver, k: number, p: number, localDeps: number[][][], lits: Lit[]): number {
+    const ops = this.ops;
+    const sel = s.newVar();
+    const own = negLit(k + 1);
+    const selLit = negLit(sel);
+    const nDeps = ops[p++];
+    const depVars: number[][] = [];
+    for (let j = 0; j < nDeps; j++) {
+      const n = ops[p++];
+      const vars: number[] = [];
+      lits.length = 0;
+      lits.push(own);
+      for (let x = 0; x < n; x++) {
+        const v = ops[p++];
+        vars.push(v);
+        const l = posLit(v);
+        let y = lits.length;
+        lits.push(l);
+        while (y > 0 && lits[y - 1] > l) {
+          lits[y] = lits[y - 1];
+          y--;
+        }
+        lits[y] = l;
+      }
+      lits.push(selLit); // the greatest: the selector is a later variable than every package
+      s.addClause(lits);
+      depVars.push(vars);
+    }
+    localDeps[k] = depVars;
+    const nConf = ops[p++];
+    if (nConf > 0) {
+      const cselLit = negLit(s.newVar());
+      for (let x = 0; x < nConf; x++) {
+        const other = negLit(ops[p++]);
+        lits.length = 0;
+        if (other < own) lits.push(other, own);
+        else lits.push(own, other);
+        lits.push(cselLit);
+        s.addClause(lits);
+      }
+    }
+    return p;
   }
 
   /**
