@@ -112,7 +112,17 @@ export class Explainer {
 
   private possibleCandidates(clauses: readonly DependencyClause[]): Int32Array[] {
     const u = this.u;
-    return clauses.map((d) => d.candidates.filter((c) => u.available[c] === 1 && !u.isFixedFalse(c)));
+    const available = u.available;
+    return clauses.map((d) => {
+      const cands = d.candidates;
+      let n = 0;
+      for (let k = 0; k < cands.length; k++) if (available[cands[k]] === 1 && !u.isFixedFalse(cands[k])) n++;
+      if (n === cands.length) return cands;
+      const out = new Int32Array(n);
+      n = 0;
+      for (let k = 0; k < cands.length; k++) if (available[cands[k]] === 1 && !u.isFixedFalse(cands[k])) out[n++] = cands[k];
+      return out;
+    });
   }
 
   /** Scratch of `conflictCore`: a package is in the current cone when its mark is the call's stamp. */
