@@ -44,11 +44,11 @@ export class Explainer {
   }
 
   /** Reasons already given, by package and depth (the depth bounds the chain). */
-  private readonly memo = new Map<string, string>();
+  private readonly memo = new Map<number, string>();
 
   private reason(i: number, depth: number, clausesOverride: DependencyClause[] | undefined, path: Set<number>): string {
     if (clausesOverride !== undefined) return this.reasonUncached(i, depth, clausesOverride, path);
-    const key = `${i}:${depth}`;
+    const key = i * (MAX_DEPTH + 1) + depth;
     let r = this.memo.get(key);
     if (r === undefined) {
       r = this.reasonUncached(i, depth, undefined, path);
@@ -99,6 +99,52 @@ export class Explainer {
 
   private readonly cores = new Map<number, string>();
 
+  /**
+   * Per package, the candidates of each of its dependencies that are available and not fixed false
+   * (computed once: both only ever lose packages, so the list stays a superset of the cone's
+   * candidates, and the cone's walk still checks them).
+   */
+  private readonly possible: (Int32Array[] | undefined)[] = [];
+
+  private possibleOf(i: number): Int32Array[] {
+    return (this.possible[i] ??= this.possibleCandidates(this.u.deps[i]));
+  }
+
+  private possibleCandidates(clauses: readonly DependencyClause[]): Int32Array[] {
+    const u = this.u;
+    const available = u.available;
+    return clauses.map((d) => {
+      const cands = d.candidates;
+      let n = 0;
+      for (let k = 0; k < cands.length; k++) if (available[cands[k]] === 1 && !u.isFixedFalse(cands[k])) n++;
+      if (n === cands.length) return cands;
+      const out = new Int32Array(n);
+      n = 0;
+      for (let k = 0; k < cands.length; k++) if (available[cands[k]] === 1 && !u.isFixedFalse(cands[k])) out[n++] = cands[k];
+      return out;
+    });
+  }
+
+  /** Scratch of `conflictCore`: a package is in the current cone when its mark is the call's stamp. */
+  private mark = new Int32Array(0);
+  private localIdx = new Int32Array(0);
+  private stamp = 0;
+
+  /** The conflict classes by their position in `u.conflictClasses`, and per package the positions of its classes. */
+  private classes: { members: number[][]; of: (number[] | undefined)[] } | null = null;
+
+  private classIndex(): { members: number[][]; of: (number[] | undefined)[] } {
+    if (this.classes === null) {
+      const members = [...this.u.conflictClasses.values()];
+      const of: (number[] | undefined)[] = new Array<number[] | undefined>(this.u.size);
+      members.forEach((ms, c) => {
+        for (const i of ms) (of[i] ??= []).push(c);
+      });
+      this.classes = { members, of };
+    }
+    return this.classes;
+  }
+
   /** The cheap message for a wide cone: the direct requirements that have uninstallable candidates. */
   private wideConflict(target: number, clauses: DependencyClause[]): string {
     const suspects = clauses
@@ -128,6 +174,18 @@ export class Explainer {
    */
   private fixedByCompiler(d: DependencyClause): string | null {
     if (this.invariantText === null) return null;
+    // The answer rests on facts only (the forced packages, installability), so it is kept per
+    // requirement; a second computation would only ask `installable` again what it already knows.
+    let r = this.fixed.get(d);
+    if (r === undefined) this.fixed.set(d, (r = this.fixedByCompilerUncached(d)));
+    return r;
+  }
+
+  private readonly fixed = new Map<DependencyClause, string | null>();
+  /** Per package: 1 when one of its dependencies has a compiler as candidate, -1 when none, 0 not known yet. */
+  private dependsOnCompiler = new Int8Array(0);
+
+  private fixedByCompilerUncached(d: DependencyClause): string | null {
     const forced = this.u.forcedPackages();
     for (const f of forced) {
       const q = this.u.packages[f];
@@ -142,7 +200,11 @@ export class Explainer {
     for (const name of new Set(d.atoms.map((a) => a.name))) {
       for (const q of this.u.byName.get(name) ?? []) {
         if (d.candidates.includes(q) || !this.installable(q)) continue;
-        if (this.u.deps[q].some((c) => c.candidates.some((x) => compilers.includes(x)))) {
+        if (this.dependsOnCompiler.length !== this.u.size) this.dependsOnCompiler = new Int8Array(this.u.size);
+        if (this.dependsOnCompiler[q] === 0) {
+          this.dependsOnCompiler[q] = this.u.deps[q].some((c) => c.candidates.some((x) => compilers.includes(x))) ? 1 : -1;
+        }
+        if (this.dependsOnCompiler[q] === 1) {
           return `the switch has the compiler ${compilers.map((c) => packageId(this.u.packages[c])).join(', ')} and with it ${packageId(this.u.packages[q])}`;
         }
       }
@@ -153,6 +215,15 @@ export class Explainer {
   /** The compiler package this package cannot be installed with, if it is a direct clash. */
   private compilerClash(i: number): string | null {
     if (this.invariantText === null || !this.u.isFixedFalse(i)) return null;
+    // Which forced package it clashes with rests on static facts: kept per package.
+    let r = this.clashes.get(i);
+    if (r === undefined) this.clashes.set(i, (r = this.forcedClash(i)));
+    return r;
+  }
+
+  private readonly clashes = new Map<number, string | null>();
+
+  private forcedClash(i: number): string | null {
     const p = this.u.packages[i];
     for (const f of this.u.forcedPackages()) {
       const q = this.u.packages[f];
@@ -169,109 +240,309 @@ export class Explainer {
   /**
    * The packages whose requirements clash: a small SAT instance on the dependency cone of `target`,
    * every package's dependencies guarded by a selector; the failed selectors, minimised by deletion.
+   * (In small methods, each of which the JIT keeps optimised: one large function was deoptimised at
+   * almost every call.)
    */
   private conflictCore(target: number, targetClauses: DependencyClause[]): string {
+    const cone = this.coneOf(target, targetClauses);
+    if (cone === null) return this.wideConflict(target, targetClauses);
+    const desc = this.describeCone(target, targetClauses, cone);
+    const core = this.coreOf(desc);
+    if (core === null) return `${packageId(this.u.packages[target])} is not installable (its dependencies cannot be installed together)`;
+    return this.coreText(target, desc, core);
+  }
+
+  /**
+   * The cone, breadth first from the target, then the forced packages: a package's local index is its
+   * position in it, marked by this call's stamp (`mark`, `localIdx`). Null for a wide cone (over
+   * MAX_CORE_CONE packages before the forced ones): the walk stops there, only its size mattered.
+   */
+  private coneOf(target: number, targetClauses: DependencyClause[]): number[] | null {
     const u = this.u;
-    const cone: number[] = [];
-    const local = new Map<number, number>();
-    const queue = [target];
-    local.set(target, 0);
-    for (let head = 0; head < queue.length && cone.length < 20000; head++) {
-      const i = queue[head];
-      cone.push(i);
-      const clauses = i === target ? targetClauses : u.deps[i];
-      for (const d of clauses) {
-        for (const c of d.candidates) {
-          if (!local.has(c) && u.available[c] && !u.isDead(c) && !u.isFixedFalse(c)) {
-            local.set(c, local.size);
-            queue.push(c);
+    const n = u.size;
+    if (this.mark.length !== n) {
+      this.mark = new Int32Array(n);
+      this.localIdx = new Int32Array(n);
+    }
+    const stamp = ++this.stamp;
+    const mark = this.mark;
+    const localIdx = this.localIdx;
+    const available = u.available;
+    const targetPossible = this.possibleCandidates(targetClauses);
+    const cone: number[] = [target];
+    mark[target] = stamp;
+    localIdx[target] = 0;
+    for (let head = 0; head < cone.length; head++) {
+      const i = cone[head];
+      const lists = i === target ? targetPossible : this.possibleOf(i);
+      for (let j = 0; j < lists.length; j++) {
+        const cands = lists[j];
+        for (let k = 0; k < cands.length; k++) {
+          const c = cands[k];
+          if (mark[c] !== stamp && available[c] && !u.isDead(c) && !u.isFixedFalse(c)) {
+            mark[c] = stamp;
+            localIdx[c] = cone.length;
+            cone.push(c);
+            if (cone.length > MAX_CORE_CONE) return null;
           }
         }
       }
     }
-    if (cone.length > MAX_CORE_CONE) return this.wideConflict(target, targetClauses);
     for (const f of u.forcedPackages()) {
-      if (!local.has(f)) {
-        local.set(f, local.size);
+      if (mark[f] !== stamp) {
+        mark[f] = stamp;
+        localIdx[f] = cone.length;
         cone.push(f);
       }
     }
-    const s = new SatSolver();
-    const varOf = (i: number) => (local.get(i) as number) + 1;
-    for (let k = 0; k < local.size; k++) s.newVar();
+    return cone;
+  }
+
+  /**
+   * Growable scratch holding the description of the current cone's SAT instance: everything the
+   * solver is built from and searched with, in local variables (`describeCone`).
+   */
+  private ops = new Int32Array(1 << 16);
+  private opsLen = 0;
+
+  private op(x: number): void {
+    if (this.opsLen === this.ops.length) {
+      const a = new Int32Array(this.ops.length * 2);
+      a.set(this.ops);
+      this.ops = a;
+    }
+    this.ops[this.opsLen++] = x;
+  }
+
+  /**
+   * The SAT instance of a cone (just computed by `coneOf`, whose marks it reads), as a description:
+   * cone package k is variable k + 1 (the target 1), then the invariant's selector, then per package
+   * the selector of its dependencies and, when it declares conflicts in the cone, the selector of
+   * those. The description is: m; per package, its dependencies (count, then per dependency its
+   * candidates in the cone as variables, in preference order) and its conflicts in the cone (count,
+   * variables); the at-most-one groups (count, then each group's variables); the invariant's
+   * clauses (count, then each clause's candidates in the cone). `buildSolver` builds from it the
+   * very solver and brancher the direct construction would: so two cones with the same description
+   * have the same core, in variables (`coreOf` solves each description once).
+   */
+  private describeCone(target: number, targetClauses: DependencyClause[], cone: number[]): CoreDescription {
+    const u = this.u;
+    const m = cone.length;
+    const mark = this.mark;
+    const stamp = this.stamp;
+    const localIdx = this.localIdx;
+    this.opsLen = 0;
+    this.op(m);
     const selectors = new Map<number, number>();
     const conflictSelectors = new Map<number, number>();
-    const invSel = s.newVar();
-    const inCone = (i: number) => local.has(i);
-    for (const i of cone) {
-      const sel = s.newVar();
-      selectors.set(sel, i);
+    const invSel = m + 1;
+    let nextVar = invSel;
+    // The candidates that may be in the cone are the possible ones (`possibleCandidates`) and the target
+    // itself, which is not among them when it is fixed false (as it mostly is: its installation was
+    // refuted). Then a requirement that may hold the target (one of its name's, or of several names)
+    // is read whole.
+    const whole = u.isFixedFalse(target);
+    const targetName = u.nameIndex[target];
+    const targetPossible = this.possibleCandidates(targetClauses);
+    for (let k = 0; k < m; k++) {
+      const i = cone[k];
+      selectors.set(++nextVar, i);
       const clauses = i === target ? targetClauses : u.deps[i];
-      for (const d of clauses) {
-        s.addClause([negLit(sel), negLit(varOf(i)), ...Array.from(d.candidates).filter(inCone).map((c) => posLit(varOf(c)))]);
-      }
-      const declared = u.declaredConflicts[i].packages.filter(inCone);
-      if (declared.length > 0) {
-        const csel = s.newVar();
-        conflictSelectors.set(csel, i);
-        for (const q of declared) s.addClause([negLit(csel), negLit(varOf(i)), negLit(varOf(q))]);
-      }
-    }
-    for (const idx of u.byName.values()) {
-      const vs = idx.filter(inCone).map(varOf);
-      if (vs.length > 1) s.addAtMostOne(vs);
-    }
-    for (const members of u.conflictClasses.values()) {
-      const vs = members.filter(inCone);
-      if (new Set(vs.map((i) => u.packages[i].name)).size > 1) s.addAtMostOne(vs.map(varOf));
-    }
-    for (const d of u.invariant) {
-      s.addClause([negLit(invSel), ...Array.from(d.candidates).filter(inCone).map((c) => posLit(varOf(c)))]);
-    }
-    // Decide only what an installation needs: the first unmet dependency of an installed package
-    // (its first possible candidate), the compiler first. Undecided packages are not installed.
-    const localDeps = cone.map((i) => (i === target ? targetClauses : u.deps[i]).map((d) => Array.from(d.candidates).filter(inCone).map(varOf)));
-    const invariantVars = u.invariant.map((d) => Array.from(d.candidates).filter(inCone).map(varOf));
-    const coneIndex = new Map(cone.map((i, k) => [varOf(i), k]));
-    const firstOpen = (sv: SatSolver, vars: number[]): Lit => {
-      let first = 0;
-      for (const v of vars) {
-        const val = sv.valueVar(v);
-        if (val === 1) return 0;
-        if (val === 0 && first === 0) first = posLit(v);
-      }
-      return first;
-    };
-    let scan = 0;
-    let epoch = -1;
-    const brancher: Brancher = (sv) => {
-      if (sv.backtracks !== epoch) {
-        epoch = sv.backtracks;
-        scan = 0;
-      }
-      for (const vars of invariantVars) {
-        const l = firstOpen(sv, vars);
-        if (l !== 0) return l;
-      }
-      for (; scan < sv.trailLength; scan++) {
-        const l = sv.trailAt(scan);
-        if (l & 1) continue;
-        const k = coneIndex.get(l >> 1);
-        if (k === undefined) continue;
-        for (const vars of localDeps[k]) {
-          const pick = firstOpen(sv, vars);
-          if (pick !== 0) return pick;
+      let lists = i === target ? targetPossible : this.possibleOf(i);
+      if (whole) lists = clauses.map((d, j) => (d.name === -1 || d.name === targetName ? d.candidates : lists[j]));
+      this.op(lists.length);
+      for (let j = 0; j < lists.length; j++) {
+        const cands = lists[j];
+        const at = this.opsLen;
+        this.op(0);
+        for (let x = 0; x < cands.length; x++) {
+          const c = cands[x];
+          if (mark[c] === stamp) this.op(localIdx[c] + 1);
         }
+        this.ops[at] = this.opsLen - at - 1;
       }
-      return 0;
-    };
-    const base: Lit[] = [posLit(varOf(target))];
-    let core: Lit[] = [posLit(invSel), ...[...selectors.keys(), ...conflictSelectors.keys()].map(posLit)];
+      const declared = u.declaredConflicts[i].packages;
+      const at = this.opsLen;
+      this.op(0);
+      for (let x = 0; x < declared.length; x++) {
+        const q = declared[x];
+        if (mark[q] === stamp) this.op(localIdx[q] + 1);
+      }
+      const nConf = this.opsLen - at - 1;
+      this.ops[at] = nConf;
+      if (nConf > 0) conflictSelectors.set(++nextVar, i);
+    }
+    this.describeGroups(cone);
+    const inv = u.invariant;
+    this.op(inv.length);
+    for (const d of inv) {
+      const at = this.opsLen;
+      this.op(0);
+      const cands = d.candidates;
+      for (let x = 0; x < cands.length; x++) {
+        const c = cands[x];
+        if (mark[c] === stamp) this.op(localIdx[c] + 1);
+      }
+      this.ops[at] = this.opsLen - at - 1;
+    }
+    return { m, invSel, selectors, conflictSelectors };
+  }
+
+  /**
+   * At most one version of a name in the cone, in the order of `u.byName` (names in `nameIndex`
+   * order, each name's versions by ascending index: the solver is built exactly as by a walk of every
+   * name); then the conflict classes having a member in the cone, in the order of `u.conflictClasses`.
+   */
+  private describeGroups(cone: number[]): void {
+    const u = this.u;
+    const mark = this.mark;
+    const stamp = this.stamp;
+    const localIdx = this.localIdx;
+    const countAt = this.opsLen;
+    this.op(0);
+    let groups = 0;
+    const nameIndex = u.nameIndex;
+    const byName = cone.slice().sort((a, b) => nameIndex[a] - nameIndex[b] || a - b);
+    for (let a = 0; a < byName.length; ) {
+      let b = a + 1;
+      while (b < byName.length && nameIndex[byName[b]] === nameIndex[byName[a]]) b++;
+      if (b - a > 1) {
+        groups++;
+        this.op(b - a);
+        for (let x = a; x < b; x++) this.op(localIdx[byName[x]] + 1);
+      }
+      a = b;
+    }
+    const classes = this.classIndex();
+    const touched: number[] = [];
+    for (const i of cone) for (const c of classes.of[i] ?? []) touched.push(c);
+    touched.sort((a, b) => a - b);
+    for (let x = 0; x < touched.length; x++) {
+      if (x > 0 && touched[x] === touched[x - 1]) continue;
+      const vs = classes.members[touched[x]].filter((i) => mark[i] === stamp);
+      if (new Set(vs.map((i) => u.packages[i].name)).size > 1) {
+        groups++;
+        this.op(vs.length);
+        for (const i of vs) this.op(localIdx[i] + 1);
+      }
+    }
+    this.ops[countAt] = groups;
+  }
+
+  /** Cores already computed, by a hash of their description (then compared whole). */
+  private readonly coreCache = new Map<number, { ops: Int32Array; core: Lit[] | null }[]>();
+
+  /** The core of the description in `ops` (null: the target has an installation), solved once per description. */
+  private coreOf(desc: CoreDescription): Lit[] | null {
+    const ops = this.ops;
+    const len = this.opsLen;
+    let h = 0x811c9dc5;
+    for (let k = 0; k < len; k++) h = Math.imul(h ^ ops[k], 0x01000193);
+    let bucket = this.coreCache.get(h);
+    if (bucket === undefined) this.coreCache.set(h, (bucket = []));
+    search: for (const e of bucket) {
+      if (e.ops.length !== len) continue;
+      for (let k = 0; k < len; k++) if (e.ops[k] !== ops[k]) continue search;
+      return e.core === null ? null : [...e.core];
+    }
+    const core = this.failedSelectors(this.buildSolver(), desc);
+    bucket.push({ ops: ops.slice(0, len), core: core === null ? null : [...core] });
+    return core;
+  }
+
+  /** The solver and brancher of the description in `ops`, built in the order of the description. */
+  private buildSolver(): CoreInstance {
+    const ops = this.ops;
+    const m = ops[0];
+    const s = new SatSolver();
+    for (let k = 0; k < m; k++) s.newVar();
+    const invSel = s.newVar();
+    const localDeps: number[][][] = new Array<number[][]>(m);
+    const lits: Lit[] = [];
+    let p = 1;
+    for (let k = 0; k < m; k++) p = this.buildPackage(s, k, p, localDeps, lits);
+    const nGroups = ops[p++];
+    for (let g = 0; g < nGroups; g++) {
+      const n = ops[p++];
+      s.addAtMostOne(Array.from(ops.subarray(p, p + n)));
+      p += n;
+    }
+    const nInv = ops[p++];
+    const invariantVars: number[][] = [];
+    for (let c = 0; c < nInv; c++) {
+      const n = ops[p++];
+      const vars = Array.from(ops.subarray(p, p + n));
+      p += n;
+      s.addClause([negLit(invSel), ...vars.map(posLit)]);
+      invariantVars.push(vars);
+    }
+    return { s, m, localDeps, invariantVars };
+  }
+
+  /**
+   * Cone package `k`'s part of the description at `p` (its selector is the solver's next variable):
+   * its dependencies, `¬sel ∨ ¬pkg ∨ candidates…`, then its conflicts under a selector of their own;
+   * returns where the description goes on. Literals are given in ascending order (the order
+   * `addClause` sorts them into: the clause is the same, its sort cheaper).
+   */
+  private buildPackage(s: SatSolver, k: number, p: number, localDeps: number[][][], lits: Lit[]): number {
+    const ops = this.ops;
+    const sel = s.newVar();
+    const own = negLit(k + 1);
+    const selLit = negLit(sel);
+    const nDeps = ops[p++];
+    const depVars: number[][] = [];
+    for (let j = 0; j < nDeps; j++) {
+      const n = ops[p++];
+      const vars: number[] = [];
+      lits.length = 0;
+      lits.push(own);
+      for (let x = 0; x < n; x++) {
+        const v = ops[p++];
+        vars.push(v);
+        const l = posLit(v);
+        let y = lits.length;
+        lits.push(l);
+        while (y > 0 && lits[y - 1] > l) {
+          lits[y] = lits[y - 1];
+          y--;
+        }
+        lits[y] = l;
+      }
+      lits.push(selLit); // the greatest: the selector is a later variable than every package
+      s.addClause(lits);
+      depVars.push(vars);
+    }
+    localDeps[k] = depVars;
+    const nConf = ops[p++];
+    if (nConf > 0) {
+      const cselLit = negLit(s.newVar());
+      for (let x = 0; x < nConf; x++) {
+        const other = negLit(ops[p++]);
+        lits.length = 0;
+        if (other < own) lits.push(other, own);
+        else lits.push(own, other);
+        lits.push(cselLit);
+        s.addClause(lits);
+      }
+    }
+    return p;
+  }
+
+  /**
+   * The failed selectors of the target's installation (the target is variable 1), minimised by
+   * deletion when small; null when it has one.
+   */
+  private failedSelectors(inst: CoreInstance, desc: CoreDescription): Lit[] | null {
+    const s = inst.s;
+    const brancher = coreBrancher(inst);
+    const base: Lit[] = [posLit(1)];
+    let core: Lit[] = [posLit(desc.invSel), ...[...desc.selectors.keys(), ...desc.conflictSelectors.keys()].map(posLit)];
     const first = s.solve([...base, ...core], brancher);
-    if (first.sat) return `${packageId(u.packages[target])} is not installable (its dependencies cannot be installed together)`;
+    if (first.sat) return null;
     core = first.failed.filter((l) => !base.includes(l));
     // Deletion-based minimisation, kept cheap: small cores of small cones only.
-    if (core.length <= 16 && cone.length <= 3000) {
+    if (core.length <= 16 && inst.m <= 3000) {
       for (let k = 0; k < core.length; ) {
         const without = core.filter((_, j) => j !== k);
         const r = s.solve([...base, ...without], brancher);
@@ -279,20 +550,87 @@ export class Explainer {
         else k++;
       }
     }
+    return core;
+  }
+
+  private coreText(target: number, inst: CoreDescription, core: Lit[]): string {
+    const u = this.u;
     const order = (a: number, b: number) => (a === target ? -1 : b === target ? 1 : a - b);
     const requirers = core
-      .map((l) => selectors.get(l >> 1))
+      .map((l) => inst.selectors.get(l >> 1))
       .filter((i): i is number => i !== undefined)
       .sort(order)
       .map((i) => packageId(u.packages[i]));
     const conflicters = core
-      .map((l) => conflictSelectors.get(l >> 1))
+      .map((l) => inst.conflictSelectors.get(l >> 1))
       .filter((i): i is number => i !== undefined)
       .sort(order)
       .map((i) => `${packageId(u.packages[i])} conflicts with ${u.declaredConflicts[i].atoms.map(atomText).join(' | ')}`);
     const all = [...requirers, ...conflicters];
     const names = all.length > 8 ? [...all.slice(0, 8), `and ${all.length - 8} more`] : all;
-    const withCompiler = core.includes(posLit(invSel)) && this.invariantText !== null ? ` and the compiler ${this.invariantText}` : '';
+    const withCompiler = core.includes(posLit(inst.invSel)) && this.invariantText !== null ? ` and the compiler ${this.invariantText}` : '';
     return `conflicting requirements of ${names.join(', ')}${withCompiler}`;
   }
+}
+
+/** A conflict core's selectors: cone package k is variable k + 1 (the target 1). */
+interface CoreDescription {
+  /** Cone size (packages are variables 1..m). */
+  m: number;
+  /** Guards the invariant's clauses. */
+  invSel: number;
+  /** Selector variable → package whose dependencies it guards. */
+  selectors: Map<number, number>;
+  /** Selector variable → package whose declared conflicts it guards. */
+  conflictSelectors: Map<number, number>;
+}
+
+/** A conflict core's solver and what its brancher reads. */
+interface CoreInstance {
+  s: SatSolver;
+  m: number;
+  /** Per cone package, its dependencies' candidates in the cone, as variables (preference order). */
+  localDeps: number[][][];
+  /** The invariant's candidates in the cone, as variables. */
+  invariantVars: number[][];
+}
+
+/**
+ * Decide only what an installation needs: the first unmet dependency of an installed package (its
+ * first possible candidate), the compiler first. Undecided packages are not installed.
+ */
+function coreBrancher(inst: CoreInstance): Brancher {
+  const { m, localDeps, invariantVars } = inst;
+  const firstOpen = (sv: SatSolver, vars: number[]): Lit => {
+    let first = 0;
+    for (const v of vars) {
+      const val = sv.valueVar(v);
+      if (val === 1) return 0;
+      if (val === 0 && first === 0) first = posLit(v);
+    }
+    return first;
+  };
+  let scan = 0;
+  let epoch = -1;
+  return (sv) => {
+    if (sv.backtracks !== epoch) {
+      epoch = sv.backtracks;
+      scan = 0;
+    }
+    for (const vars of invariantVars) {
+      const l = firstOpen(sv, vars);
+      if (l !== 0) return l;
+    }
+    for (; scan < sv.trailLength; scan++) {
+      const l = sv.trailAt(scan);
+      if (l & 1) continue;
+      const v = l >> 1;
+      if (v > m) continue; // a selector
+      for (const vars of localDeps[v - 1]) {
+        const pick = firstOpen(sv, vars);
+        if (pick !== 0) return pick;
+      }
+    }
+    return 0;
+  };
 }
