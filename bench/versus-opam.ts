@@ -109,6 +109,9 @@ export const versusOpamSection: BenchSection = {
     measured(process.execPath, [ecocheck, ...solve], env); // warms the cache
     const ourSolve = repeat(runs, () => measured(process.execPath, [ecocheck, ...solve], env));
     line(`ecocheck solve cmdliner (median of ${runs})`, ourSolve);
+    const plan = ['plan', 'cmdliner', '--repo', snapshot, '--compiler', '5.3.0'];
+    const ourPlan = repeat(runs, () => measured(process.execPath, [ecocheck, ...plan], env));
+    line(`ecocheck plan cmdliner (median of ${runs}; target: well under 1 s)`, ourPlan);
     const ourList = repeat(runs, () => measured(process.execPath, [ecocheck, ...installable], env));
     const summary = ourList.runs[0].stdout.trim().split('\n').pop() ?? '';
     line(`ecocheck installable --all-versions (median of ${runs})`, ourList);
