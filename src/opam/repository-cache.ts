@@ -151,7 +151,7 @@ export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>
   return { packages: out, table: writer.encode(), errors, lint };
 }
 
-const FORMAT = 'ecocheck-repository-cache-4';
+const FORMAT = 'ecocheck-repository-cache-5';
 /** Least recently used entries beyond these are dropped. */
 const KEEP = 8;
 /** Scan records (`repository-scan.ts`) live beside the loads, under this prefix; the newest KEEP_SCANS are kept. */

@@ -4,15 +4,17 @@
  * `available:` of a family, the shape of every formula node).
  *
  * A value is a number, its id in the table. Its node is a run of int32 in `data`, from `offsets[id]`:
- * `STRING s` (`strings[s]`), `NUMBER n` (`numbers[n]`), `TRUE`, `FALSE`, `NULL`, `ARRAY ids…`, or
+ * `STRING s` (string `s`), `NUMBER n` (`numbers[n]`), `TRUE`, `FALSE`, `NULL`, `ARRAY ids…`, or
  * `OBJECT + shape, ids…` for an object whose keys are `shapes[shape]`. Children come before their
- * parents. The int32 runs travel as binary (a typed-array view, nothing to parse); the strings,
- * numbers and shapes as JSON.
+ * parents. The int32 runs and the strings travel as binary (typed-array views and UTF-8 bytes with
+ * their offsets: nothing to parse, a string decoded when first read); the numbers and shapes as JSON.
  *
  * Decoding is lazy and memoised: `ValueReader.value(id)` builds a subtree the first time it is read,
  * and two reads of equal subtrees give the same object. The objects are frozen: a value read from the
  * table is shared by every package that has it, so nobody may change it.
  */
+
+import { Buffer } from 'node:buffer';
 
 const STRING = -1;
 const NUMBER = -2;
@@ -22,10 +24,14 @@ const NULL = -5;
 const ARRAY = 0;
 const OBJECT = 1;
 
-/** The JSON part of a table; `body` holds `offsets` (count + 1 int32) then `data`. */
+/**
+ * The JSON part of a table. `body` holds, as int32, the node offsets (count + 1), the nodes (`data`
+ * of them) and the string offsets (`strings` + 1, in bytes), then the strings' UTF-8 bytes.
+ */
 export interface ValueTableHead {
   count: number;
-  strings: string[];
+  data: number;
+  strings: number;
   numbers: number[];
   shapes: string[][];
 }
@@ -90,11 +96,22 @@ export class ValueTableWriter {
   /** The table: its JSON head and its binary body. */
   encode(): { head: ValueTableHead; body: Uint8Array } {
     const count = this.offsets.length;
-    const ints = new Int32Array(count + 1 + this.data.length);
+    const text = Buffer.from(this.strings.join(''), 'utf8');
+    const ints = new Int32Array(count + 1 + this.data.length + this.strings.length + 1);
     ints.set(this.offsets, 0);
     ints[count] = this.data.length;
     ints.set(this.data, count + 1);
-    return { head: { count, strings: this.strings, numbers: this.numbers, shapes: this.shapes }, body: new Uint8Array(ints.buffer) };
+    let at = count + 1 + this.data.length;
+    let bytes = 0;
+    for (const str of this.strings) {
+      ints[at++] = bytes;
+      bytes += Buffer.byteLength(str, 'utf8');
+    }
+    ints[at] = bytes;
+    const body = new Uint8Array(ints.byteLength + text.length);
+    body.set(new Uint8Array(ints.buffer), 0);
+    body.set(text, ints.byteLength);
+    return { head: { count, data: this.data.length, strings: this.strings.length, numbers: this.numbers, shapes: this.shapes }, body };
   }
 }
 
@@ -102,17 +119,35 @@ export class ValueReader {
   private readonly memo: unknown[];
   private readonly offsets: Int32Array;
   private readonly data: Int32Array;
+  private readonly stringOffsets: Int32Array;
+  private readonly text: Buffer;
+  private readonly strings: (string | undefined)[];
 
   /** `body` must start at a multiple of 4 bytes in its buffer (`cache-file.ts` gives it so). */
   constructor(
     private readonly head: ValueTableHead,
     body: Uint8Array,
   ) {
-    const ints = new Int32Array(body.buffer, body.byteOffset, body.byteLength >> 2);
-    if (ints.length < head.count + 1 || ints[head.count] !== ints.length - head.count - 1) throw new RangeError('value table: truncated');
+    const intCount = head.count + 1 + head.data + head.strings + 1;
+    if (!(intCount * 4 <= body.byteLength)) throw new RangeError('value table: truncated');
+    const ints = new Int32Array(body.buffer, body.byteOffset, intCount);
+    if (ints[head.count] !== head.data) throw new RangeError('value table: truncated');
     this.offsets = ints.subarray(0, head.count + 1);
-    this.data = ints.subarray(head.count + 1);
+    this.data = ints.subarray(head.count + 1, head.count + 1 + head.data);
+    this.stringOffsets = ints.subarray(head.count + 1 + head.data);
+    this.text = Buffer.from(body.buffer, body.byteOffset + intCount * 4, body.byteLength - intCount * 4);
+    if (this.stringOffsets[head.strings] !== this.text.length) throw new RangeError('value table: truncated');
     this.memo = new Array<unknown>(head.count);
+    this.strings = new Array<string | undefined>(head.strings);
+  }
+
+  private string(s: number): string {
+    let str = this.strings[s];
+    if (str === undefined) {
+      str = this.text.toString('utf8', this.stringOffsets[s], this.stringOffsets[s + 1]);
+      this.strings[s] = str;
+    }
+    return str;
   }
 
   value(id: number): unknown {
@@ -122,7 +157,7 @@ export class ValueReader {
     const tag = this.data[at];
     switch (tag) {
       case STRING:
-        return this.head.strings[this.data[at + 1]];
+        return this.string(this.data[at + 1]);
       case NUMBER:
         return this.head.numbers[this.data[at + 1]];
       case TRUE:
