@@ -11,7 +11,7 @@
  * asks for it (it takes minutes); its root is `ECOCHECK_BENCH_OPAM_ROOT` (default
  * ~/.cache/ecocheck-bench-opam/root), set up once from a copy of the snapshot (`opam init --bare -k
  * local`, an empty switch, `opam install --fake ocaml-base-compiler.5.3.0`, `opam switch
- * set-invariant`), never ~/.opam. `ECOCHECK_BENCH_RUNS` sets the number of runs (default 3;
+ * set-invariant`), never ~/.opam. `ECOCHECK_BENCH_RUNS` sets the number of runs (default 5;
  * `ECOCHECK_BENCH_OPAM_LIST_RUNS` for opam's list, default 1: it takes 6 minutes).
  */
 import { spawnSync } from 'node:child_process';
@@ -98,7 +98,7 @@ export const versusOpamSection: BenchSection = {
       process.stdout.write(`  skipped: ${TIME} is missing (apt-get install time)\n`);
       return;
     }
-    const runs = Number(process.env.ECOCHECK_BENCH_RUNS ?? 3);
+    const runs = Number(process.env.ECOCHECK_BENCH_RUNS ?? 5);
     const ecocheck = join(projectRoot, 'bin', 'ecocheck');
     const env = { ...process.env };
     const installable = ['installable', '--repo', snapshot, '--compiler', '5.3.0', '--all-versions'];
