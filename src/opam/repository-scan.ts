@@ -164,7 +164,7 @@ function readRecord(file: string | null, root: string): ScanRecord | null {
 }
 
 /** `NAME.VERSION` → name and version (package names never contain a dot). */
-export function splitFolder(folder: string): { name: string; version: string } | null {
+function splitFolder(folder: string): { name: string; version: string } | null {
   const dot = folder.indexOf('.');
   if (dot <= 0 || dot === folder.length - 1) return null;
   const name = folder.slice(0, dot);
@@ -200,6 +200,17 @@ function statOrNull(path: string): Stats | null {
 /** Whether `path` exists (what `existsSync` says, without the cost of an error per missing path). */
 function exists(path: string): boolean {
   return statOrNull(path) !== null;
+}
+
+/** The stat of a version folder's opam file, or null when it has none (or it is no file). */
+function opamFileStat(dir: string): Stats | null {
+  const st = statOrNull(dir + sep + 'opam');
+  return st !== null && st.isFile() ? st : null;
+}
+
+/** The content hash the record holds for file `i`. */
+function recordedHash(old: ScanRecord, i: number): string {
+  return old.hashes.slice(64 * i, 64 * i + 64);
 }
 
 function sha256(bytes: Buffer): string {
@@ -306,9 +317,8 @@ export function scanListing(l: RootListing, warnings: RepositoryWarning[]): Cand
   const next = new RecordBuilder();
   let changed = l.relisted;
   for (const vf of l.versionFolders) {
-    const opamFile = vf.dir + sep + 'opam';
-    const st = statOrNull(opamFile);
-    if (st === null || !st.isFile()) {
+    const st = opamFileStat(vf.dir);
+    if (st === null) {
       next.empty.push(vf.key);
       continue;
     }
@@ -316,10 +326,10 @@ export function scanListing(l: RootListing, warnings: RepositoryWarning[]): Cand
     const i = l.old?.index.get(vf.key);
     let held: Buffer | null = null;
     let contentHash: string;
-    if (l.old !== null && i !== undefined && recordedAs(l.old, i, st, hasFiles)) contentHash = l.old.hashes.slice(64 * i, 64 * i + 64);
+    if (l.old !== null && i !== undefined && recordedAs(l.old, i, st, hasFiles)) contentHash = recordedHash(l.old, i);
     else {
       try {
-        held = readFileSync(opamFile);
+        held = readFileSync(vf.dir + sep + 'opam');
       } catch {
         continue; // unreadable: as if absent
       }
@@ -342,11 +352,6 @@ export function scanListing(l: RootListing, warnings: RepositoryWarning[]): Cand
   return out;
 }
 
-/** Finds every opam file of one root (`listRoot`, then `scanListing`). */
-export function scanRoot(root: string, rootIndex: number, warnings: RepositoryWarning[]): Candidate[] {
-  return scanListing(listRoot(root, rootIndex), warnings);
-}
-
 /** A version folder of a listing and what its record says of it: file `index` of the record, or -1 when it has no opam file. */
 export interface RecordedFolder {
   listing: RootListing;
@@ -357,7 +362,7 @@ export interface RecordedFolder {
 /**
  * The version folders of a listing with what its record says of each, without looking at a file, or
  * null when the listing holds a version folder the record does not know. What the record says is to
- * be checked (`stillRecorded`, `stillEmpty`) before it is used.
+ * be checked (`stillAsRecorded`) before it is used.
  */
 export function recordedFolders(l: RootListing): RecordedFolder[] | null {
   const old = l.old;
@@ -376,39 +381,31 @@ export function recordedCandidate(r: RecordedFolder, warnings: RepositoryWarning
   const old = r.listing.old;
   if (old === null || r.index < 0) return null;
   const i = r.index;
-  return candidateOf(r.listing, r.folder, old.hashes.slice(64 * i, 64 * i + 64), old.stats[COLUMNS * i + 4] === 1, null, warnings);
+  return candidateOf(r.listing, r.folder, recordedHash(old, i), old.stats[COLUMNS * i + 4] === 1, null, warnings);
 }
 
-/** Whether a version folder the record knows without an opam file still has none. */
-export function stillEmpty(folder: { dir: string }): boolean {
-  const st = statOrNull(folder.dir + sep + 'opam');
-  return st === null || !st.isFile();
+/**
+ * Whether a recorded folder is still as its record says: its opam file (and `files/` folder) as
+ * recorded, or, for one recorded without an opam file, still without one.
+ */
+export function stillAsRecorded(r: RecordedFolder): boolean {
+  const st = opamFileStat(r.folder.dir);
+  if (r.index < 0) return st === null;
+  const old = r.listing.old;
+  return old !== null && st !== null && recordedAs(old, r.index, st, exists(r.folder.dir + sep + 'files'));
 }
 
 /**
  * A version folder looked at now (read and hashed, no record asked): its candidate, or null when it
  * holds no opam file or its name is no NAME.VERSION.
  */
-export function lookAt(l: RootListing, folder: { dir: string; folder: string }): Candidate | null {
-  const opamFile = folder.dir + sep + 'opam';
-  const st = statOrNull(opamFile);
-  if (st === null || !st.isFile()) return null;
+export function lookAt(l: RootListing, vf: VersionFolder): Candidate | null {
+  if (opamFileStat(vf.dir) === null) return null;
   let held: Buffer;
   try {
-    held = readFileSync(opamFile);
+    held = readFileSync(vf.dir + sep + 'opam');
   } catch {
     return null;
   }
-  const nv = splitFolder(folder.folder);
-  if (!nv) return null;
-  const hasFiles = exists(folder.dir + sep + 'files');
-  return new FoundFile(l.rootIndex, l.root, folder.dir, folder.folder, nv.name, nv.version, sha256(held), hasFiles ? folder.dir + sep + 'files' : null, held);
-}
-
-/** Whether a version folder's opam file (and `files/` folder) are still as file `i` of the listing's record says. */
-export function stillRecorded(l: RootListing, i: number, folder: { dir: string }): boolean {
-  const old = l.old;
-  if (old === null) return false;
-  const st = statOrNull(folder.dir + sep + 'opam');
-  return st !== null && st.isFile() && recordedAs(old, i, st, exists(folder.dir + sep + 'files'));
+  return candidateOf(l, vf, sha256(held), exists(vf.dir + sep + 'files'), held, []);
 }

@@ -17,7 +17,7 @@ import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { OpamError } from './opam-error.js';
 import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readKnownKey, readRepositoryCache, writeKnownKey, writeRepositoryCache } from './repository-cache.js';
-import { listRoot, lookAt, recordedCandidate, recordedFolders, scanListing, stillEmpty, stillRecorded, type Candidate, type RecordedFolder, type RepositoryWarning, type RootListing } from './repository-scan.js';
+import { listRoot, lookAt, recordedCandidate, recordedFolders, scanListing, stillAsRecorded, type Candidate, type RecordedFolder, type RepositoryWarning, type RootListing } from './repository-scan.js';
 import { ValueReader } from './value-table.js';
 
 export interface RepositoryError {
@@ -363,7 +363,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   const changed = new Map<string, { errors: RepositoryError[] }>();
   const settle = (name: string): OpamPackage[] => {
     const folders = foldersOf.get(name) ?? [];
-    if (folders.every((r) => (r.index >= 0 ? stillRecorded(r.listing, r.index, r.folder) : stillEmpty(r.folder)))) {
+    if (folders.every(stillAsRecorded)) {
       const list = cachedOf.get(name);
       return list === undefined ? [] : cachedPackages(name, list, keptOf(name), values);
     }
@@ -390,7 +390,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   let elsewhereChanged: boolean | null = null;
   const whole = (): RepositoryLoad | null => {
     packages.settleAll();
-    elsewhereChanged ??= !(foldersOf.get('') ?? []).every((r) => (r.index >= 0 ? stillRecorded(r.listing, r.index, r.folder) : stillEmpty(r.folder)));
+    elsewhereChanged ??= !(foldersOf.get('') ?? []).every(stillAsRecorded);
     if (changed.size === 0 && !elsewhereChanged) return null;
     fromDisk ??= eagerLoad(roots, roots.map((root, i) => listRoot(root, i)), performance.now());
     return fromDisk;
