@@ -113,26 +113,20 @@ export function criteriaWeights(
   const count = new Float64Array(n).fill(1);
   for (let i = 0; i < n; i++) avoid[i] = available[i] === 1 && isAvoidVersion(packages[i]) ? 1 : 0;
   for (const [name, idx] of byName) {
+    // The name's versions in ascending order, each with its index here, or -1 for one this universe
+    // does not hold (a solve's cone): the lag counts the name's other available versions too, as the
+    // whole repository's universe does.
     const versions = outside?.versions.get(name);
-    if (versions === undefined || versions.length === idx.length) {
-      const avoided = (i: number) => isAvoidVersion(packages[i]);
-      const avail = idx.filter((i) => available[i] === 1); // ascending versions
-      const order = [...avail.filter((i) => !avoided(i)), ...avail.filter(avoided)];
-      order.forEach((i, k) => (lag[i] = order.length - k - 1));
-      continue;
+    let entries: { p: OpamPackage; i: number }[];
+    if (versions === undefined || versions.length === idx.length) entries = idx.map((i) => ({ p: packages[i], i }));
+    else {
+      const here = new Map<OpamPackage, number>(idx.map((i) => [packages[i], i]));
+      entries = [...versions].sort((a, b) => compareVersions(a.version, b.version)).map((p) => ({ p, i: here.get(p) ?? -1 }));
     }
-    // A universe holding only some versions of the name (a solve's cone): the lag still counts the
-    // name's other available versions, as the whole repository's universe does.
-    const here = new Map<OpamPackage, number>(idx.map((i) => [packages[i], i]));
-    const all = [...versions].sort((a, b) => compareVersions(a.version, b.version));
-    const avail = all.filter((p) => {
-      const i = here.get(p);
-      return i === undefined ? outside?.isAvailable(p) === true : available[i] === 1;
-    });
-    const order = [...avail.filter((p) => !isAvoidVersion(p)), ...avail.filter(isAvoidVersion)];
-    order.forEach((p, k) => {
-      const i = here.get(p);
-      if (i !== undefined) lag[i] = order.length - k - 1;
+    const avail = entries.filter((e) => (e.i >= 0 ? available[e.i] === 1 : outside?.isAvailable(e.p) === true));
+    const order = [...avail.filter((e) => !isAvoidVersion(e.p)), ...avail.filter((e) => isAvoidVersion(e.p))];
+    order.forEach((e, k) => {
+      if (e.i >= 0) lag[e.i] = order.length - k - 1;
     });
   }
   return [avoid, lag, count];
