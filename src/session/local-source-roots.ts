@@ -1,8 +1,8 @@
 /**
  * The folders a run's packages may take local sources from (plan/local-source-policy.ts): what the user
  * named, and nothing else — the repositories read (an overlay's `file://` tarballs are the user's), the
- * pins' folders (and a pin's local file or checkout), the config's `allowLocalSources` and the folders
- * of `--allow-local-sources`. A folder named that does not exist is a usage error, one line.
+ * pins' folders (and a pin's local file or checkout), the compiler source tree of `--compiler DIR`, the
+ * config's `allowLocalSources` and the folders of `--allow-local-sources`. A folder named that does not exist is a usage error, one line.
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -38,6 +38,8 @@ function pinRoot(pin: Pin): string | null {
 export interface LocalSourceRootsRequest {
   repositories: readonly string[];
   pins: readonly Pin[];
+  /** `--compiler DIR`: the compiler source tree named. */
+  compilerTree: string | null;
   /** The config's `allowLocalSources` (absolute) and the file they come from. */
   config: { file: string | null; allowLocalSources: readonly string[] };
   /** `--allow-local-sources` as given (relative to `cwd`). */
@@ -57,5 +59,6 @@ export function localSourceRoots(req: LocalSourceRootsRequest): LocalSourceRoots
   const fromFlag = checkAllowedFolders(req.allowed, req.cwd);
   const named = [...new Set([...fromConfig, ...fromFlag])];
   const pins = req.pins.map(pinRoot).filter((p): p is string => p !== null);
-  return { roots: [...new Set([...req.repositories.map((r) => resolve(req.cwd, r)), ...pins, ...named])], named };
+  const tree = req.compilerTree === null ? [] : [req.compilerTree];
+  return { roots: [...new Set([...req.repositories.map((r) => resolve(req.cwd, r)), ...pins, ...tree, ...named])], named };
 }

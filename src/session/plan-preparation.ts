@@ -78,13 +78,20 @@ export function targetSelection(targets: readonly string[], selection: PlanReque
 
 export function preparePlan(req: PlanRequest): PreparedPlan {
   const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins });
-  const localSources = localSourceRoots({ repositories: ws.repositories, pins: ws.pins, config: ws.config, allowed: req.allowLocalSources ?? [], cwd: process.cwd() });
   if (req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
   const useConfigTargets = req.targets.length === 0 && req.selection === undefined && ws.config.targets.length > 0;
   const selection = targetSelection(useConfigTargets ? ws.config.targets : req.targets, req.selection);
   const env = parseEnvAssignments(req.env);
   const depexts = resolveDepextsPolicy(parseDepextsMode(req.depexts), { ...DEFAULT_PLATFORM, ...env });
   const compiler = workspaceCompiler(ws, req.compiler);
+  const localSources = localSourceRoots({
+    repositories: ws.repositories,
+    pins: ws.pins,
+    compilerTree: compiler.sourceTree ?? null,
+    config: ws.config,
+    allowed: req.allowLocalSources ?? [],
+    cwd: process.cwd(),
+  });
   const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: req.withTest, systemPackages: depexts.manager });
   const t1 = performance.now();
   const outcomes = selectTargets(selection, ws.load.packages, solver);

@@ -187,6 +187,12 @@ test('--allow-local-sources DIR (or "allowLocalSources" in ecocheck.json) lets a
   assert.equal(run.get('git-outside')?.status, 'ok', run.get('git-outside')?.reason);
   assert.equal(run.get('etc-shadow')?.reason, refusal('file:///etc/shadow'), 'only the folder named');
   assert.ok(ecocheckSync(['log', 'local-secret', '--state-dir', state]).stdout.includes(marker), 'it was fetched and built');
+  // The run records the folder; a rerun (of etc-shadow, which failed) allows it again, and records it too.
+  const rerun = await ecocheck(['rerun', '--state-dir', state, ...LIMITS]);
+  assert.ok(rerun.code === 0 || rerun.code === 1, rerun.stderr);
+  const runs = JSON.parse(ecocheckSync(['runs', '--state-dir', state, '--json']).stdout) as { kind: string; options: { allowLocalSources?: string[] } }[];
+  assert.deepEqual(runs.map((r) => [r.kind, r.options.allowLocalSources]), [['rerun', [outside]], ['baseline', [outside]]]);
+  assert.equal(runResults(state)[1].get('etc-shadow')?.reason, refusal('file:///etc/shadow'));
 
   // The same from the project config, relative to the file.
   const project = join(scratch, 'project');
@@ -207,6 +213,14 @@ test('an --allow-local-sources folder that does not exist is a usage error (exit
   assert.ok(!existsSync(join(state, 'ecocheck.sqlite')) || runResults(state).length === 0, 'no run recorded');
   const p = ecocheckSync(['plan', '--repo', repo.root, '--compiler', '1.0', '--allow-local-sources', missing, 'well-behaved']);
   assert.equal(p.code, 2, p.stderr);
+  // The config's: named with its file.
+  const project = join(scratch, 'project-missing');
+  mkdirSync(project);
+  const config = join(project, 'ecocheck.json');
+  writeFileSync(config, JSON.stringify({ repositories: [repo.root], allowLocalSources: ['gone'] }));
+  const c = ecocheckSync(['plan', '--config', config, '--compiler', '1.0', 'well-behaved']);
+  assert.equal(c.code, 2, c.stderr);
+  assert.equal(c.stderr, `ecocheck: ${config}: "allowLocalSources": ${join(project, 'gone')}: no such folder\n`);
 });
 
 test('a checksum-less local source edited: its job and the jobs built on it are built again, nothing else; a remote one is built again every run', { skip }, async () => {
