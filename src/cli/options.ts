@@ -98,7 +98,8 @@ export interface PlanOptions extends RepositoryOptions, PlatformOptions, Selecti
 
 /**
  * `--allow-local-sources DIR`: a package's `file://` (and `git+file://`) sources may be read from DIR
- * too, besides the repositories and pins given; any other is refused (fetch-failed).
+ * too, besides the repositories and pins given; any other is refused (fetch-failed). On `plan`,
+ * `check` and `rerun` (which also allows again the folders its run allowed).
  */
 export function addLocalSourcesOption(cmd: Command): Command {
   return cmd.option(

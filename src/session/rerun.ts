@@ -24,6 +24,8 @@ export interface RerunRequest {
   paths: StatePaths;
   /** The machine's settings (jobs, sandbox, limits, mirrors); env and with-test are the run's own. */
   settings: Omit<BuildSettings, 'env' | 'withTest'>;
+  /** `--allow-local-sources` folders, besides those the run allowed (a refused source's fix). */
+  allowLocalSources?: readonly string[];
   output: SessionOutput;
 }
 
@@ -67,8 +69,8 @@ export async function rerunFailures(db: Db, req: RerunRequest): Promise<RerunOut
     withTest,
     // The run's own pins, as it applied them (repositories given: no project config is read).
     pins,
-    // The folders it allowed local sources from (its repositories and pins allow theirs again).
-    allowLocalSources,
+    // The folders it allowed local sources from (its repositories and pins allow theirs again), and any named now.
+    allowLocalSources: [...(allowLocalSources ?? []), ...(req.allowLocalSources ?? [])],
     installDepexts: true,
   });
   announcePlan(prepared, req.output);

@@ -176,6 +176,13 @@ test('local sources outside the folders named are fetch-failed with one line; th
     for (const [what, text] of outputs) assert.ok(!text.includes(line), `a line of /etc/shadow is in ${what}`);
     assert.deepEqual(filesContaining(state, line), [], 'a line of /etc/shadow is stored');
   }
+
+  // The fix the reason names: a rerun allowing the folder fetches the source (and records the folder).
+  const rerun = await ecocheck(['rerun', '--state-dir', state, ...LIMITS, '--allow-local-sources', outside]);
+  assert.ok(rerun.code === 0 || rerun.code === 1, rerun.stderr);
+  const again = runResults(state)[1];
+  assert.equal(again.get('local-secret')?.status, 'ok', again.get('local-secret')?.reason);
+  assert.equal(again.get('etc-shadow')?.reason, refusal('file:///etc/shadow'));
 });
 
 test('--allow-local-sources DIR (or "allowLocalSources" in ecocheck.json) lets a source there be fetched', { skip }, async () => {
