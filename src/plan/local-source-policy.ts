@@ -4,14 +4,15 @@
  * absolute path — is read by ecocheck itself, as root, before any sandbox: such a source is allowed only
  * when its real path (every symbolic link resolved, so a link inside an allowed folder that points
  * outside is refused) lies inside one of the folders the user named: a pin's folder, a repository
- * passed to ecocheck, a folder of `--allow-local-sources`. Everything else is refused before anything
- * of it is read, with a one-line reason naming the address and the flag.
+ * passed to ecocheck, a folder of `--allow-local-sources`. A git repository's objects must lie there too
+ * (a `.git` file's `gitdir:`, `commondir`, alternates). Everything else is refused before anything of
+ * it is read, with a one-line reason naming the address and the flag.
  *
  * It lives in the plan layer because both the job key (which hashes an allowed local source's content,
  * `job-key.ts`) and the builder (which fetches it) apply it; it reads the file system only to resolve
  * links (`realpath`), never a file's content.
  */
-import { realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OpamPackage } from '../opam/package-model.js';
@@ -87,8 +88,17 @@ export class LocalSourcePolicy {
     if (where.kind === 'remote') return where;
     if (where.path === null) return { kind: 'refused', reason: `${address}: not a local path ecocheck can read` };
     const real = physicalPath(where.path);
-    if (this.roots.some((r) => isInside(real, r))) return { kind: 'allowed', path: real };
-    return { kind: 'refused', reason: `${address}: a local source outside the folders you named; add ${ALLOW_LOCAL_SOURCES_FLAG} DIR to allow it` };
+    if (!this.isAllowed(real)) return { kind: 'refused', reason: `${address}: a local source outside the folders you named; add ${ALLOW_LOCAL_SOURCES_FLAG} DIR to allow it` };
+    // A git repository may keep its objects elsewhere (a `.git` file, `commondir`, alternates, links):
+    // a clone would read them, so they must lie inside the folders named too.
+    if (where.vcs === 'git' && !gitLocations(real).every((p) => this.isAllowed(physicalPath(p)))) {
+      return { kind: 'refused', reason: `${address}: a git repository whose objects lie outside the folders you named; add ${ALLOW_LOCAL_SOURCES_FLAG} DIR to allow it` };
+    }
+    return { kind: 'allowed', path: real };
+  }
+
+  private isAllowed(real: string): boolean {
+    return this.roots.some((r) => isInside(real, r));
   }
 
   /** The first refusal among a package's sources (its url, extra-sources and their mirrors), or null. */
@@ -109,6 +119,61 @@ export class LocalSourcePolicy {
     }
     return [...new Set(out)];
   }
+}
+
+/** A small regular file's text (a git pointer file), read without following a link or blocking; '' otherwise. */
+function readPointer(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return '';
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return '';
+    const buf = Buffer.alloc(64 * 1024);
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The places a clone of the local git repository `dir` reads: its git folder (`dir/.git`, or where a
+ * `.git` file's `gitdir:` points; `dir` itself when bare), its `commondir`, their `objects` folders and
+ * every alternate object folder they list.
+ */
+function gitLocations(dir: string): string[] {
+  const dotGit = join(dir, '.git');
+  let gitDir = dir;
+  try {
+    const st = lstatSync(dotGit);
+    gitDir = dotGit;
+    if (st.isFile()) {
+      const m = /^gitdir:[ \t]*(.+?)[ \t]*$/m.exec(readPointer(dotGit));
+      if (m) gitDir = resolve(dir, m[1]);
+    }
+  } catch {
+    // no .git: a bare repository
+  }
+  const out = [gitDir];
+  const bases = [gitDir];
+  const common = readPointer(join(gitDir, 'commondir')).split('\n')[0].trim();
+  if (common !== '') {
+    out.push(resolve(gitDir, common));
+    bases.push(resolve(gitDir, common));
+  }
+  for (const base of bases) {
+    const objects = join(base, 'objects');
+    out.push(objects);
+    for (const line of readPointer(join(objects, 'info', 'alternates')).split('\n')) {
+      const alt = line.trim();
+      if (alt !== '' && !alt.startsWith('#')) out.push(resolve(objects, alt));
+    }
+  }
+  return out;
 }
 
 /** Every address a package's sources may be fetched from, in the order the fetcher tries them. */

@@ -6,6 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,4 +93,39 @@ test("a package: its url, its extra-sources and every mirror are checked; the fe
   const extra = fakePackage('extra.1', `opam-version: "2.0"\nurl { src: "https://example.org/a.tgz" }\nextra-source "host" { src: "file://${outside}" }\n`);
   assert.equal(policy.refusal(extra), refusedReason(`file://${outside}`));
   assert.deepEqual(policy.allowedPaths(extra), []);
+});
+
+test('a git repository inside the folder whose objects lie outside (a .git file, alternates, a linked objects folder) is refused', () => {
+  const git = (dir: string, ...args: string[]) => execFileSync('git', ['-c', 'init.defaultBranch=main', ...args], { cwd: dir, stdio: 'ignore' });
+  const policy = new LocalSourcePolicy([allowed]);
+  const reason = (address: string) => `${address}: a git repository whose objects lie outside the folders you named; add --allow-local-sources DIR to allow it`;
+  const plain = join(allowed, 'plain');
+  mkdirSync(plain);
+  git(plain, 'init', '-q');
+  assert.equal(policy.verdict(`git+file://${plain}#main`).kind, 'allowed');
+  const bare = join(allowed, 'bare.git');
+  mkdirSync(bare);
+  git(bare, 'init', '-q', '--bare');
+  assert.equal(policy.verdict(`git+file://${bare}`).kind, 'allowed', 'a bare repository');
+
+  const secretRepo = join(outside, 'secret.git');
+  mkdirSync(secretRepo);
+  git(secretRepo, 'init', '-q', '--bare');
+  const pointer = join(allowed, 'pointer');
+  mkdirSync(pointer);
+  writeFileSync(join(pointer, '.git'), `gitdir: ${secretRepo}\n`);
+  assert.deepEqual(policy.verdict(`git+file://${pointer}#main`), { kind: 'refused', reason: reason(`git+file://${pointer}#main`) });
+
+  const alternates = join(allowed, 'alternates');
+  mkdirSync(alternates);
+  git(alternates, 'init', '-q');
+  writeFileSync(join(alternates, '.git', 'objects', 'info', 'alternates'), `${join(secretRepo, 'objects')}\n`);
+  assert.deepEqual(policy.verdict(`git+file://${alternates}`), { kind: 'refused', reason: reason(`git+file://${alternates}`) });
+
+  const linked = join(allowed, 'linked');
+  mkdirSync(join(linked, '.git'), { recursive: true });
+  symlinkSync(join(secretRepo, 'objects'), join(linked, '.git', 'objects'));
+  assert.equal(policy.verdict(`git+file://${linked}`).kind, 'refused');
+  // The same repositories, allowed with the folder outside: the objects are then inside a folder named.
+  assert.equal(new LocalSourcePolicy([allowed, outside]).verdict(`git+file://${alternates}`).kind, 'allowed');
 });
