@@ -70,6 +70,7 @@ export const buildSection: BenchSection = {
       sandbox,
       timeoutMs: 60_000,
       memoryBytes: 2 * 1024 ** 3,
+      localSourceRoots: [eco.root],
     });
     try {
       const builder = createOpamBuilder(options('plain', false));

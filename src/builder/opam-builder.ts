@@ -49,6 +49,8 @@ import { completeLayer, discardLayer, emptySwitchLayer, isLayerComplete, layerPa
 import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
 import { SANDBOX_GID, SANDBOX_HOME, SANDBOX_UID, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
 import { userDatabaseMounts, type SandboxSpec } from './sandbox.js';
+import { LocalSourcePolicy } from '../plan/local-source-policy.js';
+import { hashDirectory } from '../plan/files-hash.js';
 
 export interface OpamBuilderOptions {
   /** Content-addressed layers: storeDir/<key>. */
@@ -78,6 +80,12 @@ export interface OpamBuilderOptions {
   maxProcesses?: number;
   /** opam's `archive-mirrors` (e.g. https://opam.ocaml.org/cache), tried after a source's url and mirrors. */
   archiveMirrors?: string[];
+  /**
+   * The folders a package's local sources (`file://`, `git+file://`, absolute paths) may be read from:
+   * the repositories and pins the user gave and `--allow-local-sources` (plan/local-source-policy.ts);
+   * any other local source is refused (fetch-failed) before it is read.
+   */
+  localSourceRoots: readonly string[];
 }
 
 export { OPAM_BUILDER_VERSION, opamBuilderVersion };
@@ -156,6 +164,7 @@ async function buildJob(
   const elapsed = () => Math.round(performance.now() - started);
   const pkg = job.package;
   const logPath = join(options.logDir, logFileName(job));
+  const sourcePolicy = new LocalSourcePolicy(options.localSourceRoots);
 
   if (isLayerComplete(options.storeDir, job.key)) {
     return {
@@ -329,7 +338,7 @@ async function buildJob(
         maxProcesses: options.maxProcesses,
         sandbox: inSwitch
           ? jobSandbox(cwd)
-          : { writable: [scratch], readonly: [options.downloadCache, ...localSources(pkg)], network: true, hostFilesystem: 'read-only', tmp: tmpDir },
+          : { writable: [scratch], readonly: [options.downloadCache, ...sourcePolicy.allowedPaths(pkg)], network: true, hostFilesystem: 'read-only', tmp: tmpDir },
         wrapperArgv: inSwitch ? (mount as SwitchMount).wrapperArgv : undefined,
         signal,
       });
@@ -344,8 +353,10 @@ async function buildJob(
       if (result.aborted || result.timedOut || result.outOfMemory) throw commandFailure(result, phase, argv);
     };
 
-    // Fetch.
+    // Fetch: a local source outside the folders the user named is refused before anything is read.
     log.section('fetch');
+    const refusal = sourcePolicy.refusal(pkg);
+    if (refusal !== null) throw new JobFailure('fetch-failed', oneLine(`fetch failed: ${refusal}`));
     const fetchCtx: FetchContext = {
       cache: new DownloadCache(options.downloadCache),
       scratch: join(scratch, 'fetch'),
@@ -372,6 +383,10 @@ async function buildJob(
       throw e;
     } finally {
       rmSync(fetchCtx.scratch, { recursive: true, force: true });
+    }
+    // A source without a checksum: its key could not cover what the server sent; the log says what it was.
+    if ([...(pkg.url ? [pkg.url] : []), ...pkg.extraSources.map((e) => e.url)].some((u) => u.checksums.length === 0)) {
+      log.line(`# fetched without a checksum: content ${hashDirectory(buildDir) || '(empty)'} (sha256 of the build directory as fetched)`);
     }
 
     // Prepare.
@@ -485,22 +500,6 @@ async function buildJob(
       log.line(`warning: could not remove the build directory ${scratch}: ${(e as Error).message}`);
     }
   }
-}
-
-/**
- * Host paths the fetch step reads besides the download cache: local sources (`file://`, `git+file://`,
- * plain paths), which the fetch sandbox's private /tmp would otherwise hide.
- */
-function localSources(pkg: Job['package']): string[] {
-  const out: string[] = [];
-  for (const src of [pkg.url?.src, ...pkg.extraSources.map((e) => e.url.src)]) {
-    if (src === undefined) continue;
-    const url = /^(?:git\+)?file:\/\/(\/[^#]*)/.exec(src);
-    // A file:// URL is percent-encoded (a pinned directory's, `pathToFileURL`): the host path is decoded.
-    if (url) out.push(decodeURIComponent(url[1]));
-    else if (/^\/[^#]*/.test(src)) out.push(/^\/[^#]*/.exec(src)![0]);
-  }
-  return out;
 }
 
 /** Fetching runs outside the switch, with the network: a minimal environment of its own. */

@@ -39,6 +39,7 @@ export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   importPath: 'cache import',
   runners: '--runners',
   cores: '--cores',
+  allowLocalSources: '--allow-local-sources',
 };
 
 /** commander's reducer for a flag given several times (`--repo A --repo B`): the values in order. */
@@ -92,12 +93,27 @@ export function addSelectionOptions(cmd: Command): Command {
 
 export interface PlanOptions extends RepositoryOptions, PlatformOptions, SelectionOptions {
   compiler?: string;
+  allowLocalSources?: string[];
 }
 
-/** The options `plan` and `check` share: targets, repositories, compiler, selection, platform. */
+/**
+ * `--allow-local-sources DIR`: a package's `file://` (and `git+file://`) sources may be read from DIR
+ * too, besides the repositories and pins given; any other is refused (fetch-failed). On `plan`,
+ * `check` and `rerun` (which also allows again the folders its run allowed).
+ */
+export function addLocalSourcesOption(cmd: Command): Command {
+  return cmd.option(
+    '--allow-local-sources <dir>',
+    "a folder packages' file:// sources may be read from, besides the repositories and pins given (any other local source is refused); repeatable",
+    collect,
+    [],
+  );
+}
+
+/** The options `plan` and `check` share: targets, repositories, compiler, selection, platform, local sources. */
 export function addPlanOptions(cmd: Command): Command {
   cmd.argument('[targets...]', 'packages to check, NAME or NAME.VERSION (default: the config\'s, else --latest)');
-  return addPlatformOptions(addSelectionOptions(addCompilerOption(addRepositoryOptions(cmd))));
+  return addLocalSourcesOption(addPlatformOptions(addSelectionOptions(addCompilerOption(addRepositoryOptions(cmd)))));
 }
 
 export function selectionOf(opts: SelectionOptions): PlanRequest['selection'] {
@@ -117,6 +133,7 @@ export function planRequest(targets: readonly string[], opts: PlanOptions): Plan
     withTest: opts.withTest === true,
     depexts: opts.depexts,
     pins: opts.pin,
+    allowLocalSources: opts.allowLocalSources ?? [],
   };
 }
 

@@ -9,7 +9,8 @@ import { packageId } from '../opam/package-model.js';
 import type { SolveOutcome, Solution } from '../solve/solution.js';
 import type { Job, Plan } from './job.js';
 import { FilesDirHashCache } from './files-hash.js';
-import { jobKey, keyContextHash, pinnedSourceKey, type KeyContext } from './job-key.js';
+import { jobKey, keyContextHash, localSourcesKey, pinnedSourceKey, type KeyContext } from './job-key.js';
+import { LocalSourcePolicy } from './local-source-policy.js';
 import { PlanError } from './plan-error.js';
 
 /** One requested target and what the solver said about it. */
@@ -22,6 +23,7 @@ export { PlanError } from './plan-error.js';
 
 export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, filesHashes = new FilesDirHashCache()): Plan {
   const contextHash = keyContextHash(ctx);
+  const sourcePolicy = new LocalSourcePolicy(ctx.localSourceRoots ?? []);
   const jobs = new Map<string, Job>();
   /** Build-order index of each job, to order closures. */
   const order = new Map<string, number>();
@@ -68,7 +70,7 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
       visiting.delete(id);
       const uniqueDeps = [...new Set(depKeys)].sort();
       const runTests = ctx.testTargets === true && id === targetId;
-      const key = jobKey(contextHash, pkg, filesHashes.hash(pkg.filesDir), uniqueDeps, runTests, ctx.systemPackages?.(pkg) ?? '', pinnedSourceKey(pkg, filesHashes));
+      const key = jobKey(contextHash, pkg, filesHashes.hash(pkg.filesDir), uniqueDeps, runTests, ctx.systemPackages?.(pkg) ?? '', pinnedSourceKey(pkg, filesHashes), localSourcesKey(pkg, filesHashes, sourcePolicy));
       keyOf.set(id, key);
       if (!jobs.has(key)) {
         const closureSet = new Set<string>();

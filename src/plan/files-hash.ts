@@ -1,6 +1,7 @@
 /**
- * The one directory hasher of job keys: a package's `files/` folder (extra files and patches) and a
- * pinned source directory. Editing a patch, or a file of a pinned checkout, changes the key like editing
+ * The one directory hasher of job keys: a package's `files/` folder (extra files and patches), a
+ * pinned source directory, and a local source without a checksum (a file's bytes, a directory as a
+ * pinned one, a git checkout's commit). Editing a patch, or a file of a pinned checkout, changes the key like editing
  * the opam file does.
  *
  * The hash is sha256 over the directory's entries in sorted order of their relative paths ('/'
@@ -14,9 +15,10 @@
  * packages whose `files/` hold only such files did not change.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { isExcludedFromLocalCopy } from '../opam/pin-source.js';
+import { resolveGitCommit } from './git-commit.js';
 
 export interface DirectoryHashOptions {
   /** Entries left out (by name, at any depth), with everything under them. */
@@ -84,6 +86,50 @@ export function hashPinnedDirectory(dir: string): string {
   return hashDirectory(dir, { exclude: isExcludedFromLocalCopy });
 }
 
+/**
+ * A regular file's bytes, read in chunks (sha256 hex); '' when it is not a regular file or cannot be
+ * read. Opened without following a link and without blocking, so a FIFO or a device is never waited on.
+ */
+export function hashFileContent(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return '';
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return '';
+    const h = createHash('sha256');
+    const buf = Buffer.alloc(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+    return h.digest('hex');
+  } catch {
+    return '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A local source without a checksum, as the fetcher gives it to the build: a file's bytes, or a
+ * directory as a pinned directory is hashed (what the copy leaves out left out). '' when it is neither.
+ */
+export function hashLocalSource(path: string): string {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return '';
+  }
+  if (st.isDirectory()) return `dir:${hashPinnedDirectory(path)}`;
+  if (st.isFile()) return `file:${hashFileContent(path)}`;
+  return '';
+}
+
 /** Hashes each directory once per process (per plan): many solutions share the same package. */
 export class FilesDirHashCache {
   private readonly cache = new Map<string, string>();
@@ -95,6 +141,16 @@ export class FilesDirHashCache {
 
   pinnedDirectory(dir: string): string {
     return this.memo(`pin\0${dir}`, () => hashPinnedDirectory(dir));
+  }
+
+  /** A local source's content (`hashLocalSource`), by its real path. */
+  localSource(path: string): string {
+    return this.memo(`local\0${path}`, () => hashLocalSource(path));
+  }
+
+  /** The commit `ref` (HEAD when null) names in the git checkout `dir` (`git-commit.ts`); '' when none. */
+  gitCommit(dir: string, ref: string | null): string {
+    return this.memo(`git\0${dir}\0${ref ?? ''}`, () => resolveGitCommit(dir, ref) ?? '');
   }
 
   private memo(key: string, compute: () => string): string {

@@ -18,6 +18,7 @@ import type { ProjectConfig } from './project-config.js';
 import type { CompilerResolution } from './compiler-choice.js';
 import { openWorkspace, problemsRead, workspaceCompiler } from './workspace.js';
 import { SessionError } from './session-error.js';
+import { localSourceRoots, type LocalSourceRoots } from './local-source-roots.js';
 import type { SessionOutput } from './session-output.js';
 
 /** What a planning verb was asked, in the application's words. */
@@ -41,6 +42,8 @@ export interface PlanRequest {
   builderVersion?: string;
   /** `install` mode: install the missing depexts now (a building verb) rather than list them. */
   installDepexts?: boolean;
+  /** `--allow-local-sources` folders (relative to the working directory): local sources may come from there too. */
+  allowLocalSources?: readonly string[];
 }
 
 export interface PreparedPlan {
@@ -55,6 +58,8 @@ export interface PreparedPlan {
   plan: Plan;
   keyContext: KeyContext;
   filesHashes: FilesDirHashCache;
+  /** The folders local sources may be read from (the repositories, the pins' folders, those named), and those named alone. */
+  localSources: LocalSourceRoots;
   /** The mode, and in `install` mode the system packages installed (or, for `plan`, to install). */
   depexts: { mode: DepextsMode; installed: string[]; toInstall: string[] };
   /** The pins applied: as arguments (re-applicable), and what each became (version, source, content hash). */
@@ -79,6 +84,14 @@ export function preparePlan(req: PlanRequest): PreparedPlan {
   const env = parseEnvAssignments(req.env);
   const depexts = resolveDepextsPolicy(parseDepextsMode(req.depexts), { ...DEFAULT_PLATFORM, ...env });
   const compiler = workspaceCompiler(ws, req.compiler);
+  const localSources = localSourceRoots({
+    repositories: ws.repositories,
+    pins: ws.pins,
+    compilerTree: compiler.sourceTree ?? null,
+    config: ws.config,
+    allowed: req.allowLocalSources ?? [],
+    cwd: process.cwd(),
+  });
   const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: req.withTest, systemPackages: depexts.manager });
   const t1 = performance.now();
   const outcomes = selectTargets(selection, ws.load.packages, solver);
@@ -86,7 +99,7 @@ export function preparePlan(req: PlanRequest): PreparedPlan {
   // System packages: installed first in install mode; their installed versions go into the keys.
   const solved = outcomes.flatMap(({ outcome }) => (outcome.installable ? outcome.solution.packages : []));
   const system = prepareSystemPackages(depexts, solved, solver.variables, req.installDepexts === true);
-  const keyContext: KeyContext = { builderVersion: req.builderVersion ?? opamBuilderVersion(true), platform: { ...solver.variables }, testTargets: req.withTest };
+  const keyContext: KeyContext = { builderVersion: req.builderVersion ?? opamBuilderVersion(true), platform: { ...solver.variables }, testTargets: req.withTest, localSourceRoots: localSources.roots };
   if (system.keys !== undefined) keyContext.systemPackages = system.keys;
   const filesHashes = new FilesDirHashCache();
   const t2 = performance.now();
@@ -103,6 +116,7 @@ export function preparePlan(req: PlanRequest): PreparedPlan {
     plan,
     keyContext,
     filesHashes,
+    localSources,
     depexts: { mode: depexts.mode, installed: system.installed, toInstall: system.toInstall },
     pins: {
       args: ws.pins.map(pinToString),

@@ -9,7 +9,8 @@
  *       "targets": ["pkg", "pkg.1.0"],               // optional; default: latest of every package
  *       "jobs": 2,                                   // optional
  *       "pins": ["fmt=../fmt"],                      // optional: NAME[.VERSION]=DIR|URL, DIR relative to this file
- *       "revdeps": "fmt", "revdepsDepth": 1          // optional: fmt and what depends on it, as the targets
+ *       "revdeps": "fmt", "revdepsDepth": 1,         // optional: fmt and what depends on it, as the targets
+ *       "allowLocalSources": ["../distfiles"]        // optional: folders file:// sources may be read from, relative to this file
  *     }
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,9 +32,11 @@ export interface ProjectConfig {
   pins: Pin[];
   /** Check NAME and the packages depending on it (up to `depth` steps away) instead of `targets`. */
   revdeps: { name: string; depth: number } | null;
+  /** Folders (absolute) a package's local sources may be read from, as `--allow-local-sources` (relative to the file). */
+  allowLocalSources: string[];
 }
 
-const EMPTY: ProjectConfig = { file: null, repositories: [], compilers: {}, targets: [], jobs: null, pins: [], revdeps: null };
+const EMPTY: ProjectConfig = { file: null, repositories: [], compilers: {}, targets: [], jobs: null, pins: [], revdeps: null, allowLocalSources: [] };
 
 /** Turns a character offset into a 1-based line and column. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -96,7 +99,7 @@ export function loadProjectConfig(path: string | undefined, cwd: string = proces
     throw new SessionError(`${file}: the config must be a JSON object`);
   }
   const obj = raw as Record<string, unknown>;
-  const known = new Set(['repositories', 'compilers', 'targets', 'jobs', 'pins', 'revdeps', 'revdepsDepth', '$schema', 'description']);
+  const known = new Set(['repositories', 'compilers', 'targets', 'jobs', 'pins', 'revdeps', 'revdepsDepth', 'allowLocalSources', '$schema', 'description']);
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new SessionError(`${file}: unknown field "${key}" (known: ${[...known].join(', ')})`);
   }
@@ -136,5 +139,6 @@ export function loadProjectConfig(path: string | undefined, cwd: string = proces
     if (!(typeof depth === 'number' && Number.isInteger(depth) && depth >= 1)) throw new SessionError(`${file}: "revdepsDepth" must be a positive integer`);
     revdeps = { name: obj.revdeps, depth };
   } else if (obj.revdepsDepth !== undefined) throw new SessionError(`${file}: "revdepsDepth" goes with "revdeps"`);
-  return { file, repositories, compilers, targets: stringList(obj.targets, file, 'targets'), jobs, pins, revdeps };
+  const allowLocalSources = stringList(obj.allowLocalSources, file, 'allowLocalSources').map((d) => resolve(base, d));
+  return { file, repositories, compilers, targets: stringList(obj.targets, file, 'targets'), jobs, pins, revdeps, allowLocalSources };
 }

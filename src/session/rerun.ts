@@ -24,6 +24,8 @@ export interface RerunRequest {
   paths: StatePaths;
   /** The machine's settings (jobs, sandbox, limits, mirrors); env and with-test are the run's own. */
   settings: Omit<BuildSettings, 'env' | 'withTest'>;
+  /** `--allow-local-sources` folders, besides those the run allowed (a refused source's fix). */
+  allowLocalSources?: readonly string[];
   output: SessionOutput;
 }
 
@@ -57,7 +59,7 @@ export async function rerunFailures(db: Db, req: RerunRequest): Promise<RerunOut
   const selection = rerunSelection(db, run, req.regressedOnly, baseline);
   const nothing: RerunOutcome = { of: run, done: null, compiler: null, interrupted: false, baseline, comparison: null, summary: null };
   if (selection.ids.length === 0) return nothing;
-  const { env, withTest, compilerSourceTree, pins } = run.options;
+  const { env, withTest, compilerSourceTree, pins, allowLocalSources } = run.options;
   const prepared = preparePlan({
     targets: selection.ids,
     repositories: run.repositories,
@@ -67,6 +69,8 @@ export async function rerunFailures(db: Db, req: RerunRequest): Promise<RerunOut
     withTest,
     // The run's own pins, as it applied them (repositories given: no project config is read).
     pins,
+    // The folders it allowed local sources from (its repositories and pins allow theirs again), and any named now.
+    allowLocalSources: [...(allowLocalSources ?? []), ...(req.allowLocalSources ?? [])],
     installDepexts: true,
   });
   announcePlan(prepared, req.output);

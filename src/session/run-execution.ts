@@ -25,6 +25,8 @@ import { SessionError } from './session-error.js';
 import type { PreparedPlan } from './plan-preparation.js';
 import type { SessionOutput } from './session-output.js';
 import { isReusableResult } from './cache-validity.js';
+import { discardLayer } from '../builder/layer-store.js';
+import { hasUnverifiableSource } from '../plan/job-key.js';
 
 export interface BuildSettings {
   /** opam's archive-mirrors, tried after a source's own url and mirrors. */
@@ -83,6 +85,16 @@ export function checkBuildEnvironment(): void {
   if (!m.ok) throw new SessionError(m.message, 'environment');
 }
 
+/** The jobs (keys) with a remote source without a checksum, and every job whose closure holds one. */
+export function unverifiableJobs(plan: { jobs: ReadonlyMap<string, Job> }): Set<string> {
+  const out = new Set<string>();
+  // `plan.jobs` is in build order: a job's dependencies are decided before it.
+  for (const [key, job] of plan.jobs) {
+    if (hasUnverifiableSource(job.package) || job.dependencies.some((d) => out.has(d))) out.add(key);
+  }
+  return out;
+}
+
 /** A SQLite failure (disk full, I/O error) part-way through a run: one line naming the database. */
 function isSqliteError(err: unknown): err is Error & { code: string } {
   const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
@@ -118,6 +130,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     timeoutMs: settings.timeoutMs,
     memoryBytes: settings.memoryBytes,
     maxProcesses: settings.maxProcesses,
+    localSourceRoots: prepared.localSources.roots,
   });
   // Keys must name the builder that really builds.
   const whole =
@@ -129,6 +142,14 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
   try {
     markAbandonedRuns(db);
     for (const key of req.forgetKeys ?? []) forgetCachedResult(db, key);
+    // What a remote source without a checksum gives is known only once fetched: such a job, and every
+    // job built on it, is built again (its key cannot tell that the server's file changed).
+    const unverifiable = unverifiableJobs(plan);
+    for (const key of unverifiable) {
+      forgetCachedResult(db, key);
+      discardLayer(paths.storeDir, key);
+    }
+    if (unverifiable.size > 0) req.output.notice(`${unverifiable.size} job(s) have a remote source without a checksum, or depend on one: built again, never reused`);
     const runId = createRun(db, {
       kind: req.kind,
       label: req.label,
@@ -151,6 +172,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
         platform: prepared.keyContext.platform,
         pins: prepared.pins.args,
         pinned: prepared.pins.described,
+        ...(prepared.localSources.named.length > 0 ? { allowLocalSources: prepared.localSources.named } : {}),
         ...(req.shard != null ? { shard: { index: req.shard.index, count: req.shard.count } } : {}),
       },
     });

@@ -41,6 +41,8 @@ export interface RunOptions {
    * Absent for a whole check, and for a run merged from shards.
    */
   shard?: ShardSpec;
+  /** The folders named for local sources (`--allow-local-sources`, the config's), absolute; absent when none. */
+  allowLocalSources?: string[];
 }
 
 /** What an old or damaged row reads as for a field it lacks: the CLI's defaults, nothing recorded. */
@@ -94,6 +96,7 @@ export function readRunOptions(text: string | null): RunOptions {
     pins: strings(o.pins),
     pinned: strings(o.pinned),
     ...(shard !== null ? { shard } : {}),
+    ...(strings(o.allowLocalSources).length > 0 ? { allowLocalSources: strings(o.allowLocalSources) } : {}),
   };
 }
 
@@ -199,6 +202,7 @@ export function createRun(db: Db, run: NewRun): number {
     pins: o.pins,
     pinned: o.pinned,
     ...(o.shard !== undefined ? { shard: { index: o.shard.index, count: o.shard.count } } : {}),
+    ...(o.allowLocalSources !== undefined && o.allowLocalSources.length > 0 ? { allowLocalSources: [...o.allowLocalSources] } : {}),
   };
   const info = db
     .prepare(

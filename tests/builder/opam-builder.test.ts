@@ -67,6 +67,7 @@ function options(name: string, overrides: Partial<OpamBuilderOptions> = {}): Opa
     sandbox: false,
     timeoutMs: 60_000,
     memoryBytes: 2 * 1024 ** 3,
+    localSourceRoots: [eco.root],
     ...overrides,
   };
 }

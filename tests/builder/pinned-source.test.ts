@@ -118,6 +118,7 @@ async function buildPinned(name: string, sandbox: boolean): Promise<Map<string, 
     sandbox,
     timeoutMs: 60_000,
     memoryBytes: 2 * 1024 ** 3,
+    localSourceRoots: [eco.root, dir],
   });
 }
 

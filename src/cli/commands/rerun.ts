@@ -7,16 +7,19 @@ import type { Command } from 'commander';
 import type { RegisterCommand } from '../command.js';
 import { parseRunId } from '../argument-parsers.js';
 import { EXIT } from '../exit-codes.js';
-import { addBuildOptions, buildSettings, NO_SANDBOX_WARNING, statePaths, type BuildOptions } from '../options.js';
+import { addBuildOptions, addLocalSourcesOption, buildSettings, NO_SANDBOX_WARNING, statePaths, type BuildOptions } from '../options.js';
 
 interface RerunOptions extends BuildOptions {
   run?: string;
   regressed?: boolean;
+  allowLocalSources: string[];
 }
 
 export const registerRerun: RegisterCommand = (program: Command, setExitCode) => {
-  addBuildOptions(
-    program.command('rerun').description('Build again only what failed in a run (the newest by default), or with --regressed only what regressed against its baseline'),
+  addLocalSourcesOption(
+    addBuildOptions(
+      program.command('rerun').description('Build again only what failed in a run (the newest by default), or with --regressed only what regressed against its baseline'),
+    ),
   )
     .option('--run <id>', 'the run whose failures to build again')
     .option('--regressed', "only the regressions (and the packages failing because of them) and spurious results against the run's baseline")
@@ -39,6 +42,7 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
           regressedOnly: opts.regressed === true,
           paths,
           settings,
+          allowLocalSources: opts.allowLocalSources,
           output: stderrOutput,
         });
         if (outcome.done === null) {
