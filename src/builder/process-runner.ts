@@ -66,6 +66,8 @@ const REAP_WAIT_MS = 10_000;
 const OUTPUT_DRAIN_MS = 2_000;
 /** What the output says when a write hit RLIMIT_FSIZE: the shell's report of SIGXFSZ, or EFBIG's message. */
 const FILE_SIZE_LIMIT = [/File size limit exceeded/, /File too large/];
+/** The signal a write past RLIMIT_FSIZE gets (Linux). */
+const SIGXFSZ = 25;
 
 /** Quotes one argument for the log's command line, so it can be pasted into a shell. */
 function shellQuote(arg: string): string {
@@ -331,9 +333,10 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     let fileSizeExceeded = false;
     if (req.fileSizeBytes !== undefined) {
       const said = output.split('\n').find((l) => FILE_SIZE_LIMIT.some((p) => p.test(l)));
-      if (signal === 'SIGXFSZ' || said !== undefined) {
+      // In a sandbox the writer's SIGXFSZ comes back as bwrap's exit code 128 + 25, with nothing printed.
+      if (signal === 'SIGXFSZ' || exitCode === 128 + SIGXFSZ || said !== undefined) {
         fileSizeExceeded = true;
-        const shown = said === undefined ? `killed by SIGXFSZ` : `output says: ${said.trim().slice(0, 200)}`;
+        const shown = said !== undefined ? `output says: ${said.trim().slice(0, 200)}` : signal === 'SIGXFSZ' ? 'killed by SIGXFSZ' : `exit code ${exitCode} (killed by SIGXFSZ)`;
         evidence.unshift(`a file of the job reached its file size limit of ${formatBytes(req.fileSizeBytes)} (RLIMIT_FSIZE, the --disk limit): ${shown}`);
       }
     }
