@@ -329,7 +329,11 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       evidence.push(`command not found: ${notFound[1]} (PATH=${req.env.PATH ?? ''})`);
     }
     if (timedOut) evidence.unshift(`killed after the ${formatDuration(req.timeoutMs ?? 0)} timeout`);
-    if (aborted) evidence.unshift('killed: the run was aborted');
+    if (aborted) {
+      // The abort's reason when it gives one (the disk watcher's: the job over its limit), else the run's interruption.
+      const reason = req.signal?.reason;
+      evidence.unshift(`killed: ${reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'the run was aborted'}`);
+    }
     let fileSizeExceeded = false;
     if (req.fileSizeBytes !== undefined) {
       const said = output.split('\n').find((l) => FILE_SIZE_LIMIT.some((p) => p.test(l)));

@@ -373,3 +373,48 @@ describe('the builder keeps a bounded log', () => {
     assert.ok(statSync(failing.logPath!).size <= LOG_HEAD_BYTES + LOG_TAIL_BYTES + 4096);
   });
 });
+
+describe('the time budget bounds every step', () => {
+  test('a download that never ends is a timeout within the job\'s budget, not a fetch failure', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(1024 * 1024) });
+      res.write('a trickle');
+      // ... and nothing more.
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const opts = builderOptions('slow-download', { timeoutMs: 1500 });
+      const job = jobOf('slow-download', { build: [sh('true')] }, { src: `http://127.0.0.1:${port}/never.tar.gz`, checksums: [{ algorithm: 'sha256', hex: '0'.repeat(64) }], mirrors: [] });
+      const t0 = Date.now();
+      const outcome = await createOpamBuilder(opts).build(job, [], new AbortController().signal);
+      assert.equal(outcome.status, 'timeout', outcome.reason);
+      assert.match(outcome.reason, /^fetch timed out: the job's 1500 ms budget is spent/);
+      assert.ok(Date.now() - t0 < 10_000);
+      assert.deepEqual(entries(opts.buildRoot), []);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('a command killed by the watcher says why', async () => {
+    const d = fresh('killed-why');
+    const watcher = new DiskWatcher([d], { diskBytes: 4 * MiB, inodes: 1000 });
+    watcher.start();
+    try {
+      const r = await runProcess({
+        argv: ['sh', '-c', 'i=0; while [ $i -lt 10 ]; do dd if=/dev/zero of=f$i bs=1M count=1 2>/dev/null; i=$((i+1)); done; sleep 30'],
+        cwd: d,
+        env: { PATH },
+        logFile: join(d, 'job.log'),
+        signal: watcher.signal,
+      });
+      assert.equal(r.aborted, true);
+      assert.ok(r.durationMs < 10_000);
+      assert.match(r.evidence[0], /^killed: the job used [\d.]+ MiB of disk, over its --disk limit of 4 MiB$/);
+    } finally {
+      await watcher.stop();
+    }
+  });
+});
