@@ -33,8 +33,9 @@ export const DEFAULT_DISK_BYTES = 20 * 1024 ** 3;
 /**
  * `--inodes`' default. The OCaml compiler's build folder holds about 10,000 entries, the biggest
  * packages of opam-repository (a vendored LLVM, Coq's libraries) a few hundred thousand: one million is
- * ample for any of them, and is 20 GiB's worth of small files (a quarter of the inodes an ext4 file
- * system of 64 GiB has), so that a job creating empty files cannot exhaust a machine's inode table.
+ * ample for any of them. Space alone does not bound inodes (empty files take none): one million is a
+ * quarter of the inodes of a 64 GiB ext4 file system (one per 16 KiB), so a job creating empty files
+ * by the million is stopped long before it exhausts the inode table of a build machine's disk.
  */
 export const DEFAULT_INODES = 1_000_000;
 
