@@ -76,8 +76,9 @@ export class BuildLog {
     return this.written - this.tailLength - this.headEnd;
   }
 
+  /** Appends to the log (nothing once it is closed: output still in flight from a killed command). */
   write(data: string | Buffer): void {
-    if (this.fd === null) throw new Error(`the log ${this.path} is closed`);
+    if (this.fd === null) return;
     let buf = typeof data === 'string' ? Buffer.from(data) : data;
     if (buf.length === 0) return;
     this.written += buf.length;

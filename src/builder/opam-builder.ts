@@ -130,7 +130,7 @@ function commandText(argv: string[]): string {
 
 /**
  * Turns a failed command's result into the job's failure (status via the failure classifier); its
- * first error is read from the command's output in the log at `logPath`.
+ * first error is read from the command's output in the job's `log`.
  */
 function commandFailure(result: ProcessResult, phase: CommandPhase, argv: string[], log?: BuildLog): JobFailure {
   const c = classifyFailure(result, phase);
