@@ -6,8 +6,8 @@
  * The folders are walked with lstat only (a symbolic link is counted as itself, never followed; nothing
  * is opened but folders), space as the blocks a file really holds (`st_blocks × 512`: a sparse file
  * counts what it holds, a hard-linked file once). While the job runs, a watcher walks them again and
- * again, waiting after each walk `max(500 ms, 20 × the walk's time)`: a big tree costs at most about 5%
- * of one core, a small one is looked at twice a second. A walk gives the event loop back every few
+ * again, waiting after each walk `max(500 ms, 20 × the walk's time)` (at most 15 s): a big tree costs
+ * about 5% of one core, a small one is looked at twice a second. A walk gives the event loop back every few
  * thousand entries, and stops as soon as it has counted past a limit (a tree of ten million files
  * costs no more than one just past the limit). When over, the watcher aborts its signal, which the
  * builder hands to every command (killed at once) and to the in-process download; the builder also
@@ -41,6 +41,11 @@ export const DEFAULT_INODES = 1_000_000;
 
 /** The shortest wait between two walks of a job's folders. */
 export const MIN_WATCH_INTERVAL_MS = 500;
+/**
+ * The longest: a tree so big that 20 walks take longer (half a million files) is still looked at every
+ * 15 s, however much of a core that takes, so that it cannot grow unseen for minutes.
+ */
+export const MAX_WATCH_INTERVAL_MS = 15_000;
 /** A walk costs at most 1/WATCH_COST_FACTOR of the time between walks. */
 export const WATCH_COST_FACTOR = 20;
 /** Entries walked between two returns to the event loop. */
@@ -166,6 +171,11 @@ export function formatUsageBytes(n: number): string {
   return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
 }
 
+/** The wait after a walk that took `walkMs`. */
+export function watchInterval(walkMs: number): number {
+  return Math.min(MAX_WATCH_INTERVAL_MS, Math.max(MIN_WATCH_INTERVAL_MS, WATCH_COST_FACTOR * walkMs));
+}
+
 /**
  * Watches one job's folders while it runs (see the module comment). `signal` is aborted when the job
  * is over a limit; `exceeded` then says how. Folders may be added as the job creates them.
@@ -234,7 +244,7 @@ export class DiskWatcher {
         .then(() => {
           this.walking = null;
           const walkMs = this.lastUsage?.walkMs ?? 0;
-          this.schedule(Math.max(MIN_WATCH_INTERVAL_MS, WATCH_COST_FACTOR * walkMs));
+          this.schedule(watchInterval(walkMs));
         });
     }, delayMs);
     this.timer.unref();

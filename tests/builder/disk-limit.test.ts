@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_DISK_BYTES, DEFAULT_INODES, DiskWatcher, diskExcess, measureDiskUsage } from '../../src/builder/disk-limit.js';
+import { DEFAULT_DISK_BYTES, DEFAULT_INODES, DiskWatcher, diskExcess, measureDiskUsage, watchInterval } from '../../src/builder/disk-limit.js';
 import { BuildLog, cutNote, LOG_HEAD_BYTES, LOG_TAIL_BYTES, readLogCapped } from '../../src/builder/build-log.js';
 import { runProcess } from '../../src/builder/process-runner.js';
 import { classifyFailure } from '../../src/builder/failure-evidence.js';
@@ -92,6 +92,12 @@ describe('measuring a job\'s folders', () => {
     assert.equal(excess?.limit, 'inodes');
     assert.match(excess!.message, /^the job used at least [\d,]+ inodes \(files, folders, links\), over its --inodes limit of 100$/);
     assert.equal(diskExcess({ bytes: Math.round(20.1 * 1024 ** 3), inodes: 1, complete: true, walkMs: 0 }, { diskBytes: 20 * 1024 ** 3, inodes: 10 })?.message, 'the job used 20.1 GiB of disk, over its --disk limit of 20 GiB');
+  });
+
+  test('the watcher waits 20 times a walk\'s time, between half a second and 15 s', () => {
+    assert.equal(watchInterval(1), 500);
+    assert.equal(watchInterval(76), 1520);
+    assert.equal(watchInterval(5000), 15_000);
   });
 
   test('the watcher aborts its signal when a folder grows past the limit, and not before', async () => {
