@@ -6,10 +6,11 @@ import { buildSection } from './build.js';
 import { solveSection } from './solve.js';
 import { switchSection } from './switch.js';
 import { versusOpamSection } from './versus-opam.js';
+import { diskLimitSection } from './disk-limit.js';
 export interface BenchSection {
   name: string;
   run: () => Promise<void>;
 }
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection, versusOpamSection];
+export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection, diskLimitSection, versusOpamSection];

@@ -77,8 +77,9 @@ function exitText(result: ProcessResult): string {
 
 /**
  * The job status for one command's result in `phase`. A successful command (exit 0, nothing
- * flagged) gives `ok`. Disk full has no status of its own in the taxonomy: it is an
- * `internal-error` (the machine's fault, not the package's), with the evidence.
+ * flagged) gives `ok`. A file grown to the job's file size limit (RLIMIT_FSIZE, its `--disk`) is
+ * `disk-limit`. A full disk (the machine's, not the job's limit) has no status of its own in the
+ * taxonomy: it is an `internal-error` (the machine's fault, not the package's), with the evidence.
  */
 export function classifyFailure(
   result: ProcessResult,
@@ -88,6 +89,10 @@ export function classifyFailure(
   const why = evidence.length > 0 ? `: ${evidence[0]}` : '';
   if (result.aborted) return { status: 'internal-error', reason: `${phase} aborted (the run was interrupted)`, evidence };
   if (result.timedOut) return { status: 'timeout', reason: `${phase} timed out${why}`, evidence };
+  if (result.fileSizeExceeded === true) {
+    const limit = evidence.find((e) => e.includes('RLIMIT_FSIZE')) ?? 'a file reached the file size limit';
+    return { status: 'disk-limit', reason: `${phase} went over the disk limit: ${limit}`, evidence };
+  }
   if (result.outOfMemory) {
     const mem = evidence.find((e) => /memory|OOM/i.test(e)) ?? evidence[0] ?? 'out of memory';
     return { status: 'out-of-memory', reason: `${phase} ran out of memory: ${mem}`, evidence };

@@ -62,7 +62,7 @@ export function failingCommandOutput(log: string): string {
  * cgroup v1; …`) come right after its start marker, before anything the command printed: they are not
  * the command's output, and a command that printed nothing (`pkg-config --exists ogg`) has no first error.
  */
-const RUNNER_NOTE = /^# (?:sandbox: |(?:no )?(?:memory|process) limit )/;
+const RUNNER_NOTE = /^# (?:sandbox: |(?:no )?(?:memory|process|file size) limit )/;
 
 function withoutRunnerNotes(lines: string[], from: number): number {
   let i = from;

@@ -18,9 +18,11 @@
  * 6. the layer sealed into the store and recorded complete; on any failure it is removed.
  * Outcome statuses: ok, fetch-failed, build-failed (a command of `build:`, a patch, a subst, an
  * extra-file), install-failed (`install:` commands or the `.install` file), timeout, out-of-memory,
- * internal-error (aborted, or an exception of ecocheck's own).
+ * disk-limit (its folders over `--disk`/`--inodes`, disk-limit.ts), internal-error (aborted, or an
+ * exception of ecocheck's own). The timeout and the disk limit hold for every step, host-side ones
+ * included: the budget and the disk are checked after each.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Builder, BuildOutcome, BuiltDependency } from './builder.js';
@@ -34,6 +36,8 @@ import { classifyFailure, type CommandPhase } from './failure-evidence.js';
 import { extractFirstError, failingCommandOutput, FIRST_ERROR_NOTE } from './first-error.js';
 import { MISSING_SYSTEM_PACKAGES, missingSystemPackages, requiredSystemPackages } from './system-packages.js';
 import { BuildLog } from './build-log.js';
+import { DEFAULT_DISK_BYTES, DEFAULT_INODES, DiskWatcher } from './disk-limit.js';
+import { formatBytes } from './resource-limits.js';
 import { DownloadCache } from './download-cache.js';
 import { fetchExtraSourceInto, fetchSourceInto, FetchError, type FetchContext } from './source-fetcher.js';
 import { copyExtraFiles, ExtraFileError } from './extra-files.js';
@@ -78,6 +82,10 @@ export interface OpamBuilderOptions {
   memoryBytes: number;
   /** Processes (and threads) a job may have at once; default the process runner's. */
   maxProcesses?: number;
+  /** Disk space of a job's folders (build folder, layer, fetch scratch); default DEFAULT_DISK_BYTES. */
+  diskBytes?: number;
+  /** Inodes of a job's folders; default DEFAULT_INODES. */
+  inodes?: number;
   /** opam's `archive-mirrors` (e.g. https://opam.ocaml.org/cache), tried after a source's url and mirrors. */
   archiveMirrors?: string[];
   /**
@@ -112,25 +120,16 @@ function oneLine(s: string, max = 400): string {
  * The first error of a failed command: from its whole output in the job's log (from the command's
  * `$ ` start marker, see first-error.ts), else from the runner's tail of its output.
  */
-export function firstErrorLine(output: string, logPath?: string): string | null {
-  if (logPath !== undefined) {
-    const log = readLogEnd(logPath);
-    const fromLog = log === null ? null : extractFirstError(failingCommandOutput(log));
+export function firstErrorLine(output: string, log?: BuildLog): string | null {
+  if (log !== undefined) {
+    const fromLog = extractFirstError(failingCommandOutput(log.readBack(0, LOG_END_BYTES)));
     if (fromLog !== null) return fromLog;
   }
   return extractFirstError(output);
 }
 
-/** The end of a job's log, at most 8 MiB (a failing command's output is read from its start marker). */
-function readLogEnd(logPath: string): string | null {
-  try {
-    const text = readFileSync(logPath);
-    const max = 8 * 1024 * 1024;
-    return (text.length > max ? text.subarray(text.length - max) : text).toString('utf8');
-  } catch {
-    return null;
-  }
-}
+/** How much of a job's log's end is read for a failing command's output (from its start marker). */
+const LOG_END_BYTES = 8 * 1024 * 1024;
 
 function commandText(argv: string[]): string {
   const text = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
@@ -139,12 +138,12 @@ function commandText(argv: string[]): string {
 
 /**
  * Turns a failed command's result into the job's failure (status via the failure classifier); its
- * first error is read from the command's output in the log at `logPath`.
+ * first error is read from the command's output in the job's `log`.
  */
-function commandFailure(result: ProcessResult, phase: CommandPhase, argv: string[], logPath?: string): JobFailure {
+function commandFailure(result: ProcessResult, phase: CommandPhase, argv: string[], log?: BuildLog): JobFailure {
   const c = classifyFailure(result, phase);
   const status = c.status === 'ok' ? (phase === 'fetch' ? 'fetch-failed' : phase === 'build' ? 'build-failed' : 'install-failed') : c.status;
-  const errorLine = status === 'build-failed' || status === 'install-failed' || status === 'fetch-failed' ? firstErrorLine(result.outputTail, logPath) : null;
+  const errorLine = status === 'build-failed' || status === 'install-failed' || status === 'fetch-failed' ? firstErrorLine(result.outputTail, log) : null;
   const reason = `${c.reason || `${phase} failed`} at \`${commandText(argv)}\`${errorLine ? `: ${errorLine}` : ''}`;
   return new JobFailure(status, oneLine(reason), result.exitCode, errorLine);
 }
@@ -203,6 +202,12 @@ async function buildJob(
 
   mkdirSync(options.buildRoot, { recursive: true });
   const scratch = mkdtempSync(join(options.buildRoot, `${job.id}-`));
+  // The disk limit: the scratch (build folder, HOME, /tmp, fetch scratch) and, once made, the upper.
+  const diskLimits = { diskBytes: options.diskBytes ?? DEFAULT_DISK_BYTES, inodes: options.inodes ?? DEFAULT_INODES };
+  const watcher = new DiskWatcher([scratch], diskLimits);
+  watcher.start();
+  const jobSignal = AbortSignal.any([signal, watcher.signal]);
+  log.line(`# disk limit ${formatBytes(diskLimits.diskBytes)} and ${diskLimits.inodes.toLocaleString('en-US')} inodes (build folder, layer, downloads), watched while the job runs`);
   // The host side of what the sandbox shows: the source tree (the build directory), HOME, /tmp.
   const buildDir = join(scratch, 'build');
   const home = join(scratch, 'home');
@@ -241,6 +246,7 @@ async function buildJob(
       throw e;
     }
     const upper = mount.upper;
+    watcher.addRoot(mount.incoming);
     log.line(`# switch: ${SWITCH_PREFIX}, ${mount.layers.length} layers (the empty switch and the closure)`);
 
     // Variables: the closure as installed packages, the job itself as being built; one switch, one prefix.
@@ -306,6 +312,18 @@ async function buildJob(
     });
 
     const remaining = () => options.timeoutMs - elapsed();
+    /** Throws the job's end when its folders went over a limit. */
+    const overDiskLimit = (during: string): void => {
+      if (watcher.exceeded === null) return;
+      log.line(`# evidence: ${watcher.exceeded.message}`);
+      throw new JobFailure('disk-limit', oneLine(`${watcher.exceeded.message} (during ${during})`));
+    };
+    /** After a host-side step: the disk walked now, and the time budget. */
+    const checkLimits = async (step: string): Promise<void> => {
+      await watcher.check();
+      overDiskLimit(step);
+      if (remaining() <= 0) throw new JobFailure('timeout', `${step} timed out: the job's ${options.timeoutMs} ms budget is spent`);
+    };
     const user = { uid: SANDBOX_UID, gid: SANDBOX_GID, name: 'opam', home: SANDBOX_HOME };
     // The job's sandbox: HOME, the switch at its fixed path, the build directory inside it (as opam's).
     const jobSandbox = (cwd: string): SandboxSpec => ({
@@ -324,6 +342,7 @@ async function buildJob(
       cwd: cwd === buildDir ? sandboxBuildDir : cwd.startsWith(buildDir + '/') ? sandboxBuildDir + cwd.slice(buildDir.length) : cwd,
     });
     const run = async (argv: string[], cwd: string, phase: CommandPhase): Promise<ProcessResult> => {
+      overDiskLimit(`${phase}, before \`${commandText(argv)}\``);
       if (signal.aborted) throw new JobFailure('internal-error', `${phase} aborted (the run was interrupted)`);
       const left = remaining();
       if (left <= 0) throw new JobFailure('timeout', `${phase} timed out: the job's ${options.timeoutMs} ms budget is spent`);
@@ -333,6 +352,8 @@ async function buildJob(
         cwd,
         env: inSwitch ? env : fetchEnv(home),
         logFile: logPath,
+        log,
+        fileSizeBytes: diskLimits.diskBytes,
         timeoutMs: left,
         memoryBytes: options.memoryBytes,
         maxProcesses: options.maxProcesses,
@@ -340,17 +361,18 @@ async function buildJob(
           ? jobSandbox(cwd)
           : { writable: [scratch], readonly: [options.downloadCache, ...sourcePolicy.allowedPaths(pkg)], network: true, hostFilesystem: 'read-only', tmp: tmpDir },
         wrapperArgv: inSwitch ? (mount as SwitchMount).wrapperArgv : undefined,
-        signal,
+        signal: jobSignal,
       });
       lastExit = result.exitCode;
+      overDiskLimit(`${phase}, at \`${commandText(argv)}\``);
       // Every piece of evidence goes into the log (the job's reason quotes only the decisive one).
-      if (result.exitCode !== 0 || result.signal !== null || result.timedOut || result.outOfMemory || result.diskFull) {
+      if (result.exitCode !== 0 || result.signal !== null || result.timedOut || result.outOfMemory || result.diskFull || result.fileSizeExceeded === true) {
         for (const e of result.evidence) log.line(`# evidence: ${e}`);
       }
       return result;
     };
     const checkTool = (result: ProcessResult, phase: CommandPhase, argv: string[]): void => {
-      if (result.aborted || result.timedOut || result.outOfMemory) throw commandFailure(result, phase, argv);
+      if (result.aborted || result.timedOut || result.outOfMemory || result.fileSizeExceeded === true) throw commandFailure(result, phase, argv);
     };
 
     // Fetch: a local source outside the folders the user named is refused before anything is read.
@@ -366,8 +388,11 @@ async function buildJob(
         return r;
       },
       log: (l) => log.line(l),
-      signal,
-      timeoutMs: Math.max(1, remaining()),
+      signal: jobSignal,
+      // Each download gets what is left of the job's budget when it starts.
+      get timeoutMs() {
+        return Math.max(1, remaining());
+      },
       archiveMirrors: options.archiveMirrors,
     };
     try {
@@ -377,13 +402,16 @@ async function buildJob(
       for (const es of pkg.extraSources) await fetchExtraSourceInto(es.name, es.url, buildDir, fetchCtx);
     } catch (e) {
       if (e instanceof FetchError) {
+        overDiskLimit('fetch');
         if (signal.aborted) throw new JobFailure('internal-error', 'fetch aborted (the run was interrupted)');
+        if (remaining() <= 0) throw new JobFailure('timeout', oneLine(`fetch timed out: the job's ${options.timeoutMs} ms budget is spent: ${e.message}`));
         throw new JobFailure('fetch-failed', oneLine(`fetch failed: ${e.message}`));
       }
       throw e;
     } finally {
       rmSync(fetchCtx.scratch, { recursive: true, force: true });
     }
+    await checkLimits('fetch');
     // A source without a checksum: its key could not cover what the server sent; the log says what it was.
     if ([...(pkg.url ? [pkg.url] : []), ...pkg.extraSources.map((e) => e.url)].some((u) => u.checksums.length === 0)) {
       log.line(`# fetched without a checksum: content ${hashDirectory(buildDir) || '(empty)'} (sha256 of the build directory as fetched)`);
@@ -425,6 +453,7 @@ async function buildJob(
     if (substFailures.length > 0) {
       throw new JobFailure('build-failed', oneLine(`substitution failed: ${substFailures.map((f) => f.message).join('; ')}`));
     }
+    await checkLimits('prepare');
 
     // Build and install commands.
     // Tests run between build and install, as opam runs them (`--with-test` targets only); a failing
@@ -439,7 +468,7 @@ async function buildJob(
       for (const argv of expandCommands(commands, lookup)) {
         const result = await run(argv, buildDir, phase);
         const c = classifyFailure(result, phase);
-        if (c.status !== 'ok') throw commandFailure(result, phase, argv, logPath);
+        if (c.status !== 'ok') throw commandFailure(result, phase, argv, log);
       }
     }
 
@@ -465,6 +494,7 @@ async function buildJob(
       throw e;
     }
 
+    await checkLimits('install files');
     if (signal.aborted) throw new JobFailure('internal-error', 'aborted (the run was interrupted)');
     pruneUpper(upper);
     sealed = completeLayer(options.storeDir, upper, {
@@ -493,12 +523,14 @@ async function buildJob(
     log.line(`internal error: ${e instanceof Error && e.stack ? e.stack : message}`);
     return finish('internal-error', oneLine(`internal error while building ${job.id}: ${message}`), null);
   } finally {
+    await watcher.stop();
     try {
       if (mount) removeSwitchMount(mount);
       removeTree(scratch); // builds may leave read-only directories behind
     } catch (e) {
       log.line(`warning: could not remove the build directory ${scratch}: ${(e as Error).message}`);
     }
+    log.close();
   }
 }
 

@@ -7,6 +7,8 @@ export interface ProcessResult {
   aborted: boolean;
   outOfMemory: boolean;
   diskFull: boolean;
+  /** A write reached the file size limit (RLIMIT_FSIZE, the job's --disk): the disk limit, not the package. */
+  fileSizeExceeded?: boolean;
   networkDenied: boolean;
   /** The last ~60 lines of output. */
   outputTail: string;

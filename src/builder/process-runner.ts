@@ -1,18 +1,20 @@
 /**
  * Runs one build command as its own process group (its own session), with a wall-clock timeout,
- * abort, a per-job memory limit, an optional bubblewrap sandbox, and its output appended to a log
- * file. Whatever the command leaves running is killed before `runProcess` returns: nothing it
- * started outlives the call.
+ * abort, a per-job memory limit, a file size limit, an optional bubblewrap sandbox, and its output
+ * (standard output and error through one pipe, in the order printed) written to the job's log
+ * through ecocheck, which caps it (build-log.ts). Whatever the command leaves running is killed
+ * before `runProcess` returns: nothing it started outlives the call.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { prepareLimits, type PreparedLimits } from './resource-limits.js';
 import { sandboxArgv, sandboxAvailable, type SandboxSpec } from './sandbox.js';
 import { scanOutputEvidence } from './failure-evidence.js';
 import type { ProcessResult } from './process-result.js';
+import { BuildLog } from './build-log.js';
+import { formatBytes } from './resource-limits.js';
 
 export type { ProcessResult };
 
@@ -27,6 +29,13 @@ export interface ProcessRequest {
   env: Record<string, string>;
   /** Appended to: a header line with the command, the interleaved stdout+stderr, then exit code and duration. */
   logFile: string;
+  /**
+   * The job's open log (its path `logFile`), shared by its commands so that its cap holds for the job;
+   * without it the runner opens `logFile` for this command alone.
+   */
+  log?: BuildLog;
+  /** RLIMIT_FSIZE: the largest file the command may write (the job's disk limit). */
+  fileSizeBytes?: number;
   /** Wall clock; on expiry the whole process tree is killed. */
   timeoutMs?: number;
   /** Per-job memory limit. */
@@ -53,6 +62,12 @@ const TAIL_LINES = 60;
 const SCAN_BYTES = 4 * 1024 * 1024;
 /** How long to wait for killed processes to disappear before giving up (and saying so). */
 const REAP_WAIT_MS = 10_000;
+/** How long the output pipe may stay open once the job's processes are gone (a process that escaped holds it). */
+const OUTPUT_DRAIN_MS = 2_000;
+/** What the output says when a write hit RLIMIT_FSIZE: the shell's report of SIGXFSZ, or EFBIG's message. */
+const FILE_SIZE_LIMIT = [/File size limit exceeded/, /File too large/];
+/** The signal a write past RLIMIT_FSIZE gets (Linux). */
+const SIGXFSZ = 25;
 
 /** Quotes one argument for the log's command line, so it can be pasted into a shell. */
 function shellQuote(arg: string): string {
@@ -125,21 +140,10 @@ function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Reads the last `maxBytes` of the file from `from` on (the command's own output). */
-async function readOutput(fh: FileHandle, from: number, maxBytes: number): Promise<string> {
-  const end = (await fh.stat()).size;
-  const start = Math.max(from, end - maxBytes);
-  const length = end - start;
-  if (length <= 0) return '';
-  const buf = Buffer.alloc(length);
-  let read = 0;
-  while (read < length) {
-    const { bytesRead } = await fh.read(buf, read, length - read, start + read);
-    if (bytesRead === 0) break;
-    read += bytesRead;
-  }
-  let text = buf.subarray(0, read).toString('utf8');
-  if (start > from) text = text.slice(text.indexOf('\n') + 1); // drop a partial first line
+/** The last `maxBytes` of the log from `from` on (the command's own output). */
+function readOutput(log: BuildLog, from: number, maxBytes: number): string {
+  let text = log.readBack(from, maxBytes);
+  if (log.position - from > maxBytes) text = text.slice(text.indexOf('\n') + 1); // drop a partial first line
   return text;
 }
 
@@ -166,8 +170,8 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     ...partial,
   });
 
-  await mkdir(path.dirname(req.logFile), { recursive: true });
-  const log = await open(req.logFile, 'a+');
+  const ownLog = req.log === undefined;
+  const log = req.log ?? new BuildLog(req.logFile, { append: true });
   let limits: PreparedLimits | null = null;
   try {
     const write = (s: string) => log.write(s);
@@ -218,6 +222,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       prepared = await prepareLimits({
         memoryBytes: req.memoryBytes,
         maxProcesses: req.maxProcesses ?? DEFAULT_MAX_PROCESSES,
+        fileSizeBytes: req.fileSizeBytes,
       });
     } catch (e) {
       const msg = (e as Error).message;
@@ -229,7 +234,9 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     wrapped = [...prepared.wrapperArgv, ...wrapped];
     if (prepared.description) await write(`# ${prepared.description}\n`);
 
-    const outputStart = (await log.stat()).size;
+    const outputStart = log.position;
+    let outputDone: Promise<void> = Promise.resolve();
+    let closeOutput = () => {};
     let timedOut = false;
     let aborted = false;
     let pgid = 0;
@@ -244,12 +251,22 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
         child = spawn(wrapped[0], wrapped.slice(1), {
           cwd: req.cwd,
           env,
-          stdio: ['ignore', log.fd, log.fd],
+          // One pipe: the limits wrapper sends standard error to it too (resource-limits.ts).
+          stdio: ['ignore', 'pipe', 'ignore'],
           detached: true, // setsid(): its own session and process group, no controlling terminal
         });
       } catch (e) {
         resolve({ code: null, signal: null, error: e as Error });
         return;
+      }
+      const out = child.stdout;
+      if (out) {
+        out.on('data', (chunk: Buffer) => log.write(chunk));
+        outputDone = new Promise<void>((done) => {
+          out.once('close', () => done());
+          out.once('error', () => done());
+        });
+        closeOutput = () => out.destroy();
       }
       pgid = child.pid ?? 0;
       let timer: NodeJS.Timeout | undefined;
@@ -290,6 +307,8 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
         evidence.push(`some processes of the job were still present ${REAP_WAIT_MS / 1000} s after being killed`);
       }
     }
+    // The output the pipe still holds; a process that escaped the kill keeps it open: it is closed.
+    if (await Promise.race([outputDone.then(() => true), sleep(OUTPUT_DRAIN_MS).then(() => false)]) === false) closeOutput();
     const durationMs = Math.round(performance.now() - started);
 
     if (exit.error) {
@@ -298,7 +317,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       await write(`${msg}\n`);
     }
 
-    const output = await readOutput(log, outputStart, SCAN_BYTES);
+    const output = readOutput(log, outputStart, SCAN_BYTES);
     const limitFacts = limits.collect();
     const scanned = scanOutputEvidence(output);
     evidence.push(...limitFacts.evidence, ...scanned.evidence);
@@ -310,7 +329,21 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       evidence.push(`command not found: ${notFound[1]} (PATH=${req.env.PATH ?? ''})`);
     }
     if (timedOut) evidence.unshift(`killed after the ${formatDuration(req.timeoutMs ?? 0)} timeout`);
-    if (aborted) evidence.unshift('killed: the run was aborted');
+    if (aborted) {
+      // The abort's reason when it gives one (the disk watcher's: the job over its limit), else the run's interruption.
+      const reason = req.signal?.reason;
+      evidence.unshift(`killed: ${reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'the run was aborted'}`);
+    }
+    let fileSizeExceeded = false;
+    if (req.fileSizeBytes !== undefined) {
+      const said = output.split('\n').find((l) => FILE_SIZE_LIMIT.some((p) => p.test(l)));
+      // In a sandbox the writer's SIGXFSZ comes back as bwrap's exit code 128 + 25, with nothing printed.
+      if (signal === 'SIGXFSZ' || exitCode === 128 + SIGXFSZ || said !== undefined) {
+        fileSizeExceeded = true;
+        const shown = said !== undefined ? `output says: ${said.trim().slice(0, 200)}` : signal === 'SIGXFSZ' ? 'killed by SIGXFSZ' : `exit code ${exitCode} (killed by SIGXFSZ)`;
+        evidence.unshift(`a file of the job reached its file size limit of ${formatBytes(req.fileSizeBytes)} (RLIMIT_FSIZE, the --disk limit): ${shown}`);
+      }
+    }
     const killedBySigkill = signal === 'SIGKILL' || exitCode === 137;
     let outOfMemory = limitFacts.oomKilled || scanned.outOfMemory;
     if (!outOfMemory && killedBySigkill && !timedOut && !aborted && req.memoryBytes !== undefined) {
@@ -336,6 +369,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       aborted,
       outOfMemory,
       diskFull: scanned.diskFull,
+      fileSizeExceeded,
       networkDenied: req.sandbox ? !req.sandbox.network && scanned.networkDenied : false,
       outputTail: lastLines(output, TAIL_LINES),
     });
@@ -344,6 +378,6 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       limits.killAll();
       limits.cleanup();
     }
-    await log.close();
+    if (ownLog) log.close();
   }
 }

@@ -12,7 +12,10 @@
  * Setting ECOCHECK_MEMORY_LIMIT=rlimit in ecocheck's environment chooses RLIMIT_AS regardless.
  *
  * The wrapper (`/bin/sh -c '...'`) joins the cgroups and sets rlimits before exec'ing the command,
- * so every process of the job is limited from its first instruction.
+ * so every process of the job is limited from its first instruction: RLIMIT_AS as above, and
+ * RLIMIT_FSIZE at the job's disk limit (no single file outgrows it between two walks of the disk
+ * watcher, disk-limit.ts). It also sends the command's standard error where its standard output goes
+ * (the runner's one pipe), so the two stay interleaved as printed.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,10 +23,12 @@ import path from 'node:path';
 export interface LimitRequest {
   memoryBytes?: number;
   maxProcesses?: number;
+  /** RLIMIT_FSIZE: the largest file a process of the job may write. */
+  fileSizeBytes?: number;
 }
 
 export interface PreparedLimits {
-  /** Prepended to the command's argv. Empty when nothing needs wrapping. */
+  /** Prepended to the command's argv (always: it also joins standard error to standard output). */
   wrapperArgv: string[];
   /** One line for the log: what is in force for this job. */
   description: string;
@@ -263,9 +268,14 @@ function readNumber(file: string): number | null {
   }
 }
 
-/** The shell wrapper: join each cgroup (files before `--`), set rlimits, exec the command. */
+/** The shell wrapper: stderr to stdout, join each cgroup (files before `--`), set rlimits, exec the command. */
 const WRAPPER_SCRIPT_HEAD =
-  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "ecocheck: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; ';
+  'exec 2>&1; while [ "$1" != -- ]; do echo $$ > "$1" || { echo "ecocheck: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; ';
+
+/** `ulimit -f` counts 512-byte blocks in POSIX shells (dash; bash as sh). */
+function fileSizeBlocks(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / 512));
+}
 
 export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> {
   const m = getMechanism();
@@ -336,17 +346,18 @@ export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> 
     throw new Error(`cannot set up the job's cgroups: ${(e as Error).message}`);
   }
 
-  const wrapperArgv =
-    joinFiles.length === 0 && rlimitKiB === null
-      ? []
-      : [
-          '/bin/sh',
-          '-c',
-          WRAPPER_SCRIPT_HEAD + (rlimitKiB !== null ? `ulimit -v ${rlimitKiB} || exit 125; ` : '') + 'exec "$@"',
-          'ecocheck-limits',
-          ...joinFiles,
-          '--',
-        ];
+  if (req.fileSizeBytes !== undefined) described.push(`file size limit ${formatBytes(req.fileSizeBytes)} via RLIMIT_FSIZE`);
+  const wrapperArgv = [
+    '/bin/sh',
+    '-c',
+    WRAPPER_SCRIPT_HEAD +
+      (rlimitKiB !== null ? `ulimit -v ${rlimitKiB} || exit 125; ` : '') +
+      (req.fileSizeBytes !== undefined ? `ulimit -f ${fileSizeBlocks(req.fileSizeBytes)} || exit 125; ` : '') +
+      'exec "$@"',
+    'ecocheck-limits',
+    ...joinFiles,
+    '--',
+  ];
   const dirs = [memDir, pidsDir, unifiedDir].filter((d): d is string => d !== null);
   /** The cgroup counting the job's processes (v1 pids, or v2 with pids enabled). */
   const countingDir = pidsDir ?? (unifiedDir && existsSync(path.join(unifiedDir, 'pids.max')) ? unifiedDir : null);

@@ -20,6 +20,13 @@ import { archiveMirrorAddress, parseBytes, parseDuration, parsePositiveInt } fro
  */
 export const DEFAULT_MAX_PROCESSES = 1024;
 
+/**
+ * builder/disk-limit.ts's DEFAULT_DISK_BYTES and DEFAULT_INODES, the defaults of `--disk` and `--inodes`,
+ * spelled here for the same reason (tests/builder/disk-limit.test.ts checks that they agree).
+ */
+export const DEFAULT_DISK = '20G';
+export const DEFAULT_INODES = 1_000_000;
+
 export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   repository: '--repo',
   config: '--config',
@@ -171,6 +178,8 @@ export interface BuildOptions extends StateOptions, ReportOptions {
   timeout: string;
   memory: string;
   processes: string;
+  disk: string;
+  inodes: string;
   archiveMirror: string[];
 }
 
@@ -182,7 +191,9 @@ export function addBuildOptions(cmd: Command): Command {
       .option('--archive-mirror <url|dir>', "an archive mirror (opam's archive-mirrors: ALGO/XX/HEX), tried after a source's own url; a directory such as another download cache works offline; repeatable", collect, [])
       .option('--timeout <duration>', 'wall-clock limit per job', '1h')
       .option('--memory <size>', 'memory limit per job', '4G')
-      .option('--processes <n>', 'processes (and threads) a job may have at once, where a cgroup pids controller is available', String(DEFAULT_MAX_PROCESSES)),
+      .option('--processes <n>', 'processes (and threads) a job may have at once, where a cgroup pids controller is available', String(DEFAULT_MAX_PROCESSES))
+      .option('--disk <size>', "disk space per job: its build folder, its layer and its downloads together; a job over it is ended (disk-limit)", DEFAULT_DISK)
+      .option('--inodes <n>', 'files, folders and links per job, counted like --disk', String(DEFAULT_INODES)),
   );
 }
 
@@ -197,6 +208,8 @@ export function buildSettings(opts: BuildOptions, platform: { env: string[]; wit
     sandbox: opts.sandbox,
     timeoutMs: parseDuration(opts.timeout, '--timeout'),
     memoryBytes: parseBytes(opts.memory, '--memory'),
+    diskBytes: parseBytes(opts.disk, '--disk'),
+    inodes: parsePositiveInt(opts.inodes, '--inodes'),
     env: platform.env,
     withTest: platform.withTest,
   };

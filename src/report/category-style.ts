@@ -22,7 +22,7 @@ export const CATEGORY_DESCRIPTIONS: Record<ComparisonCategory, string> = {
   'still-ok': 'builds with both',
   'newly-not-installable': 'installable with the baseline, not with the candidate',
   'newly-installable': 'not installable with the baseline, installable with the candidate',
-  spurious: 'a timeout, fetch failure, out-of-memory or internal error on either side: rerun',
+  spurious: 'a timeout, fetch failure, out-of-memory, disk limit or internal error on either side: rerun',
 };
 
 export const CATEGORY_TONES: Record<ComparisonCategory, Tone> = {
@@ -57,6 +57,7 @@ export const STATUS_TONES: Record<JobStatus, Tone> = {
   'not-installable': 'neutral',
   timeout: 'warn',
   'out-of-memory': 'warn',
+  'disk-limit': 'warn',
   'internal-error': 'warn',
 };
 
@@ -68,6 +69,7 @@ export const STATUS_ORDER: readonly JobStatus[] = [
   'fetch-failed',
   'timeout',
   'out-of-memory',
+  'disk-limit',
   'internal-error',
   'not-installable',
   'ok',

@@ -13,14 +13,20 @@ export const JOB_STATUSES = [
   'not-installable',
   'timeout',
   'out-of-memory',
+  'disk-limit',
   'internal-error',
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** Statuses that say nothing about the package itself: never a regression, never cached. */
+/**
+ * Statuses that say nothing about the package itself: never a regression, never cached. `disk-limit`:
+ * the job used more disk space or inodes than `--disk`/`--inodes` allow (its build folder, its layer and
+ * its unpacked sources together); like a timeout or out-of-memory, a limit of this machine's run.
+ */
 export const SPURIOUS_JOB_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
   'timeout',
   'out-of-memory',
+  'disk-limit',
   'fetch-failed',
   'internal-error',
 ]);

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { createOpamBuilder } from '../builder/opam-builder.js';
 import { describeLimits, sandboxAvailable } from '../builder/process-runner.js';
+import { formatBytes } from '../builder/resource-limits.js';
 import { switchMountSupport } from '../builder/switch-mount.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
@@ -37,6 +38,9 @@ export interface BuildSettings {
   sandbox: boolean;
   timeoutMs: number;
   memoryBytes: number;
+  /** Disk space and inodes of one job's folders (build folder, layer, downloads). */
+  diskBytes: number;
+  inodes: number;
   env: string[];
   withTest: boolean;
 }
@@ -131,6 +135,8 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     memoryBytes: settings.memoryBytes,
     maxProcesses: settings.maxProcesses,
     localSourceRoots: prepared.localSources.roots,
+    diskBytes: settings.diskBytes,
+    inodes: settings.inodes,
   });
   // Keys must name the builder that really builds.
   const whole =
@@ -201,7 +207,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     req.output.notice(
-      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandbox ? 'sandboxed' : 'not sandboxed'}, ${describeLimits(settings.memoryBytes)}, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
+      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandbox ? 'sandboxed' : 'not sandboxed'}, ${describeLimits(settings.memoryBytes)}, disk limit ${formatBytes(settings.diskBytes)} and ${settings.inodes.toLocaleString('en-US')} inodes, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
     );
     let outcome;
     try {

@@ -4,7 +4,7 @@
  * (src/store/run-export.ts and layer-transfer.ts).
  */
 import type { Db } from '../store/database.js';
-import { exportRun, importRuns, readRunExportFile, writeRunExportFile, type ImportResult } from '../store/run-export.js';
+import { exportRun, importRuns, readRunExportFile, recordedLogPaths, writeRunExportFile, type ImportResult } from '../store/run-export.js';
 import { relocateLayers } from '../store/run-records.js';
 import { layerPath } from '../builder/layer-store.js';
 import { readLayers, writeLayers } from './layer-transfer.js';
@@ -17,8 +17,9 @@ import type { StatePaths } from './state-paths.js';
  */
 export function exportRecordedRun(db: Db, runId: number, file: string, options: { logs: boolean; layers: boolean; paths: StatePaths }): { targets: number; jobs: number; layers: number | null } {
   requireRun(db, runId, 'run');
-  const exported = exportRun(db, runId, { logs: options.logs });
-  writeRunExportFile(file, exported);
+  // The logs are read as the file is written, one at a time (bounded memory for any run).
+  const exported = exportRun(db, runId, { logs: false });
+  writeRunExportFile(file, exported, options.logs ? { logsFrom: recordedLogPaths(exported.runJobs, exported.results) } : {});
   const layers = options.layers ? writeLayers(options.paths.storeDir, exported.results.filter((r) => r.status === 'ok').map((r) => r.jobKey), file) : null;
   return { targets: exported.targets.length, jobs: exported.runJobs.length, layers };
 }

@@ -16,7 +16,7 @@ export function recordedDurations(db: Db, options: { estimateMs?: number; withCa
       `SELECT rj.job_key, j.name || '.' || j.version AS id, rj.duration_ms
        FROM run_jobs rj JOIN jobs j ON j.key = rj.job_key
        WHERE rj.cached = 0 AND rj.duration_ms IS NOT NULL
-         AND rj.status NOT IN ('dependency-failed', 'not-installable', 'timeout', 'out-of-memory', 'fetch-failed', 'internal-error')
+         AND rj.status NOT IN ('dependency-failed', 'not-installable', 'timeout', 'out-of-memory', 'disk-limit', 'fetch-failed', 'internal-error')
        ORDER BY rj.finished_at, rj.run_id`,
     )
     .all() as { job_key: string; id: string; duration_ms: number }[];

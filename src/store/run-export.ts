@@ -17,10 +17,11 @@
  * silence, and the merged run is not 'finished' then.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ErrorKind } from '../errors/ecocheck-error.js';
 import type { ShardSpec } from '../plan/shard.js';
+import { readLogCapped } from '../builder/build-log.js';
 import { isJobStatus, isSpurious, type JobStatus } from '../results/taxonomy.js';
 import type { Db } from './database.js';
 import { getRun, isRunKind, readRunOptions, readShardSpec, RUN_STATUSES, type RunInfo, type RunKind, type RunOptions, type RunStatus } from './runs.js';
@@ -211,11 +212,8 @@ export function exportRun(db: Db, runId: number, options: ExportOptions): RunExp
   const missingLogs: string[] = [];
   if (options.logs) {
     logs = {};
-    const paths = new Set<string>();
-    for (const r of runJobs) if (r.logPath !== null) paths.add(r.logPath);
-    for (const r of results) if (r.logPath !== null) paths.add(r.logPath);
-    for (const p of [...paths].sort()) {
-      if (existsSync(p)) logs[p] = readFileSync(p, 'utf8');
+    for (const p of recordedLogPaths(runJobs, results)) {
+      if (existsSync(p)) logs[p] = readLogCapped(p);
       else missingLogs.push(p);
     }
   }
@@ -443,9 +441,49 @@ export function readRunExportFile(file: string): RunExport {
   return validateRunExport(data, file);
 }
 
-/** Writes an export as JSON (one file per shard, what the CI uploads). */
-export function writeRunExportFile(file: string, exported: RunExport): void {
-  writeFileSync(file, `${JSON.stringify(exported)}\n`);
+/** The log paths the records of an export name, each once, sorted. */
+export function recordedLogPaths(runJobs: readonly ExportedRunJob[], results: readonly ExportedResult[]): string[] {
+  const paths = new Set<string>();
+  for (const r of runJobs) if (r.logPath !== null) paths.add(r.logPath);
+  for (const r of results) if (r.logPath !== null) paths.add(r.logPath);
+  return [...paths].sort();
+}
+
+/**
+ * Writes an export as JSON (one file per shard, what the CI uploads). With `logsFrom`, the export's
+ * logs are those files, read one at a time as they are written (each capped as the builder caps a
+ * log: a huge log an older version kept whole is its head and tail), so that memory holds one log at
+ * most, whatever the run's size; a file that is gone is listed in `missingLogs`.
+ */
+export function writeRunExportFile(file: string, exported: RunExport, options: { logsFrom?: readonly string[] } = {}): void {
+  if (options.logsFrom === undefined) {
+    writeFileSync(file, `${JSON.stringify(exported)}\n`);
+    return;
+  }
+  const present = options.logsFrom.filter((p) => existsSync(p));
+  const missing = options.logsFrom.filter((p) => !present.includes(p));
+  const { logs: _logs, missingLogs: _missing, ...rest } = exported;
+  const fd = openSync(file, 'w');
+  try {
+    const put = (text: string) => {
+      const buf = Buffer.from(text);
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    };
+    put(`${JSON.stringify(rest).slice(0, -1)},"missingLogs":${JSON.stringify(missing)},"logs":{`);
+    present.forEach((p, i) => {
+      let text: string;
+      try {
+        text = readLogCapped(p);
+      } catch (err) {
+        text = `(ecocheck export: the log could not be read: ${(err as Error).message.split('\n')[0]})\n`;
+      }
+      put(`${i > 0 ? ',' : ''}${JSON.stringify(p)}:${JSON.stringify(text)}`);
+    });
+    put('}}\n');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

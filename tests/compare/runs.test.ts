@@ -113,7 +113,7 @@ test('fixture comparison: regressions clustered by first error', () => {
  */
 type SideState = JobStatus | 'absent';
 function expectedCategory(b: SideState, c: SideState): ComparisonCategory {
-  const spurious = new Set<SideState>(['timeout', 'out-of-memory', 'fetch-failed', 'internal-error']);
+  const spurious = new Set<SideState>(['timeout', 'out-of-memory', 'disk-limit', 'fetch-failed', 'internal-error']);
   if (spurious.has(b) || spurious.has(c)) return 'spurious';
   const inst = (s: SideState) => s !== 'absent' && s !== 'not-installable';
   if (!inst(b) && !inst(c)) return 'still-failing';

@@ -1,8 +1,11 @@
 /**
  * `ecocheck log NAME[.VERSION] [--run ID]`: the build log of a package's job in a run (the newest by
- * default). The store is loaded when the action runs.
+ * default). The store is loaded when the action runs. A log file is copied to the output a chunk at a
+ * time: a log of any size (an older version kept them whole) is printed in bounded memory.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { once } from 'node:events';
 import type { Command } from 'commander';
 import type { RunJobRecord } from '../../store/run-records.js';
 import { addStateOptions, statePaths } from '../options.js';
@@ -10,7 +13,25 @@ import { UsageError } from '../usage-error.js';
 import { parseRunId } from '../argument-parsers.js';
 import type { RegisterCommand } from '../command.js';
 
-function printRecord(r: RunJobRecord): void {
+/** Chunks of a log file copied at once. */
+const COPY_CHUNK_BYTES = 1024 * 1024;
+
+/** Copies the file to `out` chunk by chunk, waiting for the output to drain. */
+async function copyFileTo(path: string, out: NodeJS.WriteStream): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    for (;;) {
+      const buf = Buffer.alloc(COPY_CHUNK_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      if (!out.write(buf.subarray(0, bytesRead))) await once(out, 'drain');
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function printRecord(r: RunJobRecord): Promise<void> {
   const out = process.stdout;
   const detail = r.status === 'ok' ? 'ok' : `${r.status}: ${r.reason}`;
   out.write(`== ${r.id} (run #${r.runId}, job ${r.jobKey.slice(0, 12)}${r.cached ? ', cached result of an earlier run' : ''}): ${detail}\n`);
@@ -19,7 +40,7 @@ function printRecord(r: RunJobRecord): void {
     return;
   }
   if (r.logPath !== null && existsSync(r.logPath)) {
-    out.write(readFileSync(r.logPath, 'utf8'));
+    await copyFileTo(r.logPath, out);
     return;
   }
   if (r.logPath !== null) out.write(`(the log file ${r.logPath} is gone; its last lines, kept in the database:)\n`);
@@ -50,7 +71,7 @@ export const registerLog: RegisterCommand = (program: Command) => {
         const { name, version } = parsed;
         const records = findPackageJobs(db, name, version, runId);
         if (records.length > 0) {
-          for (const r of records) printRecord(r);
+          for (const r of records) await printRecord(r);
           return;
         }
         const run = runId ?? latestRun(db)?.id ?? null;
