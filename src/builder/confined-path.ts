@@ -141,10 +141,14 @@ export function resolveConfined(root: ConfinedRoot, rel: string): ResolvedPath |
   const done: string[] = [];
   const todo = components(rel);
   let hops = 0;
+  let lastLink: { at: string; target: string } | null = null;
   while (todo.length > 0) {
     const c = todo.shift() as string;
     if (c === '..') {
-      if (done.length === 0) throw new EscapingPathError(rel, `leads outside ${root.label}`);
+      if (done.length === 0) {
+        if (lastLink) throw new EscapingPathError(lastLink.at, `a symbolic link leading outside ${root.label} (to ${shown(lastLink.target)})`);
+        throw new EscapingPathError(rel, `leads outside ${root.label}`);
+      }
       done.pop();
       continue;
     }
@@ -154,6 +158,7 @@ export function resolveConfined(root: ConfinedRoot, rel: string): ResolvedPath |
     if (st.isSymbolicLink()) {
       if (++hops > MAX_LINK_HOPS) throw new EscapingPathError(here, 'too many levels of symbolic links');
       const target = readlinkSync(join(root.dir, here));
+      lastLink = { at: here, target };
       if (target.startsWith('/')) {
         const base = root.seenAt?.replace(/\/+$/, '');
         if (base === undefined || (target !== base && !target.startsWith(`${base}/`))) {
@@ -226,7 +231,7 @@ function readAll(fd: number, rel: string, maxBytes: number): Buffer {
  * Larger than `maxBytes` (default PARSED_FILE_MAX_BYTES): OversizedFileError.
  */
 export function readConfinedFile(root: ConfinedRoot, rel: string, maxBytes: number = PARSED_FILE_MAX_BYTES): { bytes: Buffer; mode: number } | null {
-  const opened = openConfined(root, confinedRelative(root, rel));
+  const opened = openConfined(root, rel);
   if (opened === null) return null;
   try {
     if (opened.stat.size > maxBytes) throw new OversizedFileError(opened.rel, `larger than ${maxBytes} bytes`);
@@ -321,7 +326,7 @@ function copyDescriptor(from: number, to: number): void {
  * False when the source is absent.
  */
 export function copyConfinedFile(src: ConfinedRoot, srcRel: string, dest: ConfinedRoot, destRel: string, mode?: number): boolean {
-  const opened = openConfined(src, confinedRelative(src, srcRel));
+  const opened = openConfined(src, srcRel);
   if (opened === null) return false;
   try {
     const out = createConfined(dest, destRel, mode ?? opened.stat.mode & 0o777);
