@@ -111,6 +111,8 @@ export async function extractInto(
         : ['tar', '-x', '--no-same-owner', '--no-same-permissions', '-f', file, '-C', scratch];
     const result = await run(argv, scratch);
     if (result.exitCode !== 0 || result.signal !== null || result.timedOut || result.aborted) {
+      // tar refuses to write through a link the archive made: that link is the cause worth naming.
+      if (result.exitCode !== 0 && result.signal === null && !result.timedOut && !result.aborted) checkMembers(scratch, basename(file));
       throw new ExtractionError(
         `cannot extract ${basename(file)} (${kind}): ${argv[0]} exited with ${result.signal ?? result.exitCode}`,
         result,

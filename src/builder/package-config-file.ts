@@ -75,7 +75,7 @@ export function installConfigFile(buildDir: string, prefix: string, name: string
   try {
     writeConfinedFile({ dir: prefix, label: 'the prefix' }, configRelative(name), bytes, 0o644);
   } catch (e) {
-    if (e instanceof UnsafePathError) throw new ConfigFileError(e.message);
+    if (e instanceof UnsafePathError) throw new ConfigFileError(`${name}.config cannot be kept: ${e.message}`);
     throw e;
   }
   return true;
