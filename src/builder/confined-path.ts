@@ -310,8 +310,12 @@ export function writeConfinedFile(root: ConfinedRoot, rel: string, data: Buffer 
   return join(root.dir, confinedRelative(root, rel));
 }
 
+/** One buffer for every copy (they are synchronous): a fresh megabyte per file costs more than the copy. */
+let copyBuffer: Buffer | null = null;
+
 function copyDescriptor(from: number, to: number): void {
-  const buf = Buffer.allocUnsafe(1 << 20);
+  copyBuffer ??= Buffer.allocUnsafe(1 << 20);
+  const buf = copyBuffer;
   for (;;) {
     const n = readSync(from, buf, 0, buf.length, null);
     if (n === 0) return;
