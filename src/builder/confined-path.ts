@@ -180,9 +180,9 @@ export function resolveConfined(root: ConfinedRoot, rel: string): ResolvedPath |
     }
     if (todo.length > 0 && !st.isDirectory()) return null;
     done.push(c);
-    if (todo.length === 0) return { path: join(root.dir, ...done), rel: done.join('/'), stat: st };
   }
-  return { path: root.dir, rel: '', stat: lstatSync(root.dir) };
+  const path = join(root.dir, ...done);
+  return { path, rel: done.join('/'), stat: lstatSync(path) };
 }
 
 /**

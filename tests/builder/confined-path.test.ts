@@ -72,6 +72,8 @@ test('links inside the root are followed (dune-style relative links, absolute on
     assert.equal(r.rel, '_build/default/bin/main.exe', rel);
     assert.equal(readConfinedFile(root, rel)?.bytes.toString(), 'binary', rel);
   }
+  assert.equal(resolveConfined(root, '_build/default/bin/..')?.rel, '_build/default');
+  assert.equal(resolveConfined(root, 'inst/default/..')?.rel, '_build/install');
   assert.equal(resolveConfined(root, 'absent'), null);
   assert.equal(resolveConfined(root, 'abs/below-a-file'), null);
   assert.equal(readConfinedFile(root, 'absent'), null);
