@@ -3,11 +3,17 @@
  * archives (tar, tar.gz, tar.bz2, tar.xz, zip) are unpacked into a scratch directory; when that holds
  * a single directory its contents become the source, otherwise everything it holds does. A file that
  * is not an archive is copied as is, under its name.
+ *
+ * An archive is the package's: before anything of it is moved into the build directory, every member
+ * is checked where it will land. A symbolic link leading outside (absolute, or climbing out through
+ * `..` or other links) or a FIFO, socket or device is refused (UnsafeArchiveError), as opam's
+ * `OpamSystem.extract` refuses links leading out; a link is never taken for the single directory.
  */
-import { closeSync, copyFileSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ProcessResult } from './process-runner.js';
 import { BuilderError } from './builder-error.js';
+import { copyRegularFileInto, EscapingPathError, kindOf, resolveConfined, shown, UnsafePathError, type ConfinedRoot } from './confined-path.js';
 
 export type ArchiveKind = 'tar' | 'tar.gz' | 'tar.bz2' | 'tar.xz' | 'zip' | 'plain';
 
@@ -18,6 +24,33 @@ export class ExtractionError extends BuilderError {
   constructor(message: string, readonly result: ProcessResult | null = null) {
     super(message, 'input');
   }
+}
+
+/** An archive member that would lead outside the build directory, or is a special file: a defect of the package. */
+export class UnsafeArchiveError extends UnsafePathError {}
+
+/**
+ * Checks every member under `root` (where the archive's content will be): symbolic links must resolve
+ * inside it (or be dangling inside it), and only directories, regular files and links are allowed.
+ */
+function checkMembers(root: string, archive: string): void {
+  const confined: ConfinedRoot = { dir: root, label: 'the archive' };
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(rel ? join(root, rel) : root)) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(root, r));
+      if (st.isDirectory()) walk(r);
+      else if (st.isSymbolicLink()) {
+        try {
+          resolveConfined(confined, r);
+        } catch (e) {
+          if (e instanceof EscapingPathError) throw new UnsafeArchiveError(r, `${e.reason} (in ${shown(archive)})`);
+          throw e;
+        }
+      } else if (!st.isFile()) throw new UnsafeArchiveError(r, `${kindOf(st)} (in ${shown(archive)}): an archive may hold files, directories and links only`);
+    }
+  };
+  walk('');
 }
 
 /** The archive kind, from the file's first bytes (its name only breaks ties for plain tar). */
@@ -66,7 +99,7 @@ export async function extractInto(
   mkdirSync(destDir, { recursive: true });
   const kind = archiveKind(file);
   if (kind === 'plain') {
-    copyFileSync(file, join(destDir, name));
+    copyRegularFileInto(file, { dir: destDir, label: 'the build directory' }, name);
     return kind;
   }
   rmSync(scratch, { recursive: true, force: true });
@@ -78,6 +111,8 @@ export async function extractInto(
         : ['tar', '-x', '--no-same-owner', '--no-same-permissions', '-f', file, '-C', scratch];
     const result = await run(argv, scratch);
     if (result.exitCode !== 0 || result.signal !== null || result.timedOut || result.aborted) {
+      // tar refuses to write through a link the archive made: that link is the cause worth naming.
+      if (result.exitCode !== 0 && result.signal === null && !result.timedOut && !result.aborted) checkMembers(scratch, basename(file));
       throw new ExtractionError(
         `cannot extract ${basename(file)} (${kind}): ${argv[0]} exited with ${result.signal ?? result.exitCode}`,
         result,
@@ -85,8 +120,10 @@ export async function extractInto(
     }
     const entries = readdirSync(scratch);
     const only = entries.length === 1 ? join(scratch, entries[0]) : null;
-    if (only && statSync(only).isDirectory()) moveContents(only, destDir);
-    else moveContents(scratch, destDir);
+    // lstat: a single member that is a link is moved as a link, never entered.
+    const from = only && lstatSync(only).isDirectory() ? only : scratch;
+    checkMembers(from, basename(file));
+    moveContents(from, destDir);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

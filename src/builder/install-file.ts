@@ -4,13 +4,17 @@
  * file from the build directory into the job's prefix, the way `OpamAction.preprocess_dot_install`
  * does: executables (bin, sbin, libexec, libexec_root, stublibs) get mode 755, the rest 644; a missing
  * non-optional file, a directory, or a destination escaping the prefix makes the install fail.
+ *
+ * The build directory and the prefix (the job's upper directory) are the package's: both are handled
+ * with confined-path.ts, so no symbolic link the build left takes a read or a write outside them (a
+ * source linking elsewhere inside the build directory, as dune's `_build/install` links do, is fine).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, chmodSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Value } from '../opam/ast.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import { parseOpamFile } from '../opam/parser.js';
 import { BuilderError } from './builder-error.js';
+import { confinedRelative, copyConfinedFile, kindOf, readConfinedFile, resolveConfined, shown, UnsafePathError, type ConfinedRoot } from './confined-path.js';
 
 export const INSTALL_SECTIONS = [
   'lib',
@@ -88,8 +92,20 @@ export function parseInstallFile(text: string, file: string): InstallSpec {
   return spec;
 }
 
-export function readInstallFile(path: string): InstallSpec {
-  return parseInstallFile(readFileSync(path, 'utf8'), path);
+/**
+ * `NAME.install` of the build directory `buildDir` (seen at `seenAt` in the sandbox), parsed; null when
+ * the build wrote none. Anything but a regular file inside the build directory is an InstallError.
+ */
+export function readBuildInstallFile(buildDir: string, name: string, seenAt?: string): InstallSpec | null {
+  const file = `${name}.install`;
+  let found: { bytes: Buffer } | null;
+  try {
+    found = readConfinedFile({ dir: buildDir, seenAt, label: 'the build directory' }, file);
+  } catch (e) {
+    if (e instanceof UnsafePathError) throw new InstallError(e.message);
+    throw e;
+  }
+  return found === null ? null : parseInstallFile(found.bytes.toString('utf8'), join(buildDir, file));
 }
 
 /** Where a section's files go for package `name` installed in `prefix`. */
@@ -149,52 +165,68 @@ export function installFromSpec(
   prefix: string,
   name: string,
   log: (line: string) => void,
+  buildSeenAt?: string,
 ): { installed: InstalledFile[]; skippedMisc: InstallEntry[] } {
   const installed: InstalledFile[] = [];
   const problems: string[] = [];
   const root = resolve(prefix);
-  const buildRoot = resolve(buildDir);
+  const build: ConfinedRoot = { dir: resolve(buildDir), seenAt: buildSeenAt, label: 'the build directory' };
+  const target: ConfinedRoot = { dir: root, label: 'the prefix' };
   for (const section of INSTALL_SECTIONS) {
     if (section === 'misc') continue;
-    const dir = sectionDir(section, prefix, name);
+    const dir = sectionDir(section, root, name);
     for (const entry of spec[section]) {
-      let src = resolve(buildDir, entry.src);
+      const srcName = shown(entry.src);
       let destName = entry.dest ?? (section === 'man' ? manDest(entry.src) : entry.src.slice(entry.src.lastIndexOf('/') + 1));
-      // Like opam, an executable given without its `.exe` suffix may be found with it.
-      if (EXECUTABLE.has(section) && !existsSync(src) && existsSync(`${src}.exe`)) {
-        src = `${src}.exe`;
-        if (!destName.endsWith('.exe')) destName += '.exe';
-      }
-      const dest = resolve(dir, destName);
-      if (!src.startsWith(buildRoot + '/')) {
-        problems.push(`${entry.src} (outside the build directory)`);
+      let srcRel: string;
+      try {
+        srcRel = confinedRelative(build, entry.src);
+      } catch {
+        problems.push(`${srcName} (outside the build directory)`);
         continue;
       }
+      if (srcRel === '') {
+        problems.push(`${srcName} (a directory)`);
+        continue;
+      }
+      let dest = resolve(dir, destName);
       if (!dest.startsWith(root + '/')) {
-        problems.push(`${entry.src} -> ${destName} (escapes the prefix)`);
+        problems.push(`${srcName} -> ${shown(destName)} (escapes the prefix)`);
         continue;
       }
-      if (!existsSync(src)) {
-        if (entry.optional) {
-          log(`install: optional ${entry.src} absent, skipped`);
+      try {
+        let found = resolveConfined(build, srcRel);
+        // Like opam, an executable given without its `.exe` suffix may be found with it.
+        if (found === null && EXECUTABLE.has(section)) {
+          found = resolveConfined(build, `${srcRel}.exe`);
+          if (found !== null && !destName.endsWith('.exe')) {
+            destName += '.exe';
+            dest = resolve(dir, destName);
+          }
+        }
+        if (found === null) {
+          if (entry.optional) {
+            log(`install: optional ${srcName} absent, skipped`);
+            continue;
+          }
+          problems.push(`${srcName} to ${dir.slice(root.length + 1) || '.'} (missing)`);
           continue;
         }
-        problems.push(`${entry.src} to ${dir.slice(root.length + 1) || '.'} (missing)`);
-        continue;
+        if (!found.stat.isFile()) {
+          problems.push(`${srcName} (${kindOf(found.stat)})`);
+          continue;
+        }
+        const destRel = relative(root, dest);
+        copyConfinedFile(build, found.rel, target, destRel, EXECUTABLE.has(section) ? 0o755 : 0o644);
+        installed.push({ section, src: entry.src, dest });
+        log(`install: ${section} ${srcName} -> ${shown(destRel)}`);
+      } catch (e) {
+        if (!(e instanceof UnsafePathError)) throw e;
+        problems.push(`${srcName} (${shown(e.path)}: ${e.reason})`);
       }
-      if (statSync(src).isDirectory()) {
-        problems.push(`${entry.src} (a directory)`);
-        continue;
-      }
-      mkdirSync(dirname(dest), { recursive: true });
-      rmSync(dest, { force: true });
-      copyFileSync(src, dest);
-      chmodSync(dest, EXECUTABLE.has(section) ? 0o755 : 0o644);
-      installed.push({ section, src: entry.src, dest });
-      log(`install: ${section} ${entry.src} -> ${dest.slice(root.length + 1)}`);
     }
   }
-  for (const entry of spec.misc) log(`install: misc ${entry.src} -> ${entry.dest} skipped (outside the prefix)`);
+  for (const entry of spec.misc) log(`install: misc ${shown(entry.src)} -> ${shown(entry.dest ?? '')} skipped (outside the prefix)`);
   if (problems.length > 0) throw new InstallError(`${name}.install: cannot install ${problems.join(', ')}`);
   return { installed, skippedMisc: spec.misc };
 }

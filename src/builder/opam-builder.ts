@@ -44,8 +44,9 @@ import { copyExtraFiles, ExtraFileError } from './extra-files.js';
 import { applyPatches, selectedPatches } from './patches.js';
 import { applySubsts } from './substs.js';
 import { expandCommands } from './command-expansion.js';
-import { installFromSpec, InstallError, readInstallFile } from './install-file.js';
-import { installConfigFile, readInstalledConfig } from './package-config-file.js';
+import { installFromSpec, InstallError, readBuildInstallFile } from './install-file.js';
+import { ConfigFileError, installConfigFile, readInstalledConfig } from './package-config-file.js';
+import { UnsafePathError } from './confined-path.js';
 import { packageVariableLookup, type VariablePackage, type VariableScope } from './package-variables.js';
 import { composeBuildEnvironment, SYSTEM_PATH, type EnvironmentPackage } from './build-environment.js';
 import type { Environment } from './env-update.js';
@@ -254,12 +255,19 @@ async function buildJob(
     const idsOf = (keys: string[]) => keys.map((k) => byKey.get(k)?.job.id).filter((x): x is string => x !== undefined);
     const installed = new Map<string, VariablePackage>();
     for (const d of closure) {
+      let config: ReturnType<typeof readInstalledConfig>;
+      try {
+        config = readInstalledConfig(d.layer, d.job.package.name);
+      } catch (e) {
+        if (e instanceof ConfigFileError) throw new JobFailure('internal-error', oneLine(`the layer of dependency ${d.job.id} is damaged (${e.message}): rebuild it`));
+        throw e;
+      }
       installed.set(d.job.package.name, {
         pkg: d.job.package,
         key: d.job.key,
         prefix: SWITCH_PREFIX,
         dependencyIds: idsOf(d.job.dependencies),
-        config: readInstalledConfig(d.layer, d.job.package.name),
+        config,
         installed: true,
         buildDir: null,
       });
@@ -407,6 +415,8 @@ async function buildJob(
         if (remaining() <= 0) throw new JobFailure('timeout', oneLine(`fetch timed out: the job's ${options.timeoutMs} ms budget is spent: ${e.message}`));
         throw new JobFailure('fetch-failed', oneLine(`fetch failed: ${e.message}`));
       }
+      // A link leading out of the build directory, a special file: the package's own defect.
+      if (e instanceof UnsafePathError) throw new JobFailure('build-failed', oneLine(`${job.id}: ${e.message}`));
       throw e;
     } finally {
       rmSync(fetchCtx.scratch, { recursive: true, force: true });
@@ -428,7 +438,7 @@ async function buildJob(
     }
     const patchNames = new Set(pkg.patches.map((p) => p.value));
     const logLine = (l: string) => log.line(l);
-    const substFailures = applySubsts(pkg.substs.filter((s) => patchNames.has(s)), buildDir, lookup, logLine);
+    const substFailures = applySubsts(pkg.substs.filter((s) => patchNames.has(s)), buildDir, lookup, logLine, sandboxBuildDir);
     const patchFailures = await applyPatches(
       selectedPatches(pkg.patches, lookup),
       buildDir,
@@ -438,8 +448,9 @@ async function buildJob(
         return r;
       },
       logLine,
+      sandboxBuildDir,
     );
-    substFailures.push(...applySubsts(pkg.substs.filter((s) => !patchNames.has(s)), buildDir, lookup, logLine));
+    substFailures.push(...applySubsts(pkg.substs.filter((s) => !patchNames.has(s)), buildDir, lookup, logLine, sandboxBuildDir));
     if (patchFailures.length > 0) {
       const first = patchFailures[0];
       const detail = first.result ? firstErrorLine(first.result.outputTail) : null;
@@ -474,23 +485,25 @@ async function buildJob(
 
     // .install and .config files.
     log.section('install files');
-    const installFile = join(buildDir, `${pkg.name}.install`);
-    if (existsSync(installFile)) {
-      try {
-        const spec = readInstallFile(installFile);
-        const { installed: files } = installFromSpec(spec, buildDir, upper, pkg.name, logLine);
+    try {
+      const spec = readBuildInstallFile(buildDir, pkg.name, sandboxBuildDir);
+      if (spec) {
+        const { installed: files } = installFromSpec(spec, buildDir, upper, pkg.name, logLine, sandboxBuildDir);
         log.line(`${pkg.name}.install: ${files.length} file(s) installed`);
-      } catch (e) {
-        if (e instanceof InstallError || e instanceof OpamFormatError) {
-          throw new JobFailure('install-failed', oneLine(e.message));
-        }
-        throw e;
       }
+    } catch (e) {
+      if (e instanceof InstallError || e instanceof OpamFormatError) {
+        throw new JobFailure('install-failed', oneLine(e.message));
+      }
+      throw e;
     }
     try {
-      if (installConfigFile(buildDir, upper, pkg.name)) log.line(`${pkg.name}.config kept`);
+      if (installConfigFile(buildDir, upper, pkg.name, sandboxBuildDir)) log.line(`${pkg.name}.config kept`);
+      // What the layer will hold for its dependents (the build may have written it in the switch itself).
+      readInstalledConfig(upper, pkg.name);
     } catch (e) {
       if (e instanceof OpamFormatError) throw new JobFailure('install-failed', oneLine(`${pkg.name}.config: ${e.message}`));
+      if (e instanceof ConfigFileError) throw new JobFailure('install-failed', oneLine(e.message));
       throw e;
     }
 

@@ -4,12 +4,11 @@
  * is tried and the failures are reported together. `--forward --force`: patch never asks (there is no
  * terminal) and never silently reverses an already applied patch, which `-t` would do.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FilteredString } from '../opam/package-model.js';
 import { evalFilterToBool, type VariableLookup } from '../opam/filter.js';
 import type { ToolRunner } from './archive-extraction.js';
 import type { ProcessResult } from './process-runner.js';
+import { resolveConfined, UnsafePathError } from './confined-path.js';
 
 export interface PatchFailure {
   patch: string;
@@ -27,11 +26,21 @@ export async function applyPatches(
   buildDir: string,
   run: ToolRunner,
   log: (line: string) => void,
+  seenAt?: string,
 ): Promise<PatchFailure[]> {
   const failures: PatchFailure[] = [];
   for (const name of patches) {
-    const file = join(buildDir, name);
-    if (!existsSync(file)) {
+    // Only checked here (patch reads it in the sandbox): a link leading out of the build directory is refused.
+    let found;
+    try {
+      found = resolveConfined({ dir: buildDir, seenAt, label: 'the build directory' }, name);
+    } catch (e) {
+      if (!(e instanceof UnsafePathError)) throw e;
+      log(`patch ${e.message}`);
+      failures.push({ patch: name, message: `patch ${e.message}`, result: null });
+      continue;
+    }
+    if (found === null) {
       log(`patch ${name}: no such file in the build directory`);
       failures.push({ patch: name, message: `patch ${name} not found`, result: null });
       continue;

@@ -4,8 +4,8 @@
  * kept in the download cache, which is consulted first (so a cached file needs no network). Supported
  * addresses: `http(s)://`, `file://` (a file or a directory), and `git+…://` (cloned, `#ref` checked out).
  */
-import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,12 @@ import type { DownloadCache } from './download-cache.js';
 import { extractInto, ExtractionError, type ToolRunner } from './archive-extraction.js';
 import { BuilderError } from './builder-error.js';
 import { isExcludedFromLocalCopy } from '../opam/pin-source.js';
+import { confinedRelative, copyRegularFileInto, copyTreeConfined, type ConfinedRoot } from './confined-path.js';
+
+/** The build directory as the copies into it see it: never followed through a link. */
+function buildRoot(buildDir: string): ConfinedRoot {
+  return { dir: buildDir, label: 'the build directory' };
+}
 
 /** Why a source could not be had: the one-line reason, for the `fetch-failed` outcome. */
 export class FetchError extends BuilderError {
@@ -83,7 +89,8 @@ async function obtainFile(address: string, dest: string, ctx: FetchContext): Pro
   if (scheme === 'file') {
     const path = fileURLToPath(address.replace(/#.*$/, ''));
     if (!existsSync(path)) throw new FetchError(`${address}: no such file`);
-    cpSync(path, dest);
+    // A regular file only (a FIFO would block, a device is not a source): UnsafePathError otherwise.
+    copyRegularFileInto(path, { dir: dirname(dest), label: 'the fetch directory' }, basename(dest));
     return;
   }
   throw new FetchError(`${address}: unsupported address for a file source`);
@@ -152,10 +159,11 @@ async function cloneGit(address: string, dest: string, ctx: FetchContext): Promi
  * edits included (`opam pin add --kind=path`; opam's default for a git directory is its committed
  * HEAD: pin `git+file://DIR#REF` for that). Symbolic links are copied as links with their target as
  * written (opam's rsync `-L` copies what they point to instead): that is what the job key hashes
- * (`plan/files-hash.ts`), so the key covers exactly what the build is given.
+ * (`plan/files-hash.ts`), so the key covers exactly what the build is given. No link is followed, in
+ * the directory or in the build directory, and FIFOs, sockets and devices are refused (UnsafePathError).
  */
 export function copyLocalDirectory(path: string, buildDir: string): void {
-  cpSync(path, buildDir, { recursive: true, verbatimSymlinks: true, filter: (src) => src === path || !isExcludedFromLocalCopy(basename(src)) });
+  copyTreeConfined(path, buildRoot(buildDir), '', (_rel, name) => !isExcludedFromLocalCopy(name));
 }
 
 /** Fetches the package's `url` source and unpacks it into `buildDir`. Throws FetchError. */
@@ -166,7 +174,8 @@ export async function fetchSourceInto(url: Url, buildDir: string, ctx: FetchCont
   if (scheme === 'git') {
     const checkout = join(ctx.scratch, 'git');
     await cloneGit(url.src, checkout, ctx);
-    cpSync(checkout, buildDir, { recursive: true });
+    // The checkout is the package's: its links are copied as links, never followed.
+    copyTreeConfined(checkout, buildRoot(buildDir));
     rmSync(checkout, { recursive: true, force: true });
     return;
   }
@@ -191,8 +200,12 @@ export async function fetchSourceInto(url: Url, buildDir: string, ctx: FetchCont
 /** Fetches an `extra-source` and saves it, unpacked or not, as `buildDir/name`. Throws FetchError. */
 export async function fetchExtraSourceInto(name: string, url: Url, buildDir: string, ctx: FetchContext): Promise<void> {
   const file = await verifiedFile(url, ctx, `extra-source ${name}`);
-  const dest = join(buildDir, name);
-  if (!dest.startsWith(buildDir + '/')) throw new FetchError(`extra-source ${name}: name escapes the build directory`);
-  mkdirSync(join(dest, '..'), { recursive: true });
-  cpSync(file, dest);
+  const build = buildRoot(buildDir);
+  try {
+    if (confinedRelative(build, name) === '') throw new Error();
+  } catch {
+    throw new FetchError(`extra-source ${name}: name escapes the build directory`);
+  }
+  // The unpacked sources may hold links: none is followed on the way to `name` (UnsafePathError).
+  copyRegularFileInto(file, build, name);
 }

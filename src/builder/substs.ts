@@ -1,22 +1,43 @@
 /**
  * `substs:` — for each listed FILE, `FILE.in` is read and FILE written with its `%{…}%` interpolations
  * expanded (`OpamFilter.expand_interpolations_in_file`; undefined variables expand to nothing).
+ *
+ * The build directory is the package's (its unpacked sources may hold symbolic links): `FILE.in` is
+ * read and FILE written with confined-path.ts, so neither goes through a link leading out of it, and
+ * only a regular `FILE.in` is read.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { interpolate } from '../opam/interpolation.js';
 import type { VariableLookup } from '../opam/filter.js';
+import { confinedRelative, readConfinedFile, UnsafePathError, writeConfinedFile, type ConfinedRoot } from './confined-path.js';
 
 export interface SubstFailure {
   file: string;
   message: string;
 }
 
-export function applySubst(file: string, buildDir: string, lookup: VariableLookup, log: (line: string) => void): SubstFailure | null {
-  const dest = resolve(buildDir, file);
-  if (!dest.startsWith(resolve(buildDir) + '/')) return { file, message: `${file}: path escapes the build directory` };
-  const src = `${dest}.in`;
-  if (!existsSync(src)) return { file, message: `${file}.in not found` };
+export function applySubst(
+  file: string,
+  buildDir: string,
+  lookup: VariableLookup,
+  log: (line: string) => void,
+  seenAt?: string,
+): SubstFailure | null {
+  const build: ConfinedRoot = { dir: buildDir, seenAt, label: 'the build directory' };
+  let rel: string;
+  try {
+    rel = confinedRelative(build, file);
+  } catch {
+    return { file, message: `${file}: path escapes the build directory` };
+  }
+  if (rel === '') return { file, message: `${file}: path escapes the build directory` };
+  let src: { bytes: Buffer; mode: number } | null;
+  try {
+    src = readConfinedFile(build, `${rel}.in`);
+  } catch (e) {
+    if (e instanceof UnsafePathError) return { file, message: e.message };
+    throw e;
+  }
+  if (src === null) return { file, message: `${file}.in not found` };
   const undefinedVars: string[] = [];
   // Byte-exact: the file is read as latin1 (one char per byte) and the values' UTF-8 bytes are
   // spliced in the same way, so a file that is not valid UTF-8 comes out unchanged around them.
@@ -27,16 +48,27 @@ export function applySubst(file: string, buildDir: string, lookup: VariableLooku
     if (Array.isArray(v)) return v.map(asBytes);
     return v;
   };
-  const text = interpolate(readFileSync(src, 'latin1'), byteLookup, { onUndefined: (v) => undefinedVars.push(v) });
-  writeFileSync(dest, Buffer.from(text, 'latin1'), { mode: statSync(src).mode & 0o777 });
+  const text = interpolate(src.bytes.toString('latin1'), byteLookup, { onUndefined: (v) => undefinedVars.push(v) });
+  try {
+    writeConfinedFile(build, rel, Buffer.from(text, 'latin1'), src.mode & 0o777);
+  } catch (e) {
+    if (e instanceof UnsafePathError) return { file, message: e.message };
+    throw e;
+  }
   log(`subst ${file}.in -> ${file}${undefinedVars.length ? ` (undefined: ${[...new Set(undefinedVars)].join(', ')})` : ''}`);
   return null;
 }
 
-export function applySubsts(files: string[], buildDir: string, lookup: VariableLookup, log: (line: string) => void): SubstFailure[] {
+export function applySubsts(
+  files: string[],
+  buildDir: string,
+  lookup: VariableLookup,
+  log: (line: string) => void,
+  seenAt?: string,
+): SubstFailure[] {
   const out: SubstFailure[] = [];
   for (const f of files) {
-    const failure = applySubst(f, buildDir, lookup, log);
+    const failure = applySubst(f, buildDir, lookup, log, seenAt);
     if (failure) out.push(failure);
   }
   return out;

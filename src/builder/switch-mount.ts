@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { SWITCH_SCRATCH_DIRS } from './switch-layout.js';
 import { removeTree } from './layer-store.js';
 import { BuilderError } from './builder-error.js';
+import { removeConfined } from './confined-path.js';
 
 /** overlayfs's own limit on stacked lower layers (`OVL_MAX_STACK`). */
 export const MAX_LAYERS = 500;
@@ -147,9 +148,13 @@ export function prepareSwitchMount(dir: string, layers: string[], incoming: stri
   };
 }
 
-/** Removes from a finished upper directory what is never part of a layer (the build directory…). */
+/**
+ * Removes from a finished upper directory what is never part of a layer (the build directory…). The
+ * upper is what the build wrote: no link in it is followed (a link the build put where `.opam-switch`
+ * was is removed itself, never what it points to).
+ */
 export function pruneUpper(upper: string): void {
-  for (const d of SWITCH_SCRATCH_DIRS) removeTree(join(upper, d));
+  for (const d of SWITCH_SCRATCH_DIRS) removeConfined({ dir: upper, label: 'the upper directory' }, d, removeTree);
 }
 
 /** Removes the job's mount scaffolding and what is left of its upper directory (all of it, unless it was sealed). */

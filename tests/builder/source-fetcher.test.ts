@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,8 @@ import { archiveKind } from '../../src/builder/archive-extraction.js';
 import { hashBytes } from '../../src/builder/checksum.js';
 import { runProcess } from '../../src/builder/process-runner.js';
 import type { Checksum, Url } from '../../src/opam/package-model.js';
+import { LinkInDestinationError, SpecialFileError } from '../../src/builder/confined-path.js';
+import { makeHostVictim } from '../support/host-victim.js';
 
 let work: string;
 let dist: string;
@@ -246,6 +248,50 @@ describe('local and git sources, extra sources', () => {
     await fetchExtraSourceInto('patches/extra.tgz', url(`${base}/pkg.tar.gz`, sums(join(dist, 'pkg.tar.gz'))), out, context('extra'));
     assert.deepEqual(readFileSync(join(out, 'patches', 'extra.tgz')), readFileSync(join(dist, 'pkg.tar.gz')));
     await assert.rejects(fetchExtraSourceInto('../escape', url(`${base}/plain.ml`), out, context('extra-escape')), /escapes/);
+  });
+
+  test('no link is followed and no special file read: extra-source destination, file:// FIFO, local and git copies', async () => {
+    const host = makeHostVictim(mkdtempSync(join(work, 'host-')));
+    const before = host.snapshot();
+    // An extra-source saved through a folder link the unpacked sources hold.
+    const out = fresh('extra-through-link');
+    symlinkSync(host.victimDir, join(out, 'patches'));
+    await assert.rejects(
+      fetchExtraSourceInto('patches/one', url(`${base}/plain.ml`), out, context('extra-link')),
+      (e: unknown) => e instanceof LinkInDestinationError && e.message === 'patches: a symbolic link where a directory is expected',
+    );
+    // A file:// source that is a FIFO: refused at once, not read (it would block forever).
+    const fifo = join(work, 'source.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    await assert.rejects(fetchSourceInto(url(`file://${fifo}`), fresh('fifo'), context('fifo')), (e: unknown) => e instanceof SpecialFileError && /a FIFO, not a regular file$/.test(e.message));
+    assert.ok(Date.now() - started < 5000);
+    // A local directory: links copied as links (never followed), a FIFO refused.
+    const local = join(work, 'local-with-links');
+    mkdirSync(local);
+    writeFileSync(join(local, 'a.ml'), 'let a = 1\n');
+    symlinkSync(host.victimDir, join(local, 'hostdir'));
+    symlinkSync(host.secret, join(local, 'secret'));
+    const copy = fresh('local-links');
+    await fetchSourceInto(url(`file://${local}`), copy, context('local-links'));
+    assert.equal(readlinkSync(join(copy, 'hostdir')), host.victimDir);
+    assert.equal(readlinkSync(join(copy, 'secret')), host.secret);
+    execFileSync('mkfifo', [join(local, 'pipe')]);
+    await assert.rejects(fetchSourceInto(url(`file://${local}`), fresh('local-fifo'), context('local-fifo')), (e: unknown) => e instanceof SpecialFileError && /^pipe: a FIFO/.test(e.message));
+    // A git checkout with links to the host: copied as links.
+    const repo = join(work, 'gitrepo-links');
+    mkdirSync(repo);
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo });
+    git('init', '-q');
+    symlinkSync(host.victimDir, join(repo, 'hostdir'));
+    writeFileSync(join(repo, 'f'), 'f\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'links');
+    const cloned = fresh('git-links');
+    await fetchSourceInto(url(`git+file://${repo}`), cloned, context('git-links'));
+    assert.equal(readlinkSync(join(cloned, 'hostdir')), host.victimDir);
+    assert.ok(lstatSync(join(cloned, 'hostdir')).isSymbolicLink());
+    assert.deepEqual(host.snapshot(), before);
   });
 
   test('unsupported addresses are rejected', async () => {
