@@ -20,7 +20,7 @@
  * extra-file), install-failed (`install:` commands or the `.install` file), timeout, out-of-memory,
  * internal-error (aborted, or an exception of ecocheck's own).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Builder, BuildOutcome, BuiltDependency } from './builder.js';
@@ -47,8 +47,9 @@ import { composeBuildEnvironment, SYSTEM_PATH, type EnvironmentPackage } from '.
 import type { Environment } from './env-update.js';
 import { completeLayer, discardLayer, emptySwitchLayer, isLayerComplete, layerPath, removeTree } from './layer-store.js';
 import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
-import { SANDBOX_GID, SANDBOX_HOME, SANDBOX_UID, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
-import { userDatabaseMounts, type SandboxSpec } from './sandbox.js';
+import { SANDBOX_HOME, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
+import { userDatabaseMounts, SANDBOX_HOME_NAME, type SandboxSpec, type SandboxUser } from './sandbox.js';
+import { buildOwner, handOver, sandboxIds } from './build-user.js';
 
 export interface OpamBuilderOptions {
   /** Content-addressed layers: storeDir/<key>. */
@@ -200,6 +201,10 @@ async function buildJob(
   const tmpDir = join(scratch, 'tmp');
   for (const d of [buildDir, home, tmpDir]) mkdirSync(d, { recursive: true });
   const sandboxBuildDir = switchBuildDir(packageId(pkg));
+  // When ecocheck is root, every command of the job runs as the build user (fetching included, even
+  // with --no-sandbox, where the build commands keep ecocheck's rights): what it writes is handed to it.
+  const fetchOwner = buildOwner();
+  const owner = options.sandbox ? fetchOwner : null;
 
   let mount: SwitchMount | null = null;
   let lastExit: number | null = null;
@@ -222,11 +227,17 @@ async function buildJob(
   };
 
   try {
+    if (fetchOwner) log.line(`# commands run as ${fetchOwner.description}`);
     discardLayer(options.storeDir, job.key);
     try {
       const incoming = join(options.storeDir, '.incoming');
       mkdirSync(incoming, { recursive: true });
-      mount = prepareSwitchMount(join(scratch, 'switch'), [emptySwitchLayer(options.storeDir), ...closure.map((d) => d.layer)], mkdtempSync(join(incoming, `${process.pid}-${job.id}-`)));
+      mount = prepareSwitchMount(
+        join(scratch, 'switch'),
+        [emptySwitchLayer(options.storeDir, owner), ...closure.map((d) => d.layer)],
+        mkdtempSync(join(incoming, `${process.pid}-${job.id}-`)),
+        owner,
+      );
     } catch (e) {
       if (e instanceof SwitchMountError) throw new JobFailure('internal-error', oneLine(e.message));
       throw e;
@@ -297,7 +308,8 @@ async function buildJob(
     });
 
     const remaining = () => options.timeoutMs - elapsed();
-    const user = { uid: SANDBOX_UID, gid: SANDBOX_GID, name: 'opam', home: SANDBOX_HOME };
+    // `opam` inside: the build user's own uid when ecocheck is root, uid 1000 of a user namespace otherwise.
+    const user: SandboxUser = { ...sandboxIds(), name: 'opam', home: SANDBOX_HOME };
     // The job's sandbox: HOME, the switch at its fixed path, the build directory inside it (as opam's).
     const jobSandbox = (cwd: string): SandboxSpec => ({
       writable: [],
@@ -314,11 +326,29 @@ async function buildJob(
       ],
       cwd: cwd === buildDir ? sandboxBuildDir : cwd.startsWith(buildDir + '/') ? sandboxBuildDir + cwd.slice(buildDir.length) : cwd,
     });
+    // Fetching and unpacking: the system directories, the fetch scratch (writable), the download cache
+    // and the local sources (read-only, at their own paths), the network; as the build user.
+    const fetchScratch = join(scratch, 'fetch');
+    const fetchUser: SandboxUser | undefined = fetchOwner ? { ...sandboxIds(), name: 'opam', home: join(fetchScratch, SANDBOX_HOME_NAME) } : undefined;
+    const fetchSandbox = (): SandboxSpec => ({
+      writable: [fetchScratch],
+      readonly: [options.downloadCache, ...localSources(pkg)],
+      network: true,
+      tmp: tmpDir,
+      user: fetchUser,
+      mounts: fetchUser ? userDatabaseMounts(join(scratch, 'fetch-etc'), fetchUser) : [],
+    });
     const run = async (argv: string[], cwd: string, phase: CommandPhase): Promise<ProcessResult> => {
       if (signal.aborted) throw new JobFailure('internal-error', `${phase} aborted (the run was interrupted)`);
       const left = remaining();
       if (left <= 0) throw new JobFailure('timeout', `${phase} timed out: the job's ${options.timeoutMs} ms budget is spent`);
       const inSwitch = phase !== 'fetch';
+      if (!inSwitch && fetchUser) {
+        // git refuses a local repository its user does not own (the user's, or root's) unless told otherwise.
+        mkdirSync(fetchUser.home, { recursive: true });
+        writeFileSync(join(fetchUser.home, '.gitconfig'), '[safe]\n\tdirectory = *\n');
+        handOver(fetchScratch, fetchOwner);
+      }
       const result = await runProcess({
         argv,
         cwd,
@@ -327,9 +357,7 @@ async function buildJob(
         timeoutMs: left,
         memoryBytes: options.memoryBytes,
         maxProcesses: options.maxProcesses,
-        sandbox: inSwitch
-          ? jobSandbox(cwd)
-          : { writable: [scratch], readonly: [options.downloadCache, ...localSources(pkg)], network: true, hostFilesystem: 'read-only', tmp: tmpDir },
+        sandbox: inSwitch ? jobSandbox(cwd) : fetchSandbox(),
         wrapperArgv: inSwitch ? (mount as SwitchMount).wrapperArgv : undefined,
         signal,
       });
@@ -348,7 +376,7 @@ async function buildJob(
     log.section('fetch');
     const fetchCtx: FetchContext = {
       cache: new DownloadCache(options.downloadCache),
-      scratch: join(scratch, 'fetch'),
+      scratch: fetchScratch,
       run: async (argv, cwd) => {
         const r = await run(argv, cwd, 'fetch');
         checkTool(r, 'fetch', argv);
@@ -386,6 +414,8 @@ async function buildJob(
     const patchNames = new Set(pkg.patches.map((p) => p.value));
     const logLine = (l: string) => log.line(l);
     const substFailures = applySubsts(pkg.substs.filter((s) => patchNames.has(s)), buildDir, lookup, logLine);
+    // What ecocheck wrote into the build directory (sources, extra-files, substs) is the build user's.
+    handOver(buildDir, owner);
     const patchFailures = await applyPatches(
       selectedPatches(pkg.patches, lookup),
       buildDir,
@@ -412,6 +442,7 @@ async function buildJob(
     }
 
     // Build and install commands.
+    handOver(buildDir, owner);
     // Tests run between build and install, as opam runs them (`--with-test` targets only); a failing
     // test fails the build.
     for (const [section, phase, commands] of [
@@ -459,7 +490,7 @@ async function buildJob(
       finishedAt: new Date().toISOString(),
       durationMs: elapsed(),
       logPath,
-    });
+    }, owner);
     return finish('ok', '', lastExit ?? 0);
   } catch (e) {
     discardLayer(options.storeDir, job.key);

@@ -32,7 +32,8 @@ import type { AddressInfo } from 'node:net';
 import { createOpamBuilder, OPAM_BUILDER_VERSION, type OpamBuilderOptions } from '../../src/builder/opam-builder.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { SYSTEM_PATH } from '../../src/builder/build-environment.js';
-import { EMPTY_SWITCH_DIRS, SANDBOX_HOME, SANDBOX_UID, SWITCH_PREFIX, switchBuildDir } from '../../src/builder/switch-layout.js';
+import { EMPTY_SWITCH_DIRS, SANDBOX_HOME, SWITCH_PREFIX, switchBuildDir } from '../../src/builder/switch-layout.js';
+import { buildOwner, sandboxIds } from '../../src/builder/build-user.js';
 import type { Builder, BuildOutcome } from '../../src/builder/builder.js';
 import type { Job } from '../../src/plan/job.js';
 import type { Command, OpamPackage } from '../../src/opam/package-model.js';
@@ -773,14 +774,14 @@ describe('sandbox', () => {
   test('packages build in the sandbox, as the unprivileged user', { skip }, async () => {
     const outcome = await stack.ok(stack.job('installer.1.0', [ocaml]));
     assert.match(read(join(outcome.prefix!, 'doc', 'installer', 'env.txt')), /INSTALLER_GREETING=hello from build-env/);
-    assert.match(read(outcome.logPath!), new RegExp(`# sandbox: bwrap, no network, system directories read-only, as opam \\(uid ${SANDBOX_UID}\\)`));
+    assert.match(read(outcome.logPath!), new RegExp(`# sandbox: bwrap, no network, system directories read-only, as opam \\(uid ${sandboxIds().uid}\\)`));
   });
 
   test('the empty switch has opam\'s directories, writable by the build\'s user', { skip }, async () => {
     await emptySwitchProbe(stack);
   });
 
-  test("a build sees its whole closure's files at the switch prefix, and nothing else's, as uid 1000 in its build directory", { skip }, async () => {
+  test("a build sees its whole closure's files at the switch prefix, and nothing else's, as the build user in its build directory", { skip }, async () => {
     const stdext = stack.job('stdext.1.0', [ocaml]);
     await stack.ok(stdext);
     // Built in this store but not in the probe's closure: its layer must not be in the probe's switch.
@@ -808,7 +809,10 @@ describe('sandbox', () => {
     );
     const outcome = await stack.ok(probe);
     const seen = keyValues(read(join(outcome.prefix!, 'doc', 'closure-probe', 'closure.txt')));
-    assert.equal(seen.uid, String(SANDBOX_UID), 'not root');
+    // As root, the build user's own host uid (the file it wrote is its own on the host); else uid 1000 of a user namespace.
+    assert.equal(seen.uid, String(sandboxIds().uid));
+    assert.notEqual(seen.uid, '0', 'not root');
+    assert.equal(statSync(join(outcome.prefix!, 'doc', 'closure-probe', 'closure.txt')).uid, buildOwner()?.uid ?? process.getuid!());
     assert.equal(seen.user, 'opam');
     assert.equal(seen.pwd, switchBuildDir('legacy-lib.1.0'));
     assert.equal(seen.home, SANDBOX_HOME);
