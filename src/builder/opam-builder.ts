@@ -20,7 +20,7 @@
  * extra-file), install-failed (`install:` commands or the `.install` file), timeout, out-of-memory,
  * internal-error (aborted, or an exception of ecocheck's own).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Builder, BuildOutcome, BuiltDependency } from './builder.js';
@@ -232,9 +232,20 @@ async function buildJob(
     try {
       const incoming = join(options.storeDir, '.incoming');
       mkdirSync(incoming, { recursive: true });
+      const layers = [emptySwitchLayer(options.storeDir, owner), ...closure.map((d) => d.layer)];
+      if (owner) {
+        // A build writes the directories of the layers below it: they are the build user's. A state
+        // folder copied without its owners (cp -r, a cache restored as root) has them root's: given back.
+        for (const layer of layers) {
+          const st = lstatSync(layer);
+          if (st.uid === owner.uid && st.gid === owner.gid) continue;
+          log.line(`# the layer ${layer} is not the build user's (a copied state folder?): handing it over`);
+          handOver(layer, owner, true);
+        }
+      }
       mount = prepareSwitchMount(
         join(scratch, 'switch'),
-        [emptySwitchLayer(options.storeDir, owner), ...closure.map((d) => d.layer)],
+        layers,
         mkdtempSync(join(incoming, `${process.pid}-${job.id}-`)),
         owner,
       );

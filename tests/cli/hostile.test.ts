@@ -467,7 +467,15 @@ test('builds run as an unprivileged user: a root-only file is unreadable and nev
     assert.notEqual(buildUid, 0);
     const layerOwner = process.getuid?.() === 0 ? buildUid : process.getuid!();
     checkPrivilegeRun(state, [r.stdout, r.stderr], buildUid, layerOwner);
-    if (process.getuid?.() === 0) assert.match(buildLog('well-behaved', state), /^# commands run as (the user ecocheck-build|uid \d+, gid \d+, which no user or group of this host has)/m);
+    if (process.getuid?.() === 0) {
+      assert.match(buildLog('well-behaved', state), /^# commands run as (the user ecocheck-build|uid \d+, gid \d+, which no user or group of this host has)/m);
+      // A state folder copied without its owners (cp -r as root): the layers a build needs are given back.
+      handOver(join(state, 'store'), { uid: 0, gid: 0 });
+      const again = await ecocheckAsync(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, 'slow-on-2']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(runResults(state)[1].get('slow-on-2.1.0')?.status, 'ok', runResults(state)[1].get('slow-on-2.1.0')?.reason);
+      assert.match(buildLog('slow-on-2', state), /^# the layer .* is not the build user's \(a copied state folder\?\): handing it over$/m);
+    }
   } finally {
     repo.dispose();
     rmSync(scratch, { recursive: true, force: true });
