@@ -426,9 +426,10 @@ async function buildJob(
     const logLine = (l: string) => log.line(l);
     const substFailures = applySubsts(pkg.substs.filter((s) => patchNames.has(s)), buildDir, lookup, logLine);
     // What ecocheck wrote into the build directory (sources, extra-files, substs) is the build user's.
-    handOver(buildDir, owner);
+    const patches = selectedPatches(pkg.patches, lookup);
+    if (patches.length > 0) handOver(buildDir, owner);
     const patchFailures = await applyPatches(
-      selectedPatches(pkg.patches, lookup),
+      patches,
       buildDir,
       async (argv, cwd) => {
         const r = await run(argv, cwd, 'build');
