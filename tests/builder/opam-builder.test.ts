@@ -783,7 +783,13 @@ describe('sandbox', () => {
 
   test("a build sees its whole closure's files at the switch prefix, and nothing else's, as the build user in its build directory", { skip }, async () => {
     const stdext = stack.job('stdext.1.0', [ocaml]);
-    await stack.ok(stdext);
+    const stdextOutcome = await stack.ok(stdext);
+    // Its tarball (file://) was unpacked in a sandbox of the system directories, its fetch scratch, the
+    // download cache and the source's folder, not the whole host; as the build user when ecocheck is root.
+    const fetchLines = read(stdextOutcome.logPath!).split('\n').filter((l) => l.startsWith('# sandbox: bwrap, network allowed'));
+    assert.ok(fetchLines.length > 0, 'the unpacking ran in the sandbox');
+    const as = buildOwner() ? `, as opam \\(uid ${sandboxIds().uid}\\)` : '';
+    for (const l of fetchLines) assert.match(l, new RegExp(`^# sandbox: bwrap, network allowed, system directories read-only${as}, writable: \\S+/fetch, HOME=\\S+/fetch/\\.ecocheck-home$`));
     // Built in this store but not in the probe's closure: its layer must not be in the probe's switch.
     await stack.ok(stack.job('legacy-lib.1.0', [ocaml]));
     const files = ['bin/compiler', 'lib/ocaml/stdlib.fmo', '.opam-switch/config/ocaml.config', 'lib/stdext/stdext.fmo', 'lib/stdext/META', 'doc/stdext/README'];
