@@ -341,29 +341,31 @@ async function buildJob(
     // and the local sources (read-only, at their own paths), the network; as the build user.
     const fetchScratch = join(scratch, 'fetch');
     const fetchUser: SandboxUser | undefined = fetchOwner ? { ...sandboxIds(), name: 'opam', home: join(fetchScratch, SANDBOX_HOME_NAME) } : undefined;
+    // git refuses a local repository its user does not own (yours, or root's) unless told otherwise: its
+    // global configuration says so, kept outside what the build user may write, shown read-only.
+    const fetchEtc = join(scratch, 'fetch-etc');
+    const gitConfig = join(fetchEtc, 'gitconfig');
+    const fetchMounts = fetchUser ? [...userDatabaseMounts(fetchEtc, fetchUser), { source: gitConfig, target: gitConfig, writable: false }] : [];
+    if (fetchUser) writeFileSync(gitConfig, '[safe]\n\tdirectory = *\n');
     const fetchSandbox = (): SandboxSpec => ({
       writable: [fetchScratch],
       readonly: [options.downloadCache, ...localSources(pkg)],
       network: true,
       tmp: tmpDir,
       user: fetchUser,
-      mounts: fetchUser ? userDatabaseMounts(join(scratch, 'fetch-etc'), fetchUser) : [],
+      mounts: fetchMounts,
     });
     const run = async (argv: string[], cwd: string, phase: CommandPhase): Promise<ProcessResult> => {
       if (signal.aborted) throw new JobFailure('internal-error', `${phase} aborted (the run was interrupted)`);
       const left = remaining();
       if (left <= 0) throw new JobFailure('timeout', `${phase} timed out: the job's ${options.timeoutMs} ms budget is spent`);
       const inSwitch = phase !== 'fetch';
-      if (!inSwitch && fetchUser) {
-        // git refuses a local repository its user does not own (the user's, or root's) unless told otherwise.
-        mkdirSync(fetchUser.home, { recursive: true });
-        writeFileSync(join(fetchUser.home, '.gitconfig'), '[safe]\n\tdirectory = *\n');
-        handOver(fetchScratch, fetchOwner);
-      }
+      // What ecocheck put in the fetch scratch (downloads, the extraction folder) is the build user's.
+      if (!inSwitch && fetchUser) handOver(fetchScratch, fetchOwner);
       const result = await runProcess({
         argv,
         cwd,
-        env: inSwitch ? env : fetchEnv(home),
+        env: inSwitch ? env : fetchEnv(home, fetchUser ? gitConfig : null),
         logFile: logPath,
         timeoutMs: left,
         memoryBytes: options.memoryBytes,
@@ -546,9 +548,9 @@ function localSources(pkg: Job['package']): string[] {
   return out;
 }
 
-/** Fetching runs outside the switch, with the network: a minimal environment of its own. */
-function fetchEnv(home: string): Environment {
-  return { PATH: SYSTEM_PATH, HOME: home, TMPDIR: '/tmp', LANG: 'C.UTF-8', SHELL: '/bin/sh' };
+/** Fetching runs outside the switch, with the network: a minimal environment of its own (and git's configuration). */
+function fetchEnv(home: string, gitConfig: string | null): Environment {
+  return { PATH: SYSTEM_PATH, HOME: home, TMPDIR: '/tmp', LANG: 'C.UTF-8', SHELL: '/bin/sh', ...(gitConfig ? { GIT_CONFIG_GLOBAL: gitConfig } : {}) };
 }
 
 /** Removes the unfinished layers that builds of ecocheck processes no longer running left behind (kill -9). */

@@ -20,9 +20,10 @@
  * directories the command may write (the writable binds, /tmp) are handed to that uid first. When
  * ecocheck is not root, bwrap makes a user namespace (`--unshare-user --uid`), as the invoking user.
  *
- * `hostFilesystem` shows the whole host filesystem instead of the system directories alone: read-only
- * (for fetching), or writable with the user's own rights and the host's /tmp (for `--no-sandbox`);
- * then only /home is private (the job's HOME and switch are mounted there).
+ * `hostFilesystem` shows the whole host filesystem instead of the system directories alone: read-only,
+ * or writable with the user's own rights and the host's /tmp (for `--no-sandbox`); then only /home is
+ * private (the job's HOME and switch are mounted there). (Fetching no longer uses the read-only one: it
+ * sees the system directories, its scratch, the download cache and the local sources alone.)
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, lchownSync, lstatSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -58,9 +59,8 @@ export interface SandboxSpec {
   /** Run as this unprivileged user, HOME its home (created, and handed to it, when inside a writable directory). */
   user?: SandboxUser;
   /**
-   * Show the whole host filesystem, not only the system directories: `read-only` (fetching: it reads
-   * local sources and the download cache, writes only its scratch directory), or `writable` with the
-   * user's own rights and the host's /tmp (`--no-sandbox`).
+   * Show the whole host filesystem, not only the system directories: `read-only`, or `writable` with
+   * the user's own rights and the host's /tmp (`--no-sandbox`).
    */
   hostFilesystem?: 'read-only' | 'writable';
   /** The host directory seen as /tmp (default: one inside the writable directory holding cwd, else a tmpfs). */
@@ -232,8 +232,7 @@ export function sandboxArgv(
   // Keep a HOME that is already private (inside a writable directory); replace any other.
   const given = env.HOME !== undefined && env.HOME !== '' ? path.resolve(env.HOME) : null;
   const writableInside = [...spec.writable.map((w) => path.resolve(w)), ...(spec.mounts ?? []).filter((m) => m.writable).map((m) => m.target)];
-  const isPrivate = (p: string) => writableInside.some((w) => p === w || p.startsWith(w + path.sep));
-  const givenIsPrivate = given !== null && isPrivate(given);
+  const givenIsPrivate = given !== null && writableInside.some((w) => given === w || given.startsWith(w + path.sep));
   const home = spec.user ? spec.user.home : givenIsPrivate && given !== null ? given : sandboxHome(spec, cwd);
   const unconfined = spec.hostFilesystem === 'writable';
   // As root: who the command becomes (setpriv), and to whom its writable directories are handed.

@@ -828,6 +828,31 @@ describe('sandbox', () => {
     assert.equal(seen['store-visible'], 'no', 'the host store is not visible in the sandbox');
   });
 
+  test("a git+file:// source of someone else's repository is cloned as the build user (git's safe.directory), its files the build user's", { skip }, async () => {
+    // A repository owned by root (the test runs as root on CI), not by the build user that clones it.
+    const repo = mkdtempSync(join(tmpdir(), 'ecocheck-git-source-'));
+    try {
+      chmodSync(repo, 0o755);
+      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd: repo, encoding: 'utf8' });
+      git('init', '-q');
+      writeFileSync(join(repo, 'hello.txt'), 'hello from git\n');
+      git('add', 'hello.txt');
+      git('commit', '-q', '-m', 'first');
+      git('tag', 'v1');
+      const pkg = variant('legacy-lib.1.0', 'from-git', {
+        build: [sh('cat hello.txt > out.txt')],
+        install: [sh('mkdir -p "%{doc}%/from-git" && cp out.txt "%{doc}%/from-git/out.txt"')],
+      });
+      pkg.url = { src: `git+file://${repo}#v1`, checksums: [], mirrors: [] };
+      const outcome = await stack.ok(stack.job(pkg, [ocaml]));
+      const out = join(outcome.prefix!, 'doc', 'from-git', 'out.txt');
+      assert.equal(read(out), 'hello from git\n');
+      assert.equal(statSync(out).uid, buildOwner()?.uid ?? process.getuid!());
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
   test("writes to the switch land in the job's own layer, the dependency's stored layer untouched; writes elsewhere are denied", { skip }, async () => {
     const obcLayer = stack.layers.get(obc.key)!;
     const before = treeSnapshot(obcLayer);
