@@ -205,6 +205,9 @@ async function buildJob(
   // with --no-sandbox, where the build commands keep ecocheck's rights): what it writes is handed to it.
   const fetchOwner = buildOwner();
   const owner = options.sandbox ? fetchOwner : null;
+  // The opam root in HOME holds the switch's mount point; the user's, as opam's root is (bwrap would make it root's).
+  mkdirSync(join(home, '.opam'));
+  handOver(home, owner);
 
   let mount: SwitchMount | null = null;
   let lastExit: number | null = null;

@@ -800,6 +800,7 @@ describe('sandbox', () => {
       '  echo "user=$(id -un)"',
       '  echo "pwd=$(pwd)"',
       '  echo "home=$HOME"',
+      '  if touch "$HOME/.opam/probe" 2>/dev/null; then echo "opam-root=writable"; else echo "opam-root=read-only"; fi',
       ...files.map((f) => `  if [ -f "${SWITCH_PREFIX}/${f}" ]; then echo "${f}=present"; else echo "${f}=absent"; fi`),
       `  if [ -e "${SWITCH_PREFIX}/lib/legacy-lib" ]; then echo "legacy-lib=present"; else echo "legacy-lib=absent"; fi`,
       `  echo "compiler-where=$(compiler -where)"`,
@@ -822,6 +823,7 @@ describe('sandbox', () => {
     assert.equal(seen.user, 'opam');
     assert.equal(seen.pwd, switchBuildDir('legacy-lib.1.0'));
     assert.equal(seen.home, SANDBOX_HOME);
+    assert.equal(seen['opam-root'], 'writable', "the opam root in HOME is the build user's");
     for (const f of files) assert.equal(seen[f], 'present', `${f} of the closure is in the switch`);
     assert.equal(seen['legacy-lib'], 'absent', 'a layer outside the closure is not in the switch');
     assert.equal(seen['compiler-where'], `${SWITCH_PREFIX}/lib/ocaml`);
