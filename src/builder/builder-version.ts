@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildOwnerIdentity } from './build-user.js';
 
 /** `opam-builder/2+` and a hash of this folder's modules. */
 export const OPAM_BUILDER_VERSION = ((): string => {
@@ -20,8 +21,11 @@ export const OPAM_BUILDER_VERSION = ((): string => {
   return `opam-builder/2+${h.digest('hex').slice(0, 16)}`;
 })();
 
-/** The builder version of a configuration: the code, and whether builds are sandboxed. */
+/**
+ * The builder version of a configuration: the code, whether builds are sandboxed, and who owns the
+ * layers sandboxed builds make (the build user's uid: a build must be able to write the layers below it).
+ */
 export function opamBuilderVersion(sandbox: boolean): string {
-  return `${OPAM_BUILDER_VERSION}+${sandbox ? 'sandbox' : 'host-fs'}`;
+  return `${OPAM_BUILDER_VERSION}+${sandbox ? `sandbox+${buildOwnerIdentity()}` : 'host-fs'}`;
 }
 

@@ -10,10 +10,17 @@
  * JSON record written to a temporary name and renamed) exists only once the layer is complete. A
  * layer without its record is the leftover of an interrupted or failed build and is removed before
  * the key is built again.
+ *
+ * Ownership: a layer's files belong to the build user (build-user.ts) when builds drop from root to
+ * it, so that a later build may write the directories of the layers below its own, as opam's user
+ * writes its switch; sealing gives it what ecocheck's root process wrote there (`NAME.install`
+ * processing). No layer keeps a setuid or setgid bit: sealing removes them all (the switch is also
+ * mounted nosuid).
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmptySwitch } from './switch-layout.js';
+import { handOver } from './build-user.js';
 
 export interface CompletionRecord {
   id: string;
@@ -24,8 +31,11 @@ export interface CompletionRecord {
   logPath: string | null;
 }
 
-/** Bump when the empty switch's directories change. */
-const EMPTY_SWITCH_LAYER = 'empty-switch-1';
+/** Bump when the empty switch's directories or their ownership change (the owner's uid and gid are appended). */
+const EMPTY_SWITCH_LAYER = 'empty-switch-2';
+
+/** The build user a store's layers belong to; null: whoever ecocheck runs as. */
+export type LayerOwner = { uid: number; gid: number } | null;
 
 export function layerPath(storeDir: string, key: string): string {
   return join(storeDir, key);
@@ -82,11 +92,13 @@ export function discardLayer(storeDir: string, key: string): void {
 }
 
 /**
- * Seals a finished layer: the job's upper directory is moved into the store under its key, then its
- * completion record written atomically.
+ * Seals a finished layer: one walk of the job's upper directory (never following a link) gives what
+ * is not the owner's to it and removes every setuid and setgid bit; then the upper directory is moved
+ * into the store under its key, then its completion record written atomically.
  */
-export function completeLayer(storeDir: string, upperDir: string, record: CompletionRecord): string {
+export function completeLayer(storeDir: string, upperDir: string, record: CompletionRecord, owner: LayerOwner = null): string {
   const dest = layerPath(storeDir, record.key);
+  handOver(upperDir, owner, true);
   discardLayer(storeDir, record.key);
   mkdirSync(storeDir, { recursive: true });
   renameSync(upperDir, dest);
@@ -97,16 +109,21 @@ export function completeLayer(storeDir: string, upperDir: string, record: Comple
   return dest;
 }
 
-/** The bottom layer of every switch: opam's empty switch directories. Made once per store. */
-export function emptySwitchLayer(storeDir: string): string {
-  const dir = layerPath(storeDir, EMPTY_SWITCH_LAYER);
-  const done = completionRecordPath(storeDir, EMPTY_SWITCH_LAYER);
+/**
+ * The bottom layer of every switch: opam's empty switch directories, the owner's (a build creates
+ * `lib/NAME` in them). Made once per store and owner.
+ */
+export function emptySwitchLayer(storeDir: string, owner: LayerOwner = null): string {
+  const name = owner ? `${EMPTY_SWITCH_LAYER}-${owner.uid}-${owner.gid}` : EMPTY_SWITCH_LAYER;
+  const dir = layerPath(storeDir, name);
+  const done = completionRecordPath(storeDir, name);
   if (existsSync(done) && existsSync(dir)) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   removeTree(tmp);
   createEmptySwitch(tmp);
+  handOver(tmp, owner);
   removeTree(dir);
   renameSync(tmp, dir);
-  writeFileSync(done, JSON.stringify({ id: 'empty switch', key: EMPTY_SWITCH_LAYER }) + '\n');
+  writeFileSync(done, JSON.stringify({ id: 'empty switch', key: name }) + '\n');
   return dir;
 }

@@ -22,7 +22,7 @@
  * exception of ecocheck's own). The timeout and the disk limit hold for every step, host-side ones
  * included: the budget and the disk are checked after each.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Builder, BuildOutcome, BuiltDependency } from './builder.js';
@@ -52,8 +52,9 @@ import { composeBuildEnvironment, SYSTEM_PATH, type EnvironmentPackage } from '.
 import type { Environment } from './env-update.js';
 import { completeLayer, discardLayer, emptySwitchLayer, isLayerComplete, layerPath, removeTree } from './layer-store.js';
 import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
-import { SANDBOX_GID, SANDBOX_HOME, SANDBOX_UID, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
-import { userDatabaseMounts, type SandboxSpec } from './sandbox.js';
+import { SANDBOX_HOME, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
+import { userDatabaseMounts, SANDBOX_HOME_NAME, type SandboxSpec, type SandboxUser } from './sandbox.js';
+import { buildOwner, handOver, sandboxIds } from './build-user.js';
 import { LocalSourcePolicy } from '../plan/local-source-policy.js';
 import { hashDirectory } from '../plan/files-hash.js';
 
@@ -215,6 +216,13 @@ async function buildJob(
   const tmpDir = join(scratch, 'tmp');
   for (const d of [buildDir, home, tmpDir]) mkdirSync(d, { recursive: true });
   const sandboxBuildDir = switchBuildDir(packageId(pkg));
+  // When ecocheck is root, every command of the job runs as the build user (fetching included, even
+  // with --no-sandbox, where the build commands keep ecocheck's rights): what it writes is handed to it.
+  const fetchOwner = buildOwner();
+  const owner = options.sandbox ? fetchOwner : null;
+  // The opam root in HOME holds the switch's mount point; the user's, as opam's root is (bwrap would make it root's).
+  mkdirSync(join(home, '.opam'));
+  handOver(home, owner);
 
   let mount: SwitchMount | null = null;
   let lastExit: number | null = null;
@@ -237,11 +245,28 @@ async function buildJob(
   };
 
   try {
+    if (fetchOwner) log.line(`# commands run as ${fetchOwner.description}`);
     discardLayer(options.storeDir, job.key);
     try {
       const incoming = join(options.storeDir, '.incoming');
       mkdirSync(incoming, { recursive: true });
-      mount = prepareSwitchMount(join(scratch, 'switch'), [emptySwitchLayer(options.storeDir), ...closure.map((d) => d.layer)], mkdtempSync(join(incoming, `${process.pid}-${job.id}-`)));
+      const layers = [emptySwitchLayer(options.storeDir, owner), ...closure.map((d) => d.layer)];
+      if (owner) {
+        // A build writes the directories of the layers below it: they are the build user's. A state
+        // folder copied without its owners (cp -r, a cache restored as root) has them root's: given back.
+        for (const layer of layers) {
+          const st = lstatSync(layer);
+          if (st.uid === owner.uid && st.gid === owner.gid) continue;
+          log.line(`# the layer ${layer} is not the build user's (a copied state folder?): handing it over`);
+          handOver(layer, owner, true);
+        }
+      }
+      mount = prepareSwitchMount(
+        join(scratch, 'switch'),
+        layers,
+        mkdtempSync(join(incoming, `${process.pid}-${job.id}-`)),
+        owner,
+      );
     } catch (e) {
       if (e instanceof SwitchMountError) throw new JobFailure('internal-error', oneLine(e.message));
       throw e;
@@ -332,7 +357,8 @@ async function buildJob(
       overDiskLimit(step);
       if (remaining() <= 0) throw new JobFailure('timeout', `${step} timed out: the job's ${options.timeoutMs} ms budget is spent`);
     };
-    const user = { uid: SANDBOX_UID, gid: SANDBOX_GID, name: 'opam', home: SANDBOX_HOME };
+    // `opam` inside: the build user's own uid when ecocheck is root, uid 1000 of a user namespace otherwise.
+    const user: SandboxUser = { ...sandboxIds(), name: 'opam', home: SANDBOX_HOME };
     // The job's sandbox: HOME, the switch at its fixed path, the build directory inside it (as opam's).
     const jobSandbox = (cwd: string): SandboxSpec => ({
       writable: [],
@@ -349,25 +375,43 @@ async function buildJob(
       ],
       cwd: cwd === buildDir ? sandboxBuildDir : cwd.startsWith(buildDir + '/') ? sandboxBuildDir + cwd.slice(buildDir.length) : cwd,
     });
+    // Fetching and unpacking: the system directories, the fetch scratch (writable), the download cache
+    // and the local sources (read-only, at their own paths), the network; as the build user.
+    const fetchScratch = join(scratch, 'fetch');
+    const fetchUser: SandboxUser | undefined = fetchOwner ? { ...sandboxIds(), name: 'opam', home: join(fetchScratch, SANDBOX_HOME_NAME) } : undefined;
+    // git refuses a local repository its user does not own (yours, or root's) unless told otherwise: its
+    // global configuration says so, kept outside what the build user may write, shown read-only.
+    const fetchEtc = join(scratch, 'fetch-etc');
+    const gitConfig = join(fetchEtc, 'gitconfig');
+    const fetchMounts = fetchUser ? [...userDatabaseMounts(fetchEtc, fetchUser), { source: gitConfig, target: gitConfig, writable: false }] : [];
+    if (fetchUser) writeFileSync(gitConfig, '[safe]\n\tdirectory = *\n');
+    const fetchSandbox = (): SandboxSpec => ({
+      writable: [fetchScratch],
+      readonly: [options.downloadCache, ...sourcePolicy.allowedPaths(pkg)],
+      network: true,
+      tmp: tmpDir,
+      user: fetchUser,
+      mounts: fetchMounts,
+    });
     const run = async (argv: string[], cwd: string, phase: CommandPhase): Promise<ProcessResult> => {
       overDiskLimit(`${phase}, before \`${commandText(argv)}\``);
       if (signal.aborted) throw new JobFailure('internal-error', `${phase} aborted (the run was interrupted)`);
       const left = remaining();
       if (left <= 0) throw new JobFailure('timeout', `${phase} timed out: the job's ${options.timeoutMs} ms budget is spent`);
       const inSwitch = phase !== 'fetch';
+      // What ecocheck put in the fetch scratch (downloads, the extraction folder) is the build user's.
+      if (!inSwitch && fetchUser) handOver(fetchScratch, fetchOwner);
       const result = await runProcess({
         argv,
         cwd,
-        env: inSwitch ? env : fetchEnv(home),
+        env: inSwitch ? env : fetchEnv(home, fetchUser ? gitConfig : null),
         logFile: logPath,
         log,
         fileSizeBytes: diskLimits.diskBytes,
         timeoutMs: left,
         memoryBytes: options.memoryBytes,
         maxProcesses: options.maxProcesses,
-        sandbox: inSwitch
-          ? jobSandbox(cwd)
-          : { writable: [scratch], readonly: [options.downloadCache, ...sourcePolicy.allowedPaths(pkg)], network: true, hostFilesystem: 'read-only', tmp: tmpDir },
+        sandbox: inSwitch ? jobSandbox(cwd) : fetchSandbox(),
         wrapperArgv: inSwitch ? (mount as SwitchMount).wrapperArgv : undefined,
         signal: jobSignal,
       });
@@ -389,7 +433,7 @@ async function buildJob(
     if (refusal !== null) throw new JobFailure('fetch-failed', oneLine(`fetch failed: ${refusal}`));
     const fetchCtx: FetchContext = {
       cache: new DownloadCache(options.downloadCache),
-      scratch: join(scratch, 'fetch'),
+      scratch: fetchScratch,
       run: async (argv, cwd) => {
         const r = await run(argv, cwd, 'fetch');
         checkTool(r, 'fetch', argv);
@@ -439,8 +483,11 @@ async function buildJob(
     const patchNames = new Set(pkg.patches.map((p) => p.value));
     const logLine = (l: string) => log.line(l);
     const substFailures = applySubsts(pkg.substs.filter((s) => patchNames.has(s)), buildDir, lookup, logLine, sandboxBuildDir);
+    // What ecocheck wrote into the build directory (sources, extra-files, substs) is the build user's.
+    const patches = selectedPatches(pkg.patches, lookup);
+    if (patches.length > 0) handOver(buildDir, owner);
     const patchFailures = await applyPatches(
-      selectedPatches(pkg.patches, lookup),
+      patches,
       buildDir,
       async (argv, cwd) => {
         const r = await run(argv, cwd, 'build');
@@ -467,6 +514,7 @@ async function buildJob(
     await checkLimits('prepare');
 
     // Build and install commands.
+    handOver(buildDir, owner);
     // Tests run between build and install, as opam runs them (`--with-test` targets only); a failing
     // test fails the build.
     for (const [section, phase, commands] of [
@@ -517,7 +565,7 @@ async function buildJob(
       finishedAt: new Date().toISOString(),
       durationMs: elapsed(),
       logPath,
-    });
+    }, owner);
     return finish('ok', '', lastExit ?? 0);
   } catch (e) {
     discardLayer(options.storeDir, job.key);
@@ -547,9 +595,9 @@ async function buildJob(
   }
 }
 
-/** Fetching runs outside the switch, with the network: a minimal environment of its own. */
-function fetchEnv(home: string): Environment {
-  return { PATH: SYSTEM_PATH, HOME: home, TMPDIR: '/tmp', LANG: 'C.UTF-8', SHELL: '/bin/sh' };
+/** Fetching runs outside the switch, with the network: a minimal environment of its own (and git's configuration). */
+function fetchEnv(home: string, gitConfig: string | null): Environment {
+  return { PATH: SYSTEM_PATH, HOME: home, TMPDIR: '/tmp', LANG: 'C.UTF-8', SHELL: '/bin/sh', ...(gitConfig ? { GIT_CONFIG_GLOBAL: gitConfig } : {}) };
 }
 
 /** Removes the unfinished layers that builds of ecocheck processes no longer running left behind (kill -9). */

@@ -184,7 +184,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     }
 
     // In a sandbox the command is looked up there (its PATH names the switch's bin, which only exists
-    // inside); bwrap's failure to find it is turned into exit code 127 below.
+    // inside); bwrap's or setpriv's failure to find it is turned into exit code 127 below.
     const resolved = req.sandbox ? req.argv[0] : resolveCommand(req.argv[0], req.env.PATH, req.cwd);
     if (resolved === null) {
       const msg = `command not found: ${req.argv[0]} (PATH=${req.env.PATH ?? ''})`;
@@ -323,8 +323,9 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     evidence.push(...limitFacts.evidence, ...scanned.evidence);
 
     let { code: exitCode, signal } = exit;
-    const notFound = req.sandbox ? /^bwrap: execvp (.*): No such file or directory$/m.exec(output) : null;
-    if (notFound && exitCode === 1) {
+    // bwrap (exit 1) or, where the command drops from root to the build user, setpriv (exit 127) says so.
+    const notFound = req.sandbox ? /^(?:bwrap: execvp|setpriv: failed to execute) (.*): No such file or directory$/m.exec(output) : null;
+    if (notFound && (exitCode === 1 || exitCode === 127)) {
       exitCode = 127;
       evidence.push(`command not found: ${notFound[1]} (PATH=${req.env.PATH ?? ''})`);
     }

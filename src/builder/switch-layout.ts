@@ -17,11 +17,8 @@ export const SWITCH_ROOT = '/home/opam/.opam';
 export const SWITCH_NAME = 'default';
 /** `prefix`: where the switch is, inside the sandbox. */
 export const SWITCH_PREFIX = `${SWITCH_ROOT}/${SWITCH_NAME}`;
-/** HOME inside the sandbox (a private, writable directory of the job). */
+/** HOME inside the sandbox (a private, writable directory of the job; the build user's, build-user.ts, named `opam`). */
 export const SANDBOX_HOME = '/home/opam';
-/** The unprivileged user builds run as inside the sandbox (as opam's Docker images do). */
-export const SANDBOX_UID = 1000;
-export const SANDBOX_GID = 1000;
 
 /** Directories of the switch's internal state that never become part of a layer. */
 export const SWITCH_SCRATCH_DIRS = ['.opam-switch/build', '.opam-switch/sources', '.opam-switch/backup'];

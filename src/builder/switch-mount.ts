@@ -17,7 +17,7 @@
  * (whiteouts). `npm run bench` measures both ways of composing a 150-layer switch.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { lchownSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SWITCH_SCRATCH_DIRS } from './switch-layout.js';
@@ -62,7 +62,8 @@ function unshareArgv(userNamespace: boolean): string[] {
 
 function overlayOptions(lowerCount: number, upper: string, work: string, userNamespace: boolean): string {
   const lower = Array.from({ length: lowerCount }, (_, i) => String(lowerCount - 1 - i)).join(':');
-  return `lowerdir=${lower},upperdir=${upper},workdir=${work}${userNamespace ? ',userxattr' : ''}`;
+  // nosuid, nodev: a setuid file or a device node in the switch is never honoured (layers lose such bits anyway).
+  return `nosuid,nodev,lowerdir=${lower},upperdir=${upper},workdir=${work}${userNamespace ? ',userxattr' : ''}`;
 }
 
 function checkPath(p: string): void {
@@ -111,9 +112,15 @@ export function switchMountSupport(): { ok: true } | { ok: false; message: strin
  * Prepares the union of `layers` (bottom first) for one job: the numbered links and the mount point
  * under `dir` (a fresh directory of the job's scratch space), the upper and work directories under
  * `incoming` (a fresh directory on the layer store's filesystem: overlayfs wants them on one
- * filesystem, and the finished upper is renamed into the store).
+ * filesystem, and the finished upper is renamed into the store). `owner`: the build user, who gets
+ * the upper directory (the switch's root) when builds drop from root to it (build-user.ts).
  */
-export function prepareSwitchMount(dir: string, layers: string[], incoming: string = join(dir, 'incoming')): SwitchMount {
+export function prepareSwitchMount(
+  dir: string,
+  layers: string[],
+  incoming: string = join(dir, 'incoming'),
+  owner: { uid: number; gid: number } | null = null,
+): SwitchMount {
   const avail = switchMountSupport();
   if (!avail.ok) throw new SwitchMountError(avail.message);
   if (layers.length > MAX_LAYERS) {
@@ -125,6 +132,8 @@ export function prepareSwitchMount(dir: string, layers: string[], incoming: stri
   const work = join(resolve(incoming), 'work');
   const mountPoint = join(base, 'switch');
   for (const d of [lowerDir, upper, work, mountPoint]) mkdirSync(d, { recursive: true });
+  // The switch's root directory is the upper's: the build user's, so that it may write there.
+  if (owner) lchownSync(upper, owner.uid, owner.gid);
   checkPath(upper);
   checkPath(work);
   layers.forEach((layer, i) => symlinkSync(resolve(layer), join(lowerDir, String(i))));

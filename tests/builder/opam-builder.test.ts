@@ -32,7 +32,8 @@ import type { AddressInfo } from 'node:net';
 import { createOpamBuilder, OPAM_BUILDER_VERSION, type OpamBuilderOptions } from '../../src/builder/opam-builder.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { SYSTEM_PATH } from '../../src/builder/build-environment.js';
-import { EMPTY_SWITCH_DIRS, SANDBOX_HOME, SANDBOX_UID, SWITCH_PREFIX, switchBuildDir } from '../../src/builder/switch-layout.js';
+import { EMPTY_SWITCH_DIRS, SANDBOX_HOME, SWITCH_PREFIX, switchBuildDir } from '../../src/builder/switch-layout.js';
+import { buildOwner, sandboxIds } from '../../src/builder/build-user.js';
 import type { Builder, BuildOutcome } from '../../src/builder/builder.js';
 import type { Job } from '../../src/plan/job.js';
 import type { Command, OpamPackage } from '../../src/opam/package-model.js';
@@ -774,16 +775,22 @@ describe('sandbox', () => {
   test('packages build in the sandbox, as the unprivileged user', { skip }, async () => {
     const outcome = await stack.ok(stack.job('installer.1.0', [ocaml]));
     assert.match(read(join(outcome.prefix!, 'doc', 'installer', 'env.txt')), /INSTALLER_GREETING=hello from build-env/);
-    assert.match(read(outcome.logPath!), new RegExp(`# sandbox: bwrap, no network, system directories read-only, as opam \\(uid ${SANDBOX_UID}\\)`));
+    assert.match(read(outcome.logPath!), new RegExp(`# sandbox: bwrap, no network, system directories read-only, as opam \\(uid ${sandboxIds().uid}\\)`));
   });
 
   test('the empty switch has opam\'s directories, writable by the build\'s user', { skip }, async () => {
     await emptySwitchProbe(stack);
   });
 
-  test("a build sees its whole closure's files at the switch prefix, and nothing else's, as uid 1000 in its build directory", { skip }, async () => {
+  test("a build sees its whole closure's files at the switch prefix, and nothing else's, as the build user in its build directory", { skip }, async () => {
     const stdext = stack.job('stdext.1.0', [ocaml]);
-    await stack.ok(stdext);
+    const stdextOutcome = await stack.ok(stdext);
+    // Its tarball (file://) was unpacked in a sandbox of the system directories, its fetch scratch, the
+    // download cache and the source's folder, not the whole host; as the build user when ecocheck is root.
+    const fetchLines = read(stdextOutcome.logPath!).split('\n').filter((l) => l.startsWith('# sandbox: bwrap, network allowed'));
+    assert.ok(fetchLines.length > 0, 'the unpacking ran in the sandbox');
+    const as = buildOwner() ? `, as opam \\(uid ${sandboxIds().uid}\\)` : '';
+    for (const l of fetchLines) assert.match(l, new RegExp(`^# sandbox: bwrap, network allowed, system directories read-only${as}, writable: \\S+/fetch, HOME=\\S+/fetch/\\.ecocheck-home$`));
     // Built in this store but not in the probe's closure: its layer must not be in the probe's switch.
     await stack.ok(stack.job('legacy-lib.1.0', [ocaml]));
     const files = ['bin/compiler', 'lib/ocaml/stdlib.fmo', '.opam-switch/config/ocaml.config', 'lib/stdext/stdext.fmo', 'lib/stdext/META', 'doc/stdext/README'];
@@ -794,6 +801,7 @@ describe('sandbox', () => {
       '  echo "user=$(id -un)"',
       '  echo "pwd=$(pwd)"',
       '  echo "home=$HOME"',
+      '  if touch "$HOME/.opam/probe" 2>/dev/null; then echo "opam-root=writable"; else echo "opam-root=read-only"; fi',
       ...files.map((f) => `  if [ -f "${SWITCH_PREFIX}/${f}" ]; then echo "${f}=present"; else echo "${f}=absent"; fi`),
       `  if [ -e "${SWITCH_PREFIX}/lib/legacy-lib" ]; then echo "legacy-lib=present"; else echo "legacy-lib=absent"; fi`,
       `  echo "compiler-where=$(compiler -where)"`,
@@ -809,14 +817,43 @@ describe('sandbox', () => {
     );
     const outcome = await stack.ok(probe);
     const seen = keyValues(read(join(outcome.prefix!, 'doc', 'closure-probe', 'closure.txt')));
-    assert.equal(seen.uid, String(SANDBOX_UID), 'not root');
+    // As root, the build user's own host uid (the file it wrote is its own on the host); else uid 1000 of a user namespace.
+    assert.equal(seen.uid, String(sandboxIds().uid));
+    assert.notEqual(seen.uid, '0', 'not root');
+    assert.equal(statSync(join(outcome.prefix!, 'doc', 'closure-probe', 'closure.txt')).uid, buildOwner()?.uid ?? process.getuid!());
     assert.equal(seen.user, 'opam');
     assert.equal(seen.pwd, switchBuildDir('legacy-lib.1.0'));
     assert.equal(seen.home, SANDBOX_HOME);
+    assert.equal(seen['opam-root'], 'writable', "the opam root in HOME is the build user's");
     for (const f of files) assert.equal(seen[f], 'present', `${f} of the closure is in the switch`);
     assert.equal(seen['legacy-lib'], 'absent', 'a layer outside the closure is not in the switch');
     assert.equal(seen['compiler-where'], `${SWITCH_PREFIX}/lib/ocaml`);
     assert.equal(seen['store-visible'], 'no', 'the host store is not visible in the sandbox');
+  });
+
+  test("a git+file:// source of someone else's repository is cloned as the build user (git's safe.directory), its files the build user's", { skip }, async () => {
+    // A repository owned by root (the test runs as root on CI), not by the build user that clones it.
+    const repo = mkdtempSync(join(tmpdir(), 'ecocheck-git-source-'));
+    try {
+      chmodSync(repo, 0o755);
+      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd: repo, encoding: 'utf8' });
+      git('init', '-q');
+      writeFileSync(join(repo, 'hello.txt'), 'hello from git\n');
+      git('add', 'hello.txt');
+      git('commit', '-q', '-m', 'first');
+      git('tag', 'v1');
+      const pkg = variant('legacy-lib.1.0', 'from-git', {
+        build: [sh('cat hello.txt > out.txt')],
+        install: [sh('mkdir -p "%{doc}%/from-git" && cp out.txt "%{doc}%/from-git/out.txt"')],
+      });
+      pkg.url = { src: `git+file://${repo}#v1`, checksums: [], mirrors: [] };
+      const outcome = await stack.ok(stack.job(pkg, [ocaml]));
+      const out = join(outcome.prefix!, 'doc', 'from-git', 'out.txt');
+      assert.equal(read(out), 'hello from git\n');
+      assert.equal(statSync(out).uid, buildOwner()?.uid ?? process.getuid!());
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   test("writes to the switch land in the job's own layer, the dependency's stored layer untouched; writes elsewhere are denied", { skip }, async () => {

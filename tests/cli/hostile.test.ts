@@ -4,20 +4,23 @@
  * (timeout, out-of-memory, network denied), nothing outside its build directory and prefix changes on the
  * host, a well-behaved package of the same run still builds, a timeout in a candidate run is spurious
  * (not a regression), `--no-sandbox` warns, and a missing bubblewrap is a one-line error saying how to
- * install it. (The process runner's own handling of each hostile script is tested in
+ * install it. Builds run as an unprivileged host user (the build user when ecocheck is root, the
+ * invoking user otherwise: both are tested): a root-only file is unreadable and never reaches the log,
+ * the report or the store, and no setuid or setgid file reaches the store. (The process runner's own handling of each hostile script is tested in
  * tests/builder/sandbox.test.ts and tests/builder/process-runner.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
 import { instantiateHostileRepo } from '../support/hostile-repo.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { handOver, sandboxIds } from '../../src/builder/build-user.js';
 import { openDatabase } from '../../src/store/database.js';
 import { loadRunResults } from '../../src/store/run-records.js';
 import { listRuns } from '../../src/store/runs.js';
@@ -364,6 +367,167 @@ test('without bubblewrap, check says how to install it (one line, exit 2), and n
     assert.equal(r.stderr.split('\n').length, 2, 'one line');
     assert.ok(!existsSync(join(state, 'ecocheck.sqlite')) || runResults(state).length === 0, 'no run recorded');
   } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+/** The hostile packages trying to become root or read its files, and a well-behaved one. */
+const PRIVILEGE_TARGETS = ['well-behaved', 'reads-root-only', 'setuid-shell', 'uses-setuid-shell'];
+
+/** Every entry under `root` (lstat, links not followed) with a setuid or setgid bit. */
+function setidEntries(root: string): string[] {
+  const found: string[] = [];
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    if (!st.isSymbolicLink() && (st.mode & 0o6000) !== 0) found.push(`${p} (${st.mode.toString(8)})`);
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+  };
+  walk(root);
+  return found;
+}
+
+/** Every regular file under `root` whose bytes contain `needle`. */
+function filesContaining(root: string, needle: string): string[] {
+  const found: string[] = [];
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    else if (st.isFile() && readFileSync(p).includes(needle)) found.push(p);
+  };
+  walk(root);
+  return found;
+}
+
+/** The lines of /etc/shadow worth keeping secret (with a password field), when this process can read it. */
+function shadowSecrets(): string[] {
+  try {
+    return readFileSync('/etc/shadow', 'utf8')
+      .split('\n')
+      .filter((l) => l.split(':').length > 2);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The checks shared by the root and the non-root runs of PRIVILEGE_TARGETS: each classified, the shadow
+ * file denied and nowhere in the log, the report or the state folder, no setuid or setgid bit in the
+ * store, the setuid copies of /bin/sh giving their runner its own uid, the layers owned by `layerOwner`.
+ */
+function checkPrivilegeRun(state: string, outputs: string[], buildUid: number, layerOwner: number): void {
+  const [run] = runResults(state);
+  const status = (id: string) => run.get(id)?.status;
+  assert.equal(status('well-behaved.1.0'), 'ok', run.get('well-behaved.1.0')?.reason);
+  assert.equal(status('setuid-shell.1.0'), 'ok', run.get('setuid-shell.1.0')?.reason);
+  assert.equal(status('uses-setuid-shell.1.0'), 'ok', run.get('uses-setuid-shell.1.0')?.reason);
+  assert.equal(status('reads-root-only.1.0'), 'build-failed');
+  assert.match(run.get('reads-root-only.1.0')!.reason, /^build failed: exit code 1 at .*: cat: \/etc\/shadow: Permission denied$/);
+  // The setuid copies of /bin/sh in the switch below it ran with its own uid: not root's.
+  const usesLog = buildLog('uses-setuid-shell', state);
+  assert.match(usesLog, new RegExp(`^rootsh euid=${buildUid}$`, 'm'));
+  assert.match(usesLog, new RegExp(`^installed-rootsh euid=${buildUid}$`, 'm'));
+  // No setuid or setgid bit anywhere in the store; every layer file is the build user's.
+  const store = join(state, 'store');
+  assert.deepEqual(setidEntries(store), []);
+  const layers = readdirSync(store).filter((n) => !n.startsWith('.') && !n.endsWith('.done'));
+  assert.ok(layers.length >= 5, layers.join(' '));
+  const notOwned: string[] = [];
+  for (const layer of layers) {
+    const walk = (p: string) => {
+      const st = lstatSync(p);
+      if (st.uid !== layerOwner) notOwned.push(`${p} (uid ${st.uid})`);
+      if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    };
+    walk(join(store, layer));
+  }
+  assert.deepEqual(notOwned, [], `every layer file is uid ${layerOwner}'s`);
+  // The root-only file never got out: not in the log, the report, nor anywhere in the state folder.
+  const secrets = shadowSecrets();
+  const reports = [buildLog('reads-root-only', state), ...outputs];
+  for (const format of ['markdown', 'json']) {
+    const r = ecocheck(['report', '--state-dir', state, '--format', format]);
+    assert.equal(r.code, 1, r.stderr); // a failure found
+    reports.push(r.stdout);
+  }
+  for (const secret of secrets) {
+    for (const text of reports) assert.ok(!text.includes(secret), 'a line of /etc/shadow reached a log or report');
+    assert.deepEqual(filesContaining(state, secret), [], 'a line of /etc/shadow reached the state folder');
+  }
+}
+
+test('builds run as an unprivileged user: a root-only file is unreadable and never leaves the host, no setuid file reaches the store', { skip }, async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-privilege-'));
+  const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
+  try {
+    const state = join(scratch, 'state');
+    const r = await ecocheckAsync(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, ...PRIVILEGE_TARGETS]);
+    assert.equal(r.code, 1, r.stderr); // reads-root-only fails
+    // As root, builds run as the build user (a host uid of their own); else as the invoking user.
+    const buildUid = sandboxIds().uid;
+    assert.notEqual(buildUid, 0);
+    const layerOwner = process.getuid?.() === 0 ? buildUid : process.getuid!();
+    checkPrivilegeRun(state, [r.stdout, r.stderr], buildUid, layerOwner);
+    if (process.getuid?.() === 0) {
+      assert.match(buildLog('well-behaved', state), /^# commands run as (the user ecocheck-build|uid \d+, gid \d+, which no user or group of this host has)/m);
+      // A state folder copied without its owners (cp -r as root): the layers a build needs are given back.
+      handOver(join(state, 'store'), { uid: 0, gid: 0 });
+      const again = await ecocheckAsync(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, 'slow-on-2']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(runResults(state)[1].get('slow-on-2.1.0')?.status, 'ok', runResults(state)[1].get('slow-on-2.1.0')?.reason);
+      assert.match(buildLog('slow-on-2', state), /^# the layer .* is not the build user's \(a copied state folder\?\): handing it over$/m);
+    }
+  } finally {
+    repo.dispose();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+/** An unprivileged uid to run ecocheck as (nobody), when this process is root. */
+const NOBODY = 65534;
+
+/** Why ecocheck cannot be tried as an unprivileged user here, or false. */
+function nonRootSkip(): string | false {
+  if (skip) return skip;
+  if (process.getuid?.() !== 0) return 'this process is not root: the other tests already run ecocheck unprivileged';
+  const as = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--'];
+  const readable = spawnSync('setpriv', [...as, process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(bin)}, require('fs').constants.R_OK)`]);
+  if (readable.status !== 0) return `uid ${NOBODY} cannot read this checkout (${projectRoot}) or run node`;
+  const userns = spawnSync('setpriv', [...as, 'unshare', '--user', '--map-root-user', '--mount', 'true']);
+  if (userns.status !== 0) return `uid ${NOBODY} cannot make a user namespace here (unprivileged user namespaces disabled?)`;
+  return false;
+}
+
+test('run by an unprivileged user (user namespaces), check builds the well-behaved package and denies the root-only read', { skip: nonRootSkip() }, async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-nonroot-'));
+  const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
+  try {
+    const state = join(scratch, 'state');
+    const home = join(scratch, 'home');
+    mkdirSync(home);
+    // Everything of the test is that user's (the repository copy too: mkdtemp made it 700).
+    handOver(scratch, { uid: NOBODY, gid: NOBODY });
+    chmodSync(scratch, 0o755);
+    const args = ['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, ...PRIVILEGE_TARGETS];
+    const r = await new Promise<Outcome>((resolve, reject) => {
+      const child = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', process.execPath, bin, ...args], {
+        cwd: projectRoot,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /sandboxed/);
+    // Inside, builds see themselves as uid 1000 of a user namespace; on the host their files are nobody's.
+    checkPrivilegeRun(state, [r.stdout, r.stderr], 1000, NOBODY);
+    assert.doesNotMatch(buildLog('well-behaved', state), /^# commands run as/m);
+  } finally {
+    repo.dispose();
     rmSync(scratch, { recursive: true, force: true });
   }
 });
