@@ -832,8 +832,9 @@ describe('sandbox', () => {
   });
 
   test("a git+file:// source of someone else's repository is cloned as the build user (git's safe.directory), its files the build user's", { skip }, async () => {
-    // A repository owned by root (the test runs as root on CI), not by the build user that clones it.
-    const repo = mkdtempSync(join(tmpdir(), 'ecocheck-git-source-'));
+    // A repository owned by root (the test runs as root on CI), not by the build user that clones it;
+    // inside the ecosystem's repository folder, where local sources are allowed (plan/local-source-policy.ts).
+    const repo = mkdtempSync(join(eco.root, 'git-source-'));
     try {
       chmodSync(repo, 0o755);
       const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd: repo, encoding: 'utf8' });
