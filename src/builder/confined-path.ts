@@ -203,7 +203,13 @@ function openConfined(root: ConfinedRoot, rel: string): { fd: number; stat: Stat
     if (code === 'ENXIO') throw new SpecialFileError(found.rel, 'a special file, not a regular file');
     throw e;
   }
-  const stat = fstatSync(fd);
+  let stat: Stats;
+  try {
+    stat = fstatSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
   if (!stat.isFile()) {
     closeSync(fd);
     throw new SpecialFileError(found.rel, `${kindOf(stat)}, not a regular file`);
@@ -250,7 +256,13 @@ export function openRegularFile(path: string): { fd: number; stat: Stats } {
   const before = statSync(path);
   if (!before.isFile()) throw new SpecialFileError(path, `${kindOf(before)}, not a regular file`);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  const stat = fstatSync(fd);
+  let stat: Stats;
+  try {
+    stat = fstatSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
   if (!stat.isFile()) {
     closeSync(fd);
     throw new SpecialFileError(path, `${kindOf(stat)}, not a regular file`);
@@ -332,6 +344,15 @@ function copyDescriptor(from: number, to: number): void {
 export function copyConfinedFile(src: ConfinedRoot, srcRel: string, dest: ConfinedRoot, destRel: string, mode?: number): boolean {
   const opened = openConfined(src, srcRel);
   if (opened === null) return false;
+  copyOpenedInto(opened, dest, destRel, mode);
+  return true;
+}
+
+/**
+ * Copies an opened regular file to `destRel` inside `dest` (no link followed), with `mode` (default: its
+ * permission bits, without setuid/setgid/sticky); closes the source's descriptor.
+ */
+function copyOpenedInto(opened: { fd: number; stat: Stats }, dest: ConfinedRoot, destRel: string, mode?: number): void {
   try {
     const out = createConfined(dest, destRel, mode ?? opened.stat.mode & 0o777);
     try {
@@ -342,22 +363,11 @@ export function copyConfinedFile(src: ConfinedRoot, srcRel: string, dest: Confin
   } finally {
     closeSync(opened.fd);
   }
-  return true;
 }
 
 /** Copies the regular file at a chosen host path (see openRegularFile) to `destRel` inside `dest`. */
 export function copyRegularFileInto(path: string, dest: ConfinedRoot, destRel: string): void {
-  const { fd, stat } = openRegularFile(path);
-  try {
-    const out = createConfined(dest, destRel, stat.mode & 0o777);
-    try {
-      copyDescriptor(fd, out);
-    } finally {
-      closeSync(out);
-    }
-  } finally {
-    closeSync(fd);
-  }
+  copyOpenedInto(openRegularFile(path), dest, destRel);
 }
 
 /**
@@ -402,18 +412,18 @@ function copyConfinedFileNoFollow(src: ConfinedRoot, rel: string, dest: Confined
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new EscapingPathError(rel, 'became a symbolic link');
     throw e;
   }
+  let stat: Stats;
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new SpecialFileError(rel, `${kindOf(stat)}, not a regular file`);
-    const out = createConfined(dest, destRel, stat.mode & 0o777);
-    try {
-      copyDescriptor(fd, out);
-    } finally {
-      closeSync(out);
-    }
-  } finally {
+    stat = fstatSync(fd);
+  } catch (e) {
     closeSync(fd);
+    throw e;
   }
+  if (!stat.isFile()) {
+    closeSync(fd);
+    throw new SpecialFileError(rel, `${kindOf(stat)}, not a regular file`);
+  }
+  copyOpenedInto({ fd, stat }, dest, destRel);
 }
 
 /**
