@@ -15,9 +15,10 @@
  * packages whose `files/` hold only such files did not change.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { isExcludedFromLocalCopy } from '../opam/pin-source.js';
+import { openRegularFileNoFollow } from './regular-file.js';
 import { resolveGitCommit } from './git-commit.js';
 
 export interface DirectoryHashOptions {
@@ -91,14 +92,9 @@ export function hashPinnedDirectory(dir: string): string {
  * read. Opened without following a link and without blocking, so a FIFO or a device is never waited on.
  */
 export function hashFileContent(path: string): string {
-  let fd: number;
+  const fd = openRegularFileNoFollow(path);
+  if (fd === null) return '';
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return '';
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return '';
     const h = createHash('sha256');
     const buf = Buffer.alloc(1 << 20);
     for (;;) {

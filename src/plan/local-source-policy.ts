@@ -12,10 +12,11 @@
  * `job-key.ts`) and the builder (which fetches it) apply it; it reads the file system only to resolve
  * links (`realpath`), never a file's content.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, lstatSync, readSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OpamPackage } from '../opam/package-model.js';
+import { openRegularFileNoFollow } from './regular-file.js';
 
 /** The flag that names more folders (spelled here for the reasons; src/cli/options.ts declares it). */
 export const ALLOW_LOCAL_SOURCES_FLAG = '--allow-local-sources';
@@ -123,14 +124,9 @@ export class LocalSourcePolicy {
 
 /** A small regular file's text (a git pointer file), read without following a link or blocking; '' otherwise. */
 function readPointer(path: string): string {
-  let fd: number;
+  const fd = openRegularFileNoFollow(path);
+  if (fd === null) return '';
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return '';
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return '';
     const buf = Buffer.alloc(64 * 1024);
     return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
   } catch {
