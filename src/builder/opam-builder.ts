@@ -96,6 +96,11 @@ export interface OpamBuilderOptions {
    * any other local source is refused (fetch-failed) before it is read.
    */
   localSourceRoots: readonly string[];
+  /**
+   * `http(s)://HOST[:PORT]` origins the user named (`--allow-local-sources`): a source without a checksum
+   * may be downloaded from them although they are not on the public internet (http-download.ts).
+   */
+  privateOrigins?: readonly string[];
 }
 
 export { OPAM_BUILDER_VERSION, opamBuilderVersion };
@@ -446,6 +451,7 @@ async function buildJob(
         return Math.max(1, remaining());
       },
       archiveMirrors: options.archiveMirrors,
+      privateOrigins: options.privateOrigins,
     };
     try {
       mkdirSync(buildDir, { recursive: true });

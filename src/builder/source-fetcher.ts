@@ -4,16 +4,15 @@
  * kept in the download cache, which is consulted first (so a cached file needs no network). Supported
  * addresses: `http(s)://`, `file://` (a file or a directory), and `git+…://` (cloned, `#ref` checked out).
  */
-import { createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Url } from '../opam/package-model.js';
 import { checksumMismatches, checksumToString } from './checksum.js';
 import type { DownloadCache } from './download-cache.js';
 import { extractInto, ExtractionError, type ToolRunner } from './archive-extraction.js';
 import { BuilderError } from './builder-error.js';
+import { DownloadError, httpDownload } from './http-download.js';
 import { isExcludedFromLocalCopy } from '../opam/pin-source.js';
 import { confinedRelative, copyRegularFileInto, copyTreeConfined, type ConfinedRoot } from './confined-path.js';
 
@@ -44,6 +43,11 @@ export interface FetchContext {
    * (`BASE/<algo>/<2 hex>/<hex>`, e.g. https://opam.ocaml.org/cache), tried after the url and its mirrors.
    */
   archiveMirrors?: string[];
+  /**
+   * Origins (`http://127.0.0.1:8080`) the user named (`--allow-local-sources`): a source without a checksum
+   * may be fetched from them although they are not on the public internet (http-download.ts).
+   */
+  privateOrigins?: readonly string[];
 }
 
 type Scheme = 'http' | 'file' | 'git';
@@ -62,30 +66,27 @@ export function addressBasename(address: string): string {
   return base === '' ? 'source' : decodeURIComponent(base);
 }
 
-async function download(address: string, dest: string, ctx: FetchContext): Promise<void> {
+/**
+ * Downloads `address` into `dest`. `verified`: what comes is checked against checksums afterwards, so any
+ * address may serve it; otherwise only the public internet and the origins the user named (http-download.ts).
+ */
+async function download(address: string, dest: string, ctx: FetchContext, verified: boolean): Promise<void> {
   const signals: AbortSignal[] = [];
   if (ctx.signal) signals.push(ctx.signal);
   if (ctx.timeoutMs) signals.push(AbortSignal.timeout(ctx.timeoutMs));
   const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
-  let response: Response;
   try {
-    response = await fetch(address, { signal, redirect: 'follow' });
+    await httpDownload({ address, dest, signal, privateOrigins: verified ? null : (ctx.privateOrigins ?? []) });
   } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new FetchError(`${address}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
-  }
-  if (!response.ok || !response.body) throw new FetchError(`${address}: HTTP ${response.status}`);
-  try {
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(dest));
-  } catch (e) {
-    throw new FetchError(`${address}: download interrupted (${(e as Error).message})`);
+    if (e instanceof DownloadError) throw new FetchError(e.message);
+    throw e;
   }
 }
 
 /** Produces the file behind a file-like address into `dest` (http download or local copy). */
-async function obtainFile(address: string, dest: string, ctx: FetchContext): Promise<void> {
+async function obtainFile(address: string, dest: string, ctx: FetchContext, verified: boolean): Promise<void> {
   const scheme = schemeOf(address);
-  if (scheme === 'http') return download(address, dest, ctx);
+  if (scheme === 'http') return download(address, dest, ctx, verified);
   if (scheme === 'file') {
     const path = fileURLToPath(address.replace(/#.*$/, ''));
     if (!existsSync(path)) throw new FetchError(`${address}: no such file`);
@@ -116,7 +117,7 @@ async function verifiedFile(url: Url, ctx: FetchContext, what: string): Promise<
     rmSync(dest, { recursive: true, force: true });
     try {
       ctx.log(`${what}: fetching ${address}`);
-      await obtainFile(address, dest, ctx);
+      await obtainFile(address, dest, ctx, url.checksums.length > 0);
       if (!statSync(dest).isFile()) throw new FetchError(`${address}: not a file`);
       const bad = await checksumMismatches(dest, url.checksums);
       if (bad.length > 0) {

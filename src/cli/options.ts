@@ -104,14 +104,15 @@ export interface PlanOptions extends RepositoryOptions, PlatformOptions, Selecti
 }
 
 /**
- * `--allow-local-sources DIR`: a package's `file://` (and `git+file://`) sources may be read from DIR
- * too, besides the repositories and pins given; any other is refused (fetch-failed). On `plan`,
- * `check` and `rerun` (which also allows again the folders its run allowed).
+ * `--allow-local-sources DIR|ORIGIN`: a package's `file://` (and `git+file://`) sources may be read from
+ * DIR too, besides the repositories and pins given; any other is refused (fetch-failed). An
+ * `http(s)://HOST[:PORT]` origin: sources without a checksum may be downloaded from it although it is not
+ * on the public internet. On `plan`, `check` and `rerun` (which also allows again what its run allowed).
  */
 export function addLocalSourcesOption(cmd: Command): Command {
   return cmd.option(
-    '--allow-local-sources <dir>',
-    "a folder packages' file:// sources may be read from, besides the repositories and pins given (any other local source is refused); repeatable",
+    '--allow-local-sources <dir|origin>',
+    "a folder packages' file:// sources may be read from, besides the repositories and pins given (any other local source is refused), or an http(s)://HOST[:PORT] on a private network that sources without a checksum may be downloaded from; repeatable",
     collect,
     [],
   );

@@ -135,6 +135,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     memoryBytes: settings.memoryBytes,
     maxProcesses: settings.maxProcesses,
     localSourceRoots: prepared.localSources.roots,
+    privateOrigins: prepared.localSources.origins,
     diskBytes: settings.diskBytes,
     inodes: settings.inodes,
   });

@@ -35,6 +35,8 @@ function context(name: string, cache = join(work, 'cache')): FetchContext & { li
     run: (argv, cwd) => runProcess({ argv, cwd, env, logFile: join(work, 'logs', `${name}.log`) }),
     log: (l) => lines.push(l),
     lines,
+    // The test's server (and the dead port 9) are on loopback: named, as a user names them.
+    privateOrigins: [new URL(base).origin, 'http://127.0.0.1:9'],
   };
 }
 

@@ -30,7 +30,7 @@ const bin = join(projectRoot, 'bin', 'ecocheck');
 const available = sandboxAvailable();
 const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
 const LIMITS = ['--timeout', '20s', '--memory', '256M', '--jobs', '2'];
-const HOSTILE = ['local-secret', 'etc-shadow', 'host-folder-extra', 'symlinked-distfile', 'git-outside'];
+const HOSTILE = ['local-secret', 'etc-shadow', 'host-folder-extra', 'symlinked-distfile', 'git-outside', 'loopback-secret', 'metadata-endpoint'];
 
 interface Outcome {
   code: number;
@@ -93,6 +93,7 @@ let marker: string;
 let repo: HostileRepoCopy;
 let server: Server;
 let served = 0;
+let secretRequests = 0;
 
 before(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-sources-'));
@@ -110,6 +111,12 @@ before(async () => {
   git(gitsrc, 'commit', '-q', '-m', 'secret');
   // The remote source without a checksum: a new content at every request.
   server = createServer((req, res) => {
+    if (req.url === '/secret') {
+      // A service of the machine's own network: what a checksum-less source must not fetch.
+      secretRequests++;
+      res.end(`${marker}\n`);
+      return;
+    }
     served++;
     res.end(`remote data ${served}\n`);
   });
@@ -124,6 +131,9 @@ after(() => {
 });
 
 const refusal = (address: string) => `fetch failed: ${address}: a local source outside the folders you named; add --allow-local-sources DIR to allow it`;
+/** The refusal of a checksum-less download from an address that is not on the public internet. */
+const privateRefusal = (host: string, ip: string, origin: string) =>
+  `fetch failed: ${host} is ${ip}, not a public address: a source without a checksum is fetched from the public internet only (add --allow-local-sources ${origin} to allow it)`;
 
 test('local sources outside the folders named are fetch-failed with one line; the secret reaches no log, report, export or layer', { skip }, async () => {
   const state = join(scratch, 'state-refused');
@@ -138,12 +148,19 @@ test('local sources outside the folders named are fetch-failed with one line; th
     'symlinked-distfile': `file://${repo.root}/distfiles/secret-link`,
     'git-outside': `git+file://${outside}/gitsrc#main`,
   };
-  for (const [name, address] of Object.entries(expected)) {
+  const port = (server.address() as AddressInfo).port;
+  const reasons: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(expected).map(([name, address]) => [name, refusal(address)])),
+    'loopback-secret': privateRefusal(`127.0.0.1:${port}`, '127.0.0.1', `http://127.0.0.1:${port}`),
+    'metadata-endpoint': privateRefusal('169.254.169.254', '169.254.169.254', 'http://169.254.169.254'),
+  };
+  for (const [name, reason] of Object.entries(reasons)) {
     const res = run.get(name)!;
     assert.equal(res.status, 'fetch-failed', `${name}: ${res.reason}`);
-    assert.equal(res.reason, refusal(address), name);
+    assert.equal(res.reason, reason, name);
     assert.equal(res.cached, false);
   }
+  assert.equal(secretRequests, 0, 'the service on the loopback was reached');
 
   // Everything a user or a pull-request comment could see.
   const outputs: [string, string][] = [['check stdout', r.stdout], ['check stderr', r.stderr]];
@@ -155,7 +172,7 @@ test('local sources outside the folders named are fetch-failed with one line; th
   for (const name of HOSTILE) {
     const log = ecocheckSync(['log', name, '--state-dir', state]);
     assert.equal(log.code, 0, log.stderr);
-    assert.match(log.stdout, new RegExp(`^# fetch-failed: ${refusal(expected[name]).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
+    assert.match(log.stdout, new RegExp(`^# fetch-failed: ${reasons[name].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
     outputs.push([`log ${name}`, log.stdout]);
   }
   const exported = join(scratch, 'export.json');
@@ -209,6 +226,18 @@ test('--allow-local-sources DIR (or "allowLocalSources" in ecocheck.json) lets a
   const c = await ecocheck(['check', '--baseline', '--compiler', '1.0', '--state-dir', state2, ...LIMITS, 'local-secret'], project);
   assert.equal(c.code, 0, c.stderr);
   assert.equal(runResults(state2)[0].get('local-secret')?.status, 'ok');
+
+  // An http(s) origin named: a checksum-less source is downloaded from it although it is on the loopback.
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const state3 = join(scratch, 'state-origin');
+  const o = await ecocheck(['check', '--repo', repo.root, '--baseline', '--compiler', '1.0', '--state-dir', state3, ...LIMITS, '--allow-local-sources', `${origin}/`, 'loopback-secret', 'metadata-endpoint']);
+  assert.equal(o.code, 0, o.stderr);
+  const [viaOrigin] = runResults(state3);
+  assert.equal(viaOrigin.get('loopback-secret')?.status, 'ok', viaOrigin.get('loopback-secret')?.reason);
+  assert.equal(viaOrigin.get('metadata-endpoint')?.status, 'fetch-failed', 'only the origin named');
+  const bad = ecocheckSync(['plan', '--repo', repo.root, '--compiler', '1.0', '--allow-local-sources', `${origin}/path`, 'well-behaved']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.equal(bad.stderr, `ecocheck: --allow-local-sources ${origin}/path: not an http(s) origin (http://HOST[:PORT])\n`);
 });
 
 test('an --allow-local-sources folder that does not exist is a usage error (exit 2, one line), before anything runs', () => {
@@ -234,7 +263,9 @@ test('a checksum-less local source edited: its job and the jobs built on it are 
   const state = join(scratch, 'state-keys');
   const targets = ['local-data', 'uses-local-data', 'remote-data', 'uses-remote-data', 'well-behaved'];
   const check = async () => {
-    const r = await ecocheck(['check', '--repo', repo.root, '--baseline', '--compiler', '1.0', '--state-dir', state, ...LIMITS, ...targets]);
+    // The test's server is on the loopback: named, as a user names a private mirror.
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const r = await ecocheck(['check', '--repo', repo.root, '--baseline', '--compiler', '1.0', '--state-dir', state, ...LIMITS, '--allow-local-sources', origin, ...targets]);
     assert.equal(r.code, 0, r.stderr);
     const runs = runResults(state);
     const run = runs[runs.length - 1];
