@@ -69,6 +69,29 @@ function get(url: URL, guarded: boolean, signal: AbortSignal | undefined): Promi
   });
 }
 
+/**
+ * Refuses a host that is not on the public internet (a literal address, or any address its name resolves
+ * to) unless its origin is named: for a clone by git, which resolves and connects by itself (so a name
+ * resolving differently between this check and git's connection is not caught here; git is also told not
+ * to follow redirects).
+ */
+export async function checkPublicHost(url: URL, privateOrigins: readonly string[]): Promise<void> {
+  if (privateOrigins.includes(url.origin)) return;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) !== 0) {
+    if (!isPublicAddress(host)) throw refusal(url, host);
+    return;
+  }
+  let addresses: LookupAddress[];
+  try {
+    addresses = await new Promise((resolve, reject) => dnsLookup(host, { all: true }, (err, a) => (err ? reject(err) : resolve(a))));
+  } catch (e) {
+    throw new DownloadError(`${url.href}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const bad = addresses.find((a) => !isPublicAddress(a.address));
+  if (bad) throw refusal(url, bad.address);
+}
+
 /** Downloads `address` (following redirects) into `dest`. Throws DownloadError with a one-line reason. */
 export async function httpDownload(req: DownloadRequest): Promise<void> {
   let url: URL;

@@ -12,7 +12,7 @@ import { checksumMismatches, checksumToString } from './checksum.js';
 import type { DownloadCache } from './download-cache.js';
 import { extractInto, ExtractionError, type ToolRunner } from './archive-extraction.js';
 import { BuilderError } from './builder-error.js';
-import { DownloadError, httpDownload } from './http-download.js';
+import { checkPublicHost, DownloadError, httpDownload } from './http-download.js';
 import { isExcludedFromLocalCopy } from '../opam/pin-source.js';
 import { confinedRelative, copyRegularFileInto, copyTreeConfined, type ConfinedRoot } from './confined-path.js';
 
@@ -143,7 +143,25 @@ async function cloneGit(address: string, dest: string, ctx: FetchContext): Promi
   const ref = hash >= 0 ? address.slice(hash + 1) : null;
   const remote = (hash >= 0 ? address.slice(0, hash) : address).replace(/^git\+/, '');
   ctx.log(`source: cloning ${remote}${ref ? ` at ${ref}` : ''}`);
-  const clone = await ctx.run(['git', 'clone', '--quiet', '--no-checkout', remote, dest], ctx.scratch);
+  // A network remote at anything but a full commit hash is content nobody verified: the public internet
+  // only, as a download without a checksum (http-download.ts), and no redirect followed.
+  const unverified = !/^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(ref ?? '') && !remote.startsWith('file:');
+  if (unverified) {
+    let url: URL | null = null;
+    try {
+      url = new URL(remote);
+    } catch {
+      // scp-like `host:path`: no origin to check or name
+    }
+    if (url === null) throw new FetchError(`${address}: not a URL: a git source without a full commit hash must be a URL (its host is checked)`);
+    try {
+      await checkPublicHost(url, ctx.privateOrigins ?? []);
+    } catch (e) {
+      if (e instanceof DownloadError) throw new FetchError(e.message);
+      throw e;
+    }
+  }
+  const clone = await ctx.run(['git', ...(unverified ? ['-c', 'http.followRedirects=false'] : []), 'clone', '--quiet', '--no-checkout', remote, dest], ctx.scratch);
   if (clone.exitCode !== 0) throw new FetchError(`${address}: git clone exited with ${clone.signal ?? clone.exitCode}`);
   const checkout = await ctx.run(['git', '-c', 'advice.detachedHead=false', 'checkout', '--quiet', ref ?? 'HEAD'], dest);
   if (checkout.exitCode !== 0) {

@@ -98,3 +98,12 @@ test('a redirect from a named origin to another non-public one is refused; HTTP 
   await assert.rejects(httpDownload({ address: `${originA}/none`, dest: join(work, 'n'), privateOrigins: [originA] }), /\/none: HTTP 404$/);
   await assert.rejects(httpDownload({ address: 'http://127.0.0.1:9/x', dest: join(work, 'd'), privateOrigins: null }), /:9\/x: ECONNREFUSED$/);
 });
+
+test("a git remote's host (git resolves and connects by itself) is checked the same way before the clone", async () => {
+  const { checkPublicHost } = await import('../../src/builder/http-download.js');
+  await assert.rejects(checkPublicHost(new URL('http://10.1.2.3/repo.git'), []), /10\.1\.2\.3 is 10\.1\.2\.3, not a public address/);
+  await assert.rejects(checkPublicHost(new URL('git://localhost/repo'), []), /is (127\.0\.0\.1|::1), not a public address/);
+  await assert.rejects(checkPublicHost(new URL('ssh://[::1]/repo'), []), /is ::1, not a public address/);
+  await checkPublicHost(new URL('https://1.1.1.1/repo.git'), []);
+  await checkPublicHost(new URL(`${originA}/repo.git`), [originA]);
+});

@@ -301,3 +301,10 @@ describe('local and git sources, extra sources', () => {
     assert.equal(addressBasename('https://h/a/b/pkg-1.0.tar.gz?x=1#frag'), 'pkg-1.0.tar.gz');
   });
 });
+
+test('a git source on a private address at a branch is refused before git runs; at a full commit hash git is let try', async () => {
+  const ctx = context('git-private');
+  await assert.rejects(fetchSourceInto(url('git+http://10.1.2.3/repo.git#main'), fresh('git-private'), ctx), /10\.1\.2\.3 is 10\.1\.2\.3, not a public address/);
+  assert.ok(!ctx.lines.some((l) => /exited/.test(l)));
+  await assert.rejects(fetchSourceInto(url('git+http://127.0.0.1:9/repo.git#' + 'a'.repeat(40)), fresh('git-commit'), ctx), /git clone exited/);
+});
