@@ -55,6 +55,7 @@ import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, ty
 import { SANDBOX_HOME, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
 import { userDatabaseMounts, SANDBOX_HOME_NAME, type SandboxSpec, type SandboxUser } from './sandbox.js';
 import { buildOwner, handOver, sandboxIds } from './build-user.js';
+import { printableLine, printableText } from './printable-text.js';
 import { LocalSourcePolicy } from '../plan/local-source-policy.js';
 import { hashDirectory } from '../plan/files-hash.js';
 
@@ -236,14 +237,15 @@ async function buildJob(
   // The verdicts go to the caller as data (firstError, missingSystemPackages); the log's notes are for people.
   const finish = (status: JobStatus, reason: string, exitCode: number | null, firstError: string | null = null): BuildOutcome => {
     log.line(`# ${status}${reason ? `: ${reason}` : ''} (${elapsed()} ms)`);
+    // What the package printed is quoted by every report: no control sequence of its own goes with it.
     return {
       status,
-      reason,
+      reason: printableLine(reason),
       exitCode,
       durationMs: elapsed(),
       logPath,
-      logTail: log.tail(),
-      firstError,
+      logTail: printableText(log.tail()),
+      firstError: firstError === null ? null : printableLine(firstError),
       missingSystemPackages: [...missingSystem],
       prefix: status === 'ok' ? sealed : null,
     };

@@ -100,7 +100,7 @@ test('jobs over --disk or --inodes are ended as disk-limit, removed, never cache
   const repo = instantiateHostileRepo({ marker, port, outside: mkdtempSync(join(scratch, 'outside-')) }, scratch);
   const state = join(scratch, 'state');
   try {
-    const baseline = await ecocheckAsync(['check', '--repo', repo.root, '--baseline', '--compiler', '1.0', '--state-dir', state, ...LIMITS, ...TARGETS]);
+    const baseline = await ecocheckAsync(['check', '--repo', repo.root, '--baseline', '--compiler', '1.0', '--state-dir', state, ...LIMITS, '--allow-local-sources', `http://127.0.0.1:${port}`, ...TARGETS]);
     assert.equal(baseline.code, 0, baseline.stderr);
     assert.match(baseline.stderr, /disk limit 50 MiB and 2,000 inodes/);
     const [run1] = runResults(state);
@@ -149,7 +149,7 @@ test('jobs over --disk or --inodes are ended as disk-limit, removed, never cache
     assert.ok(Number(shown.stdout.trim()) >= statSync(hugeLog).size);
 
     // A candidate run: the jobs over the limit are built again (never cached) and are spurious, not regressions.
-    const candidate = await ecocheckAsync(['check', '--repo', repo.root, '--compiler', '2.0', '--state-dir', state, '--format', 'json', ...LIMITS, ...TARGETS]);
+    const candidate = await ecocheckAsync(['check', '--repo', repo.root, '--compiler', '2.0', '--state-dir', state, '--format', 'json', ...LIMITS, '--allow-local-sources', `http://127.0.0.1:${port}`, ...TARGETS]);
     assert.equal(candidate.code, 0, candidate.stderr);
     const report = JSON.parse(candidate.stdout) as { regressionsFound: boolean; packages: { key: string; category: string; candidate: { status: string } | null }[] };
     const category = new Map(report.packages.map((p) => [p.key, p.category]));
