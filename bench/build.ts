@@ -67,7 +67,7 @@ export const buildSection: BenchSection = {
       logDir: join(work, name, 'logs'),
       cores: 1,
       platformVariables: { os: 'linux', arch: 'x86_64' },
-      sandbox,
+      sandboxMode: sandbox ? ('confined' as const) : ('host' as const),
       timeoutMs: 60_000,
       memoryBytes: 2 * 1024 ** 3,
       localSourceRoots: [eco.root],

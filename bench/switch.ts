@@ -14,7 +14,7 @@ import type { BenchSection } from './sections.js';
 import { reportFigure } from './report-figure.js';
 import { prepareSwitchMount, removeSwitchMount, switchMountSupport } from '../src/builder/switch-mount.js';
 import { emptySwitchLayer, removeTree } from '../src/builder/layer-store.js';
-import { sandboxArgv, sandboxAvailable } from '../src/builder/sandbox.js';
+import { bubblewrap } from '../src/builder/bubblewrap.js';
 import { SWITCH_PREFIX } from '../src/builder/switch-layout.js';
 
 const LAYERS = 150;
@@ -57,7 +57,7 @@ export const switchSection: BenchSection = {
   name: 'switch',
   run: async () => {
     const mountOk = switchMountSupport();
-    const bwrapOk = sandboxAvailable();
+    const bwrapOk = bubblewrap.detect();
     if (!mountOk.ok || !bwrapOk.ok) {
       process.stdout.write(`  skipped: ${!mountOk.ok ? mountOk.message : (bwrapOk as { message: string }).message}\n`);
       return;
@@ -79,13 +79,13 @@ export const switchSection: BenchSection = {
         const mount = prepareSwitchMount(job, stack);
         prepareMs += performance.now() - t0;
         const spec = { writable: [], readonly: [], network: false, cwd: '/', mounts: [{ source: mount.mountPoint, target: SWITCH_PREFIX, writable: true }] };
-        const sb = sandboxArgv(spec, job, { PATH: '/usr/bin:/bin' });
+        const sb = bubblewrap.wrap(spec, job, { PATH: '/usr/bin:/bin' });
         const t1 = performance.now();
         const seen = spawnSync(mount.wrapperArgv[0], [...mount.wrapperArgv.slice(1), ...sb.argv, '/bin/sh', '-c', `ls ${SWITCH_PREFIX}/lib | wc -l`], { encoding: 'utf8', env: sb.env });
         commandMs += performance.now() - t1;
         if (seen.status !== 0 || Number(seen.stdout.trim()) < LAYERS) throw new Error(`the composed switch is wrong: ${seen.stderr || seen.stdout}`);
         // The same command in the sandbox without a switch: what the composition adds to it.
-        const bare = sandboxArgv({ writable: [], readonly: [], network: false, cwd: '/' }, job, { PATH: '/usr/bin:/bin' });
+        const bare = bubblewrap.wrap({ writable: [], readonly: [], network: false, cwd: '/' }, job, { PATH: '/usr/bin:/bin' });
         const t2 = performance.now();
         spawnSync(bare.argv[0], [...bare.argv.slice(1), '/bin/sh', '-c', 'true']);
         plainMs += performance.now() - t2;

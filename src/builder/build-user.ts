@@ -4,7 +4,7 @@
  *
  * When ecocheck runs as root, that is the system user `ecocheck-build` (scripts/install-system-deps.sh
  * creates it), else a fixed uid and gid that /etc/passwd and /etc/group do not name (FALLBACK_BUILD_ID,
- * or the first free one below it). The sandbox (sandbox.ts) keeps bubblewrap root for its mounts and
+ * or the first free one below it). The sandbox (bubblewrap.ts) keeps bubblewrap root for its mounts and
  * drops to that uid for the command itself; every directory a build writes is handed to it first
  * (`handOver`). When ecocheck is not root, builds run as the invoking user (in a user namespace, where
  * they see themselves as uid 1000): then there is nothing to hand over.

@@ -53,7 +53,8 @@ import type { Environment } from './env-update.js';
 import { completeLayer, discardLayer, emptySwitchLayer, isLayerComplete, layerPath, removeTree } from './layer-store.js';
 import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
 import { SANDBOX_HOME, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
-import { userDatabaseMounts, SANDBOX_HOME_NAME, type SandboxSpec, type SandboxUser } from './sandbox.js';
+import { userDatabaseMounts, SANDBOX_HOME_NAME, type Sandbox, type SandboxMode, type SandboxSpec, type SandboxUser } from './sandbox.js';
+import { bubblewrap } from './bubblewrap.js';
 import { buildOwner, handOver, sandboxIds } from './build-user.js';
 import { printableLine, printableText } from './printable-text.js';
 import { LocalSourcePolicy } from '../plan/local-source-policy.js';
@@ -75,11 +76,13 @@ export interface OpamBuilderOptions {
   /** os, arch, os-family, os-distribution, os-version… */
   platformVariables: Record<string, string>;
   /**
-   * true: builds see the system directories only, no network, as an unprivileged user. false
-   * (`--no-sandbox`): the host's filesystem (read-only) and the network. Either way the switch is
-   * the job's own, composed of layers.
+   * `confined`: builds see the system directories only, no network, as an unprivileged user. `host`
+   * (`--no-sandbox`): the host's filesystem (with ecocheck's rights) and the network. Either way the
+   * switch is the job's own, composed of layers, and mounted by the sandbox.
    */
-  sandbox: boolean;
+  sandboxMode: SandboxMode;
+  /** The sandbox implementation running every command of a job (default: bubblewrap). */
+  sandbox?: Sandbox;
   /** Wall-clock budget of one job (all its commands together). */
   timeoutMs: number;
   memoryBytes: number;
@@ -225,7 +228,8 @@ async function buildJob(
   // When ecocheck is root, every command of the job runs as the build user (fetching included, even
   // with --no-sandbox, where the build commands keep ecocheck's rights): what it writes is handed to it.
   const fetchOwner = buildOwner();
-  const owner = options.sandbox ? fetchOwner : null;
+  const confined = options.sandboxMode === 'confined';
+  const owner = confined ? fetchOwner : null;
   // The opam root in HOME holds the switch's mount point; the user's, as opam's root is (bwrap would make it root's).
   mkdirSync(join(home, '.opam'));
   handOver(home, owner);
@@ -370,15 +374,15 @@ async function buildJob(
     const jobSandbox = (cwd: string): SandboxSpec => ({
       writable: [],
       readonly: [],
-      network: !options.sandbox,
-      hostFilesystem: options.sandbox ? undefined : 'writable',
+      network: !confined,
+      hostFilesystem: confined ? undefined : 'writable',
       tmp: tmpDir,
-      user: options.sandbox ? user : undefined,
+      user: confined ? user : undefined,
       mounts: [
         { source: home, target: SANDBOX_HOME, writable: true },
         { source: (mount as SwitchMount).mountPoint, target: SWITCH_PREFIX, writable: true },
         { source: buildDir, target: sandboxBuildDir, writable: true },
-        ...(options.sandbox ? userDatabaseMounts(join(scratch, 'etc'), user) : []),
+        ...(confined ? userDatabaseMounts(join(scratch, 'etc'), user) : []),
       ],
       cwd: cwd === buildDir ? sandboxBuildDir : cwd.startsWith(buildDir + '/') ? sandboxBuildDir + cwd.slice(buildDir.length) : cwd,
     });
@@ -419,6 +423,7 @@ async function buildJob(
         memoryBytes: options.memoryBytes,
         maxProcesses: options.maxProcesses,
         sandbox: inSwitch ? jobSandbox(cwd) : fetchSandbox(),
+        sandboxImplementation: options.sandbox ?? bubblewrap,
         wrapperArgv: inSwitch ? (mount as SwitchMount).wrapperArgv : undefined,
         signal: jobSignal,
       });
@@ -622,7 +627,7 @@ export function createOpamBuilder(options: OpamBuilderOptions): Builder {
   removeStaleIncoming(options.storeDir);
   let running = 0;
   return {
-    version: opamBuilderVersion(options.sandbox),
+    version: opamBuilderVersion(options.sandboxMode, options.sandbox ?? bubblewrap),
     build: async (job, closure, signal) => {
       running++;
       try {

@@ -1,6 +1,6 @@
 /**
  * Runs one build command as its own process group (its own session), with a wall-clock timeout,
- * abort, a per-job memory limit, a file size limit, an optional bubblewrap sandbox, and its output
+ * abort, a per-job memory limit, a file size limit, an optional sandbox (sandbox.ts), and its output
  * (standard output and error through one pipe, in the order printed) written to the job's log
  * through ecocheck, which caps it (build-log.ts). Whatever the command leaves running is killed
  * before `runProcess` returns: nothing it started outlives the call.
@@ -10,7 +10,8 @@ import { accessSync, constants as fsConstants, readdirSync, readFileSync, statSy
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { prepareLimits, type PreparedLimits } from './resource-limits.js';
-import { sandboxArgv, sandboxAvailable, type SandboxSpec } from './sandbox.js';
+import { describeSandboxSpec, type Sandbox, type SandboxSpec, type WrappedCommand } from './sandbox.js';
+import { bubblewrap } from './bubblewrap.js';
 import { scanOutputEvidence } from './failure-evidence.js';
 import type { ProcessResult } from './process-result.js';
 import { BuildLog } from './build-log.js';
@@ -19,7 +20,8 @@ import { formatBytes } from './resource-limits.js';
 export type { ProcessResult };
 
 export { describeLimits } from './resource-limits.js';
-export { sandboxAvailable } from './sandbox.js';
+/** Whether the default sandbox (bubblewrap) works here. */
+export const sandboxAvailable = () => bubblewrap.detect();
 
 export interface ProcessRequest {
   /** argv[0] is resolved through env.PATH. */
@@ -47,6 +49,8 @@ export interface ProcessRequest {
   maxProcesses?: number;
   /** null/undefined = no sandbox. */
   sandbox?: SandboxSpec | null;
+  /** The sandbox implementation running `sandbox` (default: bubblewrap). */
+  sandboxImplementation?: Sandbox;
   /**
    * Prepended to the sandbox's command line (after the resource limits' wrapper): e.g. the mount of
    * the job's switch (switch-mount.ts), which the sandbox then binds at its fixed path.
@@ -184,7 +188,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     }
 
     // In a sandbox the command is looked up there (its PATH names the switch's bin, which only exists
-    // inside); bwrap's or setpriv's failure to find it is turned into exit code 127 below.
+    // inside); the sandbox's report that it could not find it is turned into exit code 127 below.
     const resolved = req.sandbox ? req.argv[0] : resolveCommand(req.argv[0], req.env.PATH, req.cwd);
     if (resolved === null) {
       const msg = `command not found: ${req.argv[0]} (PATH=${req.env.PATH ?? ''})`;
@@ -195,16 +199,17 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
 
     let wrapped = [resolved, ...req.argv.slice(1)];
     let env = req.env;
+    const sandbox = req.sandboxImplementation ?? bubblewrap;
     if (req.sandbox) {
-      const avail = sandboxAvailable();
+      const avail = sandbox.detect();
       if (!avail.ok) {
         evidence.push(avail.message);
         await write(`${avail.message}\n`);
         return result({ outputTail: avail.message });
       }
-      let sb: { argv: string[]; env: Record<string, string> };
+      let sb: WrappedCommand;
       try {
-        sb = sandboxArgv(req.sandbox, req.cwd, req.env);
+        sb = sandbox.wrap(req.sandbox, req.cwd, req.env);
       } catch (e) {
         const msg = `cannot set up the sandbox: ${(e as Error).message}`;
         evidence.push(msg);
@@ -213,9 +218,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       }
       wrapped = [...(req.wrapperArgv ?? []), ...sb.argv, ...wrapped];
       env = sb.env;
-      await write(
-        `# sandbox: bwrap, ${req.sandbox.network ? 'network allowed' : 'no network'}, ${req.sandbox.hostFilesystem === 'writable' ? 'host filesystem' : req.sandbox.hostFilesystem === 'read-only' ? 'host filesystem read-only' : 'system directories read-only'}${req.sandbox.user ? `, as ${req.sandbox.user.name} (uid ${req.sandbox.user.uid})` : ''}, writable: ${[...req.sandbox.writable, ...(req.sandbox.mounts ?? []).filter((m) => m.writable).map((m) => m.target)].join(' ') || 'none'}, HOME=${env.HOME}\n`,
-      );
+      await write(`# sandbox: ${sandbox.identity}, ${describeSandboxSpec(req.sandbox, env.HOME)}\n`);
     }
     let prepared: PreparedLimits;
     try {
@@ -323,11 +326,11 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     evidence.push(...limitFacts.evidence, ...scanned.evidence);
 
     let { code: exitCode, signal } = exit;
-    // bwrap (exit 1) or, where the command drops from root to the build user, setpriv (exit 127) says so.
-    const notFound = req.sandbox ? /^(?:bwrap: execvp|setpriv: failed to execute) (.*): No such file or directory$/m.exec(output) : null;
-    if (notFound && (exitCode === 1 || exitCode === 127)) {
+    // The sandbox says when it could not find the command (in its own words and exit code).
+    const notFound = req.sandbox ? sandbox.commandNotFound(output, exitCode) : null;
+    if (notFound !== null) {
       exitCode = 127;
-      evidence.push(`command not found: ${notFound[1]} (PATH=${req.env.PATH ?? ''})`);
+      evidence.push(`command not found: ${notFound} (PATH=${req.env.PATH ?? ''})`);
     }
     if (timedOut) evidence.unshift(`killed after the ${formatDuration(req.timeoutMs ?? 0)} timeout`);
     if (aborted) {
@@ -338,7 +341,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     let fileSizeExceeded = false;
     if (req.fileSizeBytes !== undefined) {
       const said = output.split('\n').find((l) => FILE_SIZE_LIMIT.some((p) => p.test(l)));
-      // In a sandbox the writer's SIGXFSZ comes back as bwrap's exit code 128 + 25, with nothing printed.
+      // In a sandbox the writer's SIGXFSZ comes back as the sandbox's exit code 128 + 25 (bwrap's, as a shell's), with nothing printed.
       if (signal === 'SIGXFSZ' || exitCode === 128 + SIGXFSZ || said !== undefined) {
         fileSizeExceeded = true;
         const shown = said !== undefined ? `output says: ${said.trim().slice(0, 200)}` : signal === 'SIGXFSZ' ? 'killed by SIGXFSZ' : `exit code ${exitCode} (killed by SIGXFSZ)`;

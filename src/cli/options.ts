@@ -206,7 +206,7 @@ export function buildSettings(opts: BuildOptions, platform: { env: string[]; wit
     maxProcesses: parsePositiveInt(opts.processes, '--processes'),
     archiveMirrors: (opts.archiveMirror ?? []).map(archiveMirrorAddress),
     jobs: opts.jobs === undefined ? availableParallelism() : parsePositiveInt(opts.jobs, '--jobs'),
-    sandbox: opts.sandbox,
+    sandboxMode: opts.sandbox ? 'confined' : 'host',
     timeoutMs: parseDuration(opts.timeout, '--timeout'),
     memoryBytes: parseBytes(opts.memory, '--memory'),
     diskBytes: parseBytes(opts.disk, '--disk'),

@@ -99,7 +99,7 @@ export function preparePlan(req: PlanRequest): PreparedPlan {
   // System packages: installed first in install mode; their installed versions go into the keys.
   const solved = outcomes.flatMap(({ outcome }) => (outcome.installable ? outcome.solution.packages : []));
   const system = prepareSystemPackages(depexts, solved, solver.variables, req.installDepexts === true);
-  const keyContext: KeyContext = { builderVersion: req.builderVersion ?? opamBuilderVersion(true), platform: { ...solver.variables }, testTargets: req.withTest, localSourceRoots: localSources.roots };
+  const keyContext: KeyContext = { builderVersion: req.builderVersion ?? opamBuilderVersion('confined'), platform: { ...solver.variables }, testTargets: req.withTest, localSourceRoots: localSources.roots };
   if (system.keys !== undefined) keyContext.systemPackages = system.keys;
   const filesHashes = new FilesDirHashCache();
   const t2 = performance.now();

@@ -5,7 +5,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { createOpamBuilder } from '../builder/opam-builder.js';
-import { describeLimits, sandboxAvailable } from '../builder/process-runner.js';
+import { describeLimits } from '../builder/process-runner.js';
+import { bubblewrap } from '../builder/bubblewrap.js';
+import type { Sandbox, SandboxMode } from '../builder/sandbox.js';
 import { formatBytes } from '../builder/resource-limits.js';
 import { switchMountSupport } from '../builder/switch-mount.js';
 import { buildPlan } from '../plan/build-plan.js';
@@ -35,7 +37,10 @@ export interface BuildSettings {
   jobs: number;
   /** Processes a job may have at once. */
   maxProcesses: number;
-  sandbox: boolean;
+  /** `confined`, or `host` (`--no-sandbox`): what builds see (builder/sandbox.ts). */
+  sandboxMode: SandboxMode;
+  /** The sandbox implementation builds run in (default: bubblewrap): a second one plugs in here. */
+  sandbox?: Sandbox;
   timeoutMs: number;
   memoryBytes: number;
   /** Disk space and inodes of one job's folders (build folder, layer, downloads). */
@@ -78,12 +83,12 @@ export interface RunDone {
 
 
 /**
- * Checks up front what every build needs: bubblewrap (each job's switch is bound at its fixed path in
- * a sandbox, confined or not) and overlayfs in a mount namespace (the switch is composed of layers).
- * Either missing is an environment error saying how to get it.
+ * Checks up front what every build needs: the sandbox (each job's switch is bound at its fixed path in
+ * it, confined or not) and overlayfs in a mount namespace (the switch is composed of layers). Either
+ * missing is an environment error saying how to get it.
  */
-export function checkBuildEnvironment(): void {
-  const s = sandboxAvailable();
+export function checkBuildEnvironment(sandbox: Sandbox = bubblewrap): void {
+  const s = sandbox.detect();
   if (!s.ok) throw new SessionError(s.message, 'environment');
   const m = switchMountSupport();
   if (!m.ok) throw new SessionError(m.message, 'environment');
@@ -118,7 +123,8 @@ export async function executeRun(db: Db, req: RunRequest): Promise<RunDone> {
 
 async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
   const { prepared, paths, settings } = req;
-  checkBuildEnvironment();
+  const sandbox = settings.sandbox ?? bubblewrap;
+  checkBuildEnvironment(sandbox);
   checkStateOutsideRepositories(paths, prepared.repositories);
   // A run never starts only to fail job after job on an unwritable store or cache.
   checkStateWritable(paths);
@@ -130,7 +136,8 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     cores: availableParallelism(),
     archiveMirrors: settings.archiveMirrors,
     platformVariables: { ...prepared.keyContext.platform },
-    sandbox: settings.sandbox,
+    sandboxMode: settings.sandboxMode,
+    sandbox,
     timeoutMs: settings.timeoutMs,
     memoryBytes: settings.memoryBytes,
     maxProcesses: settings.maxProcesses,
@@ -172,7 +179,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
         jobs: settings.jobs,
         env: settings.env,
         withTest: settings.withTest,
-        sandbox: settings.sandbox,
+        sandboxMode: settings.sandboxMode,
         timeoutMs: settings.timeoutMs,
         memoryBytes: settings.memoryBytes,
         builderVersion: builder.version,
@@ -208,7 +215,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     req.output.notice(
-      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandbox ? 'sandboxed' : 'not sandboxed'}, ${describeLimits(settings.memoryBytes)}, disk limit ${formatBytes(settings.diskBytes)} and ${settings.inodes.toLocaleString('en-US')} inodes, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
+      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandboxMode === 'confined' ? 'sandboxed' : 'host filesystem (--no-sandbox)'} (${sandbox.identity}), ${describeLimits(settings.memoryBytes)}, disk limit ${formatBytes(settings.diskBytes)} and ${settings.inodes.toLocaleString('en-US')} inodes, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
     );
     let outcome;
     try {

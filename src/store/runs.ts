@@ -27,7 +27,11 @@ export interface RunOptions {
   /** `VAR=VALUE` opam environment overrides. */
   env: string[];
   withTest: boolean;
-  sandbox: boolean;
+  /**
+   * `confined`, or `host` (`--no-sandbox`): the builder's sandbox mode. Rows written before the mode
+   * had a name hold `sandbox: true|false` instead, read as `confined`/`host`.
+   */
+  sandboxMode: 'confined' | 'host';
   timeoutMs: number;
   memoryBytes: number;
   builderVersion: string;
@@ -52,7 +56,7 @@ export const DEFAULT_RUN_OPTIONS: Readonly<RunOptions> = Object.freeze({
   jobs: 1,
   env: [],
   withTest: false,
-  sandbox: true,
+  sandboxMode: 'confined',
   timeoutMs: 3_600_000,
   memoryBytes: 4 * 1024 ** 3,
   builderVersion: '',
@@ -88,7 +92,7 @@ export function readRunOptions(text: string | null): RunOptions {
     jobs: count(o.jobs, d.jobs, 1),
     env: strings(o.env),
     withTest: bool(o.withTest, d.withTest),
-    sandbox: bool(o.sandbox, d.sandbox),
+    sandboxMode: o.sandboxMode === 'confined' || o.sandboxMode === 'host' ? o.sandboxMode : typeof o.sandbox === 'boolean' ? (o.sandbox ? 'confined' : 'host') : d.sandboxMode,
     timeoutMs: count(o.timeoutMs, d.timeoutMs, 1),
     memoryBytes: count(o.memoryBytes, d.memoryBytes, 1),
     builderVersion: str(o.builderVersion, d.builderVersion),
@@ -194,7 +198,7 @@ export function createRun(db: Db, run: NewRun): number {
     jobs: o.jobs,
     env: o.env,
     withTest: o.withTest,
-    sandbox: o.sandbox,
+    sandboxMode: o.sandboxMode,
     timeoutMs: o.timeoutMs,
     memoryBytes: o.memoryBytes,
     builderVersion: o.builderVersion,

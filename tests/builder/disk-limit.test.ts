@@ -250,7 +250,7 @@ function builderOptions(name: string, overrides: Partial<OpamBuilderOptions> = {
     logDir: join(dir, 'logs'),
     cores: 2,
     platformVariables: { os: 'linux', arch: 'x86_64', 'os-family': 'debian', 'os-distribution': 'debian' },
-    sandbox: false,
+    sandboxMode: 'host',
     timeoutMs: 60_000,
     memoryBytes: 2 * 1024 ** 3,
     diskBytes: 50 * MiB,

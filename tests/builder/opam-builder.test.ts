@@ -31,6 +31,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createOpamBuilder, OPAM_BUILDER_VERSION, type OpamBuilderOptions } from '../../src/builder/opam-builder.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { bubblewrap } from '../../src/builder/bubblewrap.js';
 import { SYSTEM_PATH } from '../../src/builder/build-environment.js';
 import { EMPTY_SWITCH_DIRS, SANDBOX_HOME, SWITCH_PREFIX, switchBuildDir } from '../../src/builder/switch-layout.js';
 import { buildOwner, sandboxIds } from '../../src/builder/build-user.js';
@@ -65,7 +66,7 @@ function options(name: string, overrides: Partial<OpamBuilderOptions> = {}): Opa
     logDir: join(dir, 'logs'),
     cores: 2,
     platformVariables: PLATFORM,
-    sandbox: false,
+    sandboxMode: 'host',
     timeoutMs: 60_000,
     memoryBytes: 2 * 1024 ** 3,
     localSourceRoots: [eco.root],
@@ -530,7 +531,7 @@ describe('compiler 1.0 stack', () => {
       assert.match(log, /## fetch\nno url: building in an empty directory/);
       assert.match(log, /subst installer\.conf\.in -> installer\.conf \(undefined: fixture-undefined-variable\)/);
       assert.match(log, /\$ sh build\.sh {4}# cwd: \S+\n/);
-      assert.match(log, new RegExp(`# sandbox: bwrap, network allowed, host filesystem, writable: .*${escapeRegExp(switchBuildDir('installer.1.0'))}`));
+      assert.match(log, new RegExp(`# sandbox: ${escapeRegExp(bubblewrap.identity)}, network allowed, host filesystem, writable: .*${escapeRegExp(switchBuildDir('installer.1.0'))}`));
       assert.match(log, /\[exit code 0 after [\d.]+ m?s\]/);
       assert.match(log, /install: bin installer-tool -> bin\/installer-tool/);
       assert.match(log, /# ok \(\d+ ms\)\n$/);
@@ -767,7 +768,7 @@ describe('sandbox', () => {
 
   before(async () => {
     if (skip) return;
-    opts = options('sandbox', { sandbox: true });
+    opts = options('sandbox', { sandboxMode: 'confined' });
     stack = new Stack(createOpamBuilder(opts));
     ({ obc, ocaml } = await stack.compiler('1.0'));
   });
@@ -775,7 +776,7 @@ describe('sandbox', () => {
   test('packages build in the sandbox, as the unprivileged user', { skip }, async () => {
     const outcome = await stack.ok(stack.job('installer.1.0', [ocaml]));
     assert.match(read(join(outcome.prefix!, 'doc', 'installer', 'env.txt')), /INSTALLER_GREETING=hello from build-env/);
-    assert.match(read(outcome.logPath!), new RegExp(`# sandbox: bwrap, no network, system directories read-only, as opam \\(uid ${sandboxIds().uid}\\)`));
+    assert.match(read(outcome.logPath!), new RegExp(`# sandbox: ${escapeRegExp(bubblewrap.identity)}, no network, system directories read-only, as opam \\(uid ${sandboxIds().uid}\\)`));
   });
 
   test('the empty switch has opam\'s directories, writable by the build\'s user', { skip }, async () => {
@@ -787,10 +788,10 @@ describe('sandbox', () => {
     const stdextOutcome = await stack.ok(stdext);
     // Its tarball (file://) was unpacked in a sandbox of the system directories, its fetch scratch, the
     // download cache and the source's folder, not the whole host; as the build user when ecocheck is root.
-    const fetchLines = read(stdextOutcome.logPath!).split('\n').filter((l) => l.startsWith('# sandbox: bwrap, network allowed'));
+    const fetchLines = read(stdextOutcome.logPath!).split('\n').filter((l) => l.startsWith(`# sandbox: ${bubblewrap.identity}, network allowed`));
     assert.ok(fetchLines.length > 0, 'the unpacking ran in the sandbox');
     const as = buildOwner() ? `, as opam \\(uid ${sandboxIds().uid}\\)` : '';
-    for (const l of fetchLines) assert.match(l, new RegExp(`^# sandbox: bwrap, network allowed, system directories read-only${as}, writable: \\S+/fetch, HOME=\\S+/fetch/\\.ecocheck-home$`));
+    for (const l of fetchLines) assert.match(l, new RegExp(`^# sandbox: ${escapeRegExp(bubblewrap.identity)}, network allowed, system directories read-only${as}, writable: \\S+/fetch, HOME=\\S+/fetch/\\.ecocheck-home$`));
     // Built in this store but not in the probe's closure: its layer must not be in the probe's switch.
     await stack.ok(stack.job('legacy-lib.1.0', [ocaml]));
     const files = ['bin/compiler', 'lib/ocaml/stdlib.fmo', '.opam-switch/config/ocaml.config', 'lib/stdext/stdext.fmo', 'lib/stdext/META', 'doc/stdext/README'];

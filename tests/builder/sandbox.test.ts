@@ -12,6 +12,7 @@ import { processesWith } from '../support/processes.js';
 import { sandboxIds } from '../../src/builder/build-user.js';
 import { prepareSwitchMount, removeSwitchMount, switchMountSupport } from '../../src/builder/switch-mount.js';
 import { completeLayer } from '../../src/builder/layer-store.js';
+import { bubblewrap } from '../../src/builder/bubblewrap.js';
 
 const available = sandboxAvailable();
 const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
@@ -430,4 +431,13 @@ test('in a switch: a setuid-root program of a lower layer gives no privilege (no
   } finally {
     rmSync(l.root, { recursive: true, force: true });
   }
+});
+
+test("bubblewrap reads its own and setpriv's report of a missing command (with their exit codes), nothing else", () => {
+  assert.equal(bubblewrap.commandNotFound('bwrap: execvp foo: No such file or directory\n', 1), 'foo');
+  assert.equal(bubblewrap.commandNotFound('x\nsetpriv: failed to execute bar: No such file or directory\n', 127), 'bar');
+  // Another exit code: the command ran, and printed that line itself.
+  assert.equal(bubblewrap.commandNotFound('bwrap: execvp foo: No such file or directory\n', 2), null);
+  assert.equal(bubblewrap.commandNotFound('make: foo: No such file or directory\n', 127), null);
+  assert.match(bubblewrap.identity, /^bubblewrap\/\d+\+(?:setpriv|userns)$/);
 });

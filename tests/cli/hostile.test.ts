@@ -334,7 +334,8 @@ test('--no-sandbox builds with a warning on stderr, still in a switch of its own
     assert.equal(runResults(state)[0].get('well-behaved.1.0')?.status, 'ok');
     const log = buildLog('well-behaved', state);
     assert.match(log, /^== well-behaved\.1\.0 \(run #1, .*\): ok$/m);
-    assert.match(log, /# sandbox: bwrap, network allowed, host filesystem, writable: \/home\/opam \/home\/opam\/\.opam\/default /);
+    // The sandbox's identity names the implementation (bubblewrap, its version, how it drops root).
+    assert.match(log, /# sandbox: bubblewrap\/\d+\+(?:setpriv|userns), network allowed, host filesystem, writable: \/home\/opam \/home\/opam\/\.opam\/default /);
     const sandboxed = ecocheck(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', join(scratch, 'state2'), ...LIMITS, 'well-behaved']);
     if (available.ok) assert.doesNotMatch(sandboxed.stderr, /warning/);
   } finally {
@@ -350,7 +351,7 @@ test('without bubblewrap, check says how to install it (one line, exit 2), and n
   const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
   try {
     const state = join(scratch, 'state');
-    // sandbox.ts looks for bwrap on PATH and in /usr/bin, /bin, /usr/local/bin: hide every copy of it in
+    // bubblewrap.ts looks for bwrap on PATH and in /usr/bin, /bin, /usr/local/bin: hide every copy of it in
     // a private mount namespace (a bind of /dev/null is not executable), and give a PATH without it.
     const hide = ['/usr/bin/bwrap', '/bin/bwrap', '/usr/local/bin/bwrap']
       .filter((p) => existsSync(p))

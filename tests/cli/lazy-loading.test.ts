@@ -70,8 +70,9 @@ test('plan loads neither the store nor the report layer, nor the builder (but it
   assert.equal(r.status, 0, r.stderr);
   assert.ok(r.sources.includes('session/plan-preparation.js'), r.sources.join(' '));
   assert.deepEqual(r.sources.filter((s) => /^(store|compare|report)\//.test(s)), []);
-  // The version names the build user (build-user.ts: node:fs alone).
-  assert.deepEqual(r.sources.filter((s) => s.startsWith('builder/')).sort(), ['builder/build-user.js', 'builder/builder-version.js']);
+  // The version names the build user (build-user.ts: node:fs alone) and the sandbox's identity (bubblewrap.ts
+  // and the interface it implements: node's modules alone).
+  assert.deepEqual(r.sources.filter((s) => s.startsWith('builder/')).sort(), ['builder/bubblewrap.js', 'builder/build-user.js', 'builder/builder-version.js', 'builder/sandbox.js']);
   assert.deepEqual(r.packages, ['commander']);
 });
 

@@ -152,7 +152,8 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
       jobs: 4,
       env: ['OPAMVAR=1'],
       withTest: false,
-      sandbox: true,
+      // The row's `sandbox: true`, as a mode.
+      sandboxMode: 'confined',
       timeoutMs: 60_000,
       memoryBytes: 1024,
       builderVersion: 'b1',
@@ -162,7 +163,7 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
       pinned: [],
     });
     assert.deepEqual(getRun(db, 4)!.options, DEFAULT_RUN_OPTIONS);
-    assert.deepEqual(getRun(db, 6)!.options, { ...DEFAULT_RUN_OPTIONS, jobs: 2, sandbox: false });
+    assert.deepEqual(getRun(db, 6)!.options, { ...DEFAULT_RUN_OPTIONS, jobs: 2, sandboxMode: 'host' });
 
     // The indexes are back, and new ones on the links (and, from migration 5, on merged runs' import hash).
     const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).all() as { name: string }[]).map((r) => r.name);

@@ -51,7 +51,7 @@ const options: RunOptions = {
   jobs: 2,
   env: [],
   withTest: false,
-  sandbox: true,
+  sandboxMode: 'confined',
   timeoutMs: 60_000,
   memoryBytes: 1024 ** 3,
   builderVersion: 'test-1',

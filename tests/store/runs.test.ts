@@ -29,7 +29,7 @@ const options: RunOptions = {
   jobs: 3,
   env: ['A=1', 'B=two words'],
   withTest: true,
-  sandbox: false,
+  sandboxMode: 'host',
   timeoutMs: 90_000,
   memoryBytes: 512 * 1024 ** 2,
   builderVersion: 'opam-builder 7',
@@ -125,7 +125,7 @@ test('readRunOptions: old rows get defaults for what they lack, mistyped fields 
     jobs: 8,
     env: ['X=1'],
     withTest: true,
-    sandbox: false,
+    sandboxMode: 'host',
     timeoutMs: 5000,
     memoryBytes: 10,
     builderVersion: 'b',
@@ -135,6 +135,12 @@ test('readRunOptions: old rows get defaults for what they lack, mistyped fields 
     readRunOptions(JSON.stringify({ compilerName: 5, compilerSourceTree: 3, jobs: '4', env: ['A=1', 2, null], withTest: 'yes', timeoutMs: -1, memoryBytes: 1.5, platform: { os: 'linux', bits: 64 } })),
     { ...DEFAULT_RUN_OPTIONS, env: ['A=1'], platform: { os: 'linux' } },
   );
+  // The sandbox mode: named since issue 25; rows before hold the boolean (true: confined); a bad value is the default.
+  assert.equal(readRunOptions('{"sandbox":true}').sandboxMode, 'confined');
+  assert.equal(readRunOptions('{"sandboxMode":"host"}').sandboxMode, 'host');
+  assert.equal(readRunOptions('{"sandboxMode":"host","sandbox":true}').sandboxMode, 'host');
+  assert.equal(readRunOptions('{"sandboxMode":"chroot","sandbox":false}').sandboxMode, 'host');
+  assert.equal(readRunOptions('{"sandboxMode":"chroot"}').sandboxMode, 'confined');
   for (const text of ['', 'not json', '{"jobs":', 'null', '[1,2]', '"options"', '42', 'true', '{}', null])
     assert.deepEqual(readRunOptions(text), DEFAULT_RUN_OPTIONS, String(text));
   // The defaults are not shared: changing what one read returned changes no other.

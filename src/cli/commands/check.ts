@@ -69,7 +69,7 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       const shard = opts.shard === undefined ? null : parseShardSpec(opts.shard);
       const dest = reportDestination(opts);
       const paths = await statePaths(opts);
-      if (!settings.sandbox) process.stderr.write(NO_SANDBOX_WARNING);
+      if (settings.sandboxMode === 'host') process.stderr.write(NO_SANDBOX_WARNING);
       const db = openDatabase(paths.database);
       try {
         const outcome = await runCheck(db, { plan, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince: opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) }, output: stderrOutput });

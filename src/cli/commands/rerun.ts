@@ -34,7 +34,7 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
       const dest = reportDestination(opts);
       const runId = opts.run === undefined ? null : parseRunId(opts.run, '--run');
       const paths = await statePaths(opts);
-      if (!settings.sandbox) process.stderr.write(NO_SANDBOX_WARNING);
+      if (settings.sandboxMode === 'host') process.stderr.write(NO_SANDBOX_WARNING);
       const db = openDatabase(paths.database);
       try {
         const outcome = await rerunFailures(db, {
