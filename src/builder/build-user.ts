@@ -122,7 +122,10 @@ const SETID_BITS = 0o6000;
  * running in (between a job's commands, or once it ended), so nothing can be swapped meanwhile.
  */
 export function handOver(root: string, owner: { uid: number; gid: number } | null, stripSetid = false): void {
-  const visit = (p: string): void => {
+  // Paths as bytes: a build may name a file with bytes that are not UTF-8, which a string cannot name back
+  // (it would be skipped: a setuid file kept).
+  const slash = Buffer.from('/');
+  const visit = (p: Buffer): void => {
     let st;
     try {
       st = lstatSync(p);
@@ -137,7 +140,7 @@ export function handOver(root: string, owner: { uid: number; gid: number } | nul
       const mode = lstatSync(p).mode;
       if ((mode & SETID_BITS) !== 0) chmodSync(p, mode & 0o7777 & ~SETID_BITS);
     }
-    if (st.isDirectory()) for (const e of readdirSync(p)) visit(join(p, e));
+    if (st.isDirectory()) for (const e of readdirSync(p, { encoding: 'buffer' })) visit(Buffer.concat([p, slash, e]));
   };
-  visit(root);
+  visit(Buffer.from(root));
 }

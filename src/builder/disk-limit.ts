@@ -69,7 +69,10 @@ export interface DiskExcess {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function lstatOrNull(p: string): Stats | null {
+/** A path as bytes: a build may name files with bytes that are not UTF-8, which a string cannot name back. */
+const SLASH = Buffer.from('/');
+
+function lstatOrNull(p: Buffer): Stats | null {
   try {
     return lstatSync(p);
   } catch {
@@ -93,7 +96,7 @@ export async function measureDiskUsage(
   let inodes = 0;
   let sinceYield = 0;
   const seenLinks = new Set<string>();
-  const pending: string[] = [];
+  const pending: Buffer[] = [];
   const count = (st: Stats): void => {
     if (st.nlink > 1 && !st.isDirectory()) {
       const id = `${st.dev}:${st.ino}`;
@@ -105,22 +108,22 @@ export async function measureDiskUsage(
   };
   const over = () => stop !== undefined && (bytes > stop.diskBytes || inodes > stop.inodes);
   for (const root of roots) {
-    const st = lstatOrNull(root);
+    const st = lstatOrNull(Buffer.from(root));
     if (st === null) continue;
     count(st);
-    if (st.isDirectory()) pending.push(root);
+    if (st.isDirectory()) pending.push(Buffer.from(root));
   }
   while (pending.length > 0) {
     if (over()) return { bytes, inodes, complete: false, walkMs: performance.now() - started };
-    const dir = pending.pop() as string;
-    let names: string[];
+    const dir = pending.pop() as Buffer;
+    let names: Buffer[];
     try {
-      names = readdirSync(dir);
+      names = readdirSync(dir, { encoding: 'buffer' });
     } catch {
       continue; // gone, or not a folder any more
     }
     for (const name of names) {
-      const p = join(dir, name);
+      const p = Buffer.concat([dir, SLASH, name]);
       const st = lstatOrNull(p);
       if (st === null) continue;
       count(st);

@@ -82,6 +82,17 @@ describe('measuring a job\'s folders', () => {
     assert.ok(sparse.bytes < 2 * MiB, `${sparse.bytes}`);
   });
 
+  test('counts what a build names with bytes that are not UTF-8 (a string could not name it back)', async () => {
+    const d = fresh('measure-bytes');
+    const dir = Buffer.from(join(d, 'bad\xffdir'), 'latin1');
+    mkdirSync(dir);
+    for (let i = 0; i < 3; i++) writeFileSync(Buffer.concat([dir, Buffer.from(`/f\xff${i}`, 'latin1')]), Buffer.alloc(MiB, 1));
+    const u = await measureDiskUsage([d]);
+    // d, the folder, its 3 files
+    assert.equal(u.inodes, 5);
+    assert.ok(u.bytes >= 3 * MiB, `${u.bytes}`);
+  });
+
   test('stops as soon as it is past a limit, and says so', async () => {
     const d = fresh('measure-stop');
     for (let i = 0; i < 5000; i++) writeFileSync(join(d, `f${i}`), '');
