@@ -167,8 +167,10 @@ export function storeStatus(paths: StatePaths, plan: ReadonlyMap<string, string>
       const keys = buildClosure(targetJobKeys(db, newest), deps);
       status.estimate = estimateLayerSpace(`run #${newest}`, new Map([...keys].map((k) => [k, ids.get(k) ?? k])), stored);
     }
-    return status;
   } finally {
     db.close();
   }
+  // Measured once the database is closed (a connection's own files and checkpoint settled).
+  status.database.bytes = fileBytes(paths.database);
+  return status;
 }
