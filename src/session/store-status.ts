@@ -4,8 +4,8 @@
  * cache, the logs, the database — the free space of the store's file system, and an estimate of the
  * layers a whole run of a plan will add.
  *
- * The estimate (estimateLayerSpace): a planned key whose layer is in the store adds nothing; a missing
- * one adds the median size of the stored layers of the same package (another version or build of it),
+ * The estimate (estimateLayerSpace): a planned key whose layer is in the store adds nothing, nor does
+ * one whose cached result is a failure (a failed build keeps no layer); any other adds the median size of the stored layers of the same package (another version or build of it),
  * or, for a package with none stored, the median of all stored layers. It counts layers only: a build
  * also needs its build folder and downloads meanwhile (bounded per job by `--disk`).
  */
@@ -13,7 +13,7 @@ import { existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readStoreContents, treeDiskUsage } from '../builder/store-contents.js';
 import { openDatabase } from '../store/database.js';
-import { jobDependencies, okJobKeysByRun, packageIdsOfKeys, targetJobKeys } from '../store/layer-needs.js';
+import { cachedFailureKeys, jobDependencies, okJobKeysByRun, packageIdsOfKeys, targetJobKeys } from '../store/layer-needs.js';
 import { listRuns } from '../store/runs.js';
 import type { StatePaths } from './state-paths.js';
 import { buildClosure, keptRunReasons } from './store-retention.js';
@@ -25,6 +25,8 @@ export interface SpaceEstimate {
   /** Planned layers already in the store, and their size. */
   stored: number;
   storedBytes: number;
+  /** Planned jobs whose cached result is a failure: no layer. */
+  failedCached: number;
   /** Planned layers to build: sized from the same package's stored layers, or from the median of all. */
   byPackage: number;
   byMedian: number;
@@ -68,6 +70,7 @@ export function estimateLayerSpace(
   plan: string,
   planned: ReadonlyMap<string, string>,
   stored: readonly { name: string; bytes: number; packageId: string | null }[],
+  failedCached: ReadonlySet<string> = new Set(),
 ): SpaceEstimate {
   const size = new Map(stored.map((l) => [l.name, l.bytes]));
   const byName = new Map<string, number[]>();
@@ -77,12 +80,16 @@ export function estimateLayerSpace(
     byName.set(n, [...(byName.get(n) ?? []), l.bytes]);
   }
   const medianBytes = median(stored.map((l) => l.bytes));
-  const e: SpaceEstimate = { plan, jobs: planned.size, stored: 0, storedBytes: 0, byPackage: 0, byMedian: 0, medianBytes, newBytes: 0 };
+  const e: SpaceEstimate = { plan, jobs: planned.size, stored: 0, storedBytes: 0, failedCached: 0, byPackage: 0, byMedian: 0, medianBytes, newBytes: 0 };
   for (const [key, id] of planned) {
     const have = size.get(key);
     if (have !== undefined) {
       e.stored++;
       e.storedBytes += have;
+      continue;
+    }
+    if (failedCached.has(key)) {
+      e.failedCached++;
       continue;
     }
     const same = byName.get(packageName(id));
@@ -162,10 +169,11 @@ export function storeStatus(paths: StatePaths, plan: ReadonlyMap<string, string>
     const newest = runs.filter((r) => r.kind !== 'retry').reduce<number | null>((m, r) => (m === null || r.id > m ? r.id : m), null);
     status.neededByNothing = measure(new Set(contents.layers.map((l) => l.name).filter((k) => !baselineKeys.has(k) && !newestKeys.has(k))));
     const stored = contents.layers.map((l) => ({ ...l, packageId: ids.get(l.name) ?? null }));
-    if (plan !== null) status.estimate = estimateLayerSpace('the plan given', plan, stored);
+    const failed = cachedFailureKeys(db);
+    if (plan !== null) status.estimate = estimateLayerSpace('the plan given', plan, stored, failed);
     else if (newest !== null) {
       const keys = buildClosure(targetJobKeys(db, newest), deps);
-      status.estimate = estimateLayerSpace(`run #${newest}`, new Map([...keys].map((k) => [k, ids.get(k) ?? k])), stored);
+      status.estimate = estimateLayerSpace(`run #${newest}`, new Map([...keys].map((k) => [k, ids.get(k) ?? k])), stored, failed);
     }
   } finally {
     db.close();

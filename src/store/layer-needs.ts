@@ -51,3 +51,8 @@ export function packageIdsOfKeys(db: Db): Map<string, string> {
   for (const r of db.prepare(`SELECT key, name, version FROM jobs`).all() as { key: string; name: string; version: string }[]) ids.set(r.key, `${r.name}.${r.version}`);
   return ids;
 }
+
+/** The keys whose cached result is a final failure: a run takes it from the cache and builds no layer. */
+export function cachedFailureKeys(db: Db): Set<string> {
+  return new Set((db.prepare(`SELECT job_key FROM results WHERE status != 'ok'`).all() as { job_key: string }[]).map((r) => r.job_key));
+}

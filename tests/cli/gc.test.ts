@@ -141,6 +141,10 @@ test('gc keeps the baseline whole and the newest candidate, removes the old cand
     // The newest run's plan: every job's layer or cached failure is there, nothing new to build but failures.
     assert.equal(s.estimate.plan, `run #${cand2Id}`);
     assert.equal(s.estimate.stored, cand2Keys.length);
+    // The failures are cached (no layer); only the never-built dependents of a failure count as to build.
+    const cand2Rows = runJobs(state, cand2Id);
+    assert.equal(s.estimate.failedCached, cand2Rows.filter((r) => r.status === 'build-failed' || r.status === 'install-failed').length);
+    assert.equal(s.estimate.byPackage + s.estimate.byMedian, cand2Rows.filter((r) => r.status === 'dependency-failed').length);
     const text = ecocheck(['status', '--state-dir', state]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`needed by neither \\(ecocheck gc removes them\\): ${cand1Keys.length},`));

@@ -51,7 +51,7 @@ export const registerStatus: RegisterCommand = (program: Command) => {
       if (e === null) out.push('estimate: no plan given and no run recorded');
       else
         out.push(
-          `a whole run of ${e.plan}: ${e.jobs} job(s); ${e.stored} layer(s) already stored (${size(e.storedBytes)}); ` +
+          `a whole run of ${e.plan}: ${e.jobs} job(s); ${e.stored} layer(s) already stored (${size(e.storedBytes)}), ${e.failedCached} failure(s) cached; ` +
             `${e.byPackage + e.byMedian} to build, about ${size(e.newBytes)} more ` +
             `(${e.byPackage} sized by stored layers of the same package, ${e.byMedian} by the median stored layer, ${size(e.medianBytes)})`,
         );
