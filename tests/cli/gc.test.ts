@@ -226,13 +226,21 @@ test('gc keeps the baseline whole and the newest candidate, removes the old cand
   }
 });
 
-test('gc refuses to run while a check holds the run lock; a run it does not know is a usage error', () => {
+test('gc refuses to run while a check holds the run lock; a run it does not know is a usage error; status of a plan given', () => {
   const eco = instantiateEcosystem();
   const state = mkdtempSync(join(tmpdir(), 'ecocheck-gc-lock-'));
   try {
     const r = ecocheck(['check', '--compiler', '1.0', '--repo', eco.root, '--state-dir', state, '--jobs', '2', ...sandboxArgs, 'stdext']);
     assert.equal(r.code, 0, r.stderr);
     const store = join(state, 'store');
+    // status of a plan given: the same plan is all stored; on the other compiler none is, and each
+    // job is sized by the stored layers of its package.
+    const same = JSON.parse(ecocheck(['status', '--repo', eco.root, '--compiler', '1.0', '--state-dir', state, '--json', 'stdext']).stdout);
+    assert.equal(same.estimate.plan, 'the plan given');
+    assert.deepEqual([same.estimate.jobs, same.estimate.stored, same.estimate.byPackage + same.estimate.byMedian, same.estimate.newBytes], [3, 3, 0, 0]);
+    const other = JSON.parse(ecocheck(['status', '--repo', eco.root, '--compiler', '2.0', '--state-dir', state, '--json', 'stdext']).stdout);
+    assert.deepEqual([other.estimate.jobs, other.estimate.stored, other.estimate.byPackage], [3, 0, 3]);
+    assert.ok(other.estimate.newBytes > 0);
     const before = readdirSync(store).sort();
     // A live process (this test's) holds the lock, as a running check does.
     withDb(state, (db) =>
