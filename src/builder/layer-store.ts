@@ -127,3 +127,9 @@ export function emptySwitchLayer(storeDir: string, owner: LayerOwner = null): st
   writeFileSync(done, JSON.stringify({ id: 'empty switch', key: name }) + '\n');
   return dir;
 }
+
+/** Removes a leftover entry of the store (a layer without its record, a temporary name), never following a link. */
+export function removeStoreLeftover(storeDir: string, name: string): void {
+  if (name === '' || name.includes('/') || name === '.' || name === '..') throw new Error(`not an entry of the store: ${name}`);
+  removeTree(join(storeDir, name));
+}

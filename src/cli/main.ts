@@ -7,6 +7,7 @@ import { registerCache } from './commands/cache.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompilers } from './commands/compilers.js';
 import { registerExport } from './commands/export.js';
+import { registerGc } from './commands/gc.js';
 import { registerInstallable } from './commands/installable.js';
 import { registerLog } from './commands/log.js';
 import { registerMerge } from './commands/merge.js';
@@ -17,8 +18,9 @@ import { registerRerun } from './commands/rerun.js';
 import { registerRuns } from './commands/runs.js';
 import { registerShow } from './commands/show.js';
 import { registerSolve } from './commands/solve.js';
+import { registerStatus } from './commands/status.js';
 
-const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerMerge];
+const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerMerge, registerGc, registerStatus];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

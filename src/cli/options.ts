@@ -47,6 +47,7 @@ export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   runners: '--runners',
   cores: '--cores',
   allowLocalSources: '--allow-local-sources',
+  keepRun: '--keep-run',
 };
 
 /** commander's reducer for a flag given several times (`--repo A --repo B`): the values in order. */
@@ -214,4 +215,24 @@ export function buildSettings(opts: BuildOptions, platform: { env: string[]; wit
     env: platform.env,
     withTest: platform.withTest,
   };
+}
+
+/** `gc`'s flags: which runs' layers to keep, the store's bound, and a listing without removal. */
+export interface GcOptions extends StateOptions {
+  keepRun: string[];
+  keepNewest: string;
+  maxSize?: string;
+  dryRun?: boolean;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+export function addGcOptions(cmd: Command): Command {
+  return addStateOptions(cmd)
+    .option('--keep-run <id>', 'also keep the layers run ID needs (its ok jobs and their build closures); repeatable', collect, [])
+    .option('--keep-newest <n>', 'keep the layers the newest N runs need (0: only the newest baselines and --keep-run)', '1')
+    .option('--max-size <size>', "then, while the store is larger than SIZE, remove the least recently used layers of the newest runs (never a newest baseline's or a --keep-run's)")
+    .option('--dry-run', 'list what would be removed; remove nothing')
+    .option('--verbose', 'list every layer removed (key and package)')
+    .option('--json', 'print one JSON object');
 }

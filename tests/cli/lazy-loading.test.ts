@@ -79,3 +79,16 @@ test('plan loads neither the store nor the report layer, nor the builder (but it
 test('the --processes default declared by the CLI is the builder\'s', () => {
   assert.equal(DEFAULT_MAX_PROCESSES, BUILDER_DEFAULT);
 });
+
+test('gc and status load the store and the builder\'s store reading, not the compare or report layer', () => {
+  for (const args of [['gc', '--dry-run', '--state-dir', '/nonexistent/ecocheck-state'], ['status', '--state-dir', '/nonexistent/ecocheck-state']]) {
+    const r = moduleLoads(args);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.sources.includes(args[0] === 'gc' ? 'session/store-gc.js' : 'session/store-status.js'), r.sources.join(' '));
+    assert.deepEqual(r.sources.filter((s) => /^(compare|report|run)\//.test(s)), [], args[0]);
+  }
+  const help = moduleLoads(['gc', '--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--max-size <size>/);
+  assertDefinitionsOnly(help);
+});
