@@ -66,6 +66,7 @@ export const OTHER_MODULES = {
   'builder.ts': 'the Builder interface (types)',
   'download-cache.ts': 'where verified downloads are kept: content-addressed by checksum, the same bytes either way',
   'process-result.ts': "a command's result (a type)",
+  'store-contents.ts': 'what the store holds and its size (gc, status): read after builds, never by one',
 };
 
 const IDENT = /[A-Za-z0-9_$]/;
