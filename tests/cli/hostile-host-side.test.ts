@@ -9,18 +9,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
+import { NOBODY, runEcocheck, runEcocheckSync, unprivilegedRunSkip, type CliOptions } from '../support/ecocheck-cli.js';
+import { handOver } from '../../src/builder/build-user.js';
 import { instantiateHostileRepo } from '../support/hostile-repo.js';
 import { makeHostVictim } from '../support/host-victim.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 
-const bin = join(projectRoot, 'bin', 'ecocheck');
 const available = sandboxAvailable();
 const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
 
@@ -42,23 +42,6 @@ const EXPECTED: Record<string, [string, RegExp]> = {
 };
 const TARGETS = Object.keys(EXPECTED);
 const LIMITS = ['--timeout', '60s', '--memory', '512M', '--jobs', '2'];
-
-function ecocheckAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-function ecocheck(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: projectRoot, maxBuffer: 64 << 20 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Every regular file under `root` (links not followed) whose bytes contain `marker`. */
 function filesContaining(root: string, marker: string): string[] {
@@ -82,8 +65,15 @@ function filesContaining(root: string, marker: string): string[] {
   return found;
 }
 
-test('hostile packages cannot make the host process read, write or delete outside their folders, nor hang it', { skip, timeout: 600_000 }, async () => {
+/**
+ * The attacks, run by `asUser` (undefined: this process, root where the machine's tests run): every
+ * folder of the test is that user's, so what ecocheck could do to the host as that user is what is checked.
+ */
+async function hostSideAttacks(asUser: number | undefined): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-host-side-'));
+  const cli: CliOptions = asUser === undefined ? {} : { asUser, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(scratch, 'home'), LANG: 'C.UTF-8' } };
+  const ecocheckAsync = (args: string[]) => runEcocheck(args, cli);
+  const ecocheck = (args: string[]) => runEcocheckSync(args, cli);
   // The host: a folder the builds cannot see (the sandbox's /tmp is private), with a secret and a victim folder.
   const host = makeHostVictim(scratch);
   mkdirSync(join(host.victimDir, 'build', 'kept'), { recursive: true });
@@ -123,6 +113,12 @@ test('hostile packages cannot make the host process read, write or delete outsid
   const patch = join(repo.root, 'packages/substs-via-links/substs-via-links.1.0/files/links.patch');
   writeFileSync(patch, readFileSync(patch, 'utf8').split('@OUTSIDE@').join(outside));
   const state = join(scratch, 'state');
+  if (asUser !== undefined) {
+    // The user's own: the repository copy, the host stand-in (its secret readable by that user alone), a HOME.
+    mkdirSync(join(scratch, 'home'));
+    handOver(scratch, { uid: asUser, gid: asUser });
+    chmodSync(scratch, 0o755);
+  }
   try {
     const before = host.snapshot();
     const started = Date.now();
@@ -173,4 +169,8 @@ test('hostile packages cannot make the host process read, write or delete outsid
     repo.dispose();
     rmSync(scratch, { recursive: true, force: true });
   }
-});
+}
+
+test('hostile packages cannot make the host process read, write or delete outside their folders, nor hang it', { skip, timeout: 600_000 }, () => hostSideAttacks(undefined));
+
+test('the same, with ecocheck run by an unprivileged user (user namespaces)', { skip: skip || unprivilegedRunSkip(), timeout: 600_000 }, () => hostSideAttacks(NOBODY));

@@ -18,6 +18,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
+import { NOBODY, unprivilegedRunSkip } from '../support/ecocheck-cli.js';
 import { instantiateHostileRepo } from '../support/hostile-repo.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { handOver, sandboxIds } from '../../src/builder/build-user.js';
@@ -488,19 +489,9 @@ test('builds run as an unprivileged user: a root-only file is unreadable and nev
   }
 });
 
-/** An unprivileged uid to run ecocheck as (nobody), when this process is root. */
-const NOBODY = 65534;
-
 /** Why ecocheck cannot be tried as an unprivileged user here, or false. */
 function nonRootSkip(): string | false {
-  if (skip) return skip;
-  if (process.getuid?.() !== 0) return 'this process is not root: the other tests already run ecocheck unprivileged';
-  const as = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--'];
-  const readable = spawnSync('setpriv', [...as, process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(bin)}, require('fs').constants.R_OK)`]);
-  if (readable.status !== 0) return `uid ${NOBODY} cannot read this checkout (${projectRoot}) or run node`;
-  const userns = spawnSync('setpriv', [...as, 'unshare', '--user', '--map-root-user', '--mount', 'true']);
-  if (userns.status !== 0) return `uid ${NOBODY} cannot make a user namespace here (unprivileged user namespaces disabled?)`;
-  return false;
+  return skip || unprivilegedRunSkip();
 }
 
 test('run by an unprivileged user (user namespaces), check builds the well-behaved package and denies the root-only read', { skip: nonRootSkip() }, async () => {
