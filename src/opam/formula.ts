@@ -27,18 +27,28 @@ export function makeOr<A>(left: Formula<A>, right: Formula<A>): Formula<A> {
   return { kind: 'or', left, right };
 }
 
-/** `OpamFormula.ands`: a left-nested conjunction of the list. */
+/**
+ * `OpamFormula.ands`: the conjunction of the list, empties dropped. opam nests it to the left; this
+ * builds it balanced (left-nested up to three items, like the parser's chains), so a 100,000-item
+ * `depends` is 17 levels deep, not 100,000: `&` is associative, no answer changes.
+ */
 export function ands<A>(items: Formula<A>[]): Formula<A> {
-  let acc: Formula<A> = { kind: 'empty' };
-  for (const f of items) acc = makeAnd(acc, f);
-  return acc;
+  return balanced('and', items.filter((f) => f.kind !== 'empty'));
 }
 
-/** `OpamFormula.ors`: a left-nested disjunction of the list. */
+/** `OpamFormula.ors`: the disjunction of the list, empties dropped, balanced as `ands` is. */
 export function ors<A>(items: Formula<A>[]): Formula<A> {
-  let acc: Formula<A> = { kind: 'empty' };
-  for (const f of items) acc = makeOr(acc, f);
-  return acc;
+  return balanced('or', items.filter((f) => f.kind !== 'empty'));
+}
+
+function balanced<A>(kind: 'and' | 'or', items: Formula<A>[]): Formula<A> {
+  if (items.length === 0) return { kind: 'empty' };
+  const build = (lo: number, hi: number): Formula<A> => {
+    if (hi - lo === 1) return items[lo];
+    const mid = lo + Math.ceil((hi - lo) / 2);
+    return { kind, left: build(lo, mid), right: build(mid, hi) };
+  };
+  return build(0, items.length);
 }
 
 /** `OpamFormula.map`: each atom becomes a formula; empties are dropped, an emptied block disappears. */
