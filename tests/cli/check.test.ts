@@ -303,7 +303,7 @@ test('usage and database errors are one line, exit 2', () => {
     writeFileSync(join(state, 'ecocheck.sqlite'), 'garbage, not sqlite '.repeat(200));
     const corrupt = ecocheck(checkArgs(eco.root, state, '1.0', ['stdext']));
     assert.equal(corrupt.code, 2);
-    assert.match(corrupt.stderr, /^ecocheck: database .*ecocheck\.sqlite is unusable: file is not a database\n$/);
+    assert.match(corrupt.stderr, /^ecocheck: database .*ecocheck\.sqlite is unusable: file is not a database; move it away to start a new one\n$/);
     const unknown = ecocheck(checkArgs(eco.root, join(state, 'other'), '1.0', ['no-such-package']));
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /^ecocheck: unknown package 'no-such-package'/);
