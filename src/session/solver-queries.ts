@@ -78,6 +78,8 @@ export function installability(req: SolverRequest, selection: 'latest' | 'all-ve
 export interface AdminCheckAnswer extends AdminCheckResult {
   /** Why each uninstallable package is not installable. */
   reasons: Map<OpamPackage, string>;
+  /** The installable packages (opam's verdict, kept) whose installation has no build order: their cycle. */
+  cycles: Map<OpamPackage, string[]>;
   loadProblems: string[];
 }
 
@@ -90,7 +92,9 @@ export function adminCheck(req: Omit<SolverRequest, 'compiler'>, ignoreTestDoc: 
     const o = s.solver.solve(p);
     reasons.set(p, o.installable ? '' : o.reason);
   }
-  return { ...r, reasons, loadProblems: s.loadProblems() };
+  const bad = new Set(r.uninstallable);
+  const cycles = s.solver.dependencyCycles(s.solver.packages.filter((p) => !bad.has(p)));
+  return { ...r, reasons, cycles, loadProblems: s.loadProblems() };
 }
 
 export interface SolveAnswer {
