@@ -19,6 +19,7 @@ import type { CompilerResolution } from './compiler-choice.js';
 import { openWorkspace, problemsRead, workspaceCompiler } from './workspace.js';
 import { SessionError } from './session-error.js';
 import type { SessionOutput } from './session-output.js';
+import type { ReadCaches } from './state-paths.js';
 
 /** What a planning verb was asked, in the application's words. */
 export interface PlanRequest {
@@ -41,6 +42,8 @@ export interface PlanRequest {
   builderVersion?: string;
   /** `install` mode: install the missing depexts now (a building verb) rather than list them. */
   installDepexts?: boolean;
+  /** Where the repository cache and the host's answers go (`--state-dir`); absent: the default folders. */
+  caches?: ReadCaches;
 }
 
 export interface PreparedPlan {
@@ -72,12 +75,12 @@ export function targetSelection(targets: readonly string[], selection: PlanReque
 }
 
 export function preparePlan(req: PlanRequest): PreparedPlan {
-  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins });
+  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins, caches: req.caches });
   if (req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
   const useConfigTargets = req.targets.length === 0 && req.selection === undefined && ws.config.targets.length > 0;
   const selection = targetSelection(useConfigTargets ? ws.config.targets : req.targets, req.selection);
   const env = parseEnvAssignments(req.env);
-  const depexts = resolveDepextsPolicy(parseDepextsMode(req.depexts), { ...DEFAULT_PLATFORM, ...env });
+  const depexts = resolveDepextsPolicy(parseDepextsMode(req.depexts), { ...DEFAULT_PLATFORM, ...env }, ws.caches.hostAnswers);
   const compiler = workspaceCompiler(ws, req.compiler);
   const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: req.withTest, systemPackages: depexts.manager });
   const t1 = performance.now();

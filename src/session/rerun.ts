@@ -68,6 +68,7 @@ export async function rerunFailures(db: Db, req: RerunRequest): Promise<RerunOut
     // The run's own pins, as it applied them (repositories given: no project config is read).
     pins,
     installDepexts: true,
+    caches: req.paths,
   });
   announcePlan(prepared, req.output);
   const done = await executeRun(db, {

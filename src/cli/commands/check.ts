@@ -72,7 +72,7 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       if (!settings.sandbox) process.stderr.write(NO_SANDBOX_WARNING);
       const db = openDatabase(paths.database);
       try {
-        const outcome = await runCheck(db, { plan, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince: opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) }, output: stderrOutput });
+        const outcome = await runCheck(db, { plan: { ...plan, caches: paths }, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince: opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) }, output: stderrOutput });
         for (const r of outcome.runs) printRunCounts(r.done, r.compiler);
         if (outcome.interrupted) {
           setExitCode(EXIT.interrupted);

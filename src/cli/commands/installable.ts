@@ -8,10 +8,10 @@
  */
 import type { Command } from 'commander';
 import type { RegisterCommand } from '../command.js';
-import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, type PlanOptions } from '../options.js';
+import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, addStateOptions, statePaths, type PlanOptions, type StateOptions } from '../options.js';
 import { UsageError } from '../usage-error.js';
 
-interface InstallableOptions extends PlanOptions {
+interface InstallableOptions extends PlanOptions, StateOptions {
   adminCheck?: boolean;
   ignoreTestDoc?: boolean;
   json?: boolean;
@@ -23,8 +23,10 @@ function printLoadProblems(problems: readonly string[]): void {
 }
 
 export const registerInstallable: RegisterCommand = (program: Command) => {
-  addPlatformOptions(
-    addSelectionOptions(addCompilerOption(addRepositoryOptions(program.command('installable').description('Which package versions are installable with a compiler (or, with --admin-check, at all), and why not')))),
+  addStateOptions(
+    addPlatformOptions(
+      addSelectionOptions(addCompilerOption(addRepositoryOptions(program.command('installable').description('Which package versions are installable with a compiler (or, with --admin-check, at all), and why not')))),
+    ),
   )
     .option('--admin-check', 'opam admin check --installability: every package available, no compiler')
     .option('--ignore-test-doc', 'with --admin-check: with-test / with-doc dependencies ignored (opam admin check -i)')
@@ -43,7 +45,7 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         import('../../session/solver-queries.js'),
         import('../../solve/build-order.js'),
       ]);
-      const req = { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts };
+      const req = { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts, caches: await statePaths(opts) };
       const out = (s: string) => process.stdout.write(s);
       if (opts.adminCheck === true) {
         const r = adminCheck(req, opts.ignoreTestDoc === true);

@@ -5,23 +5,25 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../usage-error.js';
-import { addCompilerOption, addPlatformOptions, addRepositoryOptions, type PlanOptions } from '../options.js';
+import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addStateOptions, statePaths, type PlanOptions, type StateOptions } from '../options.js';
 import type { RegisterCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
-interface SolveCliOptions extends PlanOptions {
+interface SolveCliOptions extends PlanOptions, StateOptions {
   json?: boolean;
 }
 
 
 export const registerSolve: RegisterCommand = (program: Command, setExitCode) => {
-  addPlatformOptions(
-    addCompilerOption(
-      addRepositoryOptions(
-        program
-          .command('solve')
-          .description('The installation of one package with a compiler, in build order (or why there is none)')
-          .argument('<package>', 'NAME (its newest version) or NAME.VERSION'),
+  addStateOptions(
+    addPlatformOptions(
+      addCompilerOption(
+        addRepositoryOptions(
+          program
+            .command('solve')
+            .description('The installation of one package with a compiler, in build order (or why there is none)')
+            .argument('<package>', 'NAME (its newest version) or NAME.VERSION'),
+        ),
       ),
     ),
   )
@@ -34,7 +36,7 @@ export const registerSolve: RegisterCommand = (program: Command, setExitCode) =>
         import('../../solve/build-order.js'),
       ]);
       const { target, compilerText, outcome } = solvePackage(
-        { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts },
+        { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts, caches: await statePaths(opts) },
         spec,
       );
       const out = (s: string) => process.stdout.write(s);
