@@ -17,7 +17,7 @@ import type { OpamPackage, Formula } from '../opam/package-model.js';
 import { packageId } from '../opam/package-model.js';
 import { evalFilterToBool, filterDependencyFormula, printFilter, type DependencyAtom, type VariableLookup } from '../opam/filter.js';
 import type { RepositoryLoad } from '../opam/repository.js';
-import { atoms, toCNF } from '../opam/formula.js';
+import { atoms, FormulaTooLargeError, toCNF } from '../opam/formula.js';
 import type { Solution, SolveOutcome } from './solution.js';
 import { Universe, constraintKey, versionSatisfies, type UniverseRules } from './universe.js';
 import { DEFAULT_PLATFORM, isDevPackage, packageLookup, type DependencyFlags } from './platform-env.js';
@@ -231,7 +231,14 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       suspects ??= cycleSuspects(universe.size, (j) => possibleCandidates(universe.deps[j]), (j) => {
         const p = universe.packages[j];
         const forced: number[] = [];
-        for (const clause of toCNF(filterDependencyFormula(p.depends, rules.dependencyLookup(p, rules.testEverywhere, false), false))) {
+        let clauses: DependencyAtom[][];
+        try {
+          clauses = toCNF(filterDependencyFormula(p.depends, rules.dependencyLookup(p, rules.testEverywhere, false), false));
+        } catch (err) {
+          if (!(err instanceof FormulaTooLargeError)) throw err;
+          return []; // not encoded: not installable, no installation to order
+        }
+        for (const clause of clauses) {
           const candidates = new Set<number>();
           for (const a of clause) for (const q of universe.matching(a)) if (universe.available[q]) candidates.add(q);
           if (candidates.size === 1) forced.push(...candidates);
@@ -467,10 +474,19 @@ export function solutionCone(
     if (out === undefined) matchCache.set(key, (out = (packagesByName.get(a.name) ?? []).filter((p) => versionSatisfies(p.version, a.constraint))));
     return out;
   };
+  // A formula too large for a CNF (formula.ts NORMAL_FORM_LIMIT) counts with all its atoms: a cone larger than needed, never smaller.
+  const cnfOrAtoms = (f: Formula<DependencyAtom>): DependencyAtom[][] => {
+    try {
+      return toCNF(f);
+    } catch (err) {
+      if (!(err instanceof FormulaTooLargeError)) throw err;
+      return [atoms(f)];
+    }
+  };
   const clausesOf = (p: OpamPackage, test: boolean): DependencyAtom[][] =>
-    toCNF(filterDependencyFormula(p.depends, rules.dependencyLookup(p, test || rules.testEverywhere, true), false));
+    cnfOrAtoms(filterDependencyFormula(p.depends, rules.dependencyLookup(p, test || rules.testEverywhere, true), false));
   const conflictAtomsOf = (p: OpamPackage): DependencyAtom[] =>
-    toCNF(filterDependencyFormula(p.conflicts, rules.dependencyLookup(p, rules.testEverywhere, true), false)).flat();
+    cnfOrAtoms(filterDependencyFormula(p.conflicts, rules.dependencyLookup(p, rules.testEverywhere, true), false)).flat();
 
   // What the invariant forces: a clause of the invariant, or of a forced package's dependencies, with
   // one possible candidate left.

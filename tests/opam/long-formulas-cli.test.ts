@@ -1,7 +1,8 @@
 /**
  * A repository holding 100,000-term formulas and filters: `installable` and `solve` finish with opam's
  * answers and their ordinary exit codes (never 3, a stack overflow); a package nested 100,000 levels deep
- * is one unreadable file with a one-line positioned error, and every other package still loads.
+ * is one unreadable file with a one-line positioned error, and every other package still loads; a
+ * formula whose CNF is exponentially larger than itself makes its own package not installable, with why.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +42,9 @@ function makeRepository(root: string): void {
   write('dep-filter', '1', `depends: [ "x" {${terms((i) => `v${i}`, ' | ')}} "a" ]\n`);
   write('cmd-filter', '1', `depends: ["a"]\nbuild: [ [ "make" ] {${terms((i) => `v${i}`, ' | ')}} ]\n`);
   write('deep', '1', `depends: [ ${'('.repeat(N)}"a"${')'.repeat(N)} ]\n`);
+  // A CNF of 2^N clauses: refused for this package (a reason, not an exhausted memory), and what needs it.
+  write('exponential', '1', `depends: [ ${terms((i) => `"x${i}" & "a"`, ' | ')} ]\n`);
+  write('needs-exponential', '1', 'depends: ["exponential"]\n');
 }
 
 test('installable and solve on 100,000-term formulas: opam\'s answers, exit 0/1, the deep file one error', { timeout: 120_000 }, () => {
@@ -76,7 +80,11 @@ test('installable and solve on 100,000-term formulas: opam\'s answers, exit 0/1,
         'or-conflict-hit.1': false,
         'or-dep.1': true,
         'or-dep-missing.1': false,
+        'exponential.1': false,
+        'needs-exponential.1': false,
       }, pass);
+      const reason = j.results.find((x) => x.package === 'needs-exponential.1') as unknown as { reason: string };
+      assert.match(reason.reason, /exponential\.1 cannot be solved: depends: its formula's CNF would hold more than [\d,]+ atoms/);
     }
     const ok = run('solve', 'or-dep', '--compiler', '5.3.0', '--json');
     assert.equal(ok.code, 0, ok.stderr.slice(0, 2000));

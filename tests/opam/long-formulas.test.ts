@@ -10,7 +10,7 @@ import { parseOpamFile, parseOpamValue } from '../../src/opam/parser.js';
 import { astEqual, printOpamFile, printValue } from '../../src/opam/printer.js';
 import { OpamFormatError } from '../../src/opam/parse-error.js';
 import { packageFromAst, type PackageMeta } from '../../src/opam/package-from-ast.js';
-import { ands, atoms, evalFormula, ors, toCNF, toDNF, formulaToString } from '../../src/opam/formula.js';
+import { ands, atoms, evalFormula, FormulaTooLargeError, ors, toCNF, toDNF, formulaToString } from '../../src/opam/formula.js';
 import {
   dependencyFormulaToString,
   dependencyVariables,
@@ -177,4 +177,16 @@ test('100,000 levels of explicit nesting: a positioned one-line error, never a s
       (e: unknown) => e instanceof OpamFormatError && e.position.line === 2 && /nesting deeper than \d+ levels/.test(e.message) && !e.message.includes('\n'),
     );
   }
+});
+
+test('a normal form exponentially larger than its formula is refused, not built', () => {
+  const pair = (i: number): Formula<number> => ({ kind: 'and', left: { kind: 'atom', atom: 2 * i }, right: { kind: 'atom', atom: 2 * i + 1 } });
+  const f = ors(Array.from({ length: 40 }, (_, i) => pair(i)));
+  assert.throws(() => toCNF(f), FormulaTooLargeError);
+  assert.equal(toDNF(f).length, 40);
+  const g = ands(Array.from({ length: 40 }, (_, i) => ors([{ kind: 'atom', atom: 2 * i }, { kind: 'atom', atom: 2 * i + 1 }])));
+  assert.throws(() => toDNF(g), FormulaTooLargeError);
+  assert.equal(toCNF(g).length, 40);
+  // Small products are still built: 2^10 clauses of 10 atoms.
+  assert.equal(toCNF(ors(Array.from({ length: 10 }, (_, i) => pair(i)))).length, 1024);
 });
