@@ -60,7 +60,9 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
             roots: r.roots.map(packageId),
             dependents: r.dependents.map(packageId),
             results: r.uninstallable.map((p) => ({ package: packageId(p), installable: false, reason: reasonOf(p) })),
-            noBuildOrder: [...r.cycles].map(([p, cycle]) => ({ package: packageId(p), installable: true, cycle, reason: noBuildOrderReason(packageId(p), cycle) })),
+            // Installable (opam's verdict, kept), but with no build order: counted and listed apart.
+            noBuildOrder: r.cycles.size,
+            noBuildOrderResults: [...r.cycles].map(([p, cycle]) => ({ package: packageId(p), installable: true, buildOrder: false, cycle, reason: noBuildOrderReason(packageId(p), cycle) })),
           };
           out(`${JSON.stringify(body, null, 2)}\n`);
         } else {
