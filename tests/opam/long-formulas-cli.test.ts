@@ -7,10 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
+import { MIN_CACHED_FILES } from '../../src/opam/repository-cache.js';
 
 const N = 100_000;
 const bin = join(projectRoot, 'bin', 'ecocheck');
@@ -45,6 +46,10 @@ function makeRepository(root: string): void {
   // A CNF of 2^N clauses: refused for this package (a reason, not an exhausted memory), and what needs it.
   write('exponential', '1', `depends: [ ${terms((i) => `"x${i}" & "a"`, ' | ')} ]\n`);
   write('needs-exponential', '1', 'depends: ["exponential"]\n');
+  // Just inside the nesting limit: 990 levels of parentheses, read and answered like any other.
+  write('nested', '1', `depends: [ ${'('.repeat(990)}"a" {>= "1"}${')'.repeat(990)} ]\navailable: ${'('.repeat(990)}os != "x"${')'.repeat(990)}\n`);
+  // Enough opam files for the repository cache to keep this repository (its value tables hold every formula).
+  for (let i = 0; i < MIN_CACHED_FILES; i++) write(`filler${i}`, '1', '');
 }
 
 test('installable and solve on 100,000-term formulas: opam\'s answers, exit 0/1, the deep file one error', { timeout: 120_000 }, () => {
@@ -65,7 +70,8 @@ test('installable and solve on 100,000-term formulas: opam\'s answers, exit 0/1,
       assert.equal(lines.length, 1, r.stderr.slice(0, 2000));
       assert.match(lines[0], /deep\.1\/opam:2:\d+: syntax error: nesting deeper than \d+ levels$/);
       const j = JSON.parse(r.stdout) as { results: { package: string; installable: boolean }[] };
-      const verdicts = Object.fromEntries(j.results.map((x) => [x.package, x.installable]));
+      const verdicts = Object.fromEntries(j.results.filter((x) => !x.package.startsWith('filler')).map((x) => [x.package, x.installable]));
+      assert.equal(j.results.length, 16 + MIN_CACHED_FILES, pass);
       assert.deepEqual(verdicts, {
         'a.1': true,
         'and-available.1': true,
@@ -82,7 +88,9 @@ test('installable and solve on 100,000-term formulas: opam\'s answers, exit 0/1,
         'or-dep-missing.1': false,
         'exponential.1': false,
         'needs-exponential.1': false,
+        'nested.1': true,
       }, pass);
+      if (pass === 'cached') assert.ok(readdirSync(join(dir, 'cache', 'ecocheck', 'repositories')).some((f) => f.endsWith('.load')), 'answered from the cache');
       const reason = j.results.find((x) => x.package === 'needs-exponential.1') as unknown as { reason: string };
       assert.match(reason.reason, /exponential\.1 cannot be solved: depends: its formula's CNF would hold more than [\d,]+ atoms/);
     }
