@@ -327,11 +327,27 @@ test('state paths: XDG data and cache folders by default, all under --state-dir 
     logDir: '/xdg/data/ecocheck/logs',
     buildRoot: '/xdg/cache/ecocheck/build',
     downloadCache: '/xdg/cache/ecocheck/downloads',
+    repositoryCache: '/xdg/cache/ecocheck/repositories',
+    hostAnswers: '/xdg/cache/ecocheck/host-packages.json',
   });
   // Unset or relative XDG values fall back to the spec's defaults under HOME.
   const fallback = resolveStatePaths({}, { HOME: '/home/u', XDG_DATA_HOME: 'relative' });
   assert.equal(fallback.database, '/home/u/.local/share/ecocheck/ecocheck.sqlite');
   assert.equal(fallback.downloadCache, '/home/u/.cache/ecocheck/downloads');
   const moved = resolveStatePaths({ stateDir: '/s', cacheDir: '/dl' }, env);
-  assert.deepEqual(moved, { database: '/s/ecocheck.sqlite', storeDir: '/s/store', logDir: '/s/logs', buildRoot: '/s/build', downloadCache: '/dl' });
+  assert.deepEqual(moved, {
+    database: '/s/ecocheck.sqlite',
+    storeDir: '/s/store',
+    logDir: '/s/logs',
+    buildRoot: '/s/build',
+    downloadCache: '/dl',
+    repositoryCache: '/s/repositories',
+    hostAnswers: '/s/host-packages.json',
+  });
+  // Turned off: no folder at all, with or without a state dir.
+  const off = { ...env, ECOCHECK_REPOSITORY_CACHE: 'off', ECOCHECK_HOST_ANSWERS: 'off' };
+  for (const paths of [resolveStatePaths({}, off), resolveStatePaths({ stateDir: '/s' }, off)]) {
+    assert.equal(paths.repositoryCache, null);
+    assert.equal(paths.hostAnswers, null);
+  }
 });
