@@ -259,8 +259,13 @@ for (const how of ['SIGKILL', 'SIGINT'] as const) {
       assert.ok(finishedBefore.length < sleepers.length, 'the stop came before the end');
       for (const r of finishedBefore) assert.equal(r.status, 'ok', r.id);
 
+      // kill -9 leaves the builds in flight in their scratch folders (named with the killed pid); the next run removes them.
+      const killedScratch = () => (existsSync(join(state, 'build')) ? readdirSync(join(state, 'build')) : []).filter((n) => n.includes(`-pid${child.pid}-`));
+      const leftAtStop = killedScratch();
+      if (how === 'SIGINT') assert.deepEqual(leftAtStop, [], 'an interrupted run removes its own scratch folders');
       const rerun = ecocheck(args);
       assert.equal(rerun.code, 0, rerun.stderr);
+      assert.deepEqual(killedScratch(), [], `the stopped run's scratch folders (${leftAtStop.length} at the stop) are removed by the next`);
       const [first, second] = runResults(state);
       assert.equal(first.status, how === 'SIGKILL' ? 'crashed' : 'interrupted');
       assert.equal(second.status, 'finished');
