@@ -66,6 +66,7 @@ export const OTHER_MODULES = {
   'builder.ts': 'the Builder interface (types)',
   'download-cache.ts': 'where verified downloads are kept: content-addressed by checksum, the same bytes either way',
   'process-result.ts': "a command's result (a type)",
+  'stale-scratch.ts': "the names of build folders and the removal of those crashed runs left: no job's files or verdict",
   'store-contents.ts': 'what the store holds and its size (gc, status): read after builds, never by one',
 };
 

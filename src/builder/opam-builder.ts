@@ -6,7 +6,8 @@
  * changes in the switch becomes its own layer, stored under its key (layer-store.ts). Commands run in
  * the sandbox as an unprivileged user, with opam's environment for that switch.
  *
- * Steps, in a fresh scratch directory per attempt (`buildRoot/NAME.VERSION-XXXX`, removed afterwards):
+ * Steps, in a fresh scratch directory per attempt (`buildRoot/NAME.VERSION-pidPID-START-XXXXXX`, removed
+ * afterwards, or by the next builder when its process died: stale-scratch.ts):
  * 1. reuse: a complete layer for the key is returned at once;
  * 2. fetch: the `url` source (download cache first, every checksum verified, unpacked) or an empty
  *    directory, then each `extra-source`;
@@ -51,6 +52,7 @@ import { packageVariableLookup, type VariablePackage, type VariableScope } from 
 import { composeBuildEnvironment, SYSTEM_PATH, type EnvironmentPackage } from './build-environment.js';
 import type { Environment } from './env-update.js';
 import { completeLayer, discardLayer, emptySwitchLayer, isLayerComplete, layerPath, removeTree } from './layer-store.js';
+import { removeStaleScratch, scratchPrefix } from './stale-scratch.js';
 import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
 import { SANDBOX_HOME, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
 import { userDatabaseMounts, SANDBOX_HOME_NAME, type Sandbox, type SandboxMode, type SandboxSpec, type SandboxUser } from './sandbox.js';
@@ -212,7 +214,7 @@ async function buildJob(
   log.line(`# started ${new Date().toISOString()}; closure: ${closure.map((d) => d.job.id).join(' ') || '(none)'}`);
 
   mkdirSync(options.buildRoot, { recursive: true });
-  const scratch = mkdtempSync(join(options.buildRoot, `${job.id}-`));
+  const scratch = mkdtempSync(scratchPrefix(options.buildRoot, job.id));
   // The disk limit: the scratch (build folder, HOME, /tmp, fetch scratch) and, once made, the upper.
   const diskLimits = { diskBytes: options.diskBytes ?? DEFAULT_DISK_BYTES, inodes: options.inodes ?? DEFAULT_INODES };
   const watcher = new DiskWatcher([scratch], diskLimits);
@@ -625,6 +627,7 @@ function removeStaleIncoming(storeDir: string): void {
 
 export function createOpamBuilder(options: OpamBuilderOptions): Builder {
   removeStaleIncoming(options.storeDir);
+  removeStaleScratch(options.buildRoot);
   let running = 0;
   return {
     version: opamBuilderVersion(options.sandboxMode, options.sandbox ?? bubblewrap),

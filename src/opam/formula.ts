@@ -6,6 +6,7 @@
 import type { Span, Value } from './ast.js';
 import type { Formula } from './package-model.js';
 import { OpamFormatError } from './parse-error.js';
+import { OpamError } from './opam-error.js';
 
 export const emptyFormula: Formula<never> = { kind: 'empty' };
 
@@ -27,18 +28,28 @@ export function makeOr<A>(left: Formula<A>, right: Formula<A>): Formula<A> {
   return { kind: 'or', left, right };
 }
 
-/** `OpamFormula.ands`: a left-nested conjunction of the list. */
+/**
+ * `OpamFormula.ands`: the conjunction of the list, empties dropped. opam nests it to the left; this
+ * builds it balanced (left-nested up to three items, like the parser's chains), so a 100,000-item
+ * `depends` is 17 levels deep, not 100,000: `&` is associative, no answer changes.
+ */
 export function ands<A>(items: Formula<A>[]): Formula<A> {
-  let acc: Formula<A> = { kind: 'empty' };
-  for (const f of items) acc = makeAnd(acc, f);
-  return acc;
+  return balanced('and', items.filter((f) => f.kind !== 'empty'));
 }
 
-/** `OpamFormula.ors`: a left-nested disjunction of the list. */
+/** `OpamFormula.ors`: the disjunction of the list, empties dropped, balanced as `ands` is. */
 export function ors<A>(items: Formula<A>[]): Formula<A> {
-  let acc: Formula<A> = { kind: 'empty' };
-  for (const f of items) acc = makeOr(acc, f);
-  return acc;
+  return balanced('or', items.filter((f) => f.kind !== 'empty'));
+}
+
+function balanced<A>(kind: 'and' | 'or', items: Formula<A>[]): Formula<A> {
+  if (items.length === 0) return { kind: 'empty' };
+  const build = (lo: number, hi: number): Formula<A> => {
+    if (hi - lo === 1) return items[lo];
+    const mid = lo + Math.ceil((hi - lo) / 2);
+    return { kind, left: build(lo, mid), right: build(mid, hi) };
+  };
+  return build(0, items.length);
 }
 
 /** `OpamFormula.map`: each atom becomes a formula; empties are dropped, an emptied block disappears. */
@@ -175,20 +186,79 @@ export function orsToList<A>(f: Formula<A>): Formula<A>[] {
   return [f];
 }
 
-/** Disjunctive normal form: a list of conjunctions of atoms (empty formula = one empty conjunction). */
+/**
+ * Atoms (summed over clauses) beyond which a normal form is refused: a formula such as
+ * `a1 & b1 | a2 & b2 | …` has a CNF exponentially larger than itself (2^n clauses), which would exhaust
+ * memory. 100,000-term chains and lists are far inside (their normal forms are as long as they are).
+ */
+export const NORMAL_FORM_LIMIT = 4_000_000;
+
+/** A formula whose normal form is larger than NORMAL_FORM_LIMIT atoms (the caller decides what that means). */
+export class FormulaTooLargeError extends OpamError {
+  constructor(
+    readonly form: 'CNF' | 'DNF',
+    readonly atomCount: number,
+  ) {
+    super(`its formula's ${form} would hold more than ${NORMAL_FORM_LIMIT.toLocaleString('en-US')} atoms (${atomCount >= NORMAL_FORM_LIMIT * 2 ? 'far ' : ''}more than ecocheck encodes)`);
+  }
+}
+
+/**
+ * The size of a normal form without building it: clauses (capped) and atoms (capped) of the CNF
+ * (`form` 'CNF') or of the DNF (the dual: `and` and `or` swap roles).
+ */
+function normalFormSize<A>(f: Formula<A>, form: 'CNF' | 'DNF'): { clauses: number; atoms: number } {
+  const cap = (n: number) => Math.min(n, NORMAL_FORM_LIMIT * 2);
+  const sum = form === 'CNF' ? 'and' : 'or';
+  const aux = (g: Formula<A>): { clauses: number; atoms: number } => {
+    switch (g.kind) {
+      case 'empty':
+        return form === 'CNF' ? { clauses: 0, atoms: 0 } : { clauses: 1, atoms: 0 };
+      case 'atom':
+        return { clauses: 1, atoms: 1 };
+      case 'block':
+        return aux(g.inner);
+      case 'and':
+      case 'or': {
+        const l = aux(g.left);
+        const r = aux(g.right);
+        if (g.kind === sum) return { clauses: cap(l.clauses + r.clauses), atoms: cap(l.atoms + r.atoms) };
+        // The product: every clause of one side joined with every clause of the other.
+        if (form === 'CNF' && (l.clauses === 0 || r.clauses === 0)) return { clauses: 0, atoms: 0 };
+        return { clauses: cap(l.clauses * r.clauses), atoms: cap(l.atoms * r.clauses + r.atoms * l.clauses) };
+      }
+    }
+  };
+  return aux(f);
+}
+
+function checkNormalFormSize<A>(f: Formula<A>, form: 'CNF' | 'DNF'): void {
+  const size = normalFormSize(f, form);
+  if (size.atoms > NORMAL_FORM_LIMIT || size.clauses > NORMAL_FORM_LIMIT) throw new FormulaTooLargeError(form, Math.max(size.atoms, size.clauses));
+}
+
+/**
+ * Disjunctive normal form: a list of conjunctions of atoms (empty formula = one empty conjunction).
+ * Throws FormulaTooLargeError rather than build one of more than NORMAL_FORM_LIMIT atoms.
+ */
 export function toDNF<A>(f: Formula<A>): A[][] {
+  checkNormalFormSize(f, 'DNF');
+  return dnf(f);
+}
+
+function dnf<A>(f: Formula<A>): A[][] {
   switch (f.kind) {
     case 'empty':
       return [[]];
     case 'atom':
       return [[f.atom]];
     case 'block':
-      return toDNF(f.inner);
+      return dnf(f.inner);
     case 'or':
-      return [...toDNF(f.left), ...toDNF(f.right)];
+      return [...dnf(f.left), ...dnf(f.right)];
     case 'and': {
-      const l = toDNF(f.left);
-      const r = toDNF(f.right);
+      const l = dnf(f.left);
+      const r = dnf(f.right);
       const out: A[][] = [];
       for (const a of l) for (const b of r) out.push([...a, ...b]);
       return out;
@@ -196,20 +266,28 @@ export function toDNF<A>(f: Formula<A>): A[][] {
   }
 }
 
-/** Conjunctive normal form: a list of disjunctions of atoms (empty formula = no clause). */
+/**
+ * Conjunctive normal form: a list of disjunctions of atoms (empty formula = no clause). Throws
+ * FormulaTooLargeError rather than build one of more than NORMAL_FORM_LIMIT atoms.
+ */
 export function toCNF<A>(f: Formula<A>): A[][] {
+  checkNormalFormSize(f, 'CNF');
+  return cnf(f);
+}
+
+function cnf<A>(f: Formula<A>): A[][] {
   switch (f.kind) {
     case 'empty':
       return [];
     case 'atom':
       return [[f.atom]];
     case 'block':
-      return toCNF(f.inner);
+      return cnf(f.inner);
     case 'and':
-      return [...toCNF(f.left), ...toCNF(f.right)];
+      return [...cnf(f.left), ...cnf(f.right)];
     case 'or': {
-      const l = toCNF(f.left);
-      const r = toCNF(f.right);
+      const l = cnf(f.left);
+      const r = cnf(f.right);
       if (l.length === 0 || r.length === 0) return [];
       const out: A[][] = [];
       for (const a of l) for (const b of r) out.push([...a, ...b]);

@@ -179,11 +179,13 @@ function depexts(v: Value): Depext[] {
         if (pair.kind !== 'list' || pair.items.length !== 2) throw err(pair.span, 'expected [[tags] [packages]]');
         const tags = asList(pair.items[0]!).map((t) => str(t, 'a tag'));
         const packages = asList(pair.items[1]!).map((p) => str(p, 'a system package name'));
-        let filter: Filter = { kind: 'bool', value: true };
-        for (let i = tags.length - 1; i >= 0; i--) {
-          const t: Filter = { kind: 'string', value: tags[i]! };
-          filter = i === tags.length - 1 ? t : { kind: 'and', left: t, right: filter };
-        }
+        // The tags joined by `&`, balanced so that a long list is not a deep tree.
+        const tagAnd = (lo: number, hi: number): Filter => {
+          if (hi - lo === 1) return { kind: 'string', value: tags[lo]! };
+          const mid = lo + Math.ceil((hi - lo) / 2);
+          return { kind: 'and', left: tagAnd(lo, mid), right: tagAnd(mid, hi) };
+        };
+        const filter: Filter = tags.length === 0 ? { kind: 'bool', value: true } : tagAnd(0, tags.length);
         return { packages, filter };
       });
     } catch {

@@ -9,7 +9,9 @@
  *            | PFXOP value | RELOP atom
  *   atom   ::= IDENT | BOOL | INT | STRING
  *
- * Precedence, loosest first: `|` (left) < `&` (left) < `!`/`?` (prefix) < `{ }` options (left) < relops.
+ * Precedence, loosest first: `|` < `&` < `!`/`?` (prefix) < `{ }` options (left) < relops. A chain of
+ * one of `|`/`&` is built as a balanced tree (left-nested as opam's for up to three operands; see
+ * balancedChain), so no walk over a long formula or filter goes deep.
  * So `!a & b` is `(!a) & b`, `a & b {x}` is `a & (b {x})`, `!a {x}` is `!(a {x})`, `!a = b` is `!(a = b)`.
  * Relational and environment operators only join two atoms: `a = b = c` is an error, and inside a list
  * `[a = b = c]` reads as the two values `a = b` and `= c`; `[a >= b]` is one relop, never `a` then `>= b`.
@@ -169,10 +171,14 @@ class Parser {
       } else if (kind === TOKEN_AND || kind === TOKEN_OR) {
         const prec = kind === TOKEN_AND ? PREC_AND : PREC_OR;
         if (prec <= minPrec) return left;
+        // The whole chain `x op y op z …` at this level, built balanced (see balancedChain).
         const op = lx.text as LogOp;
-        lx.next();
-        const right = this.value(prec);
-        left = { kind: 'logop', op, left, right, span: { start: left.span.start, end: right.span.end } };
+        const operands = [left];
+        while (this.peek() === kind) {
+          lx.next();
+          operands.push(this.value(prec));
+        }
+        left = balancedChain(op, operands, 0, operands.length);
       } else {
         return left;
       }
@@ -272,6 +278,22 @@ class Parser {
     lx.next();
     return atom;
   }
+}
+
+/**
+ * The operands[lo..hi) of one chain of the same operator as a balanced tree (depth log2 n, so that a
+ * 100,000-term `a | b | …` is no deeper than 17 levels for every walk downstream). `&` and `|` are
+ * associative in opam's semantics (formulas and filters alike, undefined values included), so the shape
+ * changes no answer; opam builds the chain left-nested, and so does this for up to three operands (the
+ * left half takes the middle one), so small chains keep opam's exact shape. The printer prints a chain
+ * of one operator flat, so a printed tree reads back as this same shape.
+ */
+function balancedChain(op: LogOp, operands: Value[], lo: number, hi: number): Value {
+  if (hi - lo === 1) return operands[lo];
+  const mid = lo + Math.ceil((hi - lo) / 2);
+  const left = balancedChain(op, operands, lo, mid);
+  const right = balancedChain(op, operands, mid, hi);
+  return { kind: 'logop', op, left, right, span: { start: left.span.start, end: right.span.end } };
 }
 
 function startsValue(kind: number): boolean {

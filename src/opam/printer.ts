@@ -7,7 +7,9 @@
  * built by hand can nest operators in ways the grammar cannot express without parentheses (say an option on
  * a `!x`, or `a | b` under `&`); those get parentheses, which read back as `group` nodes. A relational or
  * environment operator whose operand is not an atom cannot be written in opam syntax at all (the grammar
- * has no parentheses there): printing one throws a TypeError.
+ * has no parentheses there): printing one throws a TypeError. A chain of one `&` or `|` operator prints flat
+ * whatever its shape (`a | (b | c)` built by hand prints `a | b | c`, which means the same): the parser
+ * builds such chains balanced, so a parsed tree reads back as itself.
  */
 import type { Item, OpamFileAst, Value } from './ast.js';
 
@@ -119,18 +121,18 @@ function value(v: Value, need: number): string {
       return arg.charCodeAt(0) === 61 /* = */ ? `${v.op} ${arg}` : `${v.op}${arg}`;
     }
     case 'logop': {
-      // Left-associative chains are walked iteratively so long `a | b | c | ...` cannot exhaust the stack.
+      // A chain of one operator prints flat, whatever its shape (the parser builds long chains balanced,
+      // and both operators are associative): walked with a work list, so no chain can exhaust the stack.
       const op = v.op;
-      const rightNeed = op === '|' ? LEVEL_AND : LEVEL_PFX;
-      const rights: Value[] = [];
-      let node: Value = v;
-      while (node.kind === 'logop' && node.op === op) {
-        rights.push(node.right);
-        node = node.left;
+      const need = op === '|' ? LEVEL_AND : LEVEL_PFX;
+      const parts: string[] = [];
+      const work: Value[] = [v];
+      while (work.length > 0) {
+        const node = work.pop() as Value;
+        if (node.kind === 'logop' && node.op === op) work.push(node.right, node.left);
+        else parts.push(value(node, need));
       }
-      let out = value(node, op === '|' ? LEVEL_OR : LEVEL_AND);
-      for (let i = rights.length - 1; i >= 0; i--) out += ` ${op} ${value(rights[i], rightNeed)}`;
-      return out;
+      return parts.join(` ${op} `);
     }
     case 'option': {
       const chain: Value[][] = [];

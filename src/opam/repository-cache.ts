@@ -9,15 +9,17 @@
  * once); a cached package is a `CachedPackage` whose other fields (build commands, the syntax tree, …)
  * are parsed from its opam file the first time one of them is read.
  *
- * Location: `$ECOCHECK_CACHE_DIR/repositories`, else `$XDG_CACHE_HOME/ecocheck/repositories`, else
- * `~/.cache/ecocheck/repositories`; `ECOCHECK_REPOSITORY_CACHE=off` disables it. Entries are written
+ * Location: the folder each call is given (the application's state paths: under `--state-dir` when one
+ * is given); `repositoryCacheDir()` is the default, `$ECOCHECK_CACHE_DIR/repositories`, else
+ * `$XDG_CACHE_HOME/ecocheck/repositories`, else `~/.cache/ecocheck/repositories`;
+ * `ECOCHECK_REPOSITORY_CACHE=off` disables it. Entries are written
  * atomically; the least recently used beyond 8 entries or 1 GiB are dropped. Repositories of fewer
  * than `MIN_CACHED_FILES` opam files are not cached (they parse in no time).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OpamPackage } from './package-model.js';
 import { readCacheFile, writeCacheFile } from './cache-file.js';
@@ -162,10 +164,11 @@ const KEEP_BYTES = 1 << 30;
 /** Smaller repositories parse faster than a cache entry is read and written: they are not cached. */
 export const MIN_CACHED_FILES = 500;
 
-export function repositoryCacheDir(): string | null {
-  if (process.env.ECOCHECK_REPOSITORY_CACHE === 'off') return null;
-  const base = process.env.ECOCHECK_CACHE_DIR ?? (process.env.XDG_CACHE_HOME !== undefined ? join(process.env.XDG_CACHE_HOME, 'ecocheck') : join(homedir(), '.cache', 'ecocheck'));
-  return join(base, 'repositories');
+/** The default folder of the cache (null: turned off), for a command without a state dir. */
+export function repositoryCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.ECOCHECK_REPOSITORY_CACHE === 'off') return null;
+  const xdg = env.XDG_CACHE_HOME !== undefined && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir(), '.cache');
+  return join(env.ECOCHECK_CACHE_DIR ?? join(xdg, 'ecocheck'), 'repositories');
 }
 
 let loaderCodeHash: string | null = null;
@@ -197,8 +200,7 @@ export class RepositoryKey {
   }
 }
 
-export function readRepositoryCache(key: string): CachedLoad | null {
-  const dir = repositoryCacheDir();
+export function readRepositoryCache(dir: string | null, key: string): CachedLoad | null {
   if (dir === null) return null;
   const file = join(dir, `${key}${LOAD_SUFFIX}`);
   const read = readCacheFile(file);
@@ -215,8 +217,7 @@ export function readRepositoryCache(key: string): CachedLoad | null {
 }
 
 /** Stores a load (best effort: a cache that cannot be written is no error). */
-export function writeRepositoryCache(key: string, load: CachedLoad): void {
-  const dir = repositoryCacheDir();
+export function writeRepositoryCache(dir: string | null, key: string, load: CachedLoad): void {
   if (dir === null) return;
   try {
     const head = { format: FORMAT, packages: load.packages, table: load.table.head, errors: load.errors, lint: load.lint };
@@ -257,8 +258,7 @@ function dropLeastRecentlyUsed(dir: string): void {
  * generations (`repository-scan.ts`): while no record is rewritten and no folder listed again, the
  * key is known without layering and hashing every package again.
  */
-export function readKnownKey(roots: readonly string[], generations: readonly string[]): string | null {
-  const dir = repositoryCacheDir();
+export function readKnownKey(dir: string | null, roots: readonly string[], generations: readonly string[]): string | null {
   if (dir === null || generations.some((g) => typeof g !== 'string' || g === '')) return null;
   const known = readCacheFile(knownKeyFile(dir, roots))?.head as { format?: string; generations?: string[]; key?: string } | undefined;
   if (known?.format !== FORMAT || !Array.isArray(known.generations) || typeof known.key !== 'string') return null;
@@ -266,8 +266,7 @@ export function readKnownKey(roots: readonly string[], generations: readonly str
   return same ? known.key : null;
 }
 
-export function writeKnownKey(roots: readonly string[], generations: readonly string[], key: string): void {
-  const dir = repositoryCacheDir();
+export function writeKnownKey(dir: string | null, roots: readonly string[], generations: readonly string[], key: string): void {
   if (dir === null) return;
   try {
     writeCacheFile(knownKeyFile(dir, roots), { format: FORMAT, generations, key }, new Uint8Array(0));

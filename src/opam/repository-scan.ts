@@ -23,7 +23,7 @@ import { isValidPackageName, isValidVersion } from './filter.js';
 import { OpamError } from './opam-error.js';
 import { compareVersions } from './version.js';
 import { readCacheFile, writeCacheFile } from './cache-file.js';
-import { MIN_CACHED_FILES, SCAN_RECORD_PREFIX, repositoryCacheDir } from './repository-cache.js';
+import { MIN_CACHED_FILES, SCAN_RECORD_PREFIX } from './repository-cache.js';
 
 export interface RepositoryWarning {
   file: string;
@@ -142,8 +142,7 @@ class RecordBuilder {
   }
 }
 
-function recordFile(root: string): string | null {
-  const dir = repositoryCacheDir();
+function recordFile(dir: string | null, root: string): string | null {
   if (dir === null) return null;
   return join(dir, `${SCAN_RECORD_PREFIX}${createHash('sha256').update(FORMAT).update('\0').update(root).digest('hex')}.bin`);
 }
@@ -247,9 +246,10 @@ export interface RootListing {
   readonly relisted: boolean;
 }
 
-export function listRoot(root: string, rootIndex: number): RootListing {
+/** `cacheDir`: the repository cache's folder, where the scan records live (null: none). */
+export function listRoot(root: string, rootIndex: number, cacheDir: string | null): RootListing {
   const startedAt = Date.now();
-  const recordPath = recordFile(root);
+  const recordPath = recordFile(cacheDir, root);
   const old = readRecord(recordPath, root);
   const folders: Record<string, FolderRecord> = {};
   const versionFolders: VersionFolder[] = [];

@@ -16,7 +16,7 @@ import { parseOpamFile } from './parser.js';
 import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { OpamError } from './opam-error.js';
-import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readKnownKey, readRepositoryCache, writeKnownKey, writeRepositoryCache } from './repository-cache.js';
+import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readKnownKey, readRepositoryCache, repositoryCacheDir, writeKnownKey, writeRepositoryCache } from './repository-cache.js';
 import { listRoot, lookAt, recordedCandidate, recordedFolders, scanListing, stillAsRecorded, type Candidate, type RecordedFolder, type RepositoryWarning, type RootListing } from './repository-scan.js';
 import { ValueReader } from './value-table.js';
 
@@ -73,12 +73,18 @@ function checkRoot(arg: string): string {
  * 18,000 others. What is about the whole repository (errors, warnings, counts, iterating every name)
  * checks every name first; so the load is, whatever is read of it, the load from disk.
  */
-export function loadRepositories(rootArgs: string[]): RepositoryLoad {
+export function loadRepositories(rootArgs: string[], options: LoadOptions = {}): RepositoryLoad {
   const t0 = performance.now();
   if (rootArgs.length === 0) throw new OpamError('no repository given', 'input', { setting: 'repository' });
+  const cacheDir = options.cacheDir === undefined ? repositoryCacheDir() : options.cacheDir;
   const roots = rootArgs.map(checkRoot);
-  const listings = roots.map((root, i) => listRoot(root, i));
-  return onDemandLoad(roots, listings, t0) ?? eagerLoad(roots, listings, t0);
+  const listings = roots.map((root, i) => listRoot(root, i, cacheDir));
+  return onDemandLoad(roots, listings, t0, cacheDir) ?? eagerLoad(roots, listings, t0, cacheDir);
+}
+
+export interface LoadOptions {
+  /** The repository cache's folder (repository-cache.ts); null: no cache; absent: its default folder. */
+  cacheDir?: string | null;
 }
 
 /** Candidates by name, in (root, listing) order. */
@@ -154,7 +160,7 @@ function cachedPackages(name: string, cachedList: readonly [string, number][], k
 }
 
 /** Every file looked at: read where the records do not know it unchanged, the cache used when it has this content. */
-function eagerLoad(roots: string[], listings: readonly RootListing[], t0: number): RepositoryLoad {
+function eagerLoad(roots: string[], listings: readonly RootListing[], t0: number, cacheDir: string | null): RepositoryLoad {
   const errors: RepositoryError[] = [];
   const warnings: RepositoryWarning[] = [];
   const lint: RepositoryWarning[] = [];
@@ -165,7 +171,7 @@ function eagerLoad(roots: string[], listings: readonly RootListing[], t0: number
   const keptByName = layer(byName(candidates), warnings);
   const digest = contentKey(roots, keptByName);
   const useCache = fileCount >= MIN_CACHED_FILES;
-  const cached = useCache ? readRepositoryCache(digest) : null;
+  const cached = useCache ? readRepositoryCache(cacheDir, digest) : null;
   const packages = new Map<string, OpamPackage[]>();
   if (cached !== null) {
     // The same key means the same kept candidates in the same order: the cache lists them in that
@@ -184,7 +190,7 @@ function eagerLoad(roots: string[], listings: readonly RootListing[], t0: number
     }
     if (loaded.length > 0) packages.set(name, loaded);
   }
-  if (useCache) writeRepositoryCache(digest, cachedForm(packages, errors, lint));
+  if (useCache) writeRepositoryCache(cacheDir, digest, cachedForm(packages, errors, lint));
   return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
 }
 
@@ -297,7 +303,7 @@ export class OnDemandPackages extends Map<string, OpamPackage[]> {
 }
 
 /** The load answered from the scan records and the cache, each name checked when first read; null when they do not know the repositories as listed. */
-function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: number): RepositoryLoad | null {
+function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: number, cacheDir: string | null): RepositoryLoad | null {
   // The version folders by the name they are versions of (the folder name up to its first dot; one
   // that is no NAME.VERSION gives no candidate); their candidates are made when the name is read.
   const foldersOf = new Map<string, RecordedFolder[]>();
@@ -343,11 +349,11 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     }
     return layered;
   };
-  const known = generations === null ? null : readKnownKey(roots, generations);
+  const known = generations === null ? null : readKnownKey(cacheDir, roots, generations);
   const key = known ?? contentKey(roots, layering().kept);
-  const cached = readRepositoryCache(key);
+  const cached = readRepositoryCache(cacheDir, key);
   if (cached === null) return null;
-  if (known === null && generations !== null) writeKnownKey(roots, generations, key);
+  if (known === null && generations !== null) writeKnownKey(cacheDir, roots, generations, key);
   const keptOf = (name: string): Candidate[] => layered?.kept.get(name) ?? layerName(candidatesOf(name), []);
   // What the listing says of the folders' places (misplaced, not NAME.VERSION), in its order.
   const placeWarnings = (): RepositoryWarning[] => {
@@ -392,7 +398,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     packages.settleAll();
     elsewhereChanged ??= !(foldersOf.get('') ?? []).every(stillAsRecorded);
     if (changed.size === 0 && !elsewhereChanged) return null;
-    fromDisk ??= eagerLoad(roots, roots.map((root, i) => listRoot(root, i)), performance.now());
+    fromDisk ??= eagerLoad(roots, roots.map((root, i) => listRoot(root, i, cacheDir)), performance.now(), cacheDir);
     return fromDisk;
   };
   const filesOf = (settled: readonly string[]) => new Set(settled.flatMap((n) => (foldersOf.get(n) ?? []).map((r) => r.folder.dir + sep + 'opam')));

@@ -12,6 +12,7 @@ import { FilesDirHashCache } from './files-hash.js';
 import { jobKey, keyContextHash, localSourcesKey, pinnedSourceKey, type KeyContext } from './job-key.js';
 import { LocalSourcePolicy } from './local-source-policy.js';
 import { PlanError } from './plan-error.js';
+import { dependencyCycle, noBuildOrderReason } from '../solve/build-order.js';
 
 /** One requested target and what the solver said about it. */
 export interface TargetOutcome {
@@ -37,6 +38,12 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
     seenTargets.add(id);
     if (!outcome.installable) {
       notInstallable.push({ id, reason: outcome.reason });
+      continue;
+    }
+    // An installation holding a dependency cycle has no build order: that target is not installable.
+    const cycle = outcome.solution.cycle ?? dependencyCycle(outcome.solution.buildDependencies);
+    if (cycle !== null) {
+      notInstallable.push({ id, reason: noBuildOrderReason(id, cycle) });
       continue;
     }
     // A malformed solution (a solver bug) loses that target only, never the whole plan.

@@ -40,14 +40,14 @@ export interface Imported {
   serves: string[];
 }
 
-/** Imports `paths` into the download cache `downloadCache`; returns what each file is and serves. */
-export async function importIntoCache(paths: readonly string[], downloadCache: string, repositories: readonly string[]): Promise<{ cache: string; imported: Imported[] }> {
+/** Imports `paths` into the download cache `downloadCache`; returns what each file is and serves. `repositoryCache`: the state paths'. */
+export async function importIntoCache(paths: readonly string[], downloadCache: string, repositories: readonly string[], repositoryCache: string | null): Promise<{ cache: string; imported: Imported[] }> {
   const store = new DownloadCache(downloadCache);
   const files = filesOf(paths);
   // checksum (algo=hex) -> the package versions whose sources name it
   const wanted = new Map<string, { id: string; url: Url; what: string }[]>();
   if (repositories.length > 0) {
-    const load = loadRepositories([...repositories]);
+    const load = loadRepositories([...repositories], { cacheDir: repositoryCache });
     for (const versions of load.packages.values()) {
       for (const pkg of versions) {
         const sources = [

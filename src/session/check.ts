@@ -150,7 +150,7 @@ async function checkRepositoryChange(db: Db, req: CheckRequest, base: string, de
   if (req.plan.targets.length > 0 || req.plan.selection !== undefined) throw new SessionError('the targets of a repository change are what it touches', 'input', { setting: 'changedSince', value: base });
   if (req.plan.repositories.length === 0) throw new SessionError('a repository change needs the changed repository given', 'input', { setting: 'repository' });
   const [head, ...rest] = req.plan.repositories;
-  const changes = repositoryChanges(resolve(base), resolve(head));
+  const changes = repositoryChanges(resolve(base), resolve(head), req.paths.repositoryCache);
   req.output.notice(`changed since ${base}: ${changes.length === 0 ? 'nothing' : changes.map((c) => `${c.name} (${[...c.added.map((v) => `+${v}`), ...c.edited.map((v) => `~${v}`), ...c.removed.map((v) => `-${v}`)].join(' ')})`).join(', ')}`);
   const basePlan: PlanRequest = { ...req.plan, repositories: [base, ...rest] };
   const runs: CheckOutcome['runs'] = [];

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { predictMakespan, type MakespanPrediction } from '../plan/makespan.js';
 import type { CostLookup } from '../plan/job-cost.js';
-import { openDatabase } from '../store/database.js';
+import { databaseFailure, openDatabase } from '../store/database.js';
 import { recordedDurations } from '../store/durations.js';
 import type { PreparedPlan } from './plan-preparation.js';
 import type { StatePaths } from './state-paths.js';
@@ -17,6 +17,8 @@ export function predictPlan(prepared: PreparedPlan, runners: number, cores: numb
     const db = openDatabase(paths.database, { readonly: true });
     try {
       costs = recordedDurations(db, { withCache: true });
+    } catch (err) {
+      throw databaseFailure(err, paths.database);
     } finally {
       db.close();
     }

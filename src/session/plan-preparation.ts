@@ -20,6 +20,7 @@ import { openWorkspace, problemsRead, workspaceCompiler } from './workspace.js';
 import { SessionError } from './session-error.js';
 import { localSourceRoots, type LocalSourceRoots } from './local-source-roots.js';
 import type { SessionOutput } from './session-output.js';
+import type { ReadCaches } from './state-paths.js';
 
 /** What a planning verb was asked, in the application's words. */
 export interface PlanRequest {
@@ -44,6 +45,8 @@ export interface PlanRequest {
   installDepexts?: boolean;
   /** `--allow-local-sources` folders (relative to the working directory): local sources may come from there too. */
   allowLocalSources?: readonly string[];
+  /** Where the repository cache and the host's answers go (`--state-dir`); absent: the default folders. */
+  caches?: ReadCaches;
 }
 
 export interface PreparedPlan {
@@ -77,12 +80,12 @@ export function targetSelection(targets: readonly string[], selection: PlanReque
 }
 
 export function preparePlan(req: PlanRequest): PreparedPlan {
-  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins });
+  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins, caches: req.caches });
   if (req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
   const useConfigTargets = req.targets.length === 0 && req.selection === undefined && ws.config.targets.length > 0;
   const selection = targetSelection(useConfigTargets ? ws.config.targets : req.targets, req.selection);
   const env = parseEnvAssignments(req.env);
-  const depexts = resolveDepextsPolicy(parseDepextsMode(req.depexts), { ...DEFAULT_PLATFORM, ...env });
+  const depexts = resolveDepextsPolicy(parseDepextsMode(req.depexts), { ...DEFAULT_PLATFORM, ...env }, ws.caches.hostAnswers);
   const compiler = workspaceCompiler(ws, req.compiler);
   const localSources = localSourceRoots({
     repositories: ws.repositories,

@@ -21,10 +21,10 @@ function fingerprints(versions: readonly OpamPackage[], hashes: FilesDirHashCach
   return new Map(versions.map((p) => [p.version, `${p.contentHash}\0${hashes.hash(p.filesDir)}`]));
 }
 
-/** The packages changed from `base` to `head` (each a repository root), by name, sorted. */
-export function repositoryChanges(base: string, head: string): RepositoryChange[] {
-  const before = loadRepositories([base]).packages;
-  const after = loadRepositories([head]).packages;
+/** The packages changed from `base` to `head` (each a repository root), by name, sorted; `cacheDir`: the repository cache's. */
+export function repositoryChanges(base: string, head: string, cacheDir: string | null): RepositoryChange[] {
+  const before = loadRepositories([base], { cacheDir }).packages;
+  const after = loadRepositories([head], { cacheDir }).packages;
   const hashes = new FilesDirHashCache();
   const out: RepositoryChange[] = [];
   for (const name of [...new Set([...before.keys(), ...after.keys()])].sort()) {

@@ -72,6 +72,7 @@ export async function rerunFailures(db: Db, req: RerunRequest): Promise<RerunOut
     // The folders it allowed local sources from (its repositories and pins allow theirs again), and any named now.
     allowLocalSources: [...(allowLocalSources ?? []), ...(req.allowLocalSources ?? [])],
     installDepexts: true,
+    caches: req.paths,
   });
   announcePlan(prepared, req.output);
   const done = await executeRun(db, {

@@ -13,6 +13,7 @@ import type { SolveOutcome } from '../solve/solution.js';
 import { parseDepextsMode, resolveDepextsPolicy } from '../solve/system/depexts.js';
 import { SessionError } from './session-error.js';
 import { loadProblems, openWorkspace, workspaceCompiler } from './workspace.js';
+import type { ReadCaches } from './state-paths.js';
 
 export interface SolverRequest {
   repositories: readonly string[];
@@ -25,6 +26,8 @@ export interface SolverRequest {
   env: readonly string[];
   withTest: boolean;
   depexts?: string;
+  /** Where the repository cache and the host's answers go (`--state-dir`); absent: the default folders. */
+  caches?: ReadCaches;
 }
 
 export interface SolverSetup {
@@ -49,8 +52,8 @@ function setUp(req: SolverRequest, admin: { ignoreTestDoc: boolean } | null): So
     throw new SessionError('the admin check never asks the host (as opam admin check)', 'input', { setting: 'depexts', value: mode });
   }
   if (admin === null && req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
-  const depexts = admin !== null ? null : resolveDepextsPolicy(mode, { ...DEFAULT_PLATFORM, ...env });
-  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins });
+  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins, caches: req.caches });
+  const depexts = admin !== null ? null : resolveDepextsPolicy(mode, { ...DEFAULT_PLATFORM, ...env }, ws.caches.hostAnswers);
   const compiler = req.compiler === undefined ? '' : workspaceCompiler(ws, req.compiler).spec;
   const solver = createSolver(ws.load, {
     compiler,
@@ -78,6 +81,8 @@ export function installability(req: SolverRequest, selection: 'latest' | 'all-ve
 export interface AdminCheckAnswer extends AdminCheckResult {
   /** Why each uninstallable package is not installable. */
   reasons: Map<OpamPackage, string>;
+  /** The installable packages (opam's verdict, kept) whose installation has no build order: their cycle. */
+  cycles: Map<OpamPackage, string[]>;
   loadProblems: string[];
 }
 
@@ -90,7 +95,9 @@ export function adminCheck(req: Omit<SolverRequest, 'compiler'>, ignoreTestDoc: 
     const o = s.solver.solve(p);
     reasons.set(p, o.installable ? '' : o.reason);
   }
-  return { ...r, reasons, loadProblems: s.loadProblems() };
+  const bad = new Set(r.uninstallable);
+  const cycles = s.solver.dependencyCycles(s.solver.packages.filter((p) => !bad.has(p)));
+  return { ...r, reasons, cycles, loadProblems: s.loadProblems() };
 }
 
 export interface SolveAnswer {

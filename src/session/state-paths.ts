@@ -1,11 +1,14 @@
 /**
  * Where ecocheck keeps its state: the database, the prefix store and the logs under the XDG data folder,
- * the download cache and build directories under the XDG cache folder. A state dir moves them all under it;
- * a cache dir moves only the download cache. Nothing goes inside a repository being read.
+ * the download cache, build directories, the repository cache and the host package manager's answers
+ * under the XDG cache folder. A state dir moves them all under it (ecocheck then writes nothing
+ * elsewhere); a cache dir moves only the download cache. Nothing goes inside a repository being read.
+ * The paths are passed down to what writes there (no module keeps one).
  */
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { repositoryCacheDir } from '../opam/repository-cache.js';
 import { SessionError } from './session-error.js';
 
 export interface StatePaths {
@@ -14,7 +17,14 @@ export interface StatePaths {
   logDir: string;
   buildRoot: string;
   downloadCache: string;
+  /** The parsed-repository cache (opam/repository-cache.ts); null when `ECOCHECK_REPOSITORY_CACHE=off`. */
+  repositoryCache: string | null;
+  /** The host package manager's answers (solve/system/answer-store.ts); null when `ECOCHECK_HOST_ANSWERS=off`. */
+  hostAnswers: string | null;
 }
+
+/** What reading repositories and asking the host keep between commands: every verb that reads a repository has them. */
+export type ReadCaches = Pick<StatePaths, 'repositoryCache' | 'hostAnswers'>;
 
 export interface StateOptions {
   stateDir?: string;
@@ -37,6 +47,8 @@ export function resolveStatePaths(options: StateOptions, env: NodeJS.ProcessEnv 
       logDir: join(root, 'logs'),
       buildRoot: join(root, 'build'),
       downloadCache: join(root, 'downloads'),
+      repositoryCache: env.ECOCHECK_REPOSITORY_CACHE === 'off' ? null : join(root, 'repositories'),
+      hostAnswers: env.ECOCHECK_HOST_ANSWERS === 'off' ? null : join(root, 'host-packages.json'),
     };
   } else {
     const data = join(xdg('XDG_DATA_HOME', '.local/share', env), 'ecocheck');
@@ -47,6 +59,9 @@ export function resolveStatePaths(options: StateOptions, env: NodeJS.ProcessEnv 
       logDir: join(data, 'logs'),
       buildRoot: join(cache, 'build'),
       downloadCache: join(cache, 'downloads'),
+      // The repository cache's own default (under the same XDG cache folder; ECOCHECK_CACHE_DIR moves it).
+      repositoryCache: repositoryCacheDir(env),
+      hostAnswers: env.ECOCHECK_HOST_ANSWERS === 'off' ? null : join(cache, 'host-packages.json'),
     };
   }
   if (options.cacheDir !== undefined) paths.downloadCache = resolve(options.cacheDir);
@@ -58,6 +73,7 @@ export function checkStateOutsideRepositories(paths: StatePaths, repositories: r
   for (const repo of repositories) {
     const root = resolve(repo);
     for (const [what, p] of Object.entries(paths)) {
+      if (p === null) continue;
       const rel = relative(root, p);
       if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)))
         throw new SessionError(`the ${what} (${p}) would be inside the repository ${root}; ecocheck never writes there`, 'input', { setting: 'stateDir' });
@@ -66,7 +82,7 @@ export function checkStateOutsideRepositories(paths: StatePaths, repositories: r
 }
 
 /** Each folder in words, and the setting that moves it (`stateDir` moves all but the download cache). */
-const FOLDER_WORDS: Record<keyof StatePaths, { what: string; setting: keyof StateOptions }> = {
+const FOLDER_WORDS: Record<Exclude<keyof StatePaths, keyof ReadCaches>, { what: string; setting: keyof StateOptions }> = {
   database: { what: 'database folder', setting: 'stateDir' },
   storeDir: { what: 'prefix store', setting: 'stateDir' },
   logDir: { what: 'log folder', setting: 'stateDir' },
@@ -80,7 +96,7 @@ const FOLDER_WORDS: Record<keyof StatePaths, { what: string; setting: keyof Stat
  * mount stops root too). Creates nothing.
  */
 export function checkStateWritable(paths: StatePaths): void {
-  for (const key of Object.keys(FOLDER_WORDS) as (keyof StatePaths)[]) {
+  for (const key of Object.keys(FOLDER_WORDS) as (keyof typeof FOLDER_WORDS)[]) {
     const folder = key === 'database' ? dirname(paths.database) : paths[key];
     const { what, setting } = FOLDER_WORDS[key];
     let existing = folder;

@@ -4,9 +4,8 @@
  * `system`, a config name, a spec, a local source tree), with the pins (`opam pin`) applied. Problems found while reading are returned as
  * data for the CLI to print.
  */
-import { dirname, join, resolve } from 'node:path';
-import { setAnswerStoreFile } from '../solve/system/answer-store.js';
-import { resolveStatePaths } from './state-paths.js';
+import { resolve } from 'node:path';
+import { resolveStatePaths, type ReadCaches } from './state-paths.js';
 import { errorsRead, loadRepositories, type RepositoryError, type RepositoryLoad } from '../opam/repository.js';
 import { parsePin, type Pin } from '../opam/pin.js';
 import { applyPins, type PinnedPackage, type PinnedRepository } from '../opam/pinned-repository.js';
@@ -23,6 +22,8 @@ export interface WorkspaceRequest {
   pins?: readonly string[];
   ignorePins?: boolean;
   cwd?: string;
+  /** Where the repository cache and the host's answers go (the state paths'); absent: the default folders. */
+  caches?: ReadCaches;
 }
 
 export interface Workspace {
@@ -36,19 +37,12 @@ export interface Workspace {
   pins: Pin[];
   pinned: PinnedPackage[];
   loadMs: number;
-}
-
-/**
- * The host package manager's answers persist in ecocheck's cache folder (not a state dir's: they are
- * the host's), so that each verb does not ask apt again (src/solve/system/answer-store.ts).
- */
-function keepHostAnswers(): void {
-  if (process.env.ECOCHECK_HOST_ANSWERS === 'off') return setAnswerStoreFile(null);
-  setAnswerStoreFile(join(dirname(resolveStatePaths({}).buildRoot), 'host-packages.json'));
+  /** Where the repository cache and the host's answers are kept (the state paths'). */
+  caches: ReadCaches;
 }
 
 export function openWorkspace(req: WorkspaceRequest): Workspace {
-  keepHostAnswers();
+  const caches = req.caches ?? resolveStatePaths({});
   const cwd = req.cwd ?? process.cwd();
   const config = projectConfigFor({ config: req.config, repo: req.repositories }, cwd);
   const repositories = req.repositories.length > 0 ? req.repositories.map((r) => resolve(cwd, r)) : config.repositories;
@@ -57,11 +51,11 @@ export function openWorkspace(req: WorkspaceRequest): Workspace {
   }
   const pins = req.ignorePins === true ? [] : [...config.pins, ...(req.pins ?? []).map((text) => parsePin(text, cwd))];
   const t0 = performance.now();
-  const unpinned = loadRepositories(repositories);
+  const unpinned = loadRepositories(repositories, { cacheDir: caches.repositoryCache });
   // Without pins the load is the repositories' own (a copy would ask a load checked name by name for everything).
   const load = pins.length === 0 ? unpinned : applyPins(unpinned, pins);
   const pinned = 'pinned' in load ? (load as PinnedRepository).pinned : [];
-  return { config, repositories, load, unpinned, pins, pinned, loadMs: performance.now() - t0 };
+  return { config, repositories, load, unpinned, pins, pinned, loadMs: performance.now() - t0, caches };
 }
 
 /** The compiler named by the user, resolved in the workspace (a local tree adds its package to the load). */

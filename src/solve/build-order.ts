@@ -1,8 +1,12 @@
 /**
  * Build order of a solution: a package is built after the packages of the solution it depends on
  * (`depends` without the `post` ones) and after its `depopts` that are in the solution, as opam's
- * action graph orders them. Ties are broken by name, so the order is deterministic. A dependency
- * cycle (only possible in a broken repository) is broken at its alphabetically first package.
+ * action graph orders them. Ties are broken by name, so the order is deterministic.
+ *
+ * A dependency cycle (only in a broken repository) is opam's "the solver may accept it, but there is no
+ * build order": opam's solver does not order, its install then fails on the cycle. `dependencyCycle`
+ * finds one, `noBuildOrderReason` says it the one way every verb says it (`solve`, `installable`, `plan`
+ * and `check`); `buildOrder` still lists such a solution whole, breaking the cycle at its first package.
  */
 import type { OpamPackage } from '../opam/package-model.js';
 import type { DependencyAtom } from '../opam/filter.js';
@@ -103,4 +107,54 @@ function insertSorted(list: string[], s: string): void {
     else hi = mid;
   }
   list.splice(lo, 0, s);
+}
+
+/**
+ * A dependency cycle among the build dependencies of a solution, as `NAME.VERSION`s from its first
+ * package back to it (`[a.1, b.1, a.1]`), or null when there is none. Deterministic: ids are visited in
+ * order and the cycle is rotated to start at its smallest id. Walked with a work list (no recursion).
+ */
+export function dependencyCycle(deps: ReadonlyMap<string, readonly string[]>): string[] | null {
+  const state = new Map<string, 1 | 2>(); // 1 on the current path, 2 done
+  for (const root of [...deps.keys()].sort()) {
+    if (state.has(root)) continue;
+    const path: string[] = [root];
+    const next: number[] = [0];
+    state.set(root, 1);
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const id = path[top];
+      const ds = (deps.get(id) ?? []).filter((d) => deps.has(d));
+      if (next[top] >= ds.length) {
+        state.set(id, 2);
+        path.pop();
+        next.pop();
+        continue;
+      }
+      const d = ds[next[top]++];
+      const s = state.get(d);
+      if (s === 1) {
+        const cycle = path.slice(path.indexOf(d));
+        let start = 0;
+        for (let k = 1; k < cycle.length; k++) if (cycle[k] < cycle[start]) start = k;
+        const rotated = [...cycle.slice(start), ...cycle.slice(0, start)];
+        return [...rotated, rotated[0]];
+      }
+      if (s === undefined) {
+        state.set(d, 1);
+        path.push(d);
+        next.push(0);
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Why an installation with a dependency cycle cannot be built, said once for every verb. `target` is the
+ * package asked about: on the cycle, or depending on it.
+ */
+export function noBuildOrderReason(target: string, cycle: readonly string[]): string {
+  const on = cycle.includes(target);
+  return `installable by the solver but no build order: ${on ? '' : 'its installation holds '}the dependency cycle ${cycle.join(' → ')}`;
 }

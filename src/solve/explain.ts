@@ -61,6 +61,8 @@ export class Explainer {
     const u = this.u;
     const p = u.packages[i];
     const id = packageId(p);
+    const unencodable = u.unencodable.get(i);
+    if (unencodable !== undefined) return `${id} cannot be solved: ${unencodable}`;
     if (!u.available[i]) return `${id} is not available (available: ${printFilter(p.available)})`;
     const clash = this.compilerClash(i);
     if (clash !== null) return `${id} ${clash}`;

@@ -17,12 +17,13 @@ import type { OpamPackage, Formula } from '../opam/package-model.js';
 import { packageId } from '../opam/package-model.js';
 import { evalFilterToBool, filterDependencyFormula, printFilter, type DependencyAtom, type VariableLookup } from '../opam/filter.js';
 import type { RepositoryLoad } from '../opam/repository.js';
-import { atoms, toCNF } from '../opam/formula.js';
-import type { SolveOutcome } from './solution.js';
+import { atoms, FormulaTooLargeError, toCNF } from '../opam/formula.js';
+import type { Solution, SolveOutcome } from './solution.js';
 import { Universe, constraintKey, versionSatisfies, type UniverseRules } from './universe.js';
 import { DEFAULT_PLATFORM, isDevPackage, packageLookup, type DependencyFlags } from './platform-env.js';
 import { resolveCompilerSpec, type CompilerInvariant } from './compiler-spec.js';
-import { buildDependencies, buildEdges, buildOrder, type BuildEdges } from './build-order.js';
+import { buildDependencies, buildEdges, buildOrder, dependencyCycle, type BuildEdges } from './build-order.js';
+import { cycleSuspects } from './cycle-suspects.js';
 import { Explainer } from './explain.js';
 import type { SystemPackageManager } from './system/package-manager.js';
 import { depextsUnavailable, depextsUnavailableReason, requiredSystemPackages } from './system/depexts.js';
@@ -58,6 +59,8 @@ export interface SolveOptions {
 export interface TargetResult {
   pkg: OpamPackage;
   outcome: SolveOutcome;
+  /** Installable, but its installation holds this dependency cycle: no build order (`Solution.cycle`). */
+  cycle?: string[];
 }
 
 export interface PackageSolver {
@@ -68,6 +71,11 @@ export interface PackageSolver {
   /** Installability only (no solution built): cheaper, for bulk checks. */
   isInstallable(target: OpamPackage): boolean;
   installableTargets(kind: 'latest' | 'all-versions'): TargetResult[];
+  /**
+   * The installable packages among `targets` whose installation (the one `solve` gives) holds a
+   * dependency cycle, each with its cycle: the solver accepts them, but there is no build order.
+   */
+  dependencyCycles(targets: readonly OpamPackage[]): Map<OpamPackage, string[]>;
   /** Every package of the repository, by name then ascending version. */
   readonly packages: readonly OpamPackage[];
   /** Direct dependency candidates of a package (build and post), for graph walks. */
@@ -207,9 +215,41 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       const byPkg = new Map<OpamPackage, number>(sol.map((j) => [universe.packages[j], j]));
       const idOf = (p: OpamPackage) => packageId(p);
       const deps = buildDependencies(pkgs, (p) => edgesOf(byPkg.get(p) as number, testNow && p === target), idOf);
-      return { installable: true, solution: { target, packages: buildOrder(pkgs, deps, idOf), buildDependencies: deps } };
+      const solution: Solution = { target, packages: buildOrder(pkgs, deps, idOf), buildDependencies: deps };
+      const cycle = dependencyCycle(deps);
+      if (cycle !== null) solution.cycle = cycle;
+      return { installable: true, solution };
     }
-    return { universe, verdicts, installableIdx, indexOf, solveIdx };
+    /**
+     * Packages every installation of which holds a dependency cycle (cycle-suspects.ts over the forced
+     * build edges: a build dependency with one available candidate), computed when first asked. The
+     * repository-wide verbs look only at those; `solve`, `plan` and `check` look at each solution.
+     */
+    let suspects: Uint8Array | null = null;
+    /** The dependency cycle of an installable package's installation (the one `solve` gives), or null. */
+    const cycleOf = (i: number): string[] | null => {
+      suspects ??= cycleSuspects(universe.size, (j) => possibleCandidates(universe.deps[j]), (j) => {
+        const p = universe.packages[j];
+        const forced: number[] = [];
+        let clauses: DependencyAtom[][];
+        try {
+          clauses = toCNF(filterDependencyFormula(p.depends, rules.dependencyLookup(p, rules.testEverywhere, false), false));
+        } catch (err) {
+          if (!(err instanceof FormulaTooLargeError)) throw err;
+          return []; // not encoded: not installable, no installation to order
+        }
+        for (const clause of clauses) {
+          const candidates = new Set<number>();
+          for (const a of clause) for (const q of universe.matching(a)) if (universe.available[q]) candidates.add(q);
+          if (candidates.size === 1) forced.push(...candidates);
+        }
+        return forced;
+      });
+      if (suspects[i] === 0 || !installableIdx(i)) return null;
+      const o = solveIdx(i, false);
+      return o.installable ? o.solution.cycle ?? null : null;
+    };
+    return { universe, verdicts, installableIdx, indexOf, solveIdx, cycleOf };
   };
   type Context = ReturnType<typeof contextOf>;
 
@@ -317,7 +357,22 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     },
     installableTargets: (kind) => {
       const ctx = fullContext();
-      return targetsOf(ctx, kind).map((i) => ({ pkg: ctx.universe.packages[i], outcome: lazyOutcome(ctx, i, options.withTest ?? false) }));
+      const withTest = options.withTest ?? false;
+      return targetsOf(ctx, kind).map((i) => {
+        const cycle = ctx.cycleOf(i);
+        const r: TargetResult = { pkg: ctx.universe.packages[i], outcome: lazyOutcome(ctx, i, withTest) };
+        if (cycle !== null) r.cycle = cycle;
+        return r;
+      });
+    },
+    dependencyCycles: (targets) => {
+      const ctx = fullContext();
+      const out = new Map<OpamPackage, string[]>();
+      for (const p of targets) {
+        const cycle = ctx.cycleOf(ctx.indexOf(p));
+        if (cycle !== null) out.set(p, cycle);
+      }
+      return out;
     },
     dependencyCandidates: (pkg) => {
       const ctx = fullContext();
@@ -341,6 +396,14 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       };
     },
   };
+}
+
+/** Every candidate of every dependency clause of a package. */
+function possibleCandidates(clauses: readonly { candidates: Int32Array }[]): ArrayLike<number> {
+  if (clauses.length === 1) return clauses[0].candidates;
+  const out: number[] = [];
+  for (const c of clauses) for (let k = 0; k < c.candidates.length; k++) out.push(c.candidates[k]);
+  return out;
 }
 
 /**
@@ -411,10 +474,19 @@ export function solutionCone(
     if (out === undefined) matchCache.set(key, (out = (packagesByName.get(a.name) ?? []).filter((p) => versionSatisfies(p.version, a.constraint))));
     return out;
   };
+  // A formula too large for a CNF (formula.ts NORMAL_FORM_LIMIT) counts with all its atoms: a cone larger than needed, never smaller.
+  const cnfOrAtoms = (f: Formula<DependencyAtom>): DependencyAtom[][] => {
+    try {
+      return toCNF(f);
+    } catch (err) {
+      if (!(err instanceof FormulaTooLargeError)) throw err;
+      return [atoms(f)];
+    }
+  };
   const clausesOf = (p: OpamPackage, test: boolean): DependencyAtom[][] =>
-    toCNF(filterDependencyFormula(p.depends, rules.dependencyLookup(p, test || rules.testEverywhere, true), false));
+    cnfOrAtoms(filterDependencyFormula(p.depends, rules.dependencyLookup(p, test || rules.testEverywhere, true), false));
   const conflictAtomsOf = (p: OpamPackage): DependencyAtom[] =>
-    toCNF(filterDependencyFormula(p.conflicts, rules.dependencyLookup(p, rules.testEverywhere, true), false)).flat();
+    cnfOrAtoms(filterDependencyFormula(p.conflicts, rules.dependencyLookup(p, rules.testEverywhere, true), false)).flat();
 
   // What the invariant forces: a clause of the invariant, or of a forced package's dependencies, with
   // one possible candidate left.

@@ -21,7 +21,7 @@
  */
 import type { OpamPackage } from '../opam/package-model.js';
 import { filterDependencyFormula, type DependencyAtom } from '../opam/filter.js';
-import { ands, andsToList, atoms, makeAnd, toDNF } from '../opam/formula.js';
+import { ands, andsToList, atoms, FormulaTooLargeError, makeAnd, toDNF } from '../opam/formula.js';
 import type { Formula } from '../opam/package-model.js';
 import { isDevPackage, packageLookup } from './platform-env.js';
 import { versionSatisfies } from './universe.js';
@@ -131,7 +131,15 @@ export function verifies(formula: Formula<DependencyAtom>, name: string, version
   // Conjuncts that do not name it drop out of every conjunction of the DNF: leaving them out first
   // keeps the DNF small (its size is the product of the conjuncts' alternatives).
   const relevant = ands(andsToList(formula).filter((c) => atoms(c).some((a) => a.name === name)));
-  return toDNF(relevant).some((conj) => {
+  let conjunctions: DependencyAtom[][];
+  try {
+    conjunctions = toDNF(relevant);
+  } catch (err) {
+    if (!(err instanceof FormulaTooLargeError)) throw err;
+    // Too large a DNF: each atom naming it on its own (it may be listed where opam would not).
+    conjunctions = atoms(relevant).map((a) => [a]);
+  }
+  return conjunctions.some((conj) => {
     const mine = conj.filter((a) => a.name === name);
     return mine.length > 0 && mine.every((a) => versionSatisfies(version, a.constraint));
   });

@@ -11,6 +11,12 @@ export interface Solution {
    * build-order edge and are not listed here.
    */
   buildDependencies: Map<string, string[]>;
+  /**
+   * A cycle among `buildDependencies` (`[a.1, b.1, a.1]`, build-order.ts `dependencyCycle`): the solver
+   * accepts the installation but it has no build order (opam fails on it at install time). Absent when
+   * there is none.
+   */
+  cycle?: string[];
 }
 
 export type SolveOutcome =

@@ -27,7 +27,7 @@ import {
   type VariableLookup,
   type VersionConstraint,
 } from '../opam/filter.js';
-import { evalFormula, toCNF } from '../opam/formula.js';
+import { atoms, evalFormula, FormulaTooLargeError, toCNF } from '../opam/formula.js';
 import { compareVersions } from '../opam/version.js';
 import { CONFLICT, SatSolver, negLit, posLit, type Brancher, type Lit } from './sat.js';
 import { OptimalityProof, type ProofUniverse } from './optimality.js';
@@ -152,6 +152,11 @@ export class Universe implements ProofUniverse {
   readonly available: Uint8Array;
   /** Per package: its dependency clauses (build and post). */
   readonly deps: DependencyClause[][] = [];
+  /**
+   * Packages whose dependency formula has no CNF ecocheck can hold (formula.ts NORMAL_FORM_LIMIT), with
+   * why: not installable (as if not available), the reason says it; one such package stops nothing else.
+   */
+  readonly unencodable = new Map<number, string>();
   /** Per package: the packages it conflicts with (both directions). */
   readonly conflicts: Set<number>[] = [];
   /** Per package: the conflicts it declares itself (atoms, and the matching packages). */
@@ -213,14 +218,27 @@ export class Universe implements ProofUniverse {
       this.conflicts.push(new Set());
       const ok = rules.isAvailable(p);
       this.available[i] = ok ? 1 : 0;
-      this.deps.push(this.dependencyClauses(p, rules.testEverywhere));
+      const deps = this.dependencyClauses(p, rules.testEverywhere);
+      if (deps instanceof FormulaTooLargeError) {
+        this.unencodable.set(i, `depends: ${deps.message}`);
+        this.available[i] = 0;
+      }
+      this.deps.push(deps instanceof FormulaTooLargeError ? [] : deps);
     }
     for (let i = 0; i < n; i++) {
       const p = this.packages[i];
       const lookup = rules.dependencyLookup(p, rules.testEverywhere, true);
       const conflicts = filterDependencyFormula(p.conflicts, lookup, false);
       const declared: { atoms: DependencyAtom[]; packages: number[] } = { atoms: [], packages: [] };
-      for (const clause of toCNF(conflicts)) {
+      // Every atom of the conflicts counts (CNF or not: the same atoms), so a formula too large for a CNF is read atom by atom.
+      let conflictClauses: DependencyAtom[][];
+      try {
+        conflictClauses = toCNF(conflicts);
+      } catch (err) {
+        if (!(err instanceof FormulaTooLargeError)) throw err;
+        conflictClauses = [atoms(conflicts)];
+      }
+      for (const clause of conflictClauses) {
         for (const a of clause) {
           declared.atoms.push(a);
           for (const q of this.matching(a)) {
@@ -362,17 +380,24 @@ export class Universe implements ProofUniverse {
     return { atoms, candidates: Int32Array.from(cands), name };
   }
 
-  private dependencyClauses(p: OpamPackage, withTest: boolean): DependencyClause[] {
+  private dependencyClauses(p: OpamPackage, withTest: boolean): DependencyClause[] | FormulaTooLargeError {
     const lookup = this.rules.dependencyLookup(p, withTest, true);
     const f = filterDependencyFormula(p.depends, lookup, false);
-    return toCNF(f).map((atoms) => this.clauseOf(atoms));
+    try {
+      return toCNF(f).map((atoms) => this.clauseOf(atoms));
+    } catch (err) {
+      if (err instanceof FormulaTooLargeError) return err;
+      throw err;
+    }
   }
 
   /** The selector variable that turns on `with-test` dependencies of package `i` (created once). */
   testSelector(i: number): { clauses: DependencyClause[]; selector: number } {
     let t = this.testDeps.get(i);
     if (t === undefined) {
-      const clauses = this.dependencyClauses(this.packages[i], true);
+      const withTests = this.dependencyClauses(this.packages[i], true);
+      // With its tests, a formula too large to encode is one clause nothing satisfies: not installable so.
+      const clauses = withTests instanceof FormulaTooLargeError ? [this.clauseOf([])] : withTests;
       const selector = this.sat.newVar();
       for (const d of clauses) {
         this.sat.addTriggeredClause(selector, [negLit(i + 1), ...Array.from(d.candidates, (c) => posLit(c + 1))]);

@@ -1,7 +1,10 @@
 /**
  * Opens (creating if needed) the ecocheck database: WAL, a busy timeout so concurrent readers and
  * writers wait instead of failing, the versioned migrations, foreign keys enforced. A corrupted, damaged (for writing),
- * foreign or too-new file is refused with one line naming it.
+ * foreign or too-new file, or one missing a table or column of its schema, is refused with one line naming it;
+ * a damage met later, while reading or writing (a page that does not read back), becomes such a line through
+ * `databaseFailure`, which every verb applies to what its use of the database throws. The file is never
+ * repaired, rewritten or removed: the user decides what to do with it.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -31,23 +34,81 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
       // skip this, so the results still readable in it can be listed and reported.
       const health = db.pragma('quick_check(1)', { simple: true }) as string;
       if (health !== 'ok') {
-        const detail = health.split('\n').find((l) => !l.startsWith('***')) ?? health;
-        throw new StoreError(`database ${file} is damaged (${detail}); move it away to start a new one`);
+        throw damaged(file, health.split('\n').find((l) => !l.startsWith('***')) ?? health);
       }
+      // Before anything is written (the WAL switch included): a missing table is damage too.
+      if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) checkSchema(db, file);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       migrate(db, file);
     }
     else if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION)
       throw new StoreError(`database ${file} has an older schema; it is upgraded when it is next opened for writing (a run)`);
+    else checkSchema(db, file);
     // Enforced for every statement from here: a record never names a run that does not exist.
     db.pragma('foreign_keys = ON');
   } catch (err) {
     db.close();
     if (err instanceof StoreError) throw err;
-    throw new StoreError(`database ${file} is unusable: ${messageOf(err)}`);
+    // Not an SQLite file, or one cut short: the way out is the same as for a damaged one.
+    throw new StoreError(`database ${file} is unusable: ${messageOf(err)}; move it away to start a new one`);
   }
   return db;
+}
+
+/** What a database of the current schema must hold: each table with its columns (from the migrations, once). */
+let expectedSchema: ReadonlyMap<string, readonly string[]> | undefined;
+
+function schemaOf(db: Db): Map<string, string[]> {
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all() as { name: string }[];
+  const out = new Map<string, string[]>();
+  for (const { name } of tables) {
+    out.set(name, (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(name) as { name: string }[]).map((c) => c.name));
+  }
+  return out;
+}
+
+function currentSchema(): ReadonlyMap<string, readonly string[]> {
+  if (expectedSchema === undefined) {
+    const fresh = new Database(':memory:');
+    try {
+      for (const m of MIGRATIONS) {
+        fresh.exec(m.sql);
+        m.fill?.(fresh);
+      }
+      expectedSchema = schemaOf(fresh);
+    } finally {
+      fresh.close();
+    }
+  }
+  return expectedSchema;
+}
+
+/** A database at the current schema version lacking a table or column of it is damaged: one line saying which. */
+function checkSchema(db: Db, file: string): void {
+  const actual = schemaOf(db);
+  for (const [table, columns] of currentSchema()) {
+    const have = actual.get(table);
+    const missing = have === undefined ? `table ${table} is missing` : columns.filter((c) => !have.includes(c)).map((c) => `column ${table}.${c} is missing`)[0];
+    if (missing !== undefined) throw damaged(file, missing);
+  }
+}
+
+function damaged(file: string, detail: string): StoreError {
+  return new StoreError(`database ${file} is damaged (${detail}); move it away to start a new one`);
+}
+
+/**
+ * What a verb reports for an error met while using an open database: a SQLite failure (a damaged page
+ * or index, a missing table, a full disk, an I/O error) is one line naming the file, an environment
+ * error (exit 2), never an internal one; anything else is returned unchanged.
+ */
+export function databaseFailure(err: unknown, file: string): unknown {
+  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
+  const detail = messageOf(err);
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || /^no such (table|column)/.test(detail)) return damaged(file, detail);
+  return new StoreError(`cannot use the database ${file}: ${detail}${code === 'SQLITE_FULL' ? ' (free some space on its disk)' : ''}`);
 }
 
 function checkIdentity(db: Db, file: string): void {

@@ -100,7 +100,7 @@ test('a corrupted database file: one line naming it, exit 2, the file untouched'
     writeFileSync(file, bytes);
     for (const args of [check(repo, state, '1.0', ['well-behaved']), ['runs', '--state-dir', state], ['report', '--state-dir', state]]) {
       const r = ecocheck(args);
-      assertOneLine(r, new RegExp(`^ecocheck: database ${file.replace(/[.]/g, '\\.')} is unusable: file is not a database\\n$`));
+      assertOneLine(r, new RegExp(`^ecocheck: database ${file.replace(/[.]/g, '\\.')} is unusable: file is not a database; move it away to start a new one\\n$`));
       assert.deepEqual(readFileSync(file), bytes, `${args[0]} left the file's bytes unchanged`);
     }
   } finally {

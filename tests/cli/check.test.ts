@@ -259,8 +259,13 @@ for (const how of ['SIGKILL', 'SIGINT'] as const) {
       assert.ok(finishedBefore.length < sleepers.length, 'the stop came before the end');
       for (const r of finishedBefore) assert.equal(r.status, 'ok', r.id);
 
+      // kill -9 leaves the builds in flight in their scratch folders (named with the killed pid); the next run removes them.
+      const killedScratch = () => (existsSync(join(state, 'build')) ? readdirSync(join(state, 'build')) : []).filter((n) => n.includes(`-pid${child.pid}-`));
+      const leftAtStop = killedScratch();
+      if (how === 'SIGINT') assert.deepEqual(leftAtStop, [], 'an interrupted run removes its own scratch folders');
       const rerun = ecocheck(args);
       assert.equal(rerun.code, 0, rerun.stderr);
+      assert.deepEqual(killedScratch(), [], `the stopped run's scratch folders (${leftAtStop.length} at the stop) are removed by the next`);
       const [first, second] = runResults(state);
       assert.equal(first.status, how === 'SIGKILL' ? 'crashed' : 'interrupted');
       assert.equal(second.status, 'finished');
@@ -303,7 +308,7 @@ test('usage and database errors are one line, exit 2', () => {
     writeFileSync(join(state, 'ecocheck.sqlite'), 'garbage, not sqlite '.repeat(200));
     const corrupt = ecocheck(checkArgs(eco.root, state, '1.0', ['stdext']));
     assert.equal(corrupt.code, 2);
-    assert.match(corrupt.stderr, /^ecocheck: database .*ecocheck\.sqlite is unusable: file is not a database\n$/);
+    assert.match(corrupt.stderr, /^ecocheck: database .*ecocheck\.sqlite is unusable: file is not a database; move it away to start a new one\n$/);
     const unknown = ecocheck(checkArgs(eco.root, join(state, 'other'), '1.0', ['no-such-package']));
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /^ecocheck: unknown package 'no-such-package'/);
@@ -327,11 +332,27 @@ test('state paths: XDG data and cache folders by default, all under --state-dir 
     logDir: '/xdg/data/ecocheck/logs',
     buildRoot: '/xdg/cache/ecocheck/build',
     downloadCache: '/xdg/cache/ecocheck/downloads',
+    repositoryCache: '/xdg/cache/ecocheck/repositories',
+    hostAnswers: '/xdg/cache/ecocheck/host-packages.json',
   });
   // Unset or relative XDG values fall back to the spec's defaults under HOME.
   const fallback = resolveStatePaths({}, { HOME: '/home/u', XDG_DATA_HOME: 'relative' });
   assert.equal(fallback.database, '/home/u/.local/share/ecocheck/ecocheck.sqlite');
   assert.equal(fallback.downloadCache, '/home/u/.cache/ecocheck/downloads');
   const moved = resolveStatePaths({ stateDir: '/s', cacheDir: '/dl' }, env);
-  assert.deepEqual(moved, { database: '/s/ecocheck.sqlite', storeDir: '/s/store', logDir: '/s/logs', buildRoot: '/s/build', downloadCache: '/dl' });
+  assert.deepEqual(moved, {
+    database: '/s/ecocheck.sqlite',
+    storeDir: '/s/store',
+    logDir: '/s/logs',
+    buildRoot: '/s/build',
+    downloadCache: '/dl',
+    repositoryCache: '/s/repositories',
+    hostAnswers: '/s/host-packages.json',
+  });
+  // Turned off: no folder at all, with or without a state dir.
+  const off = { ...env, ECOCHECK_REPOSITORY_CACHE: 'off', ECOCHECK_HOST_ANSWERS: 'off' };
+  for (const paths of [resolveStatePaths({}, off), resolveStatePaths({ stateDir: '/s' }, off)]) {
+    assert.equal(paths.repositoryCache, null);
+    assert.equal(paths.hostAnswers, null);
+  }
 });

@@ -71,7 +71,6 @@ test('hand-built trees that need parentheses print as groups that keep their mea
   const cases: Array<[Value, string]> = [
     [{ kind: 'logop', op: '&', left: or, right: id('c'), span: noSpan }, '(a | b) & c'],
     [{ kind: 'logop', op: '&', left: id('c'), right: or, span: noSpan }, 'c & (a | b)'],
-    [{ kind: 'logop', op: '|', left: id('c'), right: or, span: noSpan }, 'c | (a | b)'],
     [{ kind: 'pfxop', op: '!', arg: or, span: noSpan }, '!(a | b)'],
     [{ kind: 'option', value: { kind: 'pfxop', op: '!', arg: id('a'), span: noSpan }, options: [id('x')], span: noSpan }, '(!a) {x}'],
     [{ kind: 'option', value: or, options: [], span: noSpan }, '(a | b) {}'],
@@ -84,6 +83,14 @@ test('hand-built trees that need parentheses print as groups that keep their mea
     // Reading it back keeps the meaning: same tree once the added groups are unwrapped.
     assert.ok(astEqual(unwrapSingletonGroups(parseOpamValue(printed, 'h.opam')), tree), printed);
   }
+});
+
+test('a hand-built chain of one operator prints flat, whatever its nesting (the operators are associative)', () => {
+  const or: Value = { kind: 'logop', op: '|', left: id('a'), right: id('b'), span: noSpan };
+  const rightNested: Value = { kind: 'logop', op: '|', left: id('c'), right: or, span: noSpan };
+  assert.equal(printValue(rightNested), 'c | a | b');
+  // Reads back as the parser's shape of the same chain.
+  assert.ok(astEqual(parseOpamValue(printValue(rightNested), 'h.opam'), parseOpamValue('c | a | b', 'h.opam')));
 });
 
 test('relational and environment operators on non-atoms have no opam syntax and are refused', () => {

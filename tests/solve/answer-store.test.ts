@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAnswers, saveAnswers, setAnswerStoreFile, stateStamp } from '../../src/solve/system/answer-store.js';
+import { loadAnswers, saveAnswers, stateStamp } from '../../src/solve/system/answer-store.js';
 
 test('answers come back under the same stamp only; any change to the state files is a new stamp', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ecocheck-answers-'));
@@ -17,26 +17,24 @@ test('answers come back under the same stamp only; any change to the state files
     const paths = [status, lists, join(dir, 'missing')];
     const stamp = stateStamp(paths);
     assert.equal(stateStamp(paths), stamp, 'deterministic');
-    setAnswerStoreFile(join(dir, 'cache', 'answers.json'));
+    const file = join(dir, 'cache', 'answers.json');
     const answers = new Map([['libgmp-dev', { status: 'installed', version: '2:6.2.1' }], ['nope', { status: 'notFound', version: null }]]);
-    saveAnswers('apt', stamp, answers);
-    assert.deepEqual(loadAnswers('apt', stamp), answers);
-    assert.deepEqual(loadAnswers('apk', stamp), new Map(), 'another family');
+    saveAnswers(file, 'apt', stamp, answers);
+    assert.deepEqual(loadAnswers(file, 'apt', stamp), answers);
+    assert.deepEqual(loadAnswers(file, 'apk', stamp), new Map(), 'another family');
     // An apt-get update (a new list file), an install (dpkg's status rewritten): new stamps.
     writeFileSync(join(lists, 'two_Packages'), 'y');
     const updated = stateStamp(paths);
     assert.notEqual(updated, stamp);
     utimesSync(status, new Date(1_000_000_000_000), new Date(1_000_000_000_000));
     assert.notEqual(stateStamp(paths), updated);
-    assert.deepEqual(loadAnswers('apt', updated), new Map(), 'answers of another state are not taken');
+    assert.deepEqual(loadAnswers(file, 'apt', updated), new Map(), 'answers of another state are not taken');
     // A damaged store is no answers, never an error; no store file: nothing kept.
-    writeFileSync(join(dir, 'cache', 'answers.json'), '{not json');
-    assert.deepEqual(loadAnswers('apt', stamp), new Map());
-    setAnswerStoreFile(null);
-    saveAnswers('apt', stamp, answers);
-    assert.deepEqual(loadAnswers('apt', stamp), new Map());
+    writeFileSync(file, '{not json');
+    assert.deepEqual(loadAnswers(file, 'apt', stamp), new Map());
+    saveAnswers(null, 'apt', stamp, answers);
+    assert.deepEqual(loadAnswers(null, 'apt', stamp), new Map());
   } finally {
-    setAnswerStoreFile(null);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -26,9 +26,9 @@ export const registerCache: RegisterCommand = (program: Command, setExitCode) =>
     .argument('<paths...>', 'files or directories to import'), false), true)
     .option('--json', 'print one JSON object')
     .action(async (paths: string[], opts: ImportOptions) => {
-      const { downloadCache } = await statePaths(opts);
+      const { downloadCache, repositoryCache } = await statePaths(opts);
       const { importIntoCache } = await import('../../session/cache-import.js');
-      const { cache: root, imported } = await importIntoCache(paths, downloadCache, opts.repo);
+      const { cache: root, imported } = await importIntoCache(paths, downloadCache, opts.repo, repositoryCache);
       if (imported.length === 0) setExitCode(EXIT.found);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ cache: root, files: imported }, null, 2)}\n`);

@@ -59,7 +59,7 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       const retries = parseCount(opts.retries, '--retries');
       const against = opts.against === undefined ? null : parseRunId(opts.against, '--against');
       const revdeps = revdepsOf(opts);
-      const [{ parseShardSpec }, { reportDestination, writeComparisonReport, writeRunReport }, { openDatabase }, { runCheck }, { printRunCounts, stderrOutput }] = await Promise.all([
+      const [{ parseShardSpec }, { reportDestination, writeComparisonReport, writeRunReport }, { databaseFailure, openDatabase }, { runCheck }, { printRunCounts, stderrOutput }] = await Promise.all([
         import('../../plan/shard.js'),
         import('../report-output.js'),
         import('../../store/database.js'),
@@ -72,7 +72,7 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       if (settings.sandboxMode === 'host') process.stderr.write(NO_SANDBOX_WARNING);
       const db = openDatabase(paths.database);
       try {
-        const outcome = await runCheck(db, { plan, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince: opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) }, output: stderrOutput });
+        const outcome = await runCheck(db, { plan: { ...plan, caches: paths }, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince: opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) }, output: stderrOutput });
         for (const r of outcome.runs) printRunCounts(r.done, r.compiler);
         if (outcome.interrupted) {
           setExitCode(EXIT.interrupted);
@@ -89,6 +89,8 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
         if (shard !== null) process.stderr.write(`shard ${shard.index}/${shard.count} recorded as run #${outcome.run.id}: ecocheck export ${outcome.run.id} --output FILE, then ecocheck merge the shards' files to compare\n`);
         else if (outcome.run.kind === 'check') process.stderr.write('no baseline to compare with: record one with `ecocheck check --baseline` (same repositories and targets)\n');
         setExitCode(writeRunReport(outcome.summary!, outcome.run.kind, dest));
+      } catch (err) {
+        throw databaseFailure(err, paths.database);
       } finally {
         db.close();
       }

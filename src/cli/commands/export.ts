@@ -29,13 +29,15 @@ export const registerExport: RegisterCommand = (program: Command) => {
     if (opts.output === undefined) throw new UsageError('--output FILE is required');
     const paths = await statePaths(opts);
     if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
-    const [{ openDatabase }, { exportRecordedRun }] = await Promise.all([import('../../store/database.js'), import('../../session/run-transfer.js')]);
+    const [{ databaseFailure, openDatabase }, { exportRecordedRun }] = await Promise.all([import('../../store/database.js'), import('../../session/run-transfer.js')]);
     const db = openDatabase(paths.database, { readonly: true });
     try {
       const n = exportRecordedRun(db, runId, opts.output, { logs: opts.logs === true, layers: opts.layers === true, paths });
       process.stderr.write(
         `run #${runId} exported to ${opts.output}: ${n.targets} targets, ${n.jobs} job records${opts.logs === true ? ', with logs' : ''}${n.layers !== null ? `; ${n.layers} layers in ${opts.output}.layers.tar` : ''}\n`,
       );
+    } catch (err) {
+      throw databaseFailure(err, paths.database);
     } finally {
       db.close();
     }

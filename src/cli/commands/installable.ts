@@ -3,13 +3,15 @@
  * installable or not (with the reason), and totals.
  * `ecocheck installable --admin-check [--json]`: `opam admin check --installability`'s verdict, with its
  * split into "roots" and "dependents". The solver is loaded when the action runs.
+ * A package the solver installs through a dependency cycle keeps its verdict (installable, as opam's
+ * solver says) and is listed apart: it has no build order (`plan`, `check` and `solve` refuse it).
  */
 import type { Command } from 'commander';
 import type { RegisterCommand } from '../command.js';
-import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, type PlanOptions } from '../options.js';
+import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, addStateOptions, statePaths, type PlanOptions, type StateOptions } from '../options.js';
 import { UsageError } from '../usage-error.js';
 
-interface InstallableOptions extends PlanOptions {
+interface InstallableOptions extends PlanOptions, StateOptions {
   adminCheck?: boolean;
   ignoreTestDoc?: boolean;
   json?: boolean;
@@ -21,8 +23,10 @@ function printLoadProblems(problems: readonly string[]): void {
 }
 
 export const registerInstallable: RegisterCommand = (program: Command) => {
-  addPlatformOptions(
-    addSelectionOptions(addCompilerOption(addRepositoryOptions(program.command('installable').description('Which package versions are installable with a compiler (or, with --admin-check, at all), and why not')))),
+  addStateOptions(
+    addPlatformOptions(
+      addSelectionOptions(addCompilerOption(addRepositoryOptions(program.command('installable').description('Which package versions are installable with a compiler (or, with --admin-check, at all), and why not')))),
+    ),
   )
     .option('--admin-check', 'opam admin check --installability: every package available, no compiler')
     .option('--ignore-test-doc', 'with --admin-check: with-test / with-doc dependencies ignored (opam admin check -i)')
@@ -36,8 +40,12 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0), or --admin-check');
       }
       if (opts.ignoreTestDoc === true && opts.adminCheck !== true) throw new UsageError('--ignore-test-doc goes with --admin-check');
-      const [{ packageId }, { adminCheck, installability }] = await Promise.all([import('../../opam/package-model.js'), import('../../session/solver-queries.js')]);
-      const req = { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts };
+      const [{ packageId }, { adminCheck, installability }, { noBuildOrderReason }] = await Promise.all([
+        import('../../opam/package-model.js'),
+        import('../../session/solver-queries.js'),
+        import('../../solve/build-order.js'),
+      ]);
+      const req = { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts, caches: await statePaths(opts) };
       const out = (s: string) => process.stdout.write(s);
       if (opts.adminCheck === true) {
         const r = adminCheck(req, opts.ignoreTestDoc === true);
@@ -52,6 +60,9 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
             roots: r.roots.map(packageId),
             dependents: r.dependents.map(packageId),
             results: r.uninstallable.map((p) => ({ package: packageId(p), installable: false, reason: reasonOf(p) })),
+            // Installable (opam's verdict, kept), but with no build order: counted and listed apart.
+            noBuildOrder: r.cycles.size,
+            noBuildOrderResults: [...r.cycles].map(([p, cycle]) => ({ package: packageId(p), installable: true, buildOrder: false, cycle, reason: noBuildOrderReason(packageId(p), cycle) })),
           };
           out(`${JSON.stringify(body, null, 2)}\n`);
         } else {
@@ -60,25 +71,39 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
           for (const p of r.roots) out(`  ${packageId(p)}: ${reasonOf(p)}\n`);
           out(`Not installable because they need one of those (${r.dependents.length}):\n`);
           for (const p of r.dependents) out(`  ${packageId(p)}: ${reasonOf(p)}\n`);
+          if (r.cycles.size > 0) {
+            out(`Installable, but with no build order (${r.cycles.size}):\n`);
+            for (const [p, cycle] of r.cycles) out(`  ${packageId(p)}: ${noBuildOrderReason(packageId(p), cycle)}\n`);
+          }
         }
         return;
       }
       const a = installability(req, opts.allVersions === true ? 'all-versions' : 'latest');
       printLoadProblems(a.loadProblems);
       const ok = a.results.filter((r) => r.outcome.installable).length;
+      const cyclic = a.results.filter((r) => r.cycle !== undefined).length;
       if (opts.json === true) {
         const body = {
           compiler: a.compilerText === '' ? null : a.compilerText,
           installable: ok,
           uninstallable: a.results.length - ok,
-          results: a.results.map(({ pkg, outcome }) =>
-            outcome.installable ? { package: packageId(pkg), installable: true, reason: '' } : { package: packageId(pkg), installable: false, reason: outcome.reason },
+          noBuildOrder: cyclic,
+          results: a.results.map(({ pkg, outcome, cycle }) =>
+            !outcome.installable
+              ? { package: packageId(pkg), installable: false, reason: outcome.reason }
+              : cycle === undefined
+                ? { package: packageId(pkg), installable: true, reason: '' }
+                : { package: packageId(pkg), installable: true, buildOrder: false, cycle, reason: noBuildOrderReason(packageId(pkg), cycle) },
           ),
         };
         out(`${JSON.stringify(body, null, 2)}\n`);
       } else {
-        for (const { pkg, outcome } of a.results) out(outcome.installable ? `${packageId(pkg)}: installable\n` : `${packageId(pkg)}: NOT installable: ${outcome.reason}\n`);
-        out(`\n${a.results.length} targets with ${a.compilerText}: ${ok} installable, ${a.results.length - ok} not\n`);
+        for (const { pkg, outcome, cycle } of a.results) {
+          const id = packageId(pkg);
+          out(!outcome.installable ? `${id}: NOT installable: ${outcome.reason}\n` : cycle === undefined ? `${id}: installable\n` : `${id}: ${noBuildOrderReason(id, cycle)}\n`);
+        }
+        const apart = cyclic > 0 ? ` (${cyclic} of them with no build order: a dependency cycle)` : '';
+        out(`\n${a.results.length} targets with ${a.compilerText}: ${ok} installable${apart}, ${a.results.length - ok} not\n`);
       }
     });
 };

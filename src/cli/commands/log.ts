@@ -60,7 +60,7 @@ export const registerLog: RegisterCommand = (program: Command) => {
       if (parsed === null) throw new UsageError(`${spec}: not a package: expected NAME or NAME.VERSION`);
       const paths = await statePaths({ stateDir: opts.stateDir });
       if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
-      const [{ openDatabase }, { findNotInstallableTarget, findPackageJobs }, { getRun, latestRun }] = await Promise.all([
+      const [{ databaseFailure, openDatabase }, { findNotInstallableTarget, findPackageJobs }, { getRun, latestRun }] = await Promise.all([
         import('../../store/database.js'),
         import('../../store/run-records.js'),
         import('../../store/runs.js'),
@@ -81,6 +81,8 @@ export const registerLog: RegisterCommand = (program: Command) => {
           return;
         }
         throw new UsageError(`no job of ${spec} in ${runId === null ? 'any run' : `run #${runId}`}`);
+      } catch (err) {
+        throw databaseFailure(err, paths.database);
       } finally {
         db.close();
       }

@@ -22,12 +22,12 @@ export const registerPlan: RegisterCommand = (program: Command) => {
         import('../../session/plan-preparation.js'),
         import('../run-progress-output.js'),
       ]);
-      const prepared = preparePlan(request);
+      const paths = await statePaths(opts);
+      const prepared = preparePlan({ ...request, caches: paths });
       announcePlan(prepared, stderrOutput);
       if (opts.predict === true) {
         const runners = parsePositiveInt(opts.runners, '--runners');
         const cores = parsePositiveInt(opts.cores, '--cores');
-        const paths = await statePaths(opts);
         const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js')]);
         const p = predictPlan(prepared, runners, cores, paths);
         if (opts.json) {

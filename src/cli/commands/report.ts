@@ -31,7 +31,7 @@ export const registerReport: RegisterCommand = (program: Command, setExitCode) =
         .option('--run-url <url>', 'with --pr-comment: the CI run that made it'),
     ),
   ).action(async (opts: ReportCliOptions) => {
-    const [{ reportDestination, writeComparisonReport, writePrComment, writeRunReport }, { openDatabase }, { recordedReport }] = await Promise.all([
+    const [{ reportDestination, writeComparisonReport, writePrComment, writeRunReport }, { databaseFailure, openDatabase }, { recordedReport }] = await Promise.all([
       import('../report-output.js'),
       import('../../store/database.js'),
       import('../../session/report-choice.js'),
@@ -51,6 +51,8 @@ export const registerReport: RegisterCommand = (program: Command, setExitCode) =
         setExitCode(writePrComment(r.comparison, { reportUrl: opts.reportUrl, runUrl: opts.runUrl }, opts.output));
       } else if (r.comparison !== null) setExitCode(writeComparisonReport(r.comparison, dest));
       else setExitCode(writeRunReport(r.summary!, r.run.kind, dest));
+    } catch (err) {
+      throw databaseFailure(err, paths.database);
     } finally {
       db.close();
     }

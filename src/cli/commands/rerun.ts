@@ -25,7 +25,7 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
     .option('--regressed', "only the regressions (and the packages failing because of them) and spurious results against the run's baseline")
     .action(async (opts: RerunOptions) => {
       const { env: _env, withTest: _withTest, ...settings } = buildSettings(opts, { env: [], withTest: false });
-      const [{ reportDestination, writeComparisonReport, writeRunReport }, { openDatabase }, { rerunFailures }, { printRunCounts, stderrOutput }] = await Promise.all([
+      const [{ reportDestination, writeComparisonReport, writeRunReport }, { databaseFailure, openDatabase }, { rerunFailures }, { printRunCounts, stderrOutput }] = await Promise.all([
         import('../report-output.js'),
         import('../../store/database.js'),
         import('../../session/rerun.js'),
@@ -56,6 +56,8 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
         }
         if (outcome.comparison !== null) setExitCode(writeComparisonReport(outcome.comparison, dest));
         else setExitCode(writeRunReport(outcome.summary!, 'rerun', dest));
+      } catch (err) {
+        throw databaseFailure(err, paths.database);
       } finally {
         db.close();
       }

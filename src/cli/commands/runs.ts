@@ -17,7 +17,7 @@ export const registerRuns: RegisterCommand = (program: Command) => {
         else process.stdout.write(`no runs recorded yet (no database at ${paths.database})\n`);
         return;
       }
-      const [{ openDatabase }, { listRuns, runStatusCounts }] = await Promise.all([import('../../store/database.js'), import('../../store/runs.js')]);
+      const [{ databaseFailure, openDatabase }, { listRuns, runStatusCounts }] = await Promise.all([import('../../store/database.js'), import('../../store/runs.js')]);
       const db = openDatabase(paths.database, { readonly: true });
       try {
         const runs = listRuns(db, { limit }).map((r) => ({ ...r, counts: runStatusCounts(db, r.id) }));
@@ -47,6 +47,8 @@ export const registerRuns: RegisterCommand = (program: Command) => {
         const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ') + '\n';
         process.stdout.write(line(header));
         for (const row of rows) process.stdout.write(line(row));
+      } catch (err) {
+        throw databaseFailure(err, paths.database);
       } finally {
         db.close();
       }

@@ -5,36 +5,52 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../usage-error.js';
-import { addCompilerOption, addPlatformOptions, addRepositoryOptions, type PlanOptions } from '../options.js';
+import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addStateOptions, statePaths, type PlanOptions, type StateOptions } from '../options.js';
 import type { RegisterCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
-interface SolveCliOptions extends PlanOptions {
+interface SolveCliOptions extends PlanOptions, StateOptions {
   json?: boolean;
 }
 
 
 export const registerSolve: RegisterCommand = (program: Command, setExitCode) => {
-  addPlatformOptions(
-    addCompilerOption(
-      addRepositoryOptions(
-        program
-          .command('solve')
-          .description('The installation of one package with a compiler, in build order (or why there is none)')
-          .argument('<package>', 'NAME (its newest version) or NAME.VERSION'),
+  addStateOptions(
+    addPlatformOptions(
+      addCompilerOption(
+        addRepositoryOptions(
+          program
+            .command('solve')
+            .description('The installation of one package with a compiler, in build order (or why there is none)')
+            .argument('<package>', 'NAME (its newest version) or NAME.VERSION'),
+        ),
       ),
     ),
   )
     .option('--json', 'print JSON')
     .action(async (spec: string, opts: SolveCliOptions) => {
       if (opts.compiler === undefined) throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0)');
-      const [{ packageId }, { solvePackage }] = await Promise.all([import('../../opam/package-model.js'), import('../../session/solver-queries.js')]);
+      const [{ packageId }, { solvePackage }, { noBuildOrderReason }] = await Promise.all([
+        import('../../opam/package-model.js'),
+        import('../../session/solver-queries.js'),
+        import('../../solve/build-order.js'),
+      ]);
       const { target, compilerText, outcome } = solvePackage(
-        { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts },
+        { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts, caches: await statePaths(opts) },
         spec,
       );
       const out = (s: string) => process.stdout.write(s);
+      const id = packageId(target);
       if (!outcome.installable) setExitCode(EXIT.found);
+      const cycle = outcome.installable ? outcome.solution.cycle : undefined;
+      if (cycle !== undefined) {
+        // The solver's installation has no build order: not installable, as plan and check say it.
+        setExitCode(EXIT.found);
+        const reason = noBuildOrderReason(id, cycle);
+        if (opts.json === true) out(`${JSON.stringify({ package: id, compiler: compilerText === '' ? null : compilerText, installable: false, solverInstallable: true, cycle, reason }, null, 2)}\n`);
+        else out(`${id} is not installable with ${compilerText}: ${reason}\n`);
+        return;
+      }
       if (opts.json === true) {
         const body = outcome.installable
           ? {

@@ -2,19 +2,13 @@
  * The host package manager's answers kept between processes, so that a `solve` or a `plan` does not ask
  * apt again what it answered a minute ago. Answers are stored under a stamp of the package manager's
  * own state (its status and list files, by size, modification time and inode): an `apt-get update`,
- * an install or a removal changes the stamp, and the stored answers are dropped. The file is set by
- * the application (under its cache folder); without one, answers are kept for the process only.
+ * an install or a removal changes the stamp, and the stored answers are dropped. The file is the
+ * application's (its state paths: the cache folder, or the state dir), passed to each call; null: answers
+ * are kept for the process only.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-
-let storeFile: string | null = null;
-
-/** Where answers persist (null: nowhere). Set before the first question. */
-export function setAnswerStoreFile(file: string | null): void {
-  storeFile = file;
-}
 
 /** A stamp over the files and the files of the directories given (missing ones count as missing). */
 export function stateStamp(paths: readonly string[]): string {
@@ -39,7 +33,7 @@ interface StoredAnswers<T> {
 }
 
 /** The answers stored for this family and stamp, or an empty map. Never throws: a bad file is no answers. */
-export function loadAnswers<T>(family: string, stamp: string): Map<string, T> {
+export function loadAnswers<T>(storeFile: string | null, family: string, stamp: string): Map<string, T> {
   if (storeFile === null) return new Map();
   try {
     const data = JSON.parse(readFileSync(storeFile, 'utf8')) as StoredAnswers<T>;
@@ -51,7 +45,7 @@ export function loadAnswers<T>(family: string, stamp: string): Map<string, T> {
 }
 
 /** Stores the answers (replacing older ones), atomically; a store that cannot be written is skipped. */
-export function saveAnswers<T>(family: string, stamp: string, answers: ReadonlyMap<string, T>): void {
+export function saveAnswers<T>(storeFile: string | null, family: string, stamp: string, answers: ReadonlyMap<string, T>): void {
   if (storeFile === null) return;
   try {
     mkdirSync(dirname(storeFile), { recursive: true });

@@ -118,11 +118,14 @@ class AptDpkg implements SystemPackageManager {
   private known = new Map<string, Known>();
   private stamp: string | null = null;
 
+  /** `answersFile`: where answers persist between processes (null: this process only). */
+  constructor(private readonly answersFile: string | null) {}
+
   private ask(names: readonly string[]): void {
     if (this.stamp === null) {
       // Answers an earlier process stored for the same state of apt and dpkg.
       this.stamp = stateStamp(APT_STATE);
-      this.known = loadAnswers<Known>(this.name, this.stamp);
+      this.known = loadAnswers<Known>(this.answersFile, this.name, this.stamp);
     }
     const unknown = [...new Set(names)].filter((n) => !this.known.has(n));
     if (unknown.length === 0) return;
@@ -132,7 +135,7 @@ class AptDpkg implements SystemPackageManager {
     // Exit code 1: some names are not known to dpkg, which is an answer too.
     const installed = parseDpkgInstalled(run('dpkg-query', ['-W', '-f', '${db:Status-Abbrev}\t${Package}\t${Version}\n', ...query], [0, 1]));
     for (const [n, k] of classify(unknown, search, installed)) this.known.set(n, k);
-    saveAnswers(this.name, this.stamp, this.known);
+    saveAnswers(this.answersFile, this.name, this.stamp, this.known);
   }
 
   status(names: readonly string[]): SystemPackageStatus {
@@ -176,10 +179,15 @@ class AptDpkg implements SystemPackageManager {
   }
 }
 
-let instance: AptDpkg | null | undefined;
+/** One apt/dpkg package manager per answers file in this process (each remembers what apt said). */
+const instances = new Map<string | null, AptDpkg | null>();
 
-/** The apt/dpkg package manager of this process, or null when apt-cache or dpkg-query is missing. */
-export function debianPackageManager(): SystemPackageManager | null {
-  if (instance === undefined) instance = onPath('apt-cache') && onPath('dpkg-query') ? new AptDpkg() : null;
-  return instance;
+/**
+ * The apt/dpkg package manager of this process keeping its answers in `answersFile` (null: in memory
+ * only), or null when apt-cache or dpkg-query is missing.
+ */
+export function debianPackageManager(answersFile: string | null = null): SystemPackageManager | null {
+  let m = instances.get(answersFile);
+  if (m === undefined) instances.set(answersFile, (m = onPath('apt-cache') && onPath('dpkg-query') ? new AptDpkg(answersFile) : null));
+  return m;
 }

@@ -42,11 +42,12 @@ export interface DepextsPolicy {
 
 /**
  * The policy for `--depexts` (undefined: `host` when the platform's package manager is on this host,
- * else `ignore`). `host` or `install` without a known package manager is a SolveError.
+ * else `ignore`). `host` or `install` without a known package manager is a SolveError. `answersFile`:
+ * where the package manager's answers persist (hostPackageManager).
  */
-export function resolveDepextsPolicy(requested: DepextsMode | undefined, platform: Readonly<Record<string, string>>): DepextsPolicy {
+export function resolveDepextsPolicy(requested: DepextsMode | undefined, platform: Readonly<Record<string, string>>, answersFile: string | null = null): DepextsPolicy {
   if (requested === 'ignore') return { mode: 'ignore', manager: null };
-  const manager = hostPackageManager(platform);
+  const manager = hostPackageManager(platform, answersFile);
   if (manager === null) {
     if (requested === undefined) return { mode: 'ignore', manager: null };
     throw new SolveError(

@@ -14,17 +14,18 @@ import type { SystemPackageManager } from './package-manager.js';
 export { SystemPackageError, type SystemPackageManager, type SystemPackageStatus } from './package-manager.js';
 
 /** The package manager of each supported `os-family` (opam's families; others can be added here). */
-const FAMILIES: Readonly<Record<string, () => SystemPackageManager | null>> = {
+const FAMILIES: Readonly<Record<string, (answersFile: string | null) => SystemPackageManager | null>> = {
   debian: debianPackageManager,
   ubuntu: debianPackageManager,
 };
 
 /**
  * The package manager for the platform's `os-family`, when that family is supported and its tools are
- * on this host; null otherwise.
+ * on this host; null otherwise. `answersFile`: where its answers persist between processes (the state
+ * paths' `hostAnswers`); null or absent, this process only.
  */
-export function hostPackageManager(platform: Readonly<Record<string, string>>): SystemPackageManager | null {
+export function hostPackageManager(platform: Readonly<Record<string, string>>, answersFile: string | null = null): SystemPackageManager | null {
   const family = platform['os-family'];
   const make = family === undefined ? undefined : FAMILIES[family];
-  return make === undefined ? null : make();
+  return make === undefined ? null : make(answersFile);
 }
