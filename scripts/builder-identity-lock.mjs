@@ -55,6 +55,7 @@ export const OUTPUT_MODULES = {
   'substs.ts': 'the files substs write',
   'switch-layout.ts': "the switch's fixed paths (baked into what builds install)",
   'switch-mount.ts': 'the switch a job sees (the union of its closure)',
+  'tree-usage.ts': 'what a job\'s folders hold: when it is ended as disk-limit',
   'system-packages.ts': 'the missing system packages named in a failure',
 };
 

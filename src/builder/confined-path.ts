@@ -194,13 +194,22 @@ function openConfined(root: ConfinedRoot, rel: string): { fd: number; stat: Stat
   const found = resolveConfined(root, rel);
   if (found === null) return null;
   if (!found.stat.isFile()) throw new SpecialFileError(found.rel || rel, `${kindOf(found.stat)}, not a regular file`);
+  return { ...openRegularNoFollow(found.path, found.rel), rel: found.rel };
+}
+
+/**
+ * Opens `path` (named `rel` in messages) for reading when it is a regular file, never through a link as
+ * its final component and without blocking: a link (swapped in meanwhile) is an EscapingPathError,
+ * anything but a regular file a SpecialFileError.
+ */
+function openRegularNoFollow(path: string, rel: string): { fd: number; stat: Stats } {
   let fd: number;
   try {
-    fd = openSync(found.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new EscapingPathError(found.rel, 'became a symbolic link');
-    if (code === 'ENXIO') throw new SpecialFileError(found.rel, 'a special file, not a regular file');
+    if (code === 'ELOOP') throw new EscapingPathError(rel, 'became a symbolic link');
+    if (code === 'ENXIO') throw new SpecialFileError(rel, 'a special file, not a regular file');
     throw e;
   }
   let stat: Stats;
@@ -212,9 +221,9 @@ function openConfined(root: ConfinedRoot, rel: string): { fd: number; stat: Stat
   }
   if (!stat.isFile()) {
     closeSync(fd);
-    throw new SpecialFileError(found.rel, `${kindOf(stat)}, not a regular file`);
+    throw new SpecialFileError(rel, `${kindOf(stat)}, not a regular file`);
   }
-  return { fd, stat, rel: found.rel };
+  return { fd, stat };
 }
 
 /** Reads all of an open regular file, refusing more than `maxBytes`. */
@@ -405,25 +414,7 @@ export function copyTreeConfined(from: string, dest: ConfinedRoot, destRel = '',
 
 /** Copies the regular file `rel` of `src`, refusing a link as its final component (tree copies). */
 function copyConfinedFileNoFollow(src: ConfinedRoot, rel: string, dest: ConfinedRoot, destRel: string): void {
-  let fd: number;
-  try {
-    fd = openSync(join(src.dir, rel), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new EscapingPathError(rel, 'became a symbolic link');
-    throw e;
-  }
-  let stat: Stats;
-  try {
-    stat = fstatSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-  if (!stat.isFile()) {
-    closeSync(fd);
-    throw new SpecialFileError(rel, `${kindOf(stat)}, not a regular file`);
-  }
-  copyOpenedInto({ fd, stat }, dest, destRel);
+  copyOpenedInto(openRegularNoFollow(join(src.dir, rel), rel), dest, destRel);
 }
 
 /**

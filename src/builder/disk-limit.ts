@@ -16,10 +16,9 @@
  * Between two walks a single file could grow by a lot: the limits wrapper also sets RLIMIT_FSIZE to
  * the disk limit (resource-limits.ts), so no file of the job grows past it.
  */
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { formatBytes } from './resource-limits.js';
+import { treeEntries, UsageTally } from './tree-usage.js';
 
 export interface DiskLimits {
   /** Space, in bytes. */
@@ -69,20 +68,9 @@ export interface DiskExcess {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** A path as bytes: a build may name files with bytes that are not UTF-8, which a string cannot name back. */
-const SLASH = Buffer.from('/');
-
-function lstatOrNull(p: Buffer): Stats | null {
-  try {
-    return lstatSync(p);
-  } catch {
-    return null; // removed by the build meanwhile, or unreadable
-  }
-}
-
 /**
  * The space and inodes under `roots` (each root included), walked without following links. With
- * `stopAbove`, the walk ends as soon as a count is past its limit. With `yieldEvery`, it returns to the
+ * `stopAbove`, the walk ends at its next pause (every `yieldEvery` entries) once a count is past its limit. With `yieldEvery`, it returns to the
  * event loop after that many entries (0: never, a synchronous walk wrapped in a promise).
  */
 export async function measureDiskUsage(
@@ -92,50 +80,21 @@ export async function measureDiskUsage(
   const started = performance.now();
   const yieldEvery = options.yieldEvery ?? YIELD_EVERY;
   const stop = options.stopAbove;
-  let bytes = 0;
-  let inodes = 0;
+  const tally = new UsageTally();
   let sinceYield = 0;
-  const seenLinks = new Set<string>();
-  const pending: Buffer[] = [];
-  const count = (st: Stats): void => {
-    if (st.nlink > 1 && !st.isDirectory()) {
-      const id = `${st.dev}:${st.ino}`;
-      if (seenLinks.has(id)) return;
-      seenLinks.add(id);
-    }
-    inodes++;
-    bytes += st.blocks * 512;
-  };
-  const over = () => stop !== undefined && (bytes > stop.diskBytes || inodes > stop.inodes);
-  for (const root of roots) {
-    const st = lstatOrNull(Buffer.from(root));
-    if (st === null) continue;
-    count(st);
-    if (st.isDirectory()) pending.push(Buffer.from(root));
-  }
-  while (pending.length > 0) {
-    if (over()) return { bytes, inodes, complete: false, walkMs: performance.now() - started };
-    const dir = pending.pop() as Buffer;
-    let names: Buffer[];
-    try {
-      names = readdirSync(dir, { encoding: 'buffer' });
-    } catch {
-      continue; // gone, or not a folder any more
-    }
-    for (const name of names) {
-      const p = Buffer.concat([dir, SLASH, name]);
-      const st = lstatOrNull(p);
-      if (st === null) continue;
-      count(st);
-      if (st.isDirectory()) pending.push(p);
-      if (yieldEvery > 0 && ++sinceYield >= yieldEvery) {
-        sinceYield = 0;
-        if (over()) return { bytes, inodes, complete: false, walkMs: performance.now() - started };
-        await yieldToEventLoop();
+  for (const st of treeEntries(roots)) {
+    tally.add(st);
+    // Every few thousand entries: past a limit, the walk ends (the counts then lower bounds); else the
+    // event loop is given back.
+    if (++sinceYield >= (yieldEvery > 0 ? yieldEvery : YIELD_EVERY)) {
+      sinceYield = 0;
+      if (stop !== undefined && (tally.bytes > stop.diskBytes || tally.inodes > stop.inodes)) {
+        return { bytes: tally.bytes, inodes: tally.inodes, complete: false, walkMs: performance.now() - started };
       }
+      if (yieldEvery > 0) await yieldToEventLoop();
     }
   }
-  return { bytes, inodes, complete: true, walkMs: performance.now() - started };
+  return { bytes: tally.bytes, inodes: tally.inodes, complete: true, walkMs: performance.now() - started };
 }
 
 function formatCount(n: number): string {

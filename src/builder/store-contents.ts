@@ -6,8 +6,9 @@
  * with several hard links once in the whole store (with the first entry that shows it).
  * `ecocheck gc` and `ecocheck status` read it; removal is layer-store.ts's.
  */
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { treeEntries, UsageTally } from './tree-usage.js';
 
 export interface StoreEntry {
   /** The layer's key, or the entry's name for a leftover. */
@@ -36,47 +37,10 @@ export interface UsageCounter {
 /** A counter of disk usage over several trees that counts a hard-linked file once across all of them. */
 export function createUsageCounter(): UsageCounter {
   const seenLinks = new Set<string>();
-  const lstat = (p: string): Stats | null => {
-    try {
-      return lstatSync(p);
-    } catch {
-      return null;
-    }
-  };
   return (root) => {
-    let bytes = 0;
-    let inodes = 0;
-    const pending: string[] = [];
-    const count = (st: Stats): void => {
-      if (st.nlink > 1 && !st.isDirectory()) {
-        const id = `${st.dev}:${st.ino}`;
-        if (seenLinks.has(id)) return;
-        seenLinks.add(id);
-      }
-      inodes++;
-      bytes += st.blocks * 512;
-    };
-    const st = lstat(root);
-    if (st === null) return { bytes, inodes };
-    count(st);
-    if (st.isDirectory()) pending.push(root);
-    while (pending.length > 0) {
-      const dir = pending.pop() as string;
-      let names: string[];
-      try {
-        names = readdirSync(dir);
-      } catch {
-        continue;
-      }
-      for (const name of names) {
-        const p = join(dir, name);
-        const s = lstat(p);
-        if (s === null) continue;
-        count(s);
-        if (s.isDirectory()) pending.push(p);
-      }
-    }
-    return { bytes, inodes };
+    const tally = new UsageTally(seenLinks);
+    for (const st of treeEntries([root])) tally.add(st);
+    return { bytes: tally.bytes, inodes: tally.inodes };
   };
 }
 

@@ -8,13 +8,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, appendFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
+import { ECOCHECK_BIN, runEcocheck } from '../support/ecocheck-cli.js';
 import { instantiateHostileRepo } from '../support/hostile-repo.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { LOG_HEAD_BYTES, LOG_TAIL_BYTES } from '../../src/builder/build-log.js';
@@ -23,7 +24,9 @@ import { loadRunResults } from '../../src/store/run-records.js';
 import { listRuns } from '../../src/store/runs.js';
 import type { PackageRunResult } from '../../src/results/taxonomy.js';
 
-const bin = join(projectRoot, 'bin', 'ecocheck');
+const bin = ECOCHECK_BIN;
+/** ecocheck, without blocking this process's event loop (the test's server must keep serving). */
+const ecocheckAsync = (args: string[]) => runEcocheck(args);
 const available = sandboxAvailable();
 const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
 
@@ -32,24 +35,7 @@ const TARGETS = ['well-behaved', 'prints-huge-log', ...OVER_LIMIT];
 // The timeout is far longer than the watcher needs: the jobs that wait after filling are ended by the disk limit.
 const LIMITS = ['--timeout', '60s', '--memory', '512M', '--disk', '50M', '--inodes', '2000', '--jobs', '2'];
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs ecocheck without blocking this process's event loop (the test's server must keep serving). */
-function ecocheckAsync(args: string[]): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 function runResults(state: string): Map<string, PackageRunResult>[] {
   const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });

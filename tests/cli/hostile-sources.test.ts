@@ -11,7 +11,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -19,6 +19,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
+import { runEcocheck, runEcocheckSync } from '../support/ecocheck-cli.js';
+
+/** ecocheck, without blocking this process's event loop (the test's HTTP server must keep answering). */
+const ecocheck = (args: string[], cwd: string = projectRoot) => runEcocheck(args, { cwd });
+const ecocheckSync = (args: string[]) => runEcocheckSync(args);
 import { instantiateHostileRepo, type HostileRepoCopy } from '../support/hostile-repo.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -26,35 +31,13 @@ import { loadRunResults } from '../../src/store/run-records.js';
 import { listRuns } from '../../src/store/runs.js';
 import type { PackageRunResult } from '../../src/results/taxonomy.js';
 
-const bin = join(projectRoot, 'bin', 'ecocheck');
 const available = sandboxAvailable();
 const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
 const LIMITS = ['--timeout', '20s', '--memory', '256M', '--jobs', '2'];
 const HOSTILE = ['local-secret', 'etc-shadow', 'host-folder-extra', 'symlinked-distfile', 'git-outside', 'loopback-secret', 'metadata-endpoint'];
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs ecocheck without blocking this process's event loop (the test's HTTP server must keep answering). */
-function ecocheck(args: string[], cwd: string = projectRoot): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
-function ecocheckSync(args: string[]): Outcome {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: projectRoot });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** The results of each recorded run (oldest first). */
 function runResults(state: string): Map<string, PackageRunResult>[] {

@@ -11,14 +11,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
-import { NOBODY, unprivilegedRunSkip } from '../support/ecocheck-cli.js';
+import { NOBODY, runEcocheck, runEcocheckSync, unprivilegedRunSkip } from '../support/ecocheck-cli.js';
+
+/** ecocheck, without blocking this process's event loop (the test's listener must keep accepting). */
+const ecocheckAsync = (args: string[], env: NodeJS.ProcessEnv = process.env) => runEcocheck(args, { env });
+const ecocheck = (args: string[]) => runEcocheckSync(args);
 import { instantiateHostileRepo } from '../support/hostile-repo.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { handOver, sandboxIds } from '../../src/builder/build-user.js';
@@ -36,29 +40,8 @@ const TARGETS = ['well-behaved', 'sleeps-forever', 'allocates-forever', 'opens-n
 // A process limit the fork bomb (2047 processes) reaches well within its 3 s, however loaded the machine.
 const LIMITS = ['--timeout', '3s', '--memory', '256M', '--processes', '200', '--jobs', '2'];
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs ecocheck without blocking this process's event loop (the test's listener must keep accepting). */
-function ecocheckAsync(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
-function ecocheck(args: string[]): Outcome {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: projectRoot });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** `ecocheck log PACKAGE` of the newest run: its text. */
 function buildLog(pkg: string, state: string): string {
@@ -505,19 +488,7 @@ test('run by an unprivileged user (user namespaces), check builds the well-behav
     handOver(scratch, { uid: NOBODY, gid: NOBODY });
     chmodSync(scratch, 0o755);
     const args = ['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, ...PRIVILEGE_TARGETS];
-    const r = await new Promise<Outcome>((resolve, reject) => {
-      const child = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', process.execPath, bin, ...args], {
-        cwd: projectRoot,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    const r = await runEcocheck(args, { asUser: NOBODY, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8' } });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /sandboxed/);
     // Inside, builds see themselves as uid 1000 of a user namespace; on the host their files are nobody's.
