@@ -20,7 +20,9 @@
  * Compiler packages stay real: they are left out of the overlay, so that a repository behind it provides
  * them (see `isCompilerSide`). A slice keeps the named packages (or the N names most depended on) and
  * their dependency cone: every name their versions' `depends` and `depopts` mention, transitively, so
- * that no package of a plan falls through to the real repository's real build.
+ * that no package of a plan falls through to the real repository's real build. A compiler package's own
+ * dependencies are not followed: through `ocaml-variants` they reach dune and half the repository, and a
+ * plan on a real compiler installs none of them (one that does takes them from the repository behind).
  *
  * The transformation (`synthesize`) is pure; `readRepositoryFiles` and `writeOverlay` read and write.
  * The output is deterministic: sorted, and the same input gives the same bytes.
