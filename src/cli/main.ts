@@ -19,8 +19,9 @@ import { registerRuns } from './commands/runs.js';
 import { registerShow } from './commands/show.js';
 import { registerSolve } from './commands/solve.js';
 import { registerStatus } from './commands/status.js';
+import { registerSynthesize } from './commands/synthesize.js';
 
-const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerMerge, registerGc, registerStatus];
+const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerMerge, registerGc, registerStatus, registerSynthesize];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -236,3 +236,13 @@ export function addGcOptions(cmd: Command): Command {
     .option('--verbose', 'list every layer removed (key and package)')
     .option('--json', 'print one JSON object');
 }
+
+/** `synthesize`'s flags: the input repositories and the size of the slice. */
+export interface SynthesizeOptions {
+  repo: string[];
+  names?: string;
+}
+
+export function addSynthesizeOptions(cmd: Command): Command {
+  return addRepositoryOptions(cmd, false).option('--names <n>', 'only the N names the most other names depend on, and their dependency cone');
+}

@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MAX_PROCESSES as BUILDER_DEFAULT } from '../../src/builder/process-runner.js';
 import { DEFAULT_MAX_PROCESSES } from '../../src/cli/options.js';
@@ -91,4 +92,17 @@ test('gc and status load the store and the builder\'s store reading, not the com
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--max-size <size>/);
   assertDefinitionsOnly(help);
+});
+
+test('synthesize loads the opam layer and its session module alone: no solver, builder or store', () => {
+  const out = mkdtempSync(join(tmpdir(), 'ecocheck-synthesize-loads-'));
+  try {
+    const r = moduleLoads(['synthesize', join(out, 'synth'), '--repo', repo]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.sources.includes('session/synthetic-ecosystem.js'), r.sources.join(' '));
+    assert.deepEqual(outside(r, ['cli', 'errors', 'opam', 'session/synthetic-ecosystem', 'session/session-error']), []);
+    assert.deepEqual(r.packages, ['commander']);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,119 @@
+/**
+ * The engine at scale on the synthetic ecosystem (issue 23): `ecocheck synthesize --names N` of the real
+ * snapshot (the N names most depended on and their dependency cone; N from ECOCHECK_BENCH_SYNTHETIC_NAMES,
+ * default 150: about 500 names and 740 jobs, which plans in about 90 s on ocaml-system.4.13.1 — planning
+ * the whole repository on 4.13.1 is too slow today), then, with the real sandbox, the ecocheck process as
+ * a user runs it: `check --baseline` of every name of the slice, the store's size, `report` in the four
+ * formats, and the same check again (fully cached). The builds are trivial (one file per package), so the
+ * build phase's wall time is the engine's own cost: sandbox, overlay mounts, store, scheduling.
+ * Peak memory is the ecocheck process's maximum resident set, from /usr/bin/time.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchSection } from './sections.js';
+import { reportFigure } from './report-figure.js';
+import { snapshotForBench } from './snapshot-for-bench.js';
+import { projectRoot } from '../tests/support/snapshot.js';
+
+const COMPILER = 'ocaml-system.4.13.1';
+const TIME = '/usr/bin/time';
+
+interface Measured {
+  code: number;
+  stdout: string;
+  stderr: string;
+  wallS: number;
+  /** Maximum resident set of the ecocheck process, in KiB, when /usr/bin/time is there. */
+  peakKiB: number | null;
+}
+
+/** Runs bin/ecocheck, timed, its peak memory taken by /usr/bin/time when the machine has it. */
+function ecocheck(args: string[], dir: string): Measured {
+  const bin = join(projectRoot, 'bin', 'ecocheck');
+  const timeFile = join(dir, 'time.out');
+  const withTime = existsSync(TIME);
+  const [cmd, argv] = withTime ? [TIME, ['-f', '%M', '-o', timeFile, process.execPath, bin, ...args]] : [process.execPath, [bin, ...args]];
+  const t = performance.now();
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: projectRoot, maxBuffer: 256 * 1024 * 1024 });
+  const wallS = (performance.now() - t) / 1000;
+  const peak = withTime ? Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) : NaN;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, wallS, peakKiB: Number.isFinite(peak) ? peak : null };
+}
+
+function must(m: Measured, what: string): Measured {
+  if (m.code !== 0) throw new Error(`${what} exited ${m.code}: ${m.stderr.slice(-2000)}`);
+  return m;
+}
+
+/** `jobs: B built, C cached, Ns` (run-progress-output.ts): the build phase's figures. */
+function buildPhase(stderr: string): { built: number; cached: number; seconds: number } {
+  const m = /jobs: (\d+) built, (\d+) cached, (?:(\d+)h ?)?(?:(\d+)m ?)?(?:(\d+)s)?/.exec(stderr);
+  if (m === null) throw new Error(`no build summary in: ${stderr.slice(-500)}`);
+  return { built: Number(m[1]), cached: Number(m[2]), seconds: Number(m[3] ?? 0) * 3600 + Number(m[4] ?? 0) * 60 + Number(m[5] ?? 0) };
+}
+
+function duBytes(path: string): number {
+  const r = spawnSync('du', ['-sb', path], { encoding: 'utf8' });
+  return Number(r.stdout.split('\t')[0]);
+}
+
+export const syntheticSection: BenchSection = {
+  name: 'synthetic',
+  async run() {
+    const snapshot = snapshotForBench();
+    if (snapshot === null) return;
+    const names = Number(process.env.ECOCHECK_BENCH_SYNTHETIC_NAMES ?? '150');
+    const dir = mkdtempSync(join(tmpdir(), 'ecocheck-bench-synthetic-'));
+    try {
+      const synth = join(dir, 'synth');
+      const state = join(dir, 'state');
+      const made = must(ecocheck(['synthesize', synth, '--repo', snapshot, '--names', String(names)], dir), 'synthesize');
+      const targets = readdirSync(join(synth, 'packages')).sort();
+      process.stdout.write(`  synthesize --names ${names}: ${made.stdout.split('\n')[0]}\n`);
+      reportFigure('synthesize (read, transform and write the slice)', made.wallS, 's');
+
+      const check = [
+        'check',
+        '--baseline',
+        ...targets,
+        ...['--repo', synth, '--repo', join(projectRoot, 'fixtures', 'compilers'), '--repo', snapshot],
+        ...['--compiler', COMPILER, '--depexts', 'ignore', '--state-dir', state, '--format', 'json', '--output', join(dir, 'run.json')],
+      ];
+      const first = must(ecocheck(check, dir), 'check --baseline');
+      const jobs = Number(/(\d+) jobs/.exec(first.stderr)?.[1]);
+      const phase = buildPhase(first.stderr);
+      const results = (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { counts: Record<string, number> }).counts;
+      const cores = availableParallelism();
+      process.stdout.write(
+        `  check --baseline --compiler ${COMPILER}: ${targets.length} targets, ${jobs} jobs (${phase.built} built), ${cores} cores; targets ${Object.entries(results)
+          .filter(([, n]) => n > 0)
+          .map(([s, n]) => `${s} ${n}`)
+          .join(', ')}\n`,
+      );
+      reportFigure('baseline wall time (plan + builds + report)', first.wallS, 's');
+      reportFigure('  of which the builds (trivial: the engine alone)', phase.seconds, 's');
+      reportFigure('per-job engine overhead (build phase wall x cores / jobs)', (phase.seconds * cores) / jobs, 's', 0.1);
+      reportFigure('  the same over the whole baseline wall (planning included)', (first.wallS * cores) / jobs, 's');
+      if (first.peakKiB !== null) reportFigure('peak memory of the ecocheck process (baseline)', first.peakKiB / 1024, 'MiB', 1024);
+      else process.stdout.write('  peak memory: not measured (no /usr/bin/time)\n');
+      reportFigure('store size', duBytes(join(state, 'store')) / 2 ** 20, 'MiB');
+
+      for (const format of ['terminal', 'markdown', 'json', 'html']) {
+        const r = ecocheck(['report', '--state-dir', state, '--format', format, '--output', join(dir, `report.${format}`)], dir);
+        if (r.code > 1) throw new Error(`report --format ${format} exited ${r.code}: ${r.stderr}`);
+        if (statSync(join(dir, `report.${format}`)).size < targets.length) throw new Error(`report --format ${format}: too short for ${targets.length} targets`);
+        reportFigure(`report --format ${format}`, r.wallS, 's', 10);
+      }
+
+      const again = must(ecocheck(check, dir), 'check --baseline again');
+      const cached = buildPhase(again.stderr);
+      process.stdout.write(`  rerun: ${cached.built} built, ${cached.cached} cached\n`);
+      reportFigure('fully cached rerun (plan included)', again.wallS, 's', 60);
+      if (again.peakKiB !== null) reportFigure('peak memory of the ecocheck process (rerun)', again.peakKiB / 1024, 'MiB', 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
