@@ -9,8 +9,8 @@
  * (`handOver`). When ecocheck is not root, builds run as the invoking user (in a user namespace, where
  * they see themselves as uid 1000): then there is nothing to hand over.
  *
- * No other module of ecocheck is loaded here: the builder's version (builder-version.ts), which
- * planning loads, names the build user (layers are owned by it).
+ * No other module of ecocheck is loaded here: the sandbox's identity (bubblewrap.ts), which planning
+ * loads, asks whether builds drop privileges.
  */
 import { chmodSync, lchownSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -90,16 +90,6 @@ export function buildsDropPrivileges(): boolean {
   return process.getuid?.() === 0;
 }
 
-/**
- * Who owns what builds write, for the builder's version (a layer's files belong to it, and a build
- * must be able to write the directories of the layers below it): `uidN` when builds drop to the build
- * user, `user-namespace` otherwise.
- */
-export function buildOwnerIdentity(): string {
-  if (!buildsDropPrivileges()) return 'user-namespace';
-  const u = hostBuildUser();
-  return `uid${u.uid}-gid${u.gid}`;
-}
 
 /** The uid and gid a sandboxed build sees itself as: the build user's, or 1000 in a user namespace. */
 export function sandboxIds(): { uid: number; gid: number } {

@@ -1,6 +1,6 @@
 /**
  * The builder's identity, part of every job key: what the builder DECLARES it is — its version, the
- * sandbox's identity, the sandbox mode and who owns the layers — not a hash of its files, so that a
+ * sandbox's identity and the sandbox mode — not a hash of its files, so that a
  * comment or a refactoring does not throw away every user's cached results (hours of baseline), while
  * a change to what builds produce does. Its own module, so that planning (which needs the identity,
  * not the builder) loads nothing else of the builder but the sandbox's identity.
@@ -18,10 +18,9 @@
  *   the sandbox's identity and the named mode (`confined`/`host`) enter it. Builds as of issue 21:
  *   commands run as the unprivileged build user (setpriv), host-side file steps refuse symbolic links
  *   and special files (confined-path.ts), per-job disk and inode limits (disk-limit.ts), local sources
- *   only from named folders.
+ *   only from named folders. No uid in it: layers made under another uid are handed over before use.
  * - opam-builder/2+HASH: the builder's files hashed (every edit of src/builder rebuilt everything).
  */
-import { buildOwnerIdentity } from './build-user.js';
 import { bubblewrap } from './bubblewrap.js';
 import type { Sandbox, SandboxMode } from './sandbox.js';
 
@@ -29,10 +28,12 @@ import type { Sandbox, SandboxMode } from './sandbox.js';
 export const OPAM_BUILDER_VERSION = 'opam-builder/3';
 
 /**
- * The builder identity of a configuration: the builder's version, the sandbox's identity, the mode,
- * and, when confined, who owns the layers builds make (the build user's uid: a build must be able to
- * write the layers below it), e.g. `opam-builder/3+bubblewrap/1+setpriv+confined+uid990-gid990`.
+ * The builder identity of a configuration: the builder's version, the sandbox's identity and the mode,
+ * e.g. `opam-builder/3+bubblewrap/1+setpriv+confined`. It names no uid: which uid the build user has
+ * on a machine changes nothing a build produces (a layer made elsewhere is handed to this machine's
+ * build user before a build writes above it), so machines whose build users differ share keys: shards
+ * agree, and exported layers and results serve everywhere.
  */
 export function opamBuilderVersion(mode: SandboxMode, sandbox: Pick<Sandbox, 'identity'> = bubblewrap): string {
-  return `${OPAM_BUILDER_VERSION}+${sandbox.identity}+${mode === 'confined' ? `confined+${buildOwnerIdentity()}` : 'host'}`;
+  return `${OPAM_BUILDER_VERSION}+${sandbox.identity}+${mode}`;
 }

@@ -125,7 +125,7 @@ test('a check runs through a stub sandbox: the session and scheduler build the e
     // The sandbox chosen was asked: detected before the run, its identity in the builder's (every job key's).
     assert.ok(stub.detected > 0);
     assert.equal(outcome.run.options.sandboxMode, 'confined');
-    assert.match(outcome.run.options.builderVersion, new RegExp(`^${OPAM_BUILDER_VERSION}\\+${STUB_IDENTITY}\\+confined\\+`));
+    assert.match(outcome.run.options.builderVersion, new RegExp(`^${OPAM_BUILDER_VERSION}\\+${STUB_IDENTITY}\\+confined$`));
     assert.ok(notices.some((n) => n.includes(`sandboxed (${STUB_IDENTITY})`)), notices.join('\n'));
     // Every command of every job went through it: fetching (the network) and building (the switch at its path).
     assert.ok(stub.specs.some((s) => s.network && (s.mounts ?? []).every((m) => m.target !== SWITCH_PREFIX)), 'a fetch');
