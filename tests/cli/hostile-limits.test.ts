@@ -16,13 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
 import { ECOCHECK_BIN, runEcocheck } from '../support/ecocheck-cli.js';
+import { recordedRunResults } from '../support/recorded-runs.js';
 import { instantiateHostileRepo } from '../support/hostile-repo.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { LOG_HEAD_BYTES, LOG_TAIL_BYTES } from '../../src/builder/build-log.js';
 import { openDatabase } from '../../src/store/database.js';
-import { loadRunResults } from '../../src/store/run-records.js';
-import { listRuns } from '../../src/store/runs.js';
-import type { PackageRunResult } from '../../src/results/taxonomy.js';
 
 const bin = ECOCHECK_BIN;
 /** ecocheck, without blocking this process's event loop (the test's server must keep serving). */
@@ -35,18 +33,8 @@ const TARGETS = ['well-behaved', 'prints-huge-log', ...OVER_LIMIT];
 // The timeout is far longer than the watcher needs: the jobs that wait after filling are ended by the disk limit.
 const LIMITS = ['--timeout', '60s', '--memory', '512M', '--disk', '50M', '--inodes', '2000', '--jobs', '2'];
 
-
-
-function runResults(state: string): Map<string, PackageRunResult>[] {
-  const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
-  try {
-    return listRuns(db)
-      .reverse()
-      .map((r) => new Map(loadRunResults(db, r.id).map((x) => [x.id, x])));
-  } finally {
-    db.close();
-  }
-}
+/** The results of each recorded run (oldest first). */
+const runResults = (state: string) => recordedRunResults(state);
 
 /** The job keys the results cache holds. */
 function cachedKeys(state: string): Set<string> {

@@ -20,36 +20,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
 import { runEcocheck, runEcocheckSync } from '../support/ecocheck-cli.js';
+import { recordedRunResults } from '../support/recorded-runs.js';
 
 /** ecocheck, without blocking this process's event loop (the test's HTTP server must keep answering). */
 const ecocheck = (args: string[], cwd: string = projectRoot) => runEcocheck(args, { cwd });
 const ecocheckSync = (args: string[]) => runEcocheckSync(args);
 import { instantiateHostileRepo, type HostileRepoCopy } from '../support/hostile-repo.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { openDatabase } from '../../src/store/database.js';
-import { loadRunResults } from '../../src/store/run-records.js';
-import { listRuns } from '../../src/store/runs.js';
-import type { PackageRunResult } from '../../src/results/taxonomy.js';
 
 const available = sandboxAvailable();
 const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
 const LIMITS = ['--timeout', '20s', '--memory', '256M', '--jobs', '2'];
 const HOSTILE = ['local-secret', 'etc-shadow', 'host-folder-extra', 'symlinked-distfile', 'git-outside', 'loopback-secret', 'metadata-endpoint'];
 
-
-
-
 /** The results of each recorded run (oldest first). */
-function runResults(state: string): Map<string, PackageRunResult>[] {
-  const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
-  try {
-    return listRuns(db)
-      .reverse()
-      .map((r) => new Map(loadRunResults(db, r.id).map((x) => [x.name, x])));
-  } finally {
-    db.close();
-  }
-}
+const runResults = (state: string) => recordedRunResults(state, 'name');
 
 /** Every regular file under `root` whose bytes contain `needle` (links are not followed). */
 function filesContaining(root: string, needle: string): string[] {

@@ -19,6 +19,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
 import { NOBODY, runEcocheck, runEcocheckSync, unprivilegedRunSkip } from '../support/ecocheck-cli.js';
+import { recordedRunResults } from '../support/recorded-runs.js';
 
 /** ecocheck, without blocking this process's event loop (the test's listener must keep accepting). */
 const ecocheckAsync = (args: string[], env: NodeJS.ProcessEnv = process.env) => runEcocheck(args, { env });
@@ -27,9 +28,6 @@ import { instantiateHostileRepo } from '../support/hostile-repo.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { handOver, sandboxIds } from '../../src/builder/build-user.js';
 import { openDatabase } from '../../src/store/database.js';
-import { loadRunResults } from '../../src/store/run-records.js';
-import { listRuns } from '../../src/store/runs.js';
-import type { PackageRunResult } from '../../src/results/taxonomy.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const available = sandboxAvailable();
@@ -40,9 +38,6 @@ const TARGETS = ['well-behaved', 'sleeps-forever', 'allocates-forever', 'opens-n
 // A process limit the fork bomb (2047 processes) reaches well within its 3 s, however loaded the machine.
 const LIMITS = ['--timeout', '3s', '--memory', '256M', '--processes', '200', '--jobs', '2'];
 
-
-
-
 /** `ecocheck log PACKAGE` of the newest run: its text. */
 function buildLog(pkg: string, state: string): string {
   const r = ecocheck(['log', pkg, '--state-dir', state]);
@@ -50,17 +45,8 @@ function buildLog(pkg: string, state: string): string {
   return r.stdout;
 }
 
-/** The results of each recorded run (oldest first), through the store's API. */
-function runResults(state: string): Map<string, PackageRunResult>[] {
-  const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
-  try {
-    return listRuns(db)
-      .reverse()
-      .map((r) => new Map(loadRunResults(db, r.id).map((x) => [x.id, x])));
-  } finally {
-    db.close();
-  }
-}
+/** The results of each recorded run (oldest first). */
+const runResults = (state: string) => recordedRunResults(state);
 
 /** Every path under `root` with its type, size and content hash (mtimes change on reads of directories). */
 function contentSnapshot(root: string): Map<string, string> {
