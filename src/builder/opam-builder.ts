@@ -23,7 +23,7 @@
  * exception of ecocheck's own). The timeout and the disk limit hold for every step, host-side ones
  * included: the budget and the disk are checked after each.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Builder, BuildOutcome, BuiltDependency } from './builder.js';
@@ -277,7 +277,7 @@ async function buildJob(
       mount = prepareSwitchMount(
         join(scratch, 'switch'),
         layers,
-        mkdtempSync(join(incoming, `${process.pid}-${job.id}-`)),
+        mkdtempSync(scratchPrefix(incoming, job.id)),
         owner,
       );
     } catch (e) {
@@ -615,19 +615,10 @@ function fetchEnv(home: string, gitConfig: string | null): Environment {
   return { PATH: SYSTEM_PATH, HOME: home, TMPDIR: '/tmp', LANG: 'C.UTF-8', SHELL: '/bin/sh', ...(gitConfig ? { GIT_CONFIG_GLOBAL: gitConfig } : {}) };
 }
 
-/** Removes the unfinished layers that builds of ecocheck processes no longer running left behind (kill -9). */
-function removeStaleIncoming(storeDir: string): void {
-  const incoming = join(storeDir, '.incoming');
-  if (!existsSync(incoming)) return;
-  for (const name of readdirSync(incoming)) {
-    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-    if (Number.isInteger(pid) && pid !== process.pid && !existsSync(`/proc/${pid}`)) removeTree(join(incoming, name));
-  }
-}
-
 export function createOpamBuilder(options: OpamBuilderOptions): Builder {
-  removeStaleIncoming(options.storeDir);
+  // What builds of ecocheck processes no longer running left (kill -9): scratch folders and unfinished layers.
   removeStaleScratch(options.buildRoot);
+  removeStaleScratch(join(options.storeDir, '.incoming'));
   let running = 0;
   return {
     version: opamBuilderVersion(options.sandboxMode, options.sandbox ?? bubblewrap),

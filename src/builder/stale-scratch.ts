@@ -1,5 +1,6 @@
 /**
- * A job's scratch folder (`buildRoot/NAME.VERSION-pidPID-START-XXXXXX`) names the ecocheck process that
+ * A job's scratch folder (`buildRoot/NAME.VERSION-pidPID-START-XXXXXX`), and its unfinished layer's
+ * folder (`STORE/.incoming/NAME.VERSION-pidPID-START-XXXXXX`), names the ecocheck process that
  * made it: its pid and that process's start time (so a pid used again by another process is not taken
  * for the owner). A builder created later removes the scratch folders whose owner is gone: what a
  * `kill -9` (or a crash) left in flight. A live owner's folders, this process's included, are kept.

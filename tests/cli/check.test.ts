@@ -260,7 +260,9 @@ for (const how of ['SIGKILL', 'SIGINT'] as const) {
       for (const r of finishedBefore) assert.equal(r.status, 'ok', r.id);
 
       // kill -9 leaves the builds in flight in their scratch folders (named with the killed pid); the next run removes them.
-      const killedScratch = () => (existsSync(join(state, 'build')) ? readdirSync(join(state, 'build')) : []).filter((n) => n.includes(`-pid${child.pid}-`));
+      // Their unfinished layers (the store's .incoming) are named and removed the same way.
+      const owned = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []).filter((n) => n.includes(`-pid${child.pid}-`));
+      const killedScratch = () => [...owned(join(state, 'build')), ...owned(join(state, 'store', '.incoming'))];
       const leftAtStop = killedScratch();
       if (how === 'SIGINT') assert.deepEqual(leftAtStop, [], 'an interrupted run removes its own scratch folders');
       const rerun = ecocheck(args);
