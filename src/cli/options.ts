@@ -183,6 +183,7 @@ export interface BuildOptions extends StateOptions, ReportOptions {
   disk: string;
   inodes: string;
   archiveMirror: string[];
+  defaultMirror: boolean;
 }
 
 export function addBuildOptions(cmd: Command): Command {
@@ -191,6 +192,7 @@ export function addBuildOptions(cmd: Command): Command {
       .option('--jobs <n>', 'builds run at once (default: the number of cores)')
       .option('--no-sandbox', 'builds see the host filesystem (with your rights) and the network; their switch and HOME are still their own')
       .option('--archive-mirror <url|dir>', "an archive mirror (opam's archive-mirrors: ALGO/XX/HEX), tried after a source's own url; a directory such as another download cache works offline; repeatable", collect, [])
+      .option('--no-default-mirror', "do not add opam's own archive mirrors (opam.ocaml.org's cache for opam-repository, a repo file's or ~/.opam/config's archive-mirrors)")
       .option('--timeout <duration>', 'wall-clock limit per job', '1h')
       .option('--memory <size>', 'memory limit per job', '4G')
       .option('--processes <n>', 'processes (and threads) a job may have at once, where a cgroup pids controller is available', String(DEFAULT_MAX_PROCESSES))
@@ -206,6 +208,7 @@ export function buildSettings(opts: BuildOptions, platform: { env: string[]; wit
   return {
     maxProcesses: parsePositiveInt(opts.processes, '--processes'),
     archiveMirrors: (opts.archiveMirror ?? []).map(archiveMirrorAddress),
+    defaultMirrors: opts.defaultMirror !== false,
     jobs: opts.jobs === undefined ? availableParallelism() : parsePositiveInt(opts.jobs, '--jobs'),
     sandboxMode: opts.sandbox ? 'confined' : 'host',
     timeoutMs: parseDuration(opts.timeout, '--timeout'),

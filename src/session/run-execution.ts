@@ -28,12 +28,15 @@ import { SessionError } from './session-error.js';
 import type { PreparedPlan } from './plan-preparation.js';
 import type { SessionOutput } from './session-output.js';
 import { isReusableResult } from './cache-validity.js';
+import { chooseArchiveMirrors } from './archive-mirror-choice.js';
 import { discardLayer } from '../builder/layer-store.js';
 import { hasUnverifiableSource } from '../plan/job-key.js';
 
 export interface BuildSettings {
-  /** opam's archive-mirrors, tried after a source's own url and mirrors. */
+  /** opam's archive-mirrors the user named (`--archive-mirror`), tried after a source's own url and mirrors. */
   archiveMirrors: string[];
+  /** Also opam's own mirrors for these repositories (archive-mirror-choice.ts); false: `--no-default-mirror`. Absent: true. */
+  defaultMirrors?: boolean;
   jobs: number;
   /** Processes a job may have at once. */
   maxProcesses: number;
@@ -128,13 +131,16 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
   checkStateOutsideRepositories(paths, prepared.repositories);
   // A run never starts only to fail job after job on an unwritable store or cache.
   checkStateWritable(paths);
+  const mirrors = chooseArchiveMirrors(settings, prepared.repositories);
+  for (const problem of mirrors.problems) req.output.notice(`warning: ${problem} (its archive-mirrors are not used)`);
+  if (mirrors.defaults.length > 0) req.output.notice(`archive mirrors (opam's defaults for these repositories; --no-default-mirror drops them): ${mirrors.defaults.join(' ')}`);
   const builder = createOpamBuilder({
     storeDir: paths.storeDir,
     buildRoot: paths.buildRoot,
     downloadCache: paths.downloadCache,
     logDir: paths.logDir,
     cores: availableParallelism(),
-    archiveMirrors: settings.archiveMirrors,
+    archiveMirrors: mirrors.mirrors,
     platformVariables: { ...prepared.keyContext.platform },
     sandboxMode: settings.sandboxMode,
     sandbox,
