@@ -51,6 +51,7 @@ import { UnsafePathError } from './confined-path.js';
 import { packageVariableLookup, type VariablePackage, type VariableScope } from './package-variables.js';
 import { composeBuildEnvironment, SYSTEM_PATH, type EnvironmentPackage } from './build-environment.js';
 import type { Environment } from './env-update.js';
+import { dedupeLayer } from './layer-dedupe.js';
 import { completeLayer, discardLayer, emptySwitchLayer, isLayerComplete, layerPath, removeTree } from './layer-store.js';
 import { removeStaleScratch, scratchPrefix } from './stale-scratch.js';
 import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
@@ -581,6 +582,13 @@ async function buildJob(
       durationMs: elapsed(),
       logPath,
     }, owner);
+    try {
+      const shared = dedupeLayer(options.storeDir, sealed);
+      if (shared.linked > 0) log.line(`# layer: ${shared.linked} of ${shared.files} file(s) already stored by other layers, linked (${Math.round(shared.bytesSaved / 1024)} KiB saved)`);
+    } catch (e) {
+      // Sharing files is an economy: the layer is complete and usable without it.
+      log.line(`# layer: files not shared with other layers: ${e instanceof Error ? e.message : String(e)}`);
+    }
     return finish('ok', '', lastExit ?? 0);
   } catch (e) {
     discardLayer(options.storeDir, job.key);

@@ -3,7 +3,8 @@
  * its complete layers, the base layers every switch mounts (the empty switch), and the leftovers of
  * interrupted builds (a layer without its completion record, a temporary name). Space is counted as
  * the blocks files really hold (`st_blocks × 512`, read with lstat: a link is never followed), a file
- * with several hard links once in the whole store (with the first entry that shows it).
+ * with several hard links once in the whole store (with the first entry that shows it: layers before the
+ * store's dot folders, so a file layers share through layer-dedupe.ts counts with a layer).
  * `ecocheck gc` and `ecocheck status` read it; removal is layer-store.ts's.
  */
 import { readdirSync } from 'node:fs';
@@ -65,7 +66,10 @@ export function readStoreContents(storeDir: string): StoreContents {
   const base: StoreEntry[] = [];
   const leftovers: StoreEntry[] = [];
   const work: StoreEntry[] = [];
-  for (const name of [...names].sort()) {
+  // Dot names (builds in flight, the shared files of layer-dedupe.ts) last: a file shared by layers
+  // is counted with the first layer that shows it, so `.objects` shows only what no layer uses any more.
+  const ordered = [...names].sort((a, b) => Number(a.startsWith('.')) - Number(b.startsWith('.')) || (a < b ? -1 : a > b ? 1 : 0));
+  for (const name of ordered) {
     const isRecord = name.endsWith(RECORD);
     const key = isRecord ? name.slice(0, -RECORD.length) : name;
     if (name.startsWith('.')) {
