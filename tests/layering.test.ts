@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { projectRoot } from './support/snapshot.js';
 
 const BASE = ['results', 'errors'];
-const PIPELINE = ['opam', 'solve', 'plan', 'builder', 'run', 'store', 'compare', 'report', 'session', 'cli'];
+const PIPELINE = ['opam', 'host', 'solve', 'plan', 'builder', 'run', 'store', 'compare', 'report', 'session', 'cli'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
