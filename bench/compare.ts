@@ -2,7 +2,7 @@
  * Compare and report at ecosystem scale: two synthetic runs of 30 000 package versions (4 000 names)
  * with real-looking failure logs, compared, clustered and rendered in every format.
  */
-import type { BenchSection } from './sections.js';
+import type { BenchSection } from './bench-section.js';
 import { reportFigure } from './report-figure.js';
 import { compareRuns } from '../src/compare/compare-runs.js';
 import type { RunSide } from '../src/compare/run-side.js';

@@ -13,7 +13,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { BenchSection } from './sections.js';
+import type { BenchSection } from './bench-section.js';
 import { reportFigure } from './report-figure.js';
 import { DiskWatcher, measureDiskUsage, watchInterval } from '../src/builder/disk-limit.js';
 import { BuildLog } from '../src/builder/build-log.js';

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchSection } from './sections.js';
+import type { BenchSection } from './bench-section.js';
 import { reportFigure } from './report-figure.js';
 import { snapshotForBench } from './snapshot-for-bench.js';
 import { loadRepositories } from '../src/opam/repository.js';

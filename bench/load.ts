@@ -6,7 +6,7 @@
  * checked (every name, the errors and warnings: what `installable` or a whole check pays).
  */
 import { readFileSync } from 'node:fs';
-import type { BenchSection } from './sections.js';
+import type { BenchSection } from './bench-section.js';
 import { reportFigure } from './report-figure.js';
 import { snapshotForBench } from './snapshot-for-bench.js';
 import { OnDemandPackages, loadRepositories, versionCount } from '../src/opam/repository.js';

@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { BenchSection } from './sections.js';
+import type { BenchSection } from './bench-section.js';
 import { reportFigure } from './report-figure.js';
-import { opamFiles } from '../tests/support/snapshot.js';
+import { opamFiles } from '../support/snapshot.js';
 import { snapshotForBench } from './snapshot-for-bench.js';
 import { parseOpamFile } from '../src/opam/parser.js';
 import { printOpamFile } from '../src/opam/printer.js';

@@ -8,10 +8,7 @@ import { switchSection } from './switch.js';
 import { versusOpamSection } from './versus-opam.js';
 import { diskLimitSection } from './disk-limit.js';
 import { syntheticSection } from './synthetic.js';
-export interface BenchSection {
-  name: string;
-  run: () => Promise<void>;
-}
+import type { BenchSection } from './bench-section.js';
 
 /** One entry per benchmark file; each file exports its section. */
 export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection, diskLimitSection, versusOpamSection, syntheticSection];

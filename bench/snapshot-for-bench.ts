@@ -1,4 +1,4 @@
-import { snapshotAvailable, snapshotRepo } from '../tests/support/snapshot.js';
+import { snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
 
 /** The unpacked snapshot for a section, or null (the section says it is skipped) when the tarball is absent. */
 export function snapshotForBench(): string | null {

@@ -10,7 +10,7 @@
  * Loading the repository is shown apart (the load section measures it); wall and CPU times are both
  * printed because the machine is shared.
  */
-import type { BenchSection } from './sections.js';
+import type { BenchSection } from './bench-section.js';
 import { reportFigure } from './report-figure.js';
 import { snapshotForBench } from './snapshot-for-bench.js';
 import { loadRepositories } from '../src/opam/repository.js';

@@ -10,7 +10,7 @@ import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, l
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { BenchSection } from './sections.js';
+import type { BenchSection } from './bench-section.js';
 import { reportFigure } from './report-figure.js';
 import { prepareSwitchMount, removeSwitchMount, switchMountSupport } from '../src/builder/switch-mount.js';
 import { emptySwitchLayer, removeTree } from '../src/builder/layer-store.js';

@@ -12,10 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchSection } from './sections.js';
+import type { BenchSection } from './bench-section.js';
 import { reportFigure } from './report-figure.js';
 import { snapshotForBench } from './snapshot-for-bench.js';
-import { projectRoot } from '../tests/support/snapshot.js';
+import { projectRoot } from '../support/project-root.js';
 
 const COMPILER = 'ocaml-system.4.13.1';
 const TIME = '/usr/bin/time';

@@ -18,9 +18,9 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchSection } from './sections.js';
+import type { BenchSection } from './bench-section.js';
 import { snapshotForBench } from './snapshot-for-bench.js';
-import { projectRoot } from '../tests/support/snapshot.js';
+import { projectRoot } from '../support/project-root.js';
 
 interface Run {
   wallS: number;

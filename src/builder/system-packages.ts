@@ -2,12 +2,12 @@
  * System packages (opam's `depexts`) during a build: which the package asks for on this platform, and
  * which of those the host lacks. A build that fails with some missing says so first, so reports bin it
  * apart (missing system packages are the machine's business, not the compiler's). The host is asked
- * through its package manager (src/solve/system: apt/dpkg on Debian-family platforms, answers shared
+ * through its package manager (src/host: apt/dpkg on Debian-family platforms, answers shared
  * with the solver's); elsewhere nothing is checked.
  */
-import { hostPackageManager, SystemPackageError } from '../solve/system/host-packages.js';
+import { hostPackageManager, SystemPackageError } from '../host/host-packages.js';
 
-export { requiredSystemPackages } from '../solve/system/depexts.js';
+export { requiredSystemPackages } from '../host/depexts.js';
 
 /** The log line that records missing system packages, for people reading the log (reports get them as data). */
 export const MISSING_SYSTEM_PACKAGES = 'missing system packages (depexts):';

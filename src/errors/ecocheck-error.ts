@@ -1,7 +1,7 @@
 /**
  * The base of every error ecocheck raises on purpose. Each layer has its own subclass (OpamError,
- * SolveError, PlanError, BuilderError, StoreError, SessionError, and the CLI's UsageError); the CLI maps
- * them to exit codes through one table (src/cli/exit-codes.ts). Below the CLI an error speaks in the
+ * HostError, SolveError, PlanError, BuilderError, StoreError, SessionError, and the CLI's UsageError);
+ * the CLI maps them to exit codes through one table (src/cli/exit-codes.ts). Below the CLI an error speaks in the
  * layer's words: `subject` names the setting it is about (`compiler`, `stateDir`…) and the value given,
  * and only the CLI turns a setting into the flag a user typed. A base module: it imports nothing.
  */

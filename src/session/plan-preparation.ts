@@ -4,7 +4,8 @@
  */
 import { createSolver, type PackageSolver } from '../solve/package-solver.js';
 import { DEFAULT_PLATFORM, parseEnvAssignments } from '../solve/platform-env.js';
-import { parseDepextsMode, prepareSystemPackages, resolveDepextsPolicy, type DepextsMode } from '../solve/system/depexts.js';
+import { parseDepextsMode, resolveDepextsPolicy, type DepextsMode } from '../host/depexts.js';
+import { prepareSystemPackages } from '../plan/plan-system-packages.js';
 import { buildPlan, type TargetOutcome } from '../plan/build-plan.js';
 import type { KeyContext } from '../plan/job-key.js';
 import type { Plan } from '../plan/job.js';

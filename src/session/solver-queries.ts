@@ -10,7 +10,7 @@ import { adminCheckInstallability, type AdminCheckResult } from '../solve/admin-
 import { createSolver, type PackageSolver, type TargetResult } from '../solve/package-solver.js';
 import { DEFAULT_PLATFORM, parseEnvAssignments } from '../solve/platform-env.js';
 import type { SolveOutcome } from '../solve/solution.js';
-import { parseDepextsMode, resolveDepextsPolicy } from '../solve/system/depexts.js';
+import { parseDepextsMode, resolveDepextsPolicy } from '../host/depexts.js';
 import { SessionError } from './session-error.js';
 import { loadProblems, openWorkspace, workspaceCompiler } from './workspace.js';
 import type { ReadCaches } from './state-paths.js';

@@ -19,7 +19,7 @@ export interface StatePaths {
   downloadCache: string;
   /** The parsed-repository cache (opam/repository-cache.ts); null when `ECOCHECK_REPOSITORY_CACHE=off`. */
   repositoryCache: string | null;
-  /** The host package manager's answers (solve/system/answer-store.ts); null when `ECOCHECK_HOST_ANSWERS=off`. */
+  /** The host package manager's answers (host/answer-store.ts); null when `ECOCHECK_HOST_ANSWERS=off`. */
   hostAnswers: string | null;
 }
 

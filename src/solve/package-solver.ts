@@ -25,8 +25,8 @@ import { resolveCompilerSpec, type CompilerInvariant } from './compiler-spec.js'
 import { buildDependencies, buildEdges, buildOrder, dependencyCycle, type BuildEdges } from './build-order.js';
 import { cycleSuspects } from './cycle-suspects.js';
 import { Explainer } from './explain.js';
-import type { SystemPackageManager } from './system/package-manager.js';
-import { depextsUnavailable, depextsUnavailableReason, requiredSystemPackages } from './system/depexts.js';
+import type { SystemPackageManager } from '../host/package-manager.js';
+import { depextsUnavailable, depextsUnavailableReason, requiredSystemPackages } from '../host/depexts.js';
 
 export { resolveCompilerSpec } from './compiler-spec.js';
 export type { CompilerInvariant } from './compiler-spec.js';

@@ -61,7 +61,7 @@ test('solve and installable load the solver path: no builder, run, store, compar
     const r = moduleLoads(args);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.sources.includes('session/solver-queries.js'), r.sources.join(' '));
-    assert.deepEqual(outside(r, ['cli', 'errors', 'results', 'opam', 'solve', 'plan', 'session']), [], args[0]);
+    assert.deepEqual(outside(r, ['cli', 'errors', 'results', 'opam', 'host', 'solve', 'plan', 'session']), [], args[0]);
     assert.deepEqual(r.packages, ['commander'], args[0]);
   }
 });

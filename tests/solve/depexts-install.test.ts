@@ -16,7 +16,7 @@ import { projectRoot } from '../support/snapshot.js';
 import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { DEFAULT_PLATFORM } from '../../src/solve/platform-env.js';
-import { hostPackageManager } from '../../src/solve/system/host-packages.js';
+import { hostPackageManager } from '../../src/host/host-packages.js';
 
 const DEB = 'libutfcpp-dev';
 const HEADER = '/usr/include/utf8cpp/utf8.h';

@@ -1,13 +1,13 @@
 /**
- * System packages (depexts) from the host, as opam 2.1 reads them: the apt/dpkg answers (recorded ones
- * in fixtures/depexts, and this host's own when apt is here), the solver's pre-filter (a depext with no
- * candidate makes its package unavailable, with a reason naming it; a virtual one with a provider and an
- * installed one do not), the job key's system part, and `--depexts` on the command line.
+ * System packages (depexts) from the host, as opam 2.1 reads them: the solver's pre-filter (a depext with
+ * no candidate makes its package unavailable, with a reason naming it; a virtual one with a provider and
+ * an installed one do not), the job key's system part, this host's own apt when it is here, and
+ * `--depexts` on the command line. The package manager's own parsing and the modes: tests/host/.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
@@ -17,14 +17,10 @@ import { packageFromAst } from '../../src/opam/package-from-ast.js';
 import type { OpamPackage } from '../../src/opam/package-model.js';
 import { createSolver } from '../../src/solve/package-solver.js';
 import { DEFAULT_PLATFORM, packageLookup } from '../../src/solve/platform-env.js';
-import { classify, namesRegex, parseAptSearch, parseDpkgInstalled } from '../../src/solve/system/debian.js';
-import { hostPackageManager, type SystemPackageManager, type SystemPackageStatus } from '../../src/solve/system/host-packages.js';
-import { depextsUnavailable, parseDepextsMode, requiredSystemPackages, resolveDepextsPolicy, systemPackagesKeys } from '../../src/solve/system/depexts.js';
+import { hostPackageManager, type SystemPackageManager, type SystemPackageStatus } from '../../src/host/host-packages.js';
+import { depextsUnavailable, requiredSystemPackages, systemPackagesKeys } from '../../src/host/depexts.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
-import { SolveError } from '../../src/solve/solve-error.js';
-import { describeError } from '../../src/errors/ecocheck-error.js';
 
-const fixture = (name: string) => readFileSync(join(projectRoot, 'fixtures', 'depexts', name), 'utf8');
 const bin = join(projectRoot, 'bin', 'ecocheck');
 
 /** `NAME.VERSION` with `depends` and `depexts` (opam syntax), read through the real parser. */
@@ -61,36 +57,6 @@ class FixedHost implements SystemPackageManager {
     for (const n of names) this.installed.set(n, '1');
   }
 }
-
-test('apt-cache search --full: packages and what they provide are available (virtual names included)', () => {
-  const r = parseAptSearch(fixture('apt-cache-search.txt'));
-  assert.deepEqual([...r.available].sort(), ['libc++-dev', 'libgmp-dev', 'libgmp10-dev', 'libgsl-dev', 'libgsl0-dev', 'libz-dev', 'zlib1g-dev']);
-  assert.deepEqual(r.provides.get('libgsl-dev'), ['libgsl0-dev']);
-  assert.deepEqual(r.provides.get('zlib1g-dev'), ['libz-dev']);
-  assert.equal(r.provides.has('libc++-dev'), false);
-  assert.deepEqual(parseAptSearch('Package: apt\nProvides: apt-transport-https (= 2.1.7), apt-utils\n').provides.get('apt'), ['apt-transport-https', 'apt-utils']);
-});
-
-test('dpkg-query: only `ii` packages are installed, with their version; name:arch is the name', () => {
-  const installed = parseDpkgInstalled(fixture('dpkg-query.txt'));
-  assert.deepEqual(Object.fromEntries(installed), { libc6: '2.36-9+deb12u14', 'libgmp-dev': '2:6.2.1+dfsg1-1.1', 'zlib1g-dev': '1:1.2.13.dfsg-1' });
-  assert.deepEqual(Object.fromEntries(parseDpkgInstalled('rc \told\t1.0\nii \tlibfoo:amd64\t2.0\nii \tlibfoo:i386\t2.0\nun \tgone\t\n')), { libfoo: '2.0' });
-});
-
-test('classify: installed, provided by an installed package, available (a virtual name too), not found', () => {
-  const search = parseAptSearch(fixture('apt-cache-search.txt'));
-  const installed = parseDpkgInstalled(fixture('dpkg-query.txt'));
-  const k = classify(['libgmp-dev', 'libgmp10-dev', 'libgsl0-dev', 'libgsl-dev', 'python2.7', 'libc++-dev'], search, installed);
-  assert.deepEqual(Object.fromEntries([...k].map(([n, v]) => [n, `${v.status} ${v.version ?? '-'}`])), {
-    'libgmp-dev': 'installed 2:6.2.1+dfsg1-1.1',
-    'libgmp10-dev': 'installed via libgmp-dev=2:6.2.1+dfsg1-1.1',
-    'libgsl0-dev': 'available -',
-    'libgsl-dev': 'available -',
-    'python2.7': 'notFound -',
-    'libc++-dev': 'available -',
-  });
-  assert.equal(namesRegex(['libc++-dev', 'python2.7', 'z3']), '^(libc\\+\\+-dev|python2\\.7|z3)$');
-});
 
 test('the solver drops an available package whose depexts have no candidate, names them, and asks the host once per universe encoded', () => {
   const host = new FixedHost(new Map([['libgmp-dev', '2:6.2.1']]), new Set(['libgsl0-dev']));
@@ -156,15 +122,6 @@ test('job keys: installing a depext changes the key of the job naming it and of 
   assert.notEqual(after['zarith.1'], before['zarith.1']);
   assert.equal(after['plain.1'], before['plain.1']);
   assert.deepEqual(keys(), after, 'the same host, the same keys');
-});
-
-test('--depexts: the modes, and host or install without a known package manager is a SolveError', () => {
-  assert.equal(parseDepextsMode(undefined), undefined);
-  assert.equal(parseDepextsMode('install'), 'install');
-  assert.throws(() => parseDepextsMode('yes'), (e: unknown) => e instanceof SolveError && /^depexts "yes": expected one of host, install, ignore$/.test(describeError(e)));
-  assert.deepEqual(resolveDepextsPolicy(undefined, { ...DEFAULT_PLATFORM, 'os-family': 'haiku' }), { mode: 'ignore', manager: null });
-  assert.deepEqual(resolveDepextsPolicy('ignore', DEFAULT_PLATFORM), { mode: 'ignore', manager: null });
-  assert.throws(() => resolveDepextsPolicy('host', { ...DEFAULT_PLATFORM, 'os-family': 'haiku' }), (e: unknown) => e instanceof SolveError && e.kind === 'environment' && /^depexts host: no known package manager for os-family "haiku"/.test(describeError(e)));
 });
 
 // ---- This host's apt and dpkg (Debian family only) ----

@@ -14,7 +14,7 @@ import { createSolver } from '../../src/solve/package-solver.js';
 import { adminCheckInstallability } from '../../src/solve/admin-check.js';
 import { packageId } from '../../src/opam/package-model.js';
 import { DEFAULT_PLATFORM } from '../../src/solve/platform-env.js';
-import { hostPackageManager } from '../../src/solve/system/host-packages.js';
+import { hostPackageManager } from '../../src/host/host-packages.js';
 
 function fixtureList(name: string): string[] {
   return readFileSync(join(projectRoot, 'fixtures', 'oracle', name), 'utf8')

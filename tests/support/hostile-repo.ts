@@ -4,7 +4,7 @@
  * for a test: copied into a fresh temp directory with the placeholders of its opam files replaced
  * (`@MARKER@`, `@PORT@`, `@OUTSIDE@`, `@HOME@`, `@REPO@`). The fixture folder itself is never written.
  */
-import { copyFixtureRepository, type FixtureCopy } from './fixture-copy.js';
+import { copyFixtureRepository, type FixtureCopy } from '../../support/fixture-copy.js';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from './snapshot.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAnswers, saveAnswers, stateStamp } from '../../src/solve/system/answer-store.js';
+import { loadAnswers, saveAnswers, stateStamp } from '../../src/host/answer-store.js';
 
 test('answers come back under the same stamp only; any change to the state files is a new stamp', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ecocheck-answers-'));

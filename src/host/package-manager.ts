@@ -2,7 +2,7 @@
  * A host package manager as the solver and the builder ask it (opam's `OpamSysInteract.packages_status`
  * and `install`): the interface each OS family implements, and its error.
  */
-import { SolveError } from '../solve-error.js';
+import { HostError } from './host-error.js';
 
 /** What the package manager says about some names; every name asked is in exactly one set. */
 export interface SystemPackageStatus {
@@ -32,7 +32,7 @@ export interface SystemPackageManager {
 }
 
 /** A failed query or installation, in one line naming the command (the CLI prints it as an environment error). */
-export class SystemPackageError extends SolveError {
+export class SystemPackageError extends HostError {
   constructor(message: string) {
     super(message, 'environment');
   }

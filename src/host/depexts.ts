@@ -6,10 +6,9 @@
  * - `install`: that rule, and the missing depexts that have a candidate are installed before building;
  * - `ignore`: the host is not asked (portable answers; a missing depext shows when the build fails).
  */
-import type { OpamPackage } from '../../opam/package-model.js';
-import { evalFilterToBool, type VariableLookup } from '../../opam/filter.js';
-import { SolveError } from '../solve-error.js';
-import { packageLookup } from '../platform-env.js';
+import type { OpamPackage } from '../opam/package-model.js';
+import { evalFilterToBool, type VariableLookup } from '../opam/filter.js';
+import { HostError } from './host-error.js';
 import { hostPackageManager, type SystemPackageManager } from './host-packages.js';
 
 export const DEPEXTS_MODES = ['host', 'install', 'ignore'] as const;
@@ -29,7 +28,7 @@ export function requiredSystemPackages(pkg: Pick<OpamPackage, 'depexts'>, lookup
 export function parseDepextsMode(value: string | undefined): DepextsMode | undefined {
   if (value === undefined) return undefined;
   if (!(DEPEXTS_MODES as readonly string[]).includes(value)) {
-    throw new SolveError(`expected one of ${DEPEXTS_MODES.join(', ')}`, 'input', { setting: 'depexts', value: JSON.stringify(value) });
+    throw new HostError(`expected one of ${DEPEXTS_MODES.join(', ')}`, 'input', { setting: 'depexts', value: JSON.stringify(value) });
   }
   return value as DepextsMode;
 }
@@ -42,7 +41,7 @@ export interface DepextsPolicy {
 
 /**
  * The policy for `--depexts` (undefined: `host` when the platform's package manager is on this host,
- * else `ignore`). `host` or `install` without a known package manager is a SolveError. `answersFile`:
+ * else `ignore`). `host` or `install` without a known package manager is a HostError. `answersFile`:
  * where the package manager's answers persist (hostPackageManager).
  */
 export function resolveDepextsPolicy(requested: DepextsMode | undefined, platform: Readonly<Record<string, string>>, answersFile: string | null = null): DepextsPolicy {
@@ -50,7 +49,7 @@ export function resolveDepextsPolicy(requested: DepextsMode | undefined, platfor
   const manager = hostPackageManager(platform, answersFile);
   if (manager === null) {
     if (requested === undefined) return { mode: 'ignore', manager: null };
-    throw new SolveError(
+    throw new HostError(
       `no known package manager for os-family ${JSON.stringify(platform['os-family'] ?? '')} on this host (supported: apt/dpkg on debian, ubuntu); use the mode ignore`,
       'environment',
       { setting: 'depexts', value: requested },
@@ -136,34 +135,4 @@ export function installMissingDepexts(
   const missing = [...manager.status([...names]).available].sort();
   manager.install(missing);
   return missing;
-}
-
-/** What a plan takes from the host (`prepareSystemPackages`). */
-export interface PlanSystemPackages {
-  /** Install mode, building: the depexts installed before the keys were made. */
-  installed: string[];
-  /** Install mode, not building (`plan`): the depexts a build would install. */
-  toInstall: string[];
-  /** The system part of each package's job key; undefined when the host has no known package manager. */
-  keys: ((pkg: OpamPackage) => string) | undefined;
-}
-
-/**
- * The host's part of a plan of `solved` packages under `variables` (the solver's platform): in install
- * mode, the missing depexts with a candidate installed first (when `building`) or listed; then each
- * package's depexts with their installed versions, for its key (in every mode, where the host's
- * package manager is known, so a cached failure never outlives the missing depext).
- */
-export function prepareSystemPackages(
-  policy: DepextsPolicy,
-  solved: readonly OpamPackage[],
-  variables: Readonly<Record<string, string>>,
-  building: boolean,
-): PlanSystemPackages {
-  const depextsOf = (p: OpamPackage) => requiredSystemPackages(p, packageLookup(p, variables, null));
-  const install = policy.mode === 'install' && policy.manager !== null ? policy.manager : null;
-  const installed = install !== null && building ? installMissingDepexts(solved, depextsOf, install) : [];
-  const toInstall = install !== null && !building ? [...install.status([...new Set(solved.flatMap(depextsOf))]).available].sort() : [];
-  const keyHost = policy.manager ?? hostPackageManager(variables);
-  return { installed, toInstall, keys: keyHost === null ? undefined : systemPackagesKeys(solved, depextsOf, keyHost) };
 }

@@ -1,5 +1,5 @@
 /**
- * A fixture repository copied into a fresh temp folder for one test, with placeholders in its opam files
+ * A fixture repository copied into a fresh temp folder for one test or benchmark, with placeholders in its opam files
  * (absolute paths, ports, markers) filled in. The fixture folder itself is never written.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
