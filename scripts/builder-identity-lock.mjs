@@ -65,6 +65,7 @@ export const OTHER_MODULES = {
   'builder-error.ts': 'the error class',
   'builder-version.ts': 'the declaration itself: its version is compared directly',
   'builder.ts': 'the Builder interface (types)',
+  'layer-archive.ts': 'packs and unpacks complete layers to carry them between machines, as they are: what a build produces is decided before',
   'download-cache.ts': 'where verified downloads are kept: content-addressed by checksum, the same bytes either way',
   'process-result.ts': "a command's result (a type)",
   'stale-scratch.ts': "the names of build folders and the removal of those crashed runs left: no job's files or verdict",

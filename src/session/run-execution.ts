@@ -17,7 +17,7 @@ import { recordedDurations } from '../store/durations.js';
 import type { Job } from '../plan/job.js';
 import { runPlan } from '../run/scheduler.js';
 import { ProgressReporter } from '../run/progress.js';
-import type { CachedResult } from '../run/job-record.js';
+import type { CachedResult } from '../results/job-record.js';
 import type { Db } from '../store/database.js';
 import { acquireRunLock } from '../store/run-lock.js';
 import { createRun, finishRun, markAbandonedRuns, runStatusCounts, type RunKind } from '../store/runs.js';
@@ -28,7 +28,7 @@ import { SessionError } from './session-error.js';
 import type { PreparedPlan } from './plan-preparation.js';
 import type { SessionOutput } from './session-output.js';
 import { isReusableResult } from './cache-validity.js';
-import { discardLayer } from '../builder/layer-store.js';
+import { LocalLayerStore } from '../builder/layer-store.js';
 import { hasUnverifiableSource } from '../plan/job-key.js';
 
 export interface BuildSettings {
@@ -128,8 +128,10 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
   checkStateOutsideRepositories(paths, prepared.repositories);
   // A run never starts only to fail job after job on an unwritable store or cache.
   checkStateWritable(paths);
+  const layers = new LocalLayerStore(paths.storeDir);
   const builder = createOpamBuilder({
     storeDir: paths.storeDir,
+    layers,
     buildRoot: paths.buildRoot,
     downloadCache: paths.downloadCache,
     logDir: paths.logDir,
@@ -161,7 +163,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     const unverifiable = unverifiableJobs(plan);
     for (const key of unverifiable) {
       forgetCachedResult(db, key);
-      discardLayer(paths.storeDir, key);
+      layers.remove(key);
     }
     if (unverifiable.size > 0) req.output.notice(`${unverifiable.size} job(s) have a remote source without a checksum, or depend on one: built again, never reused`);
     const runId = createRun(db, {
@@ -194,7 +196,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     const cached = createCacheLookup(db);
     const lookupCached = (job: Job): CachedResult | null => {
       const hit = cached(job.key);
-      if (hit !== null && !isReusableResult(hit, job.key, paths.storeDir)) {
+      if (hit !== null && !isReusableResult(hit, job.key, layers)) {
         forgetCachedResult(db, job.key);
         return null;
       }

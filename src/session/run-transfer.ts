@@ -5,8 +5,7 @@
  */
 import type { Db } from '../store/database.js';
 import { exportRun, importRuns, readRunExportFile, recordedLogPaths, writeRunExportFile, type ImportResult } from '../store/run-export.js';
-import { relocateLayers } from '../store/run-records.js';
-import { layerPath } from '../builder/layer-store.js';
+import { LocalLayerStore } from '../builder/layer-store.js';
 import { readLayers, writeLayers } from './layer-transfer.js';
 import { requireRun } from './run-lookup.js';
 import type { StatePaths } from './state-paths.js';
@@ -20,7 +19,7 @@ export function exportRecordedRun(db: Db, runId: number, file: string, options: 
   // The logs are read as the file is written, one at a time (bounded memory for any run).
   const exported = exportRun(db, runId, { logs: false });
   writeRunExportFile(file, exported, options.logs ? { logsFrom: recordedLogPaths(exported.runJobs, exported.results) } : {});
-  const layers = options.layers ? writeLayers(options.paths.storeDir, exported.results.filter((r) => r.status === 'ok').map((r) => r.jobKey), file) : null;
+  const layers = options.layers ? writeLayers(new LocalLayerStore(options.paths.storeDir), exported.results.filter((r) => r.status === 'ok').map((r) => r.jobKey), file) : null;
   return { targets: exported.targets.length, jobs: exported.runJobs.length, layers };
 }
 
@@ -31,9 +30,10 @@ export function mergeExportFiles(db: Db, files: readonly string[], paths: StateP
     files.map((f) => ({ source: f, data: readRunExportFile(f) })),
     { logDir: paths.logDir },
   );
-  // The shards' layers, where they came with their exports: the merged ok results are usable here.
-  const placed = new Map<string, string>();
-  for (const f of files) for (const key of readLayers(paths.storeDir, f)) placed.set(key, layerPath(paths.storeDir, key));
-  relocateLayers(db, placed);
+  // The shards' layers, where they came with their exports: the merged ok results, which name their
+  // layers by key, are usable here as they are.
+  const layers = new LocalLayerStore(paths.storeDir);
+  const placed = new Set<string>();
+  for (const f of files) for (const key of readLayers(layers, f)) placed.add(key);
   return { ...result, layersPlaced: placed.size };
 }

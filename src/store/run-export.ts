@@ -88,7 +88,6 @@ export interface ExportedResult {
   exitCode: number | null;
   logPath: string | null;
   logTail: string;
-  prefix: string | null;
   finishedAt: string;
   extra: Record<string, Scalar>;
 }
@@ -126,7 +125,7 @@ export class RunExportError extends StoreError {
 // Export
 
 const RUN_JOB_COLUMNS = new Set(['run_id', 'job_key', 'status', 'reason', 'root_cause_key', 'root_cause', 'root_causes', 'duration_ms', 'exit_code', 'log_path', 'log_tail', 'cached', 'finished_at']);
-const RESULT_COLUMNS = new Set(['job_key', 'status', 'reason', 'duration_ms', 'exit_code', 'log_path', 'log_tail', 'prefix', 'run_id', 'finished_at']);
+const RESULT_COLUMNS = new Set(['job_key', 'status', 'reason', 'duration_ms', 'exit_code', 'log_path', 'log_tail', 'run_id', 'finished_at']);
 
 function extraColumns(row: Record<string, unknown>, known: Set<string>): Record<string, Scalar> {
   const out: Record<string, Scalar> = {};
@@ -203,7 +202,6 @@ export function exportRun(db: Db, runId: number, options: ExportOptions): RunExp
       exitCode: (r.exit_code as number | null) ?? null,
       logPath: (r.log_path as string | null) ?? null,
       logTail: (r.log_tail as string | null) ?? '',
-      prefix: (r.prefix as string | null) ?? null,
       finishedAt: r.finished_at as string,
       extra: extraColumns(r, RESULT_COLUMNS),
     });
@@ -405,7 +403,6 @@ export function validateRunExport(data: unknown, file: string): RunExport {
       exitCode: c.intOrNull(j.exitCode ?? null, `${f}.exitCode`),
       logPath: c.strOrNull(j.logPath ?? null, `${f}.logPath`),
       logTail: c.str(j.logTail, `${f}.logTail`),
-      prefix: c.strOrNull(j.prefix ?? null, `${f}.prefix`),
       finishedAt: c.str(j.finishedAt, `${f}.finishedAt`),
       extra: c.extra(j.extra, `${f}.extra`),
     };
@@ -822,9 +819,9 @@ export function importRuns(db: Db, inputs: readonly ExportInput[], options: Impo
     for (const [key, { result: r }] of [...results.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const [names, values] = extraFor(r.extra, 'results', resultColumns);
       db.prepare(
-        `INSERT OR IGNORE INTO results (job_key, status, reason, duration_ms, exit_code, log_path, log_tail, prefix, run_id, finished_at${names.map((n) => `, ${n}`).join('')})
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?${names.map(() => ', ?').join('')})`,
-      ).run(key, r.status, r.reason, r.durationMs, r.exitCode, mapLog(r.logPath), r.logTail, r.prefix, runId, r.finishedAt, ...values);
+        `INSERT OR IGNORE INTO results (job_key, status, reason, duration_ms, exit_code, log_path, log_tail, run_id, finished_at${names.map((n) => `, ${n}`).join('')})
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?${names.map(() => ', ?').join('')})`,
+      ).run(key, r.status, r.reason, r.durationMs, r.exitCode, mapLog(r.logPath), r.logTail, runId, r.finishedAt, ...values);
     }
     return runId;
   });
