@@ -12,7 +12,8 @@ import { formatBytes } from '../builder/resource-limits.js';
 import { switchMountSupport } from '../builder/switch-mount.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
-import { shardPlan, type ShardSpec } from '../plan/shard.js';
+import type { ShardSpec } from '../plan/shard.js';
+import { shardOfPlan } from './shard-record.js';
 import { recordedDurations } from '../store/durations.js';
 import type { Job } from '../plan/job.js';
 import { runPlan } from '../run/scheduler.js';
@@ -153,7 +154,9 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     builder.version === prepared.keyContext.builderVersion
       ? prepared.plan
       : buildPlan(prepared.outcomes, { ...prepared.keyContext, builderVersion: builder.version }, prepared.filesHashes);
-  const plan = req.shard == null ? whole : shardPlan(whole, req.shard.count, req.shard.index, recordedDurations(db));
+  // A shard records its partition's identity and the whole plan's targets: merge checks them.
+  const sharded = req.shard == null ? null : shardOfPlan(whole, req.shard, recordedDurations(db));
+  const plan = sharded?.plan ?? whole;
   const release = acquireRunLock(db, paths.database);
   try {
     markAbandonedRuns(db);
@@ -189,7 +192,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
         pins: prepared.pins.args,
         pinned: prepared.pins.described,
         ...(prepared.localSources.named.length > 0 ? { allowLocalSources: prepared.localSources.named } : {}),
-        ...(req.shard != null ? { shard: { index: req.shard.index, count: req.shard.count } } : {}),
+        ...(sharded !== null ? { shard: sharded.record } : {}),
       },
     });
     recordPlan(db, runId, plan);
