@@ -97,8 +97,8 @@ test('3 shards in separate state dirs, exported and merged: exactly the single m
     const merged = copy('merged');
     const m = ecocheck(['merge', ...files, '--json', '--state-dir', merged]);
     assert.equal(m.code, 0, m.stderr);
-    const mr = JSON.parse(m.stdout) as { runId: number; created: boolean; missingShards: number[]; status: string };
-    assert.deepEqual([mr.created, mr.missingShards, mr.status], [true, [], 'finished']);
+    const mr = JSON.parse(m.stdout) as { runId: number; created: boolean; shards: number[]; status: string };
+    assert.deepEqual([mr.created, mr.shards, mr.status], [true, [1, 2, 3], 'finished']);
     const report = ecocheck(['report', '--run', String(mr.runId), '--format', 'json', '--state-dir', merged]);
     assert.equal(report.code, 1, report.stderr);
     assert.deepEqual(verdict(JSON.parse(report.stdout) as JsonComparison), expected);
