@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { APPLICATION_ID, openDatabase } from '../../src/store/database.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { createCacheLookup, loadRunResults } from '../../src/store/run-records.js';
-import { verdictsOfLog } from '../../src/builder/first-error.js';
+import { openStateDatabase } from '../../src/session/state-database.js';
 
 /** A failed build's log tail as the version-3 builder wrote it: its notes after the failing command. */
 const DEPEXTS_TAIL = [
@@ -70,8 +70,9 @@ test('a version-3 database migrates to version 4: first_error and missing_depext
   try {
     const file = join(dir, 'v3.sqlite');
     buildV3(file);
-    // The builder's reader is the opener's to give (the session's openStateDatabase does): the store imports no builder.
-    const db = openDatabase(file, { upgrade: { verdictsOfLog } });
+    // The builder's reader is the opener's to give: the session's opener, which every verb that writes
+    // uses, gives it (the store imports no builder).
+    const db = openStateDatabase(file);
     try {
       assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION, 'through 4 to the latest');
       assert.deepEqual(db.pragma('foreign_key_check'), []);

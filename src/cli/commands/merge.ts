@@ -20,7 +20,7 @@ export const registerMerge: RegisterCommand = (program: Command, setExitCode) =>
     .option('--json', 'print the merge as JSON')
     .action(async (files: string[], opts: StateOptions & { json?: boolean }) => {
       const paths = await statePaths(opts);
-      const [{ databaseFailure, openDatabase }, { mergeExportFiles }] = await Promise.all([import('../../store/database.js'), import('../../session/run-transfer.js')]);
+      const [{ databaseFailure, openStateDatabase: openDatabase }, { mergeExportFiles }] = await Promise.all([import('../../session/state-database.js'), import('../../session/run-transfer.js')]);
       const db = openDatabase(paths.database);
       try {
         const r = mergeExportFiles(db, files, paths);
