@@ -162,3 +162,31 @@ test('shards that planned different targets, a target no shard has, a target the
   // And the two good ones merge.
   assert.equal(mergeShards([one, two]).refused, undefined);
 });
+
+test('runners with states of their own (one with none at all), split into 2 to 4 shards: merged with every target, or refused; never a run that lacks a target', () => {
+  const plan = wholePlan();
+  const ids = [...plan.jobs.values()].map((j) => j.id);
+  // A small deterministic generator: the same cases every time, none written by hand.
+  let seed = 25;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const someState = (): CostLookup => {
+    if (random() < 0.2) return { byKey: () => undefined }; // a runner that missed the cache: nothing recorded
+    return durations(plan, ids.filter(() => random() < 0.3));
+  };
+  let merged = 0;
+  let refused = 0;
+  for (let round = 0; round < 60; round++) {
+    const count = 2 + (round % 3);
+    const shared = random() < 0.4 ? someState() : null;
+    const shards = Array.from({ length: count }, (_, i) => runner(plan, i + 1, count, shared ?? someState()));
+    const r = mergeShards(shards);
+    if (r.merged !== undefined) {
+      merged++;
+      assert.deepEqual(r.merged.run.targets.map((t) => t.packageId), planTargetIds(plan), `round ${round}: every target, once`);
+    } else {
+      refused++;
+      assert.match(r.refused!, /different partitions/, `round ${round}`);
+    }
+  }
+  assert.ok(merged > 0 && refused > 0, `both outcomes met: ${merged} merged, ${refused} refused`);
+});
