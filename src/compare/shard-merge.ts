@@ -23,15 +23,38 @@
  * a cache hit, then the lowest shard. Every case where the records differed is said in the result.
  */
 import { createHash } from 'node:crypto';
+import type { RunStatus } from '../results/run-status.js';
 import { isSpurious, type JobStatus } from '../results/taxonomy.js';
-import type { ExportedJob, ExportedResult, ExportedRunJob, ExportedTarget, RunExport } from '../store/run-export-format.js';
-import type { RunToImport } from '../store/run-import.js';
-import type { RunStatus } from '../store/runs.js';
+
+/**
+ * What the merge reads of a shard's export (the store's RunExport is one: store/run-export-format.ts);
+ * the records it keeps are given back as they came, of the caller's own types.
+ */
+export interface ShardExportView {
+  /** Which shard, with its partition's identity and the whole plan's targets; null for a whole check. */
+  shard: { index: number; count: number; partition: string | null; planTargets: readonly string[] | null } | null;
+  run: {
+    kind: string;
+    compilerSpec: string;
+    repositoryHash: string;
+    repositories: readonly string[];
+    targets: unknown;
+    options: { builderVersion: string; platform: unknown; env: readonly string[]; withTest: boolean };
+    status: RunStatus;
+    startedAt: string;
+    finishedAt: string | null;
+  };
+  targets: readonly { packageId: string }[];
+  jobs: readonly { key: string; name: string; version: string; dependencies: readonly string[] }[];
+  runJobs: readonly { jobKey: string; status: JobStatus; rootCauseKey: string | null; rootCause: string | null; cached: boolean }[];
+  results: readonly { jobKey: string; status: JobStatus }[];
+  logs: Readonly<Record<string, string>> | null;
+}
 
 /** An export with the name it is reported under (its file). */
-export interface ShardExport {
+export interface ShardExport<E extends ShardExportView = ShardExportView> {
   source: string;
-  export: RunExport;
+  export: E;
 }
 
 /** A job recorded by several shards whose records differed, and which was kept. */
@@ -54,9 +77,26 @@ export interface InconsistentRecord {
   note: string;
 }
 
-export interface MergedShards {
-  /** What to record: the merged run. */
-  run: RunToImport;
+type TargetOf<E extends ShardExportView> = E['targets'][number];
+type JobOf<E extends ShardExportView> = E['jobs'][number];
+type RunJobOf<E extends ShardExportView> = E['runJobs'][number];
+type ResultOf<E extends ShardExportView> = E['results'][number];
+
+export interface MergedShards<E extends ShardExportView = ShardExportView> {
+  /** The content hash of the exports merged (whatever their order): the same exports, the same hash. */
+  importHash: string;
+  /** The lowest shard's run record: what the merged run was asked (its options still name that shard). */
+  base: E['run'];
+  status: Exclude<RunStatus, 'running'>;
+  startedAt: string;
+  finishedAt: string | null;
+  /** The union of the shards' targets, by `NAME.VERSION`: exactly the plan's. */
+  targets: TargetOf<E>[];
+  jobs: JobOf<E>[];
+  /** One record per job, by key. */
+  runJobs: RunJobOf<E>[];
+  /** One cached result per job, by key, agreeing with its kept record first. */
+  results: ResultOf<E>[];
   /** The carried log files' contents by their recorded path (the first shard's copy of each). */
   logs: Map<string, string>;
   shardCount: number;
@@ -71,7 +111,7 @@ export interface MergedShards {
   inconsistent: InconsistentRecord[];
 }
 
-export type ShardMergeOutcome = { merged: MergedShards; refused?: undefined } | { refused: string; merged?: undefined };
+export type ShardMergeOutcome<E extends ShardExportView = ShardExportView> = { merged: MergedShards<E>; refused?: undefined } | { refused: string; merged?: undefined };
 
 /** At most this many targets are named in a refusal (then how many more). */
 const NAMED_TARGETS = 20;
@@ -102,7 +142,7 @@ function shardList(parts: readonly { index: number; source: string }[]): string 
 }
 
 /** What must be equal for shard exports to be parts of one check. */
-function checkIdentity(e: RunExport): [string, unknown][] {
+function checkIdentity(e: ShardExportView): [string, unknown][] {
   const o = e.run.options;
   return [
     ['run.kind', e.run.kind],
@@ -120,30 +160,30 @@ function checkIdentity(e: RunExport): [string, unknown][] {
 
 const STATUS_WEIGHT: Record<RunStatus, number> = { finished: 0, running: 1, interrupted: 2, crashed: 3, failed: 4 };
 
-interface Part {
+interface Part<E extends ShardExportView> {
   index: number;
   source: string;
-  e: RunExport;
+  e: E;
   hash: string;
 }
 
-interface Candidate {
+interface Candidate<R> {
   shard: number;
-  record: ExportedRunJob;
+  record: R;
 }
 
 /**
  * Why the shards cannot make one machine's run, or null when they can: the same plan, the same
  * partition, every shard there, and their targets together exactly the plan's.
  */
-function refusalOf(parts: readonly Part[], shardCount: number): string | null {
+function refusalOf(parts: readonly Part<ShardExportView>[], shardCount: number): string | null {
   if (parts.every((p) => p.e.shard === null)) return null;
   const unrecorded = parts.filter((p) => p.e.shard!.partition === null || p.e.shard!.planTargets === null);
   if (unrecorded.length > 0)
     return `${shardList(unrecorded)} recorded no partition and plan (an older ecocheck): check ${unrecorded.length === 1 ? 'it' : 'them'} again with this version, so that the merge can tell that the shards split one plan the same way`;
   const problems: string[] = [];
   // The same plan: the whole plan's targets, as each shard planned them.
-  const plans = new Map<string, Part[]>();
+  const plans = new Map<string, Part<ShardExportView>[]>();
   for (const p of parts) {
     const k = canonicalJson([...p.e.shard!.planTargets!].sort());
     plans.set(k, [...(plans.get(k) ?? []), p]);
@@ -165,7 +205,7 @@ function refusalOf(parts: readonly Part[], shardCount: number): string | null {
     problems.push(`the shards planned different targets: ${described.join('; ')}`);
   }
   // The same partition: the shards' parts are of one split.
-  const partitions = new Map<string, Part[]>();
+  const partitions = new Map<string, Part<ShardExportView>[]>();
   for (const p of parts) partitions.set(p.e.shard!.partition!, [...(partitions.get(p.e.shard!.partition!) ?? []), p]);
   if (partitions.size > 1)
     problems.push(
@@ -195,7 +235,7 @@ function refusalOf(parts: readonly Part[], shardCount: number): string | null {
 }
 
 /** Merges the exports of one check's shards (see the module comment). Pure: the same exports, the same answer. */
-export function mergeShards(inputs: readonly ShardExport[]): ShardMergeOutcome {
+export function mergeShards<E extends ShardExportView>(inputs: readonly ShardExport<E>[]): ShardMergeOutcome<E> {
   if (inputs.length === 0) return { refused: 'nothing to merge' };
   const exports = inputs.map((i) => ({ source: i.source, e: i.export, hash: sha256(canonicalJson(i.export)) }));
 
@@ -212,7 +252,7 @@ export function mergeShards(inputs: readonly ShardExport[]): ShardMergeOutcome {
   }
   // Each shard once: the same export given twice counts once; two different exports of one shard are refused.
   const shardCount = first.e.shard?.count ?? 1;
-  const byShard = new Map<number, Part>();
+  const byShard = new Map<number, Part<E>>();
   for (const x of exports) {
     const index = x.e.shard?.index ?? 1;
     const seen = byShard.get(index);
@@ -227,9 +267,9 @@ export function mergeShards(inputs: readonly ShardExport[]): ShardMergeOutcome {
   const failedShards = parts.filter((p) => p.e.run.status !== 'finished').map((p) => ({ index: p.index, status: p.e.run.status, source: p.source }));
 
   // Targets and jobs: the union.
-  const targets = new Map<string, ExportedTarget>();
+  const targets = new Map<string, TargetOf<E>>();
   for (const p of parts) for (const t of p.e.targets) if (!targets.has(t.packageId)) targets.set(t.packageId, t);
-  const jobs = new Map<string, ExportedJob>();
+  const jobs = new Map<string, JobOf<E>>();
   for (const p of parts) for (const j of p.e.jobs) if (!jobs.has(j.key)) jobs.set(j.key, j);
   const idOf = (key: string) => {
     const j = jobs.get(key);
@@ -237,18 +277,18 @@ export function mergeShards(inputs: readonly ShardExport[]): ShardMergeOutcome {
   };
 
   // Job records: one per key, chosen in dependency order.
-  const candidates = new Map<string, Candidate[]>();
+  const candidates = new Map<string, Candidate<RunJobOf<E>>[]>();
   for (const p of parts)
     for (const r of p.e.runJobs) {
       const list = candidates.get(r.jobKey);
       if (list === undefined) candidates.set(r.jobKey, [{ shard: p.index, record: r }]);
       else list.push({ shard: p.index, record: r });
     }
-  const kept = new Map<string, Candidate>();
+  const kept = new Map<string, Candidate<RunJobOf<E>>>();
   const resolved: DuplicateResolution[] = [];
   const inconsistent: InconsistentRecord[] = [];
   let duplicatedJobs = 0;
-  const judge = (c: Candidate): { consistent: boolean; final: boolean; note: string } => {
+  const judge = (c: Candidate<RunJobOf<E>>): { consistent: boolean; final: boolean; note: string } => {
     const r = c.record;
     if (r.status === 'dependency-failed') {
       const root = r.rootCauseKey === null ? undefined : kept.get(r.rootCauseKey);
@@ -316,7 +356,7 @@ export function mergeShards(inputs: readonly ShardExport[]): ShardMergeOutcome {
   }
 
   // The cache: one result per key, the one agreeing with the kept record first.
-  const results = new Map<string, { shard: number; result: ExportedResult }>();
+  const results = new Map<string, { shard: number; result: ResultOf<E> }>();
   for (const p of parts)
     for (const r of p.e.results) {
       const have = results.get(r.jobKey);
@@ -333,22 +373,18 @@ export function mergeShards(inputs: readonly ShardExport[]): ShardMergeOutcome {
   const logs = new Map<string, string>();
   for (const p of parts) for (const [path, text] of Object.entries(p.e.logs ?? {})) if (!logs.has(path)) logs.set(path, text);
 
-  const base = parts[0].e.run;
-  const { shard: _shard, ...options } = base.options;
   const byKey = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
   return {
     merged: {
-      run: {
-        importHash,
-        run: { kind: base.kind, label: base.label, compilerSpec: base.compilerSpec, repositories: base.repositories, repositoryHash: base.repositoryHash, targets: base.targets, options, against: base.against, retryOf: base.retryOf },
-        status: status === 'running' ? 'interrupted' : status,
-        startedAt: parts.map((p) => p.e.run.startedAt).sort()[0],
-        finishedAt: parts.some((p) => p.e.run.finishedAt === null) ? null : parts.map((p) => p.e.run.finishedAt!).sort().at(-1)!,
-        targets: byKey(targets.entries()),
-        jobs: [...jobs.values()],
-        runJobs: byKey([...kept.entries()].map(([k, c]) => [k, c.record] as [string, ExportedRunJob])),
-        results: byKey([...results.entries()].map(([k, r]) => [k, r.result] as [string, ExportedResult])),
-      },
+      importHash,
+      base: parts[0].e.run,
+      status: status === 'running' ? 'interrupted' : status,
+      startedAt: parts.map((p) => p.e.run.startedAt).sort()[0],
+      finishedAt: parts.some((p) => p.e.run.finishedAt === null) ? null : parts.map((p) => p.e.run.finishedAt!).sort().at(-1)!,
+      targets: byKey(targets.entries()),
+      jobs: [...jobs.values()],
+      runJobs: byKey([...kept.entries()].map(([k, c]) => [k, c.record] as [string, RunJobOf<E>])),
+      results: byKey([...results.entries()].map(([k, r]) => [k, r.result] as [string, ResultOf<E>])),
       logs,
       shardCount,
       shards: parts.map((p) => p.index),

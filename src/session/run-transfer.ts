@@ -12,7 +12,7 @@ import type { Db } from '../store/database.js';
 import { exportRun } from '../store/run-export.js';
 import { logDestinations, readRunExportFile, writeLogFiles, writeRunExportFile } from '../store/run-export-file.js';
 import { recordedLogPaths, validateRunExport } from '../store/run-export-format.js';
-import { findImportedRun, recordImportedRun } from '../store/run-import.js';
+import { findImportedRun, recordImportedRun, type RunToImport } from '../store/run-import.js';
 import type { RunStatus } from '../store/runs.js';
 import { readLayers, writeLayers } from './layer-transfer.js';
 import { requireRun } from './run-lookup.js';
@@ -73,26 +73,40 @@ export function importRunExports(db: Db, inputs: readonly ExportInput[], options
   const outcome = mergeShards(inputs.map((i) => ({ source: i.source, export: validateRunExport(i.data, i.source) })));
   if (outcome.refused !== undefined) throw new SessionError(outcome.refused, 'input');
   const m = outcome.merged;
+  // The merged run is the whole check: what the lowest shard's run was asked, without its shard.
+  const { id: _id, status: _status, startedAt: _started, finishedAt: _finished, jobCount: _jobs, targetCount: _targets, ...asked } = m.base;
+  const { shard: _shard, ...wholeCheck } = asked.options;
+  const run: RunToImport = {
+    importHash: m.importHash,
+    run: { ...asked, options: wholeCheck },
+    status: m.status,
+    startedAt: m.startedAt,
+    finishedAt: m.finishedAt,
+    targets: m.targets,
+    jobs: m.jobs,
+    runJobs: m.runJobs,
+    results: m.results,
+  };
   const summary = {
-    importHash: m.run.importHash,
+    importHash: m.importHash,
     shardCount: m.shardCount,
     shards: m.shards,
     failedShards: m.failedShards,
     duplicatedJobs: m.duplicatedJobs,
     resolved: m.resolved,
     inconsistent: m.inconsistent,
-    targetCount: m.run.targets.length,
-    jobCount: m.run.jobs.length,
+    targetCount: m.targets.length,
+    jobCount: m.jobs.length,
   };
-  const existing = findImportedRun(db, m.run.importHash);
+  const existing = findImportedRun(db, m.importHash);
   if (existing !== null) return { ...summary, runId: existing.id, created: false, status: existing.status, logsWritten: 0, unlinked: [], droppedColumns: [] };
   // Logs before the records: a record never points at a log not written yet (a failed write leaves only files).
   const destinations = options.logDir === undefined ? new Map<string, string>() : logDestinations(m.logs.keys(), options.logDir);
   const files = new Map<string, string>();
   for (const [from, to] of destinations) if (!files.has(to)) files.set(to, m.logs.get(from)!);
   if (options.logDir !== undefined) writeLogFiles(options.logDir, files);
-  const written = recordImportedRun(db, m.run, (p) => (p === null ? null : (destinations.get(p) ?? p)));
-  return { ...summary, runId: written.runId, created: true, status: m.run.status, logsWritten: files.size, unlinked: written.unlinked, droppedColumns: written.droppedColumns };
+  const written = recordImportedRun(db, run, (p) => (p === null ? null : (destinations.get(p) ?? p)));
+  return { ...summary, runId: written.runId, created: true, status: m.status, logsWritten: files.size, unlinked: written.unlinked, droppedColumns: written.droppedColumns };
 }
 
 /** Merges shard export files into one run of this state's database (idempotent: the same files, the same run). */

@@ -5,17 +5,10 @@
  */
 import type { Db } from './database.js';
 import type { ShardSpec } from '../plan/shard.js';
+import type { RunKind, RunStatus } from '../results/run-status.js';
 
-/** What a run is for. The list is also a CHECK constraint of the schema (migration 3): a new kind needs a migration. */
-export const RUN_KINDS = ['baseline', 'candidate', 'check', 'retry', 'rerun'] as const;
-export type RunKind = (typeof RUN_KINDS)[number];
-
-export const RUN_STATUSES = ['running', 'finished', 'interrupted', 'crashed', 'failed'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-export function isRunKind(value: unknown): value is RunKind {
-  return (RUN_KINDS as readonly unknown[]).includes(value);
-}
+// The run kinds and statuses are results/'s words (the merge of shards and the reports read them too).
+export { isRunKind, RUN_KINDS, RUN_STATUSES, type RunKind, type RunStatus } from '../results/run-status.js';
 
 /**
  * A CI shard's run: which shard of how many, and what every shard of one check must agree on for their

@@ -85,7 +85,7 @@ function shardExport(sub: Plan, shard: ShardRecord): RunExport {
 }
 
 /** Shard `index` of `count` as a runner with the given durations computes and exports it. */
-function runner(plan: Plan, index: number, count: number, costs: CostLookup): ShardExport {
+function runner(plan: Plan, index: number, count: number, costs: CostLookup): ShardExport<RunExport> {
   const { plan: sub, record } = shardOfPlan(plan, { index, count }, costs);
   return { source: `shard-${index}.json`, export: shardExport(sub, record) };
 }
@@ -124,20 +124,20 @@ test('every shard of one partition: merged, with exactly the plan targets, each 
   const r = mergeShards([shards[2], shards[0], shards[1]]);
   assert.equal(r.refused, undefined, r.refused);
   const m = r.merged!;
-  assert.deepEqual(m.run.targets.map((t) => t.packageId), planTargetIds(plan));
-  assert.deepEqual(m.run.runJobs.map((j) => j.jobKey).sort(), [...plan.jobs.keys()].sort());
-  assert.deepEqual([m.shards, m.shardCount, m.run.status], [[1, 2, 3], 3, 'finished']);
+  assert.deepEqual(m.targets.map((t) => t.packageId), planTargetIds(plan));
+  assert.deepEqual(m.runJobs.map((j) => j.jobKey).sort(), [...plan.jobs.keys()].sort());
+  assert.deepEqual([m.shards, m.shardCount, m.status], [[1, 2, 3], 3, 'finished']);
   assert.ok(m.duplicatedJobs > 0, 'comp.1 was built by more than one shard');
-  assert.equal(m.run.run.options.shard, undefined, 'the merged run is the whole check');
+  assert.equal(m.base.options.shard?.index, 1, 'the lowest shard is the base: the session drops its shard');
   // Pure: the same exports, the same answer (and the same content hash, whatever their order).
-  assert.equal(mergeShards(shards).merged!.run.importHash, m.run.importHash);
+  assert.equal(mergeShards(shards).merged!.importHash, m.importHash);
 });
 
 test('shards that planned different targets, a target no shard has, a target the plan lacks, a shard without a partition: each refused, naming it', () => {
   const plan = wholePlan();
   const costs = durations(plan, []);
   const [one, two] = [1, 2].map((i) => runner(plan, i, 2, costs));
-  const withShard = (x: ShardExport, shard: ShardRecord, targets = x.export.targets): ShardExport => ({
+  const withShard = (x: ShardExport<RunExport>, shard: ShardRecord, targets = x.export.targets): ShardExport<RunExport> => ({
     source: x.source,
     export: { ...x.export, shard, targets, run: { ...x.export.run, options: { ...x.export.run.options, shard } } },
   });
@@ -182,7 +182,7 @@ test('runners with states of their own (one with none at all), split into 2 to 4
     const r = mergeShards(shards);
     if (r.merged !== undefined) {
       merged++;
-      assert.deepEqual(r.merged.run.targets.map((t) => t.packageId), planTargetIds(plan), `round ${round}: every target, once`);
+      assert.deepEqual(r.merged.targets.map((t) => t.packageId), planTargetIds(plan), `round ${round}: every target, once`);
     } else {
       refused++;
       assert.match(r.refused!, /different partitions/, `round ${round}`);
