@@ -5,7 +5,6 @@
  * (the session gives the builder's, which caps a huge log as the builder does).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { ShardRecord } from './runs.js';
 import { isJobStatus, type JobStatus } from '../results/taxonomy.js';
 import type { Db } from './database.js';
 import { getRun, type RunInfo } from './runs.js';
@@ -42,8 +41,6 @@ export interface ExportOptions {
   logs: boolean;
   /** How a log file is read (default: whole, as text). */
   readLog?: (path: string) => string;
-  /** The shard this run is, when its record does not say (a run recorded before shards were recorded). */
-  shard?: ShardRecord;
 }
 
 function readWholeLog(path: string): string {
@@ -54,7 +51,8 @@ function readWholeLog(path: string): string {
 export function exportRun(db: Db, runId: number, options: ExportOptions): RunExport {
   const run = getRun(db, runId);
   if (run === null) throw new RunExportError(`no run ${runId} in this database`, 'the database');
-  const shard = options.shard ?? run.options.shard ?? null;
+  // A shard's run carries its shard record (with its partition and the whole plan's targets).
+  const shard = run.options.shard ?? null;
   const targets = (
     db.prepare(`SELECT package_id, name, version, job_key, reason FROM run_targets WHERE run_id = ? ORDER BY package_id`).all(runId) as {
       package_id: string;
