@@ -66,6 +66,7 @@ export const OTHER_MODULES = {
   'builder-version.ts': 'the declaration itself: its version is compared directly',
   'builder.ts': 'the Builder interface (types)',
   'layer-dedupe.ts': "a sealed layer's files linked to identical ones of other layers: the same bytes, mode and owner, only the inode shared",
+  'layer-archive.ts': 'packs and unpacks complete layers to carry them between machines, as they are: what a build produces is decided before',
   'download-cache.ts': 'where verified downloads are kept: content-addressed by checksum, the same bytes either way',
   'process-result.ts': "a command's result (a type)",
   'stale-scratch.ts': "the names of build folders and the removal of those crashed runs left: no job's files or verdict",

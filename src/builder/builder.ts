@@ -1,10 +1,12 @@
 import type { JobStatus } from '../results/taxonomy.js';
 import type { Job } from '../plan/job.js';
 
-/** A dependency of a job being built: the job and the immutable layer its build added to the switch. */
+/**
+ * A dependency of a job being built: the job, whose immutable layer (what its build added to the switch)
+ * the builder finds by its key in its layer store.
+ */
 export interface BuiltDependency {
   job: Job;
-  layer: string;
 }
 
 export interface BuildOutcome {
@@ -24,7 +26,10 @@ export interface BuildOutcome {
   firstError: string | null;
   /** The system packages (depexts) the package asks for and the host lacks; `[]` when none or when the host could not be asked. */
   missingSystemPackages: string[];
-  /** The finished, immutable layer for `ok` (stored as the result's `prefix`); null otherwise (a failed one is removed). */
+  /**
+   * Where the finished, immutable layer of an `ok` build is on this machine (the layer store's path of the
+   * job's key); null otherwise (a failed one is removed). Never recorded: results name layers by key.
+   */
   prefix: string | null;
 }
 

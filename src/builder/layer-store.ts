@@ -16,11 +16,102 @@
  * writes its switch; sealing gives it what ecocheck's root process wrote there (`NAME.install`
  * processing). No layer keeps a setuid or setgid bit: sealing removes them all (the switch is also
  * mounted nosuid).
+ *
+ * Results name a layer by its job key only, never by where it lies: `LayerStore` is what the builder
+ * and the session ask about layers (is the key's layer complete, where is it mounted from, begin, commit
+ * and remove one, carry layers between machines, what the store holds), and `LocalLayerStore` is the
+ * store as a local folder (the functions below). Another store (shared between CI runners, remote)
+ * plugs in behind the same interface.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmptySwitch } from './switch-layout.js';
 import { handOver } from './build-user.js';
+import { readStoreContents, type StoreContents } from './store-contents.js';
+import { exportLayerArchive, unpackLayerArchive } from './layer-archive.js';
+
+/** The layers of job keys, wherever they are kept (see the module comment). */
+export interface LayerStore {
+  /** Where the store is, for messages (the local folder). */
+  readonly location: string;
+  /** True when the layer of `key` is complete: its files and its completion record are both there. */
+  complete(key: string): boolean;
+  /** The folder a switch mounts for the layer of `key` (derived from the store and the key). */
+  pathOf(key: string): string;
+  /** Before building `key`: forgets any leftover of an earlier attempt. */
+  begin(key: string): void;
+  /** Seals a finished upper directory as the layer of `record.key` and records it complete; returns its path. */
+  commit(upperDir: string, record: CompletionRecord, owner?: LayerOwner): string;
+  /** Removes the layer of `key` (its record first: a half-removed layer is never taken as complete). */
+  remove(key: string): void;
+  /** Removes a leftover entry (a layer without its record, a temporary name). */
+  removeLeftover(name: string): void;
+  /** The bottom layer of every switch (the empty switch's directories, `owner`'s). */
+  emptySwitch(owner?: LayerOwner): string;
+  /** Writes the complete layers among `keys` (with their records) to `file`; returns the keys written. */
+  exportLayers(keys: readonly string[], file: string): string[];
+  /** Puts the layers of a file `exportLayers` wrote into the store, where missing only; returns the keys now complete from it. */
+  importLayers(file: string): string[];
+  /** What the store holds, with sizes (gc and status). */
+  contents(): StoreContents;
+}
+
+/** The layer store as a local folder: `storeDir/KEY` and `storeDir/KEY.done`. */
+export class LocalLayerStore implements LayerStore {
+  constructor(readonly location: string) {}
+  complete(key: string): boolean {
+    return isLayerComplete(this.location, key);
+  }
+  pathOf(key: string): string {
+    return layerPath(this.location, key);
+  }
+  begin(key: string): void {
+    discardLayer(this.location, key);
+  }
+  commit(upperDir: string, record: CompletionRecord, owner: LayerOwner = null): string {
+    return completeLayer(this.location, upperDir, record, owner);
+  }
+  remove(key: string): void {
+    discardLayer(this.location, key);
+  }
+  removeLeftover(name: string): void {
+    removeStoreLeftover(this.location, name);
+  }
+  emptySwitch(owner: LayerOwner = null): string {
+    return emptySwitchLayer(this.location, owner);
+  }
+  exportLayers(keys: readonly string[], file: string): string[] {
+    const present = [...new Set(keys)].filter((k) => this.complete(k)).sort();
+    exportLayerArchive(this.location, present.flatMap((k) => [k, `${k}.done`]), file);
+    return present;
+  }
+  importLayers(file: string): string[] {
+    const placed: string[] = [];
+    // Unpacked on the store's filesystem, so that layers are renamed into place, never copied.
+    const incoming = join(this.location, '.incoming');
+    mkdirSync(incoming, { recursive: true });
+    const scratch = mkdtempSync(join(incoming, `merge-${process.pid}-`));
+    try {
+      unpackLayerArchive(file, scratch);
+      for (const name of readdirSync(scratch).sort()) {
+        if (name.endsWith('.done') || !existsSync(join(scratch, `${name}.done`))) continue;
+        if (!this.complete(name)) {
+          removeTree(layerPath(this.location, name));
+          renameSync(join(scratch, name), layerPath(this.location, name));
+          // The completion record last: a layer is complete only once both are in place.
+          renameSync(join(scratch, `${name}.done`), completionRecordPath(this.location, name));
+        }
+        placed.push(name);
+      }
+    } finally {
+      removeTree(scratch);
+    }
+    return placed;
+  }
+  contents(): StoreContents {
+    return readStoreContents(this.location);
+  }
+}
 
 export interface CompletionRecord {
   id: string;

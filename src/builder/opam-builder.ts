@@ -52,7 +52,7 @@ import { packageVariableLookup, type VariablePackage, type VariableScope } from 
 import { composeBuildEnvironment, SYSTEM_PATH, type EnvironmentPackage } from './build-environment.js';
 import type { Environment } from './env-update.js';
 import { dedupeLayer } from './layer-dedupe.js';
-import { completeLayer, discardLayer, emptySwitchLayer, isLayerComplete, layerPath, removeTree } from './layer-store.js';
+import { LocalLayerStore, removeTree, type LayerStore } from './layer-store.js';
 import { removeStaleScratch, scratchPrefix } from './stale-scratch.js';
 import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
 import { SANDBOX_HOME, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
@@ -64,8 +64,10 @@ import { LocalSourcePolicy } from '../plan/local-source-policy.js';
 import { hashDirectory } from '../plan/files-hash.js';
 
 export interface OpamBuilderOptions {
-  /** Content-addressed layers: storeDir/<key>. */
+  /** Content-addressed layers: storeDir/<key> (its `.incoming` holds the layers being built). */
   storeDir: string;
+  /** The layers, by job key (default: the local folder `storeDir`). */
+  layers?: LayerStore;
   /** Scratch build directories. */
   buildRoot: string;
   downloadCache: string;
@@ -179,7 +181,8 @@ async function buildJob(
   const logPath = join(options.logDir, logFileName(job));
   const sourcePolicy = new LocalSourcePolicy(options.localSourceRoots);
 
-  if (isLayerComplete(options.storeDir, job.key)) {
+  const layers = options.layers ?? new LocalLayerStore(options.storeDir);
+  if (layers.complete(job.key)) {
     return {
       status: 'ok',
       reason: '',
@@ -189,17 +192,17 @@ async function buildJob(
       logTail: '',
       firstError: null,
       missingSystemPackages: [],
-      prefix: layerPath(options.storeDir, job.key),
+      prefix: layers.pathOf(job.key),
     };
   }
 
-  // A dependency's layer must be there (a cached result whose layer was deleted would otherwise
-  // give a baffling build failure).
-  const missing = closure.find((d) => !d.layer || !existsSync(d.layer));
+  // A dependency's layer must be complete in the store (a cached result whose layer was deleted would
+  // otherwise give a baffling build failure).
+  const missing = closure.find((d) => !layers.complete(d.job.key));
   if (missing) {
     return {
       status: 'internal-error',
-      reason: `the layer of dependency ${missing.job.id} is missing (${missing.layer || 'none recorded'}): rebuild it`,
+      reason: `the layer of dependency ${missing.job.id} is missing (${layers.pathOf(missing.job.key)}): rebuild it`,
       exitCode: null,
       durationMs: elapsed(),
       logPath: null,
@@ -260,15 +263,15 @@ async function buildJob(
 
   try {
     if (fetchOwner) log.line(`# commands run as ${fetchOwner.description}`);
-    discardLayer(options.storeDir, job.key);
+    layers.begin(job.key);
     try {
       const incoming = join(options.storeDir, '.incoming');
       mkdirSync(incoming, { recursive: true });
-      const layers = [emptySwitchLayer(options.storeDir, owner), ...closure.map((d) => d.layer)];
+      const lowers = [layers.emptySwitch(owner), ...closure.map((d) => layers.pathOf(d.job.key))];
       if (owner) {
         // A build writes the directories of the layers below it: they are the build user's. A state
         // folder copied without its owners (cp -r, a cache restored as root) has them root's: given back.
-        for (const layer of layers) {
+        for (const layer of lowers) {
           const st = lstatSync(layer);
           if (st.uid === owner.uid && st.gid === owner.gid) continue;
           log.line(`# the layer ${layer} is not the build user's (a copied state folder?): handing it over`);
@@ -277,7 +280,7 @@ async function buildJob(
       }
       mount = prepareSwitchMount(
         join(scratch, 'switch'),
-        layers,
+        lowers,
         mkdtempSync(scratchPrefix(incoming, job.id)),
         owner,
       );
@@ -296,7 +299,7 @@ async function buildJob(
     for (const d of closure) {
       let config: ReturnType<typeof readInstalledConfig>;
       try {
-        config = readInstalledConfig(d.layer, d.job.package.name);
+        config = readInstalledConfig(layers.pathOf(d.job.key), d.job.package.name);
       } catch (e) {
         if (e instanceof ConfigFileError) throw new JobFailure('internal-error', oneLine(`the layer of dependency ${d.job.id} is damaged (${e.message}): rebuild it`));
         throw e;
@@ -574,7 +577,7 @@ async function buildJob(
     await checkLimits('install files');
     if (signal.aborted) throw new JobFailure('internal-error', 'aborted (the run was interrupted)');
     pruneUpper(upper);
-    sealed = completeLayer(options.storeDir, upper, {
+    sealed = layers.commit(upper, {
       id: job.id,
       key: job.key,
       builder: OPAM_BUILDER_VERSION,
@@ -591,7 +594,7 @@ async function buildJob(
     }
     return finish('ok', '', lastExit ?? 0);
   } catch (e) {
-    discardLayer(options.storeDir, job.key);
+    layers.remove(job.key);
     if (e instanceof JobFailure) {
       // For people reading the log (the outcome carries it as data): the same as the reason's.
       if (e.firstError !== null) log.line(`# ${FIRST_ERROR_NOTE} ${e.firstError}`);

@@ -7,7 +7,7 @@
  */
 import type { Comparison } from '../compare/comparison.js';
 import { runHasFailures, type RunSummary } from '../compare/run-summary.js';
-import type { RunKind } from '../store/runs.js';
+import type { RunKind } from '../results/run-status.js';
 
 /** Whether the candidate broke packages that worked in the baseline: regressed or dependency-regressed. */
 export function hasRegressions(c: Comparison): boolean {

@@ -4,7 +4,7 @@
  * finished job.
  */
 import type { Job } from '../plan/job.js';
-import type { JobRecord } from './job-record.js';
+import type { JobRecord } from '../results/job-record.js';
 
 export interface ProgressOutput {
   write(s: string): unknown;

@@ -11,7 +11,7 @@ import type { Job, Plan } from '../plan/job.js';
 import { analysePlan, type PlanGraph } from '../plan/plan-graph.js';
 import type { Builder, BuildOutcome, BuiltDependency } from '../builder/builder.js';
 import type { JobStatus } from '../results/taxonomy.js';
-import type { CachedResult, JobRecord } from './job-record.js';
+import type { CachedResult, JobRecord } from '../results/job-record.js';
 
 export interface SchedulerOptions {
   concurrency: number;
@@ -20,12 +20,12 @@ export interface SchedulerOptions {
   lookupCached?: (job: Job) => CachedResult | null;
   onJobStarted?: (job: Job) => void;
   /** Called once per job as soon as its result is final in this run. An exception stops the run. */
-  onJobFinished?: (record: JobRecord) => void;
+  onJobFinished?: (record: JobRecord<Job>) => void;
   graph?: PlanGraph;
 }
 
 export interface RunOutcome {
-  records: Map<string, JobRecord>;
+  records: Map<string, JobRecord<Job>>;
   /** True when the signal aborted the run before every job was final. */
   interrupted: boolean;
   built: number;
@@ -38,7 +38,7 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
   const graph = options.graph ?? analysePlan(plan);
   const signal = options.signal ?? new AbortController().signal;
   const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
-  const records = new Map<string, JobRecord>();
+  const records = new Map<string, JobRecord<Job>>();
   const order = new Map<string, number>();
   const waitingOn = new Map<string, number>();
   const failedRoots = new Map<string, string[]>();
@@ -56,7 +56,7 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
   const worklist: Job[] = [];
   for (const job of plan.jobs.values()) if (job.dependencies.length === 0) worklist.push(job);
 
-  const finish = (record: JobRecord) => {
+  const finish = (record: JobRecord<Job>) => {
     records.set(record.job.key, record);
     if (sinkError === null) {
       try {
@@ -103,7 +103,6 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
           logTail: '',
           firstError: null,
           missingSystemPackages: [],
-          prefix: null,
           cached: false,
         });
         continue;
@@ -125,7 +124,7 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
   const build = async (job: Job) => {
     if (buildSignal.aborted) return;
     options.onJobStarted?.(job);
-    const closure: BuiltDependency[] = job.closure.map((k) => ({ job: plan.jobs.get(k)!, layer: records.get(k)!.prefix ?? '' }));
+    const closure: BuiltDependency[] = job.closure.map((k) => ({ job: plan.jobs.get(k)! }));
     let outcome: BuildOutcome;
     try {
       outcome = await builder.build(job, closure, buildSignal);
@@ -135,7 +134,9 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
     // An outcome cut short by the interrupt says nothing: the job stays unfinished and the resume rebuilds it.
     if (buildSignal.aborted && outcome.status !== 'ok') return;
     built++;
-    finish({ ...outcome, job, rootCauseKey: null, rootCause: null, cached: false });
+    // Where the layer lies stays with the builder: the record names it by the job's key.
+    const { prefix: _layerPath, ...result } = outcome;
+    finish({ ...result, job, rootCauseKey: null, rootCause: null, cached: false });
     startReady();
   };
 

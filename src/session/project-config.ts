@@ -18,6 +18,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { SessionError } from './session-error.js';
 import { parsePin, PinError, type Pin } from '../opam/pin.js';
 import { describeError } from '../errors/ecocheck-error.js';
+import { JsonShape } from '../errors/json-shape.js';
 
 export const CONFIG_FILE_NAME = 'ecocheck.json';
 
@@ -63,13 +64,7 @@ function parseJson(text: string, file: string): unknown {
   }
 }
 
-function stringList(value: unknown, file: string, field: string): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
-    throw new SessionError(`${file}: "${field}" must be a list of non-empty strings`);
-  }
-  return value as string[];
-}
+const KNOWN_FIELDS = ['repositories', 'compilers', 'targets', 'jobs', 'pins', 'revdeps', 'revdepsDepth', 'allowLocalSources', '$schema', 'description'];
 
 /**
  * The config a command uses: the file given with --config; else `ecocheck.json` in `cwd`, but only when
@@ -94,37 +89,15 @@ export function loadProjectConfig(path: string | undefined, cwd: string = proces
   } catch (err) {
     throw new SessionError(`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const raw = parseJson(text, file);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new SessionError(`${file}: the config must be a JSON object`);
-  }
-  const obj = raw as Record<string, unknown>;
-  const known = new Set(['repositories', 'compilers', 'targets', 'jobs', 'pins', 'revdeps', 'revdepsDepth', 'allowLocalSources', '$schema', 'description']);
-  for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw new SessionError(`${file}: unknown field "${key}" (known: ${[...known].join(', ')})`);
-  }
+  // The config's shape, field by field, with the checker every JSON file ecocheck reads uses.
+  const c = new JsonShape(file, (f, field, message) => new SessionError(`${f}: ${field === '(top level)' ? 'the config' : `"${field}"`}: ${message}`));
+  const obj = c.closedObject(parseJson(text, file), '(top level)', KNOWN_FIELDS);
+  const stringList = (field: string) => (obj[field] === undefined ? [] : c.nonEmptyStrings(obj[field], field));
   const base = dirname(file);
-  const repositories = stringList(obj.repositories, file, 'repositories').map((r) => (isAbsolute(r) ? r : resolve(base, r)));
-  const compilers: Record<string, string> = {};
-  if (obj.compilers !== undefined) {
-    if (typeof obj.compilers !== 'object' || obj.compilers === null || Array.isArray(obj.compilers)) {
-      throw new SessionError(`${file}: "compilers" must be an object of name → compiler spec`);
-    }
-    for (const [name, spec] of Object.entries(obj.compilers as Record<string, unknown>)) {
-      if (typeof spec !== 'string' || spec.length === 0) {
-        throw new SessionError(`${file}: compiler "${name}" must be a non-empty string`);
-      }
-      compilers[name] = spec;
-    }
-  }
-  let jobs: number | null = null;
-  if (obj.jobs !== undefined) {
-    if (typeof obj.jobs !== 'number' || !Number.isInteger(obj.jobs) || obj.jobs < 1) {
-      throw new SessionError(`${file}: "jobs" must be a positive integer`);
-    }
-    jobs = obj.jobs;
-  }
-  const pins = stringList(obj.pins, file, 'pins').map((text) => {
+  const repositories = stringList('repositories').map((r) => (isAbsolute(r) ? r : resolve(base, r)));
+  const compilers: Record<string, string> = obj.compilers === undefined ? {} : { ...c.stringRecord(obj.compilers, 'compilers', true) };
+  const jobs = obj.jobs === undefined ? null : c.integer(obj.jobs, 'jobs', 1);
+  const pins = stringList('pins').map((text) => {
     try {
       return parsePin(text, base);
     } catch (err) {
@@ -134,11 +107,8 @@ export function loadProjectConfig(path: string | undefined, cwd: string = proces
   });
   let revdeps: ProjectConfig['revdeps'] = null;
   if (obj.revdeps !== undefined) {
-    if (typeof obj.revdeps !== 'string' || obj.revdeps === '') throw new SessionError(`${file}: "revdeps" must be a package name`);
-    const depth = obj.revdepsDepth ?? 1;
-    if (!(typeof depth === 'number' && Number.isInteger(depth) && depth >= 1)) throw new SessionError(`${file}: "revdepsDepth" must be a positive integer`);
-    revdeps = { name: obj.revdeps, depth };
+    revdeps = { name: c.nonEmptyString(obj.revdeps, 'revdeps'), depth: obj.revdepsDepth === undefined ? 1 : c.integer(obj.revdepsDepth, 'revdepsDepth', 1) };
   } else if (obj.revdepsDepth !== undefined) throw new SessionError(`${file}: "revdepsDepth" goes with "revdeps"`);
-  const allowLocalSources = stringList(obj.allowLocalSources, file, 'allowLocalSources').map((d) => resolve(base, d));
-  return { file, repositories, compilers, targets: stringList(obj.targets, file, 'targets'), jobs, pins, revdeps, allowLocalSources };
+  const allowLocalSources = stringList('allowLocalSources').map((d) => resolve(base, d));
+  return { file, repositories, compilers, targets: stringList('targets'), jobs, pins, revdeps, allowLocalSources };
 }

@@ -1,6 +1,7 @@
 /**
  * From recorded runs to what reports read: a run's side, and a run compared with its baseline, its
- * retries folded in.
+ * retries folded in. Read through the results store's read interface (store/results-store.ts): the
+ * database, or any other store (the in-memory one in tests).
  */
 import { compareRuns } from '../compare/compare-runs.js';
 import type { Comparison } from '../compare/comparison.js';
@@ -8,8 +9,8 @@ import { applyRetries, markFlaky } from '../compare/flaky-retries.js';
 import type { RunSide } from '../compare/run-side.js';
 import { summariseRun, type RunSummary } from '../compare/run-summary.js';
 import type { Db } from '../store/database.js';
-import { loadRunResults } from '../store/run-records.js';
-import { listRuns, type RunInfo } from '../store/runs.js';
+import { resultsReader, type ResultsReader } from '../store/results-store.js';
+import type { RunInfo } from '../store/runs.js';
 import { sameTargets } from './baseline-choice.js';
 
 /**
@@ -21,32 +22,36 @@ export function runLabel(run: RunInfo): string {
   return name === null ? run.kind : `${run.kind} ${name}`;
 }
 
-export function runSide(db: Db, run: RunInfo): RunSide {
-  return { runId: run.id, label: runLabel(run), compiler: run.compilerSpec, results: loadRunResults(db, run.id) };
+/** Where recorded runs are read from: a results store's reader, or the database (read through SqliteResultsStore). */
+export type RecordedRuns = Db | ResultsReader;
+
+export function runSide(source: RecordedRuns, run: RunInfo): RunSide {
+  return { runId: run.id, label: runLabel(run), compiler: run.compilerSpec, results: resultsReader(source).runResults(run.id) };
 }
 
-export function summariseRecordedRun(db: Db, run: RunInfo): RunSummary {
-  return summariseRun(runSide(db, run));
+export function summariseRecordedRun(source: RecordedRuns, run: RunInfo): RunSummary {
+  return summariseRun(runSide(source, run));
 }
 
 /** The retry runs recorded for a candidate run, oldest first. */
-function retriesOf(db: Db, runId: number): RunInfo[] {
-  return listRuns(db, { kind: 'retry', retryOf: runId, status: 'finished' }).reverse();
+function retriesOf(results: ResultsReader, runId: number): RunInfo[] {
+  return results.runs({ kind: 'retry', retryOf: runId, status: 'finished' }).reverse();
 }
 
 /**
  * Compares a run with its baseline. A partial run (explicit targets, such as a rerun of what failed) is
  * compared on its own packages only; the retries recorded for the run replace its first attempts.
  */
-export function compareWithBaseline(db: Db, candidate: RunInfo, baseline: RunInfo): Comparison {
-  let side = runSide(db, candidate);
+export function compareWithBaseline(source: RecordedRuns, candidate: RunInfo, baseline: RunInfo): Comparison {
+  const results = resultsReader(source);
+  let side = runSide(results, candidate);
   const flaky = new Map<string, string>();
-  for (const retry of retriesOf(db, candidate.id)) {
-    const applied = applyRetries(side, loadRunResults(db, retry.id));
+  for (const retry of retriesOf(results, candidate.id)) {
+    const applied = applyRetries(side, results.runResults(retry.id));
     side = applied.side;
     for (const [id, note] of applied.flaky) flaky.set(id, note);
   }
-  let base = runSide(db, baseline);
+  let base = runSide(results, baseline);
   const targets = candidate.targets as { kind?: string };
   if (targets.kind === 'explicit' && !sameTargets(candidate.targets, baseline.targets)) {
     const names = new Set(side.results.map((r) => r.name));

@@ -12,12 +12,13 @@ import { formatBytes } from '../builder/resource-limits.js';
 import { switchMountSupport } from '../builder/switch-mount.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
-import { shardPlan, type ShardSpec } from '../plan/shard.js';
+import type { ShardSpec } from '../plan/shard.js';
+import { shardOfPlan } from './shard-record.js';
 import { recordedDurations } from '../store/durations.js';
 import type { Job } from '../plan/job.js';
 import { runPlan } from '../run/scheduler.js';
 import { ProgressReporter } from '../run/progress.js';
-import type { CachedResult } from '../run/job-record.js';
+import type { CachedResult } from '../results/job-record.js';
 import type { Db } from '../store/database.js';
 import { acquireRunLock } from '../store/run-lock.js';
 import { createRun, finishRun, markAbandonedRuns, runStatusCounts, type RunKind } from '../store/runs.js';
@@ -29,7 +30,7 @@ import type { PreparedPlan } from './plan-preparation.js';
 import type { SessionOutput } from './session-output.js';
 import { isReusableResult } from './cache-validity.js';
 import { chooseArchiveMirrors } from './archive-mirror-choice.js';
-import { discardLayer } from '../builder/layer-store.js';
+import { LocalLayerStore } from '../builder/layer-store.js';
 import { hasUnverifiableSource } from '../plan/job-key.js';
 
 export interface BuildSettings {
@@ -134,8 +135,10 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
   const mirrors = chooseArchiveMirrors(settings, prepared.repositories);
   for (const problem of mirrors.problems) req.output.notice(`warning: ${problem} (its archive-mirrors are not used)`);
   if (mirrors.defaults.length > 0) req.output.notice(`archive mirrors (opam's defaults for these repositories; --no-default-mirror drops them): ${mirrors.defaults.join(' ')}`);
+  const layers = new LocalLayerStore(paths.storeDir);
   const builder = createOpamBuilder({
     storeDir: paths.storeDir,
+    layers,
     buildRoot: paths.buildRoot,
     downloadCache: paths.downloadCache,
     logDir: paths.logDir,
@@ -157,7 +160,9 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     builder.version === prepared.keyContext.builderVersion
       ? prepared.plan
       : buildPlan(prepared.outcomes, { ...prepared.keyContext, builderVersion: builder.version }, prepared.filesHashes);
-  const plan = req.shard == null ? whole : shardPlan(whole, req.shard.count, req.shard.index, recordedDurations(db));
+  // A shard records its partition's identity and the whole plan's targets: merge checks them.
+  const sharded = req.shard == null ? null : shardOfPlan(whole, req.shard, recordedDurations(db));
+  const plan = sharded?.plan ?? whole;
   const release = acquireRunLock(db, paths.database);
   try {
     markAbandonedRuns(db);
@@ -167,7 +172,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     const unverifiable = unverifiableJobs(plan);
     for (const key of unverifiable) {
       forgetCachedResult(db, key);
-      discardLayer(paths.storeDir, key);
+      layers.remove(key);
     }
     if (unverifiable.size > 0) req.output.notice(`${unverifiable.size} job(s) have a remote source without a checksum, or depend on one: built again, never reused`);
     const runId = createRun(db, {
@@ -193,14 +198,14 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
         pins: prepared.pins.args,
         pinned: prepared.pins.described,
         ...(prepared.localSources.named.length > 0 ? { allowLocalSources: prepared.localSources.named } : {}),
-        ...(req.shard != null ? { shard: { index: req.shard.index, count: req.shard.count } } : {}),
+        ...(sharded !== null ? { shard: sharded.record } : {}),
       },
     });
     recordPlan(db, runId, plan);
     const cached = createCacheLookup(db);
     const lookupCached = (job: Job): CachedResult | null => {
       const hit = cached(job.key);
-      if (hit !== null && !isReusableResult(hit, job.key, paths.storeDir)) {
+      if (hit !== null && !isReusableResult(hit, job.key, layers)) {
         forgetCachedResult(db, job.key);
         return null;
       }

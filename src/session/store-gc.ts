@@ -1,6 +1,6 @@
 /**
  * `ecocheck gc`: reads the runs and the store, decides what to keep (store-retention.ts), and removes
- * the rest with the store's own removal (layer-store.ts: a layer's completion record first, then its
+ * the rest with the layer store's own removal (layer-store.ts: a layer's completion record first, then its
  * tree, never following a link), so that a layer half removed is never taken as complete. Runs under
  * the run lock: refused while a check runs, and no check starts meanwhile.
  *
@@ -8,9 +8,8 @@
  * longer reused (cache-validity.ts), and the next check that needs it builds it again.
  */
 import { existsSync } from 'node:fs';
-import { discardLayer, removeStoreLeftover } from '../builder/layer-store.js';
-import { readStoreContents } from '../builder/store-contents.js';
-import { openDatabase } from '../store/database.js';
+import { LocalLayerStore, type LayerStore } from '../builder/layer-store.js';
+import { openStateDatabase } from './state-database.js';
 import { jobDependencies, lastRunOfKeys, okJobKeysByRun, packageIdsOfKeys } from '../store/layer-needs.js';
 import { acquireRunLock } from '../store/run-lock.js';
 import { listRuns } from '../store/runs.js';
@@ -22,6 +21,8 @@ export interface GcRequest {
   paths: StatePaths;
   policy: RetentionPolicy;
   dryRun: boolean;
+  /** The layers (default: the local folder `paths.storeDir`). */
+  layers?: LayerStore;
 }
 
 export interface GcEntry {
@@ -49,6 +50,7 @@ export interface GcOutcome {
 
 export function collectStoreGarbage(req: GcRequest): GcOutcome {
   const { paths, policy } = req;
+  const layers = req.layers ?? new LocalLayerStore(paths.storeDir);
   const empty: GcOutcome = {
     dryRun: req.dryRun,
     storeDir: paths.storeDir,
@@ -63,17 +65,17 @@ export function collectStoreGarbage(req: GcRequest): GcOutcome {
     maxSizeMet: true,
   };
   if (!existsSync(paths.database)) {
-    const contents = readStoreContents(paths.storeDir);
+    const contents = layers.contents();
     return { ...empty, totalBytes: contents.totalBytes, keptBytes: contents.totalBytes, maxSizeMet: policy.maxBytes === null || contents.totalBytes <= policy.maxBytes };
   }
-  const db = openDatabase(paths.database);
+  const db = openStateDatabase(paths.database);
   try {
     const release = acquireRunLock(db, paths.database);
     try {
       const runs = listRuns(db);
       const known = new Set(runs.map((r) => r.id));
       for (const id of policy.keepRuns) if (!known.has(id)) throw new SessionError(`no run #${id} is recorded in ${paths.database}`, 'input', { setting: 'keepRun', value: String(id) });
-      const contents = readStoreContents(paths.storeDir);
+      const contents = layers.contents();
       const decision = decideRetention(
         {
           runs,
@@ -90,8 +92,8 @@ export function collectStoreGarbage(req: GcRequest): GcOutcome {
       const removed = decision.remove.map((r) => ({ name: r.name, packageId: ids.get(r.name) ?? null, bytes: r.bytes, why: r.why }));
       if (!req.dryRun) {
         for (const r of removed) {
-          if (r.why === 'leftover') removeStoreLeftover(paths.storeDir, r.name);
-          else discardLayer(paths.storeDir, r.name);
+          if (r.why === 'leftover') layers.removeLeftover(r.name);
+          else layers.remove(r.name);
         }
       }
       return {

@@ -11,8 +11,9 @@
  */
 import { existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { readStoreContents, treeDiskUsage } from '../builder/store-contents.js';
-import { openDatabase } from '../store/database.js';
+import { LocalLayerStore, type LayerStore } from '../builder/layer-store.js';
+import { treeDiskUsage } from '../builder/store-contents.js';
+import { openStateDatabase } from './state-database.js';
 import { cachedFailureKeys, jobDependencies, okJobKeysByRun, packageIdsOfKeys, targetJobKeys } from '../store/layer-needs.js';
 import { listRuns } from '../store/runs.js';
 import type { StatePaths } from './state-paths.js';
@@ -112,8 +113,8 @@ function fileBytes(file: string): number {
  * The status of the state folders. `plan`: the planned jobs (key → package id) to estimate, or null for
  * the newest run's recorded plan.
  */
-export function storeStatus(paths: StatePaths, plan: ReadonlyMap<string, string> | null): StoreStatus {
-  const contents = readStoreContents(paths.storeDir);
+export function storeStatus(paths: StatePaths, plan: ReadonlyMap<string, string> | null, layers: LayerStore = new LocalLayerStore(paths.storeDir)): StoreStatus {
+  const contents = layers.contents();
   const sum = (xs: readonly { bytes: number }[]) => xs.reduce((n, x) => n + x.bytes, 0);
   let freeBytes: number | null = null;
   for (let dir = paths.storeDir; ; dir = dirname(dir)) {
@@ -143,7 +144,7 @@ export function storeStatus(paths: StatePaths, plan: ReadonlyMap<string, string>
     if (plan !== null) status.estimate = estimateLayerSpace('the plan given', plan, contents.layers.map((l) => ({ ...l, packageId: null })));
     return status;
   }
-  const db = openDatabase(paths.database, { readonly: true });
+  const db = openStateDatabase(paths.database, { readonly: true });
   try {
     const runs = listRuns(db);
     const okKeys = okJobKeysByRun(db);

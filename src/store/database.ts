@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION, type UpgradeHooks } from './migrations.js';
 import { StoreError } from './store-error.js';
 
 export type Db = Database.Database;
@@ -17,7 +17,13 @@ export type Db = Database.Database;
 /** `PRAGMA application_id` of an ecocheck database ("ecoc"). */
 export const APPLICATION_ID = 0x65636f63;
 
-export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {
+export interface OpenOptions {
+  readonly?: boolean;
+  /** What an upgrade of an older schema needs from later layers (migrations.ts UpgradeHooks). */
+  upgrade?: UpgradeHooks;
+}
+
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
   let db: Db;
   try {
     if (!options.readonly) mkdirSync(dirname(file), { recursive: true });
@@ -40,7 +46,7 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
       if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) checkSchema(db, file);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      migrate(db, file);
+      migrate(db, file, options.upgrade ?? {});
     }
     else if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION)
       throw new StoreError(`database ${file} has an older schema; it is upgraded when it is next opened for writing (a run)`);
@@ -74,7 +80,7 @@ function currentSchema(): ReadonlyMap<string, readonly string[]> {
     try {
       for (const m of MIGRATIONS) {
         fresh.exec(m.sql);
-        m.fill?.(fresh);
+        m.fill?.(fresh, {});
       }
       expectedSchema = schemaOf(fresh);
     } finally {
@@ -128,7 +134,7 @@ function checkIdentity(db: Db, file: string): void {
  * meanwhile (the pragma is a no-op inside a transaction, so it is set before): a migration rebuilding a
  * table drops tables others reference. Each migration ends with `foreign_key_check`; a violation rolls it back.
  */
-function migrate(db: Db, file: string): void {
+function migrate(db: Db, file: string, hooks: UpgradeHooks): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current >= SCHEMA_VERSION) return;
   db.pragma('foreign_keys = OFF');
@@ -138,7 +144,7 @@ function migrate(db: Db, file: string): void {
       // Re-read inside the write transaction: another process may have migrated meanwhile.
       if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return;
       db.exec(m.sql);
-      m.fill?.(db);
+      m.fill?.(db, hooks);
       const violations = db.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string }[];
       if (violations.length > 0) {
         const v = violations[0];

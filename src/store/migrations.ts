@@ -3,14 +3,25 @@
  * a new entry at the end, never an edit of an applied one.
  */
 import type Database from 'better-sqlite3';
-import { verdictsOfLog } from '../builder/first-error.js';
+
+/** The builder's verdicts as an older job's log tail holds them (builder/first-error.ts verdictsOfLog). */
+export type LogVerdictReader = (logTail: string) => { firstError: string | null; missingSystemPackages: string[] };
+
+/**
+ * What an upgrade needs from later layers, given by whoever opens the database (the session gives the
+ * builder's log reader): the store imports nothing of the builder. Without it, what a fill would compute
+ * is left NULL, which every reader takes as "not recorded".
+ */
+export interface UpgradeHooks {
+  verdictsOfLog?: LogVerdictReader;
+}
 
 export interface Migration {
   version: number;
   description: string;
   sql: string;
   /** Run after `sql`, in the same transaction: filling in what SQL cannot compute. */
-  fill?: (db: Database.Database) => void;
+  fill?: (db: Database.Database, hooks: UpgradeHooks) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -235,8 +246,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // Records written before: read once from the stored log tail with the builder's own extractor, as the
     // reports did. Rows without a tail (a cache hit's run_jobs row reads its results row) stay NULL. (The
     // one step of a migration that is code, not SQL: a later change of the extractor changes what a later
-    // upgrade fills in, never a database already at version 4.)
-    fill: (db) => {
+    // upgrade fills in, never a database already at version 4.) The extractor is the opener's to give
+    // (UpgradeHooks); without it the verdicts stay NULL: not recorded.
+    fill: (db, hooks) => {
+      const verdictsOfLog = hooks.verdictsOfLog;
+      if (verdictsOfLog === undefined) return;
       // run_jobs has no rowid (WITHOUT ROWID): rows are named by their primary key.
       for (const [table, key] of [['results', 'job_key'], ['run_jobs', 'run_id, job_key']] as const) {
         const rows = db.prepare(`SELECT ${key}, status, log_tail FROM ${table} WHERE log_tail IS NOT NULL`).all() as {
@@ -261,6 +275,17 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       ALTER TABLE runs ADD COLUMN import_hash TEXT;
       CREATE UNIQUE INDEX runs_by_import_hash ON runs(import_hash) WHERE import_hash IS NOT NULL;
+    `,
+  },
+  {
+    version: 6,
+    description: 'results name a layer by its job key only: the absolute layer path (prefix) goes',
+    // A layer is `STORE/KEY` wherever the store is: the path a result kept said where one machine put it
+    // (hence results moved between machines had to be rewritten). Whether an ok result is usable is now
+    // the layer store's answer for its key (session/cache-validity.ts), so every result stays usable
+    // where its layer is complete, whatever path it was recorded with.
+    sql: `
+      ALTER TABLE results DROP COLUMN prefix;
     `,
   },
 ];

@@ -4,7 +4,7 @@
  * scheduler uses: a key with a final, cacheable result is not rebuilt.
  */
 import type { Plan } from '../plan/job.js';
-import type { JobRecord, CachedResult } from '../run/job-record.js';
+import type { JobRecord, CachedResult } from '../results/job-record.js';
 import { isCacheable, isJobStatus, type JobStatus, type PackageRunResult } from '../results/taxonomy.js';
 import type { Db } from './database.js';
 
@@ -39,8 +39,8 @@ export function createResultRecorder(db: Db, runId: number): (record: JobRecord)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertResult = db.prepare(
-    `INSERT OR IGNORE INTO results (job_key, status, reason, duration_ms, exit_code, log_path, log_tail, first_error, missing_depexts, prefix, run_id, finished_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO results (job_key, status, reason, duration_ms, exit_code, log_path, log_tail, first_error, missing_depexts, run_id, finished_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const write = db.transaction((r: JobRecord) => {
     const now = new Date().toISOString();
@@ -51,14 +51,14 @@ export function createResultRecorder(db: Db, runId: number): (record: JobRecord)
     insertRunJob.run(runId, r.job.key, r.status, r.reason, r.rootCauseKey, r.rootCause, allRoots, duration, r.exitCode, r.logPath,
       r.cached ? null : r.logTail, r.cached ? null : r.firstError, r.cached ? null : depexts, r.cached ? 1 : 0, now);
     if (!r.cached && isCacheable(r.status))
-      insertResult.run(r.job.key, r.status, r.reason, duration, r.exitCode, r.logPath, r.logTail, r.firstError, depexts, r.prefix, runId, now);
+      insertResult.run(r.job.key, r.status, r.reason, duration, r.exitCode, r.logPath, r.logTail, r.firstError, depexts, runId, now);
   });
   return (record) => write(record);
 }
 
 /** The cache lookup: the final result of a key, if an earlier run recorded a cacheable one. */
 export function createCacheLookup(db: Db): (key: string) => CachedResult | null {
-  const get = db.prepare(`SELECT status, reason, duration_ms, exit_code, log_path, log_tail, first_error, missing_depexts, prefix FROM results WHERE job_key = ?`);
+  const get = db.prepare(`SELECT status, reason, duration_ms, exit_code, log_path, log_tail, first_error, missing_depexts FROM results WHERE job_key = ?`);
   return (key) => {
     const r = get.get(key) as
       | {
@@ -70,7 +70,6 @@ export function createCacheLookup(db: Db): (key: string) => CachedResult | null 
           log_tail: string;
           first_error: string | null;
           missing_depexts: string | null;
-          prefix: string | null;
         }
       | undefined;
     if (r === undefined || !isJobStatus(r.status)) return null;
@@ -83,7 +82,6 @@ export function createCacheLookup(db: Db): (key: string) => CachedResult | null 
       logTail: r.log_tail,
       firstError: r.first_error,
       missingSystemPackages: depextsOf(r.missing_depexts),
-      prefix: r.prefix,
     };
   };
 }
@@ -93,7 +91,7 @@ function depextsOf(column: string | null): string[] {
   return column === null ? [] : column.split(' ').filter((n) => n !== '');
 }
 
-/** Forgets a cached result (e.g. its prefix vanished from the store), so the key is rebuilt. */
+/** Forgets a cached result (e.g. its layer is no longer complete in the layer store), so the key is rebuilt. */
 export function forgetCachedResult(db: Db, key: string): void {
   db.prepare(`DELETE FROM results WHERE job_key = ?`).run(key);
 }
@@ -267,12 +265,4 @@ export function loadRunJobStates(db: Db, runId: number): Map<string, RunJobState
   const out = new Map<string, RunJobState>();
   for (const r of rows) if (isJobStatus(r.status)) out.set(r.id, { id: r.id, jobKey: r.job_key, status: r.status, cached: r.cached === 1 });
   return out;
-}
-
-/** Points the cached ok results of `keys` at their layers in this machine's store (after layers were brought in). */
-export function relocateLayers(db: Db, layers: ReadonlyMap<string, string>): void {
-  const update = db.prepare(`UPDATE results SET prefix = ? WHERE job_key = ? AND status = 'ok'`);
-  db.transaction(() => {
-    for (const [key, prefix] of layers) update.run(prefix, key);
-  })();
 }

@@ -5,16 +5,26 @@
  */
 import type { Db } from './database.js';
 import type { ShardSpec } from '../plan/shard.js';
+import type { RunKind, RunStatus } from '../results/run-status.js';
 
-/** What a run is for. The list is also a CHECK constraint of the schema (migration 3): a new kind needs a migration. */
-export const RUN_KINDS = ['baseline', 'candidate', 'check', 'retry', 'rerun'] as const;
-export type RunKind = (typeof RUN_KINDS)[number];
+// The run kinds and statuses are results/'s words (the merge of shards and the reports read them too).
+export { isRunKind, RUN_KINDS, RUN_STATUSES, type RunKind, type RunStatus } from '../results/run-status.js';
 
-export const RUN_STATUSES = ['running', 'finished', 'interrupted', 'crashed', 'failed'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-export function isRunKind(value: unknown): value is RunKind {
-  return (RUN_KINDS as readonly unknown[]).includes(value);
+/**
+ * A CI shard's run: which shard of how many, and what every shard of one check must agree on for their
+ * runs to be merged into the run one machine would have recorded (compare/shard-merge.ts).
+ */
+export interface ShardRecord extends ShardSpec {
+  /**
+   * The partition's identity (a hash of the plan, the durations it was balanced with and the number of
+   * shards): shards merge only when theirs are equal. Null in a run recorded before it was.
+   */
+  partition: string | null;
+  /**
+   * Every target of the whole plan, not the shard's alone (`NAME.VERSION`, not-installable ones
+   * included), sorted: the merged shards' targets must be exactly these. Null in a run recorded before.
+   */
+  planTargets: string[] | null;
 }
 
 /** What a run was asked besides its compiler, repositories and targets: recorded so a rerun can ask the same. */
@@ -44,7 +54,7 @@ export interface RunOptions {
    * A CI shard: this run built shard `index` of `count` of the plan (its targets and their closures).
    * Absent for a whole check, and for a run merged from shards.
    */
-  shard?: ShardSpec;
+  shard?: ShardRecord;
   /** The folders named for local sources (`--allow-local-sources`, the config's), absolute; absent when none. */
   allowLocalSources?: string[];
 }
@@ -85,7 +95,7 @@ export function readRunOptions(text: string | null): RunOptions {
   const platform: Record<string, string> = {};
   if (typeof o.platform === 'object' && o.platform !== null && !Array.isArray(o.platform))
     for (const [k, v] of Object.entries(o.platform)) if (typeof v === 'string') platform[k] = v;
-  const shard = readShardSpec(o.shard);
+  const shard = readShardRecord(o.shard);
   return {
     compilerName: str(o.compilerName, d.compilerName),
     compilerSourceTree: typeof o.compilerSourceTree === 'string' ? o.compilerSourceTree : null,
@@ -104,12 +114,21 @@ export function readRunOptions(text: string | null): RunOptions {
   };
 }
 
-/** A recorded `shard` field, when it is one (1 ≤ index ≤ count, whole numbers), else null. */
-export function readShardSpec(v: unknown): ShardSpec | null {
+/**
+ * A recorded `shard` field, when it is one (1 ≤ index ≤ count, whole numbers), else null; a partition or
+ * plan target list that is missing or mistyped reads as not recorded (null).
+ */
+export function readShardRecord(v: unknown): ShardRecord | null {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
-  const { index, count } = v as Record<string, unknown>;
+  const { index, count, partition, planTargets } = v as Record<string, unknown>;
   if (typeof index !== 'number' || typeof count !== 'number' || !Number.isSafeInteger(index) || !Number.isSafeInteger(count)) return null;
-  return index >= 1 && index <= count ? { index, count } : null;
+  if (index < 1 || index > count) return null;
+  return {
+    index,
+    count,
+    partition: typeof partition === 'string' && partition !== '' ? partition : null,
+    planTargets: Array.isArray(planTargets) && planTargets.every((t) => typeof t === 'string') ? [...(planTargets as string[])] : null,
+  };
 }
 
 
@@ -205,7 +224,7 @@ export function createRun(db: Db, run: NewRun): number {
     platform: o.platform,
     pins: o.pins,
     pinned: o.pinned,
-    ...(o.shard !== undefined ? { shard: { index: o.shard.index, count: o.shard.count } } : {}),
+    ...(o.shard !== undefined ? { shard: { index: o.shard.index, count: o.shard.count, partition: o.shard.partition, planTargets: o.shard.planTargets } } : {}),
     ...(o.allowLocalSources !== undefined && o.allowLocalSources.length > 0 ? { allowLocalSources: [...o.allowLocalSources] } : {}),
   };
   const info = db

@@ -37,10 +37,12 @@ test('every oracle package built in the corpus run installs exactly what opam in
     assert.ok(run, 'a run with ocaml-system.4.13.1 in the state directory');
     const layers = db
       .prepare(
-        `SELECT j.key AS key, j.name || '.' || j.version AS id, r.prefix AS layer FROM run_jobs rj JOIN jobs j ON j.key = rj.job_key
+        `SELECT j.key AS key, j.name || '.' || j.version AS id FROM run_jobs rj JOIN jobs j ON j.key = rj.job_key
          JOIN results r ON r.job_key = rj.job_key WHERE rj.run_id = ? AND r.status = 'ok'`,
       )
-      .all(run.id) as { key: string; id: string; layer: string }[];
+      .all(run.id)
+      // Results name a layer by its key: it is the store's folder of that key.
+      .map((l) => ({ ...(l as { key: string; id: string }), layer: join(state!, 'store', (l as { key: string }).key) }));
     const byId = new Map(layers.map((l) => [l.id, l]));
     const idOfKey = new Map(layers.map((l) => [l.key, l.id]));
     const depsOf = db.prepare(`SELECT dependencies FROM jobs WHERE key = ?`);

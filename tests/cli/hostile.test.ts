@@ -217,10 +217,11 @@ test('hostile packages are contained and classified; nothing outside their build
       const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
       try {
         const row = db
-          .prepare(`SELECT r.prefix AS layer FROM results r JOIN jobs j ON j.key = r.job_key WHERE j.name = ? AND j.version = ? AND r.status = 'ok' ORDER BY r.finished_at DESC LIMIT 1`)
-          .get(name, version) as { layer: string } | undefined;
+          .prepare(`SELECT r.job_key AS key FROM results r JOIN jobs j ON j.key = r.job_key WHERE j.name = ? AND j.version = ? AND r.status = 'ok' ORDER BY r.finished_at DESC LIMIT 1`)
+          .get(name, version) as { key: string } | undefined;
         assert.ok(row, `a layer of ${name}.${version}`);
-        return row.layer;
+        // Results name a layer by its key: it is the store's folder of that key.
+        return join(state, 'store', row.key);
       } finally {
         db.close();
       }

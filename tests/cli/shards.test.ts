@@ -97,8 +97,8 @@ test('3 shards in separate state dirs, exported and merged: exactly the single m
     const merged = copy('merged');
     const m = ecocheck(['merge', ...files, '--json', '--state-dir', merged]);
     assert.equal(m.code, 0, m.stderr);
-    const mr = JSON.parse(m.stdout) as { runId: number; created: boolean; missingShards: number[]; status: string };
-    assert.deepEqual([mr.created, mr.missingShards, mr.status], [true, [], 'finished']);
+    const mr = JSON.parse(m.stdout) as { runId: number; created: boolean; shards: number[]; status: string };
+    assert.deepEqual([mr.created, mr.shards, mr.status], [true, [1, 2, 3], 'finished']);
     const report = ecocheck(['report', '--run', String(mr.runId), '--format', 'json', '--state-dir', merged]);
     assert.equal(report.code, 1, report.stderr);
     assert.deepEqual(verdict(JSON.parse(report.stdout) as JsonComparison), expected);
@@ -122,13 +122,15 @@ test('3 shards in separate state dirs, exported and merged: exactly the single m
     const builtAgain = rebuilt.stderr.split('\n').filter((l) => /^\[\d+\/\d+\] /.test(l) && !/\(cached\)/.test(l) && !/dependency-failed/.test(l));
     assert.deepEqual(builtAgain.map((l) => l.split(' ')[1]), ['fetch-failed'], `only the fetch failure (never cached) is built again:\n${rebuilt.stderr}`);
 
-    // Merging the same files again: the same run; without shard 3: reported, exit 1.
+    // Merging the same files again: the same run; without shard 3: refused (exit 2), naming it, nothing recorded.
     const again = ecocheck(['merge', ...files, '--json', '--state-dir', merged]);
     assert.deepEqual([again.code, (JSON.parse(again.stdout) as { runId: number; created: boolean }).created, (JSON.parse(again.stdout) as { runId: number }).runId], [0, false, mr.runId]);
     const partial = copy('partial');
     const p = ecocheck(['merge', files[0], files[1], '--state-dir', partial]);
-    assert.equal(p.code, 1, p.stderr);
-    assert.match(p.stdout, /missing shards: 3/);
+    assert.equal(p.code, 2, p.stderr);
+    assert.match(p.stderr, /shard 3 of 3 is missing/);
+    assert.equal(p.stderr.trim().split('\n').length, 1, `one line: ${p.stderr}`);
+    assert.equal((JSON.parse(ecocheck(['runs', '--state-dir', partial, '--json']).stdout) as unknown[]).length, 1, 'only the baseline the state was copied with');
   } finally {
     rmSync(work, { recursive: true, force: true });
     eco.dispose();

@@ -5,7 +5,7 @@ import type { Job, Plan } from '../../src/plan/job.js';
 import type { Builder, BuildOutcome, BuiltDependency } from '../../src/builder/builder.js';
 import type { JobStatus } from '../../src/results/taxonomy.js';
 import { runPlan } from '../../src/run/scheduler.js';
-import type { JobRecord, CachedResult } from '../../src/run/job-record.js';
+import type { JobRecord, CachedResult } from '../../src/results/job-record.js';
 import { ProgressReporter } from '../../src/run/progress.js';
 import { fakeTargets } from '../support/plan-fixture-packages.js';
 
@@ -23,7 +23,8 @@ class ScriptedBuilder implements Builder {
   ) {}
   async build(job: Job, closure: BuiltDependency[], signal: AbortSignal): Promise<BuildOutcome> {
     this.calls.push({ id: job.id, closure: closure.map((c) => c.job.id) });
-    for (const c of closure) assert.equal(c.layer, `/store/${c.job.key}`, `layer of ${c.job.id} passed to ${job.id}`);
+    // A dependency is passed by its job alone: the builder finds its layer by key in its layer store.
+    for (const c of closure) assert.deepEqual(Object.keys(c), ['job'], `dependency ${c.job.id} of ${job.id}`);
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {

@@ -221,6 +221,8 @@ test('a version-1 database is migrated: run_jobs gains root_causes', () => {
     db.close();
     const raw = new Database(file);
     raw.exec('ALTER TABLE run_jobs DROP COLUMN root_causes');
+    // Version 1's results named their layer by path (dropped by migration 6).
+    raw.exec('ALTER TABLE results ADD COLUMN prefix TEXT');
     raw.pragma('user_version = 1');
     raw.close();
     const again = openDatabase(file);

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { APPLICATION_ID, openDatabase } from '../../src/store/database.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { createCacheLookup, loadRunResults } from '../../src/store/run-records.js';
+import { openStateDatabase } from '../../src/session/state-database.js';
 
 /** A failed build's log tail as the version-3 builder wrote it: its notes after the failing command. */
 const DEPEXTS_TAIL = [
@@ -69,7 +70,9 @@ test('a version-3 database migrates to version 4: first_error and missing_depext
   try {
     const file = join(dir, 'v3.sqlite');
     buildV3(file);
-    const db = openDatabase(file);
+    // The builder's reader is the opener's to give: the session's opener, which every verb that writes
+    // uses, gives it (the store imports no builder).
+    const db = openStateDatabase(file);
     try {
       assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION, 'through 4 to the latest');
       assert.deepEqual(db.pragma('foreign_key_check'), []);
@@ -101,6 +104,24 @@ test('a version-3 database migrates to version 4: first_error and missing_depext
       assert.deepEqual(verdicts(2), expected);
       const hit = createCacheLookup(db)('kz')!;
       assert.deepEqual([hit.firstError, hit.missingSystemPackages], expected['zarith.1']);
+    } finally {
+      db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without the log reader, an upgrade leaves the verdicts of older records NULL: not recorded, never wrong', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ecocheck-migration-v4-'));
+  try {
+    const file = join(dir, 'v3.sqlite');
+    buildV3(file);
+    const db = openDatabase(file);
+    try {
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.deepEqual(db.prepare(`SELECT DISTINCT first_error, missing_depexts FROM results`).all(), [{ first_error: null, missing_depexts: null }]);
+      assert.deepEqual(loadRunResults(db, 1).map((r) => [r.firstError, r.missingSystemPackages]), [[null, []], [null, []], [null, []]]);
     } finally {
       db.close();
     }

@@ -1,7 +1,8 @@
 /**
  * Shard exports merged into one run: the same targets, job records, root causes and report as the run one
- * machine records; idempotent; missing and failed shards reported; shared jobs kept once, final over
- * spurious; bad files refused naming the file and the field.
+ * machine records; idempotent; a missing shard refused naming it and its targets, a failed shard
+ * reported; shared jobs kept once, final over spurious; bad files refused naming the file and the field.
+ * (The export is the store's, the merge rule compare/shard-merge.ts's, the whole the session's.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,14 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import type { Job, Plan } from '../../src/plan/job.js';
-import { planOfShard, shardPlan, type ShardSpec } from '../../src/plan/shard.js';
+import { planOfShard, type ShardSpec } from '../../src/plan/shard.js';
 import type { Builder, BuildOutcome } from '../../src/builder/builder.js';
 import type { JobStatus } from '../../src/results/taxonomy.js';
 import { runPlan } from '../../src/run/scheduler.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
-import { createRun, finishRun, getRun, listRuns, runStatusCounts, type RunOptions, type RunStatus } from '../../src/store/runs.js';
+import { createRun, finishRun, getRun, listRuns, runStatusCounts, type RunOptions, type RunStatus, type ShardRecord } from '../../src/store/runs.js';
 import { createCacheLookup, createResultRecorder, loadRunResults, recordPlan } from '../../src/store/run-records.js';
-import { exportRun, importRuns, readRunExportFile, RunExportError, validateRunExport, writeRunExportFile, type RunExport } from '../../src/store/run-export.js';
+import { exportRun } from '../../src/store/run-export.js';
+import { readRunExportFile, writeRunExportFile } from '../../src/store/run-export-file.js';
+import { RunExportError, validateRunExport, type RunExport } from '../../src/store/run-export-format.js';
+import { importRunExports as importRuns } from '../../src/session/run-transfer.js';
+import { planTargetIds, shardOfPlan } from '../../src/session/shard-record.js';
+import { SessionError } from '../../src/session/session-error.js';
 import { recordedDurations } from '../../src/store/durations.js';
 import { StoreError } from '../../src/store/store-error.js';
 import { compareRuns } from '../../src/compare/compare-runs.js';
@@ -87,7 +93,7 @@ function machine(root: string, name: string): Machine {
   return { dir, db: openDatabase(join(dir, 'ecocheck.sqlite')) };
 }
 
-async function check(m: Machine, plan: Plan, statuses: Record<string, JobStatus>, extra: { shard?: ShardSpec; status?: Exclude<RunStatus, 'running'>; kind?: 'check' | 'baseline' } = {}): Promise<number> {
+async function check(m: Machine, plan: Plan, statuses: Record<string, JobStatus>, extra: { shard?: ShardRecord; status?: Exclude<RunStatus, 'running'>; kind?: 'check' | 'baseline' } = {}): Promise<number> {
   const runId = createRun(m.db, {
     kind: extra.kind ?? 'check',
     label: 'pr-1234',
@@ -134,8 +140,8 @@ async function shardExports(root: string, plan: Plan, n: number, statuses = FAIL
   const files: string[] = [];
   for (let i = 1; i <= n; i++) {
     const m = machine(root, `shard-${i}`);
-    const sub = shardPlan(plan, n, i, { byKey: () => undefined, estimateMs: 1 });
-    const runId = await check(m, sub, statuses, { shard: { index: i, count: n } });
+    const { plan: sub, record } = shardOfPlan(plan, { index: i, count: n }, { byKey: () => undefined, estimateMs: 1 });
+    const runId = await check(m, sub, statuses, { shard: record });
     const e = exportRun(m.db, runId, { logs: true });
     const file = join(root, `shard-${i}.json`);
     writeRunExportFile(file, e);
@@ -152,7 +158,9 @@ test('three shards exported and merged give the run one machine records', withRo
   const singleRun = await check(single, plan, FAILURES);
 
   const { exports, files } = await shardExports(root, plan, 3);
-  assert.deepEqual(exports.map((e) => e.shard), [1, 2, 3].map((index) => ({ index, count: 3 })));
+  assert.deepEqual(exports.map((e) => [e.shard?.index, e.shard?.count]), [1, 2, 3].map((index) => [index, 3]));
+  assert.equal(new Set(exports.map((e) => e.shard?.partition)).size, 1, 'one partition');
+  assert.ok(exports.every((e) => JSON.stringify(e.shard?.planTargets) === JSON.stringify(planTargetIds(plan))), 'each carries the whole plan');
   assert.ok(exports.every((e) => e.logs !== null && Object.keys(e.logs).length === e.runJobs.filter((r) => r.logPath !== null).length));
 
   const merged = machine(root, 'merged');
@@ -160,7 +168,7 @@ test('three shards exported and merged give the run one machine records', withRo
   const r = importRuns(merged.db, files.map((f) => ({ source: f, data: readRunExportFile(f) })), { logDir });
   assert.equal(r.created, true);
   assert.equal(r.status, 'finished');
-  assert.deepEqual([r.shardCount, r.shards, r.missingShards, r.failedShards], [3, [1, 2, 3], [], []]);
+  assert.deepEqual([r.shardCount, r.shards, r.failedShards], [3, [1, 2, 3], []]);
   assert.ok(r.duplicatedJobs > 0, 'comp.1 is built by more than one shard');
   assert.deepEqual(r.resolved, [], 'deterministic builds: duplicated records agree');
   assert.deepEqual(r.inconsistent, []);
@@ -207,17 +215,19 @@ test('three shards exported and merged give the run one machine records', withRo
   merged.db.close();
 }));
 
-test('a missing shard and a failed shard are reported; the merged run is not finished', withRoot(async (root) => {
+test('a missing shard is refused, naming it and its targets; a failed shard is reported and the merged run is not finished', withRoot(async (root) => {
   const plan = fullPlan();
   const { exports } = await shardExports(root, plan, 3);
   const merged = machine(root, 'merged');
-  const partial = importRuns(merged.db, [{ source: 'one.json', data: exports[0] }, { source: 'three.json', data: exports[2] }]);
-  assert.deepEqual(partial.missingShards, [2]);
-  assert.equal(partial.status, 'interrupted');
-  assert.equal(getRun(merged.db, partial.runId)!.status, 'interrupted');
-  // The late shard makes another set: a new run, complete this time.
+  const lost = exports[1].targets.map((t) => t.packageId).filter((id) => !exports[0].targets.concat(exports[2].targets).some((t) => t.packageId === id));
+  assert.ok(lost.length > 0, 'shard 2 has targets of its own');
+  assert.throws(
+    () => importRuns(merged.db, [{ source: 'one.json', data: exports[0] }, { source: 'three.json', data: exports[2] }]),
+    (e: unknown) => e instanceof SessionError && e.kind === 'input' && e.message.includes('shard 2 of 3 is missing') && lost.every((id) => e.message.includes(id)),
+  );
+  assert.equal(listRuns(merged.db).length, 0, 'nothing recorded');
+  // Every shard: merged.
   const full = importRuns(merged.db, exports.map((e, i) => ({ source: `s${i}.json`, data: e })));
-  assert.notEqual(full.runId, partial.runId);
   assert.equal(full.status, 'finished');
 
   const crashed: RunExport = { ...exports[1], run: { ...exports[1].run, status: 'crashed' } };
@@ -243,8 +253,9 @@ test('a job two shards built: one record kept, a final result over a spurious on
   const s2 = planOfShard(plan, { index: 2, targets: targetsOf(['y.1', 'z.1', 'w.1', 'b.1']), jobs: closure(['y.1', 'z.1', 'w.1', 'b.1', 'd.1']), costMs: 0 });
   const m1 = machine(root, 'one');
   const m2 = machine(root, 'two');
-  const e1 = exportRun(m1.db, await check(m1, s1, { ...FAILURES, 'a.1': 'timeout' }, { shard: { index: 1, count: 2 } }), { logs: false });
-  const e2 = exportRun(m2.db, await check(m2, s2, FAILURES, { shard: { index: 2, count: 2 } }), { logs: false });
+  const handMade = (index: number): ShardRecord => ({ index, count: 2, partition: 'hand-made', planTargets: planTargetIds(plan) });
+  const e1 = exportRun(m1.db, await check(m1, s1, { ...FAILURES, 'a.1': 'timeout' }, { shard: handMade(1) }), { logs: false });
+  const e2 = exportRun(m2.db, await check(m2, s2, FAILURES, { shard: handMade(2) }), { logs: false });
   assert.equal(e1.logs, null);
   const merged = machine(root, 'merged');
   const r = importRuns(merged.db, [{ source: 'one', data: e1 }, { source: 'two', data: e2 }]);
@@ -297,9 +308,9 @@ test('bad exports are refused naming the file and the field', withRoot(async (ro
   // One shard twice with other records.
   const twin = { ...exports[0], run: { ...exports[0].run, startedAt: '2000-01-01T00:00:00.000Z' } };
   assert.throws(() => importRuns(db, [{ source: 'a.json', data: exports[0] }, { source: 'c.json', data: twin }]), /c\.json: shard: is shard 1 of 2 again/);
-  // The same export twice counts once.
-  const once = importRuns(db, [{ source: 'a.json', data: exports[0] }, { source: 'a2.json', data: exports[0] }]);
-  assert.deepEqual(once.missingShards, [2]);
+  // The same export twice counts once: shard 2 is still missing.
+  assert.throws(() => importRuns(db, [{ source: 'a.json', data: exports[0] }, { source: 'a2.json', data: exports[0] }]), /shard 2 of 2 is missing/);
+  assert.deepEqual(importRuns(db, [exports[0], exports[0], exports[1]].map((e, i) => ({ source: `x${i}.json`, data: e }))).shards, [1, 2]);
   assert.equal(listRuns(db).length, 1);
   db.close();
 }));
@@ -310,7 +321,7 @@ test('a candidate shard links to the same baseline in the merging database; colu
   const baseline = await check(m, plan, {}, { kind: 'baseline' });
   const shardRun = createRun(m.db, {
     kind: 'candidate', compilerSpec: 'comp.1', repositories: ['/repo'], repositoryHash: 'repo-hash', targets: null,
-    options: { ...options, shard: { index: 1, count: 1 } }, against: baseline,
+    options: { ...options, shard: { index: 1, count: 1, partition: 'p', planTargets: [] } }, against: baseline,
   });
   finishRun(m.db, shardRun, 'finished');
   const e = exportRun(m.db, shardRun, { logs: false });

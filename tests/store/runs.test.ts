@@ -20,7 +20,7 @@ import {
 } from '../../src/store/runs.js';
 import { createResultRecorder, recordPlan } from '../../src/store/run-records.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
-import type { JobRecord } from '../../src/run/job-record.js';
+import type { JobRecord } from '../../src/results/job-record.js';
 import { fakeTargets } from '../support/plan-fixture-packages.js';
 
 const options: RunOptions = {
@@ -91,7 +91,7 @@ test('foreign keys are enforced: no run linked to, and no record of, a run that 
     const plan = buildPlan(fakeTargets(['a.1'], { 'a.1': [] }), { builderVersion: 'b', platform: {} });
     assertForeignKeyFailure(() => recordPlan(db, 999, plan));
     const job = plan.jobs.get(plan.targets[0].key)!;
-    const record: JobRecord = { job, status: 'ok', reason: '', rootCauseKey: null, rootCause: null, exitCode: 0, durationMs: 1, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], prefix: null, cached: false };
+    const record: JobRecord = { job, status: 'ok', reason: '', rootCauseKey: null, rootCause: null, exitCode: 0, durationMs: 1, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false };
     assertForeignKeyFailure(() => createResultRecorder(db, 999)(record));
     assert.equal((db.prepare(`SELECT count(*) AS n FROM results`).get() as { n: number }).n, 0);
 

@@ -59,10 +59,10 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       const retries = parseCount(opts.retries, '--retries');
       const against = opts.against === undefined ? null : parseRunId(opts.against, '--against');
       const revdeps = revdepsOf(opts);
-      const [{ parseShardSpec }, { reportDestination, writeComparisonReport, writeRunReport }, { databaseFailure, openDatabase }, { runCheck }, { printRunCounts, stderrOutput }] = await Promise.all([
+      const [{ parseShardSpec }, { reportDestination, writeComparisonReport, writeRunReport }, { databaseFailure, openStateDatabase: openDatabase }, { runCheck }, { printRunCounts, stderrOutput }] = await Promise.all([
         import('../../plan/shard.js'),
         import('../report-output.js'),
-        import('../../store/database.js'),
+        import('../../session/state-database.js'),
         import('../../session/check.js'),
         import('../run-progress-output.js'),
       ]);

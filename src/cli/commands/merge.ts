@@ -1,6 +1,7 @@
 /**
  * `ecocheck merge FILE…`: the exports of a check's shards merged into one run of this state's database,
- * the run one machine would have recorded. Exit 1 when a shard is missing or failed (the run is
+ * the run one machine would have recorded. Refused (exit 2, nothing recorded) when a shard is missing or
+ * the shards split different plans or partitions; exit 1 when a shard did not finish (the run is
  * recorded, and says so), 0 otherwise; merging the same files again finds the same run. The store and
  * session layers are loaded when the action runs.
  */
@@ -13,17 +14,17 @@ export const registerMerge: RegisterCommand = (program: Command, setExitCode) =>
   addStateOptions(
     program
       .command('merge')
-      .description("Merge the exports of a check's shards into one run (then ecocheck report compares it); exit 1 when a shard is missing or failed")
+      .description("Merge the exports of a check's shards into one run (then ecocheck report compares it); refused when a shard is missing or the shards disagree, exit 1 when a shard failed")
       .argument('<files...>', 'the shards\' export files (ecocheck export)'),
   )
     .option('--json', 'print the merge as JSON')
     .action(async (files: string[], opts: StateOptions & { json?: boolean }) => {
       const paths = await statePaths(opts);
-      const [{ databaseFailure, openDatabase }, { mergeExportFiles }] = await Promise.all([import('../../store/database.js'), import('../../session/run-transfer.js')]);
+      const [{ databaseFailure, openStateDatabase: openDatabase }, { mergeExportFiles }] = await Promise.all([import('../../session/state-database.js'), import('../../session/run-transfer.js')]);
       const db = openDatabase(paths.database);
       try {
         const r = mergeExportFiles(db, files, paths);
-        if (r.missingShards.length > 0 || r.failedShards.length > 0) setExitCode(EXIT.found);
+        if (r.failedShards.length > 0) setExitCode(EXIT.found);
         if (opts.json === true) {
           process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
           return;
@@ -31,7 +32,6 @@ export const registerMerge: RegisterCommand = (program: Command, setExitCode) =>
         const out = process.stdout;
         out.write(`${r.created ? 'merged' : 'already merged'}: run #${r.runId} (${r.status}) from ${r.shards.length} of ${r.shardCount} shard(s): ${r.targetCount} targets, ${r.jobCount} jobs (${r.duplicatedJobs} built in more than one shard)\n`);
         if (r.layersPlaced > 0) out.write(`${r.layersPlaced} layers from the shards' .layers.tar files are in the store\n`);
-        if (r.missingShards.length > 0) out.write(`missing shards: ${r.missingShards.join(', ')} (their targets are not in the run)\n`);
         for (const f of r.failedShards) out.write(`shard ${f.index} did not finish (${f.status}, ${f.source}): its unfinished jobs are missing\n`);
         for (const d of r.resolved) out.write(`${d.id}: shards ${d.records.map((x) => `${x.shard} ${x.status}${x.cached ? ' (cached)' : ''}`).join(', ')} disagree; kept shard ${d.kept}'s (${d.rule})\n`);
         if (r.inconsistent.length > 0) out.write(`${r.inconsistent.length} record(s) disagree with the dependencies kept for them: see --json\n`);

@@ -25,9 +25,9 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
     .option('--regressed', "only the regressions (and the packages failing because of them) and spurious results against the run's baseline")
     .action(async (opts: RerunOptions) => {
       const { env: _env, withTest: _withTest, ...settings } = buildSettings(opts, { env: [], withTest: false });
-      const [{ reportDestination, writeComparisonReport, writeRunReport }, { databaseFailure, openDatabase }, { rerunFailures }, { printRunCounts, stderrOutput }] = await Promise.all([
+      const [{ reportDestination, writeComparisonReport, writeRunReport }, { databaseFailure, openStateDatabase: openDatabase }, { rerunFailures }, { printRunCounts, stderrOutput }] = await Promise.all([
         import('../report-output.js'),
-        import('../../store/database.js'),
+        import('../../session/state-database.js'),
         import('../../session/rerun.js'),
         import('../run-progress-output.js'),
       ]);
