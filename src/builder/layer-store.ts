@@ -29,6 +29,7 @@ import { createEmptySwitch } from './switch-layout.js';
 import { handOver } from './build-user.js';
 import { readStoreContents, type StoreContents } from './store-contents.js';
 import { exportLayerArchive, unpackLayerArchive } from './layer-archive.js';
+import { dedupeLayer, sweepUnsharedObjects } from './layer-dedupe.js';
 
 /** The layers of job keys, wherever they are kept (see the module comment). */
 export interface LayerStore {
@@ -54,6 +55,8 @@ export interface LayerStore {
   importLayers(file: string): string[];
   /** What the store holds, with sizes (gc and status). */
   contents(): StoreContents;
+  /** After removals: forgets the files layers shared (layer-dedupe.ts) that no layer uses any more. */
+  sweepUnshared(): { removed: number; bytes: number };
 }
 
 /** The layer store as a local folder: `storeDir/KEY` and `storeDir/KEY.done`. */
@@ -100,6 +103,12 @@ export class LocalLayerStore implements LayerStore {
           renameSync(join(scratch, name), layerPath(this.location, name));
           // The completion record last: a layer is complete only once both are in place.
           renameSync(join(scratch, `${name}.done`), completionRecordPath(this.location, name));
+          // Shared with the layers already here, as a layer built here would be (an economy: never fatal).
+          try {
+            dedupeLayer(this.location, layerPath(this.location, name));
+          } catch {
+            /* the layer is complete without it */
+          }
         }
         placed.push(name);
       }
@@ -110,6 +119,9 @@ export class LocalLayerStore implements LayerStore {
   }
   contents(): StoreContents {
     return readStoreContents(this.location);
+  }
+  sweepUnshared(): { removed: number; bytes: number } {
+    return sweepUnsharedObjects(this.location);
   }
 }
 

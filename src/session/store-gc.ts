@@ -95,6 +95,8 @@ export function collectStoreGarbage(req: GcRequest): GcOutcome {
           if (r.why === 'leftover') layers.removeLeftover(r.name);
           else layers.remove(r.name);
         }
+        // Files the removed layers shared with none that is kept (layer-dedupe.ts) go with them.
+        if (removed.length > 0) layers.sweepUnshared();
       }
       return {
         ...empty,

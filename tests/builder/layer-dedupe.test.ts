@@ -74,3 +74,32 @@ test('an object handed over to another owner since it was stored is not linked t
   }
 });
 
+
+test('the local layer store shares the files of layers it imports, and sweeps what removed layers alone used', async () => {
+  const { LocalLayerStore } = await import('../../src/builder/layer-store.js');
+  const from = mkdtempSync(join(tmpdir(), 'ecocheck-dedupe-from-'));
+  const to = mkdtempSync(join(tmpdir(), 'ecocheck-dedupe-to-'));
+  try {
+    const source = new LocalLayerStore(from);
+    const record = (key: string) => ({ id: key, key, builder: 'test', finishedAt: '2026-12-06T00:00:00Z', durationMs: 1, logPath: null });
+    for (const [key, content] of [['k1', 'a'], ['k2', 'a'], ['k3', 'b']] as const) {
+      const upper = mkdtempSync(join(from, 'upper-'));
+      writeFileSync(join(upper, 'file.ml'), big(content));
+      source.commit(upper, record(key));
+    }
+    const file = join(from, 'layers.tar');
+    assert.deepEqual(source.exportLayers(['k1', 'k2', 'k3'], file), ['k1', 'k2', 'k3']);
+    const target = new LocalLayerStore(to);
+    assert.deepEqual(target.importLayers(file).sort(), ['k1', 'k2', 'k3']);
+    assert.equal(lstatSync(join(to, 'k1', 'file.ml')).ino, lstatSync(join(to, 'k2', 'file.ml')).ino, 'k1 and k2 hold the same bytes: stored once');
+    assert.notEqual(lstatSync(join(to, 'k1', 'file.ml')).ino, lstatSync(join(to, 'k3', 'file.ml')).ino);
+    target.remove('k3');
+    assert.equal(target.sweepUnshared().removed, 1, 'k3 alone used its file');
+    target.remove('k1');
+    assert.equal(target.sweepUnshared().removed, 0, 'k2 still uses the file k1 shared');
+    assert.equal(readFileSync(join(to, 'k2', 'file.ml'), 'utf8'), big('a'));
+  } finally {
+    rmSync(from, { recursive: true, force: true });
+    rmSync(to, { recursive: true, force: true });
+  }
+});
