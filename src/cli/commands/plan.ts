@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { PreparedPlan } from '../../session/plan-preparation.js';
 import type { RegisterCommand } from '../command.js';
-import { addPlanOptions, addStateOptions, planRequest, statePaths, type PlanOptions, type StateOptions } from '../options.js';
+import { addPlanOptions, addStateOptions, planRequest, statePaths, workspaceRequest, type PlanOptions, type StateOptions } from '../options.js';
 import { parsePositiveInt } from '../argument-parsers.js';
 import type { MakespanPrediction } from '../../plan/makespan.js';
 
@@ -17,13 +17,15 @@ export const registerPlan: RegisterCommand = (program: Command) => {
     .option('--cores <n>', 'with --predict: cores of each runner', '2')
     .action(async (targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string }) => {
       const request = planRequest(targets, opts);
-      const [{ analysePlan, planToJson }, { announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([
+      const [{ analysePlan, planToJson }, { openCommandContext }, { announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([
         import('../../plan/plan-graph.js'),
+        import('../../session/command-context.js'),
         import('../../session/plan-preparation.js'),
         import('../run-progress-output.js'),
       ]);
       const paths = await statePaths(opts);
-      const prepared = preparePlan({ ...request, caches: paths });
+      const ctx = await openCommandContext({ paths, ...workspaceRequest(opts) });
+      const prepared = preparePlan(ctx, request);
       announcePlan(prepared, stderrOutput);
       if (opts.predict === true) {
         const runners = parsePositiveInt(opts.runners, '--runners');
