@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -181,4 +181,22 @@ test('on the check\'s path, only the command context loads repositories or build
   assert.ok(seen.has(join(session, 'command-context.ts')) && seen.size > 8, [...seen].join(' '));
   const loaders = [...seen].filter((f) => /\b(loadRepositories|createSolver)\b/.test(readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
   assert.deepEqual(loaders.map((f) => relative(session, f)), ['command-context.ts']);
+});
+
+test('the CLI reaches the store only through the session: no module of src/cli imports src/store', () => {
+  const cli = join(projectRoot, 'src', 'cli');
+  const store = join(projectRoot, 'src', 'store');
+  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const all = files(cli);
+  assert.ok(all.length > 20, 'the CLI modules were read');
+  const reaching = all.flatMap((f) => importsOf(f).filter((t) => t.startsWith(`${store}/`)).map((t) => `${relative(projectRoot, f)} imports ${relative(projectRoot, t)}`));
+  assert.deepEqual(reaching, []);
+  // The check can fail: the reader sees a dynamic import of the store.
+  const sample = join(tmpdir(), `ecocheck-cli-sample-${process.pid}.ts`);
+  writeFileSync(sample, "const { openDatabase } = await import('../store/database.js');\n");
+  try {
+    assert.deepEqual(importsOf(sample), [resolve(tmpdir(), '../store/database.ts')]);
+  } finally {
+    rmSync(sample, { force: true });
+  }
 });
