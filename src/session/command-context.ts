@@ -207,6 +207,11 @@ export class CommandContext {
     return solver;
   }
 
+  /** Whether the command opened a database. */
+  get hasDatabase(): boolean {
+    return this.#shared.db !== null;
+  }
+
   /** The database opened for the command (`database` in its request). */
   get db(): Db {
     if (this.#shared.db === null) throw new SessionError('this command opened no database', 'internal');
