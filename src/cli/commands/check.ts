@@ -72,7 +72,8 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       if (settings.sandboxMode === 'host') process.stderr.write(NO_SANDBOX_WARNING);
       // One context for the whole check: the repositories loaded once, each solver built once, one database handle.
       await withCommandContext({ paths, ...workspaceRequest(opts), database: 'write' }, async (ctx) => {
-        const outcome = await runCheck(ctx, { plan, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince: opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) }, output: stderrOutput });
+        const changedSince = opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) };
+        const outcome = await runCheck(ctx, { plan, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince, output: stderrOutput });
         for (const r of outcome.runs) printRunCounts(r.done, r.compiler);
         if (outcome.interrupted) {
           setExitCode(EXIT.interrupted);
