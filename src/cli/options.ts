@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import type { CommandRequest } from '../session/command-context.js';
 import type { PlanRequest } from '../session/plan-preparation.js';
 import type { BuildSettings } from '../session/run-execution.js';
 import type { StatePaths } from '../session/state-paths.js';
@@ -135,15 +136,17 @@ export function planRequest(targets: readonly string[], opts: PlanOptions): Plan
   return {
     targets,
     selection: selectionOf(opts),
-    repositories: opts.repo,
-    config: opts.config,
     compiler: opts.compiler,
     env: opts.env,
     withTest: opts.withTest === true,
     depexts: opts.depexts,
-    pins: opts.pin,
     allowLocalSources: opts.allowLocalSources ?? [],
   };
+}
+
+/** What the command reads (`--repo`, `--config`, `--pin`), for its context (session/command-context.ts). */
+export function workspaceRequest(opts: RepositoryOptions & { pin?: string[] }): Pick<CommandRequest, 'repositories' | 'config' | 'pins'> {
+  return { repositories: opts.repo, config: opts.config, pins: opts.pin ?? [] };
 }
 
 export interface StateOptions {

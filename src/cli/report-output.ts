@@ -9,7 +9,7 @@ import { comparisonExitCode, runExitCode } from '../report/exit-code.js';
 import { isReportFormat, renderComparisonReport, renderRunReport, REPORT_FORMATS, type ReportFormat } from '../report/render-report.js';
 import { shouldUseColour } from '../report/terminal-colour.js';
 import { renderPrComment } from '../report/pr-comment.js';
-import type { RunKind } from '../store/runs.js';
+import type { RunKind } from '../session/run-listing.js';
 import type { ReportOptions } from './options.js';
 import { UsageError } from './usage-error.js';
 

@@ -6,7 +6,6 @@
  */
 import type { Comparison } from '../compare/comparison.js';
 import type { RunSummary } from '../compare/run-summary.js';
-import type { Db } from '../store/database.js';
 import { loadRunJobStates } from '../store/run-records.js';
 import { getRun, listRuns, type RunInfo } from '../store/runs.js';
 import { chooseBaseline } from './baseline-choice.js';
@@ -16,17 +15,15 @@ import { executeRun, type BuildSettings, type RunDone } from './run-execution.js
 import type { SessionOutput } from './session-output.js';
 import { requireRun } from './run-lookup.js';
 import { selectRebuild } from './rebuild-selection.js';
-import type { StatePaths } from './state-paths.js';
 import { SessionError } from './session-error.js';
-import { repositoryChanges } from './repository-changes.js';
-import { resolve } from 'node:path';
+import { packagesOfRoot, repositoryChanges } from './repository-changes.js';
 import type { ShardSpec } from '../plan/shard.js';
-import { projectConfigFor } from './project-config.js';
+import type { CommandContext } from './command-context.js';
 import { reverseDependencyTargets, reverseDependencyTargetsOf, type RevdepsRequest } from './revdeps-targets.js';
 
+/** A check, in its command's context (the repositories, config, pins, state paths and database are the context's). */
 export interface CheckRequest {
   plan: PlanRequest;
-  paths: StatePaths;
   settings: BuildSettings;
   /** Record this run as the baseline. */
   baseline: boolean;
@@ -68,17 +65,19 @@ export interface CheckOutcome {
  * the pinned change: the same targets are first run without the pins, as the baseline (mostly cache
  * hits), and the pinned run is compared with it.
  */
-export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutcome> {
+export async function runCheck(ctx: CommandContext, request: CheckRequest): Promise<CheckOutcome> {
+  const db = ctx.db;
+  const paths = ctx.paths;
   if (request.baseline && request.against !== null) throw new SessionError('a baseline is not compared with another run', 'input', { setting: 'against' });
   if (request.revdeps !== null && request.plan.targets.length > 0) throw new SessionError('give either targets or reverse dependencies, not both', 'input', { setting: 'revdeps' });
   // Reverse dependencies asked for, or named by the project config when nothing else is.
   const revdeps =
     request.revdeps ??
-    (request.plan.targets.length === 0 && request.plan.selection === undefined ? projectConfigFor({ config: request.plan.config, repo: request.plan.repositories }).revdeps : null);
-  if (request.changedSince != null) return checkRepositoryChange(db, request, request.changedSince.base, request.changedSince.depth);
-  const req: CheckRequest = revdeps === null ? request : { ...request, revdeps, plan: { ...request.plan, targets: reverseDependencyTargets(request.plan, revdeps), selection: undefined } };
+    (request.plan.targets.length === 0 && request.plan.selection === undefined ? ctx.config.revdeps : null);
+  if (request.changedSince != null) return checkRepositoryChange(ctx, request, request.changedSince.base, request.changedSince.depth);
+  const req: CheckRequest = revdeps === null ? request : { ...request, revdeps, plan: { ...request.plan, targets: reverseDependencyTargets(ctx, request.plan, revdeps), selection: undefined } };
   if (req.revdeps !== null) req.output.notice(`reverse dependencies of ${req.revdeps.name}: ${req.plan.targets.length - 1} package(s)`);
-  const prepared = preparePlan({ ...req.plan, installDepexts: true });
+  const prepared = preparePlan(ctx, { ...req.plan, installDepexts: true });
   announcePlan(prepared, req.output);
   const pinCheck = prepared.pins.args.length > 0 && !req.baseline && req.against === null;
   const shard = req.shard ?? null;
@@ -86,8 +85,8 @@ export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutc
   const runs: CheckOutcome['runs'] = [];
   let baselineRun: RunInfo | null = null;
   if (pinCheck) {
-    const unpinned = preparePlan({ ...req.plan, ignorePins: true, installDepexts: true });
-    const base = await executeRun(db, { prepared: unpinned, paths: req.paths, settings: req.settings, kind: 'baseline', label: 'without pins', against: null, retryOf: null, output: req.output });
+    const unpinned = preparePlan(ctx, { ...req.plan, ignorePins: true, installDepexts: true });
+    const base = await executeRun(db, { prepared: unpinned, paths, settings: req.settings, kind: 'baseline', label: 'without pins', against: null, retryOf: null, output: req.output });
     runs.push({ done: base, compiler: unpinned.compiler.spec });
     if (base.interrupted) return { runs, run: getRun(db, base.runId)!, interrupted: true, baseline: null, comparison: null, summary: null };
     baselineRun = getRun(db, base.runId)!;
@@ -100,7 +99,7 @@ export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutc
   const kind = req.baseline ? 'baseline' : baselineRun !== null ? 'candidate' : 'check';
   const done = await executeRun(db, {
     prepared,
-    paths: req.paths,
+    paths,
     settings: req.settings,
     kind,
     label: pinCheck ? `with ${prepared.pins.args.join(' ')}` : prepared.compiler.name,
@@ -122,10 +121,10 @@ export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutc
     const selection = selectRebuild(regressions, { freshOnly: true, jobsOfRun: loadRunJobStates(db, run.id) });
     if (selection.ids.length === 0) break;
     req.output.notice(`retry ${attempt}: building the ${selection.ids.length} regression(s) again to tell flaky from real`);
-    const retryPlan = preparePlan({ ...req.plan, targets: selection.ids, selection: undefined, installDepexts: true });
+    const retryPlan = preparePlan(ctx, { ...req.plan, targets: selection.ids, selection: undefined, installDepexts: true });
     const retry = await executeRun(db, {
       prepared: retryPlan,
-      paths: req.paths,
+      paths,
       settings: req.settings,
       kind: 'retry',
       label: `retry ${attempt} of #${run.id}`,
@@ -145,38 +144,41 @@ export async function runCheck(db: Db, request: CheckRequest): Promise<CheckOutc
  * A repository change checked: the packages it touches (their names) and their reverse dependencies,
  * found in the base, first on the base (the baseline), then on the changed repository against it.
  */
-async function checkRepositoryChange(db: Db, req: CheckRequest, base: string, depth: number): Promise<CheckOutcome> {
+async function checkRepositoryChange(ctx: CommandContext, req: CheckRequest, base: string, depth: number): Promise<CheckOutcome> {
+  const { db, paths } = ctx;
   if (req.baseline || req.against !== null) throw new SessionError('a repository change records its own baseline (the base checkout)', 'input', { setting: 'changedSince', value: base });
   if (req.plan.targets.length > 0 || req.plan.selection !== undefined) throw new SessionError('the targets of a repository change are what it touches', 'input', { setting: 'changedSince', value: base });
-  if (req.plan.repositories.length === 0) throw new SessionError('a repository change needs the changed repository given', 'input', { setting: 'repository' });
-  const [head, ...rest] = req.plan.repositories;
-  const changes = repositoryChanges(resolve(base), resolve(head), req.paths.repositoryCache);
+  if (ctx.givenRepositories.length === 0) throw new SessionError('a repository change needs the changed repository given', 'input', { setting: 'repository' });
+  const [head, ...rest] = ctx.givenRepositories;
+  // The base checkout in place of the changed one, loaded once; the changed side is the command's own load.
+  const baseCtx = ctx.withWorkspace({ repositories: [base, ...rest] });
+  const baseRoot = baseCtx.workspace.repositories[0];
+  const changes = repositoryChanges(packagesOfRoot(baseCtx.load('unpinned'), baseRoot), packagesOfRoot(ctx.load('unpinned'), ctx.workspace.repositories[0]));
   req.output.notice(`changed since ${base}: ${changes.length === 0 ? 'nothing' : changes.map((c) => `${c.name} (${[...c.added.map((v) => `+${v}`), ...c.edited.map((v) => `~${v}`), ...c.removed.map((v) => `-${v}`)].join(' ')})`).join(', ')}`);
-  const basePlan: PlanRequest = { ...req.plan, repositories: [base, ...rest] };
   const runs: CheckOutcome['runs'] = [];
   // What depends on the changed packages, as released in the base (a package the change adds stands alone).
-  const ordered = changes.length === 0 ? [] : reverseDependencyTargetsOf(basePlan, changes.map((c) => c.name), depth, true);
+  const ordered = changes.length === 0 ? [] : reverseDependencyTargetsOf(baseCtx, req.plan, changes.map((c) => c.name), depth, true);
   // No package changed (a change to documentation, CI files…): nothing to build, nothing recorded.
   if (ordered.length === 0) return { runs: [], run: null, interrupted: false, baseline: null, comparison: null, summary: null };
   // Each side checks the names it has: a package the change adds is new in the candidate, one it removes gone.
   const onSide = (side: 'inBase' | 'inHead') => ordered.filter((n) => changes.find((c) => c.name === n)?.[side] !== false);
   if (onSide('inBase').length === 0) {
     // Only new packages, which nothing in the base depends on: nothing to compare with.
-    const only = preparePlan({ ...req.plan, targets: onSide('inHead'), selection: undefined, installDepexts: true });
+    const only = preparePlan(ctx, { ...req.plan, targets: onSide('inHead'), selection: undefined, installDepexts: true });
     announcePlan(only, req.output);
-    const d = await executeRun(db, { prepared: only, paths: req.paths, settings: req.settings, kind: 'check', label: `changed ${head}`, against: null, retryOf: null, output: req.output });
+    const d = await executeRun(db, { prepared: only, paths, settings: req.settings, kind: 'check', label: `changed ${head}`, against: null, retryOf: null, output: req.output });
     const run = getRun(db, d.runId)!;
     return { runs: [{ done: d, compiler: only.compiler.spec }], run, interrupted: d.interrupted, baseline: null, comparison: null, summary: d.interrupted ? null : summariseRecordedRun(db, run) };
   }
-  const before = preparePlan({ ...basePlan, targets: onSide('inBase'), selection: undefined, installDepexts: true });
+  const before = preparePlan(baseCtx, { ...req.plan, targets: onSide('inBase'), selection: undefined, installDepexts: true });
   announcePlan(before, req.output);
-  const b = await executeRun(db, { prepared: before, paths: req.paths, settings: req.settings, kind: 'baseline', label: `base ${base}`, against: null, retryOf: null, output: req.output });
+  const b = await executeRun(db, { prepared: before, paths, settings: req.settings, kind: 'baseline', label: `base ${base}`, against: null, retryOf: null, output: req.output });
   runs.push({ done: b, compiler: before.compiler.spec });
   if (b.interrupted) return { runs, run: getRun(db, b.runId)!, interrupted: true, baseline: null, comparison: null, summary: null };
   const baseline = getRun(db, b.runId)!;
-  const after = preparePlan({ ...req.plan, targets: onSide('inHead'), selection: undefined, installDepexts: true });
+  const after = preparePlan(ctx, { ...req.plan, targets: onSide('inHead'), selection: undefined, installDepexts: true });
   announcePlan(after, req.output);
-  const c = await executeRun(db, { prepared: after, paths: req.paths, settings: req.settings, kind: 'candidate', label: `changed ${head}`, against: baseline.id, retryOf: null, output: req.output });
+  const c = await executeRun(db, { prepared: after, paths, settings: req.settings, kind: 'candidate', label: `changed ${head}`, against: baseline.id, retryOf: null, output: req.output });
   runs.push({ done: c, compiler: after.compiler.spec });
   const run = getRun(db, c.runId)!;
   if (c.interrupted) return { runs, run, interrupted: true, baseline, comparison: null, summary: null };

@@ -2,9 +2,8 @@
  * The steps every planning verb shares (plan, check, rerun, the retries): the workspace → the compiler
  * → the solver → the targets → the plan, with the system packages (depexts) the mode asks for.
  */
-import { createSolver, type PackageSolver } from '../solve/package-solver.js';
-import { DEFAULT_PLATFORM, parseEnvAssignments } from '../solve/platform-env.js';
-import { parseDepextsMode, resolveDepextsPolicy, type DepextsMode } from '../host/depexts.js';
+import type { PackageSolver } from '../solve/package-solver.js';
+import type { DepextsMode } from '../host/depexts.js';
 import { prepareSystemPackages } from '../plan/plan-system-packages.js';
 import { buildPlan, type TargetOutcome } from '../plan/build-plan.js';
 import type { KeyContext } from '../plan/job-key.js';
@@ -17,27 +16,26 @@ import { pinToString } from '../opam/pin.js';
 import { describePin } from '../opam/pinned-repository.js';
 import type { ProjectConfig } from './project-config.js';
 import type { CompilerResolution } from './compiler-choice.js';
-import { openWorkspace, problemsRead, workspaceCompiler } from './workspace.js';
+import type { CommandContext } from './command-context.js';
+import { problemsRead } from './load-problems.js';
 import { SessionError } from './session-error.js';
 import { localSourceRoots, type LocalSourceRoots } from './local-source-roots.js';
 import type { SessionOutput } from './session-output.js';
-import type { ReadCaches } from './state-paths.js';
 
-/** What a planning verb was asked, in the application's words. */
+/**
+ * What a planning verb was asked, in the application's words; the repositories, config and pins are
+ * its context's (command-context.ts).
+ */
 export interface PlanRequest {
   /** Explicit `NAME[.VERSION]` targets; none: the config's, else the latest of every package. */
   targets: readonly string[];
   /** `latest` or `all-versions` asked for explicitly (with no targets). */
   selection?: 'latest' | 'all-versions';
-  repositories: readonly string[];
-  config?: string;
   compiler?: string;
   /** `VAR=VALUE` platform overrides. */
   env: readonly string[];
   withTest: boolean;
   depexts?: string;
-  /** `NAME[.VERSION]=DIR|URL` pins, after the config's. */
-  pins?: readonly string[];
   /** Leave every pin out, the config's too (the baseline of a pin check). */
   ignorePins?: boolean;
   /** Key the jobs for this builder; default: the sandboxed opam builder. */
@@ -46,8 +44,6 @@ export interface PlanRequest {
   installDepexts?: boolean;
   /** `--allow-local-sources` folders (relative to the working directory): local sources may come from there too. */
   allowLocalSources?: readonly string[];
-  /** Where the repository cache and the host's answers go (`--state-dir`); absent: the default folders. */
-  caches?: ReadCaches;
 }
 
 export interface PreparedPlan {
@@ -80,25 +76,28 @@ export function targetSelection(targets: readonly string[], selection: PlanReque
   return selection === 'all-versions' ? { kind: 'all-versions' } : { kind: 'latest' };
 }
 
-export function preparePlan(req: PlanRequest): PreparedPlan {
-  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins, caches: req.caches });
+/** The plan of a request in the command's context: its load, compiler and solver are the context's, built once. */
+export function preparePlan(ctx: CommandContext, req: PlanRequest): PreparedPlan {
+  const ws = ctx.workspace;
   if (req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
+  const universe = req.ignorePins === true ? 'unpinned' : 'pinned';
+  const load = ctx.load(universe);
+  const { pins, pinned } = ctx.pinsOf(universe);
   const useConfigTargets = req.targets.length === 0 && req.selection === undefined && ws.config.targets.length > 0;
   const selection = targetSelection(useConfigTargets ? ws.config.targets : req.targets, req.selection);
-  const env = parseEnvAssignments(req.env);
-  const depexts = resolveDepextsPolicy(parseDepextsMode(req.depexts), { ...DEFAULT_PLATFORM, ...env }, ws.caches.hostAnswers);
-  const compiler = workspaceCompiler(ws, req.compiler);
+  const depexts = ctx.depexts(req.depexts, req.env);
+  const compiler = ctx.compiler(req.compiler, universe);
   const localSources = localSourceRoots({
     repositories: ws.repositories,
-    pins: ws.pins,
+    pins,
     compilerTree: compiler.sourceTree ?? null,
     config: ws.config,
     allowed: req.allowLocalSources ?? [],
-    cwd: process.cwd(),
+    cwd: ctx.cwd,
   });
-  const solver = createSolver(ws.load, { compiler: compiler.spec, env, withTest: req.withTest, systemPackages: depexts.manager });
+  const solver = ctx.solver({ universe, compiler: compiler.spec, env: req.env, withTest: req.withTest, depexts: req.depexts });
   const t1 = performance.now();
-  const outcomes = selectTargets(selection, ws.load.packages, solver);
+  const outcomes = selectTargets(selection, load.packages, solver);
   const solveMs = performance.now() - t1;
   // System packages: installed first in install mode; their installed versions go into the keys.
   const solved = outcomes.flatMap(({ outcome }) => (outcome.installable ? outcome.solution.packages : []));
@@ -113,7 +112,7 @@ export function preparePlan(req: PlanRequest): PreparedPlan {
     config: ws.config,
     repositories: ws.repositories,
     compiler,
-    load: ws.load,
+    load,
     solver,
     selection,
     outcomes,
@@ -123,10 +122,10 @@ export function preparePlan(req: PlanRequest): PreparedPlan {
     localSources,
     depexts: { mode: depexts.mode, installed: system.installed, toInstall: system.toInstall },
     pins: {
-      args: ws.pins.map(pinToString),
-      described: ws.pinned.map((p) => (p.pin.source.kind === 'dir' ? `${describePin(p)} [content ${filesHashes.pinnedDirectory(p.pin.source.path).slice(0, 16)}]` : describePin(p))),
+      args: pins.map(pinToString),
+      described: pinned.map((p) => (p.pin.source.kind === 'dir' ? `${describePin(p)} [content ${filesHashes.pinnedDirectory(p.pin.source.path).slice(0, 16)}]` : describePin(p))),
     },
-    loadProblems: problemsRead(ws.load),
+    loadProblems: problemsRead(load),
     timings: { loadMs: ws.loadMs, solveMs, planMs },
   };
 }

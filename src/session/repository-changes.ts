@@ -3,8 +3,9 @@
  * files or patches, removed versions) touches: the names whose versions differ between the base
  * checkout and the changed one, each version compared by its opam file's content and its `files/`.
  */
+import { resolve } from 'node:path';
 import type { OpamPackage } from '../opam/package-model.js';
-import { loadRepositories } from '../opam/repository.js';
+import type { RepositoryLoad } from '../opam/repository.js';
 import { FilesDirHashCache } from '../plan/files-hash.js';
 
 export interface RepositoryChange {
@@ -21,10 +22,23 @@ function fingerprints(versions: readonly OpamPackage[], hashes: FilesDirHashCach
   return new Map(versions.map((p) => [p.version, `${p.contentHash}\0${hashes.hash(p.filesDir)}`]));
 }
 
-/** The packages changed from `base` to `head` (each a repository root), by name, sorted; `cacheDir`: the repository cache's. */
-export function repositoryChanges(base: string, head: string, cacheDir: string | null): RepositoryChange[] {
-  const before = loadRepositories([base], { cacheDir }).packages;
-  const after = loadRepositories([head], { cacheDir }).packages;
+/** The packages of one repository of a layered load (its first: every package it has is kept), by name. */
+export function packagesOfRoot(load: RepositoryLoad, root: string): Map<string, OpamPackage[]> {
+  const abs = resolve(root);
+  const out = new Map<string, OpamPackage[]>();
+  for (const [name, versions] of load.packages) {
+    const own = versions.filter((p) => p.repository === abs);
+    if (own.length > 0) out.set(name, own);
+  }
+  return out;
+}
+
+/**
+ * The packages changed from `before` (the base checkout's packages) to `after` (the changed
+ * repository's), by name, sorted. Each side is the first repository of a load the check uses anyway
+ * (`packagesOfRoot`): nothing is loaded for this alone.
+ */
+export function repositoryChanges(before: ReadonlyMap<string, readonly OpamPackage[]>, after: ReadonlyMap<string, readonly OpamPackage[]>): RepositoryChange[] {
   const hashes = new FilesDirHashCache();
   const out: RepositoryChange[] = [];
   for (const name of [...new Set([...before.keys(), ...after.keys()])].sort()) {

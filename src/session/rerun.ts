@@ -14,14 +14,13 @@ import { executeRun, type BuildSettings, type RunDone } from './run-execution.js
 import type { SessionOutput } from './session-output.js';
 import { newestRun, requireRun } from './run-lookup.js';
 import { selectRebuild, type RebuildSelection } from './rebuild-selection.js';
-import type { StatePaths } from './state-paths.js';
 import { SessionError } from './session-error.js';
+import type { CommandContext } from './command-context.js';
 
 export interface RerunRequest {
   /** The run to rerun; null: the newest that is not a retry. */
   runId: number | null;
   regressedOnly: boolean;
-  paths: StatePaths;
   /** The machine's settings (jobs, sandbox, limits, mirrors); env and with-test are the run's own. */
   settings: Omit<BuildSettings, 'env' | 'withTest'>;
   /** `--allow-local-sources` folders, besides those the run allowed (a refused source's fix). */
@@ -52,32 +51,31 @@ export function rerunSelection(db: Db, run: RunInfo, regressedOnly: boolean, bas
   return selectRebuild(picked, { freshOnly: false, jobsOfRun });
 }
 
-export async function rerunFailures(db: Db, req: RerunRequest): Promise<RerunOutcome> {
+export async function rerunFailures(ctx: CommandContext, req: RerunRequest): Promise<RerunOutcome> {
+  const { db, paths } = ctx;
   const run = req.runId !== null ? requireRun(db, req.runId, 'run') : newestRun(db);
   if (run === null) throw new SessionError('no run yet: nothing to rerun');
   const baseline = run.against !== null ? requireRun(db, run.against, 'against') : null;
   const selection = rerunSelection(db, run, req.regressedOnly, baseline);
   const nothing: RerunOutcome = { of: run, done: null, compiler: null, interrupted: false, baseline, comparison: null, summary: null };
   if (selection.ids.length === 0) return nothing;
-  const { env, withTest, compilerSourceTree, pins, allowLocalSources } = run.options;
-  const prepared = preparePlan({
+  const { env, withTest, compilerSourceTree, allowLocalSources } = run.options;
+  // The run's own repositories and pins, as it applied them (repositories given: no project config is read).
+  const runCtx = ctx.withWorkspace({ repositories: run.repositories, pins: run.options.pins, config: undefined });
+  const prepared = preparePlan(runCtx, {
     targets: selection.ids,
-    repositories: run.repositories,
     // A compiler built from a local source tree is derived again from the tree, as it is now.
     compiler: compilerSourceTree ?? run.compilerSpec,
     env,
     withTest,
-    // The run's own pins, as it applied them (repositories given: no project config is read).
-    pins,
     // The folders it allowed local sources from (its repositories and pins allow theirs again), and any named now.
     allowLocalSources: [...(allowLocalSources ?? []), ...(req.allowLocalSources ?? [])],
     installDepexts: true,
-    caches: req.paths,
   });
   announcePlan(prepared, req.output);
   const done = await executeRun(db, {
     prepared,
-    paths: req.paths,
+    paths,
     settings: { ...req.settings, env, withTest },
     kind: 'rerun',
     label: run.label,

@@ -6,6 +6,7 @@
  * each, so the pinned one in the candidate and the released one in the baseline.
  */
 import { reverseDependencies } from '../solve/reverse-dependencies.js';
+import type { CommandContext } from './command-context.js';
 import type { PlanRequest } from './plan-preparation.js';
 import { openSolver } from './solver-queries.js';
 
@@ -15,16 +16,17 @@ export interface RevdepsRequest {
   depth: number;
 }
 
-export function reverseDependencyTargets(plan: PlanRequest, revdeps: RevdepsRequest): string[] {
-  return reverseDependencyTargetsOf(plan, [revdeps.name], revdeps.depth, false);
+export function reverseDependencyTargets(ctx: CommandContext, plan: PlanRequest, revdeps: RevdepsRequest): string[] {
+  return reverseDependencyTargetsOf(ctx, plan, [revdeps.name], revdeps.depth, false);
 }
 
 /**
  * The union over `names` (sorted): each name and what depends on it. With `allowUnknown`, a name the
  * repositories do not have (a package a change adds) stands for itself alone.
  */
-export function reverseDependencyTargetsOf(plan: PlanRequest, names: readonly string[], depth: number, allowUnknown: boolean): string[] {
-  const { solver, packages } = openSolver({ ...plan, ignorePins: true });
+export function reverseDependencyTargetsOf(ctx: CommandContext, plan: PlanRequest, names: readonly string[], depth: number, allowUnknown: boolean): string[] {
+  // The context's solver of the unpinned universe: the one a pinned check's baseline plans with.
+  const { solver, packages } = openSolver(ctx, { ...plan, ignorePins: true });
   const out = new Set<string>();
   for (const name of names) {
     out.add(name);

@@ -7,18 +7,15 @@ import { compareVersions } from '../opam/version.js';
 import type { OpamPackage } from '../opam/package-model.js';
 import { parsePackageSpec } from '../opam/package-spec.js';
 import { adminCheckInstallability, type AdminCheckResult } from '../solve/admin-check.js';
-import { createSolver, type PackageSolver, type TargetResult } from '../solve/package-solver.js';
-import { DEFAULT_PLATFORM, parseEnvAssignments } from '../solve/platform-env.js';
+import type { PackageSolver, TargetResult } from '../solve/package-solver.js';
 import type { SolveOutcome } from '../solve/solution.js';
-import { parseDepextsMode, resolveDepextsPolicy } from '../host/depexts.js';
+import { parseDepextsMode } from '../host/depexts.js';
 import { SessionError } from './session-error.js';
-import { loadProblems, openWorkspace, workspaceCompiler } from './workspace.js';
-import type { ReadCaches } from './state-paths.js';
+import { loadProblems } from './load-problems.js';
+import type { CommandContext } from './command-context.js';
 
+/** What a solver verb asks; the repositories, config and pins are its context's. */
 export interface SolverRequest {
-  repositories: readonly string[];
-  config?: string;
-  pins?: readonly string[];
   /** Leave every pin out, the config's too (what depends on a package as it is released). */
   ignorePins?: boolean;
   /** Required but for the admin check, which has none. */
@@ -26,8 +23,6 @@ export interface SolverRequest {
   env: readonly string[];
   withTest: boolean;
   depexts?: string;
-  /** Where the repository cache and the host's answers go (`--state-dir`); absent: the default folders. */
-  caches?: ReadCaches;
 }
 
 export interface SolverSetup {
@@ -40,30 +35,22 @@ export interface SolverSetup {
   packages: ReadonlyMap<string, readonly OpamPackage[]>;
 }
 
-/** The workspace's solver for a compiler, as every solver verb (and the reverse-dependency search) asks it. */
-export function openSolver(req: SolverRequest): SolverSetup {
-  return setUp(req, null);
+/** The context's solver for a compiler, as every solver verb (and the reverse-dependency search) asks it. */
+export function openSolver(ctx: CommandContext, req: SolverRequest): SolverSetup {
+  return setUp(ctx, req, null);
 }
 
-function setUp(req: SolverRequest, admin: { ignoreTestDoc: boolean } | null): SolverSetup {
-  const env = parseEnvAssignments(req.env);
+function setUp(ctx: CommandContext, req: SolverRequest, admin: { ignoreTestDoc: boolean } | null): SolverSetup {
   const mode = parseDepextsMode(req.depexts);
   if (admin !== null && mode !== undefined && mode !== 'ignore') {
     throw new SessionError('the admin check never asks the host (as opam admin check)', 'input', { setting: 'depexts', value: mode });
   }
   if (admin === null && req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
-  const ws = openWorkspace({ repositories: req.repositories, config: req.config, pins: req.pins, ignorePins: req.ignorePins, caches: req.caches });
-  const depexts = admin !== null ? null : resolveDepextsPolicy(mode, { ...DEFAULT_PLATFORM, ...env }, ws.caches.hostAnswers);
-  const compiler = req.compiler === undefined ? '' : workspaceCompiler(ws, req.compiler).spec;
-  const solver = createSolver(ws.load, {
-    compiler,
-    env,
-    withTest: req.withTest,
-    adminCheck: admin !== null,
-    ignoreTestDoc: admin?.ignoreTestDoc === true,
-    systemPackages: depexts?.manager,
-  });
-  return { solver, compilerText: solver.invariant?.text ?? '', loadProblems: () => loadProblems(ws.load), packages: ws.load.packages };
+  const universe = req.ignorePins === true ? 'unpinned' : 'pinned';
+  const load = ctx.load(universe);
+  const compiler = req.compiler === undefined ? '' : ctx.compiler(req.compiler, universe).spec;
+  const solver = ctx.solver({ universe, compiler, env: req.env, withTest: req.withTest, depexts: req.depexts, ...(admin !== null ? { adminCheck: admin } : {}) });
+  return { solver, compilerText: solver.invariant?.text ?? '', loadProblems: () => loadProblems(load), packages: load.packages };
 }
 
 export interface InstallabilityAnswer {
@@ -73,8 +60,8 @@ export interface InstallabilityAnswer {
 }
 
 /** For each target (the newest installable version of every package, or every version): installable or why not. */
-export function installability(req: SolverRequest, selection: 'latest' | 'all-versions'): InstallabilityAnswer {
-  const s = setUp(req, null);
+export function installability(ctx: CommandContext, req: SolverRequest, selection: 'latest' | 'all-versions'): InstallabilityAnswer {
+  const s = setUp(ctx, req, null);
   return { compilerText: s.compilerText, results: s.solver.installableTargets(selection), loadProblems: s.loadProblems() };
 }
 
@@ -87,8 +74,8 @@ export interface AdminCheckAnswer extends AdminCheckResult {
 }
 
 /** `opam admin check --installability`: every package available, no compiler, with its split into roots and dependents. */
-export function adminCheck(req: Omit<SolverRequest, 'compiler'>, ignoreTestDoc: boolean): AdminCheckAnswer {
-  const s = setUp(req, { ignoreTestDoc });
+export function adminCheck(ctx: CommandContext, req: Omit<SolverRequest, 'compiler'>, ignoreTestDoc: boolean): AdminCheckAnswer {
+  const s = setUp(ctx, req, { ignoreTestDoc });
   const r = adminCheckInstallability(s.solver);
   const reasons = new Map<OpamPackage, string>();
   for (const p of r.uninstallable) {
@@ -107,8 +94,8 @@ export interface SolveAnswer {
 }
 
 /** The installation of `NAME` (its newest version) or `NAME.VERSION`, or why there is none. */
-export function solvePackage(req: SolverRequest, spec: string): SolveAnswer {
-  const s = setUp(req, null);
+export function solvePackage(ctx: CommandContext, req: SolverRequest, spec: string): SolveAnswer {
+  const s = setUp(ctx, req, null);
   const parsed = parsePackageSpec(spec);
   if (parsed === null) throw new SessionError('not a package: expected NAME or NAME.VERSION', 'input', { setting: 'package', value: spec });
   const versions = [...(s.packages.get(parsed.name) ?? [])].sort((a, b) => compareVersions(a.version, b.version));

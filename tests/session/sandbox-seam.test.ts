@@ -18,9 +18,9 @@ import { switchMountSupport } from '../../src/builder/switch-mount.js';
 import { SWITCH_PREFIX } from '../../src/builder/switch-layout.js';
 import { sandboxHome, type Sandbox, type SandboxSpec } from '../../src/builder/sandbox.js';
 import { OPAM_BUILDER_VERSION } from '../../src/builder/builder-version.js';
-import { openDatabase } from '../../src/store/database.js';
 import { loadRunResults } from '../../src/store/run-records.js';
 import { runCheck } from '../../src/session/check.js';
+import { openCommandContext } from '../../src/session/command-context.js';
 import { resolveStatePaths } from '../../src/session/state-paths.js';
 
 const STUB_IDENTITY = 'stub-mount-namespace/1';
@@ -93,11 +93,11 @@ test('a check runs through a stub sandbox: the session and scheduler build the e
   const state = mkdtempSync(join(tmpdir(), 'ecocheck-seam-state-'));
   const stub = stubSandbox();
   const notices: string[] = [];
-  const db = openDatabase(join(state, 'ecocheck.sqlite'));
+  const ctx = await openCommandContext({ paths: resolveStatePaths({ stateDir: state }), repositories: [eco.root], database: 'write' });
+  const db = ctx.db;
   try {
-    const outcome = await runCheck(db, {
-      plan: { targets: ['chain-c', 'installer', 'broken-install'], repositories: [eco.root], compiler: '1.0', env: [], withTest: false },
-      paths: resolveStatePaths({ stateDir: state }),
+    const outcome = await runCheck(ctx, {
+      plan: { targets: ['chain-c', 'installer', 'broken-install'], compiler: '1.0', env: [], withTest: false },
       settings: {
         archiveMirrors: [],
         jobs: 2,
@@ -143,7 +143,7 @@ test('a check runs through a stub sandbox: the session and scheduler build the e
     }
     assert.equal(stub.specs.length, commands);
   } finally {
-    db.close();
+    ctx.close();
     rmSync(state, { recursive: true, force: true });
     eco.dispose();
   }

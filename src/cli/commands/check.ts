@@ -9,7 +9,7 @@ import type { RegisterCommand } from '../command.js';
 import { parseCount, parsePositiveInt, parseRunId } from '../argument-parsers.js';
 import type { RevdepsRequest } from '../../session/revdeps-targets.js';
 import { EXIT } from '../exit-codes.js';
-import { addBuildOptions, addPlanOptions, buildSettings, NO_SANDBOX_WARNING, planRequest, statePaths, type BuildOptions, type PlanOptions } from '../options.js';
+import { addBuildOptions, addPlanOptions, buildSettings, NO_SANDBOX_WARNING, planRequest, statePaths, workspaceRequest, type BuildOptions, type PlanOptions } from '../options.js';
 import { UsageError } from '../usage-error.js';
 
 interface CheckOptions extends PlanOptions, BuildOptions {
@@ -59,10 +59,10 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       const retries = parseCount(opts.retries, '--retries');
       const against = opts.against === undefined ? null : parseRunId(opts.against, '--against');
       const revdeps = revdepsOf(opts);
-      const [{ parseShardSpec }, { reportDestination, writeComparisonReport, writeRunReport }, { databaseFailure, openStateDatabase: openDatabase }, { runCheck }, { printRunCounts, stderrOutput }] = await Promise.all([
+      const [{ parseShardSpec }, { reportDestination, writeComparisonReport, writeRunReport }, { withCommandContext }, { runCheck }, { printRunCounts, stderrOutput }] = await Promise.all([
         import('../../plan/shard.js'),
         import('../report-output.js'),
-        import('../../session/state-database.js'),
+        import('../../session/command-context.js'),
         import('../../session/check.js'),
         import('../run-progress-output.js'),
       ]);
@@ -70,9 +70,10 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
       const dest = reportDestination(opts);
       const paths = await statePaths(opts);
       if (settings.sandboxMode === 'host') process.stderr.write(NO_SANDBOX_WARNING);
-      const db = openDatabase(paths.database);
-      try {
-        const outcome = await runCheck(db, { plan: { ...plan, caches: paths }, paths, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince: opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) }, output: stderrOutput });
+      // One context for the whole check: the repositories loaded once, each solver built once, one database handle.
+      await withCommandContext({ paths, ...workspaceRequest(opts), database: 'write' }, async (ctx) => {
+        const changedSince = opts.changedSince === undefined ? null : { base: opts.changedSince, depth: depthOf(opts) };
+        const outcome = await runCheck(ctx, { plan, settings, baseline: opts.baseline === true, against, retries, revdeps, shard, changedSince, output: stderrOutput });
         for (const r of outcome.runs) printRunCounts(r.done, r.compiler);
         if (outcome.interrupted) {
           setExitCode(EXIT.interrupted);
@@ -89,10 +90,6 @@ export const registerCheck: RegisterCommand = (program: Command, setExitCode) =>
         if (shard !== null) process.stderr.write(`shard ${shard.index}/${shard.count} recorded as run #${outcome.run.id}: ecocheck export ${outcome.run.id} --output FILE, then ecocheck merge the shards' files to compare\n`);
         else if (outcome.run.kind === 'check') process.stderr.write('no baseline to compare with: record one with `ecocheck check --baseline` (same repositories and targets)\n');
         setExitCode(writeRunReport(outcome.summary!, outcome.run.kind, dest));
-      } catch (err) {
-        throw databaseFailure(err, paths.database);
-      } finally {
-        db.close();
-      }
+      });
     });
 };

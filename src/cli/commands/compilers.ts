@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { EcocheckError } from '../../errors/ecocheck-error.js';
 import type { CompilerResolution } from '../../session/compiler-choice.js';
-import { addRepositoryOptions } from '../options.js';
+import { addRepositoryOptions, statePaths, workspaceRequest } from '../options.js';
 import { errorLine } from '../exit-codes.js';
 import type { RegisterCommand } from '../command.js';
 
@@ -32,17 +32,18 @@ export const registerCompilers: RegisterCommand = (program: Command) => {
   )
     .option('--json', 'print JSON')
     .action(async (opts: CompilersOptions) => {
-      const [{ resolveCompilerSpec }, { openWorkspace, workspaceCompiler }, { default: Table }] = await Promise.all([
+      const [{ resolveCompilerSpec }, { openCommandContext }, { default: Table }] = await Promise.all([
         import('../../solve/package-solver.js'),
-        import('../../session/workspace.js'),
+        import('../../session/command-context.js'),
         import('cli-table3'),
       ]);
-      const ws = openWorkspace({ repositories: opts.repo, config: opts.config });
-      const { config, repositories: roots, load } = ws;
+      const ctx = await openCommandContext({ paths: await statePaths({}), ...workspaceRequest(opts) });
+      const { config, repositories: roots } = ctx.workspace;
+      const load = ctx.load('pinned');
       const names = [...new Set(['baseline', 'next', 'system', ...Object.keys(config.compilers), ...(opts.compiler !== undefined ? [opts.compiler] : [])])];
       const rows: Row[] = names.map((name) => {
         try {
-          const r = workspaceCompiler(ws, name);
+          const r = ctx.compiler(name);
           const invariant = resolveCompilerSpec(load, r.spec);
           return { ...r, packages: invariant.candidates.map((p) => `${p.name}.${p.version}`), error: null };
         } catch (err) {

@@ -26,20 +26,16 @@ export const registerExport: RegisterCommand = (program: Command) => {
       .option('--layers', "also write the layers of its ok jobs to FILE.layers.tar, so the merging machine can build on them"),
   ).action(async (run: string, opts: ExportOptions) => {
     const runId = parseRunId(run, 'run');
-    if (opts.output === undefined) throw new UsageError('--output FILE is required');
+    const output = opts.output;
+    if (output === undefined) throw new UsageError('--output FILE is required');
     const paths = await statePaths(opts);
     if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
-    const [{ databaseFailure, openDatabase }, { exportRecordedRun }] = await Promise.all([import('../../store/database.js'), import('../../session/run-transfer.js')]);
-    const db = openDatabase(paths.database, { readonly: true });
-    try {
-      const n = exportRecordedRun(db, runId, opts.output, { logs: opts.logs === true, layers: opts.layers === true, paths });
+    const [{ withCommandContext }, { exportRecordedRun }] = await Promise.all([import('../../session/command-context.js'), import('../../session/run-transfer.js')]);
+    await withCommandContext({ paths, database: 'read' }, (ctx) => {
+      const n = exportRecordedRun(ctx.db, runId, output, { logs: opts.logs === true, layers: opts.layers === true, paths });
       process.stderr.write(
-        `run #${runId} exported to ${opts.output}: ${n.targets} targets, ${n.jobs} job records${opts.logs === true ? ', with logs' : ''}${n.layers !== null ? `; ${n.layers} layers in ${opts.output}.layers.tar` : ''}\n`,
+        `run #${runId} exported to ${output}: ${n.targets} targets, ${n.jobs} job records${opts.logs === true ? ', with logs' : ''}${n.layers !== null ? `; ${n.layers} layers in ${output}.layers.tar` : ''}\n`,
       );
-    } catch (err) {
-      throw databaseFailure(err, paths.database);
-    } finally {
-      db.close();
-    }
+    });
   });
 };

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import type { RegisterCommand } from '../command.js';
-import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, addStateOptions, statePaths, type PlanOptions, type StateOptions } from '../options.js';
+import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, addStateOptions, statePaths, workspaceRequest, type PlanOptions, type StateOptions } from '../options.js';
 import { UsageError } from '../usage-error.js';
 
 interface InstallableOptions extends PlanOptions, StateOptions {
@@ -40,15 +40,17 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0), or --admin-check');
       }
       if (opts.ignoreTestDoc === true && opts.adminCheck !== true) throw new UsageError('--ignore-test-doc goes with --admin-check');
-      const [{ packageId }, { adminCheck, installability }, { noBuildOrderReason }] = await Promise.all([
+      const [{ packageId }, { openCommandContext }, { adminCheck, installability }, { noBuildOrderReason }] = await Promise.all([
         import('../../opam/package-model.js'),
+        import('../../session/command-context.js'),
         import('../../session/solver-queries.js'),
         import('../../solve/build-order.js'),
       ]);
-      const req = { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts, caches: await statePaths(opts) };
+      const ctx = await openCommandContext({ paths: await statePaths(opts), ...workspaceRequest(opts) });
+      const req = { compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts };
       const out = (s: string) => process.stdout.write(s);
       if (opts.adminCheck === true) {
-        const r = adminCheck(req, opts.ignoreTestDoc === true);
+        const r = adminCheck(ctx, req, opts.ignoreTestDoc === true);
         printLoadProblems(r.loadProblems);
         const reasonOf = (p: (typeof r.uninstallable)[number]) => r.reasons.get(p) ?? '';
         if (opts.json === true) {
@@ -78,7 +80,7 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
         }
         return;
       }
-      const a = installability(req, opts.allVersions === true ? 'all-versions' : 'latest');
+      const a = installability(ctx, req, opts.allVersions === true ? 'all-versions' : 'latest');
       printLoadProblems(a.loadProblems);
       const ok = a.results.filter((r) => r.outcome.installable).length;
       const cyclic = a.results.filter((r) => r.cycle !== undefined).length;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import type { RunJobRecord } from '../../store/run-records.js';
+import type { RunJobRecord } from '../../session/package-logs.js';
 import { addStateOptions, statePaths } from '../options.js';
 import { UsageError } from '../usage-error.js';
 import { parseRunId } from '../argument-parsers.js';
@@ -60,31 +60,11 @@ export const registerLog: RegisterCommand = (program: Command) => {
       if (parsed === null) throw new UsageError(`${spec}: not a package: expected NAME or NAME.VERSION`);
       const paths = await statePaths({ stateDir: opts.stateDir });
       if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
-      const [{ databaseFailure, openDatabase }, { findNotInstallableTarget, findPackageJobs }, { getRun, latestRun }] = await Promise.all([
-        import('../../store/database.js'),
-        import('../../store/run-records.js'),
-        import('../../store/runs.js'),
-      ]);
-      const db = openDatabase(paths.database, { readonly: true });
-      try {
-        if (runId !== null && getRun(db, runId) === null) throw new UsageError(`there is no run #${runId} (see ecocheck runs)`);
-        const { name, version } = parsed;
-        const records = findPackageJobs(db, name, version, runId);
-        if (records.length > 0) {
-          for (const r of records) await printRecord(r);
-          return;
-        }
-        const run = runId ?? latestRun(db)?.id ?? null;
-        const ni = run === null ? [] : findNotInstallableTarget(db, run, name, version);
-        if (ni.length > 0) {
-          for (const t of ni) process.stdout.write(`== ${t.id} (run #${run}): not-installable: ${t.reason}\n`);
-          return;
-        }
-        throw new UsageError(`no job of ${spec} in ${runId === null ? 'any run' : `run #${runId}`}`);
-      } catch (err) {
-        throw databaseFailure(err, paths.database);
-      } finally {
-        db.close();
-      }
+      const [{ withCommandContext }, { packageLogs }] = await Promise.all([import('../../session/command-context.js'), import('../../session/package-logs.js')]);
+      await withCommandContext({ paths, database: 'read' }, async (ctx) => {
+        const found = packageLogs(ctx.db, spec, parsed.name, parsed.version, runId);
+        if (found.kind === 'jobs') for (const r of found.records) await printRecord(r);
+        else for (const t of found.targets) process.stdout.write(`== ${t.id} (run #${found.runId}): not-installable: ${t.reason}\n`);
+      });
     });
 };

@@ -20,10 +20,9 @@ export const registerMerge: RegisterCommand = (program: Command, setExitCode) =>
     .option('--json', 'print the merge as JSON')
     .action(async (files: string[], opts: StateOptions & { json?: boolean }) => {
       const paths = await statePaths(opts);
-      const [{ databaseFailure, openStateDatabase: openDatabase }, { mergeExportFiles }] = await Promise.all([import('../../session/state-database.js'), import('../../session/run-transfer.js')]);
-      const db = openDatabase(paths.database);
-      try {
-        const r = mergeExportFiles(db, files, paths);
+      const [{ withCommandContext }, { mergeExportFiles }] = await Promise.all([import('../../session/command-context.js'), import('../../session/run-transfer.js')]);
+      await withCommandContext({ paths, database: 'write' }, (ctx) => {
+        const r = mergeExportFiles(ctx.db, files, paths);
         if (r.failedShards.length > 0) setExitCode(EXIT.found);
         if (opts.json === true) {
           process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -36,10 +35,6 @@ export const registerMerge: RegisterCommand = (program: Command, setExitCode) =>
         for (const d of r.resolved) out.write(`${d.id}: shards ${d.records.map((x) => `${x.shard} ${x.status}${x.cached ? ' (cached)' : ''}`).join(', ')} disagree; kept shard ${d.kept}'s (${d.rule})\n`);
         if (r.inconsistent.length > 0) out.write(`${r.inconsistent.length} record(s) disagree with the dependencies kept for them: see --json\n`);
         if (r.unlinked.length > 0) out.write(`not linked (no such run here): ${r.unlinked.join(', ')}\n`);
-      } catch (err) {
-        throw databaseFailure(err, paths.database);
-      } finally {
-        db.close();
-      }
+      });
     });
 };

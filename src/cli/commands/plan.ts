@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { PreparedPlan } from '../../session/plan-preparation.js';
 import type { RegisterCommand } from '../command.js';
-import { addPlanOptions, addStateOptions, planRequest, statePaths, type PlanOptions, type StateOptions } from '../options.js';
+import { addPlanOptions, addStateOptions, planRequest, statePaths, workspaceRequest, type PlanOptions, type StateOptions } from '../options.js';
 import { parsePositiveInt } from '../argument-parsers.js';
 import type { MakespanPrediction } from '../../plan/makespan.js';
 
@@ -17,41 +17,55 @@ export const registerPlan: RegisterCommand = (program: Command) => {
     .option('--cores <n>', 'with --predict: cores of each runner', '2')
     .action(async (targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string }) => {
       const request = planRequest(targets, opts);
-      const [{ analysePlan, planToJson }, { announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([
+      const [{ analysePlan, planToJson }, { hasDatabase, withCommandContext }, { announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([
         import('../../plan/plan-graph.js'),
+        import('../../session/command-context.js'),
         import('../../session/plan-preparation.js'),
         import('../run-progress-output.js'),
       ]);
       const paths = await statePaths(opts);
-      const prepared = preparePlan({ ...request, caches: paths });
-      announcePlan(prepared, stderrOutput);
-      if (opts.predict === true) {
-        const runners = parsePositiveInt(opts.runners, '--runners');
-        const cores = parsePositiveInt(opts.cores, '--cores');
-        const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js')]);
-        const p = predictPlan(prepared, runners, cores, paths);
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(p)}\n`);
+      const predict = opts.predict === true ? { runners: parsePositiveInt(opts.runners, '--runners'), cores: parsePositiveInt(opts.cores, '--cores') } : null;
+      // The recorded durations are read only to predict, from a database that exists (a plan records nothing).
+      const database = predict !== null && hasDatabase(paths) ? 'read' : undefined;
+      await withCommandContext({ paths, ...workspaceRequest(opts), database }, async (ctx) => {
+        const prepared = preparePlan(ctx, request);
+        announcePlan(prepared, stderrOutput);
+        if (predict !== null) {
+          const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js')]);
+          const p = predictPlan(ctx, prepared, predict.runners, predict.cores);
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(p)}\n`);
+            return;
+          }
+          printPrediction(p, formatSeconds);
           return;
         }
-        printPrediction(p, formatSeconds);
-        return;
-      }
-      const { plan } = prepared;
-      const graph = analysePlan(plan);
-      if (opts.json) {
-        process.stdout.write(JSON.stringify({ compiler: prepared.compiler.spec, ...planToJson(plan, graph), timings: roundTimings(prepared.timings) }) + '\n');
-        return;
-      }
-      const out = process.stdout;
-      out.write(`targets: ${plan.targets.length} installable, ${plan.notInstallable.length} not installable\n`);
-      out.write(`jobs: ${plan.jobs.size}\nedges: ${graph.edgeCount}\n`);
-      if (prepared.depexts.mode === 'install') out.write(`system packages (depexts) to install: ${prepared.depexts.toInstall.join(' ') || 'none'}\n`);
-      out.write(`critical path: ${graph.criticalPath.length} jobs: ${graph.criticalPath.map((k) => plan.jobs.get(k)!.id).join(' -> ')}\n`);
-      const t = roundTimings(prepared.timings);
-      out.write(`time: load ${t.loadMs} ms, solve ${t.solveMs} ms, plan ${t.planMs} ms\n`);
+        printPlan(prepared, analysePlan, planToJson, opts.json === true);
+      });
     });
 };
+
+/** The plan as JSON, or in words: jobs, edges, the critical path, the time each step took. */
+function printPlan(
+  prepared: PreparedPlan,
+  analysePlan: typeof import('../../plan/plan-graph.js').analysePlan,
+  planToJson: typeof import('../../plan/plan-graph.js').planToJson,
+  json: boolean,
+): void {
+  const { plan } = prepared;
+  const graph = analysePlan(plan);
+  if (json) {
+    process.stdout.write(JSON.stringify({ compiler: prepared.compiler.spec, ...planToJson(plan, graph), timings: roundTimings(prepared.timings) }) + '\n');
+    return;
+  }
+  const out = process.stdout;
+  out.write(`targets: ${plan.targets.length} installable, ${plan.notInstallable.length} not installable\n`);
+  out.write(`jobs: ${plan.jobs.size}\nedges: ${graph.edgeCount}\n`);
+  if (prepared.depexts.mode === 'install') out.write(`system packages (depexts) to install: ${prepared.depexts.toInstall.join(' ') || 'none'}\n`);
+  out.write(`critical path: ${graph.criticalPath.length} jobs: ${graph.criticalPath.map((k) => plan.jobs.get(k)!.id).join(' -> ')}\n`);
+  const t = roundTimings(prepared.timings);
+  out.write(`time: load ${t.loadMs} ms, solve ${t.solveMs} ms, plan ${t.planMs} ms\n`);
+}
 
 function roundTimings(t: PreparedPlan['timings']) {
   return { loadMs: Math.round(t.loadMs), solveMs: Math.round(t.solveMs), planMs: Math.round(t.planMs) };

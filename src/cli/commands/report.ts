@@ -31,9 +31,9 @@ export const registerReport: RegisterCommand = (program: Command, setExitCode) =
         .option('--run-url <url>', 'with --pr-comment: the CI run that made it'),
     ),
   ).action(async (opts: ReportCliOptions) => {
-    const [{ reportDestination, writeComparisonReport, writePrComment, writeRunReport }, { databaseFailure, openDatabase }, { recordedReport }] = await Promise.all([
+    const [{ reportDestination, writeComparisonReport, writePrComment, writeRunReport }, { withCommandContext }, { recordedReport }] = await Promise.all([
       import('../report-output.js'),
-      import('../../store/database.js'),
+      import('../../session/command-context.js'),
       import('../../session/report-choice.js'),
     ]);
     const dest = reportDestination(opts);
@@ -42,19 +42,14 @@ export const registerReport: RegisterCommand = (program: Command, setExitCode) =
     const againstId = opts.against === undefined ? null : parseRunId(opts.against, '--against');
     const paths = await statePaths(opts);
     if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database}): run \`ecocheck check --baseline\` first`);
-    const db = openDatabase(paths.database, { readonly: true });
-    try {
-      const r = recordedReport(db, runId, againstId);
+    await withCommandContext({ paths, database: 'read' }, (ctx) => {
+      const r = recordedReport(ctx.db, runId, againstId);
       if (r.run.status !== 'finished') process.stderr.write(`ecocheck: warning: run #${r.run.id} is ${r.run.status}: its unfinished packages are missing\n`);
       if (opts.prComment === true) {
         if (r.comparison === null) throw new UsageError(`--pr-comment: run #${r.run.id} is compared with nothing (no baseline): there is no comparison to comment`);
         setExitCode(writePrComment(r.comparison, { reportUrl: opts.reportUrl, runUrl: opts.runUrl }, opts.output));
       } else if (r.comparison !== null) setExitCode(writeComparisonReport(r.comparison, dest));
       else setExitCode(writeRunReport(r.summary!, r.run.kind, dest));
-    } catch (err) {
-      throw databaseFailure(err, paths.database);
-    } finally {
-      db.close();
-    }
+    });
   });
 };

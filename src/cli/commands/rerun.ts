@@ -25,9 +25,9 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
     .option('--regressed', "only the regressions (and the packages failing because of them) and spurious results against the run's baseline")
     .action(async (opts: RerunOptions) => {
       const { env: _env, withTest: _withTest, ...settings } = buildSettings(opts, { env: [], withTest: false });
-      const [{ reportDestination, writeComparisonReport, writeRunReport }, { databaseFailure, openStateDatabase: openDatabase }, { rerunFailures }, { printRunCounts, stderrOutput }] = await Promise.all([
+      const [{ reportDestination, writeComparisonReport, writeRunReport }, { withCommandContext }, { rerunFailures }, { printRunCounts, stderrOutput }] = await Promise.all([
         import('../report-output.js'),
-        import('../../session/state-database.js'),
+        import('../../session/command-context.js'),
         import('../../session/rerun.js'),
         import('../run-progress-output.js'),
       ]);
@@ -35,12 +35,10 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
       const runId = opts.run === undefined ? null : parseRunId(opts.run, '--run');
       const paths = await statePaths(opts);
       if (settings.sandboxMode === 'host') process.stderr.write(NO_SANDBOX_WARNING);
-      const db = openDatabase(paths.database);
-      try {
-        const outcome = await rerunFailures(db, {
+      await withCommandContext({ paths, database: 'write' }, async (ctx) => {
+        const outcome = await rerunFailures(ctx, {
           runId,
           regressedOnly: opts.regressed === true,
-          paths,
           settings,
           allowLocalSources: opts.allowLocalSources,
           output: stderrOutput,
@@ -56,10 +54,6 @@ export const registerRerun: RegisterCommand = (program: Command, setExitCode) =>
         }
         if (outcome.comparison !== null) setExitCode(writeComparisonReport(outcome.comparison, dest));
         else setExitCode(writeRunReport(outcome.summary!, 'rerun', dest));
-      } catch (err) {
-        throw databaseFailure(err, paths.database);
-      } finally {
-        db.close();
-      }
+      });
     });
 };

@@ -17,40 +17,33 @@ export const registerRuns: RegisterCommand = (program: Command) => {
         else process.stdout.write(`no runs recorded yet (no database at ${paths.database})\n`);
         return;
       }
-      const [{ databaseFailure, openDatabase }, { listRuns, runStatusCounts }] = await Promise.all([import('../../store/database.js'), import('../../store/runs.js')]);
-      const db = openDatabase(paths.database, { readonly: true });
-      try {
-        const runs = listRuns(db, { limit }).map((r) => ({ ...r, counts: runStatusCounts(db, r.id) }));
-        if (opts.json) {
-          process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
-          return;
-        }
-        if (runs.length === 0) {
-          process.stdout.write('no runs recorded yet\n');
-          return;
-        }
-        const rows = runs.map((r) => [
-          `#${r.id}`,
-          r.kind,
-          r.status,
-          r.compilerSpec,
-          r.startedAt.replace('T', ' ').slice(0, 19),
-          r.finishedAt ? `${Math.round((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000)}s` : '-',
-          `${r.targetCount} targets, ${r.jobCount} jobs`,
-          Object.entries(r.counts.targets)
-            .sort()
-            .map(([s, n]) => `${s} ${n}`)
-            .join(', ') + (r.counts.cacheHits ? `; ${r.counts.cacheHits} cached jobs` : ''),
-        ]);
-        const header = ['run', 'kind', 'status', 'compiler', 'started (UTC)', 'time', 'size', 'targets by status'];
-        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-        const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ') + '\n';
-        process.stdout.write(line(header));
-        for (const row of rows) process.stdout.write(line(row));
-      } catch (err) {
-        throw databaseFailure(err, paths.database);
-      } finally {
-        db.close();
+      const [{ withCommandContext }, { listRecordedRuns }] = await Promise.all([import('../../session/command-context.js'), import('../../session/run-listing.js')]);
+      const runs = await withCommandContext({ paths, database: 'read' }, (ctx) => listRecordedRuns(ctx.db, limit));
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+        return;
       }
+      if (runs.length === 0) {
+        process.stdout.write('no runs recorded yet\n');
+        return;
+      }
+      const rows = runs.map((r) => [
+        `#${r.id}`,
+        r.kind,
+        r.status,
+        r.compilerSpec,
+        r.startedAt.replace('T', ' ').slice(0, 19),
+        r.finishedAt ? `${Math.round((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000)}s` : '-',
+        `${r.targetCount} targets, ${r.jobCount} jobs`,
+        Object.entries(r.counts.targets)
+          .sort()
+          .map(([s, n]) => `${s} ${n}`)
+          .join(', ') + (r.counts.cacheHits ? `; ${r.counts.cacheHits} cached jobs` : ''),
+      ]);
+      const header = ['run', 'kind', 'status', 'compiler', 'started (UTC)', 'time', 'size', 'targets by status'];
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+      const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ') + '\n';
+      process.stdout.write(line(header));
+      for (const row of rows) process.stdout.write(line(row));
     });
 };

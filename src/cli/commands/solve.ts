@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../usage-error.js';
-import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addStateOptions, statePaths, type PlanOptions, type StateOptions } from '../options.js';
+import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addStateOptions, statePaths, workspaceRequest, type PlanOptions, type StateOptions } from '../options.js';
 import type { RegisterCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -30,15 +30,14 @@ export const registerSolve: RegisterCommand = (program: Command, setExitCode) =>
     .option('--json', 'print JSON')
     .action(async (spec: string, opts: SolveCliOptions) => {
       if (opts.compiler === undefined) throw new UsageError('--compiler SPEC is required (e.g. --compiler 5.3.0)');
-      const [{ packageId }, { solvePackage }, { noBuildOrderReason }] = await Promise.all([
+      const [{ packageId }, { openCommandContext }, { solvePackage }, { noBuildOrderReason }] = await Promise.all([
         import('../../opam/package-model.js'),
+        import('../../session/command-context.js'),
         import('../../session/solver-queries.js'),
         import('../../solve/build-order.js'),
       ]);
-      const { target, compilerText, outcome } = solvePackage(
-        { repositories: opts.repo, config: opts.config, pins: opts.pin, compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts, caches: await statePaths(opts) },
-        spec,
-      );
+      const ctx = await openCommandContext({ paths: await statePaths(opts), ...workspaceRequest(opts) });
+      const { target, compilerText, outcome } = solvePackage(ctx, { compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts }, spec);
       const out = (s: string) => process.stdout.write(s);
       const id = packageId(target);
       if (!outcome.installable) setExitCode(EXIT.found);

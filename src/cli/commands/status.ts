@@ -6,7 +6,7 @@
  * run's plan. A verb of its own rather than `runs --disk`: it is about the store, which runs share.
  */
 import type { Command } from 'commander';
-import { addPlanOptions, addStateOptions, planRequest, statePaths, type PlanOptions, type StateOptions } from '../options.js';
+import { addPlanOptions, addStateOptions, planRequest, statePaths, workspaceRequest, type PlanOptions, type StateOptions } from '../options.js';
 import type { RegisterCommand } from '../command.js';
 
 export const registerStatus: RegisterCommand = (program: Command) => {
@@ -24,8 +24,13 @@ export const registerStatus: RegisterCommand = (program: Command) => {
       const givenPlan = targets.length > 0 || opts.repo.length > 0 || opts.compiler !== undefined || opts.config !== undefined;
       let plan: Map<string, string> | null = null;
       if (givenPlan) {
-        const [{ announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([import('../../session/plan-preparation.js'), import('../run-progress-output.js')]);
-        const prepared = preparePlan(planRequest(targets, opts));
+        const [{ openCommandContext }, { announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([
+          import('../../session/command-context.js'),
+          import('../../session/plan-preparation.js'),
+          import('../run-progress-output.js'),
+        ]);
+        const ctx = await openCommandContext({ paths, ...workspaceRequest(opts) });
+        const prepared = preparePlan(ctx, planRequest(targets, opts));
         announcePlan(prepared, stderrOutput);
         plan = new Map([...prepared.plan.jobs.values()].map((j) => [j.key, j.id]));
       }
