@@ -20,22 +20,24 @@ import { projectRoot } from './support/snapshot.js';
 const SRC_LAYERS: Readonly<Record<string, readonly string[]>> = {
   errors: [],
   results: [],
+  // Quantities as people read them (sizes, durations): every layer prints them.
+  units: [],
   opam: ['errors'],
   host: ['opam', 'errors'],
   solve: ['opam', 'host', 'errors'],
   plan: ['opam', 'solve', 'host', 'errors'],
-  builder: ['opam', 'plan', 'host', 'results', 'errors'],
-  run: ['plan', 'builder', 'results'],
+  builder: ['opam', 'plan', 'host', 'results', 'errors', 'units'],
+  run: ['plan', 'builder', 'results', 'units'],
   // What runs produced, kept: not how a build ran (builder/), nor what a run is made of (run/).
   store: ['opam', 'plan', 'results', 'errors'],
   compare: ['opam', 'results'],
   // Rendering, over comparisons and results: not over the store.
   report: ['compare', 'results'],
   // The application: one path down the layers for each verb.
-  session: ['opam', 'host', 'solve', 'plan', 'builder', 'run', 'store', 'compare', 'results', 'errors'],
+  session: ['opam', 'host', 'solve', 'plan', 'builder', 'run', 'store', 'compare', 'results', 'errors', 'units'],
   // Parses arguments into the domain's values (package specs, shards), calls the session, prints
   // (report/, and the domain's own printers); never the builder, a run or the store directly.
-  cli: ['session', 'report', 'opam', 'solve', 'plan', 'compare', 'results', 'errors'],
+  cli: ['session', 'report', 'opam', 'solve', 'plan', 'compare', 'results', 'errors', 'units'],
 };
 
 const SRC = Object.keys(SRC_LAYERS);
@@ -51,21 +53,6 @@ export const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
 
 /** The folders read, from the project root. */
 const ROOTS = ['src', 'support', 'bench'];
-
-/**
- * Violations being removed on other branches now (issue 25), allowed here until those are merged:
- * each entry is a file of ours and the layer it may not import. The lead deletes an entry (and then
- * the list) once the branch fixing it is merged; an entry whose violation no longer occurs fails the
- * test, so the list cannot outlive its reasons.
- */
-const PENDING: readonly { file: string; to: string; by: string }[] = [
-  // cli → builder, cli → run: printing helpers taken from lower layers (formatUsageBytes of
-  // builder/disk-limit.ts, formatSeconds of run/progress.ts). No helper's brief names them: the lead assigns.
-  { file: 'src/cli/commands/gc.ts', to: 'builder', by: 'unassigned: formatUsageBytes' },
-  { file: 'src/cli/commands/status.ts', to: 'builder', by: 'unassigned: formatUsageBytes' },
-  { file: 'src/cli/commands/plan.ts', to: 'run', by: 'unassigned: formatSeconds' },
-  { file: 'src/cli/run-progress-output.ts', to: 'run', by: 'unassigned: formatSeconds' },
-];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -128,14 +115,11 @@ test('the graph of layers has no cycle: src/ reads as the pipeline, and nothing 
   for (const layer of SRC) assert.deepEqual(MAY_IMPORT[layer].filter((to) => !SRC.includes(to)), [], layer);
 });
 
-test('no module of src/, support/ or bench/ imports a layer the graph does not allow it (but those pending)', () => {
+test('no module of src/, support/ or bench/ imports a layer the graph does not allow it', () => {
   const modules = readModules();
   assert.ok([...modules.keys()].some((f) => f.startsWith('bench/')) && [...modules.keys()].some((f) => f.startsWith('support/')), 'bench/ and support/ were read');
   const violations = violationsOf(modules, MAY_IMPORT);
-  const isPending = (v: Violation) => PENDING.some((p) => p.file === v.file && p.to === v.to);
-  assert.deepEqual(violations.filter((v) => !isPending(v)).map(shown), []);
-  const gone = PENDING.filter((p) => !violations.some((v) => v.file === p.file && v.to === p.to));
-  assert.deepEqual(gone.map((p) => `${p.file} → ${p.to} (${p.by}) no longer occurs: remove it from PENDING`), []);
+  assert.deepEqual(violations.map(shown), []);
 });
 
 test('a wrong arrow is found and printed with its file, specifier and layers', () => {

@@ -17,7 +17,7 @@
  * the disk limit (resource-limits.ts), so no file of the job grows past it.
  */
 import { performance } from 'node:perf_hooks';
-import { formatBytes } from './resource-limits.js';
+import { formatBytes, formatUsageBytes } from '../units/byte-size.js';
 import { treeEntries, UsageTally } from './tree-usage.js';
 
 export interface DiskLimits {
@@ -121,17 +121,6 @@ export function diskExcess(usage: DiskUsage, limits: DiskLimits): DiskExcess | n
   return null;
 }
 
-/** 21,592,588,288 → "20.1 GiB": one decimal, the unit that keeps it under 1024. */
-export function formatUsageBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 /** The wait after a walk that took `walkMs`. */
 export function watchInterval(walkMs: number): number {

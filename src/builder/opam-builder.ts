@@ -38,7 +38,7 @@ import { extractFirstError, failingCommandOutput, FIRST_ERROR_NOTE } from './fir
 import { MISSING_SYSTEM_PACKAGES, missingSystemPackages, requiredSystemPackages } from './system-packages.js';
 import { BuildLog } from './build-log.js';
 import { DEFAULT_DISK_BYTES, DEFAULT_INODES, DiskWatcher } from './disk-limit.js';
-import { formatBytes } from './resource-limits.js';
+import { formatBytes } from '../units/byte-size.js';
 import { DownloadCache } from './download-cache.js';
 import { fetchExtraSourceInto, fetchSourceInto, FetchError, type FetchContext } from './source-fetcher.js';
 import { copyExtraFiles, ExtraFileError } from './extra-files.js';

@@ -15,7 +15,7 @@ import { bubblewrap } from './bubblewrap.js';
 import { scanOutputEvidence } from './failure-evidence.js';
 import type { ProcessResult } from './process-result.js';
 import { BuildLog } from './build-log.js';
-import { formatBytes } from './resource-limits.js';
+import { formatBytes } from '../units/byte-size.js';
 
 export type { ProcessResult };
 

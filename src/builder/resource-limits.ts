@@ -19,6 +19,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { formatBytes } from '../units/byte-size.js';
 
 export interface LimitRequest {
   memoryBytes?: number;
@@ -44,17 +45,6 @@ export interface PreparedLimits {
   cleanup(): void;
 }
 
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1 && (v / 1024) % 1 === 0) {
-    v /= 1024;
-    i++;
-  }
-  if (i === 0 && n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${v} ${units[i]}`;
-}
 
 /**
  * The directory of this process's own cgroup in the cgroup v1 hierarchy holding `controller`, or in

@@ -1,5 +1,5 @@
 /** What a building verb says on stderr as it goes: notices, and each run's counts when it ends. */
-import { formatSeconds } from '../run/progress.js';
+import { formatSeconds } from '../units/duration.js';
 import { JOB_STATUSES } from '../results/taxonomy.js';
 import type { RunDone } from '../session/run-execution.js';
 import type { SessionOutput } from '../session/session-output.js';

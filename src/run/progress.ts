@@ -5,6 +5,7 @@
  */
 import type { Job } from '../plan/job.js';
 import type { JobRecord } from '../results/job-record.js';
+import { formatSeconds } from '../units/duration.js';
 
 export interface ProgressOutput {
   write(s: string): unknown;
@@ -96,8 +97,3 @@ export class ProgressReporter {
   }
 }
 
-export function formatSeconds(s: number): string {
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}

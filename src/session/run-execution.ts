@@ -8,7 +8,7 @@ import { createOpamBuilder } from '../builder/opam-builder.js';
 import { describeLimits } from '../builder/process-runner.js';
 import { bubblewrap } from '../builder/bubblewrap.js';
 import type { Sandbox, SandboxMode } from '../builder/sandbox.js';
-import { formatBytes } from '../builder/resource-limits.js';
+import { formatBytes } from '../units/byte-size.js';
 import { switchMountSupport } from '../builder/switch-mount.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';

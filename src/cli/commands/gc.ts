@@ -20,7 +20,7 @@ export const registerGc: RegisterCommand = (program: Command, setExitCode) => {
     const keepNewest = parseCount(opts.keepNewest, '--keep-newest');
     const maxBytes = opts.maxSize === undefined ? null : parseBytes(opts.maxSize, '--max-size');
     const paths = await statePaths(opts);
-    const [{ collectStoreGarbage }, { formatUsageBytes }] = await Promise.all([import('../../session/store-gc.js'), import('../../builder/disk-limit.js')]);
+    const [{ collectStoreGarbage }, { formatUsageBytes }] = await Promise.all([import('../../session/store-gc.js'), import('../../units/byte-size.js')]);
     const outcome = collectStoreGarbage({ paths, policy: { keepRuns, keepNewest, maxBytes }, dryRun: opts.dryRun === true });
     // A bound that cannot be met is something found (exit 1), as a regression is: what is kept is kept.
     if (!outcome.maxSizeMet) setExitCode(EXIT.found);

@@ -31,7 +31,7 @@ export const registerPlan: RegisterCommand = (program: Command) => {
         const prepared = preparePlan(ctx, request);
         announcePlan(prepared, stderrOutput);
         if (predict !== null) {
-          const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js')]);
+          const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../units/duration.js')]);
           const p = predictPlan(ctx, prepared, predict.runners, predict.cores);
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(p)}\n`);

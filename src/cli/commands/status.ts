@@ -34,7 +34,7 @@ export const registerStatus: RegisterCommand = (program: Command) => {
         announcePlan(prepared, stderrOutput);
         plan = new Map([...prepared.plan.jobs.values()].map((j) => [j.key, j.id]));
       }
-      const [{ storeStatus }, { formatUsageBytes: size }] = await Promise.all([import('../../session/store-status.js'), import('../../builder/disk-limit.js')]);
+      const [{ storeStatus }, { formatUsageBytes: size }] = await Promise.all([import('../../session/store-status.js'), import('../../units/byte-size.js')]);
       const s = storeStatus(paths, plan);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
