@@ -1,22 +1,40 @@
 /**
  * A plan split into N shards of balanced predicted cost, for N CI runners that share nothing: each shard
  * is closed under dependencies (a job two shards need is built in both: its cost is counted as
- * duplicated), so each runs alone. Targets are partitioned, not jobs: greedy longest-processing-time,
- * the costliest target closure first, each to the shard whose load would be smallest after taking it;
- * a shard already holding most of its closure adds little, so targets sharing dependencies gather
- * (affinity). Deterministic: the same plan and costs give the same shards.
+ * duplicated), so each runs alone. Targets are partitioned, not jobs, by dependency cones (targets that
+ * share costly dependencies go together, see partitionPlan), balanced by predicted cost.
+ *
+ * Every shard of a check must compute the same partition, so the split is a function of inputs they
+ * share only: the plan, the costs (a durations file that travels with the check, else the stated
+ * estimate: never what one runner's state recorded) and N. partitionIdentity hashes these; each shard's
+ * run records it, and a merge refuses shards whose identities differ. Deterministic: the same plan and
+ * costs give the same shards.
  *
  * Not-installable targets have no job: every shard carries them (they cost nothing), so each shard's
  * run records them and a merge of any shards still has them.
  */
+import { createHash } from 'node:crypto';
 import type { Job, Plan } from './job.js';
 import { resolveCosts, type CostLookup, type JobCosts } from './job-cost.js';
+import { durationsLookup, NO_DURATIONS, type Durations } from './durations-file.js';
 import { PlanError } from './plan-error.js';
 
 /** Shard `index` (1-based) of `count`. */
 export interface ShardSpec {
   index: number;
   count: number;
+  /**
+   * The durations every shard of the check splits the plan with (`--durations FILE`); none: every job
+   * is the stated estimate. Never a runner's own recorded durations: they differ between runners.
+   */
+  durations?: Durations | null;
+}
+
+/** One shard's part of a plan, and the identity of the partition it was taken from. */
+export interface SelectedShard {
+  plan: Plan;
+  /** partitionIdentity of the whole plan, the shared durations and N: equal in every shard of one check. */
+  partition: string;
 }
 
 export interface Shard {
@@ -59,29 +77,77 @@ function checkShardSpec(count: number, index: number | null): void {
     throw new PlanError(`the shard index must be between 1 and ${count}`, 'input', { setting: 'shard', value: `${index}/${count}` });
 }
 
-/** The split of the plan into `count` shards (see the module comment). */
+/** The name of the splitting rule, part of a partition's identity: a new rule is a new partition. */
+export const PARTITION_RULE = 'cones-lpt-1';
+
+/** A target group: the targets built by one job, and that job's closure (indices into the plan's jobs). */
+interface Group {
+  key: string;
+  closure: number[];
+  costMs: number;
+  first: number;
+}
+
+/**
+ * The split of the plan into `count` shards (see the module comment): the better of two candidates,
+ * compared by the largest shard's cost, then by the duplicated cost:
+ *
+ * - by dependency cones: every job hangs under its costliest dependency (the one with the costliest
+ *   closure), which makes a tree whose subtrees are the cones of shared dependencies; the targets in
+ *   that tree's depth-first order are cut into `count` consecutive runs, each as large as the
+ *   smallest budget allows (a binary search on the largest shard's cost), so a cone stays in one
+ *   shard unless it is larger than a shard;
+ * - greedy longest processing time: the costliest target closure first, each to the shard whose load
+ *   would be smallest after taking it (ties: the shard already holding most of it). Better when the
+ *   targets are few and share little.
+ */
 export function partitionPlan(plan: Plan, count: number, costs: JobCosts | CostLookup): ShardPartition {
   checkShardSpec(count, null);
   const c = resolveCosts(plan, costs);
-  const position = new Map<string, number>();
-  let i = 0;
-  for (const key of plan.jobs.keys()) position.set(key, i++);
-  const costOf = (key: string) => c.cost.get(key) ?? 0;
+  const keys = [...plan.jobs.keys()];
+  const index = new Map<string, number>();
+  keys.forEach((k, i) => index.set(k, i));
+  const cost = keys.map((k) => c.cost.get(k) ?? 0);
 
   // Targets with the same job are placed together (their closures are the same).
-  const groups = new Map<string, { key: string; closure: string[]; costMs: number; first: number }>();
+  const groups = new Map<string, Group>();
   plan.targets.forEach((t, n) => {
     if (groups.has(t.key)) return;
     const job = plan.jobs.get(t.key);
     if (job === undefined) throw new PlanError(`target ${t.id} names job ${t.key}, which is not in the plan`);
-    const closure = [...job.closure, job.key];
-    groups.set(t.key, { key: t.key, closure, costMs: closure.reduce((s, k) => s + costOf(k), 0), first: n });
+    const closure = [...job.closure, job.key].map((k) => index.get(k)!);
+    groups.set(t.key, { key: t.key, closure, costMs: closure.reduce((s, i) => s + cost[i], 0), first: n });
   });
-  const order = [...groups.values()].sort((a, b) => b.costMs - a.costMs || a.first - b.first);
+  const list = [...groups.values()];
 
-  const members: Set<string>[] = Array.from({ length: count }, () => new Set<string>());
+  const tree = coneTree(plan, keys, index, cost);
+  const total = cost.reduce((s, x) => s + x, 0);
+  const candidates: Assignment[] = [conePartition(tree, index, cost, list, count), lptPartition(list, cost, count)];
+  for (const share of [1, 2, 4, 8]) candidates.push(unitPartition(tree, index, cost, list, count, total / (count * share)));
+  // Smallest largest shard, then least total; the first on a tie.
+  const score = (a: Assignment) => [Math.max(0, ...a.load), a.load.reduce((s, x) => s + x, 0)];
+  const better = (a: Assignment, b: Assignment) => {
+    const [x, y] = [score(a), score(b)];
+    return x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]);
+  };
+  // The best two refined (refining costs more than the candidates).
+  const ranked = [...candidates].sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0)).slice(0, 2);
+  const refined = ranked.map((a) => refine(a, list, cost, count));
+  return describe(plan, keys, cost, better(refined[1], refined[0]) ? refined[1] : refined[0], count, c);
+}
+
+/** Which shard takes each group (by job key), and each shard's load (its jobs' costs, each job once). */
+interface Assignment {
+  shardOf: Map<string, number>;
+  load: number[];
+}
+
+/** Greedy longest processing time, with affinity on ties (see partitionPlan). */
+function lptPartition(groups: Group[], cost: number[], count: number): Assignment {
+  const order = [...groups].sort((a, b) => b.costMs - a.costMs || a.first - b.first);
+  const owner: Uint8Array[] = Array.from({ length: count }, () => new Uint8Array(cost.length));
   const load: number[] = new Array<number>(count).fill(0);
-  const targetKeys: Set<string>[] = Array.from({ length: count }, () => new Set<string>());
+  const shardOf = new Map<string, number>();
   for (const g of order) {
     let best = -1;
     let bestAfter = Infinity;
@@ -90,8 +156,8 @@ export function partitionPlan(plan: Plan, count: number, costs: JobCosts | CostL
       let added = 0;
       let shared = 0;
       for (const k of g.closure) {
-        if (members[s].has(k)) shared += costOf(k);
-        else added += costOf(k);
+        if (owner[s][k] === 1) shared += cost[k];
+        else added += cost[k];
       }
       const after = load[s] + added;
       // Smallest load after; then the shard sharing most of the closure; then the lowest index.
@@ -101,30 +167,340 @@ export function partitionPlan(plan: Plan, count: number, costs: JobCosts | CostL
         bestShared = shared;
       }
     }
-    for (const k of g.closure) members[best].add(k);
+    for (const k of g.closure) owner[best][k] = 1;
     load[best] = bestAfter;
-    targetKeys[best].add(g.key);
+    shardOf.set(g.key, best);
   }
+  return { shardOf, load };
+}
 
-  const shards: Shard[] = members.map((set, s) => ({
-    index: s + 1,
-    targets: plan.targets.filter((t) => targetKeys[s].has(t.key)),
-    jobs: [...set].sort((a, b) => position.get(a)! - position.get(b)!),
-    costMs: load[s],
-  }));
-  const inShards = new Map<string, number>();
-  for (const set of members) for (const k of set) inShards.set(k, (inShards.get(k) ?? 0) + 1);
+/** The tree of costliest dependencies: each job under the dependency with the costliest closure (see partitionPlan). */
+interface ConeTree {
+  children: number[][];
+  roots: number[];
+}
+
+function coneTree(plan: Plan, keys: string[], index: Map<string, number>, cost: number[]): ConeTree {
+  // Each job's closure cost (itself included): its weight as a parent.
+  const weight = keys.map((k) => {
+    const job = plan.jobs.get(k)!;
+    return job.closure.reduce((s, d) => s + cost[index.get(d)!], cost[index.get(k)!]);
+  });
+  const children: number[][] = keys.map(() => []);
+  const roots: number[] = [];
+  keys.forEach((k, i) => {
+    let parent = -1;
+    for (const d of plan.jobs.get(k)!.dependencies) {
+      const j = index.get(d);
+      if (j === undefined) continue;
+      // The costliest closure; ties: the later in plan order (the more specific dependency).
+      if (parent < 0 || weight[j] > weight[parent] || (weight[j] === weight[parent] && j > parent)) parent = j;
+    }
+    if (parent < 0) roots.push(i);
+    else children[parent].push(i);
+  });
+  return { children, roots };
+}
+
+/** The targets in the depth-first order of the cone tree. */
+function coneOrder(tree: ConeTree, index: Map<string, number>, groups: Group[]): Group[] {
+  const groupOf = new Map<number, Group>();
+  for (const g of groups) groupOf.set(index.get(g.key)!, g);
+  const order: Group[] = [];
+  const stack = [...tree.roots].reverse();
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    const g = groupOf.get(i);
+    if (g !== undefined) order.push(g);
+    for (let n = tree.children[i].length - 1; n >= 0; n--) stack.push(tree.children[i][n]);
+  }
+  return order;
+}
+
+/**
+ * Cones packed whole: the cone tree cut top-down into units, a subtree whose own jobs cost at most
+ * `unit` being one unit (its targets together), a larger one leaving its root's targets as a unit and
+ * cut further below; the units then placed by longest processing time (each unit's closure, the union
+ * of its targets', to the shard whose load would be smallest after taking it).
+ */
+function unitPartition(tree: ConeTree, index: Map<string, number>, cost: number[], groups: Group[], count: number, unit: number): Assignment {
+  const groupOf = new Map<number, Group>();
+  for (const g of groups) groupOf.set(index.get(g.key)!, g);
+  // Each subtree's own cost (every job is in exactly one subtree of its ancestors): children after parents in plan order.
+  const size = new Float64Array(cost.length);
+  const post: number[] = [];
+  const stack: [number, boolean][] = tree.roots.map((r) => [r, false] as [number, boolean]).reverse();
+  while (stack.length > 0) {
+    const [i, done] = stack.pop()!;
+    if (done) {
+      post.push(i);
+      continue;
+    }
+    stack.push([i, true]);
+    for (let n = tree.children[i].length - 1; n >= 0; n--) stack.push([tree.children[i][n], false]);
+  }
+  for (const i of post) size[i] = tree.children[i].reduce((s, c) => s + size[c], cost[i]);
+  const units: Group[][] = [];
+  const collect = (root: number): Group[] => {
+    const out: Group[] = [];
+    const st = [root];
+    while (st.length > 0) {
+      const i = st.pop()!;
+      const g = groupOf.get(i);
+      if (g !== undefined) out.push(g);
+      for (let n = tree.children[i].length - 1; n >= 0; n--) st.push(tree.children[i][n]);
+    }
+    return out;
+  };
+  const visit: number[] = [...tree.roots].reverse();
+  while (visit.length > 0) {
+    const i = visit.pop()!;
+    if (size[i] <= unit) {
+      const members = collect(i);
+      if (members.length > 0) units.push(members);
+      continue;
+    }
+    const g = groupOf.get(i);
+    if (g !== undefined) units.push([g]);
+    for (let n = tree.children[i].length - 1; n >= 0; n--) visit.push(tree.children[i][n]);
+  }
+  const seen = new Uint8Array(cost.length);
+  const unitGroups: Group[] = units.map((members, n) => {
+    const closure: number[] = [];
+    for (const g of members) for (const k of g.closure) if (seen[k] !== 1) {
+      seen[k] = 1;
+      closure.push(k);
+    }
+    for (const k of closure) seen[k] = 0;
+    return { key: String(n), closure, costMs: closure.reduce((s, k) => s + cost[k], 0), first: Math.min(...members.map((g) => g.first)) };
+  });
+  const placed = lptPartition(unitGroups, cost, count);
+  const shardOf = new Map<string, number>();
+  units.forEach((members, n) => {
+    for (const g of members) shardOf.set(g.key, placed.shardOf.get(String(n))!);
+  });
+  return { shardOf, load: placed.load };
+}
+
+/** Consecutive runs of the cone order, the largest as small as a binary search on its budget finds. */
+function conePartition(tree: ConeTree, index: Map<string, number>, cost: number[], groups: Group[], count: number): Assignment {
+  const order = coneOrder(tree, index, groups);
+  const stamp = new Int32Array(cost.length).fill(-1);
+  // Cuts the order into runs of at most `budget` each (a group larger than the budget alone); null when
+  // more than `count` runs are needed.
+  const cut = (budget: number): Assignment | null => {
+    stamp.fill(-1);
+    const shardOf = new Map<string, number>();
+    const load: number[] = [0];
+    let s = 0;
+    for (const g of order) {
+      let added = 0;
+      for (const k of g.closure) if (stamp[k] !== s) added += cost[k];
+      if (load[s] > 0 && load[s] + added > budget) {
+        s++;
+        if (s >= count) return null;
+        load.push(0);
+        added = g.costMs;
+      }
+      for (const k of g.closure) stamp[k] = s;
+      load[s] += added;
+      shardOf.set(g.key, s);
+    }
+    while (load.length < count) load.push(0);
+    return { shardOf, load };
+  };
+  let lo = groups.reduce((m, g) => Math.max(m, g.costMs), 0);
+  let hi = cost.reduce((s, x) => s + x, 0);
+  let best = cut(hi)!;
+  if (lo >= hi) return best;
+  // The smallest budget (to a part in a thousand of the total) that needs no more than `count` runs.
+  const step = Math.max(1, Math.floor(hi / 1000));
+  while (hi - lo > step) {
+    const mid = Math.floor((lo + hi) / 2);
+    const a = cut(mid);
+    if (a === null) lo = mid;
+    else {
+      best = a;
+      hi = mid;
+    }
+  }
+  return best;
+}
+
+/**
+ * Moves of single target groups between shards, in passes over the groups in a fixed order, while they
+ * help: a move that saves more than it adds (the jobs only this group needed in its shard, against the
+ * jobs its closure lacks in the other), or saves as much while joining a shard that already holds more
+ * of its closure (so a cone split between shards gathers, until one side no longer needs its shared
+ * dependencies); never past the largest shard's load. Then moves off the largest shard that make it
+ * smaller without making another as large.
+ */
+function refine(start: Assignment, groups: Group[], cost: number[], count: number): Assignment {
+  if (count < 2 || groups.length === 0) return start;
+  const J = cost.length;
+  // How many of a shard's groups need each job: cnt[s * J + j].
+  const cnt = new Int32Array(count * J);
+  const load = [...start.load];
+  const at = groups.map((g) => start.shardOf.get(g.key)!);
+  groups.forEach((g, n) => {
+    for (const j of g.closure) cnt[at[n] * J + j]++;
+  });
+  const saving = (n: number): number => {
+    let x = 0;
+    const base = at[n] * J;
+    for (const j of groups[n].closure) if (cnt[base + j] === 1) x += cost[j];
+    return x;
+  };
+  const added = (n: number, t: number): number => {
+    let x = 0;
+    const base = t * J;
+    for (const j of groups[n].closure) if (cnt[base + j] === 0) x += cost[j];
+    return x;
+  };
+  /** The cost of the group's closure other groups of shard `t` also need. */
+  const shared = (n: number, t: number): number => {
+    let x = 0;
+    const base = t * J;
+    const own = t === at[n] ? 1 : 0;
+    for (const j of groups[n].closure) if (cnt[base + j] > own) x += cost[j];
+    return x;
+  };
+  const move = (n: number, t: number, save: number, add: number) => {
+    const s = at[n];
+    for (const j of groups[n].closure) {
+      cnt[s * J + j]--;
+      cnt[t * J + j]++;
+    }
+    load[s] -= save;
+    load[t] += add;
+    at[n] = t;
+  };
+  const MAX_PASSES = 30;
+  for (let round = 0; round < 4; round++) {
+    let changed = false;
+    // Gather: moves that lower the total, or keep it while joining more of the closure.
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      const cap = Math.max(...load);
+      let moved = 0;
+      for (let n = 0; n < groups.length; n++) {
+        const s = at[n];
+        const save = saving(n);
+        const here = shared(n, s);
+        let best = -1;
+        let bestGain = 0;
+        let bestShared = here;
+        let bestAdd = 0;
+        for (let t = 0; t < count; t++) {
+          if (t === s) continue;
+          const add = added(n, t);
+          if (load[t] + add > cap) continue;
+          const gain = save - add;
+          if (gain < 0 || (gain === 0 && save === 0)) continue;
+          const sh = gain === 0 ? shared(n, t) : 0;
+          if (gain > bestGain || (gain === bestGain && gain === 0 && sh > bestShared)) {
+            best = t;
+            bestGain = gain;
+            bestShared = sh;
+            bestAdd = add;
+          }
+        }
+        if (best >= 0) {
+          move(n, best, save, bestAdd);
+          moved++;
+        }
+      }
+      if (moved === 0) break;
+      changed = true;
+    }
+    // Balance: moves off the largest shard that leave both sides below its load.
+    for (let step = 0; step < groups.length; step++) {
+      let s = 0;
+      for (let x = 1; x < count; x++) if (load[x] > load[s]) s = x;
+      let bestN = -1;
+      let bestT = -1;
+      let bestAfter = load[s];
+      let bestSave = 0;
+      let bestAdd = 0;
+      for (let n = 0; n < groups.length; n++) {
+        if (at[n] !== s) continue;
+        const save = saving(n);
+        if (save === 0) continue;
+        for (let t = 0; t < count; t++) {
+          if (t === s) continue;
+          const add = added(n, t);
+          const after = Math.max(load[s] - save, load[t] + add);
+          if (after < bestAfter || (after === bestAfter && bestN >= 0 && add - save < bestAdd - bestSave)) {
+            bestN = n;
+            bestT = t;
+            bestAfter = after;
+            bestSave = save;
+            bestAdd = add;
+          }
+        }
+      }
+      if (bestN < 0) break;
+      move(bestN, bestT, bestSave, bestAdd);
+      changed = true;
+    }
+    if (!changed) break;
+  }
+  const shardOf = new Map<string, number>();
+  groups.forEach((g, n) => shardOf.set(g.key, at[n]));
+  return { shardOf, load };
+}
+
+function describe(plan: Plan, keys: string[], cost: number[], a: Assignment, count: number, c: JobCosts): ShardPartition {
+  const index = new Map<string, number>();
+  keys.forEach((k, i) => index.set(k, i));
+  const members: Uint8Array[] = Array.from({ length: count }, () => new Uint8Array(keys.length));
+  const targetKeys: Set<string>[] = Array.from({ length: count }, () => new Set<string>());
+  for (const [key, s] of a.shardOf) {
+    targetKeys[s].add(key);
+    const job = plan.jobs.get(key)!;
+    members[s][index.get(key)!] = 1;
+    for (const d of job.closure) members[s][index.get(d)!] = 1;
+  }
+  const inShards = new Int32Array(keys.length);
+  const shards: Shard[] = members.map((m, s) => {
+    const jobs: string[] = [];
+    let costMs = 0;
+    for (let i = 0; i < keys.length; i++)
+      if (m[i] === 1) {
+        jobs.push(keys[i]);
+        costMs += cost[i];
+        inShards[i]++;
+      }
+    return { index: s + 1, targets: plan.targets.filter((t) => targetKeys[s].has(t.key)), jobs, costMs };
+  });
   let totalCostMs = 0;
   let duplicatedCostMs = 0;
   let duplicatedJobs = 0;
-  for (const [k, n] of inShards) {
-    totalCostMs += costOf(k);
-    if (n > 1) {
+  for (let i = 0; i < keys.length; i++) {
+    if (inShards[i] === 0) continue;
+    totalCostMs += cost[i];
+    if (inShards[i] > 1) {
       duplicatedJobs++;
-      duplicatedCostMs += (n - 1) * costOf(k);
+      duplicatedCostMs += (inShards[i] - 1) * cost[i];
     }
   }
   return { count, shards, totalCostMs, duplicatedCostMs, duplicatedJobs, costs: c };
+}
+
+/**
+ * The identity of the partition of `plan` into `count` shards with these costs: a hash of the splitting
+ * rule, N, the plan's targets (installable with their jobs, and not installable), its jobs in order and
+ * the cost each was given. Shards that computed the same identity split the same plan the same way, so
+ * their targets together are exactly the plan's; a merge refuses shards whose identities differ.
+ */
+export function partitionIdentity(plan: Plan, costs: JobCosts | CostLookup, count: number): string {
+  checkShardSpec(count, null);
+  const c = resolveCosts(plan, costs);
+  const h = createHash('sha256');
+  h.update(`${PARTITION_RULE}\n${count}\n`);
+  for (const t of plan.targets) h.update(`target ${t.id} ${t.key}\n`);
+  for (const t of plan.notInstallable) h.update(`not-installable ${t.id}\n`);
+  for (const [k, job] of plan.jobs) h.update(`job ${k} ${c.cost.get(k) ?? 0} ${job.dependencies.join(',')}\n`);
+  return h.digest('hex');
 }
 
 /** The sub-plan of one shard of a partition, in the shape `buildPlan` returns. */
@@ -141,4 +517,14 @@ export function planOfShard(plan: Plan, shard: Shard): Plan {
 export function shardPlan(plan: Plan, count: number, index: number, costs: JobCosts | CostLookup): Plan {
   checkShardSpec(count, index);
   return planOfShard(plan, partitionPlan(plan, count, costs).shards[index - 1]);
+}
+
+/**
+ * The shard `spec` of the plan, from the inputs every shard of a check shares (the plan and the
+ * durations given with the spec, else the stated estimate), with the partition's identity.
+ */
+export function selectShard(plan: Plan, spec: ShardSpec): SelectedShard {
+  checkShardSpec(spec.count, spec.index);
+  const costs = resolveCosts(plan, durationsLookup(spec.durations ?? NO_DURATIONS));
+  return { plan: planOfShard(plan, partitionPlan(plan, spec.count, costs).shards[spec.index - 1]), partition: partitionIdentity(plan, costs, spec.count) };
 }

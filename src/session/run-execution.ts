@@ -12,8 +12,7 @@ import { formatBytes } from '../builder/resource-limits.js';
 import { switchMountSupport } from '../builder/switch-mount.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
-import { shardPlan, type ShardSpec } from '../plan/shard.js';
-import { recordedDurations } from '../store/durations.js';
+import { selectShard, type ShardSpec } from '../plan/shard.js';
 import type { Job } from '../plan/job.js';
 import { runPlan } from '../run/scheduler.js';
 import { ProgressReporter } from '../run/progress.js';
@@ -65,7 +64,7 @@ export interface RunRequest {
   retryOf: number | null;
   /** Cached results of these job keys are forgotten first, so they really rebuild. */
   forgetKeys?: readonly string[];
-  /** Build only this shard of the plan (balanced by the durations recorded in this database). */
+  /** Build only this shard of the plan (split by the durations given with it, never this database's). */
   shard?: ShardSpec | null;
   output: SessionOutput;
 }
@@ -102,6 +101,15 @@ export function unverifiableJobs(plan: { jobs: ReadonlyMap<string, Job> }): Set<
     if (hasUnverifiableSource(job.package) || job.dependencies.some((d) => out.has(d))) out.add(key);
   }
   return out;
+}
+
+/**
+ * What a shard's run records of its shard: index and count, the partition's identity, and every target
+ * of the whole plan (`NAME.VERSION`, not-installable ones too, sorted): what the merged shards must hold.
+ */
+function shardRecord(spec: ShardSpec, partition: string, whole: { targets: { id: string }[]; notInstallable: { id: string }[] }) {
+  const planTargets = [...new Set([...whole.targets, ...whole.notInstallable].map((t) => t.id))].sort();
+  return { index: spec.index, count: spec.count, partition, planTargets };
 }
 
 /** A SQLite failure (disk full, I/O error) part-way through a run: one line naming the database. */
@@ -151,7 +159,8 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     builder.version === prepared.keyContext.builderVersion
       ? prepared.plan
       : buildPlan(prepared.outcomes, { ...prepared.keyContext, builderVersion: builder.version }, prepared.filesHashes);
-  const plan = req.shard == null ? whole : shardPlan(whole, req.shard.count, req.shard.index, recordedDurations(db));
+  const sharded = req.shard == null ? null : selectShard(whole, req.shard);
+  const plan = sharded?.plan ?? whole;
   const release = acquireRunLock(db, paths.database);
   try {
     markAbandonedRuns(db);
@@ -187,7 +196,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
         pins: prepared.pins.args,
         pinned: prepared.pins.described,
         ...(prepared.localSources.named.length > 0 ? { allowLocalSources: prepared.localSources.named } : {}),
-        ...(req.shard != null ? { shard: { index: req.shard.index, count: req.shard.count } } : {}),
+        ...(req.shard != null ? { shard: shardRecord(req.shard, sharded!.partition, whole) } : {}),
       },
     });
     recordPlan(db, runId, plan);
@@ -215,7 +224,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     req.output.notice(
-      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandboxMode === 'confined' ? 'sandboxed' : 'host filesystem (--no-sandbox)'} (${sandbox.identity}), ${describeLimits(settings.memoryBytes)}, disk limit ${formatBytes(settings.diskBytes)} and ${settings.inodes.toLocaleString('en-US')} inodes, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
+      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count} of partition ${sharded!.partition.slice(0, 12)}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandboxMode === 'confined' ? 'sandboxed' : 'host filesystem (--no-sandbox)'} (${sandbox.identity}), ${describeLimits(settings.memoryBytes)}, disk limit ${formatBytes(settings.diskBytes)} and ${settings.inodes.toLocaleString('en-US')} inodes, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
     );
     let outcome;
     try {

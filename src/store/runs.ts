@@ -104,6 +104,12 @@ export function readRunOptions(text: string | null): RunOptions {
   };
 }
 
+/** The partition identity and whole-plan targets a shard's run records beside its index (see compare/shard-merge.ts). */
+function partitionOf(shard: ShardSpec): { partition?: string; planTargets?: string[] } {
+  const { partition, planTargets } = shard as { partition?: unknown; planTargets?: unknown };
+  return { ...(typeof partition === 'string' ? { partition } : {}), ...(Array.isArray(planTargets) ? { planTargets: planTargets as string[] } : {}) };
+}
+
 /** A recorded `shard` field, when it is one (1 ≤ index ≤ count, whole numbers), else null. */
 export function readShardSpec(v: unknown): ShardSpec | null {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
@@ -205,7 +211,7 @@ export function createRun(db: Db, run: NewRun): number {
     platform: o.platform,
     pins: o.pins,
     pinned: o.pinned,
-    ...(o.shard !== undefined ? { shard: { index: o.shard.index, count: o.shard.count } } : {}),
+    ...(o.shard !== undefined ? { shard: { index: o.shard.index, count: o.shard.count, ...partitionOf(o.shard) } } : {}),
     ...(o.allowLocalSources !== undefined && o.allowLocalSources.length > 0 ? { allowLocalSources: [...o.allowLocalSources] } : {}),
   };
   const info = db
