@@ -42,6 +42,7 @@ export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   revdeps: '--revdeps',
   revdepsDepth: '--revdeps-depth',
   shard: '--shard',
+  durations: '--durations',
   changedSince: '--changed-since',
   importPath: 'cache import',
   runners: '--runners',
@@ -149,6 +150,11 @@ export function planRequest(targets: readonly string[], opts: PlanOptions): Plan
 export interface StateOptions {
   stateDir?: string;
   cacheDir?: string;
+}
+
+/** `--durations FILE`: the durations every shard of a check splits its plan with (check --shard, plan --predict). */
+export function addDurationsOption(cmd: Command, what: string): Command {
+  return cmd.option('--durations <file>', `${what}: split the plan by the build durations in FILE (ecocheck durations --output FILE writes one), the same file for every shard; default: the stated estimate for every job`);
 }
 
 /** `--state-dir`, and with `withCache` `--cache-dir`. */

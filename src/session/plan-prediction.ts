@@ -1,17 +1,25 @@
 /**
- * `plan --predict`: the predicted wall time of a prepared plan on R runners of C cores each, from the
- * build durations recorded in the state's database (none recorded: every job is the stated estimate),
- * so a maintainer can pick the number of CI shards.
+ * `plan --predict`: the predicted wall time of a prepared plan on R runners of C cores each, so a
+ * maintainer can pick the number of CI shards. From a durations file when one is given (`--durations`:
+ * then the shards are the ones `check --shard I/R --durations FILE` builds, and the partition's identity
+ * is said), else from the build durations recorded in the state's database (none recorded: every job
+ * is the stated estimate).
  */
 import { existsSync } from 'node:fs';
 import { predictMakespan, type MakespanPrediction } from '../plan/makespan.js';
 import type { CostLookup } from '../plan/job-cost.js';
+import { durationsLookup, type Durations } from '../plan/durations-file.js';
+import { partitionIdentity } from '../plan/shard.js';
 import { databaseFailure, openDatabase } from '../store/database.js';
 import { recordedDurations } from '../store/durations.js';
 import type { PreparedPlan } from './plan-preparation.js';
 import type { StatePaths } from './state-paths.js';
 
-export function predictPlan(prepared: PreparedPlan, runners: number, cores: number, paths: StatePaths): MakespanPrediction {
+export function predictPlan(prepared: PreparedPlan, runners: number, cores: number, paths: StatePaths, durations: Durations | null = null): MakespanPrediction & { partition?: string } {
+  if (durations !== null) {
+    const lookup = durationsLookup(durations);
+    return { ...predictMakespan(prepared.plan, runners, cores, lookup), partition: partitionIdentity(prepared.plan, lookup, runners) };
+  }
   let costs: CostLookup = { byKey: () => undefined };
   if (existsSync(paths.database)) {
     const db = openDatabase(paths.database, { readonly: true });

@@ -5,17 +5,19 @@
 import type { Command } from 'commander';
 import type { PreparedPlan } from '../../session/plan-preparation.js';
 import type { RegisterCommand } from '../command.js';
-import { addPlanOptions, addStateOptions, planRequest, statePaths, type PlanOptions, type StateOptions } from '../options.js';
+import { addDurationsOption, addPlanOptions, addStateOptions, planRequest, statePaths, type PlanOptions, type StateOptions } from '../options.js';
 import { parsePositiveInt } from '../argument-parsers.js';
+import { UsageError } from '../usage-error.js';
 import type { MakespanPrediction } from '../../plan/makespan.js';
 
 export const registerPlan: RegisterCommand = (program: Command) => {
-  addStateOptions(addPlanOptions(program.command('plan').description('Show the build plan: jobs, edges, critical path; --json prints the DAG; --predict the wall time on CI runners')))
+  addDurationsOption(addStateOptions(addPlanOptions(program.command('plan').description('Show the build plan: jobs, edges, critical path; --json prints the DAG; --predict the wall time on CI runners'))), 'with --predict')
     .option('--json', 'print the plan as JSON')
-    .option('--predict', 'predict the wall time on --runners R of --cores C each, from the durations recorded in the state dir (a stated estimate for jobs never built)')
+    .option('--predict', 'predict the wall time on --runners R of --cores C each, and the work the shards duplicate, from --durations FILE or else the durations recorded in the state dir (a stated estimate for jobs never built)')
     .option('--runners <n>', 'with --predict: CI runners, one shard each', '1')
     .option('--cores <n>', 'with --predict: cores of each runner', '2')
-    .action(async (targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string }) => {
+    .action(async (targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string; durations?: string }) => {
+      if (opts.durations !== undefined && opts.predict !== true) throw new UsageError('--durations goes with --predict');
       const request = planRequest(targets, opts);
       const [{ analysePlan, planToJson }, { announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([
         import('../../plan/plan-graph.js'),
@@ -28,8 +30,8 @@ export const registerPlan: RegisterCommand = (program: Command) => {
       if (opts.predict === true) {
         const runners = parsePositiveInt(opts.runners, '--runners');
         const cores = parsePositiveInt(opts.cores, '--cores');
-        const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js')]);
-        const p = predictPlan(prepared, runners, cores, paths);
+        const [{ predictPlan }, { formatSeconds }, { readDurationsFile }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js'), import('../../plan/durations-file.js')]);
+        const p = predictPlan(prepared, runners, cores, paths, opts.durations === undefined ? null : readDurationsFile(opts.durations));
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(p)}\n`);
           return;
@@ -58,10 +60,15 @@ function roundTimings(t: PreparedPlan['timings']) {
 }
 
 /** `formatSeconds` of run/progress.ts, loaded with the prediction. */
-function printPrediction(p: MakespanPrediction, formatSeconds: (seconds: number) => string): void {
+function printPrediction(p: MakespanPrediction & { partition?: string }, formatSeconds: (seconds: number) => string): void {
   const s = (ms: number) => formatSeconds(Math.round(ms / 1000));
   const out = process.stdout;
   out.write(`predicted wall time on ${p.runners} runner(s) of ${p.cores} core(s): ${s(p.makespanMs)}\n`);
+  // The issue-22 measures: how much the shards build twice, and how far the wall time is from what no split beats.
+  const bound = Math.max(p.criticalPathMs, p.totalWorkMs / (p.runners * p.cores));
+  const duplication = p.totalWorkMs > 0 ? (p.totalWorkMs + p.duplicatedWorkMs) / p.totalWorkMs : 1;
+  out.write(`duplication: ${duplication.toFixed(2)} (CPU time summed over the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}\n`);
+  if (p.partition !== undefined) out.write(`partition: ${p.partition} (what check --shard I/${p.runners} --durations records)\n`);
   out.write(`work: ${s(p.totalWorkMs)} in ${p.jobCount} jobs; built in more than one shard: ${p.duplicatedJobs} jobs, ${s(p.duplicatedWorkMs)}; critical path ${s(p.criticalPathMs)}\n`);
   out.write(`estimated: ${p.estimatedJobs.length} job(s) never built here, each ${s(p.estimateMs)} (${p.estimateRule})\n`);
   for (const sh of p.shards) out.write(`  shard ${sh.index}: ${sh.targets} targets, ${sh.jobs} jobs, work ${s(sh.workMs)}, wall ${s(sh.makespanMs)}\n`);
