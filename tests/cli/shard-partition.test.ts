@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
@@ -90,3 +90,62 @@ test('shards with different states compute one partition: one identity, every ta
 });
 
 let partitionWithout = '';
+
+test('the compiler built once and handed to a shard: its layers imported (content checked), the shard takes it from the cache; a tampered layer is refused', () => {
+  const eco = instantiateEcosystem();
+  const work = mkdtempSync(join(tmpdir(), 'ecocheck-compiler-once-'));
+  try {
+    const repo = ['--repo', eco.root, '--jobs', '2', ...sandboxArgs];
+    // The compiler job: the target ocaml alone, exported with its layers.
+    const first = join(work, 'compiler-job');
+    const built = ecocheck(['check', '--compiler', '2.0', 'ocaml', '--retries', '0', '--state-dir', first, ...repo]);
+    assert.ok(built.code === 0, built.stderr);
+    const file = join(work, 'compiler-candidate.json');
+    const e = ecocheck(['export', String(newestRun(first).id), '--output', file, '--layers', '--state-dir', first]);
+    assert.equal(e.code, 0, e.stderr);
+    const layers = Number(/; (\d+) layers in /.exec(e.stderr)?.[1]);
+    assert.ok(layers >= 1, e.stderr);
+
+    // A shard on a fresh runner: import, then its shard of the check builds everything but the compiler.
+    const shard = join(work, 'shard');
+    const m = ecocheck(['merge', file, '--state-dir', shard]);
+    assert.equal(m.code, 0, m.stderr + m.stdout);
+    assert.match(m.stdout, new RegExp(`${layers} layers from the shards' \\.layers\\.tar files are in the store`));
+    const c = ecocheck(['check', '--compiler', '2.0', '--shard', '1/2', '--state-dir', shard, ...repo]);
+    assert.ok(c.code === 0 || c.code === 1, c.stderr);
+    const lines = c.stderr.split('\n').filter((l) => /^\[\d+\/\d+\] /.test(l));
+    const compilerLines = lines.filter((l) => /\bocaml(-base-compiler)?\.2\.0\b/.test(l));
+    assert.ok(compilerLines.length >= 1, c.stderr);
+    for (const l of compilerLines) assert.match(l, /\(cached\)/, `the compiler is not built again: ${l}`);
+
+    // The same export with one byte of a layer changed: refused, nothing placed.
+    const unpacked = join(work, 'unpacked');
+    mkdirSync(unpacked);
+    assert.equal(spawnSync('tar', ['-C', unpacked, '-xf', `${file}.layers.tar`]).status, 0);
+    const victim = findFile(unpacked);
+    appendFileSync(victim, 'x');
+    const tampered = join(work, 'tampered.json');
+    cpSync(file, tampered);
+    assert.equal(spawnSync('tar', ['-C', unpacked, '-cf', `${tampered}.layers.tar`, ...readdirSync(unpacked)]).status, 0);
+    const other = join(work, 'other');
+    const r = ecocheck(['merge', tampered, '--state-dir', other]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /layer [0-9a-f]+ is not what was exported \(content digest [0-9a-f]{12}, recorded [0-9a-f]{12}\): refused/);
+    assert.deepEqual(readdirSync(join(other, 'store')).filter((n) => /^[0-9a-f]{64}$/.test(n)), [], 'no layer placed');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    eco.dispose();
+  }
+});
+
+/** A regular file somewhere inside a layer of an unpacked tar. */
+function findFile(dir: string): string {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      const f = findFile(p);
+      if (f !== '') return f;
+    } else if (e.isFile() && /^[0-9a-f]{64}$/.test(dir.split('/').find((x) => /^[0-9a-f]{64}$/.test(x)) ?? '')) return p;
+  }
+  return '';
+}

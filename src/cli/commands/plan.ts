@@ -19,6 +19,8 @@ export const registerPlan: RegisterCommand = (program: Command) => {
     .action(async (targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string; durations?: string }) => {
       if (opts.durations !== undefined && opts.predict !== true) throw new UsageError('--durations goes with --predict');
       const request = planRequest(targets, opts);
+      // A bad durations file is said before the plan is made.
+      const durations = opts.durations === undefined ? null : (await import('../../plan/durations-file.js')).readDurationsFile(opts.durations);
       const [{ analysePlan, planToJson }, { announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([
         import('../../plan/plan-graph.js'),
         import('../../session/plan-preparation.js'),
@@ -30,8 +32,8 @@ export const registerPlan: RegisterCommand = (program: Command) => {
       if (opts.predict === true) {
         const runners = parsePositiveInt(opts.runners, '--runners');
         const cores = parsePositiveInt(opts.cores, '--cores');
-        const [{ predictPlan }, { formatSeconds }, { readDurationsFile }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js'), import('../../plan/durations-file.js')]);
-        const p = predictPlan(prepared, runners, cores, paths, opts.durations === undefined ? null : readDurationsFile(opts.durations));
+        const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js')]);
+        const p = predictPlan(prepared, runners, cores, paths, durations);
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(p)}\n`);
           return;
