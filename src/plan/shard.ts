@@ -521,10 +521,55 @@ export function shardPlan(plan: Plan, count: number, index: number, costs: JobCo
 
 /**
  * The shard `spec` of the plan, from the inputs every shard of a check shares (the plan and the
- * durations given with the spec, else the stated estimate), with the partition's identity.
+ * durations given with the spec, else the stated estimate; the jobs the check's first job builds are
+ * free), with the partition's identity.
  */
 export function selectShard(plan: Plan, spec: ShardSpec): SelectedShard {
   checkShardSpec(spec.count, spec.index);
-  const costs = resolveCosts(plan, durationsLookup(spec.durations ?? NO_DURATIONS));
+  // The prebuilt jobs cost a shard nothing: the check's first job built them (prebuiltJobs).
+  const costs = withPrebuilt(resolveCosts(plan, durationsLookup(spec.durations ?? NO_DURATIONS)), prebuiltJobs(plan));
   return { plan: planOfShard(plan, partitionPlan(plan, spec.count, costs).shards[spec.index - 1]), partition: partitionIdentity(plan, costs, spec.count) };
+}
+
+/**
+ * The share of the targets above which a job is built once, before the shards, by the check's first job
+ * (with the compiler), and handed to every shard as layers: a job that many shards would all need.
+ */
+export const PREBUILT_SHARE = 0.1;
+
+/**
+ * The jobs a check's first job builds before the shards: the compiler (the jobs of the `ocaml`
+ * package and their closures) and every job that at least `share` of the targets need (a set closed
+ * under dependencies: a job's dependencies are needed wherever it is). A function of the plan alone.
+ */
+export function prebuiltJobs(plan: Plan, share: number = PREBUILT_SHARE): Set<string> {
+  const out = new Set<string>();
+  for (const job of plan.jobs.values())
+    if (job.package.name === 'ocaml') {
+      out.add(job.key);
+      for (const k of job.closure) out.add(k);
+    }
+  const groups = new Map<string, Job>();
+  for (const t of plan.targets) {
+    const job = plan.jobs.get(t.key);
+    if (job !== undefined) groups.set(t.key, job);
+  }
+  if (share > 1 || groups.size === 0) return out;
+  const need = new Map<string, number>();
+  for (const job of groups.values()) for (const k of [...job.closure, job.key]) need.set(k, (need.get(k) ?? 0) + 1);
+  const threshold = Math.max(2, Math.ceil(share * groups.size));
+  for (const [k, n] of need) if (n >= threshold) out.add(k);
+  return out;
+}
+
+/** The costs with the prebuilt jobs free (every shard takes them from the first job's layers). */
+export function withPrebuilt(costs: JobCosts, prebuilt: ReadonlySet<string>): JobCosts {
+  const cost = new Map(costs.cost);
+  const source = new Map(costs.source);
+  for (const k of prebuilt)
+    if (cost.has(k)) {
+      cost.set(k, 0);
+      source.set(k, 'cached');
+    }
+  return { ...costs, cost, source };
 }

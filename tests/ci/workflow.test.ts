@@ -55,7 +55,7 @@ test('no single-runner step: every check builds a shard, except the compiler job
   for (const [name, job] of Object.entries(wf.jobs)) {
     for (const c of ecocheckCommands(job).filter((w) => w[1] === 'check')) {
       if (name === 'compiler') {
-        assert.deepEqual(c.filter((w, i) => i > 1 && !w.startsWith('-') && !c[i - 1].startsWith('--')), ['ocaml'], 'the compiler job builds the target ocaml only');
+        assert.deepEqual(c.filter((w, i) => i > 1 && !w.startsWith('-') && !c[i - 1].startsWith('--')), ['${prebuilt[@]}'], 'the compiler job builds the prebuilt jobs only');
         assert.equal(flag(c, '--shard'), undefined);
       } else {
         assert.equal(name, 'shard', `${name} runs a check`);
@@ -94,14 +94,18 @@ test('prepare: the opam repository pinned, the baseline is the pull request\'s b
   assert.deepEqual(Object.keys(wf.jobs.prepare.outputs!).sort(), ['base-compiler', 'base-sha', 'baseline-key', 'count', 'opam-commit', 'shards']);
 });
 
-test('compiler: each side\'s compiler built once, at the base commit for the baseline, exported with its layers and uploaded', () => {
+test('compiler: each side\'s compiler (and what most targets need) built once, at the base commit for the baseline, exported with its layers and uploaded', () => {
   const steps = wf.jobs.compiler.steps;
   const checkout = steps.find((s) => s.uses?.startsWith('actions/checkout@') === true && s.with?.path === 'compiler')!;
   assert.equal(checkout.with?.ref, "${{ matrix.side == 'baseline' && needs.prepare.outputs.base-sha || '' }}");
   const cmds = ecocheckCommands(wf.jobs.compiler);
-  assert.deepEqual(cmds.map((c) => c[1]), ['check', 'runs', 'export']);
-  assert.equal(flag(cmds[0], '--compiler'), '$compiler');
-  const exp = cmds[2];
+  assert.deepEqual(cmds.map((c) => c[1]), ['plan', 'check', 'runs', 'export']);
+  // The prebuilt list from the same plan the shards split (same repository, compiler, N), then built.
+  assert.equal(flag(cmds[0], '--prebuilt-list'), 'prebuilt.txt');
+  assert.equal(flag(cmds[0], '--runners'), '$SHARDS');
+  assert.match(steps.find((s) => s.run?.includes('--prebuilt-list') === true)!.run!, /mapfile -t prebuilt < prebuilt\.txt/);
+  for (const c of cmds.slice(0, 2)) assert.equal(flag(c, '--compiler'), '$compiler');
+  const exp = cmds[3];
   assert.equal(flag(exp, '--output'), 'compiler-${{ matrix.side }}.json');
   assert.ok(exp.includes('--layers'), 'the layers are what the shards import');
   const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@') === true)!;

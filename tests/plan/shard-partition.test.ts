@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Job, Plan } from '../../src/plan/job.js';
 import type { OpamPackage } from '../../src/opam/package-model.js';
 import { durationsLookup, formatDurations, NO_DURATIONS, parseDurations, readDurationsFile, type Durations } from '../../src/plan/durations-file.js';
-import { partitionIdentity, partitionPlan, selectShard } from '../../src/plan/shard.js';
+import { partitionIdentity, partitionPlan, prebuiltJobs, selectShard, withPrebuilt } from '../../src/plan/shard.js';
+import { jobCosts } from '../../src/plan/job-cost.js';
 import { predictMakespan } from '../../src/plan/makespan.js';
 import { PlanError } from '../../src/plan/plan-error.js';
 
@@ -197,4 +198,23 @@ test('durations file: read back as written (keys sorted, same bytes); a bad one 
   bad('{"format":"ecocheck-durations","version":1,"byPackage":{"a.1":-1}}', /byPackage\.a\.1 .*-1/);
   bad('{"format":"ecocheck-durations","version":1,"byKey":[]}', /byKey must be an object/);
   assert.throws(() => readDurationsFile('/nonexistent/d.json'), (e: unknown) => e instanceof PlanError && /cannot read the durations file \/nonexistent\/d\.json: ENOENT/.test(e.message));
+});
+
+test('prebuilt: the compiler and what at least a tenth of the targets need, closed under dependencies; free in every shard\'s split', () => {
+  const deps: Record<string, string[]> = { 'ocaml-base-compiler.5': [], 'ocaml.5': ['ocaml-base-compiler.5'], 'dune.3': ['ocaml.5'], 'rare.1': ['dune.3'] };
+  const targets: string[] = ['rare.1'];
+  for (let i = 0; i < 30; i++) {
+    deps[`p${i}.1`] = ['dune.3'];
+    targets.push(`p${i}.1`);
+  }
+  deps['top.1'] = ['rare.1'];
+  targets.push('top.1');
+  const plan = graphPlan(deps, targets);
+  assert.deepEqual([...prebuiltJobs(plan)].map((k) => k.slice(2)).sort(), ['dune.3', 'ocaml-base-compiler.5', 'ocaml.5']);
+  assert.deepEqual([...prebuiltJobs(plan, 2)].map((k) => k.slice(2)).sort(), ['ocaml-base-compiler.5', 'ocaml.5'], 'above 1: the compiler alone');
+  // selectShard's identity is the one of the costs with the prebuilt jobs free.
+  const d = durations({ 'ocaml-base-compiler.5': 600_000, 'dune.3': 30_000 });
+  const costs = jobCosts(plan, durationsLookup(d));
+  assert.equal(selectShard(plan, { index: 1, count: 3, durations: d }).partition, partitionIdentity(plan, withPrebuilt(costs, prebuiltJobs(plan)), 3));
+  assert.notEqual(partitionIdentity(plan, costs, 3), partitionIdentity(plan, withPrebuilt(costs, prebuiltJobs(plan)), 3));
 });

@@ -2,6 +2,7 @@
  * `ecocheck plan`: the build plan for a compiler and targets — jobs, edges, critical path, the DAG as
  * JSON. The session layer (and, with --predict, the store) is loaded when the action runs.
  */
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { PreparedPlan } from '../../session/plan-preparation.js';
 import type { RegisterCommand } from '../command.js';
@@ -16,8 +17,10 @@ export const registerPlan: RegisterCommand = (program: Command) => {
     .option('--predict', 'predict the wall time on --runners R of --cores C each, and the work the shards duplicate, from --durations FILE or else the durations recorded in the state dir (a stated estimate for jobs never built)')
     .option('--runners <n>', 'with --predict: CI runners, one shard each', '1')
     .option('--cores <n>', 'with --predict: cores of each runner', '2')
-    .action(async (targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string; durations?: string }) => {
+    .option('--prebuilt-list <file>', "with --predict: write the NAME.VERSION of the jobs built once before the shards (the compiler and what most targets need), one a line: the CI's first job builds these")
+    .action(async (targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string; durations?: string; prebuiltList?: string }) => {
       if (opts.durations !== undefined && opts.predict !== true) throw new UsageError('--durations goes with --predict');
+      if (opts.prebuiltList !== undefined && opts.predict !== true) throw new UsageError('--prebuilt-list goes with --predict');
       const request = planRequest(targets, opts);
       // A bad durations file is said before the plan is made.
       const durations = opts.durations === undefined ? null : (await import('../../plan/durations-file.js')).readDurationsFile(opts.durations);
@@ -34,6 +37,12 @@ export const registerPlan: RegisterCommand = (program: Command) => {
         const cores = parsePositiveInt(opts.cores, '--cores');
         const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../run/progress.js')]);
         const p = predictPlan(prepared, runners, cores, paths, durations);
+        if (opts.prebuiltList !== undefined) {
+          const { prebuiltJobs } = await import('../../plan/shard.js');
+          const keys = prebuiltJobs(prepared.plan);
+          const ids = [...new Set([...prepared.plan.jobs.values()].filter((j) => keys.has(j.key)).map((j) => j.id))];
+          writeFileSync(opts.prebuiltList, ids.map((id) => `${id}\n`).join(''));
+        }
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(p)}\n`);
           return;
@@ -72,6 +81,7 @@ function printPrediction(p: MakespanPrediction & { partition?: string }, formatS
   out.write(`duplication: ${duplication.toFixed(2)} (CPU time summed over the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}\n`);
   if (p.partition !== undefined) out.write(`partition: ${p.partition} (what check --shard I/${p.runners} --durations records)\n`);
   out.write(`work: ${s(p.totalWorkMs)} in ${p.jobCount} jobs; built in more than one shard: ${p.duplicatedJobs} jobs, ${s(p.duplicatedWorkMs)}; critical path ${s(p.criticalPathMs)}\n`);
+  if (p.prebuiltJobs > 0) out.write(`built once before the shards (the compiler and what most targets need): ${p.prebuiltJobs} jobs, ${s(p.prebuiltWorkMs)} of work, ${s(p.prebuiltMakespanMs)} before the shards start\n`);
   out.write(`estimated: ${p.estimatedJobs.length} job(s) never built here, each ${s(p.estimateMs)} (${p.estimateRule})\n`);
   for (const sh of p.shards) out.write(`  shard ${sh.index}: ${sh.targets} targets, ${sh.jobs} jobs, work ${s(sh.workMs)}, wall ${s(sh.makespanMs)}\n`);
 }
