@@ -78,7 +78,7 @@ function checkShardSpec(count: number, index: number | null): void {
 }
 
 /** The name of the splitting rule, part of a partition's identity: a new rule is a new partition. */
-export const PARTITION_RULE = 'cones-lpt-1';
+export const PARTITION_RULE = 'cones-2';
 
 /** A target group: the targets built by one job, and that job's closure (indices into the plan's jobs). */
 interface Group {
@@ -89,14 +89,18 @@ interface Group {
 }
 
 /**
- * The split of the plan into `count` shards (see the module comment): the better of two candidates,
- * compared by the largest shard's cost, then by the duplicated cost:
+ * The split of the plan into `count` shards (see the module comment): the best of several candidates
+ * (the two best refined by single moves, see refine), compared by the largest shard's cost, then by
+ * the total:
  *
  * - by dependency cones: every job hangs under its costliest dependency (the one with the costliest
  *   closure), which makes a tree whose subtrees are the cones of shared dependencies; the targets in
  *   that tree's depth-first order are cut into `count` consecutive runs, each as large as the
  *   smallest budget allows (a binary search on the largest shard's cost), so a cone stays in one
  *   shard unless it is larger than a shard;
+ * - the same tree cut into units of a given size, packed by longest processing time (unitPartition);
+ * - shards grown one at a time around a seed, by the targets whose closures they already hold most of
+ *   (growPartition);
  * - greedy longest processing time: the costliest target closure first, each to the shard whose load
  *   would be smallest after taking it (ties: the shard already holding most of it). Better when the
  *   targets are few and share little.
@@ -122,7 +126,7 @@ export function partitionPlan(plan: Plan, count: number, costs: JobCosts | CostL
 
   const tree = coneTree(plan, keys, index, cost);
   const total = cost.reduce((s, x) => s + x, 0);
-  const candidates: Assignment[] = [conePartition(tree, index, cost, list, count), lptPartition(list, cost, count)];
+  const candidates: Assignment[] = [conePartition(tree, index, cost, list, count), lptPartition(list, cost, count), grownPartition(list, cost, count)];
   for (const share of [1, 2, 4, 8]) candidates.push(unitPartition(tree, index, cost, list, count, total / (count * share)));
   // Smallest largest shard, then least total; the first on a tie.
   const score = (a: Assignment) => [Math.max(0, ...a.load), a.load.reduce((s, x) => s + x, 0)];
@@ -280,6 +284,159 @@ function unitPartition(tree: ConeTree, index: Map<string, number>, cost: number[
     for (const g of members) shardOf.set(g.key, placed.shardOf.get(String(n))!);
   });
   return { shardOf, load: placed.load };
+}
+
+/** A binary heap of [priority, tie, group], smallest first. */
+class GroupHeap {
+  private items: [number, number, number][] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  push(item: [number, number, number]): void {
+    const a = this.items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!GroupHeap.less(a[i], a[p])) break;
+      [a[i], a[p]] = [a[p], a[i]];
+      i = p;
+    }
+  }
+  pop(): [number, number, number] {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && GroupHeap.less(a[l], a[m])) m = l;
+        if (r < a.length && GroupHeap.less(a[r], a[m])) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m], a[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+  private static less(x: [number, number, number], y: [number, number, number]): boolean {
+    return x[0] < y[0] || (x[0] === y[0] && (x[1] < y[1] || (x[1] === y[1] && x[2] < y[2])));
+  }
+}
+
+/**
+ * Shards grown one after the other, each from a seed (the costliest closure left), by taking next the
+ * target whose closure the shard already holds the largest part of (the smallest share of its cost
+ * still missing; ties: the costliest closure), until the shard's load reaches `budget`; the last shard
+ * takes what is left. Grows cones the way a shard would want them, whatever the tree says.
+ */
+function growPartition(groups: Group[], cost: number[], count: number, budget: number): Assignment {
+  const J = cost.length;
+  const users: number[][] = Array.from({ length: J }, () => []);
+  groups.forEach((g, n) => {
+    for (const j of g.closure) users[j].push(n);
+  });
+  const assigned = new Int32Array(groups.length).fill(-1);
+  const shardOf = new Map<string, number>();
+  const load: number[] = new Array<number>(count).fill(0);
+  const bySize = groups.map((_, n) => n).sort((a, b) => groups[b].costMs - groups[a].costMs || groups[a].first - groups[b].first);
+  let nextSeed = 0;
+  const missing = new Float64Array(groups.length);
+  const inShard = new Int32Array(J).fill(-1);
+  let left = groups.length;
+  for (let s = 0; s < count && left > 0; s++) {
+    const last = s === count - 1;
+    for (let n = 0; n < groups.length; n++) missing[n] = groups[n].costMs;
+    const heap = new GroupHeap();
+    const ratio = (n: number) => (groups[n].costMs > 0 ? missing[n] / groups[n].costMs : 0);
+    const take = (n: number) => {
+      assigned[n] = s;
+      left--;
+      shardOf.set(groups[n].key, s);
+      for (const j of groups[n].closure) {
+        if (inShard[j] === s) continue;
+        inShard[j] = s;
+        load[s] += cost[j];
+        for (const u of users[j]) {
+          if (assigned[u] >= 0) continue;
+          missing[u] -= cost[j];
+          heap.push([ratio(u), -groups[u].costMs, u]);
+        }
+      }
+    };
+    while (nextSeed < bySize.length && assigned[bySize[nextSeed]] >= 0) nextSeed++;
+    if (nextSeed >= bySize.length) break;
+    take(bySize[nextSeed]);
+    while (left > 0) {
+      let n = -1;
+      while (heap.size > 0) {
+        const [r, , u] = heap.pop();
+        if (assigned[u] < 0 && r === ratio(u)) {
+          n = u;
+          break;
+        }
+      }
+      if (n < 0) {
+        // Nothing shares a job with the shard: the next seed.
+        while (nextSeed < bySize.length && assigned[bySize[nextSeed]] >= 0) nextSeed++;
+        if (nextSeed >= bySize.length) break;
+        n = bySize[nextSeed];
+      }
+      if (!last && load[s] + missing[n] > budget && load[s] > 0) {
+        break;
+      }
+      take(n);
+    }
+  }
+  // Anything left (when every shard filled before the last) goes to the least loaded shard.
+  for (let n = 0; n < groups.length; n++)
+    if (assigned[n] < 0) {
+      let s = 0;
+      for (let x = 1; x < count; x++) if (load[x] < load[s]) s = x;
+      assigned[n] = s;
+      shardOf.set(groups[n].key, s);
+      load[s] += groups[n].costMs;
+    }
+  return recount(groups, cost, count, shardOf);
+}
+
+/** The loads of an assignment, each job once per shard. */
+function recount(groups: Group[], cost: number[], count: number, shardOf: Map<string, number>): Assignment {
+  const mark = new Int32Array(cost.length).fill(-1);
+  const load: number[] = new Array<number>(count).fill(0);
+  const byShard: Group[][] = Array.from({ length: count }, () => []);
+  for (const g of groups) byShard[shardOf.get(g.key)!].push(g);
+  byShard.forEach((list, s) => {
+    for (const g of list)
+      for (const j of g.closure)
+        if (mark[j] !== s) {
+          mark[j] = s;
+          load[s] += cost[j];
+        }
+  });
+  return { shardOf, load };
+}
+
+/** growPartition with the smallest budget (a binary search) whose last shard is no larger than the others. */
+function grownPartition(groups: Group[], cost: number[], count: number): Assignment {
+  const total = cost.reduce((a, b) => a + b, 0);
+  let lo = total / count;
+  let hi = total;
+  let best = growPartition(groups, cost, count, hi);
+  const worst = (a: Assignment) => Math.max(0, ...a.load);
+  for (let step = 0; step < 12; step++) {
+    const mid = (lo + hi) / 2;
+    const a = growPartition(groups, cost, count, mid);
+    if (worst(a) < worst(best)) best = a;
+    // The last shard larger than the budget: the budget was too small.
+    if (a.load[count - 1] > mid) lo = mid;
+    else hi = mid;
+  }
+  return best;
 }
 
 /** Consecutive runs of the cone order, the largest as small as a binary search on its budget finds. */
