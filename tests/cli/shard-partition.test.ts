@@ -4,7 +4,8 @@
  * ecosystem's candidate. They compute one partition (the same recorded identity, the same whole-plan
  * targets) and their targets together are exactly the plan's, each once: with no durations file (the
  * stated estimate), and with the same durations file given to both (`ecocheck durations` writes it),
- * which is another partition.
+ * which is another partition. The compiler built once and handed to a shard as layers, checked by
+ * content. And the workflow's steps, job by job, on the fixture: one machine's report.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { projectRoot } from '../support/snapshot.js';
 import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { openDatabase } from '../../src/store/database.js';
+import { ecocheckCommands, readWorkflow } from '../support/workflow-commands.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];
@@ -149,3 +151,93 @@ function findFile(dir: string): string {
   }
   return '';
 }
+
+interface JsonComparison {
+  counts: Record<string, number>;
+  total: number;
+  packages: { key: string; category: string; rootCause: string | null }[];
+}
+
+/** What must be the same on one machine and from the workflow's shards. */
+function verdict(c: JsonComparison) {
+  return { counts: c.counts, total: c.total, packages: c.packages.map((p) => [p.key, p.category, p.rootCause]).sort() };
+}
+
+test("the workflow's steps on the fixture: a first job builds what is prebuilt, 3 shards each build the baseline then the candidate, the merge job reports exactly one machine's comparison", () => {
+  const eco = instantiateEcosystem();
+  const work = mkdtempSync(join(tmpdir(), 'ecocheck-workflow-steps-'));
+  const SHARDS = 3;
+  try {
+    const repo = ['--repo', eco.root, '--jobs', '2', ...sandboxArgs];
+    // One machine, for the expected report.
+    const single = join(work, 'single');
+    assert.equal(ecocheck(['check', '--baseline', '--compiler', '1.0', '--state-dir', single, ...repo]).code, 0);
+    const one = ecocheck(['check', '--compiler', '2.0', '--retries', '0', '--format', 'json', '--state-dir', single, ...repo]);
+    assert.equal(one.code, 1, one.stderr);
+    const expected = verdict(JSON.parse(one.stdout) as JsonComparison);
+    // The durations file prepare hands out (here: what one machine recorded).
+    const durations = join(work, 'durations.json');
+    assert.equal(ecocheck(['durations', '--output', durations, '--state-dir', single]).code, 0);
+
+    // compiler: per side, the prebuilt list, built, exported with its layers.
+    const compilerFiles: Record<string, string> = {};
+    for (const [side, compiler] of [['baseline', '1.0'], ['candidate', '2.0']] as const) {
+      const state = join(work, `compiler-${side}`);
+      const list = join(work, `prebuilt-${side}.txt`);
+      const p = ecocheck(['plan', '--compiler', compiler, '--predict', '--runners', String(SHARDS), '--cores', '4', '--prebuilt-list', list, '--state-dir', state, '--repo', eco.root]);
+      assert.equal(p.code, 0, p.stderr);
+      const prebuilt = readFileSync(list, 'utf8').trim().split('\n');
+      assert.ok(prebuilt.some((id) => id.startsWith('ocaml-base-compiler.')), `the compiler is prebuilt: ${prebuilt}`);
+      const c = ecocheck(['check', '--compiler', compiler, ...prebuilt, '--retries', '0', '--state-dir', state, ...repo]);
+      assert.ok(c.code === 0 || c.code === 1, c.stderr);
+      compilerFiles[side] = join(work, `compiler-${side}.json`);
+      assert.equal(ecocheck(['export', String(newestRun(state).id), '--output', compilerFiles[side], '--layers', '--state-dir', state]).code, 0);
+    }
+
+    // shard: import both compilers, the baseline's shard, the candidate's shard (same partition inputs).
+    const exports: { baseline: string[]; candidate: string[] } = { baseline: [], candidate: [] };
+    const partitions = { baseline: new Set<string>(), candidate: new Set<string>() };
+    for (let i = 1; i <= SHARDS; i++) {
+      const state = join(work, `shard-${i}`);
+      for (const side of ['baseline', 'candidate']) assert.equal(ecocheck(['merge', compilerFiles[side], '--state-dir', state]).code, 0);
+      for (const [side, compiler] of [['baseline', '1.0'], ['candidate', '2.0']] as const) {
+        const c = ecocheck(['check', ...(side === 'baseline' ? ['--baseline'] : []), '--compiler', compiler, '--shard', `${i}/${SHARDS}`, '--durations', durations, '--retries', '0', '--state-dir', state, ...repo]);
+        assert.ok(c.code === 0 || c.code === 1, c.stderr);
+        const compilerLines = c.stderr.split('\n').filter((l) => /^\[\d+\/\d+\] /.test(l) && /\bocaml-base-compiler\./.test(l));
+        assert.ok(compilerLines.length >= 1, c.stderr);
+        for (const l of compilerLines) assert.match(l, /\(cached\)/, `shard ${i} ${side}: the compiler is the first job's: ${l}`);
+        const run = newestRun(state);
+        partitions[side].add(run.shard!.partition!);
+        const file = join(work, `${side}-${i}.json`);
+        assert.equal(ecocheck(['export', String(run.id), '--output', file, '--logs', '--state-dir', state]).code, 0);
+        exports[side].push(file);
+      }
+    }
+    assert.equal(partitions.baseline.size, 1, 'one baseline partition');
+    assert.equal(partitions.candidate.size, 1, 'one candidate partition');
+
+    // merge: each side, the durations for the next check, the report of candidate against baseline.
+    const merged = join(work, 'merged');
+    const mb = ecocheck(['merge', ...exports.baseline, '--json', '--state-dir', merged]);
+    assert.equal(mb.code, 0, mb.stderr + mb.stdout);
+    const mc = ecocheck(['merge', ...exports.candidate, '--json', '--state-dir', merged]);
+    assert.equal(mc.code, 0, mc.stderr + mc.stdout);
+    const [base, cand] = [JSON.parse(mb.stdout) as { runId: number }, JSON.parse(mc.stdout) as { runId: number }];
+    const next = join(work, 'next-durations.json');
+    assert.equal(ecocheck(['durations', '--run', String(base.runId), '--run', String(cand.runId), '--output', next, '--state-dir', merged]).code, 0);
+    assert.ok(Object.keys((JSON.parse(readFileSync(next, 'utf8')) as { byPackage: object }).byPackage).length > 0);
+    const report = ecocheck(['report', '--run', String(cand.runId), '--against', String(base.runId), '--format', 'json', '--state-dir', merged]);
+    assert.equal(report.code, 1, report.stderr);
+    assert.deepEqual(verdict(JSON.parse(report.stdout) as JsonComparison), expected);
+
+    // These are the workflow's steps, job by job (it finds a run's number with `ecocheck runs`; the test reads it).
+    const wf = readWorkflow();
+    const verbs = (job: string) => ecocheckCommands(wf.jobs[job]).map((c) => c[1]).filter((v) => v !== 'runs');
+    assert.deepEqual(verbs('compiler'), ['plan', 'check', 'export']);
+    assert.deepEqual(verbs('shard'), ['merge', 'merge', 'check', 'export', 'check', 'export']);
+    assert.deepEqual(verbs('merge'), ['merge', 'merge', 'durations', 'report', 'report']);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    eco.dispose();
+  }
+});
