@@ -3,8 +3,9 @@
  * split into R shards (shard.ts), each shard's DAG list-scheduled on C parallel slots, the ready job
  * with the longest cost path to the top first (critical path first, as the scheduler orders ready jobs
  * by height), ties in plan order. Every job is assumed to succeed (a failure only shortens a run). The
- * prediction is the slowest shard; the totals say how much work there is and how much of it the
- * shards duplicate.
+ * prediction is the slowest shard, after the first job when there are prebuilt jobs (built once on C
+ * cores before the shards, which take them from its layers: free in every shard); the totals say how
+ * much work there is and how much of it the shards duplicate.
  */
 import type { Plan } from './job.js';
 import { resolveCosts, type CostLookup, type JobCosts } from './job-cost.js';
