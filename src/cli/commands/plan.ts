@@ -78,7 +78,7 @@ function printPrediction(p: MakespanPrediction & { partition?: string }, formatS
   // The issue-22 measures: how much the shards build twice, and how far the wall time is from what no split beats.
   const bound = Math.max(p.criticalPathMs, p.totalWorkMs / (p.runners * p.cores));
   const duplication = p.totalWorkMs > 0 ? (p.totalWorkMs + p.duplicatedWorkMs) / p.totalWorkMs : 1;
-  out.write(`duplication: ${duplication.toFixed(2)} (CPU time summed over the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}\n`);
+  out.write(`duplication: ${duplication.toFixed(2)} (CPU time summed over the first job and the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}\n`);
   if (p.partition !== undefined) out.write(`partition: ${p.partition} (what check --shard I/${p.runners} --durations records)\n`);
   out.write(`work: ${s(p.totalWorkMs)} in ${p.jobCount} jobs; built in more than one shard: ${p.duplicatedJobs} jobs, ${s(p.duplicatedWorkMs)}; critical path ${s(p.criticalPathMs)}\n`);
   if (p.prebuiltJobs > 0) out.write(`built once before the shards (the compiler and what most targets need): ${p.prebuiltJobs} jobs, ${s(p.prebuiltWorkMs)} of work, ${s(p.prebuiltMakespanMs)} before the shards start\n`);
