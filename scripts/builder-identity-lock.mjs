@@ -65,6 +65,7 @@ export const OTHER_MODULES = {
   'builder-error.ts': 'the error class',
   'builder-version.ts': 'the declaration itself: its version is compared directly',
   'builder.ts': 'the Builder interface (types)',
+  'layer-digest.ts': "a layer's content hash, checked when layers move between machines: read after a build, never by one",
   'layer-dedupe.ts': "a sealed layer's files linked to identical ones of other layers: the same bytes, mode and owner, only the inode shared",
   'layer-archive.ts': 'packs and unpacks complete layers to carry them between machines, as they are: what a build produces is decided before',
   'download-cache.ts': 'where verified downloads are kept: content-addressed by checksum, the same bytes either way',

@@ -23,13 +23,30 @@
  * store as a local folder (the functions below). Another store (shared between CI runners, remote)
  * plugs in behind the same interface.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmptySwitch } from './switch-layout.js';
 import { handOver } from './build-user.js';
 import { readStoreContents, type StoreContents } from './store-contents.js';
 import { exportLayerArchive, unpackLayerArchive } from './layer-archive.js';
 import { dedupeLayer, sweepUnsharedObjects } from './layer-dedupe.js';
+import { layerDigest } from './layer-digest.js';
+import { BuilderError } from './builder-error.js';
+
+/** The digests' file inside a layer archive (not a layer name: job keys are hex). */
+const LAYER_DIGESTS = '.ecocheck-layer-digests.json';
+
+function readLayerDigests(path: string, file: string): Record<string, string> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new BuilderError(`${file}: no layer digests (written by an older ecocheck, or damaged): refused (export it again)`, 'input');
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data) || !Object.values(data).every((v) => typeof v === 'string'))
+    throw new BuilderError(`${file}: its layer digests are damaged: refused`, 'input');
+  return data as Record<string, string>;
+}
 
 /** The layers of job keys, wherever they are kept (see the module comment). */
 export interface LayerStore {
@@ -85,7 +102,16 @@ export class LocalLayerStore implements LayerStore {
   }
   exportLayers(keys: readonly string[], file: string): string[] {
     const present = [...new Set(keys)].filter((k) => this.complete(k)).sort();
-    exportLayerArchive(this.location, present.flatMap((k) => [k, `${k}.done`]), file);
+    // Each layer's content digest travels in the archive: the importing store checks what arrived.
+    const digests: Record<string, string> = {};
+    for (const k of present) digests[k] = layerDigest(this.pathOf(k));
+    const meta = mkdtempSync(`${file}.meta-`);
+    try {
+      writeFileSync(join(meta, LAYER_DIGESTS), `${JSON.stringify(digests, null, 1)}\n`);
+      exportLayerArchive(this.location, present.flatMap((k) => [k, `${k}.done`]), file, { dir: meta, names: [LAYER_DIGESTS] });
+    } finally {
+      rmSync(meta, { recursive: true, force: true });
+    }
     return present;
   }
   importLayers(file: string): string[] {
@@ -96,8 +122,18 @@ export class LocalLayerStore implements LayerStore {
     const scratch = mkdtempSync(join(incoming, `merge-${process.pid}-`));
     try {
       unpackLayerArchive(file, scratch);
-      for (const name of readdirSync(scratch).sort()) {
-        if (name.endsWith('.done') || !existsSync(join(scratch, `${name}.done`))) continue;
+      const digests = readLayerDigests(join(scratch, LAYER_DIGESTS), file);
+      const names = readdirSync(scratch)
+        .sort()
+        .filter((name) => name !== LAYER_DIGESTS && !name.endsWith('.done') && existsSync(join(scratch, `${name}.done`)));
+      // Every layer checked before any is placed: an archive with one bad layer places none.
+      for (const name of names) {
+        const want = digests[name];
+        if (want === undefined) throw new BuilderError(`${file}: layer ${name} has no recorded digest: refused (export it again)`, 'input');
+        const got = layerDigest(join(scratch, name));
+        if (got !== want) throw new BuilderError(`${file}: layer ${name} is not what was exported (content digest ${got.slice(0, 12)}, recorded ${want.slice(0, 12)}): refused`, 'input');
+      }
+      for (const name of names) {
         if (!this.complete(name)) {
           removeTree(layerPath(this.location, name));
           renameSync(join(scratch, name), layerPath(this.location, name));

@@ -6,6 +6,7 @@ import { errorLine, EXIT, exitCodeOfError } from './exit-codes.js';
 import { registerCache } from './commands/cache.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompilers } from './commands/compilers.js';
+import { registerDurations } from './commands/durations.js';
 import { registerExport } from './commands/export.js';
 import { registerGc } from './commands/gc.js';
 import { registerInstallable } from './commands/installable.js';
@@ -21,7 +22,7 @@ import { registerSolve } from './commands/solve.js';
 import { registerStatus } from './commands/status.js';
 import { registerSynthesize } from './commands/synthesize.js';
 
-const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerMerge, registerGc, registerStatus, registerSynthesize];
+const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerDurations, registerMerge, registerGc, registerStatus, registerSynthesize];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

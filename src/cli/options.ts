@@ -43,6 +43,7 @@ export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   revdeps: '--revdeps',
   revdepsDepth: '--revdeps-depth',
   shard: '--shard',
+  durations: '--durations',
   changedSince: '--changed-since',
   importPath: 'cache import',
   runners: '--runners',
@@ -152,6 +153,11 @@ export function workspaceRequest(opts: RepositoryOptions & { pin?: string[] }): 
 export interface StateOptions {
   stateDir?: string;
   cacheDir?: string;
+}
+
+/** `--durations FILE`: the durations every shard of a check splits its plan with (check --shard, plan --predict). */
+export function addDurationsOption(cmd: Command, what: string): Command {
+  return cmd.option('--durations <file>', `${what}: split the plan by the build durations in FILE (ecocheck durations --output FILE writes one), the same file for every shard; default: the stated estimate for every job`);
 }
 
 /** `--state-dir`, and with `withCache` `--cache-dir`. */

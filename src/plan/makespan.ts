@@ -3,12 +3,13 @@
  * split into R shards (shard.ts), each shard's DAG list-scheduled on C parallel slots, the ready job
  * with the longest cost path to the top first (critical path first, as the scheduler orders ready jobs
  * by height), ties in plan order. Every job is assumed to succeed (a failure only shortens a run). The
- * prediction is the slowest shard; the totals say how much work there is and how much of it the
- * shards duplicate.
+ * prediction is the slowest shard, after the first job when there are prebuilt jobs (built once on C
+ * cores before the shards, which take them from its layers: free in every shard); the totals say how
+ * much work there is and how much of it the shards duplicate.
  */
 import type { Plan } from './job.js';
 import { resolveCosts, type CostLookup, type JobCosts } from './job-cost.js';
-import { partitionPlan } from './shard.js';
+import { partitionPlan, withPrebuilt } from './shard.js';
 import { PlanError } from './plan-error.js';
 
 export interface ScheduleSimulation {
@@ -34,10 +35,14 @@ export interface ShardPrediction {
 export interface MakespanPrediction {
   runners: number;
   cores: number;
-  /** The slowest shard's makespan: the predicted wall time of the whole check. */
+  /** The first job's makespan (the prebuilt jobs) plus the slowest shard's: the predicted wall time of the whole check. */
   makespanMs: number;
+  /** Jobs built once by the first job, before the shards, and their makespan and work (0 when none). */
+  prebuiltJobs: number;
+  prebuiltMakespanMs: number;
+  prebuiltWorkMs: number;
   shards: ShardPrediction[];
-  /** Every job once. */
+  /** Every job once (the prebuilt ones included). */
   totalWorkMs: number;
   /** What the shards build more than once (a shared dependency is built in every shard needing it). */
   duplicatedWorkMs: number;
@@ -138,14 +143,19 @@ export function simulateSchedule(plan: Plan, cores: number, costs: JobCosts | Co
 }
 
 /** The predicted makespan of the plan on `runners` shards of `cores` slots each (see the module comment). */
-export function predictMakespan(plan: Plan, runners: number, cores: number, costs: JobCosts | CostLookup): MakespanPrediction {
+export function predictMakespan(plan: Plan, runners: number, cores: number, costs: JobCosts | CostLookup, options: { prebuilt?: ReadonlySet<string> } = {}): MakespanPrediction {
   checkCount('runners', runners);
   checkCount('cores', cores);
   const c = resolveCosts(plan, costs);
-  const partition = partitionPlan(plan, runners, c);
+  // The prebuilt jobs: one first job builds them on `cores` slots; the shards take them from its layers.
+  const prebuilt = options.prebuilt ?? new Set<string>();
+  const first: Plan = { jobs: new Map([...plan.jobs].filter(([k]) => prebuilt.has(k))), targets: [], notInstallable: [] };
+  const firstSim = simulateSchedule(first, cores, c);
+  const inShards = withPrebuilt(c, prebuilt);
+  const partition = partitionPlan(plan, runners, inShards);
   const shards: ShardPrediction[] = partition.shards.map((s) => {
     const sub: Plan = { jobs: new Map(s.jobs.map((k) => [k, plan.jobs.get(k)!])), targets: s.targets, notInstallable: [] };
-    const sim = simulateSchedule(sub, cores, c);
+    const sim = simulateSchedule(sub, cores, inShards);
     return { index: s.index, targets: s.targets.length, jobs: s.jobs.length, workMs: sim.workMs, makespanMs: sim.makespanMs, criticalPathMs: sim.criticalPathMs };
   });
   let criticalPathMs = 0;
@@ -153,9 +163,12 @@ export function predictMakespan(plan: Plan, runners: number, cores: number, cost
   return {
     runners,
     cores,
-    makespanMs: shards.reduce((m, s) => Math.max(m, s.makespanMs), 0),
+    makespanMs: firstSim.makespanMs + shards.reduce((m, s) => Math.max(m, s.makespanMs), 0),
+    prebuiltJobs: first.jobs.size,
+    prebuiltMakespanMs: firstSim.makespanMs,
+    prebuiltWorkMs: firstSim.workMs,
     shards,
-    totalWorkMs: partition.totalCostMs,
+    totalWorkMs: partition.totalCostMs + firstSim.workMs,
     duplicatedWorkMs: partition.duplicatedCostMs,
     duplicatedJobs: partition.duplicatedJobs,
     criticalPathMs,

@@ -14,7 +14,6 @@ import { buildPlan } from '../plan/build-plan.js';
 import { analysePlan } from '../plan/plan-graph.js';
 import type { ShardSpec } from '../plan/shard.js';
 import { shardOfPlan } from './shard-record.js';
-import { recordedDurations } from '../store/durations.js';
 import type { Job } from '../plan/job.js';
 import { runPlan } from '../run/scheduler.js';
 import { ProgressReporter } from '../run/progress.js';
@@ -69,7 +68,7 @@ export interface RunRequest {
   retryOf: number | null;
   /** Cached results of these job keys are forgotten first, so they really rebuild. */
   forgetKeys?: readonly string[];
-  /** Build only this shard of the plan (balanced by the durations recorded in this database). */
+  /** Build only this shard of the plan (split by the durations given with it, never this database's). */
   shard?: ShardSpec | null;
   output: SessionOutput;
 }
@@ -161,7 +160,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
       ? prepared.plan
       : buildPlan(prepared.outcomes, { ...prepared.keyContext, builderVersion: builder.version }, prepared.filesHashes);
   // A shard records its partition's identity and the whole plan's targets: merge checks them.
-  const sharded = req.shard == null ? null : shardOfPlan(whole, req.shard, recordedDurations(db));
+  const sharded = req.shard == null ? null : shardOfPlan(whole, req.shard);
   const plan = sharded?.plan ?? whole;
   const release = acquireRunLock(db, paths.database);
   try {
@@ -226,7 +225,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     req.output.notice(
-      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandboxMode === 'confined' ? 'sandboxed' : 'host filesystem (--no-sandbox)'} (${sandbox.identity}), ${describeLimits(settings.memoryBytes)}, disk limit ${formatBytes(settings.diskBytes)} and ${settings.inodes.toLocaleString('en-US')} inodes, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
+      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count} of partition ${(sharded!.record.partition ?? "").slice(0, 12)}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandboxMode === 'confined' ? 'sandboxed' : 'host filesystem (--no-sandbox)'} (${sandbox.identity}), ${describeLimits(settings.memoryBytes)}, disk limit ${formatBytes(settings.diskBytes)} and ${settings.inodes.toLocaleString('en-US')} inodes, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
     );
     let outcome;
     try {

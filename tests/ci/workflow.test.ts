@@ -35,10 +35,11 @@ test('triggers: a pull request, a schedule, a call from another workflow (with i
   assert.deepEqual(wf.permissions, { contents: 'read', 'pull-requests': 'write', actions: 'read' });
 });
 
-test('jobs: prepare, then the shard matrix, then a merge that runs even when a shard failed', () => {
-  assert.deepEqual(Object.keys(wf.jobs), ['prepare', 'shard', 'merge']);
+test('jobs: prepare, the compilers once, then the shard matrix, then a merge that runs even when a shard failed', () => {
+  assert.deepEqual(Object.keys(wf.jobs), ['prepare', 'compiler', 'shard', 'merge']);
   assert.equal(wf.jobs.prepare.needs, undefined);
-  assert.equal(wf.jobs.shard.needs, 'prepare');
+  assert.equal(wf.jobs.compiler.needs, 'prepare');
+  assert.deepEqual(wf.jobs.shard.needs, ['prepare', 'compiler']);
   assert.deepEqual(wf.jobs.merge.needs, ['prepare', 'shard']);
   assert.match(wf.jobs.merge.if!, /always\(\)/);
   assert.match(wf.jobs.merge.if!, /needs\.prepare\.result == 'success'/);
@@ -47,71 +48,155 @@ test('jobs: prepare, then the shard matrix, then a merge that runs even when a s
   assert.deepEqual(wf.jobs.shard.strategy?.matrix, { shard: '${{ fromJSON(needs.prepare.outputs.shards) }}' });
   const shardList = wf.jobs.prepare.steps.find((s) => s.id === 'matrix')!.run!;
   assert.match(shardList, /shards=\[\$\(seq -s, 1 "\$SHARDS"\)\]/);
+  assert.deepEqual(wf.jobs.compiler.strategy?.matrix, { side: ['baseline', 'candidate'] });
 });
 
-test('prepare: the opam repository pinned to one commit, the baseline restored from the cache or recorded and saved, then the plan predicted', () => {
+test('no single-runner step: every check builds a shard, except the compiler job, which builds the compiler alone', () => {
+  for (const [name, job] of Object.entries(wf.jobs)) {
+    for (const c of ecocheckCommands(job).filter((w) => w[1] === 'check')) {
+      if (name === 'compiler') {
+        assert.deepEqual(c.filter((w, i) => i > 1 && !w.startsWith('-') && !c[i - 1].startsWith('--')), ['${prebuilt[@]}'], 'the compiler job builds the prebuilt jobs only');
+        assert.equal(flag(c, '--shard'), undefined);
+      } else {
+        assert.equal(name, 'shard', `${name} runs a check`);
+        assert.equal(flag(c, '--shard'), '${{ matrix.shard }}/${{ needs.prepare.outputs.count }}');
+      }
+    }
+    assert.ok((job as { 'timeout-minutes'?: number })['timeout-minutes']! <= (name === 'shard' ? 360 : 60), `${name}: timeout`);
+  }
+  assert.deepEqual(ecocheckCommands(wf.jobs.prepare).map((c) => c[1]), ['plan']);
+});
+
+test('prepare: the opam repository pinned, the baseline is the pull request\'s base commit (or a release asked for), one durations file for all, the makespan predicted', () => {
   const steps = wf.jobs.prepare.steps;
-  const key = '${{ steps.opam.outputs.baseline-key }}';
-  assert.match(steps.find((s) => s.id === 'opam')!.run!, /baseline-key=ecocheck-baseline-\$commit-\$BASE_COMPILER/);
-  const restore = steps.findIndex((s) => s.uses?.startsWith('actions/cache/restore@') === true);
-  const record = steps.findIndex((s) => s.run?.includes('--baseline') === true);
-  const save = steps.findIndex((s) => s.uses?.startsWith('actions/cache/save@') === true);
-  assert.ok(restore >= 0 && restore < record && record < save, 'restore, record, save');
-  assert.equal(steps[restore].with?.key, key);
-  assert.equal(steps[save].with?.key, key);
-  assert.equal(steps[record].if, "steps.baseline.outputs.cache-hit != 'true'");
-  assert.equal(steps[save].if, "steps.baseline.outputs.cache-hit != 'true'");
-  const cmds = ecocheckCommands(wf.jobs.prepare);
-  assert.deepEqual(cmds.map((c) => c[1]), ['check', 'plan']);
-  assert.equal(flag(cmds[0], '--compiler'), '$BASE_COMPILER');
-  assert.ok(cmds[0].includes('--baseline'));
-  assert.ok(cmds[1].includes('--predict'));
-  assert.equal(flag(cmds[1], '--runners'), '$SHARDS');
-  assert.equal(flag(cmds[1], '--cores'), '2');
-  assert.equal(flag(cmds[1], '--compiler'), '.');
-  for (const c of cmds) assert.equal(flag(c, '--state-dir'), '$STATE');
-  assert.deepEqual(Object.keys(wf.jobs.prepare.outputs!).sort(), ['baseline-key', 'count', 'opam-commit', 'shards']);
+  assert.equal(wf.env?.BASE_SHA, '${{ github.event.pull_request.base.sha || \'\' }}');
+  assert.equal(wf.env?.BASE_COMPILER, "${{ inputs.base-compiler || '' }}", 'no release unless asked for');
+  const baseline = steps.find((s) => s.id === 'baseline')!.run!;
+  assert.match(baseline, /elif \[ -n "\$BASE_SHA" \]/);
+  assert.match(baseline, /base-sha=\$BASE_SHA/);
+  assert.match(baseline, /rev-parse "\$BASE_SHA\^\{tree\}"/, "the baseline compiler's content hash");
+  // The durations: restored by prefix (the newest check's), else the empty file (the stated estimate), uploaded once.
+  const restore = steps.find((s) => s.uses?.startsWith('actions/cache/restore@') === true)!;
+  assert.equal(restore.with?.['restore-keys'], 'ecocheck-durations-');
+  assert.equal(restore.with?.path, 'durations');
+  const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@') === true)!;
+  assert.deepEqual([upload.with?.name, upload.with?.path], ['ecocheck-durations', 'durations/durations.json']);
+  assert.equal(wf.env?.DURATIONS, '${{ github.workspace }}/durations/durations.json');
+  // The baseline results' key: the opam commit, the baseline's identity, the durations file's hash, N.
+  const key = steps.find((s) => s.id === 'key')!.run!;
+  assert.match(key, /baseline-key=ecocheck-baseline-\$\{\{ steps\.opam\.outputs\.commit \}\}-\$\{\{ steps\.baseline\.outputs\.id \}\}-\$\(sha256sum "\$DURATIONS".*\)-\$SHARDS/);
+  const [plan] = ecocheckCommands(wf.jobs.prepare);
+  assert.ok(plan.includes('--predict'));
+  assert.equal(flag(plan, '--runners'), '$SHARDS');
+  assert.equal(flag(plan, '--cores'), '4');
+  assert.equal(flag(plan, '--durations'), '$DURATIONS');
+  assert.equal(flag(plan, '--compiler'), '.');
+  assert.deepEqual(Object.keys(wf.jobs.prepare.outputs!).sort(), ['base-compiler', 'base-sha', 'baseline-key', 'count', 'opam-commit', 'shards']);
 });
 
-test('shard: the PR compiler tree checked as shard I/N against the restored baseline, then exported with its logs and layers and uploaded', () => {
+test('compiler: each side\'s compiler (and what most targets need) built once, at the base commit for the baseline, exported with its layers and uploaded', () => {
+  const steps = wf.jobs.compiler.steps;
+  const checkout = steps.find((s) => s.uses?.startsWith('actions/checkout@') === true && s.with?.path === 'compiler')!;
+  assert.equal(checkout.with?.ref, "${{ matrix.side == 'baseline' && needs.prepare.outputs.base-sha || '' }}");
+  const cmds = ecocheckCommands(wf.jobs.compiler);
+  assert.deepEqual(cmds.map((c) => c[1]), ['plan', 'check', 'runs', 'export']);
+  // The prebuilt list from the same plan the shards split (same repository, compiler, N), then built.
+  assert.equal(flag(cmds[0], '--prebuilt-list'), 'prebuilt.txt');
+  assert.equal(flag(cmds[0], '--runners'), '$SHARDS');
+  assert.match(steps.find((s) => s.run?.includes('--prebuilt-list') === true)!.run!, /mapfile -t prebuilt < prebuilt\.txt/);
+  for (const c of cmds.slice(0, 2)) assert.equal(flag(c, '--compiler'), '$compiler');
+  const exp = cmds[3];
+  assert.equal(flag(exp, '--output'), 'compiler-${{ matrix.side }}.json');
+  assert.ok(exp.includes('--layers'), 'the layers are what the shards import');
+  const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@') === true)!;
+  assert.equal(upload.with?.name, 'ecocheck-compiler-${{ matrix.side }}');
+  assert.deepEqual(String(upload.with?.path).trim().split('\n'), ['compiler-${{ matrix.side }}.json', 'compiler-${{ matrix.side }}.json.layers.tar']);
+});
+
+test('shard: the compilers imported, then shard I/N of the baseline (base commit; skipped on a cache hit) and of the candidate, the same partition inputs, both exported without layers', () => {
   const steps = wf.jobs.shard.steps;
-  const restore = steps.find((s) => s.uses?.startsWith('actions/cache/restore@') === true)!;
-  assert.equal(restore.with?.key, '${{ needs.prepare.outputs.baseline-key }}');
-  assert.equal(restore.with?.['fail-on-cache-miss'], true);
+  const at = (pred: (s: (typeof steps)[number]) => boolean) => steps.findIndex(pred);
   assert.equal(steps.find((s) => s.uses?.startsWith('actions/checkout@') === true && s.with?.repository === '${{ env.OPAM_REPOSITORY }}')!.with?.ref, '${{ needs.prepare.outputs.opam-commit }}');
+  const base = steps.find((s) => s.uses?.startsWith('actions/checkout@') === true && s.with?.path === 'compiler-base')!;
+  assert.equal(base.with?.ref, '${{ needs.prepare.outputs.base-sha }}', 'the baseline is the base commit');
+  const durations = steps.find((s) => s.uses?.startsWith('actions/download-artifact@') === true && s.with?.name === 'ecocheck-durations')!;
+  assert.equal(durations.with?.path, 'durations', 'where $DURATIONS is');
   const cmds = ecocheckCommands(wf.jobs.shard);
-  assert.deepEqual(cmds.map((c) => c[1]), ['check', 'runs', 'export']);
-  const [check, , exp] = cmds;
+  assert.deepEqual(cmds.map((c) => c[1]), ['merge', 'merge', 'check', 'runs', 'export', 'check', 'runs', 'export']);
+  assert.deepEqual([cmds[0][2], cmds[1][2]], ['compilers/compiler-baseline.json', 'compilers/compiler-candidate.json']);
+  const [, , baseCheck, , baseExport, check, , exp] = cmds;
+  // Both sides: the same shard, the same durations file (so the same partition), the baseline first.
+  for (const c of [baseCheck, check]) {
+    assert.equal(flag(c, '--shard'), '${{ matrix.shard }}/${{ needs.prepare.outputs.count }}');
+    assert.equal(flag(c, '--durations'), '$DURATIONS');
+    assert.equal(flag(c, '--state-dir'), '$STATE');
+  }
+  assert.ok(baseCheck.includes('--baseline'));
+  assert.equal(flag(baseCheck, '--compiler'), '$compiler');
+  assert.match(steps.find((s) => s.id === 'baseline')!.run!, /compiler="\$\{BASE_RELEASE:-\$GITHUB_WORKSPACE\/compiler-base\}"/);
   assert.equal(flag(check, '--compiler'), '.');
-  assert.equal(flag(check, '--shard'), '${{ matrix.shard }}/${{ needs.prepare.outputs.count }}');
-  assert.equal(flag(check, '--state-dir'), '$STATE');
-  assert.equal(exp[2], '$run');
-  assert.equal(flag(exp, '--output'), 'shard-${{ matrix.shard }}.json');
-  assert.ok(exp.includes('--logs'));
-  assert.ok(exp.includes('--layers'), "the shard's layers travel with its export");
+  for (const e of [baseExport, exp]) {
+    assert.ok(e.includes('--logs'));
+    assert.ok(!e.includes('--layers'), 'no layers leave a shard');
+  }
+  assert.equal(flag(baseExport, '--output'), 'baseline-${{ matrix.shard }}.json');
+  assert.equal(flag(exp, '--output'), 'candidate-${{ matrix.shard }}.json');
+  // The baseline results: restored, built only on a miss, saved only when built.
+  const restore = at((s) => s.id === 'cached');
+  const record = at((s) => s.id === 'baseline');
+  const save = at((s) => s.uses?.startsWith('actions/cache/save@') === true);
+  const imports = at((s) => s.run?.includes('compilers/compiler-baseline.json') === true);
+  assert.ok(imports < restore && restore < record && record < save && save < at((s) => s.id === 'check'), 'import, restore, baseline, save, candidate');
+  assert.equal(steps[restore].with?.key, '${{ needs.prepare.outputs.baseline-key }}-${{ matrix.shard }}');
+  assert.equal(steps[save].with?.key, steps[restore].with?.key);
+  assert.equal(steps[record].if, "steps.cached.outputs.cache-hit != 'true'");
+  assert.match(steps[save].if!, /steps\.cached\.outputs\.cache-hit != 'true'/);
   const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@') === true)!;
   assert.equal(upload.with?.name, 'ecocheck-shard-${{ matrix.shard }}');
-  assert.deepEqual(String(upload.with?.path).trim().split('\n'), ['shard-${{ matrix.shard }}.json', 'shard-${{ matrix.shard }}.json.layers.tar']);
+  assert.deepEqual(String(upload.with?.path).trim().split('\n'), ['baseline-${{ matrix.shard }}.json', 'candidate-${{ matrix.shard }}.json']);
   // A shard whose check found regressions (exit 1) still exports; only an error fails the job, after the upload.
-  const checkStep = steps.findIndex((s) => s.id === 'check');
+  const checkStep = at((s) => s.id === 'check');
   assert.match(steps[checkStep].run!, /\|\| status=\$\?/);
-  assert.ok(steps.findIndex((s) => s === upload) > checkStep);
+  assert.ok(steps.indexOf(upload) > checkStep);
   assert.match(steps.at(-1)!.if!, /status != '0' && steps\.check\.outputs\.status != '1'/);
 });
 
-test('merge: the exports merged, the HTML report uploaded, the Markdown comment posted or updated, the verdict from the exit code', () => {
+test('the cache holds small files only: each shard\'s baseline export and the durations, never a state dir or a store', () => {
+  const cached: string[] = [];
+  for (const [name, job] of Object.entries(wf.jobs))
+    for (const s of job.steps.filter((x) => x.uses?.startsWith('actions/cache') === true)) {
+      assert.ok(/^actions\/cache\/(restore|save)@/.test(s.uses!), `${name}: restore or save, never the combined action`);
+      const path = String(s.with?.path);
+      assert.ok(!path.includes('STATE') && !/state/i.test(path) && !path.includes('\n'), `${name}: caches ${path}`);
+      cached.push(path);
+    }
+  assert.deepEqual([...new Set(cached)].sort(), ['baseline-${{ matrix.shard }}.json', 'durations']);
+  // What is written there: an export without layers, a durations file.
+  const baselineExport = ecocheckCommands(wf.jobs.shard).find((c) => c[1] === 'export' && flag(c, '--output') === 'baseline-${{ matrix.shard }}.json')!;
+  assert.ok(!baselineExport.includes('--layers'));
+  const dur = ecocheckCommands(wf.jobs.merge).find((c) => c[1] === 'durations')!;
+  assert.equal(flag(dur, '--output'), 'durations/durations.json');
+});
+
+test('merge: each side\'s shards merged, the durations kept for the next check, the HTML report uploaded, the comment posted or updated, the verdict from the exit code', () => {
   const steps = wf.jobs.merge.steps;
   const download = steps.find((s) => s.uses?.startsWith('actions/download-artifact@') === true)!;
   assert.equal(download.with?.pattern, 'ecocheck-shard-*');
   assert.equal(download.with?.['merge-multiple'], true);
   const cmds = ecocheckCommands(wf.jobs.merge);
-  assert.deepEqual(cmds.map((c) => `${c[1]} ${flag(c, '--format') ?? (c.includes('--pr-comment') ? 'pr-comment' : '')}`.trim()), ['merge', 'report html', 'report pr-comment']);
-  // The reports name the merged run: when a shard is missing it is not finished, and the newest finished run would be the baseline.
-  for (const c of cmds.slice(1)) assert.equal(flag(c, '--run'), '${{ steps.merge.outputs.run }}');
-  assert.equal(cmds[0][2], 'exports/*.json');
-  assert.equal(flag(cmds[1], '--output'), 'report.html');
-  assert.equal(flag(cmds[2], '--report-url'), '${{ steps.upload.outputs.artifact-url }}');
+  assert.deepEqual(cmds.map((c) => `${c[1]} ${flag(c, '--format') ?? (c.includes('--pr-comment') ? 'pr-comment' : '')}`.trim()), ['merge', 'merge', 'durations', 'report html', 'report pr-comment']);
+  assert.deepEqual([cmds[0][2], cmds[1][2]], ['exports/baseline-*.json', 'exports/candidate-*.json']);
+  assert.deepEqual([flag(cmds[2], '--run'), cmds[2][cmds[2].lastIndexOf('--run') + 1]], ['${{ steps.merge.outputs.baseline }}', '${{ steps.merge.outputs.run }}']);
+  // The reports name both merged runs.
+  for (const c of cmds.slice(3)) {
+    assert.equal(flag(c, '--run'), '${{ steps.merge.outputs.run }}');
+    assert.equal(flag(c, '--against'), '${{ steps.merge.outputs.baseline }}');
+  }
+  assert.equal(flag(cmds[3], '--output'), 'report.html');
+  assert.equal(flag(cmds[4], '--report-url'), '${{ steps.upload.outputs.artifact-url }}');
   for (const c of cmds) assert.equal(flag(c, '--state-dir'), '$STATE');
+  const save = steps.find((s) => s.uses?.startsWith('actions/cache/save@') === true)!;
+  assert.equal(save.with?.key, 'ecocheck-durations-${{ github.run_id }}');
   const at = (pred: (s: (typeof steps)[number]) => boolean) => steps.findIndex(pred);
   const order = [
     at((s) => s.id === 'merge'),
@@ -174,7 +259,7 @@ function lint(file: string, wf: Workflow, envVars: string[]): void {
 }
 
 test('lint: what GitHub refuses — unknown needs, steps with both or neither of uses/run, outputs and step ids that do not exist', () => {
-  lint(WORKFLOW_FILE, wf, ['SHARDS', 'BASE_COMPILER', 'STATE', 'OPAM_REPO_DIR', 'ECOCHECK_REPOSITORY']);
+  lint(WORKFLOW_FILE, wf, ['SHARDS', 'BASE_COMPILER', 'BASE_SHA', 'FALLBACK_COMPILER', 'STATE', 'OPAM_REPO_DIR', 'ECOCHECK_REPOSITORY', 'DURATIONS']);
 });
 
 const OPAM_WORKFLOW = join(projectRoot, '.github', 'workflows', 'ecocheck-opam-repository-pr.yml');

@@ -112,10 +112,12 @@ test('3 shards in separate state dirs, exported and merged: exactly the single m
     assert.match(comment.stdout, /regressed/i);
     verbs.push('merge', 'report', 'report');
 
-    // The same verbs, in the same order, as the workflow's shard and merge jobs.
+    // The same verbs, in the same order, as the workflow's candidate side: the end of its shard job
+    // (check, runs, export), then its merge job's candidate merge and reports.
     const wf = readWorkflow();
-    const workflowVerbs = [...ecocheckCommands(wf.jobs.shard), ...ecocheckCommands(wf.jobs.merge)].map((c) => c[1]);
-    assert.deepEqual(workflowVerbs, verbs);
+    const shardVerbs = ecocheckCommands(wf.jobs.shard).map((c) => c[1]).slice(-3);
+    const mergeVerbs = ecocheckCommands(wf.jobs.merge).filter((c) => c[1] === 'report' || (c[1] === 'merge' && c[2].includes('candidate'))).map((c) => c[1]);
+    assert.deepEqual([...shardVerbs, ...mergeVerbs], verbs);
 
     // The shards' layers came with their exports: the same check on the merging machine builds nothing.
     const rebuilt = ecocheck(['check', '--compiler', '2.0', '--retries', '0', '--state-dir', merged, ...repo]);

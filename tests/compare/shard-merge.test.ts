@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import type { Plan } from '../../src/plan/job.js';
-import type { CostLookup } from '../../src/plan/job-cost.js';
+import type { Durations } from '../../src/plan/durations-file.js';
 import { mergeShards, type ShardExport } from '../../src/compare/shard-merge.js';
 import { RUN_EXPORT_FORMAT, RUN_EXPORT_VERSION, type RunExport } from '../../src/store/run-export-format.js';
 import { DEFAULT_RUN_OPTIONS, type ShardRecord } from '../../src/store/runs.js';
@@ -37,9 +37,9 @@ function wholePlan(): Plan {
 }
 
 /** Durations as one runner's state recorded them: `slow` took long, every other job a second. */
-function durations(plan: Plan, slow: string[]): CostLookup {
-  const idOf = new Map([...plan.jobs.values()].map((j) => [j.key, j.id]));
-  return { byKey: (key) => (slow.includes(idOf.get(key) ?? '') ? 600_000 : 1_000) };
+/** A durations file in which the jobs of `slow` took ten minutes, the others a second. */
+function durations(plan: Plan, slow: string[]): Durations {
+  return { byKey: new Map([...plan.jobs.values()].map((j) => [j.key, slow.includes(j.id) ? 600_000 : 1_000])), byPackage: new Map() };
 }
 
 /** What shard `spec` exports when it built its part of the plan (every job ok). */
@@ -85,14 +85,14 @@ function shardExport(sub: Plan, shard: ShardRecord): RunExport {
 }
 
 /** Shard `index` of `count` as a runner with the given durations computes and exports it. */
-function runner(plan: Plan, index: number, count: number, costs: CostLookup): ShardExport<RunExport> {
-  const { plan: sub, record } = shardOfPlan(plan, { index, count }, costs);
+function runner(plan: Plan, index: number, count: number, given: Durations): ShardExport<RunExport> {
+  const { plan: sub, record } = shardOfPlan(plan, { index, count, durations: given });
   return { source: `shard-${index}.json`, export: shardExport(sub, record) };
 }
 
-test("shards that split with their own states' durations: the partitions differ, and a target would be lost; refused, naming the shards", () => {
+test("shards that split with different durations: the partitions differ, and a target would be lost; refused, naming the shards", () => {
   const plan = wholePlan();
-  // Runner 1 recorded t1's build as slow, runner 2 t4's: each balances its split by its own numbers.
+  // Runner 1 was given durations in which t1's build is slow, runner 2 durations in which t4's is: each balances its split by its own numbers.
   const one = runner(plan, 1, 2, durations(plan, ['t1.1']));
   const two = runner(plan, 2, 2, durations(plan, ['t4.1']));
   const union = new Set([...one.export.targets, ...two.export.targets].map((t) => t.packageId));
@@ -163,14 +163,14 @@ test('shards that planned different targets, a target no shard has, a target the
   assert.equal(mergeShards([one, two]).refused, undefined);
 });
 
-test('runners with states of their own (one with none at all), split into 2 to 4 shards: merged with every target, or refused; never a run that lacks a target', () => {
+test('runners given durations of their own (one none at all), split into 2 to 4 shards: merged with every target, or refused; never a run that lacks a target', () => {
   const plan = wholePlan();
   const ids = [...plan.jobs.values()].map((j) => j.id);
   // A small deterministic generator: the same cases every time, none written by hand.
   let seed = 25;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const someState = (): CostLookup => {
-    if (random() < 0.2) return { byKey: () => undefined }; // a runner that missed the cache: nothing recorded
+  const someState = (): Durations => {
+    if (random() < 0.2) return { byKey: new Map(), byPackage: new Map() }; // a runner that missed the cache: no durations
     return durations(plan, ids.filter(() => random() < 0.3));
   };
   let merged = 0;

@@ -95,3 +95,15 @@ test('runners and cores must be whole numbers of 1 or more', () => {
   assert.throws(() => predictMakespan(plan, 0, 2, { byKey: () => 1 }), (e: unknown) => e instanceof PlanError && e.subject?.setting === 'runners');
   assert.throws(() => predictMakespan(plan, 2, 1.5, { byKey: () => 1 }), (e: unknown) => e instanceof PlanError && e.subject?.setting === 'cores');
 });
+
+test('prebuilt jobs: built once by a first job before the shards, free in every shard, counted once in the work', () => {
+  const plan = planOf(['a.1', 'b.1'], { 'a.1': ['comp.1'], 'b.1': ['comp.1'] });
+  const costs = costsById(plan, { 'comp.1': 10, 'a.1': 5, 'b.1': 5 });
+  const comp = [...plan.jobs.values()].find((j) => j.id === 'comp.1')!.key;
+  const without = predictMakespan(plan, 2, 1, costs);
+  assert.deepEqual([without.makespanMs, without.duplicatedWorkMs, without.totalWorkMs, without.prebuiltJobs], [15, 10, 20, 0]);
+  const once = predictMakespan(plan, 2, 1, costs, { prebuilt: new Set([comp]) });
+  // The first job takes 10, then each shard 5; nothing is built twice.
+  assert.deepEqual([once.makespanMs, once.prebuiltMakespanMs, once.prebuiltWorkMs, once.duplicatedWorkMs, once.totalWorkMs, once.prebuiltJobs], [15, 10, 10, 0, 20, 1]);
+  assert.deepEqual(once.shards.map((s) => s.workMs), [5, 5]);
+});

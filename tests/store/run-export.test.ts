@@ -140,7 +140,7 @@ async function shardExports(root: string, plan: Plan, n: number, statuses = FAIL
   const files: string[] = [];
   for (let i = 1; i <= n; i++) {
     const m = machine(root, `shard-${i}`);
-    const { plan: sub, record } = shardOfPlan(plan, { index: i, count: n }, { byKey: () => undefined, estimateMs: 1 });
+    const { plan: sub, record } = shardOfPlan(plan, { index: i, count: n });
     const runId = await check(m, sub, statuses, { shard: record });
     const e = exportRun(m.db, runId, { logs: true });
     const file = join(root, `shard-${i}.json`);

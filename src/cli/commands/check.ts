@@ -9,7 +9,7 @@ import type { RegisterCommand } from '../command.js';
 import { parseCount, parsePositiveInt, parseRunId } from '../argument-parsers.js';
 import type { RevdepsRequest } from '../../session/revdeps-targets.js';
 import { EXIT } from '../exit-codes.js';
-import { addBuildOptions, addPlanOptions, buildSettings, NO_SANDBOX_WARNING, planRequest, statePaths, workspaceRequest, type BuildOptions, type PlanOptions } from '../options.js';
+import { addBuildOptions, addDurationsOption, addPlanOptions, buildSettings, NO_SANDBOX_WARNING, planRequest, statePaths, workspaceRequest, type BuildOptions, type PlanOptions } from '../options.js';
 import { UsageError } from '../usage-error.js';
 
 interface CheckOptions extends PlanOptions, BuildOptions {
@@ -19,6 +19,7 @@ interface CheckOptions extends PlanOptions, BuildOptions {
   revdeps?: string;
   revdepsDepth?: string;
   shard?: string;
+  durations?: string;
   changedSince?: string;
 }
 
@@ -36,37 +37,42 @@ function revdepsOf(opts: CheckOptions): RevdepsRequest | null {
 }
 
 export const registerCheck: RegisterCommand = (program: Command, setExitCode) => {
-  addBuildOptions(
-    addPlanOptions(
-      program
-        .command('check')
-        .description('Build the targets against a compiler and record the run; --baseline records the baseline, any other run is compared with it and its regressions reported (exit 1)'),
+  addDurationsOption(
+    addBuildOptions(
+      addPlanOptions(
+        program
+          .command('check')
+          .description('Build the targets against a compiler and record the run; --baseline records the baseline, any other run is compared with it and its regressions reported (exit 1)'),
+      ),
     ),
+    'with --shard',
   )
     .option('--baseline', 'record this run as the baseline (the compiler defaults to the name "baseline")')
     .option('--against <run>', 'compare with this run instead of the newest baseline of the same targets and repositories (or of the repositories behind --repo overlays)')
     .option('--retries <n>', 'build the regressions again N times to tell flaky failures from real ones', '1')
     .option('--revdeps <name>', 'check NAME and the packages whose latest installable version depends on it (with --pin: the change of NAME against its release)')
     .option('--changed-since <dir>', 'an opam-repository change (a pull request): DIR is the base checkout of the first --repo; what the change touches, and what depends on it (--revdeps-depth), built on the base as the baseline, then on the change')
-    .option('--shard <i/n>', 'build only shard I of N of the plan (balanced by recorded durations, each closed under its dependencies), for N CI runners; export the run and merge the shards to compare')
+    .option('--shard <i/n>', 'build only shard I of N of the plan (split by dependency cones, balanced by --durations FILE or the stated estimate, each closed under its dependencies), for N CI runners; export the run and merge the shards to compare')
     .option('--revdeps-depth <n>', 'with --revdeps: also what depends on those, up to N steps away (all: the whole cone)')
     .action(async (targets: string[], opts: CheckOptions) => {
       if (opts.baseline === true && opts.against !== undefined) throw new UsageError('--baseline and --against do not go together');
       if (opts.changedSince !== undefined && opts.revdeps !== undefined) throw new UsageError('--changed-since finds its own targets: give --revdeps-depth alone');
+      if (opts.durations !== undefined && opts.shard === undefined) throw new UsageError('--durations goes with --shard I/N (the durations every shard splits the plan with)');
       if (opts.compiler === undefined && opts.baseline !== true) throw new UsageError('--compiler SPEC is required (e.g. --compiler next), or --baseline to record the baseline');
       const plan = planRequest(targets, { ...opts, compiler: opts.compiler ?? 'baseline' });
       const settings = buildSettings(opts, { env: plan.env as string[], withTest: plan.withTest });
       const retries = parseCount(opts.retries, '--retries');
       const against = opts.against === undefined ? null : parseRunId(opts.against, '--against');
       const revdeps = revdepsOf(opts);
-      const [{ parseShardSpec }, { reportDestination, writeComparisonReport, writeRunReport }, { withCommandContext }, { runCheck }, { printRunCounts, stderrOutput }] = await Promise.all([
+      const [{ parseShardSpec }, { readDurationsFile }, { reportDestination, writeComparisonReport, writeRunReport }, { withCommandContext }, { runCheck }, { printRunCounts, stderrOutput }] = await Promise.all([
         import('../../plan/shard.js'),
+        import('../../plan/durations-file.js'),
         import('../report-output.js'),
         import('../../session/command-context.js'),
         import('../../session/check.js'),
         import('../run-progress-output.js'),
       ]);
-      const shard = opts.shard === undefined ? null : parseShardSpec(opts.shard);
+      const shard = opts.shard === undefined ? null : { ...parseShardSpec(opts.shard), durations: opts.durations === undefined ? null : readDurationsFile(opts.durations) };
       const dest = reportDestination(opts);
       const paths = await statePaths(opts);
       if (settings.sandboxMode === 'host') process.stderr.write(NO_SANDBOX_WARNING);

@@ -1,0 +1,220 @@
+/**
+ * The partition every shard of a check computes alike: from the plan, the durations file that travels
+ * with the check (else the stated estimate) and N only; its identity changes with any of them; and the
+ * split by dependency cones duplicates little on an ecosystem with shared stacks.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Job, Plan } from '../../src/plan/job.js';
+import type { OpamPackage } from '../../src/opam/package-model.js';
+import { durationsLookup, formatDurations, NO_DURATIONS, parseDurations, readDurationsFile, type Durations } from '../../src/plan/durations-file.js';
+import { partitionIdentity, partitionPlan, prebuiltJobs, selectShard, withPrebuilt } from '../../src/plan/shard.js';
+import { jobCosts } from '../../src/plan/job-cost.js';
+import { predictMakespan } from '../../src/plan/makespan.js';
+import { PlanError } from '../../src/plan/plan-error.js';
+
+/** A plan straight from a dependency table (keys are the ids: the split reads only keys, ids and edges). */
+function graphPlan(deps: Record<string, string[]>, targets: string[], notInstallable: string[] = []): Plan {
+  const jobs = new Map<string, Job>();
+  const visit = (id: string): Job => {
+    const known = jobs.get(id);
+    if (known !== undefined) return known;
+    const closure = new Set<string>();
+    for (const d of deps[id] ?? []) {
+      for (const c of visit(d).closure) closure.add(c);
+      closure.add(`k-${d}`);
+    }
+    const dot = id.indexOf('.');
+    const job: Job = { key: `k-${id}`, id, package: { name: id.slice(0, dot), version: id.slice(dot + 1) } as OpamPackage, dependencies: (deps[id] ?? []).map((d) => `k-${d}`), closure: [...closure] };
+    jobs.set(id, job);
+    return job;
+  };
+  for (const t of targets) visit(t);
+  // Keys in build order (dependencies first), as buildPlan keeps them; closures in that order too.
+  const ordered = new Map<string, Job>();
+  const order = [...jobs.values()];
+  const position = new Map(order.map((j, i) => [j.key, i]));
+  for (const j of order) ordered.set(j.key, { ...j, closure: [...j.closure].sort((a, b) => position.get(a)! - position.get(b)!) });
+  return { jobs: ordered, targets: targets.map((id) => ({ id, key: `k-${id}` })), notInstallable: notInstallable.map((id) => ({ id, reason: 'conflict' })) };
+}
+
+function durations(byPackage: Record<string, number>): Durations {
+  return { byPackage: new Map(Object.entries(byPackage)), byKey: new Map() };
+}
+
+/**
+ * A small ecosystem with stacks: a compiler, a build system, three stacks (a costly base each, and
+ * libraries on it), and many leaves on one or two libraries of a stack; a few use two stacks.
+ */
+function stacks(leavesPerStack = 40): { deps: Record<string, string[]>; targets: string[] } {
+  const deps: Record<string, string[]> = { 'ocaml.5': [], 'dune.3': ['ocaml.5'] };
+  const targets = ['dune.3'];
+  for (const s of ['js', 'lwt', 'coq']) {
+    deps[`${s}-base.1`] = ['dune.3'];
+    targets.push(`${s}-base.1`);
+    for (let l = 0; l < 6; l++) {
+      deps[`${s}-lib${l}.1`] = [`${s}-base.1`, ...(l > 0 ? [`${s}-lib${l - 1}.1`] : [])];
+      targets.push(`${s}-lib${l}.1`);
+    }
+    for (let i = 0; i < leavesPerStack; i++) {
+      const id = `${s}-leaf${i}.1`;
+      deps[id] = [`${s}-lib${i % 6}.1`, ...(i % 5 === 0 ? [`${s}-lib${(i + 2) % 6}.1`] : [])];
+      targets.push(id);
+    }
+  }
+  for (let i = 0; i < 30; i++) {
+    deps[`solo${i}.1`] = ['dune.3'];
+    targets.push(`solo${i}.1`);
+  }
+  // Interleave the targets (as alphabetical order would mix stacks): the split must find the cones.
+  targets.sort((a, b) => (a.length % 3) - (b.length % 3) || a.localeCompare(b));
+  return { deps, targets };
+}
+
+test('every shard computes the same partition from the plan, the shared durations and N: together exactly the plan\'s targets, each once', () => {
+  const { deps, targets } = stacks();
+  const d = durations({ 'ocaml.5': 600_000, 'dune.3': 60_000, 'js-base.1': 120_000 });
+  for (const count of [1, 3, 4, 7]) {
+    const seen: string[] = [];
+    const identities = new Set<string>();
+    for (let index = 1; index <= count; index++) {
+      // Each shard plans on its own (a fresh plan object), as each runner does.
+      const s = selectShard(graphPlan(deps, targets, ['broken.1']), { index, count, durations: d });
+      identities.add(s.partition);
+      seen.push(...s.plan.targets.map((t) => t.id));
+      assert.deepEqual(s.plan.notInstallable.map((t) => t.id), ['broken.1'], 'every shard carries the not-installable targets');
+      for (const job of s.plan.jobs.values()) for (const c of job.closure) assert.ok(s.plan.jobs.has(c), 'closed under dependencies');
+    }
+    assert.equal(identities.size, 1, `one identity for ${count} shards`);
+    assert.deepEqual(seen.sort(), [...targets].sort(), `${count} shards: every target exactly once`);
+  }
+});
+
+test('the partition depends on nothing but its inputs: what a runner recorded or cached does not move a target', () => {
+  const { deps, targets } = stacks();
+  const plan = graphPlan(deps, targets);
+  const shared = durations({ 'ocaml.5': 600_000, 'js-base.1': 90_000 });
+  const a = selectShard(plan, { index: 2, count: 4, durations: shared });
+  // The same durations read back from the file they travel in.
+  const dir = mkdtempSync(join(tmpdir(), 'ecocheck-durations-'));
+  try {
+    const file = join(dir, 'durations.json');
+    writeFileSync(file, formatDurations(shared));
+    const b = selectShard(graphPlan(deps, targets), { index: 2, count: 4, durations: readDurationsFile(file) });
+    assert.deepEqual(b.plan.targets, a.plan.targets);
+    assert.equal(b.partition, a.partition);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // No durations: the stated estimate for every job, the same for every shard.
+  const none1 = selectShard(plan, { index: 1, count: 4 });
+  const none2 = selectShard(graphPlan(deps, targets), { index: 1, count: 4, durations: NO_DURATIONS });
+  assert.equal(none1.partition, none2.partition);
+  assert.deepEqual(none1.plan.targets, none2.plan.targets);
+  assert.notEqual(none1.partition, a.partition);
+});
+
+test('the identity changes with the durations used, N and the plan; not with durations of jobs the plan does not have', () => {
+  const { deps, targets } = stacks();
+  const plan = graphPlan(deps, targets);
+  const d = { 'ocaml.5': 600_000, 'lwt-base.1': 50_000 };
+  const id = partitionIdentity(plan, durationsLookup(durations(d)), 4);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  assert.equal(partitionIdentity(graphPlan(deps, targets), durationsLookup(durations(d)), 4), id);
+  assert.equal(partitionIdentity(plan, durationsLookup(durations({ ...d, 'elsewhere.1': 5 })), 4), id, 'a package outside the plan changes nothing');
+  assert.notEqual(partitionIdentity(plan, durationsLookup(durations({ ...d, 'lwt-base.1': 50_001 })), 4), id, 'a duration');
+  assert.notEqual(partitionIdentity(plan, durationsLookup(durations(d)), 5), id, 'N');
+  assert.notEqual(partitionIdentity(graphPlan({ ...deps, 'new.1': ['dune.3'] }, [...targets, 'new.1']), durationsLookup(durations(d)), 4), id, 'a target more');
+  assert.notEqual(partitionIdentity(graphPlan(deps, targets, ['broken.1']), durationsLookup(durations(d)), 4), id, 'a not-installable target more');
+  // A job built against another dependency is another job.
+  assert.notEqual(partitionIdentity(graphPlan({ ...deps, 'solo3.1': ['js-base.1'] }, targets), durationsLookup(durations(d)), 4), id, 'an edge');
+});
+
+test('cones: shards of stacks duplicate only what every stack needs, balanced', () => {
+  const { deps, targets } = stacks();
+  const plan = graphPlan(deps, targets);
+  const ms: Record<string, number> = { 'ocaml.5': 100, 'dune.3': 20 };
+  for (const s of ['js', 'lwt', 'coq']) ms[`${s}-base.1`] = 50;
+  const costs = { byKey: (k: string) => ms[k.slice(2)], estimateMs: 5 };
+  const p = partitionPlan(plan, 3, costs);
+  const total = p.totalCostMs;
+  // Ideal: one stack a shard, the solo packages spread; only the compiler and dune built three times.
+  assert.equal(p.duplicatedCostMs, 2 * (100 + 20), `duplicated ${p.duplicatedCostMs} of ${total}: ${p.shards.map((s) => s.targets.length)}`);
+  const loads = p.shards.map((s) => s.costMs);
+  assert.ok(Math.max(...loads) <= ((total + p.duplicatedCostMs) / 3) * 1.1, `balanced: ${loads}`);
+  for (const s of p.shards) {
+    const stacksIn = new Set(s.jobs.map((k) => k.slice(2).split('-')[0]).filter((n) => ['js', 'lwt', 'coq'].includes(n)));
+    assert.equal(stacksIn.size, 1, `shard ${s.index} holds one stack: ${[...stacksIn]}`);
+  }
+});
+
+test('cones on a larger ecosystem: duplication and makespan within the issue\'s goal, far below a split that ignores cones', () => {
+  // 12 stacks of 4 layered libraries on a costly base, 25 leaves each, 120 packages on dune alone.
+  const deps: Record<string, string[]> = { 'ocaml.5': [], 'dune.3': ['ocaml.5'], 'findlib.1': ['ocaml.5'] };
+  const targets: string[] = [];
+  for (let s = 0; s < 12; s++) {
+    deps[`s${s}base.1`] = ['dune.3', 'findlib.1'];
+    for (let l = 0; l < 4; l++) deps[`s${s}lib${l}.1`] = [l === 0 ? `s${s}base.1` : `s${s}lib${l - 1}.1`];
+    for (let i = 0; i < 25; i++) deps[`s${s}leaf${i}.1`] = [`s${s}lib${i % 4}.1`];
+  }
+  for (let i = 0; i < 120; i++) deps[`plain${i}.1`] = ['dune.3'];
+  for (const id of Object.keys(deps)) targets.push(id);
+  targets.sort();
+  const plan = graphPlan(deps, targets);
+  const costs = { byKey: () => undefined, estimateMs: 60_000 };
+  const N = 6;
+  const C = 4;
+  const p = predictMakespan(plan, N, C, costs);
+  const duplication = (p.totalWorkMs + p.duplicatedWorkMs) / p.totalWorkMs;
+  const bound = Math.max(p.criticalPathMs, p.totalWorkMs / (N * C));
+  assert.ok(duplication <= 1.3, `duplication ${duplication.toFixed(3)}`);
+  assert.ok(p.makespanMs <= 1.2 * bound, `makespan ${p.makespanMs} > 1.2 × ${bound}`);
+  // Targets dealt out in turn (what a split by name or by index does): each shard needs every stack.
+  let dealt = 0;
+  const perShard = Array.from({ length: N }, () => new Set<string>());
+  targets.forEach((t, i) => {
+    const job = plan.jobs.get(`k-${t}`)!;
+    for (const k of [...job.closure, job.key]) perShard[i % N].add(k);
+  });
+  for (const s of perShard) dealt += s.size;
+  assert.ok(dealt / plan.jobs.size > duplication + 0.5, `dealt in turn: ${(dealt / plan.jobs.size).toFixed(3)} against ${duplication.toFixed(3)}`);
+});
+
+test('durations file: read back as written (keys sorted, same bytes); a bad one is named with what is wrong', () => {
+  const d: Durations = { byPackage: new Map([['b.1', 20], ['a.1', 10.4]]), byKey: new Map([['ff', 3]]) };
+  const text = formatDurations(d);
+  const back = parseDurations(text, 'd.json');
+  assert.deepEqual([...back.byPackage], [['a.1', 10], ['b.1', 20]]);
+  assert.equal(formatDurations(back), formatDurations(parseDurations(formatDurations({ byPackage: new Map([['a.1', 10], ['b.1', 20]]), byKey: new Map([['ff', 3]]) }), 'x')));
+  assert.ok(text.indexOf('"a.1"') < text.indexOf('"b.1"'));
+  const bad = (t: string, re: RegExp) =>
+    assert.throws(() => parseDurations(t, 'd.json'), (e: unknown) => e instanceof PlanError && e.kind === 'input' && /^d\.json: /.test(e.message) && re.test(e.message));
+  bad('{', /not JSON/);
+  bad('{"format":"other"}', /not a durations file/);
+  bad('{"format":"ecocheck-durations","version":9}', /version 9/);
+  bad('{"format":"ecocheck-durations","version":1,"byPackage":{"a.1":-1}}', /byPackage\.a\.1 .*-1/);
+  bad('{"format":"ecocheck-durations","version":1,"byKey":[]}', /byKey must be an object/);
+  assert.throws(() => readDurationsFile('/nonexistent/d.json'), (e: unknown) => e instanceof PlanError && /cannot read the durations file \/nonexistent\/d\.json: ENOENT/.test(e.message));
+});
+
+test('prebuilt: the compiler and what at least a tenth of the targets need, closed under dependencies; free in every shard\'s split', () => {
+  const deps: Record<string, string[]> = { 'ocaml-base-compiler.5': [], 'ocaml.5': ['ocaml-base-compiler.5'], 'dune.3': ['ocaml.5'], 'rare.1': ['dune.3'] };
+  const targets: string[] = ['rare.1'];
+  for (let i = 0; i < 30; i++) {
+    deps[`p${i}.1`] = ['dune.3'];
+    targets.push(`p${i}.1`);
+  }
+  deps['top.1'] = ['rare.1'];
+  targets.push('top.1');
+  const plan = graphPlan(deps, targets);
+  assert.deepEqual([...prebuiltJobs(plan)].map((k) => k.slice(2)).sort(), ['dune.3', 'ocaml-base-compiler.5', 'ocaml.5']);
+  assert.deepEqual([...prebuiltJobs(plan, 2)].map((k) => k.slice(2)).sort(), ['ocaml-base-compiler.5', 'ocaml.5'], 'above 1: the compiler alone');
+  // selectShard's identity is the one of the costs with the prebuilt jobs free.
+  const d = durations({ 'ocaml-base-compiler.5': 600_000, 'dune.3': 30_000 });
+  const costs = jobCosts(plan, durationsLookup(d));
+  assert.equal(selectShard(plan, { index: 1, count: 3, durations: d }).partition, partitionIdentity(plan, withPrebuilt(costs, prebuiltJobs(plan)), 3));
+  assert.notEqual(partitionIdentity(plan, costs, 3), partitionIdentity(plan, withPrebuilt(costs, prebuiltJobs(plan)), 3));
+});
