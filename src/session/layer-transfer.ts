@@ -3,7 +3,10 @@
  * with their completion records, in a file beside the export (`FILE.layers.tar`, written and read by
  * the layer store: builder/layer-store.ts), and put in place by `merge` in the merging machine's store —
  * where a layer is missing only, never over one — so the merged run's ok results are usable there (a
- * later check takes them from the cache instead of building them again: results name layers by key).
+ * later check takes them from the cache instead of building them again: results name layers by key; a
+ * CI shard takes the compiler its first job built this way). Each layer's content digest travels in the
+ * file: a layer is put in place only when what arrived has that digest, and a file with one layer that
+ * does not match is refused whole, before any layer is placed (builder/layer-store.ts, layer-digest.ts).
  */
 import { existsSync } from 'node:fs';
 import type { LayerStore } from '../builder/layer-store.js';
