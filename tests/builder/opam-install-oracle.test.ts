@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/database.js';
 import { compareWithOracle, oracleFiles, oraclePackages, oracleSolution } from '../support/opam-install-oracle.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 test('the oracle reads as opam wrote it: files and links, not directories, relative to the switch', () => {
   const ids = oraclePackages();
@@ -28,7 +29,7 @@ test('the oracle reads as opam wrote it: files and links, not directories, relat
 });
 
 const state = process.env.ECOCHECK_CORPUS_STATE;
-const skip = state === undefined ? 'ECOCHECK_CORPUS_STATE is not set (a state directory where the real corpus was checked with ocaml-system.4.13.1)' : false;
+const skip = skipWithout('corpus-state', state === undefined ? 'ECOCHECK_CORPUS_STATE is not set (a state directory where the real corpus was checked with ocaml-system.4.13.1)' : false);
 
 test('every oracle package built in the corpus run installs exactly what opam installs', { skip }, () => {
   const db = openDatabase(join(state!, 'ecocheck.sqlite'));

@@ -19,6 +19,7 @@ import { sandboxAvailable } from '../../src/builder/process-runner.js';
 import { openDatabase } from '../../src/store/database.js';
 import { loadRunResults } from '../../src/store/run-records.js';
 import { listRuns } from '../../src/store/runs.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];
@@ -88,7 +89,7 @@ const mountAllowed = (() => {
     rmSync(probe, { recursive: true, force: true });
   }
 })();
-const needsMount = mountAllowed ? false : 'mounting a tmpfs is not permitted here';
+const needsMount = skipWithout('mount', mountAllowed ? false : 'mounting a tmpfs is not permitted here');
 
 test('a corrupted database file: one line naming it, exit 2, the file untouched', () => {
   const { dir, repo } = scratchDir();

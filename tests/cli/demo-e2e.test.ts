@@ -18,6 +18,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/snapshot.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const state = process.env.ECOCHECK_DEMO_STATE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ecocheck-tests', 'demo');
@@ -45,7 +46,7 @@ function systemOcaml(): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-test('demo: OCaml 4.13.1 → 5.3.0, the real regressions and their root causes; a second run is all cache', { skip: systemOcaml() !== '4.13.1' && 'needs Debian 12\'s ocaml-nox (OCaml 4.13.1): bash scripts/install-system-deps.sh' }, () => {
+test('demo: OCaml 4.13.1 → 5.3.0, the real regressions and their root causes; a second run is all cache', { skip: skipWithout('system-ocaml', systemOcaml() !== '4.13.1' && 'needs Debian 12\'s ocaml-nox (OCaml 4.13.1): bash scripts/install-system-deps.sh') }, () => {
   mkdirSync(state, { recursive: true });
   const setup = run('bash', [join(projectRoot, 'scripts', 'demo-setup.sh'), '--sources-only', '--state-dir', state]);
   assert.equal(setup.code, 0, setup.stderr);

@@ -20,9 +20,10 @@ import { handOver } from '../../src/builder/build-user.js';
 import { instantiateHostileRepo } from '../support/hostile-repo.js';
 import { makeHostVictim } from '../support/host-victim.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const available = sandboxAvailable();
-const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
+const skip = skipWithout('bubblewrap', available.ok ? false : `bubblewrap unavailable: ${available.message}`);
 
 /** Each hostile target, its expected status and what its reason says. */
 const EXPECTED: Record<string, [string, RegExp]> = {

@@ -27,9 +27,10 @@ const ecocheck = (args: string[], cwd: string = projectRoot) => runEcocheck(args
 const ecocheckSync = (args: string[]) => runEcocheckSync(args);
 import { instantiateHostileRepo, type HostileRepoCopy } from '../support/hostile-repo.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const available = sandboxAvailable();
-const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
+const skip = skipWithout('bubblewrap', available.ok ? false : `bubblewrap unavailable: ${available.message}`);
 const LIMITS = ['--timeout', '20s', '--memory', '256M', '--jobs', '2'];
 const HOSTILE = ['local-secret', 'etc-shadow', 'host-folder-extra', 'symlinked-distfile', 'git-outside', 'loopback-secret', 'metadata-endpoint'];
 

@@ -23,6 +23,7 @@ import { depextsUnavailable, parseDepextsMode, requiredSystemPackages, resolveDe
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { SolveError } from '../../src/solve/solve-error.js';
 import { describeError } from '../../src/errors/ecocheck-error.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const fixture = (name: string) => readFileSync(join(projectRoot, 'fixtures', 'depexts', name), 'utf8');
 const bin = join(projectRoot, 'bin', 'ecocheck');
@@ -170,7 +171,7 @@ test('--depexts: the modes, and host or install without a known package manager 
 // ---- This host's apt and dpkg (Debian family only) ----
 
 const apt = hostPackageManager(DEFAULT_PLATFORM);
-const noApt = apt === null ? 'apt-cache / dpkg-query are not on this host' : false;
+const noApt = skipWithout('apt', apt === null ? 'apt-cache / dpkg-query are not on this host' : false);
 
 /** A name no Debian archive has. */
 const NO_SUCH = 'ecocheck-no-such-package-zz9';

@@ -23,7 +23,7 @@ test('outside CI a missing need skips with its reason', () => {
 });
 
 test('in CI a missing setup step fails, naming the need and the reason', () => {
-  for (const need of ['bubblewrap', 'system-ocaml', 'opam', 'chromium', 'root', 'mount', 'switch-mount', 'debian-sources'] as const) {
+  for (const need of ['bubblewrap', 'system-ocaml', 'opam', 'chromium', 'root', 'mount', 'switch-mount', 'apt', 'debian-sources'] as const) {
     const d = decideSkip(need, `no ${need} here`, { CI: 'true' });
     assert.equal(d.run, false);
     assert.ok(!d.run && d.fail !== null && d.fail.includes(need) && d.fail.includes(`no ${need} here`), JSON.stringify(d));
@@ -31,7 +31,7 @@ test('in CI a missing setup step fails, naming the need and the reason', () => {
 });
 
 test('in CI what CI may lack still skips, saying why it may', () => {
-  for (const need of ['corpus-state', 'unprivileged-run', 'process-limit'] as const) {
+  for (const need of ['corpus-state', 'unprivileged-run', 'process-limit', 'depext-not-installed'] as const) {
     const d = decideSkip(need, 'absent', { CI: 'true' });
     assert.ok(!d.run && d.fail === null && d.skip.startsWith('absent (CI may lack this: '), JSON.stringify(d));
   }

@@ -45,6 +45,10 @@ export const NEEDS = {
   opam: never,
   /** Chromium, for the HTML report (chromium: scripts/install-system-deps.sh). */
   chromium: never,
+  /** A Debian host's package manager: apt-cache and dpkg-query, with apt's lists (scripts/install-system-deps.sh updates them). */
+  apt: never,
+  /** A Debian package a test installs and removes itself, not installed beforehand. */
+  'depext-not-installed': () => 'someone installed the package on this machine; the test removes only what it installed',
   /** Debian's source packages, fetched from Debian's registry (which CI reaches). */
   'debian-sources': never,
 } satisfies Record<string, CiMayLack>;
