@@ -274,7 +274,7 @@ test('a fork bomb is held at the process limit and killed at the timeout', { ski
 });
 
 // When ecocheck is root, builds drop to the build user (build-user.ts); otherwise they run as the
-// invoking user in a user namespace (tested as such in tests/cli/hostile.test.ts).
+// invoking user in a user namespace (tested as such in tests/e2e/cli/hostile.test.ts).
 const asRoot = process.getuid?.() === 0;
 const rootSkip = skip || skipWithout('root', asRoot ? false : 'not root: commands run as the invoking user in a user namespace');
 

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { projectRoot, snapshotRepo } from '../support/snapshot.js';
-import { skipWithoutSnapshot } from '../support/missing-setup.js';
+import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
+import { skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 test('output into a pipe closed early: no stack trace, no error line', { skip: skipWithoutSnapshot() }, () => {
   const bin = join(projectRoot, 'bin', 'ecocheck');

@@ -5,14 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSolver, type PackageSolver } from '../../src/solve/package-solver.js';
-import { packageId, type OpamPackage } from '../../src/opam/package-model.js';
-import type { SolveOutcome } from '../../src/solve/solution.js';
-import { loadRepositories } from '../../src/opam/repository.js';
-import { compilers, pkg, repo } from '../support/solve-packages.js';
-import { seededRandom as rng } from '../support/prng.js';
-import { snapshotRepo } from '../support/snapshot.js';
-import { skipWithoutSnapshot } from '../support/missing-setup.js';
+import { createSolver, type PackageSolver } from '../../../src/solve/package-solver.js';
+import { packageId, type OpamPackage } from '../../../src/opam/package-model.js';
+import type { SolveOutcome } from '../../../src/solve/solution.js';
+import { loadRepositories } from '../../../src/opam/repository.js';
+import { compilers, pkg, repo } from '../../support/solve-packages.js';
+import { seededRandom as rng } from '../../support/prng.js';
+import { snapshotRepo } from '../../support/snapshot.js';
+import { skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 type Load = { packages: Map<string, OpamPackage[]> };
 

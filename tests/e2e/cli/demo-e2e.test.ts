@@ -16,10 +16,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { sharedDownloadCache, testStateDir } from '../support/test-state.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { skipWithout } from '../support/missing-setup.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { sharedDownloadCache, testStateDir } from '../../support/test-state.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const state = process.env.ECOCHECK_DEMO_STATE ?? testStateDir('demo');

@@ -10,11 +10,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot, snapshotRepo } from '../support/snapshot.js';
-import { loadRepositories } from '../../src/opam/repository.js';
-import { createSolver } from '../../src/solve/package-solver.js';
-import { packageId } from '../../src/opam/package-model.js';
-import { skipWithoutSnapshot } from '../support/missing-setup.js';
+import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
+import { loadRepositories } from '../../../src/opam/repository.js';
+import { createSolver } from '../../../src/solve/package-solver.js';
+import { packageId } from '../../../src/opam/package-model.js';
+import { skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 interface OracleRow {
   name: string;

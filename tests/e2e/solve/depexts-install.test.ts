@@ -12,12 +12,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { DEFAULT_PLATFORM } from '../../src/solve/platform-env.js';
-import { hostPackageManager } from '../../src/solve/system/host-packages.js';
-import { skipWithout } from '../support/missing-setup.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { instantiateEcosystem } from '../../support/fixture-ecosystem.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { DEFAULT_PLATFORM } from '../../../src/solve/platform-env.js';
+import { hostPackageManager } from '../../../src/solve/system/host-packages.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const DEB = 'libutfcpp-dev';
 const HEADER = '/usr/include/utf8cpp/utf8.h';

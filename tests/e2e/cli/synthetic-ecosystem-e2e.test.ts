@@ -16,9 +16,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot, snapshotRepo } from '../support/snapshot.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { skipWithout, skipWithoutSnapshot } from '../support/missing-setup.js';
+import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { skipWithout, skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 

@@ -9,12 +9,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseOpamFile, parseOpamValue } from '../../src/opam/parser.js';
-import { astEqual, printOpamFile } from '../../src/opam/printer.js';
-import { OpamFormatError } from '../../src/opam/parse-error.js';
-import { opamFiles, snapshotRepo } from '../support/snapshot.js';
-import { seededRandom as prng } from '../support/prng.js';
-import { skipWithout, skipWithoutSnapshot } from '../support/missing-setup.js';
+import { parseOpamFile, parseOpamValue } from '../../../src/opam/parser.js';
+import { astEqual, printOpamFile } from '../../../src/opam/printer.js';
+import { OpamFormatError } from '../../../src/opam/parse-error.js';
+import { opamFiles, snapshotRepo } from '../../support/snapshot.js';
+import { seededRandom as prng } from '../../support/prng.js';
+import { skipWithout, skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 const SEED = 0x0ca3117;
 /**

@@ -8,14 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot, snapshotRepo } from '../support/snapshot.js';
-import { loadRepositories, type RepositoryLoad } from '../../src/opam/repository.js';
-import { createSolver } from '../../src/solve/package-solver.js';
-import { adminCheckInstallability } from '../../src/solve/admin-check.js';
-import { packageId } from '../../src/opam/package-model.js';
-import { DEFAULT_PLATFORM } from '../../src/solve/platform-env.js';
-import { hostPackageManager } from '../../src/solve/system/host-packages.js';
-import { skipWithout, skipWithoutSnapshot } from '../support/missing-setup.js';
+import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
+import { loadRepositories, type RepositoryLoad } from '../../../src/opam/repository.js';
+import { createSolver } from '../../../src/solve/package-solver.js';
+import { adminCheckInstallability } from '../../../src/solve/admin-check.js';
+import { packageId } from '../../../src/opam/package-model.js';
+import { DEFAULT_PLATFORM } from '../../../src/solve/platform-env.js';
+import { hostPackageManager } from '../../../src/solve/system/host-packages.js';
+import { skipWithout, skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 function fixtureList(name: string): string[] {
   return readFileSync(join(projectRoot, 'fixtures', 'oracle', name), 'utf8')

@@ -17,18 +17,18 @@ import { accessSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, r
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { NOBODY, runEcocheck, runEcocheckSync, unprivilegedRunSkip } from '../support/ecocheck-cli.js';
-import { recordedRunResults } from '../support/recorded-runs.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { NOBODY, runEcocheck, runEcocheckSync, unprivilegedRunSkip } from '../../support/ecocheck-cli.js';
+import { recordedRunResults } from '../../support/recorded-runs.js';
 
 /** ecocheck, without blocking this process's event loop (the test's listener must keep accepting). */
 const ecocheckAsync = (args: string[], env: NodeJS.ProcessEnv = process.env) => runEcocheck(args, { env });
 const ecocheck = (args: string[]) => runEcocheckSync(args);
-import { instantiateHostileRepo } from '../support/hostile-repo.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { handOver, sandboxIds } from '../../src/builder/build-user.js';
-import { openDatabase } from '../../src/store/database.js';
-import { skipWithout } from '../support/missing-setup.js';
+import { instantiateHostileRepo } from '../../support/hostile-repo.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { handOver, sandboxIds } from '../../../src/builder/build-user.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const available = sandboxAvailable();
