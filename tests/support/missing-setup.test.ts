@@ -23,7 +23,17 @@ test('outside CI a missing need skips with its reason', () => {
 });
 
 test('in CI a missing setup step fails, naming the need and the reason', () => {
-  for (const need of ['bubblewrap', 'system-ocaml', 'opam', 'chromium', 'root', 'mount', 'switch-mount', 'apt', 'debian-sources'] as const) {
+  for (const need of [
+    'bubblewrap',
+    'system-ocaml',
+    'opam',
+    'chromium',
+    'root',
+    'mount',
+    'switch-mount',
+    'apt',
+    'debian-sources',
+  ] as const) {
     const d = decideSkip(need, `no ${need} here`, { CI: 'true' });
     assert.equal(d.run, false);
     assert.ok(!d.run && d.fail !== null && d.fail.includes(need) && d.fail.includes(`no ${need} here`), JSON.stringify(d));

@@ -28,9 +28,10 @@ export const NEEDS = {
   /** A state folder where the real corpus was checked (ECOCHECK_CORPUS_STATE): hours of builds, made by hand, never by CI. */
   'corpus-state': () => 'the real corpus is checked by hand (hours of builds); CI never has its state',
   /** Running ecocheck as uid nobody: needs the clone readable by nobody and unprivileged user namespaces. */
-  'unprivileged-run': () => 'where CI clones (perhaps under a private home) and whether the kernel allows unprivileged user namespaces are the machine\'s, not a setup step',
+  'unprivileged-run': () =>
+    "where CI clones (perhaps under a private home) and whether the kernel allows unprivileged user namespaces are the machine's, not a setup step",
   /** A cgroup process limit for the fork bomb: needs a delegated cgroup pids controller. */
-  'process-limit': () => 'cgroup delegation is the machine\'s (a container may have none), not a setup step',
+  'process-limit': () => "cgroup delegation is the machine's (a container may have none), not a setup step",
   /** bubblewrap, able to sandbox here (scripts/install-system-deps.sh installs it). */
   bubblewrap: never,
   /** overlayfs switches mounted by unshare and mount (util-linux, mount: scripts/install-system-deps.sh), as root. */
@@ -92,5 +93,8 @@ export function skipWithoutSnapshot(): string | false {
 
 /** The `skip` option of a test that reads the snapshot and the archive of opam-repository. */
 export function skipWithoutSnapshotAndArchive(): string | false {
-  return skipWithoutSnapshot() || skipWithout('snapshot', archiveAvailable() ? false : `no opam-repository archive at ${archiveTarball} (set ECOCHECK_ARCHIVE)`);
+  return (
+    skipWithoutSnapshot() ||
+    skipWithout('snapshot', archiveAvailable() ? false : `no opam-repository archive at ${archiveTarball} (set ECOCHECK_ARCHIVE)`)
+  );
 }
