@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUILD_USER_NAME, buildUserFrom, FALLBACK_BUILD_ID, handOver } from '../../src/builder/build-user.js';
 import { emptySwitchLayer } from '../../src/builder/layer-store.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
 const GROUP = 'root:x:0:\nnogroup:x:65534:\n';
@@ -32,7 +33,7 @@ test('the build user is ecocheck-build when the host has it, else a fixed id no 
   assert.equal(buildUserFrom(`${PASSWD}${BUILD_USER_NAME}:x:0:0::/:/bin/sh\n`, GROUP).uid, FALLBACK_BUILD_ID);
 });
 
-const rootSkip = process.getuid?.() === 0 ? false : 'giving files to another user needs root';
+const rootSkip = skipWithout('root', process.getuid?.() === 0 ? false : 'giving files to another user needs root');
 
 test('handOver gives a tree to the build user and strips setuid/setgid bits, never through a symbolic link', { skip: rootSkip }, () => {
   const root = mkdtempSync(join(tmpdir(), 'ecocheck-hand-over-'));

@@ -25,6 +25,7 @@ import {
   writeConfinedFile,
   type ConfinedRoot,
 } from '../../src/builder/confined-path.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const SECRET = 'CONFINED-PATH-SECRET-7b1f';
 
@@ -123,7 +124,7 @@ test('FIFOs, sockets, devices and directories are refused without blocking', asy
   }
 });
 
-test('a device node is refused (it is never opened)', { skip: process.getuid?.() === 0 ? false : 'mknod needs root' }, () => {
+test('a device node is refused (it is never opened)', { skip: skipWithout('root', process.getuid?.() === 0 ? false : 'mknod needs root') }, () => {
   const { root } = setup();
   const made = spawnSync('mknod', [join(root.dir, 'null'), 'c', '1', '3']);
   assert.equal(made.status, 0, made.stderr?.toString());

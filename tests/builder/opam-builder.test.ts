@@ -39,6 +39,7 @@ import type { Builder, BuildOutcome } from '../../src/builder/builder.js';
 import type { Job } from '../../src/plan/job.js';
 import type { Command, OpamPackage } from '../../src/opam/package-model.js';
 import { ecosystemFixture, instantiateEcosystem, loadEcosystem, readEcosystemPackage, type EcosystemCopy } from '../support/fixture-ecosystem.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const PLATFORM = { os: 'linux', arch: 'x86_64', 'os-family': 'debian', 'os-distribution': 'debian' };
 
@@ -760,7 +761,7 @@ function readLogName(opts: OpamBuilderOptions, job: Job): string {
 
 describe('sandbox', () => {
   const available = sandboxAvailable();
-  const skip = available.ok ? false : available.message;
+  const skip = skipWithout('bubblewrap', available.ok ? false : available.message);
   let stack: Stack;
   let opts: OpamBuilderOptions;
   let ocaml: Job;

@@ -21,6 +21,7 @@ import { applyPins } from '../../src/opam/pinned-repository.js';
 import { findPackage, loadRepositories } from '../../src/opam/repository.js';
 import { createSolver } from '../../src/solve/package-solver.js';
 import { instantiateEcosystem, type EcosystemCopy } from '../support/fixture-ecosystem.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const PLATFORM = { os: 'linux', arch: 'x86_64', 'os-family': 'debian', 'os-distribution': 'debian' };
 
@@ -138,7 +139,7 @@ test('a pinned directory package builds end to end, and its reverse dependencies
 
 describe('sandbox', () => {
   const available = sandboxAvailable();
-  const skip = available.ok ? false : available.message;
+  const skip = skipWithout('bubblewrap', available.ok ? false : available.message);
   test('in the sandbox: the fetch step reads the pinned directory, the build its copy', { skip }, async () => {
     checkPinnedBuild(await buildPinned('sandboxed', true));
   });

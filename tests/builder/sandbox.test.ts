@@ -13,9 +13,10 @@ import { sandboxIds } from '../../src/builder/build-user.js';
 import { prepareSwitchMount, removeSwitchMount, switchMountSupport } from '../../src/builder/switch-mount.js';
 import { completeLayer } from '../../src/builder/layer-store.js';
 import { bubblewrap } from '../../src/builder/bubblewrap.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const available = sandboxAvailable();
-const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
+const skip = skipWithout('bubblewrap', available.ok ? false : `bubblewrap unavailable: ${available.message}`);
 const PATH = '/usr/local/bin:/usr/bin:/bin';
 const MiB = 1024 * 1024;
 const HOSTILE = fileURLToPath(new URL('../../../fixtures/hostile/', import.meta.url));
@@ -246,7 +247,7 @@ test('aborting a sandboxed command kills all of it', { skip }, async () => {
 });
 
 const pidsLimit = describeProcessLimit(64);
-const bombSkip = skip || (pidsLimit.startsWith('no process limit') ? `not running a fork bomb: ${pidsLimit}` : false);
+const bombSkip = skip || skipWithout('process-limit', pidsLimit.startsWith('no process limit') ? `not running a fork bomb: ${pidsLimit}` : false);
 
 test('a fork bomb is held at the process limit and killed at the timeout', { skip: bombSkip }, async () => {
   const l = layout();
@@ -273,9 +274,9 @@ test('a fork bomb is held at the process limit and killed at the timeout', { ski
 });
 
 // When ecocheck is root, builds drop to the build user (build-user.ts); otherwise they run as the
-// invoking user in a user namespace (tested as such in tests/cli/hostile.test.ts).
+// invoking user in a user namespace (tested as such in tests/e2e/cli/hostile.test.ts).
 const asRoot = process.getuid?.() === 0;
-const rootSkip = skip || (asRoot ? false : 'not root: commands run as the invoking user in a user namespace');
+const rootSkip = skip || skipWithout('root', asRoot ? false : 'not root: commands run as the invoking user in a user namespace');
 
 /** `key: value` lines of a command's output. */
 function fields(text: string): Map<string, string> {
@@ -371,7 +372,7 @@ test('as root, a setuid-root program in a writable directory gives no privilege;
   }
 });
 
-const switchSkip = rootSkip || (switchMountSupport().ok ? false : 'overlayfs switches cannot be mounted here');
+const switchSkip = rootSkip || skipWithout('switch-mount', switchMountSupport().ok ? false : 'overlayfs switches cannot be mounted here');
 
 test('in a switch: a setuid-root program of a lower layer gives no privilege (nosuid, no_new_privs), and sealing strips setuid and setgid bits and hands the layer to the build user', { skip: switchSkip }, async () => {
   const l = layout();

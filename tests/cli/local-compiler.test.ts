@@ -12,9 +12,10 @@ import { loadRepositories } from '../../src/opam/repository.js';
 import type { OpamPackage } from '../../src/opam/package-model.js';
 import { addLocalCompiler } from '../../src/session/local-compiler-tree.js';
 import { printOpamFile } from '../../src/opam/printer.js';
-import { snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
+import { snapshotRepo } from '../support/snapshot.js';
+import { skipWithoutSnapshot } from '../support/missing-setup.js';
 
-const skip = snapshotAvailable() ? false : 'the opam-repository snapshot (../shared/data) is not here';
+const skip = skipWithoutSnapshot();
 /** One load for every test: each derives its packages into its own copy of the name map. */
 let loaded: ReturnType<typeof loadRepositories> | null = null;
 function packages(): Map<string, OpamPackage[]> {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { projectRoot, snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
+import { projectRoot, snapshotRepo } from '../support/snapshot.js';
+import { skipWithoutSnapshot } from '../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const repos = join(projectRoot, 'fixtures', 'repos');
@@ -79,7 +80,7 @@ test('show: unknown package or version is a one-line error, exit 2', () => {
   assert.match(v.stderr, /^ecocheck: unknown version foo\.9\.9 \(versions of foo: 1\.0 1\.1\)\n$/);
 });
 
-test('repo stats on the real snapshot: 4,596 names, 18,792 versions, 0 errors, 1 warning', { skip: !snapshotAvailable() }, () => {
+test('repo stats on the real snapshot: 4,596 names, 18,792 versions, 0 errors, 1 warning', { skip: skipWithoutSnapshot() }, () => {
   const root = snapshotRepo();
   const r = run('repo', 'stats', '--repo', root, '--json');
   assert.equal(r.code, 0, r.stderr);

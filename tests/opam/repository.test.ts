@@ -18,7 +18,8 @@ import {
 import { parseOpamValue } from '../../src/opam/parser.js';
 import { OpamError } from '../../src/opam/opam-error.js';
 import { describeError } from '../../src/errors/ecocheck-error.js';
-import { projectRoot, snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
+import { projectRoot, snapshotRepo } from '../support/snapshot.js';
+import { skipWithoutSnapshot } from '../support/missing-setup.js';
 
 const repos = join(projectRoot, 'fixtures', 'repos');
 const base = join(repos, 'base');
@@ -89,7 +90,7 @@ test('a missing root or a folder that is not a repository is an OpamError naming
   assert.throws(() => loadRepositories([join(base, 'repo')]), (e: unknown) => e instanceof OpamError && /not a directory/.test(describeError(e)));
 });
 
-test('the real snapshot: 4,596 names, 18,792 versions, no error, one warning for the introcaml pair', { skip: !snapshotAvailable() }, () => {
+test('the real snapshot: 4,596 names, 18,792 versions, no error, one warning for the introcaml pair', { skip: skipWithoutSnapshot() }, () => {
   const root = snapshotRepo();
   const load = loadRepositories([root]);
   assert.equal(load.packages.size, 4596);
@@ -110,7 +111,7 @@ test('the real snapshot: 4,596 names, 18,792 versions, no error, one warning for
   assert.equal(dune.contentHash, createHash('sha256').update(readFileSync(dune.file)).digest('hex'));
 });
 
-test('on the real snapshot, printed formulas and filters read back to the same meaning', { skip: !snapshotAvailable() }, () => {
+test('on the real snapshot, printed formulas and filters read back to the same meaning', { skip: skipWithoutSnapshot() }, () => {
   const load = loadRepositories([snapshotRepo()]);
   const reread = (text: string, kind: 'conj' | 'disj') => packageFormulaFromValue(parseOpamValue(`[${text}]`, 'printed'), kind);
   const envs = [

@@ -12,7 +12,8 @@ import { parsePackageSpec } from '../../src/opam/package-spec.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { packageId } from '../../src/opam/package-model.js';
 import { ecosystemFixture } from '../support/fixture-ecosystem.js';
-import { snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
+import { snapshotRepo } from '../support/snapshot.js';
+import { skipWithoutSnapshot } from '../support/missing-setup.js';
 
 const ctx = (platform: Record<string, string>) => ({ builderVersion: 'test', platform });
 
@@ -51,7 +52,7 @@ test('explicit targets: NAME takes the newest installable version, NAME.VERSION 
   assert.deepEqual(parsePackageSpec('chain-a.1.0'), { name: 'chain-a', version: '1.0' });
 });
 
-test('snapshot: changing the compiler changes the keys of every job built on it, and of nothing else', { skip: !snapshotAvailable() && 'no snapshot' }, () => {
+test('snapshot: changing the compiler changes the keys of every job built on it, and of nothing else', { skip: skipWithoutSnapshot() }, () => {
   const load = loadRepositories([snapshotRepo()]);
   const plans = ['4.14.2', '5.3.0'].map((compiler) => {
     const solver = createSolver(load, { compiler });

@@ -15,6 +15,7 @@ import { parseRunSide, withLogVerdicts, type RunSide } from '../support/run-side
 import { renderComparisonHtml } from '../../src/report/html-report.js';
 import type { PackageRunResult } from '../../src/results/taxonomy.js';
 import { projectRoot } from '../support/snapshot.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 function fixtureRun(file: string): RunSide {
   const path = join(projectRoot, 'fixtures', 'runs', file);
@@ -36,7 +37,7 @@ function findChromium(): string | null {
 }
 
 const chromium = findChromium();
-const skip = chromium === null ? 'chromium is not installed (Debian package: apt-get install -y chromium)' : false;
+const skip = skipWithout('chromium', chromium === null ? 'chromium is not installed (Debian package: apt-get install -y chromium)' : false);
 
 /** Renders `html` to a temp file, opens it (with `hash`) in headless Chromium, returns the DOM after scripts ran. */
 function renderedDom(html: string, hash = ''): string {

@@ -22,6 +22,7 @@ import { loadRunResults } from '../../src/store/run-records.js';
 import { runCheck } from '../../src/session/check.js';
 import { openCommandContext } from '../../src/session/command-context.js';
 import { resolveStatePaths } from '../../src/session/state-paths.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const STUB_IDENTITY = 'stub-mount-namespace/1';
 
@@ -62,7 +63,7 @@ function stubSandbox(): Sandbox & { specs: SandboxSpec[]; detected: number } {
 }
 
 const mountSupport = switchMountSupport();
-const skip = process.getuid?.() !== 0 ? 'the stub sandbox mounts as root' : !mountSupport.ok ? mountSupport.message : false;
+const skip = skipWithout('root', process.getuid?.() !== 0 ? 'the stub sandbox mounts as root' : false) || skipWithout('switch-mount', mountSupport.ok ? false : mountSupport.message);
 
 test('the process runner wraps through the sandbox it is given, logs its identity and reads its own failures', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ecocheck-seam-runner-'));

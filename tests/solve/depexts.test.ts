@@ -20,6 +20,7 @@ import { DEFAULT_PLATFORM, packageLookup } from '../../src/solve/platform-env.js
 import { hostPackageManager, type SystemPackageManager, type SystemPackageStatus } from '../../src/host/host-packages.js';
 import { depextsUnavailable, requiredSystemPackages, systemPackagesKeys } from '../../src/host/depexts.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
+import { skipWithout } from '../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 
@@ -127,7 +128,7 @@ test('job keys: installing a depext changes the key of the job naming it and of 
 // ---- This host's apt and dpkg (Debian family only) ----
 
 const apt = hostPackageManager(DEFAULT_PLATFORM);
-const noApt = apt === null ? 'apt-cache / dpkg-query are not on this host' : false;
+const noApt = skipWithout('apt', apt === null ? 'apt-cache / dpkg-query are not on this host' : false);
 
 /** A name no Debian archive has. */
 const NO_SUCH = 'ecocheck-no-such-package-zz9';

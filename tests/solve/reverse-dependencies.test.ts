@@ -8,7 +8,8 @@ import { reverseDependencies, verifies, type ReverseDependency } from '../../src
 import { parsePin } from '../../src/opam/pin.js';
 import { applyPins } from '../../src/opam/pinned-repository.js';
 import { instantiateEcosystem, type EcosystemCopy } from '../support/fixture-ecosystem.js';
-import { snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
+import { snapshotRepo } from '../support/snapshot.js';
+import { skipWithoutSnapshot } from '../support/missing-setup.js';
 
 let eco: EcosystemCopy;
 let load: RepositoryLoad;
@@ -99,7 +100,7 @@ test('an unknown name and a bad depth are errors', () => {
   for (const depth of [0, -1, 1.5, NaN]) assert.throws(() => reverseDependencies(solver, 'chain-a', { depth }), /not a positive integer/);
 });
 
-test('on the real snapshot: fast enough for a widely used package', { skip: snapshotAvailable() ? false : 'no snapshot' }, () => {
+test('on the real snapshot: fast enough for a widely used package', { skip: skipWithoutSnapshot() }, () => {
   const real = loadRepositories([snapshotRepo()]);
   const solver = createSolver(real, { compiler: '5.3.0' });
   // The universe is encoded once, for every installability verdict (a --latest run pays it too).

@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from './snapshot.js';
+import { skipWithout } from './missing-setup.js';
 
 export const ECOCHECK_BIN = join(projectRoot, 'bin', 'ecocheck');
 
@@ -53,7 +54,11 @@ export const NOBODY = 65534;
 
 /** Why ecocheck cannot be run as NOBODY here (not root, the checkout unreadable, no user namespaces), or false. */
 export function unprivilegedRunSkip(): string | false {
-  if (process.getuid?.() !== 0) return 'this process is not root: the other tests already run ecocheck unprivileged';
+  const root = skipWithout('root', process.getuid?.() === 0 ? false : 'this process is not root: the other tests already run ecocheck unprivileged');
+  return root || skipWithout('unprivileged-run', unprivilegedRunMissing());
+}
+
+function unprivilegedRunMissing(): string | false {
   const as = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--'];
   const readable = spawnSync('setpriv', [...as, process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(ECOCHECK_BIN)}, require('fs').constants.R_OK)`]);
   if (readable.status !== 0) return `uid ${NOBODY} cannot read this checkout (${projectRoot}) or run node`;

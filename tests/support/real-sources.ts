@@ -8,12 +8,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadRepositories } from '../../src/opam/repository.js';
 import { projectRoot } from './snapshot.js';
+import { sharedDebianSources } from './test-state.js';
 
-export const debianSourcesDir = process.env.ECOCHECK_DEBIAN_SOURCES ?? join(homedir(), '.cache', 'ecocheck-debian-sources');
+/** Shared by the machine's checkouts: see tests/support/test-state.ts. */
+export const debianSourcesDir = sharedDebianSources;
 
 /** Downloads the suite's upstream tarballs of `packages` (once); the error text when that fails. */
 export function fetchDebianSources(suite: string, packages: string[]): string | null {

@@ -11,11 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { ecocheckCommands, readWorkflow } from '../support/workflow-commands.js';
-import { PR_COMMENT_MARKER } from '../../src/report/pr-comment.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { instantiateEcosystem } from '../../support/fixture-ecosystem.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { ecocheckCommands, readWorkflow } from '../../support/workflow-commands.js';
+import { PR_COMMENT_MARKER } from '../../../src/report/pr-comment.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];

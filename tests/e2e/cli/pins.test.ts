@@ -10,12 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { openDatabase } from '../../src/store/database.js';
-import { loadRunResults } from '../../src/store/run-records.js';
-import { listRuns, type RunInfo } from '../../src/store/runs.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { instantiateEcosystem } from '../../support/fixture-ecosystem.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { loadRunResults } from '../../../src/store/run-records.js';
+import { listRuns, type RunInfo } from '../../../src/store/runs.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];

@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseOpamFile, parseOpamValue } from '../../src/opam/parser.js';
-import { astEqual, printOpamFile, printValue } from '../../src/opam/printer.js';
-import { OpamFormatError } from '../../src/opam/parse-error.js';
-import type { Span, Value } from '../../src/opam/ast.js';
-import { opamFiles, snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
+import { parseOpamFile, parseOpamValue } from '../../../src/opam/parser.js';
+import { astEqual, printOpamFile, printValue } from '../../../src/opam/printer.js';
+import { OpamFormatError } from '../../../src/opam/parse-error.js';
+import type { Span, Value } from '../../../src/opam/ast.js';
+import { opamFiles, snapshotRepo } from '../../support/snapshot.js';
+import { skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 
 const noSpan: Span = { start: { file: 'h', line: 1, column: 1 }, end: { file: 'h', line: 1, column: 1 } };
@@ -19,7 +20,7 @@ function roundTripValue(text: string): void {
   assert.ok(astEqual(parseOpamValue(printed, 'p.opam'), v), `${text} printed as ${printed}`);
 }
 
-test('every opam file of the snapshot parses and round-trips through the printer', { skip: !snapshotAvailable() }, () => {
+test('every opam file of the snapshot parses and round-trips through the printer', { skip: skipWithoutSnapshot() }, () => {
   const files = opamFiles(snapshotRepo());
   assert.equal(files.length, 18_793);
   const errors: string[] = [];

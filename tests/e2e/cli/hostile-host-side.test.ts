@@ -15,14 +15,15 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NOBODY, runEcocheck, runEcocheckSync, unprivilegedRunSkip, type CliOptions } from '../support/ecocheck-cli.js';
-import { handOver } from '../../src/builder/build-user.js';
-import { instantiateHostileRepo } from '../support/hostile-repo.js';
-import { makeHostVictim } from '../support/host-victim.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { NOBODY, runEcocheck, runEcocheckSync, unprivilegedRunSkip, type CliOptions } from '../../support/ecocheck-cli.js';
+import { handOver } from '../../../src/builder/build-user.js';
+import { instantiateHostileRepo } from '../../support/hostile-repo.js';
+import { makeHostVictim } from '../../support/host-victim.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const available = sandboxAvailable();
-const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
+const skip = skipWithout('bubblewrap', available.ok ? false : `bubblewrap unavailable: ${available.message}`);
 
 /** Each hostile target, its expected status and what its reason says. */
 const EXPECTED: Record<string, [string, RegExp]> = {

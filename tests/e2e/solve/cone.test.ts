@@ -5,13 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSolver, type PackageSolver } from '../../src/solve/package-solver.js';
-import { packageId, type OpamPackage } from '../../src/opam/package-model.js';
-import type { SolveOutcome } from '../../src/solve/solution.js';
-import { loadRepositories } from '../../src/opam/repository.js';
-import { compilers, pkg, repo } from '../support/solve-packages.js';
-import { seededRandom as rng } from '../support/prng.js';
-import { snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
+import { createSolver, type PackageSolver } from '../../../src/solve/package-solver.js';
+import { packageId, type OpamPackage } from '../../../src/opam/package-model.js';
+import type { SolveOutcome } from '../../../src/solve/solution.js';
+import { loadRepositories } from '../../../src/opam/repository.js';
+import { compilers, pkg, repo } from '../../support/solve-packages.js';
+import { seededRandom as rng } from '../../support/prng.js';
+import { snapshotRepo } from '../../support/snapshot.js';
+import { skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 type Load = { packages: Map<string, OpamPackage[]> };
 
@@ -170,7 +171,7 @@ test('on random repositories, each target solved on its cone has the whole unive
   assert.ok(installable > checked / 10, `${installable} of ${checked} installable`);
 });
 
-const skip = snapshotAvailable() ? false : 'the opam-repository snapshot is not available';
+const skip = skipWithoutSnapshot();
 
 test('on the snapshot, cone solves equal whole-universe solves for a sample of packages', { skip }, () => {
   const load = loadRepositories([snapshotRepo()]);

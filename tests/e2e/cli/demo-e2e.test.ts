@@ -5,22 +5,25 @@
  * next. Asserts the real regressions, the packages that kept working, the root cause of each cascade,
  * and that a second run takes everything from the cache.
  *
- * The state lives in a folder kept between runs on the same machine
- * ($XDG_CACHE_HOME/ecocheck-tests/demo, or ECOCHECK_DEMO_STATE), so the compilers are built once per
- * machine (about 5 minutes for OCaml 5.3.0 on 2 cores) and come from the store afterwards. The only
- * network access is the setup step's fetch of the compiler sources into the download cache.
+ * The state lives in a folder of the checkout kept between runs (.test-state/demo, or ECOCHECK_DEMO_STATE),
+ * so the compilers are built once per checkout (about 5 minutes for OCaml 5.3.0 on 2 cores) and come from
+ * its store afterwards, and two checkouts never meet on its lock. The only network access is the setup
+ * step's fetch of the compiler sources, into the download cache the machine's checkouts share (files
+ * keyed by checksum: tests/support/test-state.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { sharedDownloadCache, testStateDir } from '../../support/test-state.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
-const state = process.env.ECOCHECK_DEMO_STATE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ecocheck-tests', 'demo');
+const state = process.env.ECOCHECK_DEMO_STATE ?? testStateDir('demo');
+const downloads = sharedDownloadCache;
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];
 
 function run(cmd: string, args: string[]): { code: number; stdout: string; stderr: string; seconds: number } {
@@ -30,7 +33,7 @@ function run(cmd: string, args: string[]): { code: number; stdout: string; stder
 }
 
 function ecocheck(args: string[]) {
-  return run(process.execPath, [bin, ...args, '--state-dir', state, ...sandboxArgs]);
+  return run(process.execPath, [bin, ...args, '--state-dir', state, '--cache-dir', downloads, ...sandboxArgs]);
 }
 
 interface Comparison {
@@ -45,9 +48,9 @@ function systemOcaml(): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-test('demo: OCaml 4.13.1 → 5.3.0, the real regressions and their root causes; a second run is all cache', { skip: systemOcaml() !== '4.13.1' && 'needs Debian 12\'s ocaml-nox (OCaml 4.13.1): bash scripts/install-system-deps.sh' }, () => {
+test('demo: OCaml 4.13.1 → 5.3.0, the real regressions and their root causes; a second run is all cache', { skip: skipWithout('system-ocaml', systemOcaml() !== '4.13.1' && 'needs Debian 12\'s ocaml-nox (OCaml 4.13.1): bash scripts/install-system-deps.sh') }, () => {
   mkdirSync(state, { recursive: true });
-  const setup = run('bash', [join(projectRoot, 'scripts', 'demo-setup.sh'), '--sources-only', '--state-dir', state]);
+  const setup = run('bash', [join(projectRoot, 'scripts', 'demo-setup.sh'), '--sources-only', '--cache-dir', downloads]);
   assert.equal(setup.code, 0, setup.stderr);
 
   const baseline = ecocheck(['check', '--baseline']);

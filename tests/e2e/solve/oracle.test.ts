@@ -8,13 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot, snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
-import { loadRepositories, type RepositoryLoad } from '../../src/opam/repository.js';
-import { createSolver } from '../../src/solve/package-solver.js';
-import { adminCheckInstallability } from '../../src/solve/admin-check.js';
-import { packageId } from '../../src/opam/package-model.js';
-import { DEFAULT_PLATFORM } from '../../src/solve/platform-env.js';
-import { hostPackageManager } from '../../src/host/host-packages.js';
+import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
+import { loadRepositories, type RepositoryLoad } from '../../../src/opam/repository.js';
+import { createSolver } from '../../../src/solve/package-solver.js';
+import { adminCheckInstallability } from '../../../src/solve/admin-check.js';
+import { packageId } from '../../../src/opam/package-model.js';
+import { DEFAULT_PLATFORM } from '../../../src/solve/platform-env.js';
+import { hostPackageManager } from '../../../src/host/host-packages.js';
+import { skipWithout, skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 function fixtureList(name: string): string[] {
   return readFileSync(join(projectRoot, 'fixtures', 'oracle', name), 'utf8')
@@ -35,7 +36,7 @@ function snapshot(): RepositoryLoad {
   return loaded;
 }
 
-const skip = snapshotAvailable() ? false : 'the opam-repository snapshot is not available';
+const skip = skipWithoutSnapshot();
 
 test('admin-check mode gives opam admin check --installability verdict', { skip }, () => {
   const solver = createSolver(snapshot(), { compiler: '', adminCheck: true });
@@ -60,7 +61,7 @@ test('--compiler 5.3.0 --all-versions --depexts ignore gives opam list --install
 });
 
 const host = hostPackageManager(DEFAULT_PLATFORM);
-const skipHost = skip || (host === null ? 'apt-cache / dpkg-query are not on this host' : false);
+const skipHost = skip || skipWithout('apt', host === null ? 'apt-cache / dpkg-query are not on this host' : false);
 
 test('--compiler 5.3.0 --all-versions --depexts host gives exactly opam list --installable (Debian 12, apt updated)', { skip: skipHost }, () => {
   const solver = createSolver(snapshot(), { compiler: '5.3.0', systemPackages: host });

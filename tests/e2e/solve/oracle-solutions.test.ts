@@ -10,10 +10,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot, snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
-import { loadRepositories } from '../../src/opam/repository.js';
-import { createSolver } from '../../src/solve/package-solver.js';
-import { packageId } from '../../src/opam/package-model.js';
+import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
+import { loadRepositories } from '../../../src/opam/repository.js';
+import { createSolver } from '../../../src/solve/package-solver.js';
+import { packageId } from '../../../src/opam/package-model.js';
+import { skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 interface OracleRow {
   name: string;
@@ -42,7 +43,7 @@ function oracle(file: string): { switchPackages: string[]; rows: OracleRow[] } {
  */
 const EXPLAINED = new Map<string, string>([]);
 
-const skip = snapshotAvailable() ? false : 'the opam-repository snapshot is not available';
+const skip = skipWithoutSnapshot();
 
 test('solutions equal opam 2.1.2 dry-run solutions on a fresh 5.3.0 switch', { skip }, () => {
   const { switchPackages, rows } = oracle('solutions-5.3.0.tsv');

@@ -4,7 +4,7 @@
  * dune, topkg, oasis/ocamlbuild, Makefile + ocamlfind install, conf-*) built with Debian's OCaml 4.13.1
  * (scripts/make-opam-install-oracle.sh). The files of each ecocheck job's layer must be the same paths.
  *
- * tests/builder/real-packages.test.ts makes that comparison for the packages it builds, in every run. This file
+ * tests/e2e/builder/real-packages.test.ts makes that comparison for the packages it builds, in every run. This file
  * makes it for the whole oracle over a state directory where the real corpus was checked with
  * ocaml-system.4.13.1 (../shared/realworld/make-debian-corpus; see the README), when
  * ECOCHECK_CORPUS_STATE names one; and always checks that the oracle reads as expected.
@@ -13,8 +13,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase } from '../../src/store/database.js';
-import { compareWithOracle, oracleFiles, oraclePackages, oracleSolution } from '../support/opam-install-oracle.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { compareWithOracle, oracleFiles, oraclePackages, oracleSolution } from '../../support/opam-install-oracle.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 test('the oracle reads as opam wrote it: files and links, not directories, relative to the switch', () => {
   const ids = oraclePackages();
@@ -28,7 +29,7 @@ test('the oracle reads as opam wrote it: files and links, not directories, relat
 });
 
 const state = process.env.ECOCHECK_CORPUS_STATE;
-const skip = state === undefined ? 'ECOCHECK_CORPUS_STATE is not set (a state directory where the real corpus was checked with ocaml-system.4.13.1)' : false;
+const skip = skipWithout('corpus-state', state === undefined ? 'ECOCHECK_CORPUS_STATE is not set (a state directory where the real corpus was checked with ocaml-system.4.13.1)' : false);
 
 test('every oracle package built in the corpus run installs exactly what opam installs', { skip }, () => {
   const db = openDatabase(join(state!, 'ecocheck.sqlite'));

@@ -16,8 +16,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot, snapshotAvailable, snapshotRepo, snapshotTarball } from '../support/snapshot.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { skipWithout, skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 
@@ -33,11 +34,12 @@ function hostOcaml(): string | null {
 }
 
 function skipReason(): string | false {
-  if (!snapshotAvailable()) return `no opam-repository snapshot at ${snapshotTarball} (set ECOCHECK_SNAPSHOT)`;
   const sandbox = sandboxAvailable();
-  if (!sandbox.ok) return `no sandbox on this machine: ${JSON.stringify(sandbox)}`;
-  if (hostOcaml() !== '4.13.1') return `ocaml-system.4.13.1 needs the host's OCaml 4.13.1 (ocamlc -vnum: ${hostOcaml() ?? 'none'})`;
-  return false;
+  return (
+    skipWithoutSnapshot() ||
+    skipWithout('bubblewrap', sandbox.ok ? false : `no sandbox on this machine: ${JSON.stringify(sandbox)}`) ||
+    skipWithout('system-ocaml', hostOcaml() === '4.13.1' ? false : `ocaml-system.4.13.1 needs the host's OCaml 4.13.1 (ocamlc -vnum: ${hostOcaml() ?? 'none'})`)
+  );
 }
 
 interface ReportResult {

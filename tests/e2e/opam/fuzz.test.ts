@@ -9,11 +9,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseOpamFile, parseOpamValue } from '../../src/opam/parser.js';
-import { astEqual, printOpamFile } from '../../src/opam/printer.js';
-import { OpamFormatError } from '../../src/opam/parse-error.js';
-import { opamFiles, snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
-import { seededRandom as prng } from '../support/prng.js';
+import { parseOpamFile, parseOpamValue } from '../../../src/opam/parser.js';
+import { astEqual, printOpamFile } from '../../../src/opam/printer.js';
+import { OpamFormatError } from '../../../src/opam/parse-error.js';
+import { opamFiles, snapshotRepo } from '../../support/snapshot.js';
+import { seededRandom as prng } from '../../support/prng.js';
+import { skipWithout, skipWithoutSnapshot } from '../../support/missing-setup.js';
 
 const SEED = 0x0ca3117;
 /**
@@ -119,7 +120,7 @@ function corrupt(text: string, rand: () => number): { text: string; how: string 
   }
 }
 
-test('randomly corrupted real opam files parse or fail with a positioned OpamFormatError', { skip: !snapshotAvailable(), timeout: TEST_TIMEOUT_MS }, () => {
+test('randomly corrupted real opam files parse or fail with a positioned OpamFormatError', { skip: skipWithoutSnapshot(), timeout: TEST_TIMEOUT_MS }, () => {
   const rand = prng(SEED);
   const files = opamFiles(snapshotRepo());
   const counts = { parsed: 0, rejected: 0 };
@@ -135,7 +136,7 @@ test('randomly corrupted real opam files parse or fail with a positioned OpamFor
   assert.ok(counts.parsed > CASES / 20, JSON.stringify(counts));
 });
 
-test('every truncation of one real file parses or fails cleanly', { skip: !snapshotAvailable(), timeout: TEST_TIMEOUT_MS }, () => {
+test('every truncation of one real file parses or fails cleanly', { skip: skipWithoutSnapshot(), timeout: TEST_TIMEOUT_MS }, () => {
   const text = readFileSync(join(snapshotRepo(), 'packages', 'num', 'num.1.6', 'opam'), 'utf8');
   for (let cut = 0; cut <= text.length; cut++) check(text.slice(0, cut), `num.1.6 truncated at ${cut}`);
 });
@@ -189,7 +190,7 @@ const opamAvailable = spawnSync('opam', ['--version'], { encoding: 'utf8' }).sta
  * and invalid token (escapes: opam points just after the backslash, we at it, which is the same number;
  * unterminated strings and comments: opam points at the end of the file, we at the opening delimiter).
  */
-test('corrupted files: same verdicts and error positions as opam lint', { skip: !snapshotAvailable() || !opamAvailable, timeout: TEST_TIMEOUT_MS }, () => {
+test('corrupted files: same verdicts and error positions as opam lint', { skip: skipWithoutSnapshot() || skipWithout('opam', opamAvailable ? false : 'opam is not installed (Debian package: opam)'), timeout: TEST_TIMEOUT_MS }, () => {
   const rand = prng(SEED + 1);
   const files = opamFiles(snapshotRepo()).filter((_, i) => i % 7 === 0);
   const dir = mkdtempSync(join(tmpdir(), 'ecocheck-opam-oracle-'));

@@ -12,11 +12,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { DEFAULT_PLATFORM } from '../../src/solve/platform-env.js';
-import { hostPackageManager } from '../../src/host/host-packages.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { instantiateEcosystem } from '../../support/fixture-ecosystem.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { DEFAULT_PLATFORM } from '../../../src/solve/platform-env.js';
+import { hostPackageManager } from '../../../src/host/host-packages.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const DEB = 'libutfcpp-dev';
 const HEADER = '/usr/include/utf8cpp/utf8.h';
@@ -32,12 +33,11 @@ const apt = (...args: string[]) =>
 
 function whyNot(): string | false {
   const host = hostPackageManager(DEFAULT_PLATFORM);
-  if (host === null) return 'apt-cache / dpkg-query are not on this host';
-  if (!asRoot && spawnSync('sudo', ['-n', 'true']).status !== 0) return 'installing a Debian package needs root or password-less sudo';
+  if (host === null) return skipWithout('apt', 'apt-cache / dpkg-query are not on this host');
+  if (!asRoot && spawnSync('sudo', ['-n', 'true']).status !== 0) return skipWithout('root', 'installing a Debian package needs root or password-less sudo');
   const s = host.status([DEB]);
-  if (s.installed.has(DEB)) return `${DEB} is already installed (the test installs and removes it itself)`;
-  if (!s.available.has(DEB)) return `apt has no candidate for ${DEB} (run apt-get update)`;
-  return false;
+  if (s.installed.has(DEB)) return skipWithout('depext-not-installed', `${DEB} is already installed (the test installs and removes it itself)`);
+  return skipWithout('apt', s.available.has(DEB) ? false : `apt has no candidate for ${DEB} (run apt-get update)`);
 }
 
 function ecocheck(args: string[]): { code: number; stdout: string; stderr: string } {

@@ -14,19 +14,20 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { ECOCHECK_BIN, runEcocheck } from '../support/ecocheck-cli.js';
-import { recordedRunResults } from '../support/recorded-runs.js';
-import { instantiateHostileRepo } from '../support/hostile-repo.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { LOG_HEAD_BYTES, LOG_TAIL_BYTES } from '../../src/builder/build-log.js';
-import { openDatabase } from '../../src/store/database.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { ECOCHECK_BIN, runEcocheck } from '../../support/ecocheck-cli.js';
+import { recordedRunResults } from '../../support/recorded-runs.js';
+import { instantiateHostileRepo } from '../../support/hostile-repo.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { LOG_HEAD_BYTES, LOG_TAIL_BYTES } from '../../../src/builder/build-log.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const bin = ECOCHECK_BIN;
 /** ecocheck, without blocking this process's event loop (the test's server must keep serving). */
 const ecocheckAsync = (args: string[]) => runEcocheck(args);
 const available = sandboxAvailable();
-const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
+const skip = skipWithout('bubblewrap', available.ok ? false : `bubblewrap unavailable: ${available.message}`);
 
 const OVER_LIMIT = ['fills-build-folder', 'fills-switch', 'fills-disk', 'gzip-bomb', 'creates-many-files'];
 const TARGETS = ['well-behaved', 'prints-huge-log', ...OVER_LIMIT];

@@ -12,9 +12,9 @@ import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { projectRoot } from '../support/snapshot.js';
-import { instantiateHostileRepo } from '../support/hostile-repo.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { instantiateHostileRepo } from '../../support/hostile-repo.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];

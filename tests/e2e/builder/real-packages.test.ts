@@ -8,7 +8,7 @@
  * own record of it (fixtures/opam-install-oracle, NAME.VERSION.changes) where the oracle has the package.
  *
  * The sources come from Debian's package registry (scripts/fetch-debian-sources.sh, once per machine).
- * Where it cannot be reached the test is skipped, except in CI (CI=true), where that is a failure.
+ * Where it cannot be reached the test is skipped, except in CI (CI=true), where that is a failure (tests/support/missing-setup.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,12 +16,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { archiveAvailable, archiveRepo, projectRoot, snapshotAvailable, snapshotRepo } from '../support/snapshot.js';
-import { fetchDebianSources, importSources, servedRepository } from '../support/real-sources.js';
-import { openDatabase } from '../../src/store/database.js';
-import { loadRunResults } from '../../src/store/run-records.js';
-import { listRuns } from '../../src/store/runs.js';
-import { compareWithOracle, layerFiles } from '../support/opam-install-oracle.js';
+import { archiveRepo, projectRoot, snapshotRepo } from '../../support/snapshot.js';
+import { fetchDebianSources, importSources, servedRepository } from '../../support/real-sources.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { loadRunResults } from '../../../src/store/run-records.js';
+import { listRuns } from '../../../src/store/runs.js';
+import { compareWithOracle, layerFiles } from '../../support/opam-install-oracle.js';
+import { skipWithout, skipWithoutSnapshotAndArchive } from '../../support/missing-setup.js';
 
 const SUITE = 'bookworm';
 const SOURCE_PACKAGES = ['findlib', 'ocaml-dune', 'ocaml-topkg', 'ocamlbuild', 'ocaml-astring', 'xml-light', 'ocaml-zarith'];
@@ -29,14 +30,10 @@ const TARGETS = ['ocamlfind.1.9.6', 'dune.2.9.3', 'ocamlbuild.0.14.1', 'topkg.1.
 const ocamlOk = spawnSync('ocamlc', ['-version'], { encoding: 'utf8' }).stdout?.trim() === '4.13.1';
 
 function skipReason(): string | false {
-  if (!snapshotAvailable() || !archiveAvailable()) return 'the opam-repository snapshot and archive (../shared/data) are not here';
-  if (!ocamlOk) return "Debian's OCaml 4.13.1 (ocaml-nox) is not the ocamlc on PATH";
+  const early = skipWithoutSnapshotAndArchive() || skipWithout('system-ocaml', ocamlOk ? false : "Debian's OCaml 4.13.1 (ocaml-nox) is not the ocamlc on PATH");
+  if (early) return early;
   const err = fetchDebianSources(SUITE, SOURCE_PACKAGES);
-  if (err !== null) {
-    if (process.env.CI === 'true') throw new Error(`the real sources cannot be fetched: ${err}`);
-    return `Debian's source packages cannot be fetched here: ${err}`;
-  }
-  return false;
+  return skipWithout('debian-sources', err === null ? false : `Debian's source packages cannot be fetched here: ${err}`);
 }
 
 const skip = skipReason();

@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { MIN_CACHED_FILES } from '../../src/opam/repository-cache.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { MIN_CACHED_FILES } from '../../../src/opam/repository-cache.js';
 
 const N = 100_000;
 const bin = join(projectRoot, 'bin', 'ecocheck');

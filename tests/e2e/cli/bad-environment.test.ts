@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { projectRoot } from '../support/snapshot.js';
-import { instantiateHostileRepo, type HostileRepoCopy } from '../support/hostile-repo.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { openDatabase } from '../../src/store/database.js';
-import { loadRunResults } from '../../src/store/run-records.js';
-import { listRuns } from '../../src/store/runs.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { instantiateHostileRepo, type HostileRepoCopy } from '../../support/hostile-repo.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { loadRunResults } from '../../../src/store/run-records.js';
+import { listRuns } from '../../../src/store/runs.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];
@@ -88,7 +89,7 @@ const mountAllowed = (() => {
     rmSync(probe, { recursive: true, force: true });
   }
 })();
-const needsMount = mountAllowed ? false : 'mounting a tmpfs is not permitted here';
+const needsMount = skipWithout('mount', mountAllowed ? false : 'mounting a tmpfs is not permitted here');
 
 test('a corrupted database file: one line naming it, exit 2, the file untouched', () => {
   const { dir, repo } = scratchDir();

@@ -17,21 +17,22 @@ import { accessSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, r
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { NOBODY, runEcocheck, runEcocheckSync, unprivilegedRunSkip } from '../support/ecocheck-cli.js';
-import { recordedRunResults } from '../support/recorded-runs.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { NOBODY, runEcocheck, runEcocheckSync, unprivilegedRunSkip } from '../../support/ecocheck-cli.js';
+import { recordedRunResults } from '../../support/recorded-runs.js';
 
 /** ecocheck, without blocking this process's event loop (the test's listener must keep accepting). */
 const ecocheckAsync = (args: string[], env: NodeJS.ProcessEnv = process.env) => runEcocheck(args, { env });
 const ecocheck = (args: string[]) => runEcocheckSync(args);
-import { instantiateHostileRepo } from '../support/hostile-repo.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { handOver, sandboxIds } from '../../src/builder/build-user.js';
-import { openDatabase } from '../../src/store/database.js';
+import { instantiateHostileRepo } from '../../support/hostile-repo.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { handOver, sandboxIds } from '../../../src/builder/build-user.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const available = sandboxAvailable();
-const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
+const skip = skipWithout('bubblewrap', available.ok ? false : `bubblewrap unavailable: ${available.message}`);
 
 /** Every hostile target but fills-disk (which only misbehaves on a small disk). */
 const TARGETS = ['well-behaved', 'sleeps-forever', 'allocates-forever', 'opens-network', 'fork-bomb', 'escapes-sandbox', 'slow-on-2'];
@@ -317,7 +318,7 @@ test('--no-sandbox builds with a warning on stderr, still in a switch of its own
 /** Whether this process may run a command in a private mount namespace (root with unshare). */
 const canUnshare = spawnSync('/usr/bin/unshare', ['-m', 'true']).status === 0;
 
-test('without bubblewrap, check says how to install it (one line, exit 2), and nothing is recorded', { skip: canUnshare ? false : 'cannot unshare a mount namespace here' }, () => {
+test('without bubblewrap, check says how to install it (one line, exit 2), and nothing is recorded', { skip: skipWithout('mount', canUnshare ? false : 'cannot unshare a mount namespace here') }, () => {
   const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-nobwrap-'));
   const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
   try {

@@ -18,18 +18,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { runEcocheck, runEcocheckSync } from '../support/ecocheck-cli.js';
-import { recordedRunResults } from '../support/recorded-runs.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { runEcocheck, runEcocheckSync } from '../../support/ecocheck-cli.js';
+import { recordedRunResults } from '../../support/recorded-runs.js';
 
 /** ecocheck, without blocking this process's event loop (the test's HTTP server must keep answering). */
 const ecocheck = (args: string[], cwd: string = projectRoot) => runEcocheck(args, { cwd });
 const ecocheckSync = (args: string[]) => runEcocheckSync(args);
-import { instantiateHostileRepo, type HostileRepoCopy } from '../support/hostile-repo.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { instantiateHostileRepo, type HostileRepoCopy } from '../../support/hostile-repo.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { skipWithout } from '../../support/missing-setup.js';
 
 const available = sandboxAvailable();
-const skip = available.ok ? false : `bubblewrap unavailable: ${available.message}`;
+const skip = skipWithout('bubblewrap', available.ok ? false : `bubblewrap unavailable: ${available.message}`);
 const LIMITS = ['--timeout', '20s', '--memory', '256M', '--jobs', '2'];
 const HOSTILE = ['local-secret', 'etc-shadow', 'host-folder-extra', 'symlinked-distfile', 'git-outside', 'loopback-secret', 'metadata-endpoint'];
 
