@@ -13,7 +13,6 @@
  * loads, asks whether builds drop privileges.
  */
 import { chmodSync, lchownSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 /** The system user builds run as when ecocheck is root. */
 export const BUILD_USER_NAME = 'ecocheck-build';

@@ -23,7 +23,7 @@
  * exception of ecocheck's own). The timeout and the disk limit hold for every step, host-side ones
  * included: the budget and the disk are checked after each.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Builder, BuildOutcome, BuiltDependency } from './builder.js';

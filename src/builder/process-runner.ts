@@ -325,7 +325,8 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     const scanned = scanOutputEvidence(output);
     evidence.push(...limitFacts.evidence, ...scanned.evidence);
 
-    let { code: exitCode, signal } = exit;
+    const { signal } = exit;
+    let exitCode = exit.code;
     // The sandbox says when it could not find the command (in its own words and exit code).
     const notFound = req.sandbox ? sandbox.commandNotFound(output, exitCode) : null;
     if (notFound !== null) {

@@ -333,7 +333,7 @@ export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> 
         // ignore
       }
     }
-    throw new Error(`cannot set up the job's cgroups: ${(e as Error).message}`);
+    throw new Error(`cannot set up the job's cgroups: ${(e as Error).message}`, { cause: e });
   }
 
   if (req.fileSizeBytes !== undefined) described.push(`file size limit ${formatBytes(req.fileSizeBytes)} via RLIMIT_FSIZE`);

@@ -25,7 +25,7 @@ export function normaliseError(s: string): string {
   t = t.replace(/[‘’]/g, "'");
   // OCaml 5.2+ quotes a type too, spaces and all (`has type "'a option"`; 4.x: `has type 'a option`).
   t = t.replace(/\b([Tt]ype) "([^"]+)"/g, '$1 $2');
-  t = t.replace(/"([^"\s\/]+)"/g, '$1').replace(/\b(Cannot find file )"([^"\s]+)"/g, '$1$2').replace(/(?<!reference to )`([A-Za-z_][\w.']*)'/g, '$1');
+  t = t.replace(/"([^"\s/]+)"/g, '$1').replace(/\b(Cannot find file )"([^"\s]+)"/g, '$1$2').replace(/(?<!reference to )`([A-Za-z_][\w.']*)'/g, '$1');
   // Warnings as errors: the number says which; the name after it is only printed by OCaml 4.12+.
   t = t.replace(/^Error \(warning (\d+) \[[^\]]*\]\)/, 'Error (warning $1)');
   // A linker's missing symbol: the object file and section it was referenced from are the package's.
@@ -35,14 +35,14 @@ export function normaliseError(s: string): string {
   // Weak type variables are numbered per compilation.
   t = t.replace(/'_weak\d+/g, "'_weak<n>");
   // Temp dirs (the whole path: everything below a temp dir is per-build).
-  t = t.replace(/(?:\/private)?\/(?:tmp|var\/tmp|var\/folders)(?:\/[^\s'"`:,;()\[\]]*)?/g, '<tmp>');
+  t = t.replace(/(?:\/private)?\/(?:tmp|var\/tmp|var\/folders)(?:\/[^\s'"`:,;()[\]]*)?/g, '<tmp>');
   // Build stores (Nix, Guix) keep the file part after the hashed directory.
-  t = t.replace(/\/(?:nix|gnu)\/store\/[^\s'"`:,;()\[\]\/]+/g, '<store>');
+  t = t.replace(/\/(?:nix|gnu)\/store\/[^\s'"`:,;()[\]/]+/g, '<store>');
   // opam switches: `~/.opam/5.1.0/...`, `/home/u/.opam/default/...`, local `_opam/...`.
-  t = t.replace(/(?:~|\/[^\s'"`:,;()\[\]]*?)?\/\.opam\/[^\s'"`:,;()\[\]\/]+/g, '<opam>');
-  t = t.replace(/(?:\/[^\s'"`:,;()\[\]]*)?\/_opam\b/g, '<opam>');
+  t = t.replace(/(?:~|\/[^\s'"`:,;()[\]]*?)?\/\.opam\/[^\s'"`:,;()[\]/]+/g, '<opam>');
+  t = t.replace(/(?:\/[^\s'"`:,;()[\]]*)?\/_opam\b/g, '<opam>');
   // Other absolute paths: keep the file name, drop the directories.
-  t = t.replace(/(^|[\s'"`(=\[])\/(?:[^\s'"`:,;()\[\]\/]+\/)+(?=[^\s'"`:,;()\[\]\/]*)/g, '$1<dir>/');
+  t = t.replace(/(^|[\s'"`(=[])\/(?:[^\s'"`:,;()[\]/]+\/)+(?=[^\s'"`:,;()[\]/]*)/g, '$1<dir>/');
   // A compiler or linker location prefix (`stubs.c:12:5: error:`, `gmp.c:(.text+0x1f3): undefined reference`)
   // names the package's own file: the message after it is the cause.
   t = t.replace(/^[^\s:'"`]+\.(?:c|h|cc|cpp|cxx|s|S|o|a|so)(?::\d+(?::\d+)?|:\([^)]*\))+: /, '<loc>: ');

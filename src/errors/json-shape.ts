@@ -89,7 +89,10 @@ export class JsonShape {
   /** An object of string values (`name → value`). */
   stringRecord(v: unknown, field: string, nonEmpty = false): Record<string, string> {
     const o = this.object(v, field);
-    for (const [k, x] of Object.entries(o)) (nonEmpty ? this.nonEmptyString(x, `${field}.${k}`) : this.string(x, `${field}.${k}`));
+    for (const [k, x] of Object.entries(o)) {
+      if (nonEmpty) this.nonEmptyString(x, `${field}.${k}`);
+      else this.string(x, `${field}.${k}`);
+    }
     return o as Record<string, string>;
   }
 

@@ -51,7 +51,8 @@ function boolOfValue(v: VariableValue): boolean | undefined {
  * `noUndefExpand`).
  */
 export function resolveIdentRaw(lookup: VariableLookup, id: FilterIdent, noUndefExpand = false): VariableValue {
-  let { packages, variable, converter } = id;
+  const { packages } = id;
+  let { variable, converter } = id;
   if (packages && packages.length > 0 && variable === 'enable' && !converter) {
     variable = 'installed';
     converter = ['enable', 'disable'];

@@ -75,7 +75,7 @@ function pinOne(load: RepositoryLoad, pin: Pin, warnings: RepositoryWarning[]): 
   const newest = repoVersions.length > 0 ? repoVersions[repoVersions.length - 1] : null;
   let sourceFile: string | null = null;
   if (pin.source.kind === 'dir') {
-    let isDir = false;
+    let isDir: boolean;
     try {
       isDir = statSync(pin.source.path).isDirectory();
     } catch {

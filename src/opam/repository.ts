@@ -51,7 +51,7 @@ export interface RepositoryLoad {
 
 function checkRoot(arg: string): string {
   const root = resolve(arg);
-  let isDir = false;
+  let isDir: boolean;
   try {
     isDir = statSync(root).isDirectory();
   } catch {

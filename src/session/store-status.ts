@@ -156,7 +156,10 @@ export function storeStatus(paths: StatePaths, plan: ReadonlyMap<string, string>
       let bytes = 0;
       for (const k of keys) {
         const b = present.get(k);
-        if (b !== undefined) (count++, (bytes += b));
+        if (b !== undefined) {
+          count++;
+          bytes += b;
+        }
       }
       return { count, bytes };
     };

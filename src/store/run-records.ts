@@ -186,7 +186,10 @@ export interface RunJobRecord {
 export function findPackageJobs(db: Db, name: string, version: string | null, runId: number | null): RunJobRecord[] {
   const where = [`j.name = ?`];
   const args: unknown[] = [name];
-  if (version !== null) (where.push(`j.version = ?`), args.push(version));
+  if (version !== null) {
+    where.push(`j.version = ?`);
+    args.push(version);
+  }
   let run = runId;
   if (run === null) {
     const newest = db

@@ -278,12 +278,30 @@ export interface RunFilter {
 export function listRuns(db: Db, filter: RunFilter = {}): RunInfo[] {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (filter.kind !== undefined) (where.push('kind = ?'), args.push(filter.kind));
-  if (filter.compilerSpec !== undefined) (where.push('compiler_spec = ?'), args.push(filter.compilerSpec));
-  if (filter.repositoryHash !== undefined) (where.push('repository_hash = ?'), args.push(filter.repositoryHash));
-  if (filter.status !== undefined) (where.push('status = ?'), args.push(filter.status));
-  if (filter.against !== undefined) (where.push('against_run_id = ?'), args.push(filter.against));
-  if (filter.retryOf !== undefined) (where.push('retry_of_run_id = ?'), args.push(filter.retryOf));
+  if (filter.kind !== undefined) {
+    where.push('kind = ?');
+    args.push(filter.kind);
+  }
+  if (filter.compilerSpec !== undefined) {
+    where.push('compiler_spec = ?');
+    args.push(filter.compilerSpec);
+  }
+  if (filter.repositoryHash !== undefined) {
+    where.push('repository_hash = ?');
+    args.push(filter.repositoryHash);
+  }
+  if (filter.status !== undefined) {
+    where.push('status = ?');
+    args.push(filter.status);
+  }
+  if (filter.against !== undefined) {
+    where.push('against_run_id = ?');
+    args.push(filter.against);
+  }
+  if (filter.retryOf !== undefined) {
+    where.push('retry_of_run_id = ?');
+    args.push(filter.retryOf);
+  }
   const sql =
     `SELECT * FROM runs` + (where.length ? ` WHERE ${where.join(' AND ')}` : '') + ` ORDER BY id DESC` + (filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '');
   return (db.prepare(sql).all(...args) as RunRow[]).map(fromRow);

@@ -14,11 +14,6 @@ import { ecocheckCommands, readWorkflow, WORKFLOW_FILE, type Workflow } from '..
 
 const wf: Workflow = readWorkflow();
 
-/** The command lines as text (words joined), for matching. */
-function commands(job: string): string[] {
-  return ecocheckCommands(wf.jobs[job]).map((w) => w.join(' '));
-}
-
 function flag(words: string[], name: string): string | undefined {
   const i = words.indexOf(name);
   return i < 0 ? undefined : words[i + 1];

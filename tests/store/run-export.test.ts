@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import type { Job, Plan } from '../../src/plan/job.js';
-import { planOfShard, type ShardSpec } from '../../src/plan/shard.js';
+import { planOfShard } from '../../src/plan/shard.js';
 import type { Builder, BuildOutcome } from '../../src/builder/builder.js';
 import type { JobStatus } from '../../src/results/taxonomy.js';
 import { runPlan } from '../../src/run/scheduler.js';

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseOpamFile, parseOpamValue } from '../../../src/opam/parser.js';
 import { astEqual, printOpamFile, printValue } from '../../../src/opam/printer.js';
 import { OpamFormatError } from '../../../src/opam/parse-error.js';
