@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { instantiateEcosystem } from '../../support/fixture-ecosystem.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 

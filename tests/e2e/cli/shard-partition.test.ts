@@ -13,11 +13,11 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../support/snapshot.js';
-import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
-import { openDatabase } from '../../src/store/database.js';
-import { ecocheckCommands, readWorkflow } from '../support/workflow-commands.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { instantiateEcosystem } from '../../support/fixture-ecosystem.js';
+import { sandboxAvailable } from '../../../src/builder/process-runner.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { ecocheckCommands, readWorkflow } from '../../support/workflow-commands.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];

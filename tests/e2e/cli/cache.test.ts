@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { projectRoot } from '../support/snapshot.js';
-import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
+import { projectRoot } from '../../support/snapshot.js';
+import { instantiateEcosystem } from '../../support/fixture-ecosystem.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 
