@@ -8,10 +8,11 @@ import { switchSection } from './switch.js';
 import { versusOpamSection } from './versus-opam.js';
 import { diskLimitSection } from './disk-limit.js';
 import { syntheticSection } from './synthetic.js';
+import { planCompilersSection } from './plan-compilers.js';
 export interface BenchSection {
   name: string;
   run: () => Promise<void>;
 }
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection, diskLimitSection, versusOpamSection, syntheticSection];
+export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection, diskLimitSection, versusOpamSection, syntheticSection, planCompilersSection];
