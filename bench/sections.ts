@@ -9,6 +9,7 @@ import { versusOpamSection } from './versus-opam.js';
 import { diskLimitSection } from './disk-limit.js';
 import { syntheticSection } from './synthetic.js';
 import type { BenchSection } from './bench-section.js';
+import { planCompilersSection } from './plan-compilers.js';
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection, diskLimitSection, versusOpamSection, syntheticSection];
+export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection, diskLimitSection, versusOpamSection, syntheticSection, planCompilersSection];

@@ -57,6 +57,8 @@ export type SolveResult =
 
 /** What a deleted clause's slot holds (its literals are never read again). */
 const NO_CLAUSE = new Int32Array(0);
+/** Learned clauses between two purges of the clauses satisfied at level 0 (\`purgeSatisfied\`). */
+const PURGE_EVERY = 50000;
 
 const UNDEF = 0;
 const TRUE = 1;
@@ -170,6 +172,31 @@ export class SatSolver {
   /** The literals assigned so far, oldest first (valid after a satisfiable `solve` until the next call). */
   trailLiterals(): Int32Array {
     return this.trail.subarray(0, this.trailSize);
+  }
+
+  /** How many facts (level-0 assignments) there are: the trail's first literals. */
+  get factCount(): number {
+    return this.trailLim.length === 0 ? this.trailSize : this.trailLim[0];
+  }
+
+  private trueFactList = new Int32Array(0);
+  private trueFactsAt = -1;
+
+  /**
+   * The true literals among the facts, in trail order (kept until the facts change). A trail starts
+   * with thousands of facts, nearly all false (the packages no installation can hold): a walk over the
+   * true literals of the trail reads these, then the trail from \`factCount\`, and meets the same
+   * literals in the same order as a walk over the whole trail.
+   */
+  trueFacts(): Int32Array {
+    const facts = this.factCount;
+    if (this.trueFactsAt !== facts) {
+      const out: number[] = [];
+      for (let i = 0; i < facts; i++) if ((this.trail[i] & 1) === 0) out.push(this.trail[i]);
+      this.trueFactList = Int32Array.from(out);
+      this.trueFactsAt = facts;
+    }
+    return this.trueFactList;
   }
 
   get trailLength(): number {
@@ -691,6 +718,42 @@ export class SatSolver {
     this.objectiveGuard = 0;
     this.bounds.fill(Infinity);
     if (g !== 0) this.addClause([negLit(g)]);
+    if (this.ok && this.stats.learnt - this.learntAtPurge > PURGE_EVERY) this.purgeSatisfied();
+  }
+
+  private learntAtPurge = 0;
+
+  /**
+   * Drops from the watch lists the clauses satisfied at level 0 (above all those learned under a
+   * retired objective guard), keeping the order of the others: such a clause never becomes unit nor
+   * in conflict, so propagation, conflicts and what is learned stay exactly the same, only the cost of
+   * visiting it goes (a plan learns millions of them, and \`compact\` runs only as triggered clauses
+   * pile up). Triggered clauses are left to \`compact\`. Only at level 0.
+   */
+  private purgeSatisfied(): void {
+    this.learntAtPurge = this.stats.learnt;
+    if (this.trailLim.length > 0) this.cancelUntil(0);
+    // Per clause: 0 not looked at yet, 1 kept, 2 dropped.
+    const verdict = new Uint8Array(this.clauses.length);
+    for (const ws of this.watches) {
+      let j = 0;
+      for (let i = 0; i < ws.length; i += 2) {
+        const ci = ws[i];
+        let v = verdict[ci];
+        if (v === 0) {
+          v = !this.lazy[ci] && !this.deleted[ci] && this.satisfiedAtLevelZero(this.clauses[ci]) ? 2 : 1;
+          verdict[ci] = v;
+          if (v === 2) {
+            this.deleted[ci] = 1;
+            this.clauses[ci] = NO_CLAUSE;
+          }
+        }
+        if (v === 2) continue;
+        ws[j++] = ci;
+        ws[j++] = ws[i + 1];
+      }
+      ws.length = j;
+    }
   }
 
   /** The bound of objective `k` (Infinity when none is in force). */
@@ -727,7 +790,12 @@ export class SatSolver {
     const weights = this.weights[k];
     const bound = this.bounds[k];
     const heavy: number[] = [];
-    for (let i = 0; i < this.trailSize; i++) {
+    const facts = this.trueFacts();
+    for (let i = 0; i < facts.length; i++) {
+      const l = facts[i];
+      if (weights[l >> 1] > 0 && l >> 1 !== last) heavy.push(l >> 1);
+    }
+    for (let i = this.factCount; i < this.trailSize; i++) {
       const l = this.trail[i];
       if ((l & 1) === 0 && weights[l >> 1] > 0 && l >> 1 !== last) heavy.push(l >> 1);
     }

@@ -739,6 +739,8 @@ export class Universe implements ProofUniverse {
   };
 
   private lowerBoundTick = 0;
+  /** Scratch of \`boundConflict\`: the true literals of the trail. */
+  private trueScratch = new Int32Array(1024);
 
   /** Per name: stamps (installed now; required now) and, per criteria level, the least weight it will add. */
   private installedStamp = new Int32Array(0);
@@ -765,10 +767,22 @@ export class Universe implements ProofUniverse {
     }
     const stamp = ++this.stamp;
     const n = this.packages.length;
+    // The true literals of the trail, in trail order (the facts' from the solver's list: most facts are false).
     const trailLength = s.trailLength;
-    for (let t = 0; t < trailLength; t++) {
+    const facts = s.trueFacts();
+    const from = s.factCount;
+    const size = facts.length + trailLength - from;
+    if (this.trueScratch.length < size) this.trueScratch = new Int32Array(size * 2);
+    const trueLits = this.trueScratch;
+    let count = 0;
+    for (let t = 0; t < facts.length; t++) trueLits[count++] = facts[t];
+    for (let t = from; t < trailLength; t++) {
       const l = s.trailAt(t);
-      if ((l & 1) === 0 && l >> 1 <= n) this.installedStamp[this.nameIndex[(l >> 1) - 1]] = stamp;
+      if ((l & 1) === 0) trueLits[count++] = l;
+    }
+    for (let t = 0; t < count; t++) {
+      const l = trueLits[t];
+      if (l >> 1 <= n) this.installedStamp[this.nameIndex[(l >> 1) - 1]] = stamp;
     }
     const active: number[] = [];
     for (let j = 0; j < levels; j++) if (s.boundOf(j) !== Infinity) active.push(j);
@@ -776,9 +790,9 @@ export class Universe implements ProofUniverse {
     const weights = active.map((j) => s.weightsOf(j));
     const required: number[] = [];
     const least = new Float64Array(active.length);
-    for (let t = 0; t < trailLength; t++) {
-      const l = s.trailAt(t);
-      if ((l & 1) !== 0 || l >> 1 > n) continue;
+    for (let t = 0; t < count; t++) {
+      const l = trueLits[t];
+      if (l >> 1 > n) continue;
       const owner = (l >> 1) - 1;
       const clauses = this.deps[owner];
       for (let ci = 0; ci < clauses.length; ci++) {
@@ -827,9 +841,9 @@ export class Universe implements ProofUniverse {
         for (const c of clause.candidates) if (s.weightOf(j, c + 1) < m) lits.push(posLit(c + 1));
         parts.push({ w: m, lits });
       }
-      for (let t = 0; t < trailLength; t++) {
-        const l = s.trailAt(t);
-        const w = (l & 1) === 0 ? s.weightOf(j, l >> 1) : 0;
+      for (let t = 0; t < count; t++) {
+        const l = trueLits[t];
+        const w = s.weightOf(j, l >> 1);
         if (w > 0) parts.push({ w, lits: [negLit(l >> 1)] });
       }
       parts.sort((a, b) => b.w - a.w);
