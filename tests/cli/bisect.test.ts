@@ -215,3 +215,48 @@ test('bisect: bad arguments are one line and exit 2', () => {
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('--from-run: the regressions of a comparison between two trees of one repository are bisected between their commits', () => {
+  const eco = instantiateEcosystem();
+  const work = mkdtempSync(join(tmpdir(), 'ecocheck-bisect-'));
+  const state = join(work, 'state');
+  try {
+    const repo = fakeCompilerRepo(eco.root, work);
+    // The user's two checkouts of the compiler: the base and the change, worktrees of one repository.
+    const base = join(work, 'base');
+    const change = join(work, 'change');
+    git(repo.dir, 'worktree', 'add', '-q', '--detach', base, repo.commits[0]);
+    git(repo.dir, 'worktree', 'add', '-q', '--detach', change, repo.commits[6]);
+    const common = ['--repo', eco.root, '--state-dir', state, '--jobs', '2', ...sandboxArgs];
+    const targets = ['chain-a', 'legacy-lib', 'stdext'];
+    assert.equal(ecocheck(['check', '--baseline', '--compiler', base, ...targets, ...common]).code, 0);
+    const candidate = ecocheck(['check', '--compiler', change, '--format', 'json', ...targets, ...common]);
+    assert.equal(candidate.code, 1, candidate.stderr);
+    const runId = /run #(\d+) \(candidate/.exec(candidate.stderr)?.[1];
+    assert.ok(runId !== undefined, candidate.stderr);
+
+    // No --repo: the run's repositories.
+    const r = ecocheck(['bisect', '--from-run', runId, '--state-dir', state, '--format', 'json', ...sandboxArgs]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`from run #${runId}: 2 regression\\(s\\) \\(chain-a\\.1\\.0 legacy-lib\\.1\\.0\\), ${repo.commits[0].slice(0, 12)} \\(good\\) \\.\\. ${repo.commits[6].slice(0, 12)} \\(bad\\)`));
+    const report = JSON.parse(r.stdout) as JsonBisect;
+    assert.deepEqual(
+      report.findings.map((f) => [f.package, f.firstBad?.subject]),
+      [
+        ['chain-a.1.0', 'Make effect a keyword'],
+        ['legacy-lib.1.0', 'Remove old_syntax'],
+      ],
+    );
+
+    // A baseline not built from a tree has no commit.
+    const plain = ecocheck(['check', '--compiler', '1.0', ...targets, ...common]);
+    const plainId = /run #(\d+) \(candidate/.exec(plain.stderr)?.[1];
+    assert.ok(plainId !== undefined, plain.stderr);
+    const bad = ecocheck(['bisect', '--from-run', plainId, '--state-dir', state, ...sandboxArgs]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--from-run \d+: the candidate \(1\.0\) was not built from a compiler source tree/);
+  } finally {
+    eco.dispose();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
