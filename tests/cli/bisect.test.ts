@@ -260,3 +260,48 @@ test('--from-run: the regressions of a comparison between two trees of one repos
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('a commit where the compiler does not build is skipped, as git bisect skip: the candidates are said when it hides the answer', () => {
+  const eco = instantiateEcosystem();
+  const work = mkdtempSync(join(tmpdir(), 'ecocheck-bisect-'));
+  const state = join(work, 'state');
+  try {
+    const dir = join(work, 'fakeml');
+    mkdirSync(dir);
+    git(dir, 'init', '-q', '-b', 'main');
+    const release = join(eco.root, 'packages', 'ocaml-base-compiler', 'ocaml-base-compiler.1.0', 'files');
+    for (const f of ['Makefile', 'compiler.in', 'stdlib.fml']) writeFileSync(join(dir, f), readFileSync(join(release, f)));
+    writeFileSync(join(dir, 'VERSION'), '1.0\n');
+    const commits: string[] = [];
+    const commit = (subject: string) => {
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-q', '-m', subject);
+      commits.push(git(dir, 'rev-parse', 'HEAD'));
+    };
+    const makefile = readFileSync(join(dir, 'Makefile'), 'utf8');
+    const compiler = readFileSync(join(dir, 'compiler.in'), 'utf8');
+    commit('Release fakeml 1.0');
+    writeFileSync(join(dir, 'README'), 'fakeml\n');
+    commit('Add a README');
+    writeFileSync(join(dir, 'Makefile'), makefile.replace('stdlib.fmo: stdlib.fml compiler', 'stdlib.fmo: stdlib.fml compiler no-such-file'));
+    commit('Reorganise the build (broken)');
+    writeFileSync(join(dir, 'Makefile'), makefile);
+    writeFileSync(join(dir, 'compiler.in'), compiler.replace('let\\ effect\\ *|let\\ effect=*)\n        if [ $MAJOR -ge 2 ]; then', 'let\\ effect\\ *|let\\ effect=*)\n        if true; then'));
+    commit('Fix the build; make effect a keyword');
+    writeFileSync(join(dir, 'README'), 'fakeml, the fixture compiler\n');
+    commit('Expand the README');
+
+    const r = ecocheck(['bisect', 'chain-a', '--compiler-tree', dir, '--good', commits[0], '--bad', 'main', '--format', 'json', '--repo', eco.root, '--state-dir', state, '--jobs', '2', ...sandboxArgs]);
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout) as JsonBisect & { findings: { candidates: { sha: string }[] }[] };
+    const skipped = report.steps.find((s) => s.commit.sha === commits[2]);
+    assert.deepEqual(skipped?.verdicts, { 'chain-a': 'skip' }, 'the broken commit was tried and skipped');
+    assert.equal(report.findings[0].outcome, 'candidates');
+    assert.deepEqual(report.findings[0].candidates.map((c) => c.sha), [commits[2], commits[3]]);
+    const md = ecocheck(['bisect', 'chain-a', '--compiler-tree', dir, '--good', commits[0], '--bad', 'main', '--format', 'markdown', '--repo', eco.root, '--state-dir', state, ...sandboxArgs]);
+    assert.match(md.stdout, /first bad commit is one of `[0-9a-f]{12}` Reorganise the build \(broken\); `[0-9a-f]{12}` Fix the build; make effect a keyword \(skipped commits leave it open\)/);
+  } finally {
+    eco.dispose();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
