@@ -88,7 +88,7 @@ export async function runBisectSession(db: Db, req: BisectRequest): Promise<Bise
   const commits: CommitInfo[] = commitsBetween(tree, good, bad);
   const n = commits.length - 1;
   const treesDir = bisectTreesDir(req.paths);
-  req.output.notice(`bisect: ${n} commit(s) from ${short(good)} (good) to ${short(bad)} (bad), ${packages.length} package(s): at most about ${ceilLog2(n)} compiler build(s); trees under ${treesDir}`);
+  req.output.notice(`bisect: ${n} commit(s) from ${short(good)} (good) to ${short(bad)} (bad), ${packages.length} package(s): about ${ceilLog2(n)} compiler build(s); trees under ${treesDir}`);
 
   const steps: BisectStepReport[] = [];
   /** Each package's result at each commit tested (the newest attempt), for the report. */
@@ -146,7 +146,7 @@ export async function runBisectSession(db: Db, req: BisectRequest): Promise<Bise
       const commit = commits[test.index];
       const left = search.estimatedStepsLeft();
       req.output.notice(
-        `bisect: step ${steps.length + 1}: ${short(commit.sha)} ${JSON.stringify(commit.subject)}${test.attempt > 1 ? ` again (attempt ${test.attempt}, after a spurious result)` : ''} for ${test.packages.join(' ')}; ${left} step(s) left at most, ${estimate(left)}`,
+        `bisect: step ${steps.length + 1}: ${short(commit.sha)} ${JSON.stringify(commit.subject)}${test.attempt > 1 ? ` again (attempt ${test.attempt}, after a spurious result)` : ''} for ${test.packages.join(' ')}; about ${left} step(s) left, ${estimate(left)}`,
       );
     });
   } catch (err) {
