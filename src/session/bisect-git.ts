@@ -85,6 +85,12 @@ export function materialiseCommit(repo: string, sha: string, treesDir: string): 
   }
   // The commit the tree came from, beside it rather than in it (its content is the compiler's key).
   writeFileSync(join(treesDir, `${sha}.from`), `${repo}\n`);
-  renameSync(partial, dest);
+  try {
+    renameSync(partial, dest);
+  } catch (err) {
+    // Another bisect wrote the same commit meanwhile: its tree is the same.
+    rmSync(partial, { recursive: true, force: true });
+    if (!existsSync(dest)) throw err;
+  }
   return dest;
 }
