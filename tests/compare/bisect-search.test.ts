@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRandom } from '../support/prng.js';
 import { BisectSearch, ceilLog2, runBisect, type BisectInput, type StepVerdict } from '../../src/compare/bisect-search.js';
 
 function commits(n: number): string[] {
@@ -179,4 +180,50 @@ test('bad input is refused', () => {
   const s = new BisectSearch({ commits: commits(2), packages: ['p'] });
   assert.throws(() => s.record(5, { p: 'good' }), /index 5/);
   assert.throws(() => s.record(1, { q: 'good' }), /not a package/);
+});
+
+test('random histories with skips and spurious results: the answer is always the true first bad commit, or candidates holding it', async () => {
+  const random = seededRandom(26);
+  for (let round = 0; round < 2000; round++) {
+    const n = 1 + Math.floor(random() * 30);
+    const names = ['p', 'q', 'r'].slice(0, 1 + Math.floor(random() * 3));
+    const breaksAt: Record<string, number> = {};
+    // 0: already bad; n + 1: never bad; otherwise a commit of the range.
+    for (const p of names) breaksAt[p] = Math.floor(random() * (n + 2));
+    const skip = new Set<number>();
+    for (let i = 1; i < n; i++) if (random() < 0.2) skip.add(i);
+    const spurious = new Map<string, number>();
+    for (const p of names) for (let i = 0; i <= n; i++) if (random() < 0.1) spurious.set(`${p}@${i}`, 1 + Math.floor(random() * 2));
+    const r = await bisect(n, { breaksAt: { ...breaksAt }, skip, spurious: new Map(spurious) });
+    const what = () => `round ${round}: outcomes ${JSON.stringify(r.outcomes)} n=${n} breaks ${JSON.stringify(breaksAt)} skip [${[...skip]}] spurious ${JSON.stringify([...spurious])}`;
+    for (const o of r.outcomes) {
+      const b = breaksAt[o.package];
+      switch (o.kind) {
+        case 'first-bad':
+          // Exact, unless the ends were skipped twice as spurious and taken as the user said.
+          // The good end taken as the user said when it gave spurious results twice.
+          if (b === 0 && (spurious.get(`${o.package}@0`) ?? 0) >= 2) break;
+          if (o.confirmed) assert.equal(o.index, b, what());
+          // Unconfirmed: the bad end, which gave spurious results twice, taken as the user said.
+          else assert.ok(o.index === n && b >= n && (spurious.get(`${o.package}@${n}`) ?? 0) >= 2, what());
+          break;
+        case 'candidates':
+          assert.ok(o.indexes.includes(b) || (b > n && (spurious.get(`${o.package}@${n}`) ?? 0) >= 2) || (b === 0 && (spurious.get(`${o.package}@0`) ?? 0) >= 2), what());
+          assert.equal(o.indexes.at(-1), o.indexes.reduce((a, x) => Math.max(a, x)), 'the bad one last');
+          assert.equal(o.indexes.length, new Set(o.indexes).size);
+          break;
+        case 'never-bad':
+          assert.equal(b, n + 1, what());
+          break;
+        case 'already-bad':
+          assert.equal(b, 0, what());
+          break;
+      }
+    }
+    // Never more compiler builds than commits, and no commit tested more than twice per package.
+    assert.ok(r.commitsTested <= n + 1, what());
+    const perPackage = new Map<string, number>();
+    for (const s of r.steps) for (const p of Object.keys(s.verdicts)) perPackage.set(`${p}@${s.index}`, (perPackage.get(`${p}@${s.index}`) ?? 0) + 1);
+    assert.ok([...perPackage.values()].every((k) => k <= 2), what());
+  }
 });
