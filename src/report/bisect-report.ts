@@ -11,6 +11,9 @@ import { painter, type Paint } from './terminal-colour.js';
 
 export const BISECT_SCHEMA_ID = 'ecocheck.bisect/1';
 
+/** The Markdown report's first line: how a workflow finds its own comment to update it. */
+export const BISECT_COMMENT_MARKER = '<!-- ecocheck-bisect -->';
+
 export interface BisectCommit {
   sha: string;
   subject: string;
@@ -136,7 +139,7 @@ export function renderBisectTerminal(s: BisectSummary, options: { colour?: boole
 }
 
 export function renderBisectMarkdown(s: BisectSummary): string {
-  const lines: string[] = [];
+  const lines: string[] = [BISECT_COMMENT_MARKER];
   lines.push(`### ecocheck bisect: ${mdCode(short(s.good))} (good) .. ${mdCode(short(s.bad))} (bad)`);
   lines.push('');
   lines.push(`${s.commitCount} commit(s), ${s.packages.length} package(s), ${s.compilerBuilds} compiler build(s) (⌈log2(${s.commitCount})⌉ = ${s.log2Bound})${s.interrupted ? ', **interrupted**' : ''}.`);

@@ -88,7 +88,7 @@ export async function runBisectSession(db: Db, req: BisectRequest): Promise<Bise
   const commits: CommitInfo[] = commitsBetween(tree, good, bad);
   const n = commits.length - 1;
   const treesDir = bisectTreesDir(req.paths);
-  req.output.notice(`bisect: ${n} commit(s) from ${short(good)} (good) to ${short(bad)} (bad), ${packages.length} package(s): about ${ceilLog2(n)} compiler build(s); trees under ${treesDir}`);
+  req.output.notice(`bisect: ${n} commit(s) from ${short(good)} (good) to ${short(bad)} (bad), ${packages.length} package(s): ⌈log2(${n})⌉ = ${ceilLog2(n)} compiler build(s), one more for an end of the range to confirm; trees under ${treesDir}`);
 
   const steps: BisectStepReport[] = [];
   /** Each package's result at each commit tested (the newest attempt), for the report. */

@@ -44,6 +44,7 @@ test('terminal: packages with the same answer grouped, the first error of each, 
 
 test('markdown: subjects escaped, the error as code, the steps folded', () => {
   const md = renderBisectReport(summary(), 'markdown');
+  assert.equal(md.split('\n')[0], '<!-- ecocheck-bisect -->');
   assert.match(md, /^- `lwt`, `fmt`: first bad commit `cccccccccccc` Remove \\`Stream\\` \\\| &lt;b&gt;$/m);
   assert.match(md, /^ {2}- `lwt`: `build-failed: Error: Unbound module Stream`$/m);
   assert.match(md, /^- `zarith`: not broken in the range$/m);
