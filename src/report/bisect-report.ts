@@ -29,7 +29,10 @@ export interface BisectFinding {
   confirmed: boolean;
   /** `candidates`: skipped commits leave these (oldest first, the bad one last). */
   candidates: BisectCommit[];
-  /** The package's result at the first bad commit (the last of the candidates): null when not built there. */
+  /**
+   * The package's result at the first bad commit (the last of the candidates): null when not built there.
+   * `firstError`: its own, or for a dependency-failed its root cause's.
+   */
   status: JobStatus | null;
   firstError: string | null;
   reason: string;

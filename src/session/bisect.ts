@@ -19,7 +19,7 @@ import { isSpurious, isJobStatus } from '../results/taxonomy.js';
 import type { BisectCommit, BisectFinding, BisectStepReport, BisectSummary } from '../report/bisect-report.js';
 import type { Db } from '../store/database.js';
 import { recordedDurations } from '../store/durations.js';
-import { loadRunJobStates, loadRunResults } from '../store/run-records.js';
+import { createCacheLookup, loadRunJobStates, loadRunResults } from '../store/run-records.js';
 import { formatSeconds } from '../run/progress.js';
 import { commitsBetween, isGitRepository, materialiseCommit, resolveCommit, type CommitInfo } from './bisect-git.js';
 import { announcePlan, preparePlan, type PlanRequest } from './plan-preparation.js';
@@ -129,9 +129,14 @@ export async function runBisectSession(db: Db, req: BisectRequest): Promise<Bise
     const jobStates = loadRunJobStates(db, done.runId);
     const verdicts: Record<string, StepVerdict> = {};
     const at = resultsAt.get(test.index) ?? new Map<string, { result: PackageRunResult | null; runId: number }>();
+    const cached = createCacheLookup(db);
     for (const p of test.packages) {
-      const result = resultFor(p, results);
-      verdicts[p] = verdictOf(result, compilerIds, (id) => jobStates.get(id)?.status);
+      const own = resultFor(p, results);
+      verdicts[p] = verdictOf(own, compilerIds, (id) => jobStates.get(id)?.status);
+      // A package failing through a dependency: the error to show is its root's.
+      const rootKey = own?.status === 'dependency-failed' && own.rootCause !== null ? jobStates.get(own.rootCause)?.jobKey : undefined;
+      const rootError = rootKey === undefined ? null : (cached(rootKey)?.firstError ?? null);
+      const result = own !== null && own.firstError === null && rootError !== null ? { ...own, firstError: rootError } : own;
       at.set(p, { result, runId: done.runId });
     }
     resultsAt.set(test.index, at);

@@ -166,6 +166,7 @@ test('packages breaking at different commits split, a dependent follows its root
     assert.equal(byPackage['chain-c'].firstBad?.sha, repo.commits[3]);
     assert.equal(byPackage['chain-c'].status, 'dependency-failed');
     assert.equal(byPackage['chain-c'].rootCause, 'chain-a.1.0');
+    assert.match(byPackage['chain-c'].firstError ?? '', /effect is a keyword/, "the root cause's first error");
     assert.equal(byPackage.stdext.outcome, 'never-bad');
     // Two searches' worth at most, plus the bad end confirmed for stdext.
     assert.ok(report.compilerBuilds <= 2 * 3 + 1, `${report.compilerBuilds}`);
