@@ -253,7 +253,7 @@ export function addBisectOptions(cmd: Command): Command {
   return cmd
     .option('--compiler-tree <dir>', "the compiler's git checkout; only read: each commit's tree is written into ecocheck's state folder")
     .option('--good <rev>', 'a commit (any git revision) where the packages build')
-    .option('--bad <rev>', 'a commit (any git revision) where they do not')
+    .option('--bad <rev>', "a commit (any git revision) where they do not (default: the checkout's HEAD)")
     .option('--from-run <run>', "bisect every regression of this recorded comparison, whose baseline and candidate compilers are trees of one git repository (their commits are the good and the bad end)");
 }
 

@@ -132,8 +132,8 @@ test('bisect names the commit that broke a package, in ⌈log2(n)⌉ compiler bu
       db.close();
     }
 
-    // Again: the same steps, every job from the cache.
-    const again = ecocheck(['bisect', 'chain-a', '--good', repo.commits[0], '--bad', 'main', '--format', 'json', ...common]);
+    // Again (--bad left to its default, the checkout's HEAD): the same steps, every job from the cache.
+    const again = ecocheck(['bisect', 'chain-a', '--good', repo.commits[0], '--format', 'json', ...common]);
     assert.equal(again.code, 1, again.stderr);
     const second = JSON.parse(again.stdout) as JsonBisect;
     assert.deepEqual(second.findings[0].firstBad, finding.firstBad);
@@ -197,7 +197,7 @@ test('bisect: bad arguments are one line and exit 2', () => {
     const repo = fakeCompilerRepo(eco.root, work);
     const common = ['--repo', eco.root, '--state-dir', join(work, 'state'), ...sandboxArgs];
     const cases: [string[], RegExp][] = [
-      [['chain-a', '--compiler-tree', repo.dir, '--good', repo.commits[0]], /--compiler-tree DIR, --good REV and --bad REV are required/],
+      [['chain-a', '--compiler-tree', repo.dir], /--compiler-tree DIR and --good REV are required \(--bad defaults to the checkout's HEAD\)/],
       [['--compiler-tree', repo.dir, '--good', repo.commits[0], '--bad', 'main'], /name the package/],
       [['chain-a', '--compiler-tree', repo.dir, '--good', 'no-such-rev', '--bad', 'main'], /--good no-such-rev: no such commit/],
       [['chain-a', '--compiler-tree', repo.dir, '--good', repo.commits[3], '--bad', repo.commits[1]], /is not an ancestor of the bad one/],

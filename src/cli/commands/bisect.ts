@@ -44,7 +44,7 @@ export const registerBisect: RegisterCommand = (program: Command, setExitCode) =
   ).action(async (packages: string[], opts: BisectCommandOptions) => {
     const fromRun = opts.fromRun === undefined ? null : parseRunId(opts.fromRun, '--from-run');
     if (fromRun === null) {
-      if (opts.compilerTree === undefined || opts.good === undefined || opts.bad === undefined) throw new UsageError('--compiler-tree DIR, --good REV and --bad REV are required (or --from-run RUN)');
+      if (opts.compilerTree === undefined || opts.good === undefined) throw new UsageError('--compiler-tree DIR and --good REV are required (--bad defaults to the checkout\'s HEAD), or --from-run RUN');
       if (packages.length === 0) throw new UsageError('name the package(s) to bisect');
     } else if (opts.good !== undefined || opts.bad !== undefined) {
       throw new UsageError('--from-run takes the good and the bad commit from the run: give neither --good nor --bad');
@@ -68,7 +68,7 @@ export const registerBisect: RegisterCommand = (program: Command, setExitCode) =
     try {
       const range =
         fromRun === null
-          ? { tree: opts.compilerTree!, good: opts.good!, bad: opts.bad!, packages }
+          ? { tree: opts.compilerTree!, good: opts.good!, bad: opts.bad ?? 'HEAD', packages }
           : bisectRangeOfRun(db, fromRun, { tree: opts.compilerTree ?? null, packages });
       if (fromRun !== null) stderrOutput.notice(`bisect: from run #${fromRun}: ${range.packages.length} regression(s) (${range.packages.join(' ')}), ${range.good.slice(0, 12)} (good) .. ${range.bad.slice(0, 12)} (bad) in ${range.tree}`);
       if (range.packages.length === 0) {
