@@ -3,7 +3,9 @@
  * good and bad (`git rev-list --first-parent --ancestry-path`), their subjects, and the tree of one
  * commit, written by `git archive` into ecocheck's own state folder. No command here writes to the
  * checkout: not its work tree, not its index, not HEAD (`git status` is never run, it may refresh the
- * index); the checkout may even have uncommitted edits, which no step sees.
+ * index); the checkout may even have uncommitted edits, which no step sees. A tree is what
+ * `git archive` makes of the commit, as a release tarball would be: files marked `export-ignore` in
+ * `.gitattributes` are left out (OCaml marks none).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
