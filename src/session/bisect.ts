@@ -109,7 +109,8 @@ export async function runBisectSession(db: Db, req: BisectRequest): Promise<Bise
     // The compiler's last build: of a step before, or of an earlier bisection.
     const noteCompilerBuild = () => {
       const known = recordedDurations(db);
-      const recorded = compilerJobs.map((j) => known.byPackage?.(j.id)).filter((d): d is number => d !== undefined);
+      // A tree's build last recorded, else the release's it is derived from (`5.3.0+local` → `5.3.0`).
+      const recorded = compilerJobs.map((j) => known.byPackage?.(j.id) ?? known.byPackage?.(j.id.replace(/\+local$/, ''))).filter((d): d is number => d !== undefined);
       if (recorded.length > 0) lastCompilerMs = recorded.reduce((a, b) => a + b, 0);
     };
     if (lastCompilerMs === null) noteCompilerBuild();
