@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { RegisterCommand } from './command.js';
 import { errorLine, EXIT, exitCodeOfError } from './exit-codes.js';
+import { registerBisect } from './commands/bisect.js';
 import { registerCache } from './commands/cache.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompilers } from './commands/compilers.js';
@@ -22,7 +23,7 @@ import { registerSolve } from './commands/solve.js';
 import { registerStatus } from './commands/status.js';
 import { registerSynthesize } from './commands/synthesize.js';
 
-const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerDurations, registerMerge, registerGc, registerStatus, registerSynthesize];
+const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerDurations, registerMerge, registerGc, registerStatus, registerSynthesize, registerBisect];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

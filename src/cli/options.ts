@@ -50,6 +50,10 @@ export const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
   cores: '--cores',
   allowLocalSources: '--allow-local-sources',
   keepRun: '--keep-run',
+  compilerTree: '--compiler-tree',
+  good: '--good',
+  bad: '--bad',
+  fromRun: '--from-run',
 };
 
 /** commander's reducer for a flag given several times (`--repo A --repo B`): the values in order. */
@@ -247,6 +251,22 @@ export function addGcOptions(cmd: Command): Command {
     .option('--dry-run', 'list what would be removed; remove nothing')
     .option('--verbose', 'list every layer removed (key and package)')
     .option('--json', 'print one JSON object');
+}
+
+/** `bisect`'s flags: the compiler checkout and the range, or a recorded comparison to take them from. */
+export interface BisectOptions {
+  compilerTree?: string;
+  good?: string;
+  bad?: string;
+  fromRun?: string;
+}
+
+export function addBisectOptions(cmd: Command): Command {
+  return cmd
+    .option('--compiler-tree <dir>', "the compiler's git checkout; only read: each commit's tree is written into ecocheck's state folder")
+    .option('--good <rev>', 'a commit (any git revision) where the packages build')
+    .option('--bad <rev>', "a commit (any git revision) where they do not (default: the checkout's HEAD)")
+    .option('--from-run <run>', "bisect every regression of this recorded comparison, whose baseline and candidate compilers are trees of one git repository (their commits are the good and the bad end)");
 }
 
 /** `synthesize`'s flags: the input repositories and the size of the slice. */
