@@ -104,7 +104,8 @@ export async function runBisectSession(ctx: CommandContext, req: BisectRequest):
   const oracle = async (test: Extract<BisectAction, { kind: 'test' }>): Promise<Record<string, StepVerdict>> => {
     const commit = commits[test.index];
     const dir = materialiseCommit(tree, commit.sha, treesDir);
-    const prepared = preparePlan(ctx, { ...req.plan, targets: test.packages, selection: undefined, compiler: dir, installDepexts: true });
+    // Every commit's tree is `V+local`: each step resolves its own in a workspace of its own.
+    const prepared = preparePlan(ctx.freshWorkspace(), { ...req.plan, targets: test.packages, selection: undefined, compiler: dir, installDepexts: true });
     if (!announced) (announcePlan(prepared, req.output), (announced = true));
     const compilerJobs = [...prepared.plan.jobs.values()].filter((j) => j.package.repository === dir);
     const compilerIds = new Set(compilerJobs.map((j) => j.id));

@@ -227,6 +227,15 @@ export class CommandContext {
     return new CommandContext({ ...this.#request, ...workspace, database: undefined }, this.#shared, this.counts);
   }
 
+  /**
+   * The same repositories loaded again, with compilers and solvers of their own: for steps whose
+   * compiler trees differ but name the same version (a bisection's commits all build `V+local`, which
+   * resolving a tree adds to the load), so that no step sees another's tree.
+   */
+  freshWorkspace(): CommandContext {
+    return new CommandContext({ ...this.#request, database: undefined }, this.#shared, this.counts);
+  }
+
   /** The repositories as the user gave them (none: the config's are used). */
   get givenRepositories(): readonly string[] {
     return this.#request.repositories ?? [];
