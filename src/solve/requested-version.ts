@@ -34,6 +34,13 @@ export interface RequestedVersion {
   outcome: SolveOutcome;
 }
 
+/**
+ * How many versions are solved directly before `isInstallable` screens the rest: a solve of one version
+ * needs only its dependency cone, while the first `isInstallable` encodes the whole repository (~20× a
+ * one-package solve on the snapshot), which pays off only over many versions.
+ */
+const DIRECT_SOLVES = 3;
+
 /** How many `avoid-version` packages an installation holds (opam's `count[avoid-version,changed]`). */
 function avoidedCount(outcome: SolveOutcome & { installable: true }): number {
   let n = 0;
@@ -63,8 +70,10 @@ export function requestedVersion(versions: readonly OpamPackage[], solver: Reque
       const mayWin = lowerBound < best.avoided || (lowerBound === best.avoided && (lagRank.get(candidate) ?? 0) < (lagRank.get(best.target) ?? 0));
       if (!mayWin) continue;
     }
-    // The first version is usually installable: solve it at once; the others are checked first.
-    if (solved > 0 && !solver.isInstallable(candidate)) continue;
+    // The first version is usually installable, or the second or third (the newest release needs a newer
+    // compiler): solve them at once, each in its own small cone. Past those, the whole universe's
+    // installability (encoded once, then cheap) rules out the others before they are solved.
+    if (solved >= DIRECT_SOLVES && !solver.isInstallable(candidate)) continue;
     const outcome = solver.solve(candidate);
     solved++;
     if (candidate === newest) newestOutcome = outcome;
