@@ -4,7 +4,8 @@
  */
 import { benchSections } from './sections.js';
 
-const only = process.argv.slice(2);
+// Section names; `--compiler VERSION` goes to the sections that take one (versus-opam).
+const only = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--compiler');
 for (const section of benchSections) {
   if (only.length > 0 && !only.includes(section.name)) continue;
   process.stdout.write(`\n== ${section.name}\n`);

@@ -13,6 +13,8 @@
  * local`, an empty switch, `opam install --fake ocaml-base-compiler.5.3.0`, `opam switch
  * set-invariant`), never ~/.opam. `ECOCHECK_BENCH_RUNS` sets the number of runs (default 5;
  * `ECOCHECK_BENCH_OPAM_LIST_RUNS` for opam's list, default 1: it takes 6 minutes).
+ * `npm run bench -- versus-opam --compiler 4.14.2 --compiler 5.3.0`: the same on each compiler (a bare
+ * version names ocaml-base-compiler.VERSION; opam gets one switch per compiler); default 5.3.0.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -60,10 +62,18 @@ function opamCommand(args: string[], env: NodeJS.ProcessEnv): void {
   if (r.status !== 0) throw new Error(`opam ${args.join(' ')} failed: ${(r.stderr ?? '').slice(-500)}`);
 }
 
-/** The opam root with a fresh 5.3.0 switch, set up once. */
-function opamRoot(snapshot: string): { env: NodeJS.ProcessEnv; switchName: string } {
+/** The compilers asked for with `--compiler VERSION` (repeatable), 5.3.0 by default. */
+function benchCompilers(): string[] {
+  const out: string[] = [];
+  const argv = process.argv;
+  for (let i = 0; i < argv.length - 1; i++) if (argv[i] === '--compiler') out.push(argv[i + 1]);
+  return out.length > 0 ? out : ['5.3.0'];
+}
+
+/** The opam root with a fresh switch for the compiler (ocaml-base-compiler.VERSION), set up once. */
+function opamRoot(snapshot: string, compiler: string): { env: NodeJS.ProcessEnv; switchName: string } {
   const root = process.env.ECOCHECK_BENCH_OPAM_ROOT ?? join(homedir(), '.cache', 'ecocheck-bench-opam', 'root');
-  const switchName = 'ecocheck-bench';
+  const switchName = compiler === '5.3.0' ? 'ecocheck-bench' : `ecocheck-bench-${compiler}`;
   const env = { ...process.env, OPAMROOT: root, OPAMYES: '1', OPAMCOLOR: 'never' };
   if (!existsSync(join(root, 'config'))) {
     const repo = join(root, '..', 'repository');
@@ -74,8 +84,8 @@ function opamRoot(snapshot: string): { env: NodeJS.ProcessEnv; switchName: strin
   }
   if (!existsSync(join(root, switchName))) {
     opamCommand(['switch', 'create', switchName, '--empty'], env);
-    opamCommand(['install', '--switch', switchName, '--fake', 'ocaml-base-compiler.5.3.0'], env);
-    opamCommand(['switch', 'set-invariant', '--switch', switchName, 'ocaml-base-compiler.5.3.0'], env);
+    opamCommand(['install', '--switch', switchName, '--fake', `ocaml-base-compiler.${compiler}`], env);
+    opamCommand(['switch', 'set-invariant', '--switch', switchName, `ocaml-base-compiler.${compiler}`], env);
   }
   return { env: { ...env, OPAMSWITCH: switchName }, switchName };
 }
@@ -98,41 +108,48 @@ export const versusOpamSection: BenchSection = {
       process.stdout.write(`  skipped: ${TIME} is missing (apt-get install time)\n`);
       return;
     }
-    const runs = Number(process.env.ECOCHECK_BENCH_RUNS ?? 5);
-    const ecocheck = join(projectRoot, 'bin', 'ecocheck');
-    const env = { ...process.env };
-    const installable = ['installable', '--repo', snapshot, '--compiler', '5.3.0', '--all-versions'];
-    const solve = ['solve', 'cmdliner', '--repo', snapshot, '--compiler', '5.3.0'];
-    const cold = measured(process.execPath, [ecocheck, ...solve], { ...env, ECOCHECK_CACHE_DIR: join(homedir(), '.cache', 'ecocheck-bench-cold', String(process.pid)) });
-    line('ecocheck solve cmdliner, cold repository cache', cold);
-    rmSync(join(homedir(), '.cache', 'ecocheck-bench-cold'), { recursive: true, force: true });
-    measured(process.execPath, [ecocheck, ...solve], env); // warms the cache
-    const ourSolve = repeat(runs, () => measured(process.execPath, [ecocheck, ...solve], env));
-    line(`ecocheck solve cmdliner (median of ${runs})`, ourSolve);
-    const plan = ['plan', 'cmdliner', '--repo', snapshot, '--compiler', '5.3.0'];
-    const ourPlan = repeat(runs, () => measured(process.execPath, [ecocheck, ...plan], env));
-    line(`ecocheck plan cmdliner (median of ${runs}; target: well under 1 s)`, ourPlan);
-    const ourList = repeat(runs, () => measured(process.execPath, [ecocheck, ...installable], env));
-    const summary = ourList.runs[0].stdout.trim().split('\n').pop() ?? '';
-    line(`ecocheck installable --all-versions (median of ${runs})`, ourList);
-    process.stdout.write(`    ${summary}\n`);
-
-    if (process.env.ECOCHECK_BENCH_OPAM !== '1') {
-      process.stdout.write('  opam: not run (set ECOCHECK_BENCH_OPAM=1 to measure opam 2.1.2 side by side; it takes minutes)\n');
-      return;
+    for (const compiler of benchCompilers()) {
+      process.stdout.write(`  -- compiler ${compiler}\n`);
+      versusOpam(snapshot, compiler);
     }
-    if (spawnSync('opam', ['--version'], { encoding: 'utf8' }).status !== 0) {
-      process.stdout.write('  opam: not installed\n');
-      return;
-    }
-    const { env: opamEnv } = opamRoot(snapshot);
-    const opamSolve = repeat(runs, () => measured('opam', ['install', '--dry-run', 'cmdliner'], opamEnv));
-    line(`opam install --dry-run cmdliner (median of ${runs})`, opamSolve);
-    const listRuns = Number(process.env.ECOCHECK_BENCH_OPAM_LIST_RUNS ?? 1);
-    const opamList = repeat(listRuns, () => measured('opam', ['list', '--installable', '--all-versions', '--short', '--columns=package'], opamEnv));
-    line(`opam list --installable --all-versions (median of ${listRuns})`, opamList);
-    process.stdout.write(`    opam: ${opamList.runs[0].stdout.trim().split('\n').length} installable\n`);
-    ratio('installable, every version', opamList, ourList, 50);
-    ratio('one-package solve', opamSolve, ourSolve, 20);
   },
 };
+
+function versusOpam(snapshot: string, compiler: string): void {
+  const runs = Number(process.env.ECOCHECK_BENCH_RUNS ?? 5);
+  const ecocheck = join(projectRoot, 'bin', 'ecocheck');
+  const env = { ...process.env };
+  const installable = ['installable', '--repo', snapshot, '--compiler', compiler, '--all-versions'];
+  const solve = ['solve', 'cmdliner', '--repo', snapshot, '--compiler', compiler];
+  const cold = measured(process.execPath, [ecocheck, ...solve], { ...env, ECOCHECK_CACHE_DIR: join(homedir(), '.cache', 'ecocheck-bench-cold', String(process.pid)) });
+  line('ecocheck solve cmdliner, cold repository cache', cold);
+  rmSync(join(homedir(), '.cache', 'ecocheck-bench-cold'), { recursive: true, force: true });
+  measured(process.execPath, [ecocheck, ...solve], env); // warms the cache
+  const ourSolve = repeat(runs, () => measured(process.execPath, [ecocheck, ...solve], env));
+  line(`ecocheck solve cmdliner (median of ${runs})`, ourSolve);
+  const plan = ['plan', 'cmdliner', '--repo', snapshot, '--compiler', compiler];
+  const ourPlan = repeat(runs, () => measured(process.execPath, [ecocheck, ...plan], env));
+  line(`ecocheck plan cmdliner (median of ${runs}; target: well under 1 s)`, ourPlan);
+  const ourList = repeat(runs, () => measured(process.execPath, [ecocheck, ...installable], env));
+  const summary = ourList.runs[0].stdout.trim().split('\n').pop() ?? '';
+  line(`ecocheck installable --all-versions (median of ${runs})`, ourList);
+  process.stdout.write(`    ${summary}\n`);
+
+  if (process.env.ECOCHECK_BENCH_OPAM !== '1') {
+    process.stdout.write('  opam: not run (set ECOCHECK_BENCH_OPAM=1 to measure opam 2.1.2 side by side; it takes minutes)\n');
+    return;
+  }
+  if (spawnSync('opam', ['--version'], { encoding: 'utf8' }).status !== 0) {
+    process.stdout.write('  opam: not installed\n');
+    return;
+  }
+  const { env: opamEnv } = opamRoot(snapshot, compiler);
+  const opamSolve = repeat(runs, () => measured('opam', ['install', '--dry-run', 'cmdliner'], opamEnv));
+  line(`opam install --dry-run cmdliner (median of ${runs})`, opamSolve);
+  const listRuns = Number(process.env.ECOCHECK_BENCH_OPAM_LIST_RUNS ?? 1);
+  const opamList = repeat(listRuns, () => measured('opam', ['list', '--installable', '--all-versions', '--short', '--columns=package'], opamEnv));
+  line(`opam list --installable --all-versions (median of ${listRuns})`, opamList);
+  process.stdout.write(`    opam: ${opamList.runs[0].stdout.trim().split('\n').length} installable\n`);
+  ratio('installable, every version', opamList, ourList, 50);
+  ratio('one-package solve', opamSolve, ourSolve, 20);
+}

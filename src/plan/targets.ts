@@ -6,6 +6,7 @@ import { parsePackageSpec } from '../opam/package-spec.js';
 import { UnknownTargetError } from './plan-error.js';
 import type { OpamPackage } from '../opam/package-model.js';
 import type { SolveOutcome } from '../solve/solution.js';
+import { requestedVersion } from '../solve/requested-version.js';
 import type { TargetOutcome } from './build-plan.js';
 
 export type TargetSelection = { kind: 'latest' } | { kind: 'all-versions' } | { kind: 'explicit'; specs: string[] };
@@ -21,9 +22,10 @@ export interface TargetSolver {
 export { UnknownTargetError } from './plan-error.js';
 
 /**
- * The targets of a run with the solver's outcome for each. `latest` (and a bare NAME argument) take the
- * newest installable version of each name; a name with none is reported through its newest version
- * and the solver's reason.
+ * The targets of a run with the solver's outcome for each. `latest` takes the newest installable version
+ * of each name (`avoid-version` or not, as opam's listing); a bare NAME argument the version
+ * `opam install NAME` installs (`requestedVersion`); a name with none is reported through its newest
+ * version and the solver's reason.
  */
 export function selectTargets(
   selection: TargetSelection,
@@ -43,7 +45,8 @@ export function selectTargets(
         if (pkg === undefined) throw new UnknownTargetError(`unknown version '${spec}': ${name} has ${versions.map((p) => p.version).join(', ')}`, spec);
         out.push({ target: pkg, outcome: solver.solve(pkg) });
       } else {
-        out.push(newestInstallable(versions, solver));
+        // A bare NAME: the version `opam install NAME` installs (avoid-version respected).
+        out.push(requestedVersion(versions, solver));
       }
     }
     return out;

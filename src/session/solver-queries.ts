@@ -10,6 +10,7 @@ import { adminCheckInstallability, type AdminCheckResult } from '../solve/admin-
 import type { PackageSolver, TargetResult } from '../solve/package-solver.js';
 import type { SolveOutcome } from '../solve/solution.js';
 import { parseDepextsMode } from '../host/depexts.js';
+import { requestedVersion } from '../solve/requested-version.js';
 import { SessionError } from './session-error.js';
 import { loadProblems } from './load-problems.js';
 import type { CommandContext } from './command-context.js';
@@ -93,14 +94,15 @@ export interface SolveAnswer {
   outcome: SolveOutcome;
 }
 
-/** The installation of `NAME` (its newest version) or `NAME.VERSION`, or why there is none. */
+/** The installation of `NAME` (the version `opam install NAME` installs) or `NAME.VERSION`, or why there is none. */
 export function solvePackage(ctx: CommandContext, req: SolverRequest, spec: string): SolveAnswer {
   const s = setUp(ctx, req, null);
   const parsed = parsePackageSpec(spec);
   if (parsed === null) throw new SessionError('not a package: expected NAME or NAME.VERSION', 'input', { setting: 'package', value: spec });
   const versions = [...(s.packages.get(parsed.name) ?? [])].sort((a, b) => compareVersions(a.version, b.version));
   if (versions.length === 0) throw new SessionError(`unknown package ${parsed.name}`);
-  const target = parsed.version === null ? versions[versions.length - 1] : versions.find((v) => v.version === parsed.version);
+  if (parsed.version === null) return { ...requestedVersion(versions, s.solver), compilerText: s.compilerText };
+  const target = versions.find((v) => v.version === parsed.version);
   if (target === undefined) throw new SessionError(`unknown version ${spec}: ${parsed.name} has ${versions.map((v) => v.version).join(', ')}`);
   return { target, compilerText: s.compilerText, outcome: s.solver.solve(target) };
 }
