@@ -160,11 +160,17 @@ export class BisectSearch {
       switch (verdict) {
         case 'good':
           if (index === s.hi) s.end = 'never-bad';
-          else if (index >= s.lo) ((s.lo = index), (s.loTested = true));
+          else if (index >= s.lo) {
+            s.lo = index;
+            s.loTested = true;
+          }
           break;
         case 'bad':
           if (index === s.lo) s.end = 'already-bad';
-          else if (index <= s.hi) ((s.hi = index), (s.hiTested = true));
+          else if (index <= s.hi) {
+            s.hi = index;
+            s.hiTested = true;
+          }
           break;
         case 'skip':
           s.skipped.add(index);

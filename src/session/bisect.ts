@@ -17,7 +17,6 @@ import { ceilLog2, runBisect, type BisectAction, type StepVerdict } from '../com
 import type { PackageRunResult } from '../results/taxonomy.js';
 import { isSpurious, isJobStatus } from '../results/taxonomy.js';
 import type { BisectCommit, BisectFinding, BisectStepReport, BisectSummary } from '../compare/bisect-summary.js';
-import type { Db } from '../store/database.js';
 import { recordedDurations } from '../store/durations.js';
 import { createCacheLookup, loadRunJobStates, loadRunResults } from '../store/run-records.js';
 import { formatSeconds } from '../units/duration.js';
@@ -106,7 +105,10 @@ export async function runBisectSession(ctx: CommandContext, req: BisectRequest):
     const dir = materialiseCommit(tree, commit.sha, treesDir);
     // Every commit's tree is `V+local`: each step resolves its own in a workspace of its own.
     const prepared = preparePlan(ctx.freshWorkspace(), { ...req.plan, targets: test.packages, selection: undefined, compiler: dir, installDepexts: true });
-    if (!announced) (announcePlan(prepared, req.output), (announced = true));
+    if (!announced) {
+      announcePlan(prepared, req.output);
+      announced = true;
+    }
     const compilerJobs = [...prepared.plan.jobs.values()].filter((j) => j.package.repository === dir);
     const compilerIds = new Set(compilerJobs.map((j) => j.id));
     // The compiler's last build: of a step before, or of an earlier bisection.

@@ -141,7 +141,7 @@ export class OptimalityProof {
     // To a fixpoint: every narrowing of a name's versions can rule out versions of the names needing it.
     for (let changed = true; changed; ) {
       changed = false;
-      for (const [name, versions] of [...forced]) {
+      for (const [, versions] of [...forced]) {
         /** What every version left forces: name → versions (union over those versions). */
         let common: Map<number, Set<number>> | null = null;
         for (const v of [...versions]) {

@@ -373,7 +373,12 @@ export class Universe implements ProofUniverse {
     else {
       const seen = new Set<number>();
       cands = [];
-      for (const a of atoms) for (const i of this.matching(a)) if (!seen.has(i)) (seen.add(i), cands.push(i));
+      for (const a of atoms)
+        for (const i of this.matching(a))
+          if (!seen.has(i)) {
+            seen.add(i);
+            cands.push(i);
+          }
     }
     let name = cands.length === 0 ? -1 : this.nameIndex[cands[0]];
     for (let k = 1; k < cands.length && name >= 0; k++) if (this.nameIndex[cands[k]] !== name) name = -1;

@@ -112,7 +112,10 @@ test('criteria values equal the brute-force optimum on random repositories', () 
         if (k === names.length) {
           if (chosen.includes(target) && valid(chosen)) {
             const c = cost(chosen);
-            if (best === null || better(c, best) < 0) (best = c), (bestSet = chosen);
+            if (best === null || better(c, best) < 0) {
+              best = c;
+              bestSet = chosen;
+            }
           }
           return;
         }
