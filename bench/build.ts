@@ -36,7 +36,9 @@ const STACK: [string, string[]][] = [
 function makeJob(pkg: OpamPackage, deps: Job[], salt: string): Job {
   const closure: string[] = [];
   for (const d of deps) for (const k of [...d.closure, d.key]) if (!closure.includes(k)) closure.push(k);
-  const key = createHash('sha256').update(JSON.stringify([salt, pkg.name, pkg.version, pkg.contentHash, deps.map((d) => d.key)])).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify([salt, pkg.name, pkg.version, pkg.contentHash, deps.map((d) => d.key)]))
+    .digest('hex');
   return { key, id: `${pkg.name}.${pkg.version}`, package: pkg, dependencies: deps.map((d) => d.key), closure };
 }
 
@@ -45,7 +47,11 @@ async function buildStack(builder: Builder, root: string, salt: string): Promise
   const layers = new Map<string, string>();
   const t0 = performance.now();
   for (const [id, deps] of STACK) {
-    const job = makeJob(readEcosystemPackage(root, id), deps.map((d) => jobs.get(d)!), salt);
+    const job = makeJob(
+      readEcosystemPackage(root, id),
+      deps.map((d) => jobs.get(d)!),
+      salt,
+    );
     jobs.set(id, job);
     const closure = job.closure.map((k) => ({ job: [...jobs.values()].find((j) => j.key === k)!, layer: layers.get(k)! }));
     const outcome = await builder.build(job, closure, new AbortController().signal);

@@ -21,7 +21,8 @@ const ERRORS = [
 
 function log(name: string, i: number): string {
   const lines = [];
-  for (let k = 0; k < 40; k++) lines.push(`(cd _build/default && /home/opam/.opam/5.1.1/bin/ocamlopt.opt -w -40 -g -I src/.${name}.objs/byte -c -impl src/m${k}.ml)`);
+  for (let k = 0; k < 40; k++)
+    lines.push(`(cd _build/default && /home/opam/.opam/5.1.1/bin/ocamlopt.opt -w -40 -g -I src/.${name}.objs/byte -c -impl src/m${k}.ml)`);
   lines.push(`File "src/m${i % 97}.ml", line ${i % 500}, characters ${i % 40}-${(i % 40) + 9}:`, ERRORS[i % ERRORS.length]);
   return lines.join('\n');
 }
@@ -30,9 +31,18 @@ function synthetic(): [RunSide, RunSide] {
   const base: PackageRunResult[] = [];
   const cand: PackageRunResult[] = [];
   const mk = (name: string, version: string, status: JobStatus, i: number, rootCause: string | null): PackageRunResult => ({
-    id: `${name}.${version}`, name, version, status, reason: status === 'ok' ? '' : 'failed', rootCause,
-    jobKey: `${name}${version}`, durationMs: 1000, exitCode: status === 'ok' ? 0 : 1, logPath: null,
-    logTail: status === 'build-failed' ? log(name, i) : '', cached: false,
+    id: `${name}.${version}`,
+    name,
+    version,
+    status,
+    reason: status === 'ok' ? '' : 'failed',
+    rootCause,
+    jobKey: `${name}${version}`,
+    durationMs: 1000,
+    exitCode: status === 'ok' ? 0 : 1,
+    logPath: null,
+    logTail: status === 'build-failed' ? log(name, i) : '',
+    cached: false,
     // The builder's first error of the log (as it records it), read once per result.
     firstError: status === 'build-failed' ? firstErrorOfLog(log(name, i)) : null,
     missingSystemPackages: [],

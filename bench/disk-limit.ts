@@ -105,7 +105,7 @@ export const diskLimitSection: BenchSection = {
       }
       reportFigure('ecocheck CPU during a 3 s command, no watcher (before)', cpuBare, 'ms');
       reportFigure(`ecocheck CPU during a 3 s command, watching the tree (after; ${watching.walks} walks)`, cpuWatched, 'ms');
-      reportFigure('  the watcher\'s share of one core', ((cpuWatched - cpuBare) / 3000) * 100, '%', 5);
+      reportFigure("  the watcher's share of one core", ((cpuWatched - cpuBare) / 3000) * 100, '%', 5);
 
       // 100 MB of output: straight into a file (before), through the pipe into the capped log (after).
       const print = ['sh', '-c', 'yes "a line of build output, printed again and again" | head -c 100000000'];

@@ -26,7 +26,17 @@ const COMPILER = '5.3.0';
 const noopBuilder: Builder = {
   version: 'noop-1',
   async build(job) {
-    return { status: 'ok', reason: '', exitCode: 0, durationMs: 0, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], prefix: `/noop/${job.key}` };
+    return {
+      status: 'ok',
+      reason: '',
+      exitCode: 0,
+      durationMs: 0,
+      logPath: null,
+      logTail: '',
+      firstError: null,
+      missingSystemPackages: [],
+      prefix: `/noop/${job.key}`,
+    };
   },
 };
 
@@ -68,18 +78,40 @@ export const engineSection: BenchSection = {
       const options = { ...DEFAULT_RUN_OPTIONS, jobs: 2 };
 
       t = performance.now();
-      const run1 = createRun(db, { compilerSpec: COMPILER, repositories: [root], repositoryHash: 'bench', targets: { kind: 'latest' }, options });
+      const run1 = createRun(db, {
+        compilerSpec: COMPILER,
+        repositories: [root],
+        repositoryHash: 'bench',
+        targets: { kind: 'latest' },
+        options,
+      });
       recordPlan(db, run1, plan);
-      const first = await runPlan(plan, noopBuilder, { concurrency: 2, graph, lookupCached: (j) => lookup(j.key), onJobFinished: createResultRecorder(db, run1) });
+      const first = await runPlan(plan, noopBuilder, {
+        concurrency: 2,
+        graph,
+        lookupCached: (j) => lookup(j.key),
+        onJobFinished: createResultRecorder(db, run1),
+      });
       finishRun(db, run1, 'finished');
       const firstMs = performance.now() - t;
       if (first.built !== plan.jobs.size) throw new Error(`first run built ${first.built} of ${plan.jobs.size} jobs`);
       reportFigure(`scheduler + store overhead per job (${plan.jobs.size} jobs, no-op builder)`, firstMs / plan.jobs.size, 'ms', 1);
 
       t = performance.now();
-      const run2 = createRun(db, { compilerSpec: COMPILER, repositories: [root], repositoryHash: 'bench', targets: { kind: 'latest' }, options });
+      const run2 = createRun(db, {
+        compilerSpec: COMPILER,
+        repositories: [root],
+        repositoryHash: 'bench',
+        targets: { kind: 'latest' },
+        options,
+      });
       recordPlan(db, run2, plan);
-      const second = await runPlan(plan, noopBuilder, { concurrency: 2, graph, lookupCached: (j) => lookup(j.key), onJobFinished: createResultRecorder(db, run2) });
+      const second = await runPlan(plan, noopBuilder, {
+        concurrency: 2,
+        graph,
+        lookupCached: (j) => lookup(j.key),
+        onJobFinished: createResultRecorder(db, run2),
+      });
       finishRun(db, run2, 'finished');
       const secondS = (performance.now() - t) / 1000;
       if (second.cacheHits !== plan.jobs.size) throw new Error(`cached rerun hit ${second.cacheHits} of ${plan.jobs.size} jobs`);

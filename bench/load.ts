@@ -43,7 +43,8 @@ export const loadSection: BenchSection = {
       const t0 = performance.now();
       const load = loadRepositories([repo]);
       times.push(performance.now() - t0);
-      kind = load.packages instanceof OnDemandPackages ? 'answered from the scan records, each name checked when read' : 'every file looked at';
+      kind =
+        load.packages instanceof OnDemandPackages ? 'answered from the scan records, each name checked when read' : 'every file looked at';
       summary = `${load.packages.size} names, ${versionCount(load)} versions, ${load.fileCount} files, ${load.errors.length} errors, ${load.warnings.length} warnings`;
       wholes.push(performance.now() - t0);
       const cpu = process.cpuUsage(cpu0);
@@ -54,7 +55,8 @@ export const loadSection: BenchSection = {
     process.stdout.write(`  snapshot: ${summary}; last load ${kind}\n`);
     reportFigure('first load (wall)', times[0]!, 'ms', 2000);
     reportFigure('first load, every name checked (CPU, all threads)', cpus[0]!, 'ms');
-    if (mainCpus.length > 0) reportFigure('first load, every name checked (CPU, main thread: the idle-machine wall time)', mainCpus[0]!, 'ms', 2000);
+    if (mainCpus.length > 0)
+      reportFigure('first load, every name checked (CPU, main thread: the idle-machine wall time)', mainCpus[0]!, 'ms', 2000);
     reportFigure('warm load, best of 2 (wall)', Math.min(times[1]!, times[2]!), 'ms', 2000);
     reportFigure('first load, every name checked, errors and warnings (wall)', wholes[0]!, 'ms', 2000);
     reportFigure('warm load, every name checked, best of 2 (wall)', Math.min(wholes[1]!, wholes[2]!), 'ms', 2000);

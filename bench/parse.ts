@@ -17,7 +17,6 @@ import { printOpamFile } from '../src/opam/printer.js';
 import type { OpamFileAst } from '../src/opam/ast.js';
 import { packageFromAst } from '../src/opam/package-from-ast.js';
 
-
 export const parseSection: BenchSection = {
   name: 'parse',
   async run() {

@@ -12,4 +12,16 @@ import type { BenchSection } from './bench-section.js';
 import { planCompilersSection } from './plan-compilers.js';
 
 /** One entry per benchmark file; each file exports its section. */
-export const benchSections: BenchSection[] = [engineSection, parseSection, loadSection, compareSection, buildSection, solveSection, switchSection, diskLimitSection, versusOpamSection, syntheticSection, planCompilersSection];
+export const benchSections: BenchSection[] = [
+  engineSection,
+  parseSection,
+  loadSection,
+  compareSection,
+  buildSection,
+  solveSection,
+  switchSection,
+  diskLimitSection,
+  versusOpamSection,
+  syntheticSection,
+  planCompilersSection,
+];

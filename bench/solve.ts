@@ -51,7 +51,9 @@ export const solveSection: BenchSection = {
     const sample = results.filter((r, k) => r.outcome.installable && k % 20 === 0);
     const sols = timed(() => sample.map((r) => (r.outcome.installable ? r.outcome.solution.packages.length : 0)));
     const perSolve = sols.value.length === 0 ? 0 : sols.ms / sols.value.length;
-    process.stdout.write(`  5.3.0 optimal solutions of ${sols.value.length} installable versions (every 20th): ${(sols.ms / 1000).toFixed(2)} s, ${perSolve.toFixed(1)} ms each\n`);
+    process.stdout.write(
+      `  5.3.0 optimal solutions of ${sols.value.length} installable versions (every 20th): ${(sols.ms / 1000).toFixed(2)} s, ${perSolve.toFixed(1)} ms each\n`,
+    );
 
     if (process.env.ECOCHECK_BENCH_PLAN !== '0') {
       const planSolver = createSolver(load.value, { compiler: '5.3.0' });

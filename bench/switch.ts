@@ -78,12 +78,23 @@ export const switchSection: BenchSection = {
         const t0 = performance.now();
         const mount = prepareSwitchMount(job, stack);
         prepareMs += performance.now() - t0;
-        const spec = { writable: [], readonly: [], network: false, cwd: '/', mounts: [{ source: mount.mountPoint, target: SWITCH_PREFIX, writable: true }] };
+        const spec = {
+          writable: [],
+          readonly: [],
+          network: false,
+          cwd: '/',
+          mounts: [{ source: mount.mountPoint, target: SWITCH_PREFIX, writable: true }],
+        };
         const sb = bubblewrap.wrap(spec, job, { PATH: '/usr/bin:/bin' });
         const t1 = performance.now();
-        const seen = spawnSync(mount.wrapperArgv[0], [...mount.wrapperArgv.slice(1), ...sb.argv, '/bin/sh', '-c', `ls ${SWITCH_PREFIX}/lib | wc -l`], { encoding: 'utf8', env: sb.env });
+        const seen = spawnSync(
+          mount.wrapperArgv[0],
+          [...mount.wrapperArgv.slice(1), ...sb.argv, '/bin/sh', '-c', `ls ${SWITCH_PREFIX}/lib | wc -l`],
+          { encoding: 'utf8', env: sb.env },
+        );
         commandMs += performance.now() - t1;
-        if (seen.status !== 0 || Number(seen.stdout.trim()) < LAYERS) throw new Error(`the composed switch is wrong: ${seen.stderr || seen.stdout}`);
+        if (seen.status !== 0 || Number(seen.stdout.trim()) < LAYERS)
+          throw new Error(`the composed switch is wrong: ${seen.stderr || seen.stdout}`);
         // The same command in the sandbox without a switch: what the composition adds to it.
         const bare = bubblewrap.wrap({ writable: [], readonly: [], network: false, cwd: '/' }, job, { PATH: '/usr/bin:/bin' });
         const t2 = performance.now();

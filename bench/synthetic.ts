@@ -87,7 +87,9 @@ export const syntheticSection: BenchSection = {
       const results = (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { counts: Record<string, number> }).counts;
       const cores = availableParallelism();
       process.stdout.write(
-        `  check --baseline --compiler ${COMPILER}: ${targets.length} targets, ${jobs} jobs (${phase.built} built), ${cores} cores; targets ${Object.entries(results)
+        `  check --baseline --compiler ${COMPILER}: ${targets.length} targets, ${jobs} jobs (${phase.built} built), ${cores} cores; targets ${Object.entries(
+          results,
+        )
           .filter(([, n]) => n > 0)
           .map(([s, n]) => `${s} ${n}`)
           .join(', ')}\n`,
@@ -103,7 +105,8 @@ export const syntheticSection: BenchSection = {
       for (const format of ['terminal', 'markdown', 'json', 'html']) {
         const r = ecocheck(['report', '--state-dir', state, '--format', format, '--output', join(dir, `report.${format}`)], dir);
         if (r.code > 1) throw new Error(`report --format ${format} exited ${r.code}: ${r.stderr}`);
-        if (statSync(join(dir, `report.${format}`)).size < targets.length) throw new Error(`report --format ${format}: too short for ${targets.length} targets`);
+        if (statSync(join(dir, `report.${format}`)).size < targets.length)
+          throw new Error(`report --format ${format}: too short for ${targets.length} targets`);
         reportFigure(`report --format ${format}`, r.wallS, 's', 10);
       }
 

@@ -90,7 +90,12 @@ function opamRoot(snapshot: string, compiler: string): { env: NodeJS.ProcessEnv;
   return { env: { ...env, OPAMSWITCH: switchName }, switchName };
 }
 
-function ratio(label: string, opam: { wallS: number; peakMiB: number }, ours: { wallS: number; peakMiB: number }, speedTarget: number): void {
+function ratio(
+  label: string,
+  opam: { wallS: number; peakMiB: number },
+  ours: { wallS: number; peakMiB: number },
+  speedTarget: number,
+): void {
   const speed = opam.wallS / ours.wallS;
   const memory = ours.peakMiB / opam.peakMiB;
   process.stdout.write(
@@ -121,7 +126,10 @@ function versusOpam(snapshot: string, compiler: string): void {
   const env = { ...process.env };
   const installable = ['installable', '--repo', snapshot, '--compiler', compiler, '--all-versions'];
   const solve = ['solve', 'cmdliner', '--repo', snapshot, '--compiler', compiler];
-  const cold = measured(process.execPath, [ecocheck, ...solve], { ...env, ECOCHECK_CACHE_DIR: join(homedir(), '.cache', 'ecocheck-bench-cold', String(process.pid)) });
+  const cold = measured(process.execPath, [ecocheck, ...solve], {
+    ...env,
+    ECOCHECK_CACHE_DIR: join(homedir(), '.cache', 'ecocheck-bench-cold', String(process.pid)),
+  });
   line('ecocheck solve cmdliner, cold repository cache', cold);
   rmSync(join(homedir(), '.cache', 'ecocheck-bench-cold'), { recursive: true, force: true });
   measured(process.execPath, [ecocheck, ...solve], env); // warms the cache
@@ -147,7 +155,9 @@ function versusOpam(snapshot: string, compiler: string): void {
   const opamSolve = repeat(runs, () => measured('opam', ['install', '--dry-run', 'cmdliner'], opamEnv));
   line(`opam install --dry-run cmdliner (median of ${runs})`, opamSolve);
   const listRuns = Number(process.env.ECOCHECK_BENCH_OPAM_LIST_RUNS ?? 1);
-  const opamList = repeat(listRuns, () => measured('opam', ['list', '--installable', '--all-versions', '--short', '--columns=package'], opamEnv));
+  const opamList = repeat(listRuns, () =>
+    measured('opam', ['list', '--installable', '--all-versions', '--short', '--columns=package'], opamEnv),
+  );
   line(`opam list --installable --all-versions (median of ${listRuns})`, opamList);
   process.stdout.write(`    opam: ${opamList.runs[0].stdout.trim().split('\n').length} installable\n`);
   ratio('installable, every version', opamList, ourList, 50);

@@ -38,10 +38,10 @@ export const OUTPUT_MODULES = {
   'env-update.ts': "opam's environment updates (setenv, build-env)",
   'extra-files.ts': 'the extra-files copied and checked',
   'failure-evidence.ts': "a failed command's status (out-of-memory, network, timeout…) and reason",
-  'first-error.ts': "the first error stored with a failure (and clustered by compare)",
+  'first-error.ts': 'the first error stored with a failure (and clustered by compare)',
   'http-download.ts': 'which downloads succeed (redirects, addresses refused: fetch-failed or not), bytes as served',
-  'install-file.ts': "the files `NAME.install` puts in the layer",
-  'layer-store.ts': "the layer as sealed (pruning, modes stripped, owner)",
+  'install-file.ts': 'the files `NAME.install` puts in the layer',
+  'layer-store.ts': 'the layer as sealed (pruning, modes stripped, owner)',
   'opam-builder.ts': 'the steps of a build, their order and verdicts',
   'package-config-file.ts': '`NAME.config`: the variables dependents see',
   'package-variables.ts': 'the values of opam variables in commands, filters and substs',
@@ -55,7 +55,7 @@ export const OUTPUT_MODULES = {
   'substs.ts': 'the files substs write',
   'switch-layout.ts': "the switch's fixed paths (baked into what builds install)",
   'switch-mount.ts': 'the switch a job sees (the union of its closure)',
-  'tree-usage.ts': 'what a job\'s folders hold: when it is ended as disk-limit',
+  'tree-usage.ts': "what a job's folders hold: when it is ended as disk-limit",
   'system-packages.ts': 'the missing system packages named in a failure',
 };
 
@@ -66,8 +66,10 @@ export const OTHER_MODULES = {
   'builder-version.ts': 'the declaration itself: its version is compared directly',
   'builder.ts': 'the Builder interface (types)',
   'layer-digest.ts': "a layer's content hash, checked when layers move between machines: read after a build, never by one",
-  'layer-dedupe.ts': "a sealed layer's files linked to identical ones of other layers: the same bytes, mode and owner, only the inode shared",
-  'layer-archive.ts': 'packs and unpacks complete layers to carry them between machines, as they are: what a build produces is decided before',
+  'layer-dedupe.ts':
+    "a sealed layer's files linked to identical ones of other layers: the same bytes, mode and owner, only the inode shared",
+  'layer-archive.ts':
+    'packs and unpacks complete layers to carry them between machines, as they are: what a build produces is decided before',
   'download-cache.ts': 'where verified downloads are kept: content-addressed by checksum, the same bytes either way',
   'process-result.ts': "a command's result (a type)",
   'stale-scratch.ts': "the names of build folders and the removal of those crashed runs left: no job's files or verdict",
@@ -75,7 +77,22 @@ export const OTHER_MODULES = {
 };
 
 const IDENT = /[A-Za-z0-9_$]/;
-const REGEX_AFTER_WORD = new Set(['return', 'typeof', 'case', 'void', 'in', 'of', 'delete', 'throw', 'new', 'yield', 'await', 'else', 'do', 'instanceof']);
+const REGEX_AFTER_WORD = new Set([
+  'return',
+  'typeof',
+  'case',
+  'void',
+  'in',
+  'of',
+  'delete',
+  'throw',
+  'new',
+  'yield',
+  'await',
+  'else',
+  'do',
+  'instanceof',
+]);
 
 /**
  * TypeScript source without its comments and layout: comments removed, whitespace dropped except one
@@ -186,12 +203,21 @@ export function fingerprint(dir = BUILDER_DIR) {
     const file = join(dir, name);
     modules[name] = existsSync(file) ? sha256(normaliseSource(readFileSync(file, 'utf8'))).slice(0, 16) : 'missing';
   }
-  return { fingerprint: sha256(Object.entries(modules).map(([k, v]) => `${k}\0${v}\n`).join('')), modules };
+  return {
+    fingerprint: sha256(
+      Object.entries(modules)
+        .map(([k, v]) => `${k}\0${v}\n`)
+        .join(''),
+    ),
+    modules,
+  };
 }
 
 /** The modules of `dir` classified nowhere, and those classified that are not there. */
 export function unclassifiedModules(dir = BUILDER_DIR) {
-  const present = readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
+  const present = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   const known = new Set([...Object.keys(OUTPUT_MODULES), ...Object.keys(OTHER_MODULES)]);
   return { unclassified: present.filter((f) => !known.has(f)), missing: [...known].filter((f) => !present.includes(f)).sort() };
 }
@@ -222,7 +248,9 @@ export function lockProblem(dir = BUILDER_DIR, lock = readLock()) {
   const versions = declaredVersions(dir);
   const sameVersions = versions.opamBuilderVersion === lock.opamBuilderVersion && versions.bubblewrapVersion === lock.bubblewrapVersion;
   if (now.fingerprint === lock.fingerprint) {
-    return sameVersions ? null : `the versions changed (${lock.opamBuilderVersion} bubblewrap/${lock.bubblewrapVersion} → ${versions.opamBuilderVersion} bubblewrap/${versions.bubblewrapVersion}): record them with \`${UPDATE_COMMAND}\``;
+    return sameVersions
+      ? null
+      : `the versions changed (${lock.opamBuilderVersion} bubblewrap/${lock.bubblewrapVersion} → ${versions.opamBuilderVersion} bubblewrap/${versions.bubblewrapVersion}): record them with \`${UPDATE_COMMAND}\``;
   }
   const changed = Object.keys(now.modules).filter((m) => lock.modules?.[m] !== now.modules[m]);
   if (sameVersions) {
@@ -238,7 +266,13 @@ export function writeLock({ dir = BUILDER_DIR, file = LOCK_FILE, sameOutputs = f
   const old = readLock(file);
   const now = fingerprint(dir);
   const versions = declaredVersions(dir);
-  if (old !== null && old.fingerprint !== now.fingerprint && !sameOutputs && versions.opamBuilderVersion === old.opamBuilderVersion && versions.bubblewrapVersion === old.bubblewrapVersion) {
+  if (
+    old !== null &&
+    old.fingerprint !== now.fingerprint &&
+    !sameOutputs &&
+    versions.opamBuilderVersion === old.opamBuilderVersion &&
+    versions.bubblewrapVersion === old.bubblewrapVersion
+  ) {
     throw new Error(lockProblem(dir, old));
   }
   const lock = { ...versions, fingerprint: now.fingerprint, modules: now.modules };
@@ -258,7 +292,9 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       process.stdout.write('the builder identity lock holds\n');
     } else {
       const lock = writeLock({ sameOutputs: args.includes('--same-outputs') });
-      process.stdout.write(`${LOCK_FILE}: ${lock.opamBuilderVersion}, bubblewrap/${lock.bubblewrapVersion}, ${lock.fingerprint.slice(0, 16)}\n`);
+      process.stdout.write(
+        `${LOCK_FILE}: ${lock.opamBuilderVersion}, bubblewrap/${lock.bubblewrapVersion}, ${lock.fingerprint.slice(0, 16)}\n`,
+      );
     }
   } catch (e) {
     process.stderr.write(`${e.message}\n`);

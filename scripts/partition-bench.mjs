@@ -41,7 +41,14 @@ for (const j of data.jobs) {
   // In build order, as the plan keeps it.
   const position = (k) => jobs.get(k).position;
   const ordered = [...closure].sort((a, b) => position(a) - position(b));
-  jobs.set(j.key, { key: j.key, id: j.id, package: { name: j.name, version: j.version }, dependencies: j.dependencies, closure: ordered, position: jobs.size });
+  jobs.set(j.key, {
+    key: j.key,
+    id: j.id,
+    package: { name: j.name, version: j.version },
+    dependencies: j.dependencies,
+    closure: ordered,
+    position: jobs.size,
+  });
 }
 const plan = { jobs, targets: data.targets, notInstallable: data.notInstallable };
 const runners = Number(opt('--runners', '20'));
@@ -59,4 +66,5 @@ console.log(
     `critical path ${h(p.criticalPathMs)}, work ${h(p.totalWorkMs)}${prebuilt === undefined ? '' : `, prebuilt ${p.prebuiltJobs} jobs (${h(p.prebuiltMakespanMs)} first)`}, bound ${h(bound)}, makespan/bound ${(p.makespanMs / bound).toFixed(3)} (split and simulated in ${Math.round(ms)} ms)`,
 );
 if (args.includes('--shards'))
-  for (const s of p.shards) console.log(`  shard ${s.index}: ${s.targets} targets, ${s.jobs} jobs, work ${h(s.workMs)}, wall ${h(s.makespanMs)}`);
+  for (const s of p.shards)
+    console.log(`  shard ${s.index}: ${s.targets} targets, ${s.jobs} jobs, work ${h(s.workMs)}, wall ${h(s.makespanMs)}`);

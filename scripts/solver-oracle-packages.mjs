@@ -30,7 +30,10 @@ for (const [name, versions] of load.packages) {
 }
 const rank = (name) => dependents.get(name)?.size ?? 0;
 const byRank = (a, b) => rank(b) - rank(a) || (a < b ? -1 : 1);
-const top = [...dependents.keys()].filter((name) => load.packages.has(name)).sort(byRank).slice(0, Number(count ?? 250));
+const top = [...dependents.keys()]
+  .filter((name) => load.packages.has(name))
+  .sort(byRank)
+  .slice(0, Number(count ?? 250));
 let second = [];
 if (compiler !== undefined) {
   const solver = createSolver(load, { compiler });
@@ -44,7 +47,7 @@ if (compiler !== undefined) {
   second = notInstallable.sort(byRank).slice(0, Number(extra ?? 100));
 }
 const out = [];
-for (let i = 0, j = 0; i < top.length || j < second.length; ) {
+for (let i = 0, j = 0; i < top.length || j < second.length;) {
   for (let k = 0; k < 3 && i < top.length; k++) out.push([top[i++], 'top']);
   if (j < second.length) out.push([second[j++], 'newest-not-installable']);
 }

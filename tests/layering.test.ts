@@ -98,26 +98,38 @@ export function violationsOf(files: ReadonlyMap<string, string>, graph: Readonly
 /** Every module read (path relative to the project root) → its text. */
 function readModules(): Map<string, string> {
   const out = new Map<string, string>();
-  for (const root of ROOTS) for (const file of sources(join(projectRoot, root))) out.set(relative(projectRoot, file), readFileSync(file, 'utf8'));
+  for (const root of ROOTS)
+    for (const file of sources(join(projectRoot, root))) out.set(relative(projectRoot, file), readFileSync(file, 'utf8'));
   return out;
 }
 
 test('every folder of src/ is a layer of the graph, and the graph names only layers', () => {
-  const folders = readdirSync(join(projectRoot, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const folders = readdirSync(join(projectRoot, 'src'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   assert.deepEqual([...folders].sort(), [...SRC].sort());
   assert.equal(readdirSync(join(projectRoot, 'src')).filter((n) => n.endsWith('.ts')).length, 0, 'every module of src/ is in a layer');
-  for (const [from, tos] of Object.entries(MAY_IMPORT)) for (const to of tos) assert.ok(to in MAY_IMPORT && to !== from, `${from} may import ${to}: not another layer`);
+  for (const [from, tos] of Object.entries(MAY_IMPORT))
+    for (const to of tos) assert.ok(to in MAY_IMPORT && to !== from, `${from} may import ${to}: not another layer`);
   for (const base of ['errors', 'results']) assert.deepEqual(MAY_IMPORT[base], [], `${base}/ is a base module`);
 });
 
 test('the graph of layers has no cycle: src/ reads as the pipeline, and nothing of src/ imports bench/ or support/', () => {
   assert.deepEqual(cyclesOf(new Map(Object.entries(MAY_IMPORT))), []);
-  for (const layer of SRC) assert.deepEqual(MAY_IMPORT[layer].filter((to) => !SRC.includes(to)), [], layer);
+  for (const layer of SRC)
+    assert.deepEqual(
+      MAY_IMPORT[layer].filter((to) => !SRC.includes(to)),
+      [],
+      layer,
+    );
 });
 
 test('no module of src/, support/ or bench/ imports a layer the graph does not allow it', () => {
   const modules = readModules();
-  assert.ok([...modules.keys()].some((f) => f.startsWith('bench/')) && [...modules.keys()].some((f) => f.startsWith('support/')), 'bench/ and support/ were read');
+  assert.ok(
+    [...modules.keys()].some((f) => f.startsWith('bench/')) && [...modules.keys()].some((f) => f.startsWith('support/')),
+    'bench/ and support/ were read',
+  );
   const violations = violationsOf(modules, MAY_IMPORT);
   assert.deepEqual(violations.map(shown), []);
 });
@@ -143,7 +155,9 @@ test('a wrong arrow is found and printed with its file, specifier and layers', (
 function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const [file, text] of readModules()) {
-    const targets = importedSpecifiers(text).map((specifier) => relative(projectRoot, resolve(projectRoot, dirname(file), specifier)).replace(/\.js$/, '.ts'));
+    const targets = importedSpecifiers(text).map((specifier) =>
+      relative(projectRoot, resolve(projectRoot, dirname(file), specifier)).replace(/\.js$/, '.ts'),
+    );
     graph.set(file, targets);
   }
   return graph;
@@ -187,15 +201,33 @@ export function cyclesOf(graph: ReadonlyMap<string, readonly string[]>): string[
 test('the import graph of src/, support/ and bench/ has no cycle', () => {
   const graph = importGraph();
   assert.ok([...graph.keys()].filter((f) => f.startsWith('src/')).length > 100, 'the graph was read');
-  for (const [from, tos] of graph) for (const to of tos) assert.ok(graph.has(to) || existsSync(join(projectRoot, to)), `${from} imports ${to}, which does not exist`);
+  for (const [from, tos] of graph)
+    for (const to of tos) assert.ok(graph.has(to) || existsSync(join(projectRoot, to)), `${from} imports ${to}, which does not exist`);
   assert.deepEqual(cyclesOf(graph), []);
 });
 
 test('the cycle finder finds a cycle of 13 files, and a module importing itself', () => {
   const ring = new Map(Array.from({ length: 13 }, (_, i) => [`m${i}`, [`m${(i + 1) % 13}`]] as const));
   assert.equal(cyclesOf(ring)[0].length, 13);
-  assert.deepEqual(cyclesOf(new Map([['a', ['a']], ['b', ['a']]])), [['a']]);
-  assert.deepEqual(cyclesOf(new Map([['a', ['b']], ['b', ['c']], ['c', []]])), []);
+  assert.deepEqual(
+    cyclesOf(
+      new Map([
+        ['a', ['a']],
+        ['b', ['a']],
+      ]),
+    ),
+    [['a']],
+  );
+  assert.deepEqual(
+    cyclesOf(
+      new Map([
+        ['a', ['b']],
+        ['b', ['c']],
+        ['c', []],
+      ]),
+    ),
+    [],
+  );
 });
 
 test('an import of a module when it is needed is read like the others', () => {
@@ -213,5 +245,8 @@ test('an import of a module when it is needed is read like the others', () => {
 test('the graph holds the imports the CLI makes when an action runs', () => {
   const graph = importGraph();
   assert.ok(graph.get('src/cli/commands/check.ts')?.includes('src/session/check.ts'), 'check imports session/check.ts with import()');
-  assert.ok(graph.get('src/cli/commands/solve.ts')?.includes('src/session/solver-queries.ts'), 'solve imports session/solver-queries.ts with import()');
+  assert.ok(
+    graph.get('src/cli/commands/solve.ts')?.includes('src/session/solver-queries.ts'),
+    'solve imports session/solver-queries.ts with import()',
+  );
 });

@@ -13,7 +13,15 @@ import { closeSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, renam
 import { basename, join } from 'node:path';
 import type { ProcessResult } from './process-runner.js';
 import { BuilderError } from './builder-error.js';
-import { copyRegularFileInto, EscapingPathError, kindOf, resolveConfined, shown, UnsafePathError, type ConfinedRoot } from './confined-path.js';
+import {
+  copyRegularFileInto,
+  EscapingPathError,
+  kindOf,
+  resolveConfined,
+  shown,
+  UnsafePathError,
+  type ConfinedRoot,
+} from './confined-path.js';
 
 export type ArchiveKind = 'tar' | 'tar.gz' | 'tar.bz2' | 'tar.xz' | 'zip' | 'plain';
 
@@ -21,7 +29,10 @@ export type ArchiveKind = 'tar' | 'tar.gz' | 'tar.bz2' | 'tar.xz' | 'zip' | 'pla
 export type ToolRunner = (argv: string[], cwd: string) => Promise<ProcessResult>;
 
 export class ExtractionError extends BuilderError {
-  constructor(message: string, readonly result: ProcessResult | null = null) {
+  constructor(
+    message: string,
+    readonly result: ProcessResult | null = null,
+  ) {
     super(message, 'input');
   }
 }
@@ -47,7 +58,8 @@ function checkMembers(root: string, archive: string): void {
           if (e instanceof EscapingPathError) throw new UnsafeArchiveError(r, `${e.reason} (in ${shown(archive)})`);
           throw e;
         }
-      } else if (!st.isFile()) throw new UnsafeArchiveError(r, `${kindOf(st)} (in ${shown(archive)}): an archive may hold files, directories and links only`);
+      } else if (!st.isFile())
+        throw new UnsafeArchiveError(r, `${kindOf(st)} (in ${shown(archive)}): an archive may hold files, directories and links only`);
     }
   };
   walk('');

@@ -107,7 +107,16 @@ const SETPRIV_CAPABILITIES = ['CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP'];
 
 /** What the command is prefixed with (inside the sandbox) to drop from root to `user`, for good. */
 function setprivArgv(setpriv: string, user: SandboxUser): string[] {
-  return [setpriv, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
+  return [
+    setpriv,
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+    '--no-new-privs',
+    '--',
+  ];
 }
 
 function detect(): Detection {
@@ -119,7 +128,8 @@ function detect(): Detection {
       bwrap,
       setpriv: null,
       ok: false,
-      message: "builds need util-linux's setpriv (sandboxed commands drop from root to the build user with it), which is not installed: apt-get install util-linux",
+      message:
+        "builds need util-linux's setpriv (sandboxed commands drop from root to the build user with it), which is not installed: apt-get install util-linux",
       unsharePid: false,
     };
     return detection;
@@ -129,7 +139,8 @@ function detect(): Detection {
       bwrap: null,
       setpriv,
       ok: false,
-      message: 'builds need bubblewrap (each job\'s switch is bound at its fixed path in a sandbox), which is not installed: apt-get install bubblewrap',
+      message:
+        "builds need bubblewrap (each job's switch is bound at its fixed path in a sandbox), which is not installed: apt-get install bubblewrap",
       unsharePid: false,
     };
     return detection;
@@ -176,12 +187,15 @@ export function sandboxArgv(spec: SandboxSpec, cwd: string, env: Record<string, 
   if (!d.ok || !d.bwrap) throw new Error(d.message);
   // Keep a HOME that is already private (inside a writable directory); replace any other.
   const given = env.HOME !== undefined && env.HOME !== '' ? path.resolve(env.HOME) : null;
-  const writableInside = [...spec.writable.map((w) => path.resolve(w)), ...(spec.mounts ?? []).filter((m) => m.writable).map((m) => m.target)];
+  const writableInside = [
+    ...spec.writable.map((w) => path.resolve(w)),
+    ...(spec.mounts ?? []).filter((m) => m.writable).map((m) => m.target),
+  ];
   const givenIsPrivate = given !== null && writableInside.some((w) => given === w || given.startsWith(w + path.sep));
   const home = spec.user ? spec.user.home : givenIsPrivate && given !== null ? given : sandboxHome(spec, cwd);
   const unconfined = spec.hostFilesystem === 'writable';
   // As root: who the command becomes (setpriv), and to whom its writable directories are handed.
-  const dropTo: SandboxUser | null = d.setpriv && !unconfined ? spec.user ?? { ...sandboxIds(), name: BUILD_USER_NAME, home } : null;
+  const dropTo: SandboxUser | null = d.setpriv && !unconfined ? (spec.user ?? { ...sandboxIds(), name: BUILD_USER_NAME, home }) : null;
   const handToUser = (dir: string) => {
     if (dropTo) lchownSync(dir, dropTo.uid, dropTo.gid);
   };

@@ -175,7 +175,9 @@ export class BuildLog {
 
   /** The last `n` lines of the log. */
   tail(n = 40): string {
-    const lines = this.readBack(0, 64 * 1024).replace(/\n$/, '').split('\n');
+    const lines = this.readBack(0, 64 * 1024)
+      .replace(/\n$/, '')
+      .split('\n');
     return lines.slice(-n).join('\n');
   }
 

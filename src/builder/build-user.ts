@@ -89,7 +89,6 @@ export function buildsDropPrivileges(): boolean {
   return process.getuid?.() === 0;
 }
 
-
 /** The uid and gid a sandboxed build sees itself as: the build user's, or 1000 in a user namespace. */
 export function sandboxIds(): { uid: number; gid: number } {
   if (!buildsDropPrivileges()) return { uid: USER_NAMESPACE_ID, gid: USER_NAMESPACE_ID };

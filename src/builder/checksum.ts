@@ -23,10 +23,7 @@ export function hashBytes(bytes: Buffer | string, algorithm: Checksum['algorithm
 }
 
 /** The checksums `path` fails, with the value it actually has; empty when it matches them all. */
-export async function checksumMismatches(
-  path: string,
-  expected: Checksum[],
-): Promise<{ expected: Checksum; actual: string }[]> {
+export async function checksumMismatches(path: string, expected: Checksum[]): Promise<{ expected: Checksum; actual: string }[]> {
   const out: { expected: Checksum; actual: string }[] = [];
   for (const c of expected) {
     const actual = await hashFile(path, c.algorithm);

@@ -146,7 +146,8 @@ export function resolveConfined(root: ConfinedRoot, rel: string): ResolvedPath |
     const c = todo.shift() as string;
     if (c === '..') {
       if (done.length === 0) {
-        if (lastLink) throw new EscapingPathError(lastLink.at, `a symbolic link leading outside ${root.label} (to ${shown(lastLink.target)})`);
+        if (lastLink)
+          throw new EscapingPathError(lastLink.at, `a symbolic link leading outside ${root.label} (to ${shown(lastLink.target)})`);
         throw new EscapingPathError(rel, `leads outside ${root.label}`);
       }
       done.pop();
@@ -245,7 +246,11 @@ function readAll(fd: number, rel: string, maxBytes: number): Buffer {
  * The bytes and permission bits of the regular file `rel` inside `root`, or null when it is absent.
  * Larger than `maxBytes` (default PARSED_FILE_MAX_BYTES): OversizedFileError.
  */
-export function readConfinedFile(root: ConfinedRoot, rel: string, maxBytes: number = PARSED_FILE_MAX_BYTES): { bytes: Buffer; mode: number } | null {
+export function readConfinedFile(
+  root: ConfinedRoot,
+  rel: string,
+  maxBytes: number = PARSED_FILE_MAX_BYTES,
+): { bytes: Buffer; mode: number } | null {
   const opened = openConfined(root, rel);
   if (opened === null) return null;
   try {
@@ -386,7 +391,12 @@ export function copyRegularFileInto(path: string, dest: ConfinedRoot, destRel: s
  * merged. FIFOs, sockets and devices are refused (SpecialFileError naming the path under `from`).
  * `keep(rel)`, when given, says which entries (relative to `from`) are copied.
  */
-export function copyTreeConfined(from: string, dest: ConfinedRoot, destRel = '', keep: (rel: string, name: string) => boolean = () => true): void {
+export function copyTreeConfined(
+  from: string,
+  dest: ConfinedRoot,
+  destRel = '',
+  keep: (rel: string, name: string) => boolean = () => true,
+): void {
   const fromRoot: ConfinedRoot = { dir: from, label: from };
   const walk = (rel: string, destHere: string): void => {
     makeConfinedDirs(dest, destHere);
@@ -423,7 +433,11 @@ function copyConfinedFileNoFollow(src: ConfinedRoot, rel: string, dest: Confined
  * non-directory, nothing is. Returns the host path removed, or null. `remove` removes `rel` itself
  * (default rmSync, which never follows links inside the tree).
  */
-export function removeConfined(root: ConfinedRoot, rel: string, remove: (path: string) => void = (p) => rmSync(p, { recursive: true, force: true })): string | null {
+export function removeConfined(
+  root: ConfinedRoot,
+  rel: string,
+  remove: (path: string) => void = (p) => rmSync(p, { recursive: true, force: true }),
+): string | null {
   const norm = confinedRelative(root, rel);
   if (norm === '') throw new LinkInDestinationError(rel, `is ${root.label} itself`);
   let here = '';

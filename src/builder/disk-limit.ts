@@ -121,7 +121,6 @@ export function diskExcess(usage: DiskUsage, limits: DiskLimits): DiskExcess | n
   return null;
 }
 
-
 /** The wait after a walk that took `walkMs`. */
 export function watchInterval(walkMs: number): number {
   return Math.min(MAX_WATCH_INTERVAL_MS, Math.max(MIN_WATCH_INTERVAL_MS, WATCH_COST_FACTOR * walkMs));

@@ -14,7 +14,15 @@ import { join, relative } from 'node:path';
 import type { OpamPackage } from '../opam/package-model.js';
 import { checksumToString, hashBytes } from './checksum.js';
 import { BuilderError } from './builder-error.js';
-import { confinedRelative, copyConfinedFile, readConfinedFile, shown, UnsafePathError, writeConfinedFile, type ConfinedRoot } from './confined-path.js';
+import {
+  confinedRelative,
+  copyConfinedFile,
+  readConfinedFile,
+  shown,
+  UnsafePathError,
+  writeConfinedFile,
+  type ConfinedRoot,
+} from './confined-path.js';
 
 /** The largest extra-file read (to be hashed) in memory. */
 const EXTRA_FILE_MAX_BYTES = 256 * 1024 * 1024;

@@ -81,10 +81,7 @@ function exitText(result: ProcessResult): string {
  * `disk-limit`. A full disk (the machine's, not the job's limit) has no status of its own in the
  * taxonomy: it is an `internal-error` (the machine's fault, not the package's), with the evidence.
  */
-export function classifyFailure(
-  result: ProcessResult,
-  phase: CommandPhase,
-): { status: JobStatus; reason: string; evidence: string[] } {
+export function classifyFailure(result: ProcessResult, phase: CommandPhase): { status: JobStatus; reason: string; evidence: string[] } {
   const evidence = result.evidence;
   const why = evidence.length > 0 ? `: ${evidence[0]}` : '';
   if (result.aborted) return { status: 'internal-error', reason: `${phase} aborted (the run was interrupted)`, evidence };

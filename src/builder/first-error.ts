@@ -73,14 +73,22 @@ function withoutRunnerNotes(lines: string[], from: number): number {
 /** `/home/opam/.opam/default/lib/ocaml/unix.cmxa` → `%{lib}%/ocaml/unix.cmxa`; the build dir goes. */
 export function switchRelativeText(s: string): string {
   const prefix = SWITCH_PREFIX.replace(/[.]/g, '\\.');
-  return s
-    // A layer of the store (a dependency's switch prefix, named by its 64-hex job key) reads like the switch.
-    .replace(/(?:\/[^\s'"`:,;()/]+)*\/[0-9a-f]{64}\/(lib|bin|sbin|share|doc|etc|man)(?=[/\s'"`:,;)]|$)/g, (_m, dir: string) => `%{${dir}}%`)
-    // The host side of a job's build directory (`<build root>/NAME.VERSION-XXXXXX/build/`).
-    .replace(/(?:\/[^\s'"`:,;()/]+)*\/[A-Za-z0-9][\w+~-]*\.[^\s'"`:,;()/]*-[A-Za-z0-9]{6}\/build\//g, '')
-    .replace(new RegExp(`${prefix}/\\.opam-switch/build/[^/\\s'"\`]+/`, 'g'), '')
-    .replace(new RegExp(`${prefix}/(lib|bin|sbin|share|doc|etc|man|stublibs|toplevel)(?=[/\\s'"\`:,;)]|$)`, 'g'), (_m, dir: string) => `%{${dir}}%`)
-    .replace(new RegExp(`${prefix}(?=[/\\s'"\`:,;)]|$)`, 'g'), '%{prefix}%');
+  return (
+    s
+      // A layer of the store (a dependency's switch prefix, named by its 64-hex job key) reads like the switch.
+      .replace(
+        /(?:\/[^\s'"`:,;()/]+)*\/[0-9a-f]{64}\/(lib|bin|sbin|share|doc|etc|man)(?=[/\s'"`:,;)]|$)/g,
+        (_m, dir: string) => `%{${dir}}%`,
+      )
+      // The host side of a job's build directory (`<build root>/NAME.VERSION-XXXXXX/build/`).
+      .replace(/(?:\/[^\s'"`:,;()/]+)*\/[A-Za-z0-9][\w+~-]*\.[^\s'"`:,;()/]*-[A-Za-z0-9]{6}\/build\//g, '')
+      .replace(new RegExp(`${prefix}/\\.opam-switch/build/[^/\\s'"\`]+/`, 'g'), '')
+      .replace(
+        new RegExp(`${prefix}/(lib|bin|sbin|share|doc|etc|man|stublibs|toplevel)(?=[/\\s'"\`:,;)]|$)`, 'g'),
+        (_m, dir: string) => `%{${dir}}%`,
+      )
+      .replace(new RegExp(`${prefix}(?=[/\\s'"\`:,;)]|$)`, 'g'), '%{prefix}%')
+  );
 }
 
 /** Lines of a log, with opam's `# ` prefix removed from the build output it quotes. */
@@ -155,11 +163,17 @@ function isTrailingNoise(line: string): boolean {
 
 /** Linker context lines (`ld: foo.a(x.o): in function `f':`): the error follows on the next line. */
 function isContext(line: string): boolean {
-  return /: in function [`'‘]/.test(line) || /: (?:In function|At top level|In file included from)/.test(line) || /^\s*In file included from /.test(line);
+  return (
+    /: in function [`'‘]/.test(line) ||
+    /: (?:In function|At top level|In file included from)/.test(line) ||
+    /^\s*In file included from /.test(line)
+  );
 }
 
 function isDecoration(line: string): boolean {
-  return /^\s*(?:#=+|<><>|\+-|#\s*$|\|\s*$|###)/.test(line) || /^\s*#\s+(?:context|path|command|exit-code|env-file|output-file)\s/.test(line);
+  return (
+    /^\s*(?:#=+|<><>|\+-|#\s*$|\|\s*$|###)/.test(line) || /^\s*#\s+(?:context|path|command|exit-code|env-file|output-file)\s/.test(line)
+  );
 }
 
 function isEcocheckAnnotation(line: string): boolean {
@@ -188,7 +202,11 @@ function continuesBlock(line: string, prev: string, alertExplanation: boolean): 
 function errorBlock(lines: string[], i: number): string {
   const parts = [lines[i].trim()];
   const alert = /^\s*Error \(alert /.test(lines[i]);
-  for (let j = i + 1; j < lines.length && parts.length <= MAX_BLOCK_LINES && continuesBlock(lines[j], lines[j - 1], alert && j === i + 1); j++) {
+  for (
+    let j = i + 1;
+    j < lines.length && parts.length <= MAX_BLOCK_LINES && continuesBlock(lines[j], lines[j - 1], alert && j === i + 1);
+    j++
+  ) {
     parts.push(lines[j].trim());
   }
   // An empty `Error:` (a block that starts on the next line) keeps the next line whatever it looks like.
@@ -206,7 +224,8 @@ function fatalWarning(lines: string[], errorIndex: number): string | null {
     const m = /^\s*Warning (\d+)(?: \[[^\]]*\])?: ?(.*)$/.exec(lines[j]);
     if (m === null) continue;
     const rest = [m[2].trim()];
-    for (let k = j + 1; k < errorIndex && rest.length <= MAX_BLOCK_LINES && continuesBlock(lines[k], lines[k - 1], false); k++) rest.push(lines[k].trim());
+    for (let k = j + 1; k < errorIndex && rest.length <= MAX_BLOCK_LINES && continuesBlock(lines[k], lines[k - 1], false); k++)
+      rest.push(lines[k].trim());
     return `Error (warning ${m[1]}): ${rest.filter((r) => r !== '').join(' ')}`;
   }
   return null;
@@ -298,10 +317,20 @@ export function verdictsOfLog(log: string): LogVerdicts {
   const lines = log.replace(/\r\n?/g, '\n').split('\n');
   const marker = `# ${MISSING_SYSTEM_PACKAGES}`;
   const depexts = lines.find((l) => l.startsWith(marker));
-  const missingSystemPackages = depexts === undefined ? [] : depexts.slice(marker.length).trim().split(/\s+/).filter((n) => n !== '');
+  const missingSystemPackages =
+    depexts === undefined
+      ? []
+      : depexts
+          .slice(marker.length)
+          .trim()
+          .split(/\s+/)
+          .filter((n) => n !== '');
   const note = lines.find((l) => l.startsWith(`# ${FIRST_ERROR_NOTE} `));
   if (note !== undefined) return { firstError: note.slice(`# ${FIRST_ERROR_NOTE} `.length).trim(), missingSystemPackages };
   const rest = lines.filter((l) => !l.startsWith(marker)).join('\n');
   const restLines = rest.split('\n');
-  return { firstError: extractFirstError(failingCommandOutput(rest)) ?? (hasFailedCommand(restLines) ? null : extractFirstError(rest)), missingSystemPackages };
+  return {
+    firstError: extractFirstError(failingCommandOutput(rest)) ?? (hasFailedCommand(restLines) ? null : extractFirstError(rest)),
+    missingSystemPackages,
+  };
 }

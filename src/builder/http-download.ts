@@ -101,7 +101,8 @@ export async function httpDownload(req: DownloadRequest): Promise<void> {
     throw new DownloadError(`${req.address}: not a valid address`);
   }
   for (let hop = 0; ; hop++) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DownloadError(`${req.address}: redirected to ${url.href}, which is not http(s)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new DownloadError(`${req.address}: redirected to ${url.href}, which is not http(s)`);
     const guarded = req.privateOrigins !== null && !req.privateOrigins.includes(url.origin);
     // A literal address is connected to without a lookup: checked here.
     const literal = url.hostname.replace(/^\[|\]$/g, '');

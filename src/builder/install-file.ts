@@ -14,7 +14,16 @@ import type { Value } from '../opam/ast.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import { parseOpamFile } from '../opam/parser.js';
 import { BuilderError } from './builder-error.js';
-import { confinedRelative, copyConfinedFile, kindOf, readConfinedFile, resolveConfined, shown, UnsafePathError, type ConfinedRoot } from './confined-path.js';
+import {
+  confinedRelative,
+  copyConfinedFile,
+  kindOf,
+  readConfinedFile,
+  resolveConfined,
+  shown,
+  UnsafePathError,
+  type ConfinedRoot,
+} from './confined-path.js';
 
 export const INSTALL_SECTIONS = [
   'lib',

@@ -21,7 +21,12 @@ function tar(args: string[], what: string): void {
  * Writes the entries `names` of `dir` (trees as they are) to the tar `file`, and then, when given, the
  * entries `also.names` of `also.dir` (the archive's own metadata).
  */
-export function exportLayerArchive(dir: string, names: readonly string[], file: string, also?: { dir: string; names: readonly string[] }): void {
+export function exportLayerArchive(
+  dir: string,
+  names: readonly string[],
+  file: string,
+  also?: { dir: string; names: readonly string[] },
+): void {
   const list = `${file}.list`;
   writeFileSync(list, names.join('\n') + (names.length > 0 ? '\n' : ''));
   try {

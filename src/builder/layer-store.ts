@@ -23,7 +23,18 @@
  * store as a local folder (the functions below). Another store (shared between CI runners, remote)
  * plugs in behind the same interface.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createEmptySwitch } from './switch-layout.js';
 import { handOver } from './build-user.js';
@@ -108,7 +119,12 @@ export class LocalLayerStore implements LayerStore {
     const meta = mkdtempSync(`${file}.meta-`);
     try {
       writeFileSync(join(meta, LAYER_DIGESTS), `${JSON.stringify(digests, null, 1)}\n`);
-      exportLayerArchive(this.location, present.flatMap((k) => [k, `${k}.done`]), file, { dir: meta, names: [LAYER_DIGESTS] });
+      exportLayerArchive(
+        this.location,
+        present.flatMap((k) => [k, `${k}.done`]),
+        file,
+        { dir: meta, names: [LAYER_DIGESTS] },
+      );
     } finally {
       rmSync(meta, { recursive: true, force: true });
     }
@@ -131,7 +147,11 @@ export class LocalLayerStore implements LayerStore {
         const want = digests[name];
         if (want === undefined) throw new BuilderError(`${file}: layer ${name} has no recorded digest: refused (export it again)`, 'input');
         const got = layerDigest(join(scratch, name));
-        if (got !== want) throw new BuilderError(`${file}: layer ${name} is not what was exported (content digest ${got.slice(0, 12)}, recorded ${want.slice(0, 12)}): refused`, 'input');
+        if (got !== want)
+          throw new BuilderError(
+            `${file}: layer ${name} is not what was exported (content digest ${got.slice(0, 12)}, recorded ${want.slice(0, 12)}): refused`,
+            'input',
+          );
       }
       for (const name of names) {
         if (!this.complete(name)) {

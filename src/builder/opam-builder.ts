@@ -158,8 +158,10 @@ function commandText(argv: string[]): string {
  */
 function commandFailure(result: ProcessResult, phase: CommandPhase, argv: string[], log?: BuildLog): JobFailure {
   const c = classifyFailure(result, phase);
-  const status = c.status === 'ok' ? (phase === 'fetch' ? 'fetch-failed' : phase === 'build' ? 'build-failed' : 'install-failed') : c.status;
-  const errorLine = status === 'build-failed' || status === 'install-failed' || status === 'fetch-failed' ? firstErrorLine(result.outputTail, log) : null;
+  const status =
+    c.status === 'ok' ? (phase === 'fetch' ? 'fetch-failed' : phase === 'build' ? 'build-failed' : 'install-failed') : c.status;
+  const errorLine =
+    status === 'build-failed' || status === 'install-failed' || status === 'fetch-failed' ? firstErrorLine(result.outputTail, log) : null;
   const reason = `${c.reason || `${phase} failed`} at \`${commandText(argv)}\`${errorLine ? `: ${errorLine}` : ''}`;
   return new JobFailure(status, oneLine(reason), result.exitCode, errorLine);
 }
@@ -224,7 +226,9 @@ async function buildJob(
   const watcher = new DiskWatcher([scratch], diskLimits);
   watcher.start();
   const jobSignal = AbortSignal.any([signal, watcher.signal]);
-  log.line(`# disk limit ${formatBytes(diskLimits.diskBytes)} and ${diskLimits.inodes.toLocaleString('en-US')} inodes (build folder, layer, downloads), watched while the job runs`);
+  log.line(
+    `# disk limit ${formatBytes(diskLimits.diskBytes)} and ${diskLimits.inodes.toLocaleString('en-US')} inodes (build folder, layer, downloads), watched while the job runs`,
+  );
   // The host side of what the sandbox shows: the source tree (the build directory), HOME, /tmp.
   const buildDir = join(scratch, 'build');
   const home = join(scratch, 'home');
@@ -278,12 +282,7 @@ async function buildJob(
           handOver(layer, owner, true);
         }
       }
-      mount = prepareSwitchMount(
-        join(scratch, 'switch'),
-        lowers,
-        mkdtempSync(scratchPrefix(incoming, job.id)),
-        owner,
-      );
+      mount = prepareSwitchMount(join(scratch, 'switch'), lowers, mkdtempSync(scratchPrefix(incoming, job.id)), owner);
     } catch (e) {
       if (e instanceof SwitchMountError) throw new JobFailure('internal-error', oneLine(e.message));
       throw e;
@@ -301,7 +300,8 @@ async function buildJob(
       try {
         config = readInstalledConfig(layers.pathOf(d.job.key), d.job.package.name);
       } catch (e) {
-        if (e instanceof ConfigFileError) throw new JobFailure('internal-error', oneLine(`the layer of dependency ${d.job.id} is damaged (${e.message}): rebuild it`));
+        if (e instanceof ConfigFileError)
+          throw new JobFailure('internal-error', oneLine(`the layer of dependency ${d.job.id} is damaged (${e.message}): rebuild it`));
         throw e;
       }
       installed.set(d.job.package.name, {
@@ -336,7 +336,9 @@ async function buildJob(
     const wantedSystem = requiredSystemPackages(pkg, lookup);
     const lacking = missingSystemPackages(wantedSystem, options.platformVariables);
     if (wantedSystem.length > 0) {
-      log.line(`# depexts: ${wantedSystem.join(' ')}${lacking === null ? ' (not checked on this host)' : lacking.length > 0 ? `; not installed: ${lacking.join(' ')}` : ' (all installed)'}`);
+      log.line(
+        `# depexts: ${wantedSystem.join(' ')}${lacking === null ? ' (not checked on this host)' : lacking.length > 0 ? `; not installed: ${lacking.join(' ')}` : ' (all installed)'}`,
+      );
     }
     missingSystem = lacking ?? [];
     const envPackages: EnvironmentPackage[] = closure.map((d) => {
@@ -395,12 +397,16 @@ async function buildJob(
     // Fetching and unpacking: the system directories, the fetch scratch (writable), the download cache
     // and the local sources (read-only, at their own paths), the network; as the build user.
     const fetchScratch = join(scratch, 'fetch');
-    const fetchUser: SandboxUser | undefined = fetchOwner ? { ...sandboxIds(), name: 'opam', home: join(fetchScratch, SANDBOX_HOME_NAME) } : undefined;
+    const fetchUser: SandboxUser | undefined = fetchOwner
+      ? { ...sandboxIds(), name: 'opam', home: join(fetchScratch, SANDBOX_HOME_NAME) }
+      : undefined;
     // git refuses a local repository its user does not own (yours, or root's) unless told otherwise: its
     // global configuration says so, kept outside what the build user may write, shown read-only.
     const fetchEtc = join(scratch, 'fetch-etc');
     const gitConfig = join(fetchEtc, 'gitconfig');
-    const fetchMounts = fetchUser ? [...userDatabaseMounts(fetchEtc, fetchUser), { source: gitConfig, target: gitConfig, writable: false }] : [];
+    const fetchMounts = fetchUser
+      ? [...userDatabaseMounts(fetchEtc, fetchUser), { source: gitConfig, target: gitConfig, writable: false }]
+      : [];
     if (fetchUser) writeFileSync(gitConfig, '[safe]\n\tdirectory = *\n');
     const fetchSandbox = (): SandboxSpec => ({
       writable: [fetchScratch],
@@ -436,13 +442,21 @@ async function buildJob(
       lastExit = result.exitCode;
       overDiskLimit(`${phase}, at \`${commandText(argv)}\``);
       // Every piece of evidence goes into the log (the job's reason quotes only the decisive one).
-      if (result.exitCode !== 0 || result.signal !== null || result.timedOut || result.outOfMemory || result.diskFull || result.fileSizeExceeded === true) {
+      if (
+        result.exitCode !== 0 ||
+        result.signal !== null ||
+        result.timedOut ||
+        result.outOfMemory ||
+        result.diskFull ||
+        result.fileSizeExceeded === true
+      ) {
         for (const e of result.evidence) log.line(`# evidence: ${e}`);
       }
       return result;
     };
     const checkTool = (result: ProcessResult, phase: CommandPhase, argv: string[]): void => {
-      if (result.aborted || result.timedOut || result.outOfMemory || result.fileSizeExceeded === true) throw commandFailure(result, phase, argv);
+      if (result.aborted || result.timedOut || result.outOfMemory || result.fileSizeExceeded === true)
+        throw commandFailure(result, phase, argv);
     };
 
     // Fetch: a local source outside the folders the user named is refused before anything is read.
@@ -475,7 +489,8 @@ async function buildJob(
       if (e instanceof FetchError) {
         overDiskLimit('fetch');
         if (signal.aborted) throw new JobFailure('internal-error', 'fetch aborted (the run was interrupted)');
-        if (remaining() <= 0) throw new JobFailure('timeout', oneLine(`fetch timed out: the job's ${options.timeoutMs} ms budget is spent: ${e.message}`));
+        if (remaining() <= 0)
+          throw new JobFailure('timeout', oneLine(`fetch timed out: the job's ${options.timeoutMs} ms budget is spent: ${e.message}`));
         throw new JobFailure('fetch-failed', oneLine(`fetch failed: ${e.message}`));
       }
       // A link leading out of the build directory, a special file: the package's own defect.
@@ -501,7 +516,13 @@ async function buildJob(
     }
     const patchNames = new Set(pkg.patches.map((p) => p.value));
     const logLine = (l: string) => log.line(l);
-    const substFailures = applySubsts(pkg.substs.filter((s) => patchNames.has(s)), buildDir, lookup, logLine, sandboxBuildDir);
+    const substFailures = applySubsts(
+      pkg.substs.filter((s) => patchNames.has(s)),
+      buildDir,
+      lookup,
+      logLine,
+      sandboxBuildDir,
+    );
     // What ecocheck wrote into the build directory (sources, extra-files, substs) is the build user's.
     const patches = selectedPatches(pkg.patches, lookup);
     if (patches.length > 0) handOver(buildDir, owner);
@@ -516,7 +537,15 @@ async function buildJob(
       logLine,
       sandboxBuildDir,
     );
-    substFailures.push(...applySubsts(pkg.substs.filter((s) => !patchNames.has(s)), buildDir, lookup, logLine, sandboxBuildDir));
+    substFailures.push(
+      ...applySubsts(
+        pkg.substs.filter((s) => !patchNames.has(s)),
+        buildDir,
+        lookup,
+        logLine,
+        sandboxBuildDir,
+      ),
+    );
     if (patchFailures.length > 0) {
       const first = patchFailures[0];
       const detail = first.result ? firstErrorLine(first.result.outputTail) : null;
@@ -577,17 +606,24 @@ async function buildJob(
     await checkLimits('install files');
     if (signal.aborted) throw new JobFailure('internal-error', 'aborted (the run was interrupted)');
     pruneUpper(upper);
-    sealed = layers.commit(upper, {
-      id: job.id,
-      key: job.key,
-      builder: OPAM_BUILDER_VERSION,
-      finishedAt: new Date().toISOString(),
-      durationMs: elapsed(),
-      logPath,
-    }, owner);
+    sealed = layers.commit(
+      upper,
+      {
+        id: job.id,
+        key: job.key,
+        builder: OPAM_BUILDER_VERSION,
+        finishedAt: new Date().toISOString(),
+        durationMs: elapsed(),
+        logPath,
+      },
+      owner,
+    );
     try {
       const shared = dedupeLayer(options.storeDir, sealed);
-      if (shared.linked > 0) log.line(`# layer: ${shared.linked} of ${shared.files} file(s) already stored by other layers, linked (${Math.round(shared.bytesSaved / 1024)} KiB saved)`);
+      if (shared.linked > 0)
+        log.line(
+          `# layer: ${shared.linked} of ${shared.files} file(s) already stored by other layers, linked (${Math.round(shared.bytesSaved / 1024)} KiB saved)`,
+        );
     } catch (e) {
       // Sharing files is an economy: the layer is complete and usable without it.
       log.line(`# layer: files not shared with other layers: ${e instanceof Error ? e.message : String(e)}`);
@@ -623,7 +659,14 @@ async function buildJob(
 
 /** Fetching runs outside the switch, with the network: a minimal environment of its own (and git's configuration). */
 function fetchEnv(home: string, gitConfig: string | null): Environment {
-  return { PATH: SYSTEM_PATH, HOME: home, TMPDIR: '/tmp', LANG: 'C.UTF-8', SHELL: '/bin/sh', ...(gitConfig ? { GIT_CONFIG_GLOBAL: gitConfig } : {}) };
+  return {
+    PATH: SYSTEM_PATH,
+    HOME: home,
+    TMPDIR: '/tmp',
+    LANG: 'C.UTF-8',
+    SHELL: '/bin/sh',
+    ...(gitConfig ? { GIT_CONFIG_GLOBAL: gitConfig } : {}),
+  };
 }
 
 export function createOpamBuilder(options: OpamBuilderOptions): Builder {

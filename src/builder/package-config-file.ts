@@ -50,7 +50,10 @@ export function parseConfigFile(text: string, file: string): Map<string, Variabl
       if (value.kind === 'bool' || value.kind === 'string') vars.set(v.name, value.value);
       else if (value.kind === 'int') vars.set(v.name, String(value.value));
       else if (value.kind === 'list' && value.items.every((x) => x.kind === 'string')) {
-        vars.set(v.name, value.items.map((x) => (x as { value: string }).value));
+        vars.set(
+          v.name,
+          value.items.map((x) => (x as { value: string }).value),
+        );
       } else throw new OpamFormatError(value.span.start, `variable ${v.name}: expected a bool, string or list of strings`);
     }
   }

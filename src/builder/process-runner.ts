@@ -311,7 +311,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       }
     }
     // The output the pipe still holds; a process that escaped the kill keeps it open: it is closed.
-    if (await Promise.race([outputDone.then(() => true), sleep(OUTPUT_DRAIN_MS).then(() => false)]) === false) closeOutput();
+    if ((await Promise.race([outputDone.then(() => true), sleep(OUTPUT_DRAIN_MS).then(() => false)])) === false) closeOutput();
     const durationMs = Math.round(performance.now() - started);
 
     if (exit.error) {
@@ -345,8 +345,15 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       // In a sandbox the writer's SIGXFSZ comes back as the sandbox's exit code 128 + 25 (bwrap's, as a shell's), with nothing printed.
       if (signal === 'SIGXFSZ' || exitCode === 128 + SIGXFSZ || said !== undefined) {
         fileSizeExceeded = true;
-        const shown = said !== undefined ? `output says: ${said.trim().slice(0, 200)}` : signal === 'SIGXFSZ' ? 'killed by SIGXFSZ' : `exit code ${exitCode} (killed by SIGXFSZ)`;
-        evidence.unshift(`a file of the job reached its file size limit of ${formatBytes(req.fileSizeBytes)} (RLIMIT_FSIZE, the --disk limit): ${shown}`);
+        const shown =
+          said !== undefined
+            ? `output says: ${said.trim().slice(0, 200)}`
+            : signal === 'SIGXFSZ'
+              ? 'killed by SIGXFSZ'
+              : `exit code ${exitCode} (killed by SIGXFSZ)`;
+        evidence.unshift(
+          `a file of the job reached its file size limit of ${formatBytes(req.fileSizeBytes)} (RLIMIT_FSIZE, the --disk limit): ${shown}`,
+        );
       }
     }
     const killedBySigkill = signal === 'SIGKILL' || exitCode === 137;
@@ -356,16 +363,11 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
       evidence.push(`killed by SIGKILL under a memory limit of ${limits.limitText}`);
     }
 
-    const status =
-      exit.error !== undefined
-        ? 'not started'
-        : signal !== null
-          ? `signal ${signal}`
-          : `exit code ${exitCode}`;
-    const flags = [timedOut ? 'timed out' : '', aborted ? 'aborted' : '', outOfMemory ? 'out of memory' : '']
-      .filter(Boolean)
-      .join(', ');
-    await write(`${output.endsWith('\n') || output === '' ? '' : '\n'}[${status} after ${formatDuration(durationMs)}${flags ? `; ${flags}` : ''}]\n`);
+    const status = exit.error !== undefined ? 'not started' : signal !== null ? `signal ${signal}` : `exit code ${exitCode}`;
+    const flags = [timedOut ? 'timed out' : '', aborted ? 'aborted' : '', outOfMemory ? 'out of memory' : ''].filter(Boolean).join(', ');
+    await write(
+      `${output.endsWith('\n') || output === '' ? '' : '\n'}[${status} after ${formatDuration(durationMs)}${flags ? `; ${flags}` : ''}]\n`,
+    );
     return result({
       exitCode,
       signal,

@@ -45,7 +45,6 @@ export interface PreparedLimits {
   cleanup(): void;
 }
 
-
 /**
  * The directory of this process's own cgroup in the cgroup v1 hierarchy holding `controller`, or in
  * the cgroup v2 (unified) hierarchy when `controller` is null; or why there is none.
@@ -221,7 +220,8 @@ export function describeLimits(memoryBytes: number): string {
 export function describeProcessLimit(maxProcesses: number): string {
   const m = getMechanism();
   if (m.pidsParent) return `process limit ${maxProcesses} via cgroup v1 pids`;
-  if (m.unifiedParent && words(path.join(m.unifiedParent, 'cgroup.subtree_control')).includes('pids')) return `process limit ${maxProcesses} via cgroup v2 pids`;
+  if (m.unifiedParent && words(path.join(m.unifiedParent, 'cgroup.subtree_control')).includes('pids'))
+    return `process limit ${maxProcesses} via cgroup v2 pids`;
   return 'no process limit (no writable cgroup pids controller)';
 }
 
@@ -422,7 +422,9 @@ export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> 
       if (countingDir && req.maxProcesses !== undefined) {
         const refused = refusedBeforeKill ?? refusedForks();
         if (refused > 0) {
-          evidence.push(`${refused} fork${refused === 1 ? ' was' : 's were'} refused at the job's limit of ${req.maxProcesses} processes (cgroup pids)`);
+          evidence.push(
+            `${refused} fork${refused === 1 ? ' was' : 's were'} refused at the job's limit of ${req.maxProcesses} processes (cgroup pids)`,
+          );
         }
       }
       return { oomKilled, evidence };

@@ -124,7 +124,10 @@ export function userDatabaseMounts(dir: string, user: SandboxUser): SandboxMount
   mkdirSync(dir, { recursive: true });
   const passwd = path.join(dir, 'passwd');
   const group = path.join(dir, 'group');
-  writeFileSync(passwd, `root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n${user.name}:x:${user.uid}:${user.gid}:${user.name}:${user.home}:/bin/sh\n`);
+  writeFileSync(
+    passwd,
+    `root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n${user.name}:x:${user.uid}:${user.gid}:${user.name}:${user.home}:/bin/sh\n`,
+  );
   writeFileSync(group, `root:x:0:\nnogroup:x:65534:\n${user.name}:x:${user.gid}:\n`);
   return [
     { source: passwd, target: '/etc/passwd', writable: false },
@@ -134,7 +137,12 @@ export function userDatabaseMounts(dir: string, user: SandboxUser): SandboxMount
 
 /** One line describing what `spec` shows a command (for the job's log), after the sandbox's identity. */
 export function describeSandboxSpec(spec: SandboxSpec, home: string | undefined): string {
-  const fs = spec.hostFilesystem === 'writable' ? 'host filesystem' : spec.hostFilesystem === 'read-only' ? 'host filesystem read-only' : 'system directories read-only';
+  const fs =
+    spec.hostFilesystem === 'writable'
+      ? 'host filesystem'
+      : spec.hostFilesystem === 'read-only'
+        ? 'host filesystem read-only'
+        : 'system directories read-only';
   const writable = [...spec.writable, ...(spec.mounts ?? []).filter((m) => m.writable).map((m) => m.target)].join(' ') || 'none';
   return `${spec.network ? 'network allowed' : 'no network'}, ${fs}${spec.user ? `, as ${spec.user.name} (uid ${spec.user.uid})` : ''}, writable: ${writable}, HOME=${home}`;
 }

@@ -153,7 +153,8 @@ async function cloneGit(address: string, dest: string, ctx: FetchContext): Promi
     } catch {
       // scp-like `host:path`: no origin to check or name
     }
-    if (url === null) throw new FetchError(`${address}: not a URL: a git source without a full commit hash must be a URL (its host is checked)`);
+    if (url === null)
+      throw new FetchError(`${address}: not a URL: a git source without a full commit hash must be a URL (its host is checked)`);
     try {
       await checkPublicHost(url, ctx.privateOrigins ?? []);
     } catch (e) {
@@ -161,7 +162,10 @@ async function cloneGit(address: string, dest: string, ctx: FetchContext): Promi
       throw e;
     }
   }
-  const clone = await ctx.run(['git', ...(unverified ? ['-c', 'http.followRedirects=false'] : []), 'clone', '--quiet', '--no-checkout', remote, dest], ctx.scratch);
+  const clone = await ctx.run(
+    ['git', ...(unverified ? ['-c', 'http.followRedirects=false'] : []), 'clone', '--quiet', '--no-checkout', remote, dest],
+    ctx.scratch,
+  );
   if (clone.exitCode !== 0) throw new FetchError(`${address}: git clone exited with ${clone.signal ?? clone.exitCode}`);
   const checkout = await ctx.run(['git', '-c', 'advice.detachedHead=false', 'checkout', '--quiet', ref ?? 'HEAD'], dest);
   if (checkout.exitCode !== 0) {
@@ -169,7 +173,6 @@ async function cloneGit(address: string, dest: string, ctx: FetchContext): Promi
   }
   rmSync(join(dest, '.git'), { recursive: true, force: true });
 }
-
 
 /**
  * A local directory source (`file://DIR`, a pinned checkout): copied as opam's rsync does, without

@@ -68,7 +68,9 @@ function overlayOptions(lowerCount: number, upper: string, work: string, userNam
 
 function checkPath(p: string): void {
   if (/[,:\\\s]/.test(p)) {
-    throw new SwitchMountError(`the path ${p} cannot be given to overlayfs (it contains a comma, colon, backslash or space): choose a state directory without them`);
+    throw new SwitchMountError(
+      `the path ${p} cannot be given to overlayfs (it contains a comma, colon, backslash or space): choose a state directory without them`,
+    );
   }
 }
 
@@ -82,9 +84,20 @@ export function switchMountSupport(): { ok: true } | { ok: false; message: strin
       writeFileSync(join(dir, 'l/0/f'), 'lower\n');
       const r = spawnSync(
         unshareArgv(userNamespace)[0],
-        [...unshareArgv(userNamespace).slice(1), '/bin/sh', '-c', MOUNT_SCRIPT, 'ecocheck-switch', join(dir, 'l'),
-          overlayOptions(1, join(dir, 'upper'), join(dir, 'work'), userNamespace), join(dir, 'merged'),
-          '/bin/sh', '-c', `cat "$0"/f >/dev/null && echo upper > "$0"/g`, join(dir, 'merged')],
+        [
+          ...unshareArgv(userNamespace).slice(1),
+          '/bin/sh',
+          '-c',
+          MOUNT_SCRIPT,
+          'ecocheck-switch',
+          join(dir, 'l'),
+          overlayOptions(1, join(dir, 'upper'), join(dir, 'work'), userNamespace),
+          join(dir, 'merged'),
+          '/bin/sh',
+          '-c',
+          `cat "$0"/f >/dev/null && echo upper > "$0"/g`,
+          join(dir, 'merged'),
+        ],
         { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let wrote = false;

@@ -26,7 +26,8 @@ export function exitCodeOfError(err: unknown): number {
 
 /** How an error is said on stderr: the flag the user typed for the setting it is about. */
 export function errorLine(err: unknown): string {
-  if (!(err instanceof EcocheckError)) return `internal error: ${err instanceof Error ? err.message : String(err)} (this is a bug of ecocheck: please report it)`;
+  if (!(err instanceof EcocheckError))
+    return `internal error: ${err instanceof Error ? err.message : String(err)} (this is a bug of ecocheck: please report it)`;
   const s = err.subject;
   const flag = s === null ? undefined : FLAG_OF_SETTING[s.setting];
   if (s === null || flag === undefined) return describeError(err);

@@ -23,7 +23,27 @@ import { registerSolve } from './commands/solve.js';
 import { registerStatus } from './commands/status.js';
 import { registerSynthesize } from './commands/synthesize.js';
 
-const COMMANDS: RegisterCommand[] = [registerRuns, registerLog, registerPlan, registerCheck, registerRepoStats, registerShow, registerReport, registerCompilers, registerRerun, registerInstallable, registerSolve, registerCache, registerExport, registerDurations, registerMerge, registerGc, registerStatus, registerSynthesize, registerBisect];
+const COMMANDS: RegisterCommand[] = [
+  registerRuns,
+  registerLog,
+  registerPlan,
+  registerCheck,
+  registerRepoStats,
+  registerShow,
+  registerReport,
+  registerCompilers,
+  registerRerun,
+  registerInstallable,
+  registerSolve,
+  registerCache,
+  registerExport,
+  registerDurations,
+  registerMerge,
+  registerGc,
+  registerStatus,
+  registerSynthesize,
+  registerBisect,
+];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -51,7 +71,8 @@ export async function main(argv: string[]): Promise<number> {
     // commander already printed help, the version, or the usage mistake.
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.input;
     process.stderr.write(`ecocheck: ${errorLine(err)}\n`);
-    if (exitCodeOfError(err) === EXIT.internal && process.env.ECOCHECK_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    if (exitCodeOfError(err) === EXIT.internal && process.env.ECOCHECK_DEBUG === '1' && err instanceof Error)
+      process.stderr.write(`${err.stack}\n`);
     return exitCodeOfError(err);
   }
   return exitCode;

@@ -93,7 +93,12 @@ export function addPlatformOptions(cmd: Command): Command {
     .option('--env <var=value>', 'set or override a platform variable', collect, [])
     .option('--with-test', "include the targets' with-test dependencies")
     .option('--depexts <mode>', DEPEXTS_HELP)
-    .option('--pin <name=dir|url>', "as opam pin: NAME's source (and its opam file, if it has one) from DIR or URL; NAME.VERSION=… sets the version; repeatable", collect, []);
+    .option(
+      '--pin <name=dir|url>',
+      "as opam pin: NAME's source (and its opam file, if it has one) from DIR or URL; NAME.VERSION=… sets the version; repeatable",
+      collect,
+      [],
+    );
 }
 
 export interface SelectionOptions {
@@ -102,7 +107,9 @@ export interface SelectionOptions {
 }
 
 export function addSelectionOptions(cmd: Command): Command {
-  return cmd.option('--latest', 'the newest installable version of every package (the default)').option('--all-versions', 'every version of every package');
+  return cmd
+    .option('--latest', 'the newest installable version of every package (the default)')
+    .option('--all-versions', 'every version of every package');
 }
 
 export interface PlanOptions extends RepositoryOptions, PlatformOptions, SelectionOptions {
@@ -127,7 +134,7 @@ export function addLocalSourcesOption(cmd: Command): Command {
 
 /** The options `plan` and `check` share: targets, repositories, compiler, selection, platform, local sources. */
 export function addPlanOptions(cmd: Command): Command {
-  cmd.argument('[targets...]', 'packages to check, NAME or NAME.VERSION (default: the config\'s, else --latest)');
+  cmd.argument('[targets...]', "packages to check, NAME or NAME.VERSION (default: the config's, else --latest)");
   return addLocalSourcesOption(addPlatformOptions(addSelectionOptions(addCompilerOption(addRepositoryOptions(cmd)))));
 }
 
@@ -161,7 +168,10 @@ export interface StateOptions {
 
 /** `--durations FILE`: the durations every shard of a check splits its plan with (check --shard, plan --predict). */
 export function addDurationsOption(cmd: Command, what: string): Command {
-  return cmd.option('--durations <file>', `${what}: split the plan by the build durations in FILE (ecocheck durations --output FILE writes one), the same file for every shard; default: the stated estimate for every job`);
+  return cmd.option(
+    '--durations <file>',
+    `${what}: split the plan by the build durations in FILE (ecocheck durations --output FILE writes one), the same file for every shard; default: the stated estimate for every job`,
+  );
 }
 
 /** `--state-dir`, and with `withCache` `--cache-dir`. */
@@ -203,18 +213,38 @@ export function addBuildOptions(cmd: Command): Command {
   return addReportOptions(
     addStateOptions(cmd, true)
       .option('--jobs <n>', 'builds run at once (default: the number of cores)')
-      .option('--no-sandbox', 'builds see the host filesystem (with your rights) and the network; their switch and HOME are still their own')
-      .option('--archive-mirror <url|dir>', "an archive mirror (opam's archive-mirrors: ALGO/XX/HEX), tried after a source's own url; a directory such as another download cache works offline; repeatable", collect, [])
-      .option('--no-default-mirror', "do not add opam's own archive mirrors (opam.ocaml.org's cache for opam-repository, a repo file's or ~/.opam/config's archive-mirrors)")
+      .option(
+        '--no-sandbox',
+        'builds see the host filesystem (with your rights) and the network; their switch and HOME are still their own',
+      )
+      .option(
+        '--archive-mirror <url|dir>',
+        "an archive mirror (opam's archive-mirrors: ALGO/XX/HEX), tried after a source's own url; a directory such as another download cache works offline; repeatable",
+        collect,
+        [],
+      )
+      .option(
+        '--no-default-mirror',
+        "do not add opam's own archive mirrors (opam.ocaml.org's cache for opam-repository, a repo file's or ~/.opam/config's archive-mirrors)",
+      )
       .option('--timeout <duration>', 'wall-clock limit per job', '1h')
       .option('--memory <size>', 'memory limit per job', '4G')
-      .option('--processes <n>', 'processes (and threads) a job may have at once, where a cgroup pids controller is available', String(DEFAULT_MAX_PROCESSES))
-      .option('--disk <size>', "disk space per job: its build folder, its layer and its downloads together; a job over it is ended (disk-limit)", DEFAULT_DISK)
+      .option(
+        '--processes <n>',
+        'processes (and threads) a job may have at once, where a cgroup pids controller is available',
+        String(DEFAULT_MAX_PROCESSES),
+      )
+      .option(
+        '--disk <size>',
+        'disk space per job: its build folder, its layer and its downloads together; a job over it is ended (disk-limit)',
+        DEFAULT_DISK,
+      )
       .option('--inodes <n>', 'files, folders and links per job, counted like --disk', String(DEFAULT_INODES)),
   );
 }
 
-export const NO_SANDBOX_WARNING = "ecocheck: warning: --no-sandbox: builds see the host's filesystem and the network, with your user rights (only /home is private)\n";
+export const NO_SANDBOX_WARNING =
+  "ecocheck: warning: --no-sandbox: builds see the host's filesystem and the network, with your user rights (only /home is private)\n";
 
 /** The machine's build settings from the flags; env and with-test come from the plan request. */
 export function buildSettings(opts: BuildOptions, platform: { env: string[]; withTest: boolean }): BuildSettings {
@@ -247,7 +277,10 @@ export function addGcOptions(cmd: Command): Command {
   return addStateOptions(cmd)
     .option('--keep-run <id>', 'also keep the layers run ID needs (its ok jobs and their build closures); repeatable', collect, [])
     .option('--keep-newest <n>', 'keep the layers the newest N runs need (0: only the newest baselines and --keep-run)', '1')
-    .option('--max-size <size>', "then, while the store is larger than SIZE, remove the least recently used layers of the newest runs (never a newest baseline's or a --keep-run's)")
+    .option(
+      '--max-size <size>',
+      "then, while the store is larger than SIZE, remove the least recently used layers of the newest runs (never a newest baseline's or a --keep-run's)",
+    )
     .option('--dry-run', 'list what would be removed; remove nothing')
     .option('--verbose', 'list every layer removed (key and package)')
     .option('--json', 'print one JSON object');
@@ -266,7 +299,10 @@ export function addBisectOptions(cmd: Command): Command {
     .option('--compiler-tree <dir>', "the compiler's git checkout; only read: each commit's tree is written into ecocheck's state folder")
     .option('--good <rev>', 'a commit (any git revision) where the packages build')
     .option('--bad <rev>', "a commit (any git revision) where they do not (default: the checkout's HEAD)")
-    .option('--from-run <run>', "bisect every regression of this recorded comparison, whose baseline and candidate compilers are trees of one git repository (their commits are the good and the bad end)");
+    .option(
+      '--from-run <run>',
+      'bisect every regression of this recorded comparison, whose baseline and candidate compilers are trees of one git repository (their commits are the good and the bad end)',
+    );
 }
 
 /** `synthesize`'s flags: the input repositories and the size of the slice. */
@@ -276,5 +312,8 @@ export interface SynthesizeOptions {
 }
 
 export function addSynthesizeOptions(cmd: Command): Command {
-  return addRepositoryOptions(cmd, false).option('--names <n>', 'only the N names the most other names depend on, and their dependency cone');
+  return addRepositoryOptions(cmd, false).option(
+    '--names <n>',
+    'only the N names the most other names depend on, and their dependency cone',
+  );
 }

@@ -16,6 +16,8 @@ export function printRunCounts(done: RunDone, compiler: string): void {
     .sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]))
     .map(([s, n]) => `${s} ${n}`);
   const total = Object.values(done.targetCounts).reduce((a, b) => a + b, 0);
-  process.stderr.write(`run #${done.runId} (compiler ${compiler})${done.interrupted ? ' INTERRUPTED' : ''}: ${total} targets: ${parts.join(', ')}\n`);
+  process.stderr.write(
+    `run #${done.runId} (compiler ${compiler})${done.interrupted ? ' INTERRUPTED' : ''}: ${total} targets: ${parts.join(', ')}\n`,
+  );
   process.stderr.write(`jobs: ${done.built} built, ${done.cacheHits} cached, ${formatSeconds(Math.round(done.wallMs / 1000))}\n`);
 }

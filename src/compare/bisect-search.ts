@@ -96,7 +96,8 @@ export class BisectSearch {
     this.packages = [...input.packages];
     this.attempts = Math.max(1, input.spuriousAttempts ?? 2);
     const last = this.commits.length - 1;
-    for (const p of this.packages) this.state.set(p, { lo: 0, hi: last, loTested: false, hiTested: false, skipped: new Set(), spurious: new Map(), end: null });
+    for (const p of this.packages)
+      this.state.set(p, { lo: 0, hi: last, loTested: false, hiTested: false, skipped: new Set(), spurious: new Map(), end: null });
   }
 
   get steps(): readonly BisectStep[] {

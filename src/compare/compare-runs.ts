@@ -118,7 +118,8 @@ function installable(r: PackageRunResult | null): boolean {
 }
 
 function failureDetail(r: PackageRunResult): string {
-  if (r.status === 'dependency-failed') return r.rootCause !== null ? `dependency ${r.rootCause} failed` : r.reason || 'a dependency failed';
+  if (r.status === 'dependency-failed')
+    return r.rootCause !== null ? `dependency ${r.rootCause} failed` : r.reason || 'a dependency failed';
   if (r.status === 'not-installable') return r.reason !== '' ? `not installable: ${r.reason}` : 'not installable';
   return resultFirstError(r);
 }
@@ -227,7 +228,8 @@ export function compareRuns(baseline: RunSide, candidate: RunSide): Comparison {
     return rc;
   };
   for (const e of packages) if (e.category === 'regressed') rootEntry(e.key);
-  for (const e of packages) if (e.category === 'dependency-regressed') for (const k of e.rootCauses ?? [e.rootCause!]) rootEntry(k).dependents.push(e.key);
+  for (const e of packages)
+    if (e.category === 'dependency-regressed') for (const k of e.rootCauses ?? [e.rootCause!]) rootEntry(k).dependents.push(e.key);
   const rootCauses = [...roots.values()]
     .map((rc) => ({ ...rc, dependents: rc.dependents.sort() }))
     .sort((a, b) => b.dependents.length - a.dependents.length || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -25,7 +25,10 @@ export function normaliseError(s: string): string {
   t = t.replace(/[‘’]/g, "'");
   // OCaml 5.2+ quotes a type too, spaces and all (`has type "'a option"`; 4.x: `has type 'a option`).
   t = t.replace(/\b([Tt]ype) "([^"]+)"/g, '$1 $2');
-  t = t.replace(/"([^"\s/]+)"/g, '$1').replace(/\b(Cannot find file )"([^"\s]+)"/g, '$1$2').replace(/(?<!reference to )`([A-Za-z_][\w.']*)'/g, '$1');
+  t = t
+    .replace(/"([^"\s/]+)"/g, '$1')
+    .replace(/\b(Cannot find file )"([^"\s]+)"/g, '$1$2')
+    .replace(/(?<!reference to )`([A-Za-z_][\w.']*)'/g, '$1');
   // Warnings as errors: the number says which; the name after it is only printed by OCaml 4.12+.
   t = t.replace(/^Error \(warning (\d+) \[[^\]]*\]\)/, 'Error (warning $1)');
   // A linker's missing symbol: the object file and section it was referenced from are the package's.
@@ -54,7 +57,10 @@ export function normaliseError(s: string): string {
   t = t.replace(/\blines? \d+(?:-\d+)?/g, (m) => m.replace(/\d+/g, '<n>'));
   t = t.replace(/\bcharacters? \d+(?:-\d+)?/g, (m) => m.replace(/\d+/g, '<n>'));
   t = t.replace(/\bcolumns? \d+(?:-\d+)?/g, (m) => m.replace(/\d+/g, '<n>'));
-  t = t.replace(/(\.[A-Za-z0-9]+|Makefile|<tmp>|\w):\d+(?::\d+)?(?=[:\s]|$)/g, (m, pre: string) => `${pre}${m.slice(pre.length).replace(/\d+/g, '<n>')}`);
+  t = t.replace(
+    /(\.[A-Za-z0-9]+|Makefile|<tmp>|\w):\d+(?::\d+)?(?=[:\s]|$)/g,
+    (m, pre: string) => `${pre}${m.slice(pre.length).replace(/\d+/g, '<n>')}`,
+  );
   // A C compiler's location in a temp dir (dune-configurator's probes): the message after it is the cause.
   t = t.replace(/^<tmp>(?::<n>)+: /, '<loc>: ');
   // Hashes: hex runs of 7+ characters with a digit and a letter, or 16+ digits; a run of digits alone
@@ -85,7 +91,8 @@ export interface ErrorCluster {
  * recorded reason.
  */
 export function resultFirstError(r: Pick<PackageRunResult, 'firstError' | 'missingSystemPackages' | 'reason' | 'status'>): string {
-  if (OWN_FAILURE_STATUSES.has(r.status) && r.missingSystemPackages.length > 0) return `${MISSING_SYSTEM_PACKAGES_ERROR} ${r.missingSystemPackages.join(' ')}`;
+  if (OWN_FAILURE_STATUSES.has(r.status) && r.missingSystemPackages.length > 0)
+    return `${MISSING_SYSTEM_PACKAGES_ERROR} ${r.missingSystemPackages.join(' ')}`;
   const first = r.firstError?.trim() ?? '';
   if (first !== '') return first;
   return r.reason.trim() !== '' ? r.reason.trim() : `(${r.status}, no log)`;

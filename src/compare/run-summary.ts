@@ -41,7 +41,11 @@ export function summariseRun(run: RunSide): RunSummary {
     for (const start of named) {
       let id = start;
       const seen = new Set([r.id]);
-      for (let next = byId.get(id); next !== undefined && next.status === 'dependency-failed' && next.rootCause !== null && !seen.has(next.rootCause); next = byId.get(id)) {
+      for (
+        let next = byId.get(id);
+        next !== undefined && next.status === 'dependency-failed' && next.rootCause !== null && !seen.has(next.rootCause);
+        next = byId.get(id)
+      ) {
         seen.add(id);
         id = next.rootCause;
       }

@@ -111,7 +111,8 @@ export interface MergedShards<E extends ShardExportView = ShardExportView> {
   inconsistent: InconsistentRecord[];
 }
 
-export type ShardMergeOutcome<E extends ShardExportView = ShardExportView> = { merged: MergedShards<E>; refused?: undefined } | { refused: string; merged?: undefined };
+export type ShardMergeOutcome<E extends ShardExportView = ShardExportView> =
+  { merged: MergedShards<E>; refused?: undefined } | { refused: string; merged?: undefined };
 
 /** At most this many targets are named in a refusal (then how many more). */
 const NAMED_TARGETS = 20;
@@ -199,7 +200,9 @@ function refusalOf(parts: readonly Part<ShardExportView>[], shardCount: number):
       const inList = new Set(list);
       const added = list.filter((t) => !inReference.has(t)).sort();
       const lacks = reference.filter((t) => !inList.has(t)).sort();
-      const diff = [added.length > 0 ? `also ${namedTargets(added)}` : '', lacks.length > 0 ? `not ${namedTargets(lacks)}` : ''].filter((x) => x !== '').join('; ');
+      const diff = [added.length > 0 ? `also ${namedTargets(added)}` : '', lacks.length > 0 ? `not ${namedTargets(lacks)}` : '']
+        .filter((x) => x !== '')
+        .join('; ');
       return `${shardList(g)} planned ${list.length}${diff !== '' ? ` (${diff})` : ''}`;
     });
     problems.push(`the shards planned different targets: ${described.join('; ')}`);
@@ -227,7 +230,10 @@ function refusalOf(parts: readonly Part<ShardExportView>[], shardCount: number):
       );
     else if (lacking.length > 0) problems.push(`${lacking.length} target(s) of the plan are in no shard: ${namedTargets(lacking)}`);
     for (const p of parts) {
-      const extra = p.e.targets.map((t) => t.packageId).filter((t) => !planned.has(t)).sort();
+      const extra = p.e.targets
+        .map((t) => t.packageId)
+        .filter((t) => !planned.has(t))
+        .sort();
       if (extra.length > 0) problems.push(`shard ${p.index} (${p.source}) has target(s) the plan does not: ${namedTargets(extra)}`);
     }
   }
@@ -247,7 +253,9 @@ export function mergeShards<E extends ShardExportView>(inputs: readonly ShardExp
     for (let i = 0; i < identity.length; i++) {
       const [field, value] = identity[i];
       if (canonicalJson(value) !== canonicalJson(firstIdentity[i][1]))
-        return { refused: `${x.source}: ${field}: is not a part of the same check as ${first.source} (${canonicalJson(value)} here, ${canonicalJson(firstIdentity[i][1])} there)` };
+        return {
+          refused: `${x.source}: ${field}: is not a part of the same check as ${first.source} (${canonicalJson(value)} here, ${canonicalJson(firstIdentity[i][1])} there)`,
+        };
     }
   }
   // Each shard once: the same export given twice counts once; two different exports of one shard are refused.
@@ -257,14 +265,19 @@ export function mergeShards<E extends ShardExportView>(inputs: readonly ShardExp
     const index = x.e.shard?.index ?? 1;
     const seen = byShard.get(index);
     if (seen === undefined) byShard.set(index, { index, ...x });
-    else if (seen.hash !== x.hash) return { refused: `${x.source}: shard: is shard ${index} of ${shardCount} again, with other records than ${seen.source}: give one export per shard` };
+    else if (seen.hash !== x.hash)
+      return {
+        refused: `${x.source}: shard: is shard ${index} of ${shardCount} again, with other records than ${seen.source}: give one export per shard`,
+      };
   }
   const parts = [...byShard.values()].sort((a, b) => a.index - b.index);
   const refusal = refusalOf(parts, shardCount);
   if (refusal !== null) return { refused: refusal };
 
   const importHash = sha256(`ecocheck-merge-v1\0${parts.map((p) => p.hash).join('\0')}`);
-  const failedShards = parts.filter((p) => p.e.run.status !== 'finished').map((p) => ({ index: p.index, status: p.e.run.status, source: p.source }));
+  const failedShards = parts
+    .filter((p) => p.e.run.status !== 'finished')
+    .map((p) => ({ index: p.index, status: p.e.run.status, source: p.source }));
 
   // Targets and jobs: the union.
   const targets = new Map<string, TargetOf<E>>();
@@ -294,7 +307,12 @@ export function mergeShards<E extends ShardExportView>(inputs: readonly ShardExp
       const root = r.rootCauseKey === null ? undefined : kept.get(r.rootCauseKey);
       if (root === undefined) return { consistent: false, final: false, note: `its root ${r.rootCause ?? '?'} has no record` };
       const rootFinal = !isSpurious(root.record.status);
-      if (root.record.status === 'ok') return { consistent: false, final: rootFinal, note: `its root ${r.rootCause ?? idOf(r.rootCauseKey!)} is ok in the record kept (shard ${root.shard})` };
+      if (root.record.status === 'ok')
+        return {
+          consistent: false,
+          final: rootFinal,
+          note: `its root ${r.rootCause ?? idOf(r.rootCauseKey!)} is ok in the record kept (shard ${root.shard})`,
+        };
       return { consistent: true, final: rootFinal, note: '' };
     }
     const final = !isSpurious(r.status);
@@ -302,7 +320,11 @@ export function mergeShards<E extends ShardExportView>(inputs: readonly ShardExp
     for (const d of jobs.get(r.jobKey)?.dependencies ?? []) {
       const dep = kept.get(d);
       if (dep !== undefined && dep.record.status !== 'ok')
-        return { consistent: false, final, note: `it was built, but the record kept for its dependency ${idOf(d)} (shard ${dep.shard}) is ${dep.record.status}` };
+        return {
+          consistent: false,
+          final,
+          note: `it was built, but the record kept for its dependency ${idOf(d)} (shard ${dep.shard}) is ${dep.record.status}`,
+        };
     }
     return { consistent: true, final, note: '' };
   };
@@ -321,14 +343,27 @@ export function mergeShards<E extends ShardExportView>(inputs: readonly ShardExp
     });
     const best = judged[0];
     kept.set(key, best.c);
-    if (!best.consistent) inconsistent.push({ jobKey: key, id: idOf(key), shard: best.c.shard, status: best.c.record.status, note: best.note });
+    if (!best.consistent)
+      inconsistent.push({ jobKey: key, id: idOf(key), shard: best.c.shard, status: best.c.record.status, note: best.note });
     if (list.length > 1) {
       duplicatedJobs++;
       if (new Set(list.map((c) => c.record.status)).size > 1) {
         const second = judged[1];
         const rule: DuplicateResolution['rule'] =
-          best.consistent !== second.consistent ? 'consistent' : best.final !== second.final ? 'final' : best.c.record.cached !== second.c.record.cached ? 'built' : 'lowest-shard';
-        resolved.push({ jobKey: key, id: idOf(key), kept: best.c.shard, records: list.map((c) => ({ shard: c.shard, status: c.record.status, cached: c.record.cached })), rule });
+          best.consistent !== second.consistent
+            ? 'consistent'
+            : best.final !== second.final
+              ? 'final'
+              : best.c.record.cached !== second.c.record.cached
+                ? 'built'
+                : 'lowest-shard';
+        resolved.push({
+          jobKey: key,
+          id: idOf(key),
+          kept: best.c.shard,
+          records: list.map((c) => ({ shard: c.shard, status: c.record.status, cached: c.record.cached })),
+          rule,
+        });
       }
     }
   };
@@ -364,7 +399,10 @@ export function mergeShards<E extends ShardExportView>(inputs: readonly ShardExp
       const better =
         have === undefined ||
         (keptRecord !== undefined && have.result.status !== keptRecord.record.status && r.status === keptRecord.record.status) ||
-        (keptRecord !== undefined && have.shard !== keptRecord.shard && p.index === keptRecord.shard && r.status === keptRecord.record.status);
+        (keptRecord !== undefined &&
+          have.shard !== keptRecord.shard &&
+          p.index === keptRecord.shard &&
+          r.status === keptRecord.record.status);
       if (better) results.set(r.jobKey, { shard: p.index, result: r });
     }
 
@@ -380,7 +418,12 @@ export function mergeShards<E extends ShardExportView>(inputs: readonly ShardExp
       base: parts[0].e.run,
       status: status === 'running' ? 'interrupted' : status,
       startedAt: parts.map((p) => p.e.run.startedAt).sort()[0],
-      finishedAt: parts.some((p) => p.e.run.finishedAt === null) ? null : parts.map((p) => p.e.run.finishedAt!).sort().at(-1)!,
+      finishedAt: parts.some((p) => p.e.run.finishedAt === null)
+        ? null
+        : parts
+            .map((p) => p.e.run.finishedAt!)
+            .sort()
+            .at(-1)!,
       targets: byKey(targets.entries()),
       jobs: [...jobs.values()],
       runJobs: byKey([...kept.entries()].map(([k, c]) => [k, c.record] as [string, RunJobOf<E>])),

@@ -99,7 +99,8 @@ export class JsonShape {
   /** An object of strings, numbers and nulls (database columns carried as they are). */
   scalars(v: unknown, field: string): Record<string, string | number | null> {
     const o = this.object(v, field);
-    for (const [k, x] of Object.entries(o)) if (x !== null && typeof x !== 'string' && typeof x !== 'number') this.fail(`${field}.${k}`, 'a string, a number or null');
+    for (const [k, x] of Object.entries(o))
+      if (x !== null && typeof x !== 'string' && typeof x !== 'number') this.fail(`${field}.${k}`, 'a string, a number or null');
     return o as Record<string, string | number | null>;
   }
 }

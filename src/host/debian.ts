@@ -71,7 +71,11 @@ interface Known {
 }
 
 /** Classifies `names` from the two queries' answers (opam's `compute_sets_with_virtual`). */
-export function classify(names: readonly string[], search: AptSearchResult, installedReal: ReadonlyMap<string, string>): Map<string, Known> {
+export function classify(
+  names: readonly string[],
+  search: AptSearchResult,
+  installedReal: ReadonlyMap<string, string>,
+): Map<string, Known> {
   const providedBy = new Map<string, string[]>();
   for (const [pkg, provided] of search.provides) {
     for (const v of provided) providedBy.set(v, [...(providedBy.get(v) ?? []), pkg]);
@@ -81,7 +85,8 @@ export function classify(names: readonly string[], search: AptSearchResult, inst
     const own = installedReal.get(n);
     const providers = (providedBy.get(n) ?? []).filter((p) => installedReal.has(p)).sort();
     if (own !== undefined) out.set(n, { status: 'installed', version: own });
-    else if (providers.length > 0) out.set(n, { status: 'installed', version: `via ${providers.map((p) => `${p}=${installedReal.get(p)}`).join(' ')}` });
+    else if (providers.length > 0)
+      out.set(n, { status: 'installed', version: `via ${providers.map((p) => `${p}=${installedReal.get(p)}`).join(' ')}` });
     else out.set(n, { status: search.available.has(n) ? 'available' : 'notFound', version: null });
   }
   return out;
@@ -105,13 +110,21 @@ function run(command: string, args: readonly string[], okCodes: readonly number[
   if (r.error !== undefined) throw new SystemPackageError(`${command}: ${r.error.message}`);
   if (r.status === null || !okCodes.includes(r.status)) {
     const last = r.stderr.trim().split('\n').pop() ?? '';
-    throw new SystemPackageError(`${command} ${args[0] ?? ''} failed (${r.status === null ? `signal ${r.signal}` : `exit code ${r.status}`})${last !== '' ? `: ${last}` : ''}`);
+    throw new SystemPackageError(
+      `${command} ${args[0] ?? ''} failed (${r.status === null ? `signal ${r.signal}` : `exit code ${r.status}`})${last !== '' ? `: ${last}` : ''}`,
+    );
   }
   return r.stdout;
 }
 
 /** What apt's and dpkg's answers depend on: a change to any of these (update, install, removal) drops them. */
-const APT_STATE = ['/var/lib/dpkg/status', '/var/lib/apt/lists', '/etc/apt/sources.list', '/etc/apt/sources.list.d', '/etc/apt/preferences.d'];
+const APT_STATE = [
+  '/var/lib/dpkg/status',
+  '/var/lib/apt/lists',
+  '/etc/apt/sources.list',
+  '/etc/apt/sources.list.d',
+  '/etc/apt/preferences.d',
+];
 
 class AptDpkg implements SystemPackageManager {
   readonly name = 'apt';
@@ -133,7 +146,9 @@ class AptDpkg implements SystemPackageManager {
     const providers = [...search.provides].filter(([, vs]) => vs.some((v) => unknown.includes(v))).map(([p]) => p);
     const query = [...new Set([...unknown, ...providers])];
     // Exit code 1: some names are not known to dpkg, which is an answer too.
-    const installed = parseDpkgInstalled(run('dpkg-query', ['-W', '-f', '${db:Status-Abbrev}\t${Package}\t${Version}\n', ...query], [0, 1]));
+    const installed = parseDpkgInstalled(
+      run('dpkg-query', ['-W', '-f', '${db:Status-Abbrev}\t${Package}\t${Version}\n', ...query], [0, 1]),
+    );
     for (const [n, k] of classify(unknown, search, installed)) this.known.set(n, k);
     saveAnswers(this.answersFile, this.name, this.stamp, this.known);
   }
@@ -169,10 +184,13 @@ class AptDpkg implements SystemPackageManager {
     this.known.clear();
     // The installation changed dpkg's status: a new stamp, new answers.
     this.stamp = null;
-    if (r.error !== undefined) throw new SystemPackageError(`${command}: ${r.error.message}${asRoot ? '' : ' (installing system packages needs root or sudo)'}`);
+    if (r.error !== undefined)
+      throw new SystemPackageError(`${command}: ${r.error.message}${asRoot ? '' : ' (installing system packages needs root or sudo)'}`);
     if (r.status !== 0) {
       const last = (r.stderr.trim() || r.stdout.trim()).split('\n').pop() ?? '';
-      throw new SystemPackageError(`apt-get install ${wanted.join(' ')} failed (exit code ${r.status ?? `signal ${r.signal}`})${last !== '' ? `: ${last}` : ''}`);
+      throw new SystemPackageError(
+        `apt-get install ${wanted.join(' ')} failed (exit code ${r.status ?? `signal ${r.signal}`})${last !== '' ? `: ${last}` : ''}`,
+      );
     }
     const still = [...this.status(wanted).available, ...this.status(wanted).notFound];
     if (still.length > 0) throw new SystemPackageError(`apt-get install ${wanted.join(' ')} left ${still.join(' ')} not installed`);

@@ -44,7 +44,11 @@ export interface DepextsPolicy {
  * else `ignore`). `host` or `install` without a known package manager is a HostError. `answersFile`:
  * where the package manager's answers persist (hostPackageManager).
  */
-export function resolveDepextsPolicy(requested: DepextsMode | undefined, platform: Readonly<Record<string, string>>, answersFile: string | null = null): DepextsPolicy {
+export function resolveDepextsPolicy(
+  requested: DepextsMode | undefined,
+  platform: Readonly<Record<string, string>>,
+  answersFile: string | null = null,
+): DepextsPolicy {
   if (requested === 'ignore') return { mode: 'ignore', manager: null };
   const manager = hostPackageManager(platform, answersFile);
   if (manager === null) {

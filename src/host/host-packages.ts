@@ -24,7 +24,10 @@ const FAMILIES: Readonly<Record<string, (answersFile: string | null) => SystemPa
  * on this host; null otherwise. `answersFile`: where its answers persist between processes (the state
  * paths' `hostAnswers`); null or absent, this process only.
  */
-export function hostPackageManager(platform: Readonly<Record<string, string>>, answersFile: string | null = null): SystemPackageManager | null {
+export function hostPackageManager(
+  platform: Readonly<Record<string, string>>,
+  answersFile: string | null = null,
+): SystemPackageManager | null {
   const family = platform['os-family'];
   const make = family === undefined ? undefined : FAMILIES[family];
   return make === undefined ? null : make(answersFile);

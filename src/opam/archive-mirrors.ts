@@ -68,7 +68,8 @@ export function repositoryArchiveMirrors(repoDir: string): DeclaredMirrors {
     return v?.kind === 'string' ? v.value : '';
   };
   const opamRepository =
-    /^https?:\/\/github\.com\/ocaml\/opam-repository(\.git)?(\/|$)/.test(text('upstream')) || /^https?:\/\/opam\.ocaml\.org(\/|$)/.test(text('browse'));
+    /^https?:\/\/github\.com\/ocaml\/opam-repository(\.git)?(\/|$)/.test(text('upstream')) ||
+    /^https?:\/\/opam\.ocaml\.org(\/|$)/.test(text('browse'));
   return { mirrors: mirrorsOf(read.fields, repoDir), opamRepository, problem: null };
 }
 

@@ -47,6 +47,8 @@ export function readCacheFile(file: string): { head: unknown; body: Uint8Array }
   if (start > bytes.length) return null;
   // A copy when the view would be misaligned (small files share Node's buffer pool).
   const aligned = (bytes.byteOffset + start) % 8 === 0;
-  const body = aligned ? new Uint8Array(bytes.buffer, bytes.byteOffset + start, bytes.length - start) : new Uint8Array(bytes.subarray(start));
+  const body = aligned
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset + start, bytes.length - start)
+    : new Uint8Array(bytes.subarray(start));
   return { head, body };
 }

@@ -22,7 +22,6 @@ import {
   type PartialResult,
 } from './formula.js';
 
-
 // ---------------------------------------------------------------------------------------------------
 // Evaluation (`OpamFilter.reduce`)
 

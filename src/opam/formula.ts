@@ -34,12 +34,18 @@ export function makeOr<A>(left: Formula<A>, right: Formula<A>): Formula<A> {
  * `depends` is 17 levels deep, not 100,000: `&` is associative, no answer changes.
  */
 export function ands<A>(items: Formula<A>[]): Formula<A> {
-  return balanced('and', items.filter((f) => f.kind !== 'empty'));
+  return balanced(
+    'and',
+    items.filter((f) => f.kind !== 'empty'),
+  );
 }
 
 /** `OpamFormula.ors`: the disjunction of the list, empties dropped, balanced as `ands` is. */
 export function ors<A>(items: Formula<A>[]): Formula<A> {
-  return balanced('or', items.filter((f) => f.kind !== 'empty'));
+  return balanced(
+    'or',
+    items.filter((f) => f.kind !== 'empty'),
+  );
 }
 
 function balanced<A>(kind: 'and' | 'or', items: Formula<A>[]): Formula<A> {
@@ -199,7 +205,9 @@ export class FormulaTooLargeError extends OpamError {
     readonly form: 'CNF' | 'DNF',
     readonly atomCount: number,
   ) {
-    super(`its formula's ${form} would hold more than ${NORMAL_FORM_LIMIT.toLocaleString('en-US')} atoms (${atomCount >= NORMAL_FORM_LIMIT * 2 ? 'far ' : ''}more than ecocheck encodes)`);
+    super(
+      `its formula's ${form} would hold more than ${NORMAL_FORM_LIMIT.toLocaleString('en-US')} atoms (${atomCount >= NORMAL_FORM_LIMIT * 2 ? 'far ' : ''}more than ecocheck encodes)`,
+    );
   }
 }
 
@@ -234,7 +242,8 @@ function normalFormSize<A>(f: Formula<A>, form: 'CNF' | 'DNF'): { clauses: numbe
 
 function checkNormalFormSize<A>(f: Formula<A>, form: 'CNF' | 'DNF'): void {
   const size = normalFormSize(f, form);
-  if (size.atoms > NORMAL_FORM_LIMIT || size.clauses > NORMAL_FORM_LIMIT) throw new FormulaTooLargeError(form, Math.max(size.atoms, size.clauses));
+  if (size.atoms > NORMAL_FORM_LIMIT || size.clauses > NORMAL_FORM_LIMIT)
+    throw new FormulaTooLargeError(form, Math.max(size.atoms, size.clauses));
 }
 
 /**
@@ -328,11 +337,7 @@ export type FormulaListKind = 'conj' | 'disj';
  * joined by `kind`, `(…)` is a block, `&`/`|` are binary; `atomFromValue` reads every other node (it
  * throws a positioned error for what it does not accept).
  */
-export function formulaFromValue<A>(
-  v: Value,
-  kind: FormulaListKind,
-  atomFromValue: (v: Value) => A,
-): Formula<A> {
+export function formulaFromValue<A>(v: Value, kind: FormulaListKind, atomFromValue: (v: Value) => A): Formula<A> {
   const join = kind === 'conj' ? ands : ors;
   const items = v.kind === 'list' ? v.items : [v];
   const aux = (x: Value): Formula<A> => {

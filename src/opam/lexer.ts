@@ -41,8 +41,23 @@ export const TOKEN_PFXOP = 15;
 export const TOKEN_ENVOP = 16;
 
 const TOKEN_NAMES = [
-  'end of file', 'string', 'identifier', 'boolean', 'integer', "'['", "']'", "'('", "')'", "'{'", "'}'",
-  "':'", 'operator', "'&'", "'|'", 'operator', 'operator',
+  'end of file',
+  'string',
+  'identifier',
+  'boolean',
+  'integer',
+  "'['",
+  "']'",
+  "'('",
+  "')'",
+  "'{'",
+  "'}'",
+  "':'",
+  'operator',
+  "'&'",
+  "'|'",
+  'operator',
+  'operator',
 ];
 
 // Character classes, by char code (ASCII only; everything else is in no class).
@@ -529,4 +544,3 @@ function describeChar(src: string, p: number): string {
   if (cp >= 33 && cp < 127) return `'${String.fromCharCode(cp)}'`;
   return `character U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
 }
-

@@ -32,9 +32,7 @@ export type Filter =
   | { kind: 'undef' };
 
 /** An element of a dependency's constraint: a filter (`with-test`) or a version constraint (`>= "1.0"`). */
-export type FilterOrConstraint =
-  | { kind: 'filter'; filter: Filter }
-  | { kind: 'constraint'; op: RelOp; version: Filter };
+export type FilterOrConstraint = { kind: 'filter'; filter: Filter } | { kind: 'constraint'; op: RelOp; version: Filter };
 
 /** `"name" { constraints }` in depends / depopts / conflicts. */
 export interface PackageAtom {

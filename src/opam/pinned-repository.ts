@@ -97,8 +97,14 @@ function pinOne(load: RepositoryLoad, pin: Pin, warnings: RepositoryWarning[]): 
   } else {
     const repo = findPackage(load, pin.name, pin.version ?? undefined);
     if (repo === undefined) {
-      const where = pin.source.kind === 'dir' ? `no opam file in ${pin.source.path} (${pin.name}.opam, opam, opam/${pin.name}.opam or opam/opam)` : 'a URL pin takes its opam file from the repository';
-      const missing = pin.version !== null && repoVersions.length > 0 ? `the repository has no ${pin.name}.${pin.version}` : `the repository has no package ${pin.name}`;
+      const where =
+        pin.source.kind === 'dir'
+          ? `no opam file in ${pin.source.path} (${pin.name}.opam, opam, opam/${pin.name}.opam or opam/opam)`
+          : 'a URL pin takes its opam file from the repository';
+      const missing =
+        pin.version !== null && repoVersions.length > 0
+          ? `the repository has no ${pin.name}.${pin.version}`
+          : `the repository has no package ${pin.name}`;
       throw new PinError(arg, `no package definition: ${where}, and ${missing}`);
     }
     file = repo.file;
@@ -130,9 +136,13 @@ function pinOne(load: RepositoryLoad, pin: Pin, warnings: RepositoryWarning[]): 
   else [version, versionFrom] = [DEFAULT_PIN_VERSION, 'default'];
 
   const named = nameField(ast);
-  if (named !== null && named !== pin.name) warnings.push({ file, message: `name field ${JSON.stringify(named)} is replaced by the pinned name ${pin.name}` });
+  if (named !== null && named !== pin.name)
+    warnings.push({ file, message: `name field ${JSON.stringify(named)} is replaced by the pinned name ${pin.name}` });
   // opam overwrites name and version (`with_name`, `with_version`): the fields are not read.
-  const pinnedAst: OpamFileAst = { ...ast, items: ast.items.filter((i) => !(i.kind === 'variable' && (i.name === 'name' || i.name === 'version'))) };
+  const pinnedAst: OpamFileAst = {
+    ...ast,
+    items: ast.items.filter((i) => !(i.kind === 'variable' && (i.name === 'name' || i.name === 'version'))),
+  };
   const contentHash = createHash('sha256').update(bytes).digest('hex');
   let pkg: OpamPackage;
   try {

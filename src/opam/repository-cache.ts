@@ -167,7 +167,10 @@ export const MIN_CACHED_FILES = 500;
 /** The default folder of the cache (null: turned off), for a command without a state dir. */
 export function repositoryCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
   if (env.ECOCHECK_REPOSITORY_CACHE === 'off') return null;
-  const xdg = env.XDG_CACHE_HOME !== undefined && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir(), '.cache');
+  const xdg =
+    env.XDG_CACHE_HOME !== undefined && isAbsolute(env.XDG_CACHE_HOME)
+      ? env.XDG_CACHE_HOME
+      : join(env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir(), '.cache');
   return join(env.ECOCHECK_CACHE_DIR ?? join(xdg, 'ecocheck'), 'repositories');
 }
 
@@ -196,7 +199,9 @@ export class RepositoryKey {
 
   digest(): string {
     // One update of the whole text: thousands of small ones cost more than the hashing.
-    return createHash('sha256').update(`${FORMAT}\0${loaderCode()}\0${this.roots.join('\0')}\0${this.parts.join('\0')}`).digest('hex');
+    return createHash('sha256')
+      .update(`${FORMAT}\0${loaderCode()}\0${this.roots.join('\0')}\0${this.parts.join('\0')}`)
+      .digest('hex');
   }
 }
 

@@ -77,7 +77,10 @@ class FoundFile implements Candidate {
     const file = this.dir + sep + 'opam';
     const now = readFileSync(file);
     if (sha256(now) !== this.contentHash) {
-      throw new OpamError('the opam file changed while ecocheck was reading the repository: run again', 'input', { setting: 'repository', value: file });
+      throw new OpamError('the opam file changed while ecocheck was reading the repository: run again', 'input', {
+        setting: 'repository',
+        value: file,
+      });
     }
     return now;
   }
@@ -137,7 +140,16 @@ class RecordBuilder {
   }
 
   write(file: string, root: string, startedAt: number): void {
-    const head: StoredHead = { format: FORMAT, root, startedAt, generation: randomBytes(12).toString('hex'), folders: this.folders, keys: this.keys.join('\n'), hashes: this.hashes.join(''), empty: this.empty.join('\n') };
+    const head: StoredHead = {
+      format: FORMAT,
+      root,
+      startedAt,
+      generation: randomBytes(12).toString('hex'),
+      folders: this.folders,
+      keys: this.keys.join('\n'),
+      hashes: this.hashes.join(''),
+      empty: this.empty.join('\n'),
+    };
     writeCacheFile(file, head, new Uint8Array(new Float64Array(this.stats).buffer));
   }
 }
@@ -278,7 +290,12 @@ export function listRoot(root: string, rootIndex: number, cacheDir: string | nul
     }
     folders[entry] = [st.mtimeMs, st.ctimeMs, subs];
     for (const sub of subs) {
-      versionFolders.push({ dir: dir + sep + sub, folder: sub, key: entry + '/' + sub, misplaced: sub.startsWith(entry + '.') ? undefined : `package folder ${sub} is filed under ${entry}/` });
+      versionFolders.push({
+        dir: dir + sep + sub,
+        folder: sub,
+        key: entry + '/' + sub,
+        misplaced: sub.startsWith(entry + '.') ? undefined : `package folder ${sub} is filed under ${entry}/`,
+      });
     }
   }
   return { root, rootIndex, startedAt, recordFile: recordPath, old, folders, versionFolders, relisted };
@@ -292,11 +309,25 @@ function trusted(st: Stats, old: ScanRecord): boolean {
 function recordedAs(old: ScanRecord, i: number, st: Stats, hasFiles: boolean): boolean {
   const o = COLUMNS * i;
   const s = old.stats;
-  return trusted(st, old) && s[o] === st.ino && s[o + 1] === st.size && s[o + 2] === st.mtimeMs && s[o + 3] === st.ctimeMs && s[o + 4] === (hasFiles ? 1 : 0);
+  return (
+    trusted(st, old) &&
+    s[o] === st.ino &&
+    s[o + 1] === st.size &&
+    s[o + 2] === st.mtimeMs &&
+    s[o + 3] === st.ctimeMs &&
+    s[o + 4] === (hasFiles ? 1 : 0)
+  );
 }
 
 /** The candidate of a version folder with an opam file of this content, or a warning when its name is no NAME.VERSION. */
-function candidateOf(l: RootListing, vf: VersionFolder, contentHash: string, hasFiles: boolean, held: Buffer | null, warnings: RepositoryWarning[]): Candidate | null {
+function candidateOf(
+  l: RootListing,
+  vf: VersionFolder,
+  contentHash: string,
+  hasFiles: boolean,
+  held: Buffer | null,
+  warnings: RepositoryWarning[],
+): Candidate | null {
   const opamFile = vf.dir + sep + 'opam';
   if (vf.misplaced !== undefined) warnings.push({ file: opamFile, message: vf.misplaced });
   const nv = splitFolder(vf.folder);
@@ -304,7 +335,17 @@ function candidateOf(l: RootListing, vf: VersionFolder, contentHash: string, has
     warnings.push({ file: opamFile, message: `ignored: folder name ${vf.folder} is not NAME.VERSION` });
     return null;
   }
-  return new FoundFile(l.rootIndex, l.root, vf.dir, vf.folder, nv.name, nv.version, contentHash, hasFiles ? vf.dir + sep + 'files' : null, held);
+  return new FoundFile(
+    l.rootIndex,
+    l.root,
+    vf.dir,
+    vf.folder,
+    nv.name,
+    nv.version,
+    contentHash,
+    hasFiles ? vf.dir + sep + 'files' : null,
+    held,
+  );
 }
 
 /**

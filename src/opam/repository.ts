@@ -16,8 +16,29 @@ import { parseOpamFile } from './parser.js';
 import { compareVersions, versionsEqual } from './version.js';
 import { packageFromAstWithWarnings } from './package-from-ast.js';
 import { OpamError } from './opam-error.js';
-import { MIN_CACHED_FILES, RepositoryKey, cachedForm, cachedPackage, readKnownKey, readRepositoryCache, repositoryCacheDir, writeKnownKey, writeRepositoryCache } from './repository-cache.js';
-import { listRoot, lookAt, recordedCandidate, recordedFolders, scanListing, stillAsRecorded, type Candidate, type RecordedFolder, type RepositoryWarning, type RootListing } from './repository-scan.js';
+import {
+  MIN_CACHED_FILES,
+  RepositoryKey,
+  cachedForm,
+  cachedPackage,
+  readKnownKey,
+  readRepositoryCache,
+  repositoryCacheDir,
+  writeKnownKey,
+  writeRepositoryCache,
+} from './repository-cache.js';
+import {
+  listRoot,
+  lookAt,
+  recordedCandidate,
+  recordedFolders,
+  scanListing,
+  stillAsRecorded,
+  type Candidate,
+  type RecordedFolder,
+  type RepositoryWarning,
+  type RootListing,
+} from './repository-scan.js';
 import { ValueReader } from './value-table.js';
 
 export interface RepositoryError {
@@ -111,9 +132,7 @@ function layerName(list: Candidate[], warnings: RepositoryWarning[]): Candidate[
   // Ascending versions; among equal versions the winner (first root, then first folder) comes first.
   const sorted = [...list].sort(
     (a, b) =>
-      compareVersions(a.version, b.version) ||
-      a.rootIndex - b.rootIndex ||
-      (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0),
+      compareVersions(a.version, b.version) || a.rootIndex - b.rootIndex || (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0),
   );
   const kept: Candidate[] = [];
   for (const c of sorted) {
@@ -148,12 +167,18 @@ function contentKey(roots: readonly string[], kept: Map<string, Candidate[]>): s
 }
 
 /** A name's packages from the cache: its cached versions (the kept ones that parsed), in order. */
-function cachedPackages(name: string, cachedList: readonly [string, number][], kept: readonly Candidate[], values: ValueReader): OpamPackage[] {
+function cachedPackages(
+  name: string,
+  cachedList: readonly [string, number][],
+  kept: readonly Candidate[],
+  values: ValueReader,
+): OpamPackage[] {
   let k = 0;
   return cachedList.map(([version, id]) => {
     while (k < kept.length && kept[k].version !== version) k++;
     const c = kept[k];
-    if (c === undefined) throw new OpamError(`the repository cache lists ${name}.${version}, which the repository does not have`, 'internal');
+    if (c === undefined)
+      throw new OpamError(`the repository cache lists ${name}.${version}, which the repository does not have`, 'internal');
     const place = { name, version, file: c.dir + sep + 'opam', repository: c.root, filesDir: c.filesDir, contentHash: c.contentHash };
     return cachedPackage(place, values, id, () => loadOne(c, [], []) as OpamPackage);
   });
@@ -221,7 +246,8 @@ export class OnDemandPackages extends Map<string, OpamPackage[]> {
   listedWithVersion(version: string): string[] {
     const out: string[] = [];
     for (const [name, versions] of this.#listedVersions) if (versions.includes(version)) out.push(name);
-    for (const name of super.keys()) if (!this.#listedVersions.has(name) && (super.get(name) ?? []).some((p) => p.version === version)) out.push(name);
+    for (const name of super.keys())
+      if (!this.#listedVersions.has(name) && (super.get(name) ?? []).some((p) => p.version === version)) out.push(name);
     return out;
   }
 
@@ -389,7 +415,10 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     changed.set(name, { errors });
     return loaded;
   };
-  const packages = OnDemandPackages.of(new Map(names.map((name) => [name, (foldersOf.get(name) ?? []).map((r) => r.folder.folder.slice(name.length + 1))])), settle);
+  const packages = OnDemandPackages.of(
+    new Map(names.map((name) => [name, (foldersOf.get(name) ?? []).map((r) => r.folder.folder.slice(name.length + 1))])),
+    settle,
+  );
   // What is about every file: as recorded when no name changed, else from a load from disk.
   let fromDisk: RepositoryLoad | null = null;
   // Folders of no name (not NAME.VERSION) count for the whole only (their warnings).
@@ -398,10 +427,16 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     packages.settleAll();
     elsewhereChanged ??= !(foldersOf.get('') ?? []).every(stillAsRecorded);
     if (changed.size === 0 && !elsewhereChanged) return null;
-    fromDisk ??= eagerLoad(roots, roots.map((root, i) => listRoot(root, i, cacheDir)), performance.now(), cacheDir);
+    fromDisk ??= eagerLoad(
+      roots,
+      roots.map((root, i) => listRoot(root, i, cacheDir)),
+      performance.now(),
+      cacheDir,
+    );
     return fromDisk;
   };
-  const filesOf = (settled: readonly string[]) => new Set(settled.flatMap((n) => (foldersOf.get(n) ?? []).map((r) => r.folder.dir + sep + 'opam')));
+  const filesOf = (settled: readonly string[]) =>
+    new Set(settled.flatMap((n) => (foldersOf.get(n) ?? []).map((r) => r.folder.dir + sep + 'opam')));
   let allWarnings: RepositoryWarning[] | null = null;
   const load = { roots, packages, loadMs: performance.now() - t0 } as unknown as RepositoryLoad;
   Object.defineProperties(load, {

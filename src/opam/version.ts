@@ -99,9 +99,7 @@ export function compareVersions(a: string, b: string): number {
   const ub = db < 0 ? b.length : db;
   const uc = compareChunks(a, ra, ua, b, rb, ub);
   if (uc !== 0) return sign(uc);
-  return sign(
-    compareChunks(a, da < 0 ? a.length : da + 1, a.length, b, db < 0 ? b.length : db + 1, b.length),
-  );
+  return sign(compareChunks(a, da < 0 ? a.length : da + 1, a.length, b, db < 0 ? b.length : db + 1, b.length));
 }
 
 export function versionsEqual(a: string, b: string): boolean {

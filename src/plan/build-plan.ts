@@ -77,7 +77,16 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
       visiting.delete(id);
       const uniqueDeps = [...new Set(depKeys)].sort();
       const runTests = ctx.testTargets === true && id === targetId;
-      const key = jobKey(contextHash, pkg, filesHashes.hash(pkg.filesDir), uniqueDeps, runTests, ctx.systemPackages?.(pkg) ?? '', pinnedSourceKey(pkg, filesHashes), localSourcesKey(pkg, filesHashes, sourcePolicy));
+      const key = jobKey(
+        contextHash,
+        pkg,
+        filesHashes.hash(pkg.filesDir),
+        uniqueDeps,
+        runTests,
+        ctx.systemPackages?.(pkg) ?? '',
+        pinnedSourceKey(pkg, filesHashes),
+        localSourcesKey(pkg, filesHashes, sourcePolicy),
+      );
       keyOf.set(id, key);
       if (!jobs.has(key)) {
         const closureSet = new Set<string>();
@@ -87,7 +96,12 @@ export function buildPlan(targets: readonly TargetOutcome[], ctx: KeyContext, fi
         }
         const closure = [...closureSet].sort((a, b) => order.get(a)! - order.get(b)!);
         order.set(key, jobs.size);
-        jobs.set(key, runTests ? { key, id, package: pkg, dependencies: uniqueDeps, closure, runTests } : { key, id, package: pkg, dependencies: uniqueDeps, closure });
+        jobs.set(
+          key,
+          runTests
+            ? { key, id, package: pkg, dependencies: uniqueDeps, closure, runTests }
+            : { key, id, package: pkg, dependencies: uniqueDeps, closure },
+        );
       }
       return key;
     };

@@ -25,10 +25,14 @@ function isDuration(v: unknown): v is number {
 
 function table(v: unknown, field: string, file: string): Map<string, number> {
   if (v === undefined) return new Map();
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new PlanError(`${file}: ${field} must be an object of durations in ms`, 'input', { setting: 'durations' });
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new PlanError(`${file}: ${field} must be an object of durations in ms`, 'input', { setting: 'durations' });
   const out = new Map<string, number>();
   for (const [k, ms] of Object.entries(v as Record<string, unknown>)) {
-    if (!isDuration(ms)) throw new PlanError(`${file}: ${field}.${k} must be a duration in ms (a number of 0 or more), not ${JSON.stringify(ms)}`, 'input', { setting: 'durations' });
+    if (!isDuration(ms))
+      throw new PlanError(`${file}: ${field}.${k} must be a duration in ms (a number of 0 or more), not ${JSON.stringify(ms)}`, 'input', {
+        setting: 'durations',
+      });
     out.set(k, Math.round(ms));
   }
   return out;
@@ -45,7 +49,10 @@ export function parseDurations(text: string, file: string): Durations {
   const o = data as Record<string, unknown> | null;
   if (typeof o !== 'object' || o === null || o.format !== DURATIONS_FORMAT)
     throw new PlanError(`${file}: not a durations file (written by ecocheck durations --output FILE)`, 'input', { setting: 'durations' });
-  if (o.version !== DURATIONS_VERSION) throw new PlanError(`${file}: durations file version ${String(o.version)}, this ecocheck reads version ${DURATIONS_VERSION}`, 'input', { setting: 'durations' });
+  if (o.version !== DURATIONS_VERSION)
+    throw new PlanError(`${file}: durations file version ${String(o.version)}, this ecocheck reads version ${DURATIONS_VERSION}`, 'input', {
+      setting: 'durations',
+    });
   return { byPackage: table(o.byPackage, 'byPackage', file), byKey: table(o.byKey, 'byKey', file) };
 }
 
@@ -54,7 +61,11 @@ export function readDurationsFile(file: string): Durations {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new PlanError(`cannot read the durations file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'input', { setting: 'durations' });
+    throw new PlanError(
+      `cannot read the durations file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      'input',
+      { setting: 'durations' },
+    );
   }
   return parseDurations(text, file);
 }

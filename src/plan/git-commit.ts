@@ -16,13 +16,23 @@ export function resolveGitCommit(dir: string, ref: string | null): string | null
   // A ref is never read as an option; the lookup never climbs above `dir` to an enclosing repository.
   if (rev.startsWith('-')) return null;
   try {
-    const out = execFileSync('git', ['-c', 'safe.directory=*', '-c', 'core.fsmonitor=false', 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: GIT_TIMEOUT_MS,
-      stdio: ['ignore', 'pipe', 'ignore'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_CEILING_DIRECTORIES: dirname(dir) },
-    }).trim();
+    const out = execFileSync(
+      'git',
+      ['-c', 'safe.directory=*', '-c', 'core.fsmonitor=false', 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: GIT_TIMEOUT_MS,
+        stdio: ['ignore', 'pipe', 'ignore'],
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_CONFIG_GLOBAL: '/dev/null',
+          GIT_TERMINAL_PROMPT: '0',
+          GIT_CEILING_DIRECTORIES: dirname(dir),
+        },
+      },
+    ).trim();
     return /^[0-9a-f]{40,64}$/.test(out) ? out : null;
   } catch {
     return null;

@@ -45,7 +45,10 @@ function duration(v: number | undefined): number | undefined {
 /** The cost of every job of the plan from the lookups (see the module comment). */
 export function jobCosts(plan: Plan, lookup: CostLookup): JobCosts {
   if (lookup.estimateMs !== undefined && !(Number.isFinite(lookup.estimateMs) && lookup.estimateMs >= 0))
-    throw new PlanError(`the estimate for a job with no recorded duration must be a duration of 0 ms or more, not ${lookup.estimateMs}`, 'input');
+    throw new PlanError(
+      `the estimate for a job with no recorded duration must be a duration of 0 ms or more, not ${lookup.estimateMs}`,
+      'input',
+    );
   const cost = new Map<string, number>();
   const source = new Map<string, CostSource>();
   const unknown: string[] = [];

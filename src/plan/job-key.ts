@@ -106,6 +106,8 @@ const COMMIT_FRAGMENT = /#[0-9a-f]{40}(?:[0-9a-f]{24})?$/i;
 export function hasUnverifiableSource(pkg: OpamPackage): boolean {
   const urls = [...(pkg.url ? [pkg.url] : []), ...pkg.extraSources.map((e) => e.url)];
   return urls.some(
-    (u) => u.checksums.length === 0 && [u.src, ...u.mirrors].some((a) => sourceLocation(a).kind === 'remote' && !(/^git(\+|:)/.test(a) && COMMIT_FRAGMENT.test(a))),
+    (u) =>
+      u.checksums.length === 0 &&
+      [u.src, ...u.mirrors].some((a) => sourceLocation(a).kind === 'remote' && !(/^git(\+|:)/.test(a) && COMMIT_FRAGMENT.test(a))),
   );
 }

@@ -89,11 +89,18 @@ export class LocalSourcePolicy {
     if (where.kind === 'remote') return where;
     if (where.path === null) return { kind: 'refused', reason: `${address}: not a local path ecocheck can read` };
     const real = physicalPath(where.path);
-    if (!this.isAllowed(real)) return { kind: 'refused', reason: `${address}: a local source outside the folders you named; add ${ALLOW_LOCAL_SOURCES_FLAG} DIR to allow it` };
+    if (!this.isAllowed(real))
+      return {
+        kind: 'refused',
+        reason: `${address}: a local source outside the folders you named; add ${ALLOW_LOCAL_SOURCES_FLAG} DIR to allow it`,
+      };
     // A git repository may keep its objects elsewhere (a `.git` file, `commondir`, alternates, links):
     // a clone would read them, so they must lie inside the folders named too.
     if (where.vcs === 'git' && !gitLocations(real).every((p) => this.isAllowed(physicalPath(p)))) {
-      return { kind: 'refused', reason: `${address}: a git repository whose objects lie outside the folders you named; add ${ALLOW_LOCAL_SOURCES_FLAG} DIR to allow it` };
+      return {
+        kind: 'refused',
+        reason: `${address}: a git repository whose objects lie outside the folders you named; add ${ALLOW_LOCAL_SOURCES_FLAG} DIR to allow it`,
+      };
     }
     return { kind: 'allowed', path: real };
   }

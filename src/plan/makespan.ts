@@ -136,14 +136,21 @@ export function simulateSchedule(plan: Plan, cores: number, costs: JobCosts | Co
       }
     }
   }
-  if (schedule.size < plan.jobs.size) throw new PlanError(`the plan's jobs do not form a DAG: ${plan.jobs.size - schedule.size} never become ready`);
+  if (schedule.size < plan.jobs.size)
+    throw new PlanError(`the plan's jobs do not form a DAG: ${plan.jobs.size - schedule.size} never become ready`);
   let criticalPathMs = 0;
   for (const h of height.values()) criticalPathMs = Math.max(criticalPathMs, h);
   return { makespanMs: now, workMs, criticalPathMs, schedule };
 }
 
 /** The predicted makespan of the plan on `runners` shards of `cores` slots each (see the module comment). */
-export function predictMakespan(plan: Plan, runners: number, cores: number, costs: JobCosts | CostLookup, options: { prebuilt?: ReadonlySet<string> } = {}): MakespanPrediction {
+export function predictMakespan(
+  plan: Plan,
+  runners: number,
+  cores: number,
+  costs: JobCosts | CostLookup,
+  options: { prebuilt?: ReadonlySet<string> } = {},
+): MakespanPrediction {
   checkCount('runners', runners);
   checkCount('cores', cores);
   const c = resolveCosts(plan, costs);
@@ -156,7 +163,14 @@ export function predictMakespan(plan: Plan, runners: number, cores: number, cost
   const shards: ShardPrediction[] = partition.shards.map((s) => {
     const sub: Plan = { jobs: new Map(s.jobs.map((k) => [k, plan.jobs.get(k)!])), targets: s.targets, notInstallable: [] };
     const sim = simulateSchedule(sub, cores, inShards);
-    return { index: s.index, targets: s.targets.length, jobs: s.jobs.length, workMs: sim.workMs, makespanMs: sim.makespanMs, criticalPathMs: sim.criticalPathMs };
+    return {
+      index: s.index,
+      targets: s.targets.length,
+      jobs: s.jobs.length,
+      workMs: sim.workMs,
+      makespanMs: sim.makespanMs,
+      criticalPathMs: sim.criticalPathMs,
+    };
   });
   let criticalPathMs = 0;
   for (const h of costHeights(plan, (k) => c.cost.get(k) ?? 0).values()) criticalPathMs = Math.max(criticalPathMs, h);

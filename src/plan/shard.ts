@@ -72,7 +72,10 @@ export function parseShardSpec(text: string): ShardSpec {
 
 function checkShardSpec(count: number, index: number | null): void {
   if (!Number.isSafeInteger(count) || count < 1)
-    throw new PlanError(`the number of shards must be a whole number of 1 or more, not ${count}`, 'input', { setting: 'shard', value: index === null ? String(count) : `${index}/${count}` });
+    throw new PlanError(`the number of shards must be a whole number of 1 or more, not ${count}`, 'input', {
+      setting: 'shard',
+      value: index === null ? String(count) : `${index}/${count}`,
+    });
   if (index !== null && (!Number.isSafeInteger(index) || index < 1 || index > count))
     throw new PlanError(`the shard index must be between 1 and ${count}`, 'input', { setting: 'shard', value: `${index}/${count}` });
 }
@@ -126,7 +129,11 @@ export function partitionPlan(plan: Plan, count: number, costs: JobCosts | CostL
 
   const tree = coneTree(plan, keys, index, cost);
   const total = cost.reduce((s, x) => s + x, 0);
-  const candidates: Assignment[] = [conePartition(tree, index, cost, list, count), lptPartition(list, cost, count), grownPartition(list, cost, count)];
+  const candidates: Assignment[] = [
+    conePartition(tree, index, cost, list, count),
+    lptPartition(list, cost, count),
+    grownPartition(list, cost, count),
+  ];
   for (const share of [1, 2, 4, 8]) candidates.push(unitPartition(tree, index, cost, list, count, total / (count * share)));
   // Smallest largest shard, then least total; the first on a tie.
   const score = (a: Assignment) => [Math.max(0, ...a.load), a.load.reduce((s, x) => s + x, 0)];
@@ -227,7 +234,14 @@ function coneOrder(tree: ConeTree, index: Map<string, number>, groups: Group[]):
  * cut further below; the units then placed by longest processing time (each unit's closure, the union
  * of its targets', to the shard whose load would be smallest after taking it).
  */
-function unitPartition(tree: ConeTree, index: Map<string, number>, cost: number[], groups: Group[], count: number, unit: number): Assignment {
+function unitPartition(
+  tree: ConeTree,
+  index: Map<string, number>,
+  cost: number[],
+  groups: Group[],
+  count: number,
+  unit: number,
+): Assignment {
   const groupOf = new Map<number, Group>();
   for (const g of groups) groupOf.set(index.get(g.key)!, g);
   // Each subtree's own cost (every job is in exactly one subtree of its ancestors): children after parents in plan order.
@@ -271,10 +285,12 @@ function unitPartition(tree: ConeTree, index: Map<string, number>, cost: number[
   const seen = new Uint8Array(cost.length);
   const unitGroups: Group[] = units.map((members, n) => {
     const closure: number[] = [];
-    for (const g of members) for (const k of g.closure) if (seen[k] !== 1) {
-      seen[k] = 1;
-      closure.push(k);
-    }
+    for (const g of members)
+      for (const k of g.closure)
+        if (seen[k] !== 1) {
+          seen[k] = 1;
+          closure.push(k);
+        }
     for (const k of closure) seen[k] = 0;
     return { key: String(n), closure, costMs: closure.reduce((s, k) => s + cost[k], 0), first: Math.min(...members.map((g) => g.first)) };
   });
@@ -685,7 +701,10 @@ export function selectShard(plan: Plan, spec: ShardSpec): SelectedShard {
   checkShardSpec(spec.count, spec.index);
   // The prebuilt jobs cost a shard nothing: the check's first job built them (prebuiltJobs).
   const costs = withPrebuilt(resolveCosts(plan, durationsLookup(spec.durations ?? NO_DURATIONS)), prebuiltJobs(plan));
-  return { plan: planOfShard(plan, partitionPlan(plan, spec.count, costs).shards[spec.index - 1]), partition: partitionIdentity(plan, costs, spec.count) };
+  return {
+    plan: planOfShard(plan, partitionPlan(plan, spec.count, costs).shards[spec.index - 1]),
+    partition: partitionIdentity(plan, costs, spec.count),
+  };
 }
 
 /**

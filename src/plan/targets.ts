@@ -39,10 +39,12 @@ export function selectTargets(
       if (parsed === null) throw new UnknownTargetError('not a package: expected NAME or NAME.VERSION', spec);
       const { name, version } = parsed;
       const versions = packages.get(name);
-      if (versions === undefined || versions.length === 0) throw new UnknownTargetError(`unknown package '${name}' (target '${spec}')`, spec);
+      if (versions === undefined || versions.length === 0)
+        throw new UnknownTargetError(`unknown package '${name}' (target '${spec}')`, spec);
       if (version !== null) {
         const pkg = versions.find((p) => p.version === version);
-        if (pkg === undefined) throw new UnknownTargetError(`unknown version '${spec}': ${name} has ${versions.map((p) => p.version).join(', ')}`, spec);
+        if (pkg === undefined)
+          throw new UnknownTargetError(`unknown version '${spec}': ${name} has ${versions.map((p) => p.version).join(', ')}`, spec);
         out.push({ target: pkg, outcome: solver.solve(pkg) });
       } else {
         // A bare NAME: the version `opam install NAME` installs (avoid-version respected).
@@ -51,7 +53,8 @@ export function selectTargets(
     }
     return out;
   }
-  if (selection.kind === 'all-versions') return solver.installableTargets('all-versions').map(({ pkg, outcome }) => ({ target: pkg, outcome }));
+  if (selection.kind === 'all-versions')
+    return solver.installableTargets('all-versions').map(({ pkg, outcome }) => ({ target: pkg, outcome }));
   // latest: per name, the newest installable version; a name with none is reported through its newest.
   const out: TargetOutcome[] = [];
   for (const versions of packages.values()) if (versions.length > 0) out.push(newestInstallable(versions, solver));

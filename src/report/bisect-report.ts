@@ -67,7 +67,12 @@ function errorText(f: BisectFinding): string | null {
 export function renderBisectTerminal(s: BisectSummary, options: { colour?: boolean } = {}): string {
   const paint: Paint = painter(options.colour === true);
   const lines: string[] = [];
-  lines.push(paint('bold', `bisect ${s.tree}: ${short(s.good)} (good) .. ${short(s.bad)} (bad), ${s.commitCount} commit(s), ${s.packages.length} package(s)${s.interrupted ? ' — INTERRUPTED' : ''}`));
+  lines.push(
+    paint(
+      'bold',
+      `bisect ${s.tree}: ${short(s.good)} (good) .. ${short(s.bad)} (bad), ${s.commitCount} commit(s), ${s.packages.length} package(s)${s.interrupted ? ' — INTERRUPTED' : ''}`,
+    ),
+  );
   for (const group of groups(s)) {
     const f = group[0];
     const tone = f.outcome === 'first-bad' || f.outcome === 'candidates' ? 'bad' : f.outcome === 'never-bad' ? 'good' : 'warn';
@@ -75,13 +80,18 @@ export function renderBisectTerminal(s: BisectSummary, options: { colour?: boole
     lines.push(`${paint(tone, group.map((g) => g.package).join(', '))}: ${headline(group, s)}`);
     for (const g of group) {
       const e = errorText(g);
-      if (e !== null && (f.outcome === 'first-bad' || f.outcome === 'candidates')) lines.push(`  ${g.package}: ${e}${g.runId !== null ? ` (run #${g.runId}, ecocheck log ${g.package} --run ${g.runId})` : ''}`);
+      if (e !== null && (f.outcome === 'first-bad' || f.outcome === 'candidates'))
+        lines.push(`  ${g.package}: ${e}${g.runId !== null ? ` (run #${g.runId}, ecocheck log ${g.package} --run ${g.runId})` : ''}`);
     }
   }
   lines.push('');
-  lines.push(`steps: ${s.steps.length} run(s), ${s.compilerBuilds} compiler build(s) (⌈log2(${s.commitCount})⌉ = ${s.log2Bound}), ${seconds(s.wallMs)}`);
+  lines.push(
+    `steps: ${s.steps.length} run(s), ${s.compilerBuilds} compiler build(s) (⌈log2(${s.commitCount})⌉ = ${s.log2Bound}), ${seconds(s.wallMs)}`,
+  );
   s.steps.forEach((st, i) => {
-    lines.push(`  ${i + 1}. ${short(st.commit)} ${clip(st.commit.subject, 60)}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''}: ${verdictText(st.verdicts)} — run #${st.runId}, ${st.built} built, ${st.cacheHits} cached, ${seconds(st.wallMs)}`);
+    lines.push(
+      `  ${i + 1}. ${short(st.commit)} ${clip(st.commit.subject, 60)}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''}: ${verdictText(st.verdicts)} — run #${st.runId}, ${st.built} built, ${st.cacheHits} cached, ${seconds(st.wallMs)}`,
+    );
   });
   return `${lines.join('\n')}\n`;
 }
@@ -90,17 +100,23 @@ export function renderBisectMarkdown(s: BisectSummary): string {
   const lines: string[] = [BISECT_COMMENT_MARKER];
   lines.push(`### ecocheck bisect: ${mdCode(short(s.good))} (good) .. ${mdCode(short(s.bad))} (bad)`);
   lines.push('');
-  lines.push(`${s.commitCount} commit(s), ${s.packages.length} package(s), ${s.compilerBuilds} compiler build(s) (⌈log2(${s.commitCount})⌉ = ${s.log2Bound})${s.interrupted ? ', **interrupted**' : ''}.`);
+  lines.push(
+    `${s.commitCount} commit(s), ${s.packages.length} package(s), ${s.compilerBuilds} compiler build(s) (⌈log2(${s.commitCount})⌉ = ${s.log2Bound})${s.interrupted ? ', **interrupted**' : ''}.`,
+  );
   lines.push('');
   for (const group of groups(s)) {
     const f = group[0];
     const names = group.map((g) => mdCode(g.package)).join(', ');
     switch (f.outcome) {
       case 'first-bad':
-        lines.push(`- ${names}: first bad commit ${mdCode(short(f.firstBad!))} ${mdText(f.firstBad!.subject)}${f.confirmed ? '' : ' (the bad end, as given: not built)'}`);
+        lines.push(
+          `- ${names}: first bad commit ${mdCode(short(f.firstBad!))} ${mdText(f.firstBad!.subject)}${f.confirmed ? '' : ' (the bad end, as given: not built)'}`,
+        );
         break;
       case 'candidates':
-        lines.push(`- ${names}: first bad commit is one of ${f.candidates.map((c) => `${mdCode(short(c))} ${mdText(c.subject)}`).join('; ')} (skipped commits leave it open)`);
+        lines.push(
+          `- ${names}: first bad commit is one of ${f.candidates.map((c) => `${mdCode(short(c))} ${mdText(c.subject)}`).join('; ')} (skipped commits leave it open)`,
+        );
         break;
       case 'never-bad':
         lines.push(`- ${names}: not broken in the range`);
@@ -123,7 +139,9 @@ export function renderBisectMarkdown(s: BisectSummary): string {
   lines.push('| # | commit | subject | verdicts | run |');
   lines.push('|---|---|---|---|---|');
   s.steps.forEach((st, i) => {
-    lines.push(`| ${i + 1} | ${mdCode(short(st.commit))} | ${mdText(clip(st.commit.subject, 80))} | ${mdText(verdictText(st.verdicts))}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''} | #${st.runId} |`);
+    lines.push(
+      `| ${i + 1} | ${mdCode(short(st.commit))} | ${mdText(clip(st.commit.subject, 80))} | ${mdText(verdictText(st.verdicts))}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''} | #${st.runId} |`,
+    );
   });
   lines.push('');
   lines.push('</details>');

@@ -10,7 +10,15 @@ import type { Comparison, PackageComparison } from '../compare/comparison.js';
 import type { RunSummary } from '../compare/run-summary.js';
 import { resultFirstError, type ErrorCluster } from '../compare/error-clusters.js';
 import { OWN_FAILURE_STATUSES, type PackageRunResult } from '../results/taxonomy.js';
-import { CATEGORY_DESCRIPTIONS, CATEGORY_ORDER, CATEGORY_TITLES, CATEGORY_TONES, STATUS_ORDER, STATUS_TONES, type Tone } from './category-style.js';
+import {
+  CATEGORY_DESCRIPTIONS,
+  CATEGORY_ORDER,
+  CATEGORY_TITLES,
+  CATEGORY_TONES,
+  STATUS_ORDER,
+  STATUS_TONES,
+  type Tone,
+} from './category-style.js';
 import { escapeHtml as h } from './html-escape.js';
 
 export interface HtmlOptions {
@@ -127,7 +135,10 @@ function logDetails(log: { title: string; text: string }[]): string {
 function clustersHtml(clusters: ErrorCluster[], title: string): string {
   if (clusters.length === 0) return '';
   const rows = clusters
-    .map((c) => `<tr><td class="n">${c.packages.length}</td><td><code>${h(c.signature)}</code></td><td>${c.packages.map((p) => `<a href="#q=${encodeURIComponent(p)}">${h(p)}</a>`).join(', ')}</td></tr>`)
+    .map(
+      (c) =>
+        `<tr><td class="n">${c.packages.length}</td><td><code>${h(c.signature)}</code></td><td>${c.packages.map((p) => `<a href="#q=${encodeURIComponent(p)}">${h(p)}</a>`).join(', ')}</td></tr>`,
+    )
     .join('\n');
   return `<section id="clusters"><h2>${h(title)}</h2><table><thead><tr><th class="n">Packages</th><th>Error</th><th>Which</th></tr></thead><tbody>\n${rows}\n</tbody></table></section>`;
 }
@@ -135,13 +146,23 @@ function clustersHtml(clusters: ErrorCluster[], title: string): string {
 function page(title: string, intro: string, summary: string, sections: string[], groups: RowGroup[], head: string[]): string {
   const total = groups.reduce((n, g) => n + g.rows.length, 0);
   const buttons = [`<button type="button" data-filter="all" aria-pressed="true">all (${total})</button>`]
-    .concat(groups.filter((g) => g.rows.length > 0).map((g) => `<button type="button" data-filter="${h(g.id)}" class="tone-${g.tone}" aria-pressed="false">${h(g.title)} (${g.rows.length})</button>`))
+    .concat(
+      groups
+        .filter((g) => g.rows.length > 0)
+        .map(
+          (g) =>
+            `<button type="button" data-filter="${h(g.id)}" class="tone-${g.tone}" aria-pressed="false">${h(g.title)} (${g.rows.length})</button>`,
+        ),
+    )
     .join('\n');
   const bodies = groups
     .filter((g) => g.rows.length > 0)
     .map((g) => {
       const rows = g.rows
-        .map((r) => `<tr class="pkg" id="pkg-${h(r.key)}" data-key="${h(r.key)}" data-search="${h(r.search.toLowerCase())}">${r.cells.map((c, i) => (i === r.cells.length - 1 ? `<td>${c}${logDetails(r.log)}</td>` : `<td>${c}</td>`)).join('')}</tr>`)
+        .map(
+          (r) =>
+            `<tr class="pkg" id="pkg-${h(r.key)}" data-key="${h(r.key)}" data-search="${h(r.search.toLowerCase())}">${r.cells.map((c, i) => (i === r.cells.length - 1 ? `<td>${c}${logDetails(r.log)}</td>` : `<td>${c}</td>`)).join('')}</tr>`,
+        )
         .join('\n');
       return `<tbody class="group" id="group-${h(g.id)}" data-category="${h(g.id)}">\n<tr class="group-head"><th colspan="${head.length}">${toneSpan(g.tone, g.title)} (${g.rows.length}) <small>${h(g.description)}</small></th></tr>\n${rows}\n</tbody>`;
     })
@@ -187,7 +208,8 @@ export function renderComparisonHtml(c: Comparison, options: HtmlOptions = {}): 
     `Candidate <code>${h(c.candidate.compiler)}</code> (run ${h(String(c.candidate.runId))}) against baseline ` +
     `<code>${h(c.baseline.compiler)}</code> (run ${h(String(c.baseline.runId))}): ${c.packages.length} packages.`;
   const countRows = CATEGORY_ORDER.map(
-    (cat) => `<tr data-category="${cat}"><td>${toneSpan(CATEGORY_TONES[cat], CATEGORY_TITLES[cat])}</td><td class="n">${c.counts[cat]}</td><td>${h(CATEGORY_DESCRIPTIONS[cat])}</td></tr>`,
+    (cat) =>
+      `<tr data-category="${cat}"><td>${toneSpan(CATEGORY_TONES[cat], CATEGORY_TITLES[cat])}</td><td class="n">${c.counts[cat]}</td><td>${h(CATEGORY_DESCRIPTIONS[cat])}</td></tr>`,
   ).join('\n');
   const summary = `<table class="counts"><thead><tr><th>Category</th><th class="n">Packages</th><th>Meaning</th></tr></thead><tbody>\n${countRows}\n<tr><th>Total</th><th class="n">${c.packages.length}</th><th></th></tr></tbody></table>`;
 
@@ -212,8 +234,10 @@ export function renderComparisonHtml(c: Comparison, options: HtmlOptions = {}): 
       .filter((e) => e.category === cat)
       .map((e: PackageComparison): Row => {
         const log: Row['log'] = [];
-        if (e.candidate !== null && e.candidate.logTail.trim() !== '' && e.candidate.status !== 'ok') log.push({ title: `candidate log (${e.candidate.status})`, text: logExcerpt(e.candidate, logLines) });
-        if (e.baseline !== null && e.baseline.logTail.trim() !== '' && e.baseline.status !== 'ok') log.push({ title: `baseline log (${e.baseline.status})`, text: logExcerpt(e.baseline, logLines) });
+        if (e.candidate !== null && e.candidate.logTail.trim() !== '' && e.candidate.status !== 'ok')
+          log.push({ title: `candidate log (${e.candidate.status})`, text: logExcerpt(e.candidate, logLines) });
+        if (e.baseline !== null && e.baseline.logTail.trim() !== '' && e.baseline.status !== 'ok')
+          log.push({ title: `baseline log (${e.baseline.status})`, text: logExcerpt(e.baseline, logLines) });
         return {
           key: e.key,
           cells: [
@@ -247,7 +271,9 @@ export function renderRunHtml(s: RunSummary, options: HtmlOptions = {}): string 
   const logLines = options.logLines ?? 60;
   const title = `ecocheck: run ${s.run.runId} (${s.run.label})`;
   const intro = `${s.results.length} packages checked with <code>${h(s.run.compiler)}</code>.`;
-  const countRows = STATUS_ORDER.map((st) => `<tr data-category="${st}"><td>${toneSpan(STATUS_TONES[st], st)}</td><td class="n">${s.counts[st]}</td></tr>`).join('\n');
+  const countRows = STATUS_ORDER.map(
+    (st) => `<tr data-category="${st}"><td>${toneSpan(STATUS_TONES[st], st)}</td><td class="n">${s.counts[st]}</td></tr>`,
+  ).join('\n');
   const summary = `<table class="counts"><thead><tr><th>Status</th><th class="n">Packages</th></tr></thead><tbody>\n${countRows}\n<tr><th>Total</th><th class="n">${s.results.length}</th></tr></tbody></table>`;
   const rootsHtml =
     s.rootCauses.length === 0
@@ -269,11 +295,21 @@ export function renderRunHtml(s: RunSummary, options: HtmlOptions = {}): string 
         const detail = OWN_FAILURE_STATUSES.has(r.status) ? resultFirstError(r) : r.status === 'ok' ? '' : r.reason;
         return {
           key: r.id,
-          cells: [`<b>${h(r.id)}</b>`, toneSpan(STATUS_TONES[r.status], r.status), r.rootCause !== null ? `<a class="root-cause" href="#q=${encodeURIComponent(r.rootCause)}">${h(r.rootCause)}</a>` : '', codeOrEmpty(detail)],
+          cells: [
+            `<b>${h(r.id)}</b>`,
+            toneSpan(STATUS_TONES[r.status], r.status),
+            r.rootCause !== null ? `<a class="root-cause" href="#q=${encodeURIComponent(r.rootCause)}">${h(r.rootCause)}</a>` : '',
+            codeOrEmpty(detail),
+          ],
           search: [r.id, r.status, r.rootCause ?? '', detail].join(' '),
           log: r.status !== 'ok' ? [{ title: 'log', text: logExcerpt(r, logLines) }] : [],
         };
       }),
   }));
-  return page(title, intro, summary, [rootsHtml, clustersHtml(s.clusters, 'Failures by error')], groups, ['Package', 'Status', 'Root cause', 'First error / reason']);
+  return page(title, intro, summary, [rootsHtml, clustersHtml(s.clusters, 'Failures by error')], groups, [
+    'Package',
+    'Status',
+    'Root cause',
+    'First error / reason',
+  ]);
 }

@@ -49,7 +49,21 @@ const resultSchema: JsonSchema = {
     cached: { type: 'boolean' },
     firstError: nullableStr,
   },
-  required: ['id', 'name', 'version', 'status', 'reason', 'rootCause', 'jobKey', 'durationMs', 'exitCode', 'logPath', 'logTail', 'cached', 'firstError'],
+  required: [
+    'id',
+    'name',
+    'version',
+    'status',
+    'reason',
+    'rootCause',
+    'jobKey',
+    'durationMs',
+    'exitCode',
+    'logPath',
+    'logTail',
+    'cached',
+    'firstError',
+  ],
   additionalProperties: false,
 };
 
@@ -163,7 +177,12 @@ export function comparisonToJson(c: Comparison) {
     total: c.packages.length,
     regressionsFound: hasRegressions(c),
     counts: c.counts,
-    rootCauses: c.rootCauses.map((rc) => ({ package: rc.key, category: rc.category, firstError: rc.firstError, dependents: rc.dependents })),
+    rootCauses: c.rootCauses.map((rc) => ({
+      package: rc.key,
+      category: rc.category,
+      firstError: rc.firstError,
+      dependents: rc.dependents,
+    })),
     regressionClusters: c.regressionClusters,
     packages: c.packages.map((e) => ({
       key: e.key,

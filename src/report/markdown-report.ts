@@ -44,7 +44,12 @@ const SHRINK_STEPS: [number, number][] = [
 const SHORTENED_NOTE = '> Shortened to fit a comment: long lists are cut. The HTML and JSON reports have every package.';
 
 function fitted(render: (s: Settings) => string, o: MarkdownOptions): string {
-  const first: Settings = { foldAbove: o.foldAbove ?? 10, listLimit: o.listLimit ?? 200, errorWidth: o.errorWidth ?? 160, sectionLimit: o.sectionLimit ?? 100 };
+  const first: Settings = {
+    foldAbove: o.foldAbove ?? 10,
+    listLimit: o.listLimit ?? 200,
+    errorWidth: o.errorWidth ?? 160,
+    sectionLimit: o.sectionLimit ?? 100,
+  };
   const maxLength = o.maxLength ?? 60_000;
   let md = render(first);
   if (md.length <= maxLength) return md;
@@ -118,14 +123,24 @@ function comparisonMarkdown(c: Comparison, { foldAbove, listLimit, errorWidth, s
     if (roots.length === 0) out.push('No package fails because of a dependency that regressed.', '');
     for (const rc of roots.slice(0, sectionLimit)) {
       const state =
-        rc.category === 'regressed' ? 'regressed' : rc.category === null ? 'not checked in these runs' : CATEGORY_TITLES[rc.category].toLowerCase();
+        rc.category === 'regressed'
+          ? 'regressed'
+          : rc.category === null
+            ? 'not checked in these runs'
+            : CATEGORY_TITLES[rc.category].toLowerCase();
       const error = rc.firstError !== '' ? ` — ${mdCode(clip(rc.firstError, errorWidth))}` : '';
-      out.push(`**${mdText(rc.key)}** (${state}): ${plural(rc.dependents.length, 'package fails', 'packages fail')} because of it${error}`, '');
+      out.push(
+        `**${mdText(rc.key)}** (${state}): ${plural(rc.dependents.length, 'package fails', 'packages fail')} because of it${error}`,
+        '',
+      );
       const items = rc.dependents.map((k) => {
         const e = byKey.get(k);
         return e !== undefined ? `- ${mdText(k)} ${mdText(versionText(e))}` : `- ${mdText(k)}`;
       });
-      out.push(...foldedList(items, `${plural(rc.dependents.length, 'package')} failing because of ${mdText(rc.key)}`, foldAbove, listLimit), '');
+      out.push(
+        ...foldedList(items, `${plural(rc.dependents.length, 'package')} failing because of ${mdText(rc.key)}`, foldAbove, listLimit),
+        '',
+      );
     }
     out.push(...moreLine(roots.length - sectionLimit, 'root causes'));
   }
@@ -155,7 +170,10 @@ function comparisonMarkdown(c: Comparison, { foldAbove, listLimit, errorWidth, s
     const items = entries.map((e) => packageLine(e, e.detail, errorWidth));
     out.push(...foldedList(items, plural(entries.length, 'package'), foldAbove, listLimit), '');
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 function resultLine(r: PackageRunResult, detail: string, errorWidth: number): string {
@@ -196,8 +214,19 @@ function runMarkdown(s: RunSummary, { foldAbove, listLimit, errorWidth, sectionL
     for (const rc of s.rootCauses.slice(0, sectionLimit)) {
       const state = rc.status ?? 'not checked in this run';
       const error = rc.firstError !== '' ? ` — ${mdCode(clip(rc.firstError, errorWidth))}` : '';
-      out.push(`**${mdText(rc.id)}** (${state}): ${plural(rc.dependents.length, 'package fails', 'packages fail')} because of it${error}`, '');
-      out.push(...foldedList(rc.dependents.map((d) => `- ${mdText(d)}`), plural(rc.dependents.length, 'package'), foldAbove, listLimit), '');
+      out.push(
+        `**${mdText(rc.id)}** (${state}): ${plural(rc.dependents.length, 'package fails', 'packages fail')} because of it${error}`,
+        '',
+      );
+      out.push(
+        ...foldedList(
+          rc.dependents.map((d) => `- ${mdText(d)}`),
+          plural(rc.dependents.length, 'package'),
+          foldAbove,
+          listLimit,
+        ),
+        '',
+      );
     }
     out.push(...moreLine(s.rootCauses.length - sectionLimit, 'root causes'));
   }
@@ -206,7 +235,18 @@ function runMarkdown(s: RunSummary, { foldAbove, listLimit, errorWidth, sectionL
     const rs = others.filter((r) => r.status === st);
     if (rs.length === 0) continue;
     out.push(`### ${st} (${rs.length})`, '');
-    out.push(...foldedList(rs.map((r) => resultLine(r, r.reason !== '' ? r.reason : resultFirstError(r), errorWidth)), plural(rs.length, 'package'), foldAbove, listLimit), '');
+    out.push(
+      ...foldedList(
+        rs.map((r) => resultLine(r, r.reason !== '' ? r.reason : resultFirstError(r), errorWidth)),
+        plural(rs.length, 'package'),
+        foldAbove,
+        listLimit,
+      ),
+      '',
+    );
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

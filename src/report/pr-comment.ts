@@ -91,7 +91,14 @@ class Omitted {
   readonly other = new Map<ComparisonCategory, number>();
 
   get any(): boolean {
-    return this.regressions.size + this.dependencyRegressions.size + this.rootCauses + this.clusters + [...this.other.values()].reduce((s, x) => s + x, 0) > 0;
+    return (
+      this.regressions.size +
+        this.dependencyRegressions.size +
+        this.rootCauses +
+        this.clusters +
+        [...this.other.values()].reduce((s, x) => s + x, 0) >
+      0
+    );
   }
 
   parts(): string[] {
@@ -108,7 +115,12 @@ class Omitted {
   }
 }
 
-function render(c: Comparison, d: Detail, o: Required<Pick<PrCommentOptions, 'errorWidth' | 'foldAbove'>> & PrCommentOptions, omitted: Omitted): string {
+function render(
+  c: Comparison,
+  d: Detail,
+  o: Required<Pick<PrCommentOptions, 'errorWidth' | 'foldAbove'>> & PrCommentOptions,
+  omitted: Omitted,
+): string {
   const see = o.reportUrl !== undefined ? `[the full report](${o.reportUrl})` : 'the full report';
   // Only the lines shown are rendered: a comparison of thousands renders fast at every detail level.
   const list = <T>(all: readonly T[], line: (x: T) => string, limit: number, what: string, summary: string): string[] => {
@@ -127,7 +139,10 @@ function render(c: Comparison, d: Detail, o: Required<Pick<PrCommentOptions, 'er
       ? `**No regressions** among ${n(total)} packages`
       : `**${n(c.counts.regressed)} regressed, ${n(c.counts['dependency-regressed'])} dependency regressed** among ${n(total)} packages`;
   head.push(`${headline} (candidate ${mdCode(c.candidate.compiler)}, baseline ${mdCode(c.baseline.compiler)}).`, '');
-  const links = [o.reportUrl !== undefined ? `**[Full report](${o.reportUrl})**` : null, o.runUrl !== undefined ? `[CI run](${o.runUrl})` : null].filter((x) => x !== null);
+  const links = [
+    o.reportUrl !== undefined ? `**[Full report](${o.reportUrl})**` : null,
+    o.runUrl !== undefined ? `[CI run](${o.runUrl})` : null,
+  ].filter((x) => x !== null);
   if (links.length > 0) head.push(links.join(' · '), '');
   head.push('| Category | Packages |', '|:--|--:|');
   for (const cat of CATEGORY_ORDER) head.push(`| ${CATEGORY_TITLES[cat]} | ${n(c.counts[cat])} |`);
@@ -165,7 +180,8 @@ function render(c: Comparison, d: Detail, o: Required<Pick<PrCommentOptions, 'er
       omitted.clusters++;
       for (const k of cluster.packages) omitted.regressions.add(k);
     }
-    if (c.regressionClusters.length > shown.length) body.push(`_… and ${n(c.regressionClusters.length - shown.length)} more errors: see ${see}._`, '');
+    if (c.regressionClusters.length > shown.length)
+      body.push(`_… and ${n(c.regressionClusters.length - shown.length)} more errors: see ${see}._`, '');
   }
   // The other categories worth a look, each collapsed.
   for (const cat of OTHER_CATEGORIES) {
@@ -176,7 +192,10 @@ function render(c: Comparison, d: Detail, o: Required<Pick<PrCommentOptions, 'er
     body.push(...list(entries, (e) => packageLine(e, e.detail, o.errorWidth), d.other, 'packages', `${n(entries.length)} packages`), '');
   }
   const note = omitted.any ? [`> Shortened to fit a GitHub comment: left out ${omitted.parts().join(', ')}; see ${see}.`, ''] : [];
-  return `${[...head, ...note, ...body].join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${[...head, ...note, ...body]
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 function rootSection(
@@ -187,16 +206,27 @@ function rootSection(
   list: (all: readonly string[], line: (k: string) => string, limit: number, what: string, summary: string) => string[],
   omitted: Omitted,
 ): string[] {
-  const state = rc.category === 'regressed' ? 'regressed' : rc.category === null ? 'not checked in these runs' : CATEGORY_TITLES[rc.category].toLowerCase();
+  const state =
+    rc.category === 'regressed'
+      ? 'regressed'
+      : rc.category === null
+        ? 'not checked in these runs'
+        : CATEGORY_TITLES[rc.category].toLowerCase();
   const error = rc.firstError !== '' ? ` — ${mdCode(clip(rc.firstError, o.errorWidth))}` : '';
   const count = rc.dependents.length;
-  const out = [`**${mdText(rc.key)}** (${state}): ${n(count)} ${count === 1 ? 'package fails' : 'packages fail'} because of it${error}`, ''];
+  const out = [
+    `**${mdText(rc.key)}** (${state}): ${n(count)} ${count === 1 ? 'package fails' : 'packages fail'} because of it${error}`,
+    '',
+  ];
   const line = (k: string) => {
     const e = byKey.get(k);
     return e !== undefined ? `- ${mdText(k)} ${mdText(versionText(e))}` : `- ${mdText(k)}`;
   };
   for (const k of rc.dependents.slice(d.dependents)) omitted.dependencyRegressions.add(k);
-  out.push(...list(rc.dependents, line, d.dependents, 'dependency regressions', `${n(count)} packages failing because of ${mdText(rc.key)}`), '');
+  out.push(
+    ...list(rc.dependents, line, d.dependents, 'dependency regressions', `${n(count)} packages failing because of ${mdText(rc.key)}`),
+    '',
+  );
   return out;
 }
 

@@ -79,7 +79,10 @@ export function renderComparisonTerminal(c: Comparison, options: TerminalOptions
   const regressions = c.counts.regressed + c.counts['dependency-regressed'];
   out.push(
     regressions > 0
-      ? paint('bad', `${regressions} regression${regressions === 1 ? '' : 's'} (${c.counts.regressed} own, ${c.counts['dependency-regressed']} through a dependency)`)
+      ? paint(
+          'bad',
+          `${regressions} regression${regressions === 1 ? '' : 's'} (${c.counts.regressed} own, ${c.counts['dependency-regressed']} through a dependency)`,
+        )
       : paint('good', 'No regressions'),
   );
   return `${out.join('\n')}\n`;

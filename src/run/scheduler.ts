@@ -67,7 +67,12 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
         stop.abort();
       }
     }
-    const own = record.status === 'ok' ? [] : record.status === 'dependency-failed' ? (record.rootCauseKeys ?? [record.rootCauseKey!]) : [record.job.key];
+    const own =
+      record.status === 'ok'
+        ? []
+        : record.status === 'dependency-failed'
+          ? (record.rootCauseKeys ?? [record.rootCauseKey!])
+          : [record.job.key];
     for (const d of graph.dependents.get(record.job.key)!) {
       if (own.length > 0) {
         const roots = failedRoots.get(d);

@@ -28,7 +28,11 @@ export function userOpamRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.OPAMROOT !== undefined && env.OPAMROOT !== '' ? env.OPAMROOT : join(homedir(), '.opam');
 }
 
-export function chooseArchiveMirrors(settings: MirrorSettings, repositories: readonly string[], opamRoot: string | null = userOpamRoot()): MirrorChoice {
+export function chooseArchiveMirrors(
+  settings: MirrorSettings,
+  repositories: readonly string[],
+  opamRoot: string | null = userOpamRoot(),
+): MirrorChoice {
   const mirrors = [...settings.archiveMirrors];
   if (settings.defaultMirrors === false) return { mirrors, defaults: [], problems: [] };
   const found = defaultArchiveMirrors(repositories, opamRoot);

@@ -43,7 +43,16 @@ export function baselineQueryOf(run: RunInfo): BaselineQuery {
 /** The baseline for `run` among `baselines` (finished baselines, newest first), or null. */
 export function chooseBaseline(baselines: readonly RunInfo[], run: BaselineQuery): RunInfo | null {
   const candidates = baselines.filter(
-    (b) => b.id !== run.id && b.kind === 'baseline' && b.status === 'finished' && sameTargets(b.targets, run.targets) && sameList(b.options.pins, run.pins),
+    (b) =>
+      b.id !== run.id &&
+      b.kind === 'baseline' &&
+      b.status === 'finished' &&
+      sameTargets(b.targets, run.targets) &&
+      sameList(b.options.pins, run.pins),
   );
-  return candidates.find((b) => sameList(b.repositories, run.repositories)) ?? candidates.find((b) => layersOverlaysOn(run.repositories, b.repositories)) ?? null;
+  return (
+    candidates.find((b) => sameList(b.repositories, run.repositories)) ??
+    candidates.find((b) => layersOverlaysOn(run.repositories, b.repositories)) ??
+    null
+  );
 }

@@ -32,7 +32,11 @@ function commitOfTree(dir: string, which: string): { sha: string; repo: string |
   const from = join(dirname(dir), `${sha}.from`);
   if (/^[0-9a-f]{40}$/.test(sha) && existsSync(from)) return { sha, repo: readFileSync(from, 'utf8').trim() };
   if (existsSync(dir) && isGitRepository(dir)) return { sha: resolveCommit(dir, 'HEAD', 'fromRun'), repo: dir };
-  throw new SessionError(`the ${which}'s compiler tree ${dir} is not a git checkout (nor a tree of a bisection): its commit is not known`, 'input', { setting: 'fromRun' });
+  throw new SessionError(
+    `the ${which}'s compiler tree ${dir} is not a git checkout (nor a tree of a bisection): its commit is not known`,
+    'input',
+    { setting: 'fromRun' },
+  );
 }
 
 function hasCommit(repo: string, sha: string): boolean {
@@ -41,21 +45,38 @@ function hasCommit(repo: string, sha: string): boolean {
 
 export function bisectRangeOfRun(db: Db, runId: number, given: { tree: string | null; packages: readonly string[] }): BisectRange {
   const run = requireRun(db, runId, 'fromRun');
-  if (run.against === null) throw new SessionError('not a comparison: the run has no baseline (a candidate run has one)', 'input', { setting: 'fromRun', value: String(runId) });
+  if (run.against === null)
+    throw new SessionError('not a comparison: the run has no baseline (a candidate run has one)', 'input', {
+      setting: 'fromRun',
+      value: String(runId),
+    });
   const baseline = requireRun(db, run.against, 'fromRun');
   const goodTree = baseline.options.compilerSourceTree;
   const badTree = run.options.compilerSourceTree;
   if (goodTree === null || badTree === null) {
-    throw new SessionError(`the ${goodTree === null ? `baseline (run #${baseline.id}, ${baseline.compilerSpec})` : `candidate (${run.compilerSpec})`} was not built from a compiler source tree: there are no commits to bisect`, 'input', { setting: 'fromRun', value: String(runId) });
+    throw new SessionError(
+      `the ${goodTree === null ? `baseline (run #${baseline.id}, ${baseline.compilerSpec})` : `candidate (${run.compilerSpec})`} was not built from a compiler source tree: there are no commits to bisect`,
+      'input',
+      { setting: 'fromRun', value: String(runId) },
+    );
   }
   const good = commitOfTree(goodTree, 'baseline');
   const bad = commitOfTree(badTree, 'candidate');
   const tree = given.tree ?? bad.repo ?? good.repo!;
-  for (const [end, c] of [['baseline', good], ['candidate', bad]] as const) {
-    if (!hasCommit(tree, c.sha)) throw new SessionError(`the ${end}'s commit ${c.sha.slice(0, 12)} is not in ${tree}: the two trees are not of one git repository (give --compiler-tree a checkout holding both)`, 'input', { setting: 'fromRun', value: String(runId) });
+  for (const [end, c] of [
+    ['baseline', good],
+    ['candidate', bad],
+  ] as const) {
+    if (!hasCommit(tree, c.sha))
+      throw new SessionError(
+        `the ${end}'s commit ${c.sha.slice(0, 12)} is not in ${tree}: the two trees are not of one git repository (give --compiler-tree a checkout holding both)`,
+        'input',
+        { setting: 'fromRun', value: String(runId) },
+      );
   }
   const comparison = compareWithBaseline(db, run, baseline);
   const regressed = comparison.packages.filter((p) => p.category === 'regressed' && p.candidate !== null).map((p) => p.candidate!.id);
-  const packages = given.packages.length > 0 ? regressed.filter((id) => given.packages.some((g) => g === id || id.startsWith(`${g}.`))) : regressed;
+  const packages =
+    given.packages.length > 0 ? regressed.filter((id) => given.packages.some((g) => g === id || id.startsWith(`${g}.`))) : regressed;
   return { tree, good: good.sha, bad: bad.sha, packages, repositories: run.repositories };
 }

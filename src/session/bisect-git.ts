@@ -19,11 +19,19 @@ export interface CommitInfo {
 
 function git(repo: string, args: string[], setting: string, value: string): string {
   try {
-    return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+    return execFileSync('git', ['-C', repo, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 256 * 1024 * 1024,
+    });
   } catch (err) {
     const e = err as { stderr?: string; code?: string; message?: string };
     if (e.code === 'ENOENT') throw new SessionError('git is not installed (apt-get install git)', 'environment');
-    const line = (e.stderr ?? e.message ?? '').trim().split('\n').find((l) => l.trim() !== '') ?? 'git failed';
+    const line =
+      (e.stderr ?? e.message ?? '')
+        .trim()
+        .split('\n')
+        .find((l) => l.trim() !== '') ?? 'git failed';
     throw new SessionError(line.replace(/^fatal: /, ''), 'input', { setting, value });
   }
 }
@@ -48,9 +56,14 @@ export function isGitRepository(dir: string): boolean {
  * to `good` (a merged branch counts as its merge commit, as `git bisect --first-parent` does).
  */
 export function commitsBetween(repo: string, good: string, bad: string): CommitInfo[] {
-  if (good === bad) throw new SessionError('the good and the bad commit are the same: nothing to bisect', 'input', { setting: 'bad', value: bad });
+  if (good === bad)
+    throw new SessionError('the good and the bad commit are the same: nothing to bisect', 'input', { setting: 'bad', value: bad });
   const ancestor = spawnSync('git', ['-C', repo, 'merge-base', '--is-ancestor', good, bad], { stdio: 'ignore' });
-  if (ancestor.status !== 0) throw new SessionError(`the good commit ${good.slice(0, 12)} is not an ancestor of the bad one ${bad.slice(0, 12)}`, 'input', { setting: 'good', value: good });
+  if (ancestor.status !== 0)
+    throw new SessionError(`the good commit ${good.slice(0, 12)} is not an ancestor of the bad one ${bad.slice(0, 12)}`, 'input', {
+      setting: 'good',
+      value: good,
+    });
   const out = git(repo, ['log', '--first-parent', '--ancestry-path', '--reverse', '--format=%H%x00%s', `${good}..${bad}`], 'bad', bad);
   const after = out
     .split('\n')
@@ -59,7 +72,11 @@ export function commitsBetween(repo: string, good: string, bad: string): CommitI
       const [sha, subject] = l.split('\0');
       return { sha, subject: subject ?? '' };
     });
-  if (after.length === 0 || after.at(-1)!.sha !== bad) throw new SessionError(`no first-parent line leads from ${good.slice(0, 12)} to ${bad.slice(0, 12)}`, 'input', { setting: 'good', value: good });
+  if (after.length === 0 || after.at(-1)!.sha !== bad)
+    throw new SessionError(`no first-parent line leads from ${good.slice(0, 12)} to ${bad.slice(0, 12)}`, 'input', {
+      setting: 'good',
+      value: good,
+    });
   return [{ sha: good, subject: subjectOf(repo, good) }, ...after];
 }
 
@@ -80,10 +97,17 @@ export function materialiseCommit(repo: string, sha: string, treesDir: string): 
   const partial = join(treesDir, `.${sha}.${process.pid}.partial`);
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial);
-  const r = spawnSync('bash', ['-o', 'pipefail', '-c', 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', 'archive', repo, sha, partial], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(
+    'bash',
+    ['-o', 'pipefail', '-c', 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', 'archive', repo, sha, partial],
+    { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   if (r.status !== 0) {
     rmSync(partial, { recursive: true, force: true });
-    throw new SessionError(`git archive ${sha.slice(0, 12)} into ${treesDir} failed: ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`, 'environment');
+    throw new SessionError(
+      `git archive ${sha.slice(0, 12)} into ${treesDir} failed: ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`,
+      'environment',
+    );
   }
   // The commit the tree came from, beside it rather than in it (its content is the compiler's key).
   writeFileSync(join(treesDir, `${sha}.from`), `${repo}\n`);

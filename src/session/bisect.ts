@@ -56,7 +56,11 @@ function resultFor(spec: string, results: readonly PackageRunResult[]): PackageR
  * A package's verdict at a commit from its result in that commit's run. `compilerIds`: the packages
  * built from the tree; `statusOf`: the status of any job of the run by `NAME.VERSION`.
  */
-export function verdictOf(result: PackageRunResult | null, compilerIds: ReadonlySet<string>, statusOf: (id: string) => string | undefined): StepVerdict {
+export function verdictOf(
+  result: PackageRunResult | null,
+  compilerIds: ReadonlySet<string>,
+  statusOf: (id: string) => string | undefined,
+): StepVerdict {
   if (result === null) return 'skip';
   const s = result.status;
   if (s === 'ok') return 'good';
@@ -81,7 +85,11 @@ export async function runBisectSession(ctx: CommandContext, req: BisectRequest):
   const db = ctx.db;
   const started = performance.now();
   const tree = resolve(req.tree);
-  if (!isGitRepository(tree)) throw new SessionError('not a git checkout: bisect needs the compiler\'s history', 'input', { setting: 'compilerTree', value: req.tree });
+  if (!isGitRepository(tree))
+    throw new SessionError("not a git checkout: bisect needs the compiler's history", 'input', {
+      setting: 'compilerTree',
+      value: req.tree,
+    });
   const packages = [...new Set(req.plan.targets)];
   if (packages.length === 0) throw new SessionError('name the package(s) to bisect', 'input', { setting: 'targets' });
   const good = resolveCommit(tree, req.good, 'good');
@@ -89,7 +97,9 @@ export async function runBisectSession(ctx: CommandContext, req: BisectRequest):
   const commits: CommitInfo[] = commitsBetween(tree, good, bad);
   const n = commits.length - 1;
   const treesDir = bisectTreesDir(req.paths);
-  req.output.notice(`bisect: ${n} commit(s) from ${short(good)} (good) to ${short(bad)} (bad), ${packages.length} package(s): ⌈log2(${n})⌉ = ${ceilLog2(n)} compiler build(s), one more for an end of the range to confirm; trees under ${treesDir}`);
+  req.output.notice(
+    `bisect: ${n} commit(s) from ${short(good)} (good) to ${short(bad)} (bad), ${packages.length} package(s): ⌈log2(${n})⌉ = ${ceilLog2(n)} compiler build(s), one more for an end of the range to confirm; trees under ${treesDir}`,
+  );
 
   const steps: BisectStepReport[] = [];
   /** Each package's result at each commit tested (the newest attempt), for the report. */
@@ -98,13 +108,22 @@ export async function runBisectSession(ctx: CommandContext, req: BisectRequest):
   let announced = false;
   let interrupted = false;
 
-  const estimate = (left: number): string => (lastCompilerMs === null ? 'time unknown until a compiler is built' : `about ${formatSeconds(Math.round((left * lastCompilerMs) / 1000))} (${left} × the compiler's last build, ${formatSeconds(Math.round(lastCompilerMs / 1000))})`);
+  const estimate = (left: number): string =>
+    lastCompilerMs === null
+      ? 'time unknown until a compiler is built'
+      : `about ${formatSeconds(Math.round((left * lastCompilerMs) / 1000))} (${left} × the compiler's last build, ${formatSeconds(Math.round(lastCompilerMs / 1000))})`;
 
   const oracle = async (test: Extract<BisectAction, { kind: 'test' }>): Promise<Record<string, StepVerdict>> => {
     const commit = commits[test.index];
     const dir = materialiseCommit(tree, commit.sha, treesDir);
     // Every commit's tree is `V+local`: each step resolves its own in a workspace of its own.
-    const prepared = preparePlan(ctx.freshWorkspace(), { ...req.plan, targets: test.packages, selection: undefined, compiler: dir, installDepexts: true });
+    const prepared = preparePlan(ctx.freshWorkspace(), {
+      ...req.plan,
+      targets: test.packages,
+      selection: undefined,
+      compiler: dir,
+      installDepexts: true,
+    });
     if (!announced) {
       announcePlan(prepared, req.output);
       announced = true;
@@ -115,7 +134,9 @@ export async function runBisectSession(ctx: CommandContext, req: BisectRequest):
     const noteCompilerBuild = () => {
       const known = recordedDurations(db);
       // A tree's build last recorded, else the release's it is derived from (`5.3.0+local` → `5.3.0`).
-      const recorded = compilerJobs.map((j) => known.byPackage?.(j.id) ?? known.byPackage?.(j.id.replace(/\+local$/, ''))).filter((d): d is number => d !== undefined);
+      const recorded = compilerJobs
+        .map((j) => known.byPackage?.(j.id) ?? known.byPackage?.(j.id.replace(/\+local$/, '')))
+        .filter((d): d is number => d !== undefined);
       if (recorded.length > 0) lastCompilerMs = recorded.reduce((a, b) => a + b, 0);
     };
     if (lastCompilerMs === null) noteCompilerBuild();
@@ -146,8 +167,21 @@ export async function runBisectSession(ctx: CommandContext, req: BisectRequest):
       at.set(p, { result, runId: done.runId });
     }
     resultsAt.set(test.index, at);
-    steps.push({ commit: { sha: commit.sha, subject: commit.subject }, index: test.index, attempt: test.attempt, runId: done.runId, verdicts, built: done.built, cacheHits: done.cacheHits, wallMs: done.wallMs });
-    req.output.notice(`bisect: ${short(commit.sha)} ${Object.entries(verdicts).map(([p, v]) => `${p} ${v}`).join(', ')} (run #${done.runId}, ${done.built} built, ${done.cacheHits} cached, ${formatSeconds(Math.round(done.wallMs / 1000))})`);
+    steps.push({
+      commit: { sha: commit.sha, subject: commit.subject },
+      index: test.index,
+      attempt: test.attempt,
+      runId: done.runId,
+      verdicts,
+      built: done.built,
+      cacheHits: done.cacheHits,
+      wallMs: done.wallMs,
+    });
+    req.output.notice(
+      `bisect: ${short(commit.sha)} ${Object.entries(verdicts)
+        .map(([p, v]) => `${p} ${v}`)
+        .join(', ')} (run #${done.runId}, ${done.built} built, ${done.cacheHits} cached, ${formatSeconds(Math.round(done.wallMs / 1000))})`,
+    );
     return verdicts;
   };
 
@@ -167,7 +201,18 @@ export async function runBisectSession(ctx: CommandContext, req: BisectRequest):
 
   const commitOf = (i: number): BisectCommit => ({ sha: commits[i].sha, subject: commits[i].subject });
   const findings: BisectFinding[] = (result?.outcomes ?? []).map((o) => {
-    const base: BisectFinding = { package: o.package, outcome: o.kind, firstBad: null, confirmed: false, candidates: [], status: null, firstError: null, reason: '', rootCause: null, runId: null };
+    const base: BisectFinding = {
+      package: o.package,
+      outcome: o.kind,
+      firstBad: null,
+      confirmed: false,
+      candidates: [],
+      status: null,
+      firstError: null,
+      reason: '',
+      rootCause: null,
+      runId: null,
+    };
     const at = o.kind === 'first-bad' ? o.index : o.kind === 'candidates' ? o.indexes.at(-1)! : null;
     const finding: BisectFinding = {
       ...base,
@@ -176,7 +221,13 @@ export async function runBisectSession(ctx: CommandContext, req: BisectRequest):
     };
     const seen = at === null ? undefined : resultsAt.get(at)?.get(o.package);
     if (seen !== undefined && seen.result !== null) {
-      Object.assign(finding, { status: seen.result.status, firstError: seen.result.firstError, reason: seen.result.reason, rootCause: seen.result.rootCause, runId: seen.runId });
+      Object.assign(finding, {
+        status: seen.result.status,
+        firstError: seen.result.firstError,
+        reason: seen.result.reason,
+        rootCause: seen.result.rootCause,
+        runId: seen.runId,
+      });
     }
     return finding;
   });

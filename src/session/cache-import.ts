@@ -41,7 +41,12 @@ export interface Imported {
 }
 
 /** Imports `paths` into the download cache `downloadCache`; returns what each file is and serves. `repositoryCache`: the state paths'. */
-export async function importIntoCache(paths: readonly string[], downloadCache: string, repositories: readonly string[], repositoryCache: string | null): Promise<{ cache: string; imported: Imported[] }> {
+export async function importIntoCache(
+  paths: readonly string[],
+  downloadCache: string,
+  repositories: readonly string[],
+  repositoryCache: string | null,
+): Promise<{ cache: string; imported: Imported[] }> {
   const store = new DownloadCache(downloadCache);
   const files = filesOf(paths);
   // checksum (algo=hex) -> the package versions whose sources name it

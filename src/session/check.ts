@@ -68,25 +68,47 @@ export interface CheckOutcome {
 export async function runCheck(ctx: CommandContext, request: CheckRequest): Promise<CheckOutcome> {
   const db = ctx.db;
   const paths = ctx.paths;
-  if (request.baseline && request.against !== null) throw new SessionError('a baseline is not compared with another run', 'input', { setting: 'against' });
-  if (request.revdeps !== null && request.plan.targets.length > 0) throw new SessionError('give either targets or reverse dependencies, not both', 'input', { setting: 'revdeps' });
+  if (request.baseline && request.against !== null)
+    throw new SessionError('a baseline is not compared with another run', 'input', { setting: 'against' });
+  if (request.revdeps !== null && request.plan.targets.length > 0)
+    throw new SessionError('give either targets or reverse dependencies, not both', 'input', { setting: 'revdeps' });
   // Reverse dependencies asked for, or named by the project config when nothing else is.
   const revdeps =
-    request.revdeps ??
-    (request.plan.targets.length === 0 && request.plan.selection === undefined ? ctx.config.revdeps : null);
+    request.revdeps ?? (request.plan.targets.length === 0 && request.plan.selection === undefined ? ctx.config.revdeps : null);
   if (request.changedSince != null) return checkRepositoryChange(ctx, request, request.changedSince.base, request.changedSince.depth);
-  const req: CheckRequest = revdeps === null ? request : { ...request, revdeps, plan: { ...request.plan, targets: reverseDependencyTargets(ctx, request.plan, revdeps), selection: undefined } };
+  const req: CheckRequest =
+    revdeps === null
+      ? request
+      : {
+          ...request,
+          revdeps,
+          plan: { ...request.plan, targets: reverseDependencyTargets(ctx, request.plan, revdeps), selection: undefined },
+        };
   if (req.revdeps !== null) req.output.notice(`reverse dependencies of ${req.revdeps.name}: ${req.plan.targets.length - 1} package(s)`);
   const prepared = preparePlan(ctx, { ...req.plan, installDepexts: true });
   announcePlan(prepared, req.output);
   const pinCheck = prepared.pins.args.length > 0 && !req.baseline && req.against === null;
   const shard = req.shard ?? null;
-  if (pinCheck && shard !== null) throw new SessionError('a shard of a pin check needs its baseline recorded first: record it (with the same shard) as a baseline, then check against it', 'input', { setting: 'shard' });
+  if (pinCheck && shard !== null)
+    throw new SessionError(
+      'a shard of a pin check needs its baseline recorded first: record it (with the same shard) as a baseline, then check against it',
+      'input',
+      { setting: 'shard' },
+    );
   const runs: CheckOutcome['runs'] = [];
   let baselineRun: RunInfo | null = null;
   if (pinCheck) {
     const unpinned = preparePlan(ctx, { ...req.plan, ignorePins: true, installDepexts: true });
-    const base = await executeRun(db, { prepared: unpinned, paths, settings: req.settings, kind: 'baseline', label: 'without pins', against: null, retryOf: null, output: req.output });
+    const base = await executeRun(db, {
+      prepared: unpinned,
+      paths,
+      settings: req.settings,
+      kind: 'baseline',
+      label: 'without pins',
+      against: null,
+      retryOf: null,
+      output: req.output,
+    });
     runs.push({ done: base, compiler: unpinned.compiler.spec });
     if (base.interrupted) return { runs, run: getRun(db, base.runId)!, interrupted: true, baseline: null, comparison: null, summary: null };
     baselineRun = getRun(db, base.runId)!;
@@ -94,7 +116,12 @@ export async function runCheck(ctx: CommandContext, request: CheckRequest): Prom
     baselineRun =
       req.against !== null
         ? requireRun(db, req.against, 'against')
-        : chooseBaseline(listRuns(db, { kind: 'baseline', status: 'finished' }), { id: -1, repositories: prepared.repositories, targets: prepared.selection, pins: prepared.pins.args });
+        : chooseBaseline(listRuns(db, { kind: 'baseline', status: 'finished' }), {
+            id: -1,
+            repositories: prepared.repositories,
+            targets: prepared.selection,
+            pins: prepared.pins.args,
+          });
   }
   const kind = req.baseline ? 'baseline' : baselineRun !== null ? 'candidate' : 'check';
   const done = await executeRun(db, {
@@ -117,7 +144,9 @@ export async function runCheck(ctx: CommandContext, request: CheckRequest): Prom
   for (let attempt = 1; attempt <= req.retries; attempt++) {
     // Only the regressions are retried, and of those only fresh failures: a failure taken from the
     // cache was confirmed when it was first built.
-    const regressions = comparison.packages.filter((p) => (p.category === 'regressed' || p.category === 'dependency-regressed') && p.candidate !== null).map((p) => p.candidate!);
+    const regressions = comparison.packages
+      .filter((p) => (p.category === 'regressed' || p.category === 'dependency-regressed') && p.candidate !== null)
+      .map((p) => p.candidate!);
     const selection = selectRebuild(regressions, { freshOnly: true, jobsOfRun: loadRunJobStates(db, run.id) });
     if (selection.ids.length === 0) break;
     req.output.notice(`retry ${attempt}: building the ${selection.ids.length} regression(s) again to tell flaky from real`);
@@ -146,18 +175,38 @@ export async function runCheck(ctx: CommandContext, request: CheckRequest): Prom
  */
 async function checkRepositoryChange(ctx: CommandContext, req: CheckRequest, base: string, depth: number): Promise<CheckOutcome> {
   const { db, paths } = ctx;
-  if (req.baseline || req.against !== null) throw new SessionError('a repository change records its own baseline (the base checkout)', 'input', { setting: 'changedSince', value: base });
-  if (req.plan.targets.length > 0 || req.plan.selection !== undefined) throw new SessionError('the targets of a repository change are what it touches', 'input', { setting: 'changedSince', value: base });
-  if (ctx.givenRepositories.length === 0) throw new SessionError('a repository change needs the changed repository given', 'input', { setting: 'repository' });
+  if (req.baseline || req.against !== null)
+    throw new SessionError('a repository change records its own baseline (the base checkout)', 'input', {
+      setting: 'changedSince',
+      value: base,
+    });
+  if (req.plan.targets.length > 0 || req.plan.selection !== undefined)
+    throw new SessionError('the targets of a repository change are what it touches', 'input', { setting: 'changedSince', value: base });
+  if (ctx.givenRepositories.length === 0)
+    throw new SessionError('a repository change needs the changed repository given', 'input', { setting: 'repository' });
   const [head, ...rest] = ctx.givenRepositories;
   // The base checkout in place of the changed one, loaded once; the changed side is the command's own load.
   const baseCtx = ctx.withWorkspace({ repositories: [base, ...rest] });
   const baseRoot = baseCtx.workspace.repositories[0];
-  const changes = repositoryChanges(packagesOfRoot(baseCtx.load('unpinned'), baseRoot), packagesOfRoot(ctx.load('unpinned'), ctx.workspace.repositories[0]));
-  req.output.notice(`changed since ${base}: ${changes.length === 0 ? 'nothing' : changes.map((c) => `${c.name} (${[...c.added.map((v) => `+${v}`), ...c.edited.map((v) => `~${v}`), ...c.removed.map((v) => `-${v}`)].join(' ')})`).join(', ')}`);
+  const changes = repositoryChanges(
+    packagesOfRoot(baseCtx.load('unpinned'), baseRoot),
+    packagesOfRoot(ctx.load('unpinned'), ctx.workspace.repositories[0]),
+  );
+  req.output.notice(
+    `changed since ${base}: ${changes.length === 0 ? 'nothing' : changes.map((c) => `${c.name} (${[...c.added.map((v) => `+${v}`), ...c.edited.map((v) => `~${v}`), ...c.removed.map((v) => `-${v}`)].join(' ')})`).join(', ')}`,
+  );
   const runs: CheckOutcome['runs'] = [];
   // What depends on the changed packages, as released in the base (a package the change adds stands alone).
-  const ordered = changes.length === 0 ? [] : reverseDependencyTargetsOf(baseCtx, req.plan, changes.map((c) => c.name), depth, true);
+  const ordered =
+    changes.length === 0
+      ? []
+      : reverseDependencyTargetsOf(
+          baseCtx,
+          req.plan,
+          changes.map((c) => c.name),
+          depth,
+          true,
+        );
   // No package changed (a change to documentation, CI files…): nothing to build, nothing recorded.
   if (ordered.length === 0) return { runs: [], run: null, interrupted: false, baseline: null, comparison: null, summary: null };
   // Each side checks the names it has: a package the change adds is new in the candidate, one it removes gone.
@@ -166,19 +215,53 @@ async function checkRepositoryChange(ctx: CommandContext, req: CheckRequest, bas
     // Only new packages, which nothing in the base depends on: nothing to compare with.
     const only = preparePlan(ctx, { ...req.plan, targets: onSide('inHead'), selection: undefined, installDepexts: true });
     announcePlan(only, req.output);
-    const d = await executeRun(db, { prepared: only, paths, settings: req.settings, kind: 'check', label: `changed ${head}`, against: null, retryOf: null, output: req.output });
+    const d = await executeRun(db, {
+      prepared: only,
+      paths,
+      settings: req.settings,
+      kind: 'check',
+      label: `changed ${head}`,
+      against: null,
+      retryOf: null,
+      output: req.output,
+    });
     const run = getRun(db, d.runId)!;
-    return { runs: [{ done: d, compiler: only.compiler.spec }], run, interrupted: d.interrupted, baseline: null, comparison: null, summary: d.interrupted ? null : summariseRecordedRun(db, run) };
+    return {
+      runs: [{ done: d, compiler: only.compiler.spec }],
+      run,
+      interrupted: d.interrupted,
+      baseline: null,
+      comparison: null,
+      summary: d.interrupted ? null : summariseRecordedRun(db, run),
+    };
   }
   const before = preparePlan(baseCtx, { ...req.plan, targets: onSide('inBase'), selection: undefined, installDepexts: true });
   announcePlan(before, req.output);
-  const b = await executeRun(db, { prepared: before, paths, settings: req.settings, kind: 'baseline', label: `base ${base}`, against: null, retryOf: null, output: req.output });
+  const b = await executeRun(db, {
+    prepared: before,
+    paths,
+    settings: req.settings,
+    kind: 'baseline',
+    label: `base ${base}`,
+    against: null,
+    retryOf: null,
+    output: req.output,
+  });
   runs.push({ done: b, compiler: before.compiler.spec });
   if (b.interrupted) return { runs, run: getRun(db, b.runId)!, interrupted: true, baseline: null, comparison: null, summary: null };
   const baseline = getRun(db, b.runId)!;
   const after = preparePlan(ctx, { ...req.plan, targets: onSide('inHead'), selection: undefined, installDepexts: true });
   announcePlan(after, req.output);
-  const c = await executeRun(db, { prepared: after, paths, settings: req.settings, kind: 'candidate', label: `changed ${head}`, against: baseline.id, retryOf: null, output: req.output });
+  const c = await executeRun(db, {
+    prepared: after,
+    paths,
+    settings: req.settings,
+    kind: 'candidate',
+    label: `changed ${head}`,
+    against: baseline.id,
+    retryOf: null,
+    output: req.output,
+  });
   runs.push({ done: c, compiler: after.compiler.spec });
   const run = getRun(db, c.runId)!;
   if (c.interrupted) return { runs, run, interrupted: true, baseline, comparison: null, summary: null };

@@ -134,7 +134,9 @@ export class CommandContext {
     const given = this.#request.repositories ?? [];
     const repositories = given.length > 0 ? given.map((r) => resolve(this.cwd, r)) : config.repositories;
     if (repositories.length === 0) {
-      throw new SessionError('no repository: give one (an opam repository) or list "repositories" in ecocheck.json', 'input', { setting: 'repository' });
+      throw new SessionError('no repository: give one (an opam repository) or list "repositories" in ecocheck.json', 'input', {
+        setting: 'repository',
+      });
     }
     const pins = [...config.pins, ...(this.#request.pins ?? []).map((text) => parsePin(text, this.cwd))];
     const t0 = performance.now();
@@ -190,7 +192,14 @@ export class CommandContext {
     const universe = this.#universe(q.universe);
     const env = parseEnvAssignments(q.env);
     const depexts = q.adminCheck !== undefined ? null : this.depexts(q.depexts, q.env);
-    const key = [universe, q.compiler, platformKey(env), q.withTest, depexts?.mode ?? 'admin', q.adminCheck === undefined ? '' : `admin:${q.adminCheck.ignoreTestDoc}`].join('\0');
+    const key = [
+      universe,
+      q.compiler,
+      platformKey(env),
+      q.withTest,
+      depexts?.mode ?? 'admin',
+      q.adminCheck === undefined ? '' : `admin:${q.adminCheck.ignoreTestDoc}`,
+    ].join('\0');
     let solver = this.#solvers.get(key);
     if (solver === undefined) {
       this.counts.solvers++;

@@ -68,17 +68,30 @@ export function resolveCompilerName(name: string, configured: Record<string, str
   if (fromConfig !== undefined) return { name, spec: fromConfig, origin: 'ecocheck.json' };
   if (name === 'system') {
     const version = systemOcamlVersion();
-    if (version === null) throw new SessionError('no `ocamlc` on PATH (install OCaml, e.g. `apt-get install ocaml-nox`)', 'environment', { setting: 'compiler', value: 'system' });
+    if (version === null)
+      throw new SessionError('no `ocamlc` on PATH (install OCaml, e.g. `apt-get install ocaml-nox`)', 'environment', {
+        setting: 'compiler',
+        value: 'system',
+      });
     return { name, spec: `ocaml-system.${version}`, origin: `ocamlc -version on PATH` };
   }
   if (name === 'baseline') {
     const p = defaultBaseline(load);
-    if (p === null) throw new SessionError('the repository has no stable ocaml-base-compiler; name one in ecocheck.json', 'input', { setting: 'compiler', value: 'baseline' });
+    if (p === null)
+      throw new SessionError('the repository has no stable ocaml-base-compiler; name one in ecocheck.json', 'input', {
+        setting: 'compiler',
+        value: 'baseline',
+      });
     return { name, spec: `${p.name}.${p.version}`, origin: 'newest stable ocaml-base-compiler' };
   }
   if (name === 'next') {
     const p = defaultNext(load);
-    if (p === null) throw new SessionError('the repository has no pre-release or trunk compiler newer than the baseline; name one in ecocheck.json', 'input', { setting: 'compiler', value: 'next' });
+    if (p === null)
+      throw new SessionError(
+        'the repository has no pre-release or trunk compiler newer than the baseline; name one in ecocheck.json',
+        'input',
+        { setting: 'compiler', value: 'next' },
+      );
     return { name, spec: `${p.name}.${p.version}`, origin: 'newest pre-release or trunk compiler' };
   }
   return { name, spec: name, origin: 'as given' };

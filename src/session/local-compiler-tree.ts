@@ -44,7 +44,12 @@ function sameSeries(version: string): (v: string) => boolean {
 function newest(candidates: OpamPackage[], prefer: string): OpamPackage | null {
   let best: OpamPackage | null = null;
   for (const p of candidates) {
-    if (best === null || compareVersions(p.version, best.version) > 0 || (compareVersions(p.version, best.version) === 0 && p.name === prefer)) best = p;
+    if (
+      best === null ||
+      compareVersions(p.version, best.version) > 0 ||
+      (compareVersions(p.version, best.version) === 0 && p.name === prefer)
+    )
+      best = p;
   }
   return best;
 }
@@ -53,10 +58,17 @@ function newest(candidates: OpamPackage[], prefer: string): OpamPackage | null {
  * The newest package of the tree's series that builds a compiler (it has build commands), from the
  * first of `names` that has one: a plain release's build before a variant's (options, trunk).
  */
-function templateFor(packages: ReadonlyMap<string, readonly OpamPackage[]>, version: string, names: string[], flagged: boolean): OpamPackage | null {
+function templateFor(
+  packages: ReadonlyMap<string, readonly OpamPackage[]>,
+  version: string,
+  names: string[],
+  flagged: boolean,
+): OpamPackage | null {
   const inSeries = sameSeries(version);
   for (const name of names) {
-    const candidates = (packages.get(name) ?? []).filter((p) => inSeries(p.version) && p.build.length > 0 && (!flagged || p.flags.includes('compiler')));
+    const candidates = (packages.get(name) ?? []).filter(
+      (p) => inSeries(p.version) && p.build.length > 0 && (!flagged || p.flags.includes('compiler')),
+    );
     const best = newest(candidates, name);
     if (best) return best;
   }
@@ -94,14 +106,20 @@ function derivePackage(
   extra: string,
   rewrite: (text: string) => string = (t) => t,
 ): OpamPackage {
-  const items: Item[] = template.ast.items.filter((i) => !(i.kind === 'section' ? SOURCE_FIELDS.has(i.sectionKind) : SOURCE_FIELDS.has(i.name)));
+  const items: Item[] = template.ast.items.filter(
+    (i) => !(i.kind === 'section' ? SOURCE_FIELDS.has(i.sectionKind) : SOURCE_FIELDS.has(i.name)),
+  );
   const text = rewrite(printOpamFile({ file: template.file, items })) + extra;
   const file = `${dir} (local compiler tree, built as ${template.name}.${version})`;
   let ast: OpamFileAst;
   try {
     ast = parseOpamFile(text, file);
   } catch (err) {
-    throw new SessionError(`cannot derive the compiler package from ${template.file}: ${err instanceof Error ? err.message : String(err)}`, 'input', { setting: 'compiler', value: dir });
+    throw new SessionError(
+      `cannot derive the compiler package from ${template.file}: ${err instanceof Error ? err.message : String(err)}`,
+      'input',
+      { setting: 'compiler', value: dir },
+    );
   }
   const pkg = packageFromAst(ast, {
     name: template.name,
@@ -138,12 +156,18 @@ export function addLocalCompiler(packages: Map<string, OpamPackage[]>, dir: stri
   const splitBase = splitCompiler ? splitBaseFor(packages, treeVer) : null;
   if (splitCompiler && splitBase) {
     derivePackage(packages, splitCompiler, version, dir, source);
-    const base = derivePackage(packages, splitBase, version, dir, '', (t) => t.replace(SPLIT_DEPENDENCY, `"ocaml-compiler" {= ${JSON.stringify(version)}}`));
+    const base = derivePackage(packages, splitBase, version, dir, '', (t) =>
+      t.replace(SPLIT_DEPENDENCY, `"ocaml-compiler" {= ${JSON.stringify(version)}}`),
+    );
     return { pkg: base, spec: `${base.name}.${version}`, origin: origin(splitCompiler) };
   }
   const template = templateFor(packages, treeVer, ['ocaml-base-compiler', 'ocaml-variants'], true);
   if (template === null) {
-    throw new SessionError(`the repository has no compiler package for OCaml ${series} to take the build instructions from (ocaml-compiler, ocaml-base-compiler or ocaml-variants with build commands)`, 'input', { setting: 'compiler', value: dir });
+    throw new SessionError(
+      `the repository has no compiler package for OCaml ${series} to take the build instructions from (ocaml-compiler, ocaml-base-compiler or ocaml-variants with build commands)`,
+      'input',
+      { setting: 'compiler', value: dir },
+    );
   }
   const pkg = derivePackage(packages, template, version, dir, source);
   return { pkg, spec: `${pkg.name}.${version}`, origin: origin(template) };

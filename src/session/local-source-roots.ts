@@ -17,11 +17,17 @@ import { SessionError } from './session-error.js';
  * `http(s)://HOST[:PORT]` origins, which checksum-less sources may be downloaded from although they are
  * not on the public internet (builder/http-download.ts).
  */
-export function checkAllowedFolders(entries: readonly string[], cwd: string, origin: string | null = null): { folders: string[]; origins: string[] } {
+export function checkAllowedFolders(
+  entries: readonly string[],
+  cwd: string,
+  origin: string | null = null,
+): { folders: string[]; origins: string[] } {
   const folders: string[] = [];
   const origins: string[] = [];
   const bad = (what: string, value: string): SessionError =>
-    origin !== null ? new SessionError(`${origin}: "allowLocalSources": ${value}: ${what}`) : new SessionError(what, 'input', { setting: 'allowLocalSources', value });
+    origin !== null
+      ? new SessionError(`${origin}: "allowLocalSources": ${value}: ${what}`)
+      : new SessionError(what, 'input', { setting: 'allowLocalSources', value });
   for (const d of entries) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(d)) {
       let url: URL | null = null;
@@ -30,7 +36,13 @@ export function checkAllowedFolders(entries: readonly string[], cwd: string, ori
       } catch {
         // said below
       }
-      if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      if (
+        url === null ||
+        (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+        url.pathname !== '/' ||
+        url.search !== '' ||
+        url.hash !== ''
+      ) {
         throw bad('not an http(s) origin (http://HOST[:PORT])', d);
       }
       origins.push(url.origin);
@@ -84,5 +96,9 @@ export function localSourceRoots(req: LocalSourceRootsRequest): LocalSourceRoots
   const origins = [...new Set([...fromConfig.origins, ...fromFlag.origins])];
   const pins = req.pins.map(pinRoot).filter((p): p is string => p !== null);
   const tree = req.compilerTree === null ? [] : [req.compilerTree];
-  return { roots: [...new Set([...req.repositories.map((r) => resolve(req.cwd, r)), ...pins, ...tree, ...folders])], origins, named: [...folders, ...origins] };
+  return {
+    roots: [...new Set([...req.repositories.map((r) => resolve(req.cwd, r)), ...pins, ...tree, ...folders])],
+    origins,
+    named: [...folders, ...origins],
+  };
 }

@@ -11,8 +11,7 @@ import { SessionError } from './session-error.js';
 export type { RunJobRecord } from '../store/run-records.js';
 
 export type PackageLogs =
-  | { kind: 'jobs'; records: RunJobRecord[] }
-  | { kind: 'not-installable'; runId: number; targets: { id: string; reason: string }[] };
+  { kind: 'jobs'; records: RunJobRecord[] } | { kind: 'not-installable'; runId: number; targets: { id: string; reason: string }[] };
 
 export function packageLogs(db: Db, spec: string, name: string, version: string | null, runId: number | null): PackageLogs {
   if (runId !== null && getRun(db, runId) === null) throw new SessionError(`there is no run #${runId} (see ecocheck runs)`);

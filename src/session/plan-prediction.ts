@@ -27,7 +27,10 @@ export function predictPlan(
   const prebuilt = prebuiltJobs(prepared.plan);
   if (durations !== null) {
     const costs = jobCosts(prepared.plan, durationsLookup(durations));
-    return { ...predictMakespan(prepared.plan, runners, cores, costs, { prebuilt }), partition: partitionIdentity(prepared.plan, withPrebuilt(costs, prebuilt), runners) };
+    return {
+      ...predictMakespan(prepared.plan, runners, cores, costs, { prebuilt }),
+      partition: partitionIdentity(prepared.plan, withPrebuilt(costs, prebuilt), runners),
+    };
   }
   const costs: CostLookup = ctx.hasDatabase ? recordedDurations(ctx.db, { withCache: true }) : { byKey: () => undefined };
   return predictMakespan(prepared.plan, runners, cores, costs, { prebuilt });

@@ -71,7 +71,8 @@ export interface PreparedPlan {
 
 /** The target selection of a request: explicit targets, `latest`, `all-versions`, never several. */
 export function targetSelection(targets: readonly string[], selection: PlanRequest['selection']): TargetSelection {
-  if (targets.length > 0 && selection !== undefined) throw new SessionError('give either targets, latest or all versions, not several', 'input', { setting: 'targets' });
+  if (targets.length > 0 && selection !== undefined)
+    throw new SessionError('give either targets, latest or all versions, not several', 'input', { setting: 'targets' });
   if (targets.length > 0) return { kind: 'explicit', specs: [...targets] };
   return selection === 'all-versions' ? { kind: 'all-versions' } : { kind: 'latest' };
 }
@@ -79,7 +80,8 @@ export function targetSelection(targets: readonly string[], selection: PlanReque
 /** The plan of a request in the command's context: its load, compiler and solver are the context's, built once. */
 export function preparePlan(ctx: CommandContext, req: PlanRequest): PreparedPlan {
   const ws = ctx.workspace;
-  if (req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
+  if (req.compiler === undefined)
+    throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
   const universe = req.ignorePins === true ? 'unpinned' : 'pinned';
   const load = ctx.load(universe);
   const { pins, pinned } = ctx.pinsOf(universe);
@@ -102,7 +104,12 @@ export function preparePlan(ctx: CommandContext, req: PlanRequest): PreparedPlan
   // System packages: installed first in install mode; their installed versions go into the keys.
   const solved = outcomes.flatMap(({ outcome }) => (outcome.installable ? outcome.solution.packages : []));
   const system = prepareSystemPackages(depexts, solved, solver.variables, req.installDepexts === true);
-  const keyContext: KeyContext = { builderVersion: req.builderVersion ?? opamBuilderVersion('confined'), platform: { ...solver.variables }, testTargets: req.withTest, localSourceRoots: localSources.roots };
+  const keyContext: KeyContext = {
+    builderVersion: req.builderVersion ?? opamBuilderVersion('confined'),
+    platform: { ...solver.variables },
+    testTargets: req.withTest,
+    localSourceRoots: localSources.roots,
+  };
   if (system.keys !== undefined) keyContext.systemPackages = system.keys;
   const filesHashes = new FilesDirHashCache();
   const t2 = performance.now();
@@ -123,7 +130,11 @@ export function preparePlan(ctx: CommandContext, req: PlanRequest): PreparedPlan
     depexts: { mode: depexts.mode, installed: system.installed, toInstall: system.toInstall },
     pins: {
       args: pins.map(pinToString),
-      described: pinned.map((p) => (p.pin.source.kind === 'dir' ? `${describePin(p)} [content ${filesHashes.pinnedDirectory(p.pin.source.path).slice(0, 16)}]` : describePin(p))),
+      described: pinned.map((p) =>
+        p.pin.source.kind === 'dir'
+          ? `${describePin(p)} [content ${filesHashes.pinnedDirectory(p.pin.source.path).slice(0, 16)}]`
+          : describePin(p),
+      ),
     },
     loadProblems: problemsRead(load),
     timings: { loadMs: ws.loadMs, solveMs, planMs },

@@ -37,7 +37,16 @@ export interface ProjectConfig {
   allowLocalSources: string[];
 }
 
-const EMPTY: ProjectConfig = { file: null, repositories: [], compilers: {}, targets: [], jobs: null, pins: [], revdeps: null, allowLocalSources: [] };
+const EMPTY: ProjectConfig = {
+  file: null,
+  repositories: [],
+  compilers: {},
+  targets: [],
+  jobs: null,
+  pins: [],
+  revdeps: null,
+  allowLocalSources: [],
+};
 
 /** Turns a character offset into a 1-based line and column. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -64,7 +73,18 @@ function parseJson(text: string, file: string): unknown {
   }
 }
 
-const KNOWN_FIELDS = ['repositories', 'compilers', 'targets', 'jobs', 'pins', 'revdeps', 'revdepsDepth', 'allowLocalSources', '$schema', 'description'];
+const KNOWN_FIELDS = [
+  'repositories',
+  'compilers',
+  'targets',
+  'jobs',
+  'pins',
+  'revdeps',
+  'revdepsDepth',
+  'allowLocalSources',
+  '$schema',
+  'description',
+];
 
 /**
  * The config a command uses: the file given with --config; else `ecocheck.json` in `cwd`, but only when
@@ -90,7 +110,10 @@ export function loadProjectConfig(path: string | undefined, cwd: string = proces
     throw new SessionError(`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
   }
   // The config's shape, field by field, with the checker every JSON file ecocheck reads uses.
-  const c = new JsonShape(file, (f, field, message) => new SessionError(`${f}: ${field === '(top level)' ? 'the config' : `"${field}"`}: ${message}`));
+  const c = new JsonShape(
+    file,
+    (f, field, message) => new SessionError(`${f}: ${field === '(top level)' ? 'the config' : `"${field}"`}: ${message}`),
+  );
   const obj = c.closedObject(parseJson(text, file), '(top level)', KNOWN_FIELDS);
   const stringList = (field: string) => (obj[field] === undefined ? [] : c.nonEmptyStrings(obj[field], field));
   const base = dirname(file);
@@ -107,7 +130,10 @@ export function loadProjectConfig(path: string | undefined, cwd: string = proces
   });
   let revdeps: ProjectConfig['revdeps'] = null;
   if (obj.revdeps !== undefined) {
-    revdeps = { name: c.nonEmptyString(obj.revdeps, 'revdeps'), depth: obj.revdepsDepth === undefined ? 1 : c.integer(obj.revdepsDepth, 'revdepsDepth', 1) };
+    revdeps = {
+      name: c.nonEmptyString(obj.revdeps, 'revdeps'),
+      depth: obj.revdepsDepth === undefined ? 1 : c.integer(obj.revdepsDepth, 'revdepsDepth', 1),
+    };
   } else if (obj.revdepsDepth !== undefined) throw new SessionError(`${file}: "revdepsDepth" goes with "revdeps"`);
   const allowLocalSources = stringList('allowLocalSources').map((d) => resolve(base, d));
   return { file, repositories, compilers, targets: stringList('targets'), jobs, pins, revdeps, allowLocalSources };

@@ -36,7 +36,8 @@ export interface RebuildOptions {
  * regressions of a comparison).
  */
 export function selectRebuild(candidates: readonly PackageRunResult[], options: RebuildOptions): RebuildSelection {
-  const rebuildsItself = (j: JobState) => (OWN_FAILURE_STATUSES.has(j.status) || SPURIOUS_JOB_STATUSES.has(j.status)) && !(options.freshOnly && j.cached);
+  const rebuildsItself = (j: JobState) =>
+    (OWN_FAILURE_STATUSES.has(j.status) || SPURIOUS_JOB_STATUSES.has(j.status)) && !(options.freshOnly && j.cached);
   const byId = new Map(candidates.map((c) => [c.id, c] as const));
   const ids: string[] = [];
   const forget = new Set<string>();
@@ -48,7 +49,9 @@ export function selectRebuild(candidates: readonly PackageRunResult[], options: 
     }
     if (c.status !== 'dependency-failed') continue;
     const roots = c.rootCauses ?? (c.rootCause !== null ? [c.rootCause] : []);
-    const rebuilt = roots.map((r) => byId.get(r) ?? options.jobsOfRun.get(r)).filter((j): j is JobState => j !== undefined && rebuildsItself(j));
+    const rebuilt = roots
+      .map((r) => byId.get(r) ?? options.jobsOfRun.get(r))
+      .filter((j): j is JobState => j !== undefined && rebuildsItself(j));
     if (rebuilt.length === 0) continue;
     ids.push(c.id);
     for (const j of rebuilt) if (j.jobKey !== null) forget.add(j.jobKey);

@@ -30,7 +30,8 @@ export function recordedReport(db: Db, runId: number | null, againstId: number |
         : run.kind !== 'baseline'
           ? chooseBaseline(listRuns(db, { kind: 'baseline', status: 'finished' }), baselineQueryOf(run))
           : null;
-  if (baseline !== null && baseline.id === run.id) throw new SessionError('a run cannot be compared with itself', 'input', { setting: 'against', value: String(baseline.id) });
+  if (baseline !== null && baseline.id === run.id)
+    throw new SessionError('a run cannot be compared with itself', 'input', { setting: 'against', value: String(baseline.id) });
   if (baseline === null) return { run, baseline, comparison: null, summary: summariseRecordedRun(db, run) };
   return { run, baseline, comparison: compareWithBaseline(db, run, baseline), summary: null };
 }

@@ -38,7 +38,10 @@ export function packagesOfRoot(load: RepositoryLoad, root: string): Map<string, 
  * repository's), by name, sorted. Each side is the first repository of a load the check uses anyway
  * (`packagesOfRoot`): nothing is loaded for this alone.
  */
-export function repositoryChanges(before: ReadonlyMap<string, readonly OpamPackage[]>, after: ReadonlyMap<string, readonly OpamPackage[]>): RepositoryChange[] {
+export function repositoryChanges(
+  before: ReadonlyMap<string, readonly OpamPackage[]>,
+  after: ReadonlyMap<string, readonly OpamPackage[]>,
+): RepositoryChange[] {
   const hashes = new FilesDirHashCache();
   const out: RepositoryChange[] = [];
   for (const name of [...new Set([...before.keys(), ...after.keys()])].sort()) {
@@ -47,7 +50,8 @@ export function repositoryChanges(before: ReadonlyMap<string, readonly OpamPacka
     const added = [...a.keys()].filter((v) => !b.has(v));
     const removed = [...b.keys()].filter((v) => !a.has(v));
     const edited = [...a.keys()].filter((v) => b.has(v) && b.get(v) !== a.get(v));
-    if (added.length + removed.length + edited.length > 0) out.push({ name, inBase: b.size > 0, inHead: a.size > 0, added, removed, edited });
+    if (added.length + removed.length + edited.length > 0)
+      out.push({ name, inBase: b.size > 0, inHead: a.size > 0, added, removed, edited });
   }
   return out;
 }

@@ -44,9 +44,12 @@ export interface RerunOutcome {
 export function rerunSelection(db: Db, run: RunInfo, regressedOnly: boolean, baseline: RunInfo | null): RebuildSelection {
   const jobsOfRun = loadRunJobStates(db, run.id);
   if (!regressedOnly) return selectRebuild(loadRunResults(db, run.id), { freshOnly: false, jobsOfRun });
-  if (baseline === null) throw new SessionError(`run #${run.id} has no baseline: only a compared run has regressions`, 'input', { setting: 'regressed' });
+  if (baseline === null)
+    throw new SessionError(`run #${run.id} has no baseline: only a compared run has regressions`, 'input', { setting: 'regressed' });
   const picked = compareWithBaseline(db, run, baseline)
-    .packages.filter((p) => p.candidate !== null && (p.category === 'regressed' || p.category === 'dependency-regressed' || p.category === 'spurious'))
+    .packages.filter(
+      (p) => p.candidate !== null && (p.category === 'regressed' || p.category === 'dependency-regressed' || p.category === 'spurious'),
+    )
     .map((p) => p.candidate!);
   return selectRebuild(picked, { freshOnly: false, jobsOfRun });
 }
@@ -90,4 +93,3 @@ export async function rerunFailures(ctx: CommandContext, req: RerunRequest): Pro
   if (baseline === null) return { ...outcome, summary: summariseRecordedRun(db, rerun) };
   return { ...outcome, comparison: compareWithBaseline(db, rerun, baseline) };
 }
-

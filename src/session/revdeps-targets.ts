@@ -24,7 +24,13 @@ export function reverseDependencyTargets(ctx: CommandContext, plan: PlanRequest,
  * The union over `names` (sorted): each name and what depends on it. With `allowUnknown`, a name the
  * repositories do not have (a package a change adds) stands for itself alone.
  */
-export function reverseDependencyTargetsOf(ctx: CommandContext, plan: PlanRequest, names: readonly string[], depth: number, allowUnknown: boolean): string[] {
+export function reverseDependencyTargetsOf(
+  ctx: CommandContext,
+  plan: PlanRequest,
+  names: readonly string[],
+  depth: number,
+  allowUnknown: boolean,
+): string[] {
   // The context's solver of the unpinned universe: the one a pinned check's baseline plans with.
   const { solver, packages } = openSolver(ctx, { ...plan, ignorePins: true });
   const out = new Set<string>();

@@ -73,7 +73,6 @@ export interface RunRequest {
   output: SessionOutput;
 }
 
-
 export interface RunDone {
   runId: number;
   /** Per-status counts of the run's targets (and `unfinished`). */
@@ -83,7 +82,6 @@ export interface RunDone {
   wallMs: number;
   interrupted: boolean;
 }
-
 
 /**
  * Checks up front what every build needs: the sandbox (each job's switch is bound at its fixed path in
@@ -118,7 +116,10 @@ export async function executeRun(db: Db, req: RunRequest): Promise<RunDone> {
     return await executeRunUnguarded(db, req);
   } catch (err) {
     if (isSqliteError(err)) {
-      throw new SessionError(`cannot write the database ${req.paths.database}: ${err.message} (the results recorded before this are kept)`, 'environment');
+      throw new SessionError(
+        `cannot write the database ${req.paths.database}: ${err.message} (the results recorded before this are kept)`,
+        'environment',
+      );
     }
     throw err;
   }
@@ -133,7 +134,10 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
   checkStateWritable(paths);
   const mirrors = chooseArchiveMirrors(settings, prepared.repositories);
   for (const problem of mirrors.problems) req.output.notice(`warning: ${problem} (its archive-mirrors are not used)`);
-  if (mirrors.defaults.length > 0) req.output.notice(`archive mirrors (opam's defaults for these repositories; --no-default-mirror drops them): ${mirrors.defaults.join(' ')}`);
+  if (mirrors.defaults.length > 0)
+    req.output.notice(
+      `archive mirrors (opam's defaults for these repositories; --no-default-mirror drops them): ${mirrors.defaults.join(' ')}`,
+    );
   const layers = new LocalLayerStore(paths.storeDir);
   const builder = createOpamBuilder({
     storeDir: paths.storeDir,
@@ -173,7 +177,8 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
       forgetCachedResult(db, key);
       layers.remove(key);
     }
-    if (unverifiable.size > 0) req.output.notice(`${unverifiable.size} job(s) have a remote source without a checksum, or depend on one: built again, never reused`);
+    if (unverifiable.size > 0)
+      req.output.notice(`${unverifiable.size} job(s) have a remote source without a checksum, or depend on one: built again, never reused`);
     const runId = createRun(db, {
       kind: req.kind,
       label: req.label,
@@ -225,7 +230,7 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     req.output.notice(
-      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count} of partition ${(sharded!.record.partition ?? "").slice(0, 12)}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandboxMode === 'confined' ? 'sandboxed' : 'host filesystem (--no-sandbox)'} (${sandbox.identity}), ${describeLimits(settings.memoryBytes)}, disk limit ${formatBytes(settings.diskBytes)} and ${settings.inodes.toLocaleString('en-US')} inodes, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
+      `run #${runId} (${req.kind}${req.shard != null ? `, shard ${req.shard.index}/${req.shard.count} of partition ${(sharded!.record.partition ?? '').slice(0, 12)}` : ''}, compiler ${prepared.compiler.spec}): ${plan.targets.length + plan.notInstallable.length} targets, ${plan.jobs.size} jobs, ${settings.jobs} at once; ${settings.sandboxMode === 'confined' ? 'sandboxed' : 'host filesystem (--no-sandbox)'} (${sandbox.identity}), ${describeLimits(settings.memoryBytes)}, disk limit ${formatBytes(settings.diskBytes)} and ${settings.inodes.toLocaleString('en-US')} inodes, timeout ${Math.round(settings.timeoutMs / 1000)} s per job (database ${paths.database})`,
     );
     let outcome;
     try {
@@ -249,7 +254,14 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
       progress.close();
     }
     finishRun(db, runId, outcome.interrupted ? 'interrupted' : 'finished');
-    return { runId, targetCounts: runStatusCounts(db, runId).targets, built: outcome.built, cacheHits: outcome.cacheHits, wallMs: outcome.wallMs, interrupted: outcome.interrupted };
+    return {
+      runId,
+      targetCounts: runStatusCounts(db, runId).targets,
+      built: outcome.built,
+      cacheHits: outcome.cacheHits,
+      wallMs: outcome.wallMs,
+      interrupted: outcome.interrupted,
+    };
   } finally {
     release();
   }

@@ -23,12 +23,27 @@ import type { StatePaths } from './state-paths.js';
  * Writes run `runId` to `file` (with its log files when `logs`, each capped as the builder caps a log;
  * with `layers`, the layers of its ok jobs in `FILE.layers.tar`); returns what it holds.
  */
-export function exportRecordedRun(db: Db, runId: number, file: string, options: { logs: boolean; layers: boolean; paths: StatePaths }): { targets: number; jobs: number; layers: number | null } {
+export function exportRecordedRun(
+  db: Db,
+  runId: number,
+  file: string,
+  options: { logs: boolean; layers: boolean; paths: StatePaths },
+): { targets: number; jobs: number; layers: number | null } {
   requireRun(db, runId, 'run');
   // The logs are read as the file is written, one at a time (bounded memory for any run).
   const exported = exportRun(db, runId, { logs: false });
-  writeRunExportFile(file, exported, options.logs ? { logsFrom: recordedLogPaths(exported.runJobs, exported.results), readLog: readLogCapped } : {});
-  const layers = options.layers ? writeLayers(new LocalLayerStore(options.paths.storeDir), exported.results.filter((r) => r.status === 'ok').map((r) => r.jobKey), file) : null;
+  writeRunExportFile(
+    file,
+    exported,
+    options.logs ? { logsFrom: recordedLogPaths(exported.runJobs, exported.results), readLog: readLogCapped } : {},
+  );
+  const layers = options.layers
+    ? writeLayers(
+        new LocalLayerStore(options.paths.storeDir),
+        exported.results.filter((r) => r.status === 'ok').map((r) => r.jobKey),
+        file,
+      )
+    : null;
   return { targets: exported.targets.length, jobs: exported.runJobs.length, layers };
 }
 
@@ -99,14 +114,23 @@ export function importRunExports(db: Db, inputs: readonly ExportInput[], options
     jobCount: m.jobs.length,
   };
   const existing = findImportedRun(db, m.importHash);
-  if (existing !== null) return { ...summary, runId: existing.id, created: false, status: existing.status, logsWritten: 0, unlinked: [], droppedColumns: [] };
+  if (existing !== null)
+    return { ...summary, runId: existing.id, created: false, status: existing.status, logsWritten: 0, unlinked: [], droppedColumns: [] };
   // Logs before the records: a record never points at a log not written yet (a failed write leaves only files).
   const destinations = options.logDir === undefined ? new Map<string, string>() : logDestinations(m.logs.keys(), options.logDir);
   const files = new Map<string, string>();
   for (const [from, to] of destinations) if (!files.has(to)) files.set(to, m.logs.get(from)!);
   if (options.logDir !== undefined) writeLogFiles(options.logDir, files);
   const written = recordImportedRun(db, run, (p) => (p === null ? null : (destinations.get(p) ?? p)));
-  return { ...summary, runId: written.runId, created: true, status: m.status, logsWritten: files.size, unlinked: written.unlinked, droppedColumns: written.droppedColumns };
+  return {
+    ...summary,
+    runId: written.runId,
+    created: true,
+    status: m.status,
+    logsWritten: files.size,
+    unlinked: written.unlinked,
+    droppedColumns: written.droppedColumns,
+  };
 }
 
 /** Merges shard export files into one run of this state's database (idempotent: the same files, the same run). */

@@ -46,11 +46,19 @@ function setUp(ctx: CommandContext, req: SolverRequest, admin: { ignoreTestDoc: 
   if (admin !== null && mode !== undefined && mode !== 'ignore') {
     throw new SessionError('the admin check never asks the host (as opam admin check)', 'input', { setting: 'depexts', value: mode });
   }
-  if (admin === null && req.compiler === undefined) throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
+  if (admin === null && req.compiler === undefined)
+    throw new SessionError('a compiler is required (e.g. 5.3.0, or a name such as baseline or next)', 'input', { setting: 'compiler' });
   const universe = req.ignorePins === true ? 'unpinned' : 'pinned';
   const load = ctx.load(universe);
   const compiler = req.compiler === undefined ? '' : ctx.compiler(req.compiler, universe).spec;
-  const solver = ctx.solver({ universe, compiler, env: req.env, withTest: req.withTest, depexts: req.depexts, ...(admin !== null ? { adminCheck: admin } : {}) });
+  const solver = ctx.solver({
+    universe,
+    compiler,
+    env: req.env,
+    withTest: req.withTest,
+    depexts: req.depexts,
+    ...(admin !== null ? { adminCheck: admin } : {}),
+  });
   return { solver, compilerText: solver.invariant?.text ?? '', loadProblems: () => loadProblems(load), packages: load.packages };
 }
 
@@ -103,6 +111,7 @@ export function solvePackage(ctx: CommandContext, req: SolverRequest, spec: stri
   if (versions.length === 0) throw new SessionError(`unknown package ${parsed.name}`);
   if (parsed.version === null) return { ...requestedVersion(versions, s.solver), compilerText: s.compilerText };
   const target = versions.find((v) => v.version === parsed.version);
-  if (target === undefined) throw new SessionError(`unknown version ${spec}: ${parsed.name} has ${versions.map((v) => v.version).join(', ')}`);
+  if (target === undefined)
+    throw new SessionError(`unknown version ${spec}: ${parsed.name} has ${versions.map((v) => v.version).join(', ')}`);
   return { target, compilerText: s.compilerText, outcome: s.solver.solve(target) };
 }

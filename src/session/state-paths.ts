@@ -76,7 +76,9 @@ export function checkStateOutsideRepositories(paths: StatePaths, repositories: r
       if (p === null) continue;
       const rel = relative(root, p);
       if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)))
-        throw new SessionError(`the ${what} (${p}) would be inside the repository ${root}; ecocheck never writes there`, 'input', { setting: 'stateDir' });
+        throw new SessionError(`the ${what} (${p}) would be inside the repository ${root}; ecocheck never writes there`, 'input', {
+          setting: 'stateDir',
+        });
     }
   }
 }

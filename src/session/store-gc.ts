@@ -66,7 +66,12 @@ export function collectStoreGarbage(req: GcRequest): GcOutcome {
   };
   if (!existsSync(paths.database)) {
     const contents = layers.contents();
-    return { ...empty, totalBytes: contents.totalBytes, keptBytes: contents.totalBytes, maxSizeMet: policy.maxBytes === null || contents.totalBytes <= policy.maxBytes };
+    return {
+      ...empty,
+      totalBytes: contents.totalBytes,
+      keptBytes: contents.totalBytes,
+      maxSizeMet: policy.maxBytes === null || contents.totalBytes <= policy.maxBytes,
+    };
   }
   const db = openStateDatabase(paths.database);
   try {
@@ -74,7 +79,9 @@ export function collectStoreGarbage(req: GcRequest): GcOutcome {
     try {
       const runs = listRuns(db);
       const known = new Set(runs.map((r) => r.id));
-      for (const id of policy.keepRuns) if (!known.has(id)) throw new SessionError(`no run #${id} is recorded in ${paths.database}`, 'input', { setting: 'keepRun', value: String(id) });
+      for (const id of policy.keepRuns)
+        if (!known.has(id))
+          throw new SessionError(`no run #${id} is recorded in ${paths.database}`, 'input', { setting: 'keepRun', value: String(id) });
       const contents = layers.contents();
       const decision = decideRetention(
         {

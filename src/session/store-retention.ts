@@ -110,7 +110,10 @@ export function newestBaselines(runs: RetentionInput['runs']): number[] {
 }
 
 /** The runs kept by the policy and why (no `maxBytes` part). */
-export function keptRunReasons(runs: RetentionInput['runs'], policy: Pick<RetentionPolicy, 'keepRuns' | 'keepNewest'>): Map<number, KeepReason[]> {
+export function keptRunReasons(
+  runs: RetentionInput['runs'],
+  policy: Pick<RetentionPolicy, 'keepRuns' | 'keepNewest'>,
+): Map<number, KeepReason[]> {
   const reasons = new Map<number, KeepReason[]>();
   const addReason = (id: number, why: KeepReason) => {
     const list = reasons.get(id) ?? [];
@@ -121,8 +124,7 @@ export function keptRunReasons(runs: RetentionInput['runs'], policy: Pick<Retent
   const newestFirst = [...runs].sort((a, b) => b.id - a.id);
   for (const r of newestFirst.filter((r) => r.kind !== 'retry').slice(0, Math.max(0, policy.keepNewest))) addReason(r.id, 'newest run');
   for (const id of policy.keepRuns) addReason(id, 'named');
-  for (const r of runs)
-    if (r.kind === 'retry' && r.retryOf !== null) for (const why of reasons.get(r.retryOf) ?? []) addReason(r.id, why);
+  for (const r of runs) if (r.kind === 'retry' && r.retryOf !== null) for (const why of reasons.get(r.retryOf) ?? []) addReason(r.id, why);
   return reasons;
 }
 

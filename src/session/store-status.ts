@@ -81,7 +81,17 @@ export function estimateLayerSpace(
     byName.set(n, [...(byName.get(n) ?? []), l.bytes]);
   }
   const medianBytes = median(stored.map((l) => l.bytes));
-  const e: SpaceEstimate = { plan, jobs: planned.size, stored: 0, storedBytes: 0, failedCached: 0, byPackage: 0, byMedian: 0, medianBytes, newBytes: 0 };
+  const e: SpaceEstimate = {
+    plan,
+    jobs: planned.size,
+    stored: 0,
+    storedBytes: 0,
+    failedCached: 0,
+    byPackage: 0,
+    byMedian: 0,
+    medianBytes,
+    newBytes: 0,
+  };
   for (const [key, id] of planned) {
     const have = size.get(key);
     if (have !== undefined) {
@@ -113,7 +123,11 @@ function fileBytes(file: string): number {
  * The status of the state folders. `plan`: the planned jobs (key → package id) to estimate, or null for
  * the newest run's recorded plan.
  */
-export function storeStatus(paths: StatePaths, plan: ReadonlyMap<string, string> | null, layers: LayerStore = new LocalLayerStore(paths.storeDir)): StoreStatus {
+export function storeStatus(
+  paths: StatePaths,
+  plan: ReadonlyMap<string, string> | null,
+  layers: LayerStore = new LocalLayerStore(paths.storeDir),
+): StoreStatus {
   const contents = layers.contents();
   const sum = (xs: readonly { bytes: number }[]) => xs.reduce((n, x) => n + x.bytes, 0);
   let freeBytes: number | null = null;
@@ -141,7 +155,12 @@ export function storeStatus(paths: StatePaths, plan: ReadonlyMap<string, string>
     estimate: null,
   };
   if (!existsSync(paths.database)) {
-    if (plan !== null) status.estimate = estimateLayerSpace('the plan given', plan, contents.layers.map((l) => ({ ...l, packageId: null })));
+    if (plan !== null)
+      status.estimate = estimateLayerSpace(
+        'the plan given',
+        plan,
+        contents.layers.map((l) => ({ ...l, packageId: null })),
+      );
     return status;
   }
   const db = openStateDatabase(paths.database, { readonly: true });
@@ -165,10 +184,16 @@ export function storeStatus(paths: StatePaths, plan: ReadonlyMap<string, string>
     };
     const kept = [...keptRunReasons(runs, { keepRuns: [], keepNewest: 1 })].sort((a, b) => b[0] - a[0]);
     const baselines = kept.filter(([, why]) => why.includes('newest baseline')).map(([id]) => id);
-    const baselineKeys = buildClosure(baselines.flatMap((id) => okKeys.get(id) ?? []), deps);
+    const baselineKeys = buildClosure(
+      baselines.flatMap((id) => okKeys.get(id) ?? []),
+      deps,
+    );
     status.neededByNewestBaseline = { runs: baselines, ...measure(baselineKeys) };
     const newestRuns = kept.filter(([, why]) => why.includes('newest run')).map(([id]) => id);
-    const newestKeys = buildClosure(newestRuns.flatMap((id) => okKeys.get(id) ?? []), deps);
+    const newestKeys = buildClosure(
+      newestRuns.flatMap((id) => okKeys.get(id) ?? []),
+      deps,
+    );
     status.neededByNewestRun = { runs: newestRuns, ...measure(newestKeys) };
     const newest = runs.filter((r) => r.kind !== 'retry').reduce<number | null>((m, r) => (m === null || r.id > m ? r.id : m), null);
     status.neededByNothing = measure(new Set(contents.layers.map((l) => l.name).filter((k) => !baselineKeys.has(k) && !newestKeys.has(k))));

@@ -134,14 +134,22 @@ export function isCompilerSide(name: string, flaggedCompiler: boolean): boolean 
 }
 
 function skippedOf(err: unknown, file: string): SkippedFile {
-  if (err instanceof OpamFormatError) return { file: err.position.file, line: err.position.line, column: err.position.column, message: err.detail };
+  if (err instanceof OpamFormatError)
+    return { file: err.position.file, line: err.position.line, column: err.position.column, message: err.detail };
   // packageFromAst reports every problem as an OpamFormatError; anything else is still only this file's.
   return { file, line: 1, column: 1, message: err instanceof Error ? err.message : String(err) };
 }
 
 function readPackage(source: SourcePackage): ReadPackage {
   const ast = parseOpamFile(source.text, source.file);
-  const pkg = packageFromAst(ast, { name: source.name, version: source.version, file: source.file, repository: '', filesDir: null, contentHash: '' });
+  const pkg = packageFromAst(ast, {
+    name: source.name,
+    version: source.version,
+    file: source.file,
+    repository: '',
+    filesDir: null,
+    contentHash: '',
+  });
   const dependencyNames = [...atoms(pkg.depends), ...atoms(pkg.depopts)].map((a) => a.name);
   return { source, ast, flags: pkg.flags, dependencyNames };
 }
@@ -194,7 +202,11 @@ export function synthesize(sources: readonly SourcePackage[], slice: SliceReques
     list.push(read);
     byName.set(source.name, list);
   }
-  const compilerSide = (name: string) => isCompilerSide(name, (byName.get(name) ?? []).some((p) => p.flags.includes('compiler')));
+  const compilerSide = (name: string) =>
+    isCompilerSide(
+      name,
+      (byName.get(name) ?? []).some((p) => p.flags.includes('compiler')),
+    );
 
   let roots: string[];
   if (slice.kind === 'all') roots = [...byName.keys()];

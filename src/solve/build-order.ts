@@ -74,7 +74,10 @@ export function buildOrder(
       l.push(id);
     }
   }
-  const ready = [...missing].filter(([, n]) => n === 0).map(([id]) => id).sort();
+  const ready = [...missing]
+    .filter(([, n]) => n === 0)
+    .map(([id]) => id)
+    .sort();
   const out: OpamPackage[] = [];
   const done = new Set<string>();
   const release = (id: string) => {

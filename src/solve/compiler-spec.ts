@@ -34,10 +34,7 @@ type PackagesByName = ReadonlyMap<string, readonly OpamPackage[]>;
 export function invariantToString(f: Formula<DependencyAtom>): string {
   return formulaToString(
     f,
-    (a) =>
-      a.constraint.kind === 'empty'
-        ? a.name
-        : `${a.name} {${formulaToString(a.constraint, (c) => `${c.op} "${c.version}"`, '')}}`,
+    (a) => (a.constraint.kind === 'empty' ? a.name : `${a.name} {${formulaToString(a.constraint, (c) => `${c.op} "${c.version}"`, '')}}`),
     '',
   );
 }
@@ -73,7 +70,10 @@ export function resolveCompilerSpec(load: { packages: PackagesByName }, spec: st
   const done = (formula: Formula<DependencyAtom>): CompilerInvariant => {
     const candidates = candidatesOf(packages, formula);
     if (candidates.length === 0) {
-      throw new SolveError(`no package of the repository matches ${invariantToString(formula)}`, 'input', { setting: 'compiler', value: spec });
+      throw new SolveError(`no package of the repository matches ${invariantToString(formula)}`, 'input', {
+        setting: 'compiler',
+        value: spec,
+      });
     }
     return { spec, formula, candidates, text: invariantToString(formula) };
   };
@@ -112,7 +112,10 @@ export function resolveCompilerSpec(load: { packages: PackagesByName }, spec: st
     }
   }
   if (compilers.length === 0) {
-    throw new SolveError(`no compiler package with version ${trimmed} (nor a package of that name)`, 'input', { setting: 'compiler', value: spec });
+    throw new SolveError(`no compiler package with version ${trimmed} (nor a package of that name)`, 'input', {
+      setting: 'compiler',
+      value: spec,
+    });
   }
   compilers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return done(ors(compilers.map((p) => atomFormula(p.name, '=', p.version))));

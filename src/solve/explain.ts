@@ -87,7 +87,10 @@ export class Explainer {
           return `${id} requires ${clauseText(d)}, but ${fixed}`;
         }
         const best = d.candidates[0];
-        const more = d.candidates.length > 1 ? ` (no version of it is installable; the newest: ${this.reason(best, depth + 1, undefined, path)})` : `: ${this.reason(best, depth + 1, undefined, path)}`;
+        const more =
+          d.candidates.length > 1
+            ? ` (no version of it is installable; the newest: ${this.reason(best, depth + 1, undefined, path)})`
+            : `: ${this.reason(best, depth + 1, undefined, path)}`;
         path.delete(i);
         return `${id} requires ${clauseText(d)}${more}`;
       }
@@ -149,9 +152,7 @@ export class Explainer {
 
   /** The cheap message for a wide cone: the direct requirements that have uninstallable candidates. */
   private wideConflict(target: number, clauses: DependencyClause[]): string {
-    const suspects = clauses
-      .filter((d) => Array.from(d.candidates).some((c) => c !== target && !this.installable(c)))
-      .map(clauseText);
+    const suspects = clauses.filter((d) => Array.from(d.candidates).some((c) => c !== target && !this.installable(c))).map(clauseText);
     const id = packageId(this.u.packages[target]);
     const list = suspects.length > 6 ? [...suspects.slice(0, 6), `and ${suspects.length - 6} more`] : suspects;
     return suspects.length === 0
@@ -230,7 +231,9 @@ export class Explainer {
     for (const f of this.u.forcedPackages()) {
       const q = this.u.packages[f];
       if (f === i) continue;
-      const what = this.u.isInvariantCandidate(f) ? `the compiler ${packageId(q)}` : `${packageId(q)}, which the compiler ${this.invariantText} requires`;
+      const what = this.u.isInvariantCandidate(f)
+        ? `the compiler ${packageId(q)}`
+        : `${packageId(q)}, which the compiler ${this.invariantText} requires`;
       if (q.name === p.name) return `conflicts with ${what} (another version of ${p.name})`;
       if (this.u.conflicts[i].has(f)) return `conflicts with ${what}`;
       const shared = p.conflictClass.find((c) => q.conflictClass.includes(c));
@@ -405,7 +408,7 @@ export class Explainer {
     let groups = 0;
     const nameIndex = u.nameIndex;
     const byName = cone.slice().sort((a, b) => nameIndex[a] - nameIndex[b] || a - b);
-    for (let a = 0; a < byName.length; ) {
+    for (let a = 0; a < byName.length;) {
       let b = a + 1;
       while (b < byName.length && nameIndex[byName[b]] === nameIndex[byName[a]]) b++;
       if (b - a > 1) {
@@ -545,7 +548,7 @@ export class Explainer {
     core = first.failed.filter((l) => !base.includes(l));
     // Deletion-based minimisation, kept cheap: small cores of small cones only.
     if (core.length <= 16 && inst.m <= 3000) {
-      for (let k = 0; k < core.length; ) {
+      for (let k = 0; k < core.length;) {
         const without = core.filter((_, j) => j !== k);
         const r = s.solve([...base, ...without], brancher);
         if (!r.sat) core = r.failed.filter((l) => !base.includes(l));

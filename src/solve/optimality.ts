@@ -126,7 +126,11 @@ export class OptimalityProof {
    * a base name: the base satisfies the clauses it is a candidate of); null when the target itself is
    * ruled out (no allowed installation: nothing to conclude).
    */
-  private forcedNames(target: number, allowed: (v: number) => boolean, extraClauses: readonly { candidates: Int32Array }[]): Map<number, number[]> | null {
+  private forcedNames(
+    target: number,
+    allowed: (v: number) => boolean,
+    extraClauses: readonly { candidates: Int32Array }[],
+  ): Map<number, number[]> | null {
     const u = this.u;
     const forced = new Map<number, Set<number>>([[u.nameIndex[target], new Set([target])]]);
     /** Packages in conflict with a package every allowed installation holds (a name forced to one version). */
@@ -139,7 +143,7 @@ export class OptimalityProof {
       return versions === undefined || versions.has(x);
     };
     // To a fixpoint: every narrowing of a name's versions can rule out versions of the names needing it.
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const [, versions] of [...forced]) {
         /** What every version left forces: name → versions (union over those versions). */

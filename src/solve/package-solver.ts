@@ -138,7 +138,11 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     if (host === null) return;
     const fresh = [...byName.values()].flat().filter((p) => !depextsAsked.has(p));
     for (const p of fresh) depextsAsked.add(p);
-    const found = depextsUnavailable(fresh.filter(availableOnPlatform), (p) => requiredSystemPackages(p, packageLookup(p, globals, null)), host);
+    const found = depextsUnavailable(
+      fresh.filter(availableOnPlatform),
+      (p) => requiredSystemPackages(p, packageLookup(p, globals, null)),
+      host,
+    );
     for (const [p, missing] of found) depextBlocked.set(p, missing);
   };
   const withDepextReasons = depextReasonRewriter(depextBlocked, host);
@@ -207,7 +211,9 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       const sol = universe.solveTarget(t, testNow, true);
       if (sol === null) {
         if (!testNow) verdicts[t] = -1;
-        return explain ? { installable: false, reason: withDepextReasons(explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined)) } : null;
+        return explain
+          ? { installable: false, reason: withDepextReasons(explainer.why(t, testNow ? universe.testSelector(t).clauses : undefined)) }
+          : null;
       }
       verdicts[t] = 1;
       for (const j of sol) verdicts[j] = 1;
@@ -228,26 +234,30 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     let suspects: Uint8Array | null = null;
     /** The dependency cycle of an installable package's installation (the one `solve` gives), or null. */
     const cycleOf = (i: number): string[] | null => {
-      suspects ??= cycleSuspects(universe.size, (j) => possibleCandidates(universe.deps[j]), (j) => {
-        const p = universe.packages[j];
-        const forced: number[] = [];
-        let clauses: DependencyAtom[][];
-        try {
-          clauses = toCNF(filterDependencyFormula(p.depends, rules.dependencyLookup(p, rules.testEverywhere, false), false));
-        } catch (err) {
-          if (!(err instanceof FormulaTooLargeError)) throw err;
-          return []; // not encoded: not installable, no installation to order
-        }
-        for (const clause of clauses) {
-          const candidates = new Set<number>();
-          for (const a of clause) for (const q of universe.matching(a)) if (universe.available[q]) candidates.add(q);
-          if (candidates.size === 1) forced.push(...candidates);
-        }
-        return forced;
-      });
+      suspects ??= cycleSuspects(
+        universe.size,
+        (j) => possibleCandidates(universe.deps[j]),
+        (j) => {
+          const p = universe.packages[j];
+          const forced: number[] = [];
+          let clauses: DependencyAtom[][];
+          try {
+            clauses = toCNF(filterDependencyFormula(p.depends, rules.dependencyLookup(p, rules.testEverywhere, false), false));
+          } catch (err) {
+            if (!(err instanceof FormulaTooLargeError)) throw err;
+            return []; // not encoded: not installable, no installation to order
+          }
+          for (const clause of clauses) {
+            const candidates = new Set<number>();
+            for (const a of clause) for (const q of universe.matching(a)) if (universe.available[q]) candidates.add(q);
+            if (candidates.size === 1) forced.push(...candidates);
+          }
+          return forced;
+        },
+      );
       if (suspects[i] === 0 || !installableIdx(i)) return null;
       const o = solveIdx(i, false);
-      return o.installable ? o.solution.cycle ?? null : null;
+      return o.installable ? (o.solution.cycle ?? null) : null;
     };
     return { universe, verdicts, installableIdx, indexOf, solveIdx, cycleOf };
   };
@@ -288,8 +298,15 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     if (full !== null) return full;
     if (wide !== null && wide.names.has(target.name)) return wide.context;
     if (++cones > 2) return fullContext();
-    const names = dependencyCone(packagesByName, [target.name, ...(wide?.names ?? []), ...(invariantFormula === null ? [] : atoms(invariantFormula).map((a) => a.name))]);
-    wide = { names, context: contextOf(encode(new Map([...names].filter((n) => packagesByName.has(n)).map((n) => [n, packagesByName.get(n) ?? []])))) };
+    const names = dependencyCone(packagesByName, [
+      target.name,
+      ...(wide?.names ?? []),
+      ...(invariantFormula === null ? [] : atoms(invariantFormula).map((a) => a.name)),
+    ]);
+    wide = {
+      names,
+      context: contextOf(encode(new Map([...names].filter((n) => packagesByName.has(n)).map((n) => [n, packagesByName.get(n) ?? []])))),
+    };
     return wide.context;
   };
 
@@ -438,7 +455,8 @@ export function dependencyCone(packagesByName: ReadonlyMap<string, readonly Opam
     const name = queue.pop() as string;
     if (seen.has(name)) continue;
     seen.add(name);
-    for (const p of packagesByName.get(name) ?? []) for (const a of [...atoms(p.depends), ...atoms(p.depopts)]) if (!seen.has(a.name)) queue.push(a.name);
+    for (const p of packagesByName.get(name) ?? [])
+      for (const a of [...atoms(p.depends), ...atoms(p.depopts)]) if (!seen.has(a.name)) queue.push(a.name);
   }
   return seen;
 }
@@ -471,7 +489,8 @@ export function solutionCone(
   const matching = (a: DependencyAtom): readonly OpamPackage[] => {
     const key = `${a.name} ${constraintKey(a.constraint)}`;
     let out = matchCache.get(key);
-    if (out === undefined) matchCache.set(key, (out = (packagesByName.get(a.name) ?? []).filter((p) => versionSatisfies(p.version, a.constraint))));
+    if (out === undefined)
+      matchCache.set(key, (out = (packagesByName.get(a.name) ?? []).filter((p) => versionSatisfies(p.version, a.constraint))));
     return out;
   };
   // A formula too large for a CNF (formula.ts NORMAL_FORM_LIMIT) counts with all its atoms: a cone larger than needed, never smaller.
@@ -516,7 +535,7 @@ export function solutionCone(
   };
   const invariantClauses = invariant === null ? [] : toCNF(invariant);
   const possibleNow = (p: OpamPackage) => mayBeAvailable(p) && !excludedNow(p);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const clauses = [...invariantClauses, ...[...forced.values()].flatMap((f) => clausesOf(f, false))];
     for (const clause of clauses) {
@@ -556,7 +575,11 @@ export function solutionCone(
     for (const c of cands) for (const q of c) if (!done[0].has(q)) queue.push([q, false]);
   }
   const out = new Map<string, OpamPackage[]>();
-  for (const name of new Set([...members].map((p) => p.name))) out.set(name, (packagesByName.get(name) ?? []).filter((p) => members.has(p)));
+  for (const name of new Set([...members].map((p) => p.name)))
+    out.set(
+      name,
+      (packagesByName.get(name) ?? []).filter((p) => members.has(p)),
+    );
   return out;
 }
 

@@ -67,7 +67,8 @@ export function requestedVersion(versions: readonly OpamPackage[], solver: Reque
   for (const candidate of [...normal, ...avoided]) {
     const lowerBound = isAvoidVersion(candidate) ? 1 : 0;
     if (best !== null) {
-      const mayWin = lowerBound < best.avoided || (lowerBound === best.avoided && (lagRank.get(candidate) ?? 0) < (lagRank.get(best.target) ?? 0));
+      const mayWin =
+        lowerBound < best.avoided || (lowerBound === best.avoided && (lagRank.get(candidate) ?? 0) < (lagRank.get(best.target) ?? 0));
       if (!mayWin) continue;
     }
     // The first version is usually installable, or the second or third (the newest release needs a newer
@@ -79,7 +80,11 @@ export function requestedVersion(versions: readonly OpamPackage[], solver: Reque
     if (candidate === newest) newestOutcome = outcome;
     if (!outcome.installable) continue;
     const count = avoidedCount(outcome);
-    if (best === null || count < best.avoided || (count === best.avoided && (lagRank.get(candidate) ?? 0) < (lagRank.get(best.target) ?? 0))) {
+    if (
+      best === null ||
+      count < best.avoided ||
+      (count === best.avoided && (lagRank.get(candidate) ?? 0) < (lagRank.get(best.target) ?? 0))
+    ) {
       best = { target: candidate, outcome, avoided: count };
     }
   }

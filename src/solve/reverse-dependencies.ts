@@ -50,9 +50,14 @@ export interface ReverseDependency {
 export type ReverseDependencySolver = Pick<PackageSolver, 'packages' | 'isInstallable' | 'variables'>;
 
 /** Throws when NAME is unknown or the depth is not a positive integer (or Infinity). */
-export function reverseDependencies(solver: ReverseDependencySolver, name: string, options: ReverseDependencyOptions = {}): ReverseDependency[] {
+export function reverseDependencies(
+  solver: ReverseDependencySolver,
+  name: string,
+  options: ReverseDependencyOptions = {},
+): ReverseDependency[] {
   const depth = options.depth ?? 1;
-  if (!(depth === Infinity || (Number.isInteger(depth) && depth >= 1))) throw new SolveError('not a positive integer', 'input', { setting: 'revdepsDepth', value: String(depth) });
+  if (!(depth === Infinity || (Number.isInteger(depth) && depth >= 1)))
+    throw new SolveError('not a positive integer', 'input', { setting: 'revdepsDepth', value: String(depth) });
   const withTest = options.withTest === true;
   const depopts = options.depopts === true;
 
@@ -95,7 +100,14 @@ export function reverseDependencies(solver: ReverseDependencySolver, name: strin
   };
 
   const formulaOf = (p: OpamPackage): Formula<DependencyAtom> => {
-    const lookup = packageLookup(p, solver.variables, { build: true, post: false, test: withTest, doc: false, devSetup: false, dev: isDevPackage(p) });
+    const lookup = packageLookup(p, solver.variables, {
+      build: true,
+      post: false,
+      test: withTest,
+      doc: false,
+      devSetup: false,
+      dev: isDevPackage(p),
+    });
     const deps = filterDependencyFormula(p.depends, lookup, false);
     return depopts ? makeAnd(deps, filterDependencyFormula(p.depopts, lookup, false)) : deps;
   };
@@ -112,7 +124,10 @@ export function reverseDependencies(solver: ReverseDependencySolver, name: strin
       if (pkg === null) continue;
       const formula = formulaOf(pkg);
       const named = new Set(atoms(formula).map((a) => a.name));
-      const via = [...frontier].filter(([f, versions]) => named.has(f) && versions.some((v) => verifies(formula, f, v))).map(([f]) => f).sort();
+      const via = [...frontier]
+        .filter(([f, versions]) => named.has(f) && versions.some((v) => verifies(formula, f, v)))
+        .map(([f]) => f)
+        .sort();
       if (via.length === 0) continue;
       found.set(c, { pkg, depth: d, via });
       next.set(c, [pkg.version]);

@@ -814,7 +814,10 @@ export class SatSolver {
     }
     picked.sort((a, b) => this.levels[b] - this.levels[a]);
     this.stats.learnt++;
-    return this.attach(Int32Array.from(picked, (v) => negLit(v)), true);
+    return this.attach(
+      Int32Array.from(picked, (v) => negLit(v)),
+      true,
+    );
   }
 
   private reported: Lit[] | null = null;

@@ -19,6 +19,4 @@ export interface Solution {
   cycle?: string[];
 }
 
-export type SolveOutcome =
-  | { installable: true; solution: Solution }
-  | { installable: false; reason: string };
+export type SolveOutcome = { installable: true; solution: Solution } | { installable: false; reason: string };

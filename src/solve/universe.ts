@@ -20,13 +20,7 @@
  * weight per package (`criteriaWeights`), minimised exactly by the SAT core's objective bound.
  */
 import { isAvoidVersion, type OpamPackage, type Formula } from '../opam/package-model.js';
-import {
-  filterDependencyFormula,
-  checkRelop,
-  type DependencyAtom,
-  type VariableLookup,
-  type VersionConstraint,
-} from '../opam/filter.js';
+import { filterDependencyFormula, checkRelop, type DependencyAtom, type VariableLookup, type VersionConstraint } from '../opam/filter.js';
 import { atoms, evalFormula, FormulaTooLargeError, toCNF } from '../opam/formula.js';
 import { compareVersions } from '../opam/version.js';
 import { CONFLICT, SatSolver, negLit, posLit, type Brancher, type Lit } from './sat.js';
@@ -280,7 +274,8 @@ export class Universe implements ProofUniverse {
         this.sat.addClause(Array.from(d.candidates, (c) => posLit(c + 1)));
       }
     }
-    const outside = allVersions === undefined ? undefined : { versions: allVersions, isAvailable: (p: OpamPackage) => rules.isAvailable(p) };
+    const outside =
+      allVersions === undefined ? undefined : { versions: allVersions, isAvailable: (p: OpamPackage) => rules.isAvailable(p) };
     criteriaWeights(this.packages, this.byName, this.available, outside).forEach((weights) => {
       const k = this.sat.addObjective();
       for (let i = 0; i < n; i++) if (weights[i] !== 0) this.sat.setWeight(k, i + 1, weights[i]);
@@ -486,14 +481,20 @@ export class Universe implements ProofUniverse {
     if (keptTarget !== undefined) {
       // Nearly always the first installation is already the optimum: proved cheaply, the loop (whose
       // last solve per level proves it the hard way) is skipped; it would return this installation.
-      if (this.shortcuts.proof && this.optimalityProof().proves(keptTarget, costs, withTest ? (this.activeTest as { clauses: DependencyClause[] }).clauses : [])) {
+      if (
+        this.shortcuts.proof &&
+        this.optimalityProof().proves(keptTarget, costs, withTest ? (this.activeTest as { clauses: DependencyClause[] }).clauses : [])
+      ) {
         this.stats.proved++;
         return exact(best, costs);
       }
       const shared = withTest || !this.shortcuts.sharing ? null : this.sharedOptimum(keptTarget);
       if (shared !== null) {
         this.stats.shared++;
-        return exact(shared, CRITERIA.map((_, k) => shared.reduce((sum, i) => sum + this.weight(k, i), 0)));
+        return exact(
+          shared,
+          CRITERIA.map((_, k) => shared.reduce((sum, i) => sum + this.weight(k, i), 0)),
+        );
       }
     }
     // One guard per run of tightening bounds: what is learned under a bound holds under tighter ones

@@ -47,8 +47,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       migrate(db, file, options.upgrade ?? {});
-    }
-    else if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION)
+    } else if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION)
       throw new StoreError(`database ${file} has an older schema; it is upgraded when it is next opened for writing (a run)`);
     else checkSchema(db, file);
     // Enforced for every statement from here: a record never names a run that does not exist.
@@ -69,7 +68,10 @@ function schemaOf(db: Db): Map<string, string[]> {
   const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all() as { name: string }[];
   const out = new Map<string, string[]>();
   for (const { name } of tables) {
-    out.set(name, (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(name) as { name: string }[]).map((c) => c.name));
+    out.set(
+      name,
+      (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(name) as { name: string }[]).map((c) => c.name),
+    );
   }
   return out;
 }
@@ -95,7 +97,10 @@ function checkSchema(db: Db, file: string): void {
   const actual = schemaOf(db);
   for (const [table, columns] of currentSchema()) {
     const have = actual.get(table);
-    const missing = have === undefined ? `table ${table} is missing` : columns.filter((c) => !have.includes(c)).map((c) => `column ${table}.${c} is missing`)[0];
+    const missing =
+      have === undefined
+        ? `table ${table} is missing`
+        : columns.filter((c) => !have.includes(c)).map((c) => `column ${table}.${c} is missing`)[0];
     if (missing !== undefined) throw damaged(file, missing);
   }
 }
@@ -122,7 +127,9 @@ function checkIdentity(db: Db, file: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (appId === APPLICATION_ID) {
     if (version > SCHEMA_VERSION)
-      throw new StoreError(`database ${file} has schema version ${version}, newer than this ecocheck knows (${SCHEMA_VERSION}); upgrade ecocheck`);
+      throw new StoreError(
+        `database ${file} has schema version ${version}, newer than this ecocheck knows (${SCHEMA_VERSION}); upgrade ecocheck`,
+      );
     return;
   }
   const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };

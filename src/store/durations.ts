@@ -26,7 +26,8 @@ export function recordedDurations(db: Db, options: { estimateMs?: number; withCa
     byPackage.set(r.id, r.duration_ms);
   }
   const cached = new Set<string>();
-  if (options.withCache === true) for (const r of db.prepare(`SELECT job_key FROM results`).all() as { job_key: string }[]) cached.add(r.job_key);
+  if (options.withCache === true)
+    for (const r of db.prepare(`SELECT job_key FROM results`).all() as { job_key: string }[]) cached.add(r.job_key);
   return {
     byKey: (key) => byKey.get(key),
     byPackage: (id) => byPackage.get(id),

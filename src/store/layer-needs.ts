@@ -9,7 +9,10 @@ import type { Db } from './database.js';
 /** Per run, the keys of its ok jobs. */
 export function okJobKeysByRun(db: Db): Map<number, string[]> {
   const byRun = new Map<number, string[]>();
-  for (const r of db.prepare(`SELECT run_id, job_key FROM run_jobs WHERE status = 'ok' ORDER BY run_id, job_key`).all() as { run_id: number; job_key: string }[]) {
+  for (const r of db.prepare(`SELECT run_id, job_key FROM run_jobs WHERE status = 'ok' ORDER BY run_id, job_key`).all() as {
+    run_id: number;
+    job_key: string;
+  }[]) {
     let keys = byRun.get(r.run_id);
     if (keys === undefined) byRun.set(r.run_id, (keys = []));
     keys.push(r.job_key);
@@ -34,13 +37,20 @@ export function jobDependencies(db: Db): Map<string, string[]> {
 
 /** The job keys of a run's installable targets (its plan is their closure). */
 export function targetJobKeys(db: Db, runId: number): string[] {
-  return (db.prepare(`SELECT job_key FROM run_targets WHERE run_id = ? AND job_key IS NOT NULL ORDER BY job_key`).all(runId) as { job_key: string }[]).map((r) => r.job_key);
+  return (
+    db.prepare(`SELECT job_key FROM run_targets WHERE run_id = ? AND job_key IS NOT NULL ORDER BY job_key`).all(runId) as {
+      job_key: string;
+    }[]
+  ).map((r) => r.job_key);
 }
 
 /** For each key some run recorded, the newest run (highest id) that recorded it. */
 export function lastRunOfKeys(db: Db): Map<string, number> {
   const last = new Map<string, number>();
-  for (const r of db.prepare(`SELECT job_key, max(run_id) AS run_id FROM run_jobs GROUP BY job_key`).all() as { job_key: string; run_id: number }[])
+  for (const r of db.prepare(`SELECT job_key, max(run_id) AS run_id FROM run_jobs GROUP BY job_key`).all() as {
+    job_key: string;
+    run_id: number;
+  }[])
     last.set(r.job_key, r.run_id);
   return last;
 }
@@ -48,7 +58,8 @@ export function lastRunOfKeys(db: Db): Map<string, number> {
 /** The package id (`name.version`) each recorded job key builds. */
 export function packageIdsOfKeys(db: Db): Map<string, string> {
   const ids = new Map<string, string>();
-  for (const r of db.prepare(`SELECT key, name, version FROM jobs`).all() as { key: string; name: string; version: string }[]) ids.set(r.key, `${r.name}.${r.version}`);
+  for (const r of db.prepare(`SELECT key, name, version FROM jobs`).all() as { key: string; name: string; version: string }[])
+    ids.set(r.key, `${r.name}.${r.version}`);
   return ids;
 }
 

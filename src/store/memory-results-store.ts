@@ -66,7 +66,20 @@ export class MemoryResultsStore implements ResultsStore {
     for (const t of [...run.targets].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
       const base = { id: t.id, name: t.name, version: t.version };
       if (t.jobKey === null) {
-        out.push({ ...base, status: 'not-installable', reason: t.reason ?? '', rootCause: null, jobKey: null, durationMs: null, exitCode: null, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false });
+        out.push({
+          ...base,
+          status: 'not-installable',
+          reason: t.reason ?? '',
+          rootCause: null,
+          jobKey: null,
+          durationMs: null,
+          exitCode: null,
+          logPath: null,
+          logTail: '',
+          firstError: null,
+          missingSystemPackages: [],
+          cached: false,
+        });
         continue;
       }
       const r = run.records.get(t.jobKey);
@@ -137,7 +150,10 @@ export class MemoryResultsStore implements ResultsStore {
     const run = this.require(runId);
     // A cache hit reads as its cached result (the database reads its results row back the same way).
     const hit = record.cached ? this.cache.get(record.job.key) : undefined;
-    const kept: JobRecord = hit === undefined ? { ...record, job: { key: record.job.key, id: record.job.id } } : { ...record, ...hit, job: { key: record.job.key, id: record.job.id }, cached: true };
+    const kept: JobRecord =
+      hit === undefined
+        ? { ...record, job: { key: record.job.key, id: record.job.id } }
+        : { ...record, ...hit, job: { key: record.job.key, id: record.job.id }, cached: true };
     run.records.set(record.job.key, kept);
     if (!record.cached && isCacheable(record.status) && !this.cache.has(record.job.key)) {
       this.cache.set(record.job.key, {

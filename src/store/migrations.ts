@@ -252,14 +252,20 @@ export const MIGRATIONS: readonly Migration[] = [
       const verdictsOfLog = hooks.verdictsOfLog;
       if (verdictsOfLog === undefined) return;
       // run_jobs has no rowid (WITHOUT ROWID): rows are named by their primary key.
-      for (const [table, key] of [['results', 'job_key'], ['run_jobs', 'run_id, job_key']] as const) {
+      for (const [table, key] of [
+        ['results', 'job_key'],
+        ['run_jobs', 'run_id, job_key'],
+      ] as const) {
         const rows = db.prepare(`SELECT ${key}, status, log_tail FROM ${table} WHERE log_tail IS NOT NULL`).all() as {
           run_id?: number;
           job_key: string;
           status: string;
           log_tail: string;
         }[];
-        const where = key.split(', ').map((k) => `${k} = ?`).join(' AND ');
+        const where = key
+          .split(', ')
+          .map((k) => `${k} = ?`)
+          .join(' AND ');
         const update = db.prepare(`UPDATE ${table} SET first_error = ?, missing_depexts = ? WHERE ${where}`);
         for (const r of rows) {
           const v = verdictsOfLog(r.log_tail);
@@ -271,7 +277,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
-    description: 'a run merged from shard exports keeps the content hash of what it was merged from, so merging the same exports again finds it',
+    description:
+      'a run merged from shard exports keeps the content hash of what it was merged from, so merging the same exports again finds it',
     sql: `
       ALTER TABLE runs ADD COLUMN import_hash TEXT;
       CREATE UNIQUE INDEX runs_by_import_hash ON runs(import_hash) WHERE import_hash IS NOT NULL;

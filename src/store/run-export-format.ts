@@ -12,7 +12,16 @@
 import type { ErrorKind } from '../errors/ecocheck-error.js';
 import { JsonShape, type JsonObject } from '../errors/json-shape.js';
 import { JOB_STATUSES, type JobStatus } from '../results/taxonomy.js';
-import { readRunOptions, readShardRecord, RUN_KINDS, RUN_STATUSES, type RunInfo, type RunKind, type RunStatus, type ShardRecord } from './runs.js';
+import {
+  readRunOptions,
+  readShardRecord,
+  RUN_KINDS,
+  RUN_STATUSES,
+  type RunInfo,
+  type RunKind,
+  type RunStatus,
+  type ShardRecord,
+} from './runs.js';
 import { StoreError } from './store-error.js';
 
 export const RUN_EXPORT_FORMAT = 'ecocheck-run-export';
@@ -138,7 +147,12 @@ function readRef(c: JsonShape, v: unknown, field: string): RunRef | null {
 
 function sameShard(a: ShardRecord | null, b: ShardRecord | null): boolean {
   if (a === null || b === null) return a === b;
-  return a.index === b.index && a.count === b.count && a.partition === b.partition && JSON.stringify(a.planTargets) === JSON.stringify(b.planTargets);
+  return (
+    a.index === b.index &&
+    a.count === b.count &&
+    a.partition === b.partition &&
+    JSON.stringify(a.planTargets) === JSON.stringify(b.planTargets)
+  );
 }
 
 /**
@@ -150,7 +164,11 @@ export function validateRunExport(data: unknown, file: string): RunExport {
   const o = c.object(data, '(top level)');
   if (o.format !== RUN_EXPORT_FORMAT) c.fail('format', `"${RUN_EXPORT_FORMAT}" (this is not an ecocheck run export)`);
   if (o.version !== RUN_EXPORT_VERSION)
-    throw new RunExportError(`export version ${JSON.stringify(o.version)} is not one this ecocheck reads (${RUN_EXPORT_VERSION}); export it again with this version`, file, 'version');
+    throw new RunExportError(
+      `export version ${JSON.stringify(o.version)} is not one this ecocheck reads (${RUN_EXPORT_VERSION}); export it again with this version`,
+      file,
+      'version',
+    );
   const shard = readShard(c, o.shard, 'shard');
   const r = c.object(o.run, 'run');
   const kind = c.oneOf(r.kind, 'run.kind', RUN_KINDS, 'a run kind');
@@ -188,7 +206,12 @@ export function validateRunExport(data: unknown, file: string): RunExport {
   const jobs = c.array(o.jobs, 'jobs').map((v, i): ExportedJob => {
     const f = `jobs[${i}]`;
     const j = c.object(v, f);
-    return { key: c.string(j.key, `${f}.key`), name: c.string(j.name, `${f}.name`), version: c.string(j.version, `${f}.version`), dependencies: c.strings(j.dependencies, `${f}.dependencies`) };
+    return {
+      key: c.string(j.key, `${f}.key`),
+      name: c.string(j.name, `${f}.name`),
+      version: c.string(j.version, `${f}.version`),
+      dependencies: c.strings(j.dependencies, `${f}.dependencies`),
+    };
   });
   const runJobs = c.array(o.runJobs, 'runJobs').map((v, i): ExportedRunJob => {
     const f = `runJobs[${i}]`;
@@ -229,7 +252,9 @@ export function validateRunExport(data: unknown, file: string): RunExport {
   // References inside the export: every record names a job of it.
   const jobKeys = new Set(jobs.map((j) => j.key));
   runJobs.forEach((j, i) => jobKeys.has(j.jobKey) || c.fail(`runJobs[${i}].jobKey`, 'the key of one of the exported jobs'));
-  targets.forEach((t, i) => t.jobKey === null || jobKeys.has(t.jobKey) || c.fail(`targets[${i}].jobKey`, 'null or the key of one of the exported jobs'));
+  targets.forEach(
+    (t, i) => t.jobKey === null || jobKeys.has(t.jobKey) || c.fail(`targets[${i}].jobKey`, 'null or the key of one of the exported jobs'),
+  );
   return { format: RUN_EXPORT_FORMAT, version: RUN_EXPORT_VERSION, shard, run, targets, jobs, runJobs, results, logs, missingLogs };
 }
 

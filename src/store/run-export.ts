@@ -20,8 +20,32 @@ import {
   type Scalar,
 } from './run-export-format.js';
 
-const RUN_JOB_COLUMNS = new Set(['run_id', 'job_key', 'status', 'reason', 'root_cause_key', 'root_cause', 'root_causes', 'duration_ms', 'exit_code', 'log_path', 'log_tail', 'cached', 'finished_at']);
-const RESULT_COLUMNS = new Set(['job_key', 'status', 'reason', 'duration_ms', 'exit_code', 'log_path', 'log_tail', 'run_id', 'finished_at']);
+const RUN_JOB_COLUMNS = new Set([
+  'run_id',
+  'job_key',
+  'status',
+  'reason',
+  'root_cause_key',
+  'root_cause',
+  'root_causes',
+  'duration_ms',
+  'exit_code',
+  'log_path',
+  'log_tail',
+  'cached',
+  'finished_at',
+]);
+const RESULT_COLUMNS = new Set([
+  'job_key',
+  'status',
+  'reason',
+  'duration_ms',
+  'exit_code',
+  'log_path',
+  'log_tail',
+  'run_id',
+  'finished_at',
+]);
 
 function extraColumns(row: Record<string, unknown>, known: Set<string>): Record<string, Scalar> {
   const out: Record<string, Scalar> = {};
@@ -33,7 +57,9 @@ function extraColumns(row: Record<string, unknown>, known: Set<string>): Record<
 }
 
 function refOf(run: RunInfo | null): RunRef | null {
-  return run === null ? null : { id: run.id, kind: run.kind, compilerSpec: run.compilerSpec, repositoryHash: run.repositoryHash, startedAt: run.startedAt };
+  return run === null
+    ? null
+    : { id: run.id, kind: run.kind, compilerSpec: run.compilerSpec, repositoryHash: run.repositoryHash, startedAt: run.startedAt };
 }
 
 export interface ExportOptions {
@@ -93,7 +119,9 @@ export function exportRun(db: Db, runId: number, options: ExportOptions): RunExp
       .all(runId, runId) as { key: string; name: string; version: string; dependencies: string }[]
   ).map((j) => ({ key: j.key, name: j.name, version: j.version, dependencies: JSON.parse(j.dependencies) as string[] }));
   const results: ExportedResult[] = [];
-  for (const r of db.prepare(`SELECT * FROM results WHERE job_key IN (SELECT job_key FROM run_jobs WHERE run_id = ?) ORDER BY job_key`).all(runId) as Record<string, unknown>[]) {
+  for (const r of db
+    .prepare(`SELECT * FROM results WHERE job_key IN (SELECT job_key FROM run_jobs WHERE run_id = ?) ORDER BY job_key`)
+    .all(runId) as Record<string, unknown>[]) {
     if (!isJobStatus(String(r.status))) continue;
     results.push({
       jobKey: r.job_key as string,

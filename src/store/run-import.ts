@@ -36,7 +36,10 @@ export interface ImportedRun {
 
 /** The run imported earlier from the same content, if any. */
 export function findImportedRun(db: Db, importHash: string): { id: number; status: RunStatus } | null {
-  return (db.prepare(`SELECT id, status FROM runs WHERE import_hash = ?`).get(importHash) as { id: number; status: RunStatus } | undefined) ?? null;
+  return (
+    (db.prepare(`SELECT id, status FROM runs WHERE import_hash = ?`).get(importHash) as { id: number; status: RunStatus } | undefined) ??
+    null
+  );
 }
 
 /**
@@ -65,7 +68,9 @@ export function recordImportedRun(db: Db, r: RunToImport, logPathOf: (path: stri
   const resolveRef = (ref: RunRef | null, which: 'against' | 'retryOf'): number | null => {
     if (ref === null) return null;
     const same = db
-      .prepare(`SELECT id FROM runs WHERE compiler_spec = ? AND repository_hash = ? AND started_at = ? AND kind = ? ORDER BY (id = ?) DESC, id LIMIT 1`)
+      .prepare(
+        `SELECT id FROM runs WHERE compiler_spec = ? AND repository_hash = ? AND started_at = ? AND kind = ? ORDER BY (id = ?) DESC, id LIMIT 1`,
+      )
       .get(ref.compilerSpec, ref.repositoryHash, ref.startedAt, ref.kind, ref.id) as { id: number } | undefined;
     if (same === undefined) unlinked.push(which);
     return same?.id ?? null;
@@ -99,7 +104,9 @@ export function recordImportedRun(db: Db, r: RunToImport, logPathOf: (path: stri
     const runId = Number(info.lastInsertRowid);
     const insertJob = db.prepare(`INSERT OR IGNORE INTO jobs (key, name, version, dependencies, first_run_id) VALUES (?, ?, ?, ?, ?)`);
     for (const j of r.jobs) insertJob.run(j.key, j.name, j.version, JSON.stringify(j.dependencies), runId);
-    const insertTarget = db.prepare(`INSERT INTO run_targets (run_id, package_id, name, version, job_key, reason) VALUES (?, ?, ?, ?, ?, ?)`);
+    const insertTarget = db.prepare(
+      `INSERT INTO run_targets (run_id, package_id, name, version, job_key, reason) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
     for (const t of r.targets) insertTarget.run(runId, t.packageId, t.name, t.version, t.jobKey, t.reason);
     for (const j of r.runJobs) {
       const [names, values] = extraFor(j.extra, 'run_jobs', runJobColumns);

@@ -24,15 +24,19 @@ export function acquireRunLock(db: Db, file: string): () => void {
   const host = hostname();
   const take = db.transaction(() => {
     const held = db.prepare(`SELECT pid, host, run_id, acquired_at FROM locks WHERE name = ?`).get(LOCK) as
-      | { pid: number; host: string; run_id: number | null; acquired_at: string }
-      | undefined;
+      { pid: number; host: string; run_id: number | null; acquired_at: string } | undefined;
     if (held !== undefined && held.pid !== process.pid && (held.host !== host || alive(held.pid))) {
       throw new RunLockedError(
         `another ecocheck run (pid ${held.pid} on ${held.host}, since ${held.acquired_at}) is running on ${file} (wait for it to finish)`,
         true,
       );
     }
-    db.prepare(`INSERT OR REPLACE INTO locks (name, pid, host, run_id, acquired_at) VALUES (?, ?, ?, NULL, ?)`).run(LOCK, process.pid, host, new Date().toISOString());
+    db.prepare(`INSERT OR REPLACE INTO locks (name, pid, host, run_id, acquired_at) VALUES (?, ?, ?, NULL, ?)`).run(
+      LOCK,
+      process.pid,
+      host,
+      new Date().toISOString(),
+    );
   });
   try {
     take.immediate();
@@ -42,7 +46,10 @@ export function acquireRunLock(db: Db, file: string): () => void {
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     if (typeof code === 'string' && code.startsWith('SQLITE_')) {
-      throw new StoreError(`cannot write the database ${file}: ${message}${code === 'SQLITE_FULL' ? ' (free some space on its disk)' : ''}`, true);
+      throw new StoreError(
+        `cannot write the database ${file}: ${message}${code === 'SQLITE_FULL' ? ' (free some space on its disk)' : ''}`,
+        true,
+      );
     }
     throw err;
   }

@@ -11,9 +11,12 @@ import type { Db } from './database.js';
 /** Records every job of the plan (once per key across runs) and the run's targets. */
 export function recordPlan(db: Db, runId: number, plan: Plan): void {
   const insertJob = db.prepare(`INSERT OR IGNORE INTO jobs (key, name, version, dependencies, first_run_id) VALUES (?, ?, ?, ?, ?)`);
-  const insertTarget = db.prepare(`INSERT OR REPLACE INTO run_targets (run_id, package_id, name, version, job_key, reason) VALUES (?, ?, ?, ?, ?, ?)`);
+  const insertTarget = db.prepare(
+    `INSERT OR REPLACE INTO run_targets (run_id, package_id, name, version, job_key, reason) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
   db.transaction(() => {
-    for (const job of plan.jobs.values()) insertJob.run(job.key, job.package.name, job.package.version, JSON.stringify(job.dependencies), runId);
+    for (const job of plan.jobs.values())
+      insertJob.run(job.key, job.package.name, job.package.version, JSON.stringify(job.dependencies), runId);
     for (const t of plan.targets) {
       const job = plan.jobs.get(t.key)!;
       insertTarget.run(runId, t.id, job.package.name, job.package.version, t.key, null);
@@ -22,7 +25,11 @@ export function recordPlan(db: Db, runId: number, plan: Plan): void {
       const { name, version } = splitId(t.id);
       insertTarget.run(runId, t.id, name, version, null, t.reason);
     }
-    db.prepare(`UPDATE runs SET job_count = ?, target_count = ? WHERE id = ?`).run(plan.jobs.size, plan.targets.length + plan.notInstallable.length, runId);
+    db.prepare(`UPDATE runs SET job_count = ?, target_count = ? WHERE id = ?`).run(
+      plan.jobs.size,
+      plan.targets.length + plan.notInstallable.length,
+      runId,
+    );
   })();
 }
 
@@ -48,8 +55,23 @@ export function createResultRecorder(db: Db, runId: number): (record: JobRecord)
     const allRoots = r.rootCauses !== undefined && r.rootCauses.length > 1 ? r.rootCauses.join(' ') : null;
     const depexts = r.missingSystemPackages.join(' ');
     // A cache hit's log tail and verdicts are its results row's (read back through it), not copied.
-    insertRunJob.run(runId, r.job.key, r.status, r.reason, r.rootCauseKey, r.rootCause, allRoots, duration, r.exitCode, r.logPath,
-      r.cached ? null : r.logTail, r.cached ? null : r.firstError, r.cached ? null : depexts, r.cached ? 1 : 0, now);
+    insertRunJob.run(
+      runId,
+      r.job.key,
+      r.status,
+      r.reason,
+      r.rootCauseKey,
+      r.rootCause,
+      allRoots,
+      duration,
+      r.exitCode,
+      r.logPath,
+      r.cached ? null : r.logTail,
+      r.cached ? null : r.firstError,
+      r.cached ? null : depexts,
+      r.cached ? 1 : 0,
+      now,
+    );
     if (!r.cached && isCacheable(r.status))
       insertResult.run(r.job.key, r.status, r.reason, duration, r.exitCode, r.logPath, r.logTail, r.firstError, depexts, runId, now);
   });
@@ -58,7 +80,9 @@ export function createResultRecorder(db: Db, runId: number): (record: JobRecord)
 
 /** The cache lookup: the final result of a key, if an earlier run recorded a cacheable one. */
 export function createCacheLookup(db: Db): (key: string) => CachedResult | null {
-  const get = db.prepare(`SELECT status, reason, duration_ms, exit_code, log_path, log_tail, first_error, missing_depexts FROM results WHERE job_key = ?`);
+  const get = db.prepare(
+    `SELECT status, reason, duration_ms, exit_code, log_path, log_tail, first_error, missing_depexts FROM results WHERE job_key = ?`,
+  );
   return (key) => {
     const r = get.get(key) as
       | {
@@ -138,7 +162,20 @@ export function loadRunResults(db: Db, runId: number): PackageRunResult[] {
   for (const r of rows) {
     const base = { id: r.package_id, name: r.name, version: r.version };
     if (r.job_key === null) {
-      out.push({ ...base, status: 'not-installable', reason: r.target_reason ?? '', rootCause: null, jobKey: null, durationMs: null, exitCode: null, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false });
+      out.push({
+        ...base,
+        status: 'not-installable',
+        reason: r.target_reason ?? '',
+        rootCause: null,
+        jobKey: null,
+        durationMs: null,
+        exitCode: null,
+        logPath: null,
+        logTail: '',
+        firstError: null,
+        missingSystemPackages: [],
+        cached: false,
+      });
       continue;
     }
     if (r.status === null || !isJobStatus(r.status)) continue;
@@ -243,7 +280,10 @@ export function findPackageJobs(db: Db, name: string, version: string | null, ru
 /** Not-installable targets of a run matching a package (they have no job, so no log). */
 export function findNotInstallableTarget(db: Db, runId: number, name: string, version: string | null): { id: string; reason: string }[] {
   const rows = db
-    .prepare(`SELECT package_id, reason FROM run_targets WHERE run_id = ? AND name = ? AND job_key IS NULL` + (version !== null ? ` AND version = ?` : ''))
+    .prepare(
+      `SELECT package_id, reason FROM run_targets WHERE run_id = ? AND name = ? AND job_key IS NULL` +
+        (version !== null ? ` AND version = ?` : ''),
+    )
     .all(...(version !== null ? [runId, name, version] : [runId, name])) as { package_id: string; reason: string | null }[];
   return rows.map((r) => ({ id: r.package_id, reason: r.reason ?? '' }));
 }

@@ -102,7 +102,14 @@ export function readRunOptions(text: string | null): RunOptions {
     jobs: count(o.jobs, d.jobs, 1),
     env: strings(o.env),
     withTest: bool(o.withTest, d.withTest),
-    sandboxMode: o.sandboxMode === 'confined' || o.sandboxMode === 'host' ? o.sandboxMode : typeof o.sandbox === 'boolean' ? (o.sandbox ? 'confined' : 'host') : d.sandboxMode,
+    sandboxMode:
+      o.sandboxMode === 'confined' || o.sandboxMode === 'host'
+        ? o.sandboxMode
+        : typeof o.sandbox === 'boolean'
+          ? o.sandbox
+            ? 'confined'
+            : 'host'
+          : d.sandboxMode,
     timeoutMs: count(o.timeoutMs, d.timeoutMs, 1),
     memoryBytes: count(o.memoryBytes, d.memoryBytes, 1),
     builderVersion: str(o.builderVersion, d.builderVersion),
@@ -130,7 +137,6 @@ export function readShardRecord(v: unknown): ShardRecord | null {
     planTargets: Array.isArray(planTargets) && planTargets.every((t) => typeof t === 'string') ? [...(planTargets as string[])] : null,
   };
 }
-
 
 export interface RunInfo {
   id: number;
@@ -224,7 +230,9 @@ export function createRun(db: Db, run: NewRun): number {
     platform: o.platform,
     pins: o.pins,
     pinned: o.pinned,
-    ...(o.shard !== undefined ? { shard: { index: o.shard.index, count: o.shard.count, partition: o.shard.partition, planTargets: o.shard.planTargets } } : {}),
+    ...(o.shard !== undefined
+      ? { shard: { index: o.shard.index, count: o.shard.count, partition: o.shard.partition, planTargets: o.shard.planTargets } }
+      : {}),
     ...(o.allowLocalSources !== undefined && o.allowLocalSources.length > 0 ? { allowLocalSources: [...o.allowLocalSources] } : {}),
   };
   const info = db
@@ -303,7 +311,10 @@ export function listRuns(db: Db, filter: RunFilter = {}): RunInfo[] {
     args.push(filter.retryOf);
   }
   const sql =
-    `SELECT * FROM runs` + (where.length ? ` WHERE ${where.join(' AND ')}` : '') + ` ORDER BY id DESC` + (filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '');
+    `SELECT * FROM runs` +
+    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+    ` ORDER BY id DESC` +
+    (filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '');
   return (db.prepare(sql).all(...args) as RunRow[]).map(fromRow);
 }
 
@@ -318,7 +329,10 @@ export function markAbandonedRuns(db: Db): number {
 }
 
 /** Per-status counts of a run's job records and targets. */
-export function runStatusCounts(db: Db, runId: number): { jobs: Record<string, number>; targets: Record<string, number>; cacheHits: number } {
+export function runStatusCounts(
+  db: Db,
+  runId: number,
+): { jobs: Record<string, number>; targets: Record<string, number>; cacheHits: number } {
   const jobs: Record<string, number> = {};
   let cacheHits = 0;
   for (const r of db.prepare(`SELECT status, cached, count(*) AS n FROM run_jobs WHERE run_id = ? GROUP BY status, cached`).all(runId) as {

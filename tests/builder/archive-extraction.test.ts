@@ -7,7 +7,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExtractionError, extractInto, UnsafeArchiveError, type ToolRunner } from '../../src/builder/archive-extraction.js';
@@ -42,12 +53,15 @@ function extract(file: string): { dest: string; result: Promise<unknown> } {
 }
 
 test('in-archive links are kept, the single folder is unwrapped', async () => {
-  const file = tarball((s) => {
-    mkdirSync(join(s, 'pkg-1.0/lib'), { recursive: true });
-    mkdirSync(join(s, 'pkg-1.0/bin'));
-    writeFileSync(join(s, 'pkg-1.0/lib/x'), 'x\n');
-    symlinkSync('../lib/x', join(s, 'pkg-1.0/bin/tool'));
-  }, ['pkg-1.0', 'pkg-1.0/lib', 'pkg-1.0/lib/x', 'pkg-1.0/bin', 'pkg-1.0/bin/tool']);
+  const file = tarball(
+    (s) => {
+      mkdirSync(join(s, 'pkg-1.0/lib'), { recursive: true });
+      mkdirSync(join(s, 'pkg-1.0/bin'));
+      writeFileSync(join(s, 'pkg-1.0/lib/x'), 'x\n');
+      symlinkSync('../lib/x', join(s, 'pkg-1.0/bin/tool'));
+    },
+    ['pkg-1.0', 'pkg-1.0/lib', 'pkg-1.0/lib/x', 'pkg-1.0/bin', 'pkg-1.0/bin/tool'],
+  );
   const { dest, result } = extract(file);
   assert.equal(await result, 'tar');
   assert.equal(readlinkSync(join(dest, 'bin/tool')), '../lib/x');
@@ -58,20 +72,31 @@ test('a tarball whose only member is a link to a host folder is refused; the fol
   const before = host.snapshot();
   const file = tarball((s) => symlinkSync(host.victimDir, join(s, 'pkg-1.0')), ['pkg-1.0']);
   const { dest, result } = extract(file);
-  await assert.rejects(result, (e: unknown) => e instanceof UnsafeArchiveError && /^pkg-1\.0: a symbolic link leading outside the archive \(to .*\) \(in archive-\d+\.tar\)$/.test(e.message));
+  await assert.rejects(
+    result,
+    (e: unknown) =>
+      e instanceof UnsafeArchiveError &&
+      /^pkg-1\.0: a symbolic link leading outside the archive \(to .*\) \(in archive-\d+\.tar\)$/.test(e.message),
+  );
   assert.deepEqual(host.snapshot(), before);
   assert.deepEqual(readdirSync(dest), []);
 });
 
 test('links leading out through .. or absolute, and a member written through such a link, are refused', async () => {
   const before = host.snapshot();
-  const up = tarball((s) => {
-    mkdirSync(join(s, 'pkg/sub'), { recursive: true });
-    writeFileSync(join(s, 'pkg/sub/f'), 'f');
-    symlinkSync('../../../../../../../../../..' + host.victimDir, join(s, 'pkg/sub/up'));
-  }, ['pkg', 'pkg/sub', 'pkg/sub/f', 'pkg/sub/up']);
+  const up = tarball(
+    (s) => {
+      mkdirSync(join(s, 'pkg/sub'), { recursive: true });
+      writeFileSync(join(s, 'pkg/sub/f'), 'f');
+      symlinkSync('../../../../../../../../../..' + host.victimDir, join(s, 'pkg/sub/up'));
+    },
+    ['pkg', 'pkg/sub', 'pkg/sub/f', 'pkg/sub/up'],
+  );
   const r1 = extract(up);
-  await assert.rejects(r1.result, (e: unknown) => e instanceof UnsafeArchiveError && /^sub\/up: a symbolic link leading outside the archive/.test(e.message));
+  await assert.rejects(
+    r1.result,
+    (e: unknown) => e instanceof UnsafeArchiveError && /^sub\/up: a symbolic link leading outside the archive/.test(e.message),
+  );
   assert.deepEqual(readdirSync(r1.dest), [], 'nothing was moved into the build directory');
   // The link first, then a member under it: pkg/out -> host folder, pkg/out/pwned.
   const stage = join(work, 'through');
@@ -89,13 +114,21 @@ test('links leading out through .. or absolute, and a member written through suc
 });
 
 test('a FIFO in an archive is refused', async () => {
-  const file = tarball((s) => {
-    mkdirSync(join(s, 'pkg'));
-    assert.equal(spawnSync('mkfifo', [join(s, 'pkg/pipe')]).status, 0);
-    writeFileSync(join(s, 'pkg/f'), 'f');
-  }, ['pkg', 'pkg/pipe', 'pkg/f']);
+  const file = tarball(
+    (s) => {
+      mkdirSync(join(s, 'pkg'));
+      assert.equal(spawnSync('mkfifo', [join(s, 'pkg/pipe')]).status, 0);
+      writeFileSync(join(s, 'pkg/f'), 'f');
+    },
+    ['pkg', 'pkg/pipe', 'pkg/f'],
+  );
   const { result } = extract(file);
-  await assert.rejects(result, (e: unknown) => e instanceof UnsafeArchiveError && /^pipe: a FIFO \(in archive-\d+\.tar\): an archive may hold files, directories and links only$/.test(e.message));
+  await assert.rejects(
+    result,
+    (e: unknown) =>
+      e instanceof UnsafeArchiveError &&
+      /^pipe: a FIFO \(in archive-\d+\.tar\): an archive may hold files, directories and links only$/.test(e.message),
+  );
 });
 
 test('a plain file is copied under its name, which cannot climb out', async () => {

@@ -15,7 +15,10 @@ const PASSWD = 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/no
 const GROUP = 'root:x:0:\nnogroup:x:65534:\n';
 
 test('the build user is ecocheck-build when the host has it, else a fixed id no user or group has', () => {
-  const own = buildUserFrom(`${PASSWD}${BUILD_USER_NAME}:x:998:997::/nonexistent:/usr/sbin/nologin\n`, `${GROUP}${BUILD_USER_NAME}:x:997:\n`);
+  const own = buildUserFrom(
+    `${PASSWD}${BUILD_USER_NAME}:x:998:997::/nonexistent:/usr/sbin/nologin\n`,
+    `${GROUP}${BUILD_USER_NAME}:x:997:\n`,
+  );
   assert.deepEqual({ uid: own.uid, gid: own.gid }, { uid: 998, gid: 997 });
   assert.match(own.description, /^the user ecocheck-build \(uid 998, gid 997\)$/);
 

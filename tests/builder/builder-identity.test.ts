@@ -50,10 +50,16 @@ test("the identity is what the builder declares: its version, the sandbox's iden
 
 test('normalised source: comments and layout do not count, code, strings and regular expressions do', () => {
   const n = script.normaliseSource;
-  const base = "const a = 'x // not a comment'; // comment\nconst r = /\\/\\/ kept/g; /* block */ const t = `a ${b + `c${d}`} // kept`;\nreturn a / 2;";
+  const base =
+    "const a = 'x // not a comment'; // comment\nconst r = /\\/\\/ kept/g; /* block */ const t = `a ${b + `c${d}`} // kept`;\nreturn a / 2;";
   const norm = n(base);
   assert.equal(norm, "const a='x // not a comment';const r=/\\/\\/ kept/g;const t=`a ${b+`c${d}`} // kept`;return a/2;");
-  assert.equal(n("const a = 'x // not a comment';\n\n   // another comment\nconst r = /\\/\\/ kept/g;\nconst t = `a ${ b +  `c${d}` } // kept`;\nreturn a /\n  2;"), norm);
+  assert.equal(
+    n(
+      "const a = 'x // not a comment';\n\n   // another comment\nconst r = /\\/\\/ kept/g;\nconst t = `a ${ b +  `c${d}` } // kept`;\nreturn a /\n  2;",
+    ),
+    norm,
+  );
   assert.notEqual(n(base.replace("'x // not", "'y // not")), norm);
   assert.notEqual(n(base.replace('kept/g', 'kept/')), norm);
   assert.notEqual(n(base.replace('a / 2', 'a / 3')), norm);
@@ -110,8 +116,12 @@ test('the check fails when output-deciding code changes without a bump, and says
 });
 
 test('every output-deciding module is listed with a reason, none in both lists', () => {
-  for (const [name, why] of [...Object.entries(script.OUTPUT_MODULES), ...Object.entries(script.OTHER_MODULES)]) assert.ok(why.length > 10, name);
-  assert.deepEqual(Object.keys(script.OUTPUT_MODULES).filter((m) => m in script.OTHER_MODULES), []);
+  for (const [name, why] of [...Object.entries(script.OUTPUT_MODULES), ...Object.entries(script.OTHER_MODULES)])
+    assert.ok(why.length > 10, name);
+  assert.deepEqual(
+    Object.keys(script.OUTPUT_MODULES).filter((m) => m in script.OTHER_MODULES),
+    [],
+  );
   // What decides verdicts is in: the sandbox, the first error, the failure classification.
   for (const m of ['bubblewrap.ts', 'first-error.ts', 'failure-evidence.ts', 'opam-builder.ts']) assert.ok(m in script.OUTPUT_MODULES, m);
 });

@@ -7,7 +7,18 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -124,12 +135,16 @@ test('FIFOs, sockets, devices and directories are refused without blocking', asy
   }
 });
 
-test('a device node is refused (it is never opened)', { skip: skipWithout('root', process.getuid?.() === 0 ? false : 'mknod needs root') }, () => {
-  const { root } = setup();
-  const made = spawnSync('mknod', [join(root.dir, 'null'), 'c', '1', '3']);
-  assert.equal(made.status, 0, made.stderr?.toString());
-  refused(() => readConfinedFile(root, 'null'), SpecialFileError, /^null: a character device, not a regular file$/);
-});
+test(
+  'a device node is refused (it is never opened)',
+  { skip: skipWithout('root', process.getuid?.() === 0 ? false : 'mknod needs root') },
+  () => {
+    const { root } = setup();
+    const made = spawnSync('mknod', [join(root.dir, 'null'), 'c', '1', '3']);
+    assert.equal(made.status, 0, made.stderr?.toString());
+    refused(() => readConfinedFile(root, 'null'), SpecialFileError, /^null: a character device, not a regular file$/);
+  },
+);
 
 test('files to parse have a size cap', () => {
   const { root } = setup();
@@ -173,7 +188,11 @@ test('copying a file: the source may follow in-root links, the destination follo
   refused(() => copyConfinedFile(root, 'leak', prefix, 'lib/p/leak'), EscapingPathError, /leading outside/);
   mkdirSync(join(prefix.dir, 'share'), { recursive: true });
   symlinkSync(host, join(prefix.dir, 'share', 'p'));
-  refused(() => copyConfinedFile(root, 'a', prefix, 'share/p/a'), LinkInDestinationError, /^share\/p: a symbolic link where a directory is expected$/);
+  refused(
+    () => copyConfinedFile(root, 'a', prefix, 'share/p/a'),
+    LinkInDestinationError,
+    /^share\/p: a symbolic link where a directory is expected$/,
+  );
   assert.ok(!existsSync(join(host, 'a')));
   assert.ok(!existsSync(join(prefix.dir, 'lib/p/leak')));
 });
@@ -199,7 +218,11 @@ test('copying a tree: links copied as written, special files refused, excluded n
   assert.ok(lstatSync(join(root.dir, 'sub')).isDirectory());
   assert.ok(!existsSync(join(host, 'f')));
   assert.equal(spawnSync('mkfifo', [join(src, 'sub', 'fifo')]).status, 0);
-  refused(() => copyTreeConfined(src, { dir: join(root.dir, '..', 'other'), label: 'the build directory' }), SpecialFileError, /^sub\/fifo: a FIFO: only files, directories and symbolic links can be copied$/);
+  refused(
+    () => copyTreeConfined(src, { dir: join(root.dir, '..', 'other'), label: 'the build directory' }),
+    SpecialFileError,
+    /^sub\/fifo: a FIFO: only files, directories and symbolic links can be copied$/,
+  );
 });
 
 test('removing: a link on the way is removed itself, never what it points to', () => {

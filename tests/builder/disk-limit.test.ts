@@ -9,12 +9,30 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_DISK_BYTES, DEFAULT_INODES, DiskWatcher, diskExcess, measureDiskUsage, watchInterval } from '../../src/builder/disk-limit.js';
+import {
+  DEFAULT_DISK_BYTES,
+  DEFAULT_INODES,
+  DiskWatcher,
+  diskExcess,
+  measureDiskUsage,
+  watchInterval,
+} from '../../src/builder/disk-limit.js';
 import { BuildLog, cutNote, LOG_HEAD_BYTES, LOG_TAIL_BYTES, readLogCapped } from '../../src/builder/build-log.js';
 import { runProcess } from '../../src/builder/process-runner.js';
 import { classifyFailure } from '../../src/builder/failure-evidence.js';
@@ -49,7 +67,7 @@ function fresh(name: string): string {
   return d;
 }
 
-test('the CLI defaults of --disk and --inodes are the builder\'s', () => {
+test("the CLI defaults of --disk and --inodes are the builder's", () => {
   assert.equal(parseBytes(DEFAULT_DISK, '--disk'), DEFAULT_DISK_BYTES);
   assert.equal(CLI_DEFAULT_INODES, DEFAULT_INODES);
 });
@@ -59,7 +77,7 @@ test('a disk-limit result is spurious and never cached', () => {
   assert.equal(isCacheable('disk-limit'), false);
 });
 
-describe('measuring a job\'s folders', () => {
+describe("measuring a job's folders", () => {
   test('counts blocks and entries, a link as itself (never what it points to), a hard-linked file once', async () => {
     const d = fresh('measure');
     const root = join(d, 'root');
@@ -102,10 +120,14 @@ describe('measuring a job\'s folders', () => {
     const excess = diskExcess(u, { diskBytes: 1e12, inodes: 100 });
     assert.equal(excess?.limit, 'inodes');
     assert.match(excess!.message, /^the job used at least [\d,]+ inodes \(files, folders, links\), over its --inodes limit of 100$/);
-    assert.equal(diskExcess({ bytes: Math.round(20.1 * 1024 ** 3), inodes: 1, complete: true, walkMs: 0 }, { diskBytes: 20 * 1024 ** 3, inodes: 10 })?.message, 'the job used 20.1 GiB of disk, over its --disk limit of 20 GiB');
+    assert.equal(
+      diskExcess({ bytes: Math.round(20.1 * 1024 ** 3), inodes: 1, complete: true, walkMs: 0 }, { diskBytes: 20 * 1024 ** 3, inodes: 10 })
+        ?.message,
+      'the job used 20.1 GiB of disk, over its --disk limit of 20 GiB',
+    );
   });
 
-  test('the watcher waits 20 times a walk\'s time, between half a second and 15 s', () => {
+  test("the watcher waits 20 times a walk's time, between half a second and 15 s", () => {
     assert.equal(watchInterval(1), 500);
     assert.equal(watchInterval(76), 1520);
     assert.equal(watchInterval(5000), 15_000);
@@ -152,7 +174,10 @@ describe('the capped log', () => {
     assert.ok(text.length < 2100, `${text.length}`);
     const cut = Number(/\[\.\.\. ([\d,]+) bytes/.exec(text)![1].replace(/,/g, ''));
     // Every byte written is either kept or counted as cut.
-    const written = '# header\n'.length + Array.from({ length: 10_000 }, (_, i) => `line ${i}\n`.length).reduce((a, b) => a + b, 0) + '# the end\n'.length;
+    const written =
+      '# header\n'.length +
+      Array.from({ length: 10_000 }, (_, i) => `line ${i}\n`.length).reduce((a, b) => a + b, 0) +
+      '# the end\n'.length;
     const extraNewline = text[999] !== '\n' ? 1 : 0; // the cut line starts a line of its own
     assert.equal(text.length - text.match(/\[\.\.\. .* cut \.\.\.\]\n/)![0].length - extraNewline, written - cut);
   });
@@ -225,7 +250,12 @@ describe('RLIMIT_FSIZE in the runner', () => {
 
   test('standard output and error stay interleaved as printed', async () => {
     const d = fresh('interleave');
-    await runProcess({ argv: ['sh', '-c', 'echo one; echo two >&2; echo three; echo four >&2'], cwd: d, env: { PATH }, logFile: join(d, 'job.log') });
+    await runProcess({
+      argv: ['sh', '-c', 'echo one; echo two >&2; echo three; echo four >&2'],
+      cwd: d,
+      env: { PATH },
+      logFile: join(d, 'job.log'),
+    });
     assert.match(readFileSync(join(d, 'job.log'), 'utf8'), /one\ntwo\nthree\nfour\n/);
   });
 });
@@ -248,7 +278,9 @@ function jobOf(tag: string, commands: { build?: Command[]; install?: Command[] }
   pkg.install = commands.install ?? [];
   pkg.url = url;
   pkg.contentHash = `${tag}-${serial++}`;
-  const key = createHash('sha256').update(JSON.stringify([tag, pkg.contentHash])).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify([tag, pkg.contentHash]))
+    .digest('hex');
   return { key, id: `${pkg.name}.${pkg.version}`, package: pkg, dependencies: [], closure: [] };
 }
 
@@ -292,29 +324,49 @@ async function expectDiskLimit(name: string, job: Job, reason: RegExp, overrides
 
 describe('the builder ends a job over its limits', () => {
   test('many files written into the build folder: ended by the watcher, long before its timeout', async () => {
-    const job = jobOf('build-folder', { build: [sh('i=0; while [ $i -lt 100 ]; do dd if=/dev/zero of=f$i bs=1M count=1 2>/dev/null; i=$((i+1)); done; sleep 30')] });
-    const { outcome } = await expectDiskLimit('build-folder', job, /^the job used (at least )?[\d.]+ MiB of disk, over its --disk limit of 50 MiB \(during build, at `sh -c/);
+    const job = jobOf('build-folder', {
+      build: [sh('i=0; while [ $i -lt 100 ]; do dd if=/dev/zero of=f$i bs=1M count=1 2>/dev/null; i=$((i+1)); done; sleep 30')],
+    });
+    const { outcome } = await expectDiskLimit(
+      'build-folder',
+      job,
+      /^the job used (at least )?[\d.]+ MiB of disk, over its --disk limit of 50 MiB \(during build, at `sh -c/,
+    );
     assert.ok(outcome.durationMs < 20_000, `${outcome.durationMs}`);
   });
 
   test('one file written past the limit: stopped by RLIMIT_FSIZE', async () => {
     const job = jobOf('one-file', { build: [sh('dd if=/dev/zero of=big bs=1M count=200')] });
-    await expectDiskLimit('one-file', job, /^build went over the disk limit: a file of the job reached its file size limit of 50 MiB \(RLIMIT_FSIZE, the --disk limit\): (killed by SIGXFSZ|output says: File size limit exceeded|exit code 153)/);
+    await expectDiskLimit(
+      'one-file',
+      job,
+      /^build went over the disk limit: a file of the job reached its file size limit of 50 MiB \(RLIMIT_FSIZE, the --disk limit\): (killed by SIGXFSZ|output says: File size limit exceeded|exit code 153)/,
+    );
   });
 
-  test('files written into the switch (the job\'s future layer)', async () => {
-    const job = jobOf('switch', { build: [sh('i=0; while [ $i -lt 100 ]; do dd if=/dev/zero of="%{lib}%/f$i" bs=1M count=1 2>/dev/null; i=$((i+1)); done; sleep 30')] });
+  test("files written into the switch (the job's future layer)", async () => {
+    const job = jobOf('switch', {
+      build: [sh('i=0; while [ $i -lt 100 ]; do dd if=/dev/zero of="%{lib}%/f$i" bs=1M count=1 2>/dev/null; i=$((i+1)); done; sleep 30')],
+    });
     await expectDiskLimit('switch', job, /over its --disk limit of 50 MiB/);
   });
 
   test('empty files past --inodes', async () => {
-    const job = jobOf('inodes', { build: [sh('mkdir many && cd many && i=0; while [ $i -lt 3000 ]; do : > f$i; i=$((i+1)); done; sleep 30')] });
-    await expectDiskLimit('inodes', job, /^the job used (at least )?[\d,]+ inodes \(files, folders, links\), over its --inodes limit of 2,000/);
+    const job = jobOf('inodes', {
+      build: [sh('mkdir many && cd many && i=0; while [ $i -lt 3000 ]; do : > f$i; i=$((i+1)); done; sleep 30')],
+    });
+    await expectDiskLimit(
+      'inodes',
+      job,
+      /^the job used (at least )?[\d,]+ inodes \(files, folders, links\), over its --inodes limit of 2,000/,
+    );
   });
 
   test('install processing (host-side) copying into the layer past the limit', async () => {
     const install = 'lib: [ "big" {"a"} "big" {"b"} "big" {"c"} ]\n';
-    const job = jobOf('install', { build: [sh(`dd if=/dev/zero of=big bs=1M count=30 2>/dev/null && printf '%s' '${install}' > legacy-lib.install`)] });
+    const job = jobOf('install', {
+      build: [sh(`dd if=/dev/zero of=big bs=1M count=30 2>/dev/null && printf '%s' '${install}' > legacy-lib.install`)],
+    });
     await expectDiskLimit('install', job, /over its --disk limit of 50 MiB \(during install files\)/);
   });
 
@@ -349,14 +401,25 @@ describe('the builder ends a job over its limits', () => {
 
     const url = (name: string): NonNullable<OpamPackage['url']> => ({
       src: `${base}/${name}.tar.gz`,
-      checksums: [{ algorithm: 'sha256', hex: createHash('sha256').update(archives.get(`/${name}.tar.gz`)!).digest('hex') }],
+      checksums: [
+        {
+          algorithm: 'sha256',
+          hex: createHash('sha256')
+            .update(archives.get(`/${name}.tar.gz`)!)
+            .digest('hex'),
+        },
+      ],
       mirrors: [],
     });
 
     test('one huge file: the unpacking is stopped, disk-limit', async () => {
       const job = jobOf('bomb-one', { build: [sh('true')] }, url('one'));
       // Whichever sees it first: RLIMIT_FSIZE stopping tar, or the watcher (the file and the download together).
-      await expectDiskLimit('bomb-one', job, /^(fetch went over the disk limit: a file of the job reached its file size limit of 50 MiB|the job used .* over its --disk limit of 50 MiB \(during fetch)/);
+      await expectDiskLimit(
+        'bomb-one',
+        job,
+        /^(fetch went over the disk limit: a file of the job reached its file size limit of 50 MiB|the job used .* over its --disk limit of 50 MiB \(during fetch)/,
+      );
     });
 
     test('many files: the unpacking is stopped, disk-limit', async () => {
@@ -371,7 +434,11 @@ describe('the builder keeps a bounded log', () => {
   test('a job printing far more than the cap: ok, its log bounded and saying what was cut; a failing one still has its first error', async () => {
     const opts = builderOptions('huge-log', { diskBytes: DEFAULT_DISK_BYTES, inodes: DEFAULT_INODES });
     const builder = createOpamBuilder(opts);
-    const ok = await builder.build(jobOf('huge-log', { build: [sh('yes "hostile output, over and over" | head -c 60000000; echo done printing')] }), [], new AbortController().signal);
+    const ok = await builder.build(
+      jobOf('huge-log', { build: [sh('yes "hostile output, over and over" | head -c 60000000; echo done printing')] }),
+      [],
+      new AbortController().signal,
+    );
     assert.equal(ok.status, 'ok', ok.reason);
     const size = statSync(ok.logPath!).size;
     assert.ok(size <= LOG_HEAD_BYTES + LOG_TAIL_BYTES + 4096, `${size}`);
@@ -393,7 +460,7 @@ describe('the builder keeps a bounded log', () => {
 });
 
 describe('the time budget bounds every step', () => {
-  test('a download that never ends is a timeout within the job\'s budget, not a fetch failure', async () => {
+  test("a download that never ends is a timeout within the job's budget, not a fetch failure", async () => {
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-length': String(1024 * 1024) });
       res.write('a trickle');
@@ -403,7 +470,11 @@ describe('the time budget bounds every step', () => {
     try {
       const port = (server.address() as AddressInfo).port;
       const opts = builderOptions('slow-download', { timeoutMs: 1500 });
-      const job = jobOf('slow-download', { build: [sh('true')] }, { src: `http://127.0.0.1:${port}/never.tar.gz`, checksums: [{ algorithm: 'sha256', hex: '0'.repeat(64) }], mirrors: [] });
+      const job = jobOf(
+        'slow-download',
+        { build: [sh('true')] },
+        { src: `http://127.0.0.1:${port}/never.tar.gz`, checksums: [{ algorithm: 'sha256', hex: '0'.repeat(64) }], mirrors: [] },
+      );
       const t0 = Date.now();
       const outcome = await createOpamBuilder(opts).build(job, [], new AbortController().signal);
       assert.equal(outcome.status, 'timeout', outcome.reason);

@@ -59,11 +59,27 @@ function pkg(text: string, name: string, version = '1.0'): OpamPackage {
 }
 
 function installed(p: OpamPackage, prefix: string, config: Record<string, string | boolean> = {}): VariablePackage {
-  return { pkg: p, key: `key-${p.name}`, prefix, dependencyIds: [], config: new Map(Object.entries(config)), installed: true, buildDir: null };
+  return {
+    pkg: p,
+    key: `key-${p.name}`,
+    prefix,
+    dependencyIds: [],
+    config: new Map(Object.entries(config)),
+    installed: true,
+    buildDir: null,
+  };
 }
 
-const compiler = pkg('opam-version: "2.0"\nsetenv: [[SHARED = "compiler"] [CAML_LD_LIBRARY_PATH = "%{lib}%/stublibs"]]\n', 'ocaml-base-compiler', '2.0');
-const ocaml = pkg('opam-version: "2.0"\nsetenv: [[OCAMLTOP_INCLUDE_PATH += "%{toplevel}%"] [FROM_CONFIG = "%{_:native}%-%{ocaml-base-compiler:version}%"]]\n', 'ocaml', '2.0');
+const compiler = pkg(
+  'opam-version: "2.0"\nsetenv: [[SHARED = "compiler"] [CAML_LD_LIBRARY_PATH = "%{lib}%/stublibs"]]\n',
+  'ocaml-base-compiler',
+  '2.0',
+);
+const ocaml = pkg(
+  'opam-version: "2.0"\nsetenv: [[OCAMLTOP_INCLUDE_PATH += "%{toplevel}%"] [FROM_CONFIG = "%{_:native}%-%{ocaml-base-compiler:version}%"]]\n',
+  'ocaml',
+  '2.0',
+);
 const self = pkg(
   'opam-version: "2.0"\nbuild-env: [[SHARED = "build-env"] [OWN = "%{name}%-%{version}%"]]\nurl { src: "https://x/y.tgz" checksum: ["md5=00000000000000000000000000000000" "sha256=' +
     'ab'.repeat(32) +
@@ -75,7 +91,15 @@ function scope(root: string): VariableScope {
   const obc = installed(compiler, join(root, 'obc'));
   const oc = installed(ocaml, join(root, 'ocaml'), { native: true });
   return {
-    self: { pkg: self, key: 'key-target', prefix: join(root, 'own'), dependencyIds: ['ocaml.2.0'], config: new Map(), installed: false, buildDir: join(root, 'build') },
+    self: {
+      pkg: self,
+      key: 'key-target',
+      prefix: join(root, 'own'),
+      dependencyIds: ['ocaml.2.0'],
+      config: new Map(),
+      installed: false,
+      buildDir: join(root, 'build'),
+    },
     installed: new Map([
       ['ocaml-base-compiler', obc],
       ['ocaml', oc],
@@ -121,7 +145,10 @@ test('variables: global paths of the own prefix, package paths of each prefix, c
   assert.equal(v(['ocaml'], 'native'), true, 'from ocaml.config');
   assert.equal(v(['absent'], 'installed'), false);
   assert.equal(v(['absent'], 'lib'), undefined);
-  assert.equal(interpolate('%{ocaml:enable}% %{absent:enable}% %{ocaml+ocaml-base-compiler:installed}% %{absent:installed?yes:no}%', v), 'enable disable true no');
+  assert.equal(
+    interpolate('%{ocaml:enable}% %{absent:enable}% %{ocaml+ocaml-base-compiler:installed}% %{absent:installed?yes:no}%', v),
+    'enable disable true no',
+  );
   assert.equal(stdPath('/p', 'man'), '/p/man');
 });
 
@@ -139,11 +166,7 @@ build: [
 ]`,
     'cmds',
   );
-  assert.deepEqual(expandCommands(p.build, v), [
-    ['./configure', '--prefix=/R/own', '--native'],
-    ['make', '-j3', ''],
-    ['linux-only'],
-  ]);
+  assert.deepEqual(expandCommands(p.build, v), [['./configure', '--prefix=/R/own', '--native'], ['make', '-j3', ''], ['linux-only']]);
   assert.equal(evalFilterToBool({ kind: 'ident', packages: null, variable: 'undefined-var' }, v, false), false);
 });
 
@@ -173,7 +196,11 @@ test('composition: build-env first, then setenv of the closure in build order (e
   assert.equal(env.SHARED, 'compiler', "as in opam 2.1.2, a dependency's setenv overrides the package's build-env");
   assert.equal(env.OWN, 'target-1.0');
   assert.equal(env.FROM_CONFIG, 'true-2.0');
-  assert.equal(env.PATH, ['/sw/own/bin', '/usr/bin', '/bin'].join(':'), "the switch's bin, then the system's: nothing of the invoking user's PATH");
+  assert.equal(
+    env.PATH,
+    ['/sw/own/bin', '/usr/bin', '/bin'].join(':'),
+    "the switch's bin, then the system's: nothing of the invoking user's PATH",
+  );
   assert.equal(env.CAML_LD_LIBRARY_PATH, '/sw/own/lib/stublibs', "the compiler's setenv, as opam applies it");
   assert.equal(env.OCAMLTOP_INCLUDE_PATH, '/sw/own/lib/toplevel', "the ocaml package's setenv");
   assert.equal(env.MANPATH, ':/sw/own/man');

@@ -22,7 +22,14 @@ function setup(): { dir: string; files: string } {
 }
 
 function pkg(text: string, filesDir: string | null): OpamPackage {
-  return packageFromAst(parseOpamFile(text, 'opam'), { name: 'p', version: '1', file: 'opam', repository: '/r', filesDir, contentHash: 'x' });
+  return packageFromAst(parseOpamFile(text, 'opam'), {
+    name: 'p',
+    version: '1',
+    file: 'opam',
+    repository: '/r',
+    filesDir,
+    contentHash: 'x',
+  });
 }
 
 test('listed extra-files are checked and copied, unlisted ones are not', () => {
@@ -31,7 +38,10 @@ test('listed extra-files are checked and copied, unlisted ones are not', () => {
     const a = hashBytes('A\n', 'sha256');
     const b = hashBytes('B\n', 'md5');
     const build = join(dir, 'build');
-    const copied = copyExtraFiles(pkg(`opam-version: "2.0"\nextra-files: [["a.patch" "sha256=${a}"] ["sub/b.ml" "md5=${b}"]]\n`, files), build);
+    const copied = copyExtraFiles(
+      pkg(`opam-version: "2.0"\nextra-files: [["a.patch" "sha256=${a}"] ["sub/b.ml" "md5=${b}"]]\n`, files),
+      build,
+    );
     assert.deepEqual(copied, ['a.patch', 'sub/b.ml']);
     assert.equal(readFileSync(join(build, 'sub', 'b.ml'), 'utf8'), 'B\n');
     assert.ok(!existsSync(join(build, 'unlisted')));
@@ -48,7 +58,8 @@ test('bad hashes and missing files are named together', () => {
       () => copyExtraFiles(p, join(dir, 'build')),
       (e: unknown) =>
         e instanceof ExtraFileError &&
-        e.message === `bad hash for extra-file a.patch (expected md5=${'0'.repeat(32)}, got md5=${hashBytes('A\n', 'md5')}); missing extra-file gone.ml`,
+        e.message ===
+          `bad hash for extra-file a.patch (expected md5=${'0'.repeat(32)}, got md5=${hashBytes('A\n', 'md5')}); missing extra-file gone.ml`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -78,7 +89,10 @@ test('extra-files never read or write through a link leading out of files/ or th
     const build = join(dir, 'build');
     mkdirSync(build);
     symlinkSync(host.victimDir, join(build, 'sub'));
-    const p = pkg(`opam-version: "2.0"\nextra-files: [["leak" "sha256=${secretHash}"] ["sub/b.ml" "md5=${hashBytes('B\n', 'md5')}"]]\n`, files);
+    const p = pkg(
+      `opam-version: "2.0"\nextra-files: [["leak" "sha256=${secretHash}"] ["sub/b.ml" "md5=${hashBytes('B\n', 'md5')}"]]\n`,
+      files,
+    );
     assert.throws(
       () => copyExtraFiles(p, build),
       (e: unknown) =>

@@ -59,7 +59,29 @@ after(async () => {
 
 test('public addresses: loopback, private, link-local, CGNAT, multicast, unspecified and mapped forms are not', () => {
   for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700::1111', '151.101.1.69']) assert.equal(isPublicAddress(ip), true, ip);
-  for (const ip of ['127.0.0.1', '127.8.9.10', '10.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.0.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::', '::1', '[::1]', 'fe80::1%eth0', 'fd12::1', '::ffff:127.0.0.1', '::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe', 'localhost', '']) {
+  for (const ip of [
+    '127.0.0.1',
+    '127.8.9.10',
+    '10.0.0.1',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.0.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '::',
+    '::1',
+    '[::1]',
+    'fe80::1%eth0',
+    'fd12::1',
+    '::ffff:127.0.0.1',
+    '::ffff:a9fe:a9fe',
+    '64:ff9b::a9fe:a9fe',
+    'localhost',
+    '',
+  ]) {
     assert.equal(isPublicAddress(ip), false, ip);
   }
 });
@@ -69,13 +91,18 @@ test('a download without a checksum is refused on a non-public address, before a
   for (const address of [`${originA}/secret`, `${originA.replace('127.0.0.1', 'localhost')}/secret`]) {
     await assert.rejects(
       httpDownload({ address, dest: join(work, 'x'), privateOrigins: [] }),
-      (e: unknown) => e instanceof DownloadError && /is 127\.0\.0\.1, not a public address: .*--allow-local-sources http:\/\/(127\.0\.0\.1|localhost):\d+/.test(e.message),
+      (e: unknown) =>
+        e instanceof DownloadError &&
+        /is 127\.0\.0\.1, not a public address: .*--allow-local-sources http:\/\/(127\.0\.0\.1|localhost):\d+/.test(e.message),
     );
   }
   assert.equal(hits.a, before, 'the server was reached');
   // A literal link-local address (cloud metadata) is refused without a connection being tried.
   const t0 = Date.now();
-  await assert.rejects(httpDownload({ address: 'http://169.254.169.254/latest/meta-data/', dest: join(work, 'y'), privateOrigins: [] }), /169\.254\.169\.254 is 169\.254\.169\.254, not a public address/);
+  await assert.rejects(
+    httpDownload({ address: 'http://169.254.169.254/latest/meta-data/', dest: join(work, 'y'), privateOrigins: [] }),
+    /169\.254\.169\.254 is 169\.254\.169\.254, not a public address/,
+  );
   assert.ok(Date.now() - t0 < 1000);
 });
 
@@ -93,10 +120,16 @@ test('an origin the user named is fetched from, as is anything verified by check
 
 test('a redirect from a named origin to another non-public one is refused; HTTP errors are one line', async () => {
   const before = hits.b;
-  await assert.rejects(httpDownload({ address: `${originA}/to-b`, dest: join(work, 'z'), privateOrigins: [originA] }), /not a public address/);
+  await assert.rejects(
+    httpDownload({ address: `${originA}/to-b`, dest: join(work, 'z'), privateOrigins: [originA] }),
+    /not a public address/,
+  );
   assert.equal(hits.b, before, 'the second server was reached');
   await assert.rejects(httpDownload({ address: `${originA}/none`, dest: join(work, 'n'), privateOrigins: [originA] }), /\/none: HTTP 404$/);
-  await assert.rejects(httpDownload({ address: 'http://127.0.0.1:9/x', dest: join(work, 'd'), privateOrigins: null }), /:9\/x: ECONNREFUSED$/);
+  await assert.rejects(
+    httpDownload({ address: 'http://127.0.0.1:9/x', dest: join(work, 'd'), privateOrigins: null }),
+    /:9\/x: ECONNREFUSED$/,
+  );
 });
 
 test("a git remote's host (git resolves and connects by itself) is checked the same way before the clone", async () => {

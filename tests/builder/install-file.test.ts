@@ -40,7 +40,10 @@ test('sections, optional files and renames are read', () => {
 });
 
 test('malformed entries are OpamFormatErrors with a position', () => {
-  assert.throws(() => parseInstallFile('lib: [\n  42\n]\n', 'p.install'), (e: unknown) => e instanceof OpamFormatError && /^p\.install:2:3: lib: expected a file name string/.test(e.message));
+  assert.throws(
+    () => parseInstallFile('lib: [\n  42\n]\n', 'p.install'),
+    (e: unknown) => e instanceof OpamFormatError && /^p\.install:2:3: lib: expected a file name string/.test(e.message),
+  );
   assert.throws(() => parseInstallFile('bin: ["a" {"/abs"}]\n', 'p.install'), /p\.install:1:\d+: bin: \/abs is an absolute path/);
   assert.throws(() => parseInstallFile('misc: ["a" {"rel"}]\n', 'p.install'), /misc: rel is not an absolute path/);
   assert.throws(() => parseInstallFile('lib: ["a" \n', 'p.install'), OpamFormatError);
@@ -49,9 +52,19 @@ test('malformed entries are OpamFormatErrors with a position', () => {
 test('every section goes to its directory of the prefix', () => {
   const p = '/P';
   const dirs = {
-    lib: '/P/lib/pkg', libexec: '/P/lib/pkg', lib_root: '/P/lib', libexec_root: '/P/lib', bin: '/P/bin', sbin: '/P/sbin',
-    toplevel: '/P/lib/toplevel', stublibs: '/P/lib/stublibs', share: '/P/share/pkg', share_root: '/P/share', etc: '/P/etc/pkg',
-    doc: '/P/doc/pkg', man: '/P/man',
+    lib: '/P/lib/pkg',
+    libexec: '/P/lib/pkg',
+    lib_root: '/P/lib',
+    libexec_root: '/P/lib',
+    bin: '/P/bin',
+    sbin: '/P/sbin',
+    toplevel: '/P/lib/toplevel',
+    stublibs: '/P/lib/stublibs',
+    share: '/P/share/pkg',
+    share_root: '/P/share',
+    etc: '/P/etc/pkg',
+    doc: '/P/doc/pkg',
+    man: '/P/man',
   } as const;
   for (const [section, dir] of Object.entries(dirs)) assert.equal(sectionDir(section as keyof typeof dirs, p, 'pkg'), dir, section);
 });
@@ -82,7 +95,8 @@ test('missing files, directories and escapes fail the install, all named', () =>
     () => installFromSpec(spec, build, prefix, 'pkg', () => {}),
     (e: unknown) =>
       e instanceof InstallError &&
-      e.message === 'pkg.install: cannot install missing.cmxa to lib/pkg (missing), adir (a directory), present -> ../../outside (escapes the prefix)',
+      e.message ===
+        'pkg.install: cannot install missing.cmxa to lib/pkg (missing), adir (a directory), present -> ../../outside (escapes the prefix)',
   );
   assert.ok(!existsSync(join(work, 'bad', 'outside')));
 });

@@ -40,7 +40,13 @@ test('a regular NAME.config is kept and read back', () => {
   const { build, prefix } = dirs();
   writeFileSync(join(build, 'p.config'), 'variables { native: true path: "/x" }\n');
   assert.equal(installConfigFile(build, prefix, 'p'), true);
-  assert.deepEqual([...readInstalledConfig(prefix, 'p')], [['native', true], ['path', '/x']]);
+  assert.deepEqual(
+    [...readInstalledConfig(prefix, 'p')],
+    [
+      ['native', true],
+      ['path', '/x'],
+    ],
+  );
   assert.equal(installConfigFile(build, prefix, 'absent'), false);
   assert.equal(readInstalledConfig(prefix, 'absent').size, 0);
 });
@@ -61,7 +67,10 @@ test('the prefix: a .opam-switch or config folder the build made a link is not w
   const { build, prefix } = dirs();
   writeFileSync(join(build, 'p.config'), 'variables { x: "1" }\n');
   symlinkSync(host.victimDir, join(prefix, '.opam-switch'));
-  refusedConfig(() => installConfigFile(build, prefix, 'p'), /^p\.config cannot be kept: \.opam-switch: a symbolic link where a directory is expected$/);
+  refusedConfig(
+    () => installConfigFile(build, prefix, 'p'),
+    /^p\.config cannot be kept: \.opam-switch: a symbolic link where a directory is expected$/,
+  );
   assert.deepEqual(host.snapshot(), before);
   assert.equal(readFileSync(join(host.victimDir, 'config', 'p.config'), 'utf8'), `variables { leaked: "${host.marker}" }\n`);
 });

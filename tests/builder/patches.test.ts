@@ -24,11 +24,14 @@ test('a patch linking out of the build directory is refused, one inside it is ap
     };
     const lines: string[] = [];
     const failures = await applyPatches(['inside.patch', 'leak.patch', 'gone.patch'], build, run, (l) => lines.push(l));
-    assert.deepEqual(ran.map((a) => a.at(-1)), ['inside.patch']);
-    assert.deepEqual(failures.map((f) => f.message), [
-      `patch leak.patch: a symbolic link leading outside the build directory (to ${host.secret})`,
-      'patch gone.patch not found',
-    ]);
+    assert.deepEqual(
+      ran.map((a) => a.at(-1)),
+      ['inside.patch'],
+    );
+    assert.deepEqual(
+      failures.map((f) => f.message),
+      [`patch leak.patch: a symbolic link leading outside the build directory (to ${host.secret})`, 'patch gone.patch not found'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

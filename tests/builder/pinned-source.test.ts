@@ -7,7 +7,18 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyLocalDirectory } from '../../src/builder/source-fetcher.js';
@@ -48,7 +59,8 @@ test('a local directory is copied without what opam leaves out, at any depth, li
   const src = join(work, 'copy-src');
   write(join(src, 'a.ml'), 'a');
   write(join(src, 'lib', 'b.ml'), 'b');
-  for (const junk of ['_build/x', '.git/HEAD', '_opam/bin/x', 'lib/_build/y', '.hg/z', '_darcs/w', '.#a.ml']) write(join(src, junk), 'junk');
+  for (const junk of ['_build/x', '.git/HEAD', '_opam/bin/x', 'lib/_build/y', '.hg/z', '_darcs/w', '.#a.ml'])
+    write(join(src, junk), 'junk');
   symlinkSync('a.ml', join(src, 'alias.ml'));
   const dest = join(work, 'copy-dest');
   mkdirSync(dest);
@@ -107,7 +119,10 @@ async function buildPinned(name: string, sandbox: boolean): Promise<Map<string, 
   const solver = createSolver(view, { compiler: '1.0', env: PLATFORM });
   const target = findPackage(view, 'chain-c')!;
   const plan = buildPlan([{ target, outcome: solver.solve(target) }], { builderVersion: 'test', platform: { ...solver.variables } });
-  assert.deepEqual([...plan.jobs.values()].map((j) => j.id), ['ocaml-base-compiler.1.0', 'ocaml.1.0', 'stdext.1.0', 'chain-a.1.1~pinned', 'chain-b.1.0', 'chain-c.1.0']);
+  assert.deepEqual(
+    [...plan.jobs.values()].map((j) => j.id),
+    ['ocaml-base-compiler.1.0', 'ocaml.1.0', 'stdext.1.0', 'chain-a.1.1~pinned', 'chain-b.1.0', 'chain-c.1.0'],
+  );
   const root = join(work, name);
   return buildAll(plan, {
     storeDir: join(root, 'store'),
@@ -126,7 +141,11 @@ async function buildPinned(name: string, sandbox: boolean): Promise<Map<string, 
 function checkPinnedBuild(outcomes: Map<string, BuildOutcome>): void {
   const a = outcomes.get('chain-a.1.1~pinned')!;
   assert.match(readFileSync(join(a.prefix!, 'lib', 'chain-a', 'chain-a.fmo'), 'utf8'), /./);
-  assert.equal(readFileSync(join(a.prefix!, 'lib', 'chain-a', 'dev.txt'), 'utf8'), 'dev=true\n', 'a pinned package is a dev package, as in opam');
+  assert.equal(
+    readFileSync(join(a.prefix!, 'lib', 'chain-a', 'dev.txt'), 'utf8'),
+    'dev=true\n',
+    'a pinned package is a dev package, as in opam',
+  );
   assert.match(readFileSync(a.logPath!, 'utf8'), /source: copying directory .*checkout/);
   const c = outcomes.get('chain-c.1.0')!;
   assert.ok(existsSync(join(c.prefix!, 'bin', 'chain-c')));

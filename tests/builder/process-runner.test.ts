@@ -20,7 +20,6 @@ function request(dir: string, argv: string[], extra: Partial<ProcessRequest> = {
   return { argv, cwd: dir, env: { PATH }, logFile: join(dir, 'job.log'), ...extra };
 }
 
-
 /** A number unlikely to appear in any other process's command line (used as a sleep duration). */
 function uniqueMarker(): string {
   return String(800000 + Math.floor(Math.random() * 100000) * 10 + (process.pid % 10));
@@ -210,7 +209,10 @@ test('the RLIMIT_AS fallback limits memory too (ECOCHECK_MEMORY_LIMIT=rlimit)', 
     const { d, r } = JSON.parse(out);
     assert.match(d, /^memory limit 300 MiB via RLIMIT_AS/);
     assert.equal(r.outOfMemory, true, JSON.stringify(r));
-    assert.ok(r.evidence.some((e: string) => /MemoryError|allocate/.test(e)), JSON.stringify(r.evidence));
+    assert.ok(
+      r.evidence.some((e: string) => /MemoryError|allocate/.test(e)),
+      JSON.stringify(r.evidence),
+    );
     assert.equal(classifyFailure(r, 'build').status, 'out-of-memory');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -230,8 +232,16 @@ test('output evidence: memory, disk and network messages are recognised, ordinar
 
 test('classification by phase, and disk full as internal-error', () => {
   const base = {
-    exitCode: 2, signal: null, durationMs: 10, timedOut: false, aborted: false, outOfMemory: false,
-    diskFull: false, networkDenied: false, outputTail: 'Error: Unbound value foo', evidence: [],
+    exitCode: 2,
+    signal: null,
+    durationMs: 10,
+    timedOut: false,
+    aborted: false,
+    outOfMemory: false,
+    diskFull: false,
+    networkDenied: false,
+    outputTail: 'Error: Unbound value foo',
+    evidence: [],
   };
   assert.equal(classifyFailure(base, 'build').status, 'build-failed');
   assert.equal(classifyFailure(base, 'install').status, 'install-failed');

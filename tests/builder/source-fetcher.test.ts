@@ -6,7 +6,18 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -68,7 +79,8 @@ before(async () => {
   writeFileSync(join(src, 'pkg-1.0', 'hello.txt'), 'hello\n');
   writeFileSync(join(src, 'pkg-1.0', 'sub', 'deep.txt'), 'deep\n');
   mkdirSync(dist, { recursive: true });
-  const tar = (out: string, flag: string[], ...what: string[]) => execFileSync('tar', ['-c', ...flag, '-f', join(dist, out), '-C', src, ...what]);
+  const tar = (out: string, flag: string[], ...what: string[]) =>
+    execFileSync('tar', ['-c', ...flag, '-f', join(dist, out), '-C', src, ...what]);
   tar('pkg.tar.gz', ['-z'], 'pkg-1.0');
   tar('pkg.tar.bz2', ['-j'], 'pkg-1.0');
   tar('pkg.tar.xz', ['-J'], 'pkg-1.0');
@@ -139,7 +151,8 @@ describe('checksums, mirrors and the cache', () => {
     await assert.rejects(
       fetchSourceInto(url(`${base}/pkg.tar.gz`, [wrong]), fresh('mismatch'), context('mismatch', join(work, 'cache-mismatch'))),
       (e: unknown) =>
-        e instanceof FetchError && e.message === `checksum mismatch for ${base}/pkg.tar.gz: expected sha256=${'1'.repeat(64)}, got sha256=${actual}`,
+        e instanceof FetchError &&
+        e.message === `checksum mismatch for ${base}/pkg.tar.gz: expected sha256=${'1'.repeat(64)}, got sha256=${actual}`,
     );
     assert.ok(!existsSync(join(work, 'cache-mismatch', 'sha256')), 'nothing unverified is cached');
   });
@@ -147,7 +160,11 @@ describe('checksums, mirrors and the cache', () => {
   test('one wrong checksum among several is enough to reject', async () => {
     const good = sums(join(dist, 'pkg.tar.gz'));
     await assert.rejects(
-      fetchSourceInto(url(`${base}/pkg.tar.gz`, [good[0], { algorithm: 'md5', hex: '0'.repeat(32) }]), fresh('one-wrong'), context('one-wrong')),
+      fetchSourceInto(
+        url(`${base}/pkg.tar.gz`, [good[0], { algorithm: 'md5', hex: '0'.repeat(32) }]),
+        fresh('one-wrong'),
+        context('one-wrong'),
+      ),
       /expected md5=0{32}/,
     );
   });
@@ -188,7 +205,10 @@ describe('checksums, mirrors and the cache', () => {
     assert.ok(requests.includes(`/files/archive/sha256/${sha.slice(0, 2)}/${sha}`));
     // Without checksums there is nothing to look up in an archive mirror.
     await assert.rejects(
-      fetchSourceInto(url('http://127.0.0.1:9/dead/pkg.tar.gz'), fresh('archive-none'), { ...context('archive-none'), archiveMirrors: [`${base}/archive`] }),
+      fetchSourceInto(url('http://127.0.0.1:9/dead/pkg.tar.gz'), fresh('archive-none'), {
+        ...context('archive-none'),
+        archiveMirrors: [`${base}/archive`],
+      }),
       /127\.0\.0\.1:9\/dead\/pkg\.tar\.gz/,
     );
   });
@@ -221,7 +241,10 @@ describe('local and git sources, extra sources', () => {
     assert.equal(readFileSync(join(d, 'hello.txt'), 'utf8'), 'hello\n');
     assert.deepEqual(readdirSync(d).sort(), ['hello.txt', 'sub'], 'VCS, _build and _opam directories left out, like opam');
     assert.deepEqual(readdirSync(join(d, 'sub')), ['deep.txt']);
-    await assert.rejects(fetchSourceInto(url(`file://${join(work, 'nope.tgz')}`), fresh('file-missing'), context('file-missing')), /no such file/);
+    await assert.rejects(
+      fetchSourceInto(url(`file://${join(work, 'nope.tgz')}`), fresh('file-missing'), context('file-missing')),
+      /no such file/,
+    );
   });
 
   test('git+file:// is cloned and the #ref checked out, without .git', async () => {
@@ -242,7 +265,10 @@ describe('local and git sources, extra sources', () => {
     const head = fresh('git-head');
     await fetchSourceInto(url(`git+file://${repo}`), head, context('git-head'));
     assert.equal(readFileSync(join(head, 'v.txt'), 'utf8'), 'two\n');
-    await assert.rejects(fetchSourceInto(url(`git+file://${repo}#no-such-ref`), fresh('git-bad'), context('git-bad')), /git checkout no-such-ref exited/);
+    await assert.rejects(
+      fetchSourceInto(url(`git+file://${repo}#no-such-ref`), fresh('git-bad'), context('git-bad')),
+      /git checkout no-such-ref exited/,
+    );
   });
 
   test('an extra-source is saved under its name, not unpacked', async () => {
@@ -266,7 +292,10 @@ describe('local and git sources, extra sources', () => {
     const fifo = join(work, 'source.fifo');
     execFileSync('mkfifo', [fifo]);
     const started = Date.now();
-    await assert.rejects(fetchSourceInto(url(`file://${fifo}`), fresh('fifo'), context('fifo')), (e: unknown) => e instanceof SpecialFileError && /a FIFO, not a regular file$/.test(e.message));
+    await assert.rejects(
+      fetchSourceInto(url(`file://${fifo}`), fresh('fifo'), context('fifo')),
+      (e: unknown) => e instanceof SpecialFileError && /a FIFO, not a regular file$/.test(e.message),
+    );
     assert.ok(Date.now() - started < 5000);
     // A local directory: links copied as links (never followed), a FIFO refused.
     const local = join(work, 'local-with-links');
@@ -279,7 +308,10 @@ describe('local and git sources, extra sources', () => {
     assert.equal(readlinkSync(join(copy, 'hostdir')), host.victimDir);
     assert.equal(readlinkSync(join(copy, 'secret')), host.secret);
     execFileSync('mkfifo', [join(local, 'pipe')]);
-    await assert.rejects(fetchSourceInto(url(`file://${local}`), fresh('local-fifo'), context('local-fifo')), (e: unknown) => e instanceof SpecialFileError && /^pipe: a FIFO/.test(e.message));
+    await assert.rejects(
+      fetchSourceInto(url(`file://${local}`), fresh('local-fifo'), context('local-fifo')),
+      (e: unknown) => e instanceof SpecialFileError && /^pipe: a FIFO/.test(e.message),
+    );
     // A git checkout with links to the host: copied as links.
     const repo = join(work, 'gitrepo-links');
     mkdirSync(repo);
@@ -304,7 +336,13 @@ describe('local and git sources, extra sources', () => {
 
 test('a git source on a private address at a branch is refused before git runs; at a full commit hash git is let try', async () => {
   const ctx = context('git-private');
-  await assert.rejects(fetchSourceInto(url('git+http://10.1.2.3/repo.git#main'), fresh('git-private'), ctx), /10\.1\.2\.3 is 10\.1\.2\.3, not a public address/);
+  await assert.rejects(
+    fetchSourceInto(url('git+http://10.1.2.3/repo.git#main'), fresh('git-private'), ctx),
+    /10\.1\.2\.3 is 10\.1\.2\.3, not a public address/,
+  );
   assert.ok(!ctx.lines.some((l) => /exited/.test(l)));
-  await assert.rejects(fetchSourceInto(url('git+http://127.0.0.1:9/repo.git#' + 'a'.repeat(40)), fresh('git-commit'), ctx), /git clone exited/);
+  await assert.rejects(
+    fetchSourceInto(url('git+http://127.0.0.1:9/repo.git#' + 'a'.repeat(40)), fresh('git-commit'), ctx),
+    /git clone exited/,
+  );
 });

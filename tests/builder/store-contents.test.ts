@@ -31,23 +31,38 @@ test('store contents: layers, base, leftovers, work; hard links once; links neve
     linkSync(join(store, 'aaa', 'lib', 'file'), join(store, 'bbb', 'lib', 'file'));
     symlinkSync(outside, join(store, 'bbb', 'lib', 'escape'));
     const c = readStoreContents(store);
-    assert.deepEqual(c.layers.map((l) => l.name), ['aaa', 'bbb']);
-    assert.deepEqual(c.base.map((l) => l.name), ['empty-switch-2-1001-1001']);
+    assert.deepEqual(
+      c.layers.map((l) => l.name),
+      ['aaa', 'bbb'],
+    );
+    assert.deepEqual(
+      c.base.map((l) => l.name),
+      ['empty-switch-2-1001-1001'],
+    );
     assert.deepEqual(c.leftovers.map((l) => l.name).sort(), ['ccc.tmp-42', 'gone.done', 'half']);
-    assert.deepEqual(c.work.map((l) => l.name), ['.incoming']);
+    assert.deepEqual(
+      c.work.map((l) => l.name),
+      ['.incoming'],
+    );
     const file = lstatSync(join(store, 'aaa', 'lib', 'file')).blocks * 512;
     const [a, b] = c.layers;
     // The shared file is counted with the first layer only; the link to 1 MiB outside is a link's size.
     assert.ok(a.bytes >= file && b.bytes < file, `${a.bytes} ${b.bytes} ${file}`);
     assert.ok(b.bytes < 1024 * 1024);
-    assert.equal(c.totalBytes, [...c.layers, ...c.base, ...c.leftovers, ...c.work].reduce((n, e) => n + e.bytes, 0));
+    assert.equal(
+      c.totalBytes,
+      [...c.layers, ...c.base, ...c.leftovers, ...c.work].reduce((n, e) => n + e.bytes, 0),
+    );
     assert.equal(treeDiskUsage(join(store, 'nope')).bytes, 0);
     // Removal: a layer's record first, then its tree; a leftover by name, never a path.
     discardLayer(store, 'aaa');
     removeStoreLeftover(store, 'half');
     assert.throws(() => removeStoreLeftover(store, '../x'));
     const after = readStoreContents(store);
-    assert.deepEqual(after.layers.map((l) => l.name), ['bbb']);
+    assert.deepEqual(
+      after.layers.map((l) => l.name),
+      ['bbb'],
+    );
     assert.deepEqual(after.leftovers.map((l) => l.name).sort(), ['ccc.tmp-42', 'gone.done']);
     assert.equal(lstatSync(join(outside, 'big')).size, 1024 * 1024);
   } finally {

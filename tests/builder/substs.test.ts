@@ -20,7 +20,10 @@ test('substs expand variables, keep other bytes and the mode, and report missing
   const dir = mkdtempSync(join(tmpdir(), 'ecocheck-substs-test-'));
   try {
     mkdirSync(join(dir, 'sub'));
-    const bytes = Buffer.concat([Buffer.from('p=%{prefix}% n=%{ocaml:native}% l=%{list}% u=[%{nope}%] pct=%% '), Buffer.from([0xff, 0xfe, 0x00, 0x0a])]);
+    const bytes = Buffer.concat([
+      Buffer.from('p=%{prefix}% n=%{ocaml:native}% l=%{list}% u=[%{nope}%] pct=%% '),
+      Buffer.from([0xff, 0xfe, 0x00, 0x0a]),
+    ]);
     writeFileSync(join(dir, 'sub', 'conf.sh.in'), bytes);
     chmodSync(join(dir, 'sub', 'conf.sh.in'), 0o755);
     const lines: string[] = [];
@@ -31,7 +34,10 @@ test('substs expand variables, keep other bytes and the mode, and report missing
       Buffer.concat([Buffer.from('p=/opt/préfixe n=true l=a b u=[] pct=% ', 'utf8'), Buffer.from([0xff, 0xfe, 0x00, 0x0a])]),
     );
     assert.equal(statSync(join(dir, 'sub', 'conf.sh')).mode & 0o777, 0o755);
-    assert.deepEqual(failures.map((f) => f.message), ['missing.ml.in not found', '../escape: path escapes the build directory']);
+    assert.deepEqual(
+      failures.map((f) => f.message),
+      ['missing.ml.in not found', '../escape: path escapes the build directory'],
+    );
     assert.deepEqual(lines, ['subst sub/conf.sh.in -> sub/conf.sh (undefined: nope)']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -55,11 +61,14 @@ test('substs never read or write through a link leading out of the build directo
     symlinkSync('inside.in.real', join(build, 'inside.in')); // a link inside: followed
     const lines: string[] = [];
     const failures = applySubsts(['leak', 'sub/cfg', 'pipe', 'out', 'inside'], build, lookup, (l) => lines.push(l));
-    assert.deepEqual(failures.map((f) => f.message), [
-      `leak.in: a symbolic link leading outside the build directory (to ${host.secret})`,
-      `sub: a symbolic link leading outside the build directory (to ${host.victimDir})`,
-      'pipe.in: a FIFO, not a regular file',
-    ]);
+    assert.deepEqual(
+      failures.map((f) => f.message),
+      [
+        `leak.in: a symbolic link leading outside the build directory (to ${host.secret})`,
+        `sub: a symbolic link leading outside the build directory (to ${host.victimDir})`,
+        'pipe.in: a FIFO, not a regular file',
+      ],
+    );
     assert.equal(readFileSync(join(build, 'out'), 'utf8'), 'prefix=/opt/préfixe\n');
     assert.equal(readFileSync(join(build, 'inside'), 'utf8'), 'inside /opt/préfixe\n');
     assert.ok(!existsSync(join(build, 'leak')));

@@ -24,7 +24,14 @@ test('triggers: a pull request, a schedule, a call from another workflow (with i
   const schedule = wf.on.schedule as { cron: string }[];
   assert.ok(Array.isArray(schedule) && schedule.length === 1 && /^\S+ \S+ \S+ \S+ \S+$/.test(schedule[0].cron));
   const inputs = (wf.on.workflow_call as { inputs: Record<string, { type: string; default: unknown }> }).inputs;
-  assert.deepEqual(Object.keys(inputs).sort(), ['base-compiler', 'ecocheck-ref', 'ecocheck-repository', 'opam-repository', 'opam-repository-ref', 'shards']);
+  assert.deepEqual(Object.keys(inputs).sort(), [
+    'base-compiler',
+    'ecocheck-ref',
+    'ecocheck-repository',
+    'opam-repository',
+    'opam-repository-ref',
+    'shards',
+  ]);
   assert.equal(inputs.shards.type, 'number');
   for (const [name, input] of Object.entries(inputs)) assert.ok(['number', 'string', 'boolean'].includes(input.type), name);
   assert.deepEqual(wf.permissions, { contents: 'read', 'pull-requests': 'write', actions: 'read' });
@@ -50,7 +57,11 @@ test('no single-runner step: every check builds a shard, except the compiler job
   for (const [name, job] of Object.entries(wf.jobs)) {
     for (const c of ecocheckCommands(job).filter((w) => w[1] === 'check')) {
       if (name === 'compiler') {
-        assert.deepEqual(c.filter((w, i) => i > 1 && !w.startsWith('-') && !c[i - 1].startsWith('--')), ['${prebuilt[@]}'], 'the compiler job builds the prebuilt jobs only');
+        assert.deepEqual(
+          c.filter((w, i) => i > 1 && !w.startsWith('-') && !c[i - 1].startsWith('--')),
+          ['${prebuilt[@]}'],
+          'the compiler job builds the prebuilt jobs only',
+        );
         assert.equal(flag(c, '--shard'), undefined);
       } else {
         assert.equal(name, 'shard', `${name} runs a check`);
@@ -59,12 +70,15 @@ test('no single-runner step: every check builds a shard, except the compiler job
     }
     assert.ok((job as { 'timeout-minutes'?: number })['timeout-minutes']! <= (name === 'shard' ? 360 : 60), `${name}: timeout`);
   }
-  assert.deepEqual(ecocheckCommands(wf.jobs.prepare).map((c) => c[1]), ['plan']);
+  assert.deepEqual(
+    ecocheckCommands(wf.jobs.prepare).map((c) => c[1]),
+    ['plan'],
+  );
 });
 
-test('prepare: the opam repository pinned, the baseline is the pull request\'s base commit (or a release asked for), one durations file for all, the makespan predicted', () => {
+test("prepare: the opam repository pinned, the baseline is the pull request's base commit (or a release asked for), one durations file for all, the makespan predicted", () => {
   const steps = wf.jobs.prepare.steps;
-  assert.equal(wf.env?.BASE_SHA, '${{ github.event.pull_request.base.sha || \'\' }}');
+  assert.equal(wf.env?.BASE_SHA, "${{ github.event.pull_request.base.sha || '' }}");
   assert.equal(wf.env?.BASE_COMPILER, "${{ inputs.base-compiler || '' }}", 'no release unless asked for');
   const baseline = steps.find((s) => s.id === 'baseline')!.run!;
   assert.match(baseline, /elif \[ -n "\$BASE_SHA" \]/);
@@ -79,22 +93,35 @@ test('prepare: the opam repository pinned, the baseline is the pull request\'s b
   assert.equal(wf.env?.DURATIONS, '${{ github.workspace }}/durations/durations.json');
   // The baseline results' key: the opam commit, the baseline's identity, the durations file's hash, N.
   const key = steps.find((s) => s.id === 'key')!.run!;
-  assert.match(key, /baseline-key=ecocheck-baseline-\$\{\{ steps\.opam\.outputs\.commit \}\}-\$\{\{ steps\.baseline\.outputs\.id \}\}-\$\(sha256sum "\$DURATIONS".*\)-\$SHARDS/);
+  assert.match(
+    key,
+    /baseline-key=ecocheck-baseline-\$\{\{ steps\.opam\.outputs\.commit \}\}-\$\{\{ steps\.baseline\.outputs\.id \}\}-\$\(sha256sum "\$DURATIONS".*\)-\$SHARDS/,
+  );
   const [plan] = ecocheckCommands(wf.jobs.prepare);
   assert.ok(plan.includes('--predict'));
   assert.equal(flag(plan, '--runners'), '$SHARDS');
   assert.equal(flag(plan, '--cores'), '4');
   assert.equal(flag(plan, '--durations'), '$DURATIONS');
   assert.equal(flag(plan, '--compiler'), '.');
-  assert.deepEqual(Object.keys(wf.jobs.prepare.outputs!).sort(), ['base-compiler', 'base-sha', 'baseline-key', 'count', 'opam-commit', 'shards']);
+  assert.deepEqual(Object.keys(wf.jobs.prepare.outputs!).sort(), [
+    'base-compiler',
+    'base-sha',
+    'baseline-key',
+    'count',
+    'opam-commit',
+    'shards',
+  ]);
 });
 
-test('compiler: each side\'s compiler (and what most targets need) built once, at the base commit for the baseline, exported with its layers and uploaded', () => {
+test("compiler: each side's compiler (and what most targets need) built once, at the base commit for the baseline, exported with its layers and uploaded", () => {
   const steps = wf.jobs.compiler.steps;
   const checkout = steps.find((s) => s.uses?.startsWith('actions/checkout@') === true && s.with?.path === 'compiler')!;
   assert.equal(checkout.with?.ref, "${{ matrix.side == 'baseline' && needs.prepare.outputs.base-sha || '' }}");
   const cmds = ecocheckCommands(wf.jobs.compiler);
-  assert.deepEqual(cmds.map((c) => c[1]), ['plan', 'check', 'runs', 'export']);
+  assert.deepEqual(
+    cmds.map((c) => c[1]),
+    ['plan', 'check', 'runs', 'export'],
+  );
   // The prebuilt list from the same plan the shards split (same repository, compiler, N), then built.
   assert.equal(flag(cmds[0], '--prebuilt-list'), 'prebuilt.txt');
   assert.equal(flag(cmds[0], '--runners'), '$SHARDS');
@@ -105,19 +132,28 @@ test('compiler: each side\'s compiler (and what most targets need) built once, a
   assert.ok(exp.includes('--layers'), 'the layers are what the shards import');
   const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@') === true)!;
   assert.equal(upload.with?.name, 'ecocheck-compiler-${{ matrix.side }}');
-  assert.deepEqual(String(upload.with?.path).trim().split('\n'), ['compiler-${{ matrix.side }}.json', 'compiler-${{ matrix.side }}.json.layers.tar']);
+  assert.deepEqual(String(upload.with?.path).trim().split('\n'), [
+    'compiler-${{ matrix.side }}.json',
+    'compiler-${{ matrix.side }}.json.layers.tar',
+  ]);
 });
 
 test('shard: the compilers imported, then shard I/N of the baseline (base commit; skipped on a cache hit) and of the candidate, the same partition inputs, both exported without layers', () => {
   const steps = wf.jobs.shard.steps;
   const at = (pred: (s: (typeof steps)[number]) => boolean) => steps.findIndex(pred);
-  assert.equal(steps.find((s) => s.uses?.startsWith('actions/checkout@') === true && s.with?.repository === '${{ env.OPAM_REPOSITORY }}')!.with?.ref, '${{ needs.prepare.outputs.opam-commit }}');
+  assert.equal(
+    steps.find((s) => s.uses?.startsWith('actions/checkout@') === true && s.with?.repository === '${{ env.OPAM_REPOSITORY }}')!.with?.ref,
+    '${{ needs.prepare.outputs.opam-commit }}',
+  );
   const base = steps.find((s) => s.uses?.startsWith('actions/checkout@') === true && s.with?.path === 'compiler-base')!;
   assert.equal(base.with?.ref, '${{ needs.prepare.outputs.base-sha }}', 'the baseline is the base commit');
   const durations = steps.find((s) => s.uses?.startsWith('actions/download-artifact@') === true && s.with?.name === 'ecocheck-durations')!;
   assert.equal(durations.with?.path, 'durations', 'where $DURATIONS is');
   const cmds = ecocheckCommands(wf.jobs.shard);
-  assert.deepEqual(cmds.map((c) => c[1]), ['merge', 'merge', 'check', 'runs', 'export', 'check', 'runs', 'export']);
+  assert.deepEqual(
+    cmds.map((c) => c[1]),
+    ['merge', 'merge', 'check', 'runs', 'export', 'check', 'runs', 'export'],
+  );
   assert.deepEqual([cmds[0][2], cmds[1][2]], ['compilers/compiler-baseline.json', 'compilers/compiler-candidate.json']);
   const [, , baseCheck, , baseExport, check, , exp] = cmds;
   // Both sides: the same shard, the same durations file (so the same partition), the baseline first.
@@ -141,14 +177,20 @@ test('shard: the compilers imported, then shard I/N of the baseline (base commit
   const record = at((s) => s.id === 'baseline');
   const save = at((s) => s.uses?.startsWith('actions/cache/save@') === true);
   const imports = at((s) => s.run?.includes('compilers/compiler-baseline.json') === true);
-  assert.ok(imports < restore && restore < record && record < save && save < at((s) => s.id === 'check'), 'import, restore, baseline, save, candidate');
+  assert.ok(
+    imports < restore && restore < record && record < save && save < at((s) => s.id === 'check'),
+    'import, restore, baseline, save, candidate',
+  );
   assert.equal(steps[restore].with?.key, '${{ needs.prepare.outputs.baseline-key }}-${{ matrix.shard }}');
   assert.equal(steps[save].with?.key, steps[restore].with?.key);
   assert.equal(steps[record].if, "steps.cached.outputs.cache-hit != 'true'");
   assert.match(steps[save].if!, /steps\.cached\.outputs\.cache-hit != 'true'/);
   const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@') === true)!;
   assert.equal(upload.with?.name, 'ecocheck-shard-${{ matrix.shard }}');
-  assert.deepEqual(String(upload.with?.path).trim().split('\n'), ['baseline-${{ matrix.shard }}.json', 'candidate-${{ matrix.shard }}.json']);
+  assert.deepEqual(String(upload.with?.path).trim().split('\n'), [
+    'baseline-${{ matrix.shard }}.json',
+    'candidate-${{ matrix.shard }}.json',
+  ]);
   // A shard whose check found regressions (exit 1) still exports; only an error fails the job, after the upload.
   const checkStep = at((s) => s.id === 'check');
   assert.match(steps[checkStep].run!, /\|\| status=\$\?/);
@@ -156,7 +198,7 @@ test('shard: the compilers imported, then shard I/N of the baseline (base commit
   assert.match(steps.at(-1)!.if!, /status != '0' && steps\.check\.outputs\.status != '1'/);
 });
 
-test('the cache holds small files only: each shard\'s baseline export and the durations, never a state dir or a store', () => {
+test("the cache holds small files only: each shard's baseline export and the durations, never a state dir or a store", () => {
   const cached: string[] = [];
   for (const [name, job] of Object.entries(wf.jobs))
     for (const s of job.steps.filter((x) => x.uses?.startsWith('actions/cache') === true)) {
@@ -167,21 +209,29 @@ test('the cache holds small files only: each shard\'s baseline export and the du
     }
   assert.deepEqual([...new Set(cached)].sort(), ['baseline-${{ matrix.shard }}.json', 'durations']);
   // What is written there: an export without layers, a durations file.
-  const baselineExport = ecocheckCommands(wf.jobs.shard).find((c) => c[1] === 'export' && flag(c, '--output') === 'baseline-${{ matrix.shard }}.json')!;
+  const baselineExport = ecocheckCommands(wf.jobs.shard).find(
+    (c) => c[1] === 'export' && flag(c, '--output') === 'baseline-${{ matrix.shard }}.json',
+  )!;
   assert.ok(!baselineExport.includes('--layers'));
   const dur = ecocheckCommands(wf.jobs.merge).find((c) => c[1] === 'durations')!;
   assert.equal(flag(dur, '--output'), 'durations/durations.json');
 });
 
-test('merge: each side\'s shards merged, the durations kept for the next check, the HTML report uploaded, the comment posted or updated, the verdict from the exit code', () => {
+test("merge: each side's shards merged, the durations kept for the next check, the HTML report uploaded, the comment posted or updated, the verdict from the exit code", () => {
   const steps = wf.jobs.merge.steps;
   const download = steps.find((s) => s.uses?.startsWith('actions/download-artifact@') === true)!;
   assert.equal(download.with?.pattern, 'ecocheck-shard-*');
   assert.equal(download.with?.['merge-multiple'], true);
   const cmds = ecocheckCommands(wf.jobs.merge);
-  assert.deepEqual(cmds.map((c) => `${c[1]} ${flag(c, '--format') ?? (c.includes('--pr-comment') ? 'pr-comment' : '')}`.trim()), ['merge', 'merge', 'durations', 'report html', 'report pr-comment']);
+  assert.deepEqual(
+    cmds.map((c) => `${c[1]} ${flag(c, '--format') ?? (c.includes('--pr-comment') ? 'pr-comment' : '')}`.trim()),
+    ['merge', 'merge', 'durations', 'report html', 'report pr-comment'],
+  );
   assert.deepEqual([cmds[0][2], cmds[1][2]], ['exports/baseline-*.json', 'exports/candidate-*.json']);
-  assert.deepEqual([flag(cmds[2], '--run'), cmds[2][cmds[2].lastIndexOf('--run') + 1]], ['${{ steps.merge.outputs.baseline }}', '${{ steps.merge.outputs.run }}']);
+  assert.deepEqual(
+    [flag(cmds[2], '--run'), cmds[2][cmds[2].lastIndexOf('--run') + 1]],
+    ['${{ steps.merge.outputs.baseline }}', '${{ steps.merge.outputs.run }}'],
+  );
   // The reports name both merged runs.
   for (const c of cmds.slice(3)) {
     assert.equal(flag(c, '--run'), '${{ steps.merge.outputs.run }}');
@@ -201,7 +251,11 @@ test('merge: each side\'s shards merged, the durations kept for the next check, 
     at((s) => s.uses?.startsWith('actions/github-script@') === true),
     steps.length - 1,
   ];
-  assert.deepEqual([...order].sort((a, b) => a - b), order, `steps in order: ${order}`);
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+    `steps in order: ${order}`,
+  );
   assert.ok(order.every((i) => i >= 0));
   const comment = steps[order[4]];
   assert.match(comment.if!, /github\.event_name == 'pull_request'/);
@@ -234,12 +288,14 @@ function lint(file: string, wf: Workflow, envVars: string[]): void {
     }
     // Every steps.X and needs.Y.outputs.Z the job reads exists.
     const body = JSON.stringify(job);
-    for (const m of body.matchAll(/steps\.([\w-]+)\.(?:outputs|outcome)/g)) assert.ok(ids.has(m[1]), `${name}: steps.${m[1]} is no step id of the job`);
+    for (const m of body.matchAll(/steps\.([\w-]+)\.(?:outputs|outcome)/g))
+      assert.ok(ids.has(m[1]), `${name}: steps.${m[1]} is no step id of the job`);
     for (const m of body.matchAll(/needs\.([\w-]+)\.outputs\.([\w-]+)/g)) {
       assert.ok(needs.includes(m[1]), `${name} reads needs.${m[1]} without needing it`);
       assert.ok(wf.jobs[m[1]].outputs?.[m[2]] !== undefined, `${name}: ${m[1]} has no output ${m[2]}`);
     }
-    for (const m of body.matchAll(/(?<![\w.])matrix\.([\w-]+)/g)) assert.ok(job.strategy?.matrix?.[m[1]] !== undefined, `${name}: matrix.${m[1]}`);
+    for (const m of body.matchAll(/(?<![\w.])matrix\.([\w-]+)/g))
+      assert.ok(job.strategy?.matrix?.[m[1]] !== undefined, `${name}: matrix.${m[1]}`);
   }
   // Job outputs name step outputs that exist.
   for (const [name, job] of Object.entries(wf.jobs))
@@ -254,7 +310,16 @@ function lint(file: string, wf: Workflow, envVars: string[]): void {
 }
 
 test('lint: what GitHub refuses — unknown needs, steps with both or neither of uses/run, outputs and step ids that do not exist', () => {
-  lint(WORKFLOW_FILE, wf, ['SHARDS', 'BASE_COMPILER', 'BASE_SHA', 'FALLBACK_COMPILER', 'STATE', 'OPAM_REPO_DIR', 'ECOCHECK_REPOSITORY', 'DURATIONS']);
+  lint(WORKFLOW_FILE, wf, [
+    'SHARDS',
+    'BASE_COMPILER',
+    'BASE_SHA',
+    'FALLBACK_COMPILER',
+    'STATE',
+    'OPAM_REPO_DIR',
+    'ECOCHECK_REPOSITORY',
+    'DURATIONS',
+  ]);
 });
 
 const OPAM_WORKFLOW = join(projectRoot, '.github', 'workflows', 'ecocheck-opam-repository-pr.yml');
@@ -265,14 +330,20 @@ test('opam-repository pull requests: the change against its base checkout, on wh
   assert.deepEqual(Object.keys(owf.on).sort(), ['pull_request', 'workflow_call']);
   assert.deepEqual(Object.keys(owf.jobs), ['check']);
   const cmds = ecocheckCommands(owf.jobs.check);
-  assert.deepEqual(cmds.map((c) => c[1]), ['check', 'runs', 'report', 'report']);
+  assert.deepEqual(
+    cmds.map((c) => c[1]),
+    ['check', 'runs', 'report', 'report'],
+  );
   assert.equal(flag(cmds[0], '--repo'), 'head');
   assert.equal(flag(cmds[0], '--changed-since'), 'base');
   assert.equal(flag(cmds[0], '--revdeps-depth'), '$REVDEPS_DEPTH');
   assert.ok(cmds[3].includes('--pr-comment'));
   for (const c of cmds) assert.equal(flag(c, '--state-dir'), '$STATE');
   const steps = owf.jobs.check.steps;
-  assert.ok(steps.findIndex((s) => s.run?.includes('worktree add') === true) < steps.findIndex((s) => s.id === 'check'), 'the base is checked out before the check');
+  assert.ok(
+    steps.findIndex((s) => s.run?.includes('worktree add') === true) < steps.findIndex((s) => s.id === 'check'),
+    'the base is checked out before the check',
+  );
   assert.ok(steps.some((s) => s.with?.script !== undefined && String(s.with.script).includes(PR_COMMENT_MARKER)));
   assert.match(steps.at(-1)!.run!, /exit \$\{\{ steps\.check\.outputs\.status \}\}/);
 });

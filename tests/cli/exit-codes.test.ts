@@ -21,11 +21,26 @@ test('each kind of error has its code: input and environment 2, internal 3; anyt
 });
 
 test('the line names the flag of the setting an error is about; below the CLI no flag is spelled', () => {
-  assert.equal(errorLine(new SolveError('unknown package foo', 'input', { setting: 'compiler', value: 'foo.1' })), '--compiler foo.1: unknown package foo');
-  assert.equal(errorLine(new OpamError('no such directory', 'input', { setting: 'repository', value: '/x' })), '--repo /x: no such directory');
-  assert.equal(errorLine(new UnknownTargetError("unknown package 'nope' (target 'nope')", 'nope')), "unknown package 'nope' (target 'nope')");
-  assert.equal(errorLine(new StoreError('/s/ecocheck.sqlite is not an ecocheck database', true)), '/s/ecocheck.sqlite is not an ecocheck database; choose another --state-dir');
-  assert.equal(errorLine(new SessionError('the download cache /c is not writable: permission denied', 'environment', { setting: 'cacheDir' })), 'the download cache /c is not writable: permission denied; choose another --cache-dir');
+  assert.equal(
+    errorLine(new SolveError('unknown package foo', 'input', { setting: 'compiler', value: 'foo.1' })),
+    '--compiler foo.1: unknown package foo',
+  );
+  assert.equal(
+    errorLine(new OpamError('no such directory', 'input', { setting: 'repository', value: '/x' })),
+    '--repo /x: no such directory',
+  );
+  assert.equal(
+    errorLine(new UnknownTargetError("unknown package 'nope' (target 'nope')", 'nope')),
+    "unknown package 'nope' (target 'nope')",
+  );
+  assert.equal(
+    errorLine(new StoreError('/s/ecocheck.sqlite is not an ecocheck database', true)),
+    '/s/ecocheck.sqlite is not an ecocheck database; choose another --state-dir',
+  );
+  assert.equal(
+    errorLine(new SessionError('the download cache /c is not writable: permission denied', 'environment', { setting: 'cacheDir' })),
+    'the download cache /c is not writable: permission denied; choose another --cache-dir',
+  );
   assert.equal(errorLine(new SessionError('no run yet: nothing to rerun')), 'no run yet: nothing to rerun');
   assert.match(errorLine(new RangeError('boom')), /^internal error: boom \(this is a bug of ecocheck/);
 });

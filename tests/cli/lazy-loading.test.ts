@@ -57,7 +57,10 @@ test('a usage error, from commander or from an action reading its flags, loads t
 });
 
 test('solve and installable load the solver path: no builder, run, store, compare or report module', () => {
-  for (const args of [['solve', 'app', '--repo', repo, '--compiler', '5.3.0'], ['installable', '--repo', repo, '--compiler', '5.3.0']]) {
+  for (const args of [
+    ['solve', 'app', '--repo', repo, '--compiler', '5.3.0'],
+    ['installable', '--repo', repo, '--compiler', '5.3.0'],
+  ]) {
     const r = moduleLoads(args);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.sources.includes('session/solver-queries.js'), r.sources.join(' '));
@@ -70,23 +73,38 @@ test('plan loads neither the store nor the report layer, nor the builder (but it
   const r = moduleLoads(['plan', 'app', '--repo', repo, '--compiler', '5.3.0']);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(r.sources.includes('session/plan-preparation.js'), r.sources.join(' '));
-  assert.deepEqual(r.sources.filter((s) => /^(store|compare|report)\//.test(s)), []);
+  assert.deepEqual(
+    r.sources.filter((s) => /^(store|compare|report)\//.test(s)),
+    [],
+  );
   // The version names the build user (build-user.ts: node:fs alone) and the sandbox's identity (bubblewrap.ts
   // and the interface it implements: node's modules alone).
-  assert.deepEqual(r.sources.filter((s) => s.startsWith('builder/')).sort(), ['builder/bubblewrap.js', 'builder/build-user.js', 'builder/builder-version.js', 'builder/sandbox.js']);
+  assert.deepEqual(r.sources.filter((s) => s.startsWith('builder/')).sort(), [
+    'builder/bubblewrap.js',
+    'builder/build-user.js',
+    'builder/builder-version.js',
+    'builder/sandbox.js',
+  ]);
   assert.deepEqual(r.packages, ['commander']);
 });
 
-test('the --processes default declared by the CLI is the builder\'s', () => {
+test("the --processes default declared by the CLI is the builder's", () => {
   assert.equal(DEFAULT_MAX_PROCESSES, BUILDER_DEFAULT);
 });
 
-test('gc and status load the store and the builder\'s store reading, not the compare or report layer', () => {
-  for (const args of [['gc', '--dry-run', '--state-dir', '/nonexistent/ecocheck-state'], ['status', '--state-dir', '/nonexistent/ecocheck-state']]) {
+test("gc and status load the store and the builder's store reading, not the compare or report layer", () => {
+  for (const args of [
+    ['gc', '--dry-run', '--state-dir', '/nonexistent/ecocheck-state'],
+    ['status', '--state-dir', '/nonexistent/ecocheck-state'],
+  ]) {
     const r = moduleLoads(args);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.sources.includes(args[0] === 'gc' ? 'session/store-gc.js' : 'session/store-status.js'), r.sources.join(' '));
-    assert.deepEqual(r.sources.filter((s) => /^(compare|report|run)\//.test(s)), [], args[0]);
+    assert.deepEqual(
+      r.sources.filter((s) => /^(compare|report|run)\//.test(s)),
+      [],
+      args[0],
+    );
   }
   const help = moduleLoads(['gc', '--help']);
   assert.equal(help.status, 0);

@@ -28,14 +28,23 @@ export function moduleLoads(args: readonly string[], env: NodeJS.ProcessEnv = {}
   const dir = mkdtempSync(join(tmpdir(), 'ecocheck-loads-'));
   const record = join(dir, 'loads.txt');
   try {
-    const r = spawnSync(process.execPath, ['--import', fileURLToPath(new URL('./module-loads-register.js', import.meta.url)), join(projectRoot, 'bin', 'ecocheck'), ...args], {
-      env: { ...process.env, ...env, ECOCHECK_RECORD_LOADS: record },
-      encoding: 'utf8',
-    });
-    const urls = readFileSync(record, 'utf8').split('\n').filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
+    const r = spawnSync(
+      process.execPath,
+      ['--import', fileURLToPath(new URL('./module-loads-register.js', import.meta.url)), join(projectRoot, 'bin', 'ecocheck'), ...args],
+      {
+        env: { ...process.env, ...env, ECOCHECK_RECORD_LOADS: record },
+        encoding: 'utf8',
+      },
+    );
+    const urls = readFileSync(record, 'utf8')
+      .split('\n')
+      .filter((u) => u.startsWith('file:'))
+      .map((u) => fileURLToPath(u));
     const srcDir = join(projectRoot, 'dist', 'src') + '/';
     const sources = [...new Set(urls.filter((f) => f.startsWith(srcDir)).map((f) => f.slice(srcDir.length)))];
-    const packages = [...new Set(urls.filter((f) => f.includes('/node_modules/')).map((f) => packageOf(f.slice(f.lastIndexOf('/node_modules/') + 14))))];
+    const packages = [
+      ...new Set(urls.filter((f) => f.includes('/node_modules/')).map((f) => packageOf(f.slice(f.lastIndexOf('/node_modules/') + 14)))),
+    ];
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, sources, packages };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -57,6 +66,10 @@ export function layerCounts(sources: readonly string[]): Record<string, number> 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const r = moduleLoads(process.argv.slice(2));
   if (process.env.VERBOSE === '1') for (const s of r.sources) process.stdout.write(`${s}\n`);
-  process.stdout.write(`exit ${r.status}; ${r.sources.length} modules of src/: ${Object.entries(layerCounts(r.sources)).map(([l, n]) => `${l} ${n}`).join(', ')}\n`);
+  process.stdout.write(
+    `exit ${r.status}; ${r.sources.length} modules of src/: ${Object.entries(layerCounts(r.sources))
+      .map(([l, n]) => `${l} ${n}`)
+      .join(', ')}\n`,
+  );
   process.stdout.write(`packages: ${r.packages.join(', ') || 'none'}\n`);
 }

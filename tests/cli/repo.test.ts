@@ -32,17 +32,26 @@ test('repo stats: parse errors are listed file:line:column and exit 1', () => {
   const text = run('repo', 'stats', '--repo', root);
   assert.equal(text.code, 1);
   assert.ok(text.stdout.includes(`${join(root, 'packages/good/good.2/opam')}:5:1: syntax error: unexpected ']'`), text.stdout);
-  const j = JSON.parse(run('repo', 'stats', '--repo', root, '--json').stdout) as { errors: { file: string; line: number; column: number }[]; versions: number };
+  const j = JSON.parse(run('repo', 'stats', '--repo', root, '--json').stdout) as {
+    errors: { file: string; line: number; column: number }[];
+    versions: number;
+  };
   assert.equal(j.versions, 2);
-  assert.deepEqual(j.errors.map((e) => [e.file.slice(root.length + 1), e.line, e.column]), [
-    ['packages/good/good.2/opam', 5, 1],
-    ['packages/liar/liar.1.0/opam', 2, 7],
-    ['packages/other/other.0.1/opam', 2, 10],
-  ]);
+  assert.deepEqual(
+    j.errors.map((e) => [e.file.slice(root.length + 1), e.line, e.column]),
+    [
+      ['packages/good/good.2/opam', 5, 1],
+      ['packages/liar/liar.1.0/opam', 2, 7],
+      ['packages/other/other.0.1/opam', 2, 10],
+    ],
+  );
 });
 
 test('repo stats: equal versions give a warning; a bad --repo is a one-line usage error, exit 2', () => {
-  const j = JSON.parse(run('repo', 'stats', '--repo', join(repos, 'equal-versions'), '--json').stdout) as { versions: number; warnings: { message: string }[] };
+  const j = JSON.parse(run('repo', 'stats', '--repo', join(repos, 'equal-versions'), '--json').stdout) as {
+    versions: number;
+    warnings: { message: string }[];
+  };
   assert.equal(j.versions, 2);
   assert.equal(j.warnings.length, 2);
   const missing = run('repo', 'stats', '--repo', join(repos, 'nowhere'));
@@ -66,7 +75,9 @@ test('show: newest version by default, layered, formulas printed in opam syntax'
   assert.deepEqual(j.build, ['["dune" "build" "-p" name "-j" jobs]']);
   assert.deepEqual(j.patches, ['"fix.patch"']);
   assert.equal(j.filesDir, join(repos, 'base', 'packages', 'foo', 'foo.1.1', 'files'));
-  const over = JSON.parse(run('show', 'foo.1.1', '--repo', join(repos, 'overlay'), '--repo', join(repos, 'base'), '--json').stdout) as Record<string, unknown>;
+  const over = JSON.parse(
+    run('show', 'foo.1.1', '--repo', join(repos, 'overlay'), '--repo', join(repos, 'base'), '--json').stdout,
+  ) as Record<string, unknown>;
   assert.equal(over.synopsis, 'foo from overlay, 1.1');
 });
 
@@ -84,7 +95,15 @@ test('repo stats on the real snapshot: 4,596 names, 18,792 versions, 0 errors, 1
   const root = snapshotRepo();
   const r = run('repo', 'stats', '--repo', root, '--json');
   assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { packages: number; versions: number; errors: unknown[]; warnings: { file: string; message: string }[] };
+  const j = JSON.parse(r.stdout) as {
+    packages: number;
+    versions: number;
+    errors: unknown[];
+    warnings: { file: string; message: string }[];
+  };
   assert.deepEqual([j.packages, j.versions, j.errors.length, j.warnings.length], [4596, 18792, 0, 1]);
-  assert.match(j.warnings[0]!.message, /listed, ocaml-variants\.5\.5\.0\+introcaml, defined by the opam file of ocaml-variants\.5\.5\.0\+introcaml0/);
+  assert.match(
+    j.warnings[0]!.message,
+    /listed, ocaml-variants\.5\.5\.0\+introcaml, defined by the opam file of ocaml-variants\.5\.5\.0\+introcaml0/,
+  );
 });

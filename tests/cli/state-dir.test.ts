@@ -45,7 +45,13 @@ test('with --state-dir, installable, solve, plan and check write nothing outside
     const state = join(dir, 'state');
     mkdirSync(home);
     mkdirSync(cwd);
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config') };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOME: home,
+      XDG_CACHE_HOME: join(home, 'cache'),
+      XDG_DATA_HOME: join(home, 'data'),
+      XDG_CONFIG_HOME: join(home, 'config'),
+    };
     delete env.ECOCHECK_CACHE_DIR;
     delete env.ECOCHECK_REPOSITORY_CACHE;
     delete env.ECOCHECK_HOST_ANSWERS;

@@ -128,7 +128,10 @@ test('two packages breaking at different commits split: each gets its own first 
         const r = await bisect(n, { breaksAt: { alpha: a, beta: b } });
         assert.deepEqual(
           r.outcomes.map((o) => (o.kind === 'first-bad' ? [o.package, o.index] : [o.package, o.kind])),
-          [['alpha', a], ['beta', b]],
+          [
+            ['alpha', a],
+            ['beta', b],
+          ],
           `n=${n} a=${a} b=${b}`,
         );
         // Together while they agree, each its own search after: never more than two searches' worth.
@@ -158,7 +161,10 @@ test('a spurious result of one package does not make the others test again', asy
   const r = await bisect(8, { breaksAt: { a: 3, b: 3 }, spurious: new Map([['b@4', 1]]) });
   assert.deepEqual(Object.keys(r.steps[1].verdicts), ['b']);
   assert.equal(r.steps[1].index, 4);
-  assert.deepEqual(r.outcomes.map((o) => o.kind === 'first-bad' && o.commit), ['c3', 'c3']);
+  assert.deepEqual(
+    r.outcomes.map((o) => o.kind === 'first-bad' && o.commit),
+    ['c3', 'c3'],
+  );
 });
 
 test('estimatedStepsLeft counts down to zero', async () => {
@@ -195,7 +201,8 @@ test('random histories with skips and spurious results: the answer is always the
     const spurious = new Map<string, number>();
     for (const p of names) for (let i = 0; i <= n; i++) if (random() < 0.1) spurious.set(`${p}@${i}`, 1 + Math.floor(random() * 2));
     const r = await bisect(n, { breaksAt: { ...breaksAt }, skip, spurious: new Map(spurious) });
-    const what = () => `round ${round}: outcomes ${JSON.stringify(r.outcomes)} n=${n} breaks ${JSON.stringify(breaksAt)} skip [${[...skip]}] spurious ${JSON.stringify([...spurious])}`;
+    const what = () =>
+      `round ${round}: outcomes ${JSON.stringify(r.outcomes)} n=${n} breaks ${JSON.stringify(breaksAt)} skip [${[...skip]}] spurious ${JSON.stringify([...spurious])}`;
     for (const o of r.outcomes) {
       const b = breaksAt[o.package];
       switch (o.kind) {
@@ -208,8 +215,17 @@ test('random histories with skips and spurious results: the answer is always the
           else assert.ok(o.index === n && b >= n && (spurious.get(`${o.package}@${n}`) ?? 0) >= 2, what());
           break;
         case 'candidates':
-          assert.ok(o.indexes.includes(b) || (b > n && (spurious.get(`${o.package}@${n}`) ?? 0) >= 2) || (b === 0 && (spurious.get(`${o.package}@0`) ?? 0) >= 2), what());
-          assert.equal(o.indexes.at(-1), o.indexes.reduce((a, x) => Math.max(a, x)), 'the bad one last');
+          assert.ok(
+            o.indexes.includes(b) ||
+              (b > n && (spurious.get(`${o.package}@${n}`) ?? 0) >= 2) ||
+              (b === 0 && (spurious.get(`${o.package}@0`) ?? 0) >= 2),
+            what(),
+          );
+          assert.equal(
+            o.indexes.at(-1),
+            o.indexes.reduce((a, x) => Math.max(a, x)),
+            'the bad one last',
+          );
           assert.equal(o.indexes.length, new Set(o.indexes).size);
           break;
         case 'never-bad':
@@ -223,7 +239,11 @@ test('random histories with skips and spurious results: the answer is always the
     // Never more compiler builds than commits, and no commit tested more than twice per package.
     assert.ok(r.commitsTested <= n + 1, what());
     const perPackage = new Map<string, number>();
-    for (const s of r.steps) for (const p of Object.keys(s.verdicts)) perPackage.set(`${p}@${s.index}`, (perPackage.get(`${p}@${s.index}`) ?? 0) + 1);
-    assert.ok([...perPackage.values()].every((k) => k <= 2), what());
+    for (const s of r.steps)
+      for (const p of Object.keys(s.verdicts)) perPackage.set(`${p}@${s.index}`, (perPackage.get(`${p}@${s.index}`) ?? 0) + 1);
+    assert.ok(
+      [...perPackage.values()].every((k) => k <= 2),
+      what(),
+    );
   }
 });

@@ -4,7 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRuns } from '../../src/compare/compare-runs.js';
 import { parseRunSide, type RunSide } from '../support/run-side-json.js';
-import { COMPARISON_CATEGORIES, JOB_STATUSES, type ComparisonCategory, type JobStatus, type PackageRunResult } from '../../src/results/taxonomy.js';
+import {
+  COMPARISON_CATEGORIES,
+  JOB_STATUSES,
+  type ComparisonCategory,
+  type JobStatus,
+  type PackageRunResult,
+} from '../../src/results/taxonomy.js';
 import { projectRoot } from '../support/snapshot.js';
 
 function fixtureRun(file: string): RunSide {
@@ -91,7 +97,10 @@ test('fixture comparison: dependency regressions are grouped under the package t
   assert.deepEqual(cmp.rootCauses.find((rc) => rc.key === 'camomile')!.dependents, ['lambda-term', 'utop', 'zed']);
   assert.equal(cmp.rootCauses[0].key, 'extlib', 'most dependents first');
   for (const p of cmp.packages.filter((p) => p.category === 'dependency-regressed')) {
-    assert.ok(cmp.rootCauses.some((rc) => rc.key === p.rootCause && rc.dependents.includes(p.key)), p.key);
+    assert.ok(
+      cmp.rootCauses.some((rc) => rc.key === p.rootCause && rc.dependents.includes(p.key)),
+      p.key,
+    );
   }
   // Every regression is a root cause (possibly of nothing else).
   assert.equal(cmp.rootCauses.filter((rc) => rc.category === 'regressed').length, cmp.counts.regressed);
@@ -104,7 +113,10 @@ test('fixture comparison: regressions clustered by first error', () => {
   assert.equal(stream.packages.length, 11);
   const linker = cmp.regressionClusters.find((c) => c.packages.includes('lablgl'))!;
   assert.deepEqual(linker.packages, ['lablgl', 'mlgmp']);
-  assert.equal(cmp.regressionClusters.reduce((n, c) => n + c.packages.length, 0), cmp.counts.regressed);
+  assert.equal(
+    cmp.regressionClusters.reduce((n, c) => n + c.packages.length, 0),
+    cmp.counts.regressed,
+  );
 });
 
 /**
@@ -141,7 +153,10 @@ test('every pair of statuses gets the category the rules give, and counts add up
   const cmp = compareRuns(side('a', base), side('b', cand));
   assert.equal(cmp.packages.length, want.size + 1);
   for (const [name, category] of want) assert.equal(cmp.packages.find((p) => p.key === name)?.category, category, name);
-  assert.equal(COMPARISON_CATEGORIES.reduce((n, k) => n + cmp.counts[k], 0), cmp.packages.length);
+  assert.equal(
+    COMPARISON_CATEGORIES.reduce((n, k) => n + cmp.counts[k], 0),
+    cmp.packages.length,
+  );
   // Every ok → dependency-failed is grouped under root, which regressed.
   const root = cmp.rootCauses.find((rc) => rc.key === 'root')!;
   assert.equal(root.category, 'regressed');
@@ -150,8 +165,18 @@ test('every pair of statuses gets the category the rules give, and counts add up
 
 test('a dependency failure whose root is spurious is spurious, on either side', () => {
   const cmp = compareRuns(
-    side('a', [result('net.1', 'fetch-failed'), result('x.1', 'dependency-failed', { rootCause: 'net.1' }), result('y.1', 'ok'), result('dep.1', 'ok')]),
-    side('b', [result('net.1', 'ok'), result('x.1', 'ok'), result('y.1', 'dependency-failed', { rootCause: 'dep.1' }), result('dep.1', 'timeout')]),
+    side('a', [
+      result('net.1', 'fetch-failed'),
+      result('x.1', 'dependency-failed', { rootCause: 'net.1' }),
+      result('y.1', 'ok'),
+      result('dep.1', 'ok'),
+    ]),
+    side('b', [
+      result('net.1', 'ok'),
+      result('x.1', 'ok'),
+      result('y.1', 'dependency-failed', { rootCause: 'dep.1' }),
+      result('dep.1', 'timeout'),
+    ]),
   );
   const cat = (k: string) => cmp.packages.find((p) => p.key === k)!.category;
   assert.equal(cat('x'), 'spurious');
@@ -163,7 +188,10 @@ test('a dependency failure whose root is spurious is spurious, on either side', 
 test('a root outside the compared packages still groups its dependents', () => {
   const cmp = compareRuns(
     side('a', [result('a.1', 'ok'), result('b.1', 'ok')]),
-    side('b', [result('a.1', 'dependency-failed', { rootCause: 'hidden-dep.2' }), result('b.1', 'dependency-failed', { rootCause: 'hidden-dep.2' })]),
+    side('b', [
+      result('a.1', 'dependency-failed', { rootCause: 'hidden-dep.2' }),
+      result('b.1', 'dependency-failed', { rootCause: 'hidden-dep.2' }),
+    ]),
   );
   assert.equal(cmp.counts['dependency-regressed'], 2);
   assert.deepEqual(cmp.rootCauses, [{ key: 'hidden-dep.2', category: null, firstError: '', dependents: ['a', 'b'] }]);
@@ -233,9 +261,12 @@ test('a cycle of rootCause records does not hang', () => {
 });
 
 test('parseRunSide: one-line errors naming the file and the record', () => {
-  assert.throws(() => parseRunSide({ runId: 1, label: 'x', compiler: 'c', results: [{ name: 'a', version: '1', status: 'exploded' }] }, 'runs.json'), {
-    message: 'runs.json: results[0]: unknown status "exploded"',
-  });
+  assert.throws(
+    () => parseRunSide({ runId: 1, label: 'x', compiler: 'c', results: [{ name: 'a', version: '1', status: 'exploded' }] }, 'runs.json'),
+    {
+      message: 'runs.json: results[0]: unknown status "exploded"',
+    },
+  );
   assert.throws(() => parseRunSide([], 'runs.json'), { message: 'runs.json: top level: must be an object' });
   const ok = parseRunSide({ runId: 1, label: 'x', compiler: 'c', results: [{ name: 'a', version: '1', status: 'ok' }] }, 'r');
   assert.equal(ok.results[0].id, 'a.1');

@@ -73,10 +73,26 @@ function shardExport(sub: Plan, shard: ShardRecord): RunExport {
       }),
       ...sub.notInstallable.map((t) => ({ packageId: t.id, name: t.id.split('.')[0], version: '1', jobKey: null, reason: t.reason })),
     ],
-    jobs: [...sub.jobs.values()].map((j) => ({ key: j.key, name: j.package.name, version: j.package.version, dependencies: [...j.dependencies] })),
+    jobs: [...sub.jobs.values()].map((j) => ({
+      key: j.key,
+      name: j.package.name,
+      version: j.package.version,
+      dependencies: [...j.dependencies],
+    })),
     runJobs: [...sub.jobs.values()].map((j) => ({
-      jobKey: j.key, status: 'ok' as const, reason: '', rootCauseKey: null, rootCause: null, rootCauses: null, durationMs: 1, exitCode: 0,
-      logPath: null, logTail: '', cached: false, finishedAt: at, extra: {},
+      jobKey: j.key,
+      status: 'ok' as const,
+      reason: '',
+      rootCauseKey: null,
+      rootCause: null,
+      rootCauses: null,
+      durationMs: 1,
+      exitCode: 0,
+      logPath: null,
+      logTail: '',
+      cached: false,
+      finishedAt: at,
+      extra: {},
     })),
     results: [],
     logs: null,
@@ -90,7 +106,7 @@ function runner(plan: Plan, index: number, count: number, given: Durations): Sha
   return { source: `shard-${index}.json`, export: shardExport(sub, record) };
 }
 
-test("shards that split with different durations: the partitions differ, and a target would be lost; refused, naming the shards", () => {
+test('shards that split with different durations: the partitions differ, and a target would be lost; refused, naming the shards', () => {
   const plan = wholePlan();
   // Runner 1 was given durations in which t1's build is slow, runner 2 durations in which t4's is: each balances its split by its own numbers.
   const one = runner(plan, 1, 2, durations(plan, ['t1.1']));
@@ -111,7 +127,9 @@ test('a missing shard: refused, naming the shard and the targets no export has',
   const shards = [1, 2, 3].map((i) => runner(plan, i, 3, costs));
   const r = mergeShards([shards[0], shards[2]]);
   assert.equal(r.merged, undefined);
-  const own = shards[1].export.targets.map((t) => t.packageId).filter((id) => !shards[0].export.targets.concat(shards[2].export.targets).some((t) => t.packageId === id));
+  const own = shards[1].export.targets
+    .map((t) => t.packageId)
+    .filter((id) => !shards[0].export.targets.concat(shards[2].export.targets).some((t) => t.packageId === id));
   assert.ok(own.length > 0);
   assert.match(r.refused!, /shard 2 of 3 is missing/);
   for (const id of own) assert.ok(r.refused!.includes(id), `${id} is named: ${r.refused}`);
@@ -124,7 +142,10 @@ test('every shard of one partition: merged, with exactly the plan targets, each 
   const r = mergeShards([shards[2], shards[0], shards[1]]);
   assert.equal(r.refused, undefined, r.refused);
   const m = r.merged!;
-  assert.deepEqual(m.targets.map((t) => t.packageId), planTargetIds(plan));
+  assert.deepEqual(
+    m.targets.map((t) => t.packageId),
+    planTargetIds(plan),
+  );
   assert.deepEqual(m.runJobs.map((j) => j.jobKey).sort(), [...plan.jobs.keys()].sort());
   assert.deepEqual([m.shards, m.shardCount, m.status], [[1, 2, 3], 3, 'finished']);
   assert.ok(m.duplicatedJobs > 0, 'comp.1 was built by more than one shard');
@@ -144,15 +165,28 @@ test('shards that planned different targets, a target no shard has, a target the
 
   // Another plan (a repository that moved between the runners' checkouts): one more target.
   const otherPlan = withShard(two, { ...two.export.shard!, planTargets: [...two.export.shard!.planTargets!, 'new.1'].sort() });
-  assert.match(mergeShards([one, otherPlan]).refused!, /the shards planned different targets: shard 1 \(shard-1\.json\) planned 7 targets; shard 2 \(shard-2\.json\) planned 8 \(also new\.1\)/);
+  assert.match(
+    mergeShards([one, otherPlan]).refused!,
+    /the shards planned different targets: shard 1 \(shard-1\.json\) planned 7 targets; shard 2 \(shard-2\.json\) planned 8 \(also new\.1\)/,
+  );
 
   // Same plan and partition, but a target dropped from a shard's records: named.
   const dropped = two.export.targets.find((t) => t.jobKey !== null)!;
-  const lacking = withShard(two, two.export.shard!, two.export.targets.filter((t) => t !== dropped));
-  assert.match(mergeShards([one, lacking]).refused!, new RegExp(`1 target\\(s\\) of the plan are in no shard: ${dropped.packageId.replace('.', '\\.')}`));
+  const lacking = withShard(
+    two,
+    two.export.shard!,
+    two.export.targets.filter((t) => t !== dropped),
+  );
+  assert.match(
+    mergeShards([one, lacking]).refused!,
+    new RegExp(`1 target\\(s\\) of the plan are in no shard: ${dropped.packageId.replace('.', '\\.')}`),
+  );
 
   // A target that is not the plan's.
-  const extra = withShard(two, two.export.shard!, [...two.export.targets, { packageId: 'stray.1', name: 'stray', version: '1', jobKey: null, reason: 'x' }]);
+  const extra = withShard(two, two.export.shard!, [
+    ...two.export.targets,
+    { packageId: 'stray.1', name: 'stray', version: '1', jobKey: null, reason: 'x' },
+  ]);
   assert.match(mergeShards([one, extra]).refused!, /shard 2 \(shard-2\.json\) has target\(s\) the plan does not: stray\.1/);
 
   // Recorded by an older ecocheck: no partition to compare.
@@ -168,10 +202,13 @@ test('runners given durations of their own (one none at all), split into 2 to 4 
   const ids = [...plan.jobs.values()].map((j) => j.id);
   // A small deterministic generator: the same cases every time, none written by hand.
   let seed = 25;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const someState = (): Durations => {
     if (random() < 0.2) return { byKey: new Map(), byPackage: new Map() }; // a runner that missed the cache: no durations
-    return durations(plan, ids.filter(() => random() < 0.3));
+    return durations(
+      plan,
+      ids.filter(() => random() < 0.3),
+    );
   };
   let merged = 0;
   let refused = 0;
@@ -182,7 +219,11 @@ test('runners given durations of their own (one none at all), split into 2 to 4 
     const r = mergeShards(shards);
     if (r.merged !== undefined) {
       merged++;
-      assert.deepEqual(r.merged.targets.map((t) => t.packageId), planTargetIds(plan), `round ${round}: every target, once`);
+      assert.deepEqual(
+        r.merged.targets.map((t) => t.packageId),
+        planTargetIds(plan),
+        `round ${round}: every target, once`,
+      );
     } else {
       refused++;
       assert.match(r.refused!, /different partitions/, `round ${round}`);

@@ -18,7 +18,10 @@ test('answers come back under the same stamp only; any change to the state files
     const stamp = stateStamp(paths);
     assert.equal(stateStamp(paths), stamp, 'deterministic');
     const file = join(dir, 'cache', 'answers.json');
-    const answers = new Map([['libgmp-dev', { status: 'installed', version: '2:6.2.1' }], ['nope', { status: 'notFound', version: null }]]);
+    const answers = new Map([
+      ['libgmp-dev', { status: 'installed', version: '2:6.2.1' }],
+      ['nope', { status: 'notFound', version: null }],
+    ]);
     saveAnswers(file, 'apt', stamp, answers);
     assert.deepEqual(loadAnswers(file, 'apt', stamp), answers);
     assert.deepEqual(loadAnswers(file, 'apk', stamp), new Map(), 'another family');

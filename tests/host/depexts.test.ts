@@ -14,11 +14,21 @@ const HAIKU = { os: 'haiku', 'os-family': 'haiku' };
 test('--depexts: the modes, and host or install without a known package manager is a HostError', () => {
   assert.equal(parseDepextsMode(undefined), undefined);
   assert.equal(parseDepextsMode('install'), 'install');
-  assert.throws(() => parseDepextsMode('yes'), (e: unknown) => e instanceof HostError && e.kind === 'input' && /^depexts "yes": expected one of host, install, ignore$/.test(describeError(e)));
+  assert.throws(
+    () => parseDepextsMode('yes'),
+    (e: unknown) =>
+      e instanceof HostError && e.kind === 'input' && /^depexts "yes": expected one of host, install, ignore$/.test(describeError(e)),
+  );
   assert.deepEqual(resolveDepextsPolicy(undefined, HAIKU), { mode: 'ignore', manager: null });
   assert.deepEqual(resolveDepextsPolicy('ignore', { os: 'linux', 'os-family': 'debian' }), { mode: 'ignore', manager: null });
   for (const mode of ['host', 'install'] as const) {
-    assert.throws(() => resolveDepextsPolicy(mode, HAIKU), (e: unknown) => e instanceof HostError && e.kind === 'environment' && new RegExp(`^depexts ${mode}: no known package manager for os-family "haiku"`).test(describeError(e)));
+    assert.throws(
+      () => resolveDepextsPolicy(mode, HAIKU),
+      (e: unknown) =>
+        e instanceof HostError &&
+        e.kind === 'environment' &&
+        new RegExp(`^depexts ${mode}: no known package manager for os-family "haiku"`).test(describeError(e)),
+    );
   }
 });
 

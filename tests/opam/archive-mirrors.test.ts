@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultArchiveMirrors, OPAM_ORG_ARCHIVE_MIRROR, opamRootArchiveMirrors, repositoryArchiveMirrors } from '../../src/opam/archive-mirrors.js';
+import {
+  defaultArchiveMirrors,
+  OPAM_ORG_ARCHIVE_MIRROR,
+  opamRootArchiveMirrors,
+  repositoryArchiveMirrors,
+} from '../../src/opam/archive-mirrors.js';
 import { chooseArchiveMirrors, userOpamRoot } from '../../src/session/archive-mirror-choice.js';
 
 function scratch(): { dir: string; repo: (name: string, text: string | null) => string; dispose: () => void } {
@@ -22,7 +27,8 @@ function scratch(): { dir: string; repo: (name: string, text: string | null) => 
 }
 
 // The real opam-repository's repo file (a git clone) has no archive-mirrors: it is recognised by its fields.
-const OPAM_REPOSITORY_REPO = 'opam-version: "2.0"\nbrowse: "https://opam.ocaml.org/pkg/"\nupstream: "https://github.com/ocaml/opam-repository/tree/master/"\n';
+const OPAM_REPOSITORY_REPO =
+  'opam-version: "2.0"\nbrowse: "https://opam.ocaml.org/pkg/"\nupstream: "https://github.com/ocaml/opam-repository/tree/master/"\n';
 
 test("a clone of opam-repository gets opam.ocaml.org's cache, as opam's default repository does", () => {
   const s = scratch();
@@ -31,9 +37,15 @@ test("a clone of opam-repository gets opam.ocaml.org's cache, as opam's default 
     assert.deepEqual(repositoryArchiveMirrors(r), { mirrors: [], opamRepository: true, problem: null });
     assert.deepEqual(defaultArchiveMirrors([r], null).mirrors, [OPAM_ORG_ARCHIVE_MIRROR]);
     // Only browse, or only upstream (with .git), is enough; another project's upstream is not.
-    assert.equal(repositoryArchiveMirrors(s.repo('b', 'opam-version: "2.0"\nbrowse: "https://opam.ocaml.org/pkg/"\n')).opamRepository, true);
+    assert.equal(
+      repositoryArchiveMirrors(s.repo('b', 'opam-version: "2.0"\nbrowse: "https://opam.ocaml.org/pkg/"\n')).opamRepository,
+      true,
+    );
     assert.equal(repositoryArchiveMirrors(s.repo('u', 'upstream: "https://github.com/ocaml/opam-repository.git"\n')).opamRepository, true);
-    assert.equal(repositoryArchiveMirrors(s.repo('o', 'upstream: "https://github.com/ocaml/opam-repository-archive/tree/main/"\n')).opamRepository, false);
+    assert.equal(
+      repositoryArchiveMirrors(s.repo('o', 'upstream: "https://github.com/ocaml/opam-repository-archive/tree/main/"\n')).opamRepository,
+      false,
+    );
     assert.deepEqual(defaultArchiveMirrors([s.repo('plain', 'opam-version: "2.0"\n'), s.repo('none', null)], null).mirrors, []);
   } finally {
     s.dispose();
@@ -58,7 +70,10 @@ test("an opam root's config adds its mirrors after the repositories', each addre
   try {
     const root = join(s.dir, 'opamroot');
     mkdirSync(root);
-    writeFileSync(join(root, 'config'), 'opam-version: "2.0"\narchive-mirrors: ["https://opam.ocaml.org/cache" "https://cache.example/private"]\n');
+    writeFileSync(
+      join(root, 'config'),
+      'opam-version: "2.0"\narchive-mirrors: ["https://opam.ocaml.org/cache" "https://cache.example/private"]\n',
+    );
     assert.deepEqual(opamRootArchiveMirrors(root).mirrors, [OPAM_ORG_ARCHIVE_MIRROR, 'https://cache.example/private']);
     const r = s.repo('opam-repository', OPAM_REPOSITORY_REPO);
     assert.deepEqual(defaultArchiveMirrors([r], root).mirrors, [OPAM_ORG_ARCHIVE_MIRROR, 'https://cache.example/private']);
@@ -88,8 +103,16 @@ test("--archive-mirror comes first; --no-default-mirror keeps only the user's", 
   try {
     const r = s.repo('opam-repository', OPAM_REPOSITORY_REPO);
     const mine = 'file:///srv/mirror';
-    assert.deepEqual(chooseArchiveMirrors({ archiveMirrors: [mine] }, [r], null), { mirrors: [mine, OPAM_ORG_ARCHIVE_MIRROR], defaults: [OPAM_ORG_ARCHIVE_MIRROR], problems: [] });
-    assert.deepEqual(chooseArchiveMirrors({ archiveMirrors: [mine], defaultMirrors: false }, [r], null), { mirrors: [mine], defaults: [], problems: [] });
+    assert.deepEqual(chooseArchiveMirrors({ archiveMirrors: [mine] }, [r], null), {
+      mirrors: [mine, OPAM_ORG_ARCHIVE_MIRROR],
+      defaults: [OPAM_ORG_ARCHIVE_MIRROR],
+      problems: [],
+    });
+    assert.deepEqual(chooseArchiveMirrors({ archiveMirrors: [mine], defaultMirrors: false }, [r], null), {
+      mirrors: [mine],
+      defaults: [],
+      problems: [],
+    });
     // A mirror the user named already is not added twice.
     assert.deepEqual(chooseArchiveMirrors({ archiveMirrors: [OPAM_ORG_ARCHIVE_MIRROR] }, [r], null).mirrors, [OPAM_ORG_ARCHIVE_MIRROR]);
   } finally {

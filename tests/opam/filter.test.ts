@@ -66,16 +66,30 @@ const label = (f: Filter) => (f === U ? 'U' : printFilter(f));
 
 test('and: false absorbs undefined on both sides, otherwise undefined propagates', () => {
   const table: [Filter, Filter, boolean | undefined][] = [
-    [T, T, true], [T, F, false], [F, T, false], [F, F, false],
-    [F, U, false], [U, F, false], [T, U, undefined], [U, T, undefined], [U, U, undefined],
+    [T, T, true],
+    [T, F, false],
+    [F, T, false],
+    [F, F, false],
+    [F, U, false],
+    [U, F, false],
+    [T, U, undefined],
+    [U, T, undefined],
+    [U, U, undefined],
   ];
   for (const [a, b, want] of table) assert.equal(evalFilter(fand(a, b), noVars), want, `${label(a)} & ${label(b)}`);
 });
 
 test('or: true absorbs undefined on both sides, otherwise undefined propagates', () => {
   const table: [Filter, Filter, boolean | undefined][] = [
-    [T, T, true], [T, F, true], [F, T, true], [F, F, false],
-    [T, U, true], [U, T, true], [F, U, undefined], [U, F, undefined], [U, U, undefined],
+    [T, T, true],
+    [T, F, true],
+    [F, T, true],
+    [F, F, false],
+    [T, U, true],
+    [U, T, true],
+    [F, U, undefined],
+    [U, F, undefined],
+    [U, U, undefined],
   ];
   for (const [a, b, want] of table) assert.equal(evalFilter(f_or(a, b), noVars), want, `${label(a)} | ${label(b)}`);
 });
@@ -120,7 +134,7 @@ test('strings and variable values in filters are interpolated; undefined parts b
   assert.equal(evalFilter(fs('%{os}%-x'), e), 'linux-x');
   assert.equal(evalFilter(fs('a%{nope}%b'), e), 'ab');
   assert.equal(evalFilter({ kind: 'op', op: '=', left: fs('%{ocaml:version}%'), right: fs('5.1.0') }, e), true);
-  assert.equal(evalFilter(fv('y'), env({ y: 'v%{os}%' , os: 'bsd' })), 'vbsd');
+  assert.equal(evalFilter(fv('y'), env({ y: 'v%{os}%', os: 'bsd' })), 'vbsd');
 });
 
 test('identifiers: lists join with spaces, converters, multi-package conjunction, enable', () => {
@@ -154,15 +168,29 @@ test('filterFromValue reads the filter language and printFilter prints it back w
 
 test('filterFromValue rejects non-filters with a positioned error', () => {
   const bad = LIST(S('x'));
-  assert.throws(() => filterFromValue(bad), (e: unknown) => e instanceof OpamFormatError && e.position.column === bad.span.start.column && /filter/.test(e.detail));
+  assert.throws(
+    () => filterFromValue(bad),
+    (e: unknown) => e instanceof OpamFormatError && e.position.column === bad.span.start.column && /filter/.test(e.detail),
+  );
   const two = [I('a'), I('b')];
-  assert.throws(() => filterFromValues(two, sp()), (e: unknown) => e instanceof OpamFormatError && e.position.column === two[1]!.span.start.column);
+  assert.throws(
+    () => filterFromValues(two, sp()),
+    (e: unknown) => e instanceof OpamFormatError && e.position.column === two[1]!.span.start.column,
+  );
 });
 
 // --- interpolation --------------------------------------------------------------------------------
 
 test('interpolate: variables, package variables, converters, %%, unclosed and undefined', () => {
-  const e = env({ prefix: '/opt', 'ocaml:version': '5.2.0', '_:name': 'foo', 'a:installed': true, 'b:installed': true, jobs: '4', l: ['x', 'y'] });
+  const e = env({
+    prefix: '/opt',
+    'ocaml:version': '5.2.0',
+    '_:name': 'foo',
+    'a:installed': true,
+    'b:installed': true,
+    jobs: '4',
+    l: ['x', 'y'],
+  });
   assert.equal(interpolate('%{prefix}%/lib', e), '/opt/lib');
   assert.equal(interpolate('v%{ocaml:version}%', e), 'v5.2.0');
   assert.equal(interpolate('%{_:name}%.install', e), 'foo.install');
@@ -214,13 +242,26 @@ test('packageFormulaFromValue: list is a conjunction for depends, disjunction fo
 
 test('packageFormulaFromValue rejects bad atoms with a position', () => {
   const bad = I('notastring');
-  assert.throws(() => packageFormulaFromValue(LIST(bad), 'conj'), (e: unknown) => e instanceof OpamFormatError && e.position.column === bad.span.start.column);
+  assert.throws(
+    () => packageFormulaFromValue(LIST(bad), 'conj'),
+    (e: unknown) => e instanceof OpamFormatError && e.position.column === bad.span.start.column,
+  );
   const digitsOnly = S('123-_');
-  assert.throws(() => packageFormulaFromValue(LIST(digitsOnly), 'conj'), (e: unknown) => e instanceof OpamFormatError && /invalid package name/.test(e.detail), 'a name needs a letter');
+  assert.throws(
+    () => packageFormulaFromValue(LIST(digitsOnly), 'conj'),
+    (e: unknown) => e instanceof OpamFormatError && /invalid package name/.test(e.detail),
+    'a name needs a letter',
+  );
   const badName = S('bad name!');
-  assert.throws(() => packageFormulaFromValue(LIST(badName), 'conj'), (e: unknown) => e instanceof OpamFormatError && /invalid package name/.test(e.detail));
+  assert.throws(
+    () => packageFormulaFromValue(LIST(badName), 'conj'),
+    (e: unknown) => e instanceof OpamFormatError && /invalid package name/.test(e.detail),
+  );
   const badVersion = S('1.0 beta');
-  assert.throws(() => packageFormulaFromValue(LIST(OPT(S('p'), PRE('>=', badVersion))), 'conj'), (e: unknown) => e instanceof OpamFormatError && e.position.column === badVersion.span.start.column);
+  assert.throws(
+    () => packageFormulaFromValue(LIST(OPT(S('p'), PRE('>=', badVersion))), 'conj'),
+    (e: unknown) => e instanceof OpamFormatError && e.position.column === badVersion.span.start.column,
+  );
 });
 
 test('filterDependencyFormula: false filters drop the atom, versions are evaluated, undefined is the default', () => {
@@ -238,7 +279,8 @@ test('filterDependencyFormula: false filters drop the atom, versions are evaluat
     'conj',
   );
   const base = dependencyVariables({ build: true, post: false, test: false, doc: true, dev: false });
-  const lookup: VariableLookup = (p, v) => (p && p[0] === '_' && v === 'version' ? '1.2' : p === null && v === 'version' ? '1.3' : base(p, v));
+  const lookup: VariableLookup = (p, v) =>
+    p && p[0] === '_' && v === 'version' ? '1.2' : p === null && v === 'version' ? '1.3' : base(p, v);
   const out = filterDependencyFormula(depends, lookup);
   assert.equal(
     dependencyFormulaToString(out),
@@ -249,7 +291,10 @@ test('filterDependencyFormula: false filters drop the atom, versions are evaluat
   // A version that cannot be evaluated, or evaluates to no valid version, leaves the bare name
   // (opam drops the constraint).
   const undefVersion = filterDependencyFormula(packageFormulaFromValue(LIST(OPT(S('q'), PRE('=', I('nowhere')))), 'conj'), noVars);
-  assert.deepEqual(atoms(undefVersion).map((a) => a.name), ['q']);
+  assert.deepEqual(
+    atoms(undefVersion).map((a) => a.name),
+    ['q'],
+  );
   assert.deepEqual(atoms(undefVersion)[0]!.constraint, { kind: 'empty' });
   const emptyVersion = filterDependencyFormula(packageFormulaFromValue(LIST(OPT(S('r'), PRE('>=', S('%{nowhere}%')))), 'conj'), noVars);
   assert.equal(dependencyFormulaToString(emptyVersion), '"r"');
@@ -263,14 +308,35 @@ test('filterDependencyFormula: false filters drop the atom, versions are evaluat
 test('formula helpers: eval, DNF/CNF, printing parentheses', () => {
   const a = (x: string): Formula<string> => ({ kind: 'atom', atom: x });
   const f: Formula<string> = { kind: 'and', left: a('p'), right: { kind: 'or', left: a('q'), right: a('r') } };
-  assert.equal(formulaToString(f, (x) => x), 'p & (q | r)');
-  assert.equal(formulaToString({ kind: 'or', left: f, right: a('s') }, (x) => x), 'p & (q | r) | s');
-  assert.deepEqual(toDNF(f), [['p', 'q'], ['p', 'r']]);
+  assert.equal(
+    formulaToString(f, (x) => x),
+    'p & (q | r)',
+  );
+  assert.equal(
+    formulaToString({ kind: 'or', left: f, right: a('s') }, (x) => x),
+    'p & (q | r) | s',
+  );
+  assert.deepEqual(toDNF(f), [
+    ['p', 'q'],
+    ['p', 'r'],
+  ]);
   assert.deepEqual(toCNF(f), [['p'], ['q', 'r']]);
-  assert.equal(evalFormula(f, (x) => x !== 'q'), true);
-  assert.equal(evalFormula(f, (x) => x === 'p'), false);
-  assert.equal(evalFormula({ kind: 'empty' }, () => false), true);
-  assert.equal(formulaToString(ands([a('x'), { kind: 'empty' }, a('y')]), (x) => x), 'x & y');
+  assert.equal(
+    evalFormula(f, (x) => x !== 'q'),
+    true,
+  );
+  assert.equal(
+    evalFormula(f, (x) => x === 'p'),
+    false,
+  );
+  assert.equal(
+    evalFormula({ kind: 'empty' }, () => false),
+    true,
+  );
+  assert.equal(
+    formulaToString(ands([a('x'), { kind: 'empty' }, a('y')]), (x) => x),
+    'x & y',
+  );
   const pf: Formula<PackageAtom> = { kind: 'empty' };
   assert.equal(packageFormulaToString(pf), '');
 });

@@ -90,18 +90,24 @@ test('a 100,000-term `|` or `&` chain parses balanced, prints flat and reads bac
   assert.ok(valueDepth(v) <= 18);
 });
 
-test('short chains keep opam\'s left-nested shape; hand-built nestings of one operator print flat', () => {
+test("short chains keep opam's left-nested shape; hand-built nestings of one operator print flat", () => {
   const a = parseOpamValue('a | b | c', 'v.opam');
   assert.ok(a.kind === 'logop' && a.left.kind === 'logop' && a.right.kind === 'ident');
   const right: Value = parseOpamValue('c', 'v.opam');
-  const handBuilt: Value = { kind: 'logop', op: '|', left: parseOpamValue('a', 'v.opam'), right: { kind: 'logop', op: '|', left: parseOpamValue('b', 'v.opam'), right, span: right.span }, span: right.span };
+  const handBuilt: Value = {
+    kind: 'logop',
+    op: '|',
+    left: parseOpamValue('a', 'v.opam'),
+    right: { kind: 'logop', op: '|', left: parseOpamValue('b', 'v.opam'), right, span: right.span },
+    span: right.span,
+  };
   assert.equal(printValue(handBuilt), 'a | b | c');
   // Under a different operator the nested chain still needs its parentheses.
   assert.equal(printValue(parseOpamValue('a & (b | c) & d', 'v.opam')), 'a & (b | c) & d');
   assert.equal(printValue(parseOpamValue('(a | b) | c', 'v.opam')), '(a | b) | c');
 });
 
-test('100,000-term depends, conflicts and available: the package model, its printing and opam\'s answers', () => {
+test("100,000-term depends, conflicts and available: the package model, its printing and opam's answers", () => {
   const orDeps = terms((i) => `"x${i}"`, ' | ');
   const text = [
     'opam-version: "2.0"',
@@ -121,15 +127,31 @@ test('100,000-term depends, conflicts and available: the package model, its prin
   assert.equal(atoms(p.conflicts).length, N);
   assert.equal(atoms(p.depopts).length, N);
   // Evaluation: any one disjunct; the available filter holds on linux, not on os x77.
-  const lookupOs = (os: string): VariableLookup => (_p, v) => (v === 'os' ? os : undefined);
+  const lookupOs =
+    (os: string): VariableLookup =>
+    (_p, v) =>
+      v === 'os' ? os : undefined;
   assert.equal(evalFilterToBool(p.available, lookupOs('linux'), false), true);
   assert.equal(evalFilterToBool(p.available, lookupOs('x77777'), false), false);
-  assert.equal(evalFormula(p.depends, (x) => x.name === 'x99998'), true);
-  assert.equal(evalFormula(p.depends, (x) => x.name === 'nothing'), false);
+  assert.equal(
+    evalFormula(p.depends, (x) => x.name === 'x99998'),
+    true,
+  );
+  assert.equal(
+    evalFormula(p.depends, (x) => x.name === 'nothing'),
+    false,
+  );
   assert.ok(printFilter(p.available).startsWith('os != "x0" & os != "x1" & '));
   // Normal forms: a disjunction is one clause of N+1 atoms, or N+1 conjunctions of one.
-  const deps = filterDependencyFormula(p.depends, dependencyVariables({ build: true, post: true, test: false, doc: false, dev: false }), false);
-  assert.deepEqual(toCNF(deps).map((c) => c.length), [N + 1]);
+  const deps = filterDependencyFormula(
+    p.depends,
+    dependencyVariables({ build: true, post: true, test: false, doc: false, dev: false }),
+    false,
+  );
+  assert.deepEqual(
+    toCNF(deps).map((c) => c.length),
+    [N + 1],
+  );
   assert.equal(toDNF(deps).length, N + 1);
   assert.ok(dependencyFormulaToString(deps).startsWith('"x0" | "x1" | '));
 });
@@ -154,37 +176,65 @@ test('100,000-term filters on a dependency and on a command, and a 100,000-item 
   const command = p.build[0];
   assert.ok(command.filter !== undefined);
   assert.equal(evalFilterToBool(command.filter, noVariables, false), false);
-  assert.equal(evalFilterToBool(command.filter, (_p, v) => (v === 'v' ? true : undefined), false), true);
+  assert.equal(
+    evalFilterToBool(command.filter, (_p, v) => (v === 'v' ? true : undefined), false),
+    true,
+  );
 });
 
-test('ands and ors of 100,000 formulas are balanced, and keep opam\'s left nesting for three', () => {
+test("ands and ors of 100,000 formulas are balanced, and keep opam's left nesting for three", () => {
   const items = Array.from({ length: N }, (_, i) => ({ kind: 'atom', atom: i }) as Formula<number>);
   const f = ors(items);
   assert.ok(formulaDepth(f) <= 18);
   assert.equal(formulaToString(f, String).split(' | ').length, N);
-  assert.equal(evalFormula(ands(items), (i) => i !== 54_321), false);
-  assert.equal(evalFormula(ands(items), () => true), true);
+  assert.equal(
+    evalFormula(ands(items), (i) => i !== 54_321),
+    false,
+  );
+  assert.equal(
+    evalFormula(ands(items), () => true),
+    true,
+  );
   const three = ands(items.slice(0, 3));
   assert.ok(three.kind === 'and' && three.left.kind === 'and' && three.right.kind === 'atom');
   assert.deepEqual(ands([{ kind: 'empty' }, items[0], { kind: 'empty' }]), items[0]);
 });
 
 test('100,000 levels of explicit nesting: a positioned one-line error, never a stack overflow', () => {
-  for (const [open, close] of [['(', ')'], ['[', ']'], ['!', '']]) {
+  for (const [open, close] of [
+    ['(', ')'],
+    ['[', ']'],
+    ['!', ''],
+  ]) {
     const text = `opam-version: "2.0"\ndepends: [ ${open.repeat(N)}"a"${close.repeat(N)} ]\n`;
     assert.throws(
       () => parseOpamFile(text, FILE),
-      (e: unknown) => e instanceof OpamFormatError && e.position.line === 2 && /nesting deeper than \d+ levels/.test(e.message) && !e.message.includes('\n'),
+      (e: unknown) =>
+        e instanceof OpamFormatError &&
+        e.position.line === 2 &&
+        /nesting deeper than \d+ levels/.test(e.message) &&
+        !e.message.includes('\n'),
     );
   }
 });
 
 test('a normal form exponentially larger than its formula is refused, not built', () => {
-  const pair = (i: number): Formula<number> => ({ kind: 'and', left: { kind: 'atom', atom: 2 * i }, right: { kind: 'atom', atom: 2 * i + 1 } });
+  const pair = (i: number): Formula<number> => ({
+    kind: 'and',
+    left: { kind: 'atom', atom: 2 * i },
+    right: { kind: 'atom', atom: 2 * i + 1 },
+  });
   const f = ors(Array.from({ length: 40 }, (_, i) => pair(i)));
   assert.throws(() => toCNF(f), FormulaTooLargeError);
   assert.equal(toDNF(f).length, 40);
-  const g = ands(Array.from({ length: 40 }, (_, i) => ors([{ kind: 'atom', atom: 2 * i }, { kind: 'atom', atom: 2 * i + 1 }])));
+  const g = ands(
+    Array.from({ length: 40 }, (_, i) =>
+      ors([
+        { kind: 'atom', atom: 2 * i },
+        { kind: 'atom', atom: 2 * i + 1 },
+      ]),
+    ),
+  );
   assert.throws(() => toDNF(g), FormulaTooLargeError);
   assert.equal(toCNF(g).length, 40);
   // Small products are still built: 2^10 clauses of 10 atoms.

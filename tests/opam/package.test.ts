@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseOpamFile } from '../../src/opam/parser.js';
 import { packageFromAst, packageFromAstWithWarnings, type PackageMeta } from '../../src/opam/package-from-ast.js';
-import { packageFormulaToString, printFilter, evalFilterToBool, dependencyVariables, filterDependencyFormula, dependencyFormulaToString } from '../../src/opam/filter.js';
+import {
+  packageFormulaToString,
+  printFilter,
+  evalFilterToBool,
+  dependencyVariables,
+  filterDependencyFormula,
+  dependencyFormulaToString,
+} from '../../src/opam/filter.js';
 import { OpamFormatError } from '../../src/opam/parse-error.js';
 
 const FILE = 'packages/foo/foo.1.2.0/opam';
@@ -90,33 +97,63 @@ test('every modelled field of a full opam file is read', () => {
   assert.equal(printFilter(p.available), 'arch != "arm32" & os != "win32"');
   assert.deepEqual(p.flags, ['light-uninstall', 'verbose', 'compiler']);
   assert.equal(p.build.length, 3);
-  assert.deepEqual(p.build[0]!.args.map((a) => a.value), ['./configure', '--prefix=%{prefix}%', '--enable-x']);
+  assert.deepEqual(
+    p.build[0]!.args.map((a) => a.value),
+    ['./configure', '--prefix=%{prefix}%', '--enable-x'],
+  );
   assert.equal(printFilter(p.build[0]!.args[2]!.filter!), 'with-test');
   assert.equal(printFilter(p.build[0]!.filter!), 'os = "linux"');
-  assert.deepEqual(p.build[1]!.args.map((a) => [a.kind, a.value]), [['ident', 'make'], ['string', '-j%{jobs}%']]);
+  assert.deepEqual(
+    p.build[1]!.args.map((a) => [a.kind, a.value]),
+    [
+      ['ident', 'make'],
+      ['string', '-j%{jobs}%'],
+    ],
+  );
   assert.equal(p.build[2]!.args[3]!.kind, 'ident');
   assert.equal(p.install.length, 1, 'a one-level list is one command');
-  assert.deepEqual(p.install[0]!.args.map((a) => a.value), ['make', 'install']);
+  assert.deepEqual(
+    p.install[0]!.args.map((a) => a.value),
+    ['make', 'install'],
+  );
   assert.equal(p.remove.length, 1);
   assert.equal(p.runTest.length, 1);
-  assert.deepEqual(p.patches.map((x) => [x.value, x.filter ? printFilter(x.filter) : null]), [['fix.patch', null], ['linux.patch', 'os = "linux"']]);
+  assert.deepEqual(
+    p.patches.map((x) => [x.value, x.filter ? printFilter(x.filter) : null]),
+    [
+      ['fix.patch', null],
+      ['linux.patch', 'os = "linux"'],
+    ],
+  );
   assert.deepEqual(p.substs, ['config.ml']);
   assert.deepEqual(p.extraFiles, [{ name: 'fix.patch', checksum: { algorithm: 'md5', hex: '0123456789abcdef0123456789abcdef' } }]);
-  assert.deepEqual(p.depexts.map((d) => [d.packages, d.filter ? printFilter(d.filter) : null]), [
-    [['libgmp-dev'], 'os-family = "debian"'],
-    [['gmp', 'gmp-devel'], 'os-distribution = "centos"'],
-  ]);
+  assert.deepEqual(
+    p.depexts.map((d) => [d.packages, d.filter ? printFilter(d.filter) : null]),
+    [
+      [['libgmp-dev'], 'os-family = "debian"'],
+      [['gmp', 'gmp-devel'], 'os-distribution = "centos"'],
+    ],
+  );
   assert.deepEqual(p.setenv, [{ variable: 'FOO_PATH', op: '+=', value: '%{lib}%/foo' }]);
-  assert.deepEqual(p.buildEnv, [{ variable: 'CFLAGS', op: '=', value: '-O2' }, { variable: 'X', op: ':=', value: 'y' }]);
+  assert.deepEqual(p.buildEnv, [
+    { variable: 'CFLAGS', op: '=', value: '-O2' },
+    { variable: 'X', op: ':=', value: 'y' },
+  ]);
   assert.deepEqual(Object.keys(p.extensions).sort(), ['x-ci-accept-failures', 'x-commit-hash']);
   assert.equal(p.extensions['x-commit-hash']!.kind, 'string');
   assert.deepEqual(p.url, {
     src: 'https://example.org/foo-1.2.0.tar.gz',
-    checksums: [{ algorithm: 'sha256', hex: 'a'.repeat(64) }, { algorithm: 'md5', hex: 'b'.repeat(32) }],
+    checksums: [
+      { algorithm: 'sha256', hex: 'a'.repeat(64) },
+      { algorithm: 'md5', hex: 'b'.repeat(32) },
+    ],
     mirrors: ['https://mirror.example.org/foo-1.2.0.tar.gz'],
   });
   assert.deepEqual(p.extraSources, [
-    { name: 'data.bin', url: { src: 'https://example.org/data.bin', checksums: [{ algorithm: 'sha512', hex: 'c'.repeat(128) }], mirrors: [] } },
+    {
+      name: 'data.bin',
+      url: { src: 'https://example.org/data.bin', checksums: [{ algorithm: 'sha512', hex: 'c'.repeat(128) }], mirrors: [] },
+    },
   ]);
   assert.equal(p.fieldSpans.depends!.start.line, 6);
   assert.equal(p.fieldSpans.url!.start.line, FULL.split('\n').findIndex((l) => l.startsWith('url {')) + 1);
@@ -127,14 +164,24 @@ test('every modelled field of a full opam file is read', () => {
 test('evaluated dependencies of the full file, the way a solver asks for them', () => {
   const p = load(FULL);
   const lookup = dependencyVariables({ build: true, post: false, test: false, doc: false, dev: false });
-  assert.equal(dependencyFormulaToString(filterDependencyFormula(p.depends, lookup)), '"ocaml" {>= "4.08" & < "5.3"} & "dune" & ("a")', 'a block keeps its parentheses, as OpamFormula.map does');
+  assert.equal(
+    dependencyFormulaToString(filterDependencyFormula(p.depends, lookup)),
+    '"ocaml" {>= "4.08" & < "5.3"} & "dune" & ("a")',
+    'a block keeps its parentheses, as OpamFormula.map does',
+  );
   const withTest = dependencyVariables({ build: true, post: false, test: true, doc: false, dev: false });
   assert.equal(
     dependencyFormulaToString(filterDependencyFormula(p.depends, withTest)),
     '"ocaml" {>= "4.08" & < "5.3"} & "dune" & ("a" | "b") & "alcotest" {>= "1.0"}',
   );
-  assert.equal(evalFilterToBool(p.available, (_, v) => (v === 'arch' ? 'x86_64' : v === 'os' ? 'linux' : undefined), false), true);
-  assert.equal(evalFilterToBool(p.available, (_, v) => (v === 'arch' ? 'x86_64' : v === 'os' ? 'win32' : undefined), false), false);
+  assert.equal(
+    evalFilterToBool(p.available, (_, v) => (v === 'arch' ? 'x86_64' : v === 'os' ? 'linux' : undefined), false),
+    true,
+  );
+  assert.equal(
+    evalFilterToBool(p.available, (_, v) => (v === 'arch' ? 'x86_64' : v === 'os' ? 'win32' : undefined), false),
+    false,
+  );
 });
 
 test('defaults for a minimal file', () => {
@@ -183,6 +230,12 @@ test('opam cleanups: depopts and conflicts become disjunctions, with a warning; 
 
 test('legacy depexts and build-test forms', () => {
   const p = load('depexts: [[["debian" "amd64"] ["libx-dev"]]]\nbuild-test: [["make" "check"]]\nrun-test: [["make" "t"]]\n');
-  assert.deepEqual(p.depexts.map((d) => [d.packages, printFilter(d.filter!)]), [[['libx-dev'], '"debian" & "amd64"']]);
-  assert.deepEqual(p.runTest.map((c) => c.args.map((a) => a.value).join(' ')), ['make check', 'make t']);
+  assert.deepEqual(
+    p.depexts.map((d) => [d.packages, printFilter(d.filter!)]),
+    [[['libx-dev'], '"debian" & "amd64"']],
+  );
+  assert.deepEqual(
+    p.runTest.map((c) => c.args.map((a) => a.value).join(' ')),
+    ['make check', 'make t'],
+  );
 });

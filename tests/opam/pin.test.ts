@@ -40,9 +40,17 @@ function sourceDir(files: Record<string, string>): string {
 const OPAM = (extra = '') => `opam-version: "2.0"\n${extra}depends: ["ocaml"]\nbuild: ["compiler" "-o" "x.fmo" "x.fml"]\n`;
 
 test('NAME[.VERSION]=DIR|URL: the left side read as every package argument, a path made absolute, URLs kept', () => {
-  assert.deepEqual(parsePin('chain-a=src/a', '/home/me'), { name: 'chain-a', version: null, source: { kind: 'dir', path: '/home/me/src/a' } });
+  assert.deepEqual(parsePin('chain-a=src/a', '/home/me'), {
+    name: 'chain-a',
+    version: null,
+    source: { kind: 'dir', path: '/home/me/src/a' },
+  });
   assert.deepEqual(parsePin('chain-a.1.5=/abs/a'), { name: 'chain-a', version: '1.5', source: { kind: 'dir', path: '/abs/a' } });
-  assert.deepEqual(parsePin('fmt=git+https://github.com/dbuenzli/fmt#v0.9.0'), { name: 'fmt', version: null, source: { kind: 'url', url: 'git+https://github.com/dbuenzli/fmt#v0.9.0' } });
+  assert.deepEqual(parsePin('fmt=git+https://github.com/dbuenzli/fmt#v0.9.0'), {
+    name: 'fmt',
+    version: null,
+    source: { kind: 'url', url: 'git+https://github.com/dbuenzli/fmt#v0.9.0' },
+  });
   assert.deepEqual(parsePin('fmt=https://example.org/fmt-1.0.tbz').source, { kind: 'url', url: 'https://example.org/fmt-1.0.tbz' });
   // file:// of a directory is the path pin; of an archive, a URL to fetch.
   assert.deepEqual(parsePin('fmt=file:///src/my%20fmt').source, { kind: 'dir', path: '/src/my fmt' });
@@ -58,19 +66,39 @@ test('a malformed pin is a PinError naming the argument, with no option names in
     ['fmt.=dir', /pin fmt\.=dir: "fmt\." is not a package name/],
     ['a b=dir', /pin a b=dir: /],
   ] as const) {
-    assert.throws(() => parsePin(arg), (e: unknown) => e instanceof PinError && e.argument === arg && why.test(describeError(e)) && !/--/.test(e.message), arg);
+    assert.throws(
+      () => parsePin(arg),
+      (e: unknown) => e instanceof PinError && e.argument === arg && why.test(describeError(e)) && !/--/.test(e.message),
+      arg,
+    );
   }
 });
 
 test("the opam file is found where opam 2.1 looks, in find_opam_file_in_source's order", () => {
   const places = possibleOpamFiles('/d', 'chain-a');
-  assert.deepEqual(places, ['/d/chain-a.opam/opam', '/d/chain-a.opam', '/d/opam/chain-a.opam/opam', '/d/opam/chain-a.opam', '/d/opam/opam', '/d/opam']);
-  for (const [i, rel] of ['chain-a.opam/opam', 'chain-a.opam', 'opam/chain-a.opam/opam', 'opam/chain-a.opam', 'opam/opam', 'opam'].entries()) {
+  assert.deepEqual(places, [
+    '/d/chain-a.opam/opam',
+    '/d/chain-a.opam',
+    '/d/opam/chain-a.opam/opam',
+    '/d/opam/chain-a.opam',
+    '/d/opam/opam',
+    '/d/opam',
+  ]);
+  for (const [i, rel] of [
+    'chain-a.opam/opam',
+    'chain-a.opam',
+    'opam/chain-a.opam/opam',
+    'opam/chain-a.opam',
+    'opam/opam',
+    'opam',
+  ].entries()) {
     const synopsis = `synopsis: "from ${rel}"\n`;
     // Each place, with every later place that can coexist with it also holding a file: the first wins.
     const files: Record<string, string> = { [rel]: OPAM(synopsis) };
     const clash = (x: string, y: string) => x.startsWith(`${y}/`) || y.startsWith(`${x}/`);
-    for (const later of ['chain-a.opam/opam', 'chain-a.opam', 'opam/chain-a.opam/opam', 'opam/chain-a.opam', 'opam/opam', 'opam'].slice(i + 1)) {
+    for (const later of ['chain-a.opam/opam', 'chain-a.opam', 'opam/chain-a.opam/opam', 'opam/chain-a.opam', 'opam/opam', 'opam'].slice(
+      i + 1,
+    )) {
       if (!Object.keys(files).some((f) => clash(f, later))) files[later] = OPAM(`synopsis: "from ${later}"\n`);
     }
     const dir = sourceDir(files);
@@ -83,7 +111,9 @@ test("the opam file is found where opam 2.1 looks, in find_opam_file_in_source's
 });
 
 test('the pinned package is the only version of its name, its url the pin target without checksums', () => {
-  const dir = sourceDir({ 'chain-a.opam': OPAM('version: "3.0"\nurl { src: "https://example.org/a.tgz" checksum: "md5=0c79b057d15bc205bb437070db7a45a1" }\n') });
+  const dir = sourceDir({
+    'chain-a.opam': OPAM('version: "3.0"\nurl { src: "https://example.org/a.tgz" checksum: "md5=0c79b057d15bc205bb437070db7a45a1" }\n'),
+  });
   const view = applyPins(load, [parsePin(`chain-a=${dir}`)]);
   const list = view.packages.get('chain-a')!;
   assert.equal(list.length, 1);
@@ -145,18 +175,36 @@ test('a files/ folder beside DIR/opam is read with it; beside a nested opam file
 });
 
 test('no package definition anywhere, a missing directory, a bad opam file, a name pinned twice: clear errors', () => {
-  const empty = sourceDir({ 'README': 'nothing\n' });
+  const empty = sourceDir({ README: 'nothing\n' });
   assert.throws(
     () => applyPins(load, [parsePin(`no-such-package=${empty}`)]),
     (e: unknown) =>
       e instanceof PinError &&
-      describeError(e) === `pin no-such-package=${empty}: no package definition: no opam file in ${empty} (no-such-package.opam, opam, opam/no-such-package.opam or opam/opam), and the repository has no package no-such-package`,
+      describeError(e) ===
+        `pin no-such-package=${empty}: no package definition: no opam file in ${empty} (no-such-package.opam, opam, opam/no-such-package.opam or opam/opam), and the repository has no package no-such-package`,
   );
-  assert.throws(() => applyPins(load, [parsePin(`chain-a.9.9=${empty}`)]), (e: unknown) => e instanceof PinError && /pin chain-a\.9\.9=.*the repository has no chain-a\.9\.9/.test(describeError(e)));
-  assert.throws(() => applyPins(load, [parsePin('no-such-package=https://example.org/x.tgz')]), (e: unknown) => e instanceof PinError && /a URL pin takes its opam file from the repository, and the repository has no package no-such-package/.test(describeError(e)));
-  assert.throws(() => applyPins(load, [parsePin(`chain-a=${join(work, 'absent')}`)]), (e: unknown) => e instanceof PinError && /pin chain-a=.*absent: no such directory/.test(describeError(e)));
+  assert.throws(
+    () => applyPins(load, [parsePin(`chain-a.9.9=${empty}`)]),
+    (e: unknown) => e instanceof PinError && /pin chain-a\.9\.9=.*the repository has no chain-a\.9\.9/.test(describeError(e)),
+  );
+  assert.throws(
+    () => applyPins(load, [parsePin('no-such-package=https://example.org/x.tgz')]),
+    (e: unknown) =>
+      e instanceof PinError &&
+      /a URL pin takes its opam file from the repository, and the repository has no package no-such-package/.test(describeError(e)),
+  );
+  assert.throws(
+    () => applyPins(load, [parsePin(`chain-a=${join(work, 'absent')}`)]),
+    (e: unknown) => e instanceof PinError && /pin chain-a=.*absent: no such directory/.test(describeError(e)),
+  );
   const bad = sourceDir({ opam: 'depends: [' });
-  assert.throws(() => applyPins(load, [parsePin(`chain-a=${bad}`)]), (e: unknown) => e instanceof PinError && describeError(e).includes(join(bad, 'opam')));
+  assert.throws(
+    () => applyPins(load, [parsePin(`chain-a=${bad}`)]),
+    (e: unknown) => e instanceof PinError && describeError(e).includes(join(bad, 'opam')),
+  );
   const ok = sourceDir({ opam: OPAM() });
-  assert.throws(() => applyPins(load, [parsePin(`chain-a=${ok}`), parsePin(`chain-a.2=${ok}`)]), (e: unknown) => e instanceof PinError && /pin chain-a\.2=.*chain-a is already pinned \(chain-a=/.test(describeError(e)));
+  assert.throws(
+    () => applyPins(load, [parsePin(`chain-a=${ok}`), parsePin(`chain-a.2=${ok}`)]),
+    (e: unknown) => e instanceof PinError && /pin chain-a\.2=.*chain-a is already pinned \(chain-a=/.test(describeError(e)),
+  );
 });

@@ -46,7 +46,11 @@ function makeRepository(): string {
   writeFileSync(join(root, 'packages', 'pkg0', 'README'), 'a stray file\n');
   // What the layout warnings are about: a version filed under another name, a folder that is no
   // NAME.VERSION, two spellings of one version, and a version folder without an opam file.
-  for (const [dir, name, version] of [['pkg1/pkg2.7.0', 'pkg2', '7.0'], ['pkg3/notaversion', 'pkg3', '9'], ['pkg4/pkg4.1.09', 'pkg4', '1.09']]) {
+  for (const [dir, name, version] of [
+    ['pkg1/pkg2.7.0', 'pkg2', '7.0'],
+    ['pkg3/notaversion', 'pkg3', '9'],
+    ['pkg4/pkg4.1.09', 'pkg4', '1.09'],
+  ]) {
     mkdirSync(join(root, 'packages', dir), { recursive: true });
     writeFileSync(join(root, 'packages', dir, 'opam'), opamFile(name, version, ''));
   }
@@ -60,7 +64,14 @@ function summary(load: RepositoryLoad): unknown {
   const packages = [...load.packages].map(([name, list]) => [
     name,
     list.map((p) => {
-      const fields: Record<string, unknown> = { version: p.version, file: p.file, filesDir: p.filesDir, contentHash: p.contentHash, build: p.build, synopsis: p.synopsis };
+      const fields: Record<string, unknown> = {
+        version: p.version,
+        file: p.file,
+        filesDir: p.filesDir,
+        contentHash: p.contentHash,
+        build: p.build,
+        synopsis: p.synopsis,
+      };
       for (const f of INDEX_FIELDS) fields[f] = p[f];
       return JSON.parse(JSON.stringify(fields)) as unknown;
     }),
@@ -78,7 +89,10 @@ function withCache<T>(dir: string | null, f: () => T): T {
   try {
     return f();
   } finally {
-    for (const [k, v] of [['ECOCHECK_CACHE_DIR', saved.dir], ['ECOCHECK_REPOSITORY_CACHE', saved.off]] as const) {
+    for (const [k, v] of [
+      ['ECOCHECK_CACHE_DIR', saved.dir],
+      ['ECOCHECK_REPOSITORY_CACHE', saved.off],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -109,7 +123,7 @@ test('a cached, stat-validated load is the load from nothing, and every change o
     assert.deepEqual(cached(), fresh(), 'first load (writes the cache and the scan record)');
     const files = readdirSync(join(cache, 'repositories'));
     assert.ok(files.some((f) => f.startsWith('scan-')) && files.some((f) => f.endsWith('.load')), files.join(' '));
-    assert.equal(filesRead, NAMES * 3 + 3, "every file with a NAME.VERSION folder");
+    assert.equal(filesRead, NAMES * 3 + 3, 'every file with a NAME.VERSION folder');
     assert.equal(withCache(null, () => loadRepositories([root])).warnings.length, 4, 'misfiled (twice), not NAME.VERSION, equal versions');
     await settled('the first load');
 
@@ -217,9 +231,19 @@ test('a load answered from the records checks a name when it is read: only that 
     assert.match(JSON.stringify(pkg5.depends), /1\.11/, 'the edit is seen');
     assert.deepEqual(packages.settledNames(), ['pkg5'], 'only the name read was checked');
     assert.deepEqual(errorsRead(load), [], 'no error among the names read');
-    assert.deepEqual(packages.get('pkg6')!.map((p) => p.version), ['1.9', '1.10'], 'the broken version is skipped');
-    assert.deepEqual(errorsRead(load).map((e) => e.file), [join(root, 'packages', 'pkg6', 'pkg6.1.0', 'opam')]);
-    assert.deepEqual(packages.get('pkg7')!.map((p) => p.version), ['1.0', '1.9', '1.10']);
+    assert.deepEqual(
+      packages.get('pkg6')!.map((p) => p.version),
+      ['1.9', '1.10'],
+      'the broken version is skipped',
+    );
+    assert.deepEqual(
+      errorsRead(load).map((e) => e.file),
+      [join(root, 'packages', 'pkg6', 'pkg6.1.0', 'opam')],
+    );
+    assert.deepEqual(
+      packages.get('pkg7')!.map((p) => p.version),
+      ['1.0', '1.9', '1.10'],
+    );
     assert.deepEqual(namesWithVersion(packages, '1.10').length, NAMES);
     assert.deepEqual(packages.settledNames(), ['pkg5', 'pkg6', 'pkg7'], 'namesWithVersion checks no name');
 

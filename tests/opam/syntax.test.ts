@@ -114,37 +114,61 @@ test('comments: line comments and nested block comments', () => {
 
 test('precedence: | below &, below prefix ops, below options, below relops', () => {
   assert.deepEqual(val('a | b & c'), {
-    kind: 'logop', op: '|', left: id('a'), right: { kind: 'logop', op: '&', left: id('b'), right: id('c') },
+    kind: 'logop',
+    op: '|',
+    left: id('a'),
+    right: { kind: 'logop', op: '&', left: id('b'), right: id('c') },
   });
   assert.deepEqual(val('a & b | c'), {
-    kind: 'logop', op: '|', left: { kind: 'logop', op: '&', left: id('a'), right: id('b') }, right: id('c'),
+    kind: 'logop',
+    op: '|',
+    left: { kind: 'logop', op: '&', left: id('a'), right: id('b') },
+    right: id('c'),
   });
   // Left associative.
   assert.deepEqual(val('a | b | c'), {
-    kind: 'logop', op: '|', left: { kind: 'logop', op: '|', left: id('a'), right: id('b') }, right: id('c'),
+    kind: 'logop',
+    op: '|',
+    left: { kind: 'logop', op: '|', left: id('a'), right: id('b') },
+    right: id('c'),
   });
   assert.deepEqual(val('!a & b'), {
-    kind: 'logop', op: '&', left: { kind: 'pfxop', op: '!', arg: id('a') }, right: id('b'),
+    kind: 'logop',
+    op: '&',
+    left: { kind: 'pfxop', op: '!', arg: id('a') },
+    right: id('b'),
   });
   assert.deepEqual(val('!a = b'), {
-    kind: 'pfxop', op: '!', arg: { kind: 'relop', op: '=', left: id('a'), right: id('b') },
+    kind: 'pfxop',
+    op: '!',
+    arg: { kind: 'relop', op: '=', left: id('a'), right: id('b') },
   });
   assert.deepEqual(val('?a'), { kind: 'pfxop', op: '?', arg: id('a') });
   assert.deepEqual(val('!?a'), { kind: 'pfxop', op: '!', arg: { kind: 'pfxop', op: '?', arg: id('a') } });
   assert.deepEqual(val('!a {x}'), {
-    kind: 'pfxop', op: '!', arg: { kind: 'option', value: id('a'), options: [id('x')] },
+    kind: 'pfxop',
+    op: '!',
+    arg: { kind: 'option', value: id('a'), options: [id('x')] },
   });
   assert.deepEqual(val('a & b {x}'), {
-    kind: 'logop', op: '&', left: id('a'), right: { kind: 'option', value: id('b'), options: [id('x')] },
+    kind: 'logop',
+    op: '&',
+    left: id('a'),
+    right: { kind: 'option', value: id('b'), options: [id('x')] },
   });
   assert.deepEqual(val('a {x} {y}'), {
-    kind: 'option', value: { kind: 'option', value: id('a'), options: [id('x')] }, options: [id('y')],
+    kind: 'option',
+    value: { kind: 'option', value: id('a'), options: [id('x')] },
+    options: [id('y')],
   });
   assert.deepEqual(val('a = b {x}'), {
-    kind: 'option', value: { kind: 'relop', op: '=', left: id('a'), right: id('b') }, options: [id('x')],
+    kind: 'option',
+    value: { kind: 'relop', op: '=', left: id('a'), right: id('b') },
+    options: [id('x')],
   });
   assert.deepEqual(val('(a | b) & c'), {
-    kind: 'logop', op: '&',
+    kind: 'logop',
+    op: '&',
     left: { kind: 'group', items: [{ kind: 'logop', op: '|', left: id('a'), right: id('b') }] },
     right: id('c'),
   });
@@ -158,19 +182,26 @@ test('relational operators, prefix relops and dependency formulas', () => {
   assert.deepEqual(val('"ocaml" {>= "4.08" & < "5.0"}'), {
     kind: 'option',
     value: str('ocaml'),
-    options: [{
-      kind: 'logop', op: '&',
-      left: { kind: 'prefix-relop', op: '>=', arg: str('4.08') },
-      right: { kind: 'prefix-relop', op: '<', arg: str('5.0') },
-    }],
+    options: [
+      {
+        kind: 'logop',
+        op: '&',
+        left: { kind: 'prefix-relop', op: '>=', arg: str('4.08') },
+        right: { kind: 'prefix-relop', op: '<', arg: str('5.0') },
+      },
+    ],
   });
   // Relops join atoms only; in a list a second relop starts a new prefix value.
   assert.deepEqual(val('[a = b = c]'), {
     kind: 'list',
-    items: [{ kind: 'relop', op: '=', left: id('a'), right: id('b') }, { kind: 'prefix-relop', op: '=', arg: id('c') }],
+    items: [
+      { kind: 'relop', op: '=', left: id('a'), right: id('b') },
+      { kind: 'prefix-relop', op: '=', arg: id('c') },
+    ],
   });
   assert.deepEqual(val('[a >= b c]'), {
-    kind: 'list', items: [{ kind: 'relop', op: '>=', left: id('a'), right: id('b') }, id('c')],
+    kind: 'list',
+    items: [{ kind: 'relop', op: '>=', left: id('a'), right: id('b') }, id('c')],
   });
   rejects('a = b = c', 1, 7, "unexpected '='", 'value');
   rejects('x: a = !b', 1, 8, "unexpected '!'");
@@ -181,12 +212,14 @@ test('relational operators, prefix relops and dependency formulas', () => {
 test('environment update operators', () => {
   for (const op of ['+=', '=+', ':=', '=:', '=+='] as const) {
     assert.deepEqual(val(`[FOO ${op} "x"]`), {
-      kind: 'list', items: [{ kind: 'env-binding', name: id('FOO'), op, value: str('x') }],
+      kind: 'list',
+      items: [{ kind: 'env-binding', name: id('FOO'), op, value: str('x') }],
     });
   }
   // A bare `=` is always the relational operator (opam reads `[FOO = "x"]` as a relop).
   assert.deepEqual(val('[FOO = "x"]'), {
-    kind: 'list', items: [{ kind: 'relop', op: '=', left: id('FOO'), right: str('x') }],
+    kind: 'list',
+    items: [{ kind: 'relop', op: '=', left: id('FOO'), right: str('x') }],
   });
   assert.deepEqual(val('FOO+="x"'), { kind: 'env-binding', name: id('FOO'), op: '+=', value: str('x') });
   const file = parseOpamFile('setenv: [[PATH += "%{lib}%"] [V = "1"]]\nbuild-env: [X := "2"]\n', 'e.opam');
@@ -227,14 +260,18 @@ test('items: fields and sections, with and without names', () => {
     items: [
       { kind: 'variable', name: 'opam-version', value: str('2.0') },
       {
-        kind: 'section', sectionKind: 'url', sectionName: null,
+        kind: 'section',
+        sectionKind: 'url',
+        sectionName: null,
         items: [
           { kind: 'variable', name: 'src', value: str('https://x/y.tgz') },
           { kind: 'variable', name: 'checksum', value: { kind: 'list', items: [str('md5=00')] } },
         ],
       },
       {
-        kind: 'section', sectionKind: 'extra-source', sectionName: 'p.patch',
+        kind: 'section',
+        sectionKind: 'extra-source',
+        sectionName: 'p.patch',
         items: [{ kind: 'variable', name: 'src', value: str('https://x/p.patch') }],
       },
       { kind: 'section', sectionKind: 'empty', sectionName: null, items: [] },

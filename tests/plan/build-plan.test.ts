@@ -31,7 +31,10 @@ test('targets sharing dependencies share their jobs (hash-consing)', () => {
   assert.equal(plan.jobs.size, 6);
   const ids = keysById(plan);
   for (const [id, keys] of ids) assert.equal(keys.length, 1, id);
-  assert.deepEqual(plan.targets.map((t) => t.id), ['c.1', 'd.1', 'conf-gmp.1']);
+  assert.deepEqual(
+    plan.targets.map((t) => t.id),
+    ['c.1', 'd.1', 'conf-gmp.1'],
+  );
   for (const t of plan.targets) assert.equal(plan.jobs.get(t.key)!.id, t.id);
 });
 
@@ -43,7 +46,10 @@ test('jobs come in build order and closures list every transitive dependency, de
     for (let i = 1; i < job.closure.length; i++) assert.ok(position.get(job.closure[i - 1])! < position.get(job.closure[i])!);
   }
   const c = [...plan.jobs.values()].find((j) => j.id === 'c.1')!;
-  assert.deepEqual(c.closure.map((k) => plan.jobs.get(k)!.id), ['comp.1', 'a.1', 'b.1']);
+  assert.deepEqual(
+    c.closure.map((k) => plan.jobs.get(k)!.id),
+    ['comp.1', 'a.1', 'b.1'],
+  );
   const d = [...plan.jobs.values()].find((j) => j.id === 'd.1')!;
   assert.deepEqual(new Set(d.closure.map((k) => plan.jobs.get(k)!.id)), new Set(['comp.1', 'a.1', 'conf-gmp.1']));
 });
@@ -85,7 +91,10 @@ test('the files/ folder content is part of the key', () => {
 test('the builder version and the platform variables are part of every key', () => {
   const base = buildPlan(fakeTargets(['a.1'], { 'a.1': [] }), ctx).targets[0].key;
   assert.notEqual(buildPlan(fakeTargets(['a.1'], { 'a.1': [] }), { ...ctx, builderVersion: 'test-2' }).targets[0].key, base);
-  assert.notEqual(buildPlan(fakeTargets(['a.1'], { 'a.1': [] }), { ...ctx, platform: { os: 'linux', arch: 'arm64' } }).targets[0].key, base);
+  assert.notEqual(
+    buildPlan(fakeTargets(['a.1'], { 'a.1': [] }), { ...ctx, platform: { os: 'linux', arch: 'arm64' } }).targets[0].key,
+    base,
+  );
   // Variable order does not matter.
   assert.equal(buildPlan(fakeTargets(['a.1'], { 'a.1': [] }), { ...ctx, platform: { arch: 'x86_64', os: 'linux' } }).targets[0].key, base);
 });
@@ -110,7 +119,10 @@ test('not-installable targets are listed with the reason and get no job', () => 
 test('critical path, heights and fan-out', () => {
   const plan = buildPlan(fakeTargets(['c.1', 'd.1'], deps('comp.1')), ctx);
   const g = analysePlan(plan);
-  assert.deepEqual(g.criticalPath.map((k) => plan.jobs.get(k)!.id), ['comp.1', 'a.1', 'b.1', 'c.1']);
+  assert.deepEqual(
+    g.criticalPath.map((k) => plan.jobs.get(k)!.id),
+    ['comp.1', 'a.1', 'b.1', 'c.1'],
+  );
   assert.equal(g.edgeCount, 6);
   const byId = (id: string) => [...plan.jobs.values()].find((j) => j.id === id)!.key;
   assert.equal(g.height.get(byId('comp.1')), 4);
@@ -127,7 +139,10 @@ test('a malformed solution loses its target only, with the reason', () => {
   const broken = fakeTargets(['c.1'], { 'c.1': ['a.1'] });
   if (broken[0].outcome.installable) broken[0].outcome.solution.buildDependencies.set('c.1', ['ghost.1']);
   const plan = buildPlan([...targets, ...broken], ctx);
-  assert.deepEqual(plan.targets.map((t) => t.id), ['a.1', 'b.1']);
+  assert.deepEqual(
+    plan.targets.map((t) => t.id),
+    ['a.1', 'b.1'],
+  );
   assert.equal(plan.notInstallable.length, 1);
   assert.match(plan.notInstallable[0].reason, /^internal error, no plan: the solution for c\.1 names ghost\.1, which is not in it$/);
 });

@@ -21,7 +21,11 @@ let root: string;
 let outside: string;
 
 function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', '-c', 'safe.directory=*', ...args], { cwd: dir, encoding: 'utf8' }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', '-c', 'safe.directory=*', ...args],
+    { cwd: dir, encoding: 'utf8' },
+  ).trim();
 }
 
 before(() => {
@@ -59,7 +63,13 @@ function packages(): Map<string, OpamPackage> {
   const f = (p: string) => `file://${join(root, p)}`;
   return new Map([
     ['a.1', fakePackage('a.1', `opam-version: "2.0"\nurl { src: "${f('distfiles/data.txt')}" }\n`)],
-    ['d.1', fakePackage('d.1', `opam-version: "2.0"\nurl { src: "${f('distfiles/data.txt')}" checksum: "md5=00000000000000000000000000000000" }\n`)],
+    [
+      'd.1',
+      fakePackage(
+        'd.1',
+        `opam-version: "2.0"\nurl { src: "${f('distfiles/data.txt')}" checksum: "md5=00000000000000000000000000000000" }\n`,
+      ),
+    ],
     ['e.1', fakePackage('e.1', `opam-version: "2.0"\nextra-source "tree" { src: "${f('distfiles/tree')}" }\n`)],
     ['g.1', fakePackage('g.1', `opam-version: "2.0"\nurl { src: "git+file://${join(root, 'gitsrc')}#main" }\n`)],
     ['l.1', fakePackage('l.1', `opam-version: "2.0"\nurl { src: "${f('distfiles/link')}" }\n`)],
@@ -126,6 +136,9 @@ test('a remote source without a checksum is unverifiable; with a checksum, or a 
   assert.equal(hasUnverifiableSource(pkg('src: "git+https://example.org/r.git#main"')), true);
   assert.equal(hasUnverifiableSource(pkg('src: "git+https://example.org/r.git#0123456789abcdef0123456789abcdef01234567"')), false);
   assert.equal(hasUnverifiableSource(pkg(`src: "file://${root}/distfiles/data.txt"`)), false, 'a local one is keyed by its content');
-  assert.equal(hasUnverifiableSource(fakePackage('x.1', `opam-version: "2.0"\nextra-source "p" { src: "https://example.org/p.diff" }\n`)), true);
+  assert.equal(
+    hasUnverifiableSource(fakePackage('x.1', `opam-version: "2.0"\nextra-source "p" { src: "https://example.org/p.diff" }\n`)),
+    true,
+  );
   assert.equal(hasUnverifiableSource(fakePackage('n.1')), false);
 });

@@ -33,7 +33,8 @@ before(() => {
 
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const refusedReason = (address: string) => `${address}: a local source outside the folders you named; add --allow-local-sources DIR to allow it`;
+const refusedReason = (address: string) =>
+  `${address}: a local source outside the folders you named; add --allow-local-sources DIR to allow it`;
 
 test('the addresses it reads: file://, VCS+file://, absolute paths; the rest is remote', () => {
   assert.deepEqual(sourceLocation('file:///etc/shadow'), { kind: 'local', path: '/etc/shadow', vcs: null, fragment: null });
@@ -42,7 +43,8 @@ test('the addresses it reads: file://, VCS+file://, absolute paths; the rest is 
   assert.deepEqual(sourceLocation('/plain/path#x'), { kind: 'local', path: '/plain/path', vcs: null, fragment: 'x' });
   assert.deepEqual(sourceLocation('hg+file:///srv/hg'), { kind: 'local', path: '/srv/hg', vcs: 'hg', fragment: null });
   assert.equal(sourceLocation('file://evil.example/etc/shadow').kind, 'local');
-  for (const remote of ['https://example.org/a.tgz', 'http://x/y', 'git+https://github.com/a/b#v1', 'git://x/y']) assert.deepEqual(sourceLocation(remote), { kind: 'remote' });
+  for (const remote of ['https://example.org/a.tgz', 'http://x/y', 'git+https://github.com/a/b#v1', 'git://x/y'])
+    assert.deepEqual(sourceLocation(remote), { kind: 'remote' });
 });
 
 test('inside a named folder: allowed; outside, or through a link leading outside: refused with the one-line reason', () => {
@@ -51,7 +53,11 @@ test('inside a named folder: allowed; outside, or through a link leading outside
   assert.equal(policy.verdict(inside).kind, 'allowed');
   assert.equal(policy.verdict(`git+${pathToFileURL(allowed).href}#main`).kind, 'allowed');
   assert.equal(policy.verdict(join(allowed, 'sub')).kind, 'allowed', 'a plain absolute path');
-  assert.equal(policy.verdict(pathToFileURL(join(allowed, 'not-there.tgz')).href).kind, 'allowed', 'a missing file inside: the fetch says so');
+  assert.equal(
+    policy.verdict(pathToFileURL(join(allowed, 'not-there.tgz')).href).kind,
+    'allowed',
+    'a missing file inside: the fetch says so',
+  );
   assert.deepEqual(policy.verdict('https://example.org/a.tgz'), { kind: 'remote' });
 
   for (const address of [
@@ -71,34 +77,52 @@ test('inside a named folder: allowed; outside, or through a link leading outside
   ]) {
     assert.deepEqual(policy.verdict(address), { kind: 'refused', reason: refusedReason(address) }, address);
   }
-  assert.deepEqual(policy.verdict('file://evil.example/etc/shadow'), { kind: 'refused', reason: 'file://evil.example/etc/shadow: not a local path ecocheck can read' });
+  assert.deepEqual(policy.verdict('file://evil.example/etc/shadow'), {
+    kind: 'refused',
+    reason: 'file://evil.example/etc/shadow: not a local path ecocheck can read',
+  });
   // Nothing allowed at all: every local source is refused.
   assert.equal(new LocalSourcePolicy([]).verdict(inside).kind, 'refused');
 });
 
 test('a link into an allowed folder is allowed (its real path is inside), and an allowed folder given through a link works', () => {
   assert.equal(new LocalSourcePolicy([allowed]).verdict(pathToFileURL(join(work, 'link-to-allowed-sub', 'a.tar.gz')).href).kind, 'allowed');
-  assert.equal(new LocalSourcePolicy([join(work, 'link-to-allowed-sub')]).verdict(pathToFileURL(join(allowed, 'sub', 'a.tar.gz')).href).kind, 'allowed');
-  assert.equal(new LocalSourcePolicy([join(allowed, 'sub', 'a.tar.gz')]).verdict(pathToFileURL(join(allowed, 'sub', 'a.tar.gz')).href).kind, 'allowed', 'a root may be the file itself (a pin of an archive)');
+  assert.equal(
+    new LocalSourcePolicy([join(work, 'link-to-allowed-sub')]).verdict(pathToFileURL(join(allowed, 'sub', 'a.tar.gz')).href).kind,
+    'allowed',
+  );
+  assert.equal(
+    new LocalSourcePolicy([join(allowed, 'sub', 'a.tar.gz')]).verdict(pathToFileURL(join(allowed, 'sub', 'a.tar.gz')).href).kind,
+    'allowed',
+    'a root may be the file itself (a pin of an archive)',
+  );
 });
 
-test("a package: its url, its extra-sources and every mirror are checked; the fetch sandbox binds only the allowed ones", () => {
+test('a package: its url, its extra-sources and every mirror are checked; the fetch sandbox binds only the allowed ones', () => {
   const policy = new LocalSourcePolicy([allowed]);
   const inside = pathToFileURL(join(allowed, 'sub', 'a.tar.gz')).href;
-  const ok = fakePackage('ok.1', `opam-version: "2.0"\nurl { src: "${inside}" }\nextra-source "x" { src: "https://example.org/x" checksum: "md5=00000000000000000000000000000000" }\n`);
+  const ok = fakePackage(
+    'ok.1',
+    `opam-version: "2.0"\nurl { src: "${inside}" }\nextra-source "x" { src: "https://example.org/x" checksum: "md5=00000000000000000000000000000000" }\n`,
+  );
   assert.equal(policy.refusal(ok), null);
   assert.deepEqual(policy.allowedPaths(ok), [join(allowed, 'sub', 'a.tar.gz')]);
   const mirror = fakePackage('mirror.1', `opam-version: "2.0"\nurl { src: "${inside}" mirrors: ["file:///etc/shadow"] }\n`);
   assert.equal(policy.refusal(mirror), refusedReason('file:///etc/shadow'));
-  const extra = fakePackage('extra.1', `opam-version: "2.0"\nurl { src: "https://example.org/a.tgz" }\nextra-source "host" { src: "file://${outside}" }\n`);
+  const extra = fakePackage(
+    'extra.1',
+    `opam-version: "2.0"\nurl { src: "https://example.org/a.tgz" }\nextra-source "host" { src: "file://${outside}" }\n`,
+  );
   assert.equal(policy.refusal(extra), refusedReason(`file://${outside}`));
   assert.deepEqual(policy.allowedPaths(extra), []);
 });
 
 test('a git repository inside the folder whose objects lie outside (a .git file, alternates, a linked objects folder) is refused', () => {
-  const git = (dir: string, ...args: string[]) => execFileSync('git', ['-c', 'init.defaultBranch=main', ...args], { cwd: dir, stdio: 'ignore' });
+  const git = (dir: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'init.defaultBranch=main', ...args], { cwd: dir, stdio: 'ignore' });
   const policy = new LocalSourcePolicy([allowed]);
-  const reason = (address: string) => `${address}: a git repository whose objects lie outside the folders you named; add --allow-local-sources DIR to allow it`;
+  const reason = (address: string) =>
+    `${address}: a git repository whose objects lie outside the folders you named; add --allow-local-sources DIR to allow it`;
   const plain = join(allowed, 'plain');
   mkdirSync(plain);
   git(plain, 'init', '-q');

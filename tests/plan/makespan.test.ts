@@ -62,7 +62,13 @@ test('runners × cores: a shared dependency is built in both shards and counted 
   const costs = costsById(plan, { 'd.1': 5, 'a.1': 10, 'b.1': 10 });
   const twoRunners = predictMakespan(plan, 2, 1, costs);
   assert.equal(twoRunners.makespanMs, 15);
-  assert.deepEqual(twoRunners.shards.map((s) => [s.jobs, s.workMs, s.makespanMs]), [[2, 15, 15], [2, 15, 15]]);
+  assert.deepEqual(
+    twoRunners.shards.map((s) => [s.jobs, s.workMs, s.makespanMs]),
+    [
+      [2, 15, 15],
+      [2, 15, 15],
+    ],
+  );
   assert.equal(twoRunners.totalWorkMs, 25);
   assert.equal(twoRunners.duplicatedWorkMs, 5);
   assert.equal(twoRunners.criticalPathMs, 15);
@@ -92,8 +98,14 @@ test('zero-cost (cached) jobs and an empty plan', () => {
 
 test('runners and cores must be whole numbers of 1 or more', () => {
   const plan = planOf(['a.1'], {});
-  assert.throws(() => predictMakespan(plan, 0, 2, { byKey: () => 1 }), (e: unknown) => e instanceof PlanError && e.subject?.setting === 'runners');
-  assert.throws(() => predictMakespan(plan, 2, 1.5, { byKey: () => 1 }), (e: unknown) => e instanceof PlanError && e.subject?.setting === 'cores');
+  assert.throws(
+    () => predictMakespan(plan, 0, 2, { byKey: () => 1 }),
+    (e: unknown) => e instanceof PlanError && e.subject?.setting === 'runners',
+  );
+  assert.throws(
+    () => predictMakespan(plan, 2, 1.5, { byKey: () => 1 }),
+    (e: unknown) => e instanceof PlanError && e.subject?.setting === 'cores',
+  );
 });
 
 test('prebuilt jobs: built once by a first job before the shards, free in every shard, counted once in the work', () => {
@@ -104,6 +116,12 @@ test('prebuilt jobs: built once by a first job before the shards, free in every 
   assert.deepEqual([without.makespanMs, without.duplicatedWorkMs, without.totalWorkMs, without.prebuiltJobs], [15, 10, 20, 0]);
   const once = predictMakespan(plan, 2, 1, costs, { prebuilt: new Set([comp]) });
   // The first job takes 10, then each shard 5; nothing is built twice.
-  assert.deepEqual([once.makespanMs, once.prebuiltMakespanMs, once.prebuiltWorkMs, once.duplicatedWorkMs, once.totalWorkMs, once.prebuiltJobs], [15, 10, 10, 0, 20, 1]);
-  assert.deepEqual(once.shards.map((s) => s.workMs), [5, 5]);
+  assert.deepEqual(
+    [once.makespanMs, once.prebuiltMakespanMs, once.prebuiltWorkMs, once.duplicatedWorkMs, once.totalWorkMs, once.prebuiltJobs],
+    [15, 10, 10, 0, 20, 1],
+  );
+  assert.deepEqual(
+    once.shards.map((s) => s.workMs),
+    [5, 5],
+  );
 });

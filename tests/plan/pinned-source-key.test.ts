@@ -85,7 +85,7 @@ function keysById(plan: Plan): Map<string, string> {
   return new Map([...plan.jobs.values()].map((j) => [j.id, j.key]));
 }
 
-test('editing a pinned directory changes its key and its reverse dependencies\' keys, nothing else\'s', () => {
+test("editing a pinned directory changes its key and its reverse dependencies' keys, nothing else's", () => {
   const dir = join(work, 'chain-a-checkout');
   write(join(dir, 'chain_a.fml'), '(* pinned *)\nrequire stdext\nlet a = 1\n');
   // The repository's opam file, without its extra-files (the source is in the checkout).
@@ -100,7 +100,16 @@ test('editing a pinned directory changes its key and its reverse dependencies\' 
     return keysById(buildPlan(targets, { builderVersion: 'test', platform: { ...solver.variables } }));
   };
   const before = plan();
-  assert.deepEqual([...before.keys()].sort(), ['chain-a.1.0', 'chain-b.1.0', 'chain-c.1.0', 'depopt-user.1.0', 'legacy-lib.1.0', 'ocaml-base-compiler.1.0', 'ocaml.1.0', 'stdext.1.0']);
+  assert.deepEqual([...before.keys()].sort(), [
+    'chain-a.1.0',
+    'chain-b.1.0',
+    'chain-c.1.0',
+    'depopt-user.1.0',
+    'legacy-lib.1.0',
+    'ocaml-base-compiler.1.0',
+    'ocaml.1.0',
+    'stdext.1.0',
+  ]);
   assert.deepEqual(plan(), before, 'the same content, the same keys');
   write(join(dir, '_build', 'chain-a.fmo'), 'built in the checkout');
   assert.deepEqual(plan(), before, 'a build in the checkout does not count');
@@ -113,7 +122,9 @@ test('editing a pinned directory changes its key and its reverse dependencies\' 
   // Unpinned, chain-a's job is another one (the repository's source), its dependents' too.
   const solver = createSolver(load, { compiler: '1.0' });
   const target = findPackage(load, 'chain-c')!;
-  const unpinned = keysById(buildPlan([{ target, outcome: solver.solve(target) }], { builderVersion: 'test', platform: { ...solver.variables } }));
+  const unpinned = keysById(
+    buildPlan([{ target, outcome: solver.solve(target) }], { builderVersion: 'test', platform: { ...solver.variables } }),
+  );
   assert.notEqual(unpinned.get('chain-a.1.0'), before.get('chain-a.1.0'));
   assert.equal(unpinned.get('stdext.1.0'), before.get('stdext.1.0'));
 });

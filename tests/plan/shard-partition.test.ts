@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Job, Plan } from '../../src/plan/job.js';
 import type { OpamPackage } from '../../src/opam/package-model.js';
-import { durationsLookup, formatDurations, NO_DURATIONS, parseDurations, readDurationsFile, type Durations } from '../../src/plan/durations-file.js';
+import {
+  durationsLookup,
+  formatDurations,
+  NO_DURATIONS,
+  parseDurations,
+  readDurationsFile,
+  type Durations,
+} from '../../src/plan/durations-file.js';
 import { partitionIdentity, partitionPlan, prebuiltJobs, selectShard, withPrebuilt } from '../../src/plan/shard.js';
 import { jobCosts } from '../../src/plan/job-cost.js';
 import { predictMakespan } from '../../src/plan/makespan.js';
@@ -28,7 +35,13 @@ function graphPlan(deps: Record<string, string[]>, targets: string[], notInstall
       closure.add(`k-${d}`);
     }
     const dot = id.indexOf('.');
-    const job: Job = { key: `k-${id}`, id, package: { name: id.slice(0, dot), version: id.slice(dot + 1) } as OpamPackage, dependencies: (deps[id] ?? []).map((d) => `k-${d}`), closure: [...closure] };
+    const job: Job = {
+      key: `k-${id}`,
+      id,
+      package: { name: id.slice(0, dot), version: id.slice(dot + 1) } as OpamPackage,
+      dependencies: (deps[id] ?? []).map((d) => `k-${d}`),
+      closure: [...closure],
+    };
     jobs.set(id, job);
     return job;
   };
@@ -38,7 +51,11 @@ function graphPlan(deps: Record<string, string[]>, targets: string[], notInstall
   const order = [...jobs.values()];
   const position = new Map(order.map((j, i) => [j.key, i]));
   for (const j of order) ordered.set(j.key, { ...j, closure: [...j.closure].sort((a, b) => position.get(a)! - position.get(b)!) });
-  return { jobs: ordered, targets: targets.map((id) => ({ id, key: `k-${id}` })), notInstallable: notInstallable.map((id) => ({ id, reason: 'conflict' })) };
+  return {
+    jobs: ordered,
+    targets: targets.map((id) => ({ id, key: `k-${id}` })),
+    notInstallable: notInstallable.map((id) => ({ id, reason: 'conflict' })),
+  };
 }
 
 function durations(byPackage: Record<string, number>): Durations {
@@ -74,7 +91,7 @@ function stacks(leavesPerStack = 40): { deps: Record<string, string[]>; targets:
   return { deps, targets };
 }
 
-test('every shard computes the same partition from the plan, the shared durations and N: together exactly the plan\'s targets, each once', () => {
+test("every shard computes the same partition from the plan, the shared durations and N: together exactly the plan's targets, each once", () => {
   const { deps, targets } = stacks();
   const d = durations({ 'ocaml.5': 600_000, 'dune.3': 60_000, 'js-base.1': 120_000 });
   for (const count of [1, 3, 4, 7]) {
@@ -85,7 +102,11 @@ test('every shard computes the same partition from the plan, the shared duration
       const s = selectShard(graphPlan(deps, targets, ['broken.1']), { index, count, durations: d });
       identities.add(s.partition);
       seen.push(...s.plan.targets.map((t) => t.id));
-      assert.deepEqual(s.plan.notInstallable.map((t) => t.id), ['broken.1'], 'every shard carries the not-installable targets');
+      assert.deepEqual(
+        s.plan.notInstallable.map((t) => t.id),
+        ['broken.1'],
+        'every shard carries the not-installable targets',
+      );
       for (const job of s.plan.jobs.values()) for (const c of job.closure) assert.ok(s.plan.jobs.has(c), 'closed under dependencies');
     }
     assert.equal(identities.size, 1, `one identity for ${count} shards`);
@@ -124,13 +145,29 @@ test('the identity changes with the durations used, N and the plan; not with dur
   const id = partitionIdentity(plan, durationsLookup(durations(d)), 4);
   assert.match(id, /^[0-9a-f]{64}$/);
   assert.equal(partitionIdentity(graphPlan(deps, targets), durationsLookup(durations(d)), 4), id);
-  assert.equal(partitionIdentity(plan, durationsLookup(durations({ ...d, 'elsewhere.1': 5 })), 4), id, 'a package outside the plan changes nothing');
+  assert.equal(
+    partitionIdentity(plan, durationsLookup(durations({ ...d, 'elsewhere.1': 5 })), 4),
+    id,
+    'a package outside the plan changes nothing',
+  );
   assert.notEqual(partitionIdentity(plan, durationsLookup(durations({ ...d, 'lwt-base.1': 50_001 })), 4), id, 'a duration');
   assert.notEqual(partitionIdentity(plan, durationsLookup(durations(d)), 5), id, 'N');
-  assert.notEqual(partitionIdentity(graphPlan({ ...deps, 'new.1': ['dune.3'] }, [...targets, 'new.1']), durationsLookup(durations(d)), 4), id, 'a target more');
-  assert.notEqual(partitionIdentity(graphPlan(deps, targets, ['broken.1']), durationsLookup(durations(d)), 4), id, 'a not-installable target more');
+  assert.notEqual(
+    partitionIdentity(graphPlan({ ...deps, 'new.1': ['dune.3'] }, [...targets, 'new.1']), durationsLookup(durations(d)), 4),
+    id,
+    'a target more',
+  );
+  assert.notEqual(
+    partitionIdentity(graphPlan(deps, targets, ['broken.1']), durationsLookup(durations(d)), 4),
+    id,
+    'a not-installable target more',
+  );
   // A job built against another dependency is another job.
-  assert.notEqual(partitionIdentity(graphPlan({ ...deps, 'solo3.1': ['js-base.1'] }, targets), durationsLookup(durations(d)), 4), id, 'an edge');
+  assert.notEqual(
+    partitionIdentity(graphPlan({ ...deps, 'solo3.1': ['js-base.1'] }, targets), durationsLookup(durations(d)), 4),
+    id,
+    'an edge',
+  );
 });
 
 test('cones: shards of stacks duplicate only what every stack needs, balanced', () => {
@@ -142,7 +179,11 @@ test('cones: shards of stacks duplicate only what every stack needs, balanced', 
   const p = partitionPlan(plan, 3, costs);
   const total = p.totalCostMs;
   // Ideal: one stack a shard, the solo packages spread; only the compiler and dune built three times.
-  assert.equal(p.duplicatedCostMs, 2 * (100 + 20), `duplicated ${p.duplicatedCostMs} of ${total}: ${p.shards.map((s) => s.targets.length)}`);
+  assert.equal(
+    p.duplicatedCostMs,
+    2 * (100 + 20),
+    `duplicated ${p.duplicatedCostMs} of ${total}: ${p.shards.map((s) => s.targets.length)}`,
+  );
   const loads = p.shards.map((s) => s.costMs);
   assert.ok(Math.max(...loads) <= ((total + p.duplicatedCostMs) / 3) * 1.1, `balanced: ${loads}`);
   for (const s of p.shards) {
@@ -151,7 +192,7 @@ test('cones: shards of stacks duplicate only what every stack needs, balanced', 
   }
 });
 
-test('cones on a larger ecosystem: duplication and makespan within the issue\'s goal, far below a split that ignores cones', () => {
+test("cones on a larger ecosystem: duplication and makespan within the issue's goal, far below a split that ignores cones", () => {
   // 12 stacks of 4 layered libraries on a costly base, 25 leaves each, 120 packages on dune alone.
   const deps: Record<string, string[]> = { 'ocaml.5': [], 'dune.3': ['ocaml.5'], 'findlib.1': ['ocaml.5'] };
   const targets: string[] = [];
@@ -180,28 +221,68 @@ test('cones on a larger ecosystem: duplication and makespan within the issue\'s 
     for (const k of [...job.closure, job.key]) perShard[i % N].add(k);
   });
   for (const s of perShard) dealt += s.size;
-  assert.ok(dealt / plan.jobs.size > duplication + 0.5, `dealt in turn: ${(dealt / plan.jobs.size).toFixed(3)} against ${duplication.toFixed(3)}`);
+  assert.ok(
+    dealt / plan.jobs.size > duplication + 0.5,
+    `dealt in turn: ${(dealt / plan.jobs.size).toFixed(3)} against ${duplication.toFixed(3)}`,
+  );
 });
 
 test('durations file: read back as written (keys sorted, same bytes); a bad one is named with what is wrong', () => {
-  const d: Durations = { byPackage: new Map([['b.1', 20], ['a.1', 10.4]]), byKey: new Map([['ff', 3]]) };
+  const d: Durations = {
+    byPackage: new Map([
+      ['b.1', 20],
+      ['a.1', 10.4],
+    ]),
+    byKey: new Map([['ff', 3]]),
+  };
   const text = formatDurations(d);
   const back = parseDurations(text, 'd.json');
-  assert.deepEqual([...back.byPackage], [['a.1', 10], ['b.1', 20]]);
-  assert.equal(formatDurations(back), formatDurations(parseDurations(formatDurations({ byPackage: new Map([['a.1', 10], ['b.1', 20]]), byKey: new Map([['ff', 3]]) }), 'x')));
+  assert.deepEqual(
+    [...back.byPackage],
+    [
+      ['a.1', 10],
+      ['b.1', 20],
+    ],
+  );
+  assert.equal(
+    formatDurations(back),
+    formatDurations(
+      parseDurations(
+        formatDurations({
+          byPackage: new Map([
+            ['a.1', 10],
+            ['b.1', 20],
+          ]),
+          byKey: new Map([['ff', 3]]),
+        }),
+        'x',
+      ),
+    ),
+  );
   assert.ok(text.indexOf('"a.1"') < text.indexOf('"b.1"'));
   const bad = (t: string, re: RegExp) =>
-    assert.throws(() => parseDurations(t, 'd.json'), (e: unknown) => e instanceof PlanError && e.kind === 'input' && /^d\.json: /.test(e.message) && re.test(e.message));
+    assert.throws(
+      () => parseDurations(t, 'd.json'),
+      (e: unknown) => e instanceof PlanError && e.kind === 'input' && /^d\.json: /.test(e.message) && re.test(e.message),
+    );
   bad('{', /not JSON/);
   bad('{"format":"other"}', /not a durations file/);
   bad('{"format":"ecocheck-durations","version":9}', /version 9/);
   bad('{"format":"ecocheck-durations","version":1,"byPackage":{"a.1":-1}}', /byPackage\.a\.1 .*-1/);
   bad('{"format":"ecocheck-durations","version":1,"byKey":[]}', /byKey must be an object/);
-  assert.throws(() => readDurationsFile('/nonexistent/d.json'), (e: unknown) => e instanceof PlanError && /cannot read the durations file \/nonexistent\/d\.json: ENOENT/.test(e.message));
+  assert.throws(
+    () => readDurationsFile('/nonexistent/d.json'),
+    (e: unknown) => e instanceof PlanError && /cannot read the durations file \/nonexistent\/d\.json: ENOENT/.test(e.message),
+  );
 });
 
-test('prebuilt: the compiler and what at least a tenth of the targets need, closed under dependencies; free in every shard\'s split', () => {
-  const deps: Record<string, string[]> = { 'ocaml-base-compiler.5': [], 'ocaml.5': ['ocaml-base-compiler.5'], 'dune.3': ['ocaml.5'], 'rare.1': ['dune.3'] };
+test("prebuilt: the compiler and what at least a tenth of the targets need, closed under dependencies; free in every shard's split", () => {
+  const deps: Record<string, string[]> = {
+    'ocaml-base-compiler.5': [],
+    'ocaml.5': ['ocaml-base-compiler.5'],
+    'dune.3': ['ocaml.5'],
+    'rare.1': ['dune.3'],
+  };
   const targets: string[] = ['rare.1'];
   for (let i = 0; i < 30; i++) {
     deps[`p${i}.1`] = ['dune.3'];
@@ -211,10 +292,17 @@ test('prebuilt: the compiler and what at least a tenth of the targets need, clos
   targets.push('top.1');
   const plan = graphPlan(deps, targets);
   assert.deepEqual([...prebuiltJobs(plan)].map((k) => k.slice(2)).sort(), ['dune.3', 'ocaml-base-compiler.5', 'ocaml.5']);
-  assert.deepEqual([...prebuiltJobs(plan, 2)].map((k) => k.slice(2)).sort(), ['ocaml-base-compiler.5', 'ocaml.5'], 'above 1: the compiler alone');
+  assert.deepEqual(
+    [...prebuiltJobs(plan, 2)].map((k) => k.slice(2)).sort(),
+    ['ocaml-base-compiler.5', 'ocaml.5'],
+    'above 1: the compiler alone',
+  );
   // selectShard's identity is the one of the costs with the prebuilt jobs free.
   const d = durations({ 'ocaml-base-compiler.5': 600_000, 'dune.3': 30_000 });
   const costs = jobCosts(plan, durationsLookup(d));
-  assert.equal(selectShard(plan, { index: 1, count: 3, durations: d }).partition, partitionIdentity(plan, withPrebuilt(costs, prebuiltJobs(plan)), 3));
+  assert.equal(
+    selectShard(plan, { index: 1, count: 3, durations: d }).partition,
+    partitionIdentity(plan, withPrebuilt(costs, prebuiltJobs(plan)), 3),
+  );
   assert.notEqual(partitionIdentity(plan, costs, 3), partitionIdentity(plan, withPrebuilt(costs, prebuiltJobs(plan)), 3));
 });

@@ -28,7 +28,10 @@ test('independent targets are balanced', () => {
   const costs = { 'a.1': 7, 'b.1': 5, 'c.1': 4, 'd.1': 3, 'e.1': 3, 'f.1': 2 };
   const plan = planOf(Object.keys(costs), {});
   const p = partitionPlan(plan, 2, costsById(plan, costs));
-  assert.deepEqual(p.shards.map((s) => s.costMs), [12, 12]);
+  assert.deepEqual(
+    p.shards.map((s) => s.costMs),
+    [12, 12],
+  );
   assert.deepEqual(p.shards.flatMap((s) => s.targets.map((t) => t.id)).sort(), Object.keys(costs));
   // Where cones do not help, longest processing time first does: 3 shards of 8.
   const q = partitionPlan(planOf(['a.1', 'b.1', 'c.1', 'd.1', 'e.1', 'f.1'], {}), 3, costsById(plan, { ...costs }));
@@ -42,15 +45,30 @@ test('targets sharing a costly dependency gather in one shard (affinity); nothin
   const deps = { 'x1.1': ['bigx.1'], 'x2.1': ['bigx.1'], 'y1.1': ['bigy.1'], 'y2.1': ['bigy.1'] };
   const plan = planOf(['x1.1', 'y1.1', 'x2.1', 'y2.1'], deps);
   const p = partitionPlan(plan, 2, costsById(plan, { 'bigx.1': 100, 'bigy.1': 100, 'x1.1': 10, 'x2.1': 10, 'y1.1': 10, 'y2.1': 10 }));
-  assert.deepEqual(p.shards.map((s) => ids(plan, s.jobs).sort()), [['bigx.1', 'x1.1', 'x2.1'], ['bigy.1', 'y1.1', 'y2.1']]);
-  assert.deepEqual(p.shards.map((s) => s.costMs), [120, 120]);
+  assert.deepEqual(
+    p.shards.map((s) => ids(plan, s.jobs).sort()),
+    [
+      ['bigx.1', 'x1.1', 'x2.1'],
+      ['bigy.1', 'y1.1', 'y2.1'],
+    ],
+  );
+  assert.deepEqual(
+    p.shards.map((s) => s.costMs),
+    [120, 120],
+  );
   assert.equal(p.duplicatedJobs, 0);
 });
 
 test('a dependency two shards need is in both, and its cost is counted as duplicated', () => {
   const plan = planOf(['a.1', 'b.1'], { 'a.1': ['comp.1'], 'b.1': ['comp.1'] });
   const p = partitionPlan(plan, 2, costsById(plan, { 'comp.1': 50, 'a.1': 10, 'b.1': 10 }));
-  assert.deepEqual(p.shards.map((s) => ids(plan, s.jobs)), [['comp.1', 'a.1'], ['comp.1', 'b.1']]);
+  assert.deepEqual(
+    p.shards.map((s) => ids(plan, s.jobs)),
+    [
+      ['comp.1', 'a.1'],
+      ['comp.1', 'b.1'],
+    ],
+  );
   assert.equal(p.totalCostMs, 70);
   assert.equal(p.duplicatedCostMs, 50);
   assert.equal(p.duplicatedJobs, 1);
@@ -58,7 +76,13 @@ test('a dependency two shards need is in both, and its cost is counted as duplic
 
 // A denser ecosystem: a compiler, two libraries of libraries, many leaves.
 function ecosystem(): { plan: Plan; deps: Record<string, string[]>; targets: string[] } {
-  const deps: Record<string, string[]> = { 'ocaml.5': [], 'dune.3': ['ocaml.5'], 'base.1': ['dune.3'], 'lwt.5': ['dune.3'], 'core.1': ['base.1'] };
+  const deps: Record<string, string[]> = {
+    'ocaml.5': [],
+    'dune.3': ['ocaml.5'],
+    'base.1': ['dune.3'],
+    'lwt.5': ['dune.3'],
+    'core.1': ['base.1'],
+  };
   const targets = ['dune.3', 'base.1', 'lwt.5', 'core.1'];
   for (let i = 0; i < 30; i++) {
     const id = `leaf${i}.1`;
@@ -73,7 +97,7 @@ test('every shard is closed under dependencies; the targets are a partition; the
   const { plan } = ecosystem();
   const ms: Record<string, number> = {};
   let n = 1;
-  for (const j of plan.jobs.values()) ms[j.id] = (n++ * 37) % 101 + 5;
+  for (const j of plan.jobs.values()) ms[j.id] = ((n++ * 37) % 101) + 5;
   for (const count of [1, 2, 3, 5, 40]) {
     const p = partitionPlan(plan, count, costsById(plan, ms));
     assert.equal(p.shards.length, count);
@@ -100,7 +124,10 @@ test('every shard is closed under dependencies; the targets are a partition; the
     assert.equal(covered.size, plan.jobs.size);
     const sum = p.shards.reduce((s, x) => s + x.costMs, 0);
     assert.equal(sum, p.totalCostMs + p.duplicatedCostMs);
-    assert.equal(p.totalCostMs, Object.values(ms).reduce((s, x) => s + x, 0));
+    assert.equal(
+      p.totalCostMs,
+      Object.values(ms).reduce((s, x) => s + x, 0),
+    );
   }
 });
 
@@ -112,7 +139,10 @@ test('the split is deterministic and balanced within the largest target closure'
   assert.deepEqual(a.shards, b.shards);
   // Rebuilt from scratch, the same plan splits the same way.
   const c = partitionPlan(ecosystem().plan, 4, lookup);
-  assert.deepEqual(c.shards.map((s) => s.targets.map((t) => t.id)), a.shards.map((s) => s.targets.map((t) => t.id)));
+  assert.deepEqual(
+    c.shards.map((s) => s.targets.map((t) => t.id)),
+    a.shards.map((s) => s.targets.map((t) => t.id)),
+  );
   const loads = a.shards.map((s) => s.costMs);
   assert.ok(Math.max(...loads) - Math.min(...loads) <= 6000, `loads ${loads}`);
 });
@@ -145,7 +175,10 @@ test('not-installable targets are carried by every shard; more shards than targe
   const lookup = { byKey: () => 5 };
   const s1 = shardPlan(plan, 3, 1, lookup);
   const s3 = shardPlan(plan, 3, 3, lookup);
-  assert.deepEqual(s1.targets.map((t) => t.id), ['a.1']);
+  assert.deepEqual(
+    s1.targets.map((t) => t.id),
+    ['a.1'],
+  );
   assert.equal(s3.jobs.size, 0);
   assert.deepEqual(s3.targets, []);
   assert.deepEqual(s3.notInstallable, [{ id: 'z.1', reason: 'conflict' }]);
@@ -154,7 +187,11 @@ test('not-installable targets are carried by every shard; more shards than targe
 test('shard specs: I/N parsed, bad ones are input errors about the shard', () => {
   assert.deepEqual(parseShardSpec('2/5'), { index: 2, count: 5 });
   for (const bad of ['0/3', '4/3', '1/0', 'x', '1/2/3', '-1/2']) {
-    assert.throws(() => parseShardSpec(bad), (e: unknown) => e instanceof PlanError && e.kind === 'input' && e.subject?.setting === 'shard', bad);
+    assert.throws(
+      () => parseShardSpec(bad),
+      (e: unknown) => e instanceof PlanError && e.kind === 'input' && e.subject?.setting === 'shard',
+      bad,
+    );
   }
   const plan = planOf(['a.1'], {});
   assert.throws(() => shardPlan(plan, 2, 3, { byKey: () => 1 }), PlanError);

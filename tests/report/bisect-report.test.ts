@@ -14,14 +14,79 @@ function summary(): BisectSummary {
     commitCount: 5,
     packages: ['lwt', 'fmt', 'astring', 'zarith'],
     findings: [
-      { package: 'lwt', outcome: 'first-bad', firstBad: { sha: sha('c'), subject: 'Remove `Stream` | <b>' }, confirmed: true, candidates: [], status: 'build-failed', firstError: 'Error: Unbound module Stream', reason: '', rootCause: null, runId: 7 },
-      { package: 'fmt', outcome: 'first-bad', firstBad: { sha: sha('c'), subject: 'Remove `Stream` | <b>' }, confirmed: true, candidates: [], status: 'dependency-failed', firstError: null, reason: 'dependency lwt.5.7.0 failed', rootCause: 'lwt.5.7.0', runId: 7 },
-      { package: 'astring', outcome: 'candidates', firstBad: null, confirmed: false, candidates: [{ sha: sha('d'), subject: 'WIP' }, { sha: sha('e'), subject: 'Typing change' }], status: 'build-failed', firstError: 'Error: This expression has type int', reason: '', rootCause: null, runId: 9 },
-      { package: 'zarith', outcome: 'never-bad', firstBad: null, confirmed: false, candidates: [], status: null, firstError: null, reason: '', rootCause: null, runId: null },
+      {
+        package: 'lwt',
+        outcome: 'first-bad',
+        firstBad: { sha: sha('c'), subject: 'Remove `Stream` | <b>' },
+        confirmed: true,
+        candidates: [],
+        status: 'build-failed',
+        firstError: 'Error: Unbound module Stream',
+        reason: '',
+        rootCause: null,
+        runId: 7,
+      },
+      {
+        package: 'fmt',
+        outcome: 'first-bad',
+        firstBad: { sha: sha('c'), subject: 'Remove `Stream` | <b>' },
+        confirmed: true,
+        candidates: [],
+        status: 'dependency-failed',
+        firstError: null,
+        reason: 'dependency lwt.5.7.0 failed',
+        rootCause: 'lwt.5.7.0',
+        runId: 7,
+      },
+      {
+        package: 'astring',
+        outcome: 'candidates',
+        firstBad: null,
+        confirmed: false,
+        candidates: [
+          { sha: sha('d'), subject: 'WIP' },
+          { sha: sha('e'), subject: 'Typing change' },
+        ],
+        status: 'build-failed',
+        firstError: 'Error: This expression has type int',
+        reason: '',
+        rootCause: null,
+        runId: 9,
+      },
+      {
+        package: 'zarith',
+        outcome: 'never-bad',
+        firstBad: null,
+        confirmed: false,
+        candidates: [],
+        status: null,
+        firstError: null,
+        reason: '',
+        rootCause: null,
+        runId: null,
+      },
     ],
     steps: [
-      { commit: { sha: sha('c'), subject: 'Remove `Stream` | <b>' }, index: 2, attempt: 1, runId: 7, verdicts: { lwt: 'bad', fmt: 'bad', astring: 'good', zarith: 'good' }, built: 4, cacheHits: 1, wallMs: 300_000 },
-      { commit: { sha: sha('d'), subject: 'WIP' }, index: 3, attempt: 2, runId: 8, verdicts: { astring: 'spurious' }, built: 1, cacheHits: 0, wallMs: 5_000 },
+      {
+        commit: { sha: sha('c'), subject: 'Remove `Stream` | <b>' },
+        index: 2,
+        attempt: 1,
+        runId: 7,
+        verdicts: { lwt: 'bad', fmt: 'bad', astring: 'good', zarith: 'good' },
+        built: 4,
+        cacheHits: 1,
+        wallMs: 300_000,
+      },
+      {
+        commit: { sha: sha('d'), subject: 'WIP' },
+        index: 3,
+        attempt: 2,
+        runId: 8,
+        verdicts: { astring: 'spurious' },
+        built: 1,
+        cacheHits: 0,
+        wallMs: 5_000,
+      },
     ],
     compilerBuilds: 2,
     log2Bound: 3,
@@ -56,7 +121,10 @@ test('markdown: subjects escaped, the error as code, the steps folded', () => {
 test('json: the schema id and every finding; the exit code says whether something broke', () => {
   const json = JSON.parse(renderBisectReport(summary(), 'json')) as { schema: string; findings: { package: string }[]; steps: unknown[] };
   assert.equal(json.schema, 'ecocheck.bisect/1');
-  assert.deepEqual(json.findings.map((f) => f.package), ['lwt', 'fmt', 'astring', 'zarith']);
+  assert.deepEqual(
+    json.findings.map((f) => f.package),
+    ['lwt', 'fmt', 'astring', 'zarith'],
+  );
   assert.equal(json.steps.length, 2);
   assert.equal(bisectExitCode(summary()), 1);
   const fine = summary();

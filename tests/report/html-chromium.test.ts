@@ -63,7 +63,13 @@ function renderedDom(html: string, hash = ''): string {
         '--dump-dom',
         url,
       ],
-      { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, HOME: dir } },
+      {
+        encoding: 'utf8',
+        timeout: 90_000,
+        maxBuffer: 64 * 1024 * 1024,
+        stdio: ['ignore', 'pipe', 'ignore'],
+        env: { ...process.env, HOME: dir },
+      },
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -115,24 +121,44 @@ test('Chromium applies #category=regressed: other groups and their rows are hidd
 
 test('Chromium applies a search from the hash: a root cause finds itself and what fails because of it', { skip }, () => {
   const dom = renderedDom(fixtureHtml(), '#q=camomile');
-  const visible = [...rowTags(dom)].filter(([, tag]) => !/hidden/.test(tag)).map(([k]) => k).sort();
+  const visible = [...rowTags(dom)]
+    .filter(([, tag]) => !/hidden/.test(tag))
+    .map(([k]) => k)
+    .sort();
   assert.deepEqual(visible, ['camomile', 'lambda-term', 'utop', 'zed']);
   assert.match(dom, /<input id="search" type="search"[^>]*>/);
 });
 
 test('Chromium: log lines with markup stay text (no injected elements, no script run)', { skip }, () => {
   const base: PackageRunResult = {
-    id: 'evil.1.0', name: 'evil', version: '1.0', status: 'ok', reason: '', rootCause: null, jobKey: 'k',
-    durationMs: 1, exitCode: 0, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false,
+    id: 'evil.1.0',
+    name: 'evil',
+    version: '1.0',
+    status: 'ok',
+    reason: '',
+    rootCause: null,
+    jobKey: 'k',
+    durationMs: 1,
+    exitCode: 0,
+    logPath: null,
+    logTail: '',
+    firstError: null,
+    missingSystemPackages: [],
+    cached: false,
   };
   const cand: PackageRunResult = withLogVerdicts({
     ...base,
     status: 'build-failed',
     exitCode: 1,
     firstError: undefined,
-    logTail: 'Error: <img src=x onerror="document.body.setAttribute(\'data-pwned\',\'1\')">\n<script>document.body.setAttribute("data-pwned","2")</script>\n</pre><b id="injected">x</b>',
+    logTail:
+      'Error: <img src=x onerror="document.body.setAttribute(\'data-pwned\',\'1\')">\n<script>document.body.setAttribute("data-pwned","2")</script>\n</pre><b id="injected">x</b>',
   });
-  const dom = renderedDom(renderComparisonHtml(compareRuns({ runId: 1, label: 'a', compiler: 'c', results: [base] }, { runId: 2, label: 'b', compiler: 'c', results: [cand] })));
+  const dom = renderedDom(
+    renderComparisonHtml(
+      compareRuns({ runId: 1, label: 'a', compiler: 'c', results: [base] }, { runId: 2, label: 'b', compiler: 'c', results: [cand] }),
+    ),
+  );
   assert.match(dom, /data-filter-applied/, 'the page script ran');
   assert.doesNotMatch(/<body[^>]*>/.exec(dom)![0], /data-pwned/, 'no script from the log ran');
   assert.doesNotMatch(dom, /<img|<b id="injected"/);

@@ -23,12 +23,28 @@ const XSS_LINES = [
 
 function xssSides(): [RunSide, RunSide] {
   const base: PackageRunResult = {
-    id: 'evil.1.0', name: 'evil', version: '1.0', status: 'ok', reason: '', rootCause: null, jobKey: 'k1',
-    durationMs: 10, exitCode: 0, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false,
+    id: 'evil.1.0',
+    name: 'evil',
+    version: '1.0',
+    status: 'ok',
+    reason: '',
+    rootCause: null,
+    jobKey: 'k1',
+    durationMs: 10,
+    exitCode: 0,
+    logPath: null,
+    logTail: '',
+    firstError: null,
+    missingSystemPackages: [],
+    cached: false,
   };
   // The first error as the builder reads it from such a log.
   const cand: PackageRunResult = withLogVerdicts({
-    ...base, status: 'build-failed', reason: 'x" onmouseover="alert(3)', exitCode: 1, firstError: undefined,
+    ...base,
+    status: 'build-failed',
+    reason: 'x" onmouseover="alert(3)',
+    exitCode: 1,
+    firstError: undefined,
     logTail: ['File "a.ml", line 1, characters 0-1:', `Error: ${XSS_LINES[0]}`, ...XSS_LINES.slice(1)].join('\n'),
   });
   return [
@@ -56,7 +72,10 @@ test('HTML: category groups, filter buttons, search box, rows with status, root 
   assert.match(html, /<input id="search" type="search"/);
   const regressed = /<tbody class="group" id="group-regressed" data-category="regressed">([\s\S]*?)<\/tbody>/.exec(html)![1];
   assert.equal(regressed.match(/<tr class="pkg"/g)?.length, 21);
-  assert.match(regressed, /id="pkg-extlib"[\s\S]*?root of 12[\s\S]*?Error: Unbound value Obj\.truncate[\s\S]*?<details class="log"><summary>candidate log \(build-failed\)<\/summary><pre>[\s\S]*?make\[1\]: \*\*\* \[Makefile:61: extList\.cmo\] Error 2/);
+  assert.match(
+    regressed,
+    /id="pkg-extlib"[\s\S]*?root of 12[\s\S]*?Error: Unbound value Obj\.truncate[\s\S]*?<details class="log"><summary>candidate log \(build-failed\)<\/summary><pre>[\s\S]*?make\[1\]: \*\*\* \[Makefile:61: extList\.cmo\] Error 2/,
+  );
   const deps = /<tbody class="group" id="group-dependency-regressed"[^>]*>([\s\S]*?)<\/tbody>/.exec(html)![1];
   assert.match(deps, /id="pkg-utop"[\s\S]*?<a class="root-cause" href="#q=camomile">camomile<\/a>/);
   assert.match(html, /<div class="root" data-root="extlib">/);

@@ -24,7 +24,10 @@ test('comparison JSON conforms to its exported schema and says what it is', () =
   assert.deepEqual(checkAgainstSchema(doc, comparisonJsonSchema), []);
   assert.equal(doc.schema, 'ecocheck.comparison/1');
   assert.equal(doc.total, doc.packages.length);
-  assert.equal(COMPARISON_CATEGORIES.reduce((n: number, k) => n + doc.counts[k], 0), doc.total);
+  assert.equal(
+    COMPARISON_CATEGORIES.reduce((n: number, k) => n + doc.counts[k], 0),
+    doc.total,
+  );
   assert.equal(doc.regressionsFound, true);
   const xml = doc.packages.find((p: any) => p.key === 'xml-light');
   assert.equal(xml.category, 'regressed');
@@ -38,7 +41,10 @@ test('single-run JSON conforms to its exported schema', () => {
   const doc = JSON.parse(renderRunJson(summariseRun(fixtureRun('candidate-5.1.json'))));
   assert.deepEqual(checkAgainstSchema(doc, runJsonSchema), []);
   assert.equal(doc.schema, 'ecocheck.run/1');
-  assert.equal(JOB_STATUSES.reduce((n: number, k) => n + doc.counts[k], 0), doc.total);
+  assert.equal(
+    JOB_STATUSES.reduce((n: number, k) => n + doc.counts[k], 0),
+    doc.total,
+  );
   assert.equal(doc.failuresFound, true);
 });
 
@@ -54,7 +60,9 @@ test('the schema check catches broken documents (the check can fail)', () => {
   assert.deepEqual(checkAgainstSchema(extra, comparisonJsonSchema), ['$: unexpected "surprise"']);
   const wrongType = comparisonJson();
   wrongType.packages[3].candidate.durationMs = 'slow';
-  assert.deepEqual(checkAgainstSchema(wrongType, comparisonJsonSchema), ['$.packages[3].candidate.durationMs: expected number or null, found string']);
+  assert.deepEqual(checkAgainstSchema(wrongType, comparisonJsonSchema), [
+    '$.packages[3].candidate.durationMs: expected number or null, found string',
+  ]);
   const wrongVersion = comparisonJson();
   wrongVersion.schema = 'ecocheck.comparison/2';
   assert.deepEqual(checkAgainstSchema(wrongVersion, comparisonJsonSchema), ['$.schema: expected "ecocheck.comparison/1"']);
@@ -81,11 +89,33 @@ test('docs/report-schema.md documents every top-level and package field of both 
 
 test('JSON: several roots of a dependency failure are written and fit the schemas', () => {
   const r = (id: string, status: 'ok' | 'build-failed' | 'dependency-failed', extra: object = {}) => ({
-    id, name: id.split('.')[0], version: '1', status, reason: '', rootCause: null, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail: status === 'build-failed' ? `Error: broken ${id}` : '',
-    firstError: status === 'build-failed' ? `Error: broken ${id}` : null, missingSystemPackages: [], cached: false, ...extra,
+    id,
+    name: id.split('.')[0],
+    version: '1',
+    status,
+    reason: '',
+    rootCause: null,
+    jobKey: 'k',
+    durationMs: 1,
+    exitCode: 1,
+    logPath: null,
+    logTail: status === 'build-failed' ? `Error: broken ${id}` : '',
+    firstError: status === 'build-failed' ? `Error: broken ${id}` : null,
+    missingSystemPackages: [],
+    cached: false,
+    ...extra,
   });
   const base: RunSide = { runId: 1, label: 'a', compiler: 'a', results: [r('p.1', 'ok'), r('q.1', 'ok'), r('w.1', 'ok')] };
-  const cand: RunSide = { runId: 2, label: 'b', compiler: 'b', results: [r('p.1', 'build-failed'), r('q.1', 'build-failed'), r('w.1', 'dependency-failed', { rootCause: 'p.1', rootCauses: ['p.1', 'q.1'] })] };
+  const cand: RunSide = {
+    runId: 2,
+    label: 'b',
+    compiler: 'b',
+    results: [
+      r('p.1', 'build-failed'),
+      r('q.1', 'build-failed'),
+      r('w.1', 'dependency-failed', { rootCause: 'p.1', rootCauses: ['p.1', 'q.1'] }),
+    ],
+  };
   const cmp = JSON.parse(renderComparisonJson(compareRuns(base, cand)));
   assert.deepEqual(checkAgainstSchema(cmp, comparisonJsonSchema), []);
   const w = cmp.packages.find((p: { key: string }) => p.key === 'w');
@@ -93,5 +123,11 @@ test('JSON: several roots of a dependency failure are written and fit the schema
   assert.deepEqual(w.candidate.rootCauses, ['p.1', 'q.1']);
   const run = JSON.parse(renderRunJson(summariseRun(cand)));
   assert.deepEqual(checkAgainstSchema(run, runJsonSchema), []);
-  assert.deepEqual(run.rootCauses.map((rc: { package: string; dependents: string[] }) => [rc.package, rc.dependents]), [['p.1', ['w.1']], ['q.1', ['w.1']]]);
+  assert.deepEqual(
+    run.rootCauses.map((rc: { package: string; dependents: string[] }) => [rc.package, rc.dependents]),
+    [
+      ['p.1', ['w.1']],
+      ['q.1', ['w.1']],
+    ],
+  );
 });

@@ -62,9 +62,20 @@ test('Markdown: text from logs cannot break out of code spans, tables or into HT
   assert.equal(mdCode('a | b'), '`a \\| b`');
   assert.equal(mdText('<script>*x*</script>'), '&lt;script&gt;\\*x\\*&lt;/script&gt;');
   const evil: PackageRunResult = {
-    id: 'evil.1', name: 'evil', version: '1', status: 'build-failed', reason: '', rootCause: null, jobKey: 'k',
-    durationMs: 1, exitCode: 1, logPath: null, logTail: 'Error: <img src=x onerror=alert(1)> | `boom`',
-    firstError: 'Error: <img src=x onerror=alert(1)> | `boom`', missingSystemPackages: [], cached: false,
+    id: 'evil.1',
+    name: 'evil',
+    version: '1',
+    status: 'build-failed',
+    reason: '',
+    rootCause: null,
+    jobKey: 'k',
+    durationMs: 1,
+    exitCode: 1,
+    logPath: null,
+    logTail: 'Error: <img src=x onerror=alert(1)> | `boom`',
+    firstError: 'Error: <img src=x onerror=alert(1)> | `boom`',
+    missingSystemPackages: [],
+    cached: false,
   };
   const md = renderRunMarkdown(summariseRun({ runId: 1, label: 'x', compiler: 'c', results: [evil] }));
   assert.ok(md.includes('- **evil** 1 — `` Error: <img src=x onerror=alert(1)> \\| `boom` ``'));
@@ -82,14 +93,30 @@ test('single-run Markdown: status counts, failures by error, roots of dependency
 
 test('Markdown: a huge comparison is cut down to fit a comment, saying so', () => {
   const mk = (name: string, status: PackageRunResult['status'], rootCause: string | null = null, logTail = ''): PackageRunResult => ({
-    id: `${name}.1`, name, version: '1', status, reason: '', rootCause, jobKey: 'k', durationMs: 1, exitCode: 1, logPath: null, logTail,
-    firstError: logTail !== '' ? logTail : null, missingSystemPackages: [], cached: false,
+    id: `${name}.1`,
+    name,
+    version: '1',
+    status,
+    reason: '',
+    rootCause,
+    jobKey: 'k',
+    durationMs: 1,
+    exitCode: 1,
+    logPath: null,
+    logTail,
+    firstError: logTail !== '' ? logTail : null,
+    missingSystemPackages: [],
+    cached: false,
   });
   const base: PackageRunResult[] = [];
   const cand: PackageRunResult[] = [];
   for (let i = 0; i < 3000; i++) {
     base.push(mk(`p${i}`, 'ok'));
-    cand.push(i % 3 === 0 ? mk(`p${i}`, 'build-failed', null, `Error: failure number ${i % 400}`) : mk(`p${i}`, 'dependency-failed', `p${i - (i % 3)}.1`));
+    cand.push(
+      i % 3 === 0
+        ? mk(`p${i}`, 'build-failed', null, `Error: failure number ${i % 400}`)
+        : mk(`p${i}`, 'dependency-failed', `p${i - (i % 3)}.1`),
+    );
   }
   const cmp = compareRuns({ runId: 1, label: 'a', compiler: 'a', results: base }, { runId: 2, label: 'b', compiler: 'b', results: cand });
   const full = renderComparisonMarkdown(cmp, { maxLength: Number.MAX_SAFE_INTEGER, sectionLimit: 10_000 });

@@ -20,8 +20,21 @@ function fixtureComparison(): Comparison {
 
 function result(name: string, status: JobStatus, extra: Partial<PackageRunResult> = {}): PackageRunResult {
   return {
-    id: `${name}.1.0`, name, version: '1.0', status, reason: status === 'ok' ? '' : `${name}: ${status}`, rootCause: null, jobKey: `k-${name}`,
-    durationMs: 1000, exitCode: status === 'ok' ? 0 : 2, logPath: null, logTail: '', cached: false, firstError: null, missingSystemPackages: [], ...extra,
+    id: `${name}.1.0`,
+    name,
+    version: '1.0',
+    status,
+    reason: status === 'ok' ? '' : `${name}: ${status}`,
+    rootCause: null,
+    jobKey: `k-${name}`,
+    durationMs: 1000,
+    exitCode: status === 'ok' ? 0 : 2,
+    logPath: null,
+    logTail: '',
+    cached: false,
+    firstError: null,
+    missingSystemPackages: [],
+    ...extra,
   };
 }
 
@@ -35,7 +48,11 @@ function hugeComparison(): Comparison {
   for (let i = 0; i < 3000; i++) {
     const name = `regressed-package-with-a-long-name-${i}`;
     baseline.push(result(name, 'ok'));
-    candidate.push(result(name, 'build-failed', { logTail: `File "src/module_${i % 600}.ml", line 12, characters 4-20:\nError: Unbound module Stdlib_compat_layer_${i % 600} (this module was removed)` }));
+    candidate.push(
+      result(name, 'build-failed', {
+        logTail: `File "src/module_${i % 600}.ml", line 12, characters 4-20:\nError: Unbound module Stdlib_compat_layer_${i % 600} (this module was removed)`,
+      }),
+    );
   }
   for (let i = 0; i < 4000; i++) {
     const name = `dependent-package-${i}`;
@@ -62,7 +79,10 @@ function hugeComparison(): Comparison {
     baseline.push(result(`fine-${i}`, 'ok'));
     candidate.push(result(`fine-${i}`, 'ok'));
   }
-  return compareRuns({ runId: 1, label: 'trunk', compiler: 'ocaml-base-compiler.5.3.0', results: baseline }, { runId: 2, label: 'PR #1234', compiler: 'ocaml-variants.5.4.0+pr1234', results: candidate });
+  return compareRuns(
+    { runId: 1, label: 'trunk', compiler: 'ocaml-base-compiler.5.3.0', results: baseline },
+    { runId: 2, label: 'PR #1234', compiler: 'ocaml-variants.5.4.0+pr1234', results: candidate },
+  );
 }
 
 test('a comment with thousands of regressions stays under GitHub’s limit and says what it left out', () => {
@@ -114,7 +134,10 @@ test('a tighter limit cuts deeper, and still fits', () => {
 
 test('a small comparison: everything shown, lists collapsed, the report linked, nothing said to be left out', () => {
   const c = fixtureComparison();
-  const { body, shortened, leftOut } = renderPrComment(c, { reportUrl: 'https://example.org/report.html', runUrl: 'https://example.org/run/1' });
+  const { body, shortened, leftOut } = renderPrComment(c, {
+    reportUrl: 'https://example.org/report.html',
+    runUrl: 'https://example.org/run/1',
+  });
   assert.equal(shortened, false);
   assert.deepEqual(leftOut, []);
   assert.ok(!body.includes('Shortened'));
@@ -132,7 +155,9 @@ test('a small comparison: everything shown, lists collapsed, the report linked, 
 
 test('no regressions: said in the headline', () => {
   const ok = [result('a', 'ok'), result('b', 'ok')];
-  const { body } = renderPrComment(compareRuns({ runId: 1, label: 'base', compiler: 'c1', results: ok }, { runId: 2, label: 'pr', compiler: 'c2', results: ok }));
+  const { body } = renderPrComment(
+    compareRuns({ runId: 1, label: 'base', compiler: 'c1', results: ok }, { runId: 2, label: 'pr', compiler: 'c2', results: ok }),
+  );
   assert.match(body, /\*\*No regressions\*\* among 2 packages/);
   assert.ok(!body.includes('### Root causes'));
 });

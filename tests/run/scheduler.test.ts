@@ -41,7 +41,17 @@ class ScriptedBuilder implements Builder {
 }
 
 function outcome(status: JobStatus, job: Job, reason = status === 'ok' ? '' : `${job.id} ${status}`): BuildOutcome {
-  return { status, reason, exitCode: status === 'ok' ? 0 : 2, durationMs: 5, logPath: `/logs/${job.key}.log`, logTail: `tail of ${job.id}`, firstError: null, missingSystemPackages: [], prefix: status === 'ok' ? `/store/${job.key}` : null };
+  return {
+    status,
+    reason,
+    exitCode: status === 'ok' ? 0 : 2,
+    durationMs: 5,
+    logPath: `/logs/${job.key}.log`,
+    logTail: `tail of ${job.id}`,
+    firstError: null,
+    missingSystemPackages: [],
+    prefix: status === 'ok' ? `/store/${job.key}` : null,
+  };
 }
 
 // comp <- a <- b <- c ; comp <- x <- y ; z (alone); w depends on b and y
@@ -68,7 +78,8 @@ test('every job runs once, after its dependencies, with its closure, within the 
   assert.equal(builder.calls.length, 8);
   assert.ok(builder.maxRunning <= 2);
   assert.equal(builder.maxRunning, 2, 'independent jobs run in parallel');
-  for (const [id, ds] of Object.entries(deps)) for (const d of ds) assert.ok(finished.indexOf(d) < finished.indexOf(id), `${d} before ${id}`);
+  for (const [id, ds] of Object.entries(deps))
+    for (const d of ds) assert.ok(finished.indexOf(d) < finished.indexOf(id), `${d} before ${id}`);
   assert.deepEqual(builder.calls.find((c) => c.id === 'w.1')!.closure.sort(), ['a.1', 'b.1', 'comp.1', 'x.1', 'y.1']);
   for (const r of out.records.values()) assert.equal(r.status, 'ok');
 });
@@ -101,7 +112,10 @@ test('with two failing roots, the dependent names the root that comes first in b
   // Every root is recorded, the first one first, each once; one root alone reads as before.
   const both = expected === 'b.1' ? ['b.1', 'x.1'] : ['x.1', 'b.1'];
   assert.deepEqual(r.get('w.1')!.rootCauses, both);
-  assert.deepEqual(r.get('w.1')!.rootCauseKeys, both.map((id) => r.get(id)!.job.key));
+  assert.deepEqual(
+    r.get('w.1')!.rootCauseKeys,
+    both.map((id) => r.get(id)!.job.key),
+  );
   assert.equal(r.get('w.1')!.reason, `dependencies ${both.join(', ')} failed`);
   assert.deepEqual(r.get('y.1')!.rootCauses, ['x.1']);
   assert.equal(r.get('y.1')!.reason, 'dependency x.1 failed');
@@ -175,8 +189,14 @@ test('abort: running builds are told, their outcomes dropped, nothing new starts
   });
   assert.equal(out.interrupted, true);
   assert.deepEqual(finished, ['comp.1']);
-  assert.deepEqual([...out.records.values()].map((r) => r.job.id), ['comp.1']);
-  assert.deepEqual(builder.calls.map((c) => c.id), ['comp.1', 'a.1']);
+  assert.deepEqual(
+    [...out.records.values()].map((r) => r.job.id),
+    ['comp.1'],
+  );
+  assert.deepEqual(
+    builder.calls.map((c) => c.id),
+    ['comp.1', 'a.1'],
+  );
 });
 
 test('an exception in the result sink stops the run and is rethrown', async () => {
@@ -198,7 +218,11 @@ test('progress: one plain line per finished job without a TTY; a live line with 
   const p = plan();
   let plain = '';
   const progress = new ProgressReporter({ write: (s: string) => (plain += s), isTTY: false }, p.jobs.size, 2);
-  await runPlan(p, new ScriptedBuilder({ 'a.1': 'build-failed' }), { concurrency: 2, onJobStarted: (j) => progress.started(j), onJobFinished: (r) => progress.finished(r) });
+  await runPlan(p, new ScriptedBuilder({ 'a.1': 'build-failed' }), {
+    concurrency: 2,
+    onJobStarted: (j) => progress.started(j),
+    onJobFinished: (r) => progress.finished(r),
+  });
   progress.close();
   const lines = plain.trim().split('\n');
   assert.equal(lines.length, 8);
@@ -206,7 +230,11 @@ test('progress: one plain line per finished job without a TTY; a live line with 
   assert.ok(lines.some((l) => /build-failed a\.1 .*a\.1 build-failed/.test(l)));
   let live = '';
   const tty = new ProgressReporter({ write: (s: string) => (live += s), isTTY: true }, p.jobs.size, 2);
-  await runPlan(p, new ScriptedBuilder({ 'a.1': 'build-failed' }), { concurrency: 2, onJobStarted: (j) => tty.started(j), onJobFinished: (r) => tty.finished(r) });
+  await runPlan(p, new ScriptedBuilder({ 'a.1': 'build-failed' }), {
+    concurrency: 2,
+    onJobStarted: (j) => tty.started(j),
+    onJobFinished: (r) => tty.finished(r),
+  });
   tty.close();
   assert.match(live, /\r\x1b\[2K8\/8 done, 0 running, 4 failed, 0 cached, \d+s elapsed, ETA 0s\n$/);
   assert.match(live, /build-failed\s+a\.1: a\.1 build-failed\n/);

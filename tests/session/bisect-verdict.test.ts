@@ -40,7 +40,8 @@ test('own results: ok is good, a failed build or install is bad, every spurious 
   assert.equal(verdictOf(result('ok'), compiler, statusOf), 'good');
   assert.equal(verdictOf(result('build-failed'), compiler, statusOf), 'bad');
   assert.equal(verdictOf(result('install-failed'), compiler, statusOf), 'bad');
-  for (const s of ['timeout', 'out-of-memory', 'disk-limit', 'fetch-failed', 'internal-error'] as const) assert.equal(verdictOf(result(s), compiler, statusOf), 'spurious', s);
+  for (const s of ['timeout', 'out-of-memory', 'disk-limit', 'fetch-failed', 'internal-error'] as const)
+    assert.equal(verdictOf(result(s), compiler, statusOf), 'spurious', s);
 });
 
 test('not installable with that commit, or no result at all: the commit cannot say (skip)', () => {
@@ -51,7 +52,15 @@ test('not installable with that commit, or no result at all: the commit cannot s
 test('a dependency failure: bad when a dependency broke, skip when only the compiler did not build, spurious when a root was spurious', () => {
   assert.equal(verdictOf(result('dependency-failed', ['dep.1.0']), compiler, statusOf), 'bad');
   assert.equal(verdictOf(result('dependency-failed', ['ocaml-base-compiler.5.3.0+local']), compiler, statusOf), 'skip');
-  assert.equal(verdictOf(result('dependency-failed', ['ocaml-compiler.5.3.0+local']), compiler, statusOf), 'spurious', 'the compiler timed out');
+  assert.equal(
+    verdictOf(result('dependency-failed', ['ocaml-compiler.5.3.0+local']), compiler, statusOf),
+    'spurious',
+    'the compiler timed out',
+  );
   assert.equal(verdictOf(result('dependency-failed', ['flaky.1.0']), compiler, statusOf), 'spurious');
-  assert.equal(verdictOf(result('dependency-failed', ['ocaml-base-compiler.5.3.0+local', 'dep.1.0']), compiler, statusOf), 'bad', 'a broken dependency besides the compiler');
+  assert.equal(
+    verdictOf(result('dependency-failed', ['ocaml-base-compiler.5.3.0+local', 'dep.1.0']), compiler, statusOf),
+    'bad',
+    'a broken dependency besides the compiler',
+  );
 });

@@ -49,10 +49,26 @@ async function checkCommand(
   request: Partial<CheckRequest> & Pick<CheckRequest, 'plan'>,
 ): Promise<{ outcome: CheckOutcome; observed: Observed; counts: { repositoryLoads: number; solvers: number } }> {
   const observed: Observed = { loads: [], solvers: [] };
-  const ctx = await openCommandContext({ paths: resolveStatePaths({ stateDir: state }), ...workspace, database: 'write', loaders: countingLoaders(observed) });
+  const ctx = await openCommandContext({
+    paths: resolveStatePaths({ stateDir: state }),
+    ...workspace,
+    database: 'write',
+    loaders: countingLoaders(observed),
+  });
   try {
     const outcome = await runCheck(ctx, {
-      settings: { archiveMirrors: [], jobs: 2, maxProcesses: 1024, sandboxMode, timeoutMs: 120_000, memoryBytes: 2 * 1024 ** 3, diskBytes: 1024 ** 3, inodes: 100_000, env: [], withTest: false },
+      settings: {
+        archiveMirrors: [],
+        jobs: 2,
+        maxProcesses: 1024,
+        sandboxMode,
+        timeoutMs: 120_000,
+        memoryBytes: 2 * 1024 ** 3,
+        diskBytes: 1024 ** 3,
+        inodes: 100_000,
+        env: [],
+        withTest: false,
+      },
       baseline: false,
       against: null,
       retries: 0,
@@ -72,10 +88,18 @@ test('a check with --retries: one repository load and one solver for the run and
   const eco = instantiateEcosystem();
   const state = mkdtempSync(join(tmpdir(), 'ecocheck-context-retries-'));
   try {
-    const baseline = await checkCommand(state, { repositories: [eco.root] }, { plan: plan('1.0', ['chain-a', 'legacy-lib', 'installer']), baseline: true });
+    const baseline = await checkCommand(
+      state,
+      { repositories: [eco.root] },
+      { plan: plan('1.0', ['chain-a', 'legacy-lib', 'installer']), baseline: true },
+    );
     assert.equal(baseline.outcome.runs.length, 1);
     assert.deepEqual(baseline.observed, { loads: [[eco.root]], solvers: ['1.0'] });
-    const candidate = await checkCommand(state, { repositories: [eco.root] }, { plan: plan('2.0', ['chain-a', 'legacy-lib', 'installer']), retries: 2 });
+    const candidate = await checkCommand(
+      state,
+      { repositories: [eco.root] },
+      { plan: plan('2.0', ['chain-a', 'legacy-lib', 'installer']), retries: 2 },
+    );
     // The regressions (chain-a, legacy-lib) were fresh failures: built again, each retry a plan of its own.
     assert.ok(candidate.outcome.runs.length >= 2, 'the run and at least one retry');
     assert.ok(candidate.outcome.runs.every((r) => r.compiler === '2.0'));
@@ -98,12 +122,17 @@ test('a pinned check (baseline without the pin, candidate with it, --revdeps, --
     mkdirSync(src);
     writeFileSync(join(src, 'opam'), released);
     writeFileSync(join(src, 'chain_a.fml'), '(* chain-a, next *)\nrequire stdext\nrequire no-such-lib\n');
-    const r = await checkCommand(state, { repositories: [eco.root], pins: [`chain-a=${src}`] }, { plan: plan('1.0'), revdeps: { name: 'chain-a', depth: Infinity }, retries: 1 });
-    assert.ok(r.outcome.comparison !== null);
-    assert.deepEqual(
-      r.outcome.comparison.packages.map((p) => `${p.key} ${p.category}`).sort(),
-      ['chain-a regressed', 'chain-b dependency-regressed', 'chain-c dependency-regressed'],
+    const r = await checkCommand(
+      state,
+      { repositories: [eco.root], pins: [`chain-a=${src}`] },
+      { plan: plan('1.0'), revdeps: { name: 'chain-a', depth: Infinity }, retries: 1 },
     );
+    assert.ok(r.outcome.comparison !== null);
+    assert.deepEqual(r.outcome.comparison.packages.map((p) => `${p.key} ${p.category}`).sort(), [
+      'chain-a regressed',
+      'chain-b dependency-regressed',
+      'chain-c dependency-regressed',
+    ]);
     assert.equal(r.outcome.runs.length, 3, 'the baseline without the pin, the pinned run, one retry');
     // The pin makes another universe (opam: the pinned version is chain-a's only one): one solver for the
     // release (reverse dependencies and the baseline share it) and one for the pinned run and its retry.
@@ -116,7 +145,7 @@ test('a pinned check (baseline without the pin, candidate with it, --revdeps, --
   }
 });
 
-test('--changed-since: the base checkout loaded once and the change once (the command\'s own load), one solver for each', async () => {
+test("--changed-since: the base checkout loaded once and the change once (the command's own load), one solver for each", async () => {
   const base = instantiateEcosystem();
   const state = mkdtempSync(join(tmpdir(), 'ecocheck-context-change-'));
   const head = join(state, 'head');
@@ -126,7 +155,11 @@ test('--changed-since: the base checkout loaded once and the change once (the co
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'opam'), readFileSync(join(head, 'packages', 'chain-b', 'chain-b.1.0', 'opam'), 'utf8'));
     cpSync(join(head, 'packages', 'chain-b', 'chain-b.1.0', 'files'), join(dir, 'files'), { recursive: true });
-    const r = await checkCommand(state, { repositories: [head] }, { plan: plan('1.0'), changedSince: { base: base.root, depth: Infinity } });
+    const r = await checkCommand(
+      state,
+      { repositories: [head] },
+      { plan: plan('1.0'), changedSince: { base: base.root, depth: Infinity } },
+    );
     assert.ok(r.outcome.comparison !== null);
     assert.deepEqual(r.outcome.comparison.packages.map((p) => p.key).sort(), ['chain-b', 'chain-c']);
     assert.deepEqual(r.observed.loads.sort(), [[base.root], [head]].sort());
@@ -142,10 +175,20 @@ test('one solver per compiler: a command asking two compilers builds two solvers
   const eco = instantiateEcosystem();
   const state = mkdtempSync(join(tmpdir(), 'ecocheck-context-solvers-'));
   const observed: Observed = { loads: [], solvers: [] };
-  const ctx = await openCommandContext({ paths: resolveStatePaths({ stateDir: state }), repositories: [eco.root], loaders: countingLoaders(observed) });
+  const ctx = await openCommandContext({
+    paths: resolveStatePaths({ stateDir: state }),
+    repositories: [eco.root],
+    loaders: countingLoaders(observed),
+  });
   try {
     const ask = (compiler: string, more: { env?: string[]; withTest?: boolean; universe?: 'pinned' | 'unpinned' } = {}) =>
-      ctx.solver({ universe: more.universe ?? 'pinned', compiler, env: more.env ?? [], withTest: more.withTest ?? false, depexts: 'ignore' });
+      ctx.solver({
+        universe: more.universe ?? 'pinned',
+        compiler,
+        env: more.env ?? [],
+        withTest: more.withTest ?? false,
+        depexts: 'ignore',
+      });
     const one = ask('1.0');
     assert.equal(ask('1.0'), one, 'the same question: the same solver');
     assert.equal(ask('1.0', { universe: 'unpinned' }), one, 'no pin: the released and pinned universes are one');
@@ -166,10 +209,12 @@ test('one solver per compiler: a command asking two compilers builds two solvers
 /** The relative imports of a module (static, re-exports, and `import('…')`). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'(\.[^']+)'/gm), ...text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)].map((m) => resolve(dirname(file), m[1]).replace(/\.js$/, '.ts'));
+  return [...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'(\.[^']+)'/gm), ...text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)].map(
+    (m) => resolve(dirname(file), m[1]).replace(/\.js$/, '.ts'),
+  );
 }
 
-test('on the check\'s path, only the command context loads repositories or builds solvers', () => {
+test("on the check's path, only the command context loads repositories or builds solvers", () => {
   const session = join(projectRoot, 'src', 'session');
   const seen = new Set<string>();
   const walk = (file: string) => {
@@ -179,17 +224,29 @@ test('on the check\'s path, only the command context loads repositories or build
   };
   for (const verb of ['check.ts', 'rerun.ts', 'solver-queries.ts', 'plan-preparation.ts']) walk(join(session, verb));
   assert.ok(seen.has(join(session, 'command-context.ts')) && seen.size > 8, [...seen].join(' '));
-  const loaders = [...seen].filter((f) => /\b(loadRepositories|createSolver)\b/.test(readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
-  assert.deepEqual(loaders.map((f) => relative(session, f)), ['command-context.ts']);
+  const loaders = [...seen].filter((f) =>
+    /\b(loadRepositories|createSolver)\b/.test(readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')),
+  );
+  assert.deepEqual(
+    loaders.map((f) => relative(session, f)),
+    ['command-context.ts'],
+  );
 });
 
 test('the CLI reaches the store only through the session: no module of src/cli imports src/store', () => {
   const cli = join(projectRoot, 'src', 'cli');
   const store = join(projectRoot, 'src', 'store');
-  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
   const all = files(cli);
   assert.ok(all.length > 20, 'the CLI modules were read');
-  const reaching = all.flatMap((f) => importsOf(f).filter((t) => t.startsWith(`${store}/`)).map((t) => `${relative(projectRoot, f)} imports ${relative(projectRoot, t)}`));
+  const reaching = all.flatMap((f) =>
+    importsOf(f)
+      .filter((t) => t.startsWith(`${store}/`))
+      .map((t) => `${relative(projectRoot, f)} imports ${relative(projectRoot, t)}`),
+  );
   assert.deepEqual(reaching, []);
   // The check can fail: the reader sees a dynamic import of the store.
   const sample = join(tmpdir(), `ecocheck-cli-sample-${process.pid}.ts`);

@@ -17,7 +17,10 @@ test('ecocheck.json: read as before; a bad field is one line naming the file and
     const write = (o: unknown) => writeFileSync(file, JSON.stringify(o));
     write({ repositories: ['repo'], compilers: { next: '5.3.0' }, targets: ['a'], jobs: 2, revdeps: 'a', allowLocalSources: ['src'] });
     const c = loadProjectConfig(undefined, dir);
-    assert.deepEqual([c.repositories, c.compilers, c.targets, c.jobs, c.revdeps, c.allowLocalSources], [[join(dir, 'repo')], { next: '5.3.0' }, ['a'], 2, { name: 'a', depth: 1 }, [join(dir, 'src')]]);
+    assert.deepEqual(
+      [c.repositories, c.compilers, c.targets, c.jobs, c.revdeps, c.allowLocalSources],
+      [[join(dir, 'repo')], { next: '5.3.0' }, ['a'], 2, { name: 'a', depth: 1 }, [join(dir, 'src')]],
+    );
 
     const cases: [unknown, RegExp][] = [
       [[1], /: the config: expected an object$/],
@@ -32,7 +35,12 @@ test('ecocheck.json: read as before; a bad field is one line naming the file and
       write(config);
       assert.throws(
         () => loadProjectConfig(undefined, dir),
-        (e: unknown) => e instanceof SessionError && e.kind === 'input' && e.message.startsWith(`${file}: `) && re.test(e.message) && !e.message.includes('\n'),
+        (e: unknown) =>
+          e instanceof SessionError &&
+          e.kind === 'input' &&
+          e.message.startsWith(`${file}: `) &&
+          re.test(e.message) &&
+          !e.message.includes('\n'),
         `${JSON.stringify(config)} → ${re}`,
       );
     }

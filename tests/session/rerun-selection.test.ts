@@ -20,16 +20,39 @@ import { fakeTargets } from '../support/plan-fixture-packages.js';
 /** c ← b ← a (a dependency, no target), z, w: targets c, z, w, y. */
 const DEPS = { 'c.1': ['b.1'], 'b.1': ['a.1'], 'a.1': [], 'z.1': [], 'w.1': [], 'y.1': [] };
 
-async function recordRun(db: Db, statuses: Record<string, JobStatus>, kind: 'baseline' | 'candidate', against: number | null): Promise<number> {
+async function recordRun(
+  db: Db,
+  statuses: Record<string, JobStatus>,
+  kind: 'baseline' | 'candidate',
+  against: number | null,
+): Promise<number> {
   const plan = buildPlan(fakeTargets(['c.1', 'z.1', 'w.1', 'y.1'], DEPS), { builderVersion: kind, platform: {} });
   const builder: Builder = {
     version: kind,
     async build(job) {
       const status = statuses[job.id] ?? 'ok';
-      return { status, reason: status === 'ok' ? '' : `${status} here`, exitCode: status === 'ok' ? 0 : 1, durationMs: 1, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], prefix: status === 'ok' ? `/p/${job.key}` : null };
+      return {
+        status,
+        reason: status === 'ok' ? '' : `${status} here`,
+        exitCode: status === 'ok' ? 0 : 1,
+        durationMs: 1,
+        logPath: null,
+        logTail: '',
+        firstError: null,
+        missingSystemPackages: [],
+        prefix: status === 'ok' ? `/p/${job.key}` : null,
+      };
     },
   };
-  const run = createRun(db, { kind, compilerSpec: kind, repositories: ['/repo'], repositoryHash: 'h', targets: { kind: 'latest' }, options: { ...DEFAULT_RUN_OPTIONS }, against });
+  const run = createRun(db, {
+    kind,
+    compilerSpec: kind,
+    repositories: ['/repo'],
+    repositoryHash: 'h',
+    targets: { kind: 'latest' },
+    options: { ...DEFAULT_RUN_OPTIONS },
+    against,
+  });
   recordPlan(db, run, plan);
   const lookup = createCacheLookup(db);
   await runPlan(plan, builder, { concurrency: 1, lookupCached: (j) => lookup(j.key), onJobFinished: createResultRecorder(db, run) });
@@ -37,15 +60,26 @@ async function recordRun(db: Db, statuses: Record<string, JobStatus>, kind: 'bas
   return run;
 }
 
-test('rerun: a run\'s own failures, spurious results and cascades, with the root that is no target forgotten too', async () => {
+test("rerun: a run's own failures, spurious results and cascades, with the root that is no target forgotten too", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ecocheck-rerun-selection-'));
   const db = openDatabase(join(dir, 'db.sqlite'));
   try {
     const run = getRun(db, await recordRun(db, { 'a.1': 'build-failed', 'w.1': 'timeout', 'y.1': 'install-failed' }, 'candidate', null))!;
     const s = rerunSelection(db, run, false, null);
     assert.deepEqual([...s.ids].sort(), ['c.1', 'w.1', 'y.1']);
-    const keyOf = (id: string) => (db.prepare(`SELECT rj.job_key AS k FROM run_jobs rj JOIN jobs j ON j.key = rj.job_key WHERE rj.run_id = ? AND j.name || '.' || j.version = ?`).get(run.id, id) as { k: string }).k;
-    assert.deepEqual([...s.forgetKeys].sort(), [keyOf('a.1'), keyOf('w.1'), keyOf('y.1')].sort(), "a.1's failure is what c.1 needs built again");
+    const keyOf = (id: string) =>
+      (
+        db
+          .prepare(
+            `SELECT rj.job_key AS k FROM run_jobs rj JOIN jobs j ON j.key = rj.job_key WHERE rj.run_id = ? AND j.name || '.' || j.version = ?`,
+          )
+          .get(run.id, id) as { k: string }
+      ).k;
+    assert.deepEqual(
+      [...s.forgetKeys].sort(),
+      [keyOf('a.1'), keyOf('w.1'), keyOf('y.1')].sort(),
+      "a.1's failure is what c.1 needs built again",
+    );
     assert.throws(() => rerunSelection(db, run, true, null), /no baseline/);
   } finally {
     db.close();
@@ -58,7 +92,10 @@ test('rerun --regressed: only what regressed (and fails through it) or was spuri
   const db = openDatabase(join(dir, 'db.sqlite'));
   try {
     const baseline = await recordRun(db, { 'y.1': 'install-failed' }, 'baseline', null);
-    const candidate = getRun(db, await recordRun(db, { 'a.1': 'build-failed', 'w.1': 'timeout', 'y.1': 'install-failed' }, 'candidate', baseline))!;
+    const candidate = getRun(
+      db,
+      await recordRun(db, { 'a.1': 'build-failed', 'w.1': 'timeout', 'y.1': 'install-failed' }, 'candidate', baseline),
+    )!;
     const s = rerunSelection(db, candidate, true, getRun(db, baseline)!);
     assert.deepEqual([...s.ids].sort(), ['c.1', 'w.1'], 'y.1 failed in the baseline too: still failing, not rebuilt');
   } finally {

@@ -43,14 +43,17 @@ test('baseline choice: the newest finished baseline of the same targets and repo
 
 test('baseline choice: explicit targets are a set (order and repeats do not matter), repositories a list', () => {
   const b = run(1, { targets: { kind: 'explicit', specs: ['a', 'b.1.0'] } });
-  assert.equal(chooseBaseline([b], { id: -1, repositories: ['/repo'], targets: { kind: 'explicit', specs: ['b.1.0', 'a', 'a'] }, pins: [] })?.id, 1);
+  assert.equal(
+    chooseBaseline([b], { id: -1, repositories: ['/repo'], targets: { kind: 'explicit', specs: ['b.1.0', 'a', 'a'] }, pins: [] })?.id,
+    1,
+  );
   assert.equal(chooseBaseline([b], { id: -1, repositories: ['/repo'], targets: { kind: 'explicit', specs: ['a'] }, pins: [] }), null);
   assert.ok(sameTargets({ kind: 'latest' }, { kind: 'latest' }));
   assert.ok(!sameTargets({ kind: 'latest' }, { kind: 'explicit', specs: [] }));
   assert.ok(!sameTargets(null, { kind: 'latest' }));
 });
 
-test('baseline choice: an overlay in front of the baseline\'s repositories finds it; the same repositories win', () => {
+test("baseline choice: an overlay in front of the baseline's repositories finds it; the same repositories win", () => {
   const under = run(2, { repositories: ['/opam-repository'] });
   const same = run(1, { repositories: ['/overlay', '/opam-repository'] });
   const overlaid = { id: -1, repositories: ['/overlay', '/opam-repository'], targets: { kind: 'latest' }, pins: [] };
@@ -59,19 +62,45 @@ test('baseline choice: an overlay in front of the baseline\'s repositories finds
   // Behind, not in front: a baseline with an overlay is not one for the plain repository.
   assert.equal(chooseBaseline([same], { id: -1, repositories: ['/opam-repository'], targets: { kind: 'latest' }, pins: [] }), null);
   // The order of repositories matters (the first wins).
-  assert.equal(chooseBaseline([run(3, { repositories: ['/b', '/a'] })], { id: -1, repositories: ['/a', '/b'], targets: { kind: 'latest' }, pins: [] }), null);
+  assert.equal(
+    chooseBaseline([run(3, { repositories: ['/b', '/a'] })], { id: -1, repositories: ['/a', '/b'], targets: { kind: 'latest' }, pins: [] }),
+    null,
+  );
 });
 
 function result(id: string, status: JobStatus, extra: Partial<PackageRunResult> = {}): PackageRunResult {
   const [name, ...v] = id.split('.');
-  return { id, name, version: v.join('.'), status, reason: '', rootCause: null, jobKey: status === 'not-installable' ? null : `key-${id}`, durationMs: 1, exitCode: null, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false, ...extra };
+  return {
+    id,
+    name,
+    version: v.join('.'),
+    status,
+    reason: '',
+    rootCause: null,
+    jobKey: status === 'not-installable' ? null : `key-${id}`,
+    durationMs: 1,
+    exitCode: null,
+    logPath: null,
+    logTail: '',
+    firstError: null,
+    missingSystemPackages: [],
+    cached: false,
+    ...extra,
+  };
 }
 
 const noJobs = new Map<string, JobState>();
 
 test('rebuild: own failures and spurious results rebuild with their cached results forgotten; ok and not-installable do not', () => {
   const s = selectRebuild(
-    [result('a.1', 'build-failed'), result('b.1', 'install-failed'), result('c.1', 'timeout'), result('d.1', 'ok'), result('e.1', 'not-installable'), result('f.1', 'fetch-failed')],
+    [
+      result('a.1', 'build-failed'),
+      result('b.1', 'install-failed'),
+      result('c.1', 'timeout'),
+      result('d.1', 'ok'),
+      result('e.1', 'not-installable'),
+      result('f.1', 'fetch-failed'),
+    ],
     { freshOnly: false, jobsOfRun: noJobs },
   );
   assert.deepEqual(s.ids, ['a.1', 'b.1', 'c.1', 'f.1']);
@@ -81,13 +110,20 @@ test('rebuild: own failures and spurious results rebuild with their cached resul
 test('rebuild: a dependency failure rebuilds through its roots, and the root that is no target is forgotten too', () => {
   const jobsOfRun = new Map<string, JobState>([['dep.1', { id: 'dep.1', status: 'build-failed', jobKey: 'key-dep.1', cached: false }]]);
   const s = selectRebuild(
-    [result('a.1', 'build-failed'), result('x.1', 'dependency-failed', { rootCause: 'a.1' }), result('y.1', 'dependency-failed', { rootCause: 'dep.1', rootCauses: ['dep.1'] })],
+    [
+      result('a.1', 'build-failed'),
+      result('x.1', 'dependency-failed', { rootCause: 'a.1' }),
+      result('y.1', 'dependency-failed', { rootCause: 'dep.1', rootCauses: ['dep.1'] }),
+    ],
     { freshOnly: false, jobsOfRun },
   );
   assert.deepEqual(s.ids, ['a.1', 'x.1', 'y.1']);
   assert.deepEqual(s.forgetKeys.sort(), ['key-a.1', 'key-dep.1']);
   // A cascade whose root is unknown (not recorded) has nothing to rebuild.
-  assert.deepEqual(selectRebuild([result('z.1', 'dependency-failed', { rootCause: 'gone.1' })], { freshOnly: false, jobsOfRun: noJobs }).ids, []);
+  assert.deepEqual(
+    selectRebuild([result('z.1', 'dependency-failed', { rootCause: 'gone.1' })], { freshOnly: false, jobsOfRun: noJobs }).ids,
+    [],
+  );
 });
 
 test('rebuild for a retry (freshOnly): failures taken from the cache are confirmed, their cascades left too', () => {

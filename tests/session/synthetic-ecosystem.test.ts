@@ -13,13 +13,7 @@ import { join } from 'node:path';
 import type { Item } from '../../src/opam/ast.js';
 import { parseOpamFile } from '../../src/opam/parser.js';
 import { astEqual } from '../../src/opam/printer.js';
-import {
-  KEPT_FIELDS,
-  readRepositoryFiles,
-  synthesize,
-  writeOverlay,
-  type SourcePackage,
-} from '../../src/session/synthetic-ecosystem.js';
+import { KEPT_FIELDS, readRepositoryFiles, synthesize, writeOverlay, type SourcePackage } from '../../src/session/synthetic-ecosystem.js';
 import { SessionError } from '../../src/session/session-error.js';
 
 const APP = `opam-version: "2.0"
@@ -119,8 +113,25 @@ test('the solving fields are kept as they were (same syntax trees); everything t
     astEqual(build, parseOpamFile(`build: [["sh" "-c" "printf '%s\\\\n' \\"$1\\" > synthetic-build" "sh" "app.1.0"]]`, 'x').items[0]!),
     app.text,
   );
-  assert.ok(astEqual(install, parseOpamFile('install: [["mkdir" "-p" "%{lib}%/app"] ["cp" "synthetic-build" "%{lib}%/app/app.1.0"]]', 'x').items[0]!), app.text);
-  for (const gone of ['example.invalid', 'libgmp-dev', 'fix.patch', 'config.ml', 'APP_HOME', 'CFLAGS', 'make', 'maintainer', 'debian-11', 'dune" "build']) {
+  assert.ok(
+    astEqual(
+      install,
+      parseOpamFile('install: [["mkdir" "-p" "%{lib}%/app"] ["cp" "synthetic-build" "%{lib}%/app/app.1.0"]]', 'x').items[0]!,
+    ),
+    app.text,
+  );
+  for (const gone of [
+    'example.invalid',
+    'libgmp-dev',
+    'fix.patch',
+    'config.ml',
+    'APP_HOME',
+    'CFLAGS',
+    'make',
+    'maintainer',
+    'debian-11',
+    'dune" "build',
+  ]) {
     assert.ok(!app.text.includes(gone), `${gone} dropped:\n${app.text}`);
   }
 });
@@ -136,7 +147,9 @@ test('the trivial build writes NAME.VERSION into %{lib}%/NAME/NAME.VERSION with 
       assert.ok(item && item.kind === 'variable' && item.value.kind === 'list');
       for (const command of item.value.items) {
         assert.equal(command.kind, 'list');
-        const args = (command.kind === 'list' ? command.items : []).map((a) => (a.kind === 'string' ? a.value.replaceAll('%{lib}%', lib) : assert.fail(a.kind)));
+        const args = (command.kind === 'list' ? command.items : []).map((a) =>
+          a.kind === 'string' ? a.value.replaceAll('%{lib}%', lib) : assert.fail(a.kind),
+        );
         execFileSync(args[0]!, args.slice(1), { cwd: dir });
       }
     }
@@ -160,7 +173,8 @@ test('a slice is the named packages and their depends/depopts cone; compiler pac
   );
   const all = synthesize(ecosystem(), { kind: 'all' });
   const allNames = new Set(all.packages.map((p) => p.name));
-  for (const c of ['ocaml', 'ocaml-base-compiler', 'ocaml-system', 'base-unix', 'my-compiler']) assert.ok(!allNames.has(c), `${c} left out`);
+  for (const c of ['ocaml', 'ocaml-base-compiler', 'ocaml-system', 'base-unix', 'my-compiler'])
+    assert.ok(!allNames.has(c), `${c} left out`);
   assert.ok(allNames.has('unrelated') && allNames.has('compiler-helper'));
   assert.deepEqual(synthesize(ecosystem(), { kind: 'names', names: ['nowhere'] }).missingNames, ['nowhere']);
 });
@@ -209,13 +223,23 @@ test('the same input gives the same bytes; the overlay is never written into its
     assert.deepEqual(second, first);
     writeOverlay(join(dir, 'a'), first, [input]);
     writeOverlay(join(dir, 'b'), second, [input]);
-    const listing = (root: string) => execFileSync('sh', ['-c', 'find . -type f | LC_ALL=C sort | xargs sha256sum'], { cwd: root, encoding: 'utf8' });
+    const listing = (root: string) =>
+      execFileSync('sh', ['-c', 'find . -type f | LC_ALL=C sort | xargs sha256sum'], { cwd: root, encoding: 'utf8' });
     assert.equal(listing(join(dir, 'a')), listing(join(dir, 'b')));
     assert.equal(readFileSync(join(dir, 'a', 'repo'), 'utf8'), 'opam-version: "2.0"\n');
     const before = listing(input);
-    assert.throws(() => writeOverlay(join(input, 'synth'), first, [input]), (e: unknown) => e instanceof SessionError && /never written/.test(e.message));
-    assert.throws(() => writeOverlay(input, first, [join(dir, 'a')]), (e: unknown) => e instanceof SessionError && /not empty/.test(e.message));
-    assert.throws(() => writeOverlay(dir, first, [input]), (e: unknown) => e instanceof SessionError);
+    assert.throws(
+      () => writeOverlay(join(input, 'synth'), first, [input]),
+      (e: unknown) => e instanceof SessionError && /never written/.test(e.message),
+    );
+    assert.throws(
+      () => writeOverlay(input, first, [join(dir, 'a')]),
+      (e: unknown) => e instanceof SessionError && /not empty/.test(e.message),
+    );
+    assert.throws(
+      () => writeOverlay(dir, first, [input]),
+      (e: unknown) => e instanceof SessionError,
+    );
     assert.equal(listing(input), before, 'the input is unchanged');
     assert.deepEqual(readdirSync(input), ['packages']);
   } finally {

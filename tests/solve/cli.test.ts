@@ -15,12 +15,19 @@ function run(...args: string[]): { code: number | null; stdout: string; stderr: 
 test('installable --all-versions --json: verdicts, reasons and totals', () => {
   const r = run('installable', '--repo', repo, '--compiler', '5.3.0', '--all-versions', '--json');
   assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { installable: number; uninstallable: number; results: { package: string; installable: boolean; reason: string }[] };
+  const j = JSON.parse(r.stdout) as {
+    installable: number;
+    uninstallable: number;
+    results: { package: string; installable: boolean; reason: string }[];
+  };
   const byId = new Map(j.results.map((x) => [x.package, x]));
   assert.equal(j.results.length, 13);
   assert.equal(j.installable + j.uninstallable, 13);
   assert.deepEqual(
-    j.results.filter((x) => x.installable).map((x) => x.package).sort(),
+    j.results
+      .filter((x) => x.installable)
+      .map((x) => x.package)
+      .sort(),
     ['app.1.0', 'dune.3.0.0', 'lib.2.0', 'ocaml-base-compiler.5.3.0', 'ocaml.5.3.0'],
   );
   assert.match(byId.get('lib.1.0')?.reason ?? '', /requires ocaml \{< "5\.0"\}.*compiler ocaml-base-compiler\.5\.3\.0/);

@@ -127,7 +127,11 @@ test('criteria values equal the brute-force optimum on random repositories', () 
       assert.equal(o.installable, best !== null, `round ${round}: ${packageId(target)}`);
       if (!o.installable || best === null) continue;
       assert.ok(valid([...o.solution.packages]), `round ${round}: ${packageId(target)} solution is valid`);
-      assert.deepEqual(cost(o.solution.packages), best, `round ${round}: ${packageId(target)}: ${o.solution.packages.map(packageId).join(' ')}, not ${bestSet.map(packageId).join(' ')}`);
+      assert.deepEqual(
+        cost(o.solution.packages),
+        best,
+        `round ${round}: ${packageId(target)}: ${o.solution.packages.map(packageId).join(' ')}, not ${bestSet.map(packageId).join(' ')}`,
+      );
       checked++;
     }
   }

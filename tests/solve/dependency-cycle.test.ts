@@ -26,7 +26,10 @@ test('dependencyCycle finds a cycle from its smallest id, and none in a DAG', ()
   assert.equal(dependencyCycle(m({ 'a.1': ['zz.9'] })), null);
   const chain = new Map(Array.from({ length: 100_000 }, (_, i) => [`p${i}.1`, i === 0 ? ['p99999.1'] : [`p${i - 1}.1`]]));
   assert.equal(dependencyCycle(chain)?.length, 100_001);
-  assert.equal(noBuildOrderReason('a.1', ['a.1', 'b.1', 'a.1']), 'installable by the solver but no build order: the dependency cycle a.1 → b.1 → a.1');
+  assert.equal(
+    noBuildOrderReason('a.1', ['a.1', 'b.1', 'a.1']),
+    'installable by the solver but no build order: the dependency cycle a.1 → b.1 → a.1',
+  );
   assert.match(noBuildOrderReason('innocent.1', ['a.1', 'b.1', 'a.1']), /its installation holds the dependency cycle a\.1 → b\.1 → a\.1$/);
 });
 
@@ -78,27 +81,45 @@ test('installable, solve, plan and check give the cycle one answer: no build ord
     // installable: the solver's verdict (installable) kept, the cyclic ones apart with their cycle.
     const inst = run('installable', '--compiler', '5.3.0', '--all-versions', '--json');
     assert.equal(inst.code, 0, inst.stderr);
-    const j = JSON.parse(inst.stdout) as { installable: number; noBuildOrder: number; results: { package: string; installable: boolean; cycle?: string[]; reason: string }[] };
+    const j = JSON.parse(inst.stdout) as {
+      installable: number;
+      noBuildOrder: number;
+      results: { package: string; installable: boolean; cycle?: string[]; reason: string }[];
+    };
     assert.equal(j.installable, 11);
     assert.equal(j.noBuildOrder, 6);
     const apart = Object.fromEntries(j.results.filter((r) => r.cycle !== undefined).map((r) => [r.package, r.reason]));
     assert.deepEqual(apart, Object.fromEntries(Object.keys(EXPECTED_APART).map((id) => [id, reasonOf(id)])));
     assert.ok(j.results.every((r) => r.installable));
     const text = run('installable', '--compiler', '5.3.0');
-    assert.match(text.stdout, /^innocent\.1: installable by the solver but no build order: its installation holds the dependency cycle a\.1 → b\.1 → a\.1$/m);
+    assert.match(
+      text.stdout,
+      /^innocent\.1: installable by the solver but no build order: its installation holds the dependency cycle a\.1 → b\.1 → a\.1$/m,
+    );
     assert.match(text.stdout, /^post\.1: installable$/m);
     assert.match(text.stdout, /11 installable \(6 of them with no build order: a dependency cycle\), 0 not$/m);
 
     // The admin check keeps opam's verdict (every package installable) and adds the note.
     const admin = run('installable', '--admin-check', '--json');
     assert.equal(admin.code, 0, admin.stderr);
-    const a = JSON.parse(admin.stdout) as { uninstallable: number; noBuildOrder: number; noBuildOrderResults: { package: string; reason: string }[] };
+    const a = JSON.parse(admin.stdout) as {
+      uninstallable: number;
+      noBuildOrder: number;
+      noBuildOrderResults: { package: string; reason: string }[];
+    };
     assert.equal(a.uninstallable, 0);
     assert.equal(a.noBuildOrder, 6);
-    assert.deepEqual(Object.fromEntries(a.noBuildOrderResults.map((x) => [x.package, x.reason])), Object.fromEntries(Object.keys(EXPECTED_APART).map((id) => [id, reasonOf(id)])));
+    assert.deepEqual(
+      Object.fromEntries(a.noBuildOrderResults.map((x) => [x.package, x.reason])),
+      Object.fromEntries(Object.keys(EXPECTED_APART).map((id) => [id, reasonOf(id)])),
+    );
 
     // solve: the "not installable" exit code, the cycle named; a post dependency's loop is no cycle.
-    for (const [target, id] of [['a', 'a.1'], ['e', 'e.1'], ['innocent', 'innocent.1']]) {
+    for (const [target, id] of [
+      ['a', 'a.1'],
+      ['e', 'e.1'],
+      ['innocent', 'innocent.1'],
+    ]) {
       const s = run('solve', target, '--compiler', '5.3.0');
       assert.equal(s.code, 1, s.stderr);
       assert.equal(s.stdout, `${id} is not installable with ocaml-base-compiler {= "5.3.0"}: ${reasonOf(id)}\n`);
@@ -114,17 +135,36 @@ test('installable, solve, plan and check give the cycle one answer: no build ord
     assert.equal(plan.code, 0, plan.stderr);
     assert.doesNotMatch(plan.stdout, /internal error/);
     const p = JSON.parse(plan.stdout) as { notInstallable: { id: string; reason: string }[] };
-    assert.deepEqual(Object.fromEntries(p.notInstallable.map((x) => [x.id, x.reason])), Object.fromEntries(Object.keys(EXPECTED_APART).map((id) => [id, reasonOf(id)])));
+    assert.deepEqual(
+      Object.fromEntries(p.notInstallable.map((x) => [x.id, x.reason])),
+      Object.fromEntries(Object.keys(EXPECTED_APART).map((id) => [id, reasonOf(id)])),
+    );
 
     // check: the same six recorded not installable with the reason, the other five built.
     const state = join(dir, 'state');
-    const check = run('check', '--compiler', '5.3.0', '--state-dir', state, '--timeout', '20s', '--jobs', '2', '--format', 'json', ...(sandboxAvailable().ok ? [] : ['--no-sandbox']));
+    const check = run(
+      'check',
+      '--compiler',
+      '5.3.0',
+      '--state-dir',
+      state,
+      '--timeout',
+      '20s',
+      '--jobs',
+      '2',
+      '--format',
+      'json',
+      ...(sandboxAvailable().ok ? [] : ['--no-sandbox']),
+    );
     assert.equal(check.code, 0, check.stderr);
     assert.doesNotMatch(check.stdout + check.stderr, /internal error/);
     assert.match(check.stderr, /11 targets: ok 5, not-installable 6/);
     const log = run('log', 'innocent', '--state-dir', state);
     assert.equal(log.code, 0, log.stderr);
-    assert.match(log.stdout, /not-installable: installable by the solver but no build order: its installation holds the dependency cycle a\.1 → b\.1 → a\.1/);
+    assert.match(
+      log.stdout,
+      /not-installable: installable by the solver but no build order: its installation holds the dependency cycle a\.1 → b\.1 → a\.1/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

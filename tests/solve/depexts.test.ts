@@ -33,7 +33,14 @@ function pkgWith(id: string, fields: { depends?: string; depexts?: string; avail
   if (fields.depends !== undefined) lines.push(`depends: [${fields.depends}]`);
   if (fields.depexts !== undefined) lines.push(`depexts: [${fields.depexts}]`);
   if (fields.available !== undefined) lines.push(`available: ${fields.available}`);
-  return packageFromAst(parseOpamFile(`${lines.join('\n')}\n`, file), { name, version: id.slice(dot + 1), file, repository: 'test', filesDir: null, contentHash: id });
+  return packageFromAst(parseOpamFile(`${lines.join('\n')}\n`, file), {
+    name,
+    version: id.slice(dot + 1),
+    file,
+    repository: 'test',
+    filesDir: null,
+    contentHash: id,
+  });
 }
 
 /** A package manager answering from fixed sets (and counting its queries), for the solver's rules. */
@@ -79,9 +86,16 @@ test('the solver drops an available package whose depexts have no candidate, nam
   // does not ask about the whole repository).
   assert.equal(host.queries, 1, 'one query for the depexts of the cone');
   assert.equal(llvm.installable, false);
-  if (!llvm.installable) assert.match(llvm.reason, /^llvm\.3\.4 requires conf-llvm: conf-llvm\.3\.4 needs system packages \(depexts\) that apt has no installation candidate for: llvm-3\.4-dev$/);
+  if (!llvm.installable)
+    assert.match(
+      llvm.reason,
+      /^llvm\.3\.4 requires conf-llvm: conf-llvm\.3\.4 needs system packages \(depexts\) that apt has no installation candidate for: llvm-3\.4-dev$/,
+    );
   const direct = solver.solve(find('conf-llvm.3.4'));
-  assert.equal(direct.installable ? '' : direct.reason, 'conf-llvm.3.4 needs system packages (depexts) that apt has no installation candidate for: llvm-3.4-dev');
+  assert.equal(
+    direct.installable ? '' : direct.reason,
+    'conf-llvm.3.4 needs system packages (depexts) that apt has no installation candidate for: llvm-3.4-dev',
+  );
   assert.equal(solver.isInstallable(find('conf-gsl.1')), true, 'a virtual depext with a provider is available');
   assert.equal(host.queries, 2, 'the whole repository, once encoded, asks about the packages not asked yet');
   assert.equal(solver.isInstallable(find('conf-gmp.4')), true, 'an installed depext');
@@ -102,8 +116,17 @@ test('job keys: installing a depext changes the key of the job naming it and of 
   const plain = pkgWith('plain.1', {});
   const depextsOf = (p: OpamPackage) => requiredSystemPackages(p, packageLookup(p, DEFAULT_PLATFORM, null));
   const outcomes = [
-    { target: zarith, outcome: { installable: true as const, solution: { target: zarith, packages: [gmp, zarith], buildDependencies: new Map([['zarith.1', ['conf-gmp.4']]]) } } },
-    { target: plain, outcome: { installable: true as const, solution: { target: plain, packages: [plain], buildDependencies: new Map() } } },
+    {
+      target: zarith,
+      outcome: {
+        installable: true as const,
+        solution: { target: zarith, packages: [gmp, zarith], buildDependencies: new Map([['zarith.1', ['conf-gmp.4']]]) },
+      },
+    },
+    {
+      target: plain,
+      outcome: { installable: true as const, solution: { target: plain, packages: [plain], buildDependencies: new Map() } },
+    },
   ];
   const keys = () => {
     const systemPackages = systemPackagesKeys([gmp, zarith, plain], depextsOf, host);
@@ -142,7 +165,8 @@ test('the host: an installed package, a virtual one with a provider, one with no
   const s = host.status(['dpkg', 'libgsl0-dev', NO_SUCH]);
   assert.ok(s.installed.has('dpkg'));
   assert.ok(s.notFound.has(NO_SUCH));
-  if (gslIsVirtual) assert.ok(s.installed.has('libgsl0-dev') || s.available.has('libgsl0-dev'), 'a virtual name with a provider has a candidate');
+  if (gslIsVirtual)
+    assert.ok(s.installed.has('libgsl0-dev') || s.available.has('libgsl0-dev'), 'a virtual name with a provider has a candidate');
   const versions = host.installedVersions(['dpkg', NO_SUCH]);
   assert.match(versions.get('dpkg') ?? '', /^\d/);
   assert.equal(versions.get(NO_SUCH), null);
@@ -159,7 +183,13 @@ test('the host: an installed package, a virtual one with a provider, one with no
   assert.equal(solver.isInstallable(byId('conf-dpkg.1')), true);
   if (gslIsVirtual) assert.equal(solver.isInstallable(byId('conf-gsl.1')), true);
   assert.deepEqual(
-    [...depextsUnavailable([byId('conf-none.1'), byId('conf-dpkg.1')], (p) => requiredSystemPackages(p, packageLookup(p, DEFAULT_PLATFORM, null)), host)].map(([p, m]) => [p.name, m]),
+    [
+      ...depextsUnavailable(
+        [byId('conf-none.1'), byId('conf-dpkg.1')],
+        (p) => requiredSystemPackages(p, packageLookup(p, DEFAULT_PLATFORM, null)),
+        host,
+      ),
+    ].map(([p, m]) => [p.name, m]),
     [['conf-none', [NO_SUCH]]],
   );
 });
@@ -177,10 +207,14 @@ test('the CLI: solve and installable say which depexts have no candidate; ignore
     add('ocaml.5.3.0', 'depends: ["ocaml-base-compiler" {= "5.3.0"}]\n');
     add('conf-none.1', `depends: ["ocaml"]\ndepexts: [["${NO_SUCH}"] {os-family = "debian"}]\n`);
     add('user.1', 'depends: ["ocaml" "conf-none"]\n');
-    const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args, '--repo', root, '--compiler', '5.3.0'], { encoding: 'utf8' });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, ...args, '--repo', root, '--compiler', '5.3.0'], { encoding: 'utf8' });
     const solved = run('solve', 'user');
     assert.equal(solved.status, 1, solved.stderr);
-    assert.equal(solved.stdout, `user.1 is not installable with ocaml-base-compiler {= "5.3.0"}: user.1 requires conf-none: conf-none.1 needs system packages (depexts) that apt has no installation candidate for: ${NO_SUCH}\n`);
+    assert.equal(
+      solved.stdout,
+      `user.1 is not installable with ocaml-base-compiler {= "5.3.0"}: user.1 requires conf-none: conf-none.1 needs system packages (depexts) that apt has no installation candidate for: ${NO_SUCH}\n`,
+    );
     assert.equal(run('solve', 'user', '--depexts', 'ignore').status, 0);
     const all = JSON.parse(run('installable', '--all-versions', '--json').stdout) as { installable: number; uninstallable: number };
     assert.deepEqual([all.installable, all.uninstallable], [2, 2]);

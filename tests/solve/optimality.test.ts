@@ -35,7 +35,15 @@ test('a first installation with nothing to choose is proved optimal without the 
 
 test('a first installation that lags is not taken as proved: the loop finds the better one', () => {
   // The greedy first installation is a.2 + b.1 (lag 2); the optimum a.1 + b.3 (lag 1).
-  const load = repo(...compilers('5.3.0'), pkg('t.1', { depends: '"a" "b"' }), pkg('a.1'), pkg('a.2', { depends: '"b" {= "1"}' }), pkg('b.1'), pkg('b.2'), pkg('b.3'));
+  const load = repo(
+    ...compilers('5.3.0'),
+    pkg('t.1', { depends: '"a" "b"' }),
+    pkg('a.1'),
+    pkg('a.2', { depends: '"b" {= "1"}' }),
+    pkg('b.1'),
+    pkg('b.2'),
+    pkg('b.3'),
+  );
   const s = createSolver(load, { compiler: '5.3.0' });
   assert.deepEqual(ids(s, find(load, 't.1')), ['a.1', 'b.3', 'ocaml-base-compiler.5.3.0', 't.1']);
   assert.equal(s.stats.proved, 0);

@@ -103,7 +103,10 @@ test('solve, plan/check and installable give the same version, and the same reas
     assert.equal(packageId(solved.target), 'new.1.0');
     assert.equal(solved.outcome.installable, true);
     const planned = preparePlan(ctx, { ...req, targets: ['new', 'only5'] });
-    assert.deepEqual(planned.outcomes.map((o) => packageId(o.target)), ['new.1.0', 'only5.2.0']);
+    assert.deepEqual(
+      planned.outcomes.map((o) => packageId(o.target)),
+      ['new.1.0', 'only5.2.0'],
+    );
     // only5: no version is installable on 4.14.2; every verb names the newest and gives one reason.
     const none = solvePackage(ctx, req, 'only5');
     assert.equal(packageId(none.target), 'only5.2.0');

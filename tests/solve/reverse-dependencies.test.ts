@@ -51,19 +51,54 @@ test('direct reverse dependencies: build depends of the installable latest versi
   const ocaml = reverseDependencies(solver, 'ocaml').map((d) => d.pkg.name);
   assert.ok(!ocaml.includes('ocaml-base-compiler') && !ocaml.includes('needs-new') && !ocaml.includes('never'));
   assert.deepEqual(ocaml, [
-    'bad-checksum', 'broken-install', 'chain-a', 'chain-b', 'chain-c', 'depopt-user', 'doc-only', 'either', 'excluded', 'installer',
-    'legacy-lib', 'moved-on', 'optional-feature', 'patched', 'post-only', 'stdext', 'tested', 'top',
+    'bad-checksum',
+    'broken-install',
+    'chain-a',
+    'chain-b',
+    'chain-c',
+    'depopt-user',
+    'doc-only',
+    'either',
+    'excluded',
+    'installer',
+    'legacy-lib',
+    'moved-on',
+    'optional-feature',
+    'patched',
+    'post-only',
+    'stdext',
+    'tested',
+    'top',
   ]);
 });
 
 test('with depth, breadth first and each once at its nearest depth; with-test dependencies only when asked', () => {
   const solver = createSolver(load, { compiler: '1.0' });
-  assert.deepEqual(ids(reverseDependencies(solver, 'chain-a', { depth: 2 })), ['chain-b.1.0@1', 'either.1.0@1', 'moved-on.1.0@1', 'chain-c.1.0@2']);
-  assert.deepEqual(ids(reverseDependencies(solver, 'chain-a', { depth: 3 })), ['chain-b.1.0@1', 'either.1.0@1', 'moved-on.1.0@1', 'chain-c.1.0@2', 'top.1.0@3']);
-  assert.deepEqual(ids(reverseDependencies(solver, 'chain-a', { depth: 3, withTest: true })), [
-    'chain-b.1.0@1', 'either.1.0@1', 'moved-on.1.0@1', 'chain-c.1.0@2', 'tested.1.0@2', 'top.1.0@3',
+  assert.deepEqual(ids(reverseDependencies(solver, 'chain-a', { depth: 2 })), [
+    'chain-b.1.0@1',
+    'either.1.0@1',
+    'moved-on.1.0@1',
+    'chain-c.1.0@2',
   ]);
-  assert.deepEqual(reverseDependencies(solver, 'chain-a', { depth: Infinity, withTest: true }), reverseDependencies(solver, 'chain-a', { depth: 3, withTest: true }));
+  assert.deepEqual(ids(reverseDependencies(solver, 'chain-a', { depth: 3 })), [
+    'chain-b.1.0@1',
+    'either.1.0@1',
+    'moved-on.1.0@1',
+    'chain-c.1.0@2',
+    'top.1.0@3',
+  ]);
+  assert.deepEqual(ids(reverseDependencies(solver, 'chain-a', { depth: 3, withTest: true })), [
+    'chain-b.1.0@1',
+    'either.1.0@1',
+    'moved-on.1.0@1',
+    'chain-c.1.0@2',
+    'tested.1.0@2',
+    'top.1.0@3',
+  ]);
+  assert.deepEqual(
+    reverseDependencies(solver, 'chain-a', { depth: Infinity, withTest: true }),
+    reverseDependencies(solver, 'chain-a', { depth: 3, withTest: true }),
+  );
   const top = reverseDependencies(solver, 'chain-a', { depth: 3, withTest: true }).find((d) => d.pkg.name === 'top')!;
   assert.deepEqual(top.via, ['chain-c', 'tested'], 'every depth-2 name it depends on');
   assert.deepEqual(ids(reverseDependencies(solver, 'chain-b', { withTest: true })), ['chain-c.1.0@1', 'tested.1.0@1']);
@@ -76,8 +111,11 @@ test("depopts count only when asked (opam list's --depopts)", () => {
   assert.deepEqual(ids(reverseDependencies(solver, 'optional-feature', { depopts: true })), ['depopt-user.1.0@1']);
 });
 
-test("OpamFormula.verifies: a conjunction naming the package must hold for its version", () => {
-  const f = (name: string, constraint: { op: '>=' | '<'; version: string } | null) => ({ kind: 'atom' as const, atom: { name, constraint: constraint ? { kind: 'atom' as const, atom: constraint } : { kind: 'empty' as const } } });
+test('OpamFormula.verifies: a conjunction naming the package must hold for its version', () => {
+  const f = (name: string, constraint: { op: '>=' | '<'; version: string } | null) => ({
+    kind: 'atom' as const,
+    atom: { name, constraint: constraint ? { kind: 'atom' as const, atom: constraint } : { kind: 'empty' as const } },
+  });
   const or = { kind: 'or' as const, left: f('a', { op: '>=', version: '2.0' }), right: f('b', null) };
   assert.equal(verifies(or, 'a', '1.0'), false);
   assert.equal(verifies(or, 'a', '2.1'), true);
@@ -96,7 +134,10 @@ test('on a pinned universe: the constraint is checked against the pinned version
 
 test('an unknown name and a bad depth are errors', () => {
   const solver = createSolver(load, { compiler: '1.0' });
-  assert.throws(() => reverseDependencies(solver, 'no-such-package'), (e: unknown) => e instanceof Error && /no such package/.test(e.message));
+  assert.throws(
+    () => reverseDependencies(solver, 'no-such-package'),
+    (e: unknown) => e instanceof Error && /no such package/.test(e.message),
+  );
   for (const depth of [0, -1, 1.5, NaN]) assert.throws(() => reverseDependencies(solver, 'chain-a', { depth }), /not a positive integer/);
 });
 
@@ -112,7 +153,9 @@ test('on the real snapshot: fast enough for a widely used package', { skip: skip
   const t1 = performance.now();
   const deep = reverseDependencies(solver, 'fmt', { depth: 2 });
   const t2 = performance.now();
-  process.stderr.write(`revdeps fmt (universe encoded in ${Math.round(encodeMs)} ms): ${fmt.length} direct in ${Math.round(t1 - t0)} ms, ${deep.length} to depth 2 in ${Math.round(t2 - t1)} ms\n`);
+  process.stderr.write(
+    `revdeps fmt (universe encoded in ${Math.round(encodeMs)} ms): ${fmt.length} direct in ${Math.round(t1 - t0)} ms, ${deep.length} to depth 2 in ${Math.round(t2 - t1)} ms\n`,
+  );
   assert.ok(t1 - t0 < 5000 && t2 - t1 < 5000, 'the search itself stays well under the encoding');
   assert.ok(fmt.length > 100);
   assert.ok(deep.length > fmt.length);

@@ -9,7 +9,6 @@ const lowestFalse: Brancher = (s) => {
   return 0;
 };
 
-
 function bruteForceSat(n: number, clauses: Lit[][], assumptions: Lit[] = []): boolean {
   for (let m = 0; m < 1 << n; m++) {
     const val = (l: Lit) => {

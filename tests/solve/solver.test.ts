@@ -47,14 +47,21 @@ test("a package needing an older ocaml is explained by the switch's compiler, no
   // As in opam-repository: ocaml.4.14.0 can also come from ocaml-system, which needs sys-ocaml-version.
   const load = repo(
     ...compilers('4.14.0', '5.3.0'),
-    pkg('ocaml-system.4.14.0', { flags: ['compiler'], conflictClass: ['ocaml-core-compiler'], depends: '"sys-ocaml-version" {= "4.14.0"}' }),
+    pkg('ocaml-system.4.14.0', {
+      flags: ['compiler'],
+      conflictClass: ['ocaml-core-compiler'],
+      depends: '"sys-ocaml-version" {= "4.14.0"}',
+    }),
     pkg('sys-ocaml-version.4.14.0', { available: 'sys-ocaml-version = "4.14.0"' }),
     pkg('old.1', { depends: '"ocaml" {< "5.0"}' }),
   );
   const out = createSolver(load, { compiler: '5.3.0' }).solve(find(load, 'old.1'));
   assert.equal(out.installable, false);
   if (!out.installable) {
-    assert.equal(out.reason, 'old.1 requires ocaml {< "5.0"}, but the switch has the compiler ocaml-base-compiler.5.3.0 and with it ocaml.5.3.0');
+    assert.equal(
+      out.reason,
+      'old.1 requires ocaml {< "5.0"}, but the switch has the compiler ocaml-base-compiler.5.3.0 and with it ocaml.5.3.0',
+    );
     assert.doesNotMatch(out.reason, /ocaml-system|sys-ocaml-version/);
   }
 });
@@ -136,7 +143,11 @@ test('backtracks from the newest version when it cannot work', () => {
   const s = createSolver(load, { compiler: '5.3.0' });
   const o = s.solve(find(load, 't.1'));
   assert.equal(o.installable, true);
-  if (o.installable) assert.deepEqual(ids(o.solution.packages).filter((x) => !x.startsWith('ocaml')), ['c.1', 'a.1', 'b.1', 't.1']);
+  if (o.installable)
+    assert.deepEqual(
+      ids(o.solution.packages).filter((x) => !x.startsWith('ocaml')),
+      ['c.1', 'a.1', 'b.1', 't.1'],
+    );
 });
 
 test('depopts are not forced but ordered first; post dependencies are required without a build edge', () => {
@@ -255,7 +266,6 @@ test('admin-check mode: every package available, no compiler, with-test on by de
   assert.equal(i.isInstallable(find(load, 't.1')), true);
 });
 
-
 test('installability agrees with brute force on random repositories, and solutions are valid', () => {
   const rand = rng(2024);
   const names = ['a', 'b', 'c', 'd', 'e'];
@@ -296,7 +306,12 @@ test('installability agrees with brute force on random repositories, and solutio
         assert.ok(present.get(p.name) === p);
         for (const q of sol) {
           const d = filterDependencyFormula(q.depends, () => undefined);
-          assert.ok(evalFormula(d, (a) => { const r = present.get(a.name); return r !== undefined && versionSatisfies(r.version, a.constraint); }));
+          assert.ok(
+            evalFormula(d, (a) => {
+              const r = present.get(a.name);
+              return r !== undefined && versionSatisfies(r.version, a.constraint);
+            }),
+          );
         }
       } else {
         assert.ok(o.reason.length > 0);
@@ -329,10 +344,7 @@ test('solutions are deterministic across solver instances and query orders', () 
 });
 
 test('a compiler that cannot be installed is the reason for every target', () => {
-  const load = repo(
-    pkg('ocaml-base-compiler.5.3.0', { flags: ['compiler'], available: 'os = "macos"' }),
-    pkg('lib.1'),
-  );
+  const load = repo(pkg('ocaml-base-compiler.5.3.0', { flags: ['compiler'], available: 'os = "macos"' }), pkg('lib.1'));
   const s = createSolver(load, { compiler: '5.3.0' });
   const o = s.solve(find(load, 'lib.1'));
   assert.equal(o.installable, false);

@@ -8,8 +8,25 @@ import Database from 'better-sqlite3';
 import { openDatabase, APPLICATION_ID } from '../../src/store/database.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { StoreError } from '../../src/store/store-error.js';
-import { createRun, DEFAULT_RUN_OPTIONS, finishRun, getRun, latestRun, listRuns, markAbandonedRuns, runStatusCounts, setRunKind } from '../../src/store/runs.js';
-import { createCacheLookup, createResultRecorder, findNotInstallableTarget, findPackageJobs, loadRunResults, recordPlan } from '../../src/store/run-records.js';
+import {
+  createRun,
+  DEFAULT_RUN_OPTIONS,
+  finishRun,
+  getRun,
+  latestRun,
+  listRuns,
+  markAbandonedRuns,
+  runStatusCounts,
+  setRunKind,
+} from '../../src/store/runs.js';
+import {
+  createCacheLookup,
+  createResultRecorder,
+  findNotInstallableTarget,
+  findPackageJobs,
+  loadRunResults,
+  recordPlan,
+} from '../../src/store/run-records.js';
 import { acquireRunLock } from '../../src/store/run-lock.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { runPlan } from '../../src/run/scheduler.js';
@@ -22,7 +39,13 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'ecocheck-store-'));
 }
 
-const newRun = { compilerSpec: '1.0', repositories: ['/repo'], repositoryHash: 'h', targets: { kind: 'latest' }, options: { ...DEFAULT_RUN_OPTIONS, jobs: 2 } };
+const newRun = {
+  compilerSpec: '1.0',
+  repositories: ['/repo'],
+  repositoryHash: 'h',
+  targets: { kind: 'latest' },
+  options: { ...DEFAULT_RUN_OPTIONS, jobs: 2 },
+};
 
 test('a new database gets WAL, its application id and the latest schema; reopening keeps data', () => {
   const dir = tempDir();
@@ -48,12 +71,18 @@ test('a corrupted or foreign file is refused with one line naming it', () => {
   try {
     const garbage = join(dir, 'garbage.sqlite');
     writeFileSync(garbage, 'this is not a database at all, just text '.repeat(100));
-    assert.throws(() => openDatabase(garbage), (err: unknown) => err instanceof StoreError && err.message.includes(garbage) && !err.message.includes('\n'));
+    assert.throws(
+      () => openDatabase(garbage),
+      (err: unknown) => err instanceof StoreError && err.message.includes(garbage) && !err.message.includes('\n'),
+    );
     const foreign = join(dir, 'foreign.sqlite');
     const other = new Database(foreign);
     other.exec('CREATE TABLE customers (id INTEGER)');
     other.close();
-    assert.throws(() => openDatabase(foreign), (err: unknown) => err instanceof StoreError && /foreign\.sqlite is not an ecocheck database/.test(err.message));
+    assert.throws(
+      () => openDatabase(foreign),
+      (err: unknown) => err instanceof StoreError && /foreign\.sqlite is not an ecocheck database/.test(err.message),
+    );
     const future = join(dir, 'future.sqlite');
     openDatabase(future).close();
     const f = new Database(future);
@@ -79,7 +108,17 @@ test('results of a run: recorded as they finish, cached when cacheable, read bac
       async build(job) {
         builds++;
         const status = statuses[job.id] ?? 'ok';
-        return { status, reason: status === 'ok' ? '' : `${status} here`, exitCode: status === 'ok' ? 0 : 1, durationMs: 12, logPath: `/logs/${job.id}`, logTail: `tail ${job.id}`, firstError: null, missingSystemPackages: [], prefix: status === 'ok' ? `/p/${job.key}` : null };
+        return {
+          status,
+          reason: status === 'ok' ? '' : `${status} here`,
+          exitCode: status === 'ok' ? 0 : 1,
+          durationMs: 12,
+          logPath: `/logs/${job.id}`,
+          logTail: `tail ${job.id}`,
+          firstError: null,
+          missingSystemPackages: [],
+          prefix: status === 'ok' ? `/p/${job.key}` : null,
+        };
       },
     };
     const run1 = createRun(db, newRun);
@@ -107,17 +146,24 @@ test('results of a run: recorded as they finish, cached when cacheable, read bac
     builds = 0;
     const run2 = createRun(db, newRun);
     recordPlan(db, run2, plan);
-    const out = await runPlan(plan, builder, { concurrency: 2, lookupCached: (j) => lookup(j.key), onJobFinished: createResultRecorder(db, run2) });
+    const out = await runPlan(plan, builder, {
+      concurrency: 2,
+      lookupCached: (j) => lookup(j.key),
+      onJobFinished: createResultRecorder(db, run2),
+    });
     finishRun(db, run2, 'finished');
     assert.equal(builds, 1);
     assert.equal(out.cacheHits, 3);
     const r2 = loadRunResults(db, run2);
-    assert.deepEqual(r2.map((r) => [r.id, r.status, r.cached]), [
-      ['c.1', 'dependency-failed', false],
-      ['n.1', 'not-installable', false],
-      ['w.1', 'timeout', false],
-      ['z.1', 'ok', true],
-    ]);
+    assert.deepEqual(
+      r2.map((r) => [r.id, r.status, r.cached]),
+      [
+        ['c.1', 'dependency-failed', false],
+        ['n.1', 'not-installable', false],
+        ['w.1', 'timeout', false],
+        ['z.1', 'ok', true],
+      ],
+    );
     assert.equal(r2[3].logTail, 'tail z.1', 'a cache hit reads its log tail from the cached result');
     const counts = runStatusCounts(db, run2);
     assert.deepEqual(counts.targets, { 'dependency-failed': 1, 'not-installable': 1, timeout: 1, ok: 1 });
@@ -133,7 +179,10 @@ test('results of a run: recorded as they finish, cached when cacheable, read bac
     assert.deepEqual(findPackageJobs(db, 'nope', null, null), []);
     assert.deepEqual(findNotInstallableTarget(db, run2, 'n', null), [{ id: 'n.1', reason: 'no compiler' }]);
 
-    assert.deepEqual(listRuns(db).map((r) => r.id), [run2, run1]);
+    assert.deepEqual(
+      listRuns(db).map((r) => r.id),
+      [run2, run1],
+    );
     setRunKind(db, run1, 'baseline', 'base 1.0');
     assert.equal(latestRun(db, { kind: 'baseline' })!.id, run1);
     assert.equal(getRun(db, run1)!.label, 'base 1.0');
@@ -193,7 +242,17 @@ test('a dependency failure with two roots keeps both through the store; one root
       version: 'b',
       async build(job) {
         const failed = job.id === 'a.1' || job.id === 'b.1';
-        return { status: failed ? 'build-failed' : 'ok', reason: '', exitCode: failed ? 1 : 0, durationMs: 1, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], prefix: failed ? null : `/p/${job.key}` };
+        return {
+          status: failed ? 'build-failed' : 'ok',
+          reason: '',
+          exitCode: failed ? 1 : 0,
+          durationMs: 1,
+          logPath: null,
+          logTail: '',
+          firstError: null,
+          missingSystemPackages: [],
+          prefix: failed ? null : `/p/${job.key}`,
+        };
       },
     };
     const run = createRun(db, newRun);

@@ -106,7 +106,8 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
       copyFileSync(file, copy);
       const d = new Database(copy);
       try {
-        for (const t of ['results', 'run_jobs']) d.exec(`ALTER TABLE ${t} ADD COLUMN first_error TEXT; ALTER TABLE ${t} ADD COLUMN missing_depexts TEXT;`);
+        for (const t of ['results', 'run_jobs'])
+          d.exec(`ALTER TABLE ${t} ADD COLUMN first_error TEXT; ALTER TABLE ${t} ADD COLUMN missing_depexts TEXT;`);
         return [1, 2, 3].map((id) => withoutVerdicts(loadRunResults(d, id)));
       } finally {
         d.close();
@@ -120,7 +121,10 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
     // One run more: the stand-in for run 42, whose records are kept.
     assert.deepEqual(counts(db), { ...before, runs: before.runs + 1 });
-    assert.deepEqual([1, 2, 3].map((id) => withoutVerdicts(loadRunResults(db, id))), v2Results);
+    assert.deepEqual(
+      [1, 2, 3].map((id) => withoutVerdicts(loadRunResults(db, id))),
+      v2Results,
+    );
 
     const links = Object.fromEntries(listRuns(db).map((r) => [r.id, [r.kind, r.against, r.retryOf]]));
     assert.deepEqual(links, {
@@ -166,12 +170,32 @@ test('a version-2 database migrates to version 3: every row kept, links in colum
     assert.deepEqual(getRun(db, 6)!.options, { ...DEFAULT_RUN_OPTIONS, jobs: 2, sandboxMode: 'host' });
 
     // The indexes are back, and new ones on the links (and, from migration 5, on merged runs' import hash).
-    const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    assert.deepEqual(indexes, ['jobs_by_package', 'results_by_run', 'run_jobs_by_key', 'run_targets_by_name', 'runs_by_against', 'runs_by_import_hash', 'runs_by_retry_of']);
+    const indexes = (
+      db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).all() as { name: string }[]
+    ).map((r) => r.name);
+    assert.deepEqual(indexes, [
+      'jobs_by_package',
+      'results_by_run',
+      'run_jobs_by_key',
+      'run_targets_by_name',
+      'runs_by_against',
+      'runs_by_import_hash',
+      'runs_by_retry_of',
+    ]);
     // Ids keep counting past the runs deleted before the migration.
-    const next = createRun(db, { compilerSpec: '5.2.0', repositories: ['/repo'], repositoryHash: 'h', targets: { kind: 'latest' }, options: DEFAULT_RUN_OPTIONS, against: 1 });
+    const next = createRun(db, {
+      compilerSpec: '5.2.0',
+      repositories: ['/repo'],
+      repositoryHash: 'h',
+      targets: { kind: 'latest' },
+      options: DEFAULT_RUN_OPTIONS,
+      against: 1,
+    });
     assert.equal(next, 101);
-    assert.deepEqual(listRuns(db, { kind: 'retry', retryOf: 2 }).map((r) => r.id), [3]);
+    assert.deepEqual(
+      listRuns(db, { kind: 'retry', retryOf: 2 }).map((r) => r.id),
+      [3],
+    );
     db.close();
 
     // Reopening does not migrate again.
@@ -191,7 +215,9 @@ test('a version-1 database and an empty file both reach version 3 (and the lates
     raw.exec(MIGRATIONS[0].sql);
     raw.pragma(`application_id = ${APPLICATION_ID}`);
     raw.pragma('user_version = 1');
-    const insert = raw.prepare(`INSERT INTO runs (kind, compiler_spec, repositories, repository_hash, targets, options, status, started_at) VALUES (?, '1', '[]', 'h', '{}', ?, 'finished', 'x')`);
+    const insert = raw.prepare(
+      `INSERT INTO runs (kind, compiler_spec, repositories, repository_hash, targets, options, status, started_at) VALUES (?, '1', '[]', 'h', '{}', ?, 'finished', 'x')`,
+    );
     insert.run('baseline', '{"jobs": 2}');
     insert.run('candidate', '{"jobs": 2, "against": 1}');
     raw.close();

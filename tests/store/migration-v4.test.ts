@@ -19,7 +19,7 @@ const DEPEXTS_TAIL = [
   '# depexts: libgmp-dev libmpfr-dev; not installed: libgmp-dev libmpfr-dev',
   '$ make    # cwd: /build',
   'gcc -c gmp_stubs.c',
-  "gmp_stubs.c:1:10: fatal error: gmp.h: No such file or directory",
+  'gmp_stubs.c:1:10: fatal error: gmp.h: No such file or directory',
   '[exit code 2 after 0.1 s]',
   '# first error: gmp_stubs.c:1:10: fatal error: gmp.h: No such file or directory',
   '# missing system packages (depexts): libgmp-dev libmpfr-dev',
@@ -27,7 +27,12 @@ const DEPEXTS_TAIL = [
 ].join('\n');
 
 /** An older tail without notes: the first error is read from the command's output. */
-const PLAIN_TAIL = ['$ dune build    # cwd: /build', 'File "src/x.ml", line 3, characters 4-10:', 'Error: Unbound module Stream', '[exit code 1 after 2 s]'].join('\n');
+const PLAIN_TAIL = [
+  '$ dune build    # cwd: /build',
+  'File "src/x.ml", line 3, characters 4-10:',
+  'Error: Unbound module Stream',
+  '[exit code 1 after 2 s]',
+].join('\n');
 
 function buildV3(file: string): void {
   const db = new Database(file);
@@ -80,13 +85,22 @@ test('a version-3 database migrates to version 4: first_error and missing_depext
       assert.deepEqual(results, [
         { job_key: 'ko', first_error: null, missing_depexts: '' },
         { job_key: 'ks', first_error: 'Error: Unbound module Stream', missing_depexts: '' },
-        { job_key: 'kz', first_error: 'gmp_stubs.c:1:10: fatal error: gmp.h: No such file or directory', missing_depexts: 'libgmp-dev libmpfr-dev' },
+        {
+          job_key: 'kz',
+          first_error: 'gmp_stubs.c:1:10: fatal error: gmp.h: No such file or directory',
+          missing_depexts: 'libgmp-dev libmpfr-dev',
+        },
       ]);
       const runJobs = db.prepare(`SELECT run_id, job_key, first_error, missing_depexts FROM run_jobs ORDER BY run_id, job_key`).all();
       assert.deepEqual(runJobs, [
         { run_id: 1, job_key: 'ko', first_error: null, missing_depexts: '' },
         { run_id: 1, job_key: 'ks', first_error: 'Error: Unbound module Stream', missing_depexts: '' },
-        { run_id: 1, job_key: 'kz', first_error: 'gmp_stubs.c:1:10: fatal error: gmp.h: No such file or directory', missing_depexts: 'libgmp-dev libmpfr-dev' },
+        {
+          run_id: 1,
+          job_key: 'kz',
+          first_error: 'gmp_stubs.c:1:10: fatal error: gmp.h: No such file or directory',
+          missing_depexts: 'libgmp-dev libmpfr-dev',
+        },
         // Cache hits keep no copy: they read their results row.
         { run_id: 2, job_key: 'ko', first_error: null, missing_depexts: null },
         { run_id: 2, job_key: 'ks', first_error: null, missing_depexts: null },
@@ -94,7 +108,8 @@ test('a version-3 database migrates to version 4: first_error and missing_depext
       ]);
 
       // The readers give them as data: the run's own records, and a cache hit's through its results row.
-      const verdicts = (runId: number) => Object.fromEntries(loadRunResults(db, runId).map((r) => [r.id, [r.firstError, r.missingSystemPackages]]));
+      const verdicts = (runId: number) =>
+        Object.fromEntries(loadRunResults(db, runId).map((r) => [r.id, [r.firstError, r.missingSystemPackages]]));
       const expected = {
         'fine.1': [null, []],
         'stream-user.1': ['Error: Unbound module Stream', []],
@@ -120,8 +135,17 @@ test('without the log reader, an upgrade leaves the verdicts of older records NU
     const db = openDatabase(file);
     try {
       assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-      assert.deepEqual(db.prepare(`SELECT DISTINCT first_error, missing_depexts FROM results`).all(), [{ first_error: null, missing_depexts: null }]);
-      assert.deepEqual(loadRunResults(db, 1).map((r) => [r.firstError, r.missingSystemPackages]), [[null, []], [null, []], [null, []]]);
+      assert.deepEqual(db.prepare(`SELECT DISTINCT first_error, missing_depexts FROM results`).all(), [
+        { first_error: null, missing_depexts: null },
+      ]);
+      assert.deepEqual(
+        loadRunResults(db, 1).map((r) => [r.firstError, r.missingSystemPackages]),
+        [
+          [null, []],
+          [null, []],
+          [null, []],
+        ],
+      );
     } finally {
       db.close();
     }

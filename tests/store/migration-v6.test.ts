@@ -28,9 +28,17 @@ function buildV5(file: string, prefixOf: (key: string) => string): void {
     `INSERT INTO runs (id, kind, compiler_spec, repositories, repository_hash, targets, options, status, started_at, job_count, target_count)
      VALUES (1, 'baseline', '5.2.0', '["/repo"]', 'h', '{"kind":"latest"}', '{}', 'finished', '2025-01-01T00:00:00.000Z', 3, 3)`,
   ).run();
-  for (const [key, name, status] of [['k-ok', 'fine', 'ok'], ['k-gone', 'gone', 'ok'], ['k-bad', 'broken', 'build-failed']] as const) {
+  for (const [key, name, status] of [
+    ['k-ok', 'fine', 'ok'],
+    ['k-gone', 'gone', 'ok'],
+    ['k-bad', 'broken', 'build-failed'],
+  ] as const) {
     db.prepare(`INSERT INTO jobs (key, name, version, dependencies, first_run_id) VALUES (?, ?, '1', '[]', 1)`).run(key, name);
-    db.prepare(`INSERT INTO run_targets (run_id, package_id, name, version, job_key, reason) VALUES (1, ?, ?, '1', ?, NULL)`).run(`${name}.1`, name, key);
+    db.prepare(`INSERT INTO run_targets (run_id, package_id, name, version, job_key, reason) VALUES (1, ?, ?, '1', ?, NULL)`).run(
+      `${name}.1`,
+      name,
+      key,
+    );
     db.prepare(
       `INSERT INTO run_jobs (run_id, job_key, status, reason, duration_ms, exit_code, log_path, log_tail, cached, finished_at, first_error, missing_depexts)
        VALUES (1, ?, ?, '', 10, 0, NULL, 'tail', 0, '2025-01-01T00:30:00.000Z', NULL, '')`,
@@ -62,7 +70,14 @@ test('a version-5 database with absolute layer paths migrates to version 6: resu
       assert.ok(!columns.includes('prefix'), `no layer path is kept: ${columns.join(', ')}`);
       assert.deepEqual(db.pragma('foreign_key_check'), []);
       // Every record is still there and reads as before.
-      assert.deepEqual(loadRunResults(db, 1).map((r) => [r.id, r.status]), [['broken.1', 'build-failed'], ['fine.1', 'ok'], ['gone.1', 'ok']]);
+      assert.deepEqual(
+        loadRunResults(db, 1).map((r) => [r.id, r.status]),
+        [
+          ['broken.1', 'build-failed'],
+          ['fine.1', 'ok'],
+          ['gone.1', 'ok'],
+        ],
+      );
       const lookup = createCacheLookup(db);
       const ok = lookup('k-ok')!;
       assert.equal(ok.status, 'ok');

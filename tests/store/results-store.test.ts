@@ -20,7 +20,14 @@ import { DEFAULT_RUN_OPTIONS, type RunKind } from '../../src/store/runs.js';
 import { compareWithBaseline, summariseRecordedRun } from '../../src/session/run-comparison.js';
 import { fakeTargets } from '../support/plan-fixture-packages.js';
 
-const deps: Record<string, string[]> = { 'comp.1': [], 'a.1': ['comp.1'], 'b.1': ['a.1'], 'c.1': ['b.1'], 'd.1': ['comp.1'], 'e.1': ['comp.1'] };
+const deps: Record<string, string[]> = {
+  'comp.1': [],
+  'a.1': ['comp.1'],
+  'b.1': ['a.1'],
+  'c.1': ['b.1'],
+  'd.1': ['comp.1'],
+  'e.1': ['comp.1'],
+};
 const TARGETS = ['a.1', 'b.1', 'c.1', 'd.1', 'e.1'];
 
 function plan(builderVersion: string): Plan {
@@ -34,16 +41,44 @@ function builder(version: string, statuses: Record<string, JobStatus>): Builder 
     version,
     async build(job: Job): Promise<BuildOutcome> {
       const status = statuses[job.id] ?? 'ok';
-      return { status, reason: status === 'ok' ? '' : `${job.id} ${status}`, exitCode: status === 'ok' ? 0 : 2, durationMs: 7, logPath: null, logTail: `tail ${job.id}`, firstError: status === 'ok' ? null : `Error in ${job.id}`, missingSystemPackages: [], prefix: null };
+      return {
+        status,
+        reason: status === 'ok' ? '' : `${job.id} ${status}`,
+        exitCode: status === 'ok' ? 0 : 2,
+        durationMs: 7,
+        logPath: null,
+        logTail: `tail ${job.id}`,
+        firstError: status === 'ok' ? null : `Error in ${job.id}`,
+        missingSystemPackages: [],
+        prefix: null,
+      };
     },
   };
 }
 
-async function record(store: ResultsStore, kind: RunKind, compiler: string, statuses: Record<string, JobStatus>, links: { against?: number; retryOf?: number } = {}): Promise<number> {
+async function record(
+  store: ResultsStore,
+  kind: RunKind,
+  compiler: string,
+  statuses: Record<string, JobStatus>,
+  links: { against?: number; retryOf?: number } = {},
+): Promise<number> {
   const p = plan(compiler);
-  const runId = store.createRun({ kind, compilerSpec: compiler, repositories: ['/repo'], repositoryHash: 'h', targets: { kind: 'latest' }, options: DEFAULT_RUN_OPTIONS, ...links });
+  const runId = store.createRun({
+    kind,
+    compilerSpec: compiler,
+    repositories: ['/repo'],
+    repositoryHash: 'h',
+    targets: { kind: 'latest' },
+    options: DEFAULT_RUN_OPTIONS,
+    ...links,
+  });
   store.recordPlan(runId, p);
-  await runPlan(p, builder(compiler, statuses), { concurrency: 1, lookupCached: (job) => store.cachedResult(job.key), onJobFinished: (r) => store.recordJob(runId, r) });
+  await runPlan(p, builder(compiler, statuses), {
+    concurrency: 1,
+    lookupCached: (job) => store.cachedResult(job.key),
+    onJobFinished: (r) => store.recordJob(runId, r),
+  });
   store.finishRun(runId, 'finished');
   return runId;
 }

@@ -62,7 +62,10 @@ test('typed options and links round-trip; nothing but RunOptions is stored', () 
     const baseline = createRun(db, newRun({ kind: 'baseline' }));
     const candidate = createRun(db, newRun({ kind: 'candidate', against: baseline }));
     // A caller that smuggles another field (as the old options.against) does not get it stored.
-    const retry = createRun(db, newRun({ kind: 'retry', against: baseline, retryOf: candidate, options: { ...options, against: 7 } as RunOptions }));
+    const retry = createRun(
+      db,
+      newRun({ kind: 'retry', against: baseline, retryOf: candidate, options: { ...options, against: 7 } as RunOptions }),
+    );
     const c = getRun(db, candidate)!;
     assert.deepEqual(c.options, options);
     assert.equal(c.kind, 'candidate');
@@ -73,8 +76,14 @@ test('typed options and links round-trip; nothing but RunOptions is stored', () 
     assert.equal((r.options as unknown as Record<string, unknown>).against, undefined);
     assert.equal(getRun(db, baseline)!.against, null);
 
-    assert.deepEqual(listRuns(db, { retryOf: candidate }).map((x) => x.id), [retry]);
-    assert.deepEqual(listRuns(db, { against: baseline }).map((x) => x.id), [retry, candidate]);
+    assert.deepEqual(
+      listRuns(db, { retryOf: candidate }).map((x) => x.id),
+      [retry],
+    );
+    assert.deepEqual(
+      listRuns(db, { against: baseline }).map((x) => x.id),
+      [retry, candidate],
+    );
     assert.deepEqual(listRuns(db, { kind: 'retry', retryOf: baseline }), []);
   }));
 
@@ -91,7 +100,20 @@ test('foreign keys are enforced: no run linked to, and no record of, a run that 
     const plan = buildPlan(fakeTargets(['a.1'], { 'a.1': [] }), { builderVersion: 'b', platform: {} });
     assertForeignKeyFailure(() => recordPlan(db, 999, plan));
     const job = plan.jobs.get(plan.targets[0].key)!;
-    const record: JobRecord = { job, status: 'ok', reason: '', rootCauseKey: null, rootCause: null, exitCode: 0, durationMs: 1, logPath: null, logTail: '', firstError: null, missingSystemPackages: [], cached: false };
+    const record: JobRecord = {
+      job,
+      status: 'ok',
+      reason: '',
+      rootCauseKey: null,
+      rootCause: null,
+      exitCode: 0,
+      durationMs: 1,
+      logPath: null,
+      logTail: '',
+      firstError: null,
+      missingSystemPackages: [],
+      cached: false,
+    };
     assertForeignKeyFailure(() => createResultRecorder(db, 999)(record));
     assert.equal((db.prepare(`SELECT count(*) AS n FROM results`).get() as { n: number }).n, 0);
 
@@ -120,19 +142,44 @@ test('kind and status are checked by the schema', () =>
 
 test('readRunOptions: old rows get defaults for what they lack, mistyped fields too; it never throws', () => {
   // As the first version wrote them: no compiler name, no source tree.
-  assert.deepEqual(readRunOptions(JSON.stringify({ jobs: 8, env: ['X=1'], withTest: true, sandbox: false, timeoutMs: 5000, memoryBytes: 10, builderVersion: 'b', platform: { os: 'linux' } })), {
-    ...DEFAULT_RUN_OPTIONS,
-    jobs: 8,
-    env: ['X=1'],
-    withTest: true,
-    sandboxMode: 'host',
-    timeoutMs: 5000,
-    memoryBytes: 10,
-    builderVersion: 'b',
-    platform: { os: 'linux' },
-  });
   assert.deepEqual(
-    readRunOptions(JSON.stringify({ compilerName: 5, compilerSourceTree: 3, jobs: '4', env: ['A=1', 2, null], withTest: 'yes', timeoutMs: -1, memoryBytes: 1.5, platform: { os: 'linux', bits: 64 } })),
+    readRunOptions(
+      JSON.stringify({
+        jobs: 8,
+        env: ['X=1'],
+        withTest: true,
+        sandbox: false,
+        timeoutMs: 5000,
+        memoryBytes: 10,
+        builderVersion: 'b',
+        platform: { os: 'linux' },
+      }),
+    ),
+    {
+      ...DEFAULT_RUN_OPTIONS,
+      jobs: 8,
+      env: ['X=1'],
+      withTest: true,
+      sandboxMode: 'host',
+      timeoutMs: 5000,
+      memoryBytes: 10,
+      builderVersion: 'b',
+      platform: { os: 'linux' },
+    },
+  );
+  assert.deepEqual(
+    readRunOptions(
+      JSON.stringify({
+        compilerName: 5,
+        compilerSourceTree: 3,
+        jobs: '4',
+        env: ['A=1', 2, null],
+        withTest: 'yes',
+        timeoutMs: -1,
+        memoryBytes: 1.5,
+        platform: { os: 'linux', bits: 64 },
+      }),
+    ),
     { ...DEFAULT_RUN_OPTIONS, env: ['A=1'], platform: { os: 'linux' } },
   );
   // The sandbox mode: named since issue 25; rows before hold the boolean (true: confined); a bad value is the default.

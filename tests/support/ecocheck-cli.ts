@@ -45,7 +45,12 @@ export function runEcocheck(args: string[], options: CliOptions = {}): Promise<C
 
 export function runEcocheckSync(args: string[], options: CliOptions = {}): CliOutcome {
   const [cmd, argv] = commandLine(args, options);
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: options.cwd ?? projectRoot, env: options.env ?? process.env, maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, argv, {
+    encoding: 'utf8',
+    cwd: options.cwd ?? projectRoot,
+    env: options.env ?? process.env,
+    maxBuffer: 64 << 20,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -54,13 +59,21 @@ export const NOBODY = 65534;
 
 /** Why ecocheck cannot be run as NOBODY here (not root, the checkout unreadable, no user namespaces), or false. */
 export function unprivilegedRunSkip(): string | false {
-  const root = skipWithout('root', process.getuid?.() === 0 ? false : 'this process is not root: the other tests already run ecocheck unprivileged');
+  const root = skipWithout(
+    'root',
+    process.getuid?.() === 0 ? false : 'this process is not root: the other tests already run ecocheck unprivileged',
+  );
   return root || skipWithout('unprivileged-run', unprivilegedRunMissing());
 }
 
 function unprivilegedRunMissing(): string | false {
   const as = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--'];
-  const readable = spawnSync('setpriv', [...as, process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(ECOCHECK_BIN)}, require('fs').constants.R_OK)`]);
+  const readable = spawnSync('setpriv', [
+    ...as,
+    process.execPath,
+    '-e',
+    `require('fs').accessSync(${JSON.stringify(ECOCHECK_BIN)}, require('fs').constants.R_OK)`,
+  ]);
   if (readable.status !== 0) return `uid ${NOBODY} cannot read this checkout (${projectRoot}) or run node`;
   const userns = spawnSync('setpriv', [...as, 'unshare', '--user', '--map-root-user', '--mount', 'true']);
   if (userns.status !== 0) return `uid ${NOBODY} cannot make a user namespace here (unprivileged user namespaces disabled?)`;

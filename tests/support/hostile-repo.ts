@@ -24,7 +24,6 @@ export interface HostileRepoOptions {
 
 export type HostileRepoCopy = FixtureCopy;
 
-
 /** A fresh instantiated copy of the hostile repository (under `parent`, default the temp dir). */
 export function instantiateHostileRepo(options: HostileRepoOptions, parent: string = tmpdir()): HostileRepoCopy {
   return copyFixtureRepository(

@@ -27,8 +27,10 @@ export function checkAgainstSchema(value: unknown, schema: JsonSchema, path = '$
     }
   }
   if ('const' in schema && value !== schema.const) errors.push(`${path}: expected ${JSON.stringify(schema.const)}`);
-  if (schema.enum !== undefined && !schema.enum.includes(value)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
-  if (schema.minimum !== undefined && typeof value === 'number' && value < schema.minimum) errors.push(`${path}: ${value} is below ${schema.minimum}`);
+  if (schema.enum !== undefined && !schema.enum.includes(value))
+    errors.push(`${path}: ${JSON.stringify(value)} is not one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
+  if (schema.minimum !== undefined && typeof value === 'number' && value < schema.minimum)
+    errors.push(`${path}: ${value} is below ${schema.minimum}`);
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const o = value as Record<string, unknown>;
     for (const key of schema.required ?? []) if (!(key in o)) errors.push(`${path}: missing "${key}"`);
@@ -36,7 +38,8 @@ export function checkAgainstSchema(value: unknown, schema: JsonSchema, path = '$
       const sub = schema.properties?.[key];
       if (sub !== undefined) errors.push(...checkAgainstSchema(v, sub, `${path}.${key}`));
       else if (schema.additionalProperties === false) errors.push(`${path}: unexpected "${key}"`);
-      else if (typeof schema.additionalProperties === 'object') errors.push(...checkAgainstSchema(v, schema.additionalProperties, `${path}.${key}`));
+      else if (typeof schema.additionalProperties === 'object')
+        errors.push(...checkAgainstSchema(v, schema.additionalProperties, `${path}.${key}`));
     }
   }
   if (Array.isArray(value) && schema.items !== undefined) {

@@ -18,13 +18,28 @@ export const debianSourcesDir = sharedDebianSources;
 
 /** Downloads the suite's upstream tarballs of `packages` (once); the error text when that fails. */
 export function fetchDebianSources(suite: string, packages: string[]): string | null {
-  const r = spawnSync('bash', [join(projectRoot, 'scripts', 'fetch-debian-sources.sh'), debianSourcesDir, suite, ...packages], { encoding: 'utf8' });
+  const r = spawnSync('bash', [join(projectRoot, 'scripts', 'fetch-debian-sources.sh'), debianSourcesDir, suite, ...packages], {
+    encoding: 'utf8',
+  });
   return r.status === 0 ? null : (r.stderr || r.stdout || `exit ${r.status}`).trim();
 }
 
 /** `ecocheck cache import` of a suite's tarballs into `cacheDir`: the package versions they serve. */
 export function importSources(suite: string, cacheDir: string, repos: string[]): Set<string> {
-  const r = spawnSync(process.execPath, [join(projectRoot, 'bin', 'ecocheck'), 'cache', 'import', join(debianSourcesDir, suite), '--cache-dir', cacheDir, '--json', ...repos.flatMap((x) => ['--repo', x])], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(projectRoot, 'bin', 'ecocheck'),
+      'cache',
+      'import',
+      join(debianSourcesDir, suite),
+      '--cache-dir',
+      cacheDir,
+      '--json',
+      ...repos.flatMap((x) => ['--repo', x]),
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`cache import failed: ${r.stderr}`);
   const served = new Set<string>();
   for (const f of (JSON.parse(r.stdout) as { files: { serves: string[] }[] }).files) {

@@ -38,10 +38,15 @@ function nullableNumber(o: Record<string, unknown>, key: string, source: string,
  * (what migration 4 does). Fields given are kept. Test data written as log tails stays meaningful.
  */
 export function withLogVerdicts(
-  r: Omit<PackageRunResult, 'firstError' | 'missingSystemPackages'> & Partial<Pick<PackageRunResult, 'firstError' | 'missingSystemPackages'>>,
+  r: Omit<PackageRunResult, 'firstError' | 'missingSystemPackages'> &
+    Partial<Pick<PackageRunResult, 'firstError' | 'missingSystemPackages'>>,
 ): PackageRunResult {
   const v = verdictsOfLog(r.logTail);
-  return { ...r, firstError: r.firstError !== undefined ? r.firstError : r.status === 'ok' ? null : v.firstError, missingSystemPackages: r.missingSystemPackages ?? v.missingSystemPackages };
+  return {
+    ...r,
+    firstError: r.firstError !== undefined ? r.firstError : r.status === 'ok' ? null : v.firstError,
+    missingSystemPackages: r.missingSystemPackages ?? v.missingSystemPackages,
+  };
 }
 
 function stringList(o: Record<string, unknown>, key: string, source: string, where: string): string[] | undefined {

@@ -36,7 +36,9 @@ export const registerBisect: RegisterCommand = (program: Command, setExitCode) =
           addRepositoryOptions(
             program
               .command('bisect')
-              .description('Find the commit of a compiler checkout that broke the packages: a bisection between a good and a bad commit, each step a recorded run of the compiler built at that commit (exit 1 when a first bad commit is found)')
+              .description(
+                'Find the commit of a compiler checkout that broke the packages: a bisection between a good and a bad commit, each step a recorded run of the compiler built at that commit (exit 1 when a first bad commit is found)',
+              )
               .argument('[packages...]', 'the packages to bisect, NAME or NAME.VERSION (with --from-run: the regressions of that run)'),
           ),
         ),
@@ -45,7 +47,8 @@ export const registerBisect: RegisterCommand = (program: Command, setExitCode) =
   ).action(async (packages: string[], opts: BisectCommandOptions) => {
     const fromRun = opts.fromRun === undefined ? null : parseRunId(opts.fromRun, '--from-run');
     if (fromRun === null) {
-      if (opts.compilerTree === undefined || opts.good === undefined) throw new UsageError('--compiler-tree DIR and --good REV are required (--bad defaults to the checkout\'s HEAD), or --from-run RUN');
+      if (opts.compilerTree === undefined || opts.good === undefined)
+        throw new UsageError("--compiler-tree DIR and --good REV are required (--bad defaults to the checkout's HEAD), or --from-run RUN");
       if (packages.length === 0) throw new UsageError('name the package(s) to bisect');
     } else if (opts.good !== undefined || opts.bad !== undefined) {
       throw new UsageError('--from-run takes the good and the bad commit from the run: give neither --good nor --bad');
@@ -55,7 +58,14 @@ export const registerBisect: RegisterCommand = (program: Command, setExitCode) =
     const format = opts.format;
     const plan = planRequest(packages, { ...opts, compiler: undefined });
     const settings = buildSettings(opts, { env: plan.env as string[], withTest: plan.withTest });
-    const [{ renderBisectReport, bisectExitCode }, { shouldUseColour }, { withCommandContext }, { runBisectSession }, { bisectRangeOfRun }, { stderrOutput }] = await Promise.all([
+    const [
+      { renderBisectReport, bisectExitCode },
+      { shouldUseColour },
+      { withCommandContext },
+      { runBisectSession },
+      { bisectRangeOfRun },
+      { stderrOutput },
+    ] = await Promise.all([
       import('../../report/bisect-report.js'),
       import('../../report/terminal-colour.js'),
       import('../../session/command-context.js'),
@@ -71,13 +81,19 @@ export const registerBisect: RegisterCommand = (program: Command, setExitCode) =
         fromRun === null
           ? { tree: opts.compilerTree!, good: opts.good!, bad: opts.bad ?? 'HEAD', packages }
           : bisectRangeOfRun(ctx.db, fromRun, { tree: opts.compilerTree ?? null, packages });
-      if (fromRun !== null) stderrOutput.notice(`bisect: from run #${fromRun}: ${range.packages.length} regression(s) (${range.packages.join(' ')}), ${range.good.slice(0, 12)} (good) .. ${range.bad.slice(0, 12)} (bad) in ${range.tree}`);
+      if (fromRun !== null)
+        stderrOutput.notice(
+          `bisect: from run #${fromRun}: ${range.packages.length} regression(s) (${range.packages.join(' ')}), ${range.good.slice(0, 12)} (good) .. ${range.bad.slice(0, 12)} (bad) in ${range.tree}`,
+        );
       if (range.packages.length === 0) {
         process.stderr.write(`run #${fromRun} has no regression: nothing to bisect\n`);
         return;
       }
       // From a run and no repositories given: the run's own repositories.
-      const stepCtx = fromRun !== null && (given.repositories ?? []).length === 0 && 'repositories' in range ? ctx.withWorkspace({ repositories: range.repositories as string[], config: undefined }) : ctx;
+      const stepCtx =
+        fromRun !== null && (given.repositories ?? []).length === 0 && 'repositories' in range
+          ? ctx.withWorkspace({ repositories: range.repositories as string[], config: undefined })
+          : ctx;
       const summary = await runBisectSession(stepCtx, {
         plan: { ...plan, targets: range.packages },
         paths,
@@ -87,7 +103,9 @@ export const registerBisect: RegisterCommand = (program: Command, setExitCode) =
         bad: range.bad,
         output: stderrOutput,
       });
-      const text = renderBisectReport(summary, format, { colour: opts.output === undefined && format === 'terminal' && shouldUseColour(process.stdout, process.env) });
+      const text = renderBisectReport(summary, format, {
+        colour: opts.output === undefined && format === 'terminal' && shouldUseColour(process.stdout, process.env),
+      });
       if (opts.output === undefined) process.stdout.write(text);
       else {
         try {

@@ -20,10 +20,18 @@ interface ImportOptions {
 
 export const registerCache: RegisterCommand = (program: Command, setExitCode) => {
   const cache = program.command('cache').description('the download cache (an offline mirror of sources)');
-  addStateOptions(addRepositoryOptions(cache
-    .command('import')
-    .description('store files (or every file under directories) in the download cache under all their checksums; with --repo, say which package versions each serves')
-    .argument('<paths...>', 'files or directories to import'), false), true)
+  addStateOptions(
+    addRepositoryOptions(
+      cache
+        .command('import')
+        .description(
+          'store files (or every file under directories) in the download cache under all their checksums; with --repo, say which package versions each serves',
+        )
+        .argument('<paths...>', 'files or directories to import'),
+      false,
+    ),
+    true,
+  )
     .option('--json', 'print one JSON object')
     .action(async (paths: string[], opts: ImportOptions) => {
       const { downloadCache, repositoryCache } = await statePaths(opts);
@@ -37,7 +45,9 @@ export const registerCache: RegisterCommand = (program: Command, setExitCode) =>
       const lines: string[] = [];
       for (const i of imported) {
         const sha256 = i.checksums.find((c) => c.algorithm === 'sha256')?.hex ?? '';
-        lines.push(`${i.file}: sha256=${sha256.slice(0, 16)}…${opts.repo.length > 0 ? `, serves ${i.serves.length > 0 ? i.serves.join(', ') : 'no package version of the repositories'}` : ''}`);
+        lines.push(
+          `${i.file}: sha256=${sha256.slice(0, 16)}…${opts.repo.length > 0 ? `, serves ${i.serves.length > 0 ? i.serves.join(', ') : 'no package version of the repositories'}` : ''}`,
+        );
       }
       const serving = imported.filter((i) => i.serves.length > 0).length;
       lines.push(

@@ -22,7 +22,6 @@ interface Row extends CompilerResolution {
   error: string | null;
 }
 
-
 export const registerCompilers: RegisterCommand = (program: Command) => {
   addRepositoryOptions(
     program
@@ -40,7 +39,15 @@ export const registerCompilers: RegisterCommand = (program: Command) => {
       const ctx = await openCommandContext({ paths: await statePaths({}), ...workspaceRequest(opts) });
       const { config, repositories: roots } = ctx.workspace;
       const load = ctx.load('pinned');
-      const names = [...new Set(['baseline', 'next', 'system', ...Object.keys(config.compilers), ...(opts.compiler !== undefined ? [opts.compiler] : [])])];
+      const names = [
+        ...new Set([
+          'baseline',
+          'next',
+          'system',
+          ...Object.keys(config.compilers),
+          ...(opts.compiler !== undefined ? [opts.compiler] : []),
+        ]),
+      ];
       const rows: Row[] = names.map((name) => {
         try {
           const r = ctx.compiler(name);
@@ -55,7 +62,12 @@ export const registerCompilers: RegisterCommand = (program: Command) => {
         process.stdout.write(JSON.stringify({ repositories: roots, config: config.file, compilers: rows }, null, 2) + '\n');
         return;
       }
-      const table = new Table({ head: ['Name', 'Spec', 'From', 'Packages'], style: { head: [], border: [] }, wordWrap: true, colWidths: [22, 32, 44, 34] });
+      const table = new Table({
+        head: ['Name', 'Spec', 'From', 'Packages'],
+        style: { head: [], border: [] },
+        wordWrap: true,
+        colWidths: [22, 32, 44, 34],
+      });
       for (const r of rows) table.push(r.error === null ? [r.name, r.spec, r.origin, r.packages.join(' ')] : [r.name, '-', r.error, '']);
       process.stdout.write(`${table.toString()}\n`);
     });

@@ -15,7 +15,9 @@ export const registerDurations: RegisterCommand = (program: Command) => {
   addStateOptions(
     program
       .command('durations')
-      .description('Write the build durations recorded here to a durations file, which every shard of a check splits its plan with (check --shard I/N --durations FILE)')
+      .description(
+        'Write the build durations recorded here to a durations file, which every shard of a check splits its plan with (check --shard I/N --durations FILE)',
+      )
       .option('--output <file>', 'the file to write')
       .option('--run <run>', 'only the durations of this run (repeatable; default: every run)', collect, []),
   ).action(async (opts: StateOptions & { output?: string; run: string[] }) => {
@@ -29,7 +31,9 @@ export const registerDurations: RegisterCommand = (program: Command) => {
     ]);
     const recorded = hasDatabase(paths);
     if (!recorded && runIds !== null) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
-    const durations = await withCommandContext({ paths, database: recorded ? 'read' : undefined }, (ctx) => recordedDurationsFile(ctx, runIds));
+    const durations = await withCommandContext({ paths, database: recorded ? 'read' : undefined }, (ctx) =>
+      recordedDurationsFile(ctx, runIds),
+    );
     // Written whole or not at all: a shard never reads half a file.
     const tmp = `${opts.output}.${process.pid}.tmp`;
     writeFileSync(tmp, formatDurations(durations));

@@ -19,18 +19,23 @@ export const registerExport: RegisterCommand = (program: Command) => {
   addStateOptions(
     program
       .command('export')
-      .description('Write a recorded run (its targets, job records, cached results and, with --logs, its logs) to one file, to merge elsewhere')
+      .description(
+        'Write a recorded run (its targets, job records, cached results and, with --logs, its logs) to one file, to merge elsewhere',
+      )
       .argument('<run>', 'the run (ecocheck runs lists them)')
       .option('--output <file>', 'the file to write')
       .option('--logs', "include the jobs' log files")
-      .option('--layers', "also write the layers of its ok jobs to FILE.layers.tar, so the merging machine can build on them"),
+      .option('--layers', 'also write the layers of its ok jobs to FILE.layers.tar, so the merging machine can build on them'),
   ).action(async (run: string, opts: ExportOptions) => {
     const runId = parseRunId(run, 'run');
     const output = opts.output;
     if (output === undefined) throw new UsageError('--output FILE is required');
     const paths = await statePaths(opts);
     if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
-    const [{ withCommandContext }, { exportRecordedRun }] = await Promise.all([import('../../session/command-context.js'), import('../../session/run-transfer.js')]);
+    const [{ withCommandContext }, { exportRecordedRun }] = await Promise.all([
+      import('../../session/command-context.js'),
+      import('../../session/run-transfer.js'),
+    ]);
     await withCommandContext({ paths, database: 'read' }, (ctx) => {
       const n = exportRecordedRun(ctx.db, runId, output, { logs: opts.logs === true, layers: opts.layers === true, paths });
       process.stderr.write(

@@ -8,7 +8,17 @@
  */
 import type { Command } from 'commander';
 import type { RegisterCommand } from '../command.js';
-import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addSelectionOptions, addStateOptions, statePaths, workspaceRequest, type PlanOptions, type StateOptions } from '../options.js';
+import {
+  addCompilerOption,
+  addPlatformOptions,
+  addRepositoryOptions,
+  addSelectionOptions,
+  addStateOptions,
+  statePaths,
+  workspaceRequest,
+  type PlanOptions,
+  type StateOptions,
+} from '../options.js';
 import { UsageError } from '../usage-error.js';
 
 interface InstallableOptions extends PlanOptions, StateOptions {
@@ -25,7 +35,15 @@ function printLoadProblems(problems: readonly string[]): void {
 export const registerInstallable: RegisterCommand = (program: Command) => {
   addStateOptions(
     addPlatformOptions(
-      addSelectionOptions(addCompilerOption(addRepositoryOptions(program.command('installable').description('Which package versions are installable with a compiler (or, with --admin-check, at all), and why not')))),
+      addSelectionOptions(
+        addCompilerOption(
+          addRepositoryOptions(
+            program
+              .command('installable')
+              .description('Which package versions are installable with a compiler (or, with --admin-check, at all), and why not'),
+          ),
+        ),
+      ),
     ),
   )
     .option('--admin-check', 'opam admin check --installability: every package available, no compiler')
@@ -64,7 +82,13 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
             results: r.uninstallable.map((p) => ({ package: packageId(p), installable: false, reason: reasonOf(p) })),
             // Installable (opam's verdict, kept), but with no build order: counted and listed apart.
             noBuildOrder: r.cycles.size,
-            noBuildOrderResults: [...r.cycles].map(([p, cycle]) => ({ package: packageId(p), installable: true, buildOrder: false, cycle, reason: noBuildOrderReason(packageId(p), cycle) })),
+            noBuildOrderResults: [...r.cycles].map(([p, cycle]) => ({
+              package: packageId(p),
+              installable: true,
+              buildOrder: false,
+              cycle,
+              reason: noBuildOrderReason(packageId(p), cycle),
+            })),
           };
           out(`${JSON.stringify(body, null, 2)}\n`);
         } else {
@@ -95,14 +119,26 @@ export const registerInstallable: RegisterCommand = (program: Command) => {
               ? { package: packageId(pkg), installable: false, reason: outcome.reason }
               : cycle === undefined
                 ? { package: packageId(pkg), installable: true, reason: '' }
-                : { package: packageId(pkg), installable: true, buildOrder: false, cycle, reason: noBuildOrderReason(packageId(pkg), cycle) },
+                : {
+                    package: packageId(pkg),
+                    installable: true,
+                    buildOrder: false,
+                    cycle,
+                    reason: noBuildOrderReason(packageId(pkg), cycle),
+                  },
           ),
         };
         out(`${JSON.stringify(body, null, 2)}\n`);
       } else {
         for (const { pkg, outcome, cycle } of a.results) {
           const id = packageId(pkg);
-          out(!outcome.installable ? `${id}: NOT installable: ${outcome.reason}\n` : cycle === undefined ? `${id}: installable\n` : `${id}: ${noBuildOrderReason(id, cycle)}\n`);
+          out(
+            !outcome.installable
+              ? `${id}: NOT installable: ${outcome.reason}\n`
+              : cycle === undefined
+                ? `${id}: installable\n`
+                : `${id}: ${noBuildOrderReason(id, cycle)}\n`,
+          );
         }
         const apart = cyclic > 0 ? ` (${cyclic} of them with no build order: a dependency cycle)` : '';
         out(`\n${a.results.length} targets with ${a.compilerText}: ${ok} installable${apart}, ${a.results.length - ok} not\n`);

@@ -34,7 +34,9 @@ async function copyFileTo(path: string, out: NodeJS.WriteStream): Promise<void> 
 async function printRecord(r: RunJobRecord): Promise<void> {
   const out = process.stdout;
   const detail = r.status === 'ok' ? 'ok' : `${r.status}: ${r.reason}`;
-  out.write(`== ${r.id} (run #${r.runId}, job ${r.jobKey.slice(0, 12)}${r.cached ? ', cached result of an earlier run' : ''}): ${detail}\n`);
+  out.write(
+    `== ${r.id} (run #${r.runId}, job ${r.jobKey.slice(0, 12)}${r.cached ? ', cached result of an earlier run' : ''}): ${detail}\n`,
+  );
   if (r.status === 'dependency-failed') {
     out.write(`not built: its dependency ${r.rootCause} failed; see: ecocheck log ${r.rootCause} --run ${r.runId}\n`);
     return;
@@ -48,23 +50,27 @@ async function printRecord(r: RunJobRecord): Promise<void> {
 }
 
 export const registerLog: RegisterCommand = (program: Command) => {
-  addStateOptions(program
-    .command('log')
-    .description("Print the build log of a package's job in a run (the newest run that has one by default)")
-    .argument('<package>', 'NAME or NAME.VERSION')
-    .option('--run <id>', 'the run to look in'))
-    .action(async (spec: string, opts: { run?: string; stateDir?: string }) => {
-      const runId = opts.run === undefined ? null : parseRunId(opts.run, '--run');
-      const { parsePackageSpec } = await import('../../opam/package-spec.js');
-      const parsed = parsePackageSpec(spec);
-      if (parsed === null) throw new UsageError(`${spec}: not a package: expected NAME or NAME.VERSION`);
-      const paths = await statePaths({ stateDir: opts.stateDir });
-      if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
-      const [{ withCommandContext }, { packageLogs }] = await Promise.all([import('../../session/command-context.js'), import('../../session/package-logs.js')]);
-      await withCommandContext({ paths, database: 'read' }, async (ctx) => {
-        const found = packageLogs(ctx.db, spec, parsed.name, parsed.version, runId);
-        if (found.kind === 'jobs') for (const r of found.records) await printRecord(r);
-        else for (const t of found.targets) process.stdout.write(`== ${t.id} (run #${found.runId}): not-installable: ${t.reason}\n`);
-      });
+  addStateOptions(
+    program
+      .command('log')
+      .description("Print the build log of a package's job in a run (the newest run that has one by default)")
+      .argument('<package>', 'NAME or NAME.VERSION')
+      .option('--run <id>', 'the run to look in'),
+  ).action(async (spec: string, opts: { run?: string; stateDir?: string }) => {
+    const runId = opts.run === undefined ? null : parseRunId(opts.run, '--run');
+    const { parsePackageSpec } = await import('../../opam/package-spec.js');
+    const parsed = parsePackageSpec(spec);
+    if (parsed === null) throw new UsageError(`${spec}: not a package: expected NAME or NAME.VERSION`);
+    const paths = await statePaths({ stateDir: opts.stateDir });
+    if (!existsSync(paths.database)) throw new UsageError(`no runs recorded yet (no database at ${paths.database})`);
+    const [{ withCommandContext }, { packageLogs }] = await Promise.all([
+      import('../../session/command-context.js'),
+      import('../../session/package-logs.js'),
+    ]);
+    await withCommandContext({ paths, database: 'read' }, async (ctx) => {
+      const found = packageLogs(ctx.db, spec, parsed.name, parsed.version, runId);
+      if (found.kind === 'jobs') for (const r of found.records) await printRecord(r);
+      else for (const t of found.targets) process.stdout.write(`== ${t.id} (run #${found.runId}): not-installable: ${t.reason}\n`);
     });
+  });
 };

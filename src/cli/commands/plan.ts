@@ -6,56 +6,94 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { PreparedPlan } from '../../session/plan-preparation.js';
 import type { RegisterCommand } from '../command.js';
-import { addDurationsOption, addPlanOptions, addStateOptions, planRequest, statePaths, workspaceRequest, type PlanOptions, type StateOptions } from '../options.js';
+import {
+  addDurationsOption,
+  addPlanOptions,
+  addStateOptions,
+  planRequest,
+  statePaths,
+  workspaceRequest,
+  type PlanOptions,
+  type StateOptions,
+} from '../options.js';
 import { parsePositiveInt } from '../argument-parsers.js';
 import { UsageError } from '../usage-error.js';
 import type { MakespanPrediction } from '../../plan/makespan.js';
 
 export const registerPlan: RegisterCommand = (program: Command) => {
-  addDurationsOption(addStateOptions(addPlanOptions(program.command('plan').description('Show the build plan: jobs, edges, critical path; --json prints the DAG; --predict the wall time on CI runners'))), 'with --predict')
+  addDurationsOption(
+    addStateOptions(
+      addPlanOptions(
+        program
+          .command('plan')
+          .description('Show the build plan: jobs, edges, critical path; --json prints the DAG; --predict the wall time on CI runners'),
+      ),
+    ),
+    'with --predict',
+  )
     .option('--json', 'print the plan as JSON')
-    .option('--predict', 'predict the wall time on --runners R of --cores C each, and the work the shards duplicate, from --durations FILE or else the durations recorded in the state dir (a stated estimate for jobs never built)')
+    .option(
+      '--predict',
+      'predict the wall time on --runners R of --cores C each, and the work the shards duplicate, from --durations FILE or else the durations recorded in the state dir (a stated estimate for jobs never built)',
+    )
     .option('--runners <n>', 'with --predict: CI runners, one shard each', '1')
     .option('--cores <n>', 'with --predict: cores of each runner', '2')
-    .option('--prebuilt-list <file>', "with --predict: write the NAME.VERSION of the jobs built once before the shards (the compiler and what most targets need), one a line: the CI's first job builds these")
-    .action(async (targets: string[], opts: PlanOptions & StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string; durations?: string; prebuiltList?: string }) => {
-      if (opts.durations !== undefined && opts.predict !== true) throw new UsageError('--durations goes with --predict');
-      if (opts.prebuiltList !== undefined && opts.predict !== true) throw new UsageError('--prebuilt-list goes with --predict');
-      const request = planRequest(targets, opts);
-      // A bad durations file is said before the plan is made.
-      const durations = opts.durations === undefined ? null : (await import('../../plan/durations-file.js')).readDurationsFile(opts.durations);
-      const [{ analysePlan, planToJson }, { hasDatabase, withCommandContext }, { announcePlan, preparePlan }, { stderrOutput }] = await Promise.all([
-        import('../../plan/plan-graph.js'),
-        import('../../session/command-context.js'),
-        import('../../session/plan-preparation.js'),
-        import('../run-progress-output.js'),
-      ]);
-      const paths = await statePaths(opts);
-      const predict = opts.predict === true ? { runners: parsePositiveInt(opts.runners, '--runners'), cores: parsePositiveInt(opts.cores, '--cores') } : null;
-      // The recorded durations are read only to predict without a durations file, from a database that exists (a plan records nothing).
-      const database = predict !== null && durations === null && hasDatabase(paths) ? 'read' : undefined;
-      await withCommandContext({ paths, ...workspaceRequest(opts), database }, async (ctx) => {
-        const prepared = preparePlan(ctx, request);
-        announcePlan(prepared, stderrOutput);
-        if (predict !== null) {
-          const [{ predictPlan }, { formatSeconds }] = await Promise.all([import('../../session/plan-prediction.js'), import('../../units/duration.js')]);
-          const p = predictPlan(ctx, prepared, predict.runners, predict.cores, durations);
-          if (opts.prebuiltList !== undefined) {
-            const { prebuiltJobs } = await import('../../plan/shard.js');
-            const keys = prebuiltJobs(prepared.plan);
-            const ids = [...new Set([...prepared.plan.jobs.values()].filter((j) => keys.has(j.key)).map((j) => j.id))];
-            writeFileSync(opts.prebuiltList, ids.map((id) => `${id}\n`).join(''));
-          }
-          if (opts.json) {
-            process.stdout.write(`${JSON.stringify(p)}\n`);
+    .option(
+      '--prebuilt-list <file>',
+      "with --predict: write the NAME.VERSION of the jobs built once before the shards (the compiler and what most targets need), one a line: the CI's first job builds these",
+    )
+    .action(
+      async (
+        targets: string[],
+        opts: PlanOptions &
+          StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string; durations?: string; prebuiltList?: string },
+      ) => {
+        if (opts.durations !== undefined && opts.predict !== true) throw new UsageError('--durations goes with --predict');
+        if (opts.prebuiltList !== undefined && opts.predict !== true) throw new UsageError('--prebuilt-list goes with --predict');
+        const request = planRequest(targets, opts);
+        // A bad durations file is said before the plan is made.
+        const durations =
+          opts.durations === undefined ? null : (await import('../../plan/durations-file.js')).readDurationsFile(opts.durations);
+        const [{ analysePlan, planToJson }, { hasDatabase, withCommandContext }, { announcePlan, preparePlan }, { stderrOutput }] =
+          await Promise.all([
+            import('../../plan/plan-graph.js'),
+            import('../../session/command-context.js'),
+            import('../../session/plan-preparation.js'),
+            import('../run-progress-output.js'),
+          ]);
+        const paths = await statePaths(opts);
+        const predict =
+          opts.predict === true
+            ? { runners: parsePositiveInt(opts.runners, '--runners'), cores: parsePositiveInt(opts.cores, '--cores') }
+            : null;
+        // The recorded durations are read only to predict without a durations file, from a database that exists (a plan records nothing).
+        const database = predict !== null && durations === null && hasDatabase(paths) ? 'read' : undefined;
+        await withCommandContext({ paths, ...workspaceRequest(opts), database }, async (ctx) => {
+          const prepared = preparePlan(ctx, request);
+          announcePlan(prepared, stderrOutput);
+          if (predict !== null) {
+            const [{ predictPlan }, { formatSeconds }] = await Promise.all([
+              import('../../session/plan-prediction.js'),
+              import('../../units/duration.js'),
+            ]);
+            const p = predictPlan(ctx, prepared, predict.runners, predict.cores, durations);
+            if (opts.prebuiltList !== undefined) {
+              const { prebuiltJobs } = await import('../../plan/shard.js');
+              const keys = prebuiltJobs(prepared.plan);
+              const ids = [...new Set([...prepared.plan.jobs.values()].filter((j) => keys.has(j.key)).map((j) => j.id))];
+              writeFileSync(opts.prebuiltList, ids.map((id) => `${id}\n`).join(''));
+            }
+            if (opts.json) {
+              process.stdout.write(`${JSON.stringify(p)}\n`);
+              return;
+            }
+            printPrediction(p, formatSeconds);
             return;
           }
-          printPrediction(p, formatSeconds);
-          return;
-        }
-        printPlan(prepared, analysePlan, planToJson, opts.json === true);
-      });
-    });
+          printPlan(prepared, analysePlan, planToJson, opts.json === true);
+        });
+      },
+    );
 };
 
 /** The plan as JSON, or in words: jobs, edges, the critical path, the time each step took. */
@@ -68,13 +106,16 @@ function printPlan(
   const { plan } = prepared;
   const graph = analysePlan(plan);
   if (json) {
-    process.stdout.write(JSON.stringify({ compiler: prepared.compiler.spec, ...planToJson(plan, graph), timings: roundTimings(prepared.timings) }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ compiler: prepared.compiler.spec, ...planToJson(plan, graph), timings: roundTimings(prepared.timings) }) + '\n',
+    );
     return;
   }
   const out = process.stdout;
   out.write(`targets: ${plan.targets.length} installable, ${plan.notInstallable.length} not installable\n`);
   out.write(`jobs: ${plan.jobs.size}\nedges: ${graph.edgeCount}\n`);
-  if (prepared.depexts.mode === 'install') out.write(`system packages (depexts) to install: ${prepared.depexts.toInstall.join(' ') || 'none'}\n`);
+  if (prepared.depexts.mode === 'install')
+    out.write(`system packages (depexts) to install: ${prepared.depexts.toInstall.join(' ') || 'none'}\n`);
   out.write(`critical path: ${graph.criticalPath.length} jobs: ${graph.criticalPath.map((k) => plan.jobs.get(k)!.id).join(' -> ')}\n`);
   const t = roundTimings(prepared.timings);
   out.write(`time: load ${t.loadMs} ms, solve ${t.solveMs} ms, plan ${t.planMs} ms\n`);
@@ -92,10 +133,18 @@ function printPrediction(p: MakespanPrediction & { partition?: string }, formatS
   // The issue-22 measures: how much the shards build twice, and how far the wall time is from what no split beats.
   const bound = Math.max(p.criticalPathMs, p.totalWorkMs / (p.runners * p.cores));
   const duplication = p.totalWorkMs > 0 ? (p.totalWorkMs + p.duplicatedWorkMs) / p.totalWorkMs : 1;
-  out.write(`duplication: ${duplication.toFixed(2)} (CPU time summed over the first job and the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}\n`);
+  out.write(
+    `duplication: ${duplication.toFixed(2)} (CPU time summed over the first job and the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}\n`,
+  );
   if (p.partition !== undefined) out.write(`partition: ${p.partition} (what check --shard I/${p.runners} --durations records)\n`);
-  out.write(`work: ${s(p.totalWorkMs)} in ${p.jobCount} jobs; built in more than one shard: ${p.duplicatedJobs} jobs, ${s(p.duplicatedWorkMs)}; critical path ${s(p.criticalPathMs)}\n`);
-  if (p.prebuiltJobs > 0) out.write(`built once before the shards (the compiler and what most targets need): ${p.prebuiltJobs} jobs, ${s(p.prebuiltWorkMs)} of work, ${s(p.prebuiltMakespanMs)} before the shards start\n`);
+  out.write(
+    `work: ${s(p.totalWorkMs)} in ${p.jobCount} jobs; built in more than one shard: ${p.duplicatedJobs} jobs, ${s(p.duplicatedWorkMs)}; critical path ${s(p.criticalPathMs)}\n`,
+  );
+  if (p.prebuiltJobs > 0)
+    out.write(
+      `built once before the shards (the compiler and what most targets need): ${p.prebuiltJobs} jobs, ${s(p.prebuiltWorkMs)} of work, ${s(p.prebuiltMakespanMs)} before the shards start\n`,
+    );
   out.write(`estimated: ${p.estimatedJobs.length} job(s) never built here, each ${s(p.estimateMs)} (${p.estimateRule})\n`);
-  for (const sh of p.shards) out.write(`  shard ${sh.index}: ${sh.targets} targets, ${sh.jobs} jobs, work ${s(sh.workMs)}, wall ${s(sh.makespanMs)}\n`);
+  for (const sh of p.shards)
+    out.write(`  shard ${sh.index}: ${sh.targets} targets, ${sh.jobs} jobs, work ${s(sh.workMs)}, wall ${s(sh.makespanMs)}\n`);
 }

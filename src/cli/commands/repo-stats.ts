@@ -9,7 +9,6 @@ import { addRepositoryOptions } from '../options.js';
 import type { RegisterCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
-
 interface StatsOptions {
   repo: string[];
   json?: boolean;
@@ -18,7 +17,9 @@ interface StatsOptions {
 export const registerRepoStats: RegisterCommand = (program: Command, setExitCode) => {
   const repo = program.command('repo').description('inspect opam repositories');
   addRepositoryOptions(
-    repo.command('stats').description('load the repositories and count names, versions, parse errors and warnings (exit 1 on parse errors)'),
+    repo
+      .command('stats')
+      .description('load the repositories and count names, versions, parse errors and warnings (exit 1 on parse errors)'),
     false,
   )
     .option('--json', 'print one JSON object')

@@ -18,14 +18,26 @@ interface RerunOptions extends BuildOptions {
 export const registerRerun: RegisterCommand = (program: Command, setExitCode) => {
   addLocalSourcesOption(
     addBuildOptions(
-      program.command('rerun').description('Build again only what failed in a run (the newest by default), or with --regressed only what regressed against its baseline'),
+      program
+        .command('rerun')
+        .description(
+          'Build again only what failed in a run (the newest by default), or with --regressed only what regressed against its baseline',
+        ),
     ),
   )
     .option('--run <id>', 'the run whose failures to build again')
-    .option('--regressed', "only the regressions (and the packages failing because of them) and spurious results against the run's baseline")
+    .option(
+      '--regressed',
+      "only the regressions (and the packages failing because of them) and spurious results against the run's baseline",
+    )
     .action(async (opts: RerunOptions) => {
       const { env: _env, withTest: _withTest, ...settings } = buildSettings(opts, { env: [], withTest: false });
-      const [{ reportDestination, writeComparisonReport, writeRunReport }, { withCommandContext }, { rerunFailures }, { printRunCounts, stderrOutput }] = await Promise.all([
+      const [
+        { reportDestination, writeComparisonReport, writeRunReport },
+        { withCommandContext },
+        { rerunFailures },
+        { printRunCounts, stderrOutput },
+      ] = await Promise.all([
         import('../report-output.js'),
         import('../../session/command-context.js'),
         import('../../session/rerun.js'),

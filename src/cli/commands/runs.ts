@@ -17,7 +17,10 @@ export const registerRuns: RegisterCommand = (program: Command) => {
         else process.stdout.write(`no runs recorded yet (no database at ${paths.database})\n`);
         return;
       }
-      const [{ withCommandContext }, { listRecordedRuns }] = await Promise.all([import('../../session/command-context.js'), import('../../session/run-listing.js')]);
+      const [{ withCommandContext }, { listRecordedRuns }] = await Promise.all([
+        import('../../session/command-context.js'),
+        import('../../session/run-listing.js'),
+      ]);
       const runs = await withCommandContext({ paths, database: 'read' }, (ctx) => listRecordedRuns(ctx.db, limit));
       if (opts.json) {
         process.stdout.write(JSON.stringify(runs, null, 2) + '\n');

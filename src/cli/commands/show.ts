@@ -14,10 +14,13 @@ interface ShowOptions {
 }
 
 export const registerShow: RegisterCommand = (program: CommanderCommand) => {
-  addRepositoryOptions(program
-    .command('show')
-    .description('show one package as ecocheck reads it (the newest version when none is given)')
-    .argument('<package>', 'NAME or NAME.VERSION'), false)
+  addRepositoryOptions(
+    program
+      .command('show')
+      .description('show one package as ecocheck reads it (the newest version when none is given)')
+      .argument('<package>', 'NAME or NAME.VERSION'),
+    false,
+  )
     .option('--json', 'print one JSON object')
     .action(async (spec: string, opts: ShowOptions) => {
       if (opts.repo.length === 0) throw new UsageError('--repo DIR is required (an opam repository)');
@@ -35,7 +38,10 @@ export const registerShow: RegisterCommand = (program: CommanderCommand) => {
       if (!versions) throw new UsageError(`unknown package ${name}`);
       const p = findPackage(load, name, version);
       if (!p) throw new UsageError(`unknown version ${spec} (versions of ${name}: ${versions.map((v) => v.version).join(' ')})`);
-      const j = packageToJson(p, versions.map((v) => v.version));
+      const j = packageToJson(
+        p,
+        versions.map((v) => v.version),
+      );
       process.stdout.write(opts.json ? `${JSON.stringify(j, null, 2)}\n` : `${textLines(j).join('\n')}\n`);
     });
 };

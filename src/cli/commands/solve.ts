@@ -5,14 +5,22 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../usage-error.js';
-import { addCompilerOption, addPlatformOptions, addRepositoryOptions, addStateOptions, statePaths, workspaceRequest, type PlanOptions, type StateOptions } from '../options.js';
+import {
+  addCompilerOption,
+  addPlatformOptions,
+  addRepositoryOptions,
+  addStateOptions,
+  statePaths,
+  workspaceRequest,
+  type PlanOptions,
+  type StateOptions,
+} from '../options.js';
 import type { RegisterCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 
 interface SolveCliOptions extends PlanOptions, StateOptions {
   json?: boolean;
 }
-
 
 export const registerSolve: RegisterCommand = (program: Command, setExitCode) => {
   addStateOptions(
@@ -37,7 +45,11 @@ export const registerSolve: RegisterCommand = (program: Command, setExitCode) =>
         import('../../solve/build-order.js'),
       ]);
       const ctx = await openCommandContext({ paths: await statePaths(opts), ...workspaceRequest(opts) });
-      const { target, compilerText, outcome } = solvePackage(ctx, { compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts }, spec);
+      const { target, compilerText, outcome } = solvePackage(
+        ctx,
+        { compiler: opts.compiler, env: opts.env, withTest: opts.withTest === true, depexts: opts.depexts },
+        spec,
+      );
       const out = (s: string) => process.stdout.write(s);
       const id = packageId(target);
       if (!outcome.installable) setExitCode(EXIT.found);
@@ -46,7 +58,10 @@ export const registerSolve: RegisterCommand = (program: Command, setExitCode) =>
         // The solver's installation has no build order: not installable, as plan and check say it.
         setExitCode(EXIT.found);
         const reason = noBuildOrderReason(id, cycle);
-        if (opts.json === true) out(`${JSON.stringify({ package: id, compiler: compilerText === '' ? null : compilerText, installable: false, solverInstallable: true, cycle, reason }, null, 2)}\n`);
+        if (opts.json === true)
+          out(
+            `${JSON.stringify({ package: id, compiler: compilerText === '' ? null : compilerText, installable: false, solverInstallable: true, cycle, reason }, null, 2)}\n`,
+          );
         else out(`${id} is not installable with ${compilerText}: ${reason}\n`);
         return;
       }

@@ -6,7 +6,15 @@
  * run's plan. A verb of its own rather than `runs --disk`: it is about the store, which runs share.
  */
 import type { Command } from 'commander';
-import { addPlanOptions, addStateOptions, planRequest, statePaths, workspaceRequest, type PlanOptions, type StateOptions } from '../options.js';
+import {
+  addPlanOptions,
+  addStateOptions,
+  planRequest,
+  statePaths,
+  workspaceRequest,
+  type PlanOptions,
+  type StateOptions,
+} from '../options.js';
 import type { RegisterCommand } from '../command.js';
 
 export const registerStatus: RegisterCommand = (program: Command) => {
@@ -14,7 +22,9 @@ export const registerStatus: RegisterCommand = (program: Command) => {
     addPlanOptions(
       program
         .command('status')
-        .description("what the store, download cache, logs and database hold on disk, the free space, and an estimate of a whole run's layers (of the plan given, else of the newest run's)"),
+        .description(
+          "what the store, download cache, logs and database hold on disk, the free space, and an estimate of a whole run's layers (of the plan given, else of the newest run's)",
+        ),
     ),
     true,
   )
@@ -34,7 +44,10 @@ export const registerStatus: RegisterCommand = (program: Command) => {
         announcePlan(prepared, stderrOutput);
         plan = new Map([...prepared.plan.jobs.values()].map((j) => [j.key, j.id]));
       }
-      const [{ storeStatus }, { formatUsageBytes: size }] = await Promise.all([import('../../session/store-status.js'), import('../../units/byte-size.js')]);
+      const [{ storeStatus }, { formatUsageBytes: size }] = await Promise.all([
+        import('../../session/store-status.js'),
+        import('../../units/byte-size.js'),
+      ]);
       const s = storeStatus(paths, plan);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);

@@ -29,12 +29,18 @@ test('the oracle reads as opam wrote it: files and links, not directories, relat
 });
 
 const state = process.env.ECOCHECK_CORPUS_STATE;
-const skip = skipWithout('corpus-state', state === undefined ? 'ECOCHECK_CORPUS_STATE is not set (a state directory where the real corpus was checked with ocaml-system.4.13.1)' : false);
+const skip = skipWithout(
+  'corpus-state',
+  state === undefined
+    ? 'ECOCHECK_CORPUS_STATE is not set (a state directory where the real corpus was checked with ocaml-system.4.13.1)'
+    : false,
+);
 
 test('every oracle package built in the corpus run installs exactly what opam installs', { skip }, () => {
   const db = openDatabase(join(state!, 'ecocheck.sqlite'));
   try {
-    const run = db.prepare(`SELECT id FROM runs WHERE compiler_spec = 'ocaml-system.4.13.1' ORDER BY id DESC LIMIT 1`).get() as { id: number } | undefined;
+    const run = db.prepare(`SELECT id FROM runs WHERE compiler_spec = 'ocaml-system.4.13.1' ORDER BY id DESC LIMIT 1`).get() as
+      { id: number } | undefined;
     assert.ok(run, 'a run with ocaml-system.4.13.1 in the state directory');
     const layers = db
       .prepare(
@@ -72,7 +78,9 @@ test('every oracle package built in the corpus run installs exactly what opam in
       const opamSolution = oracleSolution(id);
       const ours = [...closureOf(job.key).map((k) => idOfKey.get(k) ?? k), id].sort();
       if (opamSolution !== null && JSON.stringify(opamSolution) !== JSON.stringify(ours)) {
-        otherSolution.push(`${id} (opam's switch also had ${opamSolution.filter((x) => !ours.includes(x)).join(' ') || '-'}; ours also ${ours.filter((x) => !opamSolution.includes(x)).join(' ') || '-'})`);
+        otherSolution.push(
+          `${id} (opam's switch also had ${opamSolution.filter((x) => !ours.includes(x)).join(' ') || '-'}; ours also ${ours.filter((x) => !opamSolution.includes(x)).join(' ') || '-'})`,
+        );
         continue;
       }
       const diff = compareWithOracle(id, layer)!;

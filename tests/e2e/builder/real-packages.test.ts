@@ -26,11 +26,22 @@ import { skipWithout, skipWithoutSnapshotAndArchive } from '../../support/missin
 
 const SUITE = 'bookworm';
 const SOURCE_PACKAGES = ['findlib', 'ocaml-dune', 'ocaml-topkg', 'ocamlbuild', 'ocaml-astring', 'xml-light', 'ocaml-zarith'];
-const TARGETS = ['ocamlfind.1.9.6', 'dune.2.9.3', 'ocamlbuild.0.14.1', 'topkg.1.0.7', 'astring.0.8.5', 'xml-light.2.4', 'conf-gmp.5', 'zarith.1.12'];
+const TARGETS = [
+  'ocamlfind.1.9.6',
+  'dune.2.9.3',
+  'ocamlbuild.0.14.1',
+  'topkg.1.0.7',
+  'astring.0.8.5',
+  'xml-light.2.4',
+  'conf-gmp.5',
+  'zarith.1.12',
+];
 const ocamlOk = spawnSync('ocamlc', ['-version'], { encoding: 'utf8' }).stdout?.trim() === '4.13.1';
 
 function skipReason(): string | false {
-  const early = skipWithoutSnapshotAndArchive() || skipWithout('system-ocaml', ocamlOk ? false : "Debian's OCaml 4.13.1 (ocaml-nox) is not the ocamlc on PATH");
+  const early =
+    skipWithoutSnapshotAndArchive() ||
+    skipWithout('system-ocaml', ocamlOk ? false : "Debian's OCaml 4.13.1 (ocaml-nox) is not the ocamlc on PATH");
   if (early) return early;
   const err = fetchDebianSources(SUITE, SOURCE_PACKAGES);
   return skipWithout('debian-sources', err === null ? false : `Debian's source packages cannot be fetched here: ${err}`);
@@ -49,8 +60,27 @@ test('real packages build offline as opam builds them, each layer holding what o
     const state = join(scratch, 'state');
     const r = spawnSync(
       process.execPath,
-      [join(projectRoot, 'bin', 'ecocheck'), 'check', '--repo', join(projectRoot, 'fixtures', 'compilers'), '--repo', join(projectRoot, 'fixtures', 'offline-sources'),
-        '--repo', repo, '--compiler', 'ocaml-system.4.13.1', '--state-dir', state, '--cache-dir', cache, '--jobs', '2', '--format', 'json', ...TARGETS],
+      [
+        join(projectRoot, 'bin', 'ecocheck'),
+        'check',
+        '--repo',
+        join(projectRoot, 'fixtures', 'compilers'),
+        '--repo',
+        join(projectRoot, 'fixtures', 'offline-sources'),
+        '--repo',
+        repo,
+        '--compiler',
+        'ocaml-system.4.13.1',
+        '--state-dir',
+        state,
+        '--cache-dir',
+        cache,
+        '--jobs',
+        '2',
+        '--format',
+        'json',
+        ...TARGETS,
+      ],
       { encoding: 'utf8', cwd: projectRoot },
     );
     assert.equal(r.status, 0, r.stderr);

@@ -101,7 +101,12 @@ test('a corrupted database file: one line naming it, exit 2, the file untouched'
     writeFileSync(file, bytes);
     for (const args of [check(repo, state, '1.0', ['well-behaved']), ['runs', '--state-dir', state], ['report', '--state-dir', state]]) {
       const r = ecocheck(args);
-      assertOneLine(r, new RegExp(`^ecocheck: database ${file.replace(/[.]/g, '\\.')} is unusable: file is not a database; move it away to start a new one\\n$`));
+      assertOneLine(
+        r,
+        new RegExp(
+          `^ecocheck: database ${file.replace(/[.]/g, '\\.')} is unusable: file is not a database; move it away to start a new one\\n$`,
+        ),
+      );
       assert.deepEqual(readFileSync(file), bytes, `${args[0]} left the file's bytes unchanged`);
     }
   } finally {
@@ -129,7 +134,10 @@ test('a damaged ecocheck database: check refuses to write into it (one line, exi
     const bytes = readFileSync(file);
 
     const r = ecocheck(check(repo, state, '1.0', ['well-behaved']));
-    assertOneLine(r, new RegExp(`^ecocheck: database ${file.replace(/[.]/g, '\\.')} is damaged \\(.+\\); move it away to start a new one\\n$`));
+    assertOneLine(
+      r,
+      new RegExp(`^ecocheck: database ${file.replace(/[.]/g, '\\.')} is damaged \\(.+\\); move it away to start a new one\\n$`),
+    );
     assert.deepEqual(readFileSync(file), bytes, 'the damaged file was not written');
     assert.deepEqual(listedRuns(state), [1], 'the recorded run is still listed');
   } finally {
@@ -150,7 +158,12 @@ test("a foreign SQLite database (another application's): one line naming it, exi
     const bytes = readFileSync(file);
     for (const args of [check(repo, state, '1.0', ['well-behaved']), ['runs', '--state-dir', state]]) {
       const r = ecocheck(args);
-      assertOneLine(r, new RegExp(`^ecocheck: ${file.replace(/[.]/g, '\\.')} is not an ecocheck database \\(it holds other data\\); choose another --state-dir\\n$`));
+      assertOneLine(
+        r,
+        new RegExp(
+          `^ecocheck: ${file.replace(/[.]/g, '\\.')} is not an ecocheck database \\(it holds other data\\); choose another --state-dir\\n$`,
+        ),
+      );
       assert.deepEqual(readFileSync(file), bytes, `${args[0]} left the file's bytes unchanged`);
     }
     const again = new Database(file, { readonly: true });
@@ -175,15 +188,28 @@ test('an unwritable download cache: one line naming it and --cache-dir, nothing 
     const aFile = join(dir, 'a-file');
     writeFileSync(aFile, 'just a file\n');
     const underFile = ecocheck(check(repo, state, '1.0', ['well-behaved', 'slow-on-2'], ['--cache-dir', join(aFile, 'cache')]));
-    assertOneLine(underFile, new RegExp(`^ecocheck: the download cache ${aFile}/cache cannot be used: ${aFile} is not a directory; choose another --cache-dir\\n$`));
+    assertOneLine(
+      underFile,
+      new RegExp(
+        `^ecocheck: the download cache ${aFile}/cache cannot be used: ${aFile} is not a directory; choose another --cache-dir\\n$`,
+      ),
+    );
 
     // A read-only mount (chmod does not stop root; a read-only bind does).
     if (mountAllowed) {
       readOnly = join(dir, 'read-only');
       mkdirSync(readOnly);
-      assert.ok(tryRun(['mount', '--bind', readOnly, readOnly]) && tryRun(['mount', '-o', 'remount,ro,bind', readOnly]), 'read-only bind mount');
+      assert.ok(
+        tryRun(['mount', '--bind', readOnly, readOnly]) && tryRun(['mount', '-o', 'remount,ro,bind', readOnly]),
+        'read-only bind mount',
+      );
       const ro = ecocheck(check(repo, state, '1.0', ['well-behaved', 'slow-on-2'], ['--cache-dir', join(readOnly, 'cache')]));
-      assertOneLine(ro, new RegExp(`^ecocheck: the download cache ${readOnly}/cache is not writable \\(${readOnly}\\): read-only file system; choose another --cache-dir\\n$`));
+      assertOneLine(
+        ro,
+        new RegExp(
+          `^ecocheck: the download cache ${readOnly}/cache is not writable \\(${readOnly}\\): read-only file system; choose another --cache-dir\\n$`,
+        ),
+      );
     }
     assert.deepEqual(listedRuns(state), [1], 'no run was recorded for the refused checks');
     assert.deepEqual(recorded(state), [{ id: 1, status: 'finished', results: { 'well-behaved.1.0': 'ok' } }]);
@@ -194,65 +220,74 @@ test('an unwritable download cache: one line naming it and --cache-dir, nothing 
   }
 });
 
-test('a full disk: a build filling it is an internal error (disk full, spurious); a database that cannot grow is one line; earlier results kept', { skip: needsMount }, () => {
-  const { dir, repo } = scratchDir();
-  const disk = join(dir, 'disk');
-  mkdirSync(disk);
-  let mounted = false;
-  try {
-    // 96 MiB: room for fills-disk's 64 MiB once (the baseline), not twice (the candidate's new prefix).
-    assert.ok(tryRun(['mount', '-t', 'tmpfs', '-o', 'size=96m', 'tmpfs', disk]), 'mount the small disk');
-    mounted = true;
-    const state = join(disk, 'state');
-    const baseline = ecocheck(check(repo, state, '1.0', ['well-behaved', 'fills-disk'], ['--baseline']));
-    assert.equal(baseline.code, 0, baseline.stderr);
-
-    // One build at a time: run beside fills-disk, well-behaved could hit the full disk too.
-    const candidate = ecocheck(check(repo, state, '2.0', ['well-behaved', 'fills-disk'], ['--format', 'json', '--jobs', '1']));
-    assert.equal(candidate.code, 0, `a disk-full failure is no regression: ${candidate.stderr}`);
-    const report = JSON.parse(candidate.stdout) as {
-      regressionsFound: boolean;
-      packages: { key: string; category: string; candidate: { status: string; reason: string } | null }[];
-    };
-    const fills = report.packages.find((p) => p.key === 'fills-disk')!;
-    assert.equal(fills.category, 'spurious');
-    assert.equal(fills.candidate!.status, 'internal-error');
-    assert.match(fills.candidate!.reason, /^disk full during build: output says: .*No space left on device/);
-    assert.equal(report.packages.find((p) => p.key === 'well-behaved')!.category, 'still-ok');
-    assert.equal(report.regressionsFound, false);
-    const afterFill = recorded(state);
-    assert.deepEqual(
-      afterFill.map((r) => [r.id, r.status, r.results]),
-      [
-        [1, 'finished', { 'well-behaved.1.0': 'ok', 'fills-disk.1.0': 'ok' }],
-        [2, 'finished', { 'well-behaved.1.0': 'ok', 'fills-disk.1.0': 'internal-error' }],
-      ],
-    );
-
-    // Now fill what is left, so the database itself cannot grow.
-    const ballast = openSync(join(disk, 'ballast'), 'w');
-    const chunk = Buffer.alloc(64 * 1024);
+test(
+  'a full disk: a build filling it is an internal error (disk full, spurious); a database that cannot grow is one line; earlier results kept',
+  { skip: needsMount },
+  () => {
+    const { dir, repo } = scratchDir();
+    const disk = join(dir, 'disk');
+    mkdirSync(disk);
+    let mounted = false;
     try {
-      for (;;) writeSync(ballast, chunk);
-    } catch (err) {
-      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+      // 96 MiB: room for fills-disk's 64 MiB once (the baseline), not twice (the candidate's new prefix).
+      assert.ok(tryRun(['mount', '-t', 'tmpfs', '-o', 'size=96m', 'tmpfs', disk]), 'mount the small disk');
+      mounted = true;
+      const state = join(disk, 'state');
+      const baseline = ecocheck(check(repo, state, '1.0', ['well-behaved', 'fills-disk'], ['--baseline']));
+      assert.equal(baseline.code, 0, baseline.stderr);
+
+      // One build at a time: run beside fills-disk, well-behaved could hit the full disk too.
+      const candidate = ecocheck(check(repo, state, '2.0', ['well-behaved', 'fills-disk'], ['--format', 'json', '--jobs', '1']));
+      assert.equal(candidate.code, 0, `a disk-full failure is no regression: ${candidate.stderr}`);
+      const report = JSON.parse(candidate.stdout) as {
+        regressionsFound: boolean;
+        packages: { key: string; category: string; candidate: { status: string; reason: string } | null }[];
+      };
+      const fills = report.packages.find((p) => p.key === 'fills-disk')!;
+      assert.equal(fills.category, 'spurious');
+      assert.equal(fills.candidate!.status, 'internal-error');
+      assert.match(fills.candidate!.reason, /^disk full during build: output says: .*No space left on device/);
+      assert.equal(report.packages.find((p) => p.key === 'well-behaved')!.category, 'still-ok');
+      assert.equal(report.regressionsFound, false);
+      const afterFill = recorded(state);
+      assert.deepEqual(
+        afterFill.map((r) => [r.id, r.status, r.results]),
+        [
+          [1, 'finished', { 'well-behaved.1.0': 'ok', 'fills-disk.1.0': 'ok' }],
+          [2, 'finished', { 'well-behaved.1.0': 'ok', 'fills-disk.1.0': 'internal-error' }],
+        ],
+      );
+
+      // Now fill what is left, so the database itself cannot grow.
+      const ballast = openSync(join(disk, 'ballast'), 'w');
+      const chunk = Buffer.alloc(64 * 1024);
+      try {
+        for (;;) writeSync(ballast, chunk);
+      } catch (err) {
+        assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+      } finally {
+        closeSync(ballast);
+      }
+      const full = ecocheck(check(repo, state, '1.0', ['well-behaved', 'slow-on-2']));
+      assertOneLine(
+        full,
+        new RegExp(
+          `^ecocheck: cannot write the database ${state}/ecocheck\\.sqlite: database or disk is full \\(free some space on its disk\\); choose another --state-dir\\n$`,
+        ),
+      );
+      // The earlier runs are still listed and their results load, on the full disk.
+      assert.deepEqual(listedRuns(state), [2, 1]);
+      assert.deepEqual(recorded(state), afterFill);
+      const db = new Database(join(state, 'ecocheck.sqlite'), { readonly: true });
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      db.close();
     } finally {
-      closeSync(ballast);
+      if (mounted) tryRun(['umount', disk]);
+      repo.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
-    const full = ecocheck(check(repo, state, '1.0', ['well-behaved', 'slow-on-2']));
-    assertOneLine(full, new RegExp(`^ecocheck: cannot write the database ${state}/ecocheck\\.sqlite: database or disk is full \\(free some space on its disk\\); choose another --state-dir\\n$`));
-    // The earlier runs are still listed and their results load, on the full disk.
-    assert.deepEqual(listedRuns(state), [2, 1]);
-    assert.deepEqual(recorded(state), afterFill);
-    const db = new Database(join(state, 'ecocheck.sqlite'), { readonly: true });
-    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
-    db.close();
-  } finally {
-    if (mounted) tryRun(['umount', disk]);
-    repo.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 test('two checks on one database: the second refuses in one line naming the holder; the first finishes; the database is intact', async () => {
   const { dir, repo } = scratchDir();
@@ -290,7 +325,9 @@ test('two checks on one database: the second refuses in one line naming the hold
     const file = join(state, 'ecocheck.sqlite');
     assertOneLine(
       second,
-      new RegExp(`^ecocheck: another ecocheck run \\(pid ${first.pid} on [^,]+, since [0-9T:.Z-]+\\) is running on ${file.replace(/[.]/g, '\\.')} \\(wait for it to finish\\); choose another --state-dir\\n$`),
+      new RegExp(
+        `^ecocheck: another ecocheck run \\(pid ${first.pid} on [^,]+, since [0-9T:.Z-]+\\) is running on ${file.replace(/[.]/g, '\\.')} \\(wait for it to finish\\); choose another --state-dir\\n$`,
+      ),
     );
     assert.equal(await firstDone, 0, firstErr);
     const db = new Database(file, { readonly: true });

@@ -41,8 +41,20 @@ function ocamlHistory(tarball: string, dir: string): string[] {
   let day = 1;
   const git = (...args: string[]) => {
     const date = `2025-01-0${day}T12:00:00+0000`;
-    const env = { ...process.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date, GIT_AUTHOR_NAME: 'Compiler Dev', GIT_AUTHOR_EMAIL: 'dev@example.org', GIT_COMMITTER_NAME: 'Compiler Dev', GIT_COMMITTER_EMAIL: 'dev@example.org' };
-    return execFileSync('git', ['-C', dir, '-c', 'commit.gpgsign=false', '-c', 'core.autocrlf=false', ...args], { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 }).trim();
+    const env = {
+      ...process.env,
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: date,
+      GIT_AUTHOR_NAME: 'Compiler Dev',
+      GIT_AUTHOR_EMAIL: 'dev@example.org',
+      GIT_COMMITTER_NAME: 'Compiler Dev',
+      GIT_COMMITTER_EMAIL: 'dev@example.org',
+    };
+    return execFileSync('git', ['-C', dir, '-c', 'commit.gpgsign=false', '-c', 'core.autocrlf=false', ...args], {
+      encoding: 'utf8',
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    }).trim();
   };
   const commits: string[] = [];
   const commit = (subject: string) => {
@@ -60,17 +72,33 @@ function ocamlHistory(tarball: string, dir: string): string[] {
   };
   git('init', '-q', '-b', 'trunk');
   commit('OCaml 5.3.0');
-  edit('stdlib/list.mli', '(** [find_all] is another name for {!filter}.\n *)', '(** [find_all] is another name for {!filter}: it keeps every element satisfying\n    the predicate, in order.\n *)');
+  edit(
+    'stdlib/list.mli',
+    '(** [find_all] is another name for {!filter}.\n *)',
+    '(** [find_all] is another name for {!filter}: it keeps every element satisfying\n    the predicate, in order.\n *)',
+  );
   commit('stdlib: say what List.find_all keeps');
-  edit('typing/typecore.ml', '(** This type is used for candidate filtering functions.', '(** This type is used for candidate filtering functions (see below).');
+  edit(
+    'typing/typecore.ml',
+    '(** This type is used for candidate filtering functions.',
+    '(** This type is used for candidate filtering functions (see below).',
+  );
   commit('typing: point the candidate filtering comment at its users');
   const filteriDoc =
-    '\nval filteri : (int -> \'a -> bool) -> \'a list -> \'a list\n(** Same as {!filter}, but the predicate is applied to the index of\n   the element as first argument (counting from 0), and the element\n   itself as second argument.\n   @since 4.11\n*)\n';
+    "\nval filteri : (int -> 'a -> bool) -> 'a list -> 'a list\n(** Same as {!filter}, but the predicate is applied to the index of\n   the element as first argument (counting from 0), and the element\n   itself as second argument.\n   @since 4.11\n*)\n";
   edit('stdlib/list.mli', filteriDoc, '\n');
   edit('stdlib/listLabels.mli', filteriDoc.replace("(int -> 'a -> bool)", "f:(int -> 'a -> bool)"), '\n');
-  edit('stdlib/list.ml', 'let[@tail_mod_cons] rec filteri p i = function\n  | [] -> []\n  | x::l ->\n      let i\' = i + 1 in\n      if p i x then x :: filteri p i\' l else filteri p i\' l\n\nlet filteri p l = filteri p 0 l\n\n', '');
+  edit(
+    'stdlib/list.ml',
+    "let[@tail_mod_cons] rec filteri p i = function\n  | [] -> []\n  | x::l ->\n      let i' = i + 1 in\n      if p i x then x :: filteri p i' l else filteri p i' l\n\nlet filteri p l = filteri p 0 l\n\n",
+    '',
+  );
   commit('stdlib: remove List.filteri');
-  edit('stdlib/listLabels.mli', '(** [find_all] is another name for {!filter}.\n *)', '(** [find_all] is another name for {!filter}; see also {!partition}.\n *)');
+  edit(
+    'stdlib/listLabels.mli',
+    '(** [find_all] is another name for {!filter}.\n *)',
+    '(** [find_all] is another name for {!filter}; see also {!partition}.\n *)',
+  );
   commit('stdlib: cross-reference ListLabels.find_all');
   return commits;
 }
@@ -100,43 +128,77 @@ function checkoutState(dir: string): string {
   return `${head}${index}${changed}`;
 }
 
-test('bisect on a real OCaml history names the commit that removed the stdlib function a package uses, in ⌈log2(n)⌉ compiler builds', { timeout: 3 * 3600_000 }, () => {
-  mkdirSync(state, { recursive: true });
-  const setup = run('bash', [join(projectRoot, 'scripts', 'demo-setup.sh'), '--sources-only', '--state-dir', state]);
-  assert.equal(setup.code, 0, setup.stderr);
-  const tarball = join(state, 'downloads', 'sha256', OCAML_SHA256.slice(0, 2), OCAML_SHA256);
-  assert.ok(existsSync(tarball), `${tarball}: the setup put the OCaml 5.3.0 sources there`);
-  const work = mkdtempSync(join(tmpdir(), 'ecocheck-bisect-ocaml-'));
-  try {
-    const checkout = join(work, 'ocaml');
-    const commits = ocamlHistory(tarball, checkout);
-    const before = checkoutState(checkout);
-    const args = ['bisect', 'slurp', '--compiler-tree', checkout, '--good', commits[0], '--bad', 'trunk', '--repo', ocamlOverlay(join(work, 'overlay')), '--repo', join(projectRoot, 'fixtures', 'demo'), '--state-dir', state, '--format', 'json', ...sandboxArgs];
-    const first = run(process.execPath, [bin, ...args]);
-    assert.equal(first.code, 1, first.stderr.slice(-4000));
-    const report = JSON.parse(first.stdout) as {
-      commitCount: number;
-      compilerBuilds: number;
-      findings: { package: string; outcome: string; firstBad: { sha: string; subject: string } | null; status: string | null; firstError: string | null }[];
-      steps: { commit: { sha: string }; built: number; wallMs: number }[];
-    };
-    const built = report.steps.filter((s) => s.built > 0);
-    process.stdout.write(`# bisect of OCaml 5.3.0 (4 commits): ${first.seconds.toFixed(0)} s, ${report.compilerBuilds} compiler build(s); steps ${report.steps.map((s) => `${(s.wallMs / 1000).toFixed(0)} s (${s.built} built)`).join(', ')}${built.length === 0 ? ' (all from the cache of an earlier run)' : ''}\n`);
-    assert.equal(report.commitCount, 4);
-    const [slurp] = report.findings;
-    assert.equal(slurp.outcome, 'first-bad');
-    assert.deepEqual(slurp.firstBad, { sha: commits[3], subject: 'stdlib: remove List.filteri' });
-    assert.equal(slurp.status, 'build-failed');
-    assert.match(slurp.firstError ?? '', /filteri/);
-    assert.ok(report.compilerBuilds <= 2, `${report.compilerBuilds} compiler builds for 4 commits`);
-    assert.equal(checkoutState(checkout), before);
+test(
+  'bisect on a real OCaml history names the commit that removed the stdlib function a package uses, in ⌈log2(n)⌉ compiler builds',
+  { timeout: 3 * 3600_000 },
+  () => {
+    mkdirSync(state, { recursive: true });
+    const setup = run('bash', [join(projectRoot, 'scripts', 'demo-setup.sh'), '--sources-only', '--state-dir', state]);
+    assert.equal(setup.code, 0, setup.stderr);
+    const tarball = join(state, 'downloads', 'sha256', OCAML_SHA256.slice(0, 2), OCAML_SHA256);
+    assert.ok(existsSync(tarball), `${tarball}: the setup put the OCaml 5.3.0 sources there`);
+    const work = mkdtempSync(join(tmpdir(), 'ecocheck-bisect-ocaml-'));
+    try {
+      const checkout = join(work, 'ocaml');
+      const commits = ocamlHistory(tarball, checkout);
+      const before = checkoutState(checkout);
+      const args = [
+        'bisect',
+        'slurp',
+        '--compiler-tree',
+        checkout,
+        '--good',
+        commits[0],
+        '--bad',
+        'trunk',
+        '--repo',
+        ocamlOverlay(join(work, 'overlay')),
+        '--repo',
+        join(projectRoot, 'fixtures', 'demo'),
+        '--state-dir',
+        state,
+        '--format',
+        'json',
+        ...sandboxArgs,
+      ];
+      const first = run(process.execPath, [bin, ...args]);
+      assert.equal(first.code, 1, first.stderr.slice(-4000));
+      const report = JSON.parse(first.stdout) as {
+        commitCount: number;
+        compilerBuilds: number;
+        findings: {
+          package: string;
+          outcome: string;
+          firstBad: { sha: string; subject: string } | null;
+          status: string | null;
+          firstError: string | null;
+        }[];
+        steps: { commit: { sha: string }; built: number; wallMs: number }[];
+      };
+      const built = report.steps.filter((s) => s.built > 0);
+      process.stdout.write(
+        `# bisect of OCaml 5.3.0 (4 commits): ${first.seconds.toFixed(0)} s, ${report.compilerBuilds} compiler build(s); steps ${report.steps.map((s) => `${(s.wallMs / 1000).toFixed(0)} s (${s.built} built)`).join(', ')}${built.length === 0 ? ' (all from the cache of an earlier run)' : ''}\n`,
+      );
+      assert.equal(report.commitCount, 4);
+      const [slurp] = report.findings;
+      assert.equal(slurp.outcome, 'first-bad');
+      assert.deepEqual(slurp.firstBad, { sha: commits[3], subject: 'stdlib: remove List.filteri' });
+      assert.equal(slurp.status, 'build-failed');
+      assert.match(slurp.firstError ?? '', /filteri/);
+      assert.ok(report.compilerBuilds <= 2, `${report.compilerBuilds} compiler builds for 4 commits`);
+      assert.equal(checkoutState(checkout), before);
 
-    const again = run(process.execPath, [bin, ...args]);
-    assert.equal(again.code, 1, again.stderr.slice(-4000));
-    const second = JSON.parse(again.stdout) as typeof report;
-    assert.deepEqual(second.findings[0].firstBad, slurp.firstBad);
-    assert.deepEqual(second.steps.map((s) => s.built), second.steps.map(() => 0), 'the second bisect builds nothing');
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-});
+      const again = run(process.execPath, [bin, ...args]);
+      assert.equal(again.code, 1, again.stderr.slice(-4000));
+      const second = JSON.parse(again.stdout) as typeof report;
+      assert.deepEqual(second.findings[0].firstBad, slurp.firstBad);
+      assert.deepEqual(
+        second.steps.map((s) => s.built),
+        second.steps.map(() => 0),
+        'the second bisect builds nothing',
+      );
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+);

@@ -29,7 +29,11 @@ function ecocheck(args: string[]): { code: number; stdout: string; stderr: strin
 }
 
 function git(repo: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', repo, '-c', 'user.name=Compiler Dev', '-c', 'user.email=dev@example.org', '-c', 'commit.gpgsign=false', ...args], { encoding: 'utf8' }).trim();
+  return execFileSync(
+    'git',
+    ['-C', repo, '-c', 'user.name=Compiler Dev', '-c', 'user.email=dev@example.org', '-c', 'commit.gpgsign=false', ...args],
+    { encoding: 'utf8' },
+  ).trim();
 }
 
 interface FakeCompilerRepo {
@@ -62,7 +66,11 @@ function fakeCompilerRepo(ecosystemRoot: string, parent: string): FakeCompilerRe
   commit('Add a README');
   edit('stdlib.fml', '', '# the standard library, tidied\n');
   commit('Tidy the standard library');
-  edit('compiler.in', 'let\\ effect\\ *|let\\ effect=*)\n        if [ $MAJOR -ge 2 ]; then', 'let\\ effect\\ *|let\\ effect=*)\n        if true; then');
+  edit(
+    'compiler.in',
+    'let\\ effect\\ *|let\\ effect=*)\n        if [ $MAJOR -ge 2 ]; then',
+    'let\\ effect\\ *|let\\ effect=*)\n        if true; then',
+  );
   commit('Make effect a keyword');
   edit('compiler.in', '#!/bin/sh\n', '#!/bin/sh\n# checks sources line by line\n');
   commit('Comment the checker');
@@ -78,9 +86,22 @@ function checkoutState(dir: string): string {
   const files = readdirSync(dir)
     .filter((f) => f !== '.git')
     .sort()
-    .map((f) => `${f}:${createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')}`);
-  const index = createHash('sha256').update(readFileSync(join(dir, '.git', 'index'))).digest('hex');
-  return JSON.stringify({ head: git(dir, 'rev-parse', 'HEAD'), branch: git(dir, 'symbolic-ref', 'HEAD'), index, files, worktrees: git(dir, 'worktree', 'list', '--porcelain') });
+    .map(
+      (f) =>
+        `${f}:${createHash('sha256')
+          .update(readFileSync(join(dir, f)))
+          .digest('hex')}`,
+    );
+  const index = createHash('sha256')
+    .update(readFileSync(join(dir, '.git', 'index')))
+    .digest('hex');
+  return JSON.stringify({
+    head: git(dir, 'rev-parse', 'HEAD'),
+    branch: git(dir, 'symbolic-ref', 'HEAD'),
+    index,
+    files,
+    worktrees: git(dir, 'worktree', 'list', '--porcelain'),
+  });
 }
 
 interface JsonBisect {
@@ -88,7 +109,16 @@ interface JsonBisect {
   commitCount: number;
   compilerBuilds: number;
   log2Bound: number;
-  findings: { package: string; outcome: string; firstBad: { sha: string; subject: string } | null; confirmed: boolean; status: string | null; firstError: string | null; rootCause: string | null; runId: number | null }[];
+  findings: {
+    package: string;
+    outcome: string;
+    firstBad: { sha: string; subject: string } | null;
+    confirmed: boolean;
+    status: string | null;
+    firstError: string | null;
+    rootCause: string | null;
+    runId: number | null;
+  }[];
   steps: { commit: { sha: string }; runId: number; built: number; cacheHits: number; verdicts: Record<string, string> }[];
 }
 
@@ -115,7 +145,10 @@ test('bisect names the commit that broke a package, in ⌈log2(n)⌉ compiler bu
     assert.match(finding.firstError ?? '', /effect is a keyword/);
     assert.ok(report.compilerBuilds <= Math.ceil(Math.log2(6)), `${report.compilerBuilds} compiler builds`);
     assert.equal(report.log2Bound, 3);
-    assert.ok(report.steps.every((s) => s.built > 0), 'each step built its commit');
+    assert.ok(
+      report.steps.every((s) => s.built > 0),
+      'each step built its commit',
+    );
     // Progress lines with an estimate, and the checkout as it was.
     assert.match(first.stderr, /bisect: step 1: [0-9a-f]{12} "Make effect a keyword" for chain-a; about \d+ step\(s\) left, time unknown/);
     assert.match(first.stderr, /bisect: step 2: .* × the compiler's last build/);
@@ -126,8 +159,13 @@ test('bisect names the commit that broke a package, in ⌈log2(n)⌉ compiler bu
     const db = openDatabase(join(state, 'ecocheck.sqlite'));
     try {
       const runs = listRuns(db).filter((r) => r.label?.startsWith('bisect ') === true);
-      assert.deepEqual(runs.map((r) => r.id).sort((a, b) => a - b), report.steps.map((s) => s.runId).sort((a, b) => a - b));
-      assert.ok(runs.every((r) => r.status === 'finished' && r.options.compilerSourceTree?.startsWith(join(state, 'bisect-trees')) === true));
+      assert.deepEqual(
+        runs.map((r) => r.id).sort((a, b) => a - b),
+        report.steps.map((s) => s.runId).sort((a, b) => a - b),
+      );
+      assert.ok(
+        runs.every((r) => r.status === 'finished' && r.options.compilerSourceTree?.startsWith(join(state, 'bisect-trees')) === true),
+      );
     } finally {
       db.close();
     }
@@ -138,8 +176,14 @@ test('bisect names the commit that broke a package, in ⌈log2(n)⌉ compiler bu
     const second = JSON.parse(again.stdout) as JsonBisect;
     assert.deepEqual(second.findings[0].firstBad, finding.firstBad);
     assert.match(second.findings[0].firstError ?? '', /effect is a keyword/, 'the first error of a cached failure');
-    assert.deepEqual(second.steps.map((s) => s.commit.sha), report.steps.map((s) => s.commit.sha));
-    assert.deepEqual(second.steps.map((s) => s.built), second.steps.map(() => 0));
+    assert.deepEqual(
+      second.steps.map((s) => s.commit.sha),
+      report.steps.map((s) => s.commit.sha),
+    );
+    assert.deepEqual(
+      second.steps.map((s) => s.built),
+      second.steps.map(() => 0),
+    );
     assert.ok(second.steps.every((s) => s.cacheHits > 0));
     assert.equal(checkoutState(repo.dir), before);
   } finally {
@@ -154,7 +198,21 @@ test('packages breaking at different commits split, a dependent follows its root
   const state = join(work, 'state');
   try {
     const repo = fakeCompilerRepo(eco.root, work);
-    const common = ['--repo', eco.root, '--state-dir', state, '--jobs', '2', '--compiler-tree', repo.dir, '--good', repo.commits[0], '--bad', repo.commits[6], ...sandboxArgs];
+    const common = [
+      '--repo',
+      eco.root,
+      '--state-dir',
+      state,
+      '--jobs',
+      '2',
+      '--compiler-tree',
+      repo.dir,
+      '--good',
+      repo.commits[0],
+      '--bad',
+      repo.commits[6],
+      ...sandboxArgs,
+    ];
     const r = ecocheck(['bisect', 'chain-a', 'legacy-lib', 'chain-c', 'stdext', '--format', 'json', ...common]);
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout) as JsonBisect;
@@ -197,12 +255,18 @@ test('bisect: bad arguments are one line and exit 2', () => {
     const repo = fakeCompilerRepo(eco.root, work);
     const common = ['--repo', eco.root, '--state-dir', join(work, 'state'), ...sandboxArgs];
     const cases: [string[], RegExp][] = [
-      [['chain-a', '--compiler-tree', repo.dir], /--compiler-tree DIR and --good REV are required \(--bad defaults to the checkout's HEAD\)/],
+      [
+        ['chain-a', '--compiler-tree', repo.dir],
+        /--compiler-tree DIR and --good REV are required \(--bad defaults to the checkout's HEAD\)/,
+      ],
       [['--compiler-tree', repo.dir, '--good', repo.commits[0], '--bad', 'main'], /name the package/],
       [['chain-a', '--compiler-tree', repo.dir, '--good', 'no-such-rev', '--bad', 'main'], /--good no-such-rev: no such commit/],
       [['chain-a', '--compiler-tree', repo.dir, '--good', repo.commits[3], '--bad', repo.commits[1]], /is not an ancestor of the bad one/],
       [['chain-a', '--compiler-tree', eco.root, '--good', 'a', '--bad', 'b'], /--compiler-tree .*: not a git checkout/],
-      [['chain-a', '--compiler-tree', repo.dir, '--good', repo.commits[0], '--bad', 'main', '--format', 'html'], /--format html: bisect reports are terminal, markdown, json/],
+      [
+        ['chain-a', '--compiler-tree', repo.dir, '--good', repo.commits[0], '--bad', 'main', '--format', 'html'],
+        /--format html: bisect reports are terminal, markdown, json/,
+      ],
       [['--from-run', '1', '--good', 'x'], /--from-run takes the good and the bad commit from the run/],
     ];
     for (const [args, message] of cases) {
@@ -239,7 +303,12 @@ test('--from-run: the regressions of a comparison between two trees of one repos
     // No --repo: the run's repositories.
     const r = ecocheck(['bisect', '--from-run', runId, '--state-dir', state, '--format', 'json', ...sandboxArgs]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`from run #${runId}: 2 regression\\(s\\) \\(chain-a\\.1\\.0 legacy-lib\\.1\\.0\\), ${repo.commits[0].slice(0, 12)} \\(good\\) \\.\\. ${repo.commits[6].slice(0, 12)} \\(bad\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `from run #${runId}: 2 regression\\(s\\) \\(chain-a\\.1\\.0 legacy-lib\\.1\\.0\\), ${repo.commits[0].slice(0, 12)} \\(good\\) \\.\\. ${repo.commits[6].slice(0, 12)} \\(bad\\)`,
+      ),
+    );
     const report = JSON.parse(r.stdout) as JsonBisect;
     assert.deepEqual(
       report.findings.map((f) => [f.package, f.firstBad?.subject]),
@@ -284,23 +353,72 @@ test('a commit where the compiler does not build is skipped, as git bisect skip:
     commit('Release fakeml 1.0');
     writeFileSync(join(dir, 'README'), 'fakeml\n');
     commit('Add a README');
-    writeFileSync(join(dir, 'Makefile'), makefile.replace('stdlib.fmo: stdlib.fml compiler', 'stdlib.fmo: stdlib.fml compiler no-such-file'));
+    writeFileSync(
+      join(dir, 'Makefile'),
+      makefile.replace('stdlib.fmo: stdlib.fml compiler', 'stdlib.fmo: stdlib.fml compiler no-such-file'),
+    );
     commit('Reorganise the build (broken)');
     writeFileSync(join(dir, 'Makefile'), makefile);
-    writeFileSync(join(dir, 'compiler.in'), compiler.replace('let\\ effect\\ *|let\\ effect=*)\n        if [ $MAJOR -ge 2 ]; then', 'let\\ effect\\ *|let\\ effect=*)\n        if true; then'));
+    writeFileSync(
+      join(dir, 'compiler.in'),
+      compiler.replace(
+        'let\\ effect\\ *|let\\ effect=*)\n        if [ $MAJOR -ge 2 ]; then',
+        'let\\ effect\\ *|let\\ effect=*)\n        if true; then',
+      ),
+    );
     commit('Fix the build; make effect a keyword');
     writeFileSync(join(dir, 'README'), 'fakeml, the fixture compiler\n');
     commit('Expand the README');
 
-    const r = ecocheck(['bisect', 'chain-a', '--compiler-tree', dir, '--good', commits[0], '--bad', 'main', '--format', 'json', '--repo', eco.root, '--state-dir', state, '--jobs', '2', ...sandboxArgs]);
+    const r = ecocheck([
+      'bisect',
+      'chain-a',
+      '--compiler-tree',
+      dir,
+      '--good',
+      commits[0],
+      '--bad',
+      'main',
+      '--format',
+      'json',
+      '--repo',
+      eco.root,
+      '--state-dir',
+      state,
+      '--jobs',
+      '2',
+      ...sandboxArgs,
+    ]);
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout) as JsonBisect & { findings: { candidates: { sha: string }[] }[] };
     const skipped = report.steps.find((s) => s.commit.sha === commits[2]);
     assert.deepEqual(skipped?.verdicts, { 'chain-a': 'skip' }, 'the broken commit was tried and skipped');
     assert.equal(report.findings[0].outcome, 'candidates');
-    assert.deepEqual(report.findings[0].candidates.map((c) => c.sha), [commits[2], commits[3]]);
-    const md = ecocheck(['bisect', 'chain-a', '--compiler-tree', dir, '--good', commits[0], '--bad', 'main', '--format', 'markdown', '--repo', eco.root, '--state-dir', state, ...sandboxArgs]);
-    assert.match(md.stdout, /first bad commit is one of `[0-9a-f]{12}` Reorganise the build \(broken\); `[0-9a-f]{12}` Fix the build; make effect a keyword \(skipped commits leave it open\)/);
+    assert.deepEqual(
+      report.findings[0].candidates.map((c) => c.sha),
+      [commits[2], commits[3]],
+    );
+    const md = ecocheck([
+      'bisect',
+      'chain-a',
+      '--compiler-tree',
+      dir,
+      '--good',
+      commits[0],
+      '--bad',
+      'main',
+      '--format',
+      'markdown',
+      '--repo',
+      eco.root,
+      '--state-dir',
+      state,
+      ...sandboxArgs,
+    ]);
+    assert.match(
+      md.stdout,
+      /first bad commit is one of `[0-9a-f]{12}` Reorganise the build \(broken\); `[0-9a-f]{12}` Fix the build; make effect a keyword \(skipped commits leave it open\)/,
+    );
   } finally {
     eco.dispose();
     rmSync(work, { recursive: true, force: true });

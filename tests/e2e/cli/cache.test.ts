@@ -59,7 +59,11 @@ test('--archive-mirror: an unreachable url is served by a mirror directory, offl
     assert.equal(ecocheck(['cache', 'import', join(eco.root, 'distfiles', 'stdext-1.0.tar.gz'), '--cache-dir', mirror]).code, 0);
     const common = ['check', '--repo', eco.root, '--compiler', '1.0', '--jobs', '2', '--format', 'json'];
     const without = ecocheck([...common, '--state-dir', join(scratch, 'a'), 'stdext']);
-    assert.equal(JSON.parse(without.stdout).results.find((p: { id: string }) => p.id === 'stdext.1.0').status, 'fetch-failed', without.stdout);
+    assert.equal(
+      JSON.parse(without.stdout).results.find((p: { id: string }) => p.id === 'stdext.1.0').status,
+      'fetch-failed',
+      without.stdout,
+    );
     const withMirror = ecocheck([...common, '--state-dir', join(scratch, 'b'), '--archive-mirror', mirror, 'stdext']);
     assert.equal(withMirror.code, 0, withMirror.stderr);
     assert.equal(JSON.parse(withMirror.stdout).results.find((p: { id: string }) => p.id === 'stdext.1.0').status, 'ok', withMirror.stdout);

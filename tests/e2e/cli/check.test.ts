@@ -52,7 +52,10 @@ function statuses(results: Map<string, PackageRunResult>): Record<string, string
 }
 
 function builtIds(results: Map<string, PackageRunResult>): string[] {
-  return [...results.values()].filter((r) => r.jobKey !== null && !r.cached && r.status !== 'dependency-failed').map((r) => r.id).sort();
+  return [...results.values()]
+    .filter((r) => r.jobKey !== null && !r.cached && r.status !== 'dependency-failed')
+    .map((r) => r.id)
+    .sort();
 }
 
 /** Every path under `root` with its size and modification time. */
@@ -134,12 +137,21 @@ test('check on the fixture ecosystem: every status, cascades attributed to their
       jobs: { key: string; dependencies: string[] }[];
     };
     for (const t of dag.targets) assert.equal(t.key, run1.results.get(t.id)!.jobKey, t.id);
-    assert.deepEqual(dag.notInstallable.map((t) => t.id), ['needs-new.1.0']);
+    assert.deepEqual(
+      dag.notInstallable.map((t) => t.id),
+      ['needs-new.1.0'],
+    );
     const keys = new Set(dag.jobs.map((j) => j.key));
     assert.equal(keys.size, dag.jobCount);
-    assert.equal(dag.jobs.reduce((n, j) => n + j.dependencies.length, 0), dag.edgeCount);
+    assert.equal(
+      dag.jobs.reduce((n, j) => n + j.dependencies.length, 0),
+      dag.edgeCount,
+    );
     for (const j of dag.jobs) for (const d of j.dependencies) assert.ok(keys.has(d));
-    assert.deepEqual(dag.criticalPath.map((j) => j.id), ['ocaml-base-compiler.1.0', 'ocaml.1.0', 'stdext.1.0', 'chain-a.1.0', 'chain-b.1.0', 'chain-c.1.0']);
+    assert.deepEqual(
+      dag.criticalPath.map((j) => j.id),
+      ['ocaml-base-compiler.1.0', 'ocaml.1.0', 'stdext.1.0', 'chain-a.1.0', 'chain-b.1.0', 'chain-c.1.0'],
+    );
     const text = ecocheck(['plan', '--repo', eco.root, '--compiler', '2.0']);
     assert.match(text.stdout, /^jobs: \d+\nedges: \d+\ncritical path: 6 jobs: ocaml-base-compiler\.2\.0 -> ocaml\.2\.0 -> /m);
     // runs and log read the same records.
@@ -293,7 +305,10 @@ test('a second check on the same database is refused while the first runs', asyn
     await waitFor(() => finishedCount(state) >= 1, 'the first check to start building');
     const second = ecocheck(args);
     assert.equal(second.code, 2);
-    assert.match(second.stderr, /^ecocheck: another ecocheck run \(pid \d+ .*\) is running on .*ecocheck\.sqlite \(wait for it to finish\); choose another --state-dir$/m);
+    assert.match(
+      second.stderr,
+      /^ecocheck: another ecocheck run \(pid \d+ .*\) is running on .*ecocheck\.sqlite \(wait for it to finish\); choose another --state-dir$/m,
+    );
     assert.equal(second.stderr.trim().split('\n').length, 1);
     assert.equal((await done).code, 0);
     assert.equal(ecocheck(args).code, 0, 'once the first is done, the next check runs');
@@ -310,7 +325,10 @@ test('usage and database errors are one line, exit 2', () => {
     writeFileSync(join(state, 'ecocheck.sqlite'), 'garbage, not sqlite '.repeat(200));
     const corrupt = ecocheck(checkArgs(eco.root, state, '1.0', ['stdext']));
     assert.equal(corrupt.code, 2);
-    assert.match(corrupt.stderr, /^ecocheck: database .*ecocheck\.sqlite is unusable: file is not a database; move it away to start a new one\n$/);
+    assert.match(
+      corrupt.stderr,
+      /^ecocheck: database .*ecocheck\.sqlite is unusable: file is not a database; move it away to start a new one\n$/,
+    );
     const unknown = ecocheck(checkArgs(eco.root, join(state, 'other'), '1.0', ['no-such-package']));
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /^ecocheck: unknown package 'no-such-package'/);

@@ -49,14 +49,20 @@ interface JsonComparison {
 }
 
 function categories(c: JsonComparison): Record<string, string> {
-  return Object.fromEntries(c.packages.map((p) => [p.key, p.category === 'dependency-regressed' ? `dependency-regressed(${p.rootCause})` : p.category]));
+  return Object.fromEntries(
+    c.packages.map((p) => [p.key, p.category === 'dependency-regressed' ? `dependency-regressed(${p.rootCause})` : p.category]),
+  );
 }
 
 test('baseline then candidate: the exact category of every package, the root cause of every cascade, every report format', () => {
   const eco = instantiateEcosystem();
   const state = mkdtempSync(join(tmpdir(), 'ecocheck-compare-'));
   try {
-    addPackage(eco.root, 'was-broken', 'depends: ["ocaml"]\nbuild: ["sh" "-c" "test %{ocaml:version}% != 1.0 || { echo \'Error: needs the 2.0 compiler\'; exit 1; }"]\n');
+    addPackage(
+      eco.root,
+      'was-broken',
+      'depends: ["ocaml"]\nbuild: ["sh" "-c" "test %{ocaml:version}% != 1.0 || { echo \'Error: needs the 2.0 compiler\'; exit 1; }"]\n',
+    );
     addPackage(eco.root, 'needs-old', 'depends: ["ocaml" {< "2.0"}]\nbuild: ["true"]\n');
     const common = ['--repo', eco.root, '--state-dir', state, '--jobs', '2', ...sandboxArgs];
 
@@ -88,7 +94,10 @@ test('baseline then candidate: the exact category of every package, the root cau
       'was-broken': 'fixed',
     });
     // Counts add up, and root causes are kept apart from the cascades they cause.
-    assert.equal(Object.values(c.counts).reduce((a, b) => a + b, 0), c.total);
+    assert.equal(
+      Object.values(c.counts).reduce((a, b) => a + b, 0),
+      c.total,
+    );
     assert.equal(c.total, 16);
     const chainA = c.rootCauses.find((r) => r.package === 'chain-a');
     assert.deepEqual(chainA?.dependents, ['chain-b', 'chain-c']);
@@ -97,7 +106,9 @@ test('baseline then candidate: the exact category of every package, the root cau
 
     // The retry of the two regressions is recorded as its own run of the candidate; both stay regressed.
     const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
-    const kinds = listRuns(db).reverse().map((r) => `${r.kind}:${r.status}`);
+    const kinds = listRuns(db)
+      .reverse()
+      .map((r) => `${r.kind}:${r.status}`);
     db.close();
     assert.deepEqual(kinds, ['baseline:finished', 'candidate:finished', 'retry:finished']);
 
@@ -186,14 +197,19 @@ test('compiler names come from ecocheck.json; without one, baseline is the newes
   const eco = instantiateEcosystem();
   const dir = mkdtempSync(join(tmpdir(), 'ecocheck-config-'));
   try {
-    writeFileSync(join(dir, 'ecocheck.json'), JSON.stringify({ repositories: [eco.root], compilers: { baseline: '1.0', next: 'ocaml-base-compiler.2.0' } }));
+    writeFileSync(
+      join(dir, 'ecocheck.json'),
+      JSON.stringify({ repositories: [eco.root], compilers: { baseline: '1.0', next: 'ocaml-base-compiler.2.0' } }),
+    );
     const fromConfig = ecocheck(['compilers', '--json'], dir);
     assert.equal(fromConfig.code, 0, fromConfig.stderr);
     const rows = (JSON.parse(fromConfig.stdout) as { compilers: { name: string; spec: string; packages: string[] }[] }).compilers;
     assert.deepEqual(rows.find((r) => r.name === 'baseline')?.packages, ['ocaml-base-compiler.1.0']);
     assert.deepEqual(rows.find((r) => r.name === 'next')?.packages, ['ocaml-base-compiler.2.0']);
     // --repo without --config ignores the project's config: the defaults apply.
-    const defaults = JSON.parse(ecocheck(["compilers", "--json", "--repo", eco.root], dir).stdout) as { compilers: { name: string; spec: string }[] };
+    const defaults = JSON.parse(ecocheck(['compilers', '--json', '--repo', eco.root], dir).stdout) as {
+      compilers: { name: string; spec: string }[];
+    };
     assert.equal(defaults.compilers.find((r) => r.name === 'baseline')?.spec, 'ocaml-base-compiler.2.0');
     // A broken config is one clear line naming the file, line and column.
     writeFileSync(join(dir, 'ecocheck.json'), '{\n  "repositories": ["x"],\n  oops\n}\n');
@@ -223,7 +239,10 @@ test('--compiler ./tree: a local compiler source tree is built as the compiler p
     assert.equal(first.code, 1, first.stderr);
     assert.match(first.stderr, /compiler ocaml-base-compiler\.2\.0\+local/);
     // The root, chain-a, is not one of the compared targets: it is named with its version.
-    assert.deepEqual(categories(JSON.parse(first.stdout) as JsonComparison), { 'chain-c': 'dependency-regressed(chain-a.1.0)', stdext: 'still-ok' });
+    assert.deepEqual(categories(JSON.parse(first.stdout) as JsonComparison), {
+      'chain-c': 'dependency-regressed(chain-a.1.0)',
+      stdext: 'still-ok',
+    });
 
     // The same tree again: every job cached.
     const again = ecocheck(['check', '--compiler', tree, '--format', 'json', 'chain-c', 'stdext', ...common]);
@@ -251,13 +270,39 @@ test('missing system packages (depexts) are binned apart: named first in the rea
     // errors; one whose depext is installed (bash) and fails for its own reason; one lacking a package
     // only on another platform.
     const failing = (msg: string) => `build: ["sh" "-c" "echo 'Error: ${msg}'; exit 1"]\n`;
-    addPackage(eco.root, 'needs-gmp', `depends: ["ocaml"]\ndepexts: [["ecocheck-no-such-libgmp-dev"] {os-family = "debian"}]\n${failing('gmp.h: No such file')}`);
-    addPackage(eco.root, 'needs-gmp-too', `depends: ["ocaml"]\ndepexts: [["ecocheck-no-such-libgmp-dev"] {os-family = "debian"}]\n${failing('cannot find -lgmp')}`);
+    addPackage(
+      eco.root,
+      'needs-gmp',
+      `depends: ["ocaml"]\ndepexts: [["ecocheck-no-such-libgmp-dev"] {os-family = "debian"}]\n${failing('gmp.h: No such file')}`,
+    );
+    addPackage(
+      eco.root,
+      'needs-gmp-too',
+      `depends: ["ocaml"]\ndepexts: [["ecocheck-no-such-libgmp-dev"] {os-family = "debian"}]\n${failing('cannot find -lgmp')}`,
+    );
     addPackage(eco.root, 'has-bash', `depends: ["ocaml"]\ndepexts: [["bash"] {os-family = "debian"}]\n${failing('a bug of its own')}`);
-    addPackage(eco.root, 'alpine-only', `depends: ["ocaml"]\ndepexts: [["ecocheck-no-such-apk"] {os-distribution = "alpine"}]\nbuild: ["true"]\n`);
+    addPackage(
+      eco.root,
+      'alpine-only',
+      `depends: ["ocaml"]\ndepexts: [["ecocheck-no-such-apk"] {os-distribution = "alpine"}]\nbuild: ["true"]\n`,
+    );
     const targets = ['needs-gmp', 'needs-gmp-too', 'has-bash', 'alpine-only'];
     // --depexts ignore: built anyway (in host mode a depext without a candidate makes them not installable).
-    const r = ecocheck(['check', '--compiler', '1.0', '--repo', eco.root, '--state-dir', state, '--format', 'json', '--depexts', 'ignore', ...sandboxArgs, ...targets]);
+    const r = ecocheck([
+      'check',
+      '--compiler',
+      '1.0',
+      '--repo',
+      eco.root,
+      '--state-dir',
+      state,
+      '--format',
+      'json',
+      '--depexts',
+      'ignore',
+      ...sandboxArgs,
+      ...targets,
+    ]);
     assert.equal(r.code, 1, `failures in a run compared with nothing: exit 1: ${r.stderr}`);
     const run = JSON.parse(r.stdout) as { clusters: { signature: string; packages: string[] }[]; results?: unknown };
     const clusters = Object.fromEntries(run.clusters.map((c) => [c.signature, c.packages]));
@@ -284,11 +329,27 @@ test('a candidate with the compiler under test in an overlay compares with the b
     const to = join(overlay, 'packages', 'ocaml-base-compiler', 'ocaml-base-compiler.2.0');
     mkdirSync(join(to, 'files'), { recursive: true });
     writeFileSync(join(overlay, 'repo'), 'opam-version: "2.0"\n');
-    writeFileSync(join(to, 'opam'), readFileSync(join(from, 'opam'), 'utf8').replace(/^synopsis: .*$/m, 'synopsis: "the compiler under test"'));
+    writeFileSync(
+      join(to, 'opam'),
+      readFileSync(join(from, 'opam'), 'utf8').replace(/^synopsis: .*$/m, 'synopsis: "the compiler under test"'),
+    );
     for (const f of ['Makefile', 'compiler.in', 'stdlib.fml']) writeFileSync(join(to, 'files', f), readFileSync(join(from, 'files', f)));
     const common = ['--state-dir', state, '--jobs', '2', ...sandboxArgs];
     assert.equal(ecocheck(['check', '--baseline', '--compiler', '1.0', '--repo', eco.root, 'chain-a', 'stdext', ...common]).code, 0);
-    const cand = ecocheck(['check', '--compiler', '2.0', '--repo', overlay, '--repo', eco.root, '--format', 'json', 'chain-a', 'stdext', ...common]);
+    const cand = ecocheck([
+      'check',
+      '--compiler',
+      '2.0',
+      '--repo',
+      overlay,
+      '--repo',
+      eco.root,
+      '--format',
+      'json',
+      'chain-a',
+      'stdext',
+      ...common,
+    ]);
     assert.equal(cand.code, 1, cand.stderr);
     assert.doesNotMatch(cand.stderr, /no baseline/);
     assert.deepEqual(categories(JSON.parse(cand.stdout) as JsonComparison), { 'chain-a': 'regressed', stdext: 'still-ok' });

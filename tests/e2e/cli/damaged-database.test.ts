@@ -8,7 +8,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -58,16 +70,17 @@ test('every verb on a damaged database: one line naming it, exit 2, the file unt
     const ex = ecocheck(['export', '1', '--output', exported, '--state-dir', healthy]);
     assert.equal(ex.code, 0, ex.stderr);
 
-    const verbs = (state: string): string[][] => [
-      ['runs'],
-      ['report'],
-      ['log', 'well-behaved'],
-      ['export', '1', '--output', join(state, '..', 'out.json')],
-      ['merge', exported],
-      ['rerun', ...LIMITS],
-      ['check', '--repo', repo.root, '--compiler', '1.0', ...LIMITS, 'well-behaved'],
-      ['plan', '--predict', '--repo', repo.root, '--compiler', '1.0', 'well-behaved'],
-    ].map((args) => [...args, '--state-dir', state]);
+    const verbs = (state: string): string[][] =>
+      [
+        ['runs'],
+        ['report'],
+        ['log', 'well-behaved'],
+        ['export', '1', '--output', join(state, '..', 'out.json')],
+        ['merge', exported],
+        ['rerun', ...LIMITS],
+        ['check', '--repo', repo.root, '--compiler', '1.0', ...LIMITS, 'well-behaved'],
+        ['plan', '--predict', '--repo', repo.root, '--compiler', '1.0', 'well-behaved'],
+      ].map((args) => [...args, '--state-dir', state]);
 
     for (const how of ['garbage', 'truncated', 'table missing', 'page overwritten'] as Damage[]) {
       const state = join(dir, how.replace(' ', '-'), 'state');

@@ -15,7 +15,11 @@ import { instantiateEcosystem } from '../../support/fixture-ecosystem.js';
 const bin = join(projectRoot, 'bin', 'ecocheck');
 
 function ecocheck(args: string[], opamRoot: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: projectRoot, env: { ...process.env, OPAMROOT: opamRoot } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    cwd: projectRoot,
+    env: { ...process.env, OPAMROOT: opamRoot },
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -32,7 +36,11 @@ test("a repository's declared archive mirror serves a dead url; --no-default-mir
     const opam = join(eco.root, 'packages', 'stdext', 'stdext.1.0', 'opam');
     writeFileSync(opam, readFileSync(opam, 'utf8').replace(/src: "[^"]*"/, 'src: "http://127.0.0.1:9/stdext-1.0.tar.gz"'));
     // The repository's own cache, as `opam admin cache` lays it out, named by its repo file.
-    assert.equal(ecocheck(['cache', 'import', join(eco.root, 'distfiles', 'stdext-1.0.tar.gz'), '--cache-dir', join(eco.root, 'cache')], opamRoot).code, 0);
+    assert.equal(
+      ecocheck(['cache', 'import', join(eco.root, 'distfiles', 'stdext-1.0.tar.gz'), '--cache-dir', join(eco.root, 'cache')], opamRoot)
+        .code,
+      0,
+    );
     writeFileSync(join(eco.root, 'repo'), 'opam-version: "2.0"\narchive-mirrors: "cache"\n');
     const common = ['check', '--repo', eco.root, '--compiler', '1.0', '--jobs', '2', '--format', 'json'];
     const served = ecocheck([...common, '--state-dir', join(scratch, 'a'), 'stdext'], opamRoot);

@@ -48,65 +48,83 @@ function systemOcaml(): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-test('demo: OCaml 4.13.1 → 5.3.0, the real regressions and their root causes; a second run is all cache', { skip: skipWithout('system-ocaml', systemOcaml() !== '4.13.1' && 'needs Debian 12\'s ocaml-nox (OCaml 4.13.1): bash scripts/install-system-deps.sh') }, () => {
-  mkdirSync(state, { recursive: true });
-  const setup = run('bash', [join(projectRoot, 'scripts', 'demo-setup.sh'), '--sources-only', '--cache-dir', downloads]);
-  assert.equal(setup.code, 0, setup.stderr);
+test(
+  'demo: OCaml 4.13.1 → 5.3.0, the real regressions and their root causes; a second run is all cache',
+  {
+    skip: skipWithout(
+      'system-ocaml',
+      systemOcaml() !== '4.13.1' && "needs Debian 12's ocaml-nox (OCaml 4.13.1): bash scripts/install-system-deps.sh",
+    ),
+  },
+  () => {
+    mkdirSync(state, { recursive: true });
+    const setup = run('bash', [join(projectRoot, 'scripts', 'demo-setup.sh'), '--sources-only', '--cache-dir', downloads]);
+    assert.equal(setup.code, 0, setup.stderr);
 
-  const baseline = ecocheck(['check', '--baseline']);
-  assert.equal(baseline.code, 0, baseline.stderr);
-  const candidate = ecocheck(['check', '--compiler', 'next', '--format', 'json']);
-  assert.equal(candidate.code, 1, `regressions exit 1\n${candidate.stderr.slice(-3000)}`);
-  process.stdout.write(`# demo phases: setup ${setup.seconds.toFixed(1)} s, baseline ${baseline.seconds.toFixed(1)} s, candidate ${candidate.seconds.toFixed(1)} s\n`);
+    const baseline = ecocheck(['check', '--baseline']);
+    assert.equal(baseline.code, 0, baseline.stderr);
+    const candidate = ecocheck(['check', '--compiler', 'next', '--format', 'json']);
+    assert.equal(candidate.code, 1, `regressions exit 1\n${candidate.stderr.slice(-3000)}`);
+    process.stdout.write(
+      `# demo phases: setup ${setup.seconds.toFixed(1)} s, baseline ${baseline.seconds.toFixed(1)} s, candidate ${candidate.seconds.toFixed(1)} s\n`,
+    );
 
-  const c = JSON.parse(candidate.stdout) as Comparison;
-  const category = Object.fromEntries(c.packages.map((p) => [p.key, p.category]));
-  assert.deepEqual(category, {
-    benchrun: 'dependency-regressed',
-    calc: 'newly-not-installable',
-    confload: 'dependency-regressed',
-    csvkit: 'still-ok',
-    csvreport: 'still-ok',
-    lexstream: 'regressed',
-    linecount: 'fixed',
-    multigrep: 'dependency-regressed',
-    oldbytes: 'still-failing',
-    ordsort: 'regressed',
-    parmap: 'newly-installable',
-    ringbuf: 'regressed',
-    ringlog: 'dependency-regressed',
-    sexpr: 'dependency-regressed',
-    slurp: 'fixed',
-    strutil: 'still-ok',
-    svcmon: 'dependency-regressed',
-    tabular: 'still-ok',
-    tictoc: 'regressed',
-    topk: 'dependency-regressed',
-    workpool: 'regressed',
-  });
-  const root = Object.fromEntries(c.packages.filter((p) => p.rootCause !== null).map((p) => [p.key, p.rootCause]));
-  // svcmon sits below two roots (lexstream through confload, ringbuf through ringlog): either names a real one.
-  assert.ok(root.svcmon === 'lexstream' || root.svcmon === 'ringbuf', `svcmon's root: ${root.svcmon}`);
-  delete root.svcmon;
-  assert.deepEqual(root, { benchrun: 'tictoc', confload: 'lexstream', multigrep: 'workpool', ringlog: 'ringbuf', sexpr: 'lexstream', topk: 'ordsort' });
+    const c = JSON.parse(candidate.stdout) as Comparison;
+    const category = Object.fromEntries(c.packages.map((p) => [p.key, p.category]));
+    assert.deepEqual(category, {
+      benchrun: 'dependency-regressed',
+      calc: 'newly-not-installable',
+      confload: 'dependency-regressed',
+      csvkit: 'still-ok',
+      csvreport: 'still-ok',
+      lexstream: 'regressed',
+      linecount: 'fixed',
+      multigrep: 'dependency-regressed',
+      oldbytes: 'still-failing',
+      ordsort: 'regressed',
+      parmap: 'newly-installable',
+      ringbuf: 'regressed',
+      ringlog: 'dependency-regressed',
+      sexpr: 'dependency-regressed',
+      slurp: 'fixed',
+      strutil: 'still-ok',
+      svcmon: 'dependency-regressed',
+      tabular: 'still-ok',
+      tictoc: 'regressed',
+      topk: 'dependency-regressed',
+      workpool: 'regressed',
+    });
+    const root = Object.fromEntries(c.packages.filter((p) => p.rootCause !== null).map((p) => [p.key, p.rootCause]));
+    // svcmon sits below two roots (lexstream through confload, ringbuf through ringlog): either names a real one.
+    assert.ok(root.svcmon === 'lexstream' || root.svcmon === 'ringbuf', `svcmon's root: ${root.svcmon}`);
+    delete root.svcmon;
+    assert.deepEqual(root, {
+      benchrun: 'tictoc',
+      confload: 'lexstream',
+      multigrep: 'workpool',
+      ringlog: 'ringbuf',
+      sexpr: 'lexstream',
+      topk: 'ordsort',
+    });
 
-  // The real first errors of the real compiler, and the unix-location failures as one cluster.
-  const detail = Object.fromEntries(c.packages.map((p) => [p.key, p.detail]));
-  assert.match(detail.lexstream, /Unbound module "Stream"/);
-  assert.match(detail.ordsort, /Unbound module "Pervasives"/);
-  assert.match(detail.ringbuf, /warning 73/);
-  assert.match(detail.tictoc, /Cannot find file .*unix\.cmxa/);
-  const unixCluster = c.regressionClusters.find((k) => k.packages.includes('tictoc'));
-  assert.deepEqual(unixCluster?.packages.slice().sort(), ['tictoc', 'workpool']);
+    // The real first errors of the real compiler, and the unix-location failures as one cluster.
+    const detail = Object.fromEntries(c.packages.map((p) => [p.key, p.detail]));
+    assert.match(detail.lexstream, /Unbound module "Stream"/);
+    assert.match(detail.ordsort, /Unbound module "Pervasives"/);
+    assert.match(detail.ringbuf, /warning 73/);
+    assert.match(detail.tictoc, /Cannot find file .*unix\.cmxa/);
+    const unixCluster = c.regressionClusters.find((k) => k.packages.includes('tictoc'));
+    assert.deepEqual(unixCluster?.packages.slice().sort(), ['tictoc', 'workpool']);
 
-  // Again: everything from the cache, nothing built, the same verdict.
-  const baseline2 = ecocheck(['check', '--baseline']);
-  assert.equal(baseline2.code, 0, baseline2.stderr);
-  assert.match(baseline2.stderr, /^jobs: 0 built, \d+ cached/m);
-  const candidate2 = ecocheck(['check', '--compiler', 'next', '--format', 'json']);
-  assert.equal(candidate2.code, 1, candidate2.stderr);
-  assert.match(candidate2.stderr, /^jobs: 0 built, \d+ cached/m);
-  assert.doesNotMatch(candidate2.stderr, /retry/, 'cached failures were confirmed when first built: no retry');
-  assert.deepEqual(Object.fromEntries((JSON.parse(candidate2.stdout) as Comparison).packages.map((p) => [p.key, p.category])), category);
-  process.stdout.write(`# demo cached rerun: baseline ${baseline2.seconds.toFixed(1)} s, candidate ${candidate2.seconds.toFixed(1)} s\n`);
-});
+    // Again: everything from the cache, nothing built, the same verdict.
+    const baseline2 = ecocheck(['check', '--baseline']);
+    assert.equal(baseline2.code, 0, baseline2.stderr);
+    assert.match(baseline2.stderr, /^jobs: 0 built, \d+ cached/m);
+    const candidate2 = ecocheck(['check', '--compiler', 'next', '--format', 'json']);
+    assert.equal(candidate2.code, 1, candidate2.stderr);
+    assert.match(candidate2.stderr, /^jobs: 0 built, \d+ cached/m);
+    assert.doesNotMatch(candidate2.stderr, /retry/, 'cached failures were confirmed when first built: no retry');
+    assert.deepEqual(Object.fromEntries((JSON.parse(candidate2.stdout) as Comparison).packages.map((p) => [p.key, p.category])), category);
+    process.stdout.write(`# demo cached rerun: baseline ${baseline2.seconds.toFixed(1)} s, candidate ${candidate2.seconds.toFixed(1)} s\n`);
+  },
+);

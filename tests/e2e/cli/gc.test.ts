@@ -28,7 +28,17 @@ function ecocheck(args: string[]): { code: number; stdout: string; stderr: strin
 }
 
 /** Every target but bad-checksum (a fetch failure is never cached: it is tried again by every run). */
-const TARGETS = ['broken-install', 'chain-c', 'depopt-user', 'installer', 'legacy-lib', 'needs-new', 'optional-feature', 'patched', 'stdext'];
+const TARGETS = [
+  'broken-install',
+  'chain-c',
+  'depopt-user',
+  'installer',
+  'legacy-lib',
+  'needs-new',
+  'optional-feature',
+  'patched',
+  'stdext',
+];
 
 interface RunJobRow {
   job_key: string;
@@ -48,14 +58,23 @@ function withDb<T>(state: string, f: (db: ReturnType<typeof openDatabase>) => T)
 }
 
 function runJobs(state: string, runId: number): RunJobRow[] {
-  return withDb(state, (db) =>
-    db.prepare(`SELECT rj.job_key, rj.status, rj.cached, j.name, j.version FROM run_jobs rj JOIN jobs j ON j.key = rj.job_key WHERE rj.run_id = ? ORDER BY j.name`).all(runId) as RunJobRow[],
+  return withDb(
+    state,
+    (db) =>
+      db
+        .prepare(
+          `SELECT rj.job_key, rj.status, rj.cached, j.name, j.version FROM run_jobs rj JOIN jobs j ON j.key = rj.job_key WHERE rj.run_id = ? ORDER BY j.name`,
+        )
+        .all(runId) as RunJobRow[],
   );
 }
 
 /** Jobs a run built (not from the cache; a dependency-failed job is never built). */
 function built(rows: RunJobRow[]): string[] {
-  return rows.filter((r) => r.cached === 0 && r.status !== 'dependency-failed').map((r) => `${r.name}.${r.version}`).sort();
+  return rows
+    .filter((r) => r.cached === 0 && r.status !== 'dependency-failed')
+    .map((r) => `${r.name}.${r.version}`)
+    .sort();
 }
 
 function statuses(rows: RunJobRow[]): Record<string, string> {
@@ -117,7 +136,11 @@ test('gc keeps the baseline whole and the newest candidate, removes the old cand
     const cand1Keys = needs.get(cand1Id)!;
     const cand2Keys = needs.get(cand2Id)!;
     assert.ok(baselineKeys.length >= 8 && cand1Keys.length >= 5, `${baselineKeys.length} ${cand1Keys.length}`);
-    assert.deepEqual(cand1Keys.filter((k) => cand2Keys.includes(k) || baselineKeys.includes(k)), [], 'the old candidate shares no layer');
+    assert.deepEqual(
+      cand1Keys.filter((k) => cand2Keys.includes(k) || baselineKeys.includes(k)),
+      [],
+      'the old candidate shares no layer',
+    );
     for (const k of [...baselineKeys, ...cand1Keys, ...cand2Keys]) assert.ok(isLayerComplete(store, k), k);
     const storeBefore = readdirSync(store).sort();
 
@@ -158,7 +181,10 @@ test('gc keeps the baseline whole and the newest candidate, removes the old cand
     assert.deepEqual(listed.map((r) => r.name).sort(), [...cand1Keys].sort());
     assert.deepEqual(
       listed.map((r) => r.packageId).sort(),
-      cand1Jobs.filter((r) => r.status === 'ok').map((r) => `${r.name}.${r.version}`).sort(),
+      cand1Jobs
+        .filter((r) => r.status === 'ok')
+        .map((r) => `${r.name}.${r.version}`)
+        .sort(),
     );
     assert.deepEqual(
       (d.keptRuns as { id: number; why: string[] }[]).map((r) => [r.id, r.why[0]]).filter(([id]) => id === baselineId || id === cand2Id),
@@ -180,7 +206,15 @@ test('gc keeps the baseline whole and the newest candidate, removes the old cand
     for (const k of cand1Keys) assert.ok(!existsSync(join(store, k)) && !existsSync(join(store, `${k}.done`)), `${k} removed`);
     for (const k of [...baselineKeys, ...cand2Keys]) assert.ok(isLayerComplete(store, k), `${k} kept`);
     // The results stay: the history of the old candidate is still readable.
-    const kept = withDb(state, (db) => (db.prepare(`SELECT count(*) AS n FROM results WHERE job_key IN (${cand1Keys.map(() => '?').join(',')})`).get(...cand1Keys) as { n: number }).n);
+    const kept = withDb(
+      state,
+      (db) =>
+        (
+          db.prepare(`SELECT count(*) AS n FROM results WHERE job_key IN (${cand1Keys.map(() => '?').join(',')})`).get(...cand1Keys) as {
+            n: number;
+          }
+        ).n,
+    );
     assert.equal(kept, cand1Keys.length);
     const again = ecocheck(['gc', '--state-dir', state, '--json']);
     assert.equal(JSON.parse(again.stdout).removed.length, 0, 'a second gc finds nothing');
@@ -199,7 +233,13 @@ test('gc keeps the baseline whole and the newest candidate, removes the old cand
     const recheckId = newestRunId(state, 'candidate');
     const recheckRows = runJobs(state, recheckId);
     assert.deepEqual(statuses(recheckRows), statuses(cand1Jobs));
-    assert.deepEqual(built(recheckRows), cand1Jobs.filter((r) => r.status === 'ok').map((r) => `${r.name}.${r.version}`).sort());
+    assert.deepEqual(
+      built(recheckRows),
+      cand1Jobs
+        .filter((r) => r.status === 'ok')
+        .map((r) => `${r.name}.${r.version}`)
+        .sort(),
+    );
     for (const k of cand1Keys) assert.ok(isLayerComplete(store, k), `${k} rebuilt`);
 
     // --max-size: the newest run's layers yield, the baseline's never; the bound not met is exit 1.
@@ -237,19 +277,29 @@ test('gc refuses to run while a check holds the run lock; a run it does not know
     // job is sized by the stored layers of its package.
     const same = JSON.parse(ecocheck(['status', '--repo', eco.root, '--compiler', '1.0', '--state-dir', state, '--json', 'stdext']).stdout);
     assert.equal(same.estimate.plan, 'the plan given');
-    assert.deepEqual([same.estimate.jobs, same.estimate.stored, same.estimate.byPackage + same.estimate.byMedian, same.estimate.newBytes], [3, 3, 0, 0]);
-    const other = JSON.parse(ecocheck(['status', '--repo', eco.root, '--compiler', '2.0', '--state-dir', state, '--json', 'stdext']).stdout);
+    assert.deepEqual(
+      [same.estimate.jobs, same.estimate.stored, same.estimate.byPackage + same.estimate.byMedian, same.estimate.newBytes],
+      [3, 3, 0, 0],
+    );
+    const other = JSON.parse(
+      ecocheck(['status', '--repo', eco.root, '--compiler', '2.0', '--state-dir', state, '--json', 'stdext']).stdout,
+    );
     assert.deepEqual([other.estimate.jobs, other.estimate.stored, other.estimate.byPackage], [3, 0, 3]);
     assert.ok(other.estimate.newBytes > 0);
     const before = readdirSync(store).sort();
     // A live process (this test's) holds the lock, as a running check does.
     withDb(state, (db) =>
-      db.prepare(`INSERT OR REPLACE INTO locks (name, pid, host, run_id, acquired_at) VALUES ('run', ?, ?, NULL, ?)`).run(process.pid, hostname(), new Date().toISOString()),
+      db
+        .prepare(`INSERT OR REPLACE INTO locks (name, pid, host, run_id, acquired_at) VALUES ('run', ?, ?, NULL, ?)`)
+        .run(process.pid, hostname(), new Date().toISOString()),
     );
     for (const args of [['gc'], ['gc', '--dry-run']]) {
       const g = ecocheck([...args, '--keep-newest', '0', '--state-dir', state]);
       assert.equal(g.code, 2, g.stdout);
-      assert.match(g.stderr, /^ecocheck: another ecocheck run \(pid \d+ on .*\) is running on .*ecocheck\.sqlite \(wait for it to finish\)/);
+      assert.match(
+        g.stderr,
+        /^ecocheck: another ecocheck run \(pid \d+ on .*\) is running on .*ecocheck\.sqlite \(wait for it to finish\)/,
+      );
       assert.equal(g.stderr.split('\n').length, 2, 'one line');
     }
     assert.deepEqual(readdirSync(store).sort(), before);

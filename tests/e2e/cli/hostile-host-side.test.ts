@@ -29,16 +29,34 @@ const skip = skipWithout('bubblewrap', available.ok ? false : `bubblewrap unavai
 const EXPECTED: Record<string, [string, RegExp]> = {
   // Its reason and first error keep the control sequences as visible escapes (builder/printable-text.ts).
   'terminal-escapes': ['build-failed', /Error: \\x1b\[2J\\x1b\[H\\x1b\]0;all green\\x07 0 regressions$/],
-  'install-file-link': ['install-failed', /install-file-link\.install: a symbolic link leading outside the build directory \(to .*\/secret\.txt\)/],
+  'install-file-link': [
+    'install-failed',
+    /install-file-link\.install: a symbolic link leading outside the build directory \(to .*\/secret\.txt\)/,
+  ],
   'install-file-fifo': ['install-failed', /install-file-fifo\.install: a FIFO, not a regular file/],
   'config-file-link': ['install-failed', /config-file-link\.config: a symbolic link leading outside the build directory/],
   'config-file-fifo': ['install-failed', /config-file-fifo\.config: a FIFO, not a regular file/],
-  'install-source-link': ['install-failed', /install-source-link\.install: cannot install shadow \(shadow: a symbolic link leading outside the build directory/],
-  'install-dest-link': ['install-failed', /install-dest-link\.install: cannot install payload \(lib\/install-dest-link: a symbolic link where a directory is expected\)/],
-  'config-dir-link': ['install-failed', /^config-dir-link\.config cannot be kept: \.opam-switch\/config: a symbolic link where a directory is expected$/],
+  'install-source-link': [
+    'install-failed',
+    /install-source-link\.install: cannot install shadow \(shadow: a symbolic link leading outside the build directory/,
+  ],
+  'install-dest-link': [
+    'install-failed',
+    /install-dest-link\.install: cannot install payload \(lib\/install-dest-link: a symbolic link where a directory is expected\)/,
+  ],
+  'config-dir-link': [
+    'install-failed',
+    /^config-dir-link\.config cannot be kept: \.opam-switch\/config: a symbolic link where a directory is expected$/,
+  ],
   'single-symlink-tarball': ['build-failed', /pkg-1\.0: a symbolic link leading outside the archive/],
-  'tarball-link-through': ['build-failed', /: (pkg\/)?out: a symbolic link leading outside the archive \(to .*\/victim\) \(in download-link-through\.tar\)$/],
-  'substs-via-links': ['build-failed', /substitution failed: leak\.in: a symbolic link leading outside the build directory .*; sub: a symbolic link leading outside the build directory/],
+  'tarball-link-through': [
+    'build-failed',
+    /: (pkg\/)?out: a symbolic link leading outside the archive \(to .*\/victim\) \(in download-link-through\.tar\)$/,
+  ],
+  'substs-via-links': [
+    'build-failed',
+    /substitution failed: leak\.in: a symbolic link leading outside the build directory .*; sub: a symbolic link leading outside the build directory/,
+  ],
   'well-behaved': ['ok', /^$/],
 };
 const TARGETS = Object.keys(EXPECTED);
@@ -72,7 +90,10 @@ function filesContaining(root: string, marker: string): string[] {
  */
 async function hostSideAttacks(asUser: number | undefined): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-host-side-'));
-  const cli: CliOptions = asUser === undefined ? {} : { asUser, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(scratch, 'home'), LANG: 'C.UTF-8' } };
+  const cli: CliOptions =
+    asUser === undefined
+      ? {}
+      : { asUser, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(scratch, 'home'), LANG: 'C.UTF-8' } };
   const ecocheckAsync = (args: string[]) => runEcocheck(args, cli);
   const ecocheck = (args: string[]) => runEcocheckSync(args, cli);
   // The host: a folder the builds cannot see (the sandbox's /tmp is private), with a secret and a victim folder.
@@ -124,7 +145,20 @@ async function hostSideAttacks(asUser: number | undefined): Promise<void> {
     const before = host.snapshot();
     const started = Date.now();
     // The tarballs carry no checksum and come from the loopback: the test's server is named, as a user names a mirror.
-    const r = await ecocheckAsync(['check', '--repo', repo.root, '--baseline', '--compiler', '1.0', '--state-dir', state, ...LIMITS, '--allow-local-sources', `http://127.0.0.1:${port}`, ...TARGETS]);
+    const r = await ecocheckAsync([
+      'check',
+      '--repo',
+      repo.root,
+      '--baseline',
+      '--compiler',
+      '1.0',
+      '--state-dir',
+      state,
+      ...LIMITS,
+      '--allow-local-sources',
+      `http://127.0.0.1:${port}`,
+      ...TARGETS,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const elapsed = Date.now() - started;
 
@@ -135,7 +169,8 @@ async function hostSideAttacks(asUser: number | undefined): Promise<void> {
       if (Array.isArray(v)) v.forEach(collect);
       else if (v && typeof v === 'object') {
         const o = v as Record<string, unknown>;
-        if (typeof o.id === 'string' && typeof o.status === 'string' && typeof o.reason === 'string') results.set(o.id, { status: o.status, reason: o.reason });
+        if (typeof o.id === 'string' && typeof o.status === 'string' && typeof o.reason === 'string')
+          results.set(o.id, { status: o.status, reason: o.reason });
         Object.values(o).forEach(collect);
       }
     };
@@ -159,7 +194,11 @@ async function hostSideAttacks(asUser: number | undefined): Promise<void> {
     assert.ok(!r.stdout.includes(host.marker) && !r.stderr.includes(host.marker), 'the output holds the secret');
     // No control sequence of a package reaches the terminal (no colours either: the output is not a terminal).
     const terminal = ecocheck(['report', '--state-dir', state]);
-    for (const [what, text] of [['check output', r.stdout + r.stderr], ['terminal report', terminal.stdout], ['json report', report.stdout]]) {
+    for (const [what, text] of [
+      ['check output', r.stdout + r.stderr],
+      ['terminal report', terminal.stdout],
+      ['json report', report.stdout],
+    ]) {
       assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text), `a control character is in the ${what}`);
     }
     assert.deepEqual(filesContaining(state, host.marker), [], 'no file of the state folder holds the secret');
@@ -172,6 +211,14 @@ async function hostSideAttacks(asUser: number | undefined): Promise<void> {
   }
 }
 
-test('hostile packages cannot make the host process read, write or delete outside their folders, nor hang it', { skip, timeout: 600_000 }, () => hostSideAttacks(undefined));
+test(
+  'hostile packages cannot make the host process read, write or delete outside their folders, nor hang it',
+  { skip, timeout: 600_000 },
+  () => hostSideAttacks(undefined),
+);
 
-test('the same, with ecocheck run by an unprivileged user (user namespaces)', { skip: skip || unprivilegedRunSkip(), timeout: 600_000 }, () => hostSideAttacks(NOBODY));
+test(
+  'the same, with ecocheck run by an unprivileged user (user namespaces)',
+  { skip: skip || unprivilegedRunSkip(), timeout: 600_000 },
+  () => hostSideAttacks(NOBODY),
+);

@@ -13,7 +13,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,183 +144,254 @@ function visibleScratch(): string {
   return mkdtempSync(join(homedir(), '.ecocheck-hostile-test-'));
 }
 
-test('hostile packages are contained and classified; nothing outside their build reaches the host; a timeout in the candidate is spurious', { skip }, async () => {
-  const scratch = visibleScratch();
-  const marker = String(700_000 + Math.floor(Math.random() * 200_000));
-  const net = await listener();
-  const outside = join(scratch, 'outside');
-  mkdirSync(outside);
-  writeFileSync(join(outside, 'victim.txt'), 'the victim file\n');
-  const repo = instantiateHostileRepo({ marker: Number(marker), port: net.port, outside }, scratch);
-  const state = join(scratch, 'state');
-  const hostMarkers = [
-    `/tmp/escape-marker-${marker}`,
-    `/var/tmp/escape-marker-${marker}`,
-    join(homedir(), `.escape-marker-${marker}`),
-    join(outside, `escape-marker-${marker}`),
-    join(repo.root, `escape-marker-${marker}`),
-    join(state, 'store', `escape-marker-${marker}`),
-  ];
-  try {
-    const before = processes(marker, scratch);
-    const outsideBefore = contentSnapshot(outside);
-    const repoBefore = contentSnapshot(repo.root);
-
-    const baseline = await ecocheckAsync(['check', '--repo', repo.root, '--baseline', '--compiler', '1.0', '--state-dir', state, ...LIMITS, ...TARGETS]);
-    assert.equal(baseline.code, 0, baseline.stderr);
-    const [run1] = runResults(state);
-    const status = (id: string) => run1.get(id)?.status;
-    // One bad package never stops a run: every target has its own result.
-    assert.deepEqual([...run1.keys()].sort(), TARGETS.map((t) => `${t}.1.0`).sort());
-    assert.equal(status('well-behaved.1.0'), 'ok');
-    assert.equal(status('slow-on-2.1.0'), 'ok');
-    assert.equal(status('escapes-sandbox.1.0'), 'ok', run1.get('escapes-sandbox.1.0')?.reason);
-    assert.equal(status('sleeps-forever.1.0'), 'timeout');
-    assert.match(run1.get('sleeps-forever.1.0')!.reason, /^build timed out: killed after the 3\.0 s timeout/);
-    assert.equal(status('allocates-forever.1.0'), 'out-of-memory', run1.get('allocates-forever.1.0')?.reason);
-    assert.match(
-      run1.get('allocates-forever.1.0')!.reason,
-      /^build ran out of memory: (the kernel OOM killer killed \d+ process(es)? of the job at its 256 MiB cgroup memory limit|output says: .*(MemoryError|Cannot allocate memory)|killed by SIGKILL under a memory limit of 256 MiB)/,
-    );
-    assert.equal(status('opens-network.1.0'), 'build-failed');
-    assert.match(
-      run1.get('opens-network.1.0')!.reason,
-      /^build failed \(exit code 1\) after trying to access the network, which the build sandbox denies: output says: .*Network is unreachable/,
-    );
-    assert.equal(net.connections(), 0, 'no connection reached the host listener');
-    const forkBomb = run1.get('fork-bomb.1.0')!;
-    assert.ok(forkBomb.status === 'timeout' || forkBomb.status === 'build-failed', `fork-bomb: ${forkBomb.status}: ${forkBomb.reason}`);
-    const forkLog = buildLog('fork-bomb', state);
-    if (/process limit 200 via cgroup v1 pids/.test(forkLog)) {
-      // Its 2047 processes hit the job's limit of 200: forks were refused before the timeout.
-      assert.match(forkLog, /fork: (retry: )?Resource temporarily unavailable/);
-      assert.match(forkLog, /^# evidence: \d+ forks? (was|were) refused at the job's limit of 200 processes \(cgroup pids\)$/m);
-    }
-    assert.match(forkLog, /^# evidence: killed after the 3\.0 s timeout$/m);
-    const hogLog = buildLog('allocates-forever', state);
-    if (/^# memory limit 256 MiB via cgroup v1/m.test(hogLog)) {
-      assert.match(hogLog, /^# evidence: the kernel OOM killer killed \d+ process(es)? of the job at its 256 MiB cgroup memory limit/m);
-    }
-
-    // The log says which memory limit was in force.
-    assert.match(buildLog('allocates-forever', state), /^# memory limit 256 MiB via (cgroup v1|RLIMIT_AS)/m);
-
-    // Every process of every job is gone, and the machine's process count is back to normal.
-    const after = processes(marker, scratch);
-    assert.deepEqual(after.ours, [], 'no process of a hostile job is left');
-    // Other work may run on the machine meanwhile; a fork bomb that got out would leave about a thousand.
-    assert.ok(after.count <= before.count + 200, `process count ${before.count} before, ${after.count} after`);
-
-    // The escape attempts: denied inside the sandbox, which shows the system directories and the job's
-    // own switch, build directory, HOME and /tmp only (the /tmp ones land in its private /tmp) ...
-    const escapeLog = buildLog('escapes-sandbox', state);
-    for (const line of [
-      `denied: write ${join(homedir(), `.escape-marker-${marker}`)}`,
-      `denied: write ${join(outside, `escape-marker-${marker}`)}`,
-      `denied: write ${join(repo.root, `escape-marker-${marker}`)}`,
-      `denied: write /home/opam/.opam/default/lib/ocaml-base-compiler/escape-marker-${marker}`,
-      `denied: append ${join(outside, 'victim.txt')}`,
-    ]) {
-      assert.ok(escapeLog.includes(`\n${line}\n`), `the log says "${line}":\n${escapeLog}`);
-    }
-    // ... a dependency's file is the job's to overwrite in its switch, as in opam's (the switch is
-    // writable); the write lands in the job's own layer, never in the dependency's ...
-    assert.ok(escapeLog.includes('\nESCAPED: overwrite /home/opam/.opam/default/bin/compiler\n'), escapeLog);
-    const layerOf = (name: string, version: string): string => {
-      const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
-      try {
-        const row = db
-          .prepare(`SELECT r.job_key AS key FROM results r JOIN jobs j ON j.key = r.job_key WHERE j.name = ? AND j.version = ? AND r.status = 'ok' ORDER BY r.finished_at DESC LIMIT 1`)
-          .get(name, version) as { key: string } | undefined;
-        assert.ok(row, `a layer of ${name}.${version}`);
-        // Results name a layer by its key: it is the store's folder of that key.
-        return join(state, 'store', row.key);
-      } finally {
-        db.close();
-      }
-    };
-    // ... and on the host, nothing changed.
-    for (const p of hostMarkers) assert.ok(!existsSync(p), `${p} was written on the host`);
-    assert.deepEqual(contentSnapshot(outside), outsideBefore, 'the outside folder is unchanged');
-    assert.deepEqual(contentSnapshot(repo.root), repoBefore, 'the repository is unchanged');
-    assert.equal(readFileSync(join(layerOf('ocaml-base-compiler', '1.0'), 'bin', 'compiler'), 'utf8'), '#!/bin/sh\necho 1.0\n', "the dependency's layer is unchanged");
-    assert.deepEqual(findNamed(state, `escape-marker-${marker}`), [], 'no marker anywhere in the state folder');
-    const bashrc = join(homedir(), '.bashrc');
-    assert.ok(!existsSync(bashrc) || !readFileSync(bashrc, 'utf8').includes('echo pwned'), 'the real ~/.bashrc is untouched');
-    // Its own switch was writable: the marker it wrote there is in its layer.
-    assert.ok(existsSync(join(layerOf('escapes-sandbox', '1.0'), 'installed-marker')), 'the job wrote its own switch');
-
-    // A candidate with compiler 2.0: slow-on-2 now times out. That is spurious, not a regression.
-    const candidate = await ecocheckAsync(['check', '--repo', repo.root, '--compiler', '2.0', '--state-dir', state, '--format', 'json', ...LIMITS, ...TARGETS]);
-    assert.equal(candidate.code, 0, candidate.stderr);
-    const report = JSON.parse(candidate.stdout) as {
-      schema: string;
-      regressionsFound: boolean;
-      counts: Record<string, number>;
-      packages: { key: string; category: string; candidate: { status: string } | null }[];
-    };
-    assert.equal(report.schema, 'ecocheck.comparison/1');
-    const category = new Map(report.packages.map((p) => [p.key, p.category]));
-    assert.equal(category.get('slow-on-2'), 'spurious');
-    assert.equal(report.packages.find((p) => p.key === 'slow-on-2')!.candidate!.status, 'timeout');
-    assert.equal(category.get('well-behaved'), 'still-ok');
-    assert.equal(category.get('sleeps-forever'), 'spurious');
-    assert.equal(category.get('allocates-forever'), 'spurious');
-    assert.equal(category.get('opens-network'), 'still-failing');
-    assert.equal(report.regressionsFound, false);
-    assert.equal(report.counts.regressed, 0);
-    assert.deepEqual(processes(marker, scratch).ours, [], 'no process of the candidate run is left');
-    // The Markdown report lists the spurious packages apart from the failures.
-    const markdown = ecocheck(['report', '--state-dir', state, '--format', 'markdown']);
-    assert.equal(markdown.code, 0, markdown.stderr);
-    const spuriousSection = /^### Spurious \((\d+)\)\n([\s\S]*?)(?=^### |$(?![\s\S]))/m.exec(markdown.stdout);
-    assert.ok(spuriousSection, markdown.stdout);
-    assert.equal(Number(spuriousSection[1]), report.counts.spurious);
-    for (const name of ['slow-on-2', 'sleeps-forever', 'allocates-forever']) assert.match(spuriousSection[2], new RegExp(`^- \\*\\*${name}\\*\\* `, 'm'));
-    assert.doesNotMatch(spuriousSection[2], /\*\*(opens-network|well-behaved)\*\*/);
-  } finally {
-    net.server.close();
-    repo.dispose();
-    rmSync(scratch, { recursive: true, force: true });
-    for (const p of hostMarkers) rmSync(p, { force: true });
-  }
-});
-
-test('where cgroups are not used, the memory limit is RLIMIT_AS, the log says so, and unbounded allocation is still out-of-memory', { skip }, async () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-rlimit-'));
-  const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
-  try {
+test(
+  'hostile packages are contained and classified; nothing outside their build reaches the host; a timeout in the candidate is spurious',
+  { skip },
+  async () => {
+    const scratch = visibleScratch();
+    const marker = String(700_000 + Math.floor(Math.random() * 200_000));
+    const net = await listener();
+    const outside = join(scratch, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'victim.txt'), 'the victim file\n');
+    const repo = instantiateHostileRepo({ marker: Number(marker), port: net.port, outside }, scratch);
     const state = join(scratch, 'state');
-    // ECOCHECK_MEMORY_LIMIT=rlimit makes ecocheck choose the fallback even where cgroups work.
-    const r = await ecocheckAsync(
-      ['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, 'allocates-forever', 'well-behaved'],
-      { ...process.env, ECOCHECK_MEMORY_LIMIT: 'rlimit' },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const [run] = runResults(state);
-    assert.equal(run.get('well-behaved.1.0')?.status, 'ok', run.get('well-behaved.1.0')?.reason);
-    assert.equal(run.get('allocates-forever.1.0')?.status, 'out-of-memory', run.get('allocates-forever.1.0')?.reason);
-    assert.match(run.get('allocates-forever.1.0')!.reason, /^build ran out of memory: output says: .*(MemoryError|Cannot allocate memory)/);
-    assert.match(buildLog('allocates-forever', state), /^# memory limit 256 MiB via RLIMIT_AS \(address space; ECOCHECK_MEMORY_LIMIT=rlimit\)/m);
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-});
+    const hostMarkers = [
+      `/tmp/escape-marker-${marker}`,
+      `/var/tmp/escape-marker-${marker}`,
+      join(homedir(), `.escape-marker-${marker}`),
+      join(outside, `escape-marker-${marker}`),
+      join(repo.root, `escape-marker-${marker}`),
+      join(state, 'store', `escape-marker-${marker}`),
+    ];
+    try {
+      const before = processes(marker, scratch);
+      const outsideBefore = contentSnapshot(outside);
+      const repoBefore = contentSnapshot(repo.root);
+
+      const baseline = await ecocheckAsync([
+        'check',
+        '--repo',
+        repo.root,
+        '--baseline',
+        '--compiler',
+        '1.0',
+        '--state-dir',
+        state,
+        ...LIMITS,
+        ...TARGETS,
+      ]);
+      assert.equal(baseline.code, 0, baseline.stderr);
+      const [run1] = runResults(state);
+      const status = (id: string) => run1.get(id)?.status;
+      // One bad package never stops a run: every target has its own result.
+      assert.deepEqual([...run1.keys()].sort(), TARGETS.map((t) => `${t}.1.0`).sort());
+      assert.equal(status('well-behaved.1.0'), 'ok');
+      assert.equal(status('slow-on-2.1.0'), 'ok');
+      assert.equal(status('escapes-sandbox.1.0'), 'ok', run1.get('escapes-sandbox.1.0')?.reason);
+      assert.equal(status('sleeps-forever.1.0'), 'timeout');
+      assert.match(run1.get('sleeps-forever.1.0')!.reason, /^build timed out: killed after the 3\.0 s timeout/);
+      assert.equal(status('allocates-forever.1.0'), 'out-of-memory', run1.get('allocates-forever.1.0')?.reason);
+      assert.match(
+        run1.get('allocates-forever.1.0')!.reason,
+        /^build ran out of memory: (the kernel OOM killer killed \d+ process(es)? of the job at its 256 MiB cgroup memory limit|output says: .*(MemoryError|Cannot allocate memory)|killed by SIGKILL under a memory limit of 256 MiB)/,
+      );
+      assert.equal(status('opens-network.1.0'), 'build-failed');
+      assert.match(
+        run1.get('opens-network.1.0')!.reason,
+        /^build failed \(exit code 1\) after trying to access the network, which the build sandbox denies: output says: .*Network is unreachable/,
+      );
+      assert.equal(net.connections(), 0, 'no connection reached the host listener');
+      const forkBomb = run1.get('fork-bomb.1.0')!;
+      assert.ok(forkBomb.status === 'timeout' || forkBomb.status === 'build-failed', `fork-bomb: ${forkBomb.status}: ${forkBomb.reason}`);
+      const forkLog = buildLog('fork-bomb', state);
+      if (/process limit 200 via cgroup v1 pids/.test(forkLog)) {
+        // Its 2047 processes hit the job's limit of 200: forks were refused before the timeout.
+        assert.match(forkLog, /fork: (retry: )?Resource temporarily unavailable/);
+        assert.match(forkLog, /^# evidence: \d+ forks? (was|were) refused at the job's limit of 200 processes \(cgroup pids\)$/m);
+      }
+      assert.match(forkLog, /^# evidence: killed after the 3\.0 s timeout$/m);
+      const hogLog = buildLog('allocates-forever', state);
+      if (/^# memory limit 256 MiB via cgroup v1/m.test(hogLog)) {
+        assert.match(hogLog, /^# evidence: the kernel OOM killer killed \d+ process(es)? of the job at its 256 MiB cgroup memory limit/m);
+      }
+
+      // The log says which memory limit was in force.
+      assert.match(buildLog('allocates-forever', state), /^# memory limit 256 MiB via (cgroup v1|RLIMIT_AS)/m);
+
+      // Every process of every job is gone, and the machine's process count is back to normal.
+      const after = processes(marker, scratch);
+      assert.deepEqual(after.ours, [], 'no process of a hostile job is left');
+      // Other work may run on the machine meanwhile; a fork bomb that got out would leave about a thousand.
+      assert.ok(after.count <= before.count + 200, `process count ${before.count} before, ${after.count} after`);
+
+      // The escape attempts: denied inside the sandbox, which shows the system directories and the job's
+      // own switch, build directory, HOME and /tmp only (the /tmp ones land in its private /tmp) ...
+      const escapeLog = buildLog('escapes-sandbox', state);
+      for (const line of [
+        `denied: write ${join(homedir(), `.escape-marker-${marker}`)}`,
+        `denied: write ${join(outside, `escape-marker-${marker}`)}`,
+        `denied: write ${join(repo.root, `escape-marker-${marker}`)}`,
+        `denied: write /home/opam/.opam/default/lib/ocaml-base-compiler/escape-marker-${marker}`,
+        `denied: append ${join(outside, 'victim.txt')}`,
+      ]) {
+        assert.ok(escapeLog.includes(`\n${line}\n`), `the log says "${line}":\n${escapeLog}`);
+      }
+      // ... a dependency's file is the job's to overwrite in its switch, as in opam's (the switch is
+      // writable); the write lands in the job's own layer, never in the dependency's ...
+      assert.ok(escapeLog.includes('\nESCAPED: overwrite /home/opam/.opam/default/bin/compiler\n'), escapeLog);
+      const layerOf = (name: string, version: string): string => {
+        const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
+        try {
+          const row = db
+            .prepare(
+              `SELECT r.job_key AS key FROM results r JOIN jobs j ON j.key = r.job_key WHERE j.name = ? AND j.version = ? AND r.status = 'ok' ORDER BY r.finished_at DESC LIMIT 1`,
+            )
+            .get(name, version) as { key: string } | undefined;
+          assert.ok(row, `a layer of ${name}.${version}`);
+          // Results name a layer by its key: it is the store's folder of that key.
+          return join(state, 'store', row.key);
+        } finally {
+          db.close();
+        }
+      };
+      // ... and on the host, nothing changed.
+      for (const p of hostMarkers) assert.ok(!existsSync(p), `${p} was written on the host`);
+      assert.deepEqual(contentSnapshot(outside), outsideBefore, 'the outside folder is unchanged');
+      assert.deepEqual(contentSnapshot(repo.root), repoBefore, 'the repository is unchanged');
+      assert.equal(
+        readFileSync(join(layerOf('ocaml-base-compiler', '1.0'), 'bin', 'compiler'), 'utf8'),
+        '#!/bin/sh\necho 1.0\n',
+        "the dependency's layer is unchanged",
+      );
+      assert.deepEqual(findNamed(state, `escape-marker-${marker}`), [], 'no marker anywhere in the state folder');
+      const bashrc = join(homedir(), '.bashrc');
+      assert.ok(!existsSync(bashrc) || !readFileSync(bashrc, 'utf8').includes('echo pwned'), 'the real ~/.bashrc is untouched');
+      // Its own switch was writable: the marker it wrote there is in its layer.
+      assert.ok(existsSync(join(layerOf('escapes-sandbox', '1.0'), 'installed-marker')), 'the job wrote its own switch');
+
+      // A candidate with compiler 2.0: slow-on-2 now times out. That is spurious, not a regression.
+      const candidate = await ecocheckAsync([
+        'check',
+        '--repo',
+        repo.root,
+        '--compiler',
+        '2.0',
+        '--state-dir',
+        state,
+        '--format',
+        'json',
+        ...LIMITS,
+        ...TARGETS,
+      ]);
+      assert.equal(candidate.code, 0, candidate.stderr);
+      const report = JSON.parse(candidate.stdout) as {
+        schema: string;
+        regressionsFound: boolean;
+        counts: Record<string, number>;
+        packages: { key: string; category: string; candidate: { status: string } | null }[];
+      };
+      assert.equal(report.schema, 'ecocheck.comparison/1');
+      const category = new Map(report.packages.map((p) => [p.key, p.category]));
+      assert.equal(category.get('slow-on-2'), 'spurious');
+      assert.equal(report.packages.find((p) => p.key === 'slow-on-2')!.candidate!.status, 'timeout');
+      assert.equal(category.get('well-behaved'), 'still-ok');
+      assert.equal(category.get('sleeps-forever'), 'spurious');
+      assert.equal(category.get('allocates-forever'), 'spurious');
+      assert.equal(category.get('opens-network'), 'still-failing');
+      assert.equal(report.regressionsFound, false);
+      assert.equal(report.counts.regressed, 0);
+      assert.deepEqual(processes(marker, scratch).ours, [], 'no process of the candidate run is left');
+      // The Markdown report lists the spurious packages apart from the failures.
+      const markdown = ecocheck(['report', '--state-dir', state, '--format', 'markdown']);
+      assert.equal(markdown.code, 0, markdown.stderr);
+      const spuriousSection = /^### Spurious \((\d+)\)\n([\s\S]*?)(?=^### |$(?![\s\S]))/m.exec(markdown.stdout);
+      assert.ok(spuriousSection, markdown.stdout);
+      assert.equal(Number(spuriousSection[1]), report.counts.spurious);
+      for (const name of ['slow-on-2', 'sleeps-forever', 'allocates-forever'])
+        assert.match(spuriousSection[2], new RegExp(`^- \\*\\*${name}\\*\\* `, 'm'));
+      assert.doesNotMatch(spuriousSection[2], /\*\*(opens-network|well-behaved)\*\*/);
+    } finally {
+      net.server.close();
+      repo.dispose();
+      rmSync(scratch, { recursive: true, force: true });
+      for (const p of hostMarkers) rmSync(p, { force: true });
+    }
+  },
+);
+
+test(
+  'where cgroups are not used, the memory limit is RLIMIT_AS, the log says so, and unbounded allocation is still out-of-memory',
+  { skip },
+  async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-rlimit-'));
+    const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
+    try {
+      const state = join(scratch, 'state');
+      // ECOCHECK_MEMORY_LIMIT=rlimit makes ecocheck choose the fallback even where cgroups work.
+      const r = await ecocheckAsync(
+        ['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, 'allocates-forever', 'well-behaved'],
+        { ...process.env, ECOCHECK_MEMORY_LIMIT: 'rlimit' },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const [run] = runResults(state);
+      assert.equal(run.get('well-behaved.1.0')?.status, 'ok', run.get('well-behaved.1.0')?.reason);
+      assert.equal(run.get('allocates-forever.1.0')?.status, 'out-of-memory', run.get('allocates-forever.1.0')?.reason);
+      assert.match(
+        run.get('allocates-forever.1.0')!.reason,
+        /^build ran out of memory: output says: .*(MemoryError|Cannot allocate memory)/,
+      );
+      assert.match(
+        buildLog('allocates-forever', state),
+        /^# memory limit 256 MiB via RLIMIT_AS \(address space; ECOCHECK_MEMORY_LIMIT=rlimit\)/m,
+      );
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  },
+);
 
 test('--no-sandbox builds with a warning on stderr, still in a switch of its own', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-nosandbox-'));
   const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
   try {
     const state = join(scratch, 'state');
-    const r = ecocheck(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, '--no-sandbox', ...LIMITS, 'well-behaved']);
+    const r = ecocheck([
+      'check',
+      '--repo',
+      repo.root,
+      '--compiler',
+      '1.0',
+      '--state-dir',
+      state,
+      '--no-sandbox',
+      ...LIMITS,
+      'well-behaved',
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^ecocheck: warning: --no-sandbox: builds see the host's filesystem and the network, with your user rights \(only \/home is private\)$/m);
+    assert.match(
+      r.stderr,
+      /^ecocheck: warning: --no-sandbox: builds see the host's filesystem and the network, with your user rights \(only \/home is private\)$/m,
+    );
     assert.equal(runResults(state)[0].get('well-behaved.1.0')?.status, 'ok');
     const log = buildLog('well-behaved', state);
     assert.match(log, /^== well-behaved\.1\.0 \(run #1, .*\): ok$/m);
     // The sandbox's identity names the implementation (bubblewrap, its version, how it drops root).
-    assert.match(log, /# sandbox: bubblewrap\/\d+\+(?:setpriv|userns), network allowed, host filesystem, writable: \/home\/opam \/home\/opam\/\.opam\/default /);
-    const sandboxed = ecocheck(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', join(scratch, 'state2'), ...LIMITS, 'well-behaved']);
+    assert.match(
+      log,
+      /# sandbox: bubblewrap\/\d+\+(?:setpriv|userns), network allowed, host filesystem, writable: \/home\/opam \/home\/opam\/\.opam\/default /,
+    );
+    const sandboxed = ecocheck([
+      'check',
+      '--repo',
+      repo.root,
+      '--compiler',
+      '1.0',
+      '--state-dir',
+      join(scratch, 'state2'),
+      ...LIMITS,
+      'well-behaved',
+    ]);
     if (available.ok) assert.doesNotMatch(sandboxed.stderr, /warning/);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -318,31 +401,39 @@ test('--no-sandbox builds with a warning on stderr, still in a switch of its own
 /** Whether this process may run a command in a private mount namespace (root with unshare). */
 const canUnshare = spawnSync('/usr/bin/unshare', ['-m', 'true']).status === 0;
 
-test('without bubblewrap, check says how to install it (one line, exit 2), and nothing is recorded', { skip: skipWithout('mount', canUnshare ? false : 'cannot unshare a mount namespace here') }, () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-nobwrap-'));
-  const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
-  try {
-    const state = join(scratch, 'state');
-    // bubblewrap.ts looks for bwrap on PATH and in /usr/bin, /bin, /usr/local/bin: hide every copy of it in
-    // a private mount namespace (a bind of /dev/null is not executable), and give a PATH without it.
-    const hide = ['/usr/bin/bwrap', '/bin/bwrap', '/usr/local/bin/bwrap']
-      .filter((p) => existsSync(p))
-      .map((p) => `PATH=/usr/bin:/bin mount --bind /dev/null ${p}`)
-      .join(' && ');
-    const args = ['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, 'well-behaved'];
-    const r = spawnSync('/usr/bin/unshare', ['-m', '/bin/sh', '-c', `${hide || 'true'} && exec "$0" "$@"`, process.execPath, bin, ...args], {
-      encoding: 'utf8',
-      cwd: projectRoot,
-      env: { ...process.env, PATH: `${join(scratch, 'no-bwrap-here')}:/nonexistent` },
-    });
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /^ecocheck: .*bubblewrap.*apt-get install bubblewrap\n$/);
-    assert.equal(r.stderr.split('\n').length, 2, 'one line');
-    assert.ok(!existsSync(join(state, 'ecocheck.sqlite')) || runResults(state).length === 0, 'no run recorded');
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-});
+test(
+  'without bubblewrap, check says how to install it (one line, exit 2), and nothing is recorded',
+  { skip: skipWithout('mount', canUnshare ? false : 'cannot unshare a mount namespace here') },
+  () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-nobwrap-'));
+    const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
+    try {
+      const state = join(scratch, 'state');
+      // bubblewrap.ts looks for bwrap on PATH and in /usr/bin, /bin, /usr/local/bin: hide every copy of it in
+      // a private mount namespace (a bind of /dev/null is not executable), and give a PATH without it.
+      const hide = ['/usr/bin/bwrap', '/bin/bwrap', '/usr/local/bin/bwrap']
+        .filter((p) => existsSync(p))
+        .map((p) => `PATH=/usr/bin:/bin mount --bind /dev/null ${p}`)
+        .join(' && ');
+      const args = ['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, 'well-behaved'];
+      const r = spawnSync(
+        '/usr/bin/unshare',
+        ['-m', '/bin/sh', '-c', `${hide || 'true'} && exec "$0" "$@"`, process.execPath, bin, ...args],
+        {
+          encoding: 'utf8',
+          cwd: projectRoot,
+          env: { ...process.env, PATH: `${join(scratch, 'no-bwrap-here')}:/nonexistent` },
+        },
+      );
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^ecocheck: .*bubblewrap.*apt-get install bubblewrap\n$/);
+      assert.equal(r.stderr.split('\n').length, 2, 'one line');
+      assert.ok(!existsSync(join(state, 'ecocheck.sqlite')) || runResults(state).length === 0, 'no run recorded');
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  },
+);
 
 /** The hostile packages trying to become root or read its files, and a well-behaved one. */
 const PRIVILEGE_TARGETS = ['well-behaved', 'reads-root-only', 'setuid-shell', 'uses-setuid-shell'];
@@ -433,57 +524,94 @@ function checkPrivilegeRun(state: string, outputs: string[], buildUid: number, l
   }
 }
 
-test('builds run as an unprivileged user: a root-only file is unreadable and never leaves the host, no setuid file reaches the store', { skip }, async () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-privilege-'));
-  const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
-  try {
-    const state = join(scratch, 'state');
-    const r = await ecocheckAsync(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, ...PRIVILEGE_TARGETS]);
-    assert.equal(r.code, 1, r.stderr); // reads-root-only fails
-    // As root, builds run as the build user (a host uid of their own); else as the invoking user.
-    const buildUid = sandboxIds().uid;
-    assert.notEqual(buildUid, 0);
-    const layerOwner = process.getuid?.() === 0 ? buildUid : process.getuid!();
-    checkPrivilegeRun(state, [r.stdout, r.stderr], buildUid, layerOwner);
-    if (process.getuid?.() === 0) {
-      assert.match(buildLog('well-behaved', state), /^# commands run as (the user ecocheck-build|uid \d+, gid \d+, which no user or group of this host has)/m);
-      // A state folder copied without its owners (cp -r as root): the layers a build needs are given back.
-      handOver(join(state, 'store'), { uid: 0, gid: 0 });
-      const again = await ecocheckAsync(['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, 'slow-on-2']);
-      assert.equal(again.code, 0, again.stderr);
-      assert.equal(runResults(state)[1].get('slow-on-2.1.0')?.status, 'ok', runResults(state)[1].get('slow-on-2.1.0')?.reason);
-      assert.match(buildLog('slow-on-2', state), /^# the layer .* is not the build user's \(a copied state folder\?\): handing it over$/m);
+test(
+  'builds run as an unprivileged user: a root-only file is unreadable and never leaves the host, no setuid file reaches the store',
+  { skip },
+  async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-privilege-'));
+    const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
+    try {
+      const state = join(scratch, 'state');
+      const r = await ecocheckAsync([
+        'check',
+        '--repo',
+        repo.root,
+        '--compiler',
+        '1.0',
+        '--state-dir',
+        state,
+        ...LIMITS,
+        ...PRIVILEGE_TARGETS,
+      ]);
+      assert.equal(r.code, 1, r.stderr); // reads-root-only fails
+      // As root, builds run as the build user (a host uid of their own); else as the invoking user.
+      const buildUid = sandboxIds().uid;
+      assert.notEqual(buildUid, 0);
+      const layerOwner = process.getuid?.() === 0 ? buildUid : process.getuid!();
+      checkPrivilegeRun(state, [r.stdout, r.stderr], buildUid, layerOwner);
+      if (process.getuid?.() === 0) {
+        assert.match(
+          buildLog('well-behaved', state),
+          /^# commands run as (the user ecocheck-build|uid \d+, gid \d+, which no user or group of this host has)/m,
+        );
+        // A state folder copied without its owners (cp -r as root): the layers a build needs are given back.
+        handOver(join(state, 'store'), { uid: 0, gid: 0 });
+        const again = await ecocheckAsync([
+          'check',
+          '--repo',
+          repo.root,
+          '--compiler',
+          '1.0',
+          '--state-dir',
+          state,
+          ...LIMITS,
+          'slow-on-2',
+        ]);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(runResults(state)[1].get('slow-on-2.1.0')?.status, 'ok', runResults(state)[1].get('slow-on-2.1.0')?.reason);
+        assert.match(
+          buildLog('slow-on-2', state),
+          /^# the layer .* is not the build user's \(a copied state folder\?\): handing it over$/m,
+        );
+      }
+    } finally {
+      repo.dispose();
+      rmSync(scratch, { recursive: true, force: true });
     }
-  } finally {
-    repo.dispose();
-    rmSync(scratch, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 /** Why ecocheck cannot be tried as an unprivileged user here, or false. */
 function nonRootSkip(): string | false {
   return skip || unprivilegedRunSkip();
 }
 
-test('run by an unprivileged user (user namespaces), check builds the well-behaved package and denies the root-only read', { skip: nonRootSkip() }, async () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-nonroot-'));
-  const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
-  try {
-    const state = join(scratch, 'state');
-    const home = join(scratch, 'home');
-    mkdirSync(home);
-    // Everything of the test is that user's (the repository copy too: mkdtemp made it 700).
-    handOver(scratch, { uid: NOBODY, gid: NOBODY });
-    chmodSync(scratch, 0o755);
-    const args = ['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, ...PRIVILEGE_TARGETS];
-    const r = await runEcocheck(args, { asUser: NOBODY, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8' } });
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /sandboxed/);
-    // Inside, builds see themselves as uid 1000 of a user namespace; on the host their files are nobody's.
-    checkPrivilegeRun(state, [r.stdout, r.stderr], 1000, NOBODY);
-    assert.doesNotMatch(buildLog('well-behaved', state), /^# commands run as/m);
-  } finally {
-    repo.dispose();
-    rmSync(scratch, { recursive: true, force: true });
-  }
-});
+test(
+  'run by an unprivileged user (user namespaces), check builds the well-behaved package and denies the root-only read',
+  { skip: nonRootSkip() },
+  async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ecocheck-hostile-nonroot-'));
+    const repo = instantiateHostileRepo({ marker: 1, outside: scratch }, scratch);
+    try {
+      const state = join(scratch, 'state');
+      const home = join(scratch, 'home');
+      mkdirSync(home);
+      // Everything of the test is that user's (the repository copy too: mkdtemp made it 700).
+      handOver(scratch, { uid: NOBODY, gid: NOBODY });
+      chmodSync(scratch, 0o755);
+      const args = ['check', '--repo', repo.root, '--compiler', '1.0', '--state-dir', state, ...LIMITS, ...PRIVILEGE_TARGETS];
+      const r = await runEcocheck(args, {
+        asUser: NOBODY,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8' },
+      });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /sandboxed/);
+      // Inside, builds see themselves as uid 1000 of a user namespace; on the host their files are nobody's.
+      checkPrivilegeRun(state, [r.stdout, r.stderr], 1000, NOBODY);
+      assert.doesNotMatch(buildLog('well-behaved', state), /^# commands run as/m);
+    } finally {
+      repo.dispose();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  },
+);

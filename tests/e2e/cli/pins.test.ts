@@ -31,7 +31,9 @@ interface JsonComparison {
 }
 
 function categories(c: JsonComparison): Record<string, string> {
-  return Object.fromEntries(c.packages.map((p) => [p.key, p.category === 'dependency-regressed' ? `dependency-regressed(${p.rootCause})` : p.category]));
+  return Object.fromEntries(
+    c.packages.map((p) => [p.key, p.category === 'dependency-regressed' ? `dependency-regressed(${p.rootCause})` : p.category]),
+  );
 }
 
 function runs(state: string): (RunInfo & { targets: string[] })[] {
@@ -73,7 +75,10 @@ test('--revdeps: the package and exactly what depends on it, to the depth asked'
     const bad = ecocheck([...common, '--revdeps', 'no-such-package']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, 'ecocheck: --revdeps no-such-package: no such package\n');
-    assert.equal(ecocheck([...common, '--revdeps-depth', '2']).stderr, 'ecocheck: --revdeps-depth goes with --revdeps NAME or --changed-since DIR\n');
+    assert.equal(
+      ecocheck([...common, '--revdeps-depth', '2']).stderr,
+      'ecocheck: --revdeps-depth goes with --revdeps NAME or --changed-since DIR\n',
+    );
     assert.equal(ecocheck([...common, '--revdeps', 'chain-a', 'stdext']).code, 2, 'targets and --revdeps do not go together');
   } finally {
     rmSync(state, { recursive: true, force: true });
@@ -86,10 +91,26 @@ test('a pinned change against its release: a real regression with its root cause
   const state = mkdtempSync(join(tmpdir(), 'ecocheck-pin-check-'));
   const work = mkdtempSync(join(tmpdir(), 'ecocheck-pin-src-'));
   try {
-    const common = ['check', '--compiler', '1.0', '--repo', eco.root, '--state-dir', state, '--jobs', '2', '--format', 'json', ...sandboxArgs];
+    const common = [
+      'check',
+      '--compiler',
+      '1.0',
+      '--repo',
+      eco.root,
+      '--state-dir',
+      state,
+      '--jobs',
+      '2',
+      '--format',
+      'json',
+      ...sandboxArgs,
+    ];
     const released = readFileSync(join(eco.root, 'packages', 'chain-a', 'chain-a.1.0', 'opam'), 'utf8').replace(/^extra-files:.*$/m, '');
     // chain-a's new release requires a library that does not exist: it no longer builds.
-    const broken = sourceDir(work, 'chain-a', { opam: released, 'chain_a.fml': '(* chain-a, next *)\nrequire stdext\nrequire no-such-lib\nlet effect = 42\n' });
+    const broken = sourceDir(work, 'chain-a', {
+      opam: released,
+      'chain_a.fml': '(* chain-a, next *)\nrequire stdext\nrequire no-such-lib\nlet effect = 42\n',
+    });
     const r = ecocheck([...common, '--revdeps', 'chain-a', '--revdeps-depth', 'all', '--pin', `chain-a=${broken}`]);
     assert.equal(r.code, 1, `a regression exits 1\n${r.stderr}`);
     assert.match(r.stderr, /pinned: chain-a\.1\.0=.*chain-a \(opam file: .*chain-a\/opam\) \[content [0-9a-f]{16}\]/);
@@ -116,7 +137,10 @@ test('a pinned change against its release: a real regression with its root cause
     assert.deepEqual(runs(state).at(-1)!.options.pins, [`chain-a=${broken}`]);
 
     // broken-install's fix: its .install names what the build makes.
-    const fixedOpam = readFileSync(join(eco.root, 'packages', 'broken-install', 'broken-install.1.0', 'opam'), 'utf8').replace(/^extra-files: \[[^\]]*\]\n\]\n?|^extra-files:[\s\S]*?\n\]\n/m, '');
+    const fixedOpam = readFileSync(join(eco.root, 'packages', 'broken-install', 'broken-install.1.0', 'opam'), 'utf8').replace(
+      /^extra-files: \[[^\]]*\]\n\]\n?|^extra-files:[\s\S]*?\n\]\n/m,
+      '',
+    );
     const fixed = sourceDir(work, 'broken-install', {
       opam: fixedOpam,
       'broken.fml': '(* broken-install, fixed *)\nlet broken = ()\n',
@@ -146,8 +170,24 @@ test('an opam-repository change (--changed-since BASE): the new versions against
     const released = readFileSync(join(head.root, 'packages', 'chain-a', 'chain-a.1.0', 'opam'), 'utf8').replace(/^extra-files:.*$/m, '');
     writeFileSync(join(dir, 'opam'), released);
     mkdirSync(join(head.root, 'packages', 'brand-new', 'brand-new.1.0'), { recursive: true });
-    writeFileSync(join(head.root, 'packages', 'brand-new', 'brand-new.1.0', 'opam'), 'opam-version: "2.0"\ndepends: ["ocaml"]\nbuild: ["true"]\n');
-    const common = ['check', '--compiler', '1.0', '--repo', head.root, '--state-dir', state, '--jobs', '2', '--format', 'json', ...sandboxArgs];
+    writeFileSync(
+      join(head.root, 'packages', 'brand-new', 'brand-new.1.0', 'opam'),
+      'opam-version: "2.0"\ndepends: ["ocaml"]\nbuild: ["true"]\n',
+    );
+    const common = [
+      'check',
+      '--compiler',
+      '1.0',
+      '--repo',
+      head.root,
+      '--state-dir',
+      state,
+      '--jobs',
+      '2',
+      '--format',
+      'json',
+      ...sandboxArgs,
+    ];
     const r = ecocheck([...common, '--changed-since', base.root, '--revdeps-depth', 'all']);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /changed since .*: brand-new \(\+1\.0\), chain-a \(\+1\.1\)/);
@@ -176,12 +216,29 @@ test('pins and revdeps from ecocheck.json: the project config asks for the same 
   try {
     const released = readFileSync(join(eco.root, 'packages', 'chain-a', 'chain-a.1.0', 'opam'), 'utf8').replace(/^extra-files:.*$/m, '');
     sourceDir(project, 'chain-a-next', { opam: released, 'chain_a.fml': '(* next *)\nrequire stdext\nrequire no-such-lib\n' });
-    writeFileSync(join(project, 'ecocheck.json'), JSON.stringify({ repositories: [eco.root], pins: ['chain-a=chain-a-next'], revdeps: 'chain-a', revdepsDepth: 1 }));
-    const r = spawnSync(process.execPath, [bin, 'check', '--compiler', '1.0', '--state-dir', join(project, 'state'), '--jobs', '2', '--format', 'json', ...sandboxArgs], { encoding: 'utf8', cwd: project });
+    writeFileSync(
+      join(project, 'ecocheck.json'),
+      JSON.stringify({ repositories: [eco.root], pins: ['chain-a=chain-a-next'], revdeps: 'chain-a', revdepsDepth: 1 }),
+    );
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'check', '--compiler', '1.0', '--state-dir', join(project, 'state'), '--jobs', '2', '--format', 'json', ...sandboxArgs],
+      { encoding: 'utf8', cwd: project },
+    );
     assert.equal(r.status, 1, r.stderr);
-    assert.deepEqual(categories(JSON.parse(r.stdout) as JsonComparison), { 'chain-a': 'regressed', 'chain-b': 'dependency-regressed(chain-a)' });
-    assert.deepEqual(runs(join(project, 'state')).at(-1)!.options.pins, [`chain-a=${join(project, 'chain-a-next')}`], 'DIR relative to the config file');
-    const bad = spawnSync(process.execPath, [bin, 'plan', '--compiler', '1.0', '--config', join(project, 'bad.json')], { encoding: 'utf8', cwd: project });
+    assert.deepEqual(categories(JSON.parse(r.stdout) as JsonComparison), {
+      'chain-a': 'regressed',
+      'chain-b': 'dependency-regressed(chain-a)',
+    });
+    assert.deepEqual(
+      runs(join(project, 'state')).at(-1)!.options.pins,
+      [`chain-a=${join(project, 'chain-a-next')}`],
+      'DIR relative to the config file',
+    );
+    const bad = spawnSync(process.execPath, [bin, 'plan', '--compiler', '1.0', '--config', join(project, 'bad.json')], {
+      encoding: 'utf8',
+      cwd: project,
+    });
     assert.equal(bad.status, 2);
   } finally {
     rmSync(project, { recursive: true, force: true });

@@ -34,7 +34,9 @@ function newestRun(state: string): { id: number; shard: ShardRecord | undefined;
   const db = openDatabase(join(state, 'ecocheck.sqlite'), { readonly: true });
   try {
     const run = db.prepare('SELECT id, options FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number; options: string };
-    const targets = (db.prepare('SELECT package_id FROM run_targets WHERE run_id = ?').all(run.id) as { package_id: string }[]).map((r) => r.package_id);
+    const targets = (db.prepare('SELECT package_id FROM run_targets WHERE run_id = ?').all(run.id) as { package_id: string }[]).map(
+      (r) => r.package_id,
+    );
     return { id: run.id, shard: (JSON.parse(run.options) as { shard?: ShardRecord }).shard, targets };
   } finally {
     db.close();
@@ -51,7 +53,10 @@ test('shards with different states compute one partition: one identity, every ta
     assert.equal(ecocheck(['check', '--baseline', '--compiler', '1.0', '--state-dir', rich, ...repo]).code, 0);
     const whole = ecocheck(['check', '--compiler', '2.0', '--retries', '0', '--format', 'json', '--state-dir', rich, ...repo]);
     assert.ok(whole.code === 0 || whole.code === 1, whole.stderr);
-    const plan = JSON.parse(ecocheck(['plan', '--compiler', '2.0', '--json', '--state-dir', rich, '--repo', eco.root]).stdout) as { targets: { id: string }[]; notInstallable: { id: string }[] };
+    const plan = JSON.parse(ecocheck(['plan', '--compiler', '2.0', '--json', '--state-dir', rich, '--repo', eco.root]).stdout) as {
+      targets: { id: string }[];
+      notInstallable: { id: string }[];
+    };
     const planTargets = [...plan.targets, ...plan.notInstallable].map((t) => t.id).sort();
     const durationsFile = join(work, 'durations.json');
     const d = ecocheck(['durations', '--output', durationsFile, '--state-dir', rich]);
@@ -63,7 +68,10 @@ test('shards with different states compute one partition: one identity, every ta
       const extra = withDurations ? ['--durations', durationsFile] : [];
       const identities: string[] = [];
       const seen: string[] = [];
-      for (const [index, start] of [[1, 'rich'], [2, null]] as const) {
+      for (const [index, start] of [
+        [1, 'rich'],
+        [2, null],
+      ] as const) {
         // Shard 1 on a copy of the rich state; shard 2 on no state at all (a runner that missed the cache).
         const state = join(work, `${withDurations ? 'd' : 'e'}-shard-${index}`);
         if (start !== null) cpSync(join(work, start), state, { recursive: true, verbatimSymlinks: true });
@@ -74,7 +82,7 @@ test('shards with different states compute one partition: one identity, every ta
         const shard = run.shard!;
         assert.deepEqual([shard.index, shard.count], [index, 2]);
         assert.match(shard.partition ?? '', /^[0-9a-f]{64}$/);
-        assert.deepEqual(shard.planTargets, planTargets, 'the whole plan\'s targets are recorded');
+        assert.deepEqual(shard.planTargets, planTargets, "the whole plan's targets are recorded");
         identities.push(shard.partition!);
         seen.push(...run.targets);
       }
@@ -133,7 +141,11 @@ test('the compiler built once and handed to a shard: its layers imported (conten
     const r = ecocheck(['merge', tampered, '--state-dir', other]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /layer [0-9a-f]+ is not what was exported \(content digest [0-9a-f]{12}, recorded [0-9a-f]{12}\): refused/);
-    assert.deepEqual(readdirSync(join(other, 'store')).filter((n) => /^[0-9a-f]{64}$/.test(n)), [], 'no layer placed');
+    assert.deepEqual(
+      readdirSync(join(other, 'store')).filter((n) => /^[0-9a-f]{64}$/.test(n)),
+      [],
+      'no layer placed',
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
     eco.dispose();
@@ -181,17 +193,41 @@ test("the workflow's steps on the fixture: a first job builds what is prebuilt, 
 
     // compiler: per side, the prebuilt list, built, exported with its layers.
     const compilerFiles: Record<string, string> = {};
-    for (const [side, compiler] of [['baseline', '1.0'], ['candidate', '2.0']] as const) {
+    for (const [side, compiler] of [
+      ['baseline', '1.0'],
+      ['candidate', '2.0'],
+    ] as const) {
       const state = join(work, `compiler-${side}`);
       const list = join(work, `prebuilt-${side}.txt`);
-      const p = ecocheck(['plan', '--compiler', compiler, '--predict', '--runners', String(SHARDS), '--cores', '4', '--prebuilt-list', list, '--state-dir', state, '--repo', eco.root]);
+      const p = ecocheck([
+        'plan',
+        '--compiler',
+        compiler,
+        '--predict',
+        '--runners',
+        String(SHARDS),
+        '--cores',
+        '4',
+        '--prebuilt-list',
+        list,
+        '--state-dir',
+        state,
+        '--repo',
+        eco.root,
+      ]);
       assert.equal(p.code, 0, p.stderr);
       const prebuilt = readFileSync(list, 'utf8').trim().split('\n');
-      assert.ok(prebuilt.some((id) => id.startsWith('ocaml-base-compiler.')), `the compiler is prebuilt: ${prebuilt}`);
+      assert.ok(
+        prebuilt.some((id) => id.startsWith('ocaml-base-compiler.')),
+        `the compiler is prebuilt: ${prebuilt}`,
+      );
       const c = ecocheck(['check', '--compiler', compiler, ...prebuilt, '--retries', '0', '--state-dir', state, ...repo]);
       assert.ok(c.code === 0 || c.code === 1, c.stderr);
       compilerFiles[side] = join(work, `compiler-${side}.json`);
-      assert.equal(ecocheck(['export', String(newestRun(state).id), '--output', compilerFiles[side], '--layers', '--state-dir', state]).code, 0);
+      assert.equal(
+        ecocheck(['export', String(newestRun(state).id), '--output', compilerFiles[side], '--layers', '--state-dir', state]).code,
+        0,
+      );
     }
 
     // shard: import both compilers, the baseline's shard, the candidate's shard (same partition inputs).
@@ -200,8 +236,25 @@ test("the workflow's steps on the fixture: a first job builds what is prebuilt, 
     for (let i = 1; i <= SHARDS; i++) {
       const state = join(work, `shard-${i}`);
       for (const side of ['baseline', 'candidate']) assert.equal(ecocheck(['merge', compilerFiles[side], '--state-dir', state]).code, 0);
-      for (const [side, compiler] of [['baseline', '1.0'], ['candidate', '2.0']] as const) {
-        const c = ecocheck(['check', ...(side === 'baseline' ? ['--baseline'] : []), '--compiler', compiler, '--shard', `${i}/${SHARDS}`, '--durations', durations, '--retries', '0', '--state-dir', state, ...repo]);
+      for (const [side, compiler] of [
+        ['baseline', '1.0'],
+        ['candidate', '2.0'],
+      ] as const) {
+        const c = ecocheck([
+          'check',
+          ...(side === 'baseline' ? ['--baseline'] : []),
+          '--compiler',
+          compiler,
+          '--shard',
+          `${i}/${SHARDS}`,
+          '--durations',
+          durations,
+          '--retries',
+          '0',
+          '--state-dir',
+          state,
+          ...repo,
+        ]);
         assert.ok(c.code === 0 || c.code === 1, c.stderr);
         const compilerLines = c.stderr.split('\n').filter((l) => /^\[\d+\/\d+\] /.test(l) && /\bocaml-base-compiler\./.test(l));
         assert.ok(compilerLines.length >= 1, c.stderr);
@@ -224,15 +277,31 @@ test("the workflow's steps on the fixture: a first job builds what is prebuilt, 
     assert.equal(mc.code, 0, mc.stderr + mc.stdout);
     const [base, cand] = [JSON.parse(mb.stdout) as { runId: number }, JSON.parse(mc.stdout) as { runId: number }];
     const next = join(work, 'next-durations.json');
-    assert.equal(ecocheck(['durations', '--run', String(base.runId), '--run', String(cand.runId), '--output', next, '--state-dir', merged]).code, 0);
+    assert.equal(
+      ecocheck(['durations', '--run', String(base.runId), '--run', String(cand.runId), '--output', next, '--state-dir', merged]).code,
+      0,
+    );
     assert.ok(Object.keys((JSON.parse(readFileSync(next, 'utf8')) as { byPackage: object }).byPackage).length > 0);
-    const report = ecocheck(['report', '--run', String(cand.runId), '--against', String(base.runId), '--format', 'json', '--state-dir', merged]);
+    const report = ecocheck([
+      'report',
+      '--run',
+      String(cand.runId),
+      '--against',
+      String(base.runId),
+      '--format',
+      'json',
+      '--state-dir',
+      merged,
+    ]);
     assert.equal(report.code, 1, report.stderr);
     assert.deepEqual(verdict(JSON.parse(report.stdout) as JsonComparison), expected);
 
     // These are the workflow's steps, job by job (it finds a run's number with `ecocheck runs`; the test reads it).
     const wf = readWorkflow();
-    const verbs = (job: string) => ecocheckCommands(wf.jobs[job]).map((c) => c[1]).filter((v) => v !== 'runs');
+    const verbs = (job: string) =>
+      ecocheckCommands(wf.jobs[job])
+        .map((c) => c[1])
+        .filter((v) => v !== 'runs');
     assert.deepEqual(verbs('compiler'), ['plan', 'check', 'export']);
     assert.deepEqual(verbs('shard'), ['merge', 'merge', 'check', 'export', 'check', 'export']);
     assert.deepEqual(verbs('merge'), ['merge', 'merge', 'durations', 'report', 'report']);

@@ -38,7 +38,10 @@ function skipReason(): string | false {
   return (
     skipWithoutSnapshot() ||
     skipWithout('bubblewrap', sandbox.ok ? false : `no sandbox on this machine: ${JSON.stringify(sandbox)}`) ||
-    skipWithout('system-ocaml', hostOcaml() === '4.13.1' ? false : `ocaml-system.4.13.1 needs the host's OCaml 4.13.1 (ocamlc -vnum: ${hostOcaml() ?? 'none'})`)
+    skipWithout(
+      'system-ocaml',
+      hostOcaml() === '4.13.1' ? false : `ocaml-system.4.13.1 needs the host's OCaml 4.13.1 (ocamlc -vnum: ${hostOcaml() ?? 'none'})`,
+    )
   );
 }
 
@@ -51,63 +54,85 @@ interface ReportResult {
   cached?: boolean;
 }
 
-test('e2e: a synthetic slice of the real snapshot (~330 jobs) builds ok in the real sandbox, then is all cache hits', { skip: skipReason(), timeout: 10 * 60_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ecocheck-synthetic-e2e-'));
-  try {
-    const snapshot = snapshotRepo();
-    const synth = join(dir, 'synth');
-    const state = join(dir, 'state');
-    const made = ecocheck(['synthesize', synth, '--repo', snapshot, '--names', '30']);
-    assert.equal(made.code, 0, made.stderr);
-    assert.match(made.stdout, /^wrote \d+ package version\(s\) of \d+ name\(s\)/);
-    assert.match(made.stdout, /left out \d+ compiler name\(s\).* ocaml .*ocaml-system/);
-    const targets = readdirSync(join(synth, 'packages')).sort();
-    assert.ok(targets.length >= 200, `a slice of hundreds of names: ${targets.length}`);
-    assert.ok(!targets.includes('ocaml') && !targets.includes('ocaml-system') && !targets.includes('base-unix'));
+test(
+  'e2e: a synthetic slice of the real snapshot (~330 jobs) builds ok in the real sandbox, then is all cache hits',
+  { skip: skipReason(), timeout: 10 * 60_000 },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecocheck-synthetic-e2e-'));
+    try {
+      const snapshot = snapshotRepo();
+      const synth = join(dir, 'synth');
+      const state = join(dir, 'state');
+      const made = ecocheck(['synthesize', synth, '--repo', snapshot, '--names', '30']);
+      assert.equal(made.code, 0, made.stderr);
+      assert.match(made.stdout, /^wrote \d+ package version\(s\) of \d+ name\(s\)/);
+      assert.match(made.stdout, /left out \d+ compiler name\(s\).* ocaml .*ocaml-system/);
+      const targets = readdirSync(join(synth, 'packages')).sort();
+      assert.ok(targets.length >= 200, `a slice of hundreds of names: ${targets.length}`);
+      assert.ok(!targets.includes('ocaml') && !targets.includes('ocaml-system') && !targets.includes('base-unix'));
 
-    // The overlay keeps the solving semantics: the same solutions as the snapshot itself.
-    for (const target of ['utop', 'ppxlib']) {
-      const platform = ['--compiler', 'ocaml-system.4.13.1', '--depexts', 'ignore'];
-      const real = ecocheck(['solve', target, '--repo', join(projectRoot, 'fixtures', 'compilers'), '--repo', snapshot, ...platform]);
-      const overlaid = ecocheck(['solve', target, '--repo', synth, '--repo', join(projectRoot, 'fixtures', 'compilers'), '--repo', snapshot, ...platform]);
-      assert.equal(real.code, 0, real.stderr);
-      assert.match(real.stdout, /\d+ packages, in build order/);
-      assert.equal(overlaid.stdout, real.stdout, target);
+      // The overlay keeps the solving semantics: the same solutions as the snapshot itself.
+      for (const target of ['utop', 'ppxlib']) {
+        const platform = ['--compiler', 'ocaml-system.4.13.1', '--depexts', 'ignore'];
+        const real = ecocheck(['solve', target, '--repo', join(projectRoot, 'fixtures', 'compilers'), '--repo', snapshot, ...platform]);
+        const overlaid = ecocheck([
+          'solve',
+          target,
+          '--repo',
+          synth,
+          '--repo',
+          join(projectRoot, 'fixtures', 'compilers'),
+          '--repo',
+          snapshot,
+          ...platform,
+        ]);
+        assert.equal(real.code, 0, real.stderr);
+        assert.match(real.stdout, /\d+ packages, in build order/);
+        assert.equal(overlaid.stdout, real.stdout, target);
+      }
+
+      const args = [
+        'check',
+        '--baseline',
+        ...targets,
+        ...['--repo', synth, '--repo', join(projectRoot, 'fixtures', 'compilers'), '--repo', snapshot],
+        ...['--compiler', 'ocaml-system.4.13.1', '--depexts', 'ignore', '--state-dir', state, '--format', 'json'],
+      ];
+      const first = ecocheck([...args, '--output', join(dir, 'first.json')]);
+      assert.equal(first.code, 0, first.stderr.slice(-4000));
+      const jobs = Number(/(\d+) jobs/.exec(first.stderr)?.[1]);
+      assert.ok(jobs >= 200 && jobs <= 600, `a few hundred jobs: ${jobs}`);
+      const report = JSON.parse(readFileSync(join(dir, 'first.json'), 'utf8')) as { results: ReportResult[] };
+      assert.equal(report.results.length, targets.length);
+      const notOk = report.results.filter((r) => r.status !== 'ok' && r.status !== 'not-installable');
+      assert.deepEqual(
+        notOk.map((r) => `${r.id}: ${r.status}`),
+        [],
+        'every installable target is ok',
+      );
+      const ok = report.results.filter((r) => r.status === 'ok');
+      assert.ok(ok.length >= 200, `most targets are installable on 4.13.1: ${ok.length}`);
+      for (const r of ok) {
+        assert.ok(r.jobKey, r.id);
+        const file = join(state, 'store', r.jobKey, 'lib', r.name, r.id);
+        assert.equal(readFileSync(file, 'utf8'), `${r.id}\n`, `${r.id}'s layer holds its file`);
+      }
+
+      const second = ecocheck([...args, '--output', join(dir, 'second.json')]);
+      assert.equal(second.code, 0, second.stderr.slice(-4000));
+      assert.match(second.stdout + second.stderr, new RegExp(`jobs: 0 built, ${jobs} cached`));
+      const again = JSON.parse(readFileSync(join(dir, 'second.json'), 'utf8')) as { results: ReportResult[] };
+      assert.deepEqual(
+        again.results.map((r) => `${r.id} ${r.status}`),
+        report.results.map((r) => `${r.id} ${r.status}`),
+      );
+      assert.deepEqual(
+        again.results.filter((r) => r.status === 'ok' && r.cached !== true).map((r) => r.id),
+        [],
+        'every ok target from the cache',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-
-    const args = [
-      'check',
-      '--baseline',
-      ...targets,
-      ...['--repo', synth, '--repo', join(projectRoot, 'fixtures', 'compilers'), '--repo', snapshot],
-      ...['--compiler', 'ocaml-system.4.13.1', '--depexts', 'ignore', '--state-dir', state, '--format', 'json'],
-    ];
-    const first = ecocheck([...args, '--output', join(dir, 'first.json')]);
-    assert.equal(first.code, 0, first.stderr.slice(-4000));
-    const jobs = Number(/(\d+) jobs/.exec(first.stderr)?.[1]);
-    assert.ok(jobs >= 200 && jobs <= 600, `a few hundred jobs: ${jobs}`);
-    const report = JSON.parse(readFileSync(join(dir, 'first.json'), 'utf8')) as { results: ReportResult[] };
-    assert.equal(report.results.length, targets.length);
-    const notOk = report.results.filter((r) => r.status !== 'ok' && r.status !== 'not-installable');
-    assert.deepEqual(notOk.map((r) => `${r.id}: ${r.status}`), [], 'every installable target is ok');
-    const ok = report.results.filter((r) => r.status === 'ok');
-    assert.ok(ok.length >= 200, `most targets are installable on 4.13.1: ${ok.length}`);
-    for (const r of ok) {
-      assert.ok(r.jobKey, r.id);
-      const file = join(state, 'store', r.jobKey, 'lib', r.name, r.id);
-      assert.equal(readFileSync(file, 'utf8'), `${r.id}\n`, `${r.id}'s layer holds its file`);
-    }
-
-    const second = ecocheck([...args, '--output', join(dir, 'second.json')]);
-    assert.equal(second.code, 0, second.stderr.slice(-4000));
-    assert.match(second.stdout + second.stderr, new RegExp(`jobs: 0 built, ${jobs} cached`));
-    const again = JSON.parse(readFileSync(join(dir, 'second.json'), 'utf8')) as { results: ReportResult[] };
-    assert.deepEqual(
-      again.results.map((r) => `${r.id} ${r.status}`),
-      report.results.map((r) => `${r.id} ${r.status}`),
-    );
-    assert.deepEqual(again.results.filter((r) => r.status === 'ok' && r.cached !== true).map((r) => r.id), [], 'every ok target from the cache');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -25,7 +25,6 @@ const SEED = 0x0ca3117;
 const MAX_CPU_MS_PER_PARSE = 3000;
 const TEST_TIMEOUT_MS = 300_000;
 
-
 type Outcome = 'parsed' | 'rejected';
 
 /** Runs one parse, checking its CPU time whether it returns or throws. */
@@ -71,9 +70,46 @@ function check(text: string, label: string, as: 'file' | 'value' = 'file'): Outc
   return outcome;
 }
 
-
-const SPECIAL = ['[', ']', '{', '}', '(', ')', '"', '"""', '\\', '(*', '*)', '#', '\n', '\r', '\r\n', ':', '&', '|', '!', '?',
-  '=', '>=', '+=', '=+=', '~', '-', '_', '+', '\t', ' ', 'é', '\u0000', '\ud83d', '0', '9', 'x', '\\x', '\\2'];
+const SPECIAL = [
+  '[',
+  ']',
+  '{',
+  '}',
+  '(',
+  ')',
+  '"',
+  '"""',
+  '\\',
+  '(*',
+  '*)',
+  '#',
+  '\n',
+  '\r',
+  '\r\n',
+  ':',
+  '&',
+  '|',
+  '!',
+  '?',
+  '=',
+  '>=',
+  '+=',
+  '=+=',
+  '~',
+  '-',
+  '_',
+  '+',
+  '\t',
+  ' ',
+  'é',
+  '\u0000',
+  '\ud83d',
+  '0',
+  '9',
+  'x',
+  '\\x',
+  '\\2',
+];
 
 function corrupt(text: string, rand: () => number): { text: string; how: string } {
   const at = () => Math.floor(rand() * (text.length + 1));
@@ -120,21 +156,25 @@ function corrupt(text: string, rand: () => number): { text: string; how: string 
   }
 }
 
-test('randomly corrupted real opam files parse or fail with a positioned OpamFormatError', { skip: skipWithoutSnapshot(), timeout: TEST_TIMEOUT_MS }, () => {
-  const rand = prng(SEED);
-  const files = opamFiles(snapshotRepo());
-  const counts = { parsed: 0, rejected: 0 };
-  const CASES = 2000;
-  for (let i = 0; i < CASES; i++) {
-    const source = files[Math.floor(rand() * files.length)];
-    const { text, how } = corrupt(readFileSync(source, 'utf8'), rand);
-    counts[check(text, `seed ${SEED} case ${i} ${how} of ${source.split('/').slice(-2).join('/')}`)]++;
-  }
-  assert.equal(counts.parsed + counts.rejected, CASES);
-  // The corruptions must exercise both outcomes, or the test proves little.
-  assert.ok(counts.rejected > CASES / 4, JSON.stringify(counts));
-  assert.ok(counts.parsed > CASES / 20, JSON.stringify(counts));
-});
+test(
+  'randomly corrupted real opam files parse or fail with a positioned OpamFormatError',
+  { skip: skipWithoutSnapshot(), timeout: TEST_TIMEOUT_MS },
+  () => {
+    const rand = prng(SEED);
+    const files = opamFiles(snapshotRepo());
+    const counts = { parsed: 0, rejected: 0 };
+    const CASES = 2000;
+    for (let i = 0; i < CASES; i++) {
+      const source = files[Math.floor(rand() * files.length)];
+      const { text, how } = corrupt(readFileSync(source, 'utf8'), rand);
+      counts[check(text, `seed ${SEED} case ${i} ${how} of ${source.split('/').slice(-2).join('/')}`)]++;
+    }
+    assert.equal(counts.parsed + counts.rejected, CASES);
+    // The corruptions must exercise both outcomes, or the test proves little.
+    assert.ok(counts.rejected > CASES / 4, JSON.stringify(counts));
+    assert.ok(counts.parsed > CASES / 20, JSON.stringify(counts));
+  },
+);
 
 test('every truncation of one real file parses or fails cleanly', { skip: skipWithoutSnapshot(), timeout: TEST_TIMEOUT_MS }, () => {
   const text = readFileSync(join(snapshotRepo(), 'packages', 'num', 'num.1.6', 'opam'), 'utf8');
@@ -163,12 +203,18 @@ test('huge inputs: megabyte strings and comments, long lists and chains', { time
 test('10,000-deep nesting of every nesting form fails with a positioned error, not a stack overflow', { timeout: TEST_TIMEOUT_MS }, () => {
   const depth = 10_000;
   const forms: Array<[string, string, string]> = [
-    ['[', ']', 'list'], ['(', ')', 'group'], ['a {', '}', 'option'], ['!', '', 'not'], ['?', '', 'defined'],
-    ['[!(', ')]', 'mixed'], ['s {', '}', 'section'],
+    ['[', ']', 'list'],
+    ['(', ')', 'group'],
+    ['a {', '}', 'option'],
+    ['!', '', 'not'],
+    ['?', '', 'defined'],
+    ['[!(', ')]', 'mixed'],
+    ['s {', '}', 'section'],
   ];
   for (const [open, close, name] of forms) {
     const inner = name === 'section' ? 'x: 1' : 'a';
-    const text = name === 'section' ? open.repeat(depth) + inner + close.repeat(depth) : `x: ${open.repeat(depth)}${inner}${close.repeat(depth)}`;
+    const text =
+      name === 'section' ? open.repeat(depth) + inner + close.repeat(depth) : `x: ${open.repeat(depth)}${inner}${close.repeat(depth)}`;
     assert.equal(check(text, `${depth}-deep ${name}`), 'rejected');
     assert.equal(check(text.slice(0, text.length / 2), `${depth}-deep ${name}, truncated`), 'rejected');
     if (name !== 'section') {
@@ -190,71 +236,117 @@ const opamAvailable = spawnSync('opam', ['--version'], { encoding: 'utf8' }).sta
  * and invalid token (escapes: opam points just after the backslash, we at it, which is the same number;
  * unterminated strings and comments: opam points at the end of the file, we at the opening delimiter).
  */
-test('corrupted files: same verdicts and error positions as opam lint', { skip: skipWithoutSnapshot() || skipWithout('opam', opamAvailable ? false : 'opam is not installed (Debian package: opam)'), timeout: TEST_TIMEOUT_MS }, () => {
-  const rand = prng(SEED + 1);
-  const files = opamFiles(snapshotRepo()).filter((_, i) => i % 7 === 0);
-  const dir = mkdtempSync(join(tmpdir(), 'ecocheck-opam-oracle-'));
-  try {
-    const ours = new Map<string, OpamFormatError | null>();
-    const header = 'opam-version: "2.0"\n';
-    const inserts = ['[', ']', '{', '}', '(', ')', '"', '"""', '\\', '(*', '*)', '#', '\n', ':', '&', '|', '!', '?', '=',
-      '>=', '+=', '=+=', '~', '-', '_', '+', '0', 'x', '\\x', '\\2', 'true', '_:', ':x', '.', '@'];
-    while (ours.size < 400) {
-      const text = readFileSync(files[Math.floor(rand() * files.length)], 'utf8');
-      if (!text.startsWith(header)) continue;
-      let body = text.slice(header.length);
-      for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) {
-        const p = Math.floor(rand() * (body.length + 1));
-        const r = rand();
-        const ins = inserts[Math.floor(rand() * inserts.length)];
-        body = body.slice(0, p) + (r < 0.3 ? '' : ins) + body.slice(r < 0.6 ? p : p + 1);
-      }
-      const file = join(dir, `f${ours.size}.opam`);
-      writeFileSync(file, header + body);
-      try {
-        parseOpamFile(header + body, file);
-        ours.set(file, null);
-      } catch (err) {
-        assert.ok(err instanceof OpamFormatError);
-        ours.set(file, err);
-      }
-    }
-    // null: opam read the file; otherwise its error (line and column null when it gives none).
-    const verdicts = new Map<string, { line: number | null; column: number | null; message: string } | null>();
-    const names = [...ours.keys()];
-    for (let i = 0; i < names.length; i += 100) {
-      const run = spawnSync('opam', ['lint', ...names.slice(i, i + 100)], {
-        env: { ...process.env, OPAMROOT: join(dir, 'root'), OPAMNOENVNOTICE: '1' },
-        encoding: 'latin1',
-        timeout: 120_000,
-      });
-      let current = '';
-      for (const line of `${run.stdout}${run.stderr}`.split('\n')) {
-        const head = /^(\S+\.opam):/.exec(line);
-        if (head) {
-          current = head[1];
-          verdicts.set(current, null);
+test(
+  'corrupted files: same verdicts and error positions as opam lint',
+  {
+    skip: skipWithoutSnapshot() || skipWithout('opam', opamAvailable ? false : 'opam is not installed (Debian package: opam)'),
+    timeout: TEST_TIMEOUT_MS,
+  },
+  () => {
+    const rand = prng(SEED + 1);
+    const files = opamFiles(snapshotRepo()).filter((_, i) => i % 7 === 0);
+    const dir = mkdtempSync(join(tmpdir(), 'ecocheck-opam-oracle-'));
+    try {
+      const ours = new Map<string, OpamFormatError | null>();
+      const header = 'opam-version: "2.0"\n';
+      const inserts = [
+        '[',
+        ']',
+        '{',
+        '}',
+        '(',
+        ')',
+        '"',
+        '"""',
+        '\\',
+        '(*',
+        '*)',
+        '#',
+        '\n',
+        ':',
+        '&',
+        '|',
+        '!',
+        '?',
+        '=',
+        '>=',
+        '+=',
+        '=+=',
+        '~',
+        '-',
+        '_',
+        '+',
+        '0',
+        'x',
+        '\\x',
+        '\\2',
+        'true',
+        '_:',
+        ':x',
+        '.',
+        '@',
+      ];
+      while (ours.size < 400) {
+        const text = readFileSync(files[Math.floor(rand() * files.length)], 'utf8');
+        if (!text.startsWith(header)) continue;
+        let body = text.slice(header.length);
+        for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) {
+          const p = Math.floor(rand() * (body.length + 1));
+          const r = rand();
+          const ins = inserts[Math.floor(rand() * inserts.length)];
+          body = body.slice(0, p) + (r < 0.3 ? '' : ins) + body.slice(r < 0.6 ? p : p + 1);
         }
-        const err = /error +2: File format error(?: at line (\d+), column (\d+))?: (.*)$/.exec(line);
-        if (err && current) {
-          verdicts.set(current, { line: err[1] ? Number(err[1]) : null, column: err[2] ? Number(err[2]) : null, message: err[3] });
+        const file = join(dir, `f${ours.size}.opam`);
+        writeFileSync(file, header + body);
+        try {
+          parseOpamFile(header + body, file);
+          ours.set(file, null);
+        } catch (err) {
+          assert.ok(err instanceof OpamFormatError);
+          ours.set(file, err);
         }
       }
+      // null: opam read the file; otherwise its error (line and column null when it gives none).
+      const verdicts = new Map<string, { line: number | null; column: number | null; message: string } | null>();
+      const names = [...ours.keys()];
+      for (let i = 0; i < names.length; i += 100) {
+        const run = spawnSync('opam', ['lint', ...names.slice(i, i + 100)], {
+          env: { ...process.env, OPAMROOT: join(dir, 'root'), OPAMNOENVNOTICE: '1' },
+          encoding: 'latin1',
+          timeout: 120_000,
+        });
+        let current = '';
+        for (const line of `${run.stdout}${run.stderr}`.split('\n')) {
+          const head = /^(\S+\.opam):/.exec(line);
+          if (head) {
+            current = head[1];
+            verdicts.set(current, null);
+          }
+          const err = /error +2: File format error(?: at line (\d+), column (\d+))?: (.*)$/.exec(line);
+          if (err && current) {
+            verdicts.set(current, { line: err[1] ? Number(err[1]) : null, column: err[2] ? Number(err[2]) : null, message: err[3] });
+          }
+        }
+      }
+      let rejected = 0;
+      for (const [file, err] of ours) {
+        const theirs = verdicts.get(file);
+        assert.ok(theirs !== undefined, `opam lint said nothing about ${file}`);
+        const shown = theirs === null ? 'ok' : `${theirs.line}:${theirs.column}: ${theirs.message}`;
+        assert.equal(err === null, theirs === null, `${file}: ours ${err?.message ?? 'ok'}, opam ${shown}`);
+        if (err === null || theirs === null) continue;
+        rejected++;
+        if (theirs.line === null || theirs.column === null || theirs.message.startsWith('unterminated')) continue;
+        const expectedColumn = theirs.message.startsWith('illegal escape') ? theirs.column : theirs.column + 1;
+        assert.deepEqual(
+          [err.position.line, err.position.column],
+          [theirs.line, expectedColumn],
+          `${file}: ours ${err.message}, opam ${shown}`,
+        );
+      }
+      assert.ok(rejected > 50, `only ${rejected} rejected files`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    let rejected = 0;
-    for (const [file, err] of ours) {
-      const theirs = verdicts.get(file);
-      assert.ok(theirs !== undefined, `opam lint said nothing about ${file}`);
-      const shown = theirs === null ? 'ok' : `${theirs.line}:${theirs.column}: ${theirs.message}`;
-      assert.equal(err === null, theirs === null, `${file}: ours ${err?.message ?? 'ok'}, opam ${shown}`);
-      if (err === null || theirs === null) continue;
-      rejected++;
-      if (theirs.line === null || theirs.column === null || theirs.message.startsWith('unterminated')) continue;
-      const expectedColumn = theirs.message.startsWith('illegal escape') ? theirs.column : theirs.column + 1;
-      assert.deepEqual([err.position.line, err.position.column], [theirs.line, expectedColumn], `${file}: ours ${err.message}, opam ${shown}`);
-    }
-    assert.ok(rejected > 50, `only ${rejected} rejected files`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -47,12 +47,16 @@ function makeRepository(root: string): void {
   write('exponential', '1', `depends: [ ${terms((i) => `"x${i}" & "a"`, ' | ')} ]\n`);
   write('needs-exponential', '1', 'depends: ["exponential"]\n');
   // Just inside the nesting limit: 990 levels of parentheses, read and answered like any other.
-  write('nested', '1', `depends: [ ${'('.repeat(990)}"a" {>= "1"}${')'.repeat(990)} ]\navailable: ${'('.repeat(990)}os != "x"${')'.repeat(990)}\n`);
+  write(
+    'nested',
+    '1',
+    `depends: [ ${'('.repeat(990)}"a" {>= "1"}${')'.repeat(990)} ]\navailable: ${'('.repeat(990)}os != "x"${')'.repeat(990)}\n`,
+  );
   // Enough opam files for the repository cache to keep this repository (its value tables hold every formula).
   for (let i = 0; i < MIN_CACHED_FILES; i++) write(`filler${i}`, '1', '');
 }
 
-test('installable and solve on 100,000-term formulas: opam\'s answers, exit 0/1, the deep file one error', { timeout: 120_000 }, () => {
+test("installable and solve on 100,000-term formulas: opam's answers, exit 0/1, the deep file one error", { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'ecocheck-long-formulas-'));
   try {
     const repo = join(dir, 'repo');
@@ -72,31 +76,43 @@ test('installable and solve on 100,000-term formulas: opam\'s answers, exit 0/1,
       const j = JSON.parse(r.stdout) as { results: { package: string; installable: boolean }[] };
       const verdicts = Object.fromEntries(j.results.filter((x) => !x.package.startsWith('filler')).map((x) => [x.package, x.installable]));
       assert.equal(j.results.length, 16 + MIN_CACHED_FILES, pass);
-      assert.deepEqual(verdicts, {
-        'a.1': true,
-        'and-available.1': true,
-        'and-dep.1': true,
-        'and-dep-missing.1': false,
-        'cmd-filter.1': true,
-        'dep-filter.1': true,
-        'list-dep.1': true,
-        'ocaml.5.3.0': true,
-        'ocaml-base-compiler.5.3.0': true,
-        'or-available-no.1': false,
-        'or-conflict-hit.1': false,
-        'or-dep.1': true,
-        'or-dep-missing.1': false,
-        'exponential.1': false,
-        'needs-exponential.1': false,
-        'nested.1': true,
-      }, pass);
-      if (pass === 'cached') assert.ok(readdirSync(join(dir, 'cache', 'ecocheck', 'repositories')).some((f) => f.endsWith('.load')), 'answered from the cache');
+      assert.deepEqual(
+        verdicts,
+        {
+          'a.1': true,
+          'and-available.1': true,
+          'and-dep.1': true,
+          'and-dep-missing.1': false,
+          'cmd-filter.1': true,
+          'dep-filter.1': true,
+          'list-dep.1': true,
+          'ocaml.5.3.0': true,
+          'ocaml-base-compiler.5.3.0': true,
+          'or-available-no.1': false,
+          'or-conflict-hit.1': false,
+          'or-dep.1': true,
+          'or-dep-missing.1': false,
+          'exponential.1': false,
+          'needs-exponential.1': false,
+          'nested.1': true,
+        },
+        pass,
+      );
+      if (pass === 'cached')
+        assert.ok(
+          readdirSync(join(dir, 'cache', 'ecocheck', 'repositories')).some((f) => f.endsWith('.load')),
+          'answered from the cache',
+        );
       const reason = j.results.find((x) => x.package === 'needs-exponential.1') as unknown as { reason: string };
       assert.match(reason.reason, /exponential\.1 cannot be solved: depends: its formula's CNF would hold more than [\d,]+ atoms/);
     }
     const ok = run('solve', 'or-dep', '--compiler', '5.3.0', '--json');
     assert.equal(ok.code, 0, ok.stderr.slice(0, 2000));
-    assert.deepEqual((JSON.parse(ok.stdout) as { packages: { package: string }[] }).packages.map((p) => p.package).sort(), ['a.1', 'ocaml-base-compiler.5.3.0', 'or-dep.1']);
+    assert.deepEqual((JSON.parse(ok.stdout) as { packages: { package: string }[] }).packages.map((p) => p.package).sort(), [
+      'a.1',
+      'ocaml-base-compiler.5.3.0',
+      'or-dep.1',
+    ]);
     const no = run('solve', 'or-conflict-hit', '--compiler', '5.3.0');
     assert.equal(no.code, 1, no.stderr.slice(0, 2000));
     const filtered = run('solve', 'dep-filter', '--compiler', '5.3.0', '--json');

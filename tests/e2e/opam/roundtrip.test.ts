@@ -8,7 +8,6 @@ import type { Span, Value } from '../../../src/opam/ast.js';
 import { opamFiles, snapshotRepo } from '../../support/snapshot.js';
 import { skipWithoutSnapshot } from '../../support/missing-setup.js';
 
-
 const noSpan: Span = { start: { file: 'h', line: 1, column: 1 }, end: { file: 'h', line: 1, column: 1 } };
 const id = (name: string): Value => ({ kind: 'ident', name, span: noSpan });
 const str = (value: string): Value => ({ kind: 'string', value, span: noSpan });
@@ -46,10 +45,29 @@ test('every opam file of the snapshot parses and round-trips through the printer
 
 test('tricky values round-trip', () => {
   for (const text of [
-    '!a & b | c', 'a | b & c', '(a | b) & c', '!(a & b)', '!a {x} & b', '!?a', '! = a', '!(= a)', '[a = b = c]',
-    '[a (>= b)]', '[a & b (>= c)]', '"pkg" {>= "1" & (< "2" | = "3") & !with-test}', 'a {x} {y} {}', '[[] () {}]',
-    'FOO =+= "x"', '[A += "1" B := "2" C =: "3" D =+ "4"]', '-1', '[1 -2 _:x a+b:c]', 'true & false',
-    '"a\\\\b\\"c\\r\\n\\td\\000\\255"', '"""x"y"""', '"é ü 漢字 😀"', '~ "1.0"',
+    '!a & b | c',
+    'a | b & c',
+    '(a | b) & c',
+    '!(a & b)',
+    '!a {x} & b',
+    '!?a',
+    '! = a',
+    '!(= a)',
+    '[a = b = c]',
+    '[a (>= b)]',
+    '[a & b (>= c)]',
+    '"pkg" {>= "1" & (< "2" | = "3") & !with-test}',
+    'a {x} {y} {}',
+    '[[] () {}]',
+    'FOO =+= "x"',
+    '[A += "1" B := "2" C =: "3" D =+ "4"]',
+    '-1',
+    '[1 -2 _:x a+b:c]',
+    'true & false',
+    '"a\\\\b\\"c\\r\\n\\td\\000\\255"',
+    '"""x"y"""',
+    '"é ü 漢字 😀"',
+    '~ "1.0"',
   ]) {
     roundTripValue(text);
   }
@@ -116,11 +134,24 @@ test('astEqual ignores positions but sees every other difference', () => {
   const a = parseOpamFile(base, 'a.opam');
   assert.ok(astEqual(a, parseOpamFile(`# moved\n\n  ${base.replace(/ /g, '   ')}`, 'b.opam')));
   for (const changed of [
-    base.replace('"b"', '"B"'), base.replace(' 1 ', ' 2 '), base.replace('true', 'false'), base.replace('(c)', '[c]'),
-    base.replace('{e}', '{e e}'), base.replace('= "g"', '!= "g"'), base.replace('>= "h"', '> "h"'),
-    base.replace('!i', '?i'), base.replace('j & k', 'j | k'), base.replace('+=', ':='), base.replace('"n"', '"m"'),
-    base.replace('y: z', 'y: w'), base.replace('y: z', 'w: z'), base.replace('s "n"', 's'), base.replace(' l ', ' '),
-    `${base}t: 1\n`, base.replace('x:', 'X:'), base.replace('{e}', '{}'),
+    base.replace('"b"', '"B"'),
+    base.replace(' 1 ', ' 2 '),
+    base.replace('true', 'false'),
+    base.replace('(c)', '[c]'),
+    base.replace('{e}', '{e e}'),
+    base.replace('= "g"', '!= "g"'),
+    base.replace('>= "h"', '> "h"'),
+    base.replace('!i', '?i'),
+    base.replace('j & k', 'j | k'),
+    base.replace('+=', ':='),
+    base.replace('"n"', '"m"'),
+    base.replace('y: z', 'y: w'),
+    base.replace('y: z', 'w: z'),
+    base.replace('s "n"', 's'),
+    base.replace(' l ', ' '),
+    `${base}t: 1\n`,
+    base.replace('x:', 'X:'),
+    base.replace('{e}', '{}'),
   ]) {
     assert.notEqual(changed, base);
     assert.equal(astEqual(a, parseOpamFile(changed, 'c.opam')), false, changed);

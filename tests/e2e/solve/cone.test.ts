@@ -43,14 +43,7 @@ function wholeUniverse(load: Load, options: Parameters<typeof createSolver>[1]):
 test('version-lag counts the versions of a name no constraint reaches: the cone keeps the whole universe optimum', () => {
   // t needs a {<= "2"} or b. a.3 is never a candidate, yet it makes a.2 lag by one, so b.1 (no lag)
   // is opam's choice; a universe without a.3 would see a tie and take the first alternative, a.2.
-  const load = repo(
-    ...compilers('5.3.0'),
-    pkg('t.1', { depends: '"a" {<= "2"} | "b"' }),
-    pkg('a.1'),
-    pkg('a.2'),
-    pkg('a.3'),
-    pkg('b.1'),
-  );
+  const load = repo(...compilers('5.3.0'), pkg('t.1', { depends: '"a" {<= "2"} | "b"' }), pkg('a.1'), pkg('a.2'), pkg('a.3'), pkg('b.1'));
   const t = find(load, 't.1');
   const cone = createSolver(load, { compiler: '5.3.0' }).solve(t);
   assert.equal(text(cone), 'b.1 ocaml-base-compiler.5.3.0 t.1');
@@ -166,7 +159,8 @@ test('on random repositories, each target solved on its cone has the whole unive
     }
     // Two targets on one cone, the second inside the first's cone or not.
     const s = createSolver(load, { compiler: '5.3.0' });
-    for (const target of [...all].reverse().slice(0, 3)) assert.equal(text(s.solve(target)), text(whole.solve(target)), `round ${round}: ${packageId(target)} after others`);
+    for (const target of [...all].reverse().slice(0, 3))
+      assert.equal(text(s.solve(target)), text(whole.solve(target)), `round ${round}: ${packageId(target)} after others`);
   }
   assert.ok(installable > checked / 10, `${installable} of ${checked} installable`);
 });

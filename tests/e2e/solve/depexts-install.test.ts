@@ -34,9 +34,11 @@ const apt = (...args: string[]) =>
 function whyNot(): string | false {
   const host = hostPackageManager(DEFAULT_PLATFORM);
   if (host === null) return skipWithout('apt', 'apt-cache / dpkg-query are not on this host');
-  if (!asRoot && spawnSync('sudo', ['-n', 'true']).status !== 0) return skipWithout('root', 'installing a Debian package needs root or password-less sudo');
+  if (!asRoot && spawnSync('sudo', ['-n', 'true']).status !== 0)
+    return skipWithout('root', 'installing a Debian package needs root or password-less sudo');
   const s = host.status([DEB]);
-  if (s.installed.has(DEB)) return skipWithout('depext-not-installed', `${DEB} is already installed (the test installs and removes it itself)`);
+  if (s.installed.has(DEB))
+    return skipWithout('depext-not-installed', `${DEB} is already installed (the test installs and removes it itself)`);
   return skipWithout('apt', s.available.has(DEB) ? false : `apt has no candidate for ${DEB} (run apt-get update)`);
 }
 
@@ -69,13 +71,32 @@ test(`--depexts install installs ${DEB}; the rerun rebuilds only the package nam
     );
     addPackage(eco.root, 'uses-utfcpp', 'depends: ["ocaml" "conf-utfcpp"]\nbuild: ["true"]\n');
     const check = (...more: string[]) =>
-      ecocheck(['check', '--compiler', '1.0', '--repo', eco.root, '--state-dir', state, '--format', 'json', ...sandboxArgs, ...more, 'conf-utfcpp', 'uses-utfcpp', 'stdext']);
+      ecocheck([
+        'check',
+        '--compiler',
+        '1.0',
+        '--repo',
+        eco.root,
+        '--state-dir',
+        state,
+        '--format',
+        'json',
+        ...sandboxArgs,
+        ...more,
+        'conf-utfcpp',
+        'uses-utfcpp',
+        'stdext',
+      ]);
 
     // host mode: the depext has a candidate, so the package is installable; its build fails for it.
     const first = check();
     assert.equal(first.code, 1, `a run compared with nothing, with a failure: exit 1\n${first.stderr}`);
     const r1 = JSON.parse(first.stdout) as RunJson;
-    assert.deepEqual(statuses(first.stdout), { 'conf-utfcpp.1.0': 'build-failed', 'uses-utfcpp.1.0': 'dependency-failed', 'stdext.1.0': 'ok' });
+    assert.deepEqual(statuses(first.stdout), {
+      'conf-utfcpp.1.0': 'build-failed',
+      'uses-utfcpp.1.0': 'dependency-failed',
+      'stdext.1.0': 'ok',
+    });
     assert.equal(r1.results.find((r) => r.id === 'conf-utfcpp.1.0')?.firstError, `missing system packages (depexts): ${DEB}`);
     // plan lists what install mode would install, without installing it.
     const plan = ecocheck(['plan', '--compiler', '1.0', '--repo', eco.root, '--depexts', 'install', 'uses-utfcpp']);

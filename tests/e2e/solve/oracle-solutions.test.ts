@@ -64,7 +64,10 @@ function oracle(file: string): Oracle {
 const BUDGET =
   "ecocheck's optimisation stops at its conflict budget (universe.ts OPTIMISATION_CONFLICTS, 20,000) and keeps the best installation found, of higher summed version lag; opam's solution is an installation for ecocheck too";
 const EXPLAINED = new Map<string, string>([
-  ['solutions-4.11.2.tsv:bap-main', `${BUDGET} (lag 157 vs opam's 153; with a budget of 2,000,000 conflicts ecocheck finds opam's set, in 46 s)`],
+  [
+    'solutions-4.11.2.tsv:bap-main',
+    `${BUDGET} (lag 157 vs opam's 153; with a budget of 2,000,000 conflicts ecocheck finds opam's set, in 46 s)`,
+  ],
   ['solutions-4.11.2.tsv:bap-std', BUDGET],
   ['solutions-4.11.2.tsv:bap-primus', BUDGET],
   ['solutions-4.11.2.tsv:bap-core-theory', BUDGET],
@@ -118,15 +121,18 @@ for (const file of files) {
       let verdict: string | null = null;
       if (row.status === 'none') {
         none++;
-        if (ours.outcome.installable && cycle === undefined) verdict = `opam finds no solution, ecocheck installs ${packageId(ours.target)}`;
+        if (ours.outcome.installable && cycle === undefined)
+          verdict = `opam finds no solution, ecocheck installs ${packageId(ours.target)}`;
       } else {
         for (const a of row.actions) assert.match(a, /^install:/, `${file}: ${row.name}: a fresh switch only installs (${a})`);
         const theirs = new Set([...o.switchPackages, ...row.actions.map((a) => a.slice('install:'.length))]);
         const opamTarget = versions.find((p) => theirs.has(packageId(p)));
         assert.ok(opamTarget !== undefined, `${file}: ${row.name}: opam installs a version of it`);
         if (opamTarget !== versions[versions.length - 1]) older++;
-        if (!ours.outcome.installable) verdict = `opam installs ${packageId(opamTarget)}, ecocheck finds ${packageId(ours.target)} uninstallable: ${ours.outcome.reason}`;
-        else if (cycle !== undefined) verdict = `opam installs ${packageId(opamTarget)}, ecocheck's installation has the cycle ${cycle.join(' → ')}`;
+        if (!ours.outcome.installable)
+          verdict = `opam installs ${packageId(opamTarget)}, ecocheck finds ${packageId(ours.target)} uninstallable: ${ours.outcome.reason}`;
+        else if (cycle !== undefined)
+          verdict = `opam installs ${packageId(opamTarget)}, ecocheck's installation has the cycle ${cycle.join(' → ')}`;
         else {
           const mine = new Set(ours.outcome.solution.packages.map(packageId));
           const onlyTheirs = [...theirs].filter((x) => !mine.has(x)).sort();
@@ -141,7 +147,9 @@ for (const file of files) {
         equal++;
       } else if (!EXPLAINED.has(key)) differences.push(`${row.name}: ${verdict}`);
     }
-    process.stderr.write(`${file}: ${equal} of ${o.rows.length} agree (${none} with no solution, ${older} installing an older version than the newest), ${o.rows.length - equal} explained differences\n`);
+    process.stderr.write(
+      `${file}: ${equal} of ${o.rows.length} agree (${none} with no solution, ${older} installing an older version than the newest), ${o.rows.length - equal} explained differences\n`,
+    );
     assert.deepEqual(differences, []);
     assert.equal(equal + [...EXPLAINED.keys()].filter((k) => k.startsWith(`${file}:`)).length, o.rows.length);
   });

@@ -63,20 +63,24 @@ test('--compiler 5.3.0 --all-versions --depexts ignore gives opam list --install
 const host = hostPackageManager(DEFAULT_PLATFORM);
 const skipHost = skip || skipWithout('apt', host === null ? 'apt-cache / dpkg-query are not on this host' : false);
 
-test('--compiler 5.3.0 --all-versions --depexts host gives exactly opam list --installable (Debian 12, apt updated)', { skip: skipHost }, () => {
-  const solver = createSolver(snapshot(), { compiler: '5.3.0', systemPackages: host });
-  const ours = solver.packages.filter((p) => solver.isInstallable(p)).map(packageId);
-  assert.deepEqual(diff(ours, fixtureList('installable-5.3.0.txt')), { onlyOurs: [], onlyTheirs: [] });
-  // Virtual depexts with a provider count as available, as for opam.
-  for (const id of ['conf-gsl.1', 'conf-ncurses.1']) assert.ok(ours.includes(id), id);
-  // Each of the 80 is dropped for a depext the host has no candidate for, and the reason names it.
-  const byId = new Map(solver.packages.map((p) => [packageId(p), p]));
-  for (const id of fixtureList('installable-5.3.0-missing-depexts.txt')) {
-    const o = solver.solve(byId.get(id) as (typeof solver.packages)[number]);
-    assert.equal(o.installable, false, id);
-    if (!o.installable) assert.match(o.reason, /needs system packages \(depexts\) that apt has no installation candidate for: \S/, id);
-  }
-});
+test(
+  '--compiler 5.3.0 --all-versions --depexts host gives exactly opam list --installable (Debian 12, apt updated)',
+  { skip: skipHost },
+  () => {
+    const solver = createSolver(snapshot(), { compiler: '5.3.0', systemPackages: host });
+    const ours = solver.packages.filter((p) => solver.isInstallable(p)).map(packageId);
+    assert.deepEqual(diff(ours, fixtureList('installable-5.3.0.txt')), { onlyOurs: [], onlyTheirs: [] });
+    // Virtual depexts with a provider count as available, as for opam.
+    for (const id of ['conf-gsl.1', 'conf-ncurses.1']) assert.ok(ours.includes(id), id);
+    // Each of the 80 is dropped for a depext the host has no candidate for, and the reason names it.
+    const byId = new Map(solver.packages.map((p) => [packageId(p), p]));
+    for (const id of fixtureList('installable-5.3.0-missing-depexts.txt')) {
+      const o = solver.solve(byId.get(id) as (typeof solver.packages)[number]);
+      assert.equal(o.installable, false, id);
+      if (!o.installable) assert.match(o.reason, /needs system packages \(depexts\) that apt has no installation candidate for: \S/, id);
+    }
+  },
+);
 
 test('solutions on the snapshot are valid installations in build order', { skip }, () => {
   const load = snapshot();

@@ -42,7 +42,8 @@ test('a slice of plan --latest on 4.14.2 gives the recorded targets and solution
       ? `${id}\tYES\t${outcome.solution.packages.map(packageId).join(' ')}`
       : `${id}\tNO\t${outcome.reason.replace(/\n/g, '\\n')}`;
     const want = expected.get(target.name);
-    if (want === undefined || want.line !== line) differences.push(`${target.name}:\n  recorded ${want?.line ?? '(none)'}\n  now      ${line}`);
+    if (want === undefined || want.line !== line)
+      differences.push(`${target.name}:\n  recorded ${want?.line ?? '(none)'}\n  now      ${line}`);
   }
   assert.deepEqual(differences, []);
   // A target whose newest version needs OCaml 5 is an older version: the slice holds some.
