@@ -95,3 +95,23 @@ export interface PackageRunResult {
   /** Whether this result came from the cache rather than a build in this run. */
   cached: boolean;
 }
+
+/** The result of a target with no job (no installable solution): every store records it the same way. */
+export function notInstallableResult(target: { id: string; name: string; version: string }, reason: string): PackageRunResult {
+  return {
+    id: target.id,
+    name: target.name,
+    version: target.version,
+    status: 'not-installable',
+    reason,
+    rootCause: null,
+    jobKey: null,
+    durationMs: null,
+    exitCode: null,
+    logPath: null,
+    logTail: '',
+    firstError: null,
+    missingSystemPackages: [],
+    cached: false,
+  };
+}

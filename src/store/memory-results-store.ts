@@ -6,7 +6,7 @@
  */
 import type { Plan } from '../plan/job.js';
 import type { CachedResult, JobRecord } from '../results/job-record.js';
-import { isCacheable, type PackageRunResult } from '../results/taxonomy.js';
+import { isCacheable, notInstallableResult, type PackageRunResult } from '../results/taxonomy.js';
 import type { ResultsStore } from './results-store.js';
 import { readRunOptions, type NewRun, type RunFilter, type RunInfo, type RunStatus } from './runs.js';
 
@@ -66,20 +66,7 @@ export class MemoryResultsStore implements ResultsStore {
     for (const t of [...run.targets].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
       const base = { id: t.id, name: t.name, version: t.version };
       if (t.jobKey === null) {
-        out.push({
-          ...base,
-          status: 'not-installable',
-          reason: t.reason ?? '',
-          rootCause: null,
-          jobKey: null,
-          durationMs: null,
-          exitCode: null,
-          logPath: null,
-          logTail: '',
-          firstError: null,
-          missingSystemPackages: [],
-          cached: false,
-        });
+        out.push(notInstallableResult(base, t.reason ?? ''));
         continue;
       }
       const r = run.records.get(t.jobKey);

@@ -5,7 +5,7 @@
  */
 import type { Plan } from '../plan/job.js';
 import type { JobRecord, CachedResult } from '../results/job-record.js';
-import { isCacheable, isJobStatus, type JobStatus, type PackageRunResult } from '../results/taxonomy.js';
+import { isCacheable, isJobStatus, notInstallableResult, type JobStatus, type PackageRunResult } from '../results/taxonomy.js';
 import type { Db } from './database.js';
 
 /** Records every job of the plan (once per key across runs) and the run's targets. */
@@ -162,20 +162,7 @@ export function loadRunResults(db: Db, runId: number): PackageRunResult[] {
   for (const r of rows) {
     const base = { id: r.package_id, name: r.name, version: r.version };
     if (r.job_key === null) {
-      out.push({
-        ...base,
-        status: 'not-installable',
-        reason: r.target_reason ?? '',
-        rootCause: null,
-        jobKey: null,
-        durationMs: null,
-        exitCode: null,
-        logPath: null,
-        logTail: '',
-        firstError: null,
-        missingSystemPackages: [],
-        cached: false,
-      });
+      out.push(notInstallableResult(base, r.target_reason ?? ''));
       continue;
     }
     if (r.status === null || !isJobStatus(r.status)) continue;
