@@ -2,8 +2,8 @@
  * opam checksums (`OpamHash`): `md5=HEX`, `sha256=HEX`, `sha512=HEX` (a bare 32-hex string is md5).
  * A file matches a list of checksums when it matches every one of them.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, readSync } from 'node:fs';
 import type { Checksum } from '../opam/package-model.js';
 
 const NODE_ALGORITHM: Record<Checksum['algorithm'], string> = { md5: 'md5', sha256: 'sha256', sha512: 'sha512' };
@@ -16,6 +16,12 @@ export async function hashFile(path: string, algorithm: Checksum['algorithm']): 
   const hash = createHash(NODE_ALGORITHM[algorithm]);
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** Feeds `hash` the rest of the open file `fd`, read through `buffer`. */
+export function hashOpenFile(hash: Hash, fd: number, buffer: Buffer): void {
+  for (let n = readSync(fd, buffer, 0, buffer.length, null); n > 0; n = readSync(fd, buffer, 0, buffer.length, null))
+    hash.update(buffer.subarray(0, n));
 }
 
 export function hashBytes(bytes: Buffer | string, algorithm: Checksum['algorithm']): string {

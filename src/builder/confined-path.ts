@@ -203,7 +203,7 @@ function openConfined(root: ConfinedRoot, rel: string): { fd: number; stat: Stat
  * its final component and without blocking: a link (swapped in meanwhile) is an EscapingPathError,
  * anything but a regular file a SpecialFileError.
  */
-function openRegularNoFollow(path: string, rel: string): { fd: number; stat: Stats } {
+export function openRegularNoFollow(path: string, rel: string): { fd: number; stat: Stats } {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

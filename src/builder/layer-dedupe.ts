@@ -15,21 +15,10 @@
  * removing layers.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  fstatSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  renameSync,
-  rmSync,
-  type Stats,
-} from 'node:fs';
-import { constants } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { hashOpenFile } from './checksum.js';
+import { openRegularNoFollow } from './confined-path.js';
 
 /** The folder of shared files, inside the store (a dot name: the store's own work, not a layer). */
 export const OBJECTS_DIR = '.objects';
@@ -48,26 +37,21 @@ export interface DedupeOutcome {
 
 const HASH_BUFFER = 1 << 20;
 
-/** The content hash of a regular file, read without following a link (O_NOFOLLOW) and checked to be the file lstat saw. */
+/** The content hash of a regular file, read without following a link and checked to be the file lstat saw. */
 function contentHash(path: string, seen: Stats, buffer: Buffer): string | null {
-  let fd: number;
+  let opened: { fd: number; stat: Stats };
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    opened = openRegularNoFollow(path, path);
   } catch {
     return null;
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.ino !== seen.ino || st.dev !== seen.dev) return null;
+    if (opened.stat.ino !== seen.ino || opened.stat.dev !== seen.dev) return null;
     const hash = createHash('sha256');
-    for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, null);
-      if (n === 0) break;
-      hash.update(buffer.subarray(0, n));
-    }
+    hashOpenFile(hash, opened.fd, buffer);
     return hash.digest('hex');
   } finally {
-    closeSync(fd);
+    closeSync(opened.fd);
   }
 }
 

@@ -6,15 +6,18 @@
  * of the machine that uses it); so are extended attributes (tar carries overlayfs' opaque marks).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { hashOpenFile } from './checksum.js';
+import { openRegularNoFollow } from './confined-path.js';
 
 const CHUNK = 1 << 20;
 
-function hashFile(h: Hash, file: string, buf: Buffer): void {
-  const fd = openSync(file, 'r');
+/** A regular file's bytes into `h`, opened without following a link (one swapped in is refused). */
+function hashFile(h: Hash, file: string, rel: string, buf: Buffer): void {
+  const { fd } = openRegularNoFollow(file, rel);
   try {
-    for (let n = readSync(fd, buf, 0, CHUNK, null); n > 0; n = readSync(fd, buf, 0, CHUNK, null)) h.update(buf.subarray(0, n));
+    hashOpenFile(h, fd, buf);
   } finally {
     closeSync(fd);
   }
@@ -32,7 +35,7 @@ export function layerDigest(dir: string): string {
       for (const name of readdirSync(abs).sort()) visit(join(abs, name), rel === '' ? name : `${rel}/${name}`);
     } else if (st.isFile()) {
       h.update(`f ${rel} ${mode} ${st.size}\n`);
-      hashFile(h, abs, buf);
+      hashFile(h, abs, rel, buf);
     } else if (st.isSymbolicLink()) h.update(`l ${rel} ${readlinkSync(abs)}\n`);
     else if (st.isCharacterDevice() || st.isBlockDevice()) h.update(`${st.isCharacterDevice() ? 'c' : 'b'} ${rel} ${mode} ${st.rdev}\n`);
     else h.update(`${st.isFIFO() ? 'p' : 's'} ${rel} ${mode}\n`);
