@@ -78,8 +78,7 @@ export const registerPlan: RegisterCommand = (program: Command) => {
             ]);
             const p = predictPlan(ctx, prepared, predict.runners, predict.cores, durations);
             if (opts.prebuiltList !== undefined) {
-              const { prebuiltJobs } = await import('../../plan/shard.js');
-              const keys = prebuiltJobs(prepared.plan);
+              const keys = new Set(p.prebuiltKeys);
               const ids = [...new Set([...prepared.plan.jobs.values()].filter((j) => keys.has(j.key)).map((j) => j.id))];
               writeFileSync(opts.prebuiltList, ids.map((id) => `${id}\n`).join(''));
             }
