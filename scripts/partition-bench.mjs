@@ -83,7 +83,7 @@ if (share !== undefined && shardModule.prebuiltJobs !== undefined) prebuilt = sh
 else if (share === undefined) prebuilt = shardModule.selectShard === undefined ? 'choose' : shardModule.prebuiltJobs?.(plan);
 const p = predictMakespan(plan, runners, cores, lookup, prebuilt === undefined ? {} : { prebuilt });
 const ms = performance.now() - t0;
-const h = (x) => `${(x / 3_600_000).toFixed(2)} h`;
+const h = (x) => (x < 3 * 3_600_000 ? `${(x / 60_000).toFixed(1)} min` : `${(x / 3_600_000).toFixed(2)} h`);
 const bound = Math.max(p.criticalPathMs, p.totalWorkMs / (runners * cores));
 const duplication = (p.totalWorkMs + p.duplicatedWorkMs) / p.totalWorkMs;
 console.log(

@@ -21,7 +21,7 @@ import {
 import { partitionIdentity, partitionPlan, prebuiltJobs } from '../../src/plan/shard.js';
 import { checkPartition, selectShard } from '../../src/plan/check-partition.js';
 import { jobCosts } from '../../src/plan/job-cost.js';
-import { predictMakespan } from '../../src/plan/makespan.js';
+import { lowerBound, predictMakespan } from '../../src/plan/makespan.js';
 import { PlanError } from '../../src/plan/plan-error.js';
 
 /** A plan straight from a dependency table (keys are the ids: the split reads only keys, ids and edges). */
@@ -338,4 +338,26 @@ test('the first job builds what pays: a job every shard needs, not a costly job 
   assert.deepEqual(mine.prebuiltKeys.sort(), [...chosen.prebuilt].sort());
   assert.ok(mine.makespanMs < withHeavy.makespanMs, `${mine.makespanMs} < ${withHeavy.makespanMs}`);
   assert.ok(mine.makespanMs >= mine.lowerBoundMs && mine.lowerBoundMs >= mine.criticalPathMs);
+});
+
+test('the lower bound: the compiler before anything that needs it, then the rest of the work over every core', () => {
+  const deps: Record<string, string[]> = { 'ocaml-base-compiler.5': [] };
+  const targets: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    deps[`p${i}.1`] = ['ocaml-base-compiler.5'];
+    targets.push(`p${i}.1`);
+  }
+  const plan = graphPlan(deps, targets);
+  const costs = { byKey: (k: string) => (k === 'k-ocaml-base-compiler.5' ? 600 : 60) };
+  // 2 runners of 4 cores: the critical path is 660, the work ÷ 8 is 375; nothing starts before the compiler's 600.
+  const p = predictMakespan(plan, 2, 4, costs, { prebuilt: 'choose' });
+  assert.equal(p.criticalPathMs, 660);
+  assert.equal(
+    lowerBound(plan, (k) => costs.byKey(k), 8),
+    600 + (40 * 60) / 8,
+  );
+  assert.equal(p.lowerBoundMs, 900);
+  // The compiler first, then each shard 20 jobs of 60 on 4 cores: exactly the bound.
+  assert.equal(p.makespanMs, 900);
+  assert.deepEqual(p.prebuiltKeys, ['k-ocaml-base-compiler.5']);
 });
