@@ -49,9 +49,9 @@ export interface CheckPartition {
 export function checkPartition(plan: Plan, count: number, costs: JobCosts | CostLookup): CheckPartition {
   const c = resolveCosts(plan, costs);
   const compilerOnly = prebuiltJobs(plan, 2);
-  const evaluate = (prebuilt: Set<string>, partition?: ShardPartition): CheckPartition => {
+  const evaluate = (prebuilt: Set<string>): CheckPartition => {
     const free = withPrebuilt(c, prebuilt);
-    const p = partition ?? partitionPlan(plan, count, free);
+    const p = partitionPlan(plan, count, free);
     const first: Plan = { jobs: new Map([...plan.jobs].filter(([k]) => prebuilt.has(k))), targets: [], notInstallable: [] };
     let shardsMakespanMs = 0;
     for (const s of p.shards) {
