@@ -10,18 +10,10 @@
 import type { Plan } from './job.js';
 import { resolveCosts, type CostLookup, type JobCosts } from './job-cost.js';
 import { partitionPlan, withPrebuilt } from './shard.js';
-import { PlanError } from './plan-error.js';
+import { checkPartition } from './check-partition.js';
+import { checkCount, costHeights, simulateSchedule } from './makespan-schedule.js';
 
-export interface ScheduleSimulation {
-  /** When the last job finishes, ms from the start. */
-  makespanMs: number;
-  /** Sum of the jobs' costs. */
-  workMs: number;
-  /** The longest cost path of the DAG: no number of cores finishes sooner. */
-  criticalPathMs: number;
-  /** Each job's start and finish, ms, by key. */
-  schedule: Map<string, { startMs: number; finishMs: number; slot: number }>;
-}
+export { costHeights, simulateSchedule, type ScheduleSimulation } from './makespan-schedule.js';
 
 export interface ShardPrediction {
   index: number;
@@ -49,98 +41,19 @@ export interface MakespanPrediction {
   duplicatedJobs: number;
   /** The plan's longest cost path: the makespan on any number of runners and cores is at least this. */
   criticalPathMs: number;
+  /**
+   * What no split on these runners beats, tighter than max(critical path, work ÷ (runners × cores)): for
+   * any job, what depends on it cannot start before the longest path to it ends, and then takes at
+   * least its work ÷ (runners × cores); the largest of these and the critical path (see lowerBound).
+   */
+  lowerBoundMs: number;
+  /** The keys of the jobs built once by the first job (closed under dependencies). */
+  prebuiltKeys: string[];
   jobCount: number;
   /** Jobs whose cost is the estimate, and the estimate (ms) with how it was chosen. */
   estimatedJobs: string[];
   estimateMs: number;
   estimateRule: string;
-}
-
-function checkCount(what: 'runners' | 'cores', n: number): void {
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new PlanError(`the number of ${what} must be a whole number of 1 or more`, 'input', { setting: what, value: String(n) });
-}
-
-/** Each job's longest cost path up to a job nothing depends on, itself included (reverse plan order). */
-export function costHeights(plan: Plan, cost: (key: string) => number): Map<string, number> {
-  const dependents = new Map<string, string[]>();
-  for (const key of plan.jobs.keys()) dependents.set(key, []);
-  for (const job of plan.jobs.values()) for (const d of job.dependencies) dependents.get(d)?.push(job.key);
-  const keys = [...plan.jobs.keys()];
-  const height = new Map<string, number>();
-  for (let i = keys.length - 1; i >= 0; i--) {
-    let best = 0;
-    for (const d of dependents.get(keys[i])!) best = Math.max(best, height.get(d)!);
-    height.set(keys[i], best + cost(keys[i]));
-  }
-  return height;
-}
-
-/**
- * List scheduling of the plan's DAG on `cores` slots: whenever a slot is free, the ready job with the
- * greatest cost height starts (ties: plan order); a job is ready when its dependencies have finished.
- */
-export function simulateSchedule(plan: Plan, cores: number, costs: JobCosts | CostLookup): ScheduleSimulation {
-  checkCount('cores', cores);
-  const c = resolveCosts(plan, costs);
-  const costOf = (k: string) => c.cost.get(k) ?? 0;
-  const height = costHeights(plan, costOf);
-  const position = new Map<string, number>();
-  const waiting = new Map<string, number>();
-  const dependents = new Map<string, string[]>();
-  let i = 0;
-  for (const job of plan.jobs.values()) {
-    position.set(job.key, i++);
-    dependents.set(job.key, []);
-  }
-  for (const job of plan.jobs.values()) {
-    let n = 0;
-    for (const d of job.dependencies) {
-      const list = dependents.get(d);
-      if (list === undefined) throw new PlanError(`job ${job.id} depends on ${d}, which is not in the plan`);
-      list.push(job.key);
-      n++;
-    }
-    waiting.set(job.key, n);
-  }
-  const before = (a: string, b: string) => height.get(b)! - height.get(a)! || position.get(a)! - position.get(b)!;
-  const ready: string[] = [...plan.jobs.keys()].filter((k) => waiting.get(k) === 0);
-  const free: number[] = Array.from({ length: Math.min(cores, Math.max(1, plan.jobs.size)) }, (_, s) => s);
-  // Running jobs, earliest finish last (popped first); same finish: lowest slot first.
-  const running: { key: string; finishMs: number; slot: number }[] = [];
-  const schedule = new Map<string, { startMs: number; finishMs: number; slot: number }>();
-  let now = 0;
-  let workMs = 0;
-  while (ready.length > 0 || running.length > 0) {
-    ready.sort(before);
-    free.sort((a, b) => a - b);
-    while (ready.length > 0 && free.length > 0) {
-      const key = ready.shift()!;
-      const slot = free.shift()!;
-      const finishMs = now + costOf(key);
-      workMs += costOf(key);
-      schedule.set(key, { startMs: now, finishMs, slot });
-      running.push({ key, finishMs, slot });
-    }
-    running.sort((a, b) => b.finishMs - a.finishMs || b.slot - a.slot);
-    if (running.length === 0) break;
-    // Every job finishing at the next instant frees its slot before the next choice.
-    now = running[running.length - 1].finishMs;
-    while (running.length > 0 && running[running.length - 1].finishMs === now) {
-      const done = running.pop()!;
-      free.push(done.slot);
-      for (const d of dependents.get(done.key)!) {
-        const left = waiting.get(d)! - 1;
-        waiting.set(d, left);
-        if (left === 0) ready.push(d);
-      }
-    }
-  }
-  if (schedule.size < plan.jobs.size)
-    throw new PlanError(`the plan's jobs do not form a DAG: ${plan.jobs.size - schedule.size} never become ready`);
-  let criticalPathMs = 0;
-  for (const h of height.values()) criticalPathMs = Math.max(criticalPathMs, h);
-  return { makespanMs: now, workMs, criticalPathMs, schedule };
 }
 
 /** The predicted makespan of the plan on `runners` shards of `cores` slots each (see the module comment). */
@@ -149,17 +62,19 @@ export function predictMakespan(
   runners: number,
   cores: number,
   costs: JobCosts | CostLookup,
-  options: { prebuilt?: ReadonlySet<string> } = {},
+  options: { prebuilt?: ReadonlySet<string> | 'choose' } = {},
 ): MakespanPrediction {
   checkCount('runners', runners);
   checkCount('cores', cores);
   const c = resolveCosts(plan, costs);
   // The prebuilt jobs: one first job builds them on `cores` slots; the shards take them from its layers.
-  const prebuilt = options.prebuilt ?? new Set<string>();
+  // 'choose': the check's own choice (check-partition.ts), the one `check --shard` makes.
+  const chosen = options.prebuilt === 'choose' ? checkPartition(plan, runners, c) : null;
+  const prebuilt: ReadonlySet<string> = chosen?.prebuilt ?? (options.prebuilt as ReadonlySet<string> | undefined) ?? new Set<string>();
   const first: Plan = { jobs: new Map([...plan.jobs].filter(([k]) => prebuilt.has(k))), targets: [], notInstallable: [] };
   const firstSim = simulateSchedule(first, cores, c);
-  const inShards = withPrebuilt(c, prebuilt);
-  const partition = partitionPlan(plan, runners, inShards);
+  const inShards = chosen?.costs ?? withPrebuilt(c, prebuilt);
+  const partition = chosen?.partition ?? partitionPlan(plan, runners, inShards);
   const shards: ShardPrediction[] = partition.shards.map((s) => {
     const sub: Plan = { jobs: new Map(s.jobs.map((k) => [k, plan.jobs.get(k)!])), targets: s.targets, notInstallable: [] };
     const sim = simulateSchedule(sub, cores, inShards);
@@ -174,6 +89,7 @@ export function predictMakespan(
   });
   let criticalPathMs = 0;
   for (const h of costHeights(plan, (k) => c.cost.get(k) ?? 0).values()) criticalPathMs = Math.max(criticalPathMs, h);
+  const totalWorkMs = partition.totalCostMs + firstSim.workMs;
   return {
     runners,
     cores,
@@ -182,13 +98,41 @@ export function predictMakespan(
     prebuiltMakespanMs: firstSim.makespanMs,
     prebuiltWorkMs: firstSim.workMs,
     shards,
-    totalWorkMs: partition.totalCostMs + firstSim.workMs,
+    totalWorkMs,
     duplicatedWorkMs: partition.duplicatedCostMs,
     duplicatedJobs: partition.duplicatedJobs,
     criticalPathMs,
+    lowerBoundMs: lowerBound(plan, (k) => c.cost.get(k) ?? 0, runners * cores),
+    prebuiltKeys: [...first.jobs.keys()],
     jobCount: plan.jobs.size,
     estimatedJobs: c.estimated,
     estimateMs: c.estimateMs,
     estimateRule: c.estimateRule,
   };
+}
+
+/**
+ * A lower bound of the wall time of the plan on `slots` parallel slots, however it is split: the
+ * critical path, the work ÷ slots, and for every job J, the longest path ending at J (nothing that
+ * depends on J starts before) plus the work of everything that depends on J ÷ slots. On a repository
+ * where nearly every job depends on the compiler, this is about the compiler's build plus the rest of
+ * the work ÷ slots, above max(critical path, work ÷ slots) when the compiler is a large part of the path.
+ */
+export function lowerBound(plan: Plan, cost: (key: string) => number, slots: number): number {
+  const keys = [...plan.jobs.keys()];
+  // The longest path ending at each job, itself included (plan order: dependencies first).
+  const head = new Map<string, number>();
+  const below = new Map<string, number>();
+  let work = 0;
+  for (const k of keys) {
+    const job = plan.jobs.get(k)!;
+    let h = 0;
+    for (const d of job.dependencies) h = Math.max(h, head.get(d) ?? 0);
+    head.set(k, h + cost(k));
+    work += cost(k);
+    for (const d of job.closure) below.set(d, (below.get(d) ?? 0) + cost(k));
+  }
+  let bound = work / slots;
+  for (const [k, h] of head) bound = Math.max(bound, h, h + (below.get(k) ?? 0) / slots);
+  return bound;
 }

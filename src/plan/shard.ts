@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { Job, Plan } from './job.js';
 import { resolveCosts, type CostLookup, type JobCosts } from './job-cost.js';
-import { durationsLookup, NO_DURATIONS, type Durations } from './durations-file.js';
+import type { Durations } from './durations-file.js';
 import { PlanError } from './plan-error.js';
 
 /** Shard `index` (1-based) of `count`. */
@@ -28,13 +28,6 @@ export interface ShardSpec {
    * is the stated estimate. Never a runner's own recorded durations: they differ between runners.
    */
   durations?: Durations | null;
-}
-
-/** One shard's part of a plan, and the identity of the partition it was taken from. */
-export interface SelectedShard {
-  plan: Plan;
-  /** partitionIdentity of the whole plan, the shared durations and N: equal in every shard of one check. */
-  partition: string;
 }
 
 export interface Shard {
@@ -81,7 +74,7 @@ function checkShardSpec(count: number, index: number | null): void {
 }
 
 /** The name of the splitting rule, part of a partition's identity: a new rule is a new partition. */
-export const PARTITION_RULE = 'cones-2';
+export const PARTITION_RULE = 'cones-3';
 
 /** A target group: the targets built by one job, and that job's closure (indices into the plan's jobs). */
 interface Group {
@@ -690,21 +683,6 @@ export function planOfShard(plan: Plan, shard: Shard): Plan {
 export function shardPlan(plan: Plan, count: number, index: number, costs: JobCosts | CostLookup): Plan {
   checkShardSpec(count, index);
   return planOfShard(plan, partitionPlan(plan, count, costs).shards[index - 1]);
-}
-
-/**
- * The shard `spec` of the plan, from the inputs every shard of a check shares (the plan and the
- * durations given with the spec, else the stated estimate; the jobs the check's first job builds are
- * free), with the partition's identity.
- */
-export function selectShard(plan: Plan, spec: ShardSpec): SelectedShard {
-  checkShardSpec(spec.count, spec.index);
-  // The prebuilt jobs cost a shard nothing: the check's first job built them (prebuiltJobs).
-  const costs = withPrebuilt(resolveCosts(plan, durationsLookup(spec.durations ?? NO_DURATIONS)), prebuiltJobs(plan));
-  return {
-    plan: planOfShard(plan, partitionPlan(plan, spec.count, costs).shards[spec.index - 1]),
-    partition: partitionIdentity(plan, costs, spec.count),
-  };
 }
 
 /**

@@ -3,13 +3,13 @@
  * maintainer can pick the number of CI shards. From a durations file when one is given (`--durations`:
  * then the shards are the ones `check --shard I/R --durations FILE` builds, and the partition's identity
  * is said), else from the build durations recorded in the state's database (none recorded: every job
- * is the stated estimate). The compiler and the jobs most targets need are built once, by a first job,
- * before the shards (shard.ts prebuiltJobs), as the CI workflow does.
+ * is the stated estimate). The compiler and the shared jobs worth it are built once, by a first job,
+ * before the shards (check-partition.ts), as the CI workflow does.
  */
 import { predictMakespan, type MakespanPrediction } from '../plan/makespan.js';
 import type { CostLookup } from '../plan/job-cost.js';
 import { durationsLookup, type Durations } from '../plan/durations-file.js';
-import { partitionIdentity, prebuiltJobs, withPrebuilt } from '../plan/shard.js';
+import { partitionIdentity, withPrebuilt } from '../plan/shard.js';
 import { jobCosts } from '../plan/job-cost.js';
 import { recordedDurations } from '../store/durations.js';
 import type { CommandContext } from './command-context.js';
@@ -23,15 +23,13 @@ export function predictPlan(
   cores: number,
   durations: Durations | null = null,
 ): MakespanPrediction & { partition?: string } {
-  // The compiler and the most shared jobs, built once by the check's first job (as the CI workflow does).
-  const prebuilt = prebuiltJobs(prepared.plan);
+  // The compiler and the shared jobs worth building once, by the check's first job, chosen as every
+  // shard chooses them (check-partition.ts), as the CI workflow does.
   if (durations !== null) {
     const costs = jobCosts(prepared.plan, durationsLookup(durations));
-    return {
-      ...predictMakespan(prepared.plan, runners, cores, costs, { prebuilt }),
-      partition: partitionIdentity(prepared.plan, withPrebuilt(costs, prebuilt), runners),
-    };
+    const p = predictMakespan(prepared.plan, runners, cores, costs, { prebuilt: 'choose' });
+    return { ...p, partition: partitionIdentity(prepared.plan, withPrebuilt(costs, new Set(p.prebuiltKeys)), runners) };
   }
   const costs: CostLookup = ctx.hasDatabase ? recordedDurations(ctx.db, { withCache: true }) : { byKey: () => undefined };
-  return predictMakespan(prepared.plan, runners, cores, costs, { prebuilt });
+  return predictMakespan(prepared.plan, runners, cores, costs, { prebuilt: 'choose' });
 }

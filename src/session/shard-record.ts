@@ -9,7 +9,8 @@
  * different identities, and the merge refuses them instead of losing targets.
  */
 import type { Plan } from '../plan/job.js';
-import { selectShard, type ShardSpec } from '../plan/shard.js';
+import type { ShardSpec } from '../plan/shard.js';
+import { selectShard } from '../plan/check-partition.js';
 import type { ShardRecord } from '../store/runs.js';
 
 /** Every target of the plan, not-installable ones included, sorted: what the shards' targets must add up to. */

@@ -18,9 +18,10 @@ import {
   readDurationsFile,
   type Durations,
 } from '../../src/plan/durations-file.js';
-import { partitionIdentity, partitionPlan, prebuiltJobs, selectShard, withPrebuilt } from '../../src/plan/shard.js';
+import { partitionIdentity, partitionPlan, prebuiltJobs } from '../../src/plan/shard.js';
+import { checkPartition, selectShard } from '../../src/plan/check-partition.js';
 import { jobCosts } from '../../src/plan/job-cost.js';
-import { predictMakespan } from '../../src/plan/makespan.js';
+import { lowerBound, predictMakespan } from '../../src/plan/makespan.js';
 import { PlanError } from '../../src/plan/plan-error.js';
 
 /** A plan straight from a dependency table (keys are the ids: the split reads only keys, ids and edges). */
@@ -297,12 +298,66 @@ test("prebuilt: the compiler and what at least a tenth of the targets need, clos
     ['ocaml-base-compiler.5', 'ocaml.5'],
     'above 1: the compiler alone',
   );
-  // selectShard's identity is the one of the costs with the prebuilt jobs free.
+  // selectShard's identity is the one of the costs with the chosen prebuilt jobs free (checkPartition).
   const d = durations({ 'ocaml-base-compiler.5': 600_000, 'dune.3': 30_000 });
   const costs = jobCosts(plan, durationsLookup(d));
+  const chosen = checkPartition(plan, 3, costs);
+  const selected = selectShard(plan, { index: 1, count: 3, durations: d });
+  assert.equal(selected.partition, partitionIdentity(plan, chosen.costs, 3));
+  assert.deepEqual([...selected.prebuilt].sort(), [...chosen.prebuilt].sort());
+  assert.notEqual(partitionIdentity(plan, costs, 3), partitionIdentity(plan, chosen.costs, 3));
+});
+
+test('the first job builds what pays: a job every shard needs, not a costly job two shards of four need (it would delay all four)', () => {
+  // dune: every target needs it. heavy: a long build that more targets need than one shard holds.
+  const deps: Record<string, string[]> = {
+    'ocaml-base-compiler.5': [],
+    'ocaml.5': ['ocaml-base-compiler.5'],
+    'dune.3': ['ocaml.5'],
+    'heavy.1': ['dune.3'],
+  };
+  // 8 targets on heavy (with it, more than a quarter of the work: two shards need it), 16 on dune alone.
+  const targets: string[] = [];
+  for (let i = 0; i < 24; i++) {
+    const id = `t${i}.1`;
+    deps[id] = i < 8 ? ['heavy.1'] : ['dune.3'];
+    targets.push(id);
+  }
+  const plan = graphPlan(deps, targets);
+  const ms: Record<string, number> = { 'ocaml-base-compiler.5': 600, 'ocaml.5': 30, 'dune.3': 60, 'heavy.1': 400 };
+  const costs = jobCosts(plan, { byKey: (k) => ms[k.slice(2)] ?? 100 });
+  const chosen = checkPartition(plan, 4, costs);
+  const ids = [...chosen.prebuilt].map((k) => k.slice(2)).sort();
+  assert.ok(ids.includes('dune.3'), `dune comes first: ${ids}`);
+  assert.ok(!ids.includes('heavy.1'), `heavy is built where it is needed: ${ids}`);
+  for (const k of chosen.prebuilt)
+    for (const dep of plan.jobs.get(k)!.closure) assert.ok(chosen.prebuilt.has(dep), 'closed under dependencies');
+  // Compared with a first job that builds heavy too: the chosen split is predicted faster.
+  const withHeavy = predictMakespan(plan, 4, 4, costs, { prebuilt: new Set([...chosen.prebuilt, 'k-heavy.1']) });
+  const mine = predictMakespan(plan, 4, 4, costs, { prebuilt: 'choose' });
+  assert.deepEqual(mine.prebuiltKeys.sort(), [...chosen.prebuilt].sort());
+  assert.ok(mine.makespanMs < withHeavy.makespanMs, `${mine.makespanMs} < ${withHeavy.makespanMs}`);
+  assert.ok(mine.makespanMs >= mine.lowerBoundMs && mine.lowerBoundMs >= mine.criticalPathMs);
+});
+
+test('the lower bound: the compiler before anything that needs it, then the rest of the work over every core', () => {
+  const deps: Record<string, string[]> = { 'ocaml-base-compiler.5': [] };
+  const targets: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    deps[`p${i}.1`] = ['ocaml-base-compiler.5'];
+    targets.push(`p${i}.1`);
+  }
+  const plan = graphPlan(deps, targets);
+  const costs = { byKey: (k: string) => (k === 'k-ocaml-base-compiler.5' ? 600 : 60) };
+  // 2 runners of 4 cores: the critical path is 660, the work ÷ 8 is 375; nothing starts before the compiler's 600.
+  const p = predictMakespan(plan, 2, 4, costs, { prebuilt: 'choose' });
+  assert.equal(p.criticalPathMs, 660);
   assert.equal(
-    selectShard(plan, { index: 1, count: 3, durations: d }).partition,
-    partitionIdentity(plan, withPrebuilt(costs, prebuiltJobs(plan)), 3),
+    lowerBound(plan, (k) => costs.byKey(k), 8),
+    600 + (40 * 60) / 8,
   );
-  assert.notEqual(partitionIdentity(plan, costs, 3), partitionIdentity(plan, withPrebuilt(costs, prebuiltJobs(plan)), 3));
+  assert.equal(p.lowerBoundMs, 900);
+  // The compiler first, then each shard 20 jobs of 60 on 4 cores: exactly the bound.
+  assert.equal(p.makespanMs, 900);
+  assert.deepEqual(p.prebuiltKeys, ['k-ocaml-base-compiler.5']);
 });

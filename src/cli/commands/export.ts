@@ -8,6 +8,7 @@ import { parseRunId } from '../argument-parsers.js';
 import { addStateOptions, statePaths, type StateOptions } from '../options.js';
 import { UsageError } from '../usage-error.js';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 interface ExportOptions extends StateOptions {
   output?: string;
@@ -37,7 +38,8 @@ export const registerExport: RegisterCommand = (program: Command) => {
       import('../../session/run-transfer.js'),
     ]);
     await withCommandContext({ paths, database: 'read' }, (ctx) => {
-      const n = exportRecordedRun(ctx.db, runId, output, { logs: opts.logs === true, layers: opts.layers === true, paths });
+      // Absolute: the layers' tar is written from inside the store (tar -C), where a relative name would not be this one.
+      const n = exportRecordedRun(ctx.db, runId, resolve(output), { logs: opts.logs === true, layers: opts.layers === true, paths });
       process.stderr.write(
         `run #${runId} exported to ${output}: ${n.targets} targets, ${n.jobs} job records${opts.logs === true ? ', with logs' : ''}${n.layers !== null ? `; ${n.layers} layers in ${output}.layers.tar` : ''}\n`,
       );

@@ -78,8 +78,7 @@ export const registerPlan: RegisterCommand = (program: Command) => {
             ]);
             const p = predictPlan(ctx, prepared, predict.runners, predict.cores, durations);
             if (opts.prebuiltList !== undefined) {
-              const { prebuiltJobs } = await import('../../plan/shard.js');
-              const keys = prebuiltJobs(prepared.plan);
+              const keys = new Set(p.prebuiltKeys);
               const ids = [...new Set([...prepared.plan.jobs.values()].filter((j) => keys.has(j.key)).map((j) => j.id))];
               writeFileSync(opts.prebuiltList, ids.map((id) => `${id}\n`).join(''));
             }
@@ -134,7 +133,7 @@ function printPrediction(p: MakespanPrediction & { partition?: string }, formatS
   const bound = Math.max(p.criticalPathMs, p.totalWorkMs / (p.runners * p.cores));
   const duplication = p.totalWorkMs > 0 ? (p.totalWorkMs + p.duplicatedWorkMs) / p.totalWorkMs : 1;
   out.write(
-    `duplication: ${duplication.toFixed(2)} (CPU time summed over the first job and the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}\n`,
+    `duplication: ${duplication.toFixed(2)} (CPU time summed over the first job and the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}; no split finishes before ${s(p.lowerBoundMs)}\n`,
   );
   if (p.partition !== undefined) out.write(`partition: ${p.partition} (what check --shard I/${p.runners} --durations records)\n`);
   out.write(
@@ -142,7 +141,7 @@ function printPrediction(p: MakespanPrediction & { partition?: string }, formatS
   );
   if (p.prebuiltJobs > 0)
     out.write(
-      `built once before the shards (the compiler and what most targets need): ${p.prebuiltJobs} jobs, ${s(p.prebuiltWorkMs)} of work, ${s(p.prebuiltMakespanMs)} before the shards start\n`,
+      `built once before the shards (the compiler and the shared jobs worth it): ${p.prebuiltJobs} jobs, ${s(p.prebuiltWorkMs)} of work, ${s(p.prebuiltMakespanMs)} before the shards start\n`,
     );
   out.write(`estimated: ${p.estimatedJobs.length} job(s) never built here, each ${s(p.estimateMs)} (${p.estimateRule})\n`);
   for (const sh of p.shards)

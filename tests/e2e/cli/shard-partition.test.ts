@@ -191,7 +191,7 @@ test("the workflow's steps on the fixture: a first job builds what is prebuilt, 
     const durations = join(work, 'durations.json');
     assert.equal(ecocheck(['durations', '--output', durations, '--state-dir', single]).code, 0);
 
-    // compiler: per side, the prebuilt list, built, exported with its layers.
+    // compiler: per side, the prebuilt list (from the durations the shards split with), built, exported with its layers.
     const compilerFiles: Record<string, string> = {};
     for (const [side, compiler] of [
       ['baseline', '1.0'],
@@ -208,6 +208,8 @@ test("the workflow's steps on the fixture: a first job builds what is prebuilt, 
         String(SHARDS),
         '--cores',
         '4',
+        '--durations',
+        durations,
         '--prebuilt-list',
         list,
         '--state-dir',
