@@ -86,14 +86,20 @@ class FoundFile implements Candidate {
   }
 }
 
-const FORMAT = 'ecocheck-scan-5';
+const FORMAT = 'ecocheck-scan-6';
 /** Per file in a record's body: inode, size, mtime, ctime, whether `files/` exists (1 or 0). */
 const COLUMNS = 5;
 /** Changes this close to the scan that recorded them are not trusted (the clock's tick, with room). */
 const RACY_MS = 1000;
 
-/** [mtime, ctime, entries] of a name folder. */
-type FolderRecord = [number, number, string[]];
+/**
+ * [mtime, ctime, entries] of a name folder, and as stored, per entry its file in the record (`NOT_A_FILE`:
+ * recorded without an opam file; `UNRECORDED`: not recorded, e.g. unreadable), so that a load trusting
+ * the folder finds its files without a lookup per file.
+ */
+type FolderRecord = [number, number, string[], number[]?];
+const NOT_A_FILE = -1;
+const UNRECORDED = -2;
 
 /**
  * A scan's record as stored: the head (JSON) holds the folders, the file keys (`NAME/NAME.VERSION`, or
@@ -114,15 +120,42 @@ interface StoredHead {
   empty: string;
 }
 
-/** A record in columns: file `i` is `keys[i]`, its stat at `stats[COLUMNS·i…]`, its hash at `hashes[64i…]`. */
-interface ScanRecord {
-  startedAt: number;
-  generation: string;
-  folders: Record<string, FolderRecord>;
-  index: Map<string, number>;
-  stats: Float64Array;
-  hashes: string;
-  empty: Set<string>;
+/**
+ * A record in columns: file `i` is `keys[i]`, its stat at `stats[COLUMNS·i…]`, its hash at `hashes[64i…]`.
+ * The lookups by key are built when first asked (a load trusting every name folder asks none).
+ */
+class ScanRecord {
+  #index: Map<string, number> | null = null;
+  #empty: Set<string> | null = null;
+
+  constructor(
+    readonly startedAt: number,
+    readonly generation: string,
+    readonly folders: Record<string, FolderRecord>,
+    private readonly keys: string,
+    readonly stats: Float64Array,
+    readonly hashes: string,
+    private readonly emptyKeys: string,
+  ) {}
+
+  /** File index by key (`NAME/NAME.VERSION`). */
+  get index(): Map<string, number> {
+    if (this.#index === null) {
+      const keys = this.keys === '' ? [] : this.keys.split('\n');
+      this.#index = new Map();
+      for (let i = 0; i < keys.length; i++) this.#index.set(keys[i], i);
+    }
+    return this.#index;
+  }
+
+  /** The version folders recorded without an opam file. */
+  get empty(): Set<string> {
+    return (this.#empty ??= new Set(this.emptyKeys === '' ? [] : this.emptyKeys.split('\n')));
+  }
+
+  get fileCount(): number {
+    return this.stats.length / COLUMNS;
+  }
 }
 
 /** The record a scan writes, filled as it goes. */
@@ -140,6 +173,15 @@ class RecordBuilder {
   }
 
   write(file: string, root: string, startedAt: number): void {
+    // Each name folder's entries with their files in the record.
+    const index = new Map<string, number>(this.keys.map((k, i) => [k, i]));
+    const empty = new Set(this.empty);
+    for (const [entry, record] of Object.entries(this.folders)) {
+      record[3] = record[2].map((sub) => {
+        const key = entry + '/' + sub;
+        return index.get(key) ?? (empty.has(key) ? NOT_A_FILE : UNRECORDED);
+      });
+    }
     const head: StoredHead = {
       format: FORMAT,
       root,
@@ -165,13 +207,15 @@ function readRecord(file: string | null, root: string): ScanRecord | null {
   if (read === null) return null;
   const head = read.head as StoredHead;
   if (head.format !== FORMAT || head.root !== root || typeof head.generation !== 'string') return null;
-  const keys = head.keys === '' ? [] : head.keys.split('\n');
+  if (typeof head.keys !== 'string' || typeof head.hashes !== 'string' || typeof head.empty !== 'string') return null;
   const stats = new Float64Array(read.body.buffer, read.body.byteOffset, read.body.byteLength >> 3);
-  if (stats.length !== keys.length * COLUMNS || head.hashes.length !== keys.length * 64) return null;
-  const index = new Map<string, number>();
-  for (let i = 0; i < keys.length; i++) index.set(keys[i], i);
-  const empty = new Set(typeof head.empty === 'string' && head.empty !== '' ? head.empty.split('\n') : []);
-  return { startedAt: head.startedAt, generation: head.generation, folders: head.folders, index, stats, hashes: head.hashes, empty };
+  const files = stats.length / COLUMNS;
+  if (!Number.isInteger(files) || head.hashes.length !== files * 64) return null;
+  // The keys are counted, not split: a key holds no newline.
+  let lines = head.keys === '' ? 0 : 1;
+  for (let k = head.keys.indexOf('\n'); k >= 0; k = head.keys.indexOf('\n', k + 1)) lines++;
+  if (lines !== files) return null;
+  return new ScanRecord(head.startedAt, head.generation, head.folders, head.keys, stats, head.hashes, head.empty);
 }
 
 /** `NAME.VERSION` → name and version (package names never contain a dot). */
@@ -238,24 +282,62 @@ export interface VersionFolder {
   misplaced: string | undefined;
 }
 
+/** A name folder of a listing (`packages/NAME/`), its entries not looked into. */
+export interface NameFolder {
+  kind: 'name';
+  entry: string;
+  dir: string;
+  subs: string[];
+  /** Per entry, its file in the record (or `NOT_A_FILE`, `UNRECORDED`), when the folder is as recorded; null when listed again. */
+  recorded: number[] | null;
+}
+
+/** A version folder straight under `packages/` (opam's flat layout). */
+export interface FlatFolder {
+  kind: 'flat';
+  folder: VersionFolder;
+}
+
+/** A name folder's entry as a version folder. */
+export function versionFolderOf(nf: NameFolder, sub: string): VersionFolder {
+  return {
+    dir: nf.dir + sep + sub,
+    folder: sub,
+    key: nf.entry + '/' + sub,
+    misplaced: sub.startsWith(nf.entry + '.') ? undefined : `package folder ${sub} is filed under ${nf.entry}/`,
+  };
+}
+
 /**
  * The folders of one root: the name folders' entries (from the record where the folder is unchanged),
- * without looking into the version folders. `scanListing` then looks at each; `recordedFolders`
+ * without looking into the version folders. `scanListing` then looks at each; `RecordedNames`
  * takes the record's word for them.
  */
-export interface RootListing {
-  readonly root: string;
-  readonly rootIndex: number;
-  readonly startedAt: number;
-  readonly recordFile: string | null;
-  readonly old: ScanRecord | null;
-  readonly folders: Record<string, FolderRecord>;
-  readonly versionFolders: VersionFolder[];
-  /**
-   * Whether a name folder was listed again (changed, or too new to trust, or there is no record). When
-   * not, the listing is the record's own: what the record's generation says of it holds.
-   */
-  readonly relisted: boolean;
+export class RootListing {
+  #versionFolders: VersionFolder[] | null = null;
+
+  constructor(
+    readonly root: string,
+    readonly rootIndex: number,
+    readonly startedAt: number,
+    readonly recordFile: string | null,
+    readonly old: ScanRecord | null,
+    readonly folders: Record<string, FolderRecord>,
+    /** `packages/`'s folders in sorted order. */
+    readonly entries: readonly (NameFolder | FlatFolder)[],
+    /**
+     * Whether a name folder was listed again (changed, or too new to trust, or there is no record). When
+     * not, the listing is the record's own: what the record's generation says of it holds.
+     */
+    readonly relisted: boolean,
+  ) {}
+
+  /** Every version folder, in the listing's order (made when first asked: a load trusting the record asks per name). */
+  get versionFolders(): VersionFolder[] {
+    return (this.#versionFolders ??= this.entries.flatMap((e) =>
+      e.kind === 'flat' ? [e.folder] : e.subs.map((sub) => versionFolderOf(e, sub)),
+    ));
+  }
 }
 
 /** `cacheDir`: the repository cache's folder, where the scan records live (null: none). */
@@ -264,7 +346,7 @@ export function listRoot(root: string, rootIndex: number, cacheDir: string | nul
   const recordPath = recordFile(cacheDir, root);
   const old = readRecord(recordPath, root);
   const folders: Record<string, FolderRecord> = {};
-  const versionFolders: VersionFolder[] = [];
+  const entries: (NameFolder | FlatFolder)[] = [];
   let relisted = old === null;
   const packagesDir = join(root, 'packages');
   const top = readdirSync(packagesDir, { withFileTypes: true })
@@ -275,7 +357,7 @@ export function listRoot(root: string, rootIndex: number, cacheDir: string | nul
     const dir = packagesDir + sep + entry;
     if (entry.includes('.')) {
       // Flat layout: packages/NAME.VERSION/opam.
-      versionFolders.push({ dir, folder: entry, key: entry, misplaced: undefined });
+      entries.push({ kind: 'flat', folder: { dir, folder: entry, key: entry, misplaced: undefined } });
       continue;
     }
     // Version folders; anything else (a stray file) has no opam file inside and is skipped.
@@ -283,22 +365,18 @@ export function listRoot(root: string, rootIndex: number, cacheDir: string | nul
     if (st === null) continue;
     const known = old?.folders[entry];
     let subs: string[];
-    if (old !== null && known !== undefined && trusted(st, old) && known[0] === st.mtimeMs && known[1] === st.ctimeMs) subs = known[2];
-    else {
+    let recorded: number[] | null = null;
+    if (old !== null && known !== undefined && trusted(st, old) && known[0] === st.mtimeMs && known[1] === st.ctimeMs) {
+      subs = known[2];
+      recorded = Array.isArray(known[3]) && known[3].length === subs.length ? known[3] : null;
+    } else {
       subs = readdirSync(dir).sort(folderOrder(entry));
       relisted = true;
     }
     folders[entry] = [st.mtimeMs, st.ctimeMs, subs];
-    for (const sub of subs) {
-      versionFolders.push({
-        dir: dir + sep + sub,
-        folder: sub,
-        key: entry + '/' + sub,
-        misplaced: sub.startsWith(entry + '.') ? undefined : `package folder ${sub} is filed under ${entry}/`,
-      });
-    }
+    entries.push({ kind: 'name', entry, dir, subs, recorded });
   }
-  return { root, rootIndex, startedAt, recordFile: recordPath, old, folders, versionFolders, relisted };
+  return new RootListing(root, rootIndex, startedAt, recordPath, old, folders, entries, relisted);
 }
 
 function trusted(st: Stats, old: ScanRecord): boolean {
@@ -400,21 +478,142 @@ export interface RecordedFolder {
   index: number;
 }
 
+/** The name a version folder is a version of: its name up to the first dot ('' for none: no NAME.VERSION). */
+function nameOfFolder(folder: string): string {
+  return folder.slice(0, Math.max(0, folder.indexOf('.')));
+}
+
+/** Where some version folders of a name are: entries of a name folder (those at `ks`, or all), or one flat folder. */
+type Source = { l: RootListing; nf: NameFolder; ks: number[] | null; recorded: number[] } | { l: RootListing; flat: RecordedFolder };
+
 /**
- * The version folders of a listing with what its record says of each, without looking at a file, or
- * null when the listing holds a version folder the record does not know. What the record says is to
- * be checked (`stillAsRecorded`) before it is used.
+ * The version folders of the listings with what their records say of each, without looking at a file,
+ * grouped by the name they are versions of; each name's folders (in the listings' order) are made when
+ * first asked. What the record says is to be checked (`stillAsRecorded`) before it is used.
  */
-export function recordedFolders(l: RootListing): RecordedFolder[] | null {
-  const old = l.old;
-  if (old === null) return null;
-  const out: RecordedFolder[] = [];
-  for (const vf of l.versionFolders) {
-    const i = old.index.get(vf.key);
-    if (i === undefined && !old.empty.has(vf.key)) return null;
-    out.push({ listing: l, folder: vf, index: i ?? -1 });
+export class RecordedNames {
+  readonly #sources: Map<string, Source[]>;
+  readonly #memo = new Map<string, RecordedFolder[]>();
+  /** How many of the folders hold an opam file, as recorded. */
+  readonly files: number;
+  /** The names, sorted ('' left out). */
+  readonly names: string[];
+
+  private constructor(sources: Map<string, Source[]>, files: number) {
+    this.#sources = sources;
+    this.files = files;
+    this.names = [...sources.keys()].filter((n) => n !== '').sort();
   }
-  return out;
+
+  /** null when a listing has no record, or holds a version folder its record does not know. */
+  static of(listings: readonly RootListing[]): RecordedNames | null {
+    const sources = new Map<string, Source[]>();
+    const add = (name: string, source: Source) => {
+      const list = sources.get(name);
+      if (list === undefined) sources.set(name, [source]);
+      else list.push(source);
+    };
+    let files = 0;
+    for (const l of listings) {
+      const old = l.old;
+      if (old === null) return null;
+      for (const e of l.entries) {
+        if (e.kind === 'flat') {
+          const i = old.index.get(e.folder.key);
+          if (i === undefined && !old.empty.has(e.folder.key)) return null;
+          if (i !== undefined) files++;
+          add(nameOfFolder(e.folder.folder), { l, flat: { listing: l, folder: e.folder, index: i ?? NOT_A_FILE } });
+          continue;
+        }
+        const recorded =
+          e.recorded ??
+          e.subs.map((sub) => {
+            const key = e.entry + '/' + sub;
+            return old.index.get(key) ?? (old.empty.has(key) ? NOT_A_FILE : UNRECORDED);
+          });
+        const prefix = e.entry + '.';
+        let misplaced = false;
+        for (let k = 0; k < recorded.length; k++) {
+          if (recorded[k] === UNRECORDED) return null;
+          if (recorded[k] >= 0) files++;
+          if (!e.subs[k].startsWith(prefix)) misplaced = true;
+        }
+        if (!misplaced) {
+          if (e.subs.length > 0) add(e.entry, { l, nf: e, ks: null, recorded });
+          continue;
+        }
+        // Entries filed under another name's folder count for the name they spell.
+        const byName = new Map<string, number[]>();
+        e.subs.forEach((sub, k) => {
+          const name = nameOfFolder(sub);
+          const ks = byName.get(name);
+          if (ks === undefined) byName.set(name, [k]);
+          else ks.push(k);
+        });
+        for (const [name, ks] of byName) add(name, { l, nf: e, ks, recorded });
+      }
+    }
+    return new RecordedNames(sources, files);
+  }
+
+  /** A name's version folders, in the listings' order. */
+  folders(name: string): RecordedFolder[] {
+    let out = this.#memo.get(name);
+    if (out === undefined) {
+      out = [];
+      for (const s of this.#sources.get(name) ?? []) {
+        if ('flat' in s) out.push(s.flat);
+        else
+          for (const k of s.ks ?? s.nf.subs.keys())
+            out.push({ listing: s.l, folder: versionFolderOf(s.nf, s.nf.subs[k]), index: s.recorded[k] });
+      }
+      this.#memo.set(name, out);
+    }
+    return out;
+  }
+
+  /** Every version folder (those of no NAME.VERSION too), in the listings' order. */
+  all(): RecordedFolder[] {
+    const out: RecordedFolder[] = [];
+    const seen = new Set<NameFolder>();
+    const listings: RootListing[] = [];
+    for (const list of this.#sources.values()) for (const s of list) if (!listings.includes(s.l)) listings.push(s.l);
+    listings.sort((a, b) => a.rootIndex - b.rootIndex);
+    const recordedOf = new Map<NameFolder, number[]>();
+    const flats = new Map<VersionFolder, RecordedFolder>();
+    for (const list of this.#sources.values())
+      for (const s of list) {
+        if ('flat' in s) flats.set(s.flat.folder, s.flat);
+        else recordedOf.set(s.nf, s.recorded);
+      }
+    for (const l of listings)
+      for (const e of l.entries) {
+        if (e.kind === 'flat') {
+          const r = flats.get(e.folder);
+          if (r !== undefined) out.push(r);
+          continue;
+        }
+        const recorded = recordedOf.get(e);
+        if (recorded === undefined || seen.has(e)) continue;
+        seen.add(e);
+        e.subs.forEach((sub, k) => out.push({ listing: l, folder: versionFolderOf(e, sub), index: recorded[k] }));
+      }
+    return out;
+  }
+
+  /** The names (sorted) with a version folder spelled `NAME.version`. */
+  withVersion(version: string): string[] {
+    return this.names.filter((name) => {
+      const folder = name + '.' + version;
+      return (this.#sources.get(name) ?? []).some((s) =>
+        'flat' in s
+          ? s.flat.folder.folder === folder
+          : s.ks === null
+            ? s.nf.subs.includes(folder)
+            : s.ks.some((k) => s.nf.subs[k] === folder),
+      );
+    });
+  }
 }
 
 /** The candidate a recorded folder holds as its record says (its place's warnings said), or null (no opam file, or no NAME.VERSION). */

@@ -31,11 +31,10 @@ import {
   listRoot,
   lookAt,
   recordedCandidate,
-  recordedFolders,
+  RecordedNames,
   scanListing,
   stillAsRecorded,
   type Candidate,
-  type RecordedFolder,
   type RepositoryWarning,
   type RootListing,
 } from './repository-scan.js';
@@ -230,24 +229,30 @@ export class OnDemandPackages extends Map<string, OpamPackage[]> {
   #repositoryNames: readonly string[] = [];
   #settleName: (name: string) => OpamPackage[] = () => [];
   #settled: string[] = [];
-  #listedVersions: ReadonlyMap<string, readonly string[]> = new Map();
+  #listedWithVersion: (version: string) => string[] = () => [];
 
-  /** `listed`: each name's versions as its folders spell them (the listing is checked: it is the disk's). */
-  static of(listed: ReadonlyMap<string, readonly string[]>, settle: (name: string) => OpamPackage[]): OnDemandPackages {
+  /**
+   * `names`: the repository's names in order; `listedWithVersion`: those with a folder spelling a
+   * version (the listing is checked: it is the disk's).
+   */
+  static of(
+    names: readonly string[],
+    listedWithVersion: (version: string) => string[],
+    settle: (name: string) => OpamPackage[],
+  ): OnDemandPackages {
     const m = new OnDemandPackages();
-    m.#repositoryNames = [...listed.keys()];
-    m.#pending = new Set(m.#repositoryNames);
-    m.#listedVersions = listed;
+    m.#repositoryNames = names;
+    m.#pending = new Set(names);
+    m.#listedWithVersion = listedWithVersion;
     m.#settleName = settle;
     return m;
   }
 
   /** The names that have a folder of `version`, without checking any (`namesWithVersion`). */
   listedWithVersion(version: string): string[] {
-    const out: string[] = [];
-    for (const [name, versions] of this.#listedVersions) if (versions.includes(version)) out.push(name);
-    for (const name of super.keys())
-      if (!this.#listedVersions.has(name) && (super.get(name) ?? []).some((p) => p.version === version)) out.push(name);
+    const out = this.#listedWithVersion(version);
+    const listed = new Set(this.#repositoryNames);
+    for (const name of super.keys()) if (!listed.has(name) && (super.get(name) ?? []).some((p) => p.version === version)) out.push(name);
     return out;
   }
 
@@ -332,28 +337,14 @@ export class OnDemandPackages extends Map<string, OpamPackage[]> {
 function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: number, cacheDir: string | null): RepositoryLoad | null {
   // The version folders by the name they are versions of (the folder name up to its first dot; one
   // that is no NAME.VERSION gives no candidate); their candidates are made when the name is read.
-  const foldersOf = new Map<string, RecordedFolder[]>();
-  const all: RecordedFolder[] = [];
-  let files = 0;
-  for (const l of listings) {
-    const recorded = recordedFolders(l);
-    if (recorded === null) return null;
-    for (const r of recorded) {
-      all.push(r);
-      if (r.index >= 0) files++;
-      const name = r.folder.folder.slice(0, Math.max(0, r.folder.folder.indexOf('.')));
-      let list = foldersOf.get(name);
-      if (list === undefined) foldersOf.set(name, (list = []));
-      list.push(r);
-    }
-  }
-  if (files < MIN_CACHED_FILES) return null;
+  const recorded = RecordedNames.of(listings);
+  if (recorded === null || recorded.files < MIN_CACHED_FILES) return null;
   const candidatesMemo = new Map<string, Candidate[]>();
   const candidatesOf = (name: string): Candidate[] => {
     let list = candidatesMemo.get(name);
     if (list === undefined) {
       list = [];
-      for (const r of foldersOf.get(name) ?? []) {
+      for (const r of recorded.folders(name)) {
         const c = recordedCandidate(r, []);
         if (c !== null && c.name === name) list.push(c);
       }
@@ -361,7 +352,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     }
     return list;
   };
-  const names = [...foldersOf.keys()].filter((n) => n !== '').sort();
+  const names = recorded.names;
   // The content key: known from the last load while the records are those it read; else layered and
   // hashed (and then known for the next load).
   const generations = listings.some((l) => l.relisted || l.old === null) ? null : listings.map((l) => l.old!.generation);
@@ -384,7 +375,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   // What the listing says of the folders' places (misplaced, not NAME.VERSION), in its order.
   const placeWarnings = (): RepositoryWarning[] => {
     const warnings: RepositoryWarning[] = [];
-    for (const r of all) recordedCandidate(r, warnings);
+    for (const r of recorded.all()) recordedCandidate(r, warnings);
     return warnings;
   };
   const values = new ValueReader(cached.table.head, cached.table.body);
@@ -394,7 +385,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   // Names read again from disk (their files changed): their packages, and what parsing them said.
   const changed = new Map<string, { errors: RepositoryError[] }>();
   const settle = (name: string): OpamPackage[] => {
-    const folders = foldersOf.get(name) ?? [];
+    const folders = recorded.folders(name);
     if (folders.every(stillAsRecorded)) {
       const list = cachedOf.get(name);
       return list === undefined ? [] : cachedPackages(name, list, keptOf(name), values);
@@ -415,17 +406,14 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     changed.set(name, { errors });
     return loaded;
   };
-  const packages = OnDemandPackages.of(
-    new Map(names.map((name) => [name, (foldersOf.get(name) ?? []).map((r) => r.folder.folder.slice(name.length + 1))])),
-    settle,
-  );
+  const packages = OnDemandPackages.of(names, (version) => recorded.withVersion(version), settle);
   // What is about every file: as recorded when no name changed, else from a load from disk.
   let fromDisk: RepositoryLoad | null = null;
   // Folders of no name (not NAME.VERSION) count for the whole only (their warnings).
   let elsewhereChanged: boolean | null = null;
   const whole = (): RepositoryLoad | null => {
     packages.settleAll();
-    elsewhereChanged ??= !(foldersOf.get('') ?? []).every(stillAsRecorded);
+    elsewhereChanged ??= !recorded.folders('').every(stillAsRecorded);
     if (changed.size === 0 && !elsewhereChanged) return null;
     fromDisk ??= eagerLoad(
       roots,
@@ -436,7 +424,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     return fromDisk;
   };
   const filesOf = (settled: readonly string[]) =>
-    new Set(settled.flatMap((n) => (foldersOf.get(n) ?? []).map((r) => r.folder.dir + sep + 'opam')));
+    new Set(settled.flatMap((n) => recorded.folders(n).map((r) => r.folder.dir + sep + 'opam')));
   let allWarnings: RepositoryWarning[] | null = null;
   const load = { roots, packages, loadMs: performance.now() - t0 } as unknown as RepositoryLoad;
   Object.defineProperties(load, {

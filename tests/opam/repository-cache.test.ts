@@ -246,6 +246,16 @@ test('a load answered from the records checks a name when it is read: only that 
     );
     assert.deepEqual(namesWithVersion(packages, '1.10').length, NAMES);
     assert.deepEqual(packages.settledNames(), ['pkg5', 'pkg6', 'pkg7'], 'namesWithVersion checks no name');
+    // From the listing: a version filed under another name's folder, the flat layout, equal versions' spellings.
+    assert.deepEqual(namesWithVersion(packages, '7.0'), ['pkg2']);
+    assert.deepEqual(namesWithVersion(packages, '1.09'), ['pkg4']);
+    assert.deepEqual(namesWithVersion(packages, '9'), []);
+    assert.ok(namesWithVersion(packages, '1.0').includes('flat'));
+    for (const version of ['1.0', '1.9', '1.10', '1.09', '7.0']) {
+      const listed = new Set(namesWithVersion(packages, version));
+      for (const name of namesWithVersion(fresh().packages, version)) assert.ok(listed.has(name), `${name}.${version} is listed`);
+    }
+    assert.deepEqual(packages.settledNames(), ['pkg5', 'pkg6', 'pkg7'], 'still no name checked');
 
     // What is about the whole repository is the load from disk's; so is every package, in its order.
     const disk = fresh();
