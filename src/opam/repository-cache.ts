@@ -259,27 +259,44 @@ function dropLeastRecentlyUsed(dir: string): void {
 }
 
 /**
- * What the last load of these roots found their content key to be, under the scan records'
- * generations (`repository-scan.ts`): while no record is rewritten and no folder listed again, the
- * key is known without layering and hashing every package again.
+ * What the last load of these roots by this loader found their content key to be, under the scan
+ * records' generations (`repository-scan.ts`): while no record is rewritten and no folder listed
+ * again, the key is known without layering and hashing every package again. It is kept per loader
+ * code (`loader`, the hash of this folder's modules, as in the content key): another parser (a
+ * rebuild, another checkout sharing the cache) never takes a load parsed by this one.
  */
-export function readKnownKey(dir: string | null, roots: readonly string[], generations: readonly string[]): string | null {
+export function readKnownKey(
+  dir: string | null,
+  roots: readonly string[],
+  generations: readonly string[],
+  loader: string = loaderCode(),
+): string | null {
   if (dir === null || generations.some((g) => typeof g !== 'string' || g === '')) return null;
-  const known = readCacheFile(knownKeyFile(dir, roots))?.head as { format?: string; generations?: string[]; key?: string } | undefined;
+  const known = readCacheFile(knownKeyFile(dir, roots, loader))?.head as
+    { format?: string; generations?: string[]; key?: string } | undefined;
   if (known?.format !== FORMAT || !Array.isArray(known.generations) || typeof known.key !== 'string') return null;
   const same = known.generations.length === generations.length && known.generations.every((g, k) => g === generations[k]);
   return same ? known.key : null;
 }
 
-export function writeKnownKey(dir: string | null, roots: readonly string[], generations: readonly string[], key: string): void {
+export function writeKnownKey(
+  dir: string | null,
+  roots: readonly string[],
+  generations: readonly string[],
+  key: string,
+  loader: string = loaderCode(),
+): void {
   if (dir === null) return;
   try {
-    writeCacheFile(knownKeyFile(dir, roots), { format: FORMAT, generations, key }, new Uint8Array(0));
+    writeCacheFile(knownKeyFile(dir, roots, loader), { format: FORMAT, generations, key }, new Uint8Array(0));
   } catch {
     // Best effort, as the cache.
   }
 }
 
-function knownKeyFile(dir: string, roots: readonly string[]): string {
-  return join(dir, `${SCAN_RECORD_PREFIX}key-${createHash('sha256').update(roots.join('\0')).digest('hex')}.bin`);
+function knownKeyFile(dir: string, roots: readonly string[], loader: string): string {
+  return join(
+    dir,
+    `${SCAN_RECORD_PREFIX}key-${createHash('sha256').update(loader).update('\0').update(roots.join('\0')).digest('hex')}.bin`,
+  );
 }

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OnDemandPackages, errorsRead, loadRepositories, namesWithVersion, type RepositoryLoad } from '../../src/opam/repository.js';
-import { INDEX_FIELDS, MIN_CACHED_FILES } from '../../src/opam/repository-cache.js';
+import { INDEX_FIELDS, MIN_CACHED_FILES, readKnownKey, writeKnownKey } from '../../src/opam/repository-cache.js';
 import { ValueReader, ValueTableWriter } from '../../src/opam/value-table.js';
 import { readCacheFile, writeCacheFile } from '../../src/opam/cache-file.js';
 
@@ -265,6 +265,23 @@ test('a load answered from the records checks a name when it is read: only that 
     assert.equal(load.packages.get('pkg5'), load.packages.get('pkg5'), 'a name is checked once: the same list');
   } finally {
     rmSync(root, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test("a content key known from the last load is this loader's: another parser's is not taken", () => {
+  const cache = mkdtempSync(join(tmpdir(), 'ecocheck-cache-'));
+  try {
+    const roots = ['/some/repository'];
+    const generations = ['g1'];
+    writeKnownKey(cache, roots, generations, 'key-of-loader-a', 'loader-a');
+    assert.equal(readKnownKey(cache, roots, generations, 'loader-a'), 'key-of-loader-a');
+    assert.equal(readKnownKey(cache, roots, generations, 'loader-b'), null, 'another loader (a rebuilt parser, another checkout)');
+    assert.equal(readKnownKey(cache, roots, ['g2'], 'loader-a'), null, 'records rewritten since');
+    writeKnownKey(cache, roots, generations, 'key-of-loader-b', 'loader-b');
+    assert.equal(readKnownKey(cache, roots, generations, 'loader-a'), 'key-of-loader-a', 'each loader keeps its own');
+    assert.equal(readKnownKey(cache, roots, generations), null, 'the real loader knows neither');
+  } finally {
     rmSync(cache, { recursive: true, force: true });
   }
 });
