@@ -127,10 +127,11 @@ export function cachedPackage(place: PackagePlace, values: ValueReader, id: numb
 
 /**
  * What a load stores: per name, its versions with the id of their index fields in the value table
- * (shared subtrees stored once; a package's fields are built only when read); the load's reports.
+ * (shared subtrees stored once; a package's fields are built only when read), as one text per name
+ * (`cachedVersions` reads it: a load reads the names a query asks); the load's reports.
  */
 export interface CachedLoad {
-  packages: [string, [version: string, id: number][]][];
+  packages: [name: string, versions: string][];
   table: { head: ValueTableHead; body: Uint8Array };
   errors: unknown[];
   lint: unknown[];
@@ -143,17 +144,27 @@ export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>
   for (const [name, list] of packages) {
     out.push([
       name,
-      list.map((p) => {
-        const fields: Record<string, unknown> = {};
-        for (const f of INDEX_FIELDS) fields[f] = p[f];
-        return [p.version, writer.add(fields)];
-      }),
+      list
+        .map((p) => {
+          const fields: Record<string, unknown> = {};
+          for (const f of INDEX_FIELDS) fields[f] = p[f];
+          return `${p.version} ${writer.add(fields)}`;
+        })
+        .join(' '),
     ]);
   }
   return { packages: out, table: writer.encode(), errors, lint };
 }
 
-const FORMAT = 'ecocheck-repository-cache-5';
+/** A name's cached versions: each version (no version holds a space) with the id of its index fields. */
+export function cachedVersions(text: string): [version: string, id: number][] {
+  const parts = text === '' ? [] : text.split(' ');
+  const out: [string, number][] = [];
+  for (let k = 0; k + 1 < parts.length; k += 2) out.push([parts[k], Number(parts[k + 1])]);
+  return out;
+}
+
+const FORMAT = 'ecocheck-repository-cache-6';
 /** Least recently used entries beyond these are dropped. */
 const KEEP = 8;
 /** Scan records (`repository-scan.ts`) live beside the loads, under this prefix; the newest KEEP_SCANS are kept. */

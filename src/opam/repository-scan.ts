@@ -86,20 +86,30 @@ class FoundFile implements Candidate {
   }
 }
 
-const FORMAT = 'ecocheck-scan-6';
+const FORMAT = 'ecocheck-scan-7';
 /** Per file in a record's body: inode, size, mtime, ctime, whether `files/` exists (1 or 0). */
 const COLUMNS = 5;
 /** Changes this close to the scan that recorded them are not trusted (the clock's tick, with room). */
 const RACY_MS = 1000;
 
+/** [mtime, ctime, entries] of a name folder, as listed. */
+type FolderRecord = [number, number, string[]];
+
 /**
- * [mtime, ctime, entries] of a name folder, and as stored, per entry its file in the record (`NOT_A_FILE`:
- * recorded without an opam file; `UNRECORDED`: not recorded, e.g. unreadable), so that a load trusting
- * the folder finds its files without a lookup per file.
+ * A name folder as stored: [mtime, ctime, its entries joined by `/` (no file name holds one), how many,
+ * their files in the record, 1 when an entry is filed under another name]. The files are `first`, for
+ * entries that are files `first`, `first + 1`, … (nearly always), else one per entry (`NOT_A_FILE`:
+ * recorded without an opam file; `UNRECORDED`: not recorded, e.g. unreadable). A load trusting the
+ * folder so finds its files without a lookup per file, and splits its entries only when it reads them.
  */
-type FolderRecord = [number, number, string[], number[]?];
+type StoredFolder = [number, number, string, number, number | number[], number];
 const NOT_A_FILE = -1;
 const UNRECORDED = -2;
+
+/** The file in the record of a folder's entry `k` (`StoredFolder`'s files). */
+export function fileOfEntry(files: number | readonly number[], k: number): number {
+  return typeof files === 'number' ? files + k : files[k];
+}
 
 /**
  * A scan's record as stored: the head (JSON) holds the folders, the file keys (`NAME/NAME.VERSION`, or
@@ -113,7 +123,7 @@ interface StoredHead {
   startedAt: number;
   /** Made anew at every write: what was derived from a record can be kept under its generation. */
   generation: string;
-  folders: Record<string, FolderRecord>;
+  folders: Record<string, StoredFolder>;
   keys: string;
   hashes: string;
   /** The version folders holding no opam file, joined by newlines. */
@@ -131,7 +141,7 @@ class ScanRecord {
   constructor(
     readonly startedAt: number,
     readonly generation: string,
-    readonly folders: Record<string, FolderRecord>,
+    readonly folders: Record<string, StoredFolder>,
     private readonly keys: string,
     readonly stats: Float64Array,
     readonly hashes: string,
@@ -176,18 +186,22 @@ class RecordBuilder {
     // Each name folder's entries with their files in the record.
     const index = new Map<string, number>(this.keys.map((k, i) => [k, i]));
     const empty = new Set(this.empty);
-    for (const [entry, record] of Object.entries(this.folders)) {
-      record[3] = record[2].map((sub) => {
+    const folders: Record<string, StoredFolder> = {};
+    for (const [entry, [mtime, ctime, subs]] of Object.entries(this.folders)) {
+      const files = subs.map((sub) => {
         const key = entry + '/' + sub;
         return index.get(key) ?? (empty.has(key) ? NOT_A_FILE : UNRECORDED);
       });
+      const consecutive = files.length > 0 && files.every((f, k) => f === files[0] + k);
+      const misplaced = subs.some((sub) => !sub.startsWith(entry + '.'));
+      folders[entry] = [mtime, ctime, subs.join('/'), subs.length, consecutive ? files[0] : files, misplaced ? 1 : 0];
     }
     const head: StoredHead = {
       format: FORMAT,
       root,
       startedAt,
       generation: randomBytes(12).toString('hex'),
-      folders: this.folders,
+      folders,
       keys: this.keys.join('\n'),
       hashes: this.hashes.join(''),
       empty: this.empty.join('\n'),
@@ -283,14 +297,46 @@ export interface VersionFolder {
 }
 
 /** A name folder of a listing (`packages/NAME/`), its entries not looked into. */
-export interface NameFolder {
-  kind: 'name';
-  entry: string;
-  dir: string;
-  subs: string[];
-  /** Per entry, its file in the record (or `NOT_A_FILE`, `UNRECORDED`), when the folder is as recorded; null when listed again. */
-  recorded: number[] | null;
+export class NameFolder {
+  readonly kind = 'name';
+  #subs: string[] | null;
+  readonly #joined: string;
+
+  constructor(
+    readonly entry: string,
+    readonly dir: string,
+    readonly mtime: number,
+    readonly ctime: number,
+    /** Its entries, or as stored (joined by `/`). */
+    subs: string[] | string,
+    /** How many entries. */
+    readonly count: number,
+    /** The entries' files in the record (`StoredFolder`), when the folder is as recorded; null when listed again. */
+    readonly recorded: number | number[] | null,
+    /** Whether an entry is filed under another name, when known from the record. */
+    readonly misplaced: boolean | null,
+  ) {
+    this.#subs = typeof subs === 'string' ? null : subs;
+    this.#joined = typeof subs === 'string' ? subs : '';
+  }
+
+  /** Its entries (split from the record when first asked). */
+  get subs(): string[] {
+    return (this.#subs ??= this.#joined === '' ? [] : this.#joined.split('/'));
+  }
+
+  /** Whether it holds an entry spelled `sub`. */
+  has(sub: string): boolean {
+    if (this.#subs !== null) return this.#subs.includes(sub);
+    const t = this.#joined;
+    for (let i = t.indexOf(sub); i >= 0; i = t.indexOf(sub, i + 1)) {
+      const end = i + sub.length;
+      if ((i === 0 || t.charCodeAt(i - 1) === SLASH) && (end === t.length || t.charCodeAt(end) === SLASH)) return true;
+    }
+    return false;
+  }
 }
+const SLASH = 0x2f;
 
 /** A version folder straight under `packages/` (opam's flat layout). */
 export interface FlatFolder {
@@ -322,7 +368,6 @@ export class RootListing {
     readonly startedAt: number,
     readonly recordFile: string | null,
     readonly old: ScanRecord | null,
-    readonly folders: Record<string, FolderRecord>,
     /** `packages/`'s folders in sorted order. */
     readonly entries: readonly (NameFolder | FlatFolder)[],
     /**
@@ -331,6 +376,13 @@ export class RootListing {
      */
     readonly relisted: boolean,
   ) {}
+
+  /** The name folders as a record holds them. */
+  get folders(): Record<string, FolderRecord> {
+    const out: Record<string, FolderRecord> = {};
+    for (const e of this.entries) if (e.kind === 'name') out[e.entry] = [e.mtime, e.ctime, e.subs];
+    return out;
+  }
 
   /** Every version folder, in the listing's order (made when first asked: a load trusting the record asks per name). */
   get versionFolders(): VersionFolder[] {
@@ -345,7 +397,6 @@ export function listRoot(root: string, rootIndex: number, cacheDir: string | nul
   const startedAt = Date.now();
   const recordPath = recordFile(cacheDir, root);
   const old = readRecord(recordPath, root);
-  const folders: Record<string, FolderRecord> = {};
   const entries: (NameFolder | FlatFolder)[] = [];
   let relisted = old === null;
   const packagesDir = join(root, 'packages');
@@ -364,19 +415,33 @@ export function listRoot(root: string, rootIndex: number, cacheDir: string | nul
     const st = statOrNull(dir);
     if (st === null) continue;
     const known = old?.folders[entry];
-    let subs: string[];
-    let recorded: number[] | null = null;
-    if (old !== null && known !== undefined && trusted(st, old) && known[0] === st.mtimeMs && known[1] === st.ctimeMs) {
-      subs = known[2];
-      recorded = Array.isArray(known[3]) && known[3].length === subs.length ? known[3] : null;
+    if (
+      old !== null &&
+      known !== undefined &&
+      trusted(st, old) &&
+      known[0] === st.mtimeMs &&
+      known[1] === st.ctimeMs &&
+      wellFormed(known)
+    ) {
+      entries.push(new NameFolder(entry, dir, st.mtimeMs, st.ctimeMs, known[2], known[3], known[4], known[5] === 1));
     } else {
-      subs = readdirSync(dir).sort(folderOrder(entry));
+      const subs = readdirSync(dir).sort(folderOrder(entry));
       relisted = true;
+      entries.push(new NameFolder(entry, dir, st.mtimeMs, st.ctimeMs, subs, subs.length, null, null));
     }
-    folders[entry] = [st.mtimeMs, st.ctimeMs, subs];
-    entries.push({ kind: 'name', entry, dir, subs, recorded });
   }
-  return new RootListing(root, rootIndex, startedAt, recordPath, old, folders, entries, relisted);
+  return new RootListing(root, rootIndex, startedAt, recordPath, old, entries, relisted);
+}
+
+/** Whether a stored folder has the shape this format writes (else it is listed again). */
+function wellFormed(f: StoredFolder): boolean {
+  return (
+    Array.isArray(f) &&
+    typeof f[2] === 'string' &&
+    typeof f[3] === 'number' &&
+    (typeof f[4] === 'number' || (Array.isArray(f[4]) && f[4].length === f[3])) &&
+    (f[3] === 0) === (f[2] === '')
+  );
 }
 
 function trusted(st: Stats, old: ScanRecord): boolean {
@@ -484,7 +549,8 @@ function nameOfFolder(folder: string): string {
 }
 
 /** Where some version folders of a name are: entries of a name folder (those at `ks`, or all), or one flat folder. */
-type Source = { l: RootListing; nf: NameFolder; ks: number[] | null; recorded: number[] } | { l: RootListing; flat: RecordedFolder };
+type Source =
+  { l: RootListing; nf: NameFolder; ks: number[] | null; recorded: number | number[] } | { l: RootListing; flat: RecordedFolder };
 
 /**
  * The version folders of the listings with what their records say of each, without looking at a file,
@@ -531,15 +597,15 @@ export class RecordedNames {
             const key = e.entry + '/' + sub;
             return old.index.get(key) ?? (old.empty.has(key) ? NOT_A_FILE : UNRECORDED);
           });
-        const prefix = e.entry + '.';
-        let misplaced = false;
-        for (let k = 0; k < recorded.length; k++) {
-          if (recorded[k] === UNRECORDED) return null;
-          if (recorded[k] >= 0) files++;
-          if (!e.subs[k].startsWith(prefix)) misplaced = true;
-        }
+        if (typeof recorded === 'number') files += e.count;
+        else
+          for (const f of recorded) {
+            if (f === UNRECORDED) return null;
+            if (f >= 0) files++;
+          }
+        const misplaced = e.misplaced ?? e.subs.some((sub) => !sub.startsWith(e.entry + '.'));
         if (!misplaced) {
-          if (e.subs.length > 0) add(e.entry, { l, nf: e, ks: null, recorded });
+          if (e.count > 0) add(e.entry, { l, nf: e, ks: null, recorded });
           continue;
         }
         // Entries filed under another name's folder count for the name they spell.
@@ -565,7 +631,7 @@ export class RecordedNames {
         if ('flat' in s) out.push(s.flat);
         else
           for (const k of s.ks ?? s.nf.subs.keys())
-            out.push({ listing: s.l, folder: versionFolderOf(s.nf, s.nf.subs[k]), index: s.recorded[k] });
+            out.push({ listing: s.l, folder: versionFolderOf(s.nf, s.nf.subs[k]), index: fileOfEntry(s.recorded, k) });
       }
       this.#memo.set(name, out);
     }
@@ -579,7 +645,7 @@ export class RecordedNames {
     const listings: RootListing[] = [];
     for (const list of this.#sources.values()) for (const s of list) if (!listings.includes(s.l)) listings.push(s.l);
     listings.sort((a, b) => a.rootIndex - b.rootIndex);
-    const recordedOf = new Map<NameFolder, number[]>();
+    const recordedOf = new Map<NameFolder, number | number[]>();
     const flats = new Map<VersionFolder, RecordedFolder>();
     for (const list of this.#sources.values())
       for (const s of list) {
@@ -596,7 +662,7 @@ export class RecordedNames {
         const recorded = recordedOf.get(e);
         if (recorded === undefined || seen.has(e)) continue;
         seen.add(e);
-        e.subs.forEach((sub, k) => out.push({ listing: l, folder: versionFolderOf(e, sub), index: recorded[k] }));
+        e.subs.forEach((sub, k) => out.push({ listing: l, folder: versionFolderOf(e, sub), index: fileOfEntry(recorded, k) }));
       }
     return out;
   }
@@ -606,11 +672,7 @@ export class RecordedNames {
     return this.names.filter((name) => {
       const folder = name + '.' + version;
       return (this.#sources.get(name) ?? []).some((s) =>
-        'flat' in s
-          ? s.flat.folder.folder === folder
-          : s.ks === null
-            ? s.nf.subs.includes(folder)
-            : s.ks.some((k) => s.nf.subs[k] === folder),
+        'flat' in s ? s.flat.folder.folder === folder : s.ks === null ? s.nf.has(folder) : s.ks.some((k) => s.nf.subs[k] === folder),
       );
     });
   }

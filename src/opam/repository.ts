@@ -21,6 +21,7 @@ import {
   RepositoryKey,
   cachedForm,
   cachedPackage,
+  cachedVersions,
   readKnownKey,
   readRepositoryCache,
   repositoryCacheDir,
@@ -201,7 +202,8 @@ function eagerLoad(roots: string[], listings: readonly RootListing[], t0: number
     // The same key means the same kept candidates in the same order: the cache lists them in that
     // order, less the files that did not parse.
     const values = new ValueReader(cached.table.head, cached.table.body);
-    for (const [name, list] of cached.packages) packages.set(name, cachedPackages(name, list, keptByName.get(name) ?? [], values));
+    for (const [name, list] of cached.packages)
+      packages.set(name, cachedPackages(name, cachedVersions(list), keptByName.get(name) ?? [], values));
     errors.push(...(cached.errors as RepositoryError[]));
     lint.push(...(cached.lint as RepositoryWarning[]));
     return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
@@ -388,7 +390,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     const folders = recorded.folders(name);
     if (folders.every(stillAsRecorded)) {
       const list = cachedOf.get(name);
-      return list === undefined ? [] : cachedPackages(name, list, keptOf(name), values);
+      return list === undefined ? [] : cachedPackages(name, cachedVersions(list), keptOf(name), values);
     }
     // Read again: every version folder of the name, in the listing's order (a folder with a new
     // opam file too), layered as a load from disk layers them.
