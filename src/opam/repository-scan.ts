@@ -16,8 +16,8 @@
  * rewritten when anything was. `ECOCHECK_REPOSITORY_CACHE=off` turns records off with the cache.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
-import type { Buffer } from 'node:buffer';
+import { lstatSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { Buffer } from 'node:buffer';
 import { join, sep } from 'node:path';
 import { isValidPackageName, isValidVersion } from './filter.js';
 import { OpamError } from './opam-error.js';
@@ -86,7 +86,7 @@ class FoundFile implements Candidate {
   }
 }
 
-const FORMAT = 'ecocheck-scan-7';
+const FORMAT = 'ecocheck-scan-8';
 /** Per file in a record's body: inode, size, mtime, ctime, whether `files/` exists (1 or 0). */
 const COLUMNS = 5;
 /** Changes this close to the scan that recorded them are not trusted (the clock's tick, with room). */
@@ -112,9 +112,10 @@ export function fileOfEntry(files: number | readonly number[], k: number): numbe
 }
 
 /**
- * A scan's record as stored: the head (JSON) holds the folders, the file keys (`NAME/NAME.VERSION`, or
- * `NAME.VERSION` in the flat layout) joined by newlines and their hashes as one hex string; the body
- * holds each file's inode, size, mtime, ctime and whether it has a `files/` folder, as float64.
+ * A scan's record as stored: the head (JSON) holds the folders and how many files; the body holds each
+ * file's inode, size, mtime, ctime and whether it has a `files/` folder (float64), then each file's
+ * sha256 (32 bytes), then the file keys (`NAME/NAME.VERSION`, or `NAME.VERSION` in the flat layout)
+ * joined by newlines (UTF-8): what a load reads of one name is not parsed for the 18,000 others.
  */
 interface StoredHead {
   format: string;
@@ -124,15 +125,14 @@ interface StoredHead {
   /** Made anew at every write: what was derived from a record can be kept under its generation. */
   generation: string;
   folders: Record<string, StoredFolder>;
-  keys: string;
-  hashes: string;
+  files: number;
   /** The version folders holding no opam file, joined by newlines. */
   empty: string;
 }
 
 /**
- * A record in columns: file `i` is `keys[i]`, its stat at `stats[COLUMNS·i…]`, its hash at `hashes[64i…]`.
- * The lookups by key are built when first asked (a load trusting every name folder asks none).
+ * A record in columns: file `i` is `keys[i]`, its stat at `stats[COLUMNS·i…]`, its hash at `hashes[32i…]`.
+ * The keys and the lookups by key are read when first asked (a load trusting every name folder asks none).
  */
 class ScanRecord {
   #index: Map<string, number> | null = null;
@@ -142,16 +142,22 @@ class ScanRecord {
     readonly startedAt: number,
     readonly generation: string,
     readonly folders: Record<string, StoredFolder>,
-    private readonly keys: string,
+    private readonly keys: Buffer,
     readonly stats: Float64Array,
-    readonly hashes: string,
+    private readonly hashes: Buffer,
     private readonly emptyKeys: string,
   ) {}
+
+  /** The content hash of file `i`, in hex. */
+  hash(i: number): string {
+    return this.hashes.toString('hex', 32 * i, 32 * i + 32);
+  }
 
   /** File index by key (`NAME/NAME.VERSION`). */
   get index(): Map<string, number> {
     if (this.#index === null) {
-      const keys = this.keys === '' ? [] : this.keys.split('\n');
+      const text = this.keys.toString('utf8');
+      const keys = text === '' ? [] : text.split('\n');
       this.#index = new Map();
       for (let i = 0; i < keys.length; i++) this.#index.set(keys[i], i);
     }
@@ -202,11 +208,11 @@ class RecordBuilder {
       startedAt,
       generation: randomBytes(12).toString('hex'),
       folders,
-      keys: this.keys.join('\n'),
-      hashes: this.hashes.join(''),
+      files: this.keys.length,
       empty: this.empty.join('\n'),
     };
-    writeCacheFile(file, head, new Uint8Array(new Float64Array(this.stats).buffer));
+    const stats = new Uint8Array(new Float64Array(this.stats).buffer);
+    writeCacheFile(file, head, Buffer.concat([stats, Buffer.from(this.hashes.join(''), 'hex'), Buffer.from(this.keys.join('\n'), 'utf8')]));
   }
 }
 
@@ -221,15 +227,19 @@ function readRecord(file: string | null, root: string): ScanRecord | null {
   if (read === null) return null;
   const head = read.head as StoredHead;
   if (head.format !== FORMAT || head.root !== root || typeof head.generation !== 'string') return null;
-  if (typeof head.keys !== 'string' || typeof head.hashes !== 'string' || typeof head.empty !== 'string') return null;
-  const stats = new Float64Array(read.body.buffer, read.body.byteOffset, read.body.byteLength >> 3);
-  const files = stats.length / COLUMNS;
-  if (!Number.isInteger(files) || head.hashes.length !== files * 64) return null;
+  const files = head.files;
+  if (typeof head.empty !== 'string' || !Number.isInteger(files) || files < 0) return null;
+  const body = read.body;
+  const statBytes = files * COLUMNS * 8;
+  if (body.byteLength < statBytes + files * 32) return null;
+  const stats = new Float64Array(body.buffer, body.byteOffset, files * COLUMNS);
+  const hashes = Buffer.from(body.buffer, body.byteOffset + statBytes, files * 32);
+  const keys = Buffer.from(body.buffer, body.byteOffset + statBytes + files * 32, body.byteLength - statBytes - files * 32);
   // The keys are counted, not split: a key holds no newline.
-  let lines = head.keys === '' ? 0 : 1;
-  for (let k = head.keys.indexOf('\n'); k >= 0; k = head.keys.indexOf('\n', k + 1)) lines++;
+  let lines = keys.length === 0 ? 0 : 1;
+  for (let k = 0; k < keys.length; k++) if (keys[k] === NEWLINE) lines++;
   if (lines !== files) return null;
-  return new ScanRecord(head.startedAt, head.generation, head.folders, head.keys, stats, head.hashes, head.empty);
+  return new ScanRecord(head.startedAt, head.generation, head.folders, keys, stats, hashes, head.empty);
 }
 
 /** `NAME.VERSION` → name and version (package names never contain a dot). */
@@ -266,6 +276,14 @@ function statOrNull(path: string): Stats | null {
   }
 }
 
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Whether `path` exists (what `existsSync` says, without the cost of an error per missing path). */
 function exists(path: string): boolean {
   return statOrNull(path) !== null;
@@ -279,8 +297,9 @@ function opamFileStat(dir: string): Stats | null {
 
 /** The content hash the record holds for file `i`. */
 function recordedHash(old: ScanRecord, i: number): string {
-  return old.hashes.slice(64 * i, 64 * i + 64);
+  return old.hash(i);
 }
+const NEWLINE = 0x0a;
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -400,20 +419,18 @@ export function listRoot(root: string, rootIndex: number, cacheDir: string | nul
   const entries: (NameFolder | FlatFolder)[] = [];
   let relisted = old === null;
   const packagesDir = join(root, 'packages');
-  const top = readdirSync(packagesDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
+  // The folders of packages/ (not a link to one): each name folder's own stat says so, with the times
+  // its record is checked against (cheaper than listing every entry's type first).
+  const top = readdirSync(packagesDir).sort();
   for (const entry of top) {
     const dir = packagesDir + sep + entry;
+    const st = lstatOrNull(dir);
+    if (st === null || !st.isDirectory()) continue;
     if (entry.includes('.')) {
       // Flat layout: packages/NAME.VERSION/opam.
       entries.push({ kind: 'flat', folder: { dir, folder: entry, key: entry, misplaced: undefined } });
       continue;
     }
-    // Version folders; anything else (a stray file) has no opam file inside and is skipped.
-    const st = statOrNull(dir);
-    if (st === null) continue;
     const known = old?.folders[entry];
     if (
       old !== null &&
