@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OnDemandPackages, errorsRead, loadRepositories, namesWithVersion, type RepositoryLoad } from '../../src/opam/repository.js';
@@ -44,6 +44,9 @@ function makeRepository(): string {
   mkdirSync(flat, { recursive: true });
   writeFileSync(join(flat, 'opam'), opamFile('flat', '1.0', ''));
   writeFileSync(join(root, 'packages', 'pkg0', 'README'), 'a stray file\n');
+  // Beside the name folders: a stray file, and a link to a name folder (not a folder: not read).
+  writeFileSync(join(root, 'packages', 'README'), 'a stray file\n');
+  symlinkSync(join(root, 'packages', 'pkg1'), join(root, 'packages', 'linked'));
   // What the layout warnings are about: a version filed under another name, a folder that is no
   // NAME.VERSION, two spellings of one version, and a version folder without an opam file.
   for (const [dir, name, version] of [
@@ -218,6 +221,7 @@ test('a load answered from the records checks a name when it is read: only that 
     summary(cached());
     const untouched = cached();
     assert.ok(untouched.packages instanceof OnDemandPackages, 'answered from the records');
+    assert.ok(!untouched.packages.has('linked') && !fresh().packages.has('linked'), 'a link in packages/ is no name folder');
     assert.deepEqual([...untouched.packages.keys()], [...fresh().packages.keys()], 'names in the order of a load from disk');
 
     // An edit in place and a file broken: the listing is the same, so the load is still answered name by name.
