@@ -36,6 +36,7 @@ import {
   scanListing,
   stillAsRecorded,
   type Candidate,
+  type RecordedFolder,
   type RepositoryWarning,
   type RootListing,
 } from './repository-scan.js';
@@ -232,6 +233,7 @@ export class OnDemandPackages extends Map<string, OpamPackage[]> {
   #settleName: (name: string) => OpamPackage[] = () => [];
   #settled: string[] = [];
   #listedWithVersion: (version: string) => string[] = () => [];
+  #peek: (name: string, version: string) => OpamPackage | null = () => null;
 
   /**
    * `names`: the repository's names in order; `listedWithVersion`: those with a folder spelling a
@@ -241,13 +243,28 @@ export class OnDemandPackages extends Map<string, OpamPackage[]> {
     names: readonly string[],
     listedWithVersion: (version: string) => string[],
     settle: (name: string) => OpamPackage[],
+    peek?: (name: string, version: string) => OpamPackage | null,
   ): OnDemandPackages {
     const m = new OnDemandPackages();
     m.#repositoryNames = names;
     m.#pending = new Set(names);
     m.#listedWithVersion = listedWithVersion;
     m.#settleName = settle;
+    if (peek !== undefined) m.#peek = peek;
     return m;
+  }
+
+  /**
+   * The package `name` lists at exactly `version` (`get(name)` and that version), checking on disk
+   * only that version's folder when it alone can define it (`peek`: one folder of an equal version in
+   * every root, as recorded, and no error recorded for it); else the name is checked whole.
+   */
+  atVersion(name: string, version: string): OpamPackage | undefined {
+    if (this.#pending?.has(name) === true) {
+      const p = this.#peek(name, version);
+      if (p !== null) return p;
+    }
+    return this.get(name)?.find((p) => p.version === version);
   }
 
   /** The names that have a folder of `version`, without checking any (`namesWithVersion`). */
@@ -408,7 +425,25 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     changed.set(name, { errors });
     return loaded;
   };
-  const packages = OnDemandPackages.of(names, (version) => recorded.withVersion(version), settle);
+  // One version of a name, as `settle` would give it, when one folder alone can define it (null: settle the name).
+  let errorFiles: Set<string> | null = null;
+  const peek = (name: string, version: string): OpamPackage | null => {
+    let only: RecordedFolder | null = null;
+    for (const r of recorded.folders(name)) {
+      if (!versionsEqual(r.folder.folder.slice(name.length + 1), version)) continue;
+      if (only !== null) return null;
+      only = r;
+    }
+    if (only === null || only.folder.folder !== `${name}.${version}` || !stillAsRecorded(only)) return null;
+    const c = recordedCandidate(only, []);
+    errorFiles ??= new Set(cachedErrors.map((e) => e.file));
+    if (c === null || c.name !== name || errorFiles.has(c.dir + sep + 'opam')) return null;
+    const id = cachedVersions(cachedOf.get(name) ?? '').find(([v]) => v === version)?.[1];
+    if (id === undefined) return null;
+    const place = { name, version, file: c.dir + sep + 'opam', repository: c.root, filesDir: c.filesDir, contentHash: c.contentHash };
+    return cachedPackage(place, values, id, () => loadOne(c, [], []) as OpamPackage);
+  };
+  const packages = OnDemandPackages.of(names, (version) => recorded.withVersion(version), settle, peek);
   // What is about every file: as recorded when no name changed, else from a load from disk.
   let fromDisk: RepositoryLoad | null = null;
   // Folders of no name (not NAME.VERSION) count for the whole only (their warnings).
@@ -451,6 +486,16 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
 export function namesWithVersion(packages: ReadonlyMap<string, readonly OpamPackage[]>, version: string): string[] {
   if (packages instanceof OnDemandPackages) return packages.listedWithVersion(version);
   return [...packages].filter(([, list]) => list.some((p) => p.version === version)).map(([name]) => name);
+}
+
+/** The package `name` lists at exactly `version`, checking as little on disk as it can (`OnDemandPackages.atVersion`). */
+export function packageAtVersion(
+  packages: ReadonlyMap<string, readonly OpamPackage[]>,
+  name: string,
+  version: string,
+): OpamPackage | undefined {
+  if (packages instanceof OnDemandPackages) return packages.atVersion(name, version);
+  return packages.get(name)?.find((p) => p.version === version);
 }
 
 /** The errors of the opam files a query read: all of them, but for a load checked name by name (`loadRepositories`), those of the names read so far. */

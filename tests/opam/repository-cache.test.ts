@@ -9,7 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OnDemandPackages, errorsRead, loadRepositories, namesWithVersion, type RepositoryLoad } from '../../src/opam/repository.js';
+import {
+  OnDemandPackages,
+  errorsRead,
+  loadRepositories,
+  namesWithVersion,
+  packageAtVersion,
+  type RepositoryLoad,
+} from '../../src/opam/repository.js';
 import { INDEX_FIELDS, MIN_CACHED_FILES, readKnownKey, writeKnownKey } from '../../src/opam/repository-cache.js';
 import { ValueReader, ValueTableWriter } from '../../src/opam/value-table.js';
 import { readCacheFile, writeCacheFile } from '../../src/opam/cache-file.js';
@@ -260,6 +267,30 @@ test('a load answered from the records checks a name when it is read: only that 
       for (const name of namesWithVersion(fresh().packages, version)) assert.ok(listed.has(name), `${name}.${version} is listed`);
     }
     assert.deepEqual(packages.settledNames(), ['pkg5', 'pkg6', 'pkg7'], 'still no name checked');
+
+    // One version of a name, as the name lists it: only its folder checked when it alone defines that
+    // version; the whole name when an equal version is spelled otherwise, or the folder changed.
+    writeFileSync(join(root, 'packages', 'pkg11', 'pkg11.1.9', 'opam'), opamFile('pkg11', '1.9', '"pkg10" {< "1.12"}'));
+    const fromDisk = fresh().packages;
+    const same = (name: string, version: string) => {
+      const p = packageAtVersion(packages, name, version);
+      const q = fromDisk.get(name)?.find((x) => x.version === version);
+      assert.ok(p !== undefined && q !== undefined, `${name}.${version}`);
+      for (const f of ['file', 'filesDir', 'contentHash', 'build', ...INDEX_FIELDS] as const)
+        assert.deepEqual(JSON.stringify(p[f]), JSON.stringify(q[f]), `${name}.${version} ${f}`);
+    };
+    same('pkg9', '1.9');
+    same('pkg10', '1.10');
+    assert.deepEqual(packages.settledNames(), ['pkg5', 'pkg6', 'pkg7'], 'a version alone is checked without its name');
+    same('pkg4', '1.09');
+    same('pkg11', '1.9');
+    assert.match(JSON.stringify(packageAtVersion(packages, 'pkg11', '1.9')?.depends), /1\.12/, 'the edit is seen');
+    assert.equal(packageAtVersion(packages, 'pkg12', '7.7'), undefined);
+    assert.deepEqual(
+      packages.settledNames(),
+      ['pkg5', 'pkg6', 'pkg7', 'pkg4', 'pkg11', 'pkg12'],
+      'equal versions, an edit, no such version: the name is checked',
+    );
 
     // What is about the whole repository is the load from disk's; so is every package, in its order.
     const disk = fresh();
