@@ -15,16 +15,21 @@
  * `ECOCHECK_BENCH_OPAM_LIST_RUNS` for opam's list, default 1: it takes 6 minutes).
  * `npm run bench -- versus-opam --compiler 4.14.2 --compiler 5.3.0`: the same on each compiler (a bare
  * version names ocaml-base-compiler.VERSION; opam gets one switch per compiler); default 5.3.0.
+ *
+ * opam's figures (minutes per compiler) are recorded in `timings.json` beside its root, per opam
+ * version, root (the copy of the snapshot it was set up from), switch, command and number of runs, and
+ * reused by later runs, which say so with the date and load they were taken at;
+ * `ECOCHECK_BENCH_OPAM_RETIME=1` measures them again (and records the new figures).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { BenchSection } from './bench-section.js';
 import { snapshotForBench } from './snapshot-for-bench.js';
 import { projectRoot } from '../support/project-root.js';
 
-interface Run {
+export interface Run {
   wallS: number;
   peakMiB: number;
   status: number | null;
@@ -70,8 +75,65 @@ function benchCompilers(): string[] {
   return out.length > 0 ? out : ['5.3.0'];
 }
 
+/** An opam figure as recorded: the median of `runs` runs, the command's output lines, when and at what load it was taken. */
+interface OpamFigure {
+  wallS: number;
+  peakMiB: number;
+  runs: number;
+  lines: number;
+  measuredAt: string;
+  loadAverage: number;
+}
+
+/**
+ * opam's figure for a command: the recorded one for the same opam, root, switch, command and number of
+ * runs (unless `ECOCHECK_BENCH_OPAM_RETIME=1`), else measured now and recorded.
+ */
+export function opamFigure(
+  opam: { version: string; root: string; switchName: string },
+  args: string[],
+  runs: number,
+  measure: () => Run,
+): OpamFigure & { reused: boolean } {
+  const { version, root, switchName } = opam;
+  const file = join(dirname(root), 'timings.json');
+  // The root's config is written once, when the root is set up from a copy of the snapshot.
+  const rootMade = statSync(join(root, 'config')).mtimeMs;
+  const key = JSON.stringify({ version, root, rootMade, switchName, args, runs });
+  let recorded: Record<string, OpamFigure> = {};
+  try {
+    recorded = JSON.parse(readFileSync(file, 'utf8')) as Record<string, OpamFigure>;
+  } catch {
+    // None yet (or unreadable): measured now.
+  }
+  const known = recorded[key];
+  if (known !== undefined && process.env.ECOCHECK_BENCH_OPAM_RETIME !== '1') return { ...known, reused: true };
+  const load = loadavg()[0];
+  const m = repeat(runs, measure);
+  const figure: OpamFigure = {
+    wallS: m.wallS,
+    peakMiB: m.peakMiB,
+    runs,
+    lines: m.runs[0].stdout.trim().split('\n').length,
+    measuredAt: new Date().toISOString(),
+    loadAverage: Math.round(load * 100) / 100,
+  };
+  recorded[key] = figure;
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(recorded, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  return { ...figure, reused: false };
+}
+
+function opamLine(label: string, f: OpamFigure & { reused: boolean }): void {
+  line(label, f);
+  if (f.reused)
+    process.stdout.write(
+      `    (recorded ${f.measuredAt}, load average ${f.loadAverage} then; ECOCHECK_BENCH_OPAM_RETIME=1 measures it again)\n`,
+    );
+}
+
 /** The opam root with a fresh switch for the compiler (ocaml-base-compiler.VERSION), set up once. */
-function opamRoot(snapshot: string, compiler: string): { env: NodeJS.ProcessEnv; switchName: string } {
+function opamRoot(snapshot: string, compiler: string): { env: NodeJS.ProcessEnv; switchName: string; root: string } {
   const root = process.env.ECOCHECK_BENCH_OPAM_ROOT ?? join(homedir(), '.cache', 'ecocheck-bench-opam', 'root');
   const switchName = compiler === '5.3.0' ? 'ecocheck-bench' : `ecocheck-bench-${compiler}`;
   const env = { ...process.env, OPAMROOT: root, OPAMYES: '1', OPAMCOLOR: 'never' };
@@ -87,7 +149,7 @@ function opamRoot(snapshot: string, compiler: string): { env: NodeJS.ProcessEnv;
     opamCommand(['install', '--switch', switchName, '--fake', `ocaml-base-compiler.${compiler}`], env);
     opamCommand(['switch', 'set-invariant', '--switch', switchName, `ocaml-base-compiler.${compiler}`], env);
   }
-  return { env: { ...env, OPAMSWITCH: switchName }, switchName };
+  return { env: { ...env, OPAMSWITCH: switchName }, switchName, root };
 }
 
 function ratio(
@@ -147,19 +209,21 @@ function versusOpam(snapshot: string, compiler: string): void {
     process.stdout.write('  opam: not run (set ECOCHECK_BENCH_OPAM=1 to measure opam 2.1.2 side by side; it takes minutes)\n');
     return;
   }
-  if (spawnSync('opam', ['--version'], { encoding: 'utf8' }).status !== 0) {
+  const opamVersion = spawnSync('opam', ['--version'], { encoding: 'utf8' });
+  if (opamVersion.status !== 0) {
     process.stdout.write('  opam: not installed\n');
     return;
   }
-  const { env: opamEnv } = opamRoot(snapshot, compiler);
-  const opamSolve = repeat(runs, () => measured('opam', ['install', '--dry-run', 'cmdliner'], opamEnv));
-  line(`opam install --dry-run cmdliner (median of ${runs})`, opamSolve);
+  const { env: opamEnv, switchName, root } = opamRoot(snapshot, compiler);
+  const opam = { version: opamVersion.stdout.trim(), root, switchName };
+  const solveArgs = ['install', '--dry-run', 'cmdliner'];
+  const opamSolve = opamFigure(opam, solveArgs, runs, () => measured('opam', solveArgs, opamEnv));
+  opamLine(`opam install --dry-run cmdliner (median of ${runs})`, opamSolve);
   const listRuns = Number(process.env.ECOCHECK_BENCH_OPAM_LIST_RUNS ?? 1);
-  const opamList = repeat(listRuns, () =>
-    measured('opam', ['list', '--installable', '--all-versions', '--short', '--columns=package'], opamEnv),
-  );
-  line(`opam list --installable --all-versions (median of ${listRuns})`, opamList);
-  process.stdout.write(`    opam: ${opamList.runs[0].stdout.trim().split('\n').length} installable\n`);
+  const listArgs = ['list', '--installable', '--all-versions', '--short', '--columns=package'];
+  const opamList = opamFigure(opam, listArgs, listRuns, () => measured('opam', listArgs, opamEnv));
+  opamLine(`opam list --installable --all-versions (median of ${listRuns})`, opamList);
+  process.stdout.write(`    opam: ${opamList.lines} installable\n`);
   ratio('installable, every version', opamList, ourList, 50);
   ratio('one-package solve', opamSolve, ourSolve, 20);
 }

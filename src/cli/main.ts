@@ -3,47 +3,42 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { RegisterCommand } from './command.js';
 import { errorLine, EXIT, exitCodeOfError } from './exit-codes.js';
-import { registerBisect } from './commands/bisect.js';
-import { registerCache } from './commands/cache.js';
-import { registerCheck } from './commands/check.js';
-import { registerCompilers } from './commands/compilers.js';
-import { registerDurations } from './commands/durations.js';
-import { registerExport } from './commands/export.js';
-import { registerGc } from './commands/gc.js';
-import { registerInstallable } from './commands/installable.js';
-import { registerLog } from './commands/log.js';
-import { registerMerge } from './commands/merge.js';
-import { registerPlan } from './commands/plan.js';
-import { registerRepoStats } from './commands/repo-stats.js';
-import { registerReport } from './commands/report.js';
-import { registerRerun } from './commands/rerun.js';
-import { registerRuns } from './commands/runs.js';
-import { registerShow } from './commands/show.js';
-import { registerSolve } from './commands/solve.js';
-import { registerStatus } from './commands/status.js';
-import { registerSynthesize } from './commands/synthesize.js';
 
-const COMMANDS: RegisterCommand[] = [
-  registerRuns,
-  registerLog,
-  registerPlan,
-  registerCheck,
-  registerRepoStats,
-  registerShow,
-  registerReport,
-  registerCompilers,
-  registerRerun,
-  registerInstallable,
-  registerSolve,
-  registerCache,
-  registerExport,
-  registerDurations,
-  registerMerge,
-  registerGc,
-  registerStatus,
-  registerSynthesize,
-  registerBisect,
+/**
+ * Every verb, in the order `--help` lists them, with the module defining it. A command line naming one
+ * verb loads that verb's definition only (each module costs its load at every start; a one-package
+ * solve is a fraction of a second); anything else (`--help`, `help VERB`, an unknown verb, no verb)
+ * loads them all, so commander lists and suggests every verb as before.
+ */
+const COMMANDS: [verb: string, load: () => Promise<RegisterCommand>][] = [
+  ['runs', async () => (await import('./commands/runs.js')).registerRuns],
+  ['log', async () => (await import('./commands/log.js')).registerLog],
+  ['plan', async () => (await import('./commands/plan.js')).registerPlan],
+  ['check', async () => (await import('./commands/check.js')).registerCheck],
+  ['repo', async () => (await import('./commands/repo-stats.js')).registerRepoStats],
+  ['show', async () => (await import('./commands/show.js')).registerShow],
+  ['report', async () => (await import('./commands/report.js')).registerReport],
+  ['compilers', async () => (await import('./commands/compilers.js')).registerCompilers],
+  ['rerun', async () => (await import('./commands/rerun.js')).registerRerun],
+  ['installable', async () => (await import('./commands/installable.js')).registerInstallable],
+  ['solve', async () => (await import('./commands/solve.js')).registerSolve],
+  ['cache', async () => (await import('./commands/cache.js')).registerCache],
+  ['export', async () => (await import('./commands/export.js')).registerExport],
+  ['durations', async () => (await import('./commands/durations.js')).registerDurations],
+  ['merge', async () => (await import('./commands/merge.js')).registerMerge],
+  ['gc', async () => (await import('./commands/gc.js')).registerGc],
+  ['status', async () => (await import('./commands/status.js')).registerStatus],
+  ['synthesize', async () => (await import('./commands/synthesize.js')).registerSynthesize],
+  ['bisect', async () => (await import('./commands/bisect.js')).registerBisect],
 ];
+
+/** The definitions a command line needs: its verb's alone when its first word is a verb, else every verb's. */
+export function commandsFor(argv: readonly string[]): Promise<RegisterCommand[]> {
+  // An option before the verb (only --help and --version exist there) reads the whole program.
+  const verb = argv[2];
+  const one = COMMANDS.find(([name]) => name === verb);
+  return Promise.all((one === undefined ? COMMANDS : [one]).map(([, load]) => load()));
+}
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -64,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   const setExitCode = (code: number) => {
     exitCode = Math.max(exitCode, code);
   };
-  for (const register of COMMANDS) register(program, setExitCode);
+  for (const register of await commandsFor(argv)) register(program, setExitCode);
   try {
     await program.parseAsync(argv);
   } catch (err) {

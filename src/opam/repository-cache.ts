@@ -127,10 +127,11 @@ export function cachedPackage(place: PackagePlace, values: ValueReader, id: numb
 
 /**
  * What a load stores: per name, its versions with the id of their index fields in the value table
- * (shared subtrees stored once; a package's fields are built only when read); the load's reports.
+ * (shared subtrees stored once; a package's fields are built only when read), as one text per name
+ * (`cachedVersions` reads it: a load reads the names a query asks); the load's reports.
  */
 export interface CachedLoad {
-  packages: [string, [version: string, id: number][]][];
+  packages: [name: string, versions: string][];
   table: { head: ValueTableHead; body: Uint8Array };
   errors: unknown[];
   lint: unknown[];
@@ -143,17 +144,27 @@ export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>
   for (const [name, list] of packages) {
     out.push([
       name,
-      list.map((p) => {
-        const fields: Record<string, unknown> = {};
-        for (const f of INDEX_FIELDS) fields[f] = p[f];
-        return [p.version, writer.add(fields)];
-      }),
+      list
+        .map((p) => {
+          const fields: Record<string, unknown> = {};
+          for (const f of INDEX_FIELDS) fields[f] = p[f];
+          return `${p.version} ${writer.add(fields)}`;
+        })
+        .join(' '),
     ]);
   }
   return { packages: out, table: writer.encode(), errors, lint };
 }
 
-const FORMAT = 'ecocheck-repository-cache-5';
+/** A name's cached versions: each version (no version holds a space) with the id of its index fields. */
+export function cachedVersions(text: string): [version: string, id: number][] {
+  const parts = text === '' ? [] : text.split(' ');
+  const out: [string, number][] = [];
+  for (let k = 0; k + 1 < parts.length; k += 2) out.push([parts[k], Number(parts[k + 1])]);
+  return out;
+}
+
+const FORMAT = 'ecocheck-repository-cache-6';
 /** Least recently used entries beyond these are dropped. */
 const KEEP = 8;
 /** Scan records (`repository-scan.ts`) live beside the loads, under this prefix; the newest KEEP_SCANS are kept. */
@@ -259,27 +270,44 @@ function dropLeastRecentlyUsed(dir: string): void {
 }
 
 /**
- * What the last load of these roots found their content key to be, under the scan records'
- * generations (`repository-scan.ts`): while no record is rewritten and no folder listed again, the
- * key is known without layering and hashing every package again.
+ * What the last load of these roots by this loader found their content key to be, under the scan
+ * records' generations (`repository-scan.ts`): while no record is rewritten and no folder listed
+ * again, the key is known without layering and hashing every package again. It is kept per loader
+ * code (`loader`, the hash of this folder's modules, as in the content key): another parser (a
+ * rebuild, another checkout sharing the cache) never takes a load parsed by this one.
  */
-export function readKnownKey(dir: string | null, roots: readonly string[], generations: readonly string[]): string | null {
+export function readKnownKey(
+  dir: string | null,
+  roots: readonly string[],
+  generations: readonly string[],
+  loader: string = loaderCode(),
+): string | null {
   if (dir === null || generations.some((g) => typeof g !== 'string' || g === '')) return null;
-  const known = readCacheFile(knownKeyFile(dir, roots))?.head as { format?: string; generations?: string[]; key?: string } | undefined;
+  const known = readCacheFile(knownKeyFile(dir, roots, loader))?.head as
+    { format?: string; generations?: string[]; key?: string } | undefined;
   if (known?.format !== FORMAT || !Array.isArray(known.generations) || typeof known.key !== 'string') return null;
   const same = known.generations.length === generations.length && known.generations.every((g, k) => g === generations[k]);
   return same ? known.key : null;
 }
 
-export function writeKnownKey(dir: string | null, roots: readonly string[], generations: readonly string[], key: string): void {
+export function writeKnownKey(
+  dir: string | null,
+  roots: readonly string[],
+  generations: readonly string[],
+  key: string,
+  loader: string = loaderCode(),
+): void {
   if (dir === null) return;
   try {
-    writeCacheFile(knownKeyFile(dir, roots), { format: FORMAT, generations, key }, new Uint8Array(0));
+    writeCacheFile(knownKeyFile(dir, roots, loader), { format: FORMAT, generations, key }, new Uint8Array(0));
   } catch {
     // Best effort, as the cache.
   }
 }
 
-function knownKeyFile(dir: string, roots: readonly string[]): string {
-  return join(dir, `${SCAN_RECORD_PREFIX}key-${createHash('sha256').update(roots.join('\0')).digest('hex')}.bin`);
+function knownKeyFile(dir: string, roots: readonly string[], loader: string): string {
+  return join(
+    dir,
+    `${SCAN_RECORD_PREFIX}key-${createHash('sha256').update(loader).update('\0').update(roots.join('\0')).digest('hex')}.bin`,
+  );
 }

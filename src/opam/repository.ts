@@ -21,6 +21,7 @@ import {
   RepositoryKey,
   cachedForm,
   cachedPackage,
+  cachedVersions,
   readKnownKey,
   readRepositoryCache,
   repositoryCacheDir,
@@ -31,7 +32,7 @@ import {
   listRoot,
   lookAt,
   recordedCandidate,
-  recordedFolders,
+  RecordedNames,
   scanListing,
   stillAsRecorded,
   type Candidate,
@@ -202,7 +203,8 @@ function eagerLoad(roots: string[], listings: readonly RootListing[], t0: number
     // The same key means the same kept candidates in the same order: the cache lists them in that
     // order, less the files that did not parse.
     const values = new ValueReader(cached.table.head, cached.table.body);
-    for (const [name, list] of cached.packages) packages.set(name, cachedPackages(name, list, keptByName.get(name) ?? [], values));
+    for (const [name, list] of cached.packages)
+      packages.set(name, cachedPackages(name, cachedVersions(list), keptByName.get(name) ?? [], values));
     errors.push(...(cached.errors as RepositoryError[]));
     lint.push(...(cached.lint as RepositoryWarning[]));
     return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
@@ -230,24 +232,46 @@ export class OnDemandPackages extends Map<string, OpamPackage[]> {
   #repositoryNames: readonly string[] = [];
   #settleName: (name: string) => OpamPackage[] = () => [];
   #settled: string[] = [];
-  #listedVersions: ReadonlyMap<string, readonly string[]> = new Map();
+  #listedWithVersion: (version: string) => string[] = () => [];
+  #peek: (name: string, version: string) => OpamPackage | null = () => null;
 
-  /** `listed`: each name's versions as its folders spell them (the listing is checked: it is the disk's). */
-  static of(listed: ReadonlyMap<string, readonly string[]>, settle: (name: string) => OpamPackage[]): OnDemandPackages {
+  /**
+   * `names`: the repository's names in order; `listedWithVersion`: those with a folder spelling a
+   * version (the listing is checked: it is the disk's).
+   */
+  static of(
+    names: readonly string[],
+    listedWithVersion: (version: string) => string[],
+    settle: (name: string) => OpamPackage[],
+    peek?: (name: string, version: string) => OpamPackage | null,
+  ): OnDemandPackages {
     const m = new OnDemandPackages();
-    m.#repositoryNames = [...listed.keys()];
-    m.#pending = new Set(m.#repositoryNames);
-    m.#listedVersions = listed;
+    m.#repositoryNames = names;
+    m.#pending = new Set(names);
+    m.#listedWithVersion = listedWithVersion;
     m.#settleName = settle;
+    if (peek !== undefined) m.#peek = peek;
     return m;
+  }
+
+  /**
+   * The package `name` lists at exactly `version` (`get(name)` and that version), checking on disk
+   * only that version's folder when it alone can define it (`peek`: one folder of an equal version in
+   * every root, as recorded, and no error recorded for it); else the name is checked whole.
+   */
+  atVersion(name: string, version: string): OpamPackage | undefined {
+    if (this.#pending?.has(name) === true) {
+      const p = this.#peek(name, version);
+      if (p !== null) return p;
+    }
+    return this.get(name)?.find((p) => p.version === version);
   }
 
   /** The names that have a folder of `version`, without checking any (`namesWithVersion`). */
   listedWithVersion(version: string): string[] {
-    const out: string[] = [];
-    for (const [name, versions] of this.#listedVersions) if (versions.includes(version)) out.push(name);
-    for (const name of super.keys())
-      if (!this.#listedVersions.has(name) && (super.get(name) ?? []).some((p) => p.version === version)) out.push(name);
+    const out = this.#listedWithVersion(version);
+    const listed = new Set(this.#repositoryNames);
+    for (const name of super.keys()) if (!listed.has(name) && (super.get(name) ?? []).some((p) => p.version === version)) out.push(name);
     return out;
   }
 
@@ -332,28 +356,14 @@ export class OnDemandPackages extends Map<string, OpamPackage[]> {
 function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: number, cacheDir: string | null): RepositoryLoad | null {
   // The version folders by the name they are versions of (the folder name up to its first dot; one
   // that is no NAME.VERSION gives no candidate); their candidates are made when the name is read.
-  const foldersOf = new Map<string, RecordedFolder[]>();
-  const all: RecordedFolder[] = [];
-  let files = 0;
-  for (const l of listings) {
-    const recorded = recordedFolders(l);
-    if (recorded === null) return null;
-    for (const r of recorded) {
-      all.push(r);
-      if (r.index >= 0) files++;
-      const name = r.folder.folder.slice(0, Math.max(0, r.folder.folder.indexOf('.')));
-      let list = foldersOf.get(name);
-      if (list === undefined) foldersOf.set(name, (list = []));
-      list.push(r);
-    }
-  }
-  if (files < MIN_CACHED_FILES) return null;
+  const recorded = RecordedNames.of(listings);
+  if (recorded === null || recorded.files < MIN_CACHED_FILES) return null;
   const candidatesMemo = new Map<string, Candidate[]>();
   const candidatesOf = (name: string): Candidate[] => {
     let list = candidatesMemo.get(name);
     if (list === undefined) {
       list = [];
-      for (const r of foldersOf.get(name) ?? []) {
+      for (const r of recorded.folders(name)) {
         const c = recordedCandidate(r, []);
         if (c !== null && c.name === name) list.push(c);
       }
@@ -361,7 +371,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     }
     return list;
   };
-  const names = [...foldersOf.keys()].filter((n) => n !== '').sort();
+  const names = recorded.names;
   // The content key: known from the last load while the records are those it read; else layered and
   // hashed (and then known for the next load).
   const generations = listings.some((l) => l.relisted || l.old === null) ? null : listings.map((l) => l.old!.generation);
@@ -384,7 +394,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   // What the listing says of the folders' places (misplaced, not NAME.VERSION), in its order.
   const placeWarnings = (): RepositoryWarning[] => {
     const warnings: RepositoryWarning[] = [];
-    for (const r of all) recordedCandidate(r, warnings);
+    for (const r of recorded.all()) recordedCandidate(r, warnings);
     return warnings;
   };
   const values = new ValueReader(cached.table.head, cached.table.body);
@@ -394,10 +404,10 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
   // Names read again from disk (their files changed): their packages, and what parsing them said.
   const changed = new Map<string, { errors: RepositoryError[] }>();
   const settle = (name: string): OpamPackage[] => {
-    const folders = foldersOf.get(name) ?? [];
+    const folders = recorded.folders(name);
     if (folders.every(stillAsRecorded)) {
       const list = cachedOf.get(name);
-      return list === undefined ? [] : cachedPackages(name, list, keptOf(name), values);
+      return list === undefined ? [] : cachedPackages(name, cachedVersions(list), keptOf(name), values);
     }
     // Read again: every version folder of the name, in the listing's order (a folder with a new
     // opam file too), layered as a load from disk layers them.
@@ -415,17 +425,32 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     changed.set(name, { errors });
     return loaded;
   };
-  const packages = OnDemandPackages.of(
-    new Map(names.map((name) => [name, (foldersOf.get(name) ?? []).map((r) => r.folder.folder.slice(name.length + 1))])),
-    settle,
-  );
+  // One version of a name, as `settle` would give it, when one folder alone can define it (null: settle the name).
+  let errorFiles: Set<string> | null = null;
+  const peek = (name: string, version: string): OpamPackage | null => {
+    let only: RecordedFolder | null = null;
+    for (const r of recorded.folders(name)) {
+      if (!versionsEqual(r.folder.folder.slice(name.length + 1), version)) continue;
+      if (only !== null) return null;
+      only = r;
+    }
+    if (only === null || only.folder.folder !== `${name}.${version}` || !stillAsRecorded(only)) return null;
+    const c = recordedCandidate(only, []);
+    errorFiles ??= new Set(cachedErrors.map((e) => e.file));
+    if (c === null || c.name !== name || errorFiles.has(c.dir + sep + 'opam')) return null;
+    const id = cachedVersions(cachedOf.get(name) ?? '').find(([v]) => v === version)?.[1];
+    if (id === undefined) return null;
+    const place = { name, version, file: c.dir + sep + 'opam', repository: c.root, filesDir: c.filesDir, contentHash: c.contentHash };
+    return cachedPackage(place, values, id, () => loadOne(c, [], []) as OpamPackage);
+  };
+  const packages = OnDemandPackages.of(names, (version) => recorded.withVersion(version), settle, peek);
   // What is about every file: as recorded when no name changed, else from a load from disk.
   let fromDisk: RepositoryLoad | null = null;
   // Folders of no name (not NAME.VERSION) count for the whole only (their warnings).
   let elsewhereChanged: boolean | null = null;
   const whole = (): RepositoryLoad | null => {
     packages.settleAll();
-    elsewhereChanged ??= !(foldersOf.get('') ?? []).every(stillAsRecorded);
+    elsewhereChanged ??= !recorded.folders('').every(stillAsRecorded);
     if (changed.size === 0 && !elsewhereChanged) return null;
     fromDisk ??= eagerLoad(
       roots,
@@ -436,7 +461,7 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
     return fromDisk;
   };
   const filesOf = (settled: readonly string[]) =>
-    new Set(settled.flatMap((n) => (foldersOf.get(n) ?? []).map((r) => r.folder.dir + sep + 'opam')));
+    new Set(settled.flatMap((n) => recorded.folders(n).map((r) => r.folder.dir + sep + 'opam')));
   let allWarnings: RepositoryWarning[] | null = null;
   const load = { roots, packages, loadMs: performance.now() - t0 } as unknown as RepositoryLoad;
   Object.defineProperties(load, {
@@ -461,6 +486,16 @@ function onDemandLoad(roots: string[], listings: readonly RootListing[], t0: num
 export function namesWithVersion(packages: ReadonlyMap<string, readonly OpamPackage[]>, version: string): string[] {
   if (packages instanceof OnDemandPackages) return packages.listedWithVersion(version);
   return [...packages].filter(([, list]) => list.some((p) => p.version === version)).map(([name]) => name);
+}
+
+/** The package `name` lists at exactly `version`, checking as little on disk as it can (`OnDemandPackages.atVersion`). */
+export function packageAtVersion(
+  packages: ReadonlyMap<string, readonly OpamPackage[]>,
+  name: string,
+  version: string,
+): OpamPackage | undefined {
+  if (packages instanceof OnDemandPackages) return packages.atVersion(name, version);
+  return packages.get(name)?.find((p) => p.version === version);
 }
 
 /** The errors of the opam files a query read: all of them, but for a load checked name by name (`loadRepositories`), those of the names read so far. */

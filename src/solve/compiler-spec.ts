@@ -15,7 +15,7 @@ import { atoms, formulaToString, ors } from '../opam/formula.js';
 import { parseOpamValue } from '../opam/parser.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import type { RelOp } from '../opam/ast.js';
-import { namesWithVersion } from '../opam/repository.js';
+import { namesWithVersion, packageAtVersion } from '../opam/repository.js';
 import { SolveError } from './solve-error.js';
 import { versionSatisfies } from './universe.js';
 
@@ -106,10 +106,10 @@ export function resolveCompilerSpec(load: { packages: PackagesByName }, spec: st
     throw new SolveError('not a package, a version or an opam formula', 'input', { setting: 'compiler', value: spec });
   }
   const compilers: OpamPackage[] = [];
+  // (One version per name can be spelled `trimmed`: the loader keeps one of equal versions.)
   for (const name of namesWithVersion(packages, trimmed)) {
-    for (const p of packages.get(name) ?? []) {
-      if (p.version === trimmed && p.flags.includes('compiler') && !p.flags.includes('avoid-version')) compilers.push(p);
-    }
+    const p = packageAtVersion(packages, name, trimmed);
+    if (p !== undefined && p.flags.includes('compiler') && !p.flags.includes('avoid-version')) compilers.push(p);
   }
   if (compilers.length === 0) {
     throw new SolveError(`no compiler package with version ${trimmed} (nor a package of that name)`, 'input', {

@@ -39,6 +39,10 @@ test('--version and --help load commander and the command definitions only', () 
     assert.equal(h.status, 0, `${args.join(' ')}: ${h.stderr}`);
     assert.match(h.stdout, /Usage: ecocheck/);
     assertDefinitionsOnly(h);
+    // The program's help lists every verb (so reads every definition); a verb's help reads its own.
+    const verbs = h.sources.filter((s) => s.startsWith('cli/commands/'));
+    if (args[0] === 'check') assert.deepEqual(verbs, ['cli/commands/check.js']);
+    else assert.ok(verbs.includes('cli/commands/bisect.js') && verbs.includes('cli/commands/solve.js'), args.join(' '));
   }
 });
 
@@ -65,6 +69,12 @@ test('solve and installable load the solver path: no builder, run, store, compar
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.sources.includes('session/solver-queries.js'), r.sources.join(' '));
     assert.deepEqual(outside(r, ['cli', 'errors', 'results', 'opam', 'host', 'solve', 'plan', 'session']), [], args[0]);
+    // A command line naming a verb loads that verb's definition alone.
+    assert.deepEqual(
+      r.sources.filter((s) => s.startsWith('cli/commands/')),
+      [`cli/commands/${args[0]}.js`],
+      args[0],
+    );
     assert.deepEqual(r.packages, ['commander'], args[0]);
   }
 });

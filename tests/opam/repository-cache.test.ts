@@ -6,11 +6,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OnDemandPackages, errorsRead, loadRepositories, namesWithVersion, type RepositoryLoad } from '../../src/opam/repository.js';
-import { INDEX_FIELDS, MIN_CACHED_FILES } from '../../src/opam/repository-cache.js';
+import {
+  OnDemandPackages,
+  errorsRead,
+  loadRepositories,
+  namesWithVersion,
+  packageAtVersion,
+  type RepositoryLoad,
+} from '../../src/opam/repository.js';
+import { INDEX_FIELDS, MIN_CACHED_FILES, readKnownKey, writeKnownKey } from '../../src/opam/repository-cache.js';
 import { ValueReader, ValueTableWriter } from '../../src/opam/value-table.js';
 import { readCacheFile, writeCacheFile } from '../../src/opam/cache-file.js';
 
@@ -44,6 +51,9 @@ function makeRepository(): string {
   mkdirSync(flat, { recursive: true });
   writeFileSync(join(flat, 'opam'), opamFile('flat', '1.0', ''));
   writeFileSync(join(root, 'packages', 'pkg0', 'README'), 'a stray file\n');
+  // Beside the name folders: a stray file, and a link to a name folder (not a folder: not read).
+  writeFileSync(join(root, 'packages', 'README'), 'a stray file\n');
+  symlinkSync(join(root, 'packages', 'pkg1'), join(root, 'packages', 'linked'));
   // What the layout warnings are about: a version filed under another name, a folder that is no
   // NAME.VERSION, two spellings of one version, and a version folder without an opam file.
   for (const [dir, name, version] of [
@@ -218,6 +228,7 @@ test('a load answered from the records checks a name when it is read: only that 
     summary(cached());
     const untouched = cached();
     assert.ok(untouched.packages instanceof OnDemandPackages, 'answered from the records');
+    assert.ok(!untouched.packages.has('linked') && !fresh().packages.has('linked'), 'a link in packages/ is no name folder');
     assert.deepEqual([...untouched.packages.keys()], [...fresh().packages.keys()], 'names in the order of a load from disk');
 
     // An edit in place and a file broken: the listing is the same, so the load is still answered name by name.
@@ -246,6 +257,40 @@ test('a load answered from the records checks a name when it is read: only that 
     );
     assert.deepEqual(namesWithVersion(packages, '1.10').length, NAMES);
     assert.deepEqual(packages.settledNames(), ['pkg5', 'pkg6', 'pkg7'], 'namesWithVersion checks no name');
+    // From the listing: a version filed under another name's folder, the flat layout, equal versions' spellings.
+    assert.deepEqual(namesWithVersion(packages, '7.0'), ['pkg2']);
+    assert.deepEqual(namesWithVersion(packages, '1.09'), ['pkg4']);
+    assert.deepEqual(namesWithVersion(packages, '9'), []);
+    assert.ok(namesWithVersion(packages, '1.0').includes('flat'));
+    for (const version of ['1.0', '1.9', '1.10', '1.09', '7.0']) {
+      const listed = new Set(namesWithVersion(packages, version));
+      for (const name of namesWithVersion(fresh().packages, version)) assert.ok(listed.has(name), `${name}.${version} is listed`);
+    }
+    assert.deepEqual(packages.settledNames(), ['pkg5', 'pkg6', 'pkg7'], 'still no name checked');
+
+    // One version of a name, as the name lists it: only its folder checked when it alone defines that
+    // version; the whole name when an equal version is spelled otherwise, or the folder changed.
+    writeFileSync(join(root, 'packages', 'pkg11', 'pkg11.1.9', 'opam'), opamFile('pkg11', '1.9', '"pkg10" {< "1.12"}'));
+    const fromDisk = fresh().packages;
+    const same = (name: string, version: string) => {
+      const p = packageAtVersion(packages, name, version);
+      const q = fromDisk.get(name)?.find((x) => x.version === version);
+      assert.ok(p !== undefined && q !== undefined, `${name}.${version}`);
+      for (const f of ['file', 'filesDir', 'contentHash', 'build', ...INDEX_FIELDS] as const)
+        assert.deepEqual(JSON.stringify(p[f]), JSON.stringify(q[f]), `${name}.${version} ${f}`);
+    };
+    same('pkg9', '1.9');
+    same('pkg10', '1.10');
+    assert.deepEqual(packages.settledNames(), ['pkg5', 'pkg6', 'pkg7'], 'a version alone is checked without its name');
+    same('pkg4', '1.09');
+    same('pkg11', '1.9');
+    assert.match(JSON.stringify(packageAtVersion(packages, 'pkg11', '1.9')?.depends), /1\.12/, 'the edit is seen');
+    assert.equal(packageAtVersion(packages, 'pkg12', '7.7'), undefined);
+    assert.deepEqual(
+      packages.settledNames(),
+      ['pkg5', 'pkg6', 'pkg7', 'pkg4', 'pkg11', 'pkg12'],
+      'equal versions, an edit, no such version: the name is checked',
+    );
 
     // What is about the whole repository is the load from disk's; so is every package, in its order.
     const disk = fresh();
@@ -255,6 +300,23 @@ test('a load answered from the records checks a name when it is read: only that 
     assert.equal(load.packages.get('pkg5'), load.packages.get('pkg5'), 'a name is checked once: the same list');
   } finally {
     rmSync(root, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test("a content key known from the last load is this loader's: another parser's is not taken", () => {
+  const cache = mkdtempSync(join(tmpdir(), 'ecocheck-cache-'));
+  try {
+    const roots = ['/some/repository'];
+    const generations = ['g1'];
+    writeKnownKey(cache, roots, generations, 'key-of-loader-a', 'loader-a');
+    assert.equal(readKnownKey(cache, roots, generations, 'loader-a'), 'key-of-loader-a');
+    assert.equal(readKnownKey(cache, roots, generations, 'loader-b'), null, 'another loader (a rebuilt parser, another checkout)');
+    assert.equal(readKnownKey(cache, roots, ['g2'], 'loader-a'), null, 'records rewritten since');
+    writeKnownKey(cache, roots, generations, 'key-of-loader-b', 'loader-b');
+    assert.equal(readKnownKey(cache, roots, generations, 'loader-a'), 'key-of-loader-a', 'each loader keeps its own');
+    assert.equal(readKnownKey(cache, roots, generations), null, 'the real loader knows neither');
+  } finally {
     rmSync(cache, { recursive: true, force: true });
   }
 });
