@@ -52,8 +52,8 @@ export interface SolveOptions {
    * The ways around the optimisation loop, all on by default (the same solutions; tests turn them off
    * to compare): `proof`, a cheap proof that the first installation is optimal; `sharing`, another
    * target's optimum reused when it is provably the optimum (`Universe.sharedOptimum`); `cores`, a lower
-   * bound from unsatisfiable cores that ends the loop without its last, proving, solve
-   * (`CoreLowerBound`; past the loop's budget, the better installation it found).
+   * bound from unsatisfiable cores that ends the loop without its last, proving, solve, or with the
+   * optimal installation the cores found (`CoreLowerBound`).
    */
   optimisationShortcuts?: { proof?: boolean; sharing?: boolean; cores?: boolean };
 }
@@ -98,8 +98,10 @@ export interface PackageSolver {
     coreProved: number;
     /** Conflicts spent finding cores (apart from the optimisation loop's budget). */
     coreConflicts: number;
-    /** Levels whose loop ran out of budget, where the cores' optimal installation was taken. */
-    coreRescued: number;
+    /** Levels where the cores' optimal installation was taken (the loop then has nothing to improve). */
+    coreTaken: number;
+    /** Optimisations that ended at the conflict budget (`OPTIMISATION_CONFLICTS`): the best installation found. */
+    budgetHits: number;
   };
 }
 
@@ -426,7 +428,8 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
         coreBound: u.stats.coreBound,
         coreProved: u.stats.coreProved,
         coreConflicts: u.stats.coreConflicts,
-        coreRescued: u.stats.coreRescued,
+        coreTaken: u.stats.coreTaken,
+        budgetHits: u.stats.budgetHits,
       };
     },
   };

@@ -526,7 +526,8 @@ export class Universe implements ProofUniverse {
         fixed.forEach((c, j) => this.sat.setObjectiveBound(j, c));
         const guarded = [posLit(guard), ...assumptions];
         // The level's lower bound from cores: met by the installation, the loop's last solve (which
-        // only proves it optimal, and is most of the loop's work) is not needed.
+        // only proves it optimal, and was most of the loop's work) is not needed; when the cores end
+        // with an installation, it is an optimum of the level.
         const lbStart = this.sat.stats.conflicts;
         let lb = 0;
         let softs: Lit[] = [];
@@ -550,6 +551,14 @@ export class Universe implements ProofUniverse {
         this.stats.coreConflicts += this.sat.stats.conflicts - lbStart;
         spentBefore += this.sat.stats.conflicts - lbStart;
         if (lb > 0) this.stats.coreBound++;
+        if (optimum !== null && lexLess(optimum.costs, costs)) {
+          // The cores ended with an installation of the level's optimum: the loop would only walk
+          // down to that cost, each step a search of its own. (The two can differ only between
+          // installations of equal costs; on the snapshot's plans on 5.3.0 and 4.14.2 they never do.)
+          best = optimum.packages;
+          costs = optimum.costs;
+          this.stats.coreTaken++;
+        }
         let levelExhausted = false;
         while (costs[k] >= 1 && costs[k] > lb) {
           this.sat.setObjectiveBound(k, costs[k] - 1);
@@ -563,15 +572,7 @@ export class Universe implements ProofUniverse {
           best = this.model();
           costs = CRITERIA.map((_, j) => this.sat.weightedSum(j));
         }
-        if (levelExhausted) {
-          // Out of budget, as opam's timeout: the best installation found so far, or the cores' one,
-          // an optimum of this level, when it is better.
-          if (optimum !== null && lexLess(optimum.costs, costs)) {
-            best = optimum.packages;
-            costs = optimum.costs;
-            this.stats.coreRescued++;
-          } else exhausted = true;
-        }
+        if (levelExhausted) exhausted = true;
         if (lb > 0 && costs[k] <= lb) this.stats.coreProved++;
         // This level at its optimum, the bound's soft assumptions all hold in exactly its optimal
         // installations (OLL's reformulation): the next levels' cores assume them, a stronger hold
@@ -584,6 +585,7 @@ export class Universe implements ProofUniverse {
       this.sat.retireObjective();
       if (coreGuard !== 0) this.sat.addClause([negLit(coreGuard)]);
     }
+    if (exhausted) this.stats.budgetHits++;
     return exhausted ? best : exact(best, costs);
   }
 
@@ -591,10 +593,10 @@ export class Universe implements ProofUniverse {
    * Optimisations settled by `OptimalityProof` (`proved`) or by another target's optimum (`shared`);
    * the others ran the bound-tightening loop. Per criteria level of the loop: given a lower bound by
    * cores (`coreBound`), ended by it (`coreProved`: met, the loop's last solve skipped), the conflicts
-   * the cores cost (`coreConflicts`), and levels out of budget where the cores' optimum was taken
-   * (`coreRescued`).
+   * the cores cost (`coreConflicts`), and levels where the cores' optimal installation was taken
+   * (`coreTaken`). `budgetHits`: optimisations that ended at the conflict budget.
    */
-  readonly stats = { proved: 0, shared: 0, coreBound: 0, coreProved: 0, coreConflicts: 0, coreRescued: 0 };
+  readonly stats = { proved: 0, shared: 0, coreBound: 0, coreProved: 0, coreConflicts: 0, coreTaken: 0, budgetHits: 0 };
 
   /**
    * The ways around the optimisation loop (`OptimalityProof`, `sharedOptimum`) and its last solve

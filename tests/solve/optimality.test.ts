@@ -225,6 +225,7 @@ test('with the cores alone, every target of random repositories costs what the l
   const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
   let checked = 0;
   let proved = 0;
+  let taken = 0;
   for (let round = 0; round < 60; round++) {
     const all = randomPackages(rand, { names, maxVersions: 5, depend: 0.2, alternative: 0.35, conflict: 0.42, avoidVersion: 0.15 });
     const load = repo(...all);
@@ -240,7 +241,10 @@ test('with the cores alone, every target of random repositories costs what the l
       checked++;
     }
     proved += cores.stats.coreProved;
+    taken += cores.stats.coreTaken;
   }
   assert.ok(checked > 100, `${checked} targets compared`);
   assert.ok(proved > 50, `${proved} levels proved by cores`);
+  // Some of them with the cores' own installation (better than the first one found).
+  assert.ok(taken > 20, `${taken} installations of the cores taken`);
 });
