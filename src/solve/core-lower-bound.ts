@@ -5,20 +5,23 @@
  * CDCL search refuting `Σ weight ≤ cost − 1` with clauses), while cores are found by propagation and
  * short searches.
  *
- * A level's sum is split into unit indicators: per name N and j ≥ 1, `y(N, j)` = "N is installed at a
+ * A level's sum is split into indicators: per name N and j ≥ 1, `y(N, j)` = "N is installed at a
  * version of weight ≥ j" (the weight of N's version is Σ_j y(N, j); weights are integers). A selector
  * variable s(N, j) is made once per (level, name, j), with the clauses `¬s ∨ ¬p` for the versions p of
- * weight ≥ j: assuming s says y(N, j) is false. The soft assumptions are those selectors, for the
- * names that can be in the installation. Solving with the query's assumptions (the guard of the
- * earlier levels' bounds first) and the soft ones, an unsatisfiable answer names a core: soft
- * assumptions one of which at least fails in every installation. Each core adds 1 to the bound
- * (OLL): its soft assumptions are dropped, each selector replaced by its name's next one (y(N, j + 1)),
- * each counter output o_i (below) by o_{i+1}, and a counter (a totaliser) over the core's failures is
- * added, with "at most one of them fails" (¬o_2) as a new soft assumption. Names every installation
- * holds (`OptimalityProof.forcedVersions`) start with their least weight counted: those indicators
- * hold everywhere. A model under every soft assumption costs exactly the bound: the bound is the
- * optimum. Otherwise the bound ends at the goal (nothing more needed) or at a conflict budget (the
- * bound found so far holds, it is only weaker).
+ * weight ≥ j: assuming s says y(N, j) is false. The indicators between two weights of versions that
+ * can be installed with the base hold together in every installation: one soft assumption stands for
+ * them, weighing their number. The soft assumptions are those selectors, for the names that can be
+ * in the installation. Solving with the query's assumptions (the guard of the earlier levels' bounds
+ * first) and the soft ones, an unsatisfiable answer names a core: soft assumptions one of which at
+ * least fails in every installation. Each core adds its least weight w to the bound (weighted OLL, as
+ * RC2): every soft assumption of the core gives w to a new counter (a totaliser) over the core's
+ * failures, whose "at most one of them fails" (¬o_2) becomes a soft assumption of weight w; one left
+ * with no weight is dropped, a selector replaced by its name's next one (y(N, j') for the next weight),
+ * and a counter output o_i passes w to o_{i+1}. Names every installation holds
+ * (`OptimalityProof.forcedVersions`) start with their least weight counted: those indicators hold
+ * everywhere. A model under every soft assumption costs exactly the bound: the bound is the optimum.
+ * Otherwise the bound ends at the goal (nothing more needed) or at a conflict budget (the bound found
+ * so far holds, it is only weaker).
  *
  * The selectors' clauses stay in the solver (they hold whatever is assumed later: a selector is never
  * forced but by them). The counters' clauses all hold the negated guard, so they are satisfied once
@@ -30,12 +33,13 @@ import { negLit, posLit, type Brancher, type Lit, type SatSolver } from './sat.j
 const MAX_COUNTER_INPUTS = 48;
 
 /** A soft assumption: a selector (name, j) or the output `i` (at least i fail) of a counter. */
-type Soft = { kind: 'selector'; name: number; j: number } | { kind: 'counter'; outputs: number[]; i: number };
+type Soft = ({ kind: 'selector'; name: number; j: number; top: number } | { kind: 'counter'; outputs: number[]; i: number }) & {
+  weight: number;
+};
 
 export class CoreLowerBound {
   /** Per level, per name, the selector variable of each j (index j − 1), made on first use. */
   private readonly selectors: Map<number, number[]>[];
-  private readonly maxWeights: Map<number, number>[];
   /** Counter variables free for reuse, and those in use with the guard their clauses hold. */
   private freeVars: number[] = [];
   private usedVars: { guard: number; vars: number[] }[] = [];
@@ -54,18 +58,6 @@ export class CoreLowerBound {
     levels: number,
   ) {
     this.selectors = Array.from({ length: levels }, () => new Map());
-    this.maxWeights = Array.from({ length: levels }, () => new Map());
-  }
-
-  /** The heaviest weight of a version of `name` in level `k` (weights are fixed once the base is known). */
-  private maxWeight(k: number, name: number): number {
-    let m = this.maxWeights[k].get(name);
-    if (m === undefined) {
-      m = 0;
-      for (const i of this.versionsOf[name]) m = Math.max(m, this.weight(k, i));
-      this.maxWeights[k].set(name, m);
-    }
-    return m;
   }
 
   private selector(k: number, name: number, j: number): number {
@@ -92,6 +84,7 @@ export class CoreLowerBound {
     guard: number,
     names: Iterable<number>,
     forced: ReadonlyMap<number, readonly number[]>,
+    possible: Uint8Array,
     goal: number,
     budget: number,
     brancher: Brancher,
@@ -99,23 +92,21 @@ export class CoreLowerBound {
     this.releaseVars();
     const inUse: number[] = [];
     this.usedVars.push({ guard, vars: inUse });
-    /** Soft assumptions by literal (each assumed true). */
+    /** Soft assumptions by literal (each assumed true), with their weights. */
     const soft = new Map<Lit, Soft>();
     let lb = 0;
     for (const name of names) {
-      const max = this.maxWeight(k, name);
-      if (max < 1) continue;
-      let j = 1;
+      let from = 0;
       const versions = forced.get(name);
       if (versions !== undefined) {
         let least = Infinity;
         for (const v of versions) least = Math.min(least, this.weight(k, v));
         if (least !== Infinity) {
           lb += least;
-          j = least + 1;
+          from = least;
         }
       }
-      if (j <= max) soft.set(posLit(this.selector(k, name, j)), { kind: 'selector', name, j });
+      this.addSelector(soft, k, name, from, possible);
     }
     this.lastEnd = 'goal';
     /** Whether every core became a counter (a model under every soft assumption is then an optimum). */
@@ -141,22 +132,29 @@ export class CoreLowerBound {
         this.lastEnd = 'hard';
         break;
       }
-      lb++;
+      let least = Infinity;
+      for (const l of core) least = Math.min(least, (soft.get(l) as Soft).weight);
+      lb += least;
       /**
        * The core's failures, each as the literals one of which is true when it fails: the versions of
-       * weight ≥ j for a selector (its own clauses are watched only while it is assumed), o_i for a
-       * counter output.
+       * weight ≥ j for a selector, o_i for a counter output. Each soft assumption gives `least` of its
+       * weight to the new counter and keeps the rest; one that has none left is dropped, a selector
+       * replaced by its name's next one, and a counter output gives way to the next (which gains
+       * `least`).
        */
       const failures: Lit[][] = [];
       for (const l of core) {
         const s = soft.get(l) as Soft;
-        soft.delete(l);
         failures.push(s.kind === 'selector' ? this.heavyVersions(k, s.name, s.j) : [l ^ 1]);
+        if (s.weight > least) s.weight -= least;
+        else soft.delete(l);
         if (s.kind === 'selector') {
-          if (this.maxWeight(k, s.name) >= s.j + 1)
-            soft.set(posLit(this.selector(k, s.name, s.j + 1)), { kind: 'selector', name: s.name, j: s.j + 1 });
+          if (!soft.has(l)) this.addSelector(soft, k, s.name, s.top, possible);
         } else if (s.i + 1 <= s.outputs.length) {
-          soft.set(negLit(s.outputs[s.i]), { kind: 'counter', outputs: s.outputs, i: s.i + 1 });
+          const next = negLit(s.outputs[s.i]);
+          const before = soft.get(next);
+          if (before !== undefined) before.weight += least;
+          else soft.set(next, { kind: 'counter', outputs: s.outputs, i: s.i + 1, weight: least });
         }
       }
       if (failures.length > MAX_COUNTER_INPUTS) {
@@ -164,10 +162,25 @@ export class CoreLowerBound {
         exact = false;
       } else if (failures.length >= 2) {
         const outputs = this.counter(failures, guard, inUse);
-        soft.set(negLit(outputs[1]), { kind: 'counter', outputs, i: 2 });
+        soft.set(negLit(outputs[1]), { kind: 'counter', outputs, i: 2, weight: least });
       }
     }
     return { lb, softs: [...soft.keys()] };
+  }
+
+  /**
+   * The soft assumption "no version of `name` weighs more than `from`", weighing what the next
+   * possible weight adds: versions that cannot be installed with the base do not count, so the
+   * indicators between two possible weights are one (they hold together in every installation).
+   */
+  private addSelector(soft: Map<Lit, Soft>, k: number, name: number, from: number, possible: Uint8Array): void {
+    let next = Infinity;
+    for (const i of this.versionsOf[name]) {
+      const w = this.weight(k, i);
+      if (w > from && w < next && possible[i] === 1) next = w;
+    }
+    if (next === Infinity) return;
+    soft.set(posLit(this.selector(k, name, from + 1)), { kind: 'selector', name, j: from + 1, top: next, weight: next - from });
   }
 
   /** Counter variables of retired guards (their clauses satisfied for good) become free again. */

@@ -542,6 +542,7 @@ export class Universe implements ProofUniverse {
             coreGuard,
             (cone ??= this.coneNames(keptTarget)),
             (forced ??= this.forcedOf(keptTarget)),
+            this.possibleForProof(),
             costs[k],
             CORE_CONFLICTS,
             this.brancher,
