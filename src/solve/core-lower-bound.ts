@@ -118,7 +118,7 @@ export class CoreLowerBound {
         this.lastEnd = 'budget';
         break;
       }
-      const r = this.sat.solve([...assumptions, posLit(guard), ...soft.keys()], brancher, left);
+      const r = this.sat.solve([...assumptions, posLit(guard), ...soft.keys()], brancher, left, true);
       if (r.sat) {
         this.lastEnd = exact ? 'optimum' : 'model';
         break;

@@ -278,9 +278,11 @@ export class OptimalityProof {
           break;
         }
         if (!allowed(x)) continue;
-        cands.push(x);
         const nx = u.nameIndex[x];
         name = name === -2 ? nx : name === nx ? name : -1;
+        // Two names: a choice, whatever the other candidates are (even one of the base).
+        if (name === -1) break;
+        cands.push(x);
       }
       if (satisfied) continue;
       if (cands.length === 0) return null;

@@ -606,16 +606,27 @@ export class SatSolver {
    * Solves under assumptions. On success the assignment stays readable (`value`, `trailLiterals`)
    * until the next call to `solve` or `addClause`.
    */
-  solve(assumptions: readonly Lit[], branch: Brancher, maxConflicts = Infinity): SolveResult {
+  solve(assumptions: readonly Lit[], branch: Brancher, maxConflicts = Infinity, keepPrefix = false): SolveResult {
     this.stats.solves++;
     const conflictLimit = this.stats.conflicts + maxConflicts;
-    this.cancelUntil(0);
+    // With `keepPrefix`, the levels of the assumptions this call shares with the previous one (in the
+    // same order, nothing added in between) are kept: their propagation is the same.
+    let keep = 0;
+    const previous = this.lastAssumptions;
+    if (keepPrefix && previous !== null && !(this.lazyAttachedCount > this.compactThreshold)) {
+      const limit = Math.min(previous.length, assumptions.length, this.trailLim.length);
+      while (keep < limit && previous[keep] === assumptions[keep]) keep++;
+    }
+    this.lastAssumptions = keepPrefix ? [...assumptions] : null;
+    this.cancelUntil(keep);
     this.backtracks++;
-    if (this.lazyAttachedCount > this.compactThreshold && this.ok) this.compact();
-    if (!this.ok) return { sat: false, failed: [] };
-    if (this.propagate() !== -1) {
-      this.ok = false;
-      return { sat: false, failed: [] };
+    if (keep === 0) {
+      if (this.lazyAttachedCount > this.compactThreshold && this.ok) this.compact();
+      if (!this.ok) return { sat: false, failed: [] };
+      if (this.propagate() !== -1) {
+        this.ok = false;
+        return { sat: false, failed: [] };
+      }
     }
     for (;;) {
       const confl = this.propagate();
@@ -672,6 +683,9 @@ export class SatSolver {
       this.enqueue(next, -1);
     }
   }
+
+  /** The assumptions of the last `solve` that kept its prefix (null after any other). */
+  private lastAssumptions: Lit[] | null = null;
 
   /** A new weighted sum (all weights 0, no bound); returns its index. */
   addObjective(): number {
