@@ -213,7 +213,7 @@ export class CoreLowerBound {
   private counter(inputs: readonly (readonly Lit[])[], guard: number, inUse: number[]): number[] {
     if (inputs.length === 1) {
       const o = this.auxVar(inUse);
-      for (const l of inputs[0]) this.sat.addClause([negLit(guard), l ^ 1, posLit(o)]);
+      for (const l of inputs[0]) this.sat.addClauseKeeping([negLit(guard), l ^ 1, posLit(o)]);
       return [o];
     }
     const half = inputs.length >> 1;
@@ -227,7 +227,7 @@ export class CoreLowerBound {
         const lits = [negLit(guard), posLit(out[i + j - 1])];
         if (i > 0) lits.push(negLit(a[i - 1]));
         if (j > 0) lits.push(negLit(b[j - 1]));
-        this.sat.addClause(lits);
+        this.sat.addClauseKeeping(lits);
       }
     }
     return out;

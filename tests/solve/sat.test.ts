@@ -241,3 +241,34 @@ test('a solve keeping the prefix does not propagate its shared assumptions again
   assert.ok(cost([posLit(chain[0]), posLit(y)], true) < 10);
   assert.ok(cost([posLit(chain[0]), posLit(x)], false) >= 60);
 });
+
+test('clauses added keeping the assignment (addClauseKeeping) give the answers of a fresh solver', () => {
+  const rand = rng(99);
+  for (let round = 0; round < 200; round++) {
+    const n = 6 + Math.floor(rand() * 7);
+    const s = new SatSolver();
+    for (let v = 0; v < n; v++) s.newVar();
+    const clauses: Lit[][] = [];
+    const randomClause = (): Lit[] => {
+      const vars = new Set<number>();
+      while (vars.size < 3) vars.add(1 + Math.floor(rand() * n));
+      return [...vars].map((v) => (rand() < 0.5 ? posLit(v) : negLit(v)));
+    };
+    for (let i = 0; i < n * 2; i++) {
+      const c = randomClause();
+      clauses.push(c);
+      s.addClause(c);
+    }
+    const assumptions: Lit[] = [];
+    for (let k = 0; k < 3; k++) assumptions.push(rand() < 0.5 ? posLit(1 + k) : negLit(1 + k));
+    for (let q = 0; q < 5; q++) {
+      const r = s.solve(assumptions, lowestFalse, Infinity, true);
+      assert.equal(r.sat, bruteForceSat(n, clauses, assumptions), `round ${round} query ${q}`);
+      if (r.sat) assert.ok(modelSatisfies(s, clauses), `model of round ${round} query ${q}`);
+      // New clauses while the last assignment is still there.
+      const c = randomClause();
+      clauses.push(c);
+      s.addClauseKeeping(c);
+    }
+  }
+});
