@@ -156,14 +156,15 @@ export class OptimalityProof {
     const excluded = new Set<number>(u.conflictsOf(target));
     const singles = new Set<number>([target]);
     /** Per name read while deducing a forced name (a candidate's name): the forced names to deduce again when it changes. */
-    const readers = new Map<number, Set<number>>();
+    const readers = new Map<number, number[]>();
     let reading = -1;
     // A candidate of a forced name outside that name's versions is ruled out (one version per name).
     const allowedHere = (x: number): boolean => {
       const nx = u.nameIndex[x];
-      let r = readers.get(nx);
-      if (r === undefined) readers.set(nx, (r = new Set()));
-      r.add(reading);
+      const r = readers.get(nx);
+      // Repeats (the same reader reading again later) only wake it once more: harmless.
+      if (r === undefined) readers.set(nx, [reading]);
+      else if (r[r.length - 1] !== reading) r.push(reading);
       if (excluded.has(x) || !allowed(x)) return false;
       const versions = forced.get(nx);
       return versions === undefined || versions.has(x);
