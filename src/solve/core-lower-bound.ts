@@ -19,7 +19,8 @@
  * with no weight is dropped, a selector replaced by its name's next one (y(N, j') for the next weight),
  * and a counter output o_i passes w to o_{i+1}. Names every installation holds
  * (`OptimalityProof.forcedVersions`) start with their least weight counted: those indicators hold
- * everywhere. A model under every soft assumption costs exactly the bound: the bound is the optimum.
+ * everywhere. A model under every soft assumption costs exactly the bound (when no core was too large
+ * for a counter): the bound is the optimum, and the model an optimal installation of the level.
  * Otherwise the bound ends at the goal (nothing more needed) or at a conflict budget (the bound found
  * so far holds, it is only weaker).
  *
@@ -44,7 +45,10 @@ export class CoreLowerBound {
   private freeVars: number[] = [];
   private usedVars: { guard: number; vars: number[] }[] = [];
 
-  /** How the last `bound` ended: a model (`optimum`), the goal, the budget, or a core of hard assumptions. */
+  /**
+   * How the last `bound` ended: a model of the optimum cost (`optimum`) or one after a core too large
+   * for a counter (`model`, not necessarily optimal), the goal, the budget, or a core of hard assumptions.
+   */
   lastEnd: 'optimum' | 'model' | 'goal' | 'budget' | 'hard' = 'goal';
   /** Cores too large for a counter, only counted. */
   largeCores = 0;
