@@ -3,7 +3,8 @@
  * installable version of every package with its optimal solution (opam's), as the planner selects
  * them — on OCaml 5.3.0, 4.14.2 and ocaml-system.4.13.1; target < 15 s each. Each compiler is planned
  * in a child process of its own, so that its peak RSS is its own; wall time, CPU time (user + system)
- * and peak RSS are printed, the repository's load apart (the load section measures it).
+ * and peak RSS are printed, the repository's load apart (the load section measures it), with the
+ * solver's conflicts and how the optimisations ended (cheap proof, cores, conflict budget).
  * `ECOCHECK_BENCH_PLAN_COMPILERS=5.3.0,4.14.2` picks compilers; `=0` skips the section.
  */
 import { fork } from 'node:child_process';
@@ -28,6 +29,9 @@ interface PlanFigures {
   maxRssMiB: number;
   conflicts: number;
   proved: number;
+  coreProved: number;
+  coreConflicts: number;
+  budgetHits: number;
 }
 
 /** In the child: one compiler's plan, its figures sent to the parent. */
@@ -54,6 +58,9 @@ function planOne(root: string, compiler: string): PlanFigures {
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     conflicts: solver.stats.conflicts,
     proved: solver.stats.proved,
+    coreProved: solver.stats.coreProved,
+    coreConflicts: solver.stats.coreConflicts,
+    budgetHits: solver.stats.budgetHits,
   };
 }
 
@@ -87,7 +94,7 @@ export const planCompilersSection: BenchSection = {
     for (const compiler of compilers) {
       const f = await planInChild(root, compiler);
       process.stdout.write(
-        `  ${compiler}: ${f.targets} targets, ${f.installable} installable; load ${(f.loadMs / 1000).toFixed(1)} s (apart); ${f.conflicts} conflicts, ${f.proved} proved optimal at once\n`,
+        `  ${compiler}: ${f.targets} targets, ${f.installable} installable; load ${(f.loadMs / 1000).toFixed(1)} s (apart); ${f.conflicts} conflicts (${f.coreConflicts} finding cores), ${f.proved} proved optimal at once, ${f.coreProved} criteria levels ended by cores, ${f.budgetHits} optimisations at the conflict budget\n`,
       );
       reportFigure(`${compiler} plan --latest (wall)`, f.wallMs / 1000, 's', 15);
       reportFigure(`${compiler} plan --latest (CPU, user + system)`, f.cpuMs / 1000, 's', 15);

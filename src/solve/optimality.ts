@@ -98,12 +98,31 @@ export class OptimalityProof {
 
   /** The packages (other than `target`) every installation of `target` keeping the base holds. */
   forcedPackages(target: number): number[] {
-    const forced = this.forcedNames(target, (v) => this.inBase[v] === 1 || this.possible[v] === 1, []);
+    const forced = this.forcedVersions(target);
     if (forced === null) return [];
     const out: number[] = [];
     for (const versions of forced.values()) if (versions.length === 1 && versions[0] !== target) out.push(versions[0]);
     return out.sort((a, b) => a - b);
   }
+
+  /**
+   * The names every installation of `target` keeping the base holds, each with the versions it can
+   * have (the base's names apart); null when there is none. `extraClauses` as for `proves`.
+   */
+  forcedVersions(
+    target: number,
+    extraClauses: readonly { candidates: Int32Array }[] = OptimalityProof.NO_CLAUSES,
+  ): ReadonlyMap<number, readonly number[]> | null {
+    // The same target is asked twice in a row (the reuse of an optimum, then the cores): kept once.
+    const last = this.lastForced;
+    if (last !== null && last.target === target && last.extra === extraClauses) return last.forced;
+    const forced = this.forcedNames(target, (v) => this.inBase[v] === 1 || this.possible[v] === 1, extraClauses);
+    this.lastForced = { target, extra: extraClauses, forced };
+    return forced;
+  }
+
+  private lastForced: { target: number; extra: readonly { candidates: Int32Array }[]; forced: Map<number, number[]> | null } | null = null;
+  private static readonly NO_CLAUSES: readonly { candidates: Int32Array }[] = [];
 
   /**
    * Whether no package that can be in an installation keeping the base, other than the members of
@@ -136,60 +155,104 @@ export class OptimalityProof {
     /** Packages in conflict with a package every allowed installation holds (a name forced to one version). */
     const excluded = new Set<number>(u.conflictsOf(target));
     const singles = new Set<number>([target]);
+    /** Per name read while deducing a forced name (a candidate's name): the forced names to deduce again when it changes. */
+    const readers = new Map<number, number[]>();
+    let reading = -1;
     // A candidate of a forced name outside that name's versions is ruled out (one version per name).
     const allowedHere = (x: number): boolean => {
+      const nx = u.nameIndex[x];
+      const r = readers.get(nx);
+      // Repeats (the same reader reading again later) only wake it once more: harmless.
+      if (r === undefined) readers.set(nx, [reading]);
+      else if (r[r.length - 1] !== reading) r.push(reading);
       if (excluded.has(x) || !allowed(x)) return false;
-      const versions = forced.get(u.nameIndex[x]);
+      const versions = forced.get(nx);
       return versions === undefined || versions.has(x);
     };
-    // To a fixpoint: every narrowing of a name's versions can rule out versions of the names needing it.
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const [, versions] of [...forced]) {
-        /** What every version left forces: name → versions (union over those versions). */
-        let common: Map<number, Set<number>> | null = null;
-        for (const v of [...versions]) {
-          const local = this.forcedBy(v, allowedHere, v === target ? extraClauses : []);
-          if (local === null) {
-            // v has a clause with no allowed candidate: ruled out.
-            versions.delete(v);
-            changed = true;
-            continue;
-          }
-          if (common === null) {
-            common = new Map([...local].map(([n, c]) => [n, new Set(c)]));
-          } else {
-            for (const [n, c] of common) {
-              const l = local.get(n);
-              if (l === undefined) common.delete(n);
-              else for (const x of l) c.add(x);
-            }
-          }
+    // A worklist to the fixpoint: a name is deduced again when a name its versions read narrows, or a
+    // package it read is excluded (every deduction only narrows: the fixpoint does not depend on the order).
+    const queue: number[] = [u.nameIndex[target]];
+    const queued = new Set<number>(queue);
+    const wake = (name: number): void => {
+      for (const f of readers.get(name) ?? []) {
+        if (!queued.has(f)) {
+          queued.add(f);
+          queue.push(f);
         }
-        if (versions.size === 0) return null;
-        for (const [n, cands] of common ?? []) {
-          const before = forced.get(n);
-          if (before === undefined) {
-            forced.set(n, cands);
-            changed = true;
-          } else {
-            for (const x of [...before]) {
-              if (!cands.has(x)) {
-                before.delete(x);
-                changed = true;
-              }
-            }
-            if (before.size === 0) return null;
+      }
+    };
+    const changedName = (name: number): void => {
+      wake(name);
+      const versions = forced.get(name);
+      if (versions === undefined || versions.size !== 1) return;
+      const [only] = versions;
+      if (singles.has(only)) return;
+      singles.add(only);
+      for (const q of u.conflictsOf(only)) {
+        if (excluded.has(q)) continue;
+        excluded.add(q);
+        wake(u.nameIndex[q]);
+      }
+    };
+    while (queue.length > 0) {
+      const name = queue.shift() as number;
+      queued.delete(name);
+      const versions = forced.get(name) as Set<number>;
+      reading = name;
+      /** What every version left forces: name → versions (union over those versions). */
+      let common: Map<number, Set<number>> | null = null;
+      let narrowed = false;
+      for (const v of [...versions]) {
+        const local = this.forcedBy(v, allowedHere, v === target ? extraClauses : []);
+        if (local === null) {
+          // v has a clause with no allowed candidate: ruled out.
+          versions.delete(v);
+          narrowed = true;
+          continue;
+        }
+        if (common === null) {
+          common = new Map([...local].map(([n, c]) => [n, new Set(c)]));
+        } else {
+          for (const [n, c] of common) {
+            const l = local.get(n);
+            if (l === undefined) common.delete(n);
+            else for (const x of l) c.add(x);
           }
         }
       }
-      for (const versions of forced.values()) {
-        if (versions.size !== 1) continue;
-        const [only] = versions;
-        if (singles.has(only)) continue;
-        singles.add(only);
-        for (const q of u.conflictsOf(only)) excluded.add(q);
-        changed = true;
+      if (versions.size === 0) return null;
+      if (narrowed) {
+        // Deduced again too: its own versions' union may narrow further.
+        if (!queued.has(name)) {
+          queued.add(name);
+          queue.push(name);
+        }
+        changedName(name);
+      }
+      for (const [n, cands] of common ?? []) {
+        const before = forced.get(n);
+        if (before === undefined) {
+          forced.set(n, cands);
+          queued.add(n);
+          queue.push(n);
+          changedName(n);
+        } else {
+          let changed = false;
+          for (const x of [...before]) {
+            if (!cands.has(x)) {
+              before.delete(x);
+              changed = true;
+            }
+          }
+          if (before.size === 0) return null;
+          if (changed) {
+            if (!queued.has(n)) {
+              queued.add(n);
+              queue.push(n);
+            }
+            changedName(n);
+          }
+        }
       }
     }
     return new Map([...forced].map(([n, v]) => [n, [...v]]));
@@ -216,9 +279,11 @@ export class OptimalityProof {
           break;
         }
         if (!allowed(x)) continue;
-        cands.push(x);
         const nx = u.nameIndex[x];
         name = name === -2 ? nx : name === nx ? name : -1;
+        // Two names: a choice, whatever the other candidates are (even one of the base).
+        if (name === -1) break;
+        cands.push(x);
       }
       if (satisfied) continue;
       if (cands.length === 0) return null;

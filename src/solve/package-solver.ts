@@ -49,11 +49,13 @@ export interface SolveOptions {
    */
   systemPackages?: SystemPackageManager | null;
   /**
-   * The ways around the optimisation loop, both on by default (the same solutions; tests turn them off
+   * The ways around the optimisation loop, all on by default (the same solutions; tests turn them off
    * to compare): `proof`, a cheap proof that the first installation is optimal; `sharing`, another
-   * target's optimum reused when it is provably the optimum (`Universe.sharedOptimum`).
+   * target's optimum reused when it is provably the optimum (`Universe.sharedOptimum`); `cores`, a lower
+   * bound from unsatisfiable cores that ends the loop without its last, proving, solve, or with the
+   * optimal installation the cores found (`CoreLowerBound`).
    */
-  optimisationShortcuts?: { proof?: boolean; sharing?: boolean };
+  optimisationShortcuts?: { proof?: boolean; sharing?: boolean; cores?: boolean };
 }
 
 export interface TargetResult {
@@ -91,6 +93,15 @@ export interface PackageSolver {
     proved: number;
     /** Optimal solutions taken from another target's (`Universe.sharedOptimum`). */
     shared: number;
+    /** Criteria levels given a lower bound by cores (`CoreLowerBound`), and those it proved optimal. */
+    coreBound: number;
+    coreProved: number;
+    /** Conflicts spent finding cores (apart from the optimisation loop's budget). */
+    coreConflicts: number;
+    /** Levels where the cores' optimal installation was taken (the loop then has nothing to improve). */
+    coreTaken: number;
+    /** Optimisations that ended at the conflict budget (`OPTIMISATION_CONFLICTS`): the best installation found. */
+    budgetHits: number;
   };
 }
 
@@ -272,7 +283,11 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
   const encode = (byName: Map<string, OpamPackage[]>, allVersions?: ReadonlyMap<string, readonly OpamPackage[]>): Universe => {
     askDepexts(allVersions === undefined ? byName : new Map([...byName.keys()].map((n) => [n, allVersions.get(n) ?? []])));
     const u = new Universe(byName, rules, invariantFormula, allVersions);
-    u.shortcuts = { proof: options.optimisationShortcuts?.proof ?? true, sharing: options.optimisationShortcuts?.sharing ?? true };
+    u.shortcuts = {
+      proof: options.optimisationShortcuts?.proof ?? true,
+      sharing: options.optimisationShortcuts?.sharing ?? true,
+      cores: options.optimisationShortcuts?.cores ?? true,
+    };
     return u;
   };
   const fullContext = (): Context => (full ??= contextOf(encode(packagesByName)));
@@ -410,6 +425,11 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
         watchVisits: s.watchVisits,
         proved: u.stats.proved,
         shared: u.stats.shared,
+        coreBound: u.stats.coreBound,
+        coreProved: u.stats.coreProved,
+        coreConflicts: u.stats.coreConflicts,
+        coreTaken: u.stats.coreTaken,
+        budgetHits: u.stats.budgetHits,
       };
     },
   };

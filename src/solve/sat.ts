@@ -239,6 +239,56 @@ export class SatSolver {
   }
 
   /**
+   * Adds a clause between solves like `addClause`, but keeps the assignment of the last solve as far
+   * as it can (a later `solve` keeping its prefix then keeps it too): with two literals not false
+   * the clause is only watched; with one, the assignment goes back to the level of its last false
+   * literal, where it implies that one (or is already met by it). Otherwise, or at a conflict, as
+   * `addClause` (back to level 0). The literals must be distinct, of known variables, no tautology.
+   */
+  addClauseKeeping(lits: readonly Lit[]): void {
+    if (!this.ok) return;
+    if (this.trailLim.length === 0) {
+      this.addClause(lits);
+      return;
+    }
+    const c = Int32Array.from(lits);
+    let nonFalse = 0;
+    for (let k = 0; k < c.length && nonFalse < 2; k++) {
+      if (this.value(c[k]) !== FALSE) {
+        const t = c[nonFalse];
+        c[nonFalse] = c[k];
+        c[k] = t;
+        nonFalse++;
+      }
+    }
+    if (nonFalse === 0 || c.length < 2) {
+      this.addClause(lits);
+      return;
+    }
+    if (nonFalse === 1) {
+      // Watch the false literal of the highest level with the other one, and go back to that level.
+      let best = 1;
+      for (let k = 2; k < c.length; k++) if (this.levels[c[k] >> 1] > this.levels[c[best] >> 1]) best = k;
+      const t = c[1];
+      c[1] = c[best];
+      c[best] = t;
+      const level = this.levels[c[1] >> 1];
+      if (level === 0) {
+        this.addClause(lits);
+        return;
+      }
+      this.cancelUntil(level);
+      const ci = this.attach(c, false);
+      if (this.value(c[0]) === UNDEF) {
+        this.enqueue(c[0], ci);
+        if (this.propagate() !== -1) this.cancelUntil(0);
+      }
+      return;
+    }
+    this.attach(c, false);
+  }
+
+  /**
    * Adds a clause `¬trigger ∨ lits…` that is only watched once `trigger` is true (only between
    * solves). It propagates forward (trigger true → the remaining literals) and detects conflicts, but
    * does not propagate `¬trigger` before the trigger is tried.
@@ -249,7 +299,8 @@ export class SatSolver {
       this.addClause([negLit(trigger)]);
       return;
     }
-    if (this.trailLim.length > 0) this.cancelUntil(0);
+    // A trigger not assigned yet: the clause waits, whatever the assignment is.
+    if (this.trailLim.length > 0 && this.assigns[trigger] !== UNDEF) this.cancelUntil(0);
     const c = new Int32Array(lits.length + 1);
     c[0] = negLit(trigger);
     for (let k = 0; k < lits.length; k++) c[k + 1] = lits[k];
@@ -606,16 +657,27 @@ export class SatSolver {
    * Solves under assumptions. On success the assignment stays readable (`value`, `trailLiterals`)
    * until the next call to `solve` or `addClause`.
    */
-  solve(assumptions: readonly Lit[], branch: Brancher, maxConflicts = Infinity): SolveResult {
+  solve(assumptions: readonly Lit[], branch: Brancher, maxConflicts = Infinity, keepPrefix = false): SolveResult {
     this.stats.solves++;
     const conflictLimit = this.stats.conflicts + maxConflicts;
-    this.cancelUntil(0);
+    // With `keepPrefix`, the levels of the assumptions this call shares with the previous one (in the
+    // same order, nothing added in between) are kept: their propagation is the same.
+    let keep = 0;
+    const previous = this.lastAssumptions;
+    if (keepPrefix && previous !== null && !(this.lazyAttachedCount > this.compactThreshold)) {
+      const limit = Math.min(previous.length, assumptions.length, this.trailLim.length);
+      while (keep < limit && previous[keep] === assumptions[keep]) keep++;
+    }
+    this.lastAssumptions = keepPrefix ? [...assumptions] : null;
+    this.cancelUntil(keep);
     this.backtracks++;
-    if (this.lazyAttachedCount > this.compactThreshold && this.ok) this.compact();
-    if (!this.ok) return { sat: false, failed: [] };
-    if (this.propagate() !== -1) {
-      this.ok = false;
-      return { sat: false, failed: [] };
+    if (keep === 0) {
+      if (this.lazyAttachedCount > this.compactThreshold && this.ok) this.compact();
+      if (!this.ok) return { sat: false, failed: [] };
+      if (this.propagate() !== -1) {
+        this.ok = false;
+        return { sat: false, failed: [] };
+      }
     }
     for (;;) {
       const confl = this.propagate();
@@ -672,6 +734,9 @@ export class SatSolver {
       this.enqueue(next, -1);
     }
   }
+
+  /** The assumptions of the last `solve` that kept its prefix (null after any other). */
+  private lastAssumptions: Lit[] | null = null;
 
   /** A new weighted sum (all weights 0, no bound); returns its index. */
   addObjective(): number {

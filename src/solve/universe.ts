@@ -17,7 +17,9 @@
  * counted as newest) and the number of packages it adds (opam's default criteria
  * `-removed,-count[avoid-version,changed],-count[version-lag,request],-count[version-lag,changed],
  * -count[missing-depexts,changed],-changed`; depexts are not looked at here). The criteria are one
- * weight per package (`criteriaWeights`), minimised exactly by the SAT core's objective bound.
+ * weight per package (`criteriaWeights`), minimised exactly by the SAT core's objective bound; a
+ * lower bound from unsatisfiable cores (`core-lower-bound.ts`) ends each level's loop as soon as its
+ * installation meets it.
  */
 import { isAvoidVersion, type OpamPackage, type Formula } from '../opam/package-model.js';
 import { filterDependencyFormula, checkRelop, type DependencyAtom, type VariableLookup, type VersionConstraint } from '../opam/filter.js';
@@ -25,6 +27,7 @@ import { atoms, evalFormula, FormulaTooLargeError, toCNF } from '../opam/formula
 import { compareVersions } from '../opam/version.js';
 import { CONFLICT, SatSolver, negLit, posLit, type Brancher, type Lit } from './sat.js';
 import { OptimalityProof, type ProofUniverse } from './optimality.js';
+import { CoreLowerBound } from './core-lower-bound.js';
 
 /** How the universe reads each package. */
 export interface UniverseRules {
@@ -82,6 +85,9 @@ function lexLess(a: readonly number[], b: readonly number[]): boolean {
  * No solve of the oracle packages comes near it (dream, the hardest, needs a few thousand).
  */
 export const OPTIMISATION_CONFLICTS = 20000;
+
+/** Conflicts one level's core lower bound (`CoreLowerBound`) may spend; they do not count in the loop's budget. */
+const CORE_CONFLICTS = 2000;
 
 /** Decisions between two checks of the criteria's lower bound (`Universe.boundConflict`). */
 const LOWER_BOUND_EVERY = 8;
@@ -501,9 +507,14 @@ export class Universe implements ProofUniverse {
     // only, so once a level's optimum is known (its bound proved too tight), a new guard starts.
     // The optimisation has a conflict budget, as opam gives mccs a time limit (60 s) after which it
     // takes the best solution found: past it, the best installation so far is the answer.
-    const spentBefore = this.sat.stats.conflicts;
+    let spentBefore = this.sat.stats.conflicts;
     const fixed: number[] = [];
     let exhausted = false;
+    let cone: number[] | undefined;
+    /** The guard of the cores' counters (`CoreLowerBound`), retired with the optimisation. */
+    let coreGuard = 0;
+    const exactLevels: Lit[] = [];
+    let forced: ReadonlyMap<number, readonly number[]> | undefined;
     try {
       for (let k = 0; k < CRITERIA.length; k++) {
         if (costs[k] < 1) {
@@ -514,38 +525,136 @@ export class Universe implements ProofUniverse {
         this.sat.setObjectiveGuard(guard);
         fixed.forEach((c, j) => this.sat.setObjectiveBound(j, c));
         const guarded = [posLit(guard), ...assumptions];
-        while (costs[k] >= 1) {
+        // The level's lower bound from cores: met by the installation, the loop's last solve (which
+        // only proves it optimal, and was most of the loop's work) is not needed; when the cores end
+        // with an installation, it is an optimum of the level.
+        const lbStart = this.sat.stats.conflicts;
+        let lb = 0;
+        let softs: Lit[] = [];
+        /** An installation of the level's optimum cost, when the cores end with one. */
+        let optimum: { packages: number[]; costs: number[] } | null = null;
+        if (keptTarget !== undefined && this.shortcuts.cores) {
+          if (coreGuard === 0) coreGuard = this.sat.newVar();
+          const cores = this.coreLowerBound();
+          ({ lb, softs } = cores.bound(
+            k,
+            [...guarded, ...exactLevels],
+            coreGuard,
+            (cone ??= this.coneNames(keptTarget)),
+            (forced ??= this.forcedOf(keptTarget)),
+            this.possibleForProof(),
+            costs[k],
+            CORE_CONFLICTS,
+            this.brancher,
+          ));
+          if (cores.lastEnd === 'optimum') optimum = { packages: this.model(), costs: CRITERIA.map((_, j) => this.sat.weightedSum(j)) };
+        }
+        this.stats.coreConflicts += this.sat.stats.conflicts - lbStart;
+        spentBefore += this.sat.stats.conflicts - lbStart;
+        if (lb > 0) this.stats.coreBound++;
+        if (optimum !== null && lexLess(optimum.costs, costs)) {
+          // The cores ended with an installation of the level's optimum: the loop would only walk
+          // down to that cost, each step a search of its own. (The two can differ only between
+          // installations of equal costs; on the snapshot's plans on 5.3.0 and 4.14.2 they never do.)
+          best = optimum.packages;
+          costs = optimum.costs;
+          this.stats.coreTaken++;
+        }
+        let levelExhausted = false;
+        while (costs[k] >= 1 && costs[k] > lb) {
           this.sat.setObjectiveBound(k, costs[k] - 1);
           this.lowerBoundTick = 0;
           const left = OPTIMISATION_CONFLICTS - (this.sat.stats.conflicts - spentBefore);
           const r = left > 0 ? this.sat.solve(guarded, this.brancher, left) : { sat: false as const, exhausted: true };
           if (!r.sat) {
-            if (r.exhausted === true) exhausted = true;
+            if (r.exhausted === true) levelExhausted = true;
             break;
           }
           best = this.model();
           costs = CRITERIA.map((_, j) => this.sat.weightedSum(j));
         }
+        if (levelExhausted) exhausted = true;
+        if (lb > 0 && costs[k] <= lb) this.stats.coreProved++;
+        // This level at its optimum, the bound's soft assumptions all hold in exactly its optimal
+        // installations (OLL's reformulation): the next levels' cores assume them, a stronger hold
+        // on this level than its bound.
+        if (!exhausted && costs[k] === lb) exactLevels.push(...softs);
         this.sat.retireObjective();
         fixed.push(costs[k]);
       }
     } finally {
       this.sat.retireObjective();
+      if (coreGuard !== 0) this.sat.addClause([negLit(coreGuard)]);
     }
+    if (exhausted) this.stats.budgetHits++;
     return exhausted ? best : exact(best, costs);
   }
 
   /**
    * Optimisations settled by `OptimalityProof` (`proved`) or by another target's optimum (`shared`);
-   * the others ran the bound-tightening loop.
+   * the others ran the bound-tightening loop. Per criteria level of the loop: given a lower bound by
+   * cores (`coreBound`), ended by it (`coreProved`: met, the loop's last solve skipped), the conflicts
+   * the cores cost (`coreConflicts`), and levels where the cores' optimal installation was taken
+   * (`coreTaken`). `budgetHits`: optimisations that ended at the conflict budget.
    */
-  readonly stats = { proved: 0, shared: 0 };
+  readonly stats = { proved: 0, shared: 0, coreBound: 0, coreProved: 0, coreConflicts: 0, coreTaken: 0, budgetHits: 0 };
 
   /**
-   * The two ways around the optimisation loop (`OptimalityProof`, `sharedOptimum`), both on by default;
-   * tests turn them off to compare with the loop alone.
+   * The ways around the optimisation loop (`OptimalityProof`, `sharedOptimum`) and its last solve
+   * (`CoreLowerBound`), all on by default; tests turn them off to compare with the loop alone.
    */
-  shortcuts = { proof: true, sharing: true };
+  shortcuts = { proof: true, sharing: true, cores: true };
+
+  private cores: CoreLowerBound | null = null;
+
+  private coreLowerBound(): CoreLowerBound {
+    if (this.cores === null) {
+      const versions = [...this.byName.values()];
+      this.cores = new CoreLowerBound(this.sat, versions, (k, i) => this.weight(k, i), CRITERIA.length);
+    }
+    return this.cores;
+  }
+
+  /** The names every installation of `target` keeping the base holds, with their possible versions. */
+  private forcedOf(target: number): ReadonlyMap<number, readonly number[]> {
+    const proof = this.optimalityProof();
+    const forced =
+      this.activeTest !== null && this.activeTest.pkg === target
+        ? proof.forcedVersions(target, this.activeTest.clauses)
+        : proof.forcedVersions(target);
+    return forced ?? new Map();
+  }
+
+  private coneMark = new Int32Array(0);
+  private coneStamp = 0;
+
+  /**
+   * The names of the packages that can be in an installation of `target` keeping the base: those
+   * reachable from it through dependency candidates that can be installed with the base (its test
+   * clauses included when in force).
+   */
+  private coneNames(target: number): number[] {
+    const n = this.packages.length;
+    if (this.coneMark.length !== n) this.coneMark = new Int32Array(n);
+    const stamp = ++this.coneStamp;
+    const possible = this.possibleForProof();
+    const names = new Set<number>();
+    const stack = [target];
+    this.coneMark[target] = stamp;
+    const extra = this.activeTest !== null && this.activeTest.pkg === target ? this.activeTest.clauses : [];
+    while (stack.length > 0) {
+      const i = stack.pop() as number;
+      names.add(this.nameIndex[i]);
+      for (const d of i === target ? [...this.deps[i], ...extra] : this.deps[i]) {
+        for (const c of d.candidates) {
+          if (this.coneMark[c] === stamp || possible[c] !== 1) continue;
+          this.coneMark[c] = stamp;
+          stack.push(c);
+        }
+      }
+    }
+    return [...names];
+  }
 
   /** Proved optima of targets solved keeping the base, without their tests: installation and costs. */
   private readonly optima = new Map<number, { packages: number[]; costs: number[] }>();
@@ -620,9 +729,17 @@ export class Universe implements ProofUniverse {
       const n = this.packages.length;
       const inBase = new Uint8Array(n);
       for (const b of base) inBase[b] = 1;
-      this.proof = new OptimalityProof(this, this.possibleWithBase(inBase), inBase);
+      this.possibleCache = this.possibleWithBase(inBase);
+      this.proof = new OptimalityProof(this, this.possibleCache, inBase);
     }
     return this.proof;
+  }
+
+  private possibleCache: Uint8Array | null = null;
+
+  private possibleForProof(): Uint8Array {
+    this.optimalityProof();
+    return this.possibleCache as Uint8Array;
   }
 
   /**
@@ -745,7 +862,7 @@ export class Universe implements ProofUniverse {
   };
 
   private lowerBoundTick = 0;
-  /** Scratch of \`boundConflict\`: the true literals of the trail. */
+  /** Scratch of `boundConflict`: the true literals of the trail. */
   private trueScratch = new Int32Array(1024);
 
   /** Per name: stamps (installed now; required now) and, per criteria level, the least weight it will add. */

@@ -1,7 +1,8 @@
 /**
  * The ways around the optimisation loop (issue #12's speed): the cheap proof that a first installation
  * is optimal (`src/solve/optimality.ts`) and the reuse of another target's optimum
- * (`Universe.sharedOptimum`). Both must give what the loop alone gives; the cases below include ones
+ * (`Universe.sharedOptimum`), and the lower bound from cores (`src/solve/core-lower-bound.ts`) that ends the
+ * loop without its last, proving, solve. All must give what the loop alone gives; the cases below include ones
  * where a naive rule would give a worse installation.
  */
 import { test } from 'node:test';
@@ -24,7 +25,7 @@ function ids(s: ReturnType<typeof createSolver>, target: OpamPackage): string[] 
   return o.installable ? o.solution.packages.map(packageId).sort() : [];
 }
 
-const LOOP_ONLY: SolveOptions['optimisationShortcuts'] = { proof: false, sharing: false };
+const LOOP_ONLY: SolveOptions['optimisationShortcuts'] = { proof: false, sharing: false, cores: false };
 
 test('a first installation with nothing to choose is proved optimal without the loop', () => {
   const load = repo(...compilers('5.3.0'), pkg('t.1', { depends: '"a" "ocaml"' }), pkg('a.1'), pkg('a.2', { depends: '"b"' }), pkg('b.1'));
@@ -195,4 +196,55 @@ test('with the shortcuts, every target of random repositories costs what the loo
   assert.ok(checked > 100, `${checked} targets compared`);
   assert.ok(shortcuts > 50, `${shortcuts} solutions through a shortcut`);
   assert.ok(shared > 0, `${shared} solutions shared`);
+});
+
+test('three names of which one at most is at its newest: the cores bound the lag at 2 and end the loop', () => {
+  // Pairwise conflicts among the newest versions: one of a, b, c at version 2, the other two lag. The
+  // forced names alone bound the lag at 0 (the cheap proof fails); disjoint cores would find 1.
+  const load = repo(
+    ...compilers('5.3.0'),
+    pkg('t.1', { depends: '"a" "b" "c"' }),
+    pkg('a.1'),
+    pkg('a.2', { conflicts: '"b" {= "2"} "c" {= "2"}' }),
+    pkg('b.1'),
+    pkg('b.2', { conflicts: '"c" {= "2"}' }),
+    pkg('c.1'),
+    pkg('c.2'),
+  );
+  const loop = createSolver(load, { compiler: '5.3.0', optimisationShortcuts: LOOP_ONLY });
+  const cores = createSolver(load, { compiler: '5.3.0', optimisationShortcuts: { proof: false, sharing: false } });
+  const expected = ids(loop, find(load, 't.1'));
+  assert.deepEqual(expected, ['a.2', 'b.1', 'c.1', 'ocaml-base-compiler.5.3.0', 't.1']);
+  assert.deepEqual(ids(cores, find(load, 't.1')), expected);
+  assert.equal(loop.stats.coreProved, 0);
+  assert.ok(cores.stats.coreProved >= 1, `${cores.stats.coreProved} levels proved by cores`);
+});
+
+test('with the cores alone, every target of random repositories costs what the loop alone finds', () => {
+  const rand = rng(2323);
+  const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  let checked = 0;
+  let proved = 0;
+  let taken = 0;
+  for (let round = 0; round < 60; round++) {
+    const all = randomPackages(rand, { names, maxVersions: 5, depend: 0.2, alternative: 0.35, conflict: 0.42, avoidVersion: 0.15 });
+    const load = repo(...all);
+    const cores = createSolver(load, { compiler: '', adminCheck: true, optimisationShortcuts: { proof: false, sharing: false } });
+    const slow = createSolver(load, { compiler: '', adminCheck: true, optimisationShortcuts: LOOP_ONLY });
+    cores.isInstallable(all[0]);
+    for (const target of [...all].reverse()) {
+      const a = cores.solve(target);
+      const b = slow.solve(target);
+      assert.equal(a.installable, b.installable, `round ${round}: ${packageId(target)}`);
+      if (!a.installable || !b.installable) continue;
+      assert.deepEqual(costOf(load, a.solution.packages), costOf(load, b.solution.packages), `round ${round}: ${packageId(target)}`);
+      checked++;
+    }
+    proved += cores.stats.coreProved;
+    taken += cores.stats.coreTaken;
+  }
+  assert.ok(checked > 100, `${checked} targets compared`);
+  assert.ok(proved > 50, `${proved} levels proved by cores`);
+  // Some of them with the cores' own installation (better than the first one found).
+  assert.ok(taken > 20, `${taken} installations of the cores taken`);
 });

@@ -187,3 +187,88 @@ test('triggered clauses: same answers as plain clauses, before and after compact
     }
   }
 });
+
+test('solves keeping the shared prefix of their assumptions agree with brute force (cores take turns so)', () => {
+  const rand = rng(7);
+  for (let round = 0; round < 200; round++) {
+    const n = 6 + Math.floor(rand() * 8);
+    const m = Math.floor(n * (2 + rand() * 3));
+    const s = new SatSolver();
+    for (let v = 0; v < n; v++) s.newVar();
+    const clauses: Lit[][] = [];
+    for (let i = 0; i < m; i++) {
+      const c: Lit[] = [];
+      for (let k = 0; k < 3; k++) {
+        const v = 1 + Math.floor(rand() * n);
+        c.push(rand() < 0.5 ? posLit(v) : negLit(v));
+      }
+      clauses.push(c);
+      s.addClause(c);
+    }
+    // A sequence of queries each changing the tail of the previous one's assumptions (as the cores do).
+    let assumptions: Lit[] = [];
+    for (let q = 0; q < 6; q++) {
+      const cut = Math.floor(rand() * (assumptions.length + 1));
+      assumptions = assumptions.slice(0, cut);
+      const more = Math.floor(rand() * 3);
+      for (let k = 0; k < more; k++) {
+        const v = 1 + Math.floor(rand() * n);
+        assumptions.push(rand() < 0.5 ? posLit(v) : negLit(v));
+      }
+      const r = s.solve(assumptions, lowestFalse, Infinity, true);
+      assert.equal(r.sat, bruteForceSat(n, clauses, assumptions), `round ${round} query ${q}`);
+      if (r.sat) {
+        assert.ok(modelSatisfies(s, clauses), `model of round ${round}`);
+        for (const a of assumptions) assert.equal(s.value(a), 1);
+      } else assert.equal(bruteForceSat(n, clauses, r.failed), false);
+    }
+  }
+});
+
+test('a solve keeping the prefix does not propagate its shared assumptions again', () => {
+  const s = new SatSolver();
+  const chain = Array.from({ length: 60 }, () => s.newVar());
+  for (let k = 0; k + 1 < chain.length; k++) s.addClause([negLit(chain[k]), posLit(chain[k + 1])]);
+  const x = s.newVar();
+  const y = s.newVar();
+  const cost = (assumptions: Lit[], keep: boolean): number => {
+    const before = s.stats.propagations;
+    assert.equal(s.solve(assumptions, lowestFalse, Infinity, keep).sat, true);
+    return s.stats.propagations - before;
+  };
+  assert.ok(cost([posLit(chain[0]), posLit(x)], true) >= 60);
+  // The chain's 60 implications stay at the first assumption's level.
+  assert.ok(cost([posLit(chain[0]), posLit(y)], true) < 10);
+  assert.ok(cost([posLit(chain[0]), posLit(x)], false) >= 60);
+});
+
+test('clauses added keeping the assignment (addClauseKeeping) give the answers of a fresh solver', () => {
+  const rand = rng(99);
+  for (let round = 0; round < 200; round++) {
+    const n = 6 + Math.floor(rand() * 7);
+    const s = new SatSolver();
+    for (let v = 0; v < n; v++) s.newVar();
+    const clauses: Lit[][] = [];
+    const randomClause = (): Lit[] => {
+      const vars = new Set<number>();
+      while (vars.size < 3) vars.add(1 + Math.floor(rand() * n));
+      return [...vars].map((v) => (rand() < 0.5 ? posLit(v) : negLit(v)));
+    };
+    for (let i = 0; i < n * 2; i++) {
+      const c = randomClause();
+      clauses.push(c);
+      s.addClause(c);
+    }
+    const assumptions: Lit[] = [];
+    for (let k = 0; k < 3; k++) assumptions.push(rand() < 0.5 ? posLit(1 + k) : negLit(1 + k));
+    for (let q = 0; q < 5; q++) {
+      const r = s.solve(assumptions, lowestFalse, Infinity, true);
+      assert.equal(r.sat, bruteForceSat(n, clauses, assumptions), `round ${round} query ${q}`);
+      if (r.sat) assert.ok(modelSatisfies(s, clauses), `model of round ${round} query ${q}`);
+      // New clauses while the last assignment is still there.
+      const c = randomClause();
+      clauses.push(c);
+      s.addClauseKeeping(c);
+    }
+  }
+});

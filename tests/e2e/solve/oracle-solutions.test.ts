@@ -58,24 +58,11 @@ function oracle(file: string): Oracle {
  * Packages whose opam solution ecocheck does not reproduce, by `FILE:NAME`, each with its cause. An entry
  * must say why, and the test checks that each still differs.
  */
-// On 4.11.2, dune >= 3.23 needs OCaml >= 4.14 or the secondary compiler (ocaml-secondary-compiler 4.14.2 +
-// ocamlfind-secondary, which pins ocamlfind to 1.9.6): the cheapest installations of the bap packages take
-// that route, and ecocheck's search runs out of budget before it finds it.
-const BUDGET =
-  "ecocheck's optimisation stops at its conflict budget (universe.ts OPTIMISATION_CONFLICTS, 20,000) and keeps the best installation found, of higher summed version lag; opam's solution is an installation for ecocheck too";
+// The bap packages and dream on 4.11.2 once differed here: ecocheck's optimisation ran out of its conflict
+// budget before finding opam's cheaper installation (bap's route through ocaml-secondary-compiler);
+// the lower bound from cores (src/solve/core-lower-bound.ts) now ends those searches with opam's sets
+// (conduit-lwt-unix, listed then as a tie broken differently, now agrees too).
 const EXPLAINED = new Map<string, string>([
-  [
-    'solutions-4.11.2.tsv:bap-main',
-    `${BUDGET} (lag 157 vs opam's 153; with a budget of 2,000,000 conflicts ecocheck finds opam's set, in 46 s)`,
-  ],
-  ['solutions-4.11.2.tsv:bap-std', BUDGET],
-  ['solutions-4.11.2.tsv:bap-primus', BUDGET],
-  ['solutions-4.11.2.tsv:bap-core-theory', BUDGET],
-  ['solutions-4.11.2.tsv:bap-abi', BUDGET],
-  ['solutions-4.11.2.tsv:dream', `${BUDGET} (lag 116 vs opam's 67: caqti 2.3.2 instead of 2.0.1)`],
-  // Under ecocheck's weights both installations cost the same (no avoided version, lag 91, 57 packages):
-  // opam's solver and ecocheck's break the tie differently (cstruct 6.0.1 / x509 0.11.2 vs 6.2.0 / 0.16.5).
-  ['solutions-4.11.2.tsv:conduit-lwt-unix', 'a tie under the criteria, broken differently'],
   // opam 2.1.2 answered "Sorry, resolution of the request timed out" (OPAMSOLVERTIMEOUT, 60 s), which
   // the oracle records as no solution; ecocheck installs ojs_base.0.8.0 (also with the host's depexts).
   ['solutions-4.14.2.tsv:ojs_base', "opam's solver timed out (60 s)"],
