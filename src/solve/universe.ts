@@ -515,6 +515,7 @@ export class Universe implements ProofUniverse {
     let coreGuard = 0;
     const exactLevels: Lit[] = [];
     let forced: ReadonlyMap<number, readonly number[]> | undefined;
+    let baseLits: Set<Lit> | undefined;
     try {
       for (let k = 0; k < CRITERIA.length; k++) {
         if (costs[k] < 1) {
@@ -546,6 +547,7 @@ export class Universe implements ProofUniverse {
             costs[k],
             CORE_CONFLICTS,
             this.brancher,
+            (baseLits ??= new Set((this.base ?? []).map((i) => posLit(i + 1)))),
           ));
           if (cores.lastEnd === 'optimum') optimum = { packages: this.model(), costs: CRITERIA.map((_, j) => this.sat.weightedSum(j)) };
         }
