@@ -31,6 +31,7 @@ interface PlanFigures {
   proved: number;
   coreProved: number;
   coreConflicts: number;
+  coreReused: number;
   budgetHits: number;
 }
 
@@ -60,6 +61,7 @@ function planOne(root: string, compiler: string): PlanFigures {
     proved: solver.stats.proved,
     coreProved: solver.stats.coreProved,
     coreConflicts: solver.stats.coreConflicts,
+    coreReused: solver.stats.coreReused,
     budgetHits: solver.stats.budgetHits,
   };
 }
@@ -94,7 +96,7 @@ export const planCompilersSection: BenchSection = {
     for (const compiler of compilers) {
       const f = await planInChild(root, compiler);
       process.stdout.write(
-        `  ${compiler}: ${f.targets} targets, ${f.installable} installable; load ${(f.loadMs / 1000).toFixed(1)} s (apart); ${f.conflicts} conflicts (${f.coreConflicts} finding cores), ${f.proved} proved optimal at once, ${f.coreProved} criteria levels ended by cores, ${f.budgetHits} optimisations at the conflict budget\n`,
+        `  ${compiler}: ${f.targets} targets, ${f.installable} installable; load ${(f.loadMs / 1000).toFixed(1)} s (apart); ${f.conflicts} conflicts (${f.coreConflicts} finding cores), ${f.proved} proved optimal at once, ${f.coreProved} criteria levels ended by cores (${f.coreReused} cores taken from earlier targets), ${f.budgetHits} optimisations at the conflict budget\n`,
       );
       reportFigure(`${compiler} plan --latest (wall)`, f.wallMs / 1000, 's', 15);
       reportFigure(`${compiler} plan --latest (CPU, user + system)`, f.cpuMs / 1000, 's', 15);

@@ -24,6 +24,14 @@
  * Otherwise the bound ends at the goal (nothing more needed) or at a conflict budget (the bound found
  * so far holds, it is only weaker).
  *
+ * Cores are shared between targets. The names every installation of the target holds are assumed
+ * first (a variable per name implying one of its versions); a core whose hard assumptions are only
+ * such names and the base's packages holds for every target that forces those names, whatever else
+ * it needs: it is kept per level, and a later bound takes it at once (as if the solver had found it)
+ * when its names are forced and its selectors are soft assumptions of that bound. On
+ * ocaml-system.4.13.1 the same dune / ocaml-secondary-compiler core was otherwise searched for again
+ * by nearly every target.
+ *
  * The selectors' clauses stay in the solver (they hold whatever is assumed later: a selector is never
  * forced but by them). The counters' clauses all hold the negated guard, so they are satisfied once
  * the guard is retired, and their variables are reused by later counters.
@@ -52,6 +60,16 @@ export class CoreLowerBound {
   lastEnd: 'optimum' | 'model' | 'goal' | 'budget' | 'hard' = 'goal';
   /** Cores too large for a counter, only counted. */
   largeCores = 0;
+  /** Cores taken from earlier optimisations (`known`) instead of being searched for again. */
+  reusedCores = 0;
+  /** Per name index: the variable "some version of it is installed", made on first use. */
+  private readonly nameVars = new Map<number, number>();
+  /**
+   * Per level, cores that hold in every installation keeping the base that holds some names: found
+   * under assumptions made only of the base, such names and selectors, they stay cores for every later
+   * target every installation of which holds those names. Keyed by their literals.
+   */
+  private readonly known: Map<string, { names: Lit[]; selectors: Lit[] }>[];
 
   constructor(
     private readonly sat: SatSolver,
@@ -62,6 +80,18 @@ export class CoreLowerBound {
     levels: number,
   ) {
     this.selectors = Array.from({ length: levels }, () => new Map());
+    this.known = Array.from({ length: levels }, () => new Map());
+  }
+
+  /** The literal "some version of `name` is installed" (a variable implying one of its versions). */
+  private nameLit(name: number): Lit {
+    let v = this.nameVars.get(name);
+    if (v === undefined) {
+      v = this.sat.newVar();
+      this.sat.addClause([negLit(v), ...this.versionsOf[name].map((i) => posLit(i + 1))]);
+      this.nameVars.set(name, v);
+    }
+    return posLit(v);
   }
 
   private selector(k: number, name: number, j: number): number {
@@ -92,6 +122,8 @@ export class CoreLowerBound {
     goal: number,
     budget: number,
     brancher: Brancher,
+    /** Assumptions (among `assumptions`) that hold for every target: the base's packages. */
+    shared: ReadonlySet<Lit> = new Set(),
   ): { lb: number; softs: Lit[] } {
     this.releaseVars();
     const inUse: number[] = [];
@@ -115,37 +147,17 @@ export class CoreLowerBound {
     this.lastEnd = 'goal';
     /** Whether every core became a counter (a model under every soft assumption is then an optimum). */
     let exact = true;
-    const start = this.sat.stats.conflicts;
-    while (lb < goal) {
-      const left = budget - (this.sat.stats.conflicts - start);
-      if (left <= 0) {
-        this.lastEnd = 'budget';
-        break;
-      }
-      const r = this.sat.solve([...assumptions, posLit(guard), ...soft.keys()], brancher, left, true);
-      if (r.sat) {
-        this.lastEnd = exact ? 'optimum' : 'model';
-        break;
-      }
-      if (r.exhausted === true) {
-        this.lastEnd = 'budget';
-        break;
-      }
-      const core: Lit[] = r.failed.filter((l) => soft.has(l));
-      if (core.length === 0) {
-        this.lastEnd = 'hard';
-        break;
-      }
+    /**
+     * A core taken: its least weight added to the bound; its failures, each as the literals one of
+     * which is true when it fails (the versions of weight ≥ j for a selector, o_i for a counter
+     * output). Each soft assumption gives `least` of its weight to the new counter and keeps the rest;
+     * one that has none left is dropped, a selector replaced by its name's next one, and a counter
+     * output gives way to the next (which gains `least`).
+     */
+    const take = (core: readonly Lit[]): void => {
       let least = Infinity;
       for (const l of core) least = Math.min(least, (soft.get(l) as Soft).weight);
       lb += least;
-      /**
-       * The core's failures, each as the literals one of which is true when it fails: the versions of
-       * weight ≥ j for a selector, o_i for a counter output. Each soft assumption gives `least` of its
-       * weight to the new counter and keeps the rest; one that has none left is dropped, a selector
-       * replaced by its name's next one, and a counter output gives way to the next (which gains
-       * `least`).
-       */
       const failures: Lit[][] = [];
       for (const l of core) {
         const s = soft.get(l) as Soft;
@@ -168,6 +180,48 @@ export class CoreLowerBound {
         const outputs = this.counter(failures, guard, inUse);
         soft.set(negLit(outputs[1]), { kind: 'counter', outputs, i: 2, weight: least });
       }
+    };
+    // The names every installation holds, assumed first: a core that needs only them (and the base)
+    // of the hard assumptions holds for every target that forces those names too.
+    const names0 = [...forced.keys()].sort((a, b) => a - b).map((name) => this.nameLit(name));
+    const held = new Set(names0);
+    // The cores earlier targets found that hold here, taken as if found again (in the order found).
+    for (const c of this.known[k].values()) {
+      if (lb >= goal) break;
+      if (!c.names.every((l) => held.has(l))) continue;
+      if (!c.selectors.every((l) => (soft.get(l) as Soft | undefined)?.kind === 'selector')) continue;
+      this.reusedCores++;
+      take(c.selectors);
+    }
+    const start = this.sat.stats.conflicts;
+    while (lb < goal) {
+      const left = budget - (this.sat.stats.conflicts - start);
+      if (left <= 0) {
+        this.lastEnd = 'budget';
+        break;
+      }
+      const r = this.sat.solve([...names0, ...assumptions, posLit(guard), ...soft.keys()], brancher, left, true);
+      if (r.sat) {
+        this.lastEnd = exact ? 'optimum' : 'model';
+        break;
+      }
+      if (r.exhausted === true) {
+        this.lastEnd = 'budget';
+        break;
+      }
+      const core: Lit[] = r.failed.filter((l) => soft.has(l));
+      if (core.length === 0) {
+        this.lastEnd = 'hard';
+        break;
+      }
+      // Found under the base, held names and selectors only: a core for every target forcing those names.
+      if (r.failed.every((l) => held.has(l) || shared.has(l) || (soft.get(l) as Soft | undefined)?.kind === 'selector')) {
+        const names = r.failed.filter((l) => held.has(l)).sort((a, b) => a - b);
+        const selectors = [...core].sort((a, b) => a - b);
+        const key = `${names.join(',')}|${selectors.join(',')}`;
+        if (!this.known[k].has(key)) this.known[k].set(key, { names, selectors });
+      }
+      take(core);
     }
     return { lb, softs: [...soft.keys()] };
   }

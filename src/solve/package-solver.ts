@@ -100,6 +100,8 @@ export interface PackageSolver {
     coreConflicts: number;
     /** Levels where the cores' optimal installation was taken (the loop then has nothing to improve). */
     coreTaken: number;
+    /** Cores taken from earlier targets' optimisations instead of searched for again (`CoreLowerBound`). */
+    coreReused: number;
     /** Optimisations that ended at the conflict budget (`OPTIMISATION_CONFLICTS`): the best installation found. */
     budgetHits: number;
   };
@@ -429,6 +431,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
         coreProved: u.stats.coreProved,
         coreConflicts: u.stats.coreConflicts,
         coreTaken: u.stats.coreTaken,
+        coreReused: u.stats.coreReused,
         budgetHits: u.stats.budgetHits,
       };
     },

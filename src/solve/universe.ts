@@ -515,6 +515,7 @@ export class Universe implements ProofUniverse {
     let coreGuard = 0;
     const exactLevels: Lit[] = [];
     let forced: ReadonlyMap<number, readonly number[]> | undefined;
+    let baseLits: Set<Lit> | undefined;
     try {
       for (let k = 0; k < CRITERIA.length; k++) {
         if (costs[k] < 1) {
@@ -546,7 +547,9 @@ export class Universe implements ProofUniverse {
             costs[k],
             CORE_CONFLICTS,
             this.brancher,
+            (baseLits ??= new Set((this.base ?? []).map((i) => posLit(i + 1)))),
           ));
+          this.stats.coreReused = cores.reusedCores;
           if (cores.lastEnd === 'optimum') optimum = { packages: this.model(), costs: CRITERIA.map((_, j) => this.sat.weightedSum(j)) };
         }
         this.stats.coreConflicts += this.sat.stats.conflicts - lbStart;
@@ -595,9 +598,10 @@ export class Universe implements ProofUniverse {
    * the others ran the bound-tightening loop. Per criteria level of the loop: given a lower bound by
    * cores (`coreBound`), ended by it (`coreProved`: met, the loop's last solve skipped), the conflicts
    * the cores cost (`coreConflicts`), and levels where the cores' optimal installation was taken
-   * (`coreTaken`). `budgetHits`: optimisations that ended at the conflict budget.
+   * (`coreTaken`), cores taken from earlier targets instead of searched for (`coreReused`).
+   * `budgetHits`: optimisations that ended at the conflict budget.
    */
-  readonly stats = { proved: 0, shared: 0, coreBound: 0, coreProved: 0, coreConflicts: 0, coreTaken: 0, budgetHits: 0 };
+  readonly stats = { proved: 0, shared: 0, coreBound: 0, coreProved: 0, coreConflicts: 0, coreTaken: 0, coreReused: 0, budgetHits: 0 };
 
   /**
    * The ways around the optimisation loop (`OptimalityProof`, `sharedOptimum`) and its last solve

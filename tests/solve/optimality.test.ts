@@ -220,12 +220,40 @@ test('three names of which one at most is at its newest: the cores bound the lag
   assert.ok(cores.stats.coreProved >= 1, `${cores.stats.coreProved} levels proved by cores`);
 });
 
+test('a core found for one target is taken at once by another that forces the same names', () => {
+  // Every version of x needs a, b and c, at most one of them at its newest: every target needing x
+  // has the core "two of a, b, c lag" (a, b and c being installed, whatever else is): found once
+  // through x (not through the target), the later targets that also need x take it without searching.
+  const load = repo(
+    ...compilers('5.3.0'),
+    pkg('t.1', { depends: '"x"' }),
+    pkg('u.1', { depends: '"x" "y"' }),
+    pkg('v.1', { depends: '"y" "x"' }),
+    pkg('x.1', { depends: '"a" "b" "c"' }),
+    pkg('x.2', { depends: '"a" "b" "c"' }),
+    pkg('y.1'),
+    pkg('a.1'),
+    pkg('a.2', { conflicts: '"b" {= "2"} "c" {= "2"}' }),
+    pkg('b.1'),
+    pkg('b.2', { conflicts: '"c" {= "2"}' }),
+    pkg('c.1'),
+    pkg('c.2'),
+  );
+  const loop = createSolver(load, { compiler: '5.3.0', optimisationShortcuts: LOOP_ONLY });
+  const cores = createSolver(load, { compiler: '5.3.0', optimisationShortcuts: { proof: false, sharing: false } });
+  cores.isInstallable(find(load, 'y.1')); // the whole repository in one universe, as a plan has it
+  for (const id of ['t.1', 'u.1', 'v.1']) assert.deepEqual(ids(cores, find(load, id)), ids(loop, find(load, id)), id);
+  assert.ok(cores.stats.coreReused >= 1, `${cores.stats.coreReused} cores reused`);
+  assert.equal(loop.stats.coreReused, 0);
+});
+
 test('with the cores alone, every target of random repositories costs what the loop alone finds', () => {
   const rand = rng(2323);
   const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
   let checked = 0;
   let proved = 0;
   let taken = 0;
+  let reused = 0;
   for (let round = 0; round < 60; round++) {
     const all = randomPackages(rand, { names, maxVersions: 5, depend: 0.2, alternative: 0.35, conflict: 0.42, avoidVersion: 0.15 });
     const load = repo(...all);
@@ -242,9 +270,12 @@ test('with the cores alone, every target of random repositories costs what the l
     }
     proved += cores.stats.coreProved;
     taken += cores.stats.coreTaken;
+    reused += cores.stats.coreReused;
   }
   assert.ok(checked > 100, `${checked} targets compared`);
   assert.ok(proved > 50, `${proved} levels proved by cores`);
   // Some of them with the cores' own installation (better than the first one found).
   assert.ok(taken > 20, `${taken} installations of the cores taken`);
+  // Cores shared between the targets of a repository (those forcing the same names).
+  assert.ok(reused > 10, `${reused} cores reused`);
 });
