@@ -50,6 +50,7 @@ export const OUTPUT_MODULES = {
   'public-address.ts': 'which addresses a source without a checksum may be fetched from (fetch-failed or not)',
   'process-runner.ts': "a command's exit code and evidence (not found, limits, signals)",
   'resource-limits.ts': 'the memory, process and file size limits (out-of-memory, fork bombs)',
+  'sandbox-session.ts': "a job's commands in one sandbox launch: what one command leaves for the next, each one's exit code and evidence",
   'sandbox.ts': "the sandbox spec's shared rules (private HOME, the build user's passwd entry)",
   'source-fetcher.ts': 'what is fetched, from where, and unpacked how',
   'substs.ts': 'the files substs write',
