@@ -53,9 +53,9 @@ import { packageVariableLookup, type VariablePackage, type VariableScope } from 
 import { composeBuildEnvironment, SYSTEM_PATH, type EnvironmentPackage } from './build-environment.js';
 import type { Environment } from './env-update.js';
 import { dedupeLayer } from './layer-dedupe.js';
-import { LocalLayerStore, removeTree, type LayerStore } from './layer-store.js';
+import { LocalLayerStore, removeTreeAsync, type LayerStore } from './layer-store.js';
 import { removeStaleScratch, scratchPrefix } from './stale-scratch.js';
-import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
+import { prepareSwitchMount, pruneUpper, removeSwitchMountAsync, SwitchMountError, type SwitchMount } from './switch-mount.js';
 import { SANDBOX_HOME, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
 import { userDatabaseMounts, SANDBOX_HOME_NAME, type Sandbox, type SandboxMode, type SandboxSpec, type SandboxUser } from './sandbox.js';
 import { bubblewrap } from './bubblewrap.js';
@@ -679,8 +679,8 @@ async function buildJob(
     await endSession();
     await watcher.stop();
     try {
-      if (mount) removeSwitchMount(mount);
-      removeTree(scratch); // builds may leave read-only directories behind
+      // Off the event loop: the other builds running go on while this one's folders go.
+      await Promise.all([mount ? removeSwitchMountAsync(mount) : null, removeTreeAsync(scratch)]); // builds may leave read-only directories behind
     } catch (e) {
       log.line(`warning: could not remove the build directory ${scratch}: ${(e as Error).message}`);
     }

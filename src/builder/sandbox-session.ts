@@ -315,9 +315,10 @@ export function createSandboxSession(req: SessionRequest): SandboxSession {
     if (!pgid) return;
     killAll();
     const deadline = performance.now() + REAP_WAIT_MS;
-    while ((groupAlive(pgid) || !(limits?.isEmpty() ?? true)) && performance.now() < deadline) {
+    // Polled from 1 ms up: the sandbox's last processes are usually gone within a few milliseconds.
+    for (let wait = 1; (!(limits?.isEmpty() ?? true) || groupAlive(pgid)) && performance.now() < deadline; wait = Math.min(20, wait * 2)) {
       killAll();
-      await sleep(20);
+      await sleep(wait);
     }
   };
 

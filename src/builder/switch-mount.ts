@@ -21,7 +21,7 @@ import { lchownSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SWITCH_SCRATCH_DIRS } from './switch-layout.js';
-import { removeTree } from './layer-store.js';
+import { removeTree, removeTreeAsync } from './layer-store.js';
 import { BuilderError } from './builder-error.js';
 import { removeConfined } from './confined-path.js';
 
@@ -183,4 +183,9 @@ export function pruneUpper(upper: string): void {
 export function removeSwitchMount(mount: SwitchMount): void {
   removeTree(mount.incoming); // overlayfs leaves a mode-000 directory in work/
   removeTree(mount.scaffold);
+}
+
+/** removeSwitchMount on the thread pool (layer-store.ts's removeTreeAsync): other builds go on meanwhile. */
+export async function removeSwitchMountAsync(mount: SwitchMount): Promise<void> {
+  await Promise.all([removeTreeAsync(mount.incoming), removeTreeAsync(mount.scaffold)]);
 }
