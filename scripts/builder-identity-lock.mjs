@@ -73,6 +73,9 @@ export const OTHER_MODULES = {
     'packs and unpacks complete layers to carry them between machines, as they are: what a build produces is decided before',
   'download-cache.ts': 'where verified downloads are kept: content-addressed by checksum, the same bytes either way',
   'process-result.ts': "a command's result (a type)",
+  'remote-spawn.ts':
+    'starts a command through the spawn helper rather than by forking ecocheck: the same argv, environment, directory, session and pipes',
+  'spawn-helper.ts': "the spawn helper's program: forks the command as ecocheck's spawn() would, relays its pipes and exit",
   'stale-scratch.ts': "the names of build folders and the removal of those crashed runs left: no job's files or verdict",
   'store-contents.ts': 'what the store holds and its size (gc, status): read after builds, never by one',
 };

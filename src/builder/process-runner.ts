@@ -5,7 +5,7 @@
  * through ecocheck, which caps it (build-log.ts). Whatever the command leaves running is killed
  * before `runProcess` returns: nothing it started outlives the call.
  */
-import { spawn } from 'node:child_process';
+import { startProcess, type StartedProcess } from './remote-spawn.js';
 import { accessSync, constants as fsConstants, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -343,14 +343,16 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     };
 
     const exit = await new Promise<{ code: number | null; signal: string | null; error?: Error }>((resolve) => {
-      let child;
+      let child: StartedProcess;
       try {
-        child = spawn(wrapped[0], wrapped.slice(1), {
-          cwd: req.cwd,
-          env,
-          // One pipe: the limits wrapper sends standard error to it too (resource-limits.ts).
-          stdio: ['ignore', 'pipe', 'ignore'],
-          detached: true, // setsid(): its own session and process group, no controlling terminal
+        // Its own session and process group (setsid), no controlling terminal, standard input /dev/null,
+        // one pipe: the limits wrapper sends standard error to it too (resource-limits.ts). Started by
+        // the spawn helper, so that ecocheck's own memory does not make it slow (remote-spawn.ts).
+        const started = startProcess({ file: wrapped[0], args: wrapped.slice(1), cwd: req.cwd, env, stdin: false });
+        child = started.process;
+        void started.started.then(() => {
+          pgid = child.pid ?? 0;
+          if (timedOut || aborted) killAll();
         });
       } catch (e) {
         resolve({ code: null, signal: null, error: e as Error });
@@ -365,7 +367,6 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
         });
         closeOutput = () => out.destroy();
       }
-      pgid = child.pid ?? 0;
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => {
         aborted = true;

@@ -24,10 +24,10 @@
  * of their own (`Sandbox.isolatesProcesses`): elsewhere `kill -1` would reach the build user's other
  * processes, and each command keeps a launch of its own.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { BuildLog } from './build-log.js';
+import { startProcess, type StartedProcess } from './remote-spawn.js';
 import type { ProcessResult } from './process-result.js';
 import {
   commandResult,
@@ -103,7 +103,7 @@ export function createSandboxSession(req: SessionRequest): SandboxSession {
   const sandbox = req.sandboxImplementation;
   const nonce = randomBytes(12).toString('hex');
   const marker = Buffer.from(`\x1eECOCHECK-SESSION-`, 'latin1');
-  let child: ChildProcess | null = null;
+  let child: StartedProcess | null = null;
   let limits: PreparedLimits | null = null;
   let launchFailure: string | null = null;
   let exited: CommandExit | null = null;
@@ -193,20 +193,24 @@ export function createSandboxSession(req: SessionRequest): SandboxSession {
         p?.resolve(null);
         resolve(e);
       };
+      let started: Promise<void>;
       try {
-        child = spawn(wrapped[0], wrapped.slice(1), { cwd: req.cwd, env, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+        // Started by the spawn helper, so that ecocheck's own memory does not make it slow (remote-spawn.ts).
+        ({ process: child, started } = startProcess({ file: wrapped[0], args: wrapped.slice(1), cwd: req.cwd, env, stdin: true }));
       } catch (e) {
         done({ code: null, signal: null, error: e as Error });
         return;
       }
-      pgid = child.pid ?? 0;
+      const c = child;
+      void started.then(() => {
+        pgid = c.pid ?? 0;
+      });
       const out = child.stdout!;
       out.on('data', onData);
       outputDone = new Promise<void>((d) => {
         out.once('close', () => d());
         out.once('error', () => d());
       });
-      child.stdin!.on('error', () => {}); // the driver gone: its exit says so
       child.once('error', (error) => done({ code: null, signal: null, error }));
       child.once('exit', (code, signal) => done({ code, signal }));
     });
@@ -329,7 +333,7 @@ export function createSandboxSession(req: SessionRequest): SandboxSession {
       await launched;
       if (child !== null && exited === null) {
         // No more commands: the driver's read ends and it exits; anything else is killed below.
-        (child as ChildProcess).stdin!.end();
+        (child as StartedProcess).stdin!.end();
         await Promise.race([exitedPromise, sleep(1000)]);
       }
       await reap();
