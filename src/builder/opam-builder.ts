@@ -635,7 +635,8 @@ async function buildJob(
 
     await checkLimits('install files');
     if (signal.aborted) throw new JobFailure('internal-error', 'aborted (the run was interrupted)');
-    pruneUpper(upper);
+    // The build folder and the like go to the job's incoming folder, removed with it off the event loop.
+    pruneUpper(upper, mount.incoming);
     sealed = layers.commit(
       upper,
       {

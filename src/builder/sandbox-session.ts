@@ -220,6 +220,8 @@ export function createSandboxSession(req: SessionRequest): SandboxSession {
 
   const run = async (argv: string[], timeoutMs: number): Promise<ProcessResult> => {
     if (argv.length === 0 || argv[0] === '') throw new Error('session: empty argv');
+    // What spawn() refuses (an argument with a NUL byte) is refused here too, as a command that could not start.
+    const nul = argv.findIndex((a) => a.includes('\0'));
     const started = performance.now();
     const evidence: string[] = [];
     const result = (partial: Partial<ProcessResult>): ProcessResult => ({
@@ -241,6 +243,12 @@ export function createSandboxSession(req: SessionRequest): SandboxSession {
       evidence.push('aborted before the command started');
       write(`[not started: aborted]\n`);
       return result({ aborted: true });
+    }
+    if (nul !== -1) {
+      const msg = `could not start ${argv[0]}: argument ${nul} holds a NUL byte`;
+      evidence.push(msg);
+      write(`${msg}\n`);
+      return result({ outputTail: msg });
     }
     launched ??= launch();
     await launched;

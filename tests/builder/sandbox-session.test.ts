@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sandboxAvailable } from '../../src/builder/process-runner.js';
+import { runProcess, sandboxAvailable } from '../../src/builder/process-runner.js';
 import { createSandboxSession, sessionSupported, type SessionRequest } from '../../src/builder/sandbox-session.js';
 import { bubblewrap } from '../../src/builder/bubblewrap.js';
 import { BuildLog } from '../../src/builder/build-log.js';
@@ -124,6 +124,31 @@ test('an end line with another nonce is output; a timeout ends the command and t
     assert.equal(classifyFailure(b, 'build').status, 'timeout');
     await session.close();
     log.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a command's environment is the one a launch of its own gives it: nothing of the driver's shell added", { skip }, async () => {
+  const { root, log, request } = setup();
+  try {
+    const session = createSandboxSession(request);
+    const inSession = await session.run(['env'], 10_000);
+    const withNul = await session.run(['printf', 'a\0b'], 10_000);
+    await session.close();
+    const alone = await runProcess({ ...request, argv: ['env'], timeoutMs: 10_000 });
+    log.close();
+    const vars = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l))
+        .sort();
+    assert.equal(inSession.exitCode, 0);
+    assert.deepEqual(vars(inSession.outputTail), vars(alone.outputTail));
+    // bubblewrap sets PWD to the directory it starts the command in; the driver's shell passes it on as is.
+    assert.ok(vars(inSession.outputTail).includes(`PWD=${request.cwd}`));
+    assert.equal(withNul.exitCode, null);
+    assert.equal(classifyFailure(withNul, 'build').status, 'internal-error');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
