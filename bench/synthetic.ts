@@ -6,7 +6,10 @@
  * a user runs it: `check --baseline` of every name of the slice, the store's size, `report` in the four
  * formats, and the same check again (fully cached). The builds are trivial (one file per package), so the
  * build phase's wall time is the engine's own cost: sandbox, overlay mounts, store, scheduling.
- * Peak memory is the ecocheck process's maximum resident set, from /usr/bin/time.
+ * Peak memory is the ecocheck process's maximum resident set, from /usr/bin/time. Then, when
+ * ECOCHECK_BENCH_SYNTHETIC_CANDIDATE names another compiler (4.14.1 or 5.3.0 of fixtures/compilers, whose
+ * sources scripts/fetch-compiler-sources.sh puts in the download cache named by ECOCHECK_BENCH_CACHE_DIR),
+ * a candidate on it: a real compiler build first (minutes), then the slice's jobs on it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -16,6 +19,7 @@ import type { BenchSection } from './bench-section.js';
 import { reportFigure } from './report-figure.js';
 import { snapshotForBench } from './snapshot-for-bench.js';
 import { projectRoot } from '../support/project-root.js';
+import { MAX_LAYERS } from '../src/builder/switch-mount.js';
 
 const COMPILER = 'ocaml-system.4.13.1';
 const TIME = '/usr/bin/time';
@@ -52,6 +56,25 @@ function buildPhase(stderr: string): { built: number; cached: number; seconds: n
   const m = /jobs: (\d+) built, (\d+) cached, (?:(\d+)h ?)?(?:(\d+)m ?)?(?:(\d+)s)?/.exec(stderr);
   if (m === null) throw new Error(`no build summary in: ${stderr.slice(-500)}`);
   return { built: Number(m[1]), cached: Number(m[2]), seconds: Number(m[3] ?? 0) * 3600 + Number(m[4] ?? 0) * 60 + Number(m[5] ?? 0) };
+}
+
+/** The deepest switch of the run, from its jobs' logs (`# switch: …, N layers`). */
+function deepestSwitch(logDir: string): { layers: number; job: string } | null {
+  let best: { layers: number; job: string } | null = null;
+  for (const name of readdirSync(logDir)) {
+    const m = /^# switch: .*, (\d+) layers/m.exec(readFileSync(join(logDir, name), 'utf8'));
+    if (m !== null && (best === null || Number(m[1]) > best.layers))
+      best = { layers: Number(m[1]), job: name.replace(/-[0-9a-f]{16}\.log$/, '') };
+  }
+  return best;
+}
+
+/** Seconds the compiler packages took (progress lines `[i/n] ok NAME.VERSION 1m2s`). */
+function compilerBuildSeconds(stderr: string): number {
+  let total = 0;
+  for (const m of stderr.matchAll(/\] \S+ (?:ocaml-base-compiler|ocaml-compiler|ocaml-variants)\.\S+ (?:(\d+)m)?([\d.]+)s/g))
+    total += Number(m[1] ?? 0) * 60 + Number(m[2]);
+  return total;
 }
 
 function duBytes(path: string): number {
@@ -101,6 +124,11 @@ export const syntheticSection: BenchSection = {
       if (first.peakKiB !== null) reportFigure('peak memory of the ecocheck process (baseline)', first.peakKiB / 1024, 'MiB', 1024);
       else process.stdout.write('  peak memory: not measured (no /usr/bin/time)\n');
       reportFigure('store size', duBytes(join(state, 'store')) / 2 ** 20, 'MiB');
+      const deepest = deepestSwitch(join(state, 'logs'));
+      if (deepest !== null)
+        process.stdout.write(
+          `  deepest switch: ${deepest.layers} layers (${deepest.job}; the empty switch and its closure), overlayfs stacks at most ${MAX_LAYERS}\n`,
+        );
 
       for (const format of ['terminal', 'markdown', 'json', 'html']) {
         const r = ecocheck(['report', '--state-dir', state, '--format', format, '--output', join(dir, `report.${format}`)], dir);
@@ -115,6 +143,32 @@ export const syntheticSection: BenchSection = {
       process.stdout.write(`  rerun: ${cached.built} built, ${cached.cached} cached\n`);
       reportFigure('fully cached rerun (plan included)', again.wallS, 's', 60);
       if (again.peakKiB !== null) reportFigure('peak memory of the ecocheck process (rerun)', again.peakKiB / 1024, 'MiB', 1024);
+
+      // A candidate on another compiler: a real compiler build (minutes) before the slice's jobs, so opt-in.
+      const candidate = process.env.ECOCHECK_BENCH_SYNTHETIC_CANDIDATE;
+      if (candidate !== undefined && candidate !== '') {
+        const args = check.map((a) => (a === COMPILER ? candidate : a)).filter((a) => a !== '--baseline');
+        const cacheDir = process.env.ECOCHECK_BENCH_CACHE_DIR;
+        const cand = ecocheck([...args, ...(cacheDir ? ['--cache-dir', cacheDir] : [])], dir);
+        if (cand.code > 1) throw new Error(`check --compiler ${candidate} exited ${cand.code}: ${cand.stderr.slice(-2000)}`);
+        const p = buildPhase(cand.stderr);
+        const candJobs = Number(/(\d+) jobs/.exec(cand.stderr)?.[1]);
+        const compilerS = compilerBuildSeconds(cand.stderr);
+        process.stdout.write(`  candidate --compiler ${candidate}: ${candJobs} jobs (${p.built} built, ${p.cached} cached)\n`);
+        reportFigure('candidate wall time (plan + compiler + builds + comparison)', cand.wallS, 's');
+        reportFigure('  of which the compiler packages', compilerS, 's');
+        if (p.built > 1)
+          reportFigure(
+            '  per-job engine overhead, the compiler left out',
+            (Math.max(0, p.seconds - compilerS) * cores) / (p.built - 1),
+            's',
+            0.1,
+          );
+        if (cand.peakKiB !== null) reportFigure('peak memory of the ecocheck process (candidate)', cand.peakKiB / 1024, 'MiB', 1024);
+      } else
+        process.stdout.write(
+          '  candidate on another compiler: not run (ECOCHECK_BENCH_SYNTHETIC_CANDIDATE=4.14.1 builds that compiler first)\n',
+        );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

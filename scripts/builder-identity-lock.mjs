@@ -50,6 +50,7 @@ export const OUTPUT_MODULES = {
   'public-address.ts': 'which addresses a source without a checksum may be fetched from (fetch-failed or not)',
   'process-runner.ts': "a command's exit code and evidence (not found, limits, signals)",
   'resource-limits.ts': 'the memory, process and file size limits (out-of-memory, fork bombs)',
+  'sandbox-session.ts': "a job's commands in one sandbox launch: what one command leaves for the next, each one's exit code and evidence",
   'sandbox.ts': "the sandbox spec's shared rules (private HOME, the build user's passwd entry)",
   'source-fetcher.ts': 'what is fetched, from where, and unpacked how',
   'substs.ts': 'the files substs write',
@@ -72,6 +73,9 @@ export const OTHER_MODULES = {
     'packs and unpacks complete layers to carry them between machines, as they are: what a build produces is decided before',
   'download-cache.ts': 'where verified downloads are kept: content-addressed by checksum, the same bytes either way',
   'process-result.ts': "a command's result (a type)",
+  'remote-spawn.ts':
+    'starts a command through the spawn helper rather than by forking ecocheck: the same argv, environment, directory, session and pipes',
+  'spawn-helper.ts': "the spawn helper's program: forks the command as ecocheck's spawn() would, relays its pipes and exit",
   'stale-scratch.ts': "the names of build folders and the removal of those crashed runs left: no job's files or verdict",
   'store-contents.ts': 'what the store holds and its size (gc, status): read after builds, never by one',
 };

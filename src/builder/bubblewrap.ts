@@ -307,4 +307,5 @@ export const bubblewrap: Sandbox = {
   detect: sandboxAvailable,
   wrap: sandboxArgv,
   commandNotFound,
+  isolatesProcesses: sandboxHasPidNamespace,
 };

@@ -14,6 +14,10 @@
  * a pure refactoring, is recorded with `--same-outputs` instead of a bump).
  *
  * Changelog (each bump rebuilds every result once):
+ * - opam-builder/4: a job's `build:`, `run-test:` and `install:` commands (and its patches) run in one
+ *   sandbox launch (sandbox-session.ts), a third of the engine's cost per job. A command still sees
+ *   what it saw and leaves nothing running for the next; but `/var/tmp` and `/dev/shm` now last for the
+ *   job instead of one command, and the memory and process limits hold the job's commands together.
  * - opam-builder/3: the identity is declared (this file) instead of hashed from the builder's files;
  *   the sandbox's identity and the named mode (`confined`/`host`) enter it. Builds as of issue 21:
  *   commands run as the unprivileged build user (setpriv), host-side file steps refuse symbolic links
@@ -25,7 +29,7 @@ import { bubblewrap } from './bubblewrap.js';
 import type { Sandbox, SandboxMode } from './sandbox.js';
 
 /** The builder's declared version: bumped by hand when build behaviour changes (see the changelog above). */
-export const OPAM_BUILDER_VERSION = 'opam-builder/3';
+export const OPAM_BUILDER_VERSION = 'opam-builder/4';
 
 /**
  * The builder identity of a configuration: the builder's version, the sandbox's identity and the mode,

@@ -35,6 +35,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEmptySwitch } from './switch-layout.js';
 import { handOver } from './build-user.js';
@@ -242,6 +243,21 @@ export function removeTree(root: string): void {
     if (isDir) chmodSync(p, lstatSync(p).mode | 0o700);
   });
   rmSync(root, { recursive: true, force: true });
+}
+
+/**
+ * removeTree without blocking: the removal runs on libuv's thread pool, so the other builds running
+ * meanwhile go on (removing a job's folders takes tens of milliseconds where the file system discards
+ * freed blocks at once). A tree it cannot remove (a read-only directory) is removed by removeTree.
+ */
+export async function removeTreeAsync(root: string): Promise<void> {
+  try {
+    await rm(root, { recursive: true, force: true });
+    return;
+  } catch {
+    // Some directory is not writable: removeTree gives write permission back.
+  }
+  removeTree(root);
 }
 
 /** Forgets any leftover of an earlier attempt at `key` (record first, then the tree). */

@@ -33,6 +33,7 @@ import type { JobStatus } from '../results/taxonomy.js';
 import { packageId } from '../opam/package-model.js';
 import { OpamFormatError } from '../opam/parse-error.js';
 import { runProcess, type ProcessResult } from './process-runner.js';
+import { createSandboxSession, sessionSupported, type SandboxSession } from './sandbox-session.js';
 import { classifyFailure, type CommandPhase } from './failure-evidence.js';
 import { extractFirstError, failingCommandOutput, FIRST_ERROR_NOTE } from './first-error.js';
 import { MISSING_SYSTEM_PACKAGES, missingSystemPackages, requiredSystemPackages } from './system-packages.js';
@@ -52,9 +53,9 @@ import { packageVariableLookup, type VariablePackage, type VariableScope } from 
 import { composeBuildEnvironment, SYSTEM_PATH, type EnvironmentPackage } from './build-environment.js';
 import type { Environment } from './env-update.js';
 import { dedupeLayer } from './layer-dedupe.js';
-import { LocalLayerStore, removeTree, type LayerStore } from './layer-store.js';
+import { LocalLayerStore, removeTreeAsync, type LayerStore } from './layer-store.js';
 import { removeStaleScratch, scratchPrefix } from './stale-scratch.js';
-import { prepareSwitchMount, pruneUpper, removeSwitchMount, SwitchMountError, type SwitchMount } from './switch-mount.js';
+import { prepareSwitchMount, pruneUpper, removeSwitchMountAsync, SwitchMountError, type SwitchMount } from './switch-mount.js';
 import { SANDBOX_HOME, SWITCH_NAME, SWITCH_PREFIX, SWITCH_ROOT, switchBuildDir } from './switch-layout.js';
 import { userDatabaseMounts, SANDBOX_HOME_NAME, type Sandbox, type SandboxMode, type SandboxSpec, type SandboxUser } from './sandbox.js';
 import { bubblewrap } from './bubblewrap.js';
@@ -245,6 +246,12 @@ async function buildJob(
   handOver(home, owner);
 
   let mount: SwitchMount | null = null;
+  let session: SandboxSession | null = null;
+  const endSession = async (): Promise<void> => {
+    const s = session;
+    session = null;
+    await s?.close();
+  };
   let lastExit: number | null = null;
   let missingSystem: string[] = [];
   let sealed: string | null = null;
@@ -416,6 +423,22 @@ async function buildJob(
       user: fetchUser,
       mounts: fetchMounts,
     });
+    const sandboxImplementation = options.sandbox ?? bubblewrap;
+    session = sessionSupported(sandboxImplementation)
+      ? createSandboxSession({
+          cwd: buildDir,
+          env,
+          logFile: logPath,
+          log,
+          fileSizeBytes: diskLimits.diskBytes,
+          memoryBytes: options.memoryBytes,
+          maxProcesses: options.maxProcesses,
+          sandbox: jobSandbox(buildDir),
+          sandboxImplementation,
+          wrapperArgv: mount.wrapperArgv,
+          signal: jobSignal,
+        })
+      : null;
     const run = async (argv: string[], cwd: string, phase: CommandPhase): Promise<ProcessResult> => {
       overDiskLimit(`${phase}, before \`${commandText(argv)}\``);
       if (signal.aborted) throw new JobFailure('internal-error', `${phase} aborted (the run was interrupted)`);
@@ -424,21 +447,25 @@ async function buildJob(
       const inSwitch = phase !== 'fetch';
       // What ecocheck put in the fetch scratch (downloads, the extraction folder) is the build user's.
       if (!inSwitch && fetchUser) handOver(fetchScratch, fetchOwner);
-      const result = await runProcess({
-        argv,
-        cwd,
-        env: inSwitch ? env : fetchEnv(home, fetchUser ? gitConfig : null),
-        logFile: logPath,
-        log,
-        fileSizeBytes: diskLimits.diskBytes,
-        timeoutMs: left,
-        memoryBytes: options.memoryBytes,
-        maxProcesses: options.maxProcesses,
-        sandbox: inSwitch ? jobSandbox(cwd) : fetchSandbox(),
-        sandboxImplementation: options.sandbox ?? bubblewrap,
-        wrapperArgv: inSwitch ? (mount as SwitchMount).wrapperArgv : undefined,
-        signal: jobSignal,
-      });
+      // In the switch, commands share the job's one sandbox launch where the sandbox allows it.
+      const result =
+        inSwitch && session !== null && cwd === buildDir
+          ? await session.run(argv, left)
+          : await runProcess({
+              argv,
+              cwd,
+              env: inSwitch ? env : fetchEnv(home, fetchUser ? gitConfig : null),
+              logFile: logPath,
+              log,
+              fileSizeBytes: diskLimits.diskBytes,
+              timeoutMs: left,
+              memoryBytes: options.memoryBytes,
+              maxProcesses: options.maxProcesses,
+              sandbox: inSwitch ? jobSandbox(cwd) : fetchSandbox(),
+              sandboxImplementation,
+              wrapperArgv: inSwitch ? (mount as SwitchMount).wrapperArgv : undefined,
+              signal: jobSignal,
+            });
       lastExit = result.exitCode;
       overDiskLimit(`${phase}, at \`${commandText(argv)}\``);
       // Every piece of evidence goes into the log (the job's reason quotes only the decisive one).
@@ -579,6 +606,9 @@ async function buildJob(
       }
     }
 
+    // The switch's overlay is unmounted (the session ended) before ecocheck writes into its upper directory.
+    await endSession();
+
     // .install and .config files.
     log.section('install files');
     try {
@@ -605,7 +635,8 @@ async function buildJob(
 
     await checkLimits('install files');
     if (signal.aborted) throw new JobFailure('internal-error', 'aborted (the run was interrupted)');
-    pruneUpper(upper);
+    // The build folder and the like go to the job's incoming folder, removed with it off the event loop.
+    pruneUpper(upper, mount.incoming);
     sealed = layers.commit(
       upper,
       {
@@ -646,10 +677,11 @@ async function buildJob(
     log.line(`internal error: ${e instanceof Error && e.stack ? e.stack : message}`);
     return finish('internal-error', oneLine(`internal error while building ${job.id}: ${message}`), null);
   } finally {
+    await endSession();
     await watcher.stop();
     try {
-      if (mount) removeSwitchMount(mount);
-      removeTree(scratch); // builds may leave read-only directories behind
+      // Off the event loop: the other builds running go on while this one's folders go.
+      await Promise.all([mount ? removeSwitchMountAsync(mount) : null, removeTreeAsync(scratch)]); // builds may leave read-only directories behind
     } catch (e) {
       log.line(`warning: could not remove the build directory ${scratch}: ${(e as Error).message}`);
     }

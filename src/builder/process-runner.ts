@@ -5,7 +5,7 @@
  * through ecocheck, which caps it (build-log.ts). Whatever the command leaves running is killed
  * before `runProcess` returns: nothing it started outlives the call.
  */
-import { spawn } from 'node:child_process';
+import { startProcess, type StartedProcess } from './remote-spawn.js';
 import { accessSync, constants as fsConstants, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -65,16 +65,16 @@ const TAIL_LINES = 60;
 /** How much of a command's output is scanned for evidence (its last bytes). */
 const SCAN_BYTES = 4 * 1024 * 1024;
 /** How long to wait for killed processes to disappear before giving up (and saying so). */
-const REAP_WAIT_MS = 10_000;
+export const REAP_WAIT_MS = 10_000;
 /** How long the output pipe may stay open once the job's processes are gone (a process that escaped holds it). */
-const OUTPUT_DRAIN_MS = 2_000;
+export const OUTPUT_DRAIN_MS = 2_000;
 /** What the output says when a write hit RLIMIT_FSIZE: the shell's report of SIGXFSZ, or EFBIG's message. */
 const FILE_SIZE_LIMIT = [/File size limit exceeded/, /File too large/];
 /** The signal a write past RLIMIT_FSIZE gets (Linux). */
 const SIGXFSZ = 25;
 
 /** Quotes one argument for the log's command line, so it can be pasted into a shell. */
-function shellQuote(arg: string): string {
+export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -103,7 +103,7 @@ export function resolveCommand(command: string, envPath: string | undefined, cwd
  * Whether the process group still has a living (not zombie) member. Zombies are dead already; their
  * new parent reaps them when it gets round to it (on some machines only every second or so).
  */
-function groupAlive(pgid: number): boolean {
+export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
   } catch (e) {
@@ -130,7 +130,7 @@ function groupAlive(pgid: number): boolean {
   return false;
 }
 
-function killGroup(pgid: number): void {
+export function killGroup(pgid: number): void {
   try {
     process.kill(-pgid, 'SIGKILL');
   } catch {
@@ -138,7 +138,7 @@ function killGroup(pgid: number): void {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
@@ -149,6 +149,100 @@ function readOutput(log: BuildLog, from: number, maxBytes: number): string {
   let text = log.readBack(from, maxBytes);
   if (log.position - from > maxBytes) text = text.slice(text.indexOf('\n') + 1); // drop a partial first line
   return text;
+}
+
+/** How a command ended, as its runner saw it. */
+export interface CommandExit {
+  code: number | null;
+  signal: string | null;
+  error?: Error;
+}
+
+/**
+ * A finished command's result, from its output in the log (from `outputStart`) and how it ended: the
+ * evidence (limits, output, not found, file size, memory), and the log's closing line for it.
+ */
+export async function commandResult(c: {
+  req: Pick<ProcessRequest, 'argv' | 'env' | 'sandbox' | 'timeoutMs' | 'fileSizeBytes' | 'memoryBytes' | 'signal'>;
+  log: BuildLog;
+  /** The sandbox's reading of a command it could not find (Sandbox.commandNotFound). */
+  commandNotFound: Sandbox['commandNotFound'];
+  outputStart: number;
+  exit: CommandExit;
+  timedOut: boolean;
+  aborted: boolean;
+  limitFacts: { oomKilled: boolean; evidence: string[] };
+  limitText: string;
+  evidence: string[];
+  durationMs: number;
+  result: (partial: Partial<ProcessResult>) => ProcessResult;
+}): Promise<ProcessResult> {
+  const { req, log, exit, timedOut, aborted, limitFacts, evidence, durationMs } = c;
+  const write = (s: string) => log.write(s);
+  if (exit.error) {
+    const msg = `could not start ${req.argv[0]}: ${exit.error.message}`;
+    evidence.push(msg);
+    await write(`${msg}\n`);
+  }
+  const output = readOutput(log, c.outputStart, SCAN_BYTES);
+  const scanned = scanOutputEvidence(output);
+  evidence.push(...limitFacts.evidence, ...scanned.evidence);
+
+  const { signal } = exit;
+  let exitCode = exit.code;
+  // The sandbox says when it could not find the command (in its own words and exit code).
+  const notFound = req.sandbox ? c.commandNotFound(output, exitCode) : null;
+  if (notFound !== null) {
+    exitCode = 127;
+    evidence.push(`command not found: ${notFound} (PATH=${req.env.PATH ?? ''})`);
+  }
+  if (timedOut) evidence.unshift(`killed after the ${formatDuration(req.timeoutMs ?? 0)} timeout`);
+  if (aborted) {
+    // The abort's reason when it gives one (the disk watcher's: the job over its limit), else the run's interruption.
+    const reason = req.signal?.reason;
+    evidence.unshift(`killed: ${reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'the run was aborted'}`);
+  }
+  let fileSizeExceeded = false;
+  if (req.fileSizeBytes !== undefined) {
+    const said = output.split('\n').find((l) => FILE_SIZE_LIMIT.some((p) => p.test(l)));
+    // In a sandbox the writer's SIGXFSZ comes back as the sandbox's exit code 128 + 25 (bwrap's, as a shell's), with nothing printed.
+    if (signal === 'SIGXFSZ' || exitCode === 128 + SIGXFSZ || said !== undefined) {
+      fileSizeExceeded = true;
+      const shown =
+        said !== undefined
+          ? `output says: ${said.trim().slice(0, 200)}`
+          : signal === 'SIGXFSZ'
+            ? 'killed by SIGXFSZ'
+            : `exit code ${exitCode} (killed by SIGXFSZ)`;
+      evidence.unshift(
+        `a file of the job reached its file size limit of ${formatBytes(req.fileSizeBytes)} (RLIMIT_FSIZE, the --disk limit): ${shown}`,
+      );
+    }
+  }
+  const killedBySigkill = signal === 'SIGKILL' || exitCode === 137;
+  let outOfMemory = limitFacts.oomKilled || scanned.outOfMemory;
+  if (!outOfMemory && killedBySigkill && !timedOut && !aborted && req.memoryBytes !== undefined) {
+    outOfMemory = true;
+    evidence.push(`killed by SIGKILL under a memory limit of ${c.limitText}`);
+  }
+
+  const status = exit.error !== undefined ? 'not started' : signal !== null ? `signal ${signal}` : `exit code ${exitCode}`;
+  const flags = [timedOut ? 'timed out' : '', aborted ? 'aborted' : '', outOfMemory ? 'out of memory' : ''].filter(Boolean).join(', ');
+  await write(
+    `${output.endsWith('\n') || output === '' ? '' : '\n'}[${status} after ${formatDuration(durationMs)}${flags ? `; ${flags}` : ''}]\n`,
+  );
+  return c.result({
+    exitCode,
+    signal,
+    durationMs,
+    timedOut,
+    aborted,
+    outOfMemory,
+    diskFull: scanned.diskFull,
+    fileSizeExceeded,
+    networkDenied: req.sandbox ? !req.sandbox.network && scanned.networkDenied : false,
+    outputTail: lastLines(output, TAIL_LINES),
+  });
 }
 
 function lastLines(text: string, n: number): string {
@@ -249,14 +343,16 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     };
 
     const exit = await new Promise<{ code: number | null; signal: string | null; error?: Error }>((resolve) => {
-      let child;
+      let child: StartedProcess;
       try {
-        child = spawn(wrapped[0], wrapped.slice(1), {
-          cwd: req.cwd,
-          env,
-          // One pipe: the limits wrapper sends standard error to it too (resource-limits.ts).
-          stdio: ['ignore', 'pipe', 'ignore'],
-          detached: true, // setsid(): its own session and process group, no controlling terminal
+        // Its own session and process group (setsid), no controlling terminal, standard input /dev/null,
+        // one pipe: the limits wrapper sends standard error to it too (resource-limits.ts). Started by
+        // the spawn helper, so that ecocheck's own memory does not make it slow (remote-spawn.ts).
+        const started = startProcess({ file: wrapped[0], args: wrapped.slice(1), cwd: req.cwd, env, stdin: false });
+        child = started.process;
+        void started.started.then(() => {
+          pgid = child.pid ?? 0;
+          if (timedOut || aborted) killAll();
         });
       } catch (e) {
         resolve({ code: null, signal: null, error: e as Error });
@@ -271,7 +367,6 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
         });
         closeOutput = () => out.destroy();
       }
-      pgid = child.pid ?? 0;
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => {
         aborted = true;
@@ -314,71 +409,19 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     if ((await Promise.race([outputDone.then(() => true), sleep(OUTPUT_DRAIN_MS).then(() => false)])) === false) closeOutput();
     const durationMs = Math.round(performance.now() - started);
 
-    if (exit.error) {
-      const msg = `could not start ${req.argv[0]}: ${exit.error.message}`;
-      evidence.push(msg);
-      await write(`${msg}\n`);
-    }
-
-    const output = readOutput(log, outputStart, SCAN_BYTES);
-    const limitFacts = limits.collect();
-    const scanned = scanOutputEvidence(output);
-    evidence.push(...limitFacts.evidence, ...scanned.evidence);
-
-    const { signal } = exit;
-    let exitCode = exit.code;
-    // The sandbox says when it could not find the command (in its own words and exit code).
-    const notFound = req.sandbox ? sandbox.commandNotFound(output, exitCode) : null;
-    if (notFound !== null) {
-      exitCode = 127;
-      evidence.push(`command not found: ${notFound} (PATH=${req.env.PATH ?? ''})`);
-    }
-    if (timedOut) evidence.unshift(`killed after the ${formatDuration(req.timeoutMs ?? 0)} timeout`);
-    if (aborted) {
-      // The abort's reason when it gives one (the disk watcher's: the job over its limit), else the run's interruption.
-      const reason = req.signal?.reason;
-      evidence.unshift(`killed: ${reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'the run was aborted'}`);
-    }
-    let fileSizeExceeded = false;
-    if (req.fileSizeBytes !== undefined) {
-      const said = output.split('\n').find((l) => FILE_SIZE_LIMIT.some((p) => p.test(l)));
-      // In a sandbox the writer's SIGXFSZ comes back as the sandbox's exit code 128 + 25 (bwrap's, as a shell's), with nothing printed.
-      if (signal === 'SIGXFSZ' || exitCode === 128 + SIGXFSZ || said !== undefined) {
-        fileSizeExceeded = true;
-        const shown =
-          said !== undefined
-            ? `output says: ${said.trim().slice(0, 200)}`
-            : signal === 'SIGXFSZ'
-              ? 'killed by SIGXFSZ'
-              : `exit code ${exitCode} (killed by SIGXFSZ)`;
-        evidence.unshift(
-          `a file of the job reached its file size limit of ${formatBytes(req.fileSizeBytes)} (RLIMIT_FSIZE, the --disk limit): ${shown}`,
-        );
-      }
-    }
-    const killedBySigkill = signal === 'SIGKILL' || exitCode === 137;
-    let outOfMemory = limitFacts.oomKilled || scanned.outOfMemory;
-    if (!outOfMemory && killedBySigkill && !timedOut && !aborted && req.memoryBytes !== undefined) {
-      outOfMemory = true;
-      evidence.push(`killed by SIGKILL under a memory limit of ${limits.limitText}`);
-    }
-
-    const status = exit.error !== undefined ? 'not started' : signal !== null ? `signal ${signal}` : `exit code ${exitCode}`;
-    const flags = [timedOut ? 'timed out' : '', aborted ? 'aborted' : '', outOfMemory ? 'out of memory' : ''].filter(Boolean).join(', ');
-    await write(
-      `${output.endsWith('\n') || output === '' ? '' : '\n'}[${status} after ${formatDuration(durationMs)}${flags ? `; ${flags}` : ''}]\n`,
-    );
-    return result({
-      exitCode,
-      signal,
-      durationMs,
+    return await commandResult({
+      req,
+      log,
+      commandNotFound: (output, code) => sandbox.commandNotFound(output, code),
+      outputStart,
+      exit,
       timedOut,
       aborted,
-      outOfMemory,
-      diskFull: scanned.diskFull,
-      fileSizeExceeded,
-      networkDenied: req.sandbox ? !req.sandbox.network && scanned.networkDenied : false,
-      outputTail: lastLines(output, TAIL_LINES),
+      limitFacts: limits.collect(),
+      limitText: limits.limitText,
+      evidence,
+      durationMs,
+      result,
     });
   } finally {
     if (limits) {

@@ -28,6 +28,14 @@ export interface LimitRequest {
   fileSizeBytes?: number;
 }
 
+/** The cgroups' cumulative counters (zero without cgroups). */
+export interface LimitCounters {
+  oomKills: number;
+  /** memory.failcnt (v1) or memory.events max (v2). */
+  memoryFailures: number;
+  refusedForks: number;
+}
+
 export interface PreparedLimits {
   /** Prepended to the command's argv (always: it also joins standard error to standard output). */
   wrapperArgv: string[];
@@ -39,8 +47,13 @@ export interface PreparedLimits {
   killAll(): void;
   /** True when the job's cgroups hold no process (always true without cgroups). */
   isEmpty(): boolean;
-  /** What the cgroups saw: OOM kills, refused forks. Call after the job ended, before cleanup(). */
-  collect(): { oomKilled: boolean; evidence: string[] };
+  /**
+   * What the cgroups saw: OOM kills, refused forks (those counted after `since` alone). Call after the
+   * job (or one of its commands) ended, before cleanup().
+   */
+  collect(since?: LimitCounters): { oomKilled: boolean; evidence: string[] };
+  /** The cgroups' counters now: what a later collect() counts from. */
+  counters(): LimitCounters;
   /** Removes the job's cgroups. */
   cleanup(): void;
 }
@@ -389,14 +402,30 @@ export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> 
     isEmpty() {
       return dirs.every((d) => readProcs(d).length === 0);
     },
-    collect() {
+    counters() {
+      const c: LimitCounters = { oomKills: 0, memoryFailures: 0, refusedForks: 0 };
+      if (memDir) {
+        c.oomKills += readKeyed(path.join(memDir, 'memory.oom_control')).get('oom_kill') ?? 0;
+        c.memoryFailures += readNumber(path.join(memDir, 'memory.failcnt')) ?? 0;
+      }
+      if (unifiedDir && req.memoryBytes !== undefined) {
+        const events = readKeyed(path.join(unifiedDir, 'memory.events'));
+        c.oomKills += events.get('oom_kill') ?? 0;
+        c.memoryFailures += events.get('max') ?? 0;
+      }
+      if (countingDir && req.maxProcesses !== undefined) c.refusedForks = refusedBeforeKill ?? refusedForks();
+      return c;
+    },
+    collect(since?: LimitCounters) {
       const evidence: string[] = [];
       let oomKilled = false;
+      // Counted from `since` (the commands before, in a job's one sandbox launch: sandbox-session.ts).
+      const base = since ?? { oomKills: 0, memoryFailures: 0, refusedForks: 0 };
       if (memDir) {
         const oom = readKeyed(path.join(memDir, 'memory.oom_control'));
-        const failcnt = readNumber(path.join(memDir, 'memory.failcnt')) ?? 0;
+        const failcnt = (readNumber(path.join(memDir, 'memory.failcnt')) ?? 0) - base.memoryFailures;
         const peak = readNumber(path.join(memDir, 'memory.max_usage_in_bytes'));
-        const kills = oom.get('oom_kill') ?? 0;
+        const kills = (oom.get('oom_kill') ?? 0) - base.oomKills;
         if (kills > 0) {
           oomKilled = true;
           evidence.push(
@@ -408,19 +437,20 @@ export async function prepareLimits(req: LimitRequest): Promise<PreparedLimits> 
       }
       if (unifiedDir && req.memoryBytes !== undefined) {
         const events = readKeyed(path.join(unifiedDir, 'memory.events'));
-        const kills = events.get('oom_kill') ?? 0;
+        const kills = (events.get('oom_kill') ?? 0) - base.oomKills;
+        const max = (events.get('max') ?? 0) - base.memoryFailures;
         const peak = readNumber(path.join(unifiedDir, 'memory.peak'));
         if (kills > 0) {
           oomKilled = true;
           evidence.push(
             `the kernel OOM killer killed ${kills} process${kills === 1 ? '' : 'es'} of the job at its ${formatBytes(req.memoryBytes)} cgroup memory limit (memory.events oom_kill ${kills}${peak !== null ? `, peak usage ${formatBytes(peak)}` : ''})`,
           );
-        } else if ((events.get('max') ?? 0) > 0) {
-          evidence.push(`the job reached its ${formatBytes(req.memoryBytes)} cgroup memory limit (memory.events max ${events.get('max')})`);
+        } else if (max > 0) {
+          evidence.push(`the job reached its ${formatBytes(req.memoryBytes)} cgroup memory limit (memory.events max ${max})`);
         }
       }
       if (countingDir && req.maxProcesses !== undefined) {
-        const refused = refusedBeforeKill ?? refusedForks();
+        const refused = (refusedBeforeKill ?? refusedForks()) - base.refusedForks;
         if (refused > 0) {
           evidence.push(
             `${refused} fork${refused === 1 ? ' was' : 's were'} refused at the job's limit of ${req.maxProcesses} processes (cgroup pids)`,

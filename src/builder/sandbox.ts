@@ -96,6 +96,12 @@ export interface Sandbox {
    * shell does.
    */
   commandNotFound(output: string, exitCode: number | null): string | null;
+  /**
+   * Whether every process of a sandboxed command lives in a PID namespace of the sandbox's own, where a
+   * `kill -KILL -1` of the build user reaches the command's processes alone: then a job's commands may
+   * share one launch (sandbox-session.ts). Absent: false, one launch per command.
+   */
+  isolatesProcesses?(): boolean;
 }
 
 /** The host's system directories a sandboxed command sees (read-only), when they exist. */

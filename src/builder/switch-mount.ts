@@ -17,11 +17,11 @@
  * (whiteouts). `npm run bench` measures both ways of composing a 150-layer switch.
  */
 import { spawnSync } from 'node:child_process';
-import { lchownSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { lchownSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SWITCH_SCRATCH_DIRS } from './switch-layout.js';
-import { removeTree } from './layer-store.js';
+import { removeTree, removeTreeAsync } from './layer-store.js';
 import { BuilderError } from './builder-error.js';
 import { removeConfined } from './confined-path.js';
 
@@ -175,12 +175,21 @@ export function prepareSwitchMount(
  * upper is what the build wrote: no link in it is followed (a link the build put where `.opam-switch`
  * was is removed itself, never what it points to).
  */
-export function pruneUpper(upper: string): void {
-  for (const d of SWITCH_SCRATCH_DIRS) removeConfined({ dir: upper, label: 'the upper directory' }, d, removeTree);
+export function pruneUpper(upper: string, trash?: string): void {
+  // With `trash` (a folder on the upper's file system, removed later off the event loop), moved there:
+  // a rename instead of a removal of every file the build left in its build folder.
+  let n = 0;
+  const remove = trash === undefined ? removeTree : (p: string) => renameSync(p, join(trash, `pruned-${n++}`));
+  for (const d of SWITCH_SCRATCH_DIRS) removeConfined({ dir: upper, label: 'the upper directory' }, d, remove);
 }
 
 /** Removes the job's mount scaffolding and what is left of its upper directory (all of it, unless it was sealed). */
 export function removeSwitchMount(mount: SwitchMount): void {
   removeTree(mount.incoming); // overlayfs leaves a mode-000 directory in work/
   removeTree(mount.scaffold);
+}
+
+/** removeSwitchMount on the thread pool (layer-store.ts's removeTreeAsync): other builds go on meanwhile. */
+export async function removeSwitchMountAsync(mount: SwitchMount): Promise<void> {
+  await Promise.all([removeTreeAsync(mount.incoming), removeTreeAsync(mount.scaffold)]);
 }
