@@ -142,6 +142,12 @@ export interface OutsideVersions {
   isAvailable(p: OpamPackage): boolean;
 }
 
+/** The packages matching one atom, most preferred first, and the clause data built from them once. */
+interface MatchEntry {
+  list: number[];
+  clause: { candidates: Int32Array; name: number } | null;
+}
+
 export class Universe implements ProofUniverse {
   readonly packages: OpamPackage[] = [];
   /** Package indices per name, ascending version. */
@@ -173,6 +179,8 @@ export class Universe implements ProofUniverse {
   private activeTest: { pkg: number; clauses: DependencyClause[] } | null = null;
   private scanPos = 0;
   private scanEpoch = -1;
+  /** The solver's fact count when the scan started (`brancher`): new facts restart it. */
+  private scanFacts = -1;
   /** The switch's own packages (the invariant's optimal installation), once computed. */
   private base: number[] | null = null;
 
@@ -227,9 +235,15 @@ export class Universe implements ProofUniverse {
     }
     for (let i = 0; i < n; i++) {
       const p = this.packages[i];
+      const declared: { atoms: DependencyAtom[]; packages: number[] } = { atoms: [], packages: [] };
+      if (p.conflicts.kind === 'empty') {
+        // Most packages declare no conflict: nothing to filter (the lookup and the filtering cost more than the rest).
+        this.declaredConflicts.push(declared);
+        this.addConflictClasses(p, i);
+        continue;
+      }
       const lookup = rules.dependencyLookup(p, rules.testEverywhere, true);
       const conflicts = filterDependencyFormula(p.conflicts, lookup, false);
-      const declared: { atoms: DependencyAtom[]; packages: number[] } = { atoms: [], packages: [] };
       // Every atom of the conflicts counts (CNF or not: the same atoms), so a formula too large for a CNF is read atom by atom.
       let conflictClauses: DependencyAtom[][];
       try {
@@ -250,11 +264,7 @@ export class Universe implements ProofUniverse {
         }
       }
       this.declaredConflicts.push(declared);
-      for (const cls of rules.conflictClasses ? p.conflictClass : []) {
-        let members = this.conflictClasses.get(cls);
-        if (members === undefined) this.conflictClasses.set(cls, (members = []));
-        members.push(i);
-      }
+      this.addConflictClasses(p, i);
     }
     for (let i = 0; i < n; i++) {
       if (!this.available[i]) this.sat.addClause([negLit(i + 1)]);
@@ -286,6 +296,16 @@ export class Universe implements ProofUniverse {
       const k = this.sat.addObjective();
       for (let i = 0; i < n; i++) if (weights[i] !== 0) this.sat.setWeight(k, i + 1, weights[i]);
     });
+  }
+
+  /** Package `i` (`p`) joins the groups of its `conflict-class`es, when they count. */
+  private addConflictClasses(p: OpamPackage, i: number): void {
+    if (!this.rules.conflictClasses) return;
+    for (const cls of p.conflictClass) {
+      let members = this.conflictClasses.get(cls);
+      if (members === undefined) this.conflictClasses.set(cls, (members = []));
+      members.push(i);
+    }
   }
 
   /** Per package: 1 once known uninstallable (a level-0 fact `¬p`). */
@@ -355,35 +375,61 @@ export class Universe implements ProofUniverse {
 
   /** Package indices matching a dependency atom, most preferred first. */
   matching(a: DependencyAtom): number[] {
+    return this.matchEntry(a).list;
+  }
+
+  private matchEntry(a: DependencyAtom): MatchEntry {
+    // Most atoms have no version constraint: those are found by name alone (no key to build).
+    const bare = a.constraint.kind === 'empty';
+    if (bare) {
+      const hit = this.bareMatchCache.get(a.name);
+      if (hit !== undefined) return hit;
+    }
     const key = `${a.name} ${constraintKey(a.constraint)}`;
     const cached = this.matchCache.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      if (bare) this.bareMatchCache.set(a.name, cached);
+      return cached;
+    }
     const idx = this.byName.get(a.name);
     const out = idx === undefined ? [] : idx.filter((i) => versionSatisfies(this.packages[i].version, a.constraint));
     out.sort((x, y) => this.rank[x] - this.rank[y]);
-    this.matchCache.set(key, out);
-    return out;
+    const entry: MatchEntry = { list: out, clause: null };
+    this.matchCache.set(key, entry);
+    if (bare) this.bareMatchCache.set(a.name, entry);
+    return entry;
   }
 
+  /** `matchCache`'s entries of the atoms without a version constraint, by name. */
+  private readonly bareMatchCache = new Map<string, MatchEntry>();
+
   /** Candidates per atom (`name` + constraint): many packages share the same requirements. */
-  private readonly matchCache = new Map<string, number[]>();
+  private readonly matchCache = new Map<string, MatchEntry>();
 
   private clauseOf(atoms: DependencyAtom[]): DependencyClause {
-    let cands: number[];
-    if (atoms.length === 1) cands = this.matching(atoms[0]);
-    else {
-      const seen = new Set<number>();
-      cands = [];
-      for (const a of atoms)
-        for (const i of this.matching(a))
-          if (!seen.has(i)) {
-            seen.add(i);
-            cands.push(i);
-          }
+    if (atoms.length === 1) {
+      // A one-atom requirement's candidates (never written) are shared by every clause of that atom.
+      const e = this.matchEntry(atoms[0]);
+      e.clause ??= this.candidatesOf(e.list);
+      return { atoms, candidates: e.clause.candidates, name: e.clause.name };
     }
+    const seen = new Set<number>();
+    const cands: number[] = [];
+    for (const a of atoms)
+      for (const i of this.matching(a))
+        if (!seen.has(i)) {
+          seen.add(i);
+          cands.push(i);
+        }
+    const c = this.candidatesOf(cands);
+    return { atoms, candidates: c.candidates, name: c.name };
+  }
+
+  /** A clause's candidates as stored, with the index of their one name (or -1). */
+  private candidatesOf(cands: readonly number[]): { candidates: Int32Array; name: number } {
     let name = cands.length === 0 ? -1 : this.nameIndex[cands[0]];
     for (let k = 1; k < cands.length && name >= 0; k++) if (this.nameIndex[cands[k]] !== name) name = -1;
-    return { atoms, candidates: Int32Array.from(cands), name };
+    return { candidates: Int32Array.from(cands), name };
   }
 
   private dependencyClauses(p: OpamPackage, withTest: boolean): DependencyClause[] | FormulaTooLargeError {
@@ -820,8 +866,9 @@ export class Universe implements ProofUniverse {
    * (`boundConflict`), reporting a conflict when it already exceeds the bound.
    */
   private readonly brancher: Brancher = (s) => {
-    if (s.backtracks !== this.scanEpoch) {
+    if (s.backtracks !== this.scanEpoch || s.factCount !== this.scanFacts) {
       this.scanEpoch = s.backtracks;
+      this.scanFacts = s.factCount;
       this.scanPos = 0;
     }
     // The lower bound costs more than the pruning it buys when checked at every decision: every 8th.
@@ -837,8 +884,14 @@ export class Universe implements ProofUniverse {
       if (l > 0) return l;
     }
     const n = this.packages.length;
-    while (this.scanPos < s.trailLength) {
-      const l = s.trailAt(this.scanPos);
+    // The trail's facts (level 0: thousands, nearly all false) are walked through their true literals
+    // only (`trueFacts`, in trail order), then the trail from `factCount`: the same true literals in
+    // the same order as a walk over the whole trail, so the same decisions. `scanPos` counts the true
+    // facts first, then the trail positions after the facts.
+    const facts = s.trueFacts();
+    const skipped = this.scanFacts - facts.length;
+    while (this.scanPos < facts.length + s.trailLength - this.scanFacts) {
+      const l = this.scanPos < facts.length ? facts[this.scanPos] : s.trailAt(this.scanPos + skipped);
       if ((l & 1) === 0 && l >> 1 <= n) {
         const i = (l >> 1) - 1;
         const clauses = this.activeTest !== null && this.activeTest.pkg === i ? this.activeTest.clauses : this.deps[i];
