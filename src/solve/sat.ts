@@ -214,7 +214,16 @@ export class SatSolver {
   addClause(lits: readonly Lit[]): boolean {
     if (!this.ok) return false;
     if (this.trailLim.length > 0) this.cancelUntil(0);
-    const sorted = Array.from(lits).sort((a, b) => a - b);
+    // Most callers give their literals in ascending order already (a universe's binary conflicts, a
+    // conflict core's clauses): read as given, the same order the sort would give.
+    let ascending = true;
+    for (let k = 1; k < lits.length; k++) {
+      if (lits[k - 1] > lits[k]) {
+        ascending = false;
+        break;
+      }
+    }
+    const sorted = ascending ? lits : Array.from(lits).sort((a, b) => a - b);
     const out: number[] = [];
     let prev = -1;
     for (const l of sorted) {
