@@ -142,6 +142,9 @@ export interface OutsideVersions {
   isAvailable(p: OpamPackage): boolean;
 }
 
+/** The conflicts of the packages that have none (never written: `Universe.addConflict` replaces it). */
+const NO_CONFLICTS: ReadonlySet<number> = new Set<number>();
+
 /** The packages matching one atom, most preferred first, and the clause data built from them once. */
 interface MatchEntry {
   list: number[];
@@ -163,8 +166,8 @@ export class Universe implements ProofUniverse {
    * why: not installable (as if not available), the reason says it; one such package stops nothing else.
    */
   readonly unencodable = new Map<number, string>();
-  /** Per package: the packages it conflicts with (both directions). */
-  readonly conflicts: Set<number>[] = [];
+  /** Per package: the packages it conflicts with (both directions); most share one empty set. */
+  readonly conflicts: ReadonlySet<number>[] = [];
   /** Per package: the conflicts it declares itself (atoms, and the matching packages). */
   readonly declaredConflicts: { atoms: DependencyAtom[]; packages: number[] }[] = [];
   /** The invariant's clauses (the compiler): candidates, one of which every solution holds. */
@@ -223,7 +226,7 @@ export class Universe implements ProofUniverse {
     // Availability, dependencies, conflicts.
     for (let i = 0; i < n; i++) {
       const p = this.packages[i];
-      this.conflicts.push(new Set());
+      this.conflicts.push(NO_CONFLICTS);
       const ok = rules.isAvailable(p);
       this.available[i] = ok ? 1 : 0;
       const deps = this.dependencyClauses(p, rules.testEverywhere);
@@ -258,8 +261,8 @@ export class Universe implements ProofUniverse {
           for (const q of this.matching(a)) {
             if (q === i) continue;
             declared.packages.push(q);
-            this.conflicts[i].add(q);
-            this.conflicts[q].add(i);
+            this.addConflict(i, q);
+            this.addConflict(q, i);
           }
         }
       }
@@ -298,6 +301,13 @@ export class Universe implements ProofUniverse {
     });
   }
 
+  /** Records that `i` conflicts with `q` (its set made on its first conflict). */
+  private addConflict(i: number, q: number): void {
+    let set = this.conflicts[i];
+    if (set === NO_CONFLICTS) this.conflicts[i] = set = new Set();
+    (set as Set<number>).add(q);
+  }
+
   /** Package `i` (`p`) joins the groups of its `conflict-class`es, when they count. */
   private addConflictClasses(p: OpamPackage, i: number): void {
     if (!this.rules.conflictClasses) return;
@@ -323,16 +333,22 @@ export class Universe implements ProofUniverse {
   private initDeadPropagation(): void {
     const n = this.packages.length;
     this.dead = new Uint8Array(n);
-    this.alive = this.deps.map((cl) => Int32Array.from(cl, (d) => d.candidates.length));
-    this.reverse = Array.from({ length: n }, () => []);
-    for (let i = 0; i < n; i++) {
-      this.deps[i].forEach((d, k) => {
-        for (const c of d.candidates) this.reverse[c].push(i, k);
-      });
-    }
+    this.alive = new Array<Int32Array>(n);
+    this.reverse = new Array<number[]>(n);
+    for (let i = 0; i < n; i++) this.reverse[i] = [];
     const initial: number[] = [];
     for (let i = 0; i < n; i++) {
-      if (!this.available[i] || this.alive[i].some((a) => a === 0) || this.sat.fixedValue(i + 1) === -1) initial.push(i);
+      const cl = this.deps[i];
+      const alive = new Int32Array(cl.length);
+      let none = false;
+      for (let k = 0; k < cl.length; k++) {
+        const c = cl[k].candidates;
+        alive[k] = c.length;
+        if (c.length === 0) none = true;
+        for (let x = 0; x < c.length; x++) this.reverse[c[x]].push(i, k);
+      }
+      this.alive[i] = alive;
+      if (!this.available[i] || none || this.sat.fixedValue(i + 1) === -1) initial.push(i);
     }
     this.markDead(initial);
   }
