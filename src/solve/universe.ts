@@ -841,9 +841,15 @@ export class Universe implements ProofUniverse {
   /** The packages true in the current model, sorted. */
   private model(): number[] {
     const out: number[] = [];
-    const trail = this.sat.trailLiterals();
     const n = this.packages.length;
-    for (let k = 0; k < trail.length; k++) {
+    // The facts through their true literals (thousands of facts, nearly all false), then the rest of the trail.
+    const facts = this.sat.trueFacts();
+    for (let k = 0; k < facts.length; k++) {
+      const l = facts[k];
+      if (l >> 1 <= n) out.push((l >> 1) - 1);
+    }
+    const trail = this.sat.trailLiterals();
+    for (let k = this.sat.factCount; k < trail.length; k++) {
       const l = trail[k];
       if ((l & 1) === 0 && l >> 1 <= n) out.push((l >> 1) - 1);
     }
