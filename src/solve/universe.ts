@@ -272,13 +272,25 @@ export class Universe implements ProofUniverse {
     for (let i = 0; i < n; i++) {
       if (!this.available[i]) this.sat.addClause([negLit(i + 1)]);
     }
+    // One scratch for every clause's literals (the solver copies them) and for the binary conflicts.
+    const lits: Lit[] = [];
+    const pair: Lit[] = [0, 0];
     for (let i = 0; i < n; i++) {
-      for (const d of this.deps[i]) {
-        const lits = new Int32Array(d.candidates.length);
-        for (let k = 0; k < lits.length; k++) lits[k] = posLit(d.candidates[k] + 1);
+      const deps = this.deps[i];
+      for (let j = 0; j < deps.length; j++) {
+        const c = deps[j].candidates;
+        lits.length = 0;
+        for (let k = 0; k < c.length; k++) lits.push(posLit(c[k] + 1));
         this.sat.addTriggeredClause(i + 1, lits);
       }
-      for (const q of this.conflicts[i]) if (q > i) this.sat.addClause([negLit(i + 1), negLit(q + 1)]);
+      const conflicts = this.conflicts[i];
+      if (conflicts === NO_CONFLICTS) continue;
+      for (const q of conflicts) {
+        if (q <= i) continue;
+        pair[0] = negLit(i + 1);
+        pair[1] = negLit(q + 1);
+        this.sat.addClause(pair);
+      }
     }
     for (const idx of this.byName.values()) if (idx.length > 1) this.sat.addAtMostOne(idx.map((i) => i + 1));
     for (const members of this.conflictClasses.values()) {
@@ -395,16 +407,27 @@ export class Universe implements ProofUniverse {
   }
 
   private matchEntry(a: DependencyAtom): MatchEntry {
-    // Most atoms have no version constraint: those are found by name alone (no key to build).
+    // Most atoms have no version constraint: those are found by name alone (no key to build),
+    // and those with one constraint by name, then operator and version (no key to build either).
     const bare = a.constraint.kind === 'empty';
     if (bare) {
       const hit = this.bareMatchCache.get(a.name);
+      if (hit !== undefined) return hit;
+    }
+    let byVersion: Map<string, MatchEntry> | undefined;
+    if (a.constraint.kind === 'atom') {
+      let byOp = this.atomMatchCache.get(a.name);
+      if (byOp === undefined) this.atomMatchCache.set(a.name, (byOp = new Map()));
+      byVersion = byOp.get(a.constraint.atom.op);
+      if (byVersion === undefined) byOp.set(a.constraint.atom.op, (byVersion = new Map()));
+      const hit = byVersion.get(a.constraint.atom.version);
       if (hit !== undefined) return hit;
     }
     const key = `${a.name} ${constraintKey(a.constraint)}`;
     const cached = this.matchCache.get(key);
     if (cached !== undefined) {
       if (bare) this.bareMatchCache.set(a.name, cached);
+      if (byVersion !== undefined && a.constraint.kind === 'atom') byVersion.set(a.constraint.atom.version, cached);
       return cached;
     }
     const idx = this.byName.get(a.name);
@@ -413,8 +436,12 @@ export class Universe implements ProofUniverse {
     const entry: MatchEntry = { list: out, clause: null };
     this.matchCache.set(key, entry);
     if (bare) this.bareMatchCache.set(a.name, entry);
+    if (byVersion !== undefined && a.constraint.kind === 'atom') byVersion.set(a.constraint.atom.version, entry);
     return entry;
   }
+
+  /** `matchCache`'s entries of the atoms with one constraint, by name, operator and version. */
+  private readonly atomMatchCache = new Map<string, Map<string, Map<string, MatchEntry>>>();
 
   /** `matchCache`'s entries of the atoms without a version constraint, by name. */
   private readonly bareMatchCache = new Map<string, MatchEntry>();
