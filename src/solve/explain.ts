@@ -179,12 +179,15 @@ export class Explainer {
     if (this.invariantText === null) return null;
     // The answer rests on facts only (the forced packages, installability), so it is kept per
     // requirement; a second computation would only ask `installable` again what it already knows.
-    let r = this.fixed.get(d);
-    if (r === undefined) this.fixed.set(d, (r = this.fixedByCompilerUncached(d)));
+    // A one-atom requirement's candidates are shared by every requirement of that atom (`Universe.clauseOf`),
+    // which has the same answer: its name and its candidates are all the answer reads of it.
+    const key = d.atoms.length === 1 ? d.candidates : d;
+    let r = this.fixed.get(key);
+    if (r === undefined) this.fixed.set(key, (r = this.fixedByCompilerUncached(d)));
     return r;
   }
 
-  private readonly fixed = new Map<DependencyClause, string | null>();
+  private readonly fixed = new Map<DependencyClause | Int32Array, string | null>();
   /** Per package: 1 when one of its dependencies has a compiler as candidate, -1 when none, 0 not known yet. */
   private dependsOnCompiler = new Int8Array(0);
 

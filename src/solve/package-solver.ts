@@ -249,7 +249,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     const cycleOf = (i: number): string[] | null => {
       suspects ??= cycleSuspects(
         universe.size,
-        (j) => possibleCandidates(universe.deps[j]),
+        (j) => universe.deps[j],
         (j) => {
           const p = universe.packages[j];
           const forced: number[] = [];
@@ -436,14 +436,6 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       };
     },
   };
-}
-
-/** Every candidate of every dependency clause of a package. */
-function possibleCandidates(clauses: readonly { candidates: Int32Array }[]): ArrayLike<number> {
-  if (clauses.length === 1) return clauses[0].candidates;
-  const out: number[] = [];
-  for (const c of clauses) for (let k = 0; k < c.candidates.length; k++) out.push(c.candidates[k]);
-  return out;
 }
 
 /**

@@ -214,7 +214,16 @@ export class SatSolver {
   addClause(lits: readonly Lit[]): boolean {
     if (!this.ok) return false;
     if (this.trailLim.length > 0) this.cancelUntil(0);
-    const sorted = Array.from(lits).sort((a, b) => a - b);
+    // Most callers give their literals in ascending order already (a universe's binary conflicts, a
+    // conflict core's clauses): read as given, the same order the sort would give.
+    let ascending = true;
+    for (let k = 1; k < lits.length; k++) {
+      if (lits[k - 1] > lits[k]) {
+        ascending = false;
+        break;
+      }
+    }
+    const sorted = ascending ? lits : Array.from(lits).sort((a, b) => a - b);
     const out: number[] = [];
     let prev = -1;
     for (const l of sorted) {
@@ -371,7 +380,12 @@ export class SatSolver {
    * learned clauses longer than `keepLearnt` literals. Only at level 0.
    */
   private compact(keepLearnt = 8): void {
-    for (const ws of this.watches) ws.length = 0;
+    // The lists are refilled in place (their storage kept: a solve compacts hundreds of times), then
+    // cut to their new length: the same lists as emptied and pushed to.
+    const watches = this.watches;
+    if (this.watchFill.length < watches.length) this.watchFill = new Int32Array(watches.length * 2);
+    const fill = this.watchFill;
+    fill.fill(0, 0, watches.length);
     this.lazyAttachedCount = 0;
     for (let ci = 0; ci < this.clauses.length; ci++) {
       const c = this.clauses[ci];
@@ -392,9 +406,20 @@ export class SatSolver {
         this.attachedLazy[ci] = 0;
         continue;
       }
-      this.watches[c[0] ^ 1].push(ci, c[1]);
-      this.watches[c[1] ^ 1].push(ci, c[0]);
+      const a = c[0] ^ 1;
+      const wa = watches[a];
+      let f = fill[a];
+      wa[f++] = ci;
+      wa[f++] = c[1];
+      fill[a] = f;
+      const b = c[1] ^ 1;
+      const wb = watches[b];
+      f = fill[b];
+      wb[f++] = ci;
+      wb[f++] = c[0];
+      fill[b] = f;
     }
+    for (let l = 0; l < watches.length; l++) if (watches[l].length !== fill[l]) watches[l].length = fill[l];
     // Triggers fixed true at level 0 keep their clauses attached.
     for (let i = 0; i < this.trailSize; i++) {
       const l = this.trail[i];
@@ -402,6 +427,9 @@ export class SatSolver {
       for (const ci of this.triggered[l >> 1] ?? []) if (!this.attachedLazy[ci] && this.activate(ci) !== -1) this.ok = false;
     }
   }
+
+  /** Scratch of `compact`: per literal, how much of its watch list is refilled. */
+  private watchFill = new Int32Array(0);
 
   private satisfiedAtLevelZero(c: Int32Array): boolean {
     for (let k = 0; k < c.length; k++) {

@@ -142,6 +142,15 @@ export interface OutsideVersions {
   isAvailable(p: OpamPackage): boolean;
 }
 
+/** The conflicts of the packages that have none (never written: `Universe.addConflict` replaces it). */
+const NO_CONFLICTS: ReadonlySet<number> = new Set<number>();
+
+/** The packages matching one atom, most preferred first, and the clause data built from them once. */
+interface MatchEntry {
+  list: number[];
+  clause: { candidates: Int32Array; name: number } | null;
+}
+
 export class Universe implements ProofUniverse {
   readonly packages: OpamPackage[] = [];
   /** Package indices per name, ascending version. */
@@ -157,8 +166,8 @@ export class Universe implements ProofUniverse {
    * why: not installable (as if not available), the reason says it; one such package stops nothing else.
    */
   readonly unencodable = new Map<number, string>();
-  /** Per package: the packages it conflicts with (both directions). */
-  readonly conflicts: Set<number>[] = [];
+  /** Per package: the packages it conflicts with (both directions); most share one empty set. */
+  readonly conflicts: ReadonlySet<number>[] = [];
   /** Per package: the conflicts it declares itself (atoms, and the matching packages). */
   readonly declaredConflicts: { atoms: DependencyAtom[]; packages: number[] }[] = [];
   /** The invariant's clauses (the compiler): candidates, one of which every solution holds. */
@@ -173,6 +182,8 @@ export class Universe implements ProofUniverse {
   private activeTest: { pkg: number; clauses: DependencyClause[] } | null = null;
   private scanPos = 0;
   private scanEpoch = -1;
+  /** The solver's fact count when the scan started (`brancher`): new facts restart it. */
+  private scanFacts = -1;
   /** The switch's own packages (the invariant's optimal installation), once computed. */
   private base: number[] | null = null;
 
@@ -215,7 +226,7 @@ export class Universe implements ProofUniverse {
     // Availability, dependencies, conflicts.
     for (let i = 0; i < n; i++) {
       const p = this.packages[i];
-      this.conflicts.push(new Set());
+      this.conflicts.push(NO_CONFLICTS);
       const ok = rules.isAvailable(p);
       this.available[i] = ok ? 1 : 0;
       const deps = this.dependencyClauses(p, rules.testEverywhere);
@@ -227,9 +238,15 @@ export class Universe implements ProofUniverse {
     }
     for (let i = 0; i < n; i++) {
       const p = this.packages[i];
+      const declared: { atoms: DependencyAtom[]; packages: number[] } = { atoms: [], packages: [] };
+      if (p.conflicts.kind === 'empty') {
+        // Most packages declare no conflict: nothing to filter (the lookup and the filtering cost more than the rest).
+        this.declaredConflicts.push(declared);
+        this.addConflictClasses(p, i);
+        continue;
+      }
       const lookup = rules.dependencyLookup(p, rules.testEverywhere, true);
       const conflicts = filterDependencyFormula(p.conflicts, lookup, false);
-      const declared: { atoms: DependencyAtom[]; packages: number[] } = { atoms: [], packages: [] };
       // Every atom of the conflicts counts (CNF or not: the same atoms), so a formula too large for a CNF is read atom by atom.
       let conflictClauses: DependencyAtom[][];
       try {
@@ -244,28 +261,36 @@ export class Universe implements ProofUniverse {
           for (const q of this.matching(a)) {
             if (q === i) continue;
             declared.packages.push(q);
-            this.conflicts[i].add(q);
-            this.conflicts[q].add(i);
+            this.addConflict(i, q);
+            this.addConflict(q, i);
           }
         }
       }
       this.declaredConflicts.push(declared);
-      for (const cls of rules.conflictClasses ? p.conflictClass : []) {
-        let members = this.conflictClasses.get(cls);
-        if (members === undefined) this.conflictClasses.set(cls, (members = []));
-        members.push(i);
-      }
+      this.addConflictClasses(p, i);
     }
     for (let i = 0; i < n; i++) {
       if (!this.available[i]) this.sat.addClause([negLit(i + 1)]);
     }
+    // One scratch for every clause's literals (the solver copies them) and for the binary conflicts.
+    const lits: Lit[] = [];
+    const pair: Lit[] = [0, 0];
     for (let i = 0; i < n; i++) {
-      for (const d of this.deps[i]) {
-        const lits = new Int32Array(d.candidates.length);
-        for (let k = 0; k < lits.length; k++) lits[k] = posLit(d.candidates[k] + 1);
+      const deps = this.deps[i];
+      for (let j = 0; j < deps.length; j++) {
+        const c = deps[j].candidates;
+        lits.length = 0;
+        for (let k = 0; k < c.length; k++) lits.push(posLit(c[k] + 1));
         this.sat.addTriggeredClause(i + 1, lits);
       }
-      for (const q of this.conflicts[i]) if (q > i) this.sat.addClause([negLit(i + 1), negLit(q + 1)]);
+      const conflicts = this.conflicts[i];
+      if (conflicts === NO_CONFLICTS) continue;
+      for (const q of conflicts) {
+        if (q <= i) continue;
+        pair[0] = negLit(i + 1);
+        pair[1] = negLit(q + 1);
+        this.sat.addClause(pair);
+      }
     }
     for (const idx of this.byName.values()) if (idx.length > 1) this.sat.addAtMostOne(idx.map((i) => i + 1));
     for (const members of this.conflictClasses.values()) {
@@ -288,6 +313,23 @@ export class Universe implements ProofUniverse {
     });
   }
 
+  /** Records that `i` conflicts with `q` (its set made on its first conflict). */
+  private addConflict(i: number, q: number): void {
+    let set = this.conflicts[i];
+    if (set === NO_CONFLICTS) this.conflicts[i] = set = new Set();
+    (set as Set<number>).add(q);
+  }
+
+  /** Package `i` (`p`) joins the groups of its `conflict-class`es, when they count. */
+  private addConflictClasses(p: OpamPackage, i: number): void {
+    if (!this.rules.conflictClasses) return;
+    for (const cls of p.conflictClass) {
+      let members = this.conflictClasses.get(cls);
+      if (members === undefined) this.conflictClasses.set(cls, (members = []));
+      members.push(i);
+    }
+  }
+
   /** Per package: 1 once known uninstallable (a level-0 fact `¬p`). */
   private dead!: Uint8Array;
   /** Per package and clause: how many candidates are not dead. */
@@ -303,16 +345,22 @@ export class Universe implements ProofUniverse {
   private initDeadPropagation(): void {
     const n = this.packages.length;
     this.dead = new Uint8Array(n);
-    this.alive = this.deps.map((cl) => Int32Array.from(cl, (d) => d.candidates.length));
-    this.reverse = Array.from({ length: n }, () => []);
-    for (let i = 0; i < n; i++) {
-      this.deps[i].forEach((d, k) => {
-        for (const c of d.candidates) this.reverse[c].push(i, k);
-      });
-    }
+    this.alive = new Array<Int32Array>(n);
+    this.reverse = new Array<number[]>(n);
+    for (let i = 0; i < n; i++) this.reverse[i] = [];
     const initial: number[] = [];
     for (let i = 0; i < n; i++) {
-      if (!this.available[i] || this.alive[i].some((a) => a === 0) || this.sat.fixedValue(i + 1) === -1) initial.push(i);
+      const cl = this.deps[i];
+      const alive = new Int32Array(cl.length);
+      let none = false;
+      for (let k = 0; k < cl.length; k++) {
+        const c = cl[k].candidates;
+        alive[k] = c.length;
+        if (c.length === 0) none = true;
+        for (let x = 0; x < c.length; x++) this.reverse[c[x]].push(i, k);
+      }
+      this.alive[i] = alive;
+      if (!this.available[i] || none || this.sat.fixedValue(i + 1) === -1) initial.push(i);
     }
     this.markDead(initial);
   }
@@ -355,35 +403,76 @@ export class Universe implements ProofUniverse {
 
   /** Package indices matching a dependency atom, most preferred first. */
   matching(a: DependencyAtom): number[] {
+    return this.matchEntry(a).list;
+  }
+
+  private matchEntry(a: DependencyAtom): MatchEntry {
+    // Most atoms have no version constraint: those are found by name alone (no key to build),
+    // and those with one constraint by name, then operator and version (no key to build either).
+    const bare = a.constraint.kind === 'empty';
+    if (bare) {
+      const hit = this.bareMatchCache.get(a.name);
+      if (hit !== undefined) return hit;
+    }
+    let byVersion: Map<string, MatchEntry> | undefined;
+    if (a.constraint.kind === 'atom') {
+      let byOp = this.atomMatchCache.get(a.name);
+      if (byOp === undefined) this.atomMatchCache.set(a.name, (byOp = new Map()));
+      byVersion = byOp.get(a.constraint.atom.op);
+      if (byVersion === undefined) byOp.set(a.constraint.atom.op, (byVersion = new Map()));
+      const hit = byVersion.get(a.constraint.atom.version);
+      if (hit !== undefined) return hit;
+    }
     const key = `${a.name} ${constraintKey(a.constraint)}`;
     const cached = this.matchCache.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      if (bare) this.bareMatchCache.set(a.name, cached);
+      if (byVersion !== undefined && a.constraint.kind === 'atom') byVersion.set(a.constraint.atom.version, cached);
+      return cached;
+    }
     const idx = this.byName.get(a.name);
     const out = idx === undefined ? [] : idx.filter((i) => versionSatisfies(this.packages[i].version, a.constraint));
     out.sort((x, y) => this.rank[x] - this.rank[y]);
-    this.matchCache.set(key, out);
-    return out;
+    const entry: MatchEntry = { list: out, clause: null };
+    this.matchCache.set(key, entry);
+    if (bare) this.bareMatchCache.set(a.name, entry);
+    if (byVersion !== undefined && a.constraint.kind === 'atom') byVersion.set(a.constraint.atom.version, entry);
+    return entry;
   }
 
+  /** `matchCache`'s entries of the atoms with one constraint, by name, operator and version. */
+  private readonly atomMatchCache = new Map<string, Map<string, Map<string, MatchEntry>>>();
+
+  /** `matchCache`'s entries of the atoms without a version constraint, by name. */
+  private readonly bareMatchCache = new Map<string, MatchEntry>();
+
   /** Candidates per atom (`name` + constraint): many packages share the same requirements. */
-  private readonly matchCache = new Map<string, number[]>();
+  private readonly matchCache = new Map<string, MatchEntry>();
 
   private clauseOf(atoms: DependencyAtom[]): DependencyClause {
-    let cands: number[];
-    if (atoms.length === 1) cands = this.matching(atoms[0]);
-    else {
-      const seen = new Set<number>();
-      cands = [];
-      for (const a of atoms)
-        for (const i of this.matching(a))
-          if (!seen.has(i)) {
-            seen.add(i);
-            cands.push(i);
-          }
+    if (atoms.length === 1) {
+      // A one-atom requirement's candidates (never written) are shared by every clause of that atom.
+      const e = this.matchEntry(atoms[0]);
+      e.clause ??= this.candidatesOf(e.list);
+      return { atoms, candidates: e.clause.candidates, name: e.clause.name };
     }
+    const seen = new Set<number>();
+    const cands: number[] = [];
+    for (const a of atoms)
+      for (const i of this.matching(a))
+        if (!seen.has(i)) {
+          seen.add(i);
+          cands.push(i);
+        }
+    const c = this.candidatesOf(cands);
+    return { atoms, candidates: c.candidates, name: c.name };
+  }
+
+  /** A clause's candidates as stored, with the index of their one name (or -1). */
+  private candidatesOf(cands: readonly number[]): { candidates: Int32Array; name: number } {
     let name = cands.length === 0 ? -1 : this.nameIndex[cands[0]];
     for (let k = 1; k < cands.length && name >= 0; k++) if (this.nameIndex[cands[k]] !== name) name = -1;
-    return { atoms, candidates: Int32Array.from(cands), name };
+    return { candidates: Int32Array.from(cands), name };
   }
 
   private dependencyClauses(p: OpamPackage, withTest: boolean): DependencyClause[] | FormulaTooLargeError {
@@ -783,9 +872,15 @@ export class Universe implements ProofUniverse {
   /** The packages true in the current model, sorted. */
   private model(): number[] {
     const out: number[] = [];
-    const trail = this.sat.trailLiterals();
     const n = this.packages.length;
-    for (let k = 0; k < trail.length; k++) {
+    // The facts through their true literals (thousands of facts, nearly all false), then the rest of the trail.
+    const facts = this.sat.trueFacts();
+    for (let k = 0; k < facts.length; k++) {
+      const l = facts[k];
+      if (l >> 1 <= n) out.push((l >> 1) - 1);
+    }
+    const trail = this.sat.trailLiterals();
+    for (let k = this.sat.factCount; k < trail.length; k++) {
       const l = trail[k];
       if ((l & 1) === 0 && l >> 1 <= n) out.push((l >> 1) - 1);
     }
@@ -824,8 +919,9 @@ export class Universe implements ProofUniverse {
    * (`boundConflict`), reporting a conflict when it already exceeds the bound.
    */
   private readonly brancher: Brancher = (s) => {
-    if (s.backtracks !== this.scanEpoch) {
+    if (s.backtracks !== this.scanEpoch || s.factCount !== this.scanFacts) {
       this.scanEpoch = s.backtracks;
+      this.scanFacts = s.factCount;
       this.scanPos = 0;
     }
     // The lower bound costs more than the pruning it buys when checked at every decision: every 8th.
@@ -841,8 +937,14 @@ export class Universe implements ProofUniverse {
       if (l > 0) return l;
     }
     const n = this.packages.length;
-    while (this.scanPos < s.trailLength) {
-      const l = s.trailAt(this.scanPos);
+    // The trail's facts (level 0: thousands, nearly all false) are walked through their true literals
+    // only (`trueFacts`, in trail order), then the trail from `factCount`: the same true literals in
+    // the same order as a walk over the whole trail, so the same decisions. `scanPos` counts the true
+    // facts first, then the trail positions after the facts.
+    const facts = s.trueFacts();
+    const skipped = this.scanFacts - facts.length;
+    while (this.scanPos < facts.length + s.trailLength - this.scanFacts) {
+      const l = this.scanPos < facts.length ? facts[this.scanPos] : s.trailAt(this.scanPos + skipped);
       if ((l & 1) === 0 && l >> 1 <= n) {
         const i = (l >> 1) - 1;
         const clauses = this.activeTest !== null && this.activeTest.pkg === i ? this.activeTest.clauses : this.deps[i];
