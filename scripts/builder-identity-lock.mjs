@@ -72,7 +72,7 @@ export const OTHER_MODULES = {
   'layer-archive.ts':
     'packs and unpacks complete layers to carry them between machines, as they are: what a build produces is decided before',
   'download-cache.ts': 'where verified downloads are kept: content-addressed by checksum, the same bytes either way',
-  'process-result.ts': "a command's result (a type)",
+  'process-result.ts': "a command's result (its type, and the one constructor of a result that hit nothing)",
   'remote-spawn.ts':
     'starts a command through the spawn helper rather than by forking ecocheck: the same argv, environment, directory, session and pipes',
   'spawn-helper.ts': "the spawn helper's program: forks the command as ecocheck's spawn() would, relays its pipes and exit",

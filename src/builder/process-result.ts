@@ -15,3 +15,23 @@ export interface ProcessResult {
   /** Why a classification was made. */
   evidence: string[];
 }
+
+/**
+ * The result of a command that started at `started` (performance.now()): `partial` over a result that
+ * hit nothing, its duration up to now, and `evidence` (filled as the command runs) as its evidence.
+ */
+export function processResultSince(started: number, evidence: string[], partial: Partial<ProcessResult>): ProcessResult {
+  return {
+    exitCode: null,
+    signal: null,
+    durationMs: Math.round(performance.now() - started),
+    timedOut: false,
+    aborted: false,
+    outOfMemory: false,
+    diskFull: false,
+    networkDenied: false,
+    outputTail: '',
+    evidence,
+    ...partial,
+  };
+}

@@ -13,7 +13,7 @@ import { prepareLimits, type PreparedLimits } from './resource-limits.js';
 import { describeSandboxSpec, type Sandbox, type SandboxSpec, type WrappedCommand } from './sandbox.js';
 import { bubblewrap } from './bubblewrap.js';
 import { scanOutputEvidence } from './failure-evidence.js';
-import type { ProcessResult } from './process-result.js';
+import { processResultSince, type ProcessResult } from './process-result.js';
 import { BuildLog } from './build-log.js';
 import { formatBytes } from '../units/byte-size.js';
 
@@ -254,19 +254,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   if (req.argv.length === 0 || req.argv[0] === '') throw new Error('runProcess: empty argv');
   const started = performance.now();
   const evidence: string[] = [];
-  const result = (partial: Partial<ProcessResult>): ProcessResult => ({
-    exitCode: null,
-    signal: null,
-    durationMs: Math.round(performance.now() - started),
-    timedOut: false,
-    aborted: false,
-    outOfMemory: false,
-    diskFull: false,
-    networkDenied: false,
-    outputTail: '',
-    evidence,
-    ...partial,
-  });
+  const result = (partial: Partial<ProcessResult>): ProcessResult => processResultSince(started, evidence, partial);
 
   const ownLog = req.log === undefined;
   const log = req.log ?? new BuildLog(req.logFile, { append: true });

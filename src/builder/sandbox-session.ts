@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { BuildLog } from './build-log.js';
 import { startProcess, type StartedProcess } from './remote-spawn.js';
-import type { ProcessResult } from './process-result.js';
+import { processResultSince, type ProcessResult } from './process-result.js';
 import {
   commandResult,
   DEFAULT_MAX_PROCESSES,
@@ -224,19 +224,7 @@ export function createSandboxSession(req: SessionRequest): SandboxSession {
     const nul = argv.findIndex((a) => a.includes('\0'));
     const started = performance.now();
     const evidence: string[] = [];
-    const result = (partial: Partial<ProcessResult>): ProcessResult => ({
-      exitCode: null,
-      signal: null,
-      durationMs: Math.round(performance.now() - started),
-      timedOut: false,
-      aborted: false,
-      outOfMemory: false,
-      diskFull: false,
-      networkDenied: false,
-      outputTail: '',
-      evidence,
-      ...partial,
-    });
+    const result = (partial: Partial<ProcessResult>): ProcessResult => processResultSince(started, evidence, partial);
     const write = (s: string) => log.write(s);
     write(`$ ${argv.map(shellQuote).join(' ')}    # cwd: ${req.sandbox.cwd ?? req.cwd}\n`);
     if (req.signal?.aborted) {
