@@ -73,23 +73,31 @@ test('pigeonhole 6 into 5 is unsatisfiable, 5 into 5 is satisfiable', () => {
   }
 });
 
+/**
+ * A random 3-SAT instance of n variables and n × (ratio + rand() × spread) clauses, given to a new
+ * solver: the solver, n and the clauses (for brute force).
+ */
+function random3Sat(rand: () => number, n: number, ratio: number, spread: number): { s: SatSolver; n: number; clauses: Lit[][] } {
+  const m = Math.floor(n * (ratio + rand() * spread));
+  const s = new SatSolver();
+  for (let v = 0; v < n; v++) s.newVar();
+  const clauses: Lit[][] = [];
+  for (let i = 0; i < m; i++) {
+    const c: Lit[] = [];
+    for (let k = 0; k < 3; k++) {
+      const v = 1 + Math.floor(rand() * n);
+      c.push(rand() < 0.5 ? posLit(v) : negLit(v));
+    }
+    clauses.push(c);
+    s.addClause(c);
+  }
+  return { s, n, clauses };
+}
+
 test('random 3-SAT agrees with brute force, incrementally under assumptions', () => {
   const rand = rng(42);
   for (let round = 0; round < 300; round++) {
-    const n = 4 + Math.floor(rand() * 9);
-    const m = Math.floor(n * (2 + rand() * 4));
-    const s = new SatSolver();
-    for (let v = 0; v < n; v++) s.newVar();
-    const clauses: Lit[][] = [];
-    for (let i = 0; i < m; i++) {
-      const c: Lit[] = [];
-      for (let k = 0; k < 3; k++) {
-        const v = 1 + Math.floor(rand() * n);
-        c.push(rand() < 0.5 ? posLit(v) : negLit(v));
-      }
-      clauses.push(c);
-      s.addClause(c);
-    }
+    const { s, n, clauses } = random3Sat(rand, 4 + Math.floor(rand() * 9), 2, 4);
     // Several solves on the same instance, keeping learned clauses between them.
     for (let q = 0; q < 4; q++) {
       const assumptions: Lit[] = [];
@@ -191,20 +199,7 @@ test('triggered clauses: same answers as plain clauses, before and after compact
 test('solves keeping the shared prefix of their assumptions agree with brute force (cores take turns so)', () => {
   const rand = rng(7);
   for (let round = 0; round < 200; round++) {
-    const n = 6 + Math.floor(rand() * 8);
-    const m = Math.floor(n * (2 + rand() * 3));
-    const s = new SatSolver();
-    for (let v = 0; v < n; v++) s.newVar();
-    const clauses: Lit[][] = [];
-    for (let i = 0; i < m; i++) {
-      const c: Lit[] = [];
-      for (let k = 0; k < 3; k++) {
-        const v = 1 + Math.floor(rand() * n);
-        c.push(rand() < 0.5 ? posLit(v) : negLit(v));
-      }
-      clauses.push(c);
-      s.addClause(c);
-    }
+    const { s, n, clauses } = random3Sat(rand, 6 + Math.floor(rand() * 8), 2, 3);
     // A sequence of queries each changing the tail of the previous one's assumptions (as the cores do).
     let assumptions: Lit[] = [];
     for (let q = 0; q < 6; q++) {
