@@ -59,3 +59,15 @@ function words(command: string): string[] {
   // A word may hold `${{ … }}` expressions, spaces inside them included.
   return [...command.trim().matchAll(/"([^"]*)"|'([^']*)'|((?:\$\{\{.*?\}\}|[^\s"'])+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
+
+/** `compare --format json`, the part a merged comparison must share with one machine's. */
+export interface JsonComparison {
+  counts: Record<string, number>;
+  total: number;
+  packages: { key: string; category: string; rootCause: string | null }[];
+}
+
+/** What must be the same on one machine and from the workflow's shards. */
+export function comparisonVerdict(c: JsonComparison) {
+  return { counts: c.counts, total: c.total, packages: c.packages.map((p) => [p.key, p.category, p.rootCause]).sort() };
+}

@@ -17,7 +17,7 @@ import { projectRoot } from '../../support/snapshot.js';
 import { instantiateEcosystem } from '../../support/fixture-ecosystem.js';
 import { sandboxAvailable } from '../../../src/builder/process-runner.js';
 import { openDatabase } from '../../../src/store/database.js';
-import { ecocheckCommands, readWorkflow } from '../../support/workflow-commands.js';
+import { comparisonVerdict, ecocheckCommands, readWorkflow, type JsonComparison } from '../../support/workflow-commands.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const sandboxArgs = sandboxAvailable().ok ? [] : ['--no-sandbox'];
@@ -164,17 +164,6 @@ function findFile(dir: string): string {
   return '';
 }
 
-interface JsonComparison {
-  counts: Record<string, number>;
-  total: number;
-  packages: { key: string; category: string; rootCause: string | null }[];
-}
-
-/** What must be the same on one machine and from the workflow's shards. */
-function verdict(c: JsonComparison) {
-  return { counts: c.counts, total: c.total, packages: c.packages.map((p) => [p.key, p.category, p.rootCause]).sort() };
-}
-
 test("the workflow's steps on the fixture: a first job builds what is prebuilt, 3 shards each build the baseline then the candidate, the merge job reports exactly one machine's comparison", () => {
   const eco = instantiateEcosystem();
   const work = mkdtempSync(join(tmpdir(), 'ecocheck-workflow-steps-'));
@@ -186,7 +175,7 @@ test("the workflow's steps on the fixture: a first job builds what is prebuilt, 
     assert.equal(ecocheck(['check', '--baseline', '--compiler', '1.0', '--state-dir', single, ...repo]).code, 0);
     const one = ecocheck(['check', '--compiler', '2.0', '--retries', '0', '--format', 'json', '--state-dir', single, ...repo]);
     assert.equal(one.code, 1, one.stderr);
-    const expected = verdict(JSON.parse(one.stdout) as JsonComparison);
+    const expected = comparisonVerdict(JSON.parse(one.stdout) as JsonComparison);
     // The durations file prepare hands out (here: what one machine recorded).
     const durations = join(work, 'durations.json');
     assert.equal(ecocheck(['durations', '--output', durations, '--state-dir', single]).code, 0);
@@ -296,7 +285,7 @@ test("the workflow's steps on the fixture: a first job builds what is prebuilt, 
       merged,
     ]);
     assert.equal(report.code, 1, report.stderr);
-    assert.deepEqual(verdict(JSON.parse(report.stdout) as JsonComparison), expected);
+    assert.deepEqual(comparisonVerdict(JSON.parse(report.stdout) as JsonComparison), expected);
 
     // These are the workflow's steps, job by job (it finds a run's number with `ecocheck runs`; the test reads it).
     const wf = readWorkflow();

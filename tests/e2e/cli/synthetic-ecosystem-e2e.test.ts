@@ -17,32 +17,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
-import { sandboxAvailable } from '../../../src/builder/process-runner.js';
-import { skipWithout, skipWithoutSnapshot } from '../../support/missing-setup.js';
+import { skipWithoutSyntheticSlice } from '../../support/synthetic-slice.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 
 function ecocheck(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: projectRoot, maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Debian's OCaml (ocaml-nox), which fixtures/compilers' ocaml-system.4.13.1 stands for. */
-function hostOcaml(): string | null {
-  const r = spawnSync('ocamlc', ['-vnum'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-function skipReason(): string | false {
-  const sandbox = sandboxAvailable();
-  return (
-    skipWithoutSnapshot() ||
-    skipWithout('bubblewrap', sandbox.ok ? false : `no sandbox on this machine: ${JSON.stringify(sandbox)}`) ||
-    skipWithout(
-      'system-ocaml',
-      hostOcaml() === '4.13.1' ? false : `ocaml-system.4.13.1 needs the host's OCaml 4.13.1 (ocamlc -vnum: ${hostOcaml() ?? 'none'})`,
-    )
-  );
 }
 
 interface ReportResult {
@@ -56,7 +37,7 @@ interface ReportResult {
 
 test(
   'e2e: a synthetic slice of the real snapshot (~330 jobs) builds ok in the real sandbox, then is all cache hits',
-  { skip: skipReason(), timeout: 10 * 60_000 },
+  { skip: skipWithoutSyntheticSlice(), timeout: 10 * 60_000 },
   () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecocheck-synthetic-e2e-'));
     try {
