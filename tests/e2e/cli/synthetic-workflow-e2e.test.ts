@@ -23,15 +23,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
-import { sandboxAvailable } from '../../../src/builder/process-runner.js';
-import { skipWithout, skipWithoutSnapshot } from '../../support/missing-setup.js';
-import { ecocheckCommands, readWorkflow, type WorkflowJob } from '../../support/workflow-commands.js';
+import { skipWithoutSyntheticSlice } from '../../support/synthetic-slice.js';
+import {
+  comparisonVerdict,
+  ecocheckCommands,
+  readWorkflow,
+  type JsonComparison,
+  type WorkflowJob,
+} from '../../support/workflow-commands.js';
 
 const bin = join(projectRoot, 'bin', 'ecocheck');
 const run = promisify(execFile);
@@ -44,23 +49,6 @@ async function ecocheck(args: string[], cwd: string): Promise<{ code: number; st
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
   }
-}
-
-function hostOcaml(): string | null {
-  const r = spawnSync('ocamlc', ['-vnum'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-function skipReason(): string | false {
-  const sandbox = sandboxAvailable();
-  return (
-    skipWithoutSnapshot() ||
-    skipWithout('bubblewrap', sandbox.ok ? false : `no sandbox on this machine: ${JSON.stringify(sandbox)}`) ||
-    skipWithout(
-      'system-ocaml',
-      hostOcaml() === '4.13.1' ? false : `ocaml-system.4.13.1 needs the host's OCaml 4.13.1 (ocamlc -vnum: ${hostOcaml() ?? 'none'})`,
-    )
-  );
 }
 
 /** Runs `tasks` at most `width` at a time, in order of start. */
@@ -78,23 +66,13 @@ async function pool<T>(width: number, tasks: (() => Promise<T>)[]): Promise<T[]>
   return out;
 }
 
-interface JsonComparison {
-  counts: Record<string, number>;
-  total: number;
-  packages: { key: string; category: string; rootCause: string | null }[];
-}
-
-function verdict(c: JsonComparison) {
-  return { counts: c.counts, total: c.total, packages: c.packages.map((p) => [p.key, p.category, p.rootCause]).sort() };
-}
-
 const COMPILER = 'ocaml-system.4.13.1';
 /** The packages the candidate's change breaks (each present in the slice; their dependents fail too). */
 const BROKEN = ['fmt', 'ppx_derivers'];
 
 test(
   "e2e: the workflow's steps on a synthetic slice of the snapshot, N = 4 and 8: the merged report is one machine's",
-  { skip: skipReason(), timeout: 20 * 60_000 },
+  { skip: skipWithoutSyntheticSlice(), timeout: 20 * 60_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecocheck-synthetic-workflow-'));
     try {
@@ -159,7 +137,7 @@ test(
         single,
       );
       assert.equal(c1.code, 1, c1.stderr.slice(-3000));
-      const expected = verdict(JSON.parse(c1.stdout) as JsonComparison);
+      const expected = comparisonVerdict(JSON.parse(c1.stdout) as JsonComparison);
       assert.ok((expected.counts.regressed ?? 0) >= BROKEN.length, `the change breaks ${BROKEN}: ${JSON.stringify(expected.counts)}`);
       assert.ok((expected.counts['dependency-regressed'] ?? 0) >= 1, `and what depends on them: ${JSON.stringify(expected.counts)}`);
       const durations = join(dir, 'durations.json');
@@ -215,7 +193,8 @@ test(
               [...substitute(cmd, side, vars), ...(is(cmd, 'check') ? ['--jobs', '2'] : is(cmd, 'plan') ? targets : [])],
               cwd,
             );
-            assert.ok(r.code === 0, `${side} ${cmd[1]}: ${r.stderr.slice(-3000)}`);
+            // The workflow lets the first job's check exit 1 (prebuilt packages that fail: recorded, reported by the shards).
+            assert.ok(r.code === 0 || (is(cmd, 'check') && r.code === 1), `${side} ${cmd[1]}: ${r.stderr.slice(-3000)}`);
           }
           return join(cwd, `compiler-${side}.json`);
         };
@@ -308,7 +287,7 @@ test(
           .map((w, k, all) => (all[k - 1] === '--format' ? 'json' : all[k - 1] === '--output' ? join(cwd, 'report.json') : w));
         const r = await ecocheck(args, cwd);
         assert.equal(r.code, 1, r.stderr);
-        const merged = verdict(JSON.parse(readFileSync(join(cwd, 'report.json'), 'utf8')) as JsonComparison);
+        const merged = comparisonVerdict(JSON.parse(readFileSync(join(cwd, 'report.json'), 'utf8')) as JsonComparison);
         assert.deepEqual(merged, expected, `N = ${N}: the merged report is one machine's`);
         const built = shardBuilt.reduce((s, x) => s + x, 0);
         assert.ok(prebuiltCount >= 1);
