@@ -193,6 +193,38 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       }
       return verdicts[i] === 1;
     };
+    /**
+     * Every verdict of `targets` before any reason is built. Each target is first looked for without
+     * search (`extendToInstallation`: in the last installation found, its own version swapped in and
+     * what is missing added greedily, then the same from the forced packages alone; each checked by the
+     * problem's rules): the next version of a name usually fits where the previous one did, which saves
+     * three searches in four on the whole repository. A search is run only when both fail. After the
+     * whole pass the solver's level-0 facts are exactly the uninstallable packages (and the forced ones
+     * are the backbone), so the reasons built from them do not depend on the order of the verdicts.
+     */
+    const verdictPass = (targets: readonly number[]): void => {
+      let last: number[] | null = null;
+      for (const i of targets) {
+        if (verdicts[i] !== 0) continue;
+        if (!universe.available[i] || universe.isFixedFalse(i)) {
+          verdicts[i] = -1;
+          continue;
+        }
+        const found: number[] | null =
+          (last === null ? null : universe.extendToInstallation(last, i)) ?? universe.extendToInstallation(universe.forcedPackages(), i);
+        if (found !== null) {
+          for (const j of found) verdicts[j] = 1;
+          last = found;
+          continue;
+        }
+        const sol = universe.solveTarget(i, false);
+        verdicts[i] = sol === null ? -1 : 1;
+        if (sol !== null) {
+          for (const j of sol) verdicts[j] = 1;
+          last = sol;
+        }
+      }
+    };
     const explainer = new Explainer(universe, installableIdx, invariant === null ? null : invariant.text);
     // When the compiler itself cannot be installed, that is the reason for every target.
     const invariantProblem = invariant === null || universe.invariantSatisfiable() ? null : brokenInvariantReason(universe, invariant);
@@ -272,7 +304,7 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
       const o = solveIdx(i, false);
       return o.installable ? (o.solution.cycle ?? null) : null;
     };
-    return { universe, verdicts, installableIdx, indexOf, solveIdx, cycleOf };
+    return { universe, verdicts, installableIdx, verdictPass, indexOf, solveIdx, cycleOf };
   };
   type Context = ReturnType<typeof contextOf>;
 
@@ -392,7 +424,9 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
     installableTargets: (kind) => {
       const ctx = fullContext();
       const withTest = options.withTest ?? false;
-      return targetsOf(ctx, kind).map((i) => {
+      const targets = targetsOf(ctx, kind);
+      if (kind === 'all-versions') ctx.verdictPass(targets);
+      return targets.map((i) => {
         const cycle = ctx.cycleOf(i);
         const r: TargetResult = { pkg: ctx.universe.packages[i], outcome: lazyOutcome(ctx, i, withTest) };
         if (cycle !== null) r.cycle = cycle;

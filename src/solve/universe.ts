@@ -334,8 +334,13 @@ export class Universe implements ProofUniverse {
   private dead!: Uint8Array;
   /** Per package and clause: how many candidates are not dead. */
   private alive!: Int32Array[];
-  /** Per package: the (owner, clause) pairs it is a candidate of, flattened as owner, clause, owner, … */
-  private reverse!: number[][];
+  /**
+   * Per package `q`: the (owner, clause) pairs it is a candidate of, flattened as owner, clause, owner, …
+   * in `reversePairs` from `reverseStart[q]` to `reverseStart[q + 1]` (one array for the whole universe:
+   * millions of pairs, which per-package lists grew by copying).
+   */
+  private reverseStart!: Int32Array;
+  private reversePairs!: Int32Array;
 
   /**
    * Backward propagation of uninstallability at level 0, by counters: a package one of whose
@@ -346,8 +351,17 @@ export class Universe implements ProofUniverse {
     const n = this.packages.length;
     this.dead = new Uint8Array(n);
     this.alive = new Array<Int32Array>(n);
-    this.reverse = new Array<number[]>(n);
-    for (let i = 0; i < n; i++) this.reverse[i] = [];
+    const start = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      const cl = this.deps[i];
+      for (let k = 0; k < cl.length; k++) {
+        const c = cl[k].candidates;
+        for (let x = 0; x < c.length; x++) start[c[x] + 1] += 2;
+      }
+    }
+    for (let q = 0; q < n; q++) start[q + 1] += start[q];
+    const pairs = new Int32Array(start[n]);
+    const fill = start.slice(0, n);
     const initial: number[] = [];
     for (let i = 0; i < n; i++) {
       const cl = this.deps[i];
@@ -357,11 +371,18 @@ export class Universe implements ProofUniverse {
         const c = cl[k].candidates;
         alive[k] = c.length;
         if (c.length === 0) none = true;
-        for (let x = 0; x < c.length; x++) this.reverse[c[x]].push(i, k);
+        for (let x = 0; x < c.length; x++) {
+          const f = fill[c[x]];
+          pairs[f] = i;
+          pairs[f + 1] = k;
+          fill[c[x]] = f + 2;
+        }
       }
       this.alive[i] = alive;
       if (!this.available[i] || none || this.sat.fixedValue(i + 1) === -1) initial.push(i);
     }
+    this.reverseStart = start;
+    this.reversePairs = pairs;
     this.markDead(initial);
   }
 
@@ -377,8 +398,8 @@ export class Universe implements ProofUniverse {
     while (queue.length > 0) {
       const q = queue.pop() as number;
       if (this.sat.fixedValue(q + 1) !== -1) this.sat.addClause([negLit(q + 1)]);
-      const rev = this.reverse[q];
-      for (let k = 0; k < rev.length; k += 2) {
+      const rev = this.reversePairs;
+      for (let k = this.reverseStart[q], end = this.reverseStart[q + 1]; k < end; k += 2) {
         const owner = rev[k];
         if (--this.alive[owner][rev[k + 1]] === 0 && !this.dead[owner]) {
           this.dead[owner] = 1;
@@ -387,6 +408,119 @@ export class Universe implements ProofUniverse {
       }
     }
   }
+
+  /** Scratch of `isInstallation`: a stamp per package and per name. */
+  private memberStamp = new Int32Array(0);
+  private nameStamp = new Int32Array(0);
+  private installationStamp = 0;
+
+  /**
+   * Whether `members` is an installation by the problem's own rules, checked directly (no search):
+   * every member available and not known uninstallable, one version per name, every dependency clause
+   * of every member (build and post, as encoded) met by a member, no two members in conflict (declared
+   * or by class) and every clause of the invariant met. A yes proves every member installable, whatever
+   * the solver has learned (its learned clauses follow from these rules). Not for with-test solves.
+   */
+  isInstallation(members: readonly number[]): boolean {
+    const n = this.packages.length;
+    if (this.memberStamp.length !== n) {
+      this.memberStamp = new Int32Array(n);
+      this.nameStamp = new Int32Array(this.byName.size);
+    }
+    const stamp = ++this.installationStamp;
+    const inSet = this.memberStamp;
+    for (const m of members) {
+      if (!this.available[m] || this.dead[m] || this.sat.fixedValue(m + 1) === -1) return false;
+      const name = this.nameIndex[m];
+      if (this.nameStamp[name] === stamp) return false;
+      this.nameStamp[name] = stamp;
+      inSet[m] = stamp;
+    }
+    const met = (d: DependencyClause): boolean => {
+      const c = d.candidates;
+      for (let k = 0; k < c.length; k++) if (inSet[c[k]] === stamp) return true;
+      return false;
+    };
+    for (const d of this.invariant) if (!met(d)) return false;
+    let classes: Map<string, number> | null = null;
+    for (const m of members) {
+      const deps = this.deps[m];
+      for (let k = 0; k < deps.length; k++) if (!met(deps[k])) return false;
+      const conflicts = this.conflicts[m];
+      if (conflicts !== NO_CONFLICTS) for (const q of conflicts) if (inSet[q] === stamp) return false;
+      if (this.rules.conflictClasses) {
+        for (const cls of this.packages[m].conflictClass) {
+          classes ??= new Map();
+          const other = classes.get(cls);
+          if (other !== undefined && other !== this.nameIndex[m]) return false;
+          classes.set(cls, this.nameIndex[m]);
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * An installation holding `target`, looked for without search: `base` (an installation) with
+   * `target` in place of its name's version, then, greedily, for each dependency clause no member
+   * meets, its first candidate (most preferred) that is still possible and fits the members (no other
+   * version of its name, no conflict with them). No step is undone: null when that fails (a search may
+   * still find one). What is returned is checked by `isInstallation`.
+   */
+  extendToInstallation(base: readonly number[], target: number): number[] | null {
+    const name = this.nameIndex[target];
+    const members: number[] = [];
+    for (const m of base) if (this.nameIndex[m] !== name) members.push(m);
+    members.push(target);
+    const n = this.packages.length;
+    if (this.extendStamp.length !== n) {
+      this.extendStamp = new Int32Array(n);
+      this.extendNameStamp = new Int32Array(this.byName.size);
+    }
+    const stamp = ++this.extendEpoch;
+    const inSet = this.extendStamp;
+    const nameIn = this.extendNameStamp;
+    for (const m of members) {
+      inSet[m] = stamp;
+      nameIn[this.nameIndex[m]] = stamp;
+    }
+    const fits = (c: number): boolean => {
+      if (!this.available[c] || this.dead[c] || nameIn[this.nameIndex[c]] === stamp || this.sat.fixedValue(c + 1) === -1) return false;
+      const conflicts = this.conflicts[c];
+      if (conflicts !== NO_CONFLICTS) for (const q of conflicts) if (inSet[q] === stamp) return false;
+      return true;
+    };
+    for (let w = 0; w < members.length; w++) {
+      const deps = this.deps[members[w]];
+      for (let k = 0; k < deps.length; k++) {
+        const c = deps[k].candidates;
+        let met = false;
+        for (let x = 0; x < c.length; x++) {
+          if (inSet[c[x]] === stamp) {
+            met = true;
+            break;
+          }
+        }
+        if (met) continue;
+        let added = -1;
+        for (let x = 0; x < c.length; x++) {
+          if (fits(c[x])) {
+            added = c[x];
+            break;
+          }
+        }
+        if (added < 0) return null;
+        inSet[added] = stamp;
+        nameIn[this.nameIndex[added]] = stamp;
+        members.push(added);
+      }
+    }
+    return this.isInstallation(members) ? members : null;
+  }
+
+  private extendStamp = new Int32Array(0);
+  private extendNameStamp = new Int32Array(0);
+  private extendEpoch = 0;
 
   /** Whether package `i` can satisfy a clause of the invariant (is a chosen compiler). */
   isInvariantCandidate(i: number): boolean {
@@ -801,8 +935,8 @@ export class Universe implements ProofUniverse {
   }
 
   *dependents(i: number): Iterable<number> {
-    const rev = this.reverse[i];
-    for (let k = 0; k < rev.length; k += 2) yield rev[k];
+    const rev = this.reversePairs;
+    for (let k = this.reverseStart[i], end = this.reverseStart[i + 1]; k < end; k += 2) yield rev[k];
   }
 
   conflictsOf(i: number): Iterable<number> {
@@ -860,8 +994,8 @@ export class Universe implements ProofUniverse {
     const alive = this.deps.map((cl) => Int32Array.from(cl, (d) => d.candidates.length));
     while (out.length > 0) {
       const q = out.pop() as number;
-      const rev = this.reverse[q];
-      for (let k = 0; k < rev.length; k += 2) {
+      const rev = this.reversePairs;
+      for (let k = this.reverseStart[q], end = this.reverseStart[q + 1]; k < end; k += 2) {
         const owner = rev[k];
         if (--alive[owner][rev[k + 1]] === 0) rule(owner);
       }
@@ -892,9 +1026,27 @@ export class Universe implements ProofUniverse {
     return this.sat.solve([], this.brancher).sat;
   }
 
-  /** Packages true in every installation (level-0 facts): the compiler and what it forces. */
+  /**
+   * Packages true in every installation: the compiler and what it forces (the backbone). Computed once,
+   * whatever the solver has learned so far: the members of a first installation are the candidates; one
+   * that no installation can leave out is forced (and kept as a level-0 fact), an installation without
+   * it drops every candidate it leaves out. So the reasons that name forced packages do not depend on
+   * which queries came first.
+   */
   forcedPackages(): number[] {
     if (this.forcedCache === null) {
+      if (this.sat.solve([], this.brancher).sat) {
+        let candidates = this.model().filter((i) => this.sat.fixedValue(i + 1) !== 1);
+        while (candidates.length > 0) {
+          const c = candidates.pop() as number;
+          if (this.sat.solve([negLit(c + 1)], this.brancher).sat) {
+            const inModel = new Set(this.model());
+            candidates = candidates.filter((i) => inModel.has(i));
+          } else {
+            this.sat.addClause([posLit(c + 1)]);
+          }
+        }
+      }
       const out: number[] = [];
       for (let i = 0; i < this.packages.length; i++) if (this.sat.fixedValue(i + 1) === 1) out.push(i);
       this.forcedCache = out;
