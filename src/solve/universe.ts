@@ -462,64 +462,116 @@ export class Universe implements ProofUniverse {
 
   /**
    * An installation holding `target`, looked for without search: `base` (an installation) with
-   * `target` in place of its name's version, then, greedily, for each dependency clause no member
-   * meets, its first candidate (most preferred) that is still possible and fits the members (no other
-   * version of its name, no conflict with them). No step is undone: null when that fails (a search may
-   * still find one). What is returned is checked by `isInstallation`.
+   * `target` in place of its name's version, then, for each dependency clause no member meets, its
+   * first candidate (most preferred) that fits the members (no other version of its name, no conflict
+   * with them) and whose own dependencies each have a member or a candidate that fits; failing that,
+   * its first candidate that replaces another version of its name (never the target's), the members
+   * that needed the replaced one looked at again. A bounded number of replacements, nothing undone
+   * otherwise: null when that fails (a search may still find one). What is returned is checked by
+   * `isInstallation`.
    */
   extendToInstallation(base: readonly number[], target: number): number[] | null {
-    const name = this.nameIndex[target];
-    const members: number[] = [];
-    for (const m of base) if (this.nameIndex[m] !== name) members.push(m);
-    members.push(target);
     const n = this.packages.length;
     if (this.extendStamp.length !== n) {
       this.extendStamp = new Int32Array(n);
       this.extendNameStamp = new Int32Array(this.byName.size);
+      this.extendHolder = new Int32Array(this.byName.size);
     }
     const stamp = ++this.extendEpoch;
     const inSet = this.extendStamp;
     const nameIn = this.extendNameStamp;
-    for (const m of members) {
+    const holder = this.extendHolder;
+    const members: number[] = [];
+    const add = (m: number): void => {
       inSet[m] = stamp;
       nameIn[this.nameIndex[m]] = stamp;
-    }
-    const fits = (c: number): boolean => {
-      if (!this.available[c] || this.dead[c] || nameIn[this.nameIndex[c]] === stamp || this.sat.fixedValue(c + 1) === -1) return false;
+      holder[this.nameIndex[m]] = m;
+      members.push(m);
+    };
+    const targetName = this.nameIndex[target];
+    for (const m of base) if (this.nameIndex[m] !== targetName) add(m);
+    add(target);
+    const possible = (c: number): boolean => this.available[c] === 1 && this.dead[c] === 0 && this.sat.fixedValue(c + 1) !== -1;
+    /** No conflict with a member other than `except`. */
+    const peaceful = (c: number, except: number): boolean => {
       const conflicts = this.conflicts[c];
-      if (conflicts !== NO_CONFLICTS) for (const q of conflicts) if (inSet[q] === stamp) return false;
+      if (conflicts !== NO_CONFLICTS) for (const q of conflicts) if (q !== except && inSet[q] === stamp) return false;
       return true;
     };
-    for (let w = 0; w < members.length; w++) {
-      const deps = this.deps[members[w]];
+    const fits = (c: number): boolean => nameIn[this.nameIndex[c]] !== stamp && possible(c) && peaceful(c, -1);
+    const met = (cs: Int32Array): boolean => {
+      for (let x = 0; x < cs.length; x++) if (inSet[cs[x]] === stamp) return true;
+      return false;
+    };
+    // One step ahead: each dependency clause of the candidate is met or has a candidate that fits.
+    const looksAhead = (c: number): boolean => {
+      const deps = this.deps[c];
       for (let k = 0; k < deps.length; k++) {
-        const c = deps[k].candidates;
-        let met = false;
-        for (let x = 0; x < c.length; x++) {
-          if (inSet[c[x]] === stamp) {
-            met = true;
-            break;
-          }
-        }
-        if (met) continue;
+        const cs = deps[k].candidates;
+        if (met(cs)) continue;
+        let ok = false;
+        for (let x = 0; x < cs.length && !ok; x++) ok = fits(cs[x]);
+        if (!ok) return false;
+      }
+      return true;
+    };
+    const queue = members.slice();
+    let replacements = 8;
+    while (queue.length > 0) {
+      const m = queue.pop() as number;
+      if (inSet[m] !== stamp) continue; // replaced meanwhile
+      const deps = this.deps[m];
+      for (let k = 0; k < deps.length; k++) {
+        const cs = deps[k].candidates;
+        if (met(cs)) continue;
         let added = -1;
-        for (let x = 0; x < c.length; x++) {
-          if (fits(c[x])) {
-            added = c[x];
+        let fallback = -1;
+        for (let x = 0; x < cs.length; x++) {
+          if (!fits(cs[x])) continue;
+          if (looksAhead(cs[x])) {
+            added = cs[x];
             break;
           }
+          if (fallback < 0) fallback = cs[x];
         }
-        if (added < 0) return null;
-        inSet[added] = stamp;
-        nameIn[this.nameIndex[added]] = stamp;
-        members.push(added);
+        if (added < 0) added = fallback;
+        if (added >= 0) {
+          add(added);
+          queue.push(added);
+          continue;
+        }
+        // Another version of a name already held, in place of the member holding it.
+        let replaced = -1;
+        for (let x = 0; x < cs.length && replaced < 0; x++) {
+          const c = cs[x];
+          const name = this.nameIndex[c];
+          if (nameIn[name] !== stamp || name === targetName || !possible(c) || !peaceful(c, holder[name])) continue;
+          replaced = holder[name];
+          added = c;
+        }
+        if (added < 0 || --replacements < 0) return null;
+        inSet[replaced] = 0;
+        add(added);
+        queue.push(added, m);
+        // Whoever needed the replaced version is looked at again.
+        for (let x = this.reverseStart[replaced], end = this.reverseStart[replaced + 1]; x < end; x += 2) {
+          if (inSet[this.reversePairs[x]] === stamp) queue.push(this.reversePairs[x]);
+        }
+        break;
       }
     }
-    return this.isInstallation(members) ? members : null;
+    const out: number[] = [];
+    for (const m of members) {
+      if (inSet[m] !== stamp) continue;
+      inSet[m] = 0; // a member replaced and taken again is listed twice
+      out.push(m);
+    }
+    return this.isInstallation(out) ? out : null;
   }
 
   private extendStamp = new Int32Array(0);
   private extendNameStamp = new Int32Array(0);
+  private extendHolder = new Int32Array(0);
   private extendEpoch = 0;
 
   /** Whether package `i` can satisfy a clause of the invariant (is a chosen compiler). */

@@ -58,7 +58,7 @@ test('isInstallation checks every rule of the problem: dependencies, one version
   assert.equal(is('b.1'), false, 'the invariant wants a z');
 });
 
-test('extendToInstallation swaps the version in, adds the first candidate that fits for what is missing, and gives up without search', () => {
+test('extendToInstallation: the version swapped in, what is missing added or replaced, and no search', () => {
   const { u, at } = universe(
     [
       pkg('lib.1'),
@@ -67,30 +67,30 @@ test('extendToInstallation swaps the version in, adds the first candidate that f
       pkg('t.1', { depends: '"lib" {= "1"}' }),
       pkg('t.2', { depends: '"lib" "dep"' }),
       pkg('t.3', { depends: '"lib" {= "2"}' }),
-      pkg('u.1', { depends: '"lib" {= "1"}' }),
-      // w.1 needs v; the newest v needs lib.2 (taken by the base's lib.1 for u.1): the greedy step fails, a search would not.
-      pkg('v.1'),
-      pkg('v.2', { depends: '"lib" {= "2"}' }),
-      pkg('w.1', { depends: '"v" "u"' }),
+      pkg('k.1', { depends: '"lib" {= "1"}' }),
+      pkg('t.4', { depends: '"lib" {= "2"} "k"' }),
+      // w.1 needs a or b; a.1 (preferred) leads two steps on to d.1, which conflicts with w.1; b.1 would do.
+      pkg('a.1', { depends: '"c"' }),
+      pkg('b.1'),
+      pkg('c.1', { depends: '"d"' }),
+      pkg('d.1', { conflicts: '"w"' }),
+      pkg('w.1', { depends: '"a" | "b"' }),
     ],
     null,
   );
   const names = (l: number[] | null) => (l === null ? null : l.map((i) => packageId(u.packages[i])).sort());
-  assert.deepEqual(names(u.extendToInstallation([at('t.1'), at('lib.1')], at('t.2'))), ['dep.1', 'lib.1', 't.2']);
-  // No step is undone: t.3 needs lib.2, and the base's lib.1 stays.
-  assert.equal(u.extendToInstallation([at('t.1'), at('lib.1')], at('t.3')), null);
-  assert.deepEqual(names(u.extendToInstallation([at('t.1'), at('lib.1')], at('lib.2'))), null, 't.1 (kept) needs lib.1');
-  assert.equal(u.extendToInstallation([at('u.1'), at('lib.1')], at('w.1')), null);
-  // From nothing: v.2 first (the newest), whose lib.2 then leaves u.1 without its lib.1. A search finds w.1, v.1, u.1, lib.1.
+  const base = [at('t.1'), at('lib.1')];
+  assert.deepEqual(names(u.extendToInstallation(base, at('t.2'))), ['dep.1', 'lib.1', 't.2']);
+  // t.3 needs lib.2: the base's lib.1 is replaced (t.1, which needed it, is gone with the swap).
+  assert.deepEqual(names(u.extendToInstallation(base, at('t.3'))), ['lib.2', 't.3']);
+  // Never the target's own name: t.1 needs lib.1, and lib.2 is the target.
+  assert.equal(u.extendToInstallation(base, at('lib.2')), null);
+  // t.4 and k.1 want two versions of lib: replacements go back and forth, bounded; no installation exists.
+  assert.equal(u.extendToInstallation(base, at('t.4')), null);
+  assert.equal(u.solveTarget(at('t.4'), false), null);
+  // Greedy, not a search: a.1 is taken, and d.1 then has nowhere to go; a search finds b.1.
   assert.equal(u.extendToInstallation([], at('w.1')), null);
-  assert.equal(
-    u
-      .solveTarget(at('w.1'), false)
-      ?.map((i) => packageId(u.packages[i]))
-      .sort()
-      .join(' '),
-    'lib.1 u.1 v.1 w.1',
-  );
+  assert.deepEqual(names(u.solveTarget(at('w.1'), false)), ['b.1', 'w.1']);
 });
 
 test('forcedPackages is the backbone, also where propagation alone does not see it', () => {
