@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { RegisterCommand } from './command.js';
 import { errorLine, EXIT, exitCodeOfError } from './exit-codes.js';
+import { boundHeapGrowth } from './heap-growth.js';
 
 /**
  * Every verb, in the order `--help` lists them, with the module defining it. A command line naming one
@@ -47,6 +48,7 @@ function packageVersion(): string {
 
 /** Runs the CLI; resolves to the process exit code. An error is one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
+  boundHeapGrowth(argv);
   const program = new Command();
   let exitCode: number = EXIT.ok;
   program

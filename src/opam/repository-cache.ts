@@ -28,7 +28,11 @@ import { ValueReader, ValueTableWriter, type ValueTableHead } from './value-tabl
 /** The fields of a package a load always knows (from the opam file's place and bytes). */
 export type PackagePlace = Pick<OpamPackage, 'name' | 'version' | 'file' | 'repository' | 'filesDir' | 'contentHash'>;
 
-/** The fields of a package the cache holds (what solving reads from every package). */
+/**
+ * The fields of a package the cache holds: what solving reads from every package, and what a plan and
+ * its builds read from every job's package and its closure (the sources' urls for the keys, the
+ * `setenv` of every installed dependency), so that only the package being built is parsed whole.
+ */
 export const INDEX_FIELDS = [
   'opamVersion',
   'depends',
@@ -39,6 +43,8 @@ export const INDEX_FIELDS = [
   'flags',
   'url',
   'depexts',
+  'extraSources',
+  'setenv',
 ] as const satisfies readonly (keyof OpamPackage)[];
 
 export type PackageIndex = Pick<OpamPackage, (typeof INDEX_FIELDS)[number]>;
@@ -52,8 +58,6 @@ const PARSED_ON_DEMAND = [
   'patches',
   'substs',
   'extraFiles',
-  'extraSources',
-  'setenv',
   'buildEnv',
   'synopsis',
   'extensions',
@@ -63,7 +67,10 @@ const PARSED_ON_DEMAND = [
 
 /**
  * A package from the cache: its place at once, its index fields decoded from the cache's value table
- * when first read, the others parsed from its opam file when first read.
+ * when first read, the others parsed from its opam file when first read. That parse is held weakly: a
+ * build reads its package's commands while it runs, and the parses of thousands of built packages (the
+ * syntax tree and spans of each) are not kept for the rest of the run; read after the garbage collector
+ * took it, the file is parsed again (and checked against the content hash its job's key was made of).
  */
 class CachedPackage {
   readonly name: string;
@@ -75,8 +82,8 @@ class CachedPackage {
   #values: ValueReader;
   #id: number;
   #index: PackageIndex | null = null;
-  #parse: (() => OpamPackage) | null;
-  #full: OpamPackage | null = null;
+  #parse: () => OpamPackage;
+  #full: WeakRef<OpamPackage> | null = null;
 
   constructor(place: PackagePlace, values: ValueReader, id: number, parse: () => OpamPackage) {
     this.name = place.name;
@@ -96,11 +103,12 @@ class CachedPackage {
   }
 
   full(): OpamPackage {
-    if (this.#full === null) {
-      this.#full = (this.#parse as () => OpamPackage)();
-      this.#parse = null;
+    let full = this.#full?.deref();
+    if (full === undefined) {
+      full = this.#parse();
+      this.#full = new WeakRef(full);
     }
-    return this.#full;
+    return full;
   }
 }
 for (const field of INDEX_FIELDS) {
@@ -137,23 +145,32 @@ export interface CachedLoad {
   lint: unknown[];
 }
 
-/** The cached form of loaded packages. */
-export function cachedForm(packages: ReadonlyMap<string, readonly OpamPackage[]>, errors: unknown[], lint: unknown[]): CachedLoad {
-  const writer = new ValueTableWriter();
-  const out: CachedLoad['packages'] = [];
-  for (const [name, list] of packages) {
-    out.push([
+/**
+ * The cached form of a load, written name by name: a load from disk adds each name's packages as it
+ * parses them and need not hold every parsed package at once.
+ */
+export class CachedLoadWriter {
+  readonly #values = new ValueTableWriter();
+  readonly #packages: CachedLoad['packages'] = [];
+
+  /** A name's packages (its versions in order); their index fields go into the value table. */
+  add(name: string, list: readonly OpamPackage[]): void {
+    this.#packages.push([
       name,
       list
         .map((p) => {
           const fields: Record<string, unknown> = {};
           for (const f of INDEX_FIELDS) fields[f] = p[f];
-          return `${p.version} ${writer.add(fields)}`;
+          return `${p.version} ${this.#values.add(fields)}`;
         })
         .join(' '),
     ]);
   }
-  return { packages: out, table: writer.encode(), errors, lint };
+
+  /** The cached form of the names added, with the load's reports. */
+  finish(errors: unknown[], lint: unknown[]): CachedLoad {
+    return { packages: this.#packages, table: this.#values.encode(), errors, lint };
+  }
 }
 
 /** A name's cached versions: each version (no version holds a space) with the id of its index fields. */
@@ -164,7 +181,7 @@ export function cachedVersions(text: string): [version: string, id: number][] {
   return out;
 }
 
-const FORMAT = 'ecocheck-repository-cache-6';
+const FORMAT = 'ecocheck-repository-cache-7';
 /** Least recently used entries beyond these are dropped. */
 const KEEP = 8;
 /** Scan records (`repository-scan.ts`) live beside the loads, under this prefix; the newest KEEP_SCANS are kept. */

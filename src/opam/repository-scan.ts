@@ -49,6 +49,11 @@ export interface Candidate {
   bytes(): Buffer;
   /** The same file listed under another version and folder (opam's equal versions, `repository.ts`). */
   listedAs(version: string, folder: string): Candidate;
+  /**
+   * The same file without the bytes the scan read: its bytes are read again (and checked) when asked.
+   * What a load keeps to parse a package later holds no copy of its file.
+   */
+  unheld(): Candidate;
 }
 
 class FoundFile implements Candidate {
@@ -70,6 +75,11 @@ class FoundFile implements Candidate {
 
   listedAs(version: string, folder: string): Candidate {
     return new FoundFile(this.rootIndex, this.root, this.dir, folder, this.name, version, this.contentHash, this.filesDir, this.held);
+  }
+
+  unheld(): Candidate {
+    if (this.held === null) return this;
+    return new FoundFile(this.rootIndex, this.root, this.dir, this.folder, this.name, this.version, this.contentHash, this.filesDir, null);
   }
 
   bytes(): Buffer {

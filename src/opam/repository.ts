@@ -19,7 +19,7 @@ import { OpamError } from './opam-error.js';
 import {
   MIN_CACHED_FILES,
   RepositoryKey,
-  cachedForm,
+  CachedLoadWriter,
   cachedPackage,
   cachedVersions,
   readKnownKey,
@@ -209,15 +209,31 @@ function eagerLoad(roots: string[], listings: readonly RootListing[], t0: number
     lint.push(...(cached.lint as RepositoryWarning[]));
     return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
   }
+  // With a cache, the load is what the next one will read back from it: each name's packages go into
+  // the cached form as they are parsed, and are then the cache's packages (index fields from its value
+  // table, the rest parsed again from the file when read). The syntax trees, commands and spans of
+  // every file, which the whole repository's parse would otherwise hold for the command's life
+  // (hundreds of MiB at opam-repository's scale), are not kept; the answers are the cached load's.
+  const writer = useCache && cacheDir !== null ? new CachedLoadWriter() : null;
   for (const [name, kept] of keptByName) {
     const loaded: OpamPackage[] = [];
     for (const c of kept) {
       const pkg = loadOne(c, errors, lint);
       if (pkg) loaded.push(pkg);
     }
-    if (loaded.length > 0) packages.set(name, loaded);
+    if (loaded.length === 0) continue;
+    if (writer !== null) writer.add(name, loaded);
+    else packages.set(name, loaded);
   }
-  if (useCache) writeRepositoryCache(cacheDir, digest, cachedForm(packages, errors, lint));
+  // Without a cache (a small repository, or none asked for), the parsed packages are the load.
+  if (writer === null) return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
+  const form = writer.finish(errors, lint);
+  writeRepositoryCache(cacheDir, digest, form);
+  const values = new ValueReader(form.table.head, form.table.body);
+  for (const [name, list] of form.packages) {
+    const kept = (keptByName.get(name) ?? []).map((c) => c.unheld());
+    packages.set(name, cachedPackages(name, cachedVersions(list), kept, values));
+  }
   return { roots, packages, errors, warnings, fileCount, filesRead, loadMs: performance.now() - t0, lint };
 }
 

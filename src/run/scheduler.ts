@@ -22,9 +22,16 @@ export interface SchedulerOptions {
   /** Called once per job as soon as its result is final in this run. An exception stops the run. */
   onJobFinished?: (record: JobRecord<Job>) => void;
   graph?: PlanGraph;
+  /**
+   * Keep every record in the outcome's `records` (default: true). A caller whose `onJobFinished` stores
+   * them (the run's database) passes false: a run of thousands of jobs does not hold each job's log
+   * tail and reason in memory until it ends.
+   */
+  keepRecords?: boolean;
 }
 
 export interface RunOutcome {
+  /** Every job's record (empty when `keepRecords` is false). */
   records: Map<string, JobRecord<Job>>;
   /** True when the signal aborted the run before every job was final. */
   interrupted: boolean;
@@ -39,6 +46,8 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
   const signal = options.signal ?? new AbortController().signal;
   const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
   const records = new Map<string, JobRecord<Job>>();
+  const keepRecords = options.keepRecords !== false;
+  let finished = 0;
   const order = new Map<string, number>();
   const waitingOn = new Map<string, number>();
   const failedRoots = new Map<string, string[]>();
@@ -57,7 +66,8 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
   for (const job of plan.jobs.values()) if (job.dependencies.length === 0) worklist.push(job);
 
   const finish = (record: JobRecord<Job>) => {
-    records.set(record.job.key, record);
+    finished++;
+    if (keepRecords) records.set(record.job.key, record);
     if (sinkError === null) {
       try {
         options.onJobFinished?.(record);
@@ -150,7 +160,7 @@ export async function runPlan(plan: Plan, builder: Builder, options: SchedulerOp
   if (sinkError !== null) throw sinkError;
   return {
     records,
-    interrupted: records.size < plan.jobs.size,
+    interrupted: finished < plan.jobs.size,
     built,
     cacheHits,
     wallMs: performance.now() - t0,

@@ -99,6 +99,7 @@ export async function runCheck(ctx: CommandContext, request: CheckRequest): Prom
   let baselineRun: RunInfo | null = null;
   if (pinCheck) {
     const unpinned = preparePlan(ctx, { ...req.plan, ignorePins: true, installDepexts: true });
+    if (req.retries === 0) ctx.releaseSolvers();
     const base = await executeRun(db, {
       prepared: unpinned,
       paths,
@@ -124,6 +125,9 @@ export async function runCheck(ctx: CommandContext, request: CheckRequest): Prom
           });
   }
   const kind = req.baseline ? 'baseline' : baselineRun !== null ? 'candidate' : 'check';
+  // Every plan of the check is made but a retry's (a candidate's regressions built again): the solvers
+  // are not kept through the builds.
+  if (kind !== 'candidate' || req.retries === 0) ctx.releaseSolvers();
   const done = await executeRun(db, {
     prepared,
     paths,

@@ -216,6 +216,15 @@ export class CommandContext {
     return solver;
   }
 
+  /**
+   * Drops the solvers built so far: a step that plans nothing more (a run, once its plan is made) does
+   * not keep the solvers' encodings of the repository (hundreds of MiB for the whole of it) while it
+   * builds. A later question builds its solver again.
+   */
+  releaseSolvers(): void {
+    this.#solvers.clear();
+  }
+
   /** Whether the command opened a database. */
   get hasDatabase(): boolean {
     return this.#shared.db !== null;

@@ -2,7 +2,6 @@
  * The steps every planning verb shares (plan, check, rerun, the retries): the workspace → the compiler
  * → the solver → the targets → the plan, with the system packages (depexts) the mode asks for.
  */
-import type { PackageSolver } from '../solve/package-solver.js';
 import type { DepextsMode } from '../host/depexts.js';
 import { prepareSystemPackages } from '../plan/plan-system-packages.js';
 import { buildPlan, type TargetOutcome } from '../plan/build-plan.js';
@@ -52,7 +51,6 @@ export interface PreparedPlan {
   repositories: string[];
   compiler: CompilerResolution;
   load: RepositoryLoad;
-  solver: PackageSolver;
   selection: TargetSelection;
   outcomes: TargetOutcome[];
   plan: Plan;
@@ -120,7 +118,6 @@ export function preparePlan(ctx: CommandContext, req: PlanRequest): PreparedPlan
     repositories: ws.repositories,
     compiler,
     load,
-    solver,
     selection,
     outcomes,
     plan,

@@ -76,6 +76,8 @@ export async function rerunFailures(ctx: CommandContext, req: RerunRequest): Pro
     installDepexts: true,
   });
   announcePlan(prepared, req.output);
+  // Nothing more is planned: the solver is not kept through the builds.
+  runCtx.releaseSolvers();
   const done = await executeRun(db, {
     prepared,
     paths,

@@ -238,6 +238,8 @@ async function executeRunUnguarded(db: Db, req: RunRequest): Promise<RunDone> {
         concurrency: settings.jobs,
         signal: abort.signal,
         graph: analysePlan(plan),
+        // The records go to the database as each job ends (`record`), and are not kept in memory.
+        keepRecords: false,
         lookupCached,
         onJobStarted: (job) => progress.started(job),
         onJobFinished: (r) => {

@@ -9,6 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   OnDemandPackages,
   errorsRead,
@@ -317,6 +319,39 @@ test("a content key known from the last load is this loader's: another parser's 
     assert.equal(readKnownKey(cache, roots, generations, 'loader-a'), 'key-of-loader-a', 'each loader keeps its own');
     assert.equal(readKnownKey(cache, roots, generations), null, 'the real loader knows neither');
   } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test("a load from disk with a cache holds no file's whole parse: its packages are the cache's, parsed again when read", async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const root = makeRepository();
+  const cache = mkdtempSync(join(tmpdir(), 'ecocheck-cache-'));
+  try {
+    const first = withCache(cache, () => loadRepositories([root]));
+    assert.ok(first.filesRead > 0, 'read from disk (and written to the cache)');
+    assert.deepEqual(summary(first), summary(withCache(null, () => loadRepositories([root]))), 'the load from nothing');
+    const pkg = first.packages.get('pkg3')!.find((p) => p.version === '1.9')!;
+    const fresh = withCache(null, () => loadRepositories([root]))
+      .packages.get('pkg3')!
+      .find((p) => p.version === '1.9')!;
+    // A build reads the package's commands; once nobody holds them, the garbage collector may take the
+    // parse (its syntax tree, spans, commands), and a later read parses the file again: the same answer.
+    let parse: WeakRef<object> | null = new WeakRef(pkg.ast);
+    assert.deepEqual(pkg.build, fresh.build);
+    // Each collection in a turn of its own: what a turn reads through a weak reference lives through it.
+    for (let k = 0; k < 3 && parse?.deref() !== undefined; k++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+    }
+    assert.equal(parse.deref(), undefined, 'the whole parse is not held by the load');
+    parse = null;
+    assert.deepEqual(pkg.build, fresh.build, 'read again');
+    assert.deepEqual(JSON.stringify(pkg.ast), JSON.stringify(fresh.ast));
+    assert.ok(Object.isFrozen(pkg.depends), "the index fields are the value table's");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
     rmSync(cache, { recursive: true, force: true });
   }
 });

@@ -84,6 +84,30 @@ test('every job runs once, after its dependencies, with its closure, within the 
   for (const r of out.records.values()) assert.equal(r.status, 'ok');
 });
 
+test('keepRecords false: every record goes to the sink and none is held in the outcome; an interrupt is still told', async () => {
+  const sunk: JobRecord[] = [];
+  const out = await runPlan(plan(), new ScriptedBuilder({ 'a.1': 'build-failed' }), {
+    concurrency: 2,
+    keepRecords: false,
+    onJobFinished: (r) => sunk.push(r),
+  });
+  assert.equal(out.records.size, 0, 'not held');
+  assert.equal(out.interrupted, false);
+  assert.equal(sunk.length, 8);
+  assert.equal(byId(new Map(sunk.map((r) => [r.job.key, r]))).get('w.1')!.status, 'dependency-failed');
+  const ac = new AbortController();
+  const cut = await runPlan(plan(), new ScriptedBuilder({}, 50), {
+    concurrency: 1,
+    keepRecords: false,
+    signal: ac.signal,
+    onJobFinished: (r) => {
+      if (r.job.id === 'comp.1') setTimeout(() => ac.abort(), 10);
+    },
+  });
+  assert.equal(cut.interrupted, true, 'fewer jobs finished than planned');
+  assert.equal(cut.records.size, 0);
+});
+
 test('a failure marks every dependent dependency-failed, naming the root, without running them', async () => {
   const p = plan();
   const builder = new ScriptedBuilder({ 'a.1': 'build-failed' });

@@ -11,6 +11,8 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { instantiateEcosystem } from '../support/fixture-ecosystem.js';
 import { projectRoot } from '../support/snapshot.js';
 import { sandboxAvailable } from '../../src/builder/process-runner.js';
@@ -199,6 +201,64 @@ test('one solver per compiler: a command asking two compilers builds two solvers
     assert.deepEqual(observed.solvers, ['1.0', '2.0', '1.0', '1.0']);
     assert.equal(observed.loads.length, 1);
     assert.deepEqual(ctx.counts, { repositoryLoads: 1, solvers: 4 });
+  } finally {
+    ctx.close();
+    rmSync(state, { recursive: true, force: true });
+    eco.dispose();
+  }
+});
+
+test("a baseline check's builds do not hold its solver: it is released once the plan is made", async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const eco = instantiateEcosystem();
+  const state = mkdtempSync(join(tmpdir(), 'ecocheck-context-release-'));
+  let solver: WeakRef<object> | null = null;
+  // Whether the solver was alive at the end of the run, as the progress lines go by (each in a turn of its own).
+  let aliveAtEnd: boolean | null = null;
+  const progress = new Writable({
+    write: (_chunk, _encoding, done) => {
+      gc();
+      aliveAtEnd = solver?.deref() !== undefined;
+      done();
+    },
+  });
+  const ctx = await openCommandContext({
+    paths: resolveStatePaths({ stateDir: state }),
+    repositories: [eco.root],
+    database: 'write',
+    loaders: {
+      createSolver: (load, options) => {
+        const s = createSolver(load, options);
+        solver = new WeakRef(s);
+        return s;
+      },
+    },
+  });
+  try {
+    const outcome = await runCheck(ctx, {
+      plan: plan('1.0', ['chain-c', 'installer']),
+      settings: {
+        archiveMirrors: [],
+        jobs: 2,
+        maxProcesses: 1024,
+        sandboxMode,
+        timeoutMs: 120_000,
+        memoryBytes: 2 * 1024 ** 3,
+        diskBytes: 1024 ** 3,
+        inodes: 100_000,
+        env: [],
+        withTest: false,
+      },
+      baseline: true,
+      against: null,
+      retries: 0,
+      revdeps: null,
+      output: { notice: () => {}, progress },
+    });
+    assert.ok(outcome.runs[0].done.built > 0, 'jobs were built');
+    assert.equal(aliveAtEnd, false, 'the solver was collected while the run built');
+    assert.equal(ctx.counts.solvers, 1);
   } finally {
     ctx.close();
     rmSync(state, { recursive: true, force: true });
