@@ -1,22 +1,29 @@
 /**
- * The whole split of a sharded check: which jobs the check's first job builds once, before the shards
- * (the prebuilt jobs, handed to every shard as layers), and the partition of the targets into N shards
- * with those jobs free. Chosen by predicted wall time, not by a fixed share of the targets:
+ * The whole split of a sharded check: which jobs are built before the shards and how (the check's
+ * first job, on one runner; then up to MAX_WAVES waves, each on the N runners, see check-waves.ts),
+ * handed to every later stage as layers, and the partition of the targets into N shards with those
+ * jobs free. Chosen by predicted wall time, not by a fixed share of the targets:
  *
  * - a first partition with the compiler alone prebuilt says, for each job, how many shards would build
  *   it (a shard is closed under dependencies, so a job's dependencies are in at least as many shards:
  *   every set "the jobs at least t shards build" is closed under dependencies);
- * - candidates: the compiler alone, and the compiler with the jobs at least t shards build, for a few
- *   t from N down to a quarter of N; each is partitioned again (those jobs free) and its wall time
- *   predicted: the first job's list schedule on PARTITION_CORES slots, then the slowest shard's;
- * - the candidate with the least predicted wall time wins, unless one within PREBUILT_SLACK of it
- *   builds less in total (duplicates less): then the one that builds least among those.
+ * - candidates: the compiler alone; the compiler with the jobs at least t shards build on the first
+ *   job, for a few t from N down to a quarter of N; and the compiler, then waves of the jobs at least
+ *   t shards build (WAVE_SHARES; each wave's set recounted on the partition with the earlier waves
+ *   free). Each is partitioned again (what comes before the shards free) and its wall time predicted
+ *   as the workflow runs it: the stages one after the other (a stage starts when every runner of the
+ *   one before has ended), each the slowest runner's list schedule on PARTITION_CORES slots plus
+ *   STAGE_OVERHEAD_MS;
+ * - the candidate with the least predicted wall time wins, unless one within PREBUILT_SLACK of its
+ *   builds' time builds less in total (duplicates less): then the one that builds least among those.
  *
- * Building a job once first saves the shards that need it but delays every shard by the time it adds
- * to the first job; which wins depends on the costs (a job every shard needs costs the shards as much
- * as it delays them; a long chain of shared jobs delays the first job by its length). The choice reads
- * only the plan, the costs and N (the runners' cores are assumed, PARTITION_CORES), so every shard of a
- * check computes it alike; the costs with the chosen jobs free are what the partition's identity hashes.
+ * Building a job before the shards saves the shards that need it but delays every shard by the time it
+ * adds to the stages before; which wins depends on the costs (a job every shard needs costs the shards
+ * as much as it delays them; on one runner a long list of shared jobs delays the shards by its work ÷
+ * its cores, in a wave by its work ÷ every core, but at least by its longest chain and a stage's
+ * overhead). The choice reads only the plan, the costs and N (the runners' cores are assumed,
+ * PARTITION_CORES), so every runner of a check computes it alike; the costs with the jobs built
+ * before the shards free are what the partition's identity hashes.
  */
 import type { Plan } from './job.js';
 import { resolveCosts, type CostLookup, type JobCosts } from './job-cost.js';

@@ -162,6 +162,42 @@ test("compiler: each side's compiler (and what most targets need) built once, at
   ]);
 });
 
+test('waves: each part lists its jobs as every runner computes them, builds them per side after importing the earlier stages, exports them with their layers', () => {
+  for (const w of [1, 2, 3]) {
+    const job = wf.jobs[`wave${w}`];
+    const cmds = ecocheckCommands(job);
+    assert.deepEqual(
+      cmds.map((c) => c[1]),
+      ['merge', 'plan', 'check', 'runs', 'export'],
+    );
+    const [merge, plan, check, , exp] = cmds;
+    assert.equal(merge[2], '$export');
+    const importStep = job.steps.find((s) => s.run?.includes('merge') === true)!;
+    assert.match(importStep.run!, /for export in before\/\*\.json/);
+    // Downloads: both compilers, and (from the second wave on) the earlier waves.
+    const patterns = job.steps.filter((s) => s.uses?.startsWith('actions/download-artifact@') === true).map((s) => s.with?.pattern);
+    assert.deepEqual(patterns, [undefined, 'ecocheck-compiler-*', ...(w > 1 ? ['ecocheck-wave-*'] : [])]);
+    // The part: the same plan, durations and N as the shards' split.
+    assert.ok(plan.includes('--predict'));
+    assert.equal(flag(plan, '--wave'), String(w));
+    assert.equal(flag(plan, '--part'), '${{ matrix.part }}');
+    assert.equal(flag(plan, '--runners'), '$SHARDS');
+    assert.equal(flag(plan, '--durations'), '$DURATIONS');
+    assert.equal(flag(plan, '--prebuilt-list'), 'wave-$side.txt');
+    for (const c of [plan, check]) assert.equal(flag(c, '--compiler'), '$compiler');
+    assert.equal(flag(check, '--shard'), undefined);
+    assert.ok(exp.includes('--layers'), 'later stages import its layers');
+    assert.equal(flag(exp, '--output'), `wave-${w}-\${{ matrix.part }}-$side.json`);
+    const upload = job.steps.find((s) => s.uses?.startsWith('actions/upload-artifact@') === true)!;
+    assert.equal(upload.with?.name, `ecocheck-wave-${w}-\${{ matrix.part }}`);
+    // Exit 1 (failed packages) is recorded and exported; 2 or 3 stops.
+    const build = job.steps.find((s) => s.run?.includes('--wave') === true)!.run!;
+    assert.match(build, /\|\| status=\$\?/);
+    assert.match(build, /if \[ "\$status" -gt 1 \]; then exit "\$status"; fi/);
+    assert.match(build, /\[ "\$BASELINE_CACHED" = true \]; then continue/);
+  }
+});
+
 test('shard: the compilers imported, then shard I/N of the baseline (base commit; skipped on a cache hit) and of the candidate, the same partition inputs, both exported without layers', () => {
   const steps = wf.jobs.shard.steps;
   const at = (pred: (s: (typeof steps)[number]) => boolean) => steps.findIndex(pred);
