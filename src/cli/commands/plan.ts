@@ -160,7 +160,7 @@ function printPrediction(p: MakespanPrediction & { partition?: string }, formatS
   );
   if (p.partition !== undefined) out.write(`partition: ${p.partition} (what check --shard I/${p.runners} --durations records)\n`);
   out.write(
-    `work: ${s(p.totalWorkMs)} in ${p.jobCount} jobs; built in more than one shard: ${p.duplicatedJobs} jobs, ${s(p.duplicatedWorkMs)}; critical path ${s(p.criticalPathMs)}\n`,
+    `work: ${s(p.totalWorkMs)} in ${p.jobCount} jobs; built in more than one shard: ${p.duplicatedJobs} jobs; built more than once (two shards, or two parts of a wave): ${s(p.duplicatedWorkMs)}; critical path ${s(p.criticalPathMs)}\n`,
   );
   if (p.prebuiltJobs > 0)
     out.write(
