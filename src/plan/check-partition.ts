@@ -55,10 +55,10 @@ const SHARD_SHARES = [1, 0.8, 0.6, 0.4, 0.25];
 
 /**
  * The waves tried, as the shares of N above which a job goes into each wave (at least 2 shards: a job
- * one shard builds is built once anyway): one wave, or two (the widely shared jobs first, then those
- * shared by a few shards, once the first wave's jobs are free).
+ * one shard builds is built once anyway): one wave, two or three (the widely shared jobs first, then
+ * those shared by fewer shards, each recounted once the earlier waves' jobs are free).
  */
-const WAVE_SHARES: number[][] = [[0.4], [0], [0.6, 0], [0.4, 0], [0.4, 0.15, 0]];
+const WAVE_SHARES: number[][] = [[0.4], [0], [0.6, 0], [0.4, 0], [0.6, 0.15, 0], [0.4, 0.15, 0]];
 
 export interface CheckPartition {
   /** The jobs the first job builds (the compiler and its closure at least), closed under dependencies. */

@@ -164,6 +164,7 @@ export function planWave(
     filled = next;
     sims = nextSims;
   }
+  filled = pullFillers(plan, filled, sims, before, wall, cores, free, position);
   const parts2 = filled.map(inPlanOrder);
   const jobs = new Set<string>();
   for (const p of parts2) for (const k of p) jobs.add(k);
@@ -174,3 +175,87 @@ export function planWave(
     workMs: sims.reduce((s, x) => s + x.workMs, 0),
   };
 }
+
+/**
+ * Fillers that bring their missing dependencies along: a job not yet in the wave, whose dependencies
+ * neither earlier stages nor one part hold, goes to the part missing the least of its closure (its
+ * missing dependencies built there too, a second time when another part has them: counted as
+ * duplicated), when that part's idle time takes them all and the chain ends by the wave's end. The idle
+ * cores cost nothing; what they build, no shard builds. Kept in each part whose schedule still ends by the wave's end.
+ */
+export function pullFillers(
+  plan: Plan,
+  filled: Set<string>[],
+  sims: { makespanMs: number; workMs: number; finishMs: Map<string, number> }[],
+  before: ReadonlySet<string>,
+  wall: number,
+  cores: number,
+  costs: JobCosts,
+  position: Map<string, number>,
+): Set<string>[] {
+  const cost = costOf(costs);
+  const inWave = new Set<string>();
+  for (const p of filled) for (const k of p) inWave.add(k);
+  const next = filled.map((p) => new Set(p));
+  const idle = sims.map((s) => PULL_SHARE * (wall * cores - s.workMs));
+  const order = [...plan.jobs.values()].filter((j) => !before.has(j.key) && !inWave.has(j.key) && cost(j.key) > 0 && cost(j.key) <= wall);
+  // The costliest first (ties: plan order).
+  order.sort((a, b) => cost(b.key) - cost(a.key) || position.get(a.key)! - position.get(b.key)!);
+  // When each pulled job would end in its part (its chain alone: the list schedule checks the rest).
+  const pulledEnd = next.map(() => new Map<string, number>());
+  let added = 0;
+  for (const job of order) {
+    if (inWave.has(job.key)) continue;
+    let best = -1;
+    let bestMissing: string[] = [];
+    let bestCost = Infinity;
+    for (let i = 0; i < next.length; i++) {
+      const missing = job.closure.filter((d) => !before.has(d) && !next[i].has(d));
+      const c = missing.reduce((s, d) => s + cost(d), 0) + cost(job.key);
+      if (c < bestCost || (c === bestCost && best >= 0 && idle[i] > idle[best])) {
+        best = i;
+        bestCost = c;
+        bestMissing = missing;
+      }
+    }
+    if (best < 0 || idle[best] < bestCost) continue;
+    // The chain's end: each missing job after its dependencies (those the part holds at their finish, else at the wave's end: unknown).
+    const head = new Map<string, number>();
+    const endOf = (k: string): number => {
+      if (before.has(k)) return 0;
+      const known = sims[best].finishMs.get(k) ?? head.get(k) ?? pulledEnd[best].get(k);
+      if (known !== undefined) return known;
+      return next[best].has(k) ? wall : Infinity;
+    };
+    let ok = true;
+    for (const k of [...bestMissing, job.key]) {
+      let start = 0;
+      for (const d of plan.jobs.get(k)!.dependencies) start = Math.max(start, endOf(d));
+      head.set(k, start + cost(k));
+      if (start + cost(k) > wall) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) continue;
+    for (const k of [...bestMissing, job.key]) {
+      next[best].add(k);
+      inWave.add(k);
+      pulledEnd[best].set(k, head.get(k)!);
+    }
+    idle[best] -= bestCost;
+    added++;
+  }
+  if (added === 0) return filled;
+  const nextSims = partSchedules(
+    plan,
+    next.map((p) => [...p].sort((a, b) => position.get(a)! - position.get(b)!)),
+    cores,
+    costs,
+  );
+  // Parts are scheduled apart: a part whose schedule got longer than the wave keeps what it had.
+  return next.map((p, i) => (nextSims[i].makespanMs > wall ? filled[i] : p));
+}
+
+/** The share of a part's idle time offered to fillers that bring their dependencies (list schedules do not pack perfectly). */
+const PULL_SHARE = 0.9;
