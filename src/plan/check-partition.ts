@@ -48,7 +48,7 @@ export const STAGE_OVERHEAD_MS = 180_000;
 export const MAX_WAVES = 3;
 
 /** A candidate within this share of the least predicted wall time that duplicates less is preferred. */
-export const PREBUILT_SLACK = 0.03;
+export const PREBUILT_SLACK = 0.01;
 
 /** The shares of N: the jobs at least ceil(share × N) shards would build are a candidate prebuilt set. */
 const SHARD_SHARES = [1, 0.8, 0.6, 0.4, 0.25];
