@@ -88,8 +88,14 @@ const bound = Math.max(p.criticalPathMs, p.totalWorkMs / (runners * cores));
 const duplication = (p.totalWorkMs + p.duplicatedWorkMs) / p.totalWorkMs;
 console.log(
   `${jobs.size} jobs, ${plan.targets.length} targets; N=${runners} C=${cores}: makespan ${h(p.makespanMs)}, duplication ${duplication.toFixed(3)}, ` +
-    `critical path ${h(p.criticalPathMs)}, work ${h(p.totalWorkMs)}${prebuilt === undefined ? '' : `, prebuilt ${p.prebuiltJobs} jobs (${h(p.prebuiltMakespanMs)} first)`}, bound ${h(bound)}, makespan/bound ${(p.makespanMs / bound).toFixed(3)}${p.lowerBoundMs === undefined ? '' : `, lower bound ${h(p.lowerBoundMs)}, makespan/lower bound ${(p.makespanMs / p.lowerBoundMs).toFixed(3)}`} (split and simulated in ${Math.round(ms)} ms)`,
+    `critical path ${h(p.criticalPathMs)}, work ${h(p.totalWorkMs)}${prebuilt === undefined ? '' : `, prebuilt ${p.prebuiltJobs} jobs (${h(p.prebuiltMakespanMs)} first)`}, bound ${h(bound)}, makespan/bound ${(p.makespanMs / bound).toFixed(4)}${p.lowerBoundMs === undefined ? '' : `, lower bound ${h(p.lowerBoundMs)}, makespan/lower bound ${(p.makespanMs / p.lowerBoundMs).toFixed(3)}`} (split and simulated in ${Math.round(ms)} ms)`,
 );
+if (p.waves !== undefined && p.waves.length > 0)
+  console.log(
+    `  stages (each +${h(p.stageOverheadMs)}): first job ${h(p.prebuiltMakespanMs)}, ` +
+      p.waves.map((w, i) => `wave ${i + 1} ${w.jobs} jobs ${h(w.makespanMs)} (work ${h(w.workMs)})`).join(', ') +
+      `, shards ${h(Math.max(...p.shards.map((s) => s.makespanMs)))} (work ${h(p.shards.reduce((s, x) => s + x.workMs, 0))})`,
+  );
 if (args.includes('--shards'))
   for (const s of p.shards)
     console.log(`  shard ${s.index}: ${s.targets} targets, ${s.jobs} jobs, work ${h(s.workMs)}, wall ${h(s.makespanMs)}`);

@@ -10,7 +10,8 @@
 import type { Plan } from './job.js';
 import { resolveCosts, type CostLookup, type JobCosts } from './job-cost.js';
 import { partitionPlan, withPrebuilt } from './shard.js';
-import { checkPartition } from './check-partition.js';
+import { checkPartition, STAGE_OVERHEAD_MS } from './check-partition.js';
+import { partSchedules } from './check-waves.js';
 import { checkCount, costHeights, simulateSchedule } from './makespan-schedule.js';
 
 export { costHeights, simulateSchedule, type ScheduleSimulation } from './makespan-schedule.js';
@@ -24,15 +25,29 @@ export interface ShardPrediction {
   criticalPathMs: number;
 }
 
+export interface WavePrediction {
+  /** Jobs built in the wave (each once) and their parts' summed work (a job in two parts counted twice). */
+  jobs: number;
+  workMs: number;
+  /** The slowest part's list schedule. */
+  makespanMs: number;
+  /** parts[i]: the keys runner i + 1 builds. */
+  parts: string[][];
+}
+
 export interface MakespanPrediction {
   runners: number;
   cores: number;
   /** The first job's makespan (the prebuilt jobs) plus the slowest shard's: the predicted wall time of the whole check. */
   makespanMs: number;
-  /** Jobs built once by the first job, before the shards, and their makespan and work (0 when none). */
+  /** Jobs built once by the first job, before the waves and the shards, and their makespan and work (0 when none). */
   prebuiltJobs: number;
   prebuiltMakespanMs: number;
   prebuiltWorkMs: number;
+  /** The waves between the first job and the shards (none: the shards follow the first job), each on all runners. */
+  waves: WavePrediction[];
+  /** What each stage (first job, wave, shards) adds besides its builds: a runner's start, installs, the earlier stages' layers (0 when not modelled). */
+  stageOverheadMs: number;
   shards: ShardPrediction[];
   /** Every job once (the prebuilt ones included). */
   totalWorkMs: number;
@@ -47,8 +62,10 @@ export interface MakespanPrediction {
    * least its work ÷ (runners × cores); the largest of these and the critical path (see lowerBound).
    */
   lowerBoundMs: number;
-  /** The keys of the jobs built once by the first job (closed under dependencies). */
+  /** The keys of every job built before the shards (the first job's and the waves'; closed under dependencies). */
   prebuiltKeys: string[];
+  /** The keys of the jobs the first job builds (the compiler and its closure at least). */
+  firstJobKeys: string[];
   jobCount: number;
   /** Jobs whose cost is the estimate, and the estimate (ms) with how it was chosen. */
   estimatedJobs: string[];
@@ -62,7 +79,7 @@ export function predictMakespan(
   runners: number,
   cores: number,
   costs: JobCosts | CostLookup,
-  options: { prebuilt?: ReadonlySet<string> | 'choose' } = {},
+  options: { prebuilt?: ReadonlySet<string> | 'choose'; stageOverheadMs?: number } = {},
 ): MakespanPrediction {
   checkCount('runners', runners);
   checkCount('cores', cores);
@@ -70,9 +87,11 @@ export function predictMakespan(
   // The prebuilt jobs: one first job builds them on `cores` slots; the shards take them from its layers.
   // 'choose': the check's own choice (check-partition.ts), the one `check --shard` makes.
   const chosen = options.prebuilt === 'choose' ? checkPartition(plan, runners, c) : null;
-  const prebuilt: ReadonlySet<string> = chosen?.prebuilt ?? (options.prebuilt as ReadonlySet<string> | undefined) ?? new Set<string>();
-  const first: Plan = { jobs: new Map([...plan.jobs].filter(([k]) => prebuilt.has(k))), targets: [], notInstallable: [] };
+  const firstKeys: ReadonlySet<string> = chosen?.firstJob ?? (options.prebuilt as ReadonlySet<string> | undefined) ?? new Set<string>();
+  const waves = chosen?.waves ?? [];
+  const first: Plan = { jobs: new Map([...plan.jobs].filter(([k]) => firstKeys.has(k))), targets: [], notInstallable: [] };
   const firstSim = simulateSchedule(first, cores, c);
+  const prebuilt = chosen?.prebuilt ?? firstKeys;
   const inShards = chosen?.costs ?? withPrebuilt(c, prebuilt);
   const partition = chosen?.partition ?? partitionPlan(plan, runners, inShards);
   const shards: ShardPrediction[] = partition.shards.map((s) => {
@@ -87,23 +106,50 @@ export function predictMakespan(
       criticalPathMs: sim.criticalPathMs,
     };
   });
+  // Each wave on these cores (the choice assumed PARTITION_CORES), what earlier stages built free.
+  const before = new Set(firstKeys);
+  const wavePredictions: WavePrediction[] = waves.map((w) => {
+    const sims = partSchedules(plan, w.parts, cores, withPrebuilt(c, before));
+    for (const k of w.jobs) before.add(k);
+    return {
+      jobs: w.jobs.size,
+      workMs: sims.reduce((s, x) => s + x.workMs, 0),
+      makespanMs: Math.max(0, ...sims.map((x) => x.makespanMs)),
+      parts: w.parts,
+    };
+  });
   let criticalPathMs = 0;
   for (const h of costHeights(plan, (k) => c.cost.get(k) ?? 0).values()) criticalPathMs = Math.max(criticalPathMs, h);
-  const totalWorkMs = partition.totalCostMs + firstSim.workMs;
+  const waveWork = wavePredictions.reduce((s, w) => s + w.workMs, 0);
+  const waveJobs = new Set<string>();
+  for (const w of waves) for (const k of w.jobs) waveJobs.add(k);
+  const waveOnce = [...waveJobs].reduce((s, k) => s + (c.cost.get(k) ?? 0), 0);
+  const totalWorkMs = partition.totalCostMs + firstSim.workMs + waveOnce;
+  // Each stage (the first job when it builds anything, each wave, the shards) waits for the one before and adds its overhead.
+  const stageOverheadMs = options.stageOverheadMs ?? STAGE_OVERHEAD_MS;
+  const stages = [
+    ...(first.jobs.size > 0 ? [firstSim.makespanMs] : []),
+    ...wavePredictions.map((w) => w.makespanMs),
+    shards.reduce((m, s) => Math.max(m, s.makespanMs), 0),
+  ];
   return {
     runners,
     cores,
-    makespanMs: firstSim.makespanMs + shards.reduce((m, s) => Math.max(m, s.makespanMs), 0),
+    makespanMs: stages.reduce((s, x) => s + x + stageOverheadMs, 0),
     prebuiltJobs: first.jobs.size,
     prebuiltMakespanMs: firstSim.makespanMs,
     prebuiltWorkMs: firstSim.workMs,
+    waves: wavePredictions,
+    stageOverheadMs,
     shards,
     totalWorkMs,
-    duplicatedWorkMs: partition.duplicatedCostMs,
+    // The waves' parts may share a dependency: built in each part that needs it.
+    duplicatedWorkMs: partition.duplicatedCostMs + (waveWork - waveOnce),
     duplicatedJobs: partition.duplicatedJobs,
     criticalPathMs,
     lowerBoundMs: lowerBound(plan, (k) => c.cost.get(k) ?? 0, runners * cores),
-    prebuiltKeys: [...first.jobs.keys()],
+    prebuiltKeys: [...plan.jobs.keys()].filter((k) => prebuilt.has(k)),
+    firstJobKeys: [...first.jobs.keys()],
     jobCount: plan.jobs.size,
     estimatedJobs: c.estimated,
     estimateMs: c.estimateMs,

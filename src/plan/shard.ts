@@ -73,8 +73,8 @@ function checkShardSpec(count: number, index: number | null): void {
     throw new PlanError(`the shard index must be between 1 and ${count}`, 'input', { setting: 'shard', value: `${index}/${count}` });
 }
 
-/** The name of the splitting rule, part of a partition's identity: a new rule is a new partition. */
-export const PARTITION_RULE = 'cones-3';
+/** The name of the splitting rule (the cones, and the waves' choice of what comes before the shards), part of a partition's identity: a new rule is a new partition. */
+export const PARTITION_RULE = 'cones-3-waves-1';
 
 /** A target group: the targets built by one job, and that job's closure (indices into the plan's jobs). */
 interface Group {

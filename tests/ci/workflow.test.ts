@@ -37,11 +37,23 @@ test('triggers: a pull request, a schedule, a call from another workflow (with i
   assert.deepEqual(wf.permissions, { contents: 'read', 'pull-requests': 'write', actions: 'read' });
 });
 
-test('jobs: prepare, the compilers once, then the shard matrix, then a merge that runs even when a shard failed', () => {
-  assert.deepEqual(Object.keys(wf.jobs), ['prepare', 'compiler', 'shard', 'merge']);
+test('jobs: prepare, the compilers once, the waves the prediction chose, then the shard matrix, then a merge that runs even when a shard failed', () => {
+  assert.deepEqual(Object.keys(wf.jobs), ['prepare', 'compiler', 'wave1', 'wave2', 'wave3', 'shard', 'merge']);
   assert.equal(wf.jobs.prepare.needs, undefined);
   assert.equal(wf.jobs.compiler.needs, 'prepare');
-  assert.deepEqual(wf.jobs.shard.needs, ['prepare', 'compiler']);
+  // A wave starts when the stage before it ended; it runs only when the prediction chose it.
+  assert.deepEqual(wf.jobs.wave1.needs, ['prepare', 'compiler']);
+  assert.deepEqual(wf.jobs.wave2.needs, ['prepare', 'compiler', 'wave1']);
+  assert.deepEqual(wf.jobs.wave3.needs, ['prepare', 'compiler', 'wave1', 'wave2']);
+  for (const w of [1, 2, 3]) {
+    assert.match(wf.jobs[`wave${w}`].if!, new RegExp(`needs\\.prepare\\.outputs\\.waves >= ${w}`));
+    assert.deepEqual(wf.jobs[`wave${w}`].strategy?.matrix, { part: '${{ fromJSON(needs.prepare.outputs.shards) }}' });
+  }
+  assert.match(wf.jobs.wave2.if!, /needs\.wave1\.result == 'success'/);
+  // The shards after whichever waves ran (skipped ones included), never after a failed one.
+  assert.deepEqual(wf.jobs.shard.needs, ['prepare', 'compiler', 'wave1', 'wave2', 'wave3']);
+  assert.match(wf.jobs.shard.if!, /!contains\(needs\.\*\.result, 'failure'\)/);
+  assert.match(wf.jobs.shard.if!, /needs\.compiler\.result == 'success'/);
   assert.deepEqual(wf.jobs.merge.needs, ['prepare', 'shard']);
   assert.match(wf.jobs.merge.if!, /always\(\)/);
   assert.match(wf.jobs.merge.if!, /needs\.prepare\.result == 'success'/);
@@ -53,7 +65,7 @@ test('jobs: prepare, the compilers once, then the shard matrix, then a merge tha
   assert.deepEqual(wf.jobs.compiler.strategy?.matrix, { side: ['baseline', 'candidate'] });
 });
 
-test('no single-runner step: every check builds a shard, except the compiler job, which builds the compiler alone', () => {
+test('no single-runner step: every check builds a shard, except the compiler job (the compiler) and the waves (a part each)', () => {
   for (const [name, job] of Object.entries(wf.jobs)) {
     for (const c of ecocheckCommands(job).filter((w) => w[1] === 'check')) {
       if (name === 'compiler') {
@@ -63,12 +75,21 @@ test('no single-runner step: every check builds a shard, except the compiler job
           'the compiler job builds the prebuilt jobs only',
         );
         assert.equal(flag(c, '--shard'), undefined);
+      } else if (name.startsWith('wave')) {
+        assert.deepEqual(
+          c.filter((w, i) => i > 1 && !w.startsWith('-') && !c[i - 1].startsWith('--')),
+          ['${part[@]}'],
+          'a wave builds its part only',
+        );
       } else {
         assert.equal(name, 'shard', `${name} runs a check`);
         assert.equal(flag(c, '--shard'), '${{ matrix.shard }}/${{ needs.prepare.outputs.count }}');
       }
     }
-    assert.ok((job as { 'timeout-minutes'?: number })['timeout-minutes']! <= (name === 'shard' ? 360 : 60), `${name}: timeout`);
+    assert.ok(
+      (job as { 'timeout-minutes'?: number })['timeout-minutes']! <= (name === 'shard' || name.startsWith('wave') ? 360 : 60),
+      `${name}: timeout`,
+    );
   }
   assert.deepEqual(
     ecocheckCommands(wf.jobs.prepare).map((c) => c[1]),
@@ -110,7 +131,10 @@ test("prepare: the opam repository pinned, the baseline is the pull request's ba
     'count',
     'opam-commit',
     'shards',
+    'waves',
   ]);
+  // How many waves: the prediction's wave lines.
+  assert.match(steps.find((s) => s.id === 'predict')!.run!, /waves=\$\(grep -c '\^wave \[0-9\]' prediction\.txt/);
 });
 
 test("compiler: each side's compiler (and what most targets need) built once, at the base commit for the baseline, exported with its layers and uploaded", () => {
@@ -138,6 +162,42 @@ test("compiler: each side's compiler (and what most targets need) built once, at
   ]);
 });
 
+test('waves: each part lists its jobs as every runner computes them, builds them per side after importing the earlier stages, exports them with their layers', () => {
+  for (const w of [1, 2, 3]) {
+    const job = wf.jobs[`wave${w}`];
+    const cmds = ecocheckCommands(job);
+    assert.deepEqual(
+      cmds.map((c) => c[1]),
+      ['merge', 'plan', 'check', 'runs', 'export'],
+    );
+    const [merge, plan, check, , exp] = cmds;
+    assert.equal(merge[2], '$export');
+    const importStep = job.steps.find((s) => s.run?.includes('merge') === true)!;
+    assert.match(importStep.run!, /for export in before\/\*\.json/);
+    // Downloads: both compilers, and (from the second wave on) the earlier waves.
+    const patterns = job.steps.filter((s) => s.uses?.startsWith('actions/download-artifact@') === true).map((s) => s.with?.pattern);
+    assert.deepEqual(patterns, [undefined, 'ecocheck-compiler-*', ...(w > 1 ? ['ecocheck-wave-*'] : [])]);
+    // The part: the same plan, durations and N as the shards' split.
+    assert.ok(plan.includes('--predict'));
+    assert.equal(flag(plan, '--wave'), String(w));
+    assert.equal(flag(plan, '--part'), '${{ matrix.part }}');
+    assert.equal(flag(plan, '--runners'), '$SHARDS');
+    assert.equal(flag(plan, '--durations'), '$DURATIONS');
+    assert.equal(flag(plan, '--prebuilt-list'), 'wave-$side.txt');
+    for (const c of [plan, check]) assert.equal(flag(c, '--compiler'), '$compiler');
+    assert.equal(flag(check, '--shard'), undefined);
+    assert.ok(exp.includes('--layers'), 'later stages import its layers');
+    assert.equal(flag(exp, '--output'), `wave-${w}-\${{ matrix.part }}-$side.json`);
+    const upload = job.steps.find((s) => s.uses?.startsWith('actions/upload-artifact@') === true)!;
+    assert.equal(upload.with?.name, `ecocheck-wave-${w}-\${{ matrix.part }}`);
+    // Exit 1 (failed packages) is recorded and exported; 2 or 3 stops.
+    const build = job.steps.find((s) => s.run?.includes('--wave') === true)!.run!;
+    assert.match(build, /\|\| status=\$\?/);
+    assert.match(build, /if \[ "\$status" -gt 1 \]; then exit "\$status"; fi/);
+    assert.match(build, /\[ "\$BASELINE_CACHED" = true \]; then continue/);
+  }
+});
+
 test('shard: the compilers imported, then shard I/N of the baseline (base commit; skipped on a cache hit) and of the candidate, the same partition inputs, both exported without layers', () => {
   const steps = wf.jobs.shard.steps;
   const at = (pred: (s: (typeof steps)[number]) => boolean) => steps.findIndex(pred);
@@ -152,10 +212,17 @@ test('shard: the compilers imported, then shard I/N of the baseline (base commit
   const cmds = ecocheckCommands(wf.jobs.shard);
   assert.deepEqual(
     cmds.map((c) => c[1]),
-    ['merge', 'merge', 'check', 'runs', 'export', 'check', 'runs', 'export'],
+    ['merge', 'merge', 'merge', 'check', 'runs', 'export', 'check', 'runs', 'export'],
   );
-  assert.deepEqual([cmds[0][2], cmds[1][2]], ['compilers/compiler-baseline.json', 'compilers/compiler-candidate.json']);
-  const [, , baseCheck, , baseExport, check, , exp] = cmds;
+  assert.deepEqual(
+    [cmds[0][2], cmds[1][2], cmds[2][2]],
+    ['compilers/compiler-baseline.json', 'compilers/compiler-candidate.json', '$export'],
+  );
+  assert.match(
+    steps.find((s) => s.run?.includes('compilers/compiler-baseline.json') === true)!.run!,
+    /for export in compilers\/wave-\*\.json/,
+  );
+  const [, , , baseCheck, , baseExport, check, , exp] = cmds;
   // Both sides: the same shard, the same durations file (so the same partition), the baseline first.
   for (const c of [baseCheck, check]) {
     assert.equal(flag(c, '--shard'), '${{ matrix.shard }}/${{ needs.prepare.outputs.count }}');
@@ -205,7 +272,9 @@ test("the cache holds small files only: each shard's baseline export and the dur
       assert.ok(/^actions\/cache\/(restore|save)@/.test(s.uses!), `${name}: restore or save, never the combined action`);
       const path = String(s.with?.path);
       assert.ok(!path.includes('STATE') && !/state/i.test(path) && !path.includes('\n'), `${name}: caches ${path}`);
-      cached.push(path);
+      // A wave only asks whether the baseline is cached (then it skips the baseline side), reading nothing.
+      if (name.startsWith('wave')) assert.deepEqual([s.with?.['lookup-only'], path], [true, 'baseline-1.json']);
+      else cached.push(path);
     }
   assert.deepEqual([...new Set(cached)].sort(), ['baseline-${{ matrix.shard }}.json', 'durations']);
   // What is written there: an export without layers, a durations file.

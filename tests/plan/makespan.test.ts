@@ -8,6 +8,9 @@ import { predictMakespan, simulateSchedule } from '../../src/plan/makespan.js';
 import { PlanError } from '../../src/plan/plan-error.js';
 import { fakeTargets } from '../support/plan-fixture-packages.js';
 
+/** The builds alone: these small plans are in ms, a stage's overhead (minutes) would hide them. */
+const BUILDS_ONLY = { stageOverheadMs: 0 };
+
 const ctx = { builderVersion: 'test-1', platform: { os: 'linux', arch: 'x86_64' } };
 
 function planOf(targets: string[], deps: Record<string, string[]>): Plan {
@@ -60,7 +63,7 @@ test('runners × cores: a shared dependency is built in both shards and counted 
   // a and b (10 each) both need d (5).
   const plan = planOf(['a.1', 'b.1'], { 'a.1': ['d.1'], 'b.1': ['d.1'] });
   const costs = costsById(plan, { 'd.1': 5, 'a.1': 10, 'b.1': 10 });
-  const twoRunners = predictMakespan(plan, 2, 1, costs);
+  const twoRunners = predictMakespan(plan, 2, 1, costs, BUILDS_ONLY);
   assert.equal(twoRunners.makespanMs, 15);
   assert.deepEqual(
     twoRunners.shards.map((s) => [s.jobs, s.workMs, s.makespanMs]),
@@ -72,15 +75,15 @@ test('runners × cores: a shared dependency is built in both shards and counted 
   assert.equal(twoRunners.totalWorkMs, 25);
   assert.equal(twoRunners.duplicatedWorkMs, 5);
   assert.equal(twoRunners.criticalPathMs, 15);
-  const oneRunnerTwoCores = predictMakespan(plan, 1, 2, costs);
+  const oneRunnerTwoCores = predictMakespan(plan, 1, 2, costs, BUILDS_ONLY);
   assert.equal(oneRunnerTwoCores.makespanMs, 15);
   assert.equal(oneRunnerTwoCores.duplicatedWorkMs, 0);
-  assert.equal(predictMakespan(plan, 1, 1, costs).makespanMs, 25);
+  assert.equal(predictMakespan(plan, 1, 1, costs, BUILDS_ONLY).makespanMs, 25);
 });
 
 test('unknown jobs get the stated estimate, and the prediction says which', () => {
   const plan = planOf(['a.1', 'b.1', 'c.1'], {});
-  const p = predictMakespan(plan, 1, 1, costsById(plan, { 'a.1': 10, 'b.1': 30 }));
+  const p = predictMakespan(plan, 1, 1, costsById(plan, { 'a.1': 10, 'b.1': 30 }), BUILDS_ONLY);
   assert.equal(p.estimateMs, 20);
   assert.equal(p.estimatedJobs.length, 1);
   assert.equal(plan.jobs.get(p.estimatedJobs[0])!.id, 'c.1');
@@ -93,7 +96,7 @@ test('zero-cost (cached) jobs and an empty plan', () => {
   const aKey = [...plan.jobs.values()].find((j) => j.id === 'a.1')!.key;
   assert.equal(simulateSchedule(plan, 2, { byKey: () => 7, cached: (k) => k === aKey }).makespanMs, 7);
   const empty: Plan = { jobs: new Map(), targets: [], notInstallable: [] };
-  assert.equal(predictMakespan(empty, 3, 2, { byKey: () => 1 }).makespanMs, 0);
+  assert.equal(predictMakespan(empty, 3, 2, { byKey: () => 1 }, BUILDS_ONLY).makespanMs, 0);
 });
 
 test('runners and cores must be whole numbers of 1 or more', () => {
@@ -112,9 +115,9 @@ test('prebuilt jobs: built once by a first job before the shards, free in every 
   const plan = planOf(['a.1', 'b.1'], { 'a.1': ['comp.1'], 'b.1': ['comp.1'] });
   const costs = costsById(plan, { 'comp.1': 10, 'a.1': 5, 'b.1': 5 });
   const comp = [...plan.jobs.values()].find((j) => j.id === 'comp.1')!.key;
-  const without = predictMakespan(plan, 2, 1, costs);
+  const without = predictMakespan(plan, 2, 1, costs, BUILDS_ONLY);
   assert.deepEqual([without.makespanMs, without.duplicatedWorkMs, without.totalWorkMs, without.prebuiltJobs], [15, 10, 20, 0]);
-  const once = predictMakespan(plan, 2, 1, costs, { prebuilt: new Set([comp]) });
+  const once = predictMakespan(plan, 2, 1, costs, { ...BUILDS_ONLY, prebuilt: new Set([comp]) });
   // The first job takes 10, then each shard 5; nothing is built twice.
   assert.deepEqual(
     [once.makespanMs, once.prebuiltMakespanMs, once.prebuiltWorkMs, once.duplicatedWorkMs, once.totalWorkMs, once.prebuiltJobs],

@@ -18,8 +18,8 @@ import {
   readDurationsFile,
   type Durations,
 } from '../../src/plan/durations-file.js';
-import { partitionIdentity, partitionPlan, prebuiltJobs } from '../../src/plan/shard.js';
-import { checkPartition, selectShard } from '../../src/plan/check-partition.js';
+import { partitionIdentity, partitionPlan, prebuiltJobs, withPrebuilt } from '../../src/plan/shard.js';
+import { checkPartition, selectShard, STAGE_OVERHEAD_MS } from '../../src/plan/check-partition.js';
 import { jobCosts } from '../../src/plan/job-cost.js';
 import { lowerBound, predictMakespan } from '../../src/plan/makespan.js';
 import { PlanError } from '../../src/plan/plan-error.js';
@@ -209,7 +209,8 @@ test("cones on a larger ecosystem: duplication and makespan within the issue's g
   const costs = { byKey: () => undefined, estimateMs: 60_000 };
   const N = 6;
   const C = 4;
-  const p = predictMakespan(plan, N, C, costs);
+  // The partition alone (its builds; a stage's overhead is the workflow's, not the split's).
+  const p = predictMakespan(plan, N, C, costs, { stageOverheadMs: 0 });
   const duplication = (p.totalWorkMs + p.duplicatedWorkMs) / p.totalWorkMs;
   const bound = Math.max(p.criticalPathMs, p.totalWorkMs / (N * C));
   assert.ok(duplication <= 1.3, `duplication ${duplication.toFixed(3)}`);
@@ -357,7 +358,103 @@ test('the lower bound: the compiler before anything that needs it, then the rest
     600 + (40 * 60) / 8,
   );
   assert.equal(p.lowerBoundMs, 900);
-  // The compiler first, then each shard 20 jobs of 60 on 4 cores: exactly the bound.
-  assert.equal(p.makespanMs, 900);
+  // The compiler first, then each shard 20 jobs of 60 on 4 cores: exactly the bound, and the two stages' overheads.
+  assert.equal(p.makespanMs, 900 + 2 * p.stageOverheadMs);
+  assert.equal(p.stageOverheadMs, STAGE_OVERHEAD_MS);
   assert.deepEqual(p.prebuiltKeys, ['k-ocaml-base-compiler.5']);
+});
+
+/**
+ * Twelve shared libraries of half an hour each (on the compiler alone), 64 leaves of ten minutes on
+ * three of them each, 16 leaves on the compiler alone, 4 runners of 4 cores: the first job cannot build the libraries without holding
+ * every runner for two hours, the shards cannot without each building most of them; a wave builds them
+ * on the four runners in half an hour, with leaves that need only the compiler in its idle cores.
+ */
+function sharedLibraries(): { plan: Plan; costs: ReturnType<typeof jobCosts> } {
+  const MIN = 60_000;
+  const deps: Record<string, string[]> = { 'ocaml-base-compiler.5': [], 'ocaml.5': ['ocaml-base-compiler.5'] };
+  const ms: Record<string, number> = { 'ocaml-base-compiler.5': 10 * MIN, 'ocaml.5': MIN };
+  for (let l = 0; l < 12; l++) {
+    deps[`lib${l}.1`] = ['ocaml.5'];
+    ms[`lib${l}.1`] = 30 * MIN;
+  }
+  const targets: string[] = [];
+  for (let i = 0; i < 64; i++) {
+    deps[`leaf${i}.1`] = [...new Set([`lib${i % 12}.1`, `lib${(i * 5 + 3) % 12}.1`, `lib${(i * 7 + 11) % 12}.1`])];
+    targets.push(`leaf${i}.1`);
+  }
+  for (let i = 0; i < 16; i++) {
+    deps[`plain${i}.1`] = ['ocaml.5'];
+    targets.push(`plain${i}.1`);
+  }
+  const plan = graphPlan(deps, targets);
+  return { plan, costs: jobCosts(plan, { byKey: (k) => ms[k.slice(2)] ?? 10 * MIN }) };
+}
+
+test('waves: shared libraries built in parts on every runner beat both a first job that builds them and shards that each build them', () => {
+  const { plan, costs } = sharedLibraries();
+  const chosen = checkPartition(plan, 4, costs);
+  assert.equal(chosen.waves.length >= 1, true, 'the check has a wave');
+  const [wave] = chosen.waves;
+  assert.equal(wave.parts.length, 4);
+  // Each library once: in exactly one part (they depend on the first job's compiler only).
+  for (let l = 0; l < 12; l++) assert.equal(wave.parts.filter((p) => p.includes(`k-lib${l}.1`)).length, 1, `lib${l}`);
+  // A part is closed under dependencies, except for what the first job built.
+  for (const part of wave.parts)
+    for (const k of part)
+      for (const d of plan.jobs.get(k)!.closure) assert.ok(part.includes(d) || chosen.firstJob.has(d), `${k} needs ${d}`);
+  assert.deepEqual([...chosen.firstJob].sort(), ['k-ocaml-base-compiler.5', 'k-ocaml.5']);
+  // Fillers: leaves that need only the compiler fill the wave's idle cores, so no shard builds them.
+  assert.ok(
+    [...wave.jobs].some((k) => k.startsWith('k-plain')),
+    `fillers in the wave: ${[...wave.jobs].map((k) => k.slice(2))}`,
+  );
+  for (const k of wave.jobs) assert.ok(chosen.prebuilt.has(k), 'the shards take the wave from its layers');
+  // Predicted: faster than the first job building the libraries, and than the shards building them.
+  const libs = new Set([...chosen.firstJob, ...[...plan.jobs.keys()].filter((k) => k.startsWith('k-lib'))]);
+  const firstBuildsThem = predictMakespan(plan, 4, 4, costs, { prebuilt: libs });
+  const shardsBuildThem = predictMakespan(plan, 4, 4, costs, { prebuilt: chosen.firstJob });
+  const mine = predictMakespan(plan, 4, 4, costs, { prebuilt: 'choose' });
+  assert.equal(mine.waves.length, chosen.waves.length);
+  assert.equal(mine.makespanMs, chosen.wallMs, 'the prediction is the choice');
+  assert.ok(mine.makespanMs < firstBuildsThem.makespanMs, `${mine.makespanMs} < ${firstBuildsThem.makespanMs}`);
+  assert.ok(mine.makespanMs < shardsBuildThem.makespanMs, `${mine.makespanMs} < ${shardsBuildThem.makespanMs}`);
+  // Each stage's overhead is counted: first job, the waves, the shards.
+  const stages =
+    mine.prebuiltMakespanMs + mine.waves.reduce((s, w) => s + w.makespanMs, 0) + Math.max(...mine.shards.map((s) => s.makespanMs));
+  assert.equal(mine.makespanMs, stages + (mine.waves.length + 2) * STAGE_OVERHEAD_MS);
+  assert.ok(mine.makespanMs >= mine.lowerBoundMs);
+});
+
+test('waves: every runner computes the same waves; the shards count them built, and still hold every job their targets need', () => {
+  const { plan } = sharedLibraries();
+  const d = durations(Object.fromEntries([...plan.jobs.values()].map((j) => [j.id, j.id.startsWith('lib') ? 1_800_000 : 600_000])));
+  const a = checkPartition(plan, 4, jobCosts(plan, { byKey: () => undefined, byPackage: (id) => d.byPackage.get(id) }));
+  const b = checkPartition(plan, 4, jobCosts(plan, { byKey: () => undefined, byPackage: (id) => d.byPackage.get(id) }));
+  assert.deepEqual(
+    a.waves.map((w) => w.parts),
+    b.waves.map((w) => w.parts),
+  );
+  assert.ok(a.waves.length >= 1);
+  // The identity every shard records is the one of the costs with the waves' jobs free.
+  const shards = [1, 2, 3, 4].map((index) => selectShard(plan, { index, count: 4, durations: d }));
+  for (const s of shards) assert.equal(s.partition, partitionIdentity(plan, a.costs, 4));
+  // Not the one of a split without the wave (only the compiler free).
+  assert.notEqual(
+    shards[0].partition,
+    partitionIdentity(
+      plan,
+      withPrebuilt(jobCosts(plan, { byKey: () => undefined, byPackage: (id) => d.byPackage.get(id) }), a.firstJob),
+      4,
+    ),
+  );
+  // A wave's part that never arrived costs time, not targets: a shard's plan holds its targets' whole
+  // closures (the waves' jobs included), built there when not imported.
+  const seen = new Set<string>();
+  for (const s of shards)
+    for (const t of s.plan.targets) {
+      seen.add(t.id);
+      for (const k of plan.jobs.get(t.key)!.closure) assert.ok(s.plan.jobs.has(k), `${t.id} needs ${k}`);
+    }
+  assert.equal(seen.size, plan.targets.length);
 });

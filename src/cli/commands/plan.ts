@@ -40,16 +40,34 @@ export const registerPlan: RegisterCommand = (program: Command) => {
     .option('--cores <n>', 'with --predict: cores of each runner', '2')
     .option(
       '--prebuilt-list <file>',
-      "with --predict: write the NAME.VERSION of the jobs built once before the shards (the compiler and what most targets need), one a line: the CI's first job builds these",
+      "with --predict: write the NAME.VERSION of the jobs the check's first job builds (the compiler, and the shared jobs worth it), one a line; with --wave W --part I, those part I of wave W builds",
     )
+    .option(
+      '--wave <w>',
+      'with --prebuilt-list: the list of wave W (1 to 3) of the runners that build shared jobs between the first job and the shards',
+    )
+    .option('--part <i>', 'with --wave: the part of runner I (1 to --runners); a wave the check does not have lists nothing')
     .action(
       async (
         targets: string[],
         opts: PlanOptions &
-          StateOptions & { json?: boolean; predict?: boolean; runners: string; cores: string; durations?: string; prebuiltList?: string },
+          StateOptions & {
+            json?: boolean;
+            predict?: boolean;
+            runners: string;
+            cores: string;
+            durations?: string;
+            prebuiltList?: string;
+            wave?: string;
+            part?: string;
+          },
       ) => {
         if (opts.durations !== undefined && opts.predict !== true) throw new UsageError('--durations goes with --predict');
         if (opts.prebuiltList !== undefined && opts.predict !== true) throw new UsageError('--prebuilt-list goes with --predict');
+        if ((opts.wave === undefined) !== (opts.part === undefined)) throw new UsageError('--wave and --part go together');
+        if (opts.wave !== undefined && opts.prebuiltList === undefined) throw new UsageError('--wave goes with --prebuilt-list');
+        const wave = opts.wave === undefined ? null : parsePositiveInt(opts.wave, '--wave');
+        const part = opts.part === undefined ? null : parsePositiveInt(opts.part, '--part');
         const request = planRequest(targets, opts);
         // A bad durations file is said before the plan is made.
         const durations =
@@ -78,12 +96,17 @@ export const registerPlan: RegisterCommand = (program: Command) => {
             ]);
             const p = predictPlan(ctx, prepared, predict.runners, predict.cores, durations);
             if (opts.prebuiltList !== undefined) {
-              const keys = new Set(p.prebuiltKeys);
+              if (part !== null && part > predict.runners)
+                throw new UsageError(`--part must be between 1 and --runners (${predict.runners})`);
+              // The first job's list, or the part of a wave (none when the check has fewer waves).
+              const keys = new Set(wave === null ? p.firstJobKeys : (p.waves[wave - 1]?.parts[part! - 1] ?? []));
               const ids = [...new Set([...prepared.plan.jobs.values()].filter((j) => keys.has(j.key)).map((j) => j.id))];
               writeFileSync(opts.prebuiltList, ids.map((id) => `${id}\n`).join(''));
             }
             if (opts.json) {
-              process.stdout.write(`${JSON.stringify(p)}\n`);
+              // The waves' parts are lists of keys (--prebuilt-list --wave W --part I writes one): sizes only here.
+              const waves = p.waves.map(({ parts, ...w }) => ({ ...w, partJobs: parts.map((x) => x.length) }));
+              process.stdout.write(`${JSON.stringify({ ...p, waves })}\n`);
               return;
             }
             printPrediction(p, formatSeconds);
@@ -133,15 +156,24 @@ function printPrediction(p: MakespanPrediction & { partition?: string }, formatS
   const bound = Math.max(p.criticalPathMs, p.totalWorkMs / (p.runners * p.cores));
   const duplication = p.totalWorkMs > 0 ? (p.totalWorkMs + p.duplicatedWorkMs) / p.totalWorkMs : 1;
   out.write(
-    `duplication: ${duplication.toFixed(2)} (CPU time summed over the first job and the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}; no split finishes before ${s(p.lowerBoundMs)}\n`,
+    `duplication: ${duplication.toFixed(2)} (CPU time summed over the first job, the waves and the shards ÷ CPU time on one machine); wall time ${bound > 0 ? (p.makespanMs / bound).toFixed(2) : '1.00'} × max(critical path, work ÷ (runners × cores)) = ${s(bound)}; no split finishes before ${s(p.lowerBoundMs)}\n`,
   );
   if (p.partition !== undefined) out.write(`partition: ${p.partition} (what check --shard I/${p.runners} --durations records)\n`);
   out.write(
-    `work: ${s(p.totalWorkMs)} in ${p.jobCount} jobs; built in more than one shard: ${p.duplicatedJobs} jobs, ${s(p.duplicatedWorkMs)}; critical path ${s(p.criticalPathMs)}\n`,
+    `work: ${s(p.totalWorkMs)} in ${p.jobCount} jobs; built in more than one shard: ${p.duplicatedJobs} jobs; built more than once (two shards, or two parts of a wave): ${s(p.duplicatedWorkMs)}; critical path ${s(p.criticalPathMs)}\n`,
   );
   if (p.prebuiltJobs > 0)
     out.write(
-      `built once before the shards (the compiler and the shared jobs worth it): ${p.prebuiltJobs} jobs, ${s(p.prebuiltWorkMs)} of work, ${s(p.prebuiltMakespanMs)} before the shards start\n`,
+      `first job (the compiler, and the shared jobs worth it), on one runner: ${p.prebuiltJobs} jobs, ${s(p.prebuiltWorkMs)} of work, wall ${s(p.prebuiltMakespanMs)}\n`,
+    );
+  p.waves.forEach((w, i) =>
+    out.write(
+      `wave ${i + 1} (shared jobs, in ${p.runners} parts, before the shards): ${w.jobs} jobs, ${s(w.workMs)} of work, wall ${s(w.makespanMs)}\n`,
+    ),
+  );
+  if (p.stageOverheadMs > 0)
+    out.write(
+      `stages: ${p.waves.length + 2}, one after the other, each counted ${s(p.stageOverheadMs)} more for starting its runners and importing the earlier stages' layers\n`,
     );
   out.write(`estimated: ${p.estimatedJobs.length} job(s) never built here, each ${s(p.estimateMs)} (${p.estimateRule})\n`);
   for (const sh of p.shards)

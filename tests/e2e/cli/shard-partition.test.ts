@@ -294,7 +294,40 @@ test("the workflow's steps on the fixture: a first job builds what is prebuilt, 
         .map((c) => c[1])
         .filter((v) => v !== 'runs');
     assert.deepEqual(verbs('compiler'), ['plan', 'check', 'export']);
-    assert.deepEqual(verbs('shard'), ['merge', 'merge', 'check', 'export', 'check', 'export']);
+    assert.deepEqual(verbs('wave1'), ['merge', 'plan', 'check', 'export']);
+    // The third merge is the loop over the waves' exports: none here (the fixture's builds take seconds,
+    // a wave's stage costs minutes), as the wave's list says.
+    assert.deepEqual(verbs('shard'), ['merge', 'merge', 'merge', 'check', 'export', 'check', 'export']);
+    const waveList = join(work, 'wave-1-1.txt');
+    const listed = ecocheck([
+      'plan',
+      '--compiler',
+      '2.0',
+      '--predict',
+      '--runners',
+      String(SHARDS),
+      '--cores',
+      '4',
+      '--durations',
+      durations,
+      '--prebuilt-list',
+      waveList,
+      '--wave',
+      '1',
+      '--part',
+      '1',
+      '--state-dir',
+      join(work, 'wave-state'),
+      '--repo',
+      eco.root,
+    ]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(readFileSync(waveList, 'utf8'), '', 'no wave on the fixture');
+    assert.doesNotMatch(listed.stdout, /^wave 1/m);
+    // --wave without --part, or a part past the runners: usage errors.
+    const noPart = ecocheck(['plan', '--compiler', '2.0', '--predict', '--prebuilt-list', waveList, '--wave', '1', '--repo', eco.root]);
+    assert.equal(noPart.code, 2);
+    assert.match(noPart.stderr, /--wave and --part go together/);
     assert.deepEqual(verbs('merge'), ['merge', 'merge', 'durations', 'report', 'report']);
   } finally {
     rmSync(work, { recursive: true, force: true });

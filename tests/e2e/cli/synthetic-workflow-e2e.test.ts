@@ -26,7 +26,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot, snapshotRepo } from '../../support/snapshot.js';
 import { skipWithoutSyntheticSlice } from '../../support/synthetic-slice.js';
@@ -72,7 +72,8 @@ const BROKEN = ['fmt', 'ppx_derivers'];
 
 test(
   "e2e: the workflow's steps on a synthetic slice of the snapshot, N = 4 and 8: the merged report is one machine's",
-  { skip: skipWithoutSyntheticSlice(), timeout: 20 * 60_000 },
+  // 15 min here under load 9 with the waves (about 10 min of CPU time): room for a loaded CI runner.
+  { skip: skipWithoutSyntheticSlice(), timeout: 40 * 60_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecocheck-synthetic-workflow-'));
     try {
@@ -140,8 +141,25 @@ test(
       const expected = comparisonVerdict(JSON.parse(c1.stdout) as JsonComparison);
       assert.ok((expected.counts.regressed ?? 0) >= BROKEN.length, `the change breaks ${BROKEN}: ${JSON.stringify(expected.counts)}`);
       assert.ok((expected.counts['dependency-regressed'] ?? 0) >= 1, `and what depends on them: ${JSON.stringify(expected.counts)}`);
+      // The durations the workflow's runners split with: shared libraries that make a wave pay (see sharedLibraryDurations).
+      const planned = await ecocheck(
+        [
+          'plan',
+          ...targets,
+          ...repoArgs('baseline'),
+          '--compiler',
+          COMPILER,
+          '--depexts',
+          'ignore',
+          '--json',
+          '--state-dir',
+          join(dir, 'plan-state'),
+        ],
+        dir,
+      );
+      assert.equal(planned.code, 0, planned.stderr);
       const durations = join(dir, 'durations.json');
-      assert.equal((await ecocheck(['durations', '--output', durations, '--state-dir', join(single, 'state')], single)).code, 0);
+      writeFileSync(durations, sharedLibraryDurations(JSON.parse(planned.stdout) as PlanJson));
 
       const wf = readWorkflow();
       for (const N of [4, 8]) {
@@ -203,11 +221,82 @@ test(
           .trim()
           .split('\n').length;
 
-        // shard: each imports both first jobs, then its shard of the baseline, then of the candidate.
+        // prepare: the prediction says how many waves run (the workflow skips the others).
+        const [predictCmd] = ecocheckCommands(wf.jobs.prepare as WorkflowJob);
+        const predicted = await ecocheck(
+          [
+            ...substitute(predictCmd, 'candidate', { $STATE: join(work, 'prepare-state'), $SHARDS: String(N), $DURATIONS: durations }),
+            ...targets,
+          ],
+          work,
+        );
+        assert.equal(predicted.code, 0, predicted.stderr);
+        const waves = predicted.stdout.split('\n').filter((l) => /^wave [0-9]/.test(l)).length;
+        assert.ok(waves >= 1, `N = ${N}: the shared libraries are built in a wave: ${predicted.stdout}`);
+
+        // waves: each part imports the first jobs and the earlier waves, then builds its part of each side.
+        const exported: string[] = [baseFirst, candFirst];
+        const waveBuilt = new Set<string>();
+        /** How many jobs each wave part built on the baseline side (where nothing fails). */
+        const waveJobs: number[] = [];
+        for (let w = 1; w <= waves; w++) {
+          const waveCmds = ecocheckCommands(wf.jobs[`wave${w}`] as WorkflowJob);
+          assert.deepEqual(
+            waveCmds.map((c) => c[1]),
+            ['merge', 'plan', 'check', 'runs', 'export'],
+          );
+          const made = await pool(
+            2,
+            Array.from({ length: N }, (_, n) => async () => {
+              const i = n + 1;
+              const cwd = join(work, `wave-${w}-${i}`);
+              mkdirSync(join(cwd, 'before'), { recursive: true });
+              const state = join(cwd, 'state');
+              for (const f of exported) {
+                cpSync(f, join(cwd, 'before', basename(f)));
+                cpSync(`${f}.layers.tar`, join(cwd, 'before', `${basename(f)}.layers.tar`));
+              }
+              const vars: Record<string, string | string[]> = { $STATE: state, $SHARDS: String(N), $DURATIONS: durations };
+              const out: string[] = [];
+              const [merge, plan, check, , exp] = waveCmds;
+              for (const f of readdirSync(join(cwd, 'before')).filter((x) => x.endsWith('.json'))) {
+                const r = await ecocheck(substitute(merge, 'baseline', { ...vars, $export: join(cwd, 'before', f) }), cwd);
+                assert.equal(r.code, 0, `wave ${w} part ${i}: merge ${f}: ${r.stderr}`);
+              }
+              for (const side of ['baseline', 'candidate'] as const) {
+                const local = (words: string[]) =>
+                  substitute(words, side, vars).map((x) => x.replace(/\$side/g, side).replace(/\$\{\{ matrix\.part \}\}/g, String(i)));
+                let r = await ecocheck([...local(plan), ...targets], cwd);
+                assert.equal(r.code, 0, `wave ${w} part ${i} ${side}: plan: ${r.stderr}`);
+                const part = readFileSync(join(cwd, `wave-${side}.txt`), 'utf8')
+                  .split('\n')
+                  .filter((x) => x !== '');
+                if (part.length === 0) continue;
+                if (side === 'candidate') for (const id of part) waveBuilt.add(id);
+                r = await ecocheck([...local(check).flatMap((x) => (x === '${part[@]}' ? part : [x])), '--jobs', '2'], cwd);
+                assert.ok(r.code === 0 || r.code === 1, `wave ${w} part ${i} ${side}: check: ${r.stderr.slice(-3000)}`);
+                if (side === 'baseline') waveJobs.push(Number(/jobs: (\d+) built/.exec(r.stdout + r.stderr)?.[1] ?? 0));
+                const run = /^ecocheck: run #(\d+) /m.exec(r.stderr)?.[1] ?? 'none';
+                r = await ecocheck(
+                  local(exp).map((x) => (x === '$run' ? run : x)),
+                  cwd,
+                );
+                assert.equal(r.code, 0, `wave ${w} part ${i} ${side}: export: ${r.stderr}`);
+                out.push(join(cwd, `wave-${w}-${i}-${side}.json`));
+              }
+              return out;
+            }),
+          );
+          exported.push(...made.flat());
+        }
+        assert.ok(waveBuilt.size >= 1, `N = ${N}: the waves built something`);
+        const waveExports = exported.slice(2);
+
+        // shard: each imports both first jobs and the waves, then its shard of the baseline, then of the candidate.
         const shardCmds = ecocheckCommands(wf.jobs.shard as WorkflowJob);
         assert.deepEqual(
           shardCmds.map((c) => c[1]),
-          ['merge', 'merge', 'check', 'runs', 'export', 'check', 'runs', 'export'],
+          ['merge', 'merge', 'merge', 'check', 'runs', 'export', 'check', 'runs', 'export'],
         );
         const exportsDir = join(work, 'exports');
         mkdirSync(exportsDir);
@@ -222,6 +311,10 @@ test(
             cpSync(`${baseFirst}.layers.tar`, join(cwd, 'compilers', 'compiler-baseline.json.layers.tar'));
             cpSync(candFirst, join(cwd, 'compilers', 'compiler-candidate.json'));
             cpSync(`${candFirst}.layers.tar`, join(cwd, 'compilers', 'compiler-candidate.json.layers.tar'));
+            for (const f of waveExports) {
+              cpSync(f, join(cwd, 'compilers', basename(f)));
+              cpSync(`${f}.layers.tar`, join(cwd, 'compilers', `${basename(f)}.layers.tar`));
+            }
             const state = join(cwd, 'state');
             const vars: Record<string, string | string[]> = {
               $STATE: state,
@@ -231,6 +324,14 @@ test(
             let side: 'baseline' | 'candidate' = 'baseline';
             for (const cmd of shardCmds) {
               if (is(cmd, 'runs')) continue;
+              if (cmd.includes('$export')) {
+                // The workflow's loop over the waves' exports.
+                for (const f of waveExports) {
+                  const r = await ecocheck(substitute(cmd, side, { ...vars, $export: join(cwd, 'compilers', basename(f)) }), cwd);
+                  assert.equal(r.code, 0, `shard ${i}/${N}: merge ${basename(f)}: ${r.stderr}`);
+                }
+                continue;
+              }
               if (is(cmd, 'check')) side = cmd.includes('--baseline') ? 'baseline' : 'candidate';
               const args = substitute(cmd, side, vars).map((w) => w.replace(/\$\{\{ matrix\.shard \}\}/g, String(i)));
               const r = await ecocheck([...args, ...(is(cmd, 'check') ? [...targets, '--jobs', '2', '--retries', '0'] : [])], cwd);
@@ -241,9 +342,14 @@ test(
               if (is(cmd, 'check')) {
                 // The run the next export takes (the workflow asks `ecocheck runs`; the check says it).
                 vars.$run = /^ecocheck: run #(\d+) /m.exec(r.stderr)?.[1] ?? 'none';
-                shardBuilt.push(Number(/jobs: (\d+) built/.exec(r.stdout + r.stderr)?.[1] ?? 0));
+                if (side === 'baseline') shardBuilt.push(Number(/jobs: (\d+) built/.exec(r.stdout + r.stderr)?.[1] ?? 0));
                 const firstJobs = (r.stderr.split('\n') as string[]).filter((l) => /^\[\d+\/\d+\] /.test(l) && l.includes(COMPILER));
                 for (const l of firstJobs) assert.match(l, /\(cached\)/, `shard ${i} ${side}: the compiler is the first job's: ${l}`);
+                // What the waves built comes from their layers: no shard builds it again.
+                if (side === 'candidate')
+                  for (const l of (r.stderr.split('\n') as string[]).filter((x) => /^\[\d+\/\d+\] /.test(x)))
+                    if (waveBuilt.has(/^\[\d+\/\d+\] (\S+)/.exec(l)![1]))
+                      assert.match(l, /\(cached\)/, `shard ${i}: built by a wave: ${l}`);
               }
             }
             for (const f of readdirSync(cwd).filter((f) => /^(baseline|candidate)-\d+\.json$/.test(f)))
@@ -289,11 +395,15 @@ test(
         assert.equal(r.code, 1, r.stderr);
         const merged = comparisonVerdict(JSON.parse(readFileSync(join(cwd, 'report.json'), 'utf8')) as JsonComparison);
         assert.deepEqual(merged, expected, `N = ${N}: the merged report is one machine's`);
+        // The baseline side (nothing fails there): the first job, the waves and the shards build every job
+        // of one machine at least once (what the waves built, no shard built again: checked above).
         const built = shardBuilt.reduce((s, x) => s + x, 0);
+        const inWaves = waveJobs.reduce((s, x) => s + x, 0);
         assert.ok(prebuiltCount >= 1);
+        assert.ok(inWaves >= 1, `N = ${N}: the waves built ${inWaves} jobs`);
         assert.ok(
-          built > oneJobs - prebuiltCount,
-          `N = ${N}: the shards build ${built} jobs, one machine ${oneJobs}: some are built in several shards`,
+          prebuiltCount + inWaves + built >= oneJobs,
+          `N = ${N}: the first job (${prebuiltCount}), the waves (${inWaves}) and the shards (${built}) build every job of one machine (${oneJobs})`,
         );
       }
     } finally {
@@ -310,4 +420,38 @@ async function newestRunId(cwd: string, state: string, candidate: boolean): Prom
   const pick = candidate ? runs.find((x) => x.kind === 'candidate' || x.kind === 'check') : runs[0];
   assert.ok(pick !== undefined, r.stdout);
   return pick.id;
+}
+
+/** What `plan --json` says of a job: enough to find the shared libraries. */
+interface PlanJson {
+  jobs: { key: string; id: string; dependencies: string[] }[];
+  targets: { id: string; key: string }[];
+}
+
+/**
+ * A durations file that makes a wave pay on the slice: every job a minute, except the jobs that two to
+ * nine targets need and that need none of the others (shared libraries side by side, not a chain: the
+ * compiler and dune, which every target needs, stay cheap), half an hour each. The shards would each
+ * build several of them, the first job would build them all on one runner: a wave builds each once.
+ */
+function sharedLibraryDurations(plan: PlanJson): string {
+  const closure = new Map<string, Set<string>>();
+  for (const j of plan.jobs) {
+    const c = new Set<string>();
+    for (const d of j.dependencies) {
+      c.add(d);
+      for (const x of closure.get(d)!) c.add(x);
+    }
+    closure.set(j.key, c);
+  }
+  const need = new Map<string, number>();
+  for (const t of plan.targets) for (const k of [...closure.get(t.key)!, t.key]) need.set(k, (need.get(k) ?? 0) + 1);
+  const costly = new Set<string>();
+  const byPackage: Record<string, number> = {};
+  for (const j of plan.jobs) {
+    const n = need.get(j.key) ?? 0;
+    if (n >= 2 && n <= 9 && ![...closure.get(j.key)!].some((k) => costly.has(k))) costly.add(j.key);
+    byPackage[j.id] = costly.has(j.key) ? 1_800_000 : 60_000;
+  }
+  return `${JSON.stringify({ format: 'ecocheck-durations', version: 1, byPackage, byKey: {} })}\n`;
 }
