@@ -211,7 +211,8 @@ export function createSolver(load: Pick<RepositoryLoad, 'packages'>, options: So
           continue;
         }
         const found: number[] | null =
-          (last === null ? null : universe.extendToInstallation(last, i)) ?? universe.extendToInstallation(universe.forcedPackages(), i);
+          (last === null ? null : universe.extendToInstallation(last, i, true)) ??
+          universe.extendToInstallation(universe.forcedPackages(), i);
         if (found !== null) {
           for (const j of found) verdicts[j] = 1;
           last = found;

@@ -468,9 +468,10 @@ export class Universe implements ProofUniverse {
    * its first candidate that replaces another version of its name (never the target's), the members
    * that needed the replaced one looked at again. A bounded number of replacements, nothing undone
    * otherwise: null when that fails (a search may still find one). What is returned is checked by
-   * `isInstallation`.
+   * `isInstallation`. With `baseIsInstallation` (it is one), only the target and the members that
+   * needed the version it replaces are looked at first.
    */
-  extendToInstallation(base: readonly number[], target: number): number[] | null {
+  extendToInstallation(base: readonly number[], target: number, baseIsInstallation = false): number[] | null {
     const n = this.packages.length;
     if (this.extendStamp.length !== n) {
       this.extendStamp = new Int32Array(n);
@@ -489,7 +490,11 @@ export class Universe implements ProofUniverse {
       members.push(m);
     };
     const targetName = this.nameIndex[target];
-    for (const m of base) if (this.nameIndex[m] !== targetName) add(m);
+    let swapped = -1;
+    for (const m of base) {
+      if (this.nameIndex[m] !== targetName) add(m);
+      else swapped = m;
+    }
     add(target);
     const possible = (c: number): boolean => this.available[c] === 1 && this.dead[c] === 0 && this.sat.fixedValue(c + 1) !== -1;
     /** No conflict with a member other than `except`. */
@@ -499,7 +504,23 @@ export class Universe implements ProofUniverse {
       return true;
     };
     const fits = (c: number): boolean => nameIn[this.nameIndex[c]] !== stamp && possible(c) && peaceful(c, -1);
-    const met = (cs: Int32Array): boolean => {
+    const rank = this.rank;
+    /** Whether a member meets the clause: for one atom (candidates of one name, by rank), a search for the holder of the name. */
+    const met = (d: DependencyClause): boolean => {
+      const cs = d.candidates;
+      if (d.name >= 0 && d.atoms.length === 1) {
+        if (nameIn[d.name] !== stamp) return false;
+        const h = holder[d.name];
+        const r = rank[h];
+        let lo = 0;
+        let hi = cs.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (rank[cs[mid]] < r) lo = mid + 1;
+          else hi = mid;
+        }
+        return lo < cs.length && cs[lo] === h;
+      }
       for (let x = 0; x < cs.length; x++) if (inSet[cs[x]] === stamp) return true;
       return false;
     };
@@ -507,23 +528,39 @@ export class Universe implements ProofUniverse {
     const looksAhead = (c: number): boolean => {
       const deps = this.deps[c];
       for (let k = 0; k < deps.length; k++) {
+        if (met(deps[k])) continue;
         const cs = deps[k].candidates;
-        if (met(cs)) continue;
         let ok = false;
         for (let x = 0; x < cs.length && !ok; x++) ok = fits(cs[x]);
         if (!ok) return false;
       }
       return true;
     };
-    const queue = members.slice();
+    // What to look at: in an installation, only the target and whoever needed the version it replaced
+    // (the rest has its dependencies); in anything else, every member.
+    const queue: number[] = [];
+    /** The members that may have needed `gone`: from its reverse index, or every member when that is longer (dune's is thousands). */
+    const lookAgainAfter = (gone: number): void => {
+      const start = this.reverseStart[gone];
+      const end = this.reverseStart[gone + 1];
+      if ((end - start) >> 1 > members.length) {
+        for (const m of members) if (inSet[m] === stamp) queue.push(m);
+        return;
+      }
+      for (let x = start; x < end; x += 2) if (inSet[this.reversePairs[x]] === stamp) queue.push(this.reversePairs[x]);
+    };
+    if (baseIsInstallation) {
+      queue.push(target);
+      if (swapped >= 0) lookAgainAfter(swapped);
+    } else queue.push(...members);
     let replacements = 8;
     while (queue.length > 0) {
       const m = queue.pop() as number;
       if (inSet[m] !== stamp) continue; // replaced meanwhile
       const deps = this.deps[m];
       for (let k = 0; k < deps.length; k++) {
+        if (met(deps[k])) continue;
         const cs = deps[k].candidates;
-        if (met(cs)) continue;
         let added = -1;
         let fallback = -1;
         for (let x = 0; x < cs.length; x++) {
@@ -554,9 +591,7 @@ export class Universe implements ProofUniverse {
         add(added);
         queue.push(added, m);
         // Whoever needed the replaced version is looked at again.
-        for (let x = this.reverseStart[replaced], end = this.reverseStart[replaced + 1]; x < end; x += 2) {
-          if (inSet[this.reversePairs[x]] === stamp) queue.push(this.reversePairs[x]);
-        }
+        lookAgainAfter(replaced);
         break;
       }
     }
