@@ -24,6 +24,19 @@ import { resolveStatePaths } from '../../src/session/state-paths.js';
 
 const sandboxMode = sandboxAvailable().ok ? 'confined' : 'host';
 const quiet = { notice: () => {}, progress: new Writable({ write: (_c, _e, done) => done() }) };
+/** The run settings of these tests' checks (two jobs, the sandbox when the host has it). */
+const settings: CheckRequest['settings'] = {
+  archiveMirrors: [],
+  jobs: 2,
+  maxProcesses: 1024,
+  sandboxMode,
+  timeoutMs: 120_000,
+  memoryBytes: 2 * 1024 ** 3,
+  diskBytes: 1024 ** 3,
+  inodes: 100_000,
+  env: [],
+  withTest: false,
+};
 
 /** What the real loader and solver factory were asked, counted where they are called. */
 interface Observed {
@@ -59,18 +72,7 @@ async function checkCommand(
   });
   try {
     const outcome = await runCheck(ctx, {
-      settings: {
-        archiveMirrors: [],
-        jobs: 2,
-        maxProcesses: 1024,
-        sandboxMode,
-        timeoutMs: 120_000,
-        memoryBytes: 2 * 1024 ** 3,
-        diskBytes: 1024 ** 3,
-        inodes: 100_000,
-        env: [],
-        withTest: false,
-      },
+      settings,
       baseline: false,
       against: null,
       retries: 0,
@@ -238,18 +240,7 @@ test("a baseline check's builds do not hold its solver: it is released once the 
   try {
     const outcome = await runCheck(ctx, {
       plan: plan('1.0', ['chain-c', 'installer']),
-      settings: {
-        archiveMirrors: [],
-        jobs: 2,
-        maxProcesses: 1024,
-        sandboxMode,
-        timeoutMs: 120_000,
-        memoryBytes: 2 * 1024 ** 3,
-        diskBytes: 1024 ** 3,
-        inodes: 100_000,
-        env: [],
-        withTest: false,
-      },
+      settings,
       baseline: true,
       against: null,
       retries: 0,
