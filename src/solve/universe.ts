@@ -409,6 +409,11 @@ export class Universe implements ProofUniverse {
     }
   }
 
+  /** Available and not known uninstallable (dead, or false at level 0). */
+  private mayBeInstalled(i: number): boolean {
+    return this.available[i] === 1 && this.dead[i] === 0 && this.sat.fixedValue(i + 1) !== -1;
+  }
+
   /** Scratch of `isInstallation`: a stamp per package and per name. */
   private memberStamp = new Int32Array(0);
   private nameStamp = new Int32Array(0);
@@ -430,7 +435,7 @@ export class Universe implements ProofUniverse {
     const stamp = ++this.installationStamp;
     const inSet = this.memberStamp;
     for (const m of members) {
-      if (!this.available[m] || this.dead[m] || this.sat.fixedValue(m + 1) === -1) return false;
+      if (!this.mayBeInstalled(m)) return false;
       const name = this.nameIndex[m];
       if (this.nameStamp[name] === stamp) return false;
       this.nameStamp[name] = stamp;
@@ -496,14 +501,13 @@ export class Universe implements ProofUniverse {
       else swapped = m;
     }
     add(target);
-    const possible = (c: number): boolean => this.available[c] === 1 && this.dead[c] === 0 && this.sat.fixedValue(c + 1) !== -1;
     /** No conflict with a member other than `except`. */
     const peaceful = (c: number, except: number): boolean => {
       const conflicts = this.conflicts[c];
       if (conflicts !== NO_CONFLICTS) for (const q of conflicts) if (q !== except && inSet[q] === stamp) return false;
       return true;
     };
-    const fits = (c: number): boolean => nameIn[this.nameIndex[c]] !== stamp && possible(c) && peaceful(c, -1);
+    const fits = (c: number): boolean => nameIn[this.nameIndex[c]] !== stamp && this.mayBeInstalled(c) && peaceful(c, -1);
     const rank = this.rank;
     /** Whether a member meets the clause: for one atom (candidates of one name, by rank), a search for the holder of the name. */
     const met = (d: DependencyClause): boolean => {
@@ -582,7 +586,7 @@ export class Universe implements ProofUniverse {
         for (let x = 0; x < cs.length && replaced < 0; x++) {
           const c = cs[x];
           const name = this.nameIndex[c];
-          if (nameIn[name] !== stamp || name === targetName || !possible(c) || !peaceful(c, holder[name])) continue;
+          if (nameIn[name] !== stamp || name === targetName || !this.mayBeInstalled(c) || !peaceful(c, holder[name])) continue;
           replaced = holder[name];
           added = c;
         }
@@ -1071,7 +1075,7 @@ export class Universe implements ProofUniverse {
         out.push(i);
       }
     };
-    for (let i = 0; i < n; i++) if (!this.available[i] || this.dead[i] || this.sat.fixedValue(i + 1) === -1) rule(i);
+    for (let i = 0; i < n; i++) if (!this.mayBeInstalled(i)) rule(i);
     for (let b = 0; b < n; b++) {
       if (!inBase[b]) continue;
       for (const i of this.byName.get(this.packages[b].name) ?? []) if (i !== b) rule(i);
